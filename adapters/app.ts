@@ -1,0 +1,117 @@
+/**
+ * Composes one storeflow process: infrastructure, database and migrations, the event log, the
+ * roles of ROLES, and the control plane. Used by scripts/start.ts and by tests (in-process).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Config, Role } from '../schemas/env.ts';
+import { SECRET_VARIABLES } from '../schemas/env.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { startInfrastructure, type Infrastructure } from './infrastructure.ts';
+import { connectDatabase, migrate, type Database } from './database.ts';
+import { PostgresEventLog } from './postgres-event-log.ts';
+import { connectMqtt, loggingBroker, mqttOptions, type Broker } from './mqtt.ts';
+import { LocalBus } from './local-bus.ts';
+import { buildControlPlane, type ReadinessCheck } from './http.ts';
+import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
+import { ROLE_FACTORIES } from './roles.ts';
+
+export interface Storeflow {
+  config: Config;
+  http: FastifyInstance;
+  url: string;
+  infrastructure: Infrastructure;
+  database: Database;
+  eventLog: PostgresEventLog;
+  metrics: Metrics;
+  bus: LocalBus;
+  roles: Map<Role, RoleHandle>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Replace role factories (tests). */
+  factories?: Partial<Record<Role, RoleFactory>>;
+  /** Listen on this port instead of config.port (0 = free). */
+  port?: number;
+  webDir?: string | false;
+}
+
+export async function startStoreflow(config: Config, log: Logger, opts: StartOptions = {}): Promise<Storeflow> {
+  const started = Date.now();
+  for (const w of config.warnings) log.warn(w);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err) => log.warn({ err }, 'error while stopping'));
+  };
+  try {
+    const infrastructure = await startInfrastructure(config, log);
+    cleanups.push(() => infrastructure.stop());
+    const database = await connectDatabase(infrastructure.databaseUrl, config.databaseSchema, log);
+    cleanups.push(() => database.close());
+    await migrate(database.db, log);
+    const eventLog = new PostgresEventLog(database.db, { log: log.child({ part: 'event-log' }) });
+    cleanups.push(() => eventLog.close());
+    const metrics = createMetrics();
+    const bus = new LocalBus();
+    const brokers: Broker[] = [];
+    cleanups.push(async () => { await Promise.all(brokers.map((b) => b.close().catch(() => {}))); });
+    let baseUrl = '';
+    const peers = new Map<Role, RoleHandle>();
+    const ctx: RoleContext = {
+      config, log, metrics, database, eventLog, bus, roles: config.roles, peers,
+      baseUrl: () => baseUrl,
+      async connectBroker(role) {
+        const b = config.mqtt.mode === 'none' ? loggingBroker(log.child({ role })) : await connectMqtt(mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })));
+        brokers.push(b);
+        return b;
+      },
+    };
+    const factories = { ...ROLE_FACTORIES, ...opts.factories };
+    for (const role of config.roles) {
+      const factory = factories[role];
+      if (!factory) { log.warn({ role }, 'role not available in this build'); continue; }
+      const handle = await factory(ctx);
+      peers.set(role, handle);
+      cleanups.push(() => handle.stop());
+    }
+    const readiness: ReadinessCheck[] = [
+      { name: 'database', check: () => database.ping() },
+      ...(config.mqtt.mode === 'none' ? [] : [{ name: 'broker', check: () => brokers.length === 0 || brokers.every((b) => b.isConnected()) }]),
+      ...[...peers.values()].flatMap((h) => h.readiness ?? []),
+    ];
+    const sharedOwner: Role | undefined = peers.has('pump') ? 'pump' : peers.has('simulator') ? 'simulator' : undefined;
+    const http = await buildControlPlane({
+      log, metrics, readiness, webDir: opts.webDir,
+      plugins: [...peers.entries()].filter(([, h]) => h.routes).map(([role, h]) => ({ prefix: role, plugin: h.routes!, root: true, sharedPaths: role === sharedOwner })),
+    });
+    cleanups.push(() => http.close());
+    await http.listen({ port: opts.port ?? config.port, host: config.host });
+    const { port } = http.server.address() as AddressInfo;
+    baseUrl = `http://127.0.0.1:${port}`;
+    for (const h of peers.values()) await h.start?.();
+    log.info({ url: `http://localhost:${port}/`, roles: config.roles, ms: Date.now() - started }, 'storeflow ready');
+    let stopping: Promise<void> | undefined;
+    return {
+      config, http, url: baseUrl, infrastructure, database, eventLog, metrics, bus, roles: peers,
+      stop: () => (stopping ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Environment values that must be scrubbed from every log line. */
+export function secretValues(env: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  for (const k of SECRET_VARIABLES) {
+    const v = env[k];
+    if (!v) continue;
+    if (k.endsWith('_URL')) {
+      try { const u = new URL(v); if (u.password) out.push(decodeURIComponent(u.password), u.password); } catch { /* not a URL */ }
+    } else out.push(v);
+  }
+  return out;
+}

@@ -1,0 +1,38 @@
+/** An in-process MQTT 3.1.1 broker (aedes) for machines with no broker of their own. */
+import { createServer, type Server } from 'node:net';
+import { Aedes } from 'aedes';
+import type { Logger } from './logger.ts';
+
+export interface EmbeddedBroker {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export class PortInUseError extends Error {}
+
+export async function startEmbeddedBroker(opts: { port: number; host?: string; log: Logger }): Promise<EmbeddedBroker> {
+  const broker = await Aedes.createBroker({ heartbeatInterval: 30_000 });
+  broker.on('clientError', (client, err) => opts.log.debug({ client: client?.id, err: err.message }, 'MQTT client error'));
+  const server: Server = createServer(broker.handle);
+  const host = opts.host ?? '0.0.0.0';
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE')
+        fail(new PortInUseError(`MQTT port ${opts.port} is already in use, so the embedded broker cannot start. Set MQTT_PORT to a free port (e.g. MQTT_PORT=1884), or set MQTT_URL=mqtt://127.0.0.1:${opts.port} to use the broker that holds it.`));
+      else fail(err);
+    });
+    server.listen(opts.port, host, () => ok());
+  });
+  const port = (server.address() as { port: number }).port;
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host;
+  opts.log.info({ url: `mqtt://${shown}:${port}`, try: `mosquitto_sub -h ${shown} -p ${port} -t '#' -v` }, 'embedded MQTT broker (3.1.1) listening');
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    stop: () => new Promise<void>((ok) => {
+      server.close();
+      broker.close(() => ok());
+    }),
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * MQTT through mqtt.js: one client per role, QoS 1, fixed client id and clean=false so a restart
+ * resumes its subscriptions. A connect that gets no CONNACK fails clearly within MQTT_CONNECT_TIMEOUT.
+ * With TESTING_NO_MQTT the same interface logs what would be published.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import type { Config } from '../schemas/env.ts';
+import type { Logger } from './logger.ts';
+import { scrubUrl } from './logger.ts';
+
+export type MessageHandler = (topic: string, payload: Buffer, meta: { messageId?: number; dup: boolean; retain: boolean }) => void;
+
+export interface Broker {
+  readonly mode: 'external' | 'embedded' | 'none';
+  publish(topic: string, payload: string | Buffer, qos?: 0 | 1): Promise<void>;
+  subscribe(topics: string[], handler: MessageHandler): Promise<void>;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface MqttConnectOptions {
+  urls: string[];
+  clientId: string;
+  protocolVersion: 3 | 4 | 5;
+  username?: string;
+  password?: string;
+  caFile?: string;
+  connectTimeoutMs: number;
+  clean?: boolean;
+  group?: string;
+  log: Logger;
+  mode?: 'external' | 'embedded';
+}
+
+/** Options for a role's client from the configuration (embedded broker forces MQTT 3.1.1). */
+export function mqttOptions(config: Config, urls: string[], role: string, log: Logger): MqttConnectOptions {
+  const m = config.mqtt;
+  return {
+    urls, clientId: `${m.clientId}-${role}`, protocolVersion: m.mode === 'embedded' ? 4 : m.protocolVersion,
+    username: m.username, password: m.password, caFile: m.caFile, connectTimeoutMs: m.connectTimeoutMs,
+    group: m.group, log, mode: m.mode === 'embedded' ? 'embedded' : 'external',
+  };
+}
+
+export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
+  const servers = o.urls.map((u) => {
+    const url = new URL(u.replace(/^tcp:/, 'mqtt:').replace(/^ssl:/, 'mqtts:'));
+    return { host: url.hostname, port: Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883)), protocol: url.protocol.replace(':', '') as any };
+  });
+  const first = new URL(o.urls[0].replace(/^tcp:/, 'mqtt:').replace(/^ssl:/, 'mqtts:'));
+  const opts: IClientOptions = {
+    clientId: o.clientId, protocolVersion: o.protocolVersion, clean: o.clean ?? false,
+    username: o.username ?? (decodeURIComponent(first.username) || undefined),
+    password: o.password ?? (decodeURIComponent(first.password) || undefined),
+    connectTimeout: o.connectTimeoutMs, reconnectPeriod: 1000, keepalive: 30, resubscribe: true,
+    ...(servers.length > 1 ? { servers } : {}),
+    ...(o.caFile ? { ca: readFileSync(o.caFile), rejectUnauthorized: true } : {}),
+    ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.clean ? 0 : 3600 } } : {}),
+  };
+  const shown = o.urls.map(scrubUrl).join(',');
+  const client: MqttClient = mqtt.connect(servers.length > 1 ? `${servers[0].protocol}://${servers[0].host}:${servers[0].port}` : `${first.protocol}//${first.host}`, opts);
+  await new Promise<void>((ok, fail) => {
+    const timer = setTimeout(() => {
+      client.end(true);
+      fail(new Error(`MQTT broker ${shown} gave no CONNACK within ${o.connectTimeoutMs} ms (client ${o.clientId}, protocol ${o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}). Is the broker up? An MQTT 3.1.1-only broker needs MQTT_PROTOCOL_VERSION=4.`));
+    }, o.connectTimeoutMs);
+    client.once('connect', () => { clearTimeout(timer); ok(); });
+    client.on('error', (err) => {
+      // auth failures are final; anything else is retried until the timer fires
+      if ((err as any).code === 4 || (err as any).code === 5 || (err as any).code === 134 || (err as any).code === 135) {
+        clearTimeout(timer); client.end(true);
+        fail(new Error(`MQTT broker ${shown} refused the connection: ${err.message}`));
+      }
+    });
+  });
+  o.log.info({ broker: shown, clientId: o.clientId }, 'connected to MQTT broker');
+  let wasConnected = true;
+  client.on('close', () => { if (wasConnected) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
+  client.on('connect', () => { if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected'); wasConnected = true; });
+  const handlers: MessageHandler[] = [];
+  client.on('message', (topic, payload, packet) => {
+    for (const h of handlers) h(topic, payload, { messageId: packet.messageId, dup: packet.dup, retain: packet.retain });
+  });
+  return {
+    mode: o.mode ?? 'external',
+    publish: (topic, payload, qos = 1) => new Promise((ok, fail) => client.publish(topic, payload, { qos }, (err) => (err ? fail(err) : ok()))),
+    async subscribe(topics, handler) {
+      handlers.push(handler);
+      const names = topics.map((t) => (o.group ? `$share/${o.group}/${t}` : t));
+      await client.subscribeAsync(names, { qos: 1 });
+    },
+    isConnected: () => client.connected,
+    close: () => client.endAsync(),
+  };
+}
+
+/** TESTING_NO_MQTT / TESTING_MOCK_MQTT: nothing connects; publications are logged. */
+export function loggingBroker(log: Logger): Broker {
+  return {
+    mode: 'none',
+    async publish(topic, payload) {
+      log.info({ topic, payload: payload.toString() }, 'MQTT disabled (TESTING_NO_MQTT): would publish');
+    },
+    async subscribe() {},
+    isConnected: () => true,
+    async close() {},
+  };
+}

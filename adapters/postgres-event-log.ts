@@ -1,0 +1,123 @@
+/**
+ * The event log on PostgreSQL. Appends are group-committed: every append() made while a write is
+ * in flight joins the next single INSERT … SELECT FROM unnest(…), so append-then-act stays fast
+ * under load. Per-stream versions are computed by the database from the stream's head, and the
+ * (stream_id, version) constraint rejects a concurrent writer's clash.
+ */
+import { sql, type ConnectionPool } from '@databases/pg';
+import type { EventLog, LoggedEvent, LogListener, NewEvent, ReadOptions } from '../actors/event-log.ts';
+import type { Logger } from './logger.ts';
+
+interface Pending { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void }
+
+export interface PgEventLogOptions { maxBatch?: number; log: Logger }
+
+export class PostgresEventLog implements EventLog {
+  private queue: Pending[] = [];
+  private writing: Promise<void> | undefined;
+  private listeners = new Set<LogListener>();
+  private closed = false;
+  readonly stats = { appends: 0, batches: 0, events: 0 };
+  constructor(private db: ConnectionPool, private opts: PgEventLogOptions) {}
+
+  append(events: NewEvent[]): Promise<LoggedEvent[]> {
+    if (this.closed) return Promise.reject(new Error('event log is closed'));
+    if (events.length === 0) return Promise.resolve([]);
+    return new Promise((ok, fail) => {
+      this.queue.push({ events, ok, fail });
+      this.stats.appends++;
+      this.writing ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const max = this.opts.maxBatch ?? 2000;
+    try {
+      while (this.queue.length) {
+        const batch: Pending[] = [];
+        let n = 0;
+        while (this.queue.length && (n === 0 || n + this.queue[0].events.length <= max)) {
+          const p = this.queue.shift()!;
+          batch.push(p);
+          n += p.events.length;
+        }
+        const all = batch.flatMap((p) => p.events);
+        try {
+          const logged = await this.insert(all);
+          this.stats.batches++;
+          this.stats.events += logged.length;
+          let i = 0;
+          for (const p of batch) {
+            p.ok(logged.slice(i, i + p.events.length));
+            i += p.events.length;
+          }
+          for (const l of this.listeners) {
+            try { l(logged); } catch (err) { this.opts.log.error({ err }, 'event log listener failed'); }
+          }
+        } catch (err) {
+          for (const p of batch) p.fail(err);
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  private async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
+    const rows = await this.db.query(sql`
+      WITH input AS (
+        SELECT * FROM unnest(${events.map((e) => e.streamId)}::text[], ${events.map((e) => e.type)}::text[],
+                             ${events.map((e) => JSON.stringify(e.data))}::jsonb[], ${events.map((e) => JSON.stringify(e.metadata ?? {}))}::jsonb[],
+                             ${events.map((e) => e.messageId ?? null)}::text[])
+          WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, n)
+      ), heads AS (
+        SELECT stream_id, max(version) AS v FROM events WHERE stream_id IN (SELECT DISTINCT stream_id FROM input) GROUP BY stream_id
+      )
+      INSERT INTO events (stream_id, version, type, data, metadata, message_id)
+      SELECT i.stream_id, coalesce(h.v, 0) + row_number() OVER (PARTITION BY i.stream_id ORDER BY i.n), i.type, i.data, i.metadata, i.message_id
+      FROM input i LEFT JOIN heads h USING (stream_id)
+      ORDER BY i.n
+      RETURNING position, stream_id, version, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`);
+    rows.sort((a, b) => a.position - b.position);
+    return rows.map((r, i) => ({
+      position: r.position, streamId: r.stream_id, version: r.version, type: events[i].type, data: events[i].data,
+      metadata: events[i].metadata ?? {}, messageId: events[i].messageId, recordedAt: Math.floor(r.recorded_at),
+    }));
+  }
+
+  async read(o: ReadOptions = {}): Promise<LoggedEvent[]> {
+    const where = [sql`TRUE`];
+    if (o.fromPosition !== undefined) where.push(sql`position >= ${o.fromPosition}`);
+    if (o.toPosition !== undefined) where.push(sql`position <= ${o.toPosition}`);
+    if (o.fromTime !== undefined) where.push(sql`recorded_at >= to_timestamp(${o.fromTime / 1000})`);
+    if (o.streamId !== undefined) where.push(sql`stream_id = ${o.streamId}`);
+    if (o.types) where.push(sql`type = ANY(${o.types}::text[])`);
+    const rows = await this.db.query(sql`
+      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
+      FROM events WHERE ${sql.join(where, ' AND ')} ORDER BY position ${o.limit !== undefined ? sql`LIMIT ${o.limit}` : sql``}`);
+    return rows.map(toLogged);
+  }
+
+  async head(): Promise<number> {
+    const [r] = await this.db.query(sql`SELECT coalesce(max(position), 0)::bigint AS head FROM events`);
+    return Number(r.head);
+  }
+
+  subscribe(listener: LogListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Waits for queued appends, then refuses new ones. */
+  async close(): Promise<void> {
+    while (this.writing) await this.writing;
+    this.closed = true;
+  }
+}
+
+export function toLogged(r: any): LoggedEvent {
+  return {
+    position: Number(r.position), streamId: r.stream_id, version: r.version, type: r.type, data: r.data,
+    metadata: r.metadata, messageId: r.message_id ?? undefined, recordedAt: Math.floor(r.recorded_at),
+  };
+}

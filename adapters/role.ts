@@ -1,0 +1,43 @@
+/** What a role gets from the process (RoleContext) and gives back (RoleHandle). */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config, Role } from '../schemas/env.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { Database } from './database.ts';
+import type { PostgresEventLog } from './postgres-event-log.ts';
+import type { Broker } from './mqtt.ts';
+import type { LocalBus } from './local-bus.ts';
+import type { ReadinessCheck } from './http.ts';
+
+export interface RoleContext {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  database: Database;
+  eventLog: PostgresEventLog;
+  /** A broker client for this role (logging stand-in under TESTING_NO_MQTT). */
+  connectBroker(role: string): Promise<Broker>;
+  bus: LocalBus;
+  /** Every role running in this process. */
+  roles: Role[];
+  /** Control plane base URL once listening (for roles that call each other's endpoints). */
+  baseUrl(): string;
+  /** Other roles' handles, by name, once all are created. */
+  peers: Map<Role, RoleHandle>;
+}
+
+export interface RouteOptions {
+  /** True when this role owns the bare colliding paths (/state, /start, /stop) at the root. */
+  sharedPaths: boolean;
+}
+
+export interface RoleHandle {
+  /** Routes, mounted under /<role> and at the root. */
+  routes?: FastifyPluginAsync<RouteOptions>;
+  readiness?: ReadinessCheck[];
+  /** Called once the control plane listens. */
+  start?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type RoleFactory = (ctx: RoleContext) => Promise<RoleHandle>;

@@ -1,0 +1,31 @@
+/** The internal event type every input format is normalised to, and its flat (seed) rendering. */
+import type { Department } from './departments.ts';
+
+export type EventKind = 'entry' | 'exit' | 'move' | 'focus' | 'browsing';
+export const EVENT_KINDS: readonly EventKind[] = ['entry', 'exit', 'move', 'focus', 'browsing'];
+
+export type StoreEvent =
+  | { kind: 'entry'; id: string; ts: number }
+  | { kind: 'exit'; id: string; ts: number }
+  | { kind: 'move'; id: string; ts: number; x: number; y: number }
+  | { kind: 'focus'; id: string; ts: number; dep: Department; x?: number; y?: number }
+  | { kind: 'browsing'; id: string; ts: number; x: number; y: number; dep?: Department };
+
+/** The seed payload of an event: `{id, ts, ...}` without the kind (the topic carries it). */
+export function toFlat(e: StoreEvent): Record<string, unknown> {
+  switch (e.kind) {
+    case 'entry':
+    case 'exit':
+      return { id: e.id, ts: e.ts };
+    case 'move':
+      return { id: e.id, ts: e.ts, x: e.x, y: e.y };
+    case 'focus':
+      return e.x === undefined || e.y === undefined ? { id: e.id, ts: e.ts, dep: e.dep } : { id: e.id, ts: e.ts, dep: e.dep, x: e.x, y: e.y };
+    case 'browsing':
+      return e.dep === undefined ? { id: e.id, ts: e.ts, x: e.x, y: e.y } : { id: e.id, ts: e.ts, x: e.x, y: e.y, dep: e.dep };
+    default: {
+      const never: never = e;
+      throw new Error(`unknown event ${JSON.stringify(never)}`);
+    }
+  }
+}

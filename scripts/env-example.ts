@@ -1,0 +1,18 @@
+/** Writes .env.example from the environment schema: `npm run env-example`. */
+import { writeFileSync } from 'node:fs';
+import { EnvSchema } from '../schemas/env.ts';
+
+export function renderEnvExample(): string {
+  const lines = ['# storeflow configuration: every variable, with its default. Copy to .env and edit.', '# Generated from schemas/env.ts by `npm run env-example`.', ''];
+  for (const [key, schema] of Object.entries(EnvSchema.properties) as [string, any][]) {
+    lines.push(`# ${schema.description ?? ''}`);
+    const def = schema.default;
+    lines.push(def === undefined || def === '' ? `# ${key}=` : `# ${key}=${def}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  writeFileSync('.env.example', renderEnvExample());
+  console.log('wrote .env.example');
+}

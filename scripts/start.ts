@@ -1,0 +1,34 @@
+/** `npm start`: every role of ROLES (default all) in one process, on embedded defaults unless configured. */
+import { loadConfigOrExit, environment } from '../adapters/load-config.ts';
+import { createLogger } from '../adapters/logger.ts';
+import { startStoreflow, secretValues } from '../adapters/app.ts';
+import { PortInUseError } from '../adapters/embedded-broker.ts';
+
+const env = environment();
+const cliRoles = process.argv.slice(2).find((a) => !a.startsWith('-'));
+if (cliRoles) env.ROLES = cliRoles;
+const config = loadConfigOrExit(env);
+const log = createLogger({ level: config.logLevel, file: config.logFile || undefined, secrets: secretValues(env) });
+
+let app: Awaited<ReturnType<typeof startStoreflow>> | undefined;
+let signals = 0;
+const shutdown = async (signal: string) => {
+  if (++signals > 1) { log.warn('second signal: exiting now'); process.exit(130); }
+  log.info({ signal }, 'stopping storeflow');
+  const timer = setTimeout(() => { log.error('shutdown took over 15 s; exiting'); process.exit(1); }, 15_000);
+  timer.unref();
+  await app?.stop();
+  log.info('storeflow stopped');
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+try {
+  app = await startStoreflow(config, log);
+  if (signals) await app.stop();
+} catch (err) {
+  if (err instanceof PortInUseError) log.fatal(err.message);
+  else log.fatal({ err }, 'storeflow failed to start');
+  process.exit(1);
+}

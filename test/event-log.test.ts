@@ -1,0 +1,103 @@
+/** Migrations, and the event log contract run against both implementations (in-memory and PostgreSQL). */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connectDatabase, migrate, sql, listMigrations, type Database } from '../adapters/database.ts';
+import { PostgresEventLog } from '../adapters/postgres-event-log.ts';
+import { InMemoryEventLog, type EventLog } from '../actors/event-log.ts';
+import { silentLogger } from '../adapters/logger.ts';
+import { DATABASE_URL, uniqueName, dropSchema } from './helpers.ts';
+
+const migrations = suite('migrations');
+let database: Database;
+const schema = uniqueName();
+migrations.before(async () => { database = await connectDatabase(DATABASE_URL, schema, silentLogger); });
+migrations.after(async () => { await database.close(); await dropSchema(schema); });
+
+migrations('apply once, recorded, idempotent on re-run', async () => {
+  const first = await migrate(database.db, silentLogger);
+  assert.equal(first, listMigrations().map((m) => m.name));
+  assert.equal(await migrate(database.db, silentLogger), []);
+  const rows = await database.db.query(sql`SELECT version, name FROM schema_migrations ORDER BY version`);
+  assert.equal(rows.map((r) => r.name), first);
+  const tables = (await database.db.query(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY 1`)).map((r) => r.table_name);
+  for (const t of ['coupon_info', 'coupon_product', 'customer_info', 'events', 'product_info', 'schema_migrations']) assert.ok(tables.includes(t), t);
+});
+
+migrations('concurrent migrators apply each migration exactly once', async () => {
+  const other = uniqueName();
+  const a = await connectDatabase(DATABASE_URL, other, silentLogger);
+  const b = await connectDatabase(DATABASE_URL, other, silentLogger);
+  try {
+    const [x, y] = await Promise.all([migrate(a.db, silentLogger), migrate(b.db, silentLogger)]);
+    assert.is(x.length + y.length, listMigrations().length);
+  } finally { await a.close(); await b.close(); await dropSchema(other); }
+});
+
+migrations('cache tables enforce keys', async () => {
+  await database.db.query(sql`INSERT INTO product_info VALUES (1, 'p', 'c', 'S', 'v', 'd', 1.5, 'Men')`);
+  await database.db.query(sql`INSERT INTO coupon_info VALUES (1, 'just_discount', 'Men', 10, 1, '2020-01-01', '2020-01-05', 1.5, 1)`);
+  await database.db.query(sql`INSERT INTO coupon_product VALUES (1, 1)`);
+  let failed = false;
+  try { await database.db.query(sql`INSERT INTO coupon_product VALUES (1, 999)`); } catch { failed = true; }
+  assert.ok(failed, 'a coupon_product row naming a missing product is refused');
+});
+
+migrations.run();
+
+/** The contract every EventLog implementation honours. */
+function contract(name: string, make: () => Promise<{ log: EventLog; done: () => Promise<void> }>) {
+  const s = suite(`event log contract: ${name}`);
+  let log: EventLog, done: () => Promise<void>;
+  s.before.each(async () => { ({ log, done } = await make()); });
+  s.after.each(async () => { await done(); });
+
+  s('append assigns increasing positions and per-stream versions', async () => {
+    const out = await log.append([
+      { streamId: 'customer-1', type: 'entry', data: { id: '1', ts: 10 } },
+      { streamId: 'customer-2', type: 'entry', data: { id: '2', ts: 11 } },
+      { streamId: 'customer-1', type: 'focus', data: { id: '1', ts: 12, dep: 'Men' }, messageId: 'm-1' },
+    ]);
+    assert.equal(out.map((e) => [e.streamId, e.version]), [['customer-1', 1], ['customer-2', 1], ['customer-1', 2]]);
+    assert.ok(out[0].position < out[1].position && out[1].position < out[2].position);
+    const more = await log.append([{ streamId: 'customer-1', type: 'exit', data: { id: '1', ts: 13 } }]);
+    assert.is(more[0].version, 3);
+    assert.is(await log.head(), more[0].position);
+  });
+
+  s('read by range, stream and type returns what was appended, in order', async () => {
+    const out = await log.append(Array.from({ length: 10 }, (_, i) => ({ streamId: `customer-${i % 3}`, type: i % 2 ? 'move' : 'entry', data: { i }, metadata: { source: 'test' } })));
+    const all = await log.read();
+    assert.equal(all.map((e) => e.data), out.map((e) => e.data));
+    assert.equal(all[0].metadata, { source: 'test' });
+    assert.equal((await log.read({ fromPosition: out[3].position, toPosition: out[5].position })).map((e) => (e.data as any).i), [3, 4, 5]);
+    assert.equal((await log.read({ streamId: 'customer-1' })).map((e) => (e.data as any).i), [1, 4, 7]);
+    assert.equal((await log.read({ types: ['move'] })).map((e) => (e.data as any).i), [1, 3, 5, 7, 9]);
+    assert.equal((await log.read({ fromPosition: out[8].position, limit: 1 })).map((e) => (e.data as any).i), [8]);
+  });
+
+  s('concurrent appends are all durable, versions gap-free per stream', async () => {
+    const batches = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append([{ streamId: 'customer-9', type: 'move', data: { i } }])));
+    const versions = batches.map((b) => b[0].version).sort((a, b) => a - b);
+    assert.equal(versions, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.is((await log.read({ streamId: 'customer-9' })).length, 50);
+  });
+
+  s('subscribers see every appended batch once', async () => {
+    const seen: number[] = [];
+    const off = log.subscribe((events) => seen.push(...events.map((e) => e.position)));
+    const a = await log.append([{ streamId: 's', type: 't', data: 1 }, { streamId: 's', type: 't', data: 2 }]);
+    off();
+    await log.append([{ streamId: 's', type: 't', data: 3 }]);
+    assert.equal(seen, a.map((e) => e.position));
+  });
+  s.run();
+}
+
+contract('in-memory', async () => ({ log: new InMemoryEventLog(() => Date.now()), done: async () => {} }));
+contract('PostgreSQL', async () => {
+  const schema = uniqueName();
+  const db = await connectDatabase(DATABASE_URL, schema, silentLogger);
+  await migrate(db.db, silentLogger);
+  const log = new PostgresEventLog(db.db, { log: silentLogger });
+  return { log, done: async () => { await log.close(); await db.close(); await dropSchema(schema); } };
+});

@@ -1,0 +1,114 @@
+/**
+ * Test harness: every test gets its own PostgreSQL schema and MQTT topic prefix on the services the
+ * runner provides (embedded or external), so runs never collide.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import mqtt, { type MqttClient } from 'mqtt';
+import pgModule, { sql } from '@databases/pg';
+import { parseConfig, type Config, type Env } from '../schemas/env.ts';
+import { createLogger, type Logger } from '../adapters/logger.ts';
+import { startStoreflow, type StartOptions, type Storeflow } from '../adapters/app.ts';
+
+const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+
+export const DATABASE_URL = process.env.DATABASE_URL ?? '';
+export const MQTT_URL = process.env.MQTT_URL ?? '';
+
+export function uniqueName(prefix = 't'): string {
+  return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+/** An environment for an in-process storeflow on the shared test services, isolated by schema and topic prefix. */
+export function testEnv(extra: Env = {}): Env {
+  const name = uniqueName();
+  return {
+    DATABASE_URL, MQTT_URL, MQTT_PROTOCOL_VERSION: process.env.MQTT_PROTOCOL_VERSION ?? '4',
+    DATABASE_SCHEMA: name, MQTT_TOPIC_PREFIX: `${name}/`, MQTT_CLIENT_ID: name,
+    PORT: '0', STREAM_PORT: '0', STREAM_API_PORT: '0', LOG_LEVEL: 'warn', AUTO_SEED: 'false',
+    GENERATOR_AUTO_START: 'false', SIMULATOR_AUTO_START: 'false', ROLES: 'recommender',
+    ...extra,
+  };
+}
+
+export function testConfig(extra: Env = {}): Config {
+  const r = parseConfig(testEnv(extra));
+  if (!r.ok) throw new Error(r.problems.join('; '));
+  return r.config;
+}
+
+/** A logger whose JSON lines are kept in `lines` (and parsed in `entries`). */
+export function captureLogger(level = 'info'): { log: Logger; lines: string[]; entries: () => any[] } {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+  const log = createLogger({ level, json: true, stdout: !!process.env.TEST_VERBOSE, stream: { write: (l: string) => stream.write(l) } as any });
+  return { log, lines, entries: () => lines.map((l) => JSON.parse(l)) };
+}
+
+export interface TestApp extends Storeflow {
+  logs: string[];
+  entries(): any[];
+  env: Env;
+  /** Stops storeflow and drops its schema. */
+  close(): Promise<void>;
+}
+
+export async function startTestApp(extra: Env = {}, opts: StartOptions = {}): Promise<TestApp> {
+  const env = testEnv(extra);
+  const r = parseConfig(env);
+  if (!r.ok) throw new Error(r.problems.join('; '));
+  const cap = captureLogger(env.LOG_LEVEL ?? 'warn');
+  const app = await startStoreflow(r.config, cap.log, { port: 0, webDir: false, ...opts });
+  return Object.assign(app, {
+    logs: cap.lines, entries: cap.entries, env,
+    async close() {
+      await app.stop();
+      await dropSchema(r.config.databaseSchema);
+    },
+  });
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  if (!DATABASE_URL || schema === 'public') return;
+  const db = createConnectionPool({ connectionString: DATABASE_URL, bigIntMode: 'number', poolSize: 1 });
+  try { await db.query(sql`DROP SCHEMA IF EXISTS ${sql.ident(schema)} CASCADE`); } finally { await db.dispose(); }
+}
+
+export async function connectClient(clientId = uniqueName('c')): Promise<MqttClient> {
+  return mqtt.connectAsync(MQTT_URL, { clientId, protocolVersion: 4, connectTimeout: 5000, reconnectPeriod: 0 });
+}
+
+/** Subscribe and collect every message on the topics (payloads parsed as JSON when possible). */
+export async function collect(client: MqttClient, topics: string[]): Promise<{ topic: string; body: any; raw: string }[]> {
+  const got: { topic: string; body: any; raw: string }[] = [];
+  client.on('message', (topic, payload) => {
+    if (!topics.some((t) => topicMatches(t, topic))) return;
+    const raw = payload.toString();
+    let body: any = raw;
+    try { body = JSON.parse(raw); } catch { /* not JSON */ }
+    got.push({ topic, body, raw });
+  });
+  await client.subscribeAsync(topics, { qos: 1 });
+  return got;
+}
+
+function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/'), t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
