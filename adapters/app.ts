@@ -12,7 +12,7 @@ import { startInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { connectDatabase, migrate, type Database } from './database.ts';
 import { PostgresEventLog } from './postgres-event-log.ts';
 import { connectMqtt, loggingBroker, mqttOptions, type Broker } from './mqtt.ts';
-import { LocalBus } from './local-bus.ts';
+import { Pipeline } from './pipeline.ts';
 import { buildControlPlane, type ReadinessCheck } from './http.ts';
 import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
 import { ROLE_FACTORIES } from './roles.ts';
@@ -25,7 +25,7 @@ export interface Storeflow {
   database: Database;
   eventLog: PostgresEventLog;
   metrics: Metrics;
-  bus: LocalBus;
+  pipeline: Pipeline;
   roles: Map<Role, RoleHandle>;
   stop(): Promise<void>;
 }
@@ -54,13 +54,12 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     const eventLog = new PostgresEventLog(database.db, { log: log.child({ part: 'event-log' }) });
     cleanups.push(() => eventLog.close());
     const metrics = createMetrics();
-    const bus = new LocalBus();
     const brokers: Broker[] = [];
     cleanups.push(async () => { await Promise.all(brokers.map((b) => b.close().catch(() => {}))); });
     let baseUrl = '';
     const peers = new Map<Role, RoleHandle>();
     const ctx: RoleContext = {
-      config, log, metrics, database, eventLog, bus, roles: config.roles, peers,
+      config, log, metrics, database, eventLog, pipeline: undefined as unknown as Pipeline, roles: config.roles, peers,
       baseUrl: () => baseUrl,
       async connectBroker(role) {
         const b = config.mqtt.mode === 'none' ? loggingBroker(log.child({ role })) : await connectMqtt(mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })));
@@ -68,6 +67,8 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
         return b;
       },
     };
+    const pipeline = new Pipeline({ config, log: log.child({ part: 'pipeline' }), metrics, eventLog, connectBroker: ctx.connectBroker });
+    ctx.pipeline = pipeline;
     const factories = { ...ROLE_FACTORIES, ...opts.factories };
     for (const role of config.roles) {
       const factory = factories[role];
@@ -90,11 +91,12 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     await http.listen({ port: opts.port ?? config.port, host: config.host });
     const { port } = http.server.address() as AddressInfo;
     baseUrl = `http://127.0.0.1:${port}`;
+    await pipeline.start();
     for (const h of peers.values()) await h.start?.();
     log.info({ url: `http://localhost:${port}/`, roles: config.roles, ms: Date.now() - started }, 'storeflow ready');
     let stopping: Promise<void> | undefined;
     return {
-      config, http, url: baseUrl, infrastructure, database, eventLog, metrics, bus, roles: peers,
+      config, http, url: baseUrl, infrastructure, database, eventLog, metrics, pipeline, roles: peers,
       stop: () => (stopping ??= cleanup()),
     };
   } catch (err) {

@@ -98,6 +98,14 @@ export class PostgresEventLog implements EventLog {
     return rows.map(toLogged);
   }
 
+  /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
+  async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
+    const rows = await this.db.query(sql`
+      SELECT message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at FROM events
+      WHERE recorded_at >= to_timestamp(${sinceMs / 1000}) AND message_id IS NOT NULL AND metadata->>'source' IS DISTINCT FROM 'output'`);
+    return rows.map((r) => ({ messageId: r.message_id, recordedAt: Math.floor(r.recorded_at) }));
+  }
+
   async head(): Promise<number> {
     const [r] = await this.db.query(sql`SELECT coalesce(max(position), 0)::bigint AS head FROM events`);
     return Number(r.head);

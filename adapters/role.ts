@@ -6,7 +6,7 @@ import type { Metrics } from './metrics.ts';
 import type { Database } from './database.ts';
 import type { PostgresEventLog } from './postgres-event-log.ts';
 import type { Broker } from './mqtt.ts';
-import type { LocalBus } from './local-bus.ts';
+import type { Pipeline } from './pipeline.ts';
 import type { ReadinessCheck } from './http.ts';
 
 export interface RoleContext {
@@ -17,7 +17,8 @@ export interface RoleContext {
   eventLog: PostgresEventLog;
   /** A broker client for this role (logging stand-in under TESTING_NO_MQTT). */
   connectBroker(role: string): Promise<Broker>;
-  bus: LocalBus;
+  /** Append-then-act: inputs in (consume/ingest), outputs out (emit). */
+  pipeline: Pipeline;
   /** Every role running in this process. */
   roles: Role[];
   /** Control plane base URL once listening (for roles that call each other's endpoints). */
