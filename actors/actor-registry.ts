@@ -14,6 +14,8 @@ export interface RegistryOptions<M extends AnyStateMachine> {
   onError?: (id: string, err: unknown) => void;
   /** Called when an actor reaches a final state, before it is removed. */
   onDone?: (id: string, snapshot: SnapshotFrom<M>) => void;
+  /** Called once for each new actor, before it starts (attach listeners for emitted events here). */
+  onCreate?: (id: string, actor: Actor<M>) => void;
   /** Called after every snapshot change (observers such as inspection endpoints). */
   onSnapshot?: (id: string, snapshot: SnapshotFrom<M>) => void;
 }
@@ -50,6 +52,7 @@ export class ActorRegistry<M extends AnyStateMachine> {
     }) as Actor<M>;
     this.actors.set(id, actor);
     const a = actor;
+    this.o.onCreate?.(id, a);
     a.subscribe({
       next: (snap) => {
         this.o.onSnapshot?.(id, snap as SnapshotFrom<M>);

@@ -128,7 +128,7 @@ export class Pipeline {
     const topic = at.topic ?? this.topicFor(kind);
     const text = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : JSON.stringify(raw);
     if (at.source === 'mqtt' && this.isEcho(topic, text)) return { status: 'duplicate', messageId: '' };
-    const n = normalise(typeof raw === 'object' && !(raw instanceof Uint8Array) ? raw : text, kind, this.o.config.maxPayloadBytes);
+    const n = normalise(text, kind, this.o.config.maxPayloadBytes);
     if (!n.ok) {
       await this.reject(n.code, n.reason, topic, text, at.source);
       return { status: 'rejected', code: n.code, reason: n.reason };

@@ -1,0 +1,228 @@
+/**
+ * The recommendation service (seeds 002/003): a session actor per customer in the store, fed by the
+ * pipeline (entry, focus, exit from MQTT or the mock endpoints, focus from the local detector), and
+ * its decisions logged and then published on the prediction topic.
+ */
+import { fromPromise, type Actor } from 'xstate';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { sessionMachine, type ScoreResult, type SessionEmitted, type FocusInput } from '../machines/session.ts';
+import { ActorRegistry } from '../actors/actor-registry.ts';
+import { decide } from '../actors/coupon-decision.ts';
+import { dateOf, type CouponCatalogue, type CatalogueEntry } from '../actors/coupon-catalogue.ts';
+import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
+import { ScoreRequest, type ScoreRequestT } from '../schemas/messages.ts';
+import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
+import { outputId, type IngestResult } from './pipeline.ts';
+import { loadCatalogue, loadCustomers, loadCustomer } from './cache-store.ts';
+import { remoteScorer } from './remote-scorer.ts';
+import { inProcessScorer } from './scorers.ts';
+import { AppError } from './errors.ts';
+
+export type SessionActor = Actor<typeof sessionMachine>;
+
+export interface RecommenderHandle extends RoleHandle {
+  sessions: ActorRegistry<typeof sessionMachine>;
+  reload(): Promise<{ coupons: number; customers: number }>;
+}
+
+/** What a focus came to: the published payloads, or the reason there are none. */
+export interface FocusOutcome { predictions: unknown[]; reason?: string }
+
+const TICK_EVERY_S = 60;
+
+export const recommenderRole: RoleFactory = async (ctx) => {
+  const { config, metrics, pipeline } = ctx;
+  const log = ctx.log.child({ role: 'recommender' });
+  const db = ctx.database.db;
+  const rc = config.recommender;
+  let catalogue: CouponCatalogue = await loadCatalogue(db);
+  let customers: Map<number, CustomerInfo> = await loadCustomers(db);
+  const model = await inProcessScorer(rc.modelFile);
+  const scorer: CouponScorer = rc.scorerUrl ? remoteScorer(rc.scorerUrl, rc.scorerTimeoutMs) : model;
+  const broker = await ctx.connectBroker('recommender');
+  log.info({ coupons: catalogue.size, customers: customers.size, scorer: rc.scorerUrl ? 'remote' : 'in-process' }, 'recommender ready');
+
+  const m = {
+    predictions: metrics.counter('storeflow_predictions_total', 'Coupons offered (logged and published)', ['department']),
+    noPrediction: metrics.counter('storeflow_focus_without_prediction_total', 'Focus events that produced no prediction', ['reason']),
+    unknown: metrics.counter('storeflow_unknown_customers_total', 'Sessions of customers missing from customer_info'),
+    scorerFailures: metrics.counter('storeflow_scorer_failures_total', 'Scoring calls that failed or timed out'),
+    sessions: metrics.gauge('storeflow_sessions', 'Live customer sessions'),
+    latency: metrics.histogram('storeflow_focus_to_prediction_seconds', 'From a focus being logged to its prediction being published'),
+  };
+
+  const waiting = new Map<string, (o: FocusOutcome) => void>();
+  const focusLoggedAt = new Map<string, number>();
+  // only HTTP callers wait for a focus's outcome; MQTT inputs are fire-and-forget
+  const settle = (inputId: string, outcome: FocusOutcome) => {
+    waiting.get(inputId)?.(outcome);
+    waiting.delete(inputId);
+    focusLoggedAt.delete(inputId);
+  };
+
+  const machine = sessionMachine.provide({
+    actors: {
+      loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async ({ input }) => {
+        const id = Number(input.customerId);
+        if (!Number.isSafeInteger(id)) return null;
+        const known = customers.get(id);
+        if (known) return known;
+        const row = await loadCustomer(db, id);
+        if (row) customers.set(id, row);
+        return row;
+      }),
+      scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async ({ input }) => {
+        const candidates = catalogue.candidates(input.focus.dep, rc.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
+        if (candidates.length === 0) return { reason: 'no_coupons' };
+        let scores: number[];
+        try {
+          scores = await scorer.score(input.customer, candidates.map((c) => c.coupon));
+        } catch (err) {
+          m.scorerFailures.inc();
+          log.warn({ err: (err as Error).message, customer: input.customer.customer_id }, 'scoring failed; no prediction for this focus');
+          return { reason: 'scorer_failed' };
+        }
+        const d = decide(candidates, scores, input.offered, rc.maxCoupons, rc.threshold);
+        return d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
+      }),
+    },
+  });
+
+  const onDecision = async (e: Extract<SessionEmitted, { type: 'decision' }>) => {
+    const inputId = e.focus.inputId;
+    if (!('couponId' in e.result)) {
+      m.noPrediction.inc({ reason: e.result.reason });
+      return settle(inputId, { predictions: [], reason: e.result.reason });
+    }
+    const entry = catalogue.get(e.result.couponId);
+    if (!entry) return settle(inputId, { predictions: [], reason: 'coupon_withdrawn' });
+    const { payload, data } = renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, config.messageFormat);
+    try {
+      await pipeline.emit([{
+        streamId: `customer-${e.customerId}`, type: 'prediction', data, messageId: outputId(inputId, 'prediction'),
+        metadata: { cause: inputId }, publish: { topic: config.topics.prediction, payload },
+      }], broker);
+    } catch (err) {
+      log.error({ err, customer: e.customerId }, 'could not log a prediction; not published');
+      return settle(inputId, { predictions: [], reason: 'log_unavailable' });
+    }
+    m.predictions.inc({ department: entry.coupon.department });
+    const t0 = focusLoggedAt.get(inputId);
+    if (t0 !== undefined) m.latency.observe((performance.now() - t0) / 1000);
+    if (waiting.has(inputId)) settle(inputId, { predictions: [JSON.parse(payload)] });
+    else focusLoggedAt.delete(inputId);
+  };
+
+  const sessions = new ActorRegistry({
+    machine,
+    input: (customerId) => ({ customerId, idleTimeoutS: rc.idleTimeoutS, ts: eventTime }),
+    onCreate: (_id, actor) => {
+      actor.on('decision', (e) => void onDecision(e));
+      actor.on('unknownCustomer', (e) => {
+        m.unknown.inc();
+        log.warn({ customer: e.customerId }, 'unknown customer: not in customer_info, no predictions for this visit');
+      });
+      actor.on('contextFailed', (e) => log.error({ customer: e.customerId, err: e.error }, 'could not load the customer context'));
+      m.sessions.inc();
+    },
+    onDone: () => m.sessions.dec(),
+    onError: (id, err) => { m.sessions.dec(); log.error({ err, customer: id }, 'session failed'); },
+  });
+
+  // Event time: the newest ts seen. Every minute of it, forgotten sessions get a chance to time out.
+  let eventTime = 0;
+  let lastTick = 0;
+  const advance = (ts: number) => {
+    if (ts <= eventTime) return;
+    eventTime = ts;
+    if (eventTime - lastTick >= TICK_EVERY_S) {
+      lastTick = eventTime;
+      sessions.broadcast({ type: 'tick', ts: eventTime });
+    }
+  };
+
+  pipeline.consume(['entry', 'focus', 'exit'], ({ logged, event }) => {
+    const inputId = logged.messageId ?? `position-${logged.position}`;
+    advance(event.ts);
+    switch (event.kind) {
+      case 'entry':
+        sessions.send(event.id, { type: 'entry', ts: event.ts, inputId });
+        return { predictions: [], reason: 'entry recorded' };
+      case 'exit':
+        if (sessions.has(event.id)) sessions.send(event.id, { type: 'exit', ts: event.ts, inputId });
+        return { predictions: [], reason: 'exit recorded' };
+      case 'focus': {
+        focusLoggedAt.set(inputId, performance.now());
+        const outcome = logged.metadata.source === 'http' ? new Promise<FocusOutcome>((ok) => waiting.set(inputId, ok)) : undefined;
+        sessions.send(event.id, { type: 'focus', ts: event.ts, dep: event.dep, inputId });
+        return outcome;
+      }
+    }
+  });
+
+  const reload = async () => {
+    [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);
+    log.info({ coupons: catalogue.size, customers: customers.size }, 'catalogue reloaded');
+    return { coupons: catalogue.size, customers: customers.size };
+  };
+
+  const routes: FastifyPluginAsync<RouteOptions> = async (app) => {
+    const reply = (r: IngestResult) => {
+      if (r.status === 'rejected') throw new AppError(r.code, r.reason);
+      if (r.status === 'duplicate') return { predictions: [], reason: 'duplicate of an input already processed' };
+      const outcome = r.results.find((x) => x && typeof x === 'object' && 'predictions' in (x as object)) as FocusOutcome | undefined;
+      return outcome ?? { predictions: [], reason: 'no recommender consumed this input' };
+    };
+    const body = { description: 'Flat `{"id","ts"[,"dep"]}` or envelope `{"event_type","event_timestamp","payload"}` (seed 002)' };
+    app.post('/mock_entry', { schema: { ...body, summary: 'Entry event as if from the entry topic' } }, async (req) => reply(await pipeline.ingest('entry', req.body ?? '', { source: 'http' })));
+    app.post('/mock_focus', { schema: { ...body, summary: 'Focus event as if from the focus topic; answers with the resulting prediction(s)' } }, async (req) => reply(await pipeline.ingest('focus', req.body ?? '', { source: 'http' })));
+    app.get('/sessions', { schema: { summary: 'Live sessions' } }, async () => ({
+      sessions: sessions.ids().map((id) => describeSession(sessions.get(id)!, false)),
+    }));
+    app.get<{ Params: { id: string } }>('/sessions/:id', { schema: { summary: 'One live session: state, customer, path, offered coupons' } }, async (req) => {
+      const actor = sessions.get(req.params.id);
+      if (!actor) throw new AppError('not_found', `no live session for customer ${req.params.id}`);
+      return describeSession(actor, true);
+    });
+    app.post('/reload', { schema: { summary: 'Reload the coupon catalogue and customers from the cache DB' } }, async () => reload());
+    app.post<{ Body: ScoreRequestT }>('/score', { schema: { summary: 'Original prediction service protocol, scored by storeflow\'s model', body: ScoreRequest } }, async (req) => {
+      const { customer, coupons } = req.body;
+      const c = { ...customer, customer_id: Number(customer.customer_id) } as CustomerInfo;
+      const scores = await model.score(c, coupons.map((k) => ({ ...k, coupon_id: Number(k.coupon_id) })) as any);
+      return coupons.map((k, i) => ({ coupon_id: String(k.coupon_id), customer_id: String(customer.customer_id), prediction: scores[i] }))
+        .sort((a, b) => b.prediction - a.prediction);
+    });
+  };
+
+  const handle: RecommenderHandle = {
+    sessions, reload, routes,
+    async stop() {
+      sessions.stopAll();
+      for (const id of [...waiting.keys()]) settle(id, { predictions: [], reason: 'shutting down' });
+    },
+  };
+  return handle;
+};
+
+/** The published payload (flat seed 002, or envelope seed 003) and the compact record kept in the log. */
+export function renderPrediction(customerId: string, entry: CatalogueEntry, score: number, ts: number, format: 'flat' | 'envelope') {
+  const c = entry.coupon;
+  const payload = format === 'envelope'
+    ? JSON.stringify({ event_type: 'prediction result', event_timestamp: new Date(ts * 1000).toISOString(), payload: { customer_id: Number(customerId), coupon_id: c.coupon_id, prediction: round(score) } })
+    : `{"customer":{"id":${JSON.stringify(customerId)}},"coupon":${entry.json},"ts":${Math.floor(ts)}}`;
+  const data = {
+    customer_id: customerId, ts: Math.floor(ts), score: round(score),
+    coupon: { id: c.coupon_id, type: c.coupon_type, department: c.department, discount: Number(c.discount), how_many: entry.howMany, start_date: c.start_date, end_date: c.end_date, products_count: entry.productCount },
+  };
+  return { payload, data };
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+function describeSession(actor: SessionActor, full: boolean) {
+  const s = actor.getSnapshot();
+  const c = s.context;
+  const base = { customer_id: c.customerId, state: s.value, known_customer: c.customer === undefined ? null : c.customer !== null, offered: c.offered, last_ts: c.lastTs };
+  return full ? { ...base, customer: c.customer ?? null, path: c.path, pending_focus: c.pending.length } : base;
+}

@@ -1,0 +1,158 @@
+/**
+ * A customer's visit, as the recommender sees it (seeds 002/003). One actor per customer in the store.
+ * Entry loads the customer's context; a focus is scored once the context is there (a focus that
+ * arrives first waits; a focus with no entry loads the context itself); a coupon is offered at most
+ * once per visit; exit, or SESSION_IDLE_TIMEOUT of event time without events, ends the visit.
+ * Time is the events' own `ts`, so replays repeat exactly.
+ */
+import { setup, assign, emit, enqueueActions, and, fromPromise } from 'xstate';
+import type { CustomerInfo } from '../actors/store-data.ts';
+import type { Department } from '../schemas/departments.ts';
+import type { NoOfferReason } from '../actors/coupon-decision.ts';
+
+export interface FocusInput { inputId: string; ts: number; dep: Department }
+
+export type SessionEvent =
+  | { type: 'entry'; ts: number; inputId: string }
+  | { type: 'focus'; ts: number; dep: Department; inputId: string }
+  | { type: 'exit'; ts: number; inputId: string }
+  /** Event time has advanced to `ts` (sent to every session; ends forgotten ones). */
+  | { type: 'tick'; ts: number };
+
+export type ScoreResult = { couponId: number; score: number } | { reason: NoOfferReason };
+
+export type SessionEmitted =
+  | { type: 'decision'; customerId: string; focus: FocusInput; result: ScoreResult }
+  | { type: 'unknownCustomer'; customerId: string }
+  | { type: 'contextFailed'; customerId: string; error: string };
+
+export interface SessionContext {
+  customerId: string;
+  /** undefined: not loaded yet; null: not in customer_info. */
+  customer: CustomerInfo | null | undefined;
+  offered: number[];
+  pending: FocusInput[];
+  current: FocusInput | undefined;
+  lastTs: number;
+  exitRequested: boolean;
+  idleTimeoutS: number;
+  /** The visit so far: state entered and the event time, newest last (bounded). */
+  path: { state: string; ts: number }[];
+}
+
+export interface SessionInput { customerId: string; idleTimeoutS: number; ts?: number }
+
+const PATH_LIMIT = 50;
+const step = (path: SessionContext['path'], state: string, ts: number) => [...path.slice(-(PATH_LIMIT - 1)), { state, ts }];
+const eventTs = (e: SessionEvent | { type: string }, fallback: number) => ('ts' in e && typeof e.ts === 'number' ? e.ts : fallback);
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    input: {} as SessionInput,
+    emitted: {} as SessionEmitted,
+    output: {} as { customerId: string; offered: number[]; reason: 'exit' | 'idle' },
+  },
+  actors: {
+    /** Reads the customer's customer_info row; resolves null for an unknown customer. Provided by the adapter. */
+    loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => {
+      throw new Error('loadCustomer not provided');
+    }),
+    /** Scores the department's coupons and picks the best one not yet offered. Provided by the adapter. */
+    scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async () => {
+      throw new Error('scoreCoupons not provided');
+    }),
+  },
+  actions: {
+    touch: assign({ lastTs: ({ context, event }) => Math.max(context.lastTs, eventTs(event, context.lastTs)) }),
+    queueFocus: assign({
+      pending: ({ context, event }) => (event.type === 'focus' ? [...context.pending, { inputId: event.inputId, ts: event.ts, dep: event.dep }] : context.pending),
+    }),
+    requestExit: assign({ exitRequested: true }),
+    takeNextFocus: assign({ current: ({ context }) => context.pending[0], pending: ({ context }) => context.pending.slice(1) }),
+    recordPath: assign({ path: ({ context }, params: { state: string }) => step(context.path, params.state, context.lastTs) }),
+    storeCustomer: assign({ customer: (_, customer: CustomerInfo | null) => customer }),
+    recordOffer: assign({
+      offered: ({ context }, result: ScoreResult) => ('couponId' in result ? [...context.offered, result.couponId] : context.offered),
+    }),
+    emitDecision: emit(({ context }, result: ScoreResult) => ({ type: 'decision' as const, customerId: context.customerId, focus: context.current!, result })),
+    /** An unknown customer's focuses get no prediction, and say why. */
+    declinePending: enqueueActions(({ context, enqueue }) => {
+      for (const focus of context.pending) enqueue.emit({ type: 'decision', customerId: context.customerId, focus, result: { reason: 'unknown_customer' } });
+      enqueue.assign({ pending: [] });
+    }),
+    warnUnknownCustomer: emit(({ context }) => ({ type: 'unknownCustomer' as const, customerId: context.customerId })),
+    reportContextFailure: emit(({ context }, error: string) => ({ type: 'contextFailed' as const, customerId: context.customerId, error })),
+  },
+  guards: {
+    hasPending: ({ context }) => context.pending.length > 0,
+    customerUnknown: ({ context }) => context.customer === null,
+    exitRequested: ({ context }) => context.exitRequested,
+    idleTooLong: ({ context, event }) => event.type === 'tick' && event.ts - context.lastTs >= context.idleTimeoutS,
+  },
+}).createMachine({
+  id: 'session',
+  description: 'A customer visit: context, focuses scored into at most one coupon offer each, never the same coupon twice',
+  context: ({ input }) => ({
+    customerId: input.customerId, customer: undefined, offered: [], pending: [], current: undefined,
+    lastTs: input.ts ?? 0, exitRequested: false, idleTimeoutS: input.idleTimeoutS, path: [],
+  }),
+  initial: 'loadingContext',
+  states: {
+    loadingContext: {
+      description: 'Reading customer_info; focuses that arrive meanwhile wait',
+      entry: { type: 'recordPath', params: { state: 'loadingContext' } },
+      invoke: {
+        src: 'loadCustomer',
+        input: ({ context }) => ({ customerId: context.customerId }),
+        onDone: [
+          { guard: ({ event }) => event.output === null, target: 'ready', actions: [{ type: 'storeCustomer', params: () => null }, 'warnUnknownCustomer'] },
+          { target: 'ready', actions: { type: 'storeCustomer', params: ({ event }) => event.output } },
+        ],
+        onError: { target: 'ready', actions: [{ type: 'storeCustomer', params: () => null }, { type: 'reportContextFailure', params: ({ event }) => String((event.error as Error)?.message ?? event.error) }] },
+      },
+      on: {
+        entry: { actions: 'touch' },
+        focus: { actions: ['touch', 'queueFocus'] },
+        exit: { actions: ['touch', 'requestExit'] },
+      },
+    },
+    ready: {
+      description: 'Context loaded; waiting for a focus',
+      entry: { type: 'recordPath', params: { state: 'ready' } },
+      always: [
+        { guard: and(['hasPending', 'customerUnknown']), actions: 'declinePending' },
+        { guard: 'hasPending', target: 'scoring' },
+        { guard: 'exitRequested', target: 'ended' },
+      ],
+      on: {
+        entry: { actions: 'touch' },
+        focus: { actions: ['touch', 'queueFocus'] },
+        exit: { target: 'ended', actions: ['touch', 'requestExit'] },
+        tick: { guard: 'idleTooLong', target: 'ended' },
+      },
+    },
+    scoring: {
+      description: 'Scoring the focused department\'s coupons for this customer',
+      entry: ['takeNextFocus', { type: 'recordPath', params: { state: 'scoring' } }],
+      invoke: {
+        src: 'scoreCoupons',
+        input: ({ context }) => ({ customer: context.customer!, focus: context.current!, offered: context.offered }),
+        onDone: { target: 'ready', actions: [{ type: 'recordOffer', params: ({ event }) => event.output }, { type: 'emitDecision', params: ({ event }) => event.output }] },
+        onError: { target: 'ready', actions: { type: 'emitDecision', params: () => ({ reason: 'scorer_failed' as const }) } },
+      },
+      on: {
+        entry: { actions: 'touch' },
+        focus: { actions: ['touch', 'queueFocus'] },
+        exit: { actions: ['touch', 'requestExit'] },
+      },
+    },
+    ended: {
+      description: 'The customer left (exit) or was forgotten (idle timeout)',
+      type: 'final',
+      entry: { type: 'recordPath', params: { state: 'ended' } },
+    },
+  },
+  output: ({ context }) => ({ customerId: context.customerId, offered: context.offered, reason: context.exitRequested ? 'exit' : 'idle' }),
+});

@@ -1,0 +1,101 @@
+/** The session machine on its own: collaborators swapped with machine.provide(), as XState's own tests do. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createActor, fromPromise, waitFor as waitForState } from 'xstate';
+import { sessionMachine, type ScoreResult, type SessionEmitted } from '../machines/session.ts';
+import type { CustomerInfo } from '../actors/store-data.ts';
+
+const CUSTOMER: CustomerInfo = { customer_id: 7, gender: 'F', age: 40, mean_buy_price: 10, total_coupons_used: 5, mean_discount_received: 10, unique_products_bought: 50, unique_products_bought_with_coupons: 5, total_items_bought: 60 };
+
+/** A session whose context load is released by hand and whose scorer offers coupons 1, 2, 3 in turn. */
+function harness(opts: { known?: boolean } = {}) {
+  let release!: () => void;
+  const loaded = new Promise<void>((ok) => (release = ok));
+  const scored: { dep: string; offered: number[] }[] = [];
+  const machine = sessionMachine.provide({
+    actors: {
+      loadCustomer: fromPromise(async () => { await loaded; return opts.known === false ? null : CUSTOMER; }),
+      scoreCoupons: fromPromise<ScoreResult, any>(async ({ input }) => {
+        scored.push({ dep: input.focus.dep, offered: [...input.offered] });
+        const next = [1, 2, 3].find((c) => !input.offered.includes(c));
+        return next ? { couponId: next, score: 0.5 } : { reason: 'all_offered' };
+      }),
+    },
+  });
+  const actor = createActor(machine, { input: { customerId: '7', idleTimeoutS: 7200 } });
+  const emitted: SessionEmitted[] = [];
+  actor.on('*', (e) => emitted.push(e as SessionEmitted));
+  actor.start();
+  return { actor, release, emitted, scored };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+test('entry loads the context; a focus meanwhile waits and is scored after', async () => {
+  const h = harness();
+  h.actor.send({ type: 'entry', ts: 100, inputId: 'e1' });
+  h.actor.send({ type: 'focus', ts: 110, dep: 'Men', inputId: 'f1' });
+  assert.is(h.actor.getSnapshot().value, 'loadingContext');
+  assert.is(h.emitted.length, 0);
+  h.release();
+  await waitForState(h.actor, (s) => s.value === 'ready' && s.context.offered.length === 1);
+  assert.equal(h.emitted, [{ type: 'decision', customerId: '7', focus: { inputId: 'f1', ts: 110, dep: 'Men' }, result: { couponId: 1, score: 0.5 } }]);
+});
+
+test('a repeat focus never repeats a coupon; exhausted → all_offered', async () => {
+  const h = harness();
+  h.release();
+  for (let i = 0; i < 4; i++) h.actor.send({ type: 'focus', ts: 100 + i, dep: 'Boys', inputId: `f${i}` });
+  await waitForState(h.actor, (s) => s.value === 'ready' && s.context.pending.length === 0 && h.emitted.length === 4);
+  assert.equal(h.emitted.map((e) => (e.type === 'decision' ? e.result : null)), [{ couponId: 1, score: 0.5 }, { couponId: 2, score: 0.5 }, { couponId: 3, score: 0.5 }, { reason: 'all_offered' }]);
+  assert.equal(h.scored.map((s) => s.offered), [[], [1], [1, 2], [1, 2, 3]]);
+});
+
+test('exit ends the session after pending focuses are decided', async () => {
+  const h = harness();
+  h.actor.send({ type: 'focus', ts: 100, dep: 'Girls', inputId: 'f1' });
+  h.actor.send({ type: 'exit', ts: 101, inputId: 'x1' });
+  h.release();
+  await waitForState(h.actor, (s) => s.status === 'done');
+  assert.is(h.emitted.length, 1);
+  assert.equal(h.actor.getSnapshot().output, { customerId: '7', offered: [1], reason: 'exit' });
+  assert.equal(h.actor.getSnapshot().context.path.map((p) => p.state), ['loadingContext', 'ready', 'scoring', 'ready', 'ended']);
+});
+
+test('unknown customer: one warning, every focus declined with the reason', async () => {
+  const h = harness({ known: false });
+  h.actor.send({ type: 'focus', ts: 100, dep: 'Men', inputId: 'f1' });
+  h.release();
+  await settle();
+  h.actor.send({ type: 'focus', ts: 101, dep: 'Men', inputId: 'f2' });
+  await settle();
+  assert.equal(h.emitted.map((e) => e.type), ['unknownCustomer', 'decision', 'decision']);
+  assert.equal(h.emitted.filter((e) => e.type === 'decision').map((e: any) => e.result), [{ reason: 'unknown_customer' }, { reason: 'unknown_customer' }]);
+  assert.equal(h.scored, []);
+});
+
+test('idle timeout in event time ends a forgotten session; a recent one survives', async () => {
+  const h = harness();
+  h.actor.send({ type: 'entry', ts: 1000, inputId: 'e1' });
+  h.release();
+  await settle();
+  h.actor.send({ type: 'tick', ts: 1000 + 7199 });
+  assert.is(h.actor.getSnapshot().status, 'active');
+  h.actor.send({ type: 'tick', ts: 1000 + 7200 });
+  assert.is(h.actor.getSnapshot().status, 'done');
+  assert.equal(h.actor.getSnapshot().output, { customerId: '7', offered: [], reason: 'idle' });
+});
+
+test('a failing context load does not crash the session', async () => {
+  const machine = sessionMachine.provide({ actors: { loadCustomer: fromPromise(async () => { throw new Error('db down'); }) } });
+  const actor = createActor(machine, { input: { customerId: '9', idleTimeoutS: 10 } });
+  const emitted: any[] = [];
+  actor.on('*', (e) => emitted.push(e));
+  actor.start();
+  actor.send({ type: 'focus', ts: 1, dep: 'Men', inputId: 'f' });
+  await settle();
+  assert.equal(emitted.map((e) => e.type), ['contextFailed', 'decision']);
+  assert.equal(emitted[1].result, { reason: 'unknown_customer' });
+});
+
+test.run();
