@@ -1,5 +1,7 @@
 /** Role name → factory. Each role module registers itself here. */
 import type { Role } from '../schemas/env.ts';
 import type { RoleFactory } from './role.ts';
+import { gatewayRole } from './gateway.ts';
 
 export const ROLE_FACTORIES: Partial<Record<Role, RoleFactory>> = {};
+ROLE_FACTORIES.gateway = gatewayRole;
