@@ -9,11 +9,16 @@ import type { Config } from '../schemas/env.ts';
 import type { Logger } from './logger.ts';
 import { scrubUrl } from './logger.ts';
 
-export type MessageHandler = (topic: string, payload: Buffer, meta: { messageId?: number; dup: boolean; retain: boolean }) => void;
+/**
+ * A message handler. When it returns a promise, the QoS 1 acknowledgement (PUBACK) is held back until
+ * the promise resolves (e.g. the input is durable in the event log), without stalling the next messages.
+ */
+export type MessageHandler = (topic: string, payload: Buffer, meta: { messageId?: number; dup: boolean; retain: boolean }) => void | Promise<unknown>;
 
 export interface Broker {
   readonly mode: 'external' | 'embedded' | 'none';
-  publish(topic: string, payload: string | Buffer, qos?: 0 | 1): Promise<void>;
+  /** `id`: the output's stable id, sent as MQTT 5 user property `storeflow-id` so consumers can de-duplicate. */
+  publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }): Promise<void>;
   subscribe(topics: string[], handler: MessageHandler): Promise<void>;
   isConnected(): boolean;
   close(): Promise<void>;
@@ -79,12 +84,35 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   client.on('close', () => { if (wasConnected) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
   client.on('connect', () => { if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected'); wasConnected = true; });
   const handlers: MessageHandler[] = [];
+  const pendingAcks = new Map<number, Promise<unknown>>();
   client.on('message', (topic, payload, packet) => {
-    for (const h of handlers) h(topic, payload, { messageId: packet.messageId, dup: packet.dup, retain: packet.retain });
+    const work: Promise<unknown>[] = [];
+    for (const h of handlers) {
+      const r = h(topic, payload, { messageId: packet.messageId, dup: packet.dup, retain: packet.retain });
+      if (r instanceof Promise) work.push(r);
+    }
+    if (packet.qos === 1 && packet.messageId !== undefined && work.length) pendingAcks.set(packet.messageId, Promise.all(work));
   });
+  // mqtt.js sends PUBACK right after the 'message' event and waits for it before parsing the next
+  // packet. Let it go on at once, and send the PUBACK itself when the handlers' work is done: acks
+  // stay in arrival order (the log resolves appends in order) and an unlogged input is never acked.
+  const sendPacket = (client as any)._sendPacket.bind(client);
+  (client as any)._sendPacket = (packet: any, cb?: (err?: Error) => void, ...rest: unknown[]) => {
+    const pending = packet.cmd === 'puback' ? pendingAcks.get(packet.messageId) : undefined;
+    if (!pending) return sendPacket(packet, cb, ...rest);
+    pendingAcks.delete(packet.messageId);
+    cb?.();
+    pending.then(
+      () => { if (client.connected) sendPacket(packet, undefined, ...rest); },
+      (err) => o.log.warn({ err: (err as Error)?.message, messageId: packet.messageId }, 'input not acknowledged: the broker will deliver it again'),
+    );
+  };
   return {
     mode: o.mode ?? 'external',
-    publish: (topic, payload, qos = 1) => new Promise((ok, fail) => client.publish(topic, payload, { qos }, (err) => (err ? fail(err) : ok()))),
+    publish: (topic, payload, opts = {}) => new Promise((ok, fail) => client.publish(topic, payload, {
+      qos: opts.qos ?? 1,
+      ...(opts.id && o.protocolVersion === 5 ? { properties: { userProperties: { 'storeflow-id': opts.id } } } : {}),
+    }, (err) => (err ? fail(err) : ok()))),
     async subscribe(topics, handler) {
       handlers.push(handler);
       const names = topics.map((t) => (o.group ? `$share/${o.group}/${t}` : t));

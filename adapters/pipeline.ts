@@ -109,7 +109,8 @@ export class Pipeline {
     await this.broker.subscribe(topics, (topic, payload, meta) => {
       const kind = this.topicKinds.get(topic);
       if (!kind || !this.consumers.has(kind)) return;
-      void this.ingest(kind, payload, { source: 'mqtt', topic, brokerMessageId: meta.messageId });
+      // the broker's acknowledgement waits for this: an input is acked once it is in the log
+      return this.ingest(kind, payload, { source: 'mqtt', topic, brokerMessageId: meta.messageId });
     });
     this.o.log.info({ topics }, 'consuming input topics');
   }
@@ -194,7 +195,7 @@ export class Pipeline {
       this.m.outputs.inc({ type: o.type });
       if (o.publish && broker) {
         if (this.consumers.has(this.topicKinds.get(o.publish.topic) as EventKind)) this.expectEcho(o.publish.topic, o.publish.payload);
-        await broker.publish(o.publish.topic, o.publish.payload).catch((err) => {
+        await broker.publish(o.publish.topic, o.publish.payload, { id: o.messageId }).catch((err) => {
           this.m.publishFailures.inc({ type: o.type });
           this.o.log.warn({ err, topic: o.publish!.topic }, 'publication failed (the output is in the log)');
         });

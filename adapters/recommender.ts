@@ -15,6 +15,7 @@ import { ScoreRequest, type ScoreRequestT } from '../schemas/messages.ts';
 import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
 import { outputId, type IngestResult } from './pipeline.ts';
 import { loadCatalogue, loadCustomers, loadCustomer } from './cache-store.ts';
+import { sql } from './database.ts';
 import { remoteScorer } from './remote-scorer.ts';
 import { inProcessScorer } from './scorers.ts';
 import { AppError } from './errors.ts';
@@ -53,6 +54,8 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   };
 
   const waiting = new Map<string, (o: FocusOutcome) => void>();
+  /** Decisions already in the log, by focus input id, while live sessions are rebuilt at start. */
+  const recovery = { recorded: new Map<string, ScoreResult>() };
   const focusLoggedAt = new Map<string, number>();
   // only HTTP callers wait for a focus's outcome; MQTT inputs are fire-and-forget
   const settle = (inputId: string, outcome: FocusOutcome) => {
@@ -73,6 +76,8 @@ export const recommenderRole: RoleFactory = async (ctx) => {
         return row;
       }),
       scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async ({ input }) => {
+        const recorded = recovery.recorded.get(input.focus.inputId);
+        if (recorded) return recorded;
         const candidates = catalogue.candidates(input.focus.dep, rc.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
         if (candidates.length === 0) return { reason: 'no_coupons' };
         let scores: number[];
@@ -91,8 +96,15 @@ export const recommenderRole: RoleFactory = async (ctx) => {
 
   const onDecision = async (e: Extract<SessionEmitted, { type: 'decision' }>) => {
     const inputId = e.focus.inputId;
+    // a decision rebuilt from the log during recovery is already logged (and was published)
+    if (recovery.recorded.delete(inputId)) return;
     if (!('couponId' in e.result)) {
       m.noPrediction.inc({ reason: e.result.reason });
+      // logged too (not published), so the log says what became of every focus
+      await pipeline.emit([{
+        streamId: `customer-${e.customerId}`, type: 'no_prediction', messageId: outputId(inputId, 'no_prediction'),
+        data: { customer_id: e.customerId, ts: e.focus.ts, dep: e.focus.dep, reason: e.result.reason }, metadata: { cause: inputId },
+      }], undefined).catch((err) => log.error({ err }, 'could not log a decision'));
       return settle(inputId, { predictions: [], reason: e.result.reason });
     }
     const entry = catalogue.get(e.result.couponId);
@@ -160,6 +172,48 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       }
     }
   });
+
+  await recoverSessions();
+
+  /**
+   * Rebuild every live session (entered or focused, not exited, not idle) by replaying its stream
+   * through a fresh machine. Focuses whose decision is in the log get that decision back without
+   * publishing anything; a focus logged just before a crash with no decision yet is decided now.
+   */
+  async function recoverSessions() {
+    const started = Date.now();
+    const [{ max_ts: maxTs }] = await db.query(sql`SELECT max((data->>'ts')::bigint) AS max_ts FROM events WHERE type IN ('entry', 'focus', 'exit')`);
+    if (maxTs === null) return;
+    const live = await db.query(sql`
+      SELECT stream_id FROM events WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
+      GROUP BY stream_id
+      HAVING coalesce(max(position) FILTER (WHERE type = 'exit'), 0) < max(position) FILTER (WHERE type IN ('entry', 'focus'))
+         AND max((data->>'ts')::bigint) > ${Number(maxTs) - rc.idleTimeoutS}`);
+    if (live.length === 0) return;
+    const streams = live.map((r) => r.stream_id as string);
+    const events = await db.query(sql`
+      SELECT position, stream_id, type, data, message_id FROM events
+      WHERE stream_id = ANY(${streams}::text[]) AND type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction')
+        AND position > coalesce((SELECT max(position) FROM events x WHERE x.stream_id = events.stream_id AND x.type = 'exit'), 0)
+      ORDER BY position`);
+    for (const e of events) {
+      if (e.type === 'prediction') recovery.recorded.set(String(e.message_id).replace(/:prediction$/, ''), { couponId: e.data.coupon.id, score: e.data.score });
+      else if (e.type === 'no_prediction') recovery.recorded.set(String(e.message_id).replace(/:no_prediction$/, ''), { reason: e.data.reason });
+    }
+    let inputs = 0;
+    for (const e of events) {
+      if (e.type === 'prediction' || e.type === 'no_prediction') continue;
+      const id = String(e.data.id);
+      const inputId = e.message_id ?? `position-${e.position}`;
+      advance(e.data.ts);
+      inputs++;
+      if (e.type === 'entry') sessions.send(id, { type: 'entry', ts: e.data.ts, inputId });
+      else if (e.type === 'focus') sessions.send(id, { type: 'focus', ts: e.data.ts, dep: e.data.dep, inputId });
+    }
+    // let the rebuilt sessions work through their queues before live inputs arrive
+    for (let i = 0; i < 200 && sessions.ids().some((id) => sessions.get(id)!.getSnapshot().value !== 'ready'); i++) await new Promise((r) => setTimeout(r, 5));
+    log.info({ sessions: streams.length, inputs, ms: Date.now() - started }, 'live sessions recovered from the event log');
+  }
 
   const reload = async () => {
     [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);

@@ -87,7 +87,7 @@ test('idle timeout in event time ends a forgotten session; a recent one survives
 });
 
 test('a failing context load does not crash the session', async () => {
-  const machine = sessionMachine.provide({ actors: { loadCustomer: fromPromise(async () => { throw new Error('db down'); }) } });
+  const machine = sessionMachine.provide({ actors: { loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => { throw new Error('db down'); }) } });
   const actor = createActor(machine, { input: { customerId: '9', idleTimeoutS: 10 } });
   const emitted: any[] = [];
   actor.on('*', (e) => emitted.push(e));
