@@ -1,0 +1,280 @@
+/**
+ * The cache tables as CSV files in the original's format (REFERENCE.md §3): writing them byte for
+ * byte like the original (Python float repr, LF line ends, header row) and reading them back with
+ * every value checked, so a bad file is refused with its file, line and column before anything is
+ * loaded.
+ */
+import { canonicalDepartment } from '../schemas/departments.ts';
+import { COUPON_TYPES, type CouponInfo, type CouponType, type CustomerInfo, type ProductInfo } from './store-data.ts';
+
+export interface CouponProduct { coupon_id: number; product_id: number }
+
+/** The four cache tables. */
+export interface StoreTables {
+  customers: CustomerInfo[];
+  products: ProductInfo[];
+  coupons: CouponInfo[];
+  couponProducts: CouponProduct[];
+}
+
+export const CSV_FILES = {
+  customers: 'customer_info.csv',
+  coupons: 'coupon_info.csv',
+  couponProducts: 'coupon_product.csv',
+  products: 'product_info.csv',
+} as const;
+/** The original also shipped the products as products.csv. */
+export const PRODUCTS_ALIAS = 'products.csv';
+
+type Kind = 'int' | 'real' | 'text' | 'gender' | 'department' | 'coupon_type' | 'date';
+interface Column { name: string; kind: Kind; max?: number }
+
+const COLUMNS = {
+  customers: [
+    { name: 'customer_id', kind: 'int' }, { name: 'gender', kind: 'gender' }, { name: 'age', kind: 'int' },
+    { name: 'mean_buy_price', kind: 'real' }, { name: 'total_coupons_used', kind: 'int' },
+    { name: 'mean_discount_received', kind: 'real' }, { name: 'unique_products_bought', kind: 'int' },
+    { name: 'unique_products_bought_with_coupons', kind: 'int' }, { name: 'total_items_bought', kind: 'int' },
+  ],
+  coupons: [
+    { name: 'coupon_id', kind: 'int' }, { name: 'coupon_type', kind: 'coupon_type' }, { name: 'department', kind: 'department' },
+    { name: 'discount', kind: 'int' }, { name: 'how_many_products_required', kind: 'int' },
+    { name: 'start_date', kind: 'date' }, { name: 'end_date', kind: 'date' },
+    { name: 'product_mean_price', kind: 'real' }, { name: 'products_available', kind: 'int' },
+  ],
+  couponProducts: [{ name: 'coupon_id', kind: 'int' }, { name: 'product_id', kind: 'int' }],
+  products: [
+    { name: 'product_id', kind: 'int' }, { name: 'name', kind: 'text', max: 256 }, { name: 'category', kind: 'text', max: 50 },
+    { name: 'sizes', kind: 'text', max: 50 }, { name: 'vendor', kind: 'text', max: 50 },
+    { name: 'description', kind: 'text', max: 256 }, { name: 'buy_price', kind: 'real' }, { name: 'department', kind: 'department' },
+  ],
+} satisfies Record<keyof StoreTables, Column[]>;
+
+export const CSV_HEADERS: Record<keyof StoreTables, string> = {
+  customers: COLUMNS.customers.map((c) => c.name).join(','),
+  coupons: COLUMNS.coupons.map((c) => c.name).join(','),
+  couponProducts: COLUMNS.couponProducts.map((c) => c.name).join(','),
+  products: COLUMNS.products.map((c) => c.name).join(','),
+};
+
+// ---------------------------------------------------------------- writing
+
+/** Python's repr of a float, as the original's pandas files show it: `12.0`, `0.0`, `5.3100000000000005`. */
+export function pyFloat(x: number): string {
+  return Number.isInteger(x) ? x.toFixed(1) : String(x);
+}
+
+/** Python's round(x, 2) for the positive values we write. */
+export function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function field(v: string): string {
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** The four files' contents, keyed by file name. */
+export function formatStoreCsv(t: StoreTables): Record<string, string> {
+  const lines = (header: string, rows: string[]) => `${header}\n${rows.join('\n')}${rows.length ? '\n' : ''}`;
+  return {
+    [CSV_FILES.customers]: lines(CSV_HEADERS.customers, t.customers.map((c) =>
+      `${c.customer_id},${c.gender},${c.age},${pyFloat(c.mean_buy_price)},${c.total_coupons_used},${pyFloat(c.mean_discount_received)},${c.unique_products_bought},${c.unique_products_bought_with_coupons},${c.total_items_bought}`)),
+    [CSV_FILES.coupons]: lines(CSV_HEADERS.coupons, t.coupons.map((c) =>
+      `${c.coupon_id},${c.coupon_type},${c.department},${c.discount},${c.how_many_products_required},${c.start_date},${c.end_date},${pyFloat(c.product_mean_price)},${c.products_available}`)),
+    [CSV_FILES.couponProducts]: lines(CSV_HEADERS.couponProducts, t.couponProducts.map((l) => `${l.coupon_id},${l.product_id}`)),
+    [CSV_FILES.products]: lines(CSV_HEADERS.products, t.products.map((p) =>
+      [String(p.product_id), field(p.name), field(p.category), field(p.sizes), field(p.vendor), field(p.description), pyFloat(p.buy_price), p.department].join(','))),
+  };
+}
+
+// ---------------------------------------------------------------- reading
+
+export interface CsvProblem { file: string; line: number; column?: number; columnName?: string; message: string }
+
+export function describeProblem(p: CsvProblem): string {
+  const where = p.column === undefined ? `line ${p.line}` : `line ${p.line}, column ${p.column}${p.columnName ? ` (${p.columnName})` : ''}`;
+  return `${p.file} ${where}: ${p.message}`;
+}
+
+/** A directory (or set of files) that cannot be loaded; nothing was changed. */
+export class StoreDataError extends Error {
+  constructor(readonly problems: CsvProblem[]) {
+    const shown = problems.slice(0, 10).map(describeProblem);
+    const more = problems.length > 10 ? `\n  … and ${problems.length - 10} more` : '';
+    super(`refused to load the store data (${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing changed):\n  ${shown.join('\n  ')}${more}`);
+    this.name = 'StoreDataError';
+  }
+}
+
+/** RFC 4180 records with the line each starts on. A fast path when the text has no quotes. */
+export function parseCsv(text: string): { line: number; fields: string[] }[] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const out: { line: number; fields: string[] }[] = [];
+  if (!text.includes('"')) {
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      let l = lines[i];
+      if (l.endsWith('\r')) l = l.slice(0, -1);
+      if (l === '' && i === lines.length - 1) break;
+      out.push({ line: i + 1, fields: l.split(',') });
+    }
+    return out;
+  }
+  let line = 1, start = 1, i = 0, cur = '', fields: string[] = [], quoted = false, any = false;
+  while (i < text.length) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') { cur += '"'; i += 2; continue; }
+        quoted = false; i++; continue;
+      }
+      if (ch === '\n') line++;
+      cur += ch; i++; continue;
+    }
+    if (ch === '"') { quoted = true; any = true; i++; continue; }
+    if (ch === ',') { fields.push(cur); cur = ''; any = true; i++; continue; }
+    if (ch === '\r' && text[i + 1] === '\n') { i++; continue; }
+    if (ch === '\n') {
+      fields.push(cur);
+      out.push({ line: start, fields });
+      fields = []; cur = ''; any = false; line++; start = line; i++; continue;
+    }
+    cur += ch; any = true; i++;
+  }
+  if (any || cur !== '' || fields.length) { fields.push(cur); out.push({ line: start, fields }); }
+  return out;
+}
+
+const INT = /^-?\d+$/;
+const REAL = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function validDate(s: string): boolean {
+  const m = DATE.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+  return d.getUTCFullYear() === +m[1] && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3];
+}
+
+function parseTable(file: string, text: string, columns: Column[], problems: CsvProblem[]): Record<string, string | number>[] {
+  const records = parseCsv(text);
+  const header = columns.map((c) => c.name).join(',');
+  if (records.length === 0) { problems.push({ file, line: 1, message: `empty file; expected the header "${header}"` }); return []; }
+  const got = records[0].fields.map((f) => f.trim());
+  for (let i = 0; i < Math.max(got.length, columns.length); i++) {
+    if (got[i] !== columns[i]?.name) {
+      problems.push({ file, line: 1, column: i + 1, columnName: columns[i]?.name, message: `wrong header: expected "${header}", got "${records[0].fields.join(',')}"` });
+      return [];
+    }
+  }
+  const rows: Record<string, string | number>[] = [];
+  for (let r = 1; r < records.length; r++) {
+    const { line, fields } = records[r];
+    if (fields.length === 1 && fields[0].trim() === '') continue; // blank line
+    if (fields.length !== columns.length) {
+      problems.push({ file, line, column: Math.min(fields.length, columns.length) + 1, message: `expected ${columns.length} columns, got ${fields.length}` });
+      continue;
+    }
+    const row: Record<string, string | number> = {};
+    let ok = true;
+    for (let c = 0; c < columns.length; c++) {
+      const col = columns[c];
+      const raw = fields[c];
+      const v = col.kind === 'text' ? raw : raw.trim();
+      const bad = (what: string) => { problems.push({ file, line, column: c + 1, columnName: col.name, message: `expected ${what}, got ${JSON.stringify(raw)}` }); ok = false; };
+      switch (col.kind) {
+        case 'int': {
+          const n = Number(v);
+          if (!INT.test(v) || !Number.isSafeInteger(n) || Math.abs(n) > 2147483647) bad('an integer'); else row[col.name] = n;
+          break;
+        }
+        case 'real': {
+          const n = Number(v);
+          if (!REAL.test(v) || !Number.isFinite(n)) bad('a number'); else row[col.name] = n;
+          break;
+        }
+        case 'text':
+          if (v.length > (col.max ?? Infinity)) bad(`text of at most ${col.max} characters`); else row[col.name] = v;
+          break;
+        case 'gender':
+          if (v !== 'F' && v !== 'M') bad('F or M'); else row[col.name] = v;
+          break;
+        case 'department': {
+          const d = canonicalDepartment(v);
+          if (!d) bad('a department (Men, Sport, Boys, Girls, Women)'); else row[col.name] = d;
+          break;
+        }
+        case 'coupon_type':
+          if (!(COUPON_TYPES as readonly string[]).includes(v)) bad(`a coupon type (${COUPON_TYPES.join(', ')})`); else row[col.name] = v as CouponType;
+          break;
+        case 'date':
+          if (!validDate(v)) bad('a date YYYY-MM-DD'); else row[col.name] = v;
+          break;
+      }
+    }
+    if (ok) { (row as any).__line = line; rows.push(row); }
+  }
+  return rows;
+}
+
+function uniqueKeys(file: string, rows: Record<string, any>[], key: string, column: number, problems: CsvProblem[]): Set<number> {
+  const seen = new Set<number>();
+  for (const r of rows) {
+    if (seen.has(r[key])) problems.push({ file, line: r.__line, column, columnName: key, message: `duplicate ${key} ${r[key]}` });
+    seen.add(r[key]);
+  }
+  return seen;
+}
+
+function strip<T>(rows: Record<string, any>[]): T[] {
+  for (const r of rows) delete r.__line;
+  return rows as T[];
+}
+
+/**
+ * Parses and checks the four files (contents keyed by file name; the products may be named
+ * products.csv). Throws StoreDataError listing every problem; returns the tables otherwise.
+ */
+export function parseStoreCsv(files: Record<string, string | undefined>): StoreTables {
+  const problems: CsvProblem[] = [];
+  const productsFile = files[CSV_FILES.products] !== undefined ? CSV_FILES.products : files[PRODUCTS_ALIAS] !== undefined ? PRODUCTS_ALIAS : undefined;
+  const text = (key: keyof StoreTables): [string, string] | undefined => {
+    const name = key === 'products' ? productsFile ?? CSV_FILES.products : CSV_FILES[key];
+    const t = files[name];
+    if (t === undefined) {
+      problems.push({ file: key === 'products' ? `${CSV_FILES.products} (or ${PRODUCTS_ALIAS})` : name, line: 0, message: 'file missing' });
+      return undefined;
+    }
+    return [name, t];
+  };
+  const table = (key: keyof StoreTables) => {
+    const t = text(key);
+    return t ? { file: t[0], rows: parseTable(t[0], t[1], COLUMNS[key], problems) } : { file: CSV_FILES[key], rows: [] };
+  };
+  const customers = table('customers');
+  const products = table('products');
+  const coupons = table('coupons');
+  const links = table('couponProducts');
+  uniqueKeys(customers.file, customers.rows, 'customer_id', 1, problems);
+  const productIds = uniqueKeys(products.file, products.rows, 'product_id', 1, problems);
+  const couponIds = uniqueKeys(coupons.file, coupons.rows, 'coupon_id', 1, problems);
+  for (const c of coupons.rows) {
+    if ((c.start_date as string) > (c.end_date as string)) problems.push({ file: coupons.file, line: c.__line as number, column: 7, columnName: 'end_date', message: `end_date ${c.end_date} is before start_date ${c.start_date}` });
+  }
+  const pairs = new Set<string>();
+  for (const l of links.rows) {
+    const line = l.__line as number;
+    if (!couponIds.has(l.coupon_id as number)) problems.push({ file: links.file, line, column: 1, columnName: 'coupon_id', message: `coupon ${l.coupon_id} is not in ${CSV_FILES.coupons}` });
+    if (!productIds.has(l.product_id as number)) problems.push({ file: links.file, line, column: 2, columnName: 'product_id', message: `product ${l.product_id} is not in ${products.file}` });
+    const k = `${l.coupon_id},${l.product_id}`;
+    if (pairs.has(k)) problems.push({ file: links.file, line, column: 1, message: `duplicate pair ${k}` });
+    pairs.add(k);
+  }
+  if (problems.length) throw new StoreDataError(problems);
+  return {
+    customers: strip<CustomerInfo>(customers.rows),
+    products: strip<ProductInfo>(products.rows),
+    coupons: strip<CouponInfo>(coupons.rows),
+    couponProducts: strip<CouponProduct>(links.rows),
+  };
+}
