@@ -335,7 +335,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
 
     app.get('/event-stream/version/', { schema: { description: 'Service version', response: { 200: Type.Object({ version: Type.String() }) } } }, async () => ({ version: VERSION }));
     app.post('/event-stream/', {
-      schema: { description: 'Create an event stream for a routing key', body: Type.Object({ routing_key: Type.String() }), response: { 201: Stream, 400: Problem } },
+      schema: { description: 'Create an event stream for a routing key', body: Type.Object({ routing_key: Type.Unknown({ description: 'a routing key (string), see the grammar' }) }), response: { 201: Stream, 400: Problem } },
     }, async (req, reply) => {
       const check = parseRoutingKey(req.body.routing_key);
       if (!check.ok) throw new AppError('bad_request', check.reason);
