@@ -339,7 +339,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
     }, async (req, reply) => {
       const check = parseRoutingKey(req.body.routing_key);
       if (!check.ok) throw new AppError('bad_request', check.reason);
-      const r = await records.create(req.body.routing_key);
+      const r = await records.create(check.segments.join('.'));
       log.info({ stream: r.id, routingKey: r.routing_key }, 'event stream created');
       return reply.status(201).send(view(r));
     });
