@@ -1,0 +1,84 @@
+/**
+ * RabbitMQ in → WebSocket out, against a real RabbitMQ: AMQP_URL when set (CI's external pass),
+ * else the machine's 127.0.0.1:5672 if it answers; skipped with a message when there is none.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect as tcpConnect } from 'node:net';
+import amqp from 'amqplib';
+import WebSocket from 'ws';
+import { AMQP_EXCHANGE, amqpEvent, MAX_AMQP_BODY } from '../adapters/amqp-source.ts';
+import { createGateway, type GatewayHandle } from '../adapters/gateway.ts';
+import { startTestApp, waitFor, uniqueName, type TestApp } from './helpers.ts';
+
+const LOCAL_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
+
+function answers(host: string, port: number, ms = 1000): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = tcpConnect({ host, port });
+    const done = (v: boolean) => { s.destroy(); ok(v); };
+    s.setTimeout(ms, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+const AMQP_URL = process.env.AMQP_URL || ((await answers('127.0.0.1', 5672)) ? LOCAL_AMQP : '');
+
+const mapping = suite('AMQP message → log entry');
+mapping('JSON body kept; type from the key; invalid and oversized bodies logged as rejected', () => {
+  assert.equal(amqpEvent('orders.eu', Buffer.from('{"a":1}'), 'm1'), { streamId: 'amqp-orders.eu', type: 'orders', data: { a: 1 }, metadata: { source: 'amqp', routing_key: 'orders.eu' }, messageId: 'm1' });
+  assert.is(amqpEvent('$weird', Buffer.from('1')).type, 'amqp');
+  const bad = amqpEvent('x', Buffer.from('{nope'));
+  assert.is(bad.type, 'rejected');
+  assert.is((bad.data as any).code, 'invalid_json');
+  assert.is((amqpEvent('x', Buffer.alloc(MAX_AMQP_BODY + 1, 32)).data as any).code, 'too_large');
+});
+
+const rabbit = suite('RabbitMQ source');
+let app: TestApp & { gw: GatewayHandle };
+let publisher: amqp.ChannelModel;
+
+if (!AMQP_URL) {
+  console.log('gateway-amqp: no RabbitMQ (AMQP_URL unset and nothing answers on 127.0.0.1:5672): RabbitMQ tests skipped');
+} else {
+  rabbit.before(async () => {
+    const a = await startTestApp({ ROLES: 'gateway', AMQP_URL, LOG_LEVEL: 'info' }, { factories: { gateway: createGateway({ heartbeatMs: 60_000 }) } });
+    app = Object.assign(a, { gw: a.roles.get('gateway') as GatewayHandle });
+    publisher = await amqp.connect(AMQP_URL);
+  });
+  rabbit.after(async () => {
+    await publisher?.close().catch(() => {});
+    await app?.close();
+  });
+
+  rabbit('published to the event-streams exchange → logged → streamed to a WebSocket; credentials never logged', async () => {
+    const key = `${uniqueName('orders').replace(/[^A-Za-z0-9_]/g, '_')}.eu.new`;
+    const created = await fetch(`http://127.0.0.1:${app.gw.apiPort}/event-stream/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ routing_key: `${key.split('.')[0]}.#` }) });
+    const { location } = await created.json() as { location: string };
+    const ws = new WebSocket(location);
+    const got: any[] = [];
+    ws.on('message', (d) => got.push(JSON.parse(d.toString())));
+    await new Promise((ok) => ws.once('open', ok));
+    await waitFor(() => app.gw.clients().size === 1, 5000, 'client registered');
+    const ch = await publisher.createChannel();
+    await ch.assertExchange(AMQP_EXCHANGE, 'topic', { durable: true });
+    ch.publish(AMQP_EXCHANGE, key, Buffer.from(JSON.stringify({ message_type: 'MerchantCharge', amount: 12.5 })));
+    ch.publish(AMQP_EXCHANGE, key, Buffer.from('{not json'));
+    ch.publish(AMQP_EXCHANGE, 'elsewhere.key', Buffer.from('{"x":1}'));
+    await waitFor(() => got.length >= 2, 5000, 'AMQP messages on the WebSocket');
+    const logged = (await app.eventLog.read({ streamId: `amqp-${key}` }));
+    assert.equal(got.map((m) => [m.ess_ordinal, m.message_type, m.stream_id]), [[logged[0].position, key.split('.')[0], `amqp-${key}`], [logged[1].position, 'rejected', `amqp-${key}`]]);
+    assert.equal(got[0].message_body, { message_type: 'MerchantCharge', amount: 12.5 });
+    assert.equal(got[0].metadata, { source: 'amqp', routing_key: key });
+    assert.is(got[1].message_body.code, 'invalid_json');
+    const password = new URL(AMQP_URL).password;
+    assert.ok(app.logs.some((l) => l.includes('consuming RabbitMQ events')), 'the source logged its start');
+    if (password) assert.not.ok(app.logs.some((l) => l.includes(`:${password}@`)), 'password in a log line');
+    await ch.close();
+    ws.close();
+  });
+}
+
+mapping.run();
+rabbit.run();
