@@ -1,0 +1,131 @@
+/**
+ * The detector role: one focus-detector actor per customer in the store, fed by the pipeline (entry,
+ * move, exit from MQTT, or from the local simulator), its focus and browsing events logged and then
+ * published on FOCUS_TOPIC / BROWSING_TOPIC and handed to the local recommender.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { focusDetectorMachine, type DetectorEmitted } from '../machines/focus-detector.ts';
+import { ActorRegistry } from '../actors/actor-registry.ts';
+import type { StoreEvent } from '../schemas/events.ts';
+import { toFlat } from '../schemas/events.ts';
+import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
+import { outputId, type Output } from './pipeline.ts';
+import { AppError } from './errors.ts';
+
+export interface DetectorHandle extends RoleHandle {
+  shoppers: ActorRegistry<typeof focusDetectorMachine>;
+}
+
+/** How often (in event time) forgotten customers get a chance to time out. */
+const TICK_EVERY_S = 60;
+
+export const detectorRole: RoleFactory = async (ctx) => {
+  const { config, metrics, pipeline } = ctx;
+  const log = ctx.log.child({ role: 'detector' });
+  const broker = await ctx.connectBroker('detector');
+  const m = {
+    focus: metrics.counter('storeflow_focus_detected_total', 'Focus events detected from movement', ['department']),
+    browsing: metrics.counter('storeflow_browsing_detected_total', 'Browsing events detected from movement'),
+    shoppers: metrics.gauge('storeflow_detector_shoppers', 'Customers the detector is tracking'),
+  };
+
+  // Emitted synchronously while an actor handles an input; the consumer collects and emits them.
+  let pending: DetectorEmitted[] = [];
+  let eventTime = 0;
+  const shoppers = new ActorRegistry({
+    machine: focusDetectorMachine,
+    inspect: (ctx as { inspect?: (e: any) => void }).inspect,
+    input: (customerId) => ({
+      customerId, focusMinMoves: config.detector.focusMinMoves, browsingMinMoves: config.detector.browsingMinMoves,
+      idleTimeoutS: config.recommender.idleTimeoutS, ts: eventTime,
+    }),
+    onCreate: (_id, actor) => {
+      actor.on('focus', (e) => void pending.push(e));
+      actor.on('browsing', (e) => void pending.push(e));
+      m.shoppers.inc();
+    },
+    onDone: () => m.shoppers.dec(),
+    onError: (id, err) => { m.shoppers.dec(); log.error({ err, customer: id }, 'detector actor failed'); },
+  });
+
+  let lastTick = 0;
+  const advance = (ts: number) => {
+    if (ts <= eventTime) return;
+    eventTime = ts;
+    if (eventTime - lastTick >= TICK_EVERY_S) {
+      lastTick = eventTime;
+      shoppers.broadcast({ type: 'tick', ts: eventTime });
+    }
+  };
+
+  const toOutput = (e: DetectorEmitted): Output => {
+    const event: StoreEvent = e.type === 'focus'
+      ? { kind: 'focus', id: e.customerId, ts: e.ts, dep: e.dep, x: e.x, y: e.y }
+      : { kind: 'browsing', id: e.customerId, ts: e.ts, x: e.x, y: e.y };
+    const data = toFlat(event);
+    return {
+      streamId: `customer-${e.customerId}`, type: e.type, data, event,
+      messageId: outputId(e.inputId, e.type), metadata: { cause: e.inputId },
+      publish: { topic: e.type === 'focus' ? config.topics.focus : config.topics.browsing, payload: JSON.stringify(data) },
+    };
+  };
+
+  pipeline.consume(['entry', 'move', 'exit'], async ({ logged, event }) => {
+    advance(event.ts);
+    const inputId = logged.messageId ?? `position-${logged.position}`;
+    switch (event.kind) {
+      case 'entry':
+        shoppers.send(event.id, { type: 'entry', ts: event.ts });
+        break;
+      case 'move':
+        shoppers.send(event.id, { type: 'move', ts: event.ts, x: event.x, y: event.y, inputId });
+        break;
+      case 'exit':
+        // an exit of someone never seen moving creates nothing
+        if (shoppers.has(event.id)) shoppers.send(event.id, { type: 'exit', ts: event.ts });
+        break;
+      default:
+        return undefined;
+    }
+    if (pending.length === 0) return undefined;
+    const emitted = pending;
+    pending = [];
+    try {
+      await pipeline.emit(emitted.map(toOutput), broker);
+    } catch (err) {
+      log.error({ err, customer: event.id }, 'could not log a detected event; not published');
+      return undefined;
+    }
+    for (const e of emitted) {
+      if (e.type === 'focus') m.focus.inc({ department: e.dep });
+      else m.browsing.inc();
+    }
+    return undefined;
+  });
+
+  const describe = (id: string) => {
+    const s = shoppers.get(id)!.getSnapshot();
+    return { customer_id: id, state: s.value, department: s.context.dep ?? null, moves: s.context.moves, announced: s.context.announced, last_ts: s.context.lastTs };
+  };
+
+  // The detector has no seed paths: its routes live under /detector only, never at the root.
+  const routes: FastifyPluginAsync<RouteOptions> = async (app) => {
+    if (!app.prefix) return;
+    app.get('/shoppers', { schema: { summary: 'Customers the detector is tracking: zone and consecutive moves there' } }, async () => ({
+      shoppers: shoppers.ids().map(describe),
+      focus_min_moves: config.detector.focusMinMoves,
+      browsing_min_moves: config.detector.browsingMinMoves,
+    }));
+    app.get<{ Params: { id: string } }>('/shoppers/:id', { schema: { summary: 'One tracked customer' } }, async (req) => {
+      if (!shoppers.has(req.params.id)) throw new AppError('not_found', `the detector is not tracking customer ${req.params.id}`);
+      return describe(req.params.id);
+    });
+  };
+
+  log.info({ focusMinMoves: config.detector.focusMinMoves, browsingMinMoves: config.detector.browsingMinMoves }, 'detector ready');
+  const handle: DetectorHandle = {
+    shoppers, routes,
+    async stop() { shoppers.stopAll(); },
+  };
+  return handle;
+};
