@@ -7,9 +7,9 @@ import { fromPromise, type Actor } from 'xstate';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { sessionMachine, type ScoreResult, type SessionEmitted, type FocusInput } from '../machines/session.ts';
-import { ActorRegistry } from '../actors/actor-registry.ts';
-import { decide } from '../actors/coupon-decision.ts';
-import { dateOf, type CouponCatalogue, type CatalogueEntry } from '../actors/coupon-catalogue.ts';
+import type { ActorRegistry } from '../actors/actor-registry.ts';
+import { SessionHost, scoreFocus } from '../actors/session-host.ts';
+import type { CouponCatalogue, CatalogueEntry } from '../actors/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
 import { ScoreRequest, type ScoreRequestT } from '../schemas/messages.ts';
 import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
@@ -30,7 +30,6 @@ export interface RecommenderHandle extends RoleHandle {
 /** What a focus came to: the published payloads, or the reason there are none. */
 export interface FocusOutcome { predictions: unknown[]; reason?: string }
 
-const TICK_EVERY_S = 60;
 
 export const recommenderRole: RoleFactory = async (ctx) => {
   const { config, metrics, pipeline } = ctx;
@@ -78,18 +77,13 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async ({ input }) => {
         const recorded = recovery.recorded.get(input.focus.inputId);
         if (recorded) return recorded;
-        const candidates = catalogue.candidates(input.focus.dep, rc.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
-        if (candidates.length === 0) return { reason: 'no_coupons' };
-        let scores: number[];
         try {
-          scores = await scorer.score(input.customer, candidates.map((c) => c.coupon));
+          return await scoreFocus(catalogue, scorer, rc, input);
         } catch (err) {
           m.scorerFailures.inc();
           log.warn({ err: (err as Error).message, customer: input.customer.customer_id }, 'scoring failed; no prediction for this focus');
           return { reason: 'scorer_failed' };
         }
-        const d = decide(candidates, scores, input.offered, rc.maxCoupons, rc.threshold);
-        return d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
       }),
     },
   });
@@ -126,53 +120,38 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     else focusLoggedAt.delete(inputId);
   };
 
-  const sessions = new ActorRegistry({
-    machine,
-    input: (customerId) => ({ customerId, idleTimeoutS: rc.idleTimeoutS, ts: eventTime }),
-    onCreate: (_id, actor) => {
-      actor.on('decision', (e) => void onDecision(e));
-      actor.on('unknownCustomer', (e) => {
+  const host = new SessionHost({
+    machine, idleTimeoutS: rc.idleTimeoutS, inspect: ctx.inspect,
+    onEmitted: (e) => {
+      if (e.type === 'decision') void onDecision(e);
+      else if (e.type === 'unknownCustomer') {
         m.unknown.inc();
         log.warn({ customer: e.customerId }, 'unknown customer: not in customer_info, no predictions for this visit');
-      });
-      actor.on('contextFailed', (e) => log.error({ customer: e.customerId, err: e.error }, 'could not load the customer context'));
-      m.sessions.inc();
+      } else log.error({ customer: e.customerId, err: e.error }, 'could not load the customer context');
     },
-    onDone: () => m.sessions.dec(),
-    onError: (id, err) => { m.sessions.dec(); log.error({ err, customer: id }, 'session failed'); },
+    onCreated: () => m.sessions.inc(),
+    onEnded: () => m.sessions.dec(),
+    onError: (id, err) => log.error({ err, customer: id }, 'session failed'),
   });
-
-  // Event time: the newest ts seen. Every minute of it, forgotten sessions get a chance to time out.
-  let eventTime = 0;
-  let lastTick = 0;
-  const advance = (ts: number) => {
-    if (ts <= eventTime) return;
-    eventTime = ts;
-    if (eventTime - lastTick >= TICK_EVERY_S) {
-      lastTick = eventTime;
-      sessions.broadcast({ type: 'tick', ts: eventTime });
-    }
-  };
+  const sessions = host.sessions;
 
   pipeline.consume(['entry', 'focus', 'exit'], ({ logged, event }) => {
     const inputId = logged.messageId ?? `position-${logged.position}`;
-    advance(event.ts);
-    switch (event.kind) {
-      case 'entry':
-        sessions.send(event.id, { type: 'entry', ts: event.ts, inputId });
-        return { predictions: [], reason: 'entry recorded' };
-      case 'exit':
-        if (sessions.has(event.id)) sessions.send(event.id, { type: 'exit', ts: event.ts, inputId });
-        return { predictions: [], reason: 'exit recorded' };
-      case 'focus': {
-        focusLoggedAt.set(inputId, performance.now());
-        const outcome = logged.metadata.source === 'http' ? new Promise<FocusOutcome>((ok) => waiting.set(inputId, ok)) : undefined;
-        sessions.send(event.id, { type: 'focus', ts: event.ts, dep: event.dep, inputId });
-        return outcome;
-      }
+    if (event.kind !== 'focus') {
+      host.input(event, inputId);
+      return { predictions: [], reason: `${event.kind} recorded` };
     }
+    focusLoggedAt.set(inputId, performance.now());
+    const outcome = logged.metadata.source === 'http' ? new Promise<FocusOutcome>((ok) => waiting.set(inputId, ok)) : undefined;
+    host.input(event, inputId);
+    return outcome;
   });
 
+  // the log records the settings decisions depend on, so replay can use the same ones
+  await ctx.eventLog.append([{
+    streamId: 'process', type: 'recommender_started', metadata: { source: 'system' },
+    data: { settings: { maxCoupons: rc.maxCoupons, threshold: rc.threshold, couponValidity: rc.couponValidity, idleTimeoutS: rc.idleTimeoutS }, scorer: rc.scorerUrl ? 'remote' : 'in-process', coupons: catalogue.size, customers: customers.size },
+  }]);
   await recoverSessions();
 
   /**
@@ -205,13 +184,11 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       if (e.type === 'prediction' || e.type === 'no_prediction') continue;
       const id = String(e.data.id);
       const inputId = e.message_id ?? `position-${e.position}`;
-      advance(e.data.ts);
       inputs++;
-      if (e.type === 'entry') sessions.send(id, { type: 'entry', ts: e.data.ts, inputId });
-      else if (e.type === 'focus') sessions.send(id, { type: 'focus', ts: e.data.ts, dep: e.data.dep, inputId });
+      host.input(e.type === 'focus' ? { kind: 'focus', id, ts: e.data.ts, dep: e.data.dep } : { kind: e.type, id, ts: e.data.ts }, inputId);
     }
     // let the rebuilt sessions work through their queues before live inputs arrive
-    for (let i = 0; i < 200 && sessions.ids().some((id) => sessions.get(id)!.getSnapshot().value !== 'ready'); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 400 && host.busy(); i++) await new Promise((r) => setTimeout(r, 5));
     log.info({ sessions: streams.length, inputs, ms: Date.now() - started }, 'live sessions recovered from the event log');
   }
 

@@ -1,0 +1,97 @@
+/**
+ * Hosts the recommender's sessions, one per customer in the store, and turns store events into
+ * session events. Shared by the live recommender and by replay, so both behave identically:
+ * same event routing, same event-time ticks for the idle timeout.
+ */
+import { type Actor } from 'xstate';
+import { sessionMachine, type SessionEmitted } from '../machines/session.ts';
+import { ActorRegistry } from './actor-registry.ts';
+import type { StoreEvent } from '../schemas/events.ts';
+import type { CouponCatalogue } from './coupon-catalogue.ts';
+import { dateOf } from './coupon-catalogue.ts';
+import { decide } from './coupon-decision.ts';
+import type { CouponScorer, CustomerInfo } from './store-data.ts';
+import type { ScoreResult, FocusInput } from '../machines/session.ts';
+
+export type SessionMachine = typeof sessionMachine;
+export type SessionActor = Actor<SessionMachine>;
+
+/** Event time advances in steps of this many seconds before forgotten sessions are checked. */
+export const TICK_EVERY_S = 60;
+
+export interface SessionHostOptions {
+  machine: SessionMachine;
+  idleTimeoutS: number;
+  onEmitted(e: SessionEmitted): void;
+  onCreated?(): void;
+  onEnded?(): void;
+  onError?(customerId: string, err: unknown): void;
+  inspect?: (e: any) => void;
+}
+
+export class SessionHost {
+  readonly sessions: ActorRegistry<SessionMachine>;
+  private eventTime = 0;
+  private lastTick = 0;
+
+  constructor(o: SessionHostOptions) {
+    this.sessions = new ActorRegistry({
+      machine: o.machine,
+      input: (customerId) => ({ customerId, idleTimeoutS: o.idleTimeoutS, ts: this.eventTime }),
+      inspect: o.inspect,
+      onCreate: (_id, actor) => {
+        actor.on('*', (e) => o.onEmitted(e as SessionEmitted));
+        o.onCreated?.();
+      },
+      onDone: () => o.onEnded?.(),
+      onError: (id, err) => { o.onEnded?.(); o.onError?.(id, err); },
+    });
+  }
+
+  /** Route one logged input (entry, focus, exit) to its customer's session. */
+  input(event: StoreEvent, inputId: string): void {
+    this.advance(event.ts);
+    switch (event.kind) {
+      case 'entry':
+        this.sessions.send(event.id, { type: 'entry', ts: event.ts, inputId });
+        return;
+      case 'exit':
+        if (this.sessions.has(event.id)) this.sessions.send(event.id, { type: 'exit', ts: event.ts, inputId });
+        return;
+      case 'focus':
+        this.sessions.send(event.id, { type: 'focus', ts: event.ts, dep: event.dep, inputId });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** True while some session is loading its context or scoring. */
+  busy(): boolean {
+    for (const id of this.sessions.ids()) {
+      const s = this.sessions.get(id)!.getSnapshot();
+      if (s.value !== 'ready' || s.context.pending.length) return true;
+    }
+    return false;
+  }
+
+  private advance(ts: number) {
+    if (ts <= this.eventTime) return;
+    this.eventTime = ts;
+    if (this.eventTime - this.lastTick >= TICK_EVERY_S) {
+      this.lastTick = this.eventTime;
+      this.sessions.broadcast({ type: 'tick', ts: this.eventTime });
+    }
+  }
+}
+
+export interface ScoringSettings { maxCoupons: number; threshold: number; couponValidity: 'check' | 'ignore' }
+
+/** The department's valid coupons, scored, and the best one not yet offered. Throws if the scorer fails. */
+export async function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: ScoringSettings, input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): Promise<ScoreResult> {
+  const candidates = catalogue.candidates(input.focus.dep, s.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
+  if (candidates.length === 0) return { reason: 'no_coupons' };
+  const scores = await scorer.score(input.customer, candidates.map((c) => c.coupon));
+  const d = decide(candidates, scores, input.offered, s.maxCoupons, s.threshold);
+  return d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
+}

@@ -1,0 +1,159 @@
+/**
+ * Deterministic replay: a log's inputs through fresh machines, no broker, no real time, and the
+ * outputs compared with the recorded ones. The recommender's sessions are hosted exactly as live
+ * (actors/session-host.ts); settings come from the log's own `recommender_started` records.
+ */
+import { fromPromise } from 'xstate';
+import { sessionMachine, type ScoreResult, type FocusInput, type SessionEmitted } from '../machines/session.ts';
+import { SessionHost, scoreFocus, type ScoringSettings } from '../actors/session-host.ts';
+import type { CouponCatalogue } from '../actors/coupon-catalogue.ts';
+import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
+import type { StoreEvent } from '../schemas/events.ts';
+import { canonicalDepartment } from '../schemas/departments.ts';
+import { renderPrediction } from './recommender.ts';
+import { outputId } from './pipeline.ts';
+
+/** One log record as `npm run export` writes it (one JSON object per NDJSON line). */
+export interface ExportedEvent {
+  position: number;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: any;
+  metadata: Record<string, any>;
+  message_id: string | null;
+  recorded_at: string;
+}
+
+export interface RecommenderSettings extends ScoringSettings { idleTimeoutS: number }
+
+export interface ReplayDeps {
+  catalogue: CouponCatalogue;
+  customers: Map<number, CustomerInfo>;
+  scorer: CouponScorer;
+  /** Used until the log says otherwise. */
+  settings: RecommenderSettings;
+}
+
+export interface Difference { messageId: string; kind: 'different' | 'missing' | 'extra'; recorded?: unknown; replayed?: unknown }
+
+export interface ReplayReport {
+  inputs: number;
+  recordedOutputs: number;
+  replayedOutputs: number;
+  identical: number;
+  different: number;
+  missing: number;
+  extra: number;
+  firstDifference?: Difference;
+  ms: number;
+}
+
+const INPUT_TYPES = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
+const OUTPUT_TYPES = new Set(['prediction', 'no_prediction']);
+
+export function isOutput(e: ExportedEvent): boolean {
+  return e.metadata?.source === 'output';
+}
+
+/** JSON with object keys sorted, so jsonb's key order does not count as a difference. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
+}
+
+function toStoreEvent(e: ExportedEvent): StoreEvent | undefined {
+  const d = e.data ?? {};
+  const id = String(d.id);
+  switch (e.type) {
+    case 'entry': case 'exit': return { kind: e.type, id, ts: d.ts };
+    case 'focus': { const dep = canonicalDepartment(String(d.dep)); return dep ? { kind: 'focus', id, ts: d.ts, dep } : undefined; }
+    default: return undefined;
+  }
+}
+
+export class Replayer {
+  private host: SessionHost;
+  private settings: RecommenderSettings;
+  private pending = 0;
+  readonly produced = new Map<string, { type: string; data: unknown }>();
+  readonly recorded = new Map<string, { type: string; data: unknown }>();
+  inputs = 0;
+
+  constructor(private deps: ReplayDeps) {
+    this.settings = deps.settings;
+    this.host = this.makeHost();
+  }
+
+  private makeHost(): SessionHost {
+    const { catalogue, customers, scorer } = this.deps;
+    const machine = sessionMachine.provide({
+      actors: {
+        loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async ({ input }) => customers.get(Number(input.customerId)) ?? null),
+        scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async ({ input }) => {
+          try { return await scoreFocus(catalogue, scorer, this.settings, input); } catch { return { reason: 'scorer_failed' }; }
+        }),
+      },
+    });
+    return new SessionHost({ machine, idleTimeoutS: this.settings.idleTimeoutS, onEmitted: (e) => this.onEmitted(e) });
+  }
+
+  private onEmitted(e: SessionEmitted) {
+    if (e.type !== 'decision') return;
+    this.pending--;
+    const inputId = e.focus.inputId;
+    if ('couponId' in e.result) {
+      const entry = this.deps.catalogue.get(e.result.couponId)!;
+      this.produced.set(outputId(inputId, 'prediction'), { type: 'prediction', data: renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, 'flat').data });
+    } else {
+      this.produced.set(outputId(inputId, 'no_prediction'), { type: 'no_prediction', data: { customer_id: e.customerId, ts: e.focus.ts, dep: e.focus.dep, reason: e.result.reason } });
+    }
+  }
+
+  /** Feed one record: inputs drive the machines, outputs are kept for comparison. */
+  async feed(e: ExportedEvent): Promise<void> {
+    if (e.type === 'recommender_started') {
+      // a restart: settings may have changed, and live sessions were rebuilt from the log
+      this.settings = { ...this.settings, ...e.data.settings };
+      return;
+    }
+    if (isOutput(e)) {
+      if (OUTPUT_TYPES.has(e.type) && e.message_id) this.recorded.set(e.message_id, { type: e.type, data: e.data });
+      return;
+    }
+    if (!INPUT_TYPES.has(e.type)) return;
+    const event = toStoreEvent(e);
+    if (!event) return;
+    this.inputs++;
+    if (event.kind === 'focus') this.pending++;
+    this.host.input(event, e.message_id ?? `position-${e.position}`);
+    // sessions decide asynchronously (invoked promise actors): settle before the next input, as live
+    for (let i = 0; this.pending > 0 && i < 10_000; i++) await (i < 50 ? null : new Promise((r) => setImmediate(r)));
+  }
+
+  report(started: number): ReplayReport {
+    let identical = 0, different = 0, missing = 0, extra = 0;
+    let first: Difference | undefined;
+    const note = (d: Difference) => { first ??= d; };
+    for (const [id, rec] of this.recorded) {
+      const got = this.produced.get(id);
+      if (!got) { missing++; note({ messageId: id, kind: 'missing', recorded: rec }); continue; }
+      if (canonical(got.data) === canonical(rec.data) && got.type === rec.type) identical++;
+      else { different++; note({ messageId: id, kind: 'different', recorded: rec, replayed: got }); }
+    }
+    for (const [id, got] of this.produced) if (!this.recorded.has(id)) { extra++; note({ messageId: id, kind: 'extra', replayed: got }); }
+    return { inputs: this.inputs, recordedOutputs: this.recorded.size, replayedOutputs: this.produced.size, identical, different, missing, extra, firstDifference: first, ms: Date.now() - started };
+  }
+
+  stop() {
+    this.host.sessions.stopAll();
+  }
+}
+
+export async function replay(records: Iterable<ExportedEvent> | AsyncIterable<ExportedEvent>, deps: ReplayDeps): Promise<ReplayReport> {
+  const started = Date.now();
+  const r = new Replayer(deps);
+  for await (const e of records) await r.feed(e);
+  const report = r.report(started);
+  r.stop();
+  return report;
+}
