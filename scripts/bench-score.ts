@@ -1,0 +1,57 @@
+/**
+ * `npm run bench:score`: throughput of the in-process scorer (actors/coupon-scorer.ts) in
+ * customer × coupon pairs per second, against a baseline measured in the same run: a plain
+ * 24-weight dot product + sigmoid over feature vectors built beforehand (the least work any
+ * scorer of this model must do). Two call shapes: 3 coupons per call (a focus: the department's
+ * valid coupons) and 300 per call. Medians of 7 rounds.
+ */
+import { generateStore } from '../actors/store-generator.ts';
+import { loadCouponModel } from '../actors/coupon-scorer.ts';
+import { FEATURE_COUNT, featureVector } from '../actors/coupon-features.ts';
+
+const store = generateStore({ customers: 200 });
+const scorer = loadCouponModel();
+const { customers, coupons } = store;
+const m = scorer.model;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+let sink = 0;
+
+function measure(perCall: number): { scorer: number; baseline: number } {
+  const calls = Math.max(1, Math.floor(2_000_000 / perCall));
+  const batches = Array.from({ length: 64 }, (_, i) => coupons.slice((i * 37) % (coupons.length - perCall), ((i * 37) % (coupons.length - perCall)) + perCall));
+  // baseline input: the same pairs as prebuilt standardised vectors
+  const vectors = batches.map((b) => b.map((c) => {
+    const v = featureVector(customers[0], c);
+    for (let f = 0; f < FEATURE_COUNT; f++) v[f] = ((m.transform[f] === 'log1p' ? Math.log1p(v[f]) : v[f]) - m.mean[f]) / m.std[f];
+    return v;
+  }));
+  const w = Float64Array.from(m.weights);
+  const rounds = { scorer: [] as number[], baseline: [] as number[] };
+  for (let round = 0; round < 8; round++) {
+    let t = performance.now();
+    for (let i = 0; i < calls; i++) { const s = scorer.score(customers[i % customers.length], batches[i & 63]); sink += s[0]; }
+    const scorerRate = (calls * perCall) / ((performance.now() - t) / 1000);
+    t = performance.now();
+    for (let i = 0; i < calls; i++) {
+      const vs = vectors[i & 63];
+      const out = new Array<number>(perCall);
+      for (let k = 0; k < perCall; k++) {
+        const v = vs[k];
+        let z = m.bias;
+        for (let f = 0; f < FEATURE_COUNT; f++) z += w[f] * v[f];
+        out[k] = 1 / (1 + Math.exp(-z));
+      }
+      sink += out[0];
+    }
+    const baselineRate = (calls * perCall) / ((performance.now() - t) / 1000);
+    if (round > 0) { rounds.scorer.push(scorerRate); rounds.baseline.push(baselineRate); } // round 0 warms up
+  }
+  return { scorer: median(rounds.scorer), baseline: median(rounds.baseline) };
+}
+
+const fmt = (x: number) => `${(x / 1e6).toFixed(1)} M pairs/s`;
+for (const perCall of [3, 300]) {
+  const r = measure(perCall);
+  console.log(`${String(perCall).padStart(3)} coupons per call: scorer ${fmt(r.scorer)}, baseline (prebuilt vectors, dot product) ${fmt(r.baseline)}, ratio ${(r.scorer / r.baseline).toFixed(2)} (target ≥ 1 M pairs/s: ${r.scorer >= 1e6 ? 'met' : 'NOT met'})`);
+}
+if (sink === 42) console.log('');
