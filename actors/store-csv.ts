@@ -156,7 +156,10 @@ function validDate(s: string): boolean {
   return d.getUTCFullYear() === +m[1] && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3];
 }
 
-function parseTable(file: string, text: string, columns: Column[], problems: CsvProblem[]): Record<string, string | number>[] {
+/** Rows that failed a check; their ids (first column) are remembered so references to them are not reported twice. */
+type Rejected = Set<number>;
+
+function parseTable(file: string, text: string, columns: Column[], problems: CsvProblem[], rejected: Rejected = new Set()): Record<string, string | number>[] {
   const records = parseCsv(text);
   const header = columns.map((c) => c.name).join(',');
   if (records.length === 0) { problems.push({ file, line: 1, message: `empty file; expected the header "${header}"` }); return []; }
@@ -212,7 +215,7 @@ function parseTable(file: string, text: string, columns: Column[], problems: Csv
           break;
       }
     }
-    if (ok) { (row as any).__line = line; rows.push(row); }
+    if (ok) { (row as any).__line = line; rows.push(row); } else if (INT.test(fields[0].trim())) rejected.add(Number(fields[0]));
   }
   return rows;
 }
@@ -249,7 +252,8 @@ export function parseStoreCsv(files: Record<string, string | undefined>): StoreT
   };
   const table = (key: keyof StoreTables) => {
     const t = text(key);
-    return t ? { file: t[0], rows: parseTable(t[0], t[1], COLUMNS[key], problems) } : { file: CSV_FILES[key], rows: [] };
+    const rejected: Rejected = new Set();
+    return t ? { file: t[0], rows: parseTable(t[0], t[1], COLUMNS[key], problems, rejected), rejected, missing: false } : { file: CSV_FILES[key], rows: [], rejected, missing: true };
   };
   const customers = table('customers');
   const products = table('products');
@@ -264,8 +268,8 @@ export function parseStoreCsv(files: Record<string, string | undefined>): StoreT
   const pairs = new Set<string>();
   for (const l of links.rows) {
     const line = l.__line as number;
-    if (!couponIds.has(l.coupon_id as number)) problems.push({ file: links.file, line, column: 1, columnName: 'coupon_id', message: `coupon ${l.coupon_id} is not in ${CSV_FILES.coupons}` });
-    if (!productIds.has(l.product_id as number)) problems.push({ file: links.file, line, column: 2, columnName: 'product_id', message: `product ${l.product_id} is not in ${products.file}` });
+    if (!couponIds.has(l.coupon_id as number) && !coupons.missing && !coupons.rejected.has(l.coupon_id as number)) problems.push({ file: links.file, line, column: 1, columnName: 'coupon_id', message: `coupon ${l.coupon_id} is not in ${CSV_FILES.coupons}` });
+    if (!productIds.has(l.product_id as number) && !products.missing && !products.rejected.has(l.product_id as number)) problems.push({ file: links.file, line, column: 2, columnName: 'product_id', message: `product ${l.product_id} is not in ${products.file}` });
     const k = `${l.coupon_id},${l.product_id}`;
     if (pairs.has(k)) problems.push({ file: links.file, line, column: 1, message: `duplicate pair ${k}` });
     pairs.add(k);
