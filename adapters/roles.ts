@@ -3,7 +3,9 @@ import type { Role } from '../schemas/env.ts';
 import type { RoleFactory } from './role.ts';
 import { gatewayRole } from './gateway.ts';
 import { detectorRole } from './detector.ts';
+import { pumpRole } from './pump.ts';
 
 export const ROLE_FACTORIES: Partial<Record<Role, RoleFactory>> = {};
 ROLE_FACTORIES.gateway = gatewayRole;
 ROLE_FACTORIES.detector = detectorRole;
+ROLE_FACTORIES.pump = pumpRole;
