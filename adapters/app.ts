@@ -10,6 +10,7 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startInfrastructure, type Infrastructure } from './infrastructure.ts';
 import { connectDatabase, migrate, type Database } from './database.ts';
+import { ensureStoreData } from './store-data.ts';
 import { PostgresEventLog } from './postgres-event-log.ts';
 import { connectMqtt, loggingBroker, mqttOptions, type Broker } from './mqtt.ts';
 import { Pipeline } from './pipeline.ts';
@@ -51,6 +52,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     const database = await connectDatabase(infrastructure.databaseUrl, config.databaseSchema, log);
     cleanups.push(() => database.close());
     await migrate(database.db, log);
+    await ensureStoreData(database, config, log.child({ part: 'store-data' }));
     const eventLog = new PostgresEventLog(database.db, { log: log.child({ part: 'event-log' }) });
     cleanups.push(() => eventLog.close());
     const metrics = createMetrics();

@@ -43,7 +43,9 @@ export function mqttOptions(config: Config, urls: string[], role: string, log: L
   const m = config.mqtt;
   return {
     urls, clientId: `${m.clientId}-${role}`, protocolVersion: m.mode === 'embedded' ? 4 : m.protocolVersion,
-    username: m.username, password: m.password, caFile: m.caFile, connectTimeoutMs: m.connectTimeoutMs,
+    // the embedded broker has no users; credentials (and TLS) are for external brokers
+    ...(m.mode === 'embedded' ? {} : { username: m.username, password: m.password, caFile: m.caFile }),
+    connectTimeoutMs: m.connectTimeoutMs,
     group: m.group, log, mode: m.mode === 'embedded' ? 'embedded' : 'external',
   };
 }
@@ -65,6 +67,43 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   };
   const shown = o.urls.map(scrubUrl).join(',');
   const client: MqttClient = mqtt.connect(servers.length > 1 ? `${servers[0].protocol}://${servers[0].host}:${servers[0].port}` : `${first.protocol}//${first.host}`, opts);
+  // listeners first: a persistent session's queued messages follow CONNACK at once
+  const handlers: MessageHandler[] = [];
+  const pendingAcks = new Map<number, Promise<unknown>>();
+  // A persistent session's queued messages can arrive right after CONNACK, before subscribe()
+  // attaches a handler: hold them (unacknowledged) until one is there.
+  let early: { topic: string; payload: Buffer; packet: any; release: () => void }[] | undefined = [];
+  const deliver = (topic: string, payload: Buffer, packet: any): Promise<unknown> | undefined => {
+    const work: Promise<unknown>[] = [];
+    for (const h of handlers) {
+      const r = h(topic, payload, { messageId: packet.messageId, dup: packet.dup, retain: packet.retain });
+      if (r instanceof Promise) work.push(r);
+    }
+    return work.length ? Promise.all(work) : undefined;
+  };
+  client.on('message', (topic, payload, packet) => {
+    let done: Promise<unknown> | undefined;
+    if (early) {
+      let release!: () => void;
+      done = new Promise<void>((ok) => (release = ok)).then(() => deliver(topic, payload, packet));
+      early.push({ topic, payload, packet, release });
+    } else done = deliver(topic, payload, packet);
+    if (packet.qos === 1 && packet.messageId !== undefined && done) pendingAcks.set(packet.messageId, done);
+  });
+  // mqtt.js sends PUBACK right after the 'message' event and waits for it before parsing the next
+  // packet. Let it go on at once, and send the PUBACK itself when the handlers' work is done: acks
+  // stay in arrival order (the log resolves appends in order) and an unlogged input is never acked.
+  const sendPacket = (client as any)._sendPacket.bind(client);
+  (client as any)._sendPacket = (packet: any, cb?: (err?: Error) => void, ...rest: unknown[]) => {
+    const pending = packet.cmd === 'puback' ? pendingAcks.get(packet.messageId) : undefined;
+    if (!pending) return sendPacket(packet, cb, ...rest);
+    pendingAcks.delete(packet.messageId);
+    cb?.();
+    pending.then(
+      () => { if (client.connected) sendPacket(packet, undefined, ...rest); },
+      (err) => o.log.warn({ err: (err as Error)?.message, messageId: packet.messageId }, 'input not acknowledged: the broker will deliver it again'),
+    );
+  };
   await new Promise<void>((ok, fail) => {
     const timer = setTimeout(() => {
       client.end(true);
@@ -83,30 +122,6 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   let wasConnected = true;
   client.on('close', () => { if (wasConnected) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
   client.on('connect', () => { if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected'); wasConnected = true; });
-  const handlers: MessageHandler[] = [];
-  const pendingAcks = new Map<number, Promise<unknown>>();
-  client.on('message', (topic, payload, packet) => {
-    const work: Promise<unknown>[] = [];
-    for (const h of handlers) {
-      const r = h(topic, payload, { messageId: packet.messageId, dup: packet.dup, retain: packet.retain });
-      if (r instanceof Promise) work.push(r);
-    }
-    if (packet.qos === 1 && packet.messageId !== undefined && work.length) pendingAcks.set(packet.messageId, Promise.all(work));
-  });
-  // mqtt.js sends PUBACK right after the 'message' event and waits for it before parsing the next
-  // packet. Let it go on at once, and send the PUBACK itself when the handlers' work is done: acks
-  // stay in arrival order (the log resolves appends in order) and an unlogged input is never acked.
-  const sendPacket = (client as any)._sendPacket.bind(client);
-  (client as any)._sendPacket = (packet: any, cb?: (err?: Error) => void, ...rest: unknown[]) => {
-    const pending = packet.cmd === 'puback' ? pendingAcks.get(packet.messageId) : undefined;
-    if (!pending) return sendPacket(packet, cb, ...rest);
-    pendingAcks.delete(packet.messageId);
-    cb?.();
-    pending.then(
-      () => { if (client.connected) sendPacket(packet, undefined, ...rest); },
-      (err) => o.log.warn({ err: (err as Error)?.message, messageId: packet.messageId }, 'input not acknowledged: the broker will deliver it again'),
-    );
-  };
   return {
     mode: o.mode ?? 'external',
     publish: (topic, payload, opts = {}) => new Promise((ok, fail) => client.publish(topic, payload, {
@@ -115,6 +130,9 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     }, (err) => (err ? fail(err) : ok()))),
     async subscribe(topics, handler) {
       handlers.push(handler);
+      const held = early ?? [];
+      early = undefined;
+      for (const m of held) m.release();
       const names = topics.map((t) => (o.group ? `$share/${o.group}/${t}` : t));
       await client.subscribeAsync(names, { qos: 1 });
     },

@@ -4,8 +4,10 @@ import type { RoleFactory } from './role.ts';
 import { gatewayRole } from './gateway.ts';
 import { detectorRole } from './detector.ts';
 import { pumpRole } from './pump.ts';
+import { recommenderRole } from './recommender.ts';
 
 export const ROLE_FACTORIES: Partial<Record<Role, RoleFactory>> = {};
 ROLE_FACTORIES.gateway = gatewayRole;
 ROLE_FACTORIES.detector = detectorRole;
 ROLE_FACTORIES.pump = pumpRole;
+ROLE_FACTORIES.recommender = recommenderRole;

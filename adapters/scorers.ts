@@ -1,7 +1,7 @@
 /** The in-process coupon model (actors/coupon-model.json unless MODEL_FILE says otherwise). */
 import type { CouponScorer } from '../actors/store-data.ts';
+import { loadCouponModel } from '../actors/coupon-scorer.ts';
 
 export async function inProcessScorer(modelFile: string): Promise<CouponScorer> {
-  const mod: { loadCouponModel(file?: string): CouponScorer } = await import('../actors/coupon-scorer.ts' as string);
-  return mod.loadCouponModel(modelFile || undefined);
+  return loadCouponModel(modelFile || undefined);
 }

@@ -75,3 +75,13 @@ function runningPort(dataDir: string): number | undefined {
   try { process.kill(Number(pid), 0); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined; } // EPERM: alive, another user's
   return Number(port) || undefined;
 }
+
+/** Run `fn` with the script database, closed (and an embedded server stopped) afterwards. */
+export async function withScriptDatabase<T>(config: Config, log: Logger, fn: (database: Database) => Promise<T>): Promise<T> {
+  const opened = await openScriptDatabase(config, log);
+  try {
+    return await fn(opened.database);
+  } finally {
+    await opened.close();
+  }
+}

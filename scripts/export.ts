@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../adapters/load-config.ts';
 import { createLogger } from '../adapters/logger.ts';
-import { withDatabase } from '../adapters/script-database.ts';
+import { withScriptDatabase } from '../adapters/store-data.ts';
 import { sql } from '../adapters/database.ts';
 
 const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, customer: { type: 'string' }, out: { type: 'string' } } });
@@ -20,7 +20,7 @@ const from = Number(values.from ?? 1);
 const to = values.to === undefined ? Number.MAX_SAFE_INTEGER : Number(values.to);
 if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) { process.stderr.write('--from and --to take log positions (integers)\n'); process.exit(2); }
 
-const count = await withDatabase(config, log, async ({ db }) => {
+const count = await withScriptDatabase(config, log, async ({ db }) => {
   let n = 0;
   let next = from;
   for (;;) {

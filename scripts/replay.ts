@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../adapters/load-config.ts';
 import { createLogger } from '../adapters/logger.ts';
-import { withDatabase } from '../adapters/script-database.ts';
+import { withScriptDatabase } from '../adapters/store-data.ts';
 import { sql } from '../adapters/database.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/cache-store.ts';
 import { inProcessScorer } from '../adapters/scorers.ts';
@@ -47,7 +47,7 @@ let report: ReplayReport;
 if (values.file && values.data) {
   report = await replay(fromFile(values.file), { ...storeFromCsv(values.data), scorer, settings });
 } else {
-  report = await withDatabase(config, log, async ({ db }) => {
+  report = await withScriptDatabase(config, log, async ({ db }) => {
     const store = values.data ? storeFromCsv(values.data) : { catalogue: await loadCatalogue(db), customers: await loadCustomers(db) };
     if (values.file) return replay(fromFile(values.file), { ...store, scorer, settings });
     const from = Number(values.from ?? 1), to = values.to === undefined ? Number.MAX_SAFE_INTEGER : Number(values.to);
