@@ -5,9 +5,11 @@ import { gatewayRole } from './gateway.ts';
 import { detectorRole } from './detector.ts';
 import { pumpRole } from './pump.ts';
 import { recommenderRole } from './recommender.ts';
+import { simulatorRole } from './simulator.ts';
 
 export const ROLE_FACTORIES: Partial<Record<Role, RoleFactory>> = {};
 ROLE_FACTORIES.gateway = gatewayRole;
 ROLE_FACTORIES.detector = detectorRole;
 ROLE_FACTORIES.pump = pumpRole;
 ROLE_FACTORIES.recommender = recommenderRole;
+ROLE_FACTORIES.simulator = simulatorRole;
