@@ -69,6 +69,7 @@ const Settings = Type.Object({
   consumeFrequency: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'CONSUME_FREQUENCY in seconds' })),
   staleEvents: Type.Optional(Type.Union([Type.Literal('publish'), Type.Literal('drop')], { description: 'STALE_EVENTS' })),
 }, { additionalProperties: false });
+const checkSettings = compile(Settings);
 
 export const simulatorRole: RoleFactory = async (ctx) => {
   const { config, metrics } = ctx;
@@ -246,7 +247,9 @@ export const simulatorRole: RoleFactory = async (ctx) => {
       app.post('/stop', { schema: { description: 'Simulator: stop (pause) the timeline; shoppers keep their places' } }, async () => { stopSimulation(); return { state: 'stopped' }; });
     }
     if (prefixed) {
-      app.post('/settings', { schema: { body: Settings, description: 'Simulator settings, live: speed (SIM_SPEED), averageInStore, batchSize, consumeFrequency (s), staleEvents' } }, async (req) => {
+      // validated here rather than by the route schema: Fastify would silently strip unknown (misspelt) keys
+      app.post('/settings', { schema: { description: 'Simulator settings, live: speed (SIM_SPEED), averageInStore, batchSize, consumeFrequency (s), staleEvents' } }, async (req) => {
+        if (!checkSettings.check(req.body)) throw new AppError('schema', `settings ${checkSettings.error(req.body)}`);
         const b = req.body as Static<typeof Settings>;
         return applySettings({ speed: b.speed, averageInStore: b.averageInStore, batchSize: b.batchSize, consumeFrequencyS: b.consumeFrequency, staleEvents: b.staleEvents });
       });
