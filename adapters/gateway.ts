@@ -24,6 +24,7 @@ import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
 import type { Logger } from './logger.ts';
 import { AppError } from './errors.ts';
 import { startAmqpSource, type AmqpSource } from './amqp-source.ts';
+import { withDashboard } from './dashboard.ts';
 
 /** Close codes a client sees (RFC 6455 leaves 4000-4999 to applications). */
 export const CLOSE = {
@@ -117,6 +118,12 @@ class Client {
     return new Promise((ok) => { this.wake = ok; });
   }
   release() { const w = this.wake; this.wake = undefined; w?.(); }
+  /**
+   * Many small frames in a row: hold them in the socket and write them with one writev, instead
+   * of a system call per message (ws keeps its net.Socket in `_socket`; without it, no batching).
+   */
+  cork() { (this.ws as unknown as { _socket?: { cork(): void } })._socket?.cork(); }
+  uncork() { (this.ws as unknown as { _socket?: { uncork(): void } })._socket?.uncork(); }
 }
 
 /** Columns a replay needs; data and metadata as text so they are never parsed and re-serialised. */
@@ -126,7 +133,8 @@ export function createGateway(options: GatewayOptions = {}): RoleFactory {
   return (ctx) => startGateway(ctx, options);
 }
 
-export const gatewayRole: RoleFactory = createGateway();
+/** The role as registered: the gateway plus the dashboard's routes on the control plane (adapters/dashboard.ts). */
+export const gatewayRole: RoleFactory = withDashboard(createGateway());
 
 async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<GatewayHandle> {
   const cfg = ctx.config.gateway;
@@ -187,8 +195,11 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
       if (matched.length === 0) continue;
       for (const c of g.clients) {
         const now = c.seam.offer(matched);
+        if (now.length === 0) continue;
+        if (now.length > 1) c.cork();
         for (const m of now) c.send(m);
-        if (now.length) sentCounter.inc({ phase: 'live' }, now.length);
+        if (now.length > 1) c.uncork();
+        sentCounter.inc({ phase: 'live' }, now.length);
       }
     }
   });
@@ -223,15 +234,23 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
       // read ahead while this page goes out
       if (rows.length === pageSize) next = readPage(cursor, fromTime, type);
       let n = 0;
+      c.cork();
       for (const r of rows) {
         const position = Number(r.position);
         if (!c.group.match({ type: r.type, customer: r.customer, routingKey: r.routing_key })) continue;
         if (!c.seam.replayed(position)) continue;
         c.send({ position, payload: Buffer.from(streamMessage({ position, recordedAt: r.ts, type: r.type, streamId: r.stream_id, version: r.version, messageId: r.message_id, dataJson: r.data, metadataJson: r.metadata })) });
-        n++;
+        // flush every few hundred frames, and before waiting for the client to read
+        if (++n % 256 === 0) { c.uncork(); c.cork(); }
         const wait = c.roomy();
-        if (wait) { await wait; if (c.closed) { await next?.catch(() => {}); return; } }
+        if (wait) {
+          c.uncork();
+          await wait;
+          if (c.closed) { await next?.catch(() => {}); return; }
+          c.cork();
+        }
       }
+      c.uncork();
       if (n) sentCounter.inc({ phase: 'replay' }, n);
       if (rows.length < pageSize) {
         // room for the held events before they go out
