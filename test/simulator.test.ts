@@ -168,4 +168,18 @@ test('produce endpoints publish the seed bodies as given and refuse bad ones', a
   assert.is((await post('/produce_entry', { id: 'x'.repeat(70_000), ts: 1 })).status, 413);
 });
 
+test('TESTING_MOCK_MQTT: publications are logged, not sent; the simulator still runs', async () => {
+  const mock = await startTestApp({ ROLES: 'simulator', TESTING_MOCK_MQTT: 'true', LOG_LEVEL: 'info', SIM_SPEED: '600', CONSUME_FREQUENCY: '0.05', CONSUME_BATCH_SIZE: '100000', SIMULATOR_AUTO_START: 'true' });
+  try {
+    const r = await fetch(`${mock.url}/produce_entry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id": "997", "ts": 192326400}' });
+    assert.is(r.status, 200);
+    const would = () => mock.entries().filter((e) => e.msg?.includes('would publish'));
+    assert.ok(would().some((e) => e.topic === mock.config.topics.enter && e.payload === '{"id":"997","ts":192326400}'));
+    await waitFor(() => would().some((e) => e.topic === mock.config.topics.move), 10_000, 'a logged move');
+    assert.is((await (await fetch(`${mock.url}/state`)).json() as any).state, 'started');
+  } finally {
+    await mock.close();
+  }
+});
+
 test.run();
