@@ -379,7 +379,7 @@ function sessionHtml(s) {
   const path = (steps.length > shown.length ? `<li class="empty">… ${steps.length - shown.length} earlier</li>` : '') + shown.map((p) => `<li><span class="state-value">${esc(p.state)}</span> <span class="meta">ts ${esc(p.ts)}</span></li>`).join('');
   return `<dl><dt>state</dt><dd><span class="state-value" data-field="state">${esc(state)}</span></dd>${profile}
       <dt>offered</dt><dd data-field="offered">${offered}</dd></dl>
-      <h2>Path</h2><ol class="path" data-field="path" start="${steps.length - shown.length + 1}">${path || '<li class="empty">—</li>'}</ol>`;
+      <h2>Path</h2><ol class="path" data-field="path" start="${steps.length - shown.length + (steps.length > shown.length ? 0 : 1)}">${path || '<li class="empty">—</li>'}</ol>`;
 }
 
 $('customer-close').addEventListener('click', () => {
