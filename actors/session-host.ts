@@ -33,8 +33,12 @@ export class SessionHost {
   readonly sessions: ActorRegistry<SessionMachine>;
   private eventTime = 0;
   private lastTick = 0;
+  /** Customer → ts of their last event, least recently active first (re-inserted on activity). */
+  private lastSeen = new Map<string, number>();
+  private idleTimeoutS: number;
 
   constructor(o: SessionHostOptions) {
+    this.idleTimeoutS = o.idleTimeoutS;
     this.sessions = new ActorRegistry({
       machine: o.machine,
       input: (customerId) => ({ customerId, idleTimeoutS: o.idleTimeoutS, ts: this.eventTime }),
@@ -43,14 +47,19 @@ export class SessionHost {
         actor.on('*', (e) => o.onEmitted(e as SessionEmitted));
         o.onCreated?.();
       },
-      onDone: () => o.onEnded?.(),
-      onError: (id, err) => { o.onEnded?.(); o.onError?.(id, err); },
+      onDone: (id) => { this.lastSeen.delete(id); o.onEnded?.(); },
+      onError: (id, err) => { this.lastSeen.delete(id); o.onEnded?.(); o.onError?.(id, err); },
     });
   }
 
   /** Route one logged input (entry, focus, exit) to its customer's session. */
   input(event: StoreEvent, inputId: string): void {
     this.advance(event.ts);
+    if (event.kind === 'entry' || event.kind === 'focus' || (event.kind === 'exit' && this.sessions.has(event.id))) {
+      const seen = this.lastSeen.get(event.id);
+      this.lastSeen.delete(event.id);
+      this.lastSeen.set(event.id, Math.max(seen ?? 0, event.ts));
+    }
     switch (event.kind) {
       case 'entry':
         this.sessions.send(event.id, { type: 'entry', ts: event.ts, inputId });
@@ -78,9 +87,17 @@ export class SessionHost {
   private advance(ts: number) {
     if (ts <= this.eventTime) return;
     this.eventTime = ts;
-    if (this.eventTime - this.lastTick >= TICK_EVERY_S) {
-      this.lastTick = this.eventTime;
-      this.sessions.broadcast({ type: 'tick', ts: this.eventTime });
+    if (this.eventTime - this.lastTick < TICK_EVERY_S) return;
+    this.lastTick = this.eventTime;
+    // only sessions idle long enough hear the tick: the least recently active come first
+    const due: string[] = [];
+    for (const [id, seen] of this.lastSeen) {
+      if (this.eventTime - seen < this.idleTimeoutS) break;
+      due.push(id);
+    }
+    for (const id of due) {
+      this.lastSeen.delete(id);
+      this.sessions.get(id)?.send({ type: 'tick', ts: this.eventTime });
     }
   }
 }

@@ -41,9 +41,13 @@ export type IngestResult =
   | { status: 'duplicate'; messageId: string }
   | { status: 'rejected'; code: RejectCode; reason: string };
 
-/** Stable id of an input: same topic, broker message id and payload → same id. */
-export function inputId(topic: string, payload: string, brokerMessageId?: number): string {
-  return createHash('sha1').update(topic).update('\u0000').update(String(brokerMessageId ?? '')).update('\u0000').update(payload).digest('base64url').slice(0, 22);
+/**
+ * Stable id of an input: same topic and same payload → same id. A QoS 1 redelivery, a publisher's
+ * retry and an identical message within the de-duplication window are the same input. (The broker's
+ * packet id is not part of it: it differs per subscriber and per delivery.)
+ */
+export function inputId(topic: string, payload: string): string {
+  return createHash('sha1').update(topic).update('\u0000').update(payload).digest('base64url').slice(0, 22);
 }
 
 /** Stable id of an output: its input's id and what it is. */
@@ -134,7 +138,7 @@ export class Pipeline {
       await this.reject(n.code, n.reason, topic, text, at.source);
       return { status: 'rejected', code: n.code, reason: n.reason };
     }
-    const messageId = inputId(topic, text, at.brokerMessageId);
+    const messageId = inputId(topic, text);
     const now = Date.now();
     const seen = this.recent.get(messageId);
     if (seen !== undefined && seen > now) {

@@ -1,0 +1,82 @@
+/**
+ * `npm run bench:recommender`: sustained focus→prediction throughput and latency over the real broker
+ * (Mosquitto when MQTT_URL is set, else the embedded one) with the event log on, against a plain
+ * broker echo (subscribe and republish, no work) measured in the same run as the ceiling.
+ * A separate load process (scripts/bench-load.ts) publishes and times the replies.
+ * PREDICTION_THRESHOLD=0 so every focus yields a prediction; 20,000 customers so coupons never run out.
+ *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 5]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
+import { createLogger } from '../adapters/logger.ts';
+import { startEmbeddedPostgres } from '../adapters/embedded-postgres.ts';
+import { startEmbeddedBroker } from '../adapters/embedded-broker.ts';
+import { connectDatabase, migrate } from '../adapters/database.ts';
+import { ensureStoreData } from '../adapters/store-data.ts';
+import { startStoreflow } from '../adapters/app.ts';
+import { configFrom } from '../schemas/env.ts';
+
+const { values } = parseArgs({ options: { count: { type: 'string', default: '30000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '5' } } });
+const COUNT = Number(values.count), RATE = Number(values.rate), SECONDS = Number(values.seconds);
+const CUSTOMERS = 20_000;
+const FIRST_TS = 1748736000; // 2025-06-01, inside the generated coupons' window
+const log = createLogger({ level: 'warn' });
+
+const pgDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'storeflow-bench-'));
+const pg = pgDir ? await startEmbeddedPostgres({ dataDir: pgDir, log }) : undefined;
+const broker = process.env.MQTT_URL ? undefined : await startEmbeddedBroker({ port: 0, host: '127.0.0.1', log });
+const databaseUrl = process.env.DATABASE_URL ?? pg!.url;
+const brokerUrl = process.env.MQTT_URL ?? broker!.url;
+const protocolVersion = broker ? 4 : Number(process.env.MQTT_PROTOCOL_VERSION ?? 5);
+console.log(`bench:recommender — broker ${broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`);
+
+function load(args: object): Promise<any> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bench-load.ts'), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop()!)) : fail(new Error(`load process exited ${code}`))));
+  });
+}
+
+async function phase(name: string, topics: { enter: string; focus: string; prediction: string }, entries: boolean) {
+  const burst = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: COUNT, rate: 0, entries, firstTs: FIRST_TS });
+  const steady = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: RATE * SECONDS, rate: RATE, entries: false, firstTs: FIRST_TS + COUNT + 10 });
+  console.log(`${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent})`);
+  return { burst, steady };
+}
+
+// 1. the ceiling: a plain echo, subscribe and republish, no work
+const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersion as 4 | 5, clientId: `bench-echo-${process.pid}` });
+const echoTopics = { enter: `bench${process.pid}/echo/enter`, focus: `bench${process.pid}/echo/focus`, prediction: `bench${process.pid}/echo/prediction` };
+echo.on('message', (_t, payload) => echo.publish(echoTopics.prediction, payload, { qos: 1 }));
+await echo.subscribeAsync(echoTopics.focus, { qos: 1 });
+const ceiling = await phase('echo', echoTopics, false);
+await echo.endAsync();
+
+// 2. storeflow's recommender: log append, session actor, scoring, log append, publish
+const schema = `bench_${process.pid}`;
+const config = configFrom({
+  DATABASE_URL: databaseUrl, MQTT_URL: brokerUrl, MQTT_PROTOCOL_VERSION: String(protocolVersion), DATABASE_SCHEMA: schema,
+  MQTT_TOPIC_PREFIX: `bench${process.pid}/`, MQTT_CLIENT_ID: `bench-${process.pid}`, ROLES: 'recommender', PORT: '0', PREDICTION_THRESHOLD: '0', LOG_LEVEL: 'warn',
+});
+const database = await connectDatabase(databaseUrl, schema, log);
+await migrate(database.db, log);
+await ensureStoreData(database, config, log, { customers: CUSTOMERS });
+await database.close();
+const app = await startStoreflow(config, log, { port: 0, webDir: false });
+const ours = await phase('storeflow', { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction }, true);
+await app.stop();
+
+const ratio = ours.burst.rate / ceiling.burst.rate;
+console.log(`\nfocus→prediction: ${Math.round(ours.burst.rate)}/s sustained = ${ratio.toFixed(2)} of the echo ceiling (${Math.round(ceiling.burst.rate)}/s); p99 at ${RATE}/s: ${ours.steady.p99.toFixed(2)} ms (echo ${ceiling.steady.p99.toFixed(2)} ms)`);
+const cleanupDb = await connectDatabase(databaseUrl, 'public', log);
+await cleanupDb.db.query((await import('../adapters/database.ts')).sql`DROP SCHEMA IF EXISTS ${(await import('../adapters/database.ts')).sql.ident(schema)} CASCADE`);
+await cleanupDb.close();
+await broker?.stop();
+await pg?.stop();
+if (pgDir) rmSync(pgDir, { recursive: true, force: true });
