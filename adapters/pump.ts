@@ -8,7 +8,7 @@
 import { createActor, fromPromise, type Actor } from 'xstate';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { pumpMachine, type BatchResult, type Pick, type PumpSettings } from '../machines/pump.ts';
+import { pumpMachine, type BatchResult, type Batch, type PumpSettings } from '../machines/pump.ts';
 import { createPrng } from '../actors/prng.ts';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 import { PumpCommand } from '../schemas/messages.ts';
@@ -22,6 +22,8 @@ import { AppError } from './errors.ts';
 
 /** Achieved rate is measured over this window. */
 const RATE_WINDOW_MS = 5000;
+/** Unacknowledged publications allowed before a batch waits for the broker. */
+const IN_FLIGHT_LIMIT = 20_000;
 const commandCheck = compile(PumpCommand);
 
 export const PumpSettingsBody = Type.Object({
@@ -88,27 +90,60 @@ export function createPump(o: PumpOptions): Pump {
   // (time, total sent) after each batch, for the achieved rate
   let samples: { t: number; total: number }[] = [];
 
-  const publishBatch = fromPromise<BatchResult, { picks: Pick[] }>(async ({ input }) => {
+  // Publications are pipelined: a batch is handed to the client and the next tick may start before
+  // the broker acknowledged it, with at most IN_FLIGHT_LIMIT unacknowledged (mqtt.js runs out of
+  // QoS 1 message ids at 65535). events_sent counts acknowledged events.
+  let lastFailureLog = 0;
+  const warnFailure = (err: unknown) => {
+    // at thousands of events/s a broker outage must not flood the log: one line every 5 s
+    const now = Date.now();
+    if (now - lastFailureLog < 5000) return;
+    lastFailureLog = now;
+    log.warn({ instanceId, err: err instanceof Error ? err.message : String(err), failed }, 'pump could not publish (trying again every tick)');
+  };
+  let inFlight = 0;
+  let lastError: unknown;
+  let roomWaiters: (() => void)[] = [];
+  let counted = 0;
+  const acked = () => {
+    sent++;
+    if (--inFlight <= IN_FLIGHT_LIMIT / 2 && roomWaiters.length) { const w = roomWaiters; roomWaiters = []; for (const f of w) f(); }
+  };
+  const lost = (err: unknown) => {
+    failed++;
+    lastError = err;
+    warnFailure(err);
+    if (--inFlight <= IN_FLIGHT_LIMIT / 2 && roomWaiters.length) { const w = roomWaiters; roomWaiters = []; for (const f of w) f(); }
+  };
+  const room = () => new Promise<void>((ok) => roomWaiters.push(ok));
+
+  // metrics are brought up to date once a batch, not once an event
+  let failedCounted = 0;
+  const updateMetrics = () => {
+    m?.sent.inc(sent - counted);
+    m?.failed.inc(failed - failedCounted);
+    counted = sent;
+    failedCounted = failed;
+  };
+
+  const publishBatch = fromPromise<BatchResult, { batch: Batch }>(async ({ input }) => {
     const startedAt = performance.now();
-    const picks = input.picks;
-    if (picks.length === 0) return { sent: 0, failed: 0, startedAt, elapsedMs: 0 };
+    const { ids, deps, departments } = input.batch;
+    updateMetrics();
+    const failedBefore = failed;
+    // a broker that is down fails the tick at once (the machine reports it and tries again next tick)
+    if (!broker.isConnected()) throw lastError instanceof Error ? lastError : new Error('not connected to the MQTT broker');
     // ts is the time of publication (seed 000: "ts now")
     const tail = `","ts":${Math.floor(Date.now() / 1000)}}`;
-    let ok = 0, bad = 0;
-    let lastError: unknown;
-    const pending: Promise<void>[] = new Array(picks.length);
-    for (let i = 0; i < picks.length; i++) {
-      const pick = picks[i];
-      pending[i] = broker.publish(topic, `{"id":"${pick.id}","dep":"${pick.dep}${tail}`).then(() => { ok++; }, (err) => { bad++; lastError = err; });
+    const names = departments.map((d) => `","dep":"${d}${tail}`);
+    for (let i = 0; i < ids.length; i++) {
+      while (inFlight >= IN_FLIGHT_LIMIT) await room();
+      inFlight++;
+      broker.publish(topic, `{"id":"${ids[i]}${names[deps[i]]}`).then(acked, lost);
     }
-    await Promise.all(pending);
-    sent += ok;
-    failed += bad;
-    m?.sent.inc(ok);
-    if (bad) m?.failed.inc(bad);
     samples.push({ t: performance.now(), total: sent });
-    if (ok === 0) throw lastError instanceof Error ? lastError : new Error(String(lastError));
-    return { sent: ok, failed: bad, startedAt, elapsedMs: performance.now() - startedAt };
+    const bad = failed - failedBefore;
+    return { sent: ids.length - bad, failed: bad, startedAt, elapsedMs: performance.now() - startedAt };
   });
 
   const settings: PumpSettings = { intervalMs: p.intervalS * 1000, eventsPerTick: p.eventsPerTick, rate: p.rate };
@@ -123,15 +158,11 @@ export function createPump(o: PumpOptions): Pump {
     samples = [{ t: performance.now(), total: sent }];
     log.info({ instanceId, by: e.by, topic, ...describeLoad(current) }, 'pump started');
   });
-  actor.on('stopped', (e) => log.info({ instanceId, by: e.by, eventsSent: sent }, 'pump stopped'));
-  let lastFailureLog = 0;
-  actor.on('publishFailed', (e) => {
-    // at thousands of events/s a broker outage must not flood the log: one line every 5 s
-    const now = Date.now();
-    if (now - lastFailureLog < 5000) return;
-    lastFailureLog = now;
-    log.warn({ instanceId, err: e.error }, 'pump could not publish (retrying every tick)');
+  actor.on('stopped', (e) => {
+    updateMetrics();
+    log.info({ instanceId, by: e.by, eventsSent: sent }, 'pump stopped');
   });
+  actor.on('publishFailed', (e) => warnFailure(e.error));
   actor.subscribe({ error: (err) => log.error({ err, instanceId }, 'pump actor failed') });
   actor.start();
 
@@ -179,7 +210,7 @@ export function createPump(o: PumpOptions): Pump {
       samples = [{ t: performance.now(), total: sent }];
       log.info({ instanceId, ...describeLoad(current) }, 'pump settings changed');
     },
-    state: () => ({
+    state: () => (updateMetrics(), {
       state: running() ? 'started' : 'stopped',
       instance_id: instanceId,
       events_sent: sent,

@@ -19,8 +19,12 @@ export interface PumpSettings {
   rate: number;
 }
 
-/** One focus event to publish (the publisher stamps `ts` with the time of publication). */
-export interface Pick { id: number; dep: Department }
+/**
+ * The focus events of one tick: customer ids and department indexes (into the input's departments),
+ * as typed arrays so a batch of thousands costs two allocations. The publisher stamps `ts`.
+ */
+export interface Batch { ids: Uint32Array; deps: Uint8Array; departments: readonly Department[] }
+const EMPTY: Batch = { ids: new Uint32Array(0), deps: new Uint8Array(0), departments: [] };
 
 export interface BatchResult {
   sent: number;
@@ -40,7 +44,7 @@ export interface PumpInput {
 }
 
 export interface PumpContext extends PumpInput {
-  batch: Pick[];
+  batch: Batch;
   /** Fraction of an event carried to the next tick (target rates that are not a whole number per tick). */
   carry: number;
   /** The previous batch's start and duration, from the publisher. */
@@ -74,7 +78,7 @@ export const pumpMachine = setup({
   },
   actors: {
     /** Publishes one batch; provided by the adapter (MQTT). Rejects only when nothing could be published. */
-    publishBatch: fromPromise<BatchResult, { picks: Pick[] }>(async () => {
+    publishBatch: fromPromise<BatchResult, { batch: Batch }>(async () => {
       throw new Error('publishBatch not provided');
     }),
   },
@@ -93,16 +97,21 @@ export const pumpMachine = setup({
         carry = exact - count;
       }
       count = Math.min(count, MAX_BATCH);
-      const batch: Pick[] = new Array(count);
-      for (let i = 0; i < count; i++) batch[i] = { id: rng.int(context.minCustomerId, context.maxCustomerId), dep: rng.pick(context.departments) };
-      return { batch, carry };
+      const ids = new Uint32Array(count);
+      const deps = new Uint8Array(count);
+      const n = context.departments.length;
+      for (let i = 0; i < count; i++) {
+        ids[i] = rng.int(context.minCustomerId, context.maxCustomerId);
+        deps[i] = rng.int(0, n - 1);
+      }
+      return { batch: { ids, deps, departments: context.departments }, carry };
     }),
     recordBatch: assign(({ context }, r: { startedAt: number; elapsedMs: number }) => {
       const cap = context.settings.intervalMs * MAX_CATCH_UP;
       const period = context.previousStart === undefined ? context.settings.intervalMs : r.startedAt - context.previousStart;
-      return { batch: [], previousStart: r.startedAt, lastElapsedMs: r.elapsedMs, periodMs: Math.min(cap, Math.max(0, period)) };
+      return { batch: EMPTY, previousStart: r.startedAt, lastElapsedMs: r.elapsedMs, periodMs: Math.min(cap, Math.max(0, period)) };
     }),
-    forgetBatch: assign({ batch: [], lastElapsedMs: 0 }),
+    forgetBatch: assign({ batch: EMPTY, lastElapsedMs: 0 }),
     /** A fresh run: the first tick covers one interval. */
     resetTiming: assign(({ context }) => ({ previousStart: undefined, lastElapsedMs: 0, carry: 0, periodMs: context.settings.intervalMs })),
     applySettings: assign(({ context, event }) => {
@@ -118,7 +127,7 @@ export const pumpMachine = setup({
   id: 'pump',
   description: 'Focus-event load generator: publishes a batch of random focus events every tick while running',
   context: ({ input }) => ({
-    ...input, batch: [], carry: 0, previousStart: undefined, lastElapsedMs: 0, periodMs: input.settings.intervalMs,
+    ...input, batch: EMPTY, carry: 0, previousStart: undefined, lastElapsedMs: 0, periodMs: input.settings.intervalMs,
   }),
   initial: 'stopped',
   on: {
@@ -139,7 +148,7 @@ export const pumpMachine = setup({
           entry: 'drawBatch',
           invoke: {
             src: 'publishBatch',
-            input: ({ context }) => ({ picks: context.batch }),
+            input: ({ context }) => ({ batch: context.batch }),
             onDone: { target: 'waiting', actions: { type: 'recordBatch', params: ({ event }) => event.output } },
             onError: {
               target: 'waiting',

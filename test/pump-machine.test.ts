@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { pumpMachine, type BatchResult, type Pick, type PumpSettings } from '../machines/pump.ts';
+import { pumpMachine, type BatchResult, type Batch, type PumpSettings } from '../machines/pump.ts';
 import { createPrng } from '../actors/prng.ts';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 
@@ -10,12 +10,13 @@ const flush = async () => { for (let i = 0; i < 5; i++) await new Promise((r) =>
 
 function pump(settings: Partial<PumpSettings> = {}, opts: { seed?: string; publishMs?: number; fail?: boolean } = {}) {
   const clock = new SimulatedClock();
-  const batches: { at: number; picks: Pick[] }[] = [];
-  const publishBatch = fromPromise<BatchResult, { picks: Pick[] }>(async ({ input }) => {
+  const batches: { at: number; picks: { id: number; dep: string }[] }[] = [];
+  const publishBatch = fromPromise<BatchResult, { batch: Batch }>(async ({ input }) => {
     const startedAt = clock.now();
-    batches.push({ at: startedAt, picks: input.picks });
+    const { ids, deps, departments } = input.batch;
+    batches.push({ at: startedAt, picks: [...ids].map((id, i) => ({ id, dep: departments[deps[i]] })) });
     if (opts.fail) throw new Error('broker down');
-    return { sent: input.picks.length, failed: 0, startedAt, elapsedMs: opts.publishMs ?? 0 };
+    return { sent: ids.length, failed: 0, startedAt, elapsedMs: opts.publishMs ?? 0 };
   });
   const actor = createActor(pumpMachine.provide({ actors: { publishBatch } }), {
     clock,
