@@ -69,6 +69,16 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
         return b;
       },
     };
+    if (config.inspect) {
+      const { createSkyInspector, createWebSocketInspector } = await import('@statelyai/inspect');
+      const inspector = config.inspect === 'sky'
+        ? createSkyInspector({ onerror: (err: Error) => log.warn({ err: err.message }, 'Stately inspector error') })
+        : createWebSocketInspector({ url: config.inspect });
+      inspector.start();
+      cleanups.push(async () => inspector.stop());
+      ctx.inspect = inspector.inspect as unknown as RoleContext['inspect'];
+      log.info({ inspect: config.inspect === 'sky' ? 'Stately Sky (the live URL is printed above)' : config.inspect }, 'XSTATE_INSPECT: actors are inspected');
+    }
     const pipeline = new Pipeline({ config, log: log.child({ part: 'pipeline' }), metrics, eventLog, connectBroker: ctx.connectBroker });
     ctx.pipeline = pipeline;
     const factories = { ...ROLE_FACTORIES, ...opts.factories };
