@@ -41,7 +41,8 @@ export class SessionHost {
     this.idleTimeoutS = o.idleTimeoutS;
     this.sessions = new ActorRegistry({
       machine: o.machine,
-      input: (customerId) => ({ customerId, idleTimeoutS: o.idleTimeoutS, ts: this.eventTime }),
+      // a new session's clock starts at its customer's own first event
+      input: (customerId) => ({ customerId, idleTimeoutS: o.idleTimeoutS }),
       inspect: o.inspect,
       onCreate: (_id, actor) => {
         actor.on('*', (e) => o.onEmitted(e as SessionEmitted));

@@ -5,8 +5,8 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { focusDetectorMachine, type DetectorEmitted } from '../machines/focus-detector.ts';
-import { ActorRegistry } from '../actors/actor-registry.ts';
-import type { StoreEvent } from '../schemas/events.ts';
+import type { ActorRegistry } from '../actors/actor-registry.ts';
+import { DetectorHost, detectedEvent } from '../actors/detector-host.ts';
 import { toFlat } from '../schemas/events.ts';
 import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
 import { outputId, type Output } from './pipeline.ts';
@@ -15,9 +15,6 @@ import { AppError } from './errors.ts';
 export interface DetectorHandle extends RoleHandle {
   shoppers: ActorRegistry<typeof focusDetectorMachine>;
 }
-
-/** How often (in event time) forgotten customers get a chance to time out. */
-const TICK_EVERY_S = 60;
 
 export const detectorRole: RoleFactory = async (ctx) => {
   const { config, metrics, pipeline } = ctx;
@@ -29,39 +26,17 @@ export const detectorRole: RoleFactory = async (ctx) => {
     shoppers: metrics.gauge('storeflow_detector_shoppers', 'Customers the detector is tracking'),
   };
 
-  // Emitted synchronously while an actor handles an input; the consumer collects and emits them.
-  let pending: DetectorEmitted[] = [];
-  let eventTime = 0;
-  const shoppers = new ActorRegistry({
-    machine: focusDetectorMachine,
-    inspect: (ctx as { inspect?: (e: any) => void }).inspect,
-    input: (customerId) => ({
-      customerId, focusMinMoves: config.detector.focusMinMoves, browsingMinMoves: config.detector.browsingMinMoves,
-      idleTimeoutS: config.recommender.idleTimeoutS, ts: eventTime,
-    }),
-    onCreate: (_id, actor) => {
-      actor.on('focus', (e) => void pending.push(e));
-      actor.on('browsing', (e) => void pending.push(e));
-      m.shoppers.inc();
-    },
-    onDone: () => m.shoppers.dec(),
-    onError: (id, err) => { m.shoppers.dec(); log.error({ err, customer: id }, 'detector actor failed'); },
+  const host = new DetectorHost({
+    focusMinMoves: config.detector.focusMinMoves, browsingMinMoves: config.detector.browsingMinMoves,
+    idleTimeoutS: config.recommender.idleTimeoutS, inspect: ctx.inspect,
+    onCreated: () => m.shoppers.inc(),
+    onEnded: () => m.shoppers.dec(),
+    onError: (id, err) => log.error({ err, customer: id }, 'detector actor failed'),
   });
-
-  let lastTick = 0;
-  const advance = (ts: number) => {
-    if (ts <= eventTime) return;
-    eventTime = ts;
-    if (eventTime - lastTick >= TICK_EVERY_S) {
-      lastTick = eventTime;
-      shoppers.broadcast({ type: 'tick', ts: eventTime });
-    }
-  };
+  const shoppers = host.shoppers;
 
   const toOutput = (e: DetectorEmitted): Output => {
-    const event: StoreEvent = e.type === 'focus'
-      ? { kind: 'focus', id: e.customerId, ts: e.ts, dep: e.dep, x: e.x, y: e.y }
-      : { kind: 'browsing', id: e.customerId, ts: e.ts, x: e.x, y: e.y };
+    const event = detectedEvent(e);
     const data = toFlat(event);
     return {
       streamId: `customer-${e.customerId}`, type: e.type, data, event,
@@ -71,25 +46,8 @@ export const detectorRole: RoleFactory = async (ctx) => {
   };
 
   pipeline.consume(['entry', 'move', 'exit'], async ({ logged, event }) => {
-    advance(event.ts);
-    const inputId = logged.messageId ?? `position-${logged.position}`;
-    switch (event.kind) {
-      case 'entry':
-        shoppers.send(event.id, { type: 'entry', ts: event.ts });
-        break;
-      case 'move':
-        shoppers.send(event.id, { type: 'move', ts: event.ts, x: event.x, y: event.y, inputId });
-        break;
-      case 'exit':
-        // an exit of someone never seen moving creates nothing
-        if (shoppers.has(event.id)) shoppers.send(event.id, { type: 'exit', ts: event.ts });
-        break;
-      default:
-        return undefined;
-    }
-    if (pending.length === 0) return undefined;
-    const emitted = pending;
-    pending = [];
+    const emitted = host.input(event, logged.messageId ?? `position-${logged.position}`);
+    if (emitted.length === 0) return undefined;
     try {
       await pipeline.emit(emitted.map(toOutput), broker);
     } catch (err) {
