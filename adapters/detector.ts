@@ -26,6 +26,11 @@ export const detectorRole: RoleFactory = async (ctx) => {
     shoppers: metrics.gauge('storeflow_detector_shoppers', 'Customers the detector is tracking'),
   };
 
+  // the log records the settings detection depends on, so replay can use the same ones
+  await ctx.eventLog.append([{
+    streamId: 'process', type: 'detector_started', metadata: { source: 'system' },
+    data: { settings: { focusMinMoves: config.detector.focusMinMoves, browsingMinMoves: config.detector.browsingMinMoves } },
+  }]);
   const host = new DetectorHost({
     focusMinMoves: config.detector.focusMinMoves, browsingMinMoves: config.detector.browsingMinMoves,
     idleTimeoutS: config.recommender.idleTimeoutS, inspect: ctx.inspect,

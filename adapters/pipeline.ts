@@ -73,6 +73,7 @@ export class Pipeline {
   private broker?: Broker;
   private topicKinds = new Map<string, EventKind>();
   private started = false;
+  private dispatchTail: Promise<unknown> = Promise.resolve();
   private readonly dedupWindowMs: number;
   private readonly m;
 
@@ -153,7 +154,11 @@ export class Pipeline {
       metadata: { source: at.source, topic },
     }]);
     this.m.inputs.inc({ kind: event.kind, source: at.source });
-    const results = await this.dispatch(this.consumers.get(event.kind) ?? [], { logged, event });
+    // consumers see inputs one at a time, in log order, each with the outputs it caused handed on
+    // before the next input: live runs take the same path a replay of the log takes
+    const turn = this.dispatchTail.then(() => this.dispatch(this.consumers.get(event.kind) ?? [], { logged, event }));
+    this.dispatchTail = turn.catch(() => undefined);
+    const results = await turn;
     return { status: 'accepted', logged, event, results };
   }
 

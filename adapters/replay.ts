@@ -6,6 +6,8 @@
 import { fromPromise } from 'xstate';
 import { sessionMachine, type ScoreResult, type FocusInput, type SessionEmitted } from '../machines/session.ts';
 import { SessionHost, scoreFocus, type ScoringSettings } from '../actors/session-host.ts';
+import { DetectorHost, detectedEvent } from '../actors/detector-host.ts';
+import { toFlat } from '../schemas/events.ts';
 import type { CouponCatalogue } from '../actors/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
 import type { StoreEvent } from '../schemas/events.ts';
@@ -26,6 +28,7 @@ export interface ExportedEvent {
 }
 
 export interface RecommenderSettings extends ScoringSettings { idleTimeoutS: number }
+export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number }
 
 export interface ReplayDeps {
   catalogue: CouponCatalogue;
@@ -33,6 +36,7 @@ export interface ReplayDeps {
   scorer: CouponScorer;
   /** Used until the log says otherwise. */
   settings: RecommenderSettings;
+  detector?: DetectorSettings;
 }
 
 export interface Difference { messageId: string; kind: 'different' | 'missing' | 'extra'; recorded?: unknown; replayed?: unknown }
@@ -50,7 +54,7 @@ export interface ReplayReport {
 }
 
 const INPUT_TYPES = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
-const OUTPUT_TYPES = new Set(['prediction', 'no_prediction']);
+const OUTPUT_TYPES = new Set(['prediction', 'no_prediction', 'focus', 'browsing']);
 
 export function isOutput(e: ExportedEvent): boolean {
   return e.metadata?.source === 'output';
@@ -66,6 +70,7 @@ function toStoreEvent(e: ExportedEvent): StoreEvent | undefined {
   const id = String(d.id);
   switch (e.type) {
     case 'entry': case 'exit': return { kind: e.type, id, ts: d.ts };
+    case 'move': return { kind: 'move', id, ts: d.ts, x: d.x, y: d.y };
     case 'focus': { const dep = canonicalDepartment(String(d.dep)); return dep ? { kind: 'focus', id, ts: d.ts, dep } : undefined; }
     default: return undefined;
   }
@@ -73,6 +78,10 @@ function toStoreEvent(e: ExportedEvent): StoreEvent | undefined {
 
 export class Replayer {
   private host: SessionHost;
+  /** Present once the log says a detector ran (`detector_started`). */
+  private detector: DetectorHost | undefined;
+  /** The recommender decides focuses once the log says it ran (`recommender_started`). */
+  private recommending = false;
   private settings: RecommenderSettings;
   private pending = 0;
   readonly produced = new Map<string, { type: string; data: unknown }>();
@@ -82,6 +91,10 @@ export class Replayer {
   constructor(private deps: ReplayDeps) {
     this.settings = deps.settings;
     this.host = this.makeHost();
+  }
+
+  private makeDetector(s: Partial<DetectorSettings>): DetectorHost {
+    return new DetectorHost({ focusMinMoves: s.focusMinMoves ?? 3, browsingMinMoves: s.browsingMinMoves ?? 6, idleTimeoutS: this.settings.idleTimeoutS });
   }
 
   private makeHost(): SessionHost {
@@ -114,6 +127,13 @@ export class Replayer {
     if (e.type === 'recommender_started') {
       // a restart: settings may have changed, and live sessions were rebuilt from the log
       this.settings = { ...this.settings, ...e.data.settings };
+      this.recommending = true;
+      return;
+    }
+    if (e.type === 'detector_started') {
+      // detectors are not rebuilt on restart (a dwell in progress starts again), so neither are they here
+      this.detector?.shoppers.stopAll();
+      this.detector = this.makeDetector({ ...this.deps.detector, ...e.data.settings });
       return;
     }
     if (isOutput(e)) {
@@ -124,8 +144,17 @@ export class Replayer {
     const event = toStoreEvent(e);
     if (!event) return;
     this.inputs++;
+    const inputId = e.message_id ?? `position-${e.position}`;
+    // as live: the detector first (its focus goes on to the sessions), then the sessions
+    for (const d of this.detector?.input(event, inputId) ?? []) {
+      const detected = detectedEvent(d);
+      const id = outputId(d.inputId, d.type);
+      this.produced.set(id, { type: d.type, data: toFlat(detected) });
+      if (detected.kind === 'focus' && this.recommending) { this.pending++; this.host.input(detected, id); }
+    }
+    if (!this.recommending) return;
     if (event.kind === 'focus') this.pending++;
-    this.host.input(event, e.message_id ?? `position-${e.position}`);
+    this.host.input(event, inputId);
     // sessions decide asynchronously (invoked promise actors): settle before the next input, as live
     for (let i = 0; this.pending > 0 && i < 10_000; i++) await (i < 50 ? null : new Promise((r) => setImmediate(r)));
   }
@@ -146,6 +175,7 @@ export class Replayer {
 
   stop() {
     this.host.sessions.stopAll();
+    this.detector?.shoppers.stopAll();
   }
 }
 

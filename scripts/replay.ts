@@ -1,12 +1,13 @@
 /**
  * `npm run replay`: runs a log's inputs through fresh machines on a simulated clock (no broker, no
  * real time) and compares the outputs with the recorded ones. Exits 1 on any divergence.
- *   npm run replay -- --file LOG.ndjson [--data CSV_DIR]     a file written by `npm run export`
+ *   npm run replay -- --file LOG.ndjson[.gz] [--data CSV_DIR]  a file written by `npm run export`
  *   npm run replay -- [--from POSITION] [--to POSITION]       the database's log
  * The store (coupons, customers) comes from --data (CSVs in the original format) or the cache DB.
  */
 import { createReadStream, readFileSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../adapters/load-config.ts';
@@ -32,7 +33,8 @@ export function storeFromCsv(dir: string): Pick<ReplayDeps, 'catalogue' | 'custo
 }
 
 async function* fromFile(file: string): AsyncIterable<ExportedEvent> {
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line.trim()) yield JSON.parse(line);
+  const input = file.endsWith('.gz') ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim()) yield JSON.parse(line);
 }
 
 function print(r: ReplayReport) {

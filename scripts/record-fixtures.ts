@@ -1,0 +1,108 @@
+/**
+ * `npm run record-fixtures`: re-records the replay fixtures in test/fixtures/replay/ by running the
+ * live pipeline (recommender + detector, real PostgreSQL, no broker) over deterministic inputs and
+ * exporting its log. Run it when a machine changes behaviour on purpose, then review the diff
+ * (`git diff --stat test/fixtures/replay`, and `npm run replay` on the old file shows the first change).
+ */
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createLogger } from '../adapters/logger.ts';
+import { startEmbeddedPostgres } from '../adapters/embedded-postgres.ts';
+import { startStoreflow, type Storeflow } from '../adapters/app.ts';
+import { connectDatabase, migrate, sql } from '../adapters/database.ts';
+import { loadStoreTables } from '../adapters/cache-loader.ts';
+import { generateStore } from '../actors/store-generator.ts';
+import { formatStoreCsv } from '../actors/store-csv.ts';
+import { simulateDay } from '../adapters/customer-simulation.ts';
+import { inputId } from '../adapters/pipeline.ts';
+import { configFrom } from '../schemas/env.ts';
+import type { EventKind } from '../schemas/events.ts';
+import type { RecommenderHandle } from '../adapters/recommender.ts';
+
+export const FIXTURE_DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'replay');
+export const FIXTURE_STORE = { seed: 7, customers: 200, products: 600, from: '2025-01-01', days: 730 };
+const log = createLogger({ level: 'warn' });
+
+type Input = { kind: EventKind; payload: string };
+
+const store = generateStore(FIXTURE_STORE);
+const profiles = store.customers.map((c) => ({ customerId: String(c.customer_id), gender: c.gender as 'F' | 'M', age: c.age }));
+const day = (seed: number, from: string, hours: number, averageInStore: number): Input[] =>
+  simulateDay({ seed, customers: profiles, from, hours, averageInStore }).events.map((e) => ({
+    kind: e.kind === 'move' ? 'move' : e.kind === 'exit' ? 'exit' : 'entry',
+    payload: JSON.stringify(e.kind === 'move' ? { id: e.id, ts: Math.floor(e.at / 1000), x: e.x, y: e.y } : { id: e.id, ts: Math.floor(e.at / 1000) }),
+  }));
+
+const TS = Date.parse('2025-06-03T10:00:00Z') / 1000;
+const malformed: Input[] = [
+  { kind: 'entry', payload: JSON.stringify({ id: '1', ts: TS }) },
+  { kind: 'focus', payload: '{"id": "1", "ts": ' },
+  { kind: 'focus', payload: JSON.stringify({ id: '1', ts: 'noon', dep: 'Men' }) },
+  { kind: 'focus', payload: JSON.stringify({ id: '1', ts: TS + 5, dep: 'Garden' }) },
+  { kind: 'focus', payload: JSON.stringify({ id: '1', ts: TS + 6, dep: 'Men', pad: 'x'.repeat(70_000) }) },
+  { kind: 'focus', payload: JSON.stringify({ id: '1', ts: TS + 7, dep: 'Men' }) },
+  { kind: 'focus', payload: JSON.stringify({ id: '1', ts: TS + 7, dep: 'Men' }) }, // a duplicate
+  { kind: 'focus', payload: JSON.stringify({ id: '9999', ts: TS + 8, dep: 'Women' }) }, // unknown customer
+  { kind: 'move', payload: JSON.stringify({ id: '1', ts: TS + 9, x: 'left', y: 3 }) },
+  { kind: 'focus', payload: JSON.stringify({ event_type: 'customer focus', event_timestamp: '2025-06-03T10:00:10+02:00', payload: { customer_id: 2, department_id: 3 } }) },
+  { kind: 'focus', payload: JSON.stringify({ id: 2, ts: TS + 11, dep: "boy's" }) },
+  { kind: 'exit', payload: JSON.stringify({ id: '1', ts: TS + 12 }) },
+  { kind: 'focus', payload: JSON.stringify({ id: '1', ts: TS + 13, dep: 'Sports' }) }, // after exit: a new visit
+];
+
+async function record(name: string, parts: { inputs: Input[]; crashAfter?: boolean }[], databaseUrl: string) {
+  const schema = `fixture_${name.replace(/-/g, '_')}_${process.pid}`;
+  const env = { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema, TESTING_NO_MQTT: 'true', ROLES: 'recommender,detector', PORT: '0', AUTO_SEED: 'false', LOG_LEVEL: 'warn' };
+  const config = configFrom(env);
+  const db = await connectDatabase(databaseUrl, schema, log);
+  await migrate(db.db, log);
+  await loadStoreTables(db.db, store);
+  let app: Storeflow | undefined;
+  try {
+    for (const part of parts) {
+      app = await startStoreflow(config, log, { port: 0, webDir: false });
+      await (app.roles.get('recommender') as RecommenderHandle).reload();
+      for (const i of part.inputs) await app.pipeline.ingest(i.kind, i.payload, { source: 'mqtt', topic: app.pipeline.topicFor(i.kind) });
+      if (part.crashAfter) {
+        // a crash between "append" and "act": the input is in the log, no actor saw it
+        const payload = JSON.stringify({ id: '3', ts: TS + 100, dep: 'Women' });
+        const topic = app.pipeline.topicFor('focus');
+        await app.eventLog.append([{ streamId: 'customer-3', type: 'focus', data: JSON.parse(payload), messageId: inputId(topic, payload), metadata: { source: 'mqtt', topic } }]);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      await app.stop();
+      app = undefined;
+    }
+    const rows = await db.db.query(sql`SELECT position, stream_id, version, type, data, metadata, message_id, recorded_at FROM events ORDER BY position`);
+    const text = rows.map((r) => JSON.stringify({ ...r, recorded_at: new Date(r.recorded_at).toISOString() })).join('\n') + '\n';
+    writeFileSync(join(FIXTURE_DIR, `${name}.ndjson.gz`), gzipSync(text, { level: 9 }));
+    const counts: Record<string, number> = {};
+    for (const r of rows) counts[r.type] = (counts[r.type] ?? 0) + 1;
+    console.log(`${name}: ${rows.length} log entries`, counts);
+  } finally {
+    await app?.stop();
+    await db.db.query(sql`DROP SCHEMA ${sql.ident(schema)} CASCADE`);
+    await db.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  mkdirSync(join(FIXTURE_DIR, 'store'), { recursive: true });
+  for (const [file, text] of Object.entries(formatStoreCsv(store))) writeFileSync(join(FIXTURE_DIR, 'store', file), text);
+  const pgDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'storeflow-fixtures-'));
+  const pg = pgDir ? await startEmbeddedPostgres({ dataDir: pgDir, log }) : undefined;
+  const url = process.env.DATABASE_URL ?? pg!.url;
+  try {
+    await record('quiet-day', [{ inputs: day(11, '2025-06-02T08:00:00Z', 8, 3) }], url);
+    await record('busy-hour', [{ inputs: day(12, '2025-06-02T17:00:00Z', 1, 30) }], url);
+    await record('malformed-inputs', [{ inputs: malformed }], url);
+    const visit = day(13, '2025-06-03T09:00:00Z', 1, 8);
+    const half = Math.floor(visit.length / 2);
+    await record('crash-and-restart', [{ inputs: visit.slice(0, half), crashAfter: true }, { inputs: visit.slice(half) }], url);
+  } finally {
+    await pg?.stop();
+    if (pgDir) rmSync(pgDir, { recursive: true, force: true });
+  }
+}
