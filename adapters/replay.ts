@@ -124,25 +124,35 @@ export class Replayer {
 
   /** Feed one record: inputs drive the machines, outputs are kept for comparison. */
   async feed(e: ExportedEvent): Promise<void> {
+    if (this.feedSync(e)) await this.settle();
+  }
+
+  /** Sessions decide asynchronously (invoked promise actors): let them, before the next input, as live. */
+  async settle(): Promise<void> {
+    for (let i = 0; this.pending > 0 && i < 10_000; i++) await (i < 50 ? null : new Promise((r) => setImmediate(r)));
+  }
+
+  /** Feed one record without waiting; true when a session is deciding and settle() is due. */
+  feedSync(e: ExportedEvent): boolean {
     if (e.type === 'recommender_started') {
       // a restart: settings may have changed, and live sessions were rebuilt from the log
       this.settings = { ...this.settings, ...e.data.settings };
       this.recommending = true;
-      return;
+      return false;
     }
     if (e.type === 'detector_started') {
       // detectors are not rebuilt on restart (a dwell in progress starts again), so neither are they here
       this.detector?.shoppers.stopAll();
       this.detector = this.makeDetector({ ...this.deps.detector, ...e.data.settings });
-      return;
+      return false;
     }
     if (isOutput(e)) {
       if (OUTPUT_TYPES.has(e.type) && e.message_id) this.recorded.set(e.message_id, { type: e.type, data: e.data });
-      return;
+      return false;
     }
-    if (!INPUT_TYPES.has(e.type)) return;
+    if (!INPUT_TYPES.has(e.type)) return false;
     const event = toStoreEvent(e);
-    if (!event) return;
+    if (!event) return false;
     this.inputs++;
     const inputId = e.message_id ?? `position-${e.position}`;
     // as live: the detector first (its focus goes on to the sessions), then the sessions
@@ -152,11 +162,11 @@ export class Replayer {
       this.produced.set(id, { type: d.type, data: toFlat(detected) });
       if (detected.kind === 'focus' && this.recommending) { this.pending++; this.host.input(detected, id); }
     }
-    if (!this.recommending) return;
-    if (event.kind === 'focus') this.pending++;
-    this.host.input(event, inputId);
-    // sessions decide asynchronously (invoked promise actors): settle before the next input, as live
-    for (let i = 0; this.pending > 0 && i < 10_000; i++) await (i < 50 ? null : new Promise((r) => setImmediate(r)));
+    if (this.recommending) {
+      if (event.kind === 'focus') this.pending++;
+      this.host.input(event, inputId);
+    }
+    return this.pending > 0;
   }
 
   report(started: number): ReplayReport {
