@@ -19,7 +19,8 @@ export interface Broker {
   readonly mode: 'external' | 'embedded' | 'none';
   /** `id`: the output's stable id, sent as MQTT 5 user property `storeflow-id` so consumers can de-duplicate. */
   publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }): Promise<void>;
-  subscribe(topics: string[], handler: MessageHandler): Promise<void>;
+  /** `shared: false` keeps GROUP_ID's shared subscription off (commands every instance must hear). */
+  subscribe(topics: string[], handler: MessageHandler, opts?: { shared?: boolean }): Promise<void>;
   isConnected(): boolean;
   close(): Promise<void>;
 }
@@ -128,12 +129,12 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
       qos: opts.qos ?? 1,
       ...(opts.id && o.protocolVersion === 5 ? { properties: { userProperties: { 'storeflow-id': opts.id } } } : {}),
     }, (err) => (err ? fail(err) : ok()))),
-    async subscribe(topics, handler) {
+    async subscribe(topics, handler, opts = {}) {
       handlers.push(handler);
       const held = early ?? [];
       early = undefined;
       for (const m of held) m.release();
-      const names = topics.map((t) => (o.group ? `$share/${o.group}/${t}` : t));
+      const names = topics.map((t) => (o.group && opts.shared !== false ? `$share/${o.group}/${t}` : t));
       await client.subscribeAsync(names, { qos: 1 });
     },
     isConnected: () => client.connected,

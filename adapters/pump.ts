@@ -244,7 +244,7 @@ export const pumpRole: RoleFactory = async (ctx) => {
   const pump = createPump({ config, broker, log, metrics: ctx.metrics });
   await broker.subscribe(pump.commandTopics, (topic, payload) => {
     if (pump.commandTopics.includes(topic)) pump.command(payload, topic);
-  });
+  }, { shared: false });
   log.info({ instanceId: pump.instanceId, topic: config.topics.focus, commandTopics: pump.commandTopics, autoStart: config.pump.autoStart }, `focus-event pump ready, instance id ${pump.instanceId}`);
 
   /** /start and /stop also tell every other instance, on the command topic. */
