@@ -37,7 +37,8 @@ test('XSTATE_INSPECT=ws://… sends a session\'s actor, event and snapshot inspe
     assert.ok(received.some((e) => e.type === '@xstate.event' && e.event?.type === 'focus'), 'the focus event is inspected');
   } finally {
     await app.close();
-    server.close();
+    for (const client of server.clients) client.terminate();
+    await new Promise((ok) => server.close(ok));
   }
 });
 
