@@ -168,3 +168,54 @@ export function wanderStep(s: number, dir: 1 | -1, rng: Prng): { s: number; dir:
 }
 
 export const round = (p: Point): Point => ({ x: Math.round(p.x), y: Math.round(p.y) });
+
+/**
+ * A move of a leg (a walk, a dwell, a wander), `inMs` after the leg starts. A leg is planned in one
+ * go, so the machine takes one transition per leg rather than one per move.
+ */
+export interface LegMove { inMs: number; x: number; y: number }
+
+/** Walks the waypoints from `from` at `pace` units per move, one move every walk delay; the last move arrives. */
+export function walkLeg(from: Point, waypoints: Point[], pace: number, rng: Prng): LegMove[] {
+  const out: LegMove[] = [];
+  let x = from.x, y = from.y, i = 0, t = 0;
+  do {
+    t += DELAYS.walk(rng);
+    let left = pace;
+    while (i < waypoints.length) {
+      const w = waypoints[i];
+      const d = Math.hypot(w.x - x, w.y - y);
+      if (d > left) { const f = left / d; x += (w.x - x) * f; y += (w.y - y) * f; break; }
+      left -= d; x = w.x; y = w.y; i++;
+    }
+    // positions are published (and walked on from) in whole units
+    x = Math.round(x); y = Math.round(y);
+    out.push({ inMs: t, x, y });
+  } while (i < waypoints.length);
+  return out;
+}
+
+/** `moves` moves near the spot, inside the department's rectangle, one every dwell delay. */
+export function dwellLeg(spot: Point, r: Rect, moves: number, rng: Prng): LegMove[] {
+  const out: LegMove[] = [];
+  let t = 0;
+  for (let k = 0; k < moves; k++) {
+    t += DELAYS.dwell(rng);
+    const p = jitterInside(spot, r, rng);
+    out.push({ inMs: t, x: p.x, y: p.y });
+  }
+  return out;
+}
+
+/** `moves` wander steps along the ring from ring parameter `s` (the first rejoins the ring there); the ring parameter reached. */
+export function wanderLeg(s: number, moves: number, rng: Prng): { leg: LegMove[]; s: number } {
+  const out: LegMove[] = [];
+  let dir: 1 | -1 = rng.chance(0.5) ? 1 : -1, t = 0;
+  for (let k = 0; k < moves; k++) {
+    t += DELAYS.wander(rng);
+    const w = wanderStep(s, dir, rng);
+    s = w.s; dir = w.dir;
+    out.push({ inMs: t, x: w.pos.x, y: w.pos.y });
+  }
+  return { leg: out, s };
+}

@@ -100,6 +100,18 @@ export class Timeline {
     return { due, lagMs: first && first.at <= now ? now - first.at : 0 };
   }
 
+  /**
+   * Moves the events `which` selects by `ms` (a paused simulation resuming later: its shoppers'
+   * moves planned ahead move with it); the order is rebuilt. Rare, so O(n log n) is fine.
+   */
+  postpone(ms: number, which: (e: TimelineEvent) => boolean): void {
+    const all = [...this.heap, ...this.fifo.slice(this.head)];
+    for (const e of all) if (which(e)) e.at += ms;
+    this.heap = [];
+    this.fifo = all.sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0));
+    this.head = 0;
+  }
+
   clear(): void {
     this.heap = [];
     this.fifo = [];

@@ -82,6 +82,8 @@ export class CustomerSimulation {
   private average: number;
   private visits = 0;
   private inputs = new Map<string, CustomerInput>();
+  /** When each shopper's current leg started (its moves are relative to it): for `shoppers()`. */
+  private legStart = new Map<string, number>();
   private arrivalTimer: ReturnType<HeapClock['setTimeout']> | undefined;
   private doorsOpen = false;
   private lastCheck: number;
@@ -105,9 +107,15 @@ export class CustomerSimulation {
         actor.on('publish', (e) => {
           this.timeline.schedule({ kind: e.kind, id, at: this.clock.now(), x: e.x, y: e.y, source: 'simulator' });
         });
+        // a leg's moves go on the timeline ahead of time, each at its own time
+        actor.on('publishLeg', (e) => {
+          const now = this.clock.now();
+          this.legStart.set(id, now);
+          for (const m of e.moves) this.timeline.schedule({ kind: 'move', id, at: now + m.inMs, x: m.x, y: m.y, source: 'simulator' });
+        });
       },
-      onDone: (id) => { this.inputs.delete(id); this.stats.visitsDone++; },
-      onError: (id, err) => { this.inputs.delete(id); this.stats.errors++; this.o.onError?.(id, err); },
+      onDone: (id) => { this.inputs.delete(id); this.legStart.delete(id); this.stats.visitsDone++; },
+      onError: (id, err) => { this.inputs.delete(id); this.legStart.delete(id); this.stats.errors++; this.o.onError?.(id, err); },
     });
   }
 
@@ -189,15 +197,24 @@ export class CustomerSimulation {
 
   /** Shifts the clock (a paused simulation resuming at a later time); the last check moves along. */
   shift(ms: number): void {
+    const paused = this.clock.now();
     this.clock.shift(ms);
     this.lastCheck += ms;
+    // the shoppers' moves already on the timeline for after the pause move along with them
+    this.timeline.postpone(ms, (e) => e.source === 'simulator' && e.at > paused);
+    for (const [id, t] of this.legStart) this.legStart.set(id, t + ms);
   }
 
   shoppers(): ShopperView[] {
     const out: ShopperView[] = [];
+    const now = this.clock.now();
     for (const id of this.registry.ids()) {
       const snap = this.registry.get(id)!.getSnapshot();
-      const { pos, moves } = snap.context;
+      const { leg } = snap.context;
+      // where the shopper is now: the last move of the current leg that is due, else the leg's start
+      const inLeg = now - (this.legStart.get(id) ?? now);
+      let pos: { x: number; y: number } = snap.context.pos, moves = snap.context.moves - leg.length;
+      for (const m of leg) { if (m.inMs > inLeg) break; pos = m; moves++; }
       out.push({ id, state: String(snap.value), x: pos.x, y: pos.y, department: departmentAt(pos) ?? null, moves });
     }
     return out;
@@ -233,11 +250,14 @@ export function simulateDay(o: SimulateDayOptions): { events: TimelineEvent[]; s
     onError: (id, err) => { throw new Error(`shopper ${id} failed: ${String(err)}`); },
   });
   const end = startMs + o.hours * 3_600_000;
+  const events: TimelineEvent[] = [];
+  // due events are taken as the clock runs, so the timeline holds only the moves planned ahead
+  const drain = () => { for (const e of sim.timeline.take(sim.clock.now(), Infinity).events) events.push(e); };
   sim.openDoors();
-  while (sim.clock.step(end)) { /* virtual time: timer by timer */ }
+  while (sim.clock.step(end)) drain(); // virtual time: timer by timer
   sim.closeDoors();
-  while (sim.clock.step()) { /* the last shoppers leave */ }
-  const { events } = sim.timeline.take(Infinity, Infinity);
+  while (sim.clock.step()) drain(); // the last shoppers leave
+  for (const e of sim.timeline.take(Infinity, Infinity).events) events.push(e);
   sim.close();
   return { events, stats: sim.stats, meanVisitMs: sim.meanVisitMs };
 }
