@@ -25,6 +25,7 @@ import type { Logger } from './logger.ts';
 import { AppError } from './errors.ts';
 import { startAmqpSource, type AmqpSource } from './amqp-source.ts';
 import { withDashboard } from './dashboard.ts';
+import { useErrorCatalogue } from './http.ts';
 
 /** Close codes a client sees (RFC 6455 leaves 4000-4999 to applications). */
 export const CLOSE = {
@@ -325,19 +326,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   async function buildApi(): Promise<FastifyInstance> {
     const app = Fastify({ loggerInstance: log.child({ part: 'api' }, { level: 'warn' }), bodyLimit: 16 * 1024, routerOptions: { ignoreTrailingSlash: true } })
       .withTypeProvider<TypeBoxTypeProvider>();
-    app.setErrorHandler((err: any, req, reply) => {
-      if (err instanceof AppError) return reply.status(err.status).send(err.toJSON());
-      if (err.validation) return reply.status(400).send({ error: 'schema', message: err.message });
-      if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return reply.status(400).send({ error: 'invalid_json', message: err.message });
-      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'too_large', message: err.message });
-      if (err.statusCode && err.statusCode < 500) return reply.status(err.statusCode).send({ error: 'bad_request', message: err.message });
-      req.log.error({ err }, 'request failed');
-      return reply.status(500).send({ error: 'internal', message: 'internal error' });
-    });
-    app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-      try { done(null, JSON.parse(body as string)); } catch (err) { (err as any).statusCode = 400; done(err as Error, undefined); }
-    });
+    useErrorCatalogue(app as unknown as FastifyInstance);
     if (cfg.apiToken) {
       const expected = Buffer.from(`Bearer ${cfg.apiToken}`);
       app.addHook('onRequest', async (req, reply) => {

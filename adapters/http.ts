@@ -34,20 +34,7 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
   const app = Fastify({ loggerInstance: o.log.child({ role: 'http' }, { level: 'warn' }), bodyLimit: o.bodyLimit ?? 1_048_576 })
     .withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler((err: any, req, reply) => {
-    if (err instanceof AppError) return reply.status(err.status).send(err.toJSON());
-    if (err.validation) return reply.status(400).send({ error: 'schema', message: err.message });
-    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return reply.status(400).send({ error: 'invalid_json', message: err.message });
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'too_large', message: err.message });
-    if (err.statusCode && err.statusCode < 500) return reply.status(err.statusCode).send({ error: 'bad_request', message: err.message });
-    req.log.error({ err }, 'request failed');
-    return reply.status(500).send({ error: 'internal', message: 'internal error' });
-  });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
-  // Seed clients send bodies with curl -d, which says application/x-www-form-urlencoded: read those as JSON too.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (req, body, done) => {
-    try { done(null, JSON.parse(body as string)); } catch (err) { (err as any).statusCode = 400; done(err as Error, undefined); }
-  });
+  useErrorCatalogue(app as unknown as FastifyInstance);
 
   await app.register(swagger, {
     openapi: { info: { title: 'storeflow', description: 'Control plane of the storeflow in-store event pipeline', version: '0.1.0' } },
@@ -77,4 +64,24 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
   const webDir = o.webDir === undefined ? WEB_DIR : o.webDir;
   if (webDir && existsSync(webDir)) await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false });
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * The error catalogue on a Fastify server: AppError codes and statuses, schema and JSON errors as 400,
+ * too large as 413, unknown routes as 404, and curl's form-encoded `-d` bodies read as JSON (the seeds' examples).
+ */
+export function useErrorCatalogue(app: FastifyInstance): void {
+  app.setErrorHandler((err: any, req, reply) => {
+    if (err instanceof AppError) return reply.status(err.status).send(err.toJSON());
+    if (err.validation) return reply.status(400).send({ error: 'schema', message: err.message });
+    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return reply.status(400).send({ error: 'invalid_json', message: err.message });
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'too_large', message: err.message });
+    if (err.statusCode && err.statusCode < 500) return reply.status(err.statusCode).send({ error: 'bad_request', message: err.message });
+    req.log.error({ err }, 'request failed');
+    return reply.status(500).send({ error: 'internal', message: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    try { done(null, JSON.parse(body as string)); } catch (err) { (err as any).statusCode = 400; done(err as Error, undefined); }
+  });
 }
