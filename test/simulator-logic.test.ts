@@ -183,6 +183,39 @@ test('simulation checks: the batch cap limits each check, the backlog is publish
   sim.close();
 });
 
+test('shoppers() shows where each shopper last moved; a pause moves the moves planned ahead along with the clock', () => {
+  const sim = new CustomerSimulation({ seed: 9, customers: defaultCustomers(9), averageInStore: 30, startMs: FROM, warmStart: true });
+  sim.openDoors();
+  const last = new Map<string, { x: number; y: number }>();
+  const publish = (events: TimelineEvent[]) => { for (const e of events) e.kind === 'exit' ? last.delete(e.id) : last.set(e.id, { x: e.x, y: e.y }); };
+  let t = FROM;
+  for (; t <= FROM + 300_000; t += 1000) publish(sim.check(t).events);
+  const before = sim.shoppers();
+  assert.ok(before.length > 10, `${before.length} inside`);
+  for (const v of before) assert.equal({ x: v.x, y: v.y }, last.get(v.id), `shopper ${v.id} is where it last moved`);
+  assert.ok(sim.timeline.size > 0, 'moves are planned ahead');
+  // a pause of an hour: nothing planned ahead becomes due (or stale) because of it
+  const pauseMs = 3_600_000, paused = t - 1000;
+  sim.shift(pauseMs);
+  assert.equal(sim.shoppers(), before, 'shoppers keep their places over a pause');
+  const resumed = sim.check(paused + pauseMs + 1000, Infinity, 'drop');
+  assert.is(resumed.dropped, 0);
+  for (const e of resumed.events) assert.ok(e.at > paused + pauseMs, `${e.kind} of ${e.id} at ${e.at - paused - pauseMs} ms after the resume`);
+  for (t = paused + pauseMs + 2000; t <= paused + pauseMs + 120_000; t += 1000) publish(sim.check(t).events);
+  for (const v of sim.shoppers()) assert.equal({ x: v.x, y: v.y }, last.get(v.id), `after the pause, shopper ${v.id} is where it last moved`);
+  sim.close();
+});
+
+test('timeline: postpone moves the selected events and keeps the order', () => {
+  const t = new Timeline();
+  t.schedule({ ...ev('move', 1000, 'a'), source: 'scenario' });
+  t.schedule(ev('move', 2000, 'b'));
+  t.schedule(ev('move', 1500, 'c'));
+  t.schedule({ ...ev('move', 3000, 'd'), source: 'scenario' });
+  t.postpone(2000, (e) => e.source === 'simulator');
+  assert.equal(t.take(Infinity, Infinity).events.map((e) => `${e.id}@${e.at}`), ['a@1000', 'd@3000', 'c@3500', 'b@4000']);
+});
+
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 
 test('scenario: timestamps in s, ms or ISO; sorted (equal times keep their order); recalculate_time starts it now', () => {
