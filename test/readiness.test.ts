@@ -1,0 +1,27 @@
+/** /readyz tells the truth: 503 naming the part that is down, 200 again once it is back. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startEmbeddedBroker } from '../adapters/embedded-broker.ts';
+import { silentLogger } from '../adapters/logger.ts';
+import { freePort } from '../adapters/ports.ts';
+import { startTestApp, waitFor } from './helpers.ts';
+
+test('broker down → 503 with broker down; back → 200', async () => {
+  const port = await freePort();
+  let broker = await startEmbeddedBroker({ port, host: '127.0.0.1', log: silentLogger });
+  const app = await startTestApp({ ROLES: 'recommender', MQTT_URL: `mqtt://127.0.0.1:${port}`, MQTT_PROTOCOL_VERSION: '4' });
+  try {
+    assert.is((await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+    await broker.stop();
+    const down = await waitFor(async () => { const r = await app.http.inject({ method: 'GET', url: '/readyz' }); return r.statusCode === 503 ? r : null; }, 10_000, '503');
+    assert.equal(down.json(), { status: 'not ready', checks: { database: 'up', broker: 'down' } });
+    assert.is((await app.http.inject({ method: 'GET', url: '/healthcheck' })).body, 'OK', 'still alive');
+    broker = await startEmbeddedBroker({ port, host: '127.0.0.1', log: silentLogger });
+    await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 15_000, 'ready again');
+  } finally {
+    await app.close();
+    await broker.stop();
+  }
+});
+
+test.run();
