@@ -19,6 +19,8 @@ export interface Broker {
   readonly mode: 'external' | 'embedded' | 'none';
   /** `id`: the output's stable id, sent as MQTT 5 user property `storeflow-id` so consumers can de-duplicate. */
   publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }): Promise<void>;
+  /** The same without a promise per message (hot paths): `done` hears the broker's acknowledgement or the failure. */
+  send(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }, done?: (err?: Error) => void): void;
   /** `shared: false` keeps GROUP_ID's shared subscription off (commands every instance must hear). */
   subscribe(topics: string[], handler: MessageHandler, opts?: { shared?: boolean }): Promise<void>;
   isConnected(): boolean;
@@ -68,6 +70,10 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   };
   const shown = o.urls.map(scrubUrl).join(',');
   const client: MqttClient = mqtt.connect(servers.length > 1 ? `${servers[0].protocol}://${servers[0].host}:${servers[0].port}` : `${first.protocol}//${first.host}`, opts);
+  // Nagle off (mqtt.js leaves it on): small packets would otherwise wait for the broker's delayed ACK, ~40 ms
+  const noDelay = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+  noDelay();
+  client.on('connect', noDelay);
   // listeners first: a persistent session's queued messages follow CONNACK at once
   const handlers: MessageHandler[] = [];
   const pendingAcks = new Map<number, Promise<unknown>>();
@@ -75,9 +81,14 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   // attaches a handler: hold them (unacknowledged) until one is there.
   let early: { topic: string; payload: Buffer; packet: any; release: () => void }[] | undefined = [];
   const deliver = (topic: string, payload: Buffer, packet: any): Promise<unknown> | undefined => {
+    const meta = { messageId: packet.messageId, dup: packet.dup, retain: packet.retain };
+    if (handlers.length === 1) {
+      const r = handlers[0](topic, payload, meta);
+      return r instanceof Promise ? r : undefined;
+    }
     const work: Promise<unknown>[] = [];
     for (const h of handlers) {
-      const r = h(topic, payload, { messageId: packet.messageId, dup: packet.dup, retain: packet.retain });
+      const r = h(topic, payload, meta);
       if (r instanceof Promise) work.push(r);
     }
     return work.length ? Promise.all(work) : undefined;
@@ -123,12 +134,14 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   let wasConnected = true;
   client.on('close', () => { if (wasConnected) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
   client.on('connect', () => { if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected'); wasConnected = true; });
+  const publishOptions = (opts: { qos?: 0 | 1; id?: string }) => ({
+    qos: opts.qos ?? 1,
+    ...(opts.id && o.protocolVersion === 5 ? { properties: { userProperties: { 'storeflow-id': opts.id } } } : {}),
+  });
   return {
     mode: o.mode ?? 'external',
-    publish: (topic, payload, opts = {}) => new Promise((ok, fail) => client.publish(topic, payload, {
-      qos: opts.qos ?? 1,
-      ...(opts.id && o.protocolVersion === 5 ? { properties: { userProperties: { 'storeflow-id': opts.id } } } : {}),
-    }, (err) => (err ? fail(err) : ok()))),
+    publish: (topic, payload, opts = {}) => new Promise((ok, fail) => client.publish(topic, payload, publishOptions(opts), (err) => (err ? fail(err) : ok()))),
+    send: (topic, payload, opts = {}, done) => void client.publish(topic, payload, publishOptions(opts), done),
     async subscribe(topics, handler, opts = {}) {
       handlers.push(handler);
       const held = early ?? [];
@@ -148,6 +161,10 @@ export function loggingBroker(log: Logger): Broker {
     mode: 'none',
     async publish(topic, payload) {
       log.info({ topic, payload: payload.toString() }, 'MQTT disabled (TESTING_NO_MQTT): would publish');
+    },
+    send(topic, payload, _opts, done) {
+      log.info({ topic, payload: payload.toString() }, 'MQTT disabled (TESTING_NO_MQTT): would publish');
+      done?.();
     },
     async subscribe() {},
     isConnected: () => true,

@@ -71,7 +71,9 @@ export class PostgresEventLog implements EventLog {
                              ${events.map((e) => e.messageId ?? null)}::text[])
           WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, n)
       ), heads AS (
-        SELECT stream_id, max(version) AS v FROM events WHERE stream_id IN (SELECT DISTINCT stream_id FROM input) GROUP BY stream_id
+        -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table
+        SELECT s.stream_id, (SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id) AS v
+        FROM (SELECT DISTINCT stream_id FROM input) s
       )
       INSERT INTO events (stream_id, version, type, data, metadata, message_id)
       SELECT i.stream_id, coalesce(h.v, 0) + row_number() OVER (PARTITION BY i.stream_id ORDER BY i.n), i.type, i.data, i.metadata, i.message_id

@@ -4,7 +4,8 @@
  * broker echo (subscribe and republish, no work) measured in the same run as the ceiling.
  * A separate load process (scripts/bench-load.ts) publishes and times the replies.
  * PREDICTION_THRESHOLD=0 so every focus yields a prediction; 20,000 customers so coupons never run out.
- *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 5]
+ * Sustained: closed loop, at most --window focus events awaiting their reply. Latency: --rate focus events/s, spread evenly.
+ *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 5] [--window 1000]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,8 +21,8 @@ import { ensureStoreData } from '../adapters/store-data.ts';
 import { startStoreflow } from '../adapters/app.ts';
 import { configFrom } from '../schemas/env.ts';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '30000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '5' } } });
-const COUNT = Number(values.count), RATE = Number(values.rate), SECONDS = Number(values.seconds);
+const { values } = parseArgs({ options: { count: { type: 'string', default: '30000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '5' }, window: { type: 'string', default: '1000' } } });
+const COUNT = Number(values.count), RATE = Number(values.rate), SECONDS = Number(values.seconds), WINDOW = Number(values.window);
 const CUSTOMERS = 20_000;
 const FIRST_TS = 1748736000; // 2025-06-01, inside the generated coupons' window
 const log = createLogger({ level: 'warn' });
@@ -43,15 +44,17 @@ function load(args: object): Promise<any> {
   });
 }
 
-async function phase(name: string, topics: { enter: string; focus: string; prediction: string }, entries: boolean) {
-  const burst = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: COUNT, rate: 0, entries, firstTs: FIRST_TS });
+async function phase(name: string, topics: { enter: string; focus: string; prediction: string }, entries: boolean, between?: () => void) {
+  const burst = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: COUNT, rate: 0, window: WINDOW, entries, firstTs: FIRST_TS });
+  between?.();
   const steady = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: RATE * SECONDS, rate: RATE, entries: false, firstTs: FIRST_TS + COUNT + 10 });
-  console.log(`${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent})`);
+  console.log(`${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent}; p50 per second ${steady.p50PerSecond.join(' ')})`);
   return { burst, steady };
 }
 
 // 1. the ceiling: a plain echo, subscribe and republish, no work
 const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersion as 4 | 5, clientId: `bench-echo-${process.pid}` });
+(echo.stream as any).setNoDelay?.(true); // as storeflow's own clients do
 const echoTopics = { enter: `bench${process.pid}/echo/enter`, focus: `bench${process.pid}/echo/focus`, prediction: `bench${process.pid}/echo/prediction` };
 echo.on('message', (_t, payload) => echo.publish(echoTopics.prediction, payload, { qos: 1 }));
 await echo.subscribeAsync(echoTopics.focus, { qos: 1 });
@@ -69,7 +72,22 @@ await migrate(database.db, log);
 await ensureStoreData(database, config, log, { customers: CUSTOMERS });
 await database.close();
 const app = await startStoreflow(config, log, { port: 0, webDir: false });
-const ours = await phase('storeflow', { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction }, true);
+// what the service itself adds, and how well appends are group-committed, in each part of the run
+const inside = app.metrics.registry.getSingleMetric('storeflow_focus_to_prediction_seconds')!;
+let mark = { ...app.eventLog.stats };
+const report = async (part: string) => {
+  const st = app.eventLog.stats;
+  const buckets = (await inside.get()).values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'));
+  const total = buckets.at(-1)?.value ?? 0;
+  const le = (q: number) => Number(buckets.find((v) => v.value >= q * total)?.labels.le) * 1000;
+  console.log(`           ${part}: ${st.events - mark.events} log events in ${st.batches - mark.batches} commits (${((st.events - mark.events) / Math.max(1, st.batches - mark.batches)).toFixed(1)} per commit); focus logged → prediction published p50 ≤ ${le(0.5)} ms, p99 ≤ ${le(0.99)} ms`);
+  mark = { ...st };
+  inside.reset();
+};
+let burstReport!: Promise<void>;
+const ours = await phase('storeflow', { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction }, true, () => { burstReport = report('sustained'); });
+await burstReport;
+await report(`at ${RATE}/s`);
 await app.stop();
 
 const ratio = ours.burst.rate / ceiling.burst.rate;
