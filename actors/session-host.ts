@@ -3,7 +3,7 @@
  * session events. Shared by the live recommender and by replay, so both behave identically:
  * same event routing, same event-time ticks for the idle timeout.
  */
-import { type Actor } from 'xstate';
+import { type Actor, type AnyActorScope, type PromiseActorLogic, type PromiseSnapshot } from 'xstate';
 import { sessionMachine, type SessionEmitted } from '../machines/session.ts';
 import { ActorRegistry } from './actor-registry.ts';
 import type { StoreEvent } from '../schemas/events.ts';
@@ -105,11 +105,55 @@ export class SessionHost {
 
 export interface ScoringSettings { maxCoupons: number; threshold: number; couponValidity: 'check' | 'ignore' }
 
-/** The department's valid coupons, scored, and the best one not yet offered. Throws if the scorer fails. */
-export async function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: ScoringSettings, input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): Promise<ScoreResult> {
+/**
+ * The department's valid coupons, scored, and the best one not yet offered. Throws (or rejects) if the
+ * scorer fails. Synchronous with a synchronous scorer (the in-process model): no promise per focus.
+ */
+export function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: ScoringSettings, input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): ScoreResult | Promise<ScoreResult> {
   const candidates = catalogue.candidates(input.focus.dep, s.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
   if (candidates.length === 0) return { reason: 'no_coupons' };
-  const scores = await scorer.score(input.customer, candidates.map((c) => c.coupon));
-  const d = decide(candidates, scores, input.offered, s.maxCoupons, s.threshold);
-  return d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
+  const scores = scorer.score(input.customer, candidates.map((c) => c.coupon));
+  const pick = (scores: number[]): ScoreResult => {
+    const d = decide(candidates, scores, input.offered, s.maxCoupons, s.threshold);
+    return d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
+  };
+  return scores instanceof Promise ? scores.then(pick) : pick(scores);
+}
+
+/**
+ * Actor logic with fromPromise's contract (same snapshot, done/error events, so a machine's
+ * `fromPromise` slot accepts it) that finishes in the same step when its creator returns a plain
+ * value: no promise, microtask hop or AbortController per invocation. A returned promise is awaited.
+ */
+export function fromValueOrPromise<TOutput, TInput>(creator: (args: { input: TInput }) => TOutput | Promise<TOutput>): PromiseActorLogic<TOutput, TInput> {
+  const RESOLVE = 'xstate.promise.resolve', REJECT = 'xstate.promise.reject';
+  const logic = {
+    config: creator,
+    transition: (state: PromiseSnapshot<TOutput, TInput>, event: { type: string; data?: unknown }) => {
+      if (state.status !== 'active') return state;
+      switch (event.type) {
+        case RESOLVE: return { ...state, status: 'done', output: event.data as TOutput, input: undefined };
+        case REJECT: return { ...state, status: 'error', error: event.data, input: undefined };
+        case 'xstate.stop': return { ...state, status: 'stopped', input: undefined };
+        default: return state;
+      }
+    },
+    start: (state: PromiseSnapshot<TOutput, TInput>, { self }: AnyActorScope) => {
+      if (state.status !== 'active') return;
+      const settle = (type: string, data: unknown) => { if (self.getSnapshot().status === 'active') self.send({ type, data }); };
+      let result: TOutput | Promise<TOutput>;
+      try {
+        result = creator({ input: state.input as TInput });
+      } catch (err) {
+        settle(REJECT, err);
+        return;
+      }
+      if (result instanceof Promise) result.then((v) => settle(RESOLVE, v), (err) => settle(REJECT, err));
+      else settle(RESOLVE, result);
+    },
+    getInitialSnapshot: (_: unknown, input: TInput) => ({ status: 'active', output: undefined, error: undefined, input }),
+    getPersistedSnapshot: (snapshot: PromiseSnapshot<TOutput, TInput>) => snapshot,
+    restoreSnapshot: (snapshot: unknown) => snapshot,
+  };
+  return logic as unknown as PromiseActorLogic<TOutput, TInput>;
 }

@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { sessionMachine, type ScoreResult, type SessionEmitted, type FocusInput } from '../machines/session.ts';
 import type { ActorRegistry } from '../actors/actor-registry.ts';
-import { SessionHost, scoreFocus } from '../actors/session-host.ts';
+import { SessionHost, scoreFocus, fromValueOrPromise } from '../actors/session-host.ts';
 import type { CouponCatalogue, CatalogueEntry } from '../actors/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
 import { ScoreRequest, type ScoreRequestT } from '../schemas/messages.ts';
@@ -74,15 +74,20 @@ export const recommenderRole: RoleFactory = async (ctx) => {
         if (row) customers.set(id, row);
         return row;
       }),
-      scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async ({ input }) => {
+      // the in-process model decides in the same step (no promise per focus); the remote scorer is awaited
+      scoreCoupons: fromValueOrPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(({ input }) => {
         const recorded = recovery.recorded.get(input.focus.inputId);
         if (recorded) return recorded;
-        try {
-          return await scoreFocus(catalogue, scorer, rc, input);
-        } catch (err) {
+        const failed = (err: unknown): ScoreResult => {
           m.scorerFailures.inc();
           log.warn({ err: (err as Error).message, customer: input.customer.customer_id }, 'scoring failed; no prediction for this focus');
           return { reason: 'scorer_failed' };
+        };
+        try {
+          const result = scoreFocus(catalogue, scorer, rc, input);
+          return result instanceof Promise ? result.catch(failed) : result;
+        } catch (err) {
+          return failed(err);
         }
       }),
     },
