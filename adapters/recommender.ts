@@ -13,7 +13,7 @@ import type { CouponCatalogue, CatalogueEntry } from '../actors/coupon-catalogue
 import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
 import { ScoreRequest, type ScoreRequestT } from '../schemas/messages.ts';
 import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
-import { outputId, type IngestResult } from './pipeline.ts';
+import { outputId, type IngestResult, type Output } from './pipeline.ts';
 import { loadCatalogue, loadCustomers, loadCustomer } from './cache-store.ts';
 import { sql } from './database.ts';
 import { remoteScorer } from './remote-scorer.ts';
@@ -93,42 +93,63 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     },
   });
 
-  const onDecision = async (e: Extract<SessionEmitted, { type: 'decision' }>) => {
+  /**
+   * Decisions made in the same turn of the event loop are logged (and then published) together: one
+   * append, one promise for many, in the order they were decided. `then` hears how the logging went.
+   */
+  let decided: Output[] = [];
+  let afterLogged: ((err?: unknown) => void)[] = [];
+  const flushDecisions = () => {
+    const outputs = decided, thens = afterLogged;
+    decided = [];
+    afterLogged = [];
+    pipeline.emit(outputs, broker).then(() => { for (const t of thens) t(); }, (err) => { for (const t of thens) t(err); });
+  };
+  const logDecision = (output: Output, then: (err?: unknown) => void) => {
+    if (decided.length === 0) setImmediate(flushDecisions);
+    decided.push(output);
+    afterLogged.push(then);
+  };
+
+  const onDecision = (e: Extract<SessionEmitted, { type: 'decision' }>) => {
     const inputId = e.focus.inputId;
     // a decision rebuilt from the log during recovery is already logged (and was published)
     if (recovery.recorded.delete(inputId)) return;
     if (!('couponId' in e.result)) {
-      m.noPrediction.inc({ reason: e.result.reason });
+      const reason = e.result.reason;
+      m.noPrediction.inc({ reason });
       // logged too (not published), so the log says what became of every focus
-      await pipeline.emit([{
+      return logDecision({
         streamId: `customer-${e.customerId}`, type: 'no_prediction', messageId: outputId(inputId, 'no_prediction'),
-        data: { customer_id: e.customerId, ts: e.focus.ts, dep: e.focus.dep, reason: e.result.reason }, metadata: { cause: inputId },
-      }], undefined).catch((err) => log.error({ err }, 'could not log a decision'));
-      return settle(inputId, { predictions: [], reason: e.result.reason });
+        data: { customer_id: e.customerId, ts: e.focus.ts, dep: e.focus.dep, reason }, metadata: { cause: inputId },
+      }, (err) => {
+        if (err) log.error({ err }, 'could not log a decision');
+        settle(inputId, { predictions: [], reason });
+      });
     }
     const entry = catalogue.get(e.result.couponId);
     if (!entry) return settle(inputId, { predictions: [], reason: 'coupon_withdrawn' });
     const { payload, data } = renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, config.messageFormat);
-    try {
-      await pipeline.emit([{
-        streamId: `customer-${e.customerId}`, type: 'prediction', data, messageId: outputId(inputId, 'prediction'),
-        metadata: { cause: inputId }, publish: { topic: config.topics.prediction, payload },
-      }], broker);
-    } catch (err) {
-      log.error({ err, customer: e.customerId }, 'could not log a prediction; not published');
-      return settle(inputId, { predictions: [], reason: 'log_unavailable' });
-    }
-    m.predictions.inc({ department: entry.coupon.department });
-    const t0 = focusLoggedAt.get(inputId);
-    if (t0 !== undefined) m.latency.observe((performance.now() - t0) / 1000);
-    if (waiting.has(inputId)) settle(inputId, { predictions: [JSON.parse(payload)] });
-    else focusLoggedAt.delete(inputId);
+    logDecision({
+      streamId: `customer-${e.customerId}`, type: 'prediction', data, messageId: outputId(inputId, 'prediction'),
+      metadata: { cause: inputId }, publish: { topic: config.topics.prediction, payload },
+    }, (err) => {
+      if (err) {
+        log.error({ err, customer: e.customerId }, 'could not log a prediction; not published');
+        return settle(inputId, { predictions: [], reason: 'log_unavailable' });
+      }
+      m.predictions.inc({ department: entry.coupon.department });
+      const t0 = focusLoggedAt.get(inputId);
+      if (t0 !== undefined) m.latency.observe((performance.now() - t0) / 1000);
+      if (waiting.has(inputId)) settle(inputId, { predictions: [JSON.parse(payload)] });
+      else focusLoggedAt.delete(inputId);
+    });
   };
 
   const host = new SessionHost({
     machine, idleTimeoutS: rc.idleTimeoutS, inspect: ctx.inspect,
     onEmitted: (e) => {
-      if (e.type === 'decision') void onDecision(e);
+      if (e.type === 'decision') onDecision(e);
       else if (e.type === 'unknownCustomer') {
         m.unknown.inc();
         log.warn({ customer: e.customerId }, 'unknown customer: not in customer_info, no predictions for this visit');
