@@ -132,7 +132,7 @@ export class Pipeline {
    */
   async ingest(kind: EventKind, raw: string | Uint8Array | object, at: { source: InputSource; topic?: string; brokerMessageId?: number }): Promise<IngestResult> {
     const topic = at.topic ?? this.topicFor(kind);
-    const text = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : JSON.stringify(raw);
+    const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : JSON.stringify(raw);
     if (at.source === 'mqtt' && this.isEcho(topic, text)) return { status: 'duplicate', messageId: '' };
     const n = normalise(text, kind, this.o.config.maxPayloadBytes);
     if (!n.ok) {
