@@ -5,10 +5,9 @@
  */
 import { focusDetectorMachine, type DetectorEmitted } from '../machines/focus-detector.ts';
 import { ActorRegistry } from './actor-registry.ts';
+import { IdleClock } from './idle-clock.ts';
 import type { StoreEvent } from '../schemas/events.ts';
 
-/** Event time advances in steps of this many seconds before forgotten customers are checked. */
-export const DETECTOR_TICK_EVERY_S = 60;
 
 export interface DetectorHostOptions {
   focusMinMoves: number;
@@ -23,12 +22,10 @@ export interface DetectorHostOptions {
 export class DetectorHost {
   readonly shoppers: ActorRegistry<typeof focusDetectorMachine>;
   private emitted: DetectorEmitted[] = [];
-  private eventTime = 0;
-  private lastTick = 0;
-  /** Customer → ts of their last event, least recently active first (re-inserted on activity). */
-  private lastSeen = new Map<string, number>();
+  private idle: IdleClock;
 
   constructor(private o: DetectorHostOptions) {
+    this.idle = new IdleClock(o.idleTimeoutS);
     this.shoppers = new ActorRegistry({
       machine: focusDetectorMachine,
       inspect: o.inspect,
@@ -39,8 +36,8 @@ export class DetectorHost {
         actor.on('browsing', (e) => void this.emitted.push(e));
         o.onCreated?.();
       },
-      onDone: (id) => { this.lastSeen.delete(id); o.onEnded?.(); },
-      onError: (id, err) => { this.lastSeen.delete(id); o.onEnded?.(); o.onError?.(id, err); },
+      onDone: (id) => { this.idle.forget(id); o.onEnded?.(); },
+      onError: (id, err) => { this.idle.forget(id); o.onEnded?.(); o.onError?.(id, err); },
     });
   }
 
@@ -62,9 +59,7 @@ export class DetectorHost {
         return [];
     }
     if (this.shoppers.has(event.id)) {
-      const seen = this.lastSeen.get(event.id);
-      this.lastSeen.delete(event.id);
-      this.lastSeen.set(event.id, Math.max(seen ?? 0, event.ts));
+      this.idle.seen(event.id, event.ts);
     }
     const out = this.emitted;
     this.emitted = [];
@@ -72,21 +67,11 @@ export class DetectorHost {
   }
 
   private advance(ts: number) {
-    if (ts <= this.eventTime) return;
-    this.eventTime = ts;
-    if (this.eventTime - this.lastTick < DETECTOR_TICK_EVERY_S) return;
-    this.lastTick = this.eventTime;
-    // only customers idle long enough hear the tick: the least recently active come first
-    const due: string[] = [];
-    for (const [id, seen] of this.lastSeen) {
-      if (this.eventTime - seen < this.o.idleTimeoutS) break;
-      due.push(id);
-    }
-    for (const id of due) {
-      this.lastSeen.delete(id);
-      this.shoppers.get(id)?.send({ type: 'tick', ts: this.eventTime });
-    }
+    const tick = this.idle.advance(ts);
+    // only those idle long enough hear the tick
+    for (const id of tick?.due ?? []) this.shoppers.get(id)?.send({ type: 'tick', ts: tick!.ts });
   }
+
 }
 
 /** A detector's output as the store event it announces (published and logged in the flat format). */

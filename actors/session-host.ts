@@ -6,6 +6,7 @@
 import { type Actor, type AnyActorScope, type PromiseActorLogic, type PromiseSnapshot } from 'xstate';
 import { sessionMachine, type SessionEmitted } from '../machines/session.ts';
 import { ActorRegistry } from './actor-registry.ts';
+import { IdleClock } from './idle-clock.ts';
 import type { StoreEvent } from '../schemas/events.ts';
 import type { CouponCatalogue } from './coupon-catalogue.ts';
 import { dateOf } from './coupon-catalogue.ts';
@@ -16,8 +17,6 @@ import type { ScoreResult, FocusInput } from '../machines/session.ts';
 export type SessionMachine = typeof sessionMachine;
 export type SessionActor = Actor<SessionMachine>;
 
-/** Event time advances in steps of this many seconds before forgotten sessions are checked. */
-export const TICK_EVERY_S = 60;
 
 export interface SessionHostOptions {
   machine: SessionMachine;
@@ -31,14 +30,10 @@ export interface SessionHostOptions {
 
 export class SessionHost {
   readonly sessions: ActorRegistry<SessionMachine>;
-  private eventTime = 0;
-  private lastTick = 0;
-  /** Customer → ts of their last event, least recently active first (re-inserted on activity). */
-  private lastSeen = new Map<string, number>();
-  private idleTimeoutS: number;
+  private idle: IdleClock;
 
   constructor(o: SessionHostOptions) {
-    this.idleTimeoutS = o.idleTimeoutS;
+    this.idle = new IdleClock(o.idleTimeoutS);
     this.sessions = new ActorRegistry({
       machine: o.machine,
       // a new session's clock starts at its customer's own first event
@@ -48,8 +43,8 @@ export class SessionHost {
         actor.on('*', (e) => o.onEmitted(e as SessionEmitted));
         o.onCreated?.();
       },
-      onDone: (id) => { this.lastSeen.delete(id); o.onEnded?.(); },
-      onError: (id, err) => { this.lastSeen.delete(id); o.onEnded?.(); o.onError?.(id, err); },
+      onDone: (id) => { this.idle.forget(id); o.onEnded?.(); },
+      onError: (id, err) => { this.idle.forget(id); o.onEnded?.(); o.onError?.(id, err); },
     });
   }
 
@@ -57,9 +52,7 @@ export class SessionHost {
   input(event: StoreEvent, inputId: string): void {
     this.advance(event.ts);
     if (event.kind === 'entry' || event.kind === 'focus' || (event.kind === 'exit' && this.sessions.has(event.id))) {
-      const seen = this.lastSeen.get(event.id);
-      this.lastSeen.delete(event.id);
-      this.lastSeen.set(event.id, Math.max(seen ?? 0, event.ts));
+      this.idle.seen(event.id, event.ts);
     }
     switch (event.kind) {
       case 'entry':
@@ -86,21 +79,11 @@ export class SessionHost {
   }
 
   private advance(ts: number) {
-    if (ts <= this.eventTime) return;
-    this.eventTime = ts;
-    if (this.eventTime - this.lastTick < TICK_EVERY_S) return;
-    this.lastTick = this.eventTime;
-    // only sessions idle long enough hear the tick: the least recently active come first
-    const due: string[] = [];
-    for (const [id, seen] of this.lastSeen) {
-      if (this.eventTime - seen < this.idleTimeoutS) break;
-      due.push(id);
-    }
-    for (const id of due) {
-      this.lastSeen.delete(id);
-      this.sessions.get(id)?.send({ type: 'tick', ts: this.eventTime });
-    }
+    const tick = this.idle.advance(ts);
+    // only those idle long enough hear the tick
+    for (const id of tick?.due ?? []) this.sessions.get(id)?.send({ type: 'tick', ts: tick!.ts });
   }
+
 }
 
 export interface ScoringSettings { maxCoupons: number; threshold: number; couponValidity: 'check' | 'ignore' }

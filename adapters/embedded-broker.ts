@@ -14,7 +14,8 @@ export class PortInUseError extends Error {}
 export async function startEmbeddedBroker(opts: { port: number; host?: string; log: Logger }): Promise<EmbeddedBroker> {
   const broker = await Aedes.createBroker({ heartbeatInterval: 30_000 });
   broker.on('clientError', (client, err) => opts.log.debug({ client: client?.id, err: err.message }, 'MQTT client error'));
-  const server: Server = createServer(broker.handle);
+  // Nagle off: small MQTT packets would otherwise wait for the peer's delayed ACK (~40 ms)
+  const server: Server = createServer({ noDelay: true }, broker.handle);
   const host = opts.host ?? '0.0.0.0';
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
