@@ -67,7 +67,6 @@ export interface PipelineOptions {
 
 export class Pipeline {
   private consumers = new Map<EventKind, InputHandler[]>();
-  private outputConsumers = new Map<string, InputHandler[]>();
   private recent = new Map<string, number>();
   private echoes = new Map<string, number>();
   private broker?: Broker;
@@ -94,7 +93,6 @@ export class Pipeline {
   consume(kinds: EventKind[], handler: InputHandler): void {
     for (const k of kinds) {
       this.consumers.set(k, [...(this.consumers.get(k) ?? []), handler]);
-      this.outputConsumers.set(k, [...(this.outputConsumers.get(k) ?? []), handler]);
     }
   }
 
@@ -211,7 +209,7 @@ export class Pipeline {
           this.o.log.warn({ err, topic: o.publish!.topic }, 'publication failed (the output is in the log)');
         });
       }
-      if (o.event) await this.dispatch(this.outputConsumers.get(o.event.kind) ?? [], { logged: logged[i], event: o.event });
+      if (o.event) await this.dispatch(this.consumers.get(o.event.kind) ?? [], { logged: logged[i], event: o.event });
     }
     return logged;
   }
