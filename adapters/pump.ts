@@ -105,6 +105,8 @@ export function createPump(o: PumpOptions): Pump {
   let lastError: unknown;
   let roomWaiters: (() => void)[] = [];
   let counted = 0;
+  // one callback per event, no promise: the publish loop is the pump's whole job
+  const settle = (err?: Error) => (err ? lost(err) : acked());
   const acked = () => {
     sent++;
     if (--inFlight <= IN_FLIGHT_LIMIT / 2 && roomWaiters.length) { const w = roomWaiters; roomWaiters = []; for (const f of w) f(); }
@@ -139,7 +141,7 @@ export function createPump(o: PumpOptions): Pump {
     for (let i = 0; i < ids.length; i++) {
       while (inFlight >= IN_FLIGHT_LIMIT) await room();
       inFlight++;
-      broker.publish(topic, `{"id":"${ids[i]}${names[deps[i]]}`).then(acked, lost);
+      broker.send(topic, `{"id":"${ids[i]}${names[deps[i]]}`, undefined, settle);
     }
     samples.push({ t: performance.now(), total: sent });
     const bad = failed - failedBefore;
