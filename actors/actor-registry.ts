@@ -77,11 +77,6 @@ export class ActorRegistry<M extends AnyStateMachine> {
     return actor;
   }
 
-  /** Send to every live actor (e.g. an event-time tick). */
-  broadcast(event: EventFromLogic<M>): void {
-    for (const a of [...this.actors.values()]) a.send(event);
-  }
-
   remove(id: string): void {
     const a = this.actors.get(id);
     if (!a) return;

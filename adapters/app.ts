@@ -58,11 +58,9 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     const metrics = createMetrics();
     const brokers: Broker[] = [];
     cleanups.push(async () => { await Promise.all(brokers.map((b) => b.close().catch(() => {}))); });
-    let baseUrl = '';
     const peers = new Map<Role, RoleHandle>();
     const ctx: RoleContext = {
       config, log, metrics, database, eventLog, pipeline: undefined as unknown as Pipeline, roles: config.roles, peers,
-      baseUrl: () => baseUrl,
       async connectBroker(role) {
         const b = config.mqtt.mode === 'none' ? loggingBroker(log.child({ role })) : await connectMqtt(mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })));
         brokers.push(b);
@@ -102,13 +100,13 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     cleanups.push(() => http.close());
     await http.listen({ port: opts.port ?? config.port, host: config.host });
     const { port } = http.server.address() as AddressInfo;
-    baseUrl = `http://127.0.0.1:${port}`;
+    const url = `http://127.0.0.1:${port}`;
     await pipeline.start();
     for (const h of peers.values()) await h.start?.();
     log.info({ url: `http://localhost:${port}/`, roles: config.roles, ms: Date.now() - started }, 'storeflow ready');
     let stopping: Promise<void> | undefined;
     return {
-      config, http, url: baseUrl, infrastructure, database, eventLog, metrics, pipeline, roles: peers,
+      config, http, url, infrastructure, database, eventLog, metrics, pipeline, roles: peers,
       stop: () => (stopping ??= cleanup()),
     };
   } catch (err) {

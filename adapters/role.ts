@@ -21,8 +21,6 @@ export interface RoleContext {
   pipeline: Pipeline;
   /** Every role running in this process. */
   roles: Role[];
-  /** Control plane base URL once listening (for roles that call each other's endpoints). */
-  baseUrl(): string;
   /** XSTATE_INSPECT: pass to createActor's `inspect` option of every actor this role hosts. */
   inspect?: (event: any) => void;
   /** Other roles' handles, by name, once all are created. */
