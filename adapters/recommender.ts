@@ -12,6 +12,7 @@ import { SessionHost, scoreFocus, fromValueOrPromise } from '../actors/session-h
 import type { CouponCatalogue, CatalogueEntry } from '../actors/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
 import { ScoreRequest, type ScoreRequestT } from '../schemas/messages.ts';
+import { fromFlat } from '../schemas/events.ts';
 import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
 import { outputId, type IngestResult, type Output } from './pipeline.ts';
 import { loadCatalogue, loadCustomers, loadCustomer } from './cache-store.ts';
@@ -121,7 +122,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       // logged too (not published), so the log says what became of every focus
       return logDecision({
         streamId: `customer-${e.customerId}`, type: 'no_prediction', messageId: outputId(inputId, 'no_prediction'),
-        data: { customer_id: e.customerId, ts: e.focus.ts, dep: e.focus.dep, reason }, metadata: { cause: inputId },
+        data: noPredictionData(e.customerId, e.focus, reason), metadata: { cause: inputId },
       }, (err) => {
         if (err) log.error({ err }, 'could not log a decision');
         settle(inputId, { predictions: [], reason });
@@ -208,10 +209,10 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     let inputs = 0;
     for (const e of events) {
       if (e.type === 'prediction' || e.type === 'no_prediction') continue;
-      const id = String(e.data.id);
-      const inputId = e.message_id ?? `position-${e.position}`;
+      const event = fromFlat(e.type, e.data);
+      if (!event) continue;
       inputs++;
-      host.input(e.type === 'focus' ? { kind: 'focus', id, ts: e.data.ts, dep: e.data.dep } : { kind: e.type, id, ts: e.data.ts }, inputId);
+      host.input(event, e.message_id ?? `position-${e.position}`);
     }
     // let the rebuilt sessions work through their queues before live inputs arrive
     for (let i = 0; i < 400 && host.busy(); i++) await new Promise((r) => setTimeout(r, 5));
@@ -273,6 +274,11 @@ export function renderPrediction(customerId: string, entry: CatalogueEntry, scor
     coupon: { id: c.coupon_id, type: c.coupon_type, department: c.department, discount: Number(c.discount), how_many: entry.howMany, start_date: c.start_date, end_date: c.end_date, products_count: entry.productCount },
   };
   return { payload, data };
+}
+
+/** The log record of a focus that got no coupon, and why (live and replay write the same). */
+export function noPredictionData(customerId: string, focus: FocusInput, reason: string) {
+  return { customer_id: customerId, ts: focus.ts, dep: focus.dep, reason };
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;

@@ -7,12 +7,10 @@ import { fromPromise } from 'xstate';
 import { sessionMachine, type ScoreResult, type FocusInput, type SessionEmitted } from '../machines/session.ts';
 import { SessionHost, scoreFocus, type ScoringSettings } from '../actors/session-host.ts';
 import { DetectorHost, detectedEvent } from '../actors/detector-host.ts';
-import { toFlat } from '../schemas/events.ts';
+import { toFlat, fromFlat } from '../schemas/events.ts';
 import type { CouponCatalogue } from '../actors/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
-import type { StoreEvent } from '../schemas/events.ts';
-import { canonicalDepartment } from '../schemas/departments.ts';
-import { renderPrediction } from './recommender.ts';
+import { renderPrediction, noPredictionData } from './recommender.ts';
 import { outputId } from './pipeline.ts';
 
 /** One log record as `npm run export` writes it (one JSON object per NDJSON line). */
@@ -65,17 +63,6 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
 }
 
-function toStoreEvent(e: ExportedEvent): StoreEvent | undefined {
-  const d = e.data ?? {};
-  const id = String(d.id);
-  switch (e.type) {
-    case 'entry': case 'exit': return { kind: e.type, id, ts: d.ts };
-    case 'move': return { kind: 'move', id, ts: d.ts, x: d.x, y: d.y };
-    case 'focus': { const dep = canonicalDepartment(String(d.dep)); return dep ? { kind: 'focus', id, ts: d.ts, dep } : undefined; }
-    default: return undefined;
-  }
-}
-
 export class Replayer {
   private host: SessionHost;
   /** Present once the log says a detector ran (`detector_started`). */
@@ -118,7 +105,7 @@ export class Replayer {
       const entry = this.deps.catalogue.get(e.result.couponId)!;
       this.produced.set(outputId(inputId, 'prediction'), { type: 'prediction', data: renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, 'flat').data });
     } else {
-      this.produced.set(outputId(inputId, 'no_prediction'), { type: 'no_prediction', data: { customer_id: e.customerId, ts: e.focus.ts, dep: e.focus.dep, reason: e.result.reason } });
+      this.produced.set(outputId(inputId, 'no_prediction'), { type: 'no_prediction', data: noPredictionData(e.customerId, e.focus, e.result.reason) });
     }
   }
 
@@ -151,7 +138,7 @@ export class Replayer {
       return false;
     }
     if (!INPUT_TYPES.has(e.type)) return false;
-    const event = toStoreEvent(e);
+    const event = fromFlat(e.type, e.data);
     if (!event) return false;
     this.inputs++;
     const inputId = e.message_id ?? `position-${e.position}`;

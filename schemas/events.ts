@@ -1,5 +1,5 @@
 /** The internal event type every input format is normalised to, and its flat (seed) rendering. */
-import type { Department } from './departments.ts';
+import { canonicalDepartment, type Department } from './departments.ts';
 
 export type EventKind = 'entry' | 'exit' | 'move' | 'focus' | 'browsing';
 export const EVENT_KINDS: readonly EventKind[] = ['entry', 'exit', 'move', 'focus', 'browsing'];
@@ -27,5 +27,25 @@ export function toFlat(e: StoreEvent): Record<string, unknown> {
       const never: never = e;
       throw new Error(`unknown event ${JSON.stringify(never)}`);
     }
+  }
+}
+
+/** The event a logged flat payload (as toFlat wrote it) carries, or undefined for another type or bad data. */
+export function fromFlat(type: string, d: any): StoreEvent | undefined {
+  if (!d || typeof d.ts !== 'number') return undefined;
+  const id = String(d.id);
+  const at = typeof d.x === 'number' && typeof d.y === 'number' ? { x: d.x, y: d.y } : undefined;
+  switch (type) {
+    case 'entry':
+    case 'exit':
+      return { kind: type, id, ts: d.ts };
+    case 'move':
+      return at ? { kind: 'move', id, ts: d.ts, ...at } : undefined;
+    case 'focus': {
+      const dep = canonicalDepartment(String(d.dep));
+      return dep ? { kind: 'focus', id, ts: d.ts, dep, ...at } : undefined;
+    }
+    default:
+      return undefined;
   }
 }
