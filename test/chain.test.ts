@@ -36,6 +36,8 @@ test('a shopper who dwells in Men gets a Men coupon on the prediction topic', as
     const focus = got.find((g) => g.topic === t.focus)!;
     assert.equal([focus.body.id, focus.body.dep], ['1', 'Men']);
     await waitFor(() => got.some((g) => g.topic === t.exit), 10_000, 'the exit');
+    // the test's client can hear the exit before storeflow has logged it: wait for the log
+    await waitFor(async () => (await app.eventLog.read({ streamId: 'customer-1', types: ['exit'] })).length === 1, 10_000, 'the exit logged');
     // in the log: the simulator's inputs, the detector's focus (caused by the third move in Men), the prediction it caused
     const log = await app.eventLog.read({ streamId: 'customer-1' });
     const types = log.map((e) => e.type);
