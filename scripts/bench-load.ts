@@ -45,11 +45,14 @@ if (a.entries) {
 const focus = (i: number) => {
   const id = String((i % a.customers) + 1);
   const dep = DEPARTMENTS[Math.floor(i / a.customers) % DEPARTMENTS.length];
-  const ts = a.firstTs + 1 + i;
+  // event time moves on a second per round of the store's customers, as in a store where all of them
+  // are browsing: each (customer, ts) is unique, and no session idles out mid-run
+  const ts = a.firstTs + 1 + Math.floor(i / a.customers);
   sentAt.set(`${id}:${ts}`, performance.now());
   client.publish(a.topics.focus, `{"id":"${id}","ts":${ts},"dep":"${dep}"}`, { qos: 1 });
 };
 
+if (a.onFocusStart) console.log('focus start');
 const t0 = performance.now();
 if (a.rate > 0) {
   // fixed rate, spread out: whatever is due every millisecond (not 10 ms bursts, which would time the burst)

@@ -35,20 +35,28 @@ const brokerUrl = process.env.MQTT_URL ?? broker!.url;
 const protocolVersion = broker ? 4 : Number(process.env.MQTT_PROTOCOL_VERSION ?? 5);
 console.log(`bench:recommender — broker ${broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`);
 
-function load(args: object): Promise<any> {
+/** Runs the load process; `onFocusStart` hears when it has sent its entries and begins the focus events. */
+function load(args: object, onFocusStart?: () => void): Promise<any> {
   return new Promise((ok, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bench-load.ts'), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (onFocusStart && out.includes('focus start')) { onFocusStart(); onFocusStart = undefined; }
+    });
     child.on('close', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop()!)) : fail(new Error(`load process exited ${code}`))));
   });
 }
 
 async function phase(name: string, topics: { enter: string; focus: string; prediction: string }, entries: boolean, between?: () => void) {
-  const burst = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: COUNT, rate: 0, window: WINDOW, entries, firstTs: FIRST_TS });
+  let cpu0 = process.cpuUsage();
+  const burst = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: COUNT, rate: 0, window: WINDOW, entries, firstTs: FIRST_TS, onFocusStart: true }, () => (cpu0 = process.cpuUsage()));
+  // CPU of this process (the broker when embedded, and the echo client or storeflow) per focus: steadier than a rate
+  const cpu = process.cpuUsage(cpu0);
+  burst.cpuPerFocusUs = (cpu.user + cpu.system) / COUNT;
   between?.();
-  const steady = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: RATE * SECONDS, rate: RATE, entries: false, firstTs: FIRST_TS + COUNT + 10 });
-  console.log(`${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent}; p50 per second ${steady.p50PerSecond.join(' ')})`);
+  const steady = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: RATE * SECONDS, rate: RATE, entries: false, firstTs: FIRST_TS + Math.ceil(COUNT / CUSTOMERS) + 10 });
+  console.log(`${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each; ${Math.round(burst.cpuPerFocusUs)} µs CPU per focus in this process); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent}; p50 per second ${steady.p50PerSecond.join(' ')})`);
   return { burst, steady };
 }
 
@@ -91,7 +99,7 @@ await report(`at ${RATE}/s`);
 await app.stop();
 
 const ratio = ours.burst.rate / ceiling.burst.rate;
-console.log(`\nfocus→prediction: ${Math.round(ours.burst.rate)}/s sustained = ${ratio.toFixed(2)} of the echo ceiling (${Math.round(ceiling.burst.rate)}/s); p99 at ${RATE}/s: ${ours.steady.p99.toFixed(2)} ms (echo ${ceiling.steady.p99.toFixed(2)} ms)`);
+console.log(`\nfocus→prediction: ${Math.round(ours.burst.rate)}/s sustained = ${ratio.toFixed(2)} of the echo ceiling (${Math.round(ceiling.burst.rate)}/s); CPU per focus ${Math.round(ours.burst.cpuPerFocusUs)} µs vs ${Math.round(ceiling.burst.cpuPerFocusUs)} µs for the echo; p99 at ${RATE}/s: ${ours.steady.p99.toFixed(2)} ms (echo ${ceiling.steady.p99.toFixed(2)} ms)`);
 const cleanupDb = await connectDatabase(databaseUrl, 'public', log);
 await cleanupDb.db.query((await import('../adapters/database.ts')).sql`DROP SCHEMA IF EXISTS ${(await import('../adapters/database.ts')).sql.ident(schema)} CASCADE`);
 await cleanupDb.close();
