@@ -31,9 +31,14 @@ export interface CatalogueEntry {
   json: string;
 }
 
+/** A department's coupons valid on a date, and their CouponInfo rows in the same order (for the scorer). */
+export interface Candidates { entries: readonly CatalogueEntry[]; coupons: readonly CouponInfo[] }
+
 export class CouponCatalogue {
   private byDepartment = new Map<Department, CatalogueEntry[]>();
   private byId = new Map<number, CatalogueEntry>();
+  /** Candidates by department and date: the same arrays every time, so scorers can cache per array. */
+  private offerable = new Map<string, Candidates>();
 
   constructor(coupons: readonly CouponInfo[], products: readonly ProductInfo[], links: readonly { coupon_id: number; product_id: number }[]) {
     const productById = new Map(products.map((p) => [p.product_id, p]));
@@ -68,13 +73,28 @@ export class CouponCatalogue {
   }
 
   /** Coupons of the department valid on `date` (YYYY-MM-DD, UTC), or all of them when `date` is undefined. */
-  candidates(dep: Department, date: string | undefined): CatalogueEntry[] {
+  candidates(dep: Department, date: string | undefined): Candidates {
+    const key = date === undefined ? dep : `${dep} ${date}`;
+    let c = this.offerable.get(key);
+    if (c) return c;
     const all = this.byDepartment.get(dep) ?? [];
-    return date === undefined ? all : all.filter((e) => e.coupon.start_date <= date && date <= e.coupon.end_date);
+    const entries = date === undefined ? all : all.filter((e) => e.coupon.start_date <= date && date <= e.coupon.end_date);
+    c = { entries, coupons: entries.map((e) => e.coupon) };
+    // a long run sees a new date a day; replays of years of events must not keep them all
+    if (this.offerable.size >= 1000) this.offerable.clear();
+    this.offerable.set(key, c);
+    return c;
   }
 }
 
+let lastDay = NaN;
+let lastDate = '';
 /** The UTC calendar date of an epoch-seconds timestamp. */
 export function dateOf(ts: number): string {
-  return new Date(ts * 1000).toISOString().slice(0, 10);
+  const day = Math.floor(ts / 86400);
+  if (day !== lastDay) {
+    lastDate = new Date(day * 86400_000).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  return lastDate;
 }

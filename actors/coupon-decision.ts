@@ -13,12 +13,21 @@ export type Decision =
 
 export function decide(candidates: readonly CatalogueEntry[], scores: readonly number[], offered: readonly number[], maxCoupons: number, threshold: number): Decision {
   if (candidates.length === 0) return { offer: false, reason: 'no_coupons' };
-  const ranked = candidates
-    .map((entry, i) => ({ entry, score: scores[i] }))
-    .sort((a, b) => b.score - a.score || a.entry.coupon.coupon_id - b.entry.coupon.coupon_id)
-    .slice(0, maxCoupons)
-    .filter((r) => r.score > threshold);
-  if (ranked.length === 0) return { offer: false, reason: 'below_threshold' };
-  const best = ranked.find((r) => !offered.includes(r.entry.coupon.coupon_id));
-  return best ? { offer: true, entry: best.entry, score: best.score } : { offer: false, reason: 'all_offered' };
+  // the top maxCoupons by score, ties to the lower coupon id, picked in one pass (no sort of them all)
+  const id = (i: number) => candidates[i].coupon.coupon_id;
+  const before = (i: number, j: number) => scores[i] > scores[j] || (scores[i] === scores[j] && id(i) < id(j));
+  const top: number[] = [];
+  for (let i = 0; i < candidates.length && maxCoupons > 0; i++) {
+    if (top.length === maxCoupons && !before(i, top[maxCoupons - 1])) continue;
+    let k = Math.min(top.length, maxCoupons - 1);
+    while (k > 0 && before(i, top[k - 1])) { top[k] = top[k - 1]; k--; }
+    top[k] = i;
+  }
+  let above = false;
+  for (const i of top) {
+    if (!(scores[i] > threshold)) continue;
+    above = true;
+    if (!offered.includes(id(i))) return { offer: true, entry: candidates[i], score: scores[i] };
+  }
+  return { offer: false, reason: above ? 'all_offered' : 'below_threshold' };
 }

@@ -61,12 +61,24 @@ export function createCouponScorer(model: CouponModelFile): LoadedCouponModel {
       + a8 * (l8 ? Math.log1p(p > 0 ? p : 0) : p) + a9 * (l9 ? Math.log1p(m > 0 ? m : 0) : m)
       + (typeWeight.get(k.coupon_type) ?? 0) + (departmentWeight.get(k.department) ?? 0);
   };
+  // the coupon parts of a candidate list, once per list (the catalogue hands out the same arrays)
+  const partsOf = new WeakMap<readonly CouponInfo[], Float64Array>();
+  const couponParts = (coupons: readonly CouponInfo[]) => {
+    let parts = partsOf.get(coupons);
+    if (!parts) {
+      parts = new Float64Array(coupons.length);
+      for (let i = 0; i < coupons.length; i++) parts[i] = couponPart(coupons[i]);
+      partsOf.set(coupons, parts);
+    }
+    return parts;
+  };
   return {
     model,
     score(customer, coupons) {
       const base = customerPart(customer);
+      const parts = couponParts(coupons);
       const out = new Array<number>(coupons.length);
-      for (let i = 0; i < coupons.length; i++) out[i] = 1 / (1 + Math.exp(-(base + couponPart(coupons[i]))));
+      for (let i = 0; i < coupons.length; i++) out[i] = 1 / (1 + Math.exp(-(base + parts[i])));
       return out;
     },
     scoreOne(customer, coupon) {

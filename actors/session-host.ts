@@ -94,10 +94,10 @@ export interface ScoringSettings { maxCoupons: number; threshold: number; coupon
  */
 export function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: ScoringSettings, input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): ScoreResult | Promise<ScoreResult> {
   const candidates = catalogue.candidates(input.focus.dep, s.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
-  if (candidates.length === 0) return { reason: 'no_coupons' };
-  const scores = scorer.score(input.customer, candidates.map((c) => c.coupon));
+  if (candidates.entries.length === 0) return { reason: 'no_coupons' };
+  const scores = scorer.score(input.customer, candidates.coupons);
   const pick = (scores: number[]): ScoreResult => {
-    const d = decide(candidates, scores, input.offered, s.maxCoupons, s.threshold);
+    const d = decide(candidates.entries, scores, input.offered, s.maxCoupons, s.threshold);
     return d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
   };
   return scores instanceof Promise ? scores.then(pick) : pick(scores);

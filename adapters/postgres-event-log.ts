@@ -17,7 +17,8 @@ export class PostgresEventLog implements EventLog {
   private writing: Promise<void> | undefined;
   private listeners = new Set<LogListener>();
   private closed = false;
-  readonly stats = { appends: 0, batches: 0, events: 0 };
+  /** Appends, group commits and events written, and the time spent in those commits (ms). */
+  readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
   constructor(private db: ConnectionPool, private opts: PgEventLogOptions) {}
 
   append(events: NewEvent[]): Promise<LoggedEvent[]> {
@@ -43,7 +44,9 @@ export class PostgresEventLog implements EventLog {
         }
         const all = batch.flatMap((p) => p.events);
         try {
+          const t0 = performance.now();
           const logged = await this.insert(all);
+          this.stats.writeMs += performance.now() - t0;
           this.stats.batches++;
           this.stats.events += logged.length;
           let i = 0;
@@ -66,9 +69,9 @@ export class PostgresEventLog implements EventLog {
   private async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
     const rows = await this.db.query(sql`
       WITH input AS (
-        SELECT * FROM unnest(${events.map((e) => e.streamId)}::text[], ${events.map((e) => e.type)}::text[],
-                             ${events.map((e) => JSON.stringify(e.data))}::jsonb[], ${events.map((e) => JSON.stringify(e.metadata ?? {}))}::jsonb[],
-                             ${events.map((e) => e.messageId ?? null)}::text[])
+        -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
+        SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null })))}::json)
+                                 AS (s text, t text, d jsonb, m jsonb, i text))
           WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, n)
       ), heads AS (
         -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table

@@ -43,7 +43,12 @@ export interface SessionContext {
 export interface SessionInput { customerId: string; idleTimeoutS: number; ts?: number }
 
 const PATH_LIMIT = 50;
-const step = (path: SessionContext['path'], state: string, ts: number) => [...path.slice(-(PATH_LIMIT - 1)), { state, ts }];
+/** The path with one more step (one new array; the oldest dropped past PATH_LIMIT). */
+function step(path: SessionContext['path'], state: string, ts: number): SessionContext['path'] {
+  const next = path.length >= PATH_LIMIT ? path.slice(path.length - PATH_LIMIT + 1) : path.slice();
+  next.push({ state, ts });
+  return next;
+}
 const eventTs = (e: SessionEvent | { type: string }, fallback: number) => ('ts' in e && typeof e.ts === 'number' ? e.ts : fallback);
 
 export const sessionMachine = setup({
@@ -70,12 +75,21 @@ export const sessionMachine = setup({
       pending: ({ context, event }) => (event.type === 'focus' ? [...context.pending, { inputId: event.inputId, ts: event.ts, dep: event.dep }] : context.pending),
     }),
     requestExit: assign({ exitRequested: true }),
-    takeNextFocus: assign({ current: ({ context }) => context.pending[0], pending: ({ context }) => context.pending.slice(1) }),
-    recordPath: assign({ path: ({ context }, params: { state: string }) => step(context.path, params.state, context.lastTs) }),
-    storeCustomer: assign({ customer: (_, customer: CustomerInfo | null) => customer }),
-    recordOffer: assign({
-      offered: ({ context }, result: ScoreResult) => ('couponId' in result ? [...context.offered, result.couponId] : context.offered),
+    /** The next waiting focus becomes the current one; the path records `scoring`. One assign: this runs per focus. */
+    startScoring: assign(({ context }) => ({ current: context.pending[0], pending: context.pending.slice(1), path: step(context.path, 'scoring', context.lastTs) })),
+    /** A focus while ready goes straight to scoring: current focus, event time and path in one assign. */
+    scoreFocus: assign(({ context, event }) => {
+      if (event.type !== 'focus') return {};
+      const lastTs = Math.max(context.lastTs, event.ts);
+      return { lastTs, current: { inputId: event.inputId, ts: event.ts, dep: event.dep }, path: step(context.path, 'scoring', lastTs) };
     }),
+    recordPath: assign({ path: ({ context }, params: { state: string }) => step(context.path, params.state, context.lastTs) }),
+    /** Back to ready after a decision: the offered coupon (if any) and the path in one assign. */
+    finishScoring: assign(({ context }, result: ScoreResult) => ({
+      offered: 'couponId' in result ? [...context.offered, result.couponId] : context.offered,
+      path: step(context.path, 'ready', context.lastTs),
+    })),
+    storeCustomer: assign({ customer: (_, customer: CustomerInfo | null) => customer }),
     emitDecision: emit(({ context }, result: ScoreResult) => ({ type: 'decision' as const, customerId: context.customerId, focus: context.current!, result })),
     /** An unknown customer's focuses get no prediction, and say why. */
     declinePending: enqueueActions(({ context, enqueue }) => {
@@ -107,10 +121,10 @@ export const sessionMachine = setup({
         src: 'loadCustomer',
         input: ({ context }) => ({ customerId: context.customerId }),
         onDone: [
-          { guard: ({ event }) => event.output === null, target: 'ready', actions: [{ type: 'storeCustomer', params: () => null }, 'warnUnknownCustomer'] },
-          { target: 'ready', actions: { type: 'storeCustomer', params: ({ event }) => event.output } },
+          { guard: ({ event }) => event.output === null, target: 'ready', actions: [{ type: 'storeCustomer', params: () => null }, 'warnUnknownCustomer', { type: 'recordPath', params: { state: 'ready' } }] },
+          { target: 'ready', actions: [{ type: 'storeCustomer', params: ({ event }) => event.output }, { type: 'recordPath', params: { state: 'ready' } }] },
         ],
-        onError: { target: 'ready', actions: [{ type: 'storeCustomer', params: () => null }, { type: 'reportContextFailure', params: ({ event }) => String((event.error as Error)?.message ?? event.error) }] },
+        onError: { target: 'ready', actions: [{ type: 'storeCustomer', params: () => null }, { type: 'reportContextFailure', params: ({ event }) => String((event.error as Error)?.message ?? event.error) }, { type: 'recordPath', params: { state: 'ready' } }] },
       },
       on: {
         entry: { actions: 'touch' },
@@ -120,27 +134,28 @@ export const sessionMachine = setup({
     },
     ready: {
       description: 'Context loaded; waiting for a focus',
-      entry: { type: 'recordPath', params: { state: 'ready' } },
       always: [
         { guard: and(['hasPending', 'customerUnknown']), actions: 'declinePending' },
-        { guard: 'hasPending', target: 'scoring' },
+        { guard: 'hasPending', target: 'scoring', actions: 'startScoring' },
         { guard: 'exitRequested', target: 'ended' },
       ],
       on: {
         entry: { actions: 'touch' },
-        focus: { actions: ['touch', 'queueFocus'] },
+        focus: [
+          { guard: 'customerUnknown', actions: ['touch', 'queueFocus'] },
+          { target: 'scoring', actions: 'scoreFocus' },
+        ],
         exit: { target: 'ended', actions: ['touch', 'requestExit'] },
         tick: { guard: 'idleTooLong', target: 'ended' },
       },
     },
     scoring: {
       description: 'Scoring the focused department\'s coupons for this customer',
-      entry: ['takeNextFocus', { type: 'recordPath', params: { state: 'scoring' } }],
       invoke: {
         src: 'scoreCoupons',
         input: ({ context }) => ({ customer: context.customer!, focus: context.current!, offered: context.offered }),
-        onDone: { target: 'ready', actions: [{ type: 'recordOffer', params: ({ event }) => event.output }, { type: 'emitDecision', params: ({ event }) => event.output }] },
-        onError: { target: 'ready', actions: { type: 'emitDecision', params: () => ({ reason: 'scorer_failed' as const }) } },
+        onDone: { target: 'ready', actions: [{ type: 'finishScoring', params: ({ event }) => event.output }, { type: 'emitDecision', params: ({ event }) => event.output }] },
+        onError: { target: 'ready', actions: [{ type: 'finishScoring', params: () => ({ reason: 'scorer_failed' as const }) }, { type: 'emitDecision', params: () => ({ reason: 'scorer_failed' as const }) }] },
       },
       on: {
         entry: { actions: 'touch' },

@@ -88,7 +88,7 @@ const report = async (part: string) => {
   const buckets = (await inside.get()).values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'));
   const total = buckets.at(-1)?.value ?? 0;
   const le = (q: number) => Number(buckets.find((v) => v.value >= q * total)?.labels.le) * 1000;
-  console.log(`           ${part}: ${st.events - mark.events} log events in ${st.batches - mark.batches} commits (${((st.events - mark.events) / Math.max(1, st.batches - mark.batches)).toFixed(1)} per commit); focus logged → prediction published p50 ≤ ${le(0.5)} ms, p99 ≤ ${le(0.99)} ms`);
+  console.log(`           ${part}: ${st.events - mark.events} log events in ${st.batches - mark.batches} commits (${((st.events - mark.events) / Math.max(1, st.batches - mark.batches)).toFixed(1)} per commit, ${((st.writeMs - mark.writeMs) / Math.max(1, st.batches - mark.batches)).toFixed(1)} ms each); focus logged → prediction published p50 ≤ ${le(0.5)} ms, p99 ≤ ${le(0.99)} ms`);
   mark = { ...st };
   inside.reset();
 };
