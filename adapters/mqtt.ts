@@ -67,6 +67,9 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     ...(servers.length > 1 ? { servers } : {}),
     ...(o.caFile ? { ca: readFileSync(o.caFile), rejectUnauthorized: true } : {}),
     ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.clean ? 0 : 3600 } } : {}),
+    // mqtt.js traces every packet through `debug`; even disabled, each call builds its argument list
+    // (measured: ~7 KB of garbage per message). Off unless DEBUG asks for it.
+    ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => {} }),
   };
   const shown = o.urls.map(scrubUrl).join(',');
   const client: MqttClient = mqtt.connect(servers.length > 1 ? `${servers[0].protocol}://${servers[0].host}:${servers[0].port}` : `${first.protocol}//${first.host}`, opts);

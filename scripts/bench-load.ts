@@ -80,12 +80,14 @@ while (received < a.count && performance.now() < deadline) await new Promise((r)
 await client.endAsync();
 // p50 per second of sending, to tell a steady state from a transient (GC, checkpoint, warm-up)
 const perSecond: number[] = [];
+const p99PerSecond: number[] = [];
 if (a.rate > 0) for (let s = 0; ; s++) {
   const l = latencies.filter((_, i) => sentTimes[i] - t0 >= s * 1000 && sentTimes[i] - t0 < (s + 1) * 1000).sort((x, y) => x - y);
   if (!l.length) break;
   perSecond.push(Math.round(l[l.length >> 1] * 10) / 10);
+  p99PerSecond.push(Math.round(l[Math.floor(l.length * 0.99)] * 10) / 10);
 }
 latencies.sort((x, y) => x - y);
 const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
 const seconds = (lastAt - t0) / 1000;
-console.log(JSON.stringify({ sent: a.count, received, sendSeconds: sentMs / 1000, seconds, rate: received / seconds, meanBytes: Math.round(bytes / Math.max(1, received)), p50: q(0.5), p99: q(0.99), p50PerSecond: perSecond, max: latencies[latencies.length - 1] }));
+console.log(JSON.stringify({ sent: a.count, received, sendSeconds: sentMs / 1000, seconds, rate: received / seconds, meanBytes: Math.round(bytes / Math.max(1, received)), p50: q(0.5), p99: q(0.99), p50PerSecond: perSecond, p99PerSecond, max: latencies[latencies.length - 1] }));

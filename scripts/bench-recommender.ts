@@ -4,8 +4,10 @@
  * broker echo (subscribe and republish, no work) measured in the same run as the ceiling.
  * A separate load process (scripts/bench-load.ts) publishes and times the replies.
  * PREDICTION_THRESHOLD=0 so every focus yields a prediction; 20,000 customers so coupons never run out.
- * Sustained: closed loop, at most --window focus events awaiting their reply. Latency: --rate focus events/s, spread evenly.
- *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 5] [--window 1000]
+ * Sustained: closed loop, at most --window focus events awaiting their reply. Latency: --rate focus events/s, spread evenly,
+ * for 15 s: this machine's disk stalls a commit for ~60 ms every ~10 s under load, and a 5 s window either misses
+ * that or counts it three times over.
+ *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +23,7 @@ import { ensureStoreData } from '../adapters/store-data.ts';
 import { startStoreflow } from '../adapters/app.ts';
 import { configFrom } from '../schemas/env.ts';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '30000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '5' }, window: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '30000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '15' }, window: { type: 'string', default: '1000' } } });
 const COUNT = Number(values.count), RATE = Number(values.rate), SECONDS = Number(values.seconds), WINDOW = Number(values.window);
 const CUSTOMERS = 20_000;
 const FIRST_TS = 1748736000; // 2025-06-01, inside the generated coupons' window
@@ -56,13 +58,14 @@ async function phase(name: string, topics: { enter: string; focus: string; predi
   burst.cpuPerFocusUs = (cpu.user + cpu.system) / COUNT;
   between?.();
   const steady = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: RATE * SECONDS, rate: RATE, entries: false, firstTs: FIRST_TS + Math.ceil(COUNT / CUSTOMERS) + 10 });
-  console.log(`${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each; ${Math.round(burst.cpuPerFocusUs)} µs CPU per focus in this process); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent}; p50 per second ${steady.p50PerSecond.join(' ')})`);
+  console.log(`${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each; ${Math.round(burst.cpuPerFocusUs)} µs CPU per focus in this process); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent}; p50 per second ${steady.p50PerSecond.join(' ')}; p99 per second ${steady.p99PerSecond.join(' ')})`);
   return { burst, steady };
 }
 
 // 1. the ceiling: a plain echo, subscribe and republish, no work
-const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersion as 4 | 5, clientId: `bench-echo-${process.pid}` });
-(echo.stream as any).setNoDelay?.(true); // as storeflow's own clients do
+// the same client settings storeflow's own clients use: Nagle off, mqtt.js's per-packet debug tracing off
+const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersion as 4 | 5, clientId: `bench-echo-${process.pid}`, log: () => {} });
+(echo.stream as any).setNoDelay?.(true);
 const echoTopics = { enter: `bench${process.pid}/echo/enter`, focus: `bench${process.pid}/echo/focus`, prediction: `bench${process.pid}/echo/prediction` };
 echo.on('message', (_t, payload) => echo.publish(echoTopics.prediction, payload, { qos: 1 }));
 await echo.subscribeAsync(echoTopics.focus, { qos: 1 });
