@@ -89,7 +89,10 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
   }
   const { uid, gid } = ids();
   if (uid !== undefined && statSync(dataDir).uid !== uid) chownSync(dataDir, uid, gid!);
-  const child: ChildProcess = spawn(binaries.postgres, ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=on', '-c', 'max_connections=200'], {
+  // wal_init_zero=off: a new 16 MB WAL segment is not zero-filled first. With zero-filling, the commit
+  // that opens a segment waited ~60 ms (every ~10 s at 1,000 focus events/s); sparse segments read
+  // back as zeros, so recovery is unchanged.
+  const child: ChildProcess = spawn(binaries.postgres, ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=on', '-c', 'max_connections=200', '-c', 'wal_init_zero=off'], {
     uid, gid, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' },
   });
   let stderr = '';
