@@ -60,6 +60,11 @@ export class PostgresEventLog implements EventLog {
         } catch (err) {
           for (const p of batch) p.fail(err);
         }
+        // Before the next commit, let the appenders act on this one: their outputs (a focus's
+        // prediction, decided as soon as the focus is logged) then ride in the next commit instead of
+        // waiting for it to finish. Two turns of the loop: the recommender gathers the decisions of
+        // one turn with setImmediate, queued after ours.
+        if (this.queue.length || batch.length) await nextTurn();
       }
     } finally {
       this.writing = undefined;
@@ -127,6 +132,8 @@ export class PostgresEventLog implements EventLog {
     this.closed = true;
   }
 }
+
+const nextTurn = () => new Promise<void>((ok) => setImmediate(() => setImmediate(ok)));
 
 export function toLogged(r: any): LoggedEvent {
   return {

@@ -37,9 +37,14 @@ client.on('message', (_t, payload) => {
 await client.subscribeAsync(a.topics.prediction, { qos: 1 });
 
 if (a.entries) {
-  for (let c = 1; c <= a.customers; c++) client.publish(a.topics.enter, JSON.stringify({ id: String(c), ts: a.firstTs }), { qos: 1 });
+  // paced (ENTRY_RATE/s): a broker queues only so much for a busy subscriber (Mosquitto: 1,000 messages) and drops the rest
+  const ENTRY_RATE = 4000;
+  const start = performance.now();
+  for (let c = 1; c <= a.customers; c++) {
+    while ((performance.now() - start) / 1000 * ENTRY_RATE < c) await new Promise((r) => setTimeout(r, 1));
+    client.publish(a.topics.enter, JSON.stringify({ id: String(c), ts: a.firstTs }), { qos: 1 });
+  }
   await new Promise<void>((ok) => { const check = () => ((client as any).outgoing && Object.keys((client as any).outgoing).length === 0 ? ok() : setTimeout(check, 20)); check(); });
-  await new Promise((r) => setTimeout(r, 500));
 }
 
 const focus = (i: number) => {

@@ -22,6 +22,7 @@ import { connectDatabase, migrate } from '../adapters/database.ts';
 import { ensureStoreData } from '../adapters/store-data.ts';
 import { startStoreflow } from '../adapters/app.ts';
 import { configFrom } from '../schemas/env.ts';
+import type { RecommenderHandle } from '../adapters/recommender.ts';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '30000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '15' }, window: { type: 'string', default: '1000' } } });
 const COUNT = Number(values.count), RATE = Number(values.rate), SECONDS = Number(values.seconds), WINDOW = Number(values.window);
@@ -50,9 +51,18 @@ function load(args: object, onFocusStart?: () => void): Promise<any> {
   });
 }
 
-async function phase(name: string, topics: { enter: string; focus: string; prediction: string }, entries: boolean, between?: () => void) {
+/**
+ * One broker client's run: entries first (when `ready` says when the service has taken them all in, so
+ * none is still being worked through while focus events are timed), then focus events as fast as
+ * replies come back, then focus events at RATE/s.
+ */
+async function phase(name: string, topics: { enter: string; focus: string; prediction: string }, ready?: () => Promise<void>, between?: () => void) {
+  if (ready) {
+    await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: 0, rate: 0, entries: true, firstTs: FIRST_TS });
+    await ready();
+  }
   let cpu0 = process.cpuUsage();
-  const burst = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: COUNT, rate: 0, window: WINDOW, entries, firstTs: FIRST_TS, onFocusStart: true }, () => (cpu0 = process.cpuUsage()));
+  const burst = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: COUNT, rate: 0, window: WINDOW, entries: false, firstTs: FIRST_TS, onFocusStart: true }, () => (cpu0 = process.cpuUsage()));
   // CPU of this process (the broker when embedded, and the echo client or storeflow) per focus: steadier than a rate
   const cpu = process.cpuUsage(cpu0);
   burst.cpuPerFocusUs = (cpu.user + cpu.system) / COUNT;
@@ -69,7 +79,7 @@ const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersi
 const echoTopics = { enter: `bench${process.pid}/echo/enter`, focus: `bench${process.pid}/echo/focus`, prediction: `bench${process.pid}/echo/prediction` };
 echo.on('message', (_t, payload) => echo.publish(echoTopics.prediction, payload, { qos: 1 }));
 await echo.subscribeAsync(echoTopics.focus, { qos: 1 });
-const ceiling = await phase('echo', echoTopics, false);
+const ceiling = await phase('echo', echoTopics);
 await echo.endAsync();
 
 // 2. storeflow's recommender: log append, session actor, scoring, log append, publish
@@ -96,7 +106,17 @@ const report = async (part: string) => {
   inside.reset();
 };
 let burstReport!: Promise<void>;
-const ours = await phase('storeflow', { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction }, true, () => { burstReport = report('sustained'); });
+// every customer has entered and has a session with its context loaded before the focus events start
+const sessions = (app.roles.get('recommender') as RecommenderHandle).sessions;
+const allEntered = async () => {
+  const deadline = Date.now() + 60_000;
+  while (!(sessions.size === CUSTOMERS && sessions.ids().every((id) => sessions.get(id)!.getSnapshot().value === 'ready'))) {
+    if (Date.now() > deadline) throw new Error(`only ${sessions.size} of ${CUSTOMERS} sessions ready after a minute (entries lost by the broker?)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  mark = { ...app.eventLog.stats };
+};
+const ours = await phase('storeflow', { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction }, allEntered, () => { burstReport = report('sustained'); });
 await burstReport;
 await report(`at ${RATE}/s`);
 await app.stop();

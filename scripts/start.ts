@@ -10,13 +10,16 @@ if (cliRoles) env.ROLES = cliRoles;
 const config = loadConfigOrExit(env);
 const log = createLogger({ level: config.logLevel, file: config.logFile || undefined, secrets: secretValues(env) });
 
-let app: Awaited<ReturnType<typeof startStoreflow>> | undefined;
+let starting: ReturnType<typeof startStoreflow> | undefined;
 let signals = 0;
 const shutdown = async (signal: string) => {
   if (++signals > 1) { log.warn('second signal: exiting now'); process.exit(130); }
   log.info({ signal }, 'stopping storeflow');
   const timer = setTimeout(() => { log.error('shutdown took over 15 s; exiting'); process.exit(1); }, 15_000);
   timer.unref();
+  // a signal while starting stops what has started once it is up (a failed start cleans up after itself),
+  // so an embedded PostgreSQL is never left running
+  const app = await starting?.catch(() => undefined);
   await app?.stop();
   log.info('storeflow stopped');
   process.exit(0);
@@ -25,8 +28,8 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 try {
-  app = await startStoreflow(config, log);
-  if (signals) await app.stop();
+  starting = startStoreflow(config, log);
+  await starting;
 } catch (err) {
   if (err instanceof PortInUseError) log.fatal(err.message);
   else log.fatal({ err }, 'storeflow failed to start');
