@@ -105,11 +105,15 @@ export function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: 
 
 /**
  * Actor logic with fromPromise's contract (same snapshot, done/error events, so a machine's
- * `fromPromise` slot accepts it) that finishes in the same step when its creator returns a plain
- * value: no promise, microtask hop or AbortController per invocation. A returned promise is awaited.
+ * `fromPromise` slot accepts it) that is done from the start when its creator returns a plain value:
+ * the creator runs when the actor is created, and the actor starts `done` with the value as its
+ * output (XState then reports it to the parent at start), so no promise, microtask hop, event or
+ * AbortController per invocation. A returned promise is awaited once the actor starts.
  */
 export function fromValueOrPromise<TOutput, TInput>(creator: (args: { input: TInput }) => TOutput | Promise<TOutput>): PromiseActorLogic<TOutput, TInput> {
   const RESOLVE = 'xstate.promise.resolve', REJECT = 'xstate.promise.reject';
+  // results still to come, by the snapshot waiting for them (a promise has no place in a snapshot)
+  const awaiting = new WeakMap<object, Promise<TOutput>>();
   const logic = {
     config: creator,
     transition: (state: PromiseSnapshot<TOutput, TInput>, event: { type: string; data?: unknown }) => {
@@ -122,19 +126,24 @@ export function fromValueOrPromise<TOutput, TInput>(creator: (args: { input: TIn
       }
     },
     start: (state: PromiseSnapshot<TOutput, TInput>, { self }: AnyActorScope) => {
-      if (state.status !== 'active') return;
+      const promise = awaiting.get(state);
+      if (!promise || state.status !== 'active') return;
+      awaiting.delete(state);
       const settle = (type: string, data: unknown) => { if (self.getSnapshot().status === 'active') self.send({ type, data }); };
+      promise.then((v) => settle(RESOLVE, v), (err) => settle(REJECT, err));
+    },
+    getInitialSnapshot: (_: unknown, input: TInput) => {
       let result: TOutput | Promise<TOutput>;
       try {
-        result = creator({ input: state.input as TInput });
-      } catch (err) {
-        settle(REJECT, err);
-        return;
+        result = creator({ input });
+      } catch (error) {
+        return { status: 'error', output: undefined, error, input: undefined };
       }
-      if (result instanceof Promise) result.then((v) => settle(RESOLVE, v), (err) => settle(REJECT, err));
-      else settle(RESOLVE, result);
+      if (!(result instanceof Promise)) return { status: 'done', output: result, error: undefined, input: undefined };
+      const snapshot = { status: 'active', output: undefined, error: undefined, input };
+      awaiting.set(snapshot, result);
+      return snapshot;
     },
-    getInitialSnapshot: (_: unknown, input: TInput) => ({ status: 'active', output: undefined, error: undefined, input }),
     getPersistedSnapshot: (snapshot: PromiseSnapshot<TOutput, TInput>) => snapshot,
     restoreSnapshot: (snapshot: unknown) => snapshot,
   };

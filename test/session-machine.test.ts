@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { createActor, fromPromise, waitFor as waitForState } from 'xstate';
 import { sessionMachine, type ScoreResult, type SessionEmitted } from '../machines/session.ts';
 import type { CustomerInfo } from '../actors/store-data.ts';
+import { fromValueOrPromise } from '../actors/session-host.ts';
 
 const CUSTOMER: CustomerInfo = { customer_id: 7, gender: 'F', age: 40, mean_buy_price: 10, total_coupons_used: 5, mean_discount_received: 10, unique_products_bought: 50, unique_products_bought_with_coupons: 5, total_items_bought: 60 };
 
@@ -96,6 +97,40 @@ test('a failing context load does not crash the session', async () => {
   await settle();
   assert.equal(emitted.map((e) => e.type), ['contextFailed', 'decision']);
   assert.equal(emitted[1].result, { reason: 'unknown_customer' });
+});
+
+test('fromValueOrPromise: a value decides within the send, a promise once settled, a throw or rejection is scorer_failed', async () => {
+  const results: (() => ScoreResult | Promise<ScoreResult>)[] = [
+    () => ({ couponId: 1, score: 0.9 }),
+    () => { throw new Error('model broken'); },
+    () => Promise.resolve({ couponId: 2, score: 0.8 }),
+    () => Promise.reject(new Error('scorer down')),
+    () => ({ couponId: 3, score: 0.7 }),
+  ];
+  let call = 0;
+  const machine = sessionMachine.provide({
+    actors: {
+      loadCustomer: fromPromise(async () => CUSTOMER),
+      scoreCoupons: fromValueOrPromise<ScoreResult, any>(() => results[call++]()),
+    },
+  });
+  const actor = createActor(machine, { input: { customerId: '7', idleTimeoutS: 7200 } });
+  const decisions: unknown[] = [];
+  actor.on('decision', (e) => decisions.push(e.result));
+  actor.start();
+  await waitForState(actor, (s) => s.value === 'ready');
+  actor.send({ type: 'focus', ts: 1, dep: 'Men', inputId: 'f1' });
+  assert.equal(decisions, [{ couponId: 1, score: 0.9 }], 'decided before send returned');
+  assert.is(actor.getSnapshot().value, 'ready');
+  actor.send({ type: 'focus', ts: 2, dep: 'Men', inputId: 'f2' });
+  assert.equal(decisions.at(-1), { reason: 'scorer_failed' });
+  actor.send({ type: 'focus', ts: 3, dep: 'Men', inputId: 'f3' });
+  actor.send({ type: 'focus', ts: 4, dep: 'Men', inputId: 'f4' });
+  actor.send({ type: 'focus', ts: 5, dep: 'Men', inputId: 'f5' });
+  assert.is(actor.getSnapshot().value, 'scoring', 'a pending promise keeps the session scoring; later focuses wait');
+  await waitForState(actor, (s) => s.value === 'ready' && s.context.pending.length === 0);
+  assert.equal(decisions, [{ couponId: 1, score: 0.9 }, { reason: 'scorer_failed' }, { couponId: 2, score: 0.8 }, { reason: 'scorer_failed' }, { couponId: 3, score: 0.7 }]);
+  assert.equal(actor.getSnapshot().context.offered, [1, 2, 3]);
 });
 
 test.run();
