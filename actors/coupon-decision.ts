@@ -13,21 +13,25 @@ export type Decision =
 
 export function decide(candidates: readonly CatalogueEntry[], scores: readonly number[], offered: readonly number[], maxCoupons: number, threshold: number): Decision {
   if (candidates.length === 0) return { offer: false, reason: 'no_coupons' };
-  // the top maxCoupons by score, ties to the lower coupon id, picked in one pass (no sort of them all)
-  const id = (i: number) => candidates[i].coupon.coupon_id;
-  const before = (i: number, j: number) => scores[i] > scores[j] || (scores[i] === scores[j] && id(i) < id(j));
+  // the top maxCoupons by score, ties to the lower coupon id, picked in one pass (no sort of them all;
+  // no closures either: this runs for every focus)
   const top: number[] = [];
   for (let i = 0; i < candidates.length && maxCoupons > 0; i++) {
-    if (top.length === maxCoupons && !before(i, top[maxCoupons - 1])) continue;
+    if (top.length === maxCoupons && !ranksBefore(candidates, scores, i, top[maxCoupons - 1])) continue;
     let k = Math.min(top.length, maxCoupons - 1);
-    while (k > 0 && before(i, top[k - 1])) { top[k] = top[k - 1]; k--; }
+    while (k > 0 && ranksBefore(candidates, scores, i, top[k - 1])) { top[k] = top[k - 1]; k--; }
     top[k] = i;
   }
   let above = false;
   for (const i of top) {
     if (!(scores[i] > threshold)) continue;
     above = true;
-    if (!offered.includes(id(i))) return { offer: true, entry: candidates[i], score: scores[i] };
+    if (!offered.includes(candidates[i].coupon.coupon_id)) return { offer: true, entry: candidates[i], score: scores[i] };
   }
   return { offer: false, reason: above ? 'all_offered' : 'below_threshold' };
+}
+
+/** Candidate i ranks before candidate j: a higher score, or the same score and a lower coupon id. */
+function ranksBefore(candidates: readonly CatalogueEntry[], scores: readonly number[], i: number, j: number): boolean {
+  return scores[i] > scores[j] || (scores[i] === scores[j] && candidates[i].coupon.coupon_id < candidates[j].coupon.coupon_id);
 }

@@ -221,6 +221,7 @@ export class Pipeline {
   }
 
   private isEcho(topic: string, payload: string): boolean {
+    if (this.echoes.size === 0) return false;
     const key = `${topic}\u0000${payload}`;
     const until = this.echoes.get(key);
     if (until === undefined) return false;

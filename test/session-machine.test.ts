@@ -110,7 +110,7 @@ test('fromValueOrPromise: a value decides within the send, a promise once settle
   let call = 0;
   const machine = sessionMachine.provide({
     actors: {
-      loadCustomer: fromPromise(async () => CUSTOMER),
+      loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => CUSTOMER),
       scoreCoupons: fromValueOrPromise<ScoreResult, any>(() => results[call++]()),
     },
   });
