@@ -3,9 +3,8 @@
  * outputs compared with the recorded ones. The recommender's sessions are hosted exactly as live
  * (actors/session-host.ts); settings come from the log's own `recommender_started` records.
  */
-import { fromPromise } from 'xstate';
 import { sessionMachine, type ScoreResult, type FocusInput, type SessionEmitted } from '../machines/session.ts';
-import { SessionHost, scoreFocus, type ScoringSettings } from '../actors/session-host.ts';
+import { SessionHost, scoreFocus, fromValueOrPromise, type ScoringSettings } from '../actors/session-host.ts';
 import { DetectorHost, detectedEvent } from '../actors/detector-host.ts';
 import { toFlat, fromFlat } from '../schemas/events.ts';
 import type { CouponCatalogue } from '../actors/coupon-catalogue.ts';
@@ -88,9 +87,18 @@ export class Replayer {
     const { catalogue, customers, scorer } = this.deps;
     const machine = sessionMachine.provide({
       actors: {
-        loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async ({ input }) => customers.get(Number(input.customerId)) ?? null),
-        scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async ({ input }) => {
-          try { return await scoreFocus(catalogue, scorer, this.settings, input); } catch { return { reason: 'scorer_failed' }; }
+        // synchronous where the data allows (customers in memory, the in-process model): a session then
+        // decides within host.input(), with no promise to settle; a session's decisions do not depend on
+        // whether a focus waited for its context, so the outputs are those of the live, asynchronous run
+        loadCustomer: fromValueOrPromise<CustomerInfo | null, { customerId: string }>(({ input }) => customers.get(Number(input.customerId)) ?? null),
+        scoreCoupons: fromValueOrPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(({ input }) => {
+          const failed = (): ScoreResult => ({ reason: 'scorer_failed' });
+          try {
+            const result = scoreFocus(catalogue, scorer, this.settings, input);
+            return result instanceof Promise ? result.catch(failed) : result;
+          } catch {
+            return failed();
+          }
         }),
       },
     });
@@ -114,7 +122,7 @@ export class Replayer {
     if (this.feedSync(e)) await this.settle();
   }
 
-  /** Sessions decide asynchronously (invoked promise actors): let them, before the next input, as live. */
+  /** A session still deciding (an asynchronous scorer): let it, before the next input, as live. */
   async settle(): Promise<void> {
     for (let i = 0; this.pending > 0 && i < 10_000; i++) await (i < 50 ? null : new Promise((r) => setImmediate(r)));
   }
