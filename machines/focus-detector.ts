@@ -54,14 +54,15 @@ export const focusDetectorMachine = setup({
   },
   actions: {
     touch: assign({ lastTs: ({ context, event }) => moveTs(event, context.lastTs) }),
+    // the move actions also advance event time (what `touch` does): one assign per move, not two
     /** First move in a department (or into another one): a new dwell. */
-    startDwell: assign(({ event }) => {
+    startDwell: assign(({ context, event }) => {
       const m = event as Move;
-      return { dep: departmentAt(m), moves: 1, announced: false, lastMove: m };
+      return { dep: departmentAt(m), moves: 1, announced: false, lastMove: m, lastTs: moveTs(event, context.lastTs) };
     }),
     /** First move in the aisles: a new walk. */
-    startWalk: assign(({ event }) => ({ dep: undefined, moves: 1, announced: false, lastMove: event as Move })),
-    countMove: assign(({ context, event }) => ({ moves: context.moves + 1, lastMove: event as Move })),
+    startWalk: assign(({ context, event }) => ({ dep: undefined, moves: 1, announced: false, lastMove: event as Move, lastTs: moveTs(event, context.lastTs) })),
+    countMove: assign(({ context, event }) => ({ moves: context.moves + 1, lastMove: event as Move, lastTs: moveTs(event, context.lastTs) })),
     forgetZone: assign({ dep: undefined, moves: 0, announced: false, lastMove: undefined }),
     /** The move that completed the dwell gives the focus its time and position. */
     announceFocus: enqueueActions(({ context, enqueue }) => {
@@ -106,8 +107,8 @@ export const focusDetectorMachine = setup({
         entry: { actions: 'touch' },
         move: [
           { guard: 'staleMove' },
-          { guard: 'inDepartment', target: 'dwelling', actions: ['touch', 'startDwell'] },
-          { target: 'walking', actions: ['touch', 'startWalk'] },
+          { guard: 'inDepartment', target: 'dwelling', actions: 'startDwell' },
+          { target: 'walking', actions: 'startWalk' },
         ],
       },
     },
@@ -118,9 +119,9 @@ export const focusDetectorMachine = setup({
         entry: { target: 'arrived', actions: ['touch', 'forgetZone'] },
         move: [
           { guard: 'staleMove' },
-          { guard: 'inSameDepartment', actions: ['touch', 'countMove'] },
-          { guard: 'inDepartment', target: 'dwelling', reenter: true, actions: ['touch', 'startDwell'] },
-          { target: 'walking', actions: ['touch', 'startWalk'] },
+          { guard: 'inSameDepartment', actions: 'countMove' },
+          { guard: 'inDepartment', target: 'dwelling', reenter: true, actions: 'startDwell' },
+          { target: 'walking', actions: 'startWalk' },
         ],
       },
     },
@@ -131,8 +132,8 @@ export const focusDetectorMachine = setup({
         entry: { target: 'arrived', actions: ['touch', 'forgetZone'] },
         move: [
           { guard: 'staleMove' },
-          { guard: 'inDepartment', target: 'dwelling', actions: ['touch', 'startDwell'] },
-          { guard: 'inAisle', actions: ['touch', 'countMove'] },
+          { guard: 'inDepartment', target: 'dwelling', actions: 'startDwell' },
+          { guard: 'inAisle', actions: 'countMove' },
         ],
       },
     },
