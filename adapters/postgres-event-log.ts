@@ -64,7 +64,7 @@ export class PostgresEventLog implements EventLog {
         // prediction, decided as soon as the focus is logged) then ride in the next commit instead of
         // waiting for it to finish. Two turns of the loop: the recommender gathers the decisions of
         // one turn with setImmediate, queued after ours.
-        if (this.queue.length || batch.length) await nextTurn();
+        await nextTurn();
       }
     } finally {
       this.writing = undefined;
