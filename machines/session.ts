@@ -78,7 +78,7 @@ export const sessionMachine = setup({
     /** The next waiting focus becomes the current one; the path records `scoring`. One assign: this runs per focus. */
     startScoring: assign(({ context }) => ({ current: context.pending[0], pending: context.pending.slice(1), path: step(context.path, 'scoring', context.lastTs) })),
     /** A focus while ready goes straight to scoring: current focus, event time and path in one assign. */
-    scoreFocus: assign(({ context, event }) => {
+    takeFocus: assign(({ context, event }) => {
       if (event.type !== 'focus') return {};
       const lastTs = Math.max(context.lastTs, event.ts);
       return { lastTs, current: { inputId: event.inputId, ts: event.ts, dep: event.dep }, path: step(context.path, 'scoring', lastTs) };
@@ -143,7 +143,7 @@ export const sessionMachine = setup({
         entry: { actions: 'touch' },
         focus: [
           { guard: 'customerUnknown', actions: ['touch', 'queueFocus'] },
-          { target: 'scoring', actions: 'scoreFocus' },
+          { target: 'scoring', actions: 'takeFocus' },
         ],
         exit: { target: 'ended', actions: ['touch', 'requestExit'] },
         tick: { guard: 'idleTooLong', target: 'ended' },
