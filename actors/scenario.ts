@@ -50,9 +50,15 @@ function pathOf(body: Record<string, unknown>, problems: string[], max: number):
   });
 }
 
-/** Epoch ms from a scenario timestamp: epoch s or ms (> 2e10), or ISO-8601 with an offset. */
+/** The latest time a Date can hold, in ms since the epoch (later ones make toISOString throw). */
+export const MAX_TIME_MS = 8.64e15;
+
+/** Epoch ms from a scenario timestamp: epoch s or ms (> 2e10), or ISO-8601 with an offset; within the Date range. */
 export function timestampMs(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v > 2e10 ? v : v * 1000);
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) {
+    const ms = Math.round(v > 2e10 ? v : v * 1000);
+    return ms <= MAX_TIME_MS ? ms : undefined;
+  }
   if (typeof v === 'string' && v.length >= 10 && v.length <= 40) {
     const s = isoToSeconds(v);
     if (Number.isNaN(s)) return undefined;
@@ -82,6 +88,8 @@ export function expandScenario(body: unknown, nowMs: number, recalculate: boolea
   if (problems.length) return { ok: false, problems };
   steps.sort((a, b) => a.at - b.at || a.i - b.i); // equal timestamps keep the body's order
   const shift = recalculate ? nowMs - steps[0].at : 0;
+  for (const st of steps) if (st.at + shift > MAX_TIME_MS) problems.push(`/path/${st.i}/timestamp: ${JSON.stringify(path[st.i].timestamp)} is too far after the first step once recalculated to now`);
+  if (problems.length) return { ok: false, problems };
   return { ok: true, scenario: { customerId, steps: steps.map(({ kind, at, x, y }) => ({ kind, at: at + shift, x, y })) } };
 }
 

@@ -23,7 +23,7 @@ export const REPLAY_MAX_EVENTS = 20_000;
 const CUSTOMER_ID = /^[A-Za-z0-9_:-]{1,64}$/;
 // checked by hand: the control plane's validator coerces types, and `[1]` must not become customer 1
 const HelpedBody = Type.Object({ customer_id: Type.Unknown({ description: 'the customer id (string or integer)' }) }, { additionalProperties: false });
-const ConfigQuery = Type.Object({ since: Type.Optional(Type.Integer({ minimum: 0, description: 'Start of "today" in ms since the epoch (the browser\'s local midnight); default the server\'s UTC midnight' })) });
+const ConfigQuery = Type.Object({ since: Type.Optional(Type.Integer({ minimum: 0, maximum: 8.64e15, description: 'Start of "today" in ms since the epoch (the browser\'s local midnight); default the server\'s UTC midnight' })) });
 
 /** Wraps the gateway role so its handle also serves the dashboard routes. */
 export function withDashboard(gateway: RoleFactory): RoleFactory {

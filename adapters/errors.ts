@@ -2,9 +2,11 @@
 export const ERRORS = {
   bad_request: 400,
   invalid_json: 400,
+  too_deep: 400,
   schema: 400,
   unknown_department: 400,
   unknown_kind: 400,
+  unstorable: 400,
   too_large: 413,
   unauthorized: 401,
   not_found: 404,

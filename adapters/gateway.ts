@@ -26,6 +26,7 @@ import { AppError } from './errors.ts';
 import { startAmqpSource, type AmqpSource } from './amqp-source.ts';
 import { withDashboard } from './dashboard.ts';
 import { useErrorCatalogue } from './http.ts';
+import { parseStreamTarget, refusal } from './stream-target.ts';
 
 /** Close codes a client sees (RFC 6455 leaves 4000-4999 to applications). */
 export const CLOSE = {
@@ -56,7 +57,6 @@ export interface GatewayHandle extends RoleHandle {
 export interface StreamRecord { id: string; routing_key: string; created_at: string }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STREAM_PATH = /^\/event-stream\/([^/]+)\/?$/;
 const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
 /** Stream records: one parameterised SQL statement per function. */
@@ -271,13 +271,14 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
     res.end(JSON.stringify({ error: 'upgrade_required', message: 'connect with a WebSocket to /event-stream/{id}' }));
   });
   streamServer.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'ws://gateway');
-    const m = STREAM_PATH.exec(url.pathname);
-    if (!m || stopping) {
-      socket.end(`HTTP/1.1 ${stopping ? '503 Service Unavailable' : '404 Not Found'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    // Node takes its own error listener off a socket it hands to 'upgrade': a reset must not kill the process
+    socket.on('error', (err) => log.debug({ err: err.message }, 'upgrade socket error'));
+    const target = parseStreamTarget(req.url);
+    if (!target.ok || stopping) {
+      socket.end(refusal(stopping ? 503 : target.ok ? 404 : target.status));
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => void onConnection(ws, decodeURIComponent(m[1]), url.searchParams));
+    wss.handleUpgrade(req, socket, head, (ws) => void onConnection(ws, target.id, target.query));
   });
 
   const onConnection = async (ws: WebSocket, id: string, query: URLSearchParams) => {

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { AppError } from './errors.ts';
+import { useJsonBodies } from './json-body.ts';
 import type { RouteOptions } from './role.ts';
 
 export interface ReadinessCheck { name: string; check(): Promise<boolean> | boolean }
@@ -68,7 +69,8 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
 
 /**
  * The error catalogue on a Fastify server: AppError codes and statuses, schema and JSON errors as 400,
- * too large as 413, unknown routes as 404, and curl's form-encoded `-d` bodies read as JSON (the seeds' examples).
+ * too large as 413, unknown routes as 404, JSON nested too deep as 400 and curl's form-encoded `-d` bodies read as JSON
+ * (the seeds' examples; adapters/json-body.ts).
  */
 export function useErrorCatalogue(app: FastifyInstance): void {
   app.setErrorHandler((err: any, req, reply) => {
@@ -81,7 +83,5 @@ export function useErrorCatalogue(app: FastifyInstance): void {
     return reply.status(500).send({ error: 'internal', message: 'internal error' });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    try { done(null, JSON.parse(body as string)); } catch (err) { (err as any).statusCode = 400; done(err as Error, undefined); }
-  });
+  useJsonBodies(app);
 }
