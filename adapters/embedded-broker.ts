@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import type { Logger } from './logger.ts';
+import { guardPacketSize } from './mqtt-packet-guard.ts';
 
 export interface EmbeddedBroker {
   url: string;
@@ -11,11 +12,16 @@ export interface EmbeddedBroker {
 
 export class PortInUseError extends Error {}
 
-export async function startEmbeddedBroker(opts: { port: number; host?: string; log: Logger }): Promise<EmbeddedBroker> {
+/** `maxPacketBytes`: a connection whose packet announces more is closed before the packet is buffered (unset = no limit). */
+export async function startEmbeddedBroker(opts: { port: number; host?: string; log: Logger; maxPacketBytes?: number }): Promise<EmbeddedBroker> {
   const broker = await Aedes.createBroker({ heartbeatInterval: 30_000 });
   broker.on('clientError', (client, err) => opts.log.debug({ client: client?.id, err: err.message }, 'MQTT client error'));
   // Nagle off: small MQTT packets would otherwise wait for the peer's delayed ACK (~40 ms)
-  const server: Server = createServer({ noDelay: true }, broker.handle);
+  const limit = opts.maxPacketBytes;
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    broker.handle(socket);
+    if (limit) guardPacketSize(socket, limit, (bytes) => opts.log.warn({ bytes, limit, remote: socket.remoteAddress }, 'MQTT packet above the size limit: connection closed'));
+  });
   const host = opts.host ?? '0.0.0.0';
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

@@ -39,6 +39,8 @@ export interface MqttConnectOptions {
   group?: string;
   log: Logger;
   mode?: 'external' | 'embedded';
+  /** MQTT 5: the largest packet this client accepts, told to the broker in CONNECT (it must not send larger ones). */
+  maximumPacketSize?: number;
 }
 
 /** Options for a role's client from the configuration (embedded broker forces MQTT 3.1.1). */
@@ -49,7 +51,7 @@ export function mqttOptions(config: Config, urls: string[], role: string, log: L
     // the embedded broker has no users; credentials (and TLS) are for external brokers
     ...(m.mode === 'embedded' ? {} : { username: m.username, password: m.password, caFile: m.caFile }),
     connectTimeoutMs: m.connectTimeoutMs,
-    group: m.group, log, mode: m.mode === 'embedded' ? 'embedded' : 'external',
+    group: m.group, log, mode: m.mode === 'embedded' ? 'embedded' : 'external', maximumPacketSize: m.maxPacketBytes,
   };
 }
 
@@ -66,7 +68,7 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     connectTimeout: o.connectTimeoutMs, reconnectPeriod: 1000, keepalive: 30, resubscribe: true,
     ...(servers.length > 1 ? { servers } : {}),
     ...(o.caFile ? { ca: readFileSync(o.caFile), rejectUnauthorized: true } : {}),
-    ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.clean ? 0 : 3600 } } : {}),
+    ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.clean ? 0 : 3600, ...(o.maximumPacketSize ? { maximumPacketSize: o.maximumPacketSize } : {}) } } : {}),
     // mqtt.js traces every packet through `debug`; even disabled, each call builds its argument list
     // (measured: ~7 KB of garbage per message). Off unless DEBUG asks for it.
     ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => {} }),

@@ -50,6 +50,7 @@ export const EnvSchema = Type.Object({
   MQTT_PROTOCOL_VERSION: Enum('MQTT protocol for external brokers: 5 (the original\'s default), 4 (= 3.1.1) or 3; the embedded broker always speaks 3.1.1', ['3', '4', '5', '3.1', '3.1.1', '5.0'], '5'),
   MQTT_CONNECT_TIMEOUT: Num('Seconds to wait for CONNACK before failing with a clear message', 10, 0.1),
   MQTT_TOPIC_PREFIX: Str('Prefix put before every topic (isolates test runs and tenants)', ''),
+  MQTT_MAX_PACKET_BYTES: Int('Largest MQTT packet: the embedded broker closes a connection that announces a larger one before buffering it; advertised to MQTT 5 brokers (room for the largest prediction storeflow publishes)', 4194304, 1024, 268435455),
   GROUP_ID: Str('Consumer group (seed 003): input topics are subscribed as $share/GROUP_ID/topic'),
   TESTING_NO_MQTT: Bool('No broker at all: outputs are written to the log (seeds 000/002)', false),
   TESTING_MOCK_MQTT: Bool('Alias of TESTING_NO_MQTT (seed 001)', false),
@@ -130,7 +131,7 @@ export interface Config {
   mqtt: {
     mode: 'embedded' | 'external' | 'none';
     urls: string[]; port: number; username?: string; password?: string; caFile?: string;
-    clientId: string; protocolVersion: 3 | 4 | 5; connectTimeoutMs: number; group?: string;
+    clientId: string; protocolVersion: 3 | 4 | 5; connectTimeoutMs: number; group?: string; maxPacketBytes: number;
   };
   topics: Topics;
   messageFormat: 'flat' | 'envelope';
@@ -234,7 +235,7 @@ export function parseConfig(env: Env): ConfigResult {
       urls, port: value.MQTT_PORT, username: value.MQTT_USERNAME, password: value.MQTT_PASSWORD,
       caFile: value.MQTT_BROKER_CERT_FILE, clientId,
       protocolVersion: pv.startsWith('5') ? 5 : pv === '3' || pv === '3.1' ? 3 : 4,
-      connectTimeoutMs: Math.round(value.MQTT_CONNECT_TIMEOUT * 1000), group: value.GROUP_ID,
+      connectTimeoutMs: Math.round(value.MQTT_CONNECT_TIMEOUT * 1000), group: value.GROUP_ID, maxPacketBytes: value.MQTT_MAX_PACKET_BYTES,
     },
     topics,
     messageFormat: value.MESSAGE_FORMAT, maxPayloadBytes: value.MAX_PAYLOAD_BYTES,
