@@ -43,7 +43,7 @@ export class DetectorHost {
 
   /** Route one logged input (entry, move, exit); returns the focus and browsing events it caused. */
   input(event: StoreEvent, inputId: string): DetectorEmitted[] {
-    this.advance(event.ts);
+    this.advance(event.id, event.ts);
     switch (event.kind) {
       case 'entry':
         this.shoppers.send(event.id, { type: 'entry', ts: event.ts });
@@ -66,8 +66,8 @@ export class DetectorHost {
     return out;
   }
 
-  private advance(ts: number) {
-    const tick = this.idle.advance(ts);
+  private advance(id: string, ts: number) {
+    const tick = this.idle.advance(id, ts);
     // only those idle long enough hear the tick
     for (const id of tick?.due ?? []) this.shoppers.get(id)?.send({ type: 'tick', ts: tick!.ts });
   }

@@ -50,7 +50,7 @@ export class SessionHost {
 
   /** Route one logged input (entry, focus, exit) to its customer's session. */
   input(event: StoreEvent, inputId: string): void {
-    this.advance(event.ts);
+    this.advance(event.id, event.ts);
     if (event.kind === 'entry' || event.kind === 'focus' || (event.kind === 'exit' && this.sessions.has(event.id))) {
       this.idle.seen(event.id, event.ts);
     }
@@ -78,8 +78,8 @@ export class SessionHost {
     return false;
   }
 
-  private advance(ts: number) {
-    const tick = this.idle.advance(ts);
+  private advance(id: string, ts: number) {
+    const tick = this.idle.advance(id, ts);
     // only those idle long enough hear the tick
     for (const id of tick?.due ?? []) this.sessions.get(id)?.send({ type: 'tick', ts: tick!.ts });
   }

@@ -89,6 +89,8 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     }
     const readiness: ReadinessCheck[] = [
       { name: 'database', check: () => database.ping() },
+      // appends failing and being retried: inputs wait unacknowledged until the log takes them again
+      { name: 'event log', check: () => eventLog.healthy },
       ...(config.mqtt.mode === 'none' ? [] : [{ name: 'broker', check: () => brokers.length === 0 || brokers.every((b) => b.isConnected()) }]),
       ...[...peers.values()].flatMap((h) => h.readiness ?? []),
     ];

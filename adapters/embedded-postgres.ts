@@ -14,6 +14,8 @@ export interface EmbeddedPostgres {
   url: string;
   port: number;
   dataDir: string;
+  /** The server process now (it changes when a dead server is started again). */
+  pid(): number;
   stop(): Promise<void>;
 }
 
@@ -89,28 +91,34 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
   }
   const { uid, gid } = ids();
   if (uid !== undefined && statSync(dataDir).uid !== uid) chownSync(dataDir, uid, gid!);
-  // wal_init_zero=off: a new 16 MB WAL segment is not zero-filled first. With zero-filling, the commit
-  // that opens a segment waited ~60 ms (every ~10 s at 1,000 focus events/s); sparse segments read
-  // back as zeros, so recovery is unchanged.
-  const child: ChildProcess = spawn(binaries.postgres, ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=on', '-c', 'max_connections=200', '-c', 'wal_init_zero=off'], {
-    uid, gid, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' },
-  });
-  let stderr = '';
-  await new Promise<void>((ok, fail) => {
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString();
-      stderr += text;
-      if (text.includes('ready to accept connections')) { child.stderr!.off('data', onData); ok(); }
-    };
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => fail(new Error(`embedded PostgreSQL exited with code ${code} before it was ready (port ${port}):\n${stderr.trim().split('\n').slice(-5).join('\n')}`)));
-  });
-  child.stderr!.on('data', (c: Buffer) => log.debug({ postgres: c.toString().trim() }, 'postgres'));
+  let child = await launch({ dataDir, port, uid, gid, postgres: binaries.postgres, log });
   const url = `postgres://${USER}@127.0.0.1:${port}/postgres`;
   log.info({ port, dataDir, ms: Date.now() - started }, 'embedded PostgreSQL ready');
   let stopping: Promise<void> | undefined;
+  // A server that dies (killed, crashed) is started again on the same port and data directory, after
+  // its crash recovery: storeflow's appends wait and retry meanwhile, so nothing is lost.
+  const supervise = (c: ChildProcess) => c.once('exit', (code, signal) => {
+    if (stopping) return;
+    log.error({ code, signal, pid: c.pid }, 'embedded PostgreSQL exited; starting it again');
+    const again = async (attempt: number): Promise<void> => {
+      if (stopping) return;
+      try {
+        child = await launch({ dataDir, port, uid, gid, postgres: binaries.postgres, log });
+        if (stopping) { child.kill('SIGINT'); return; }
+        log.info({ pid: child.pid, attempt }, 'embedded PostgreSQL started again');
+        supervise(child);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, attempt }, 'embedded PostgreSQL did not start; trying again');
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+        return again(attempt + 1);
+      }
+    };
+    void again(1);
+  });
+  supervise(child);
   return {
     url, port, dataDir,
+    pid: () => child.pid!,
     stop() {
       stopping ??= new Promise<void>((ok) => {
         if (child.exitCode !== null || child.signalCode !== null) return ok();
@@ -120,4 +128,27 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
       return stopping;
     },
   };
+}
+
+/** Runs the server binary in its own process group and resolves once it accepts connections. */
+async function launch(o: { dataDir: string; port: number; uid?: number; gid?: number; postgres: string; log: Logger }): Promise<ChildProcess> {
+  // wal_init_zero=off: a new 16 MB WAL segment is not zero-filled first. With zero-filling, the commit
+  // that opens a segment waited ~60 ms (every ~10 s at 1,000 focus events/s); sparse segments read
+  // back as zeros, so recovery is unchanged.
+  const child: ChildProcess = spawn(o.postgres, ['-D', o.dataDir, '-p', String(o.port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=on', '-c', 'max_connections=200', '-c', 'wal_init_zero=off'], {
+    uid: o.uid, gid: o.gid, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  let stderr = '';
+  await new Promise<void>((ok, fail) => {
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      stderr += text;
+      if (text.includes('ready to accept connections')) { child.stderr!.off('data', onData); child.off('exit', onExit); ok(); }
+    };
+    const onExit = (code: number | null) => fail(new Error(`embedded PostgreSQL exited with code ${code} before it was ready (port ${o.port}):\n${stderr.trim().split('\n').slice(-5).join('\n')}`));
+    child.stderr!.on('data', onData);
+    child.once('exit', onExit);
+  });
+  child.stderr!.on('data', (c: Buffer) => o.log.debug({ postgres: c.toString().trim() }, 'postgres'));
+  return child;
 }

@@ -106,6 +106,8 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
       early.push({ topic, payload, packet, release });
     } else done = deliver(topic, payload, packet);
     if (packet.qos === 1 && packet.messageId !== undefined && done) pendingAcks.set(packet.messageId, done);
+    // QoS 0 has nothing to hold back; a handler's failure is still heard, never an unhandled rejection
+    else done?.catch((err) => o.log.warn({ err: (err as Error)?.message, topic }, 'a QoS 0 message could not be handled'));
   });
   // mqtt.js sends PUBACK right after the 'message' event and waits for it before parsing the next
   // packet. Let it go on at once, and send the PUBACK itself when the handlers' work is done: acks

@@ -12,7 +12,8 @@ import type { EventKind, StoreEvent } from '../schemas/events.ts';
 import { toFlat } from '../schemas/events.ts';
 import { normalise, type RejectCode } from '../schemas/normalise.ts';
 import type { LoggedEvent, NewEvent } from '../actors/event-log.ts';
-import type { PostgresEventLog } from './postgres-event-log.ts';
+import { isAboutTheRows, type PostgresEventLog } from './postgres-event-log.ts';
+import { storableText } from '../schemas/storable.ts';
 import type { Broker } from './mqtt.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -68,6 +69,8 @@ export interface PipelineOptions {
 export class Pipeline {
   private consumers = new Map<EventKind, InputHandler[]>();
   private recent = new Map<string, number>();
+  /** Inputs whose append is under way, by id. */
+  private appending = new Map<string, Promise<void>>();
   private echoes = new Map<string, number>();
   private broker?: Broker;
   private topicKinds = new Map<string, EventKind>();
@@ -138,19 +141,34 @@ export class Pipeline {
       return { status: 'rejected', code: n.code, reason: n.reason };
     }
     const messageId = inputId(topic, text);
-    const now = Date.now();
+    // a copy of an input still being appended waits for it: an input counts as seen once it is logged
+    for (let first = this.appending.get(messageId); first; first = this.appending.get(messageId)) await first;
     const seen = this.recent.get(messageId);
-    if (seen !== undefined && seen > now) {
+    if (seen !== undefined && seen > Date.now()) {
       this.m.duplicates.inc({ source: at.source });
       this.o.log.debug({ topic, messageId }, 'duplicate input dropped');
       return { status: 'duplicate', messageId };
     }
-    this.remember(messageId, now);
     const event = n.event;
-    const [logged] = await this.o.eventLog.append([{
-      streamId: `customer-${event.id}`, type: event.kind, data: toFlat(event), messageId,
-      metadata: { source: at.source, topic },
-    }]);
+    let logged: LoggedEvent;
+    let done!: () => void;
+    this.appending.set(messageId, new Promise<void>((ok) => (done = ok)));
+    try {
+      // waits out a database outage (the log retries); fails only for a row the database refuses, or at shutdown
+      [logged] = await this.o.eventLog.append([{
+        streamId: `customer-${event.id}`, type: event.kind, data: toFlat(event), messageId,
+        metadata: { source: at.source, topic },
+      }]);
+      this.remember(messageId, Date.now());
+    } catch (err) {
+      if (!isAboutTheRows(err)) throw err; // not logged: not acknowledged, so the broker delivers it again
+      const reason = `the database refused the input: ${(err as Error).message}`;
+      await this.reject('unstorable', reason, topic, text, at.source);
+      return { status: 'rejected', code: 'unstorable', reason };
+    } finally {
+      this.appending.delete(messageId);
+      done();
+    }
     this.m.inputs.inc({ kind: event.kind, source: at.source });
     // consumers see inputs one at a time, in log order, each with the outputs it caused handed on
     // before the next input: live runs take the same path a replay of the log takes
@@ -179,10 +197,11 @@ export class Pipeline {
 
   private async reject(code: RejectCode, reason: string, topic: string, text: string, source: InputSource) {
     this.m.rejected.inc({ reason: code, source });
-    const sample = text.length > 512 ? `${text.slice(0, 512)}…` : text;
+    const sample = storableText(text.length > 512 ? `${text.slice(0, 512)}…` : text);
     this.o.log.warn({ topic, reason, code, source, bytes: Buffer.byteLength(text) }, 'input rejected');
-    const record = { topic, code, reason, payload: sample, bytes: Buffer.byteLength(text) };
-    await this.o.eventLog.append([{ streamId: 'rejected', type: 'rejected', data: record, metadata: { source, topic } }]).catch((err) => this.o.log.error({ err }, 'could not log a rejected input'));
+    // the record of a bad input holds nothing the database would refuse, so it can always be kept
+    const record = { topic: storableText(topic), code, reason: storableText(reason), payload: sample, bytes: Buffer.byteLength(text) };
+    await this.o.eventLog.append([{ streamId: 'rejected', type: 'rejected', data: record, metadata: { source, topic: record.topic } }]).catch((err) => this.o.log.error({ err }, 'could not log a rejected input'));
     const dl = this.o.config.topics.deadLetter;
     if (dl && this.broker) await this.broker.publish(dl, JSON.stringify({ ...record, payload: text.length > 65536 ? sample : text })).catch(() => {});
   }

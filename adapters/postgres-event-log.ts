@@ -1,7 +1,8 @@
 /**
  * The event log on PostgreSQL. Appends are group-committed: every append() made while a write is
- * in flight joins the next single INSERT … SELECT FROM unnest(…), so append-then-act stays fast
- * under load. Per-stream versions are computed by the database from the stream's head, and the
+ * in flight joins the next single INSERT … SELECT FROM json_to_recordset(…), so append-then-act
+ * stays fast under load. A database outage makes appends wait and retry, in order; a row the database
+ * refuses fails its own append only. Per-stream versions are computed by the database from the stream's head, and the
  * (stream_id, version) constraint rejects a concurrent writer's clash.
  */
 import { sql, type ConnectionPool } from '@databases/pg';
@@ -17,6 +18,9 @@ export class PostgresEventLog implements EventLog {
   private writing: Promise<void> | undefined;
   private listeners = new Set<LogListener>();
   private closed = false;
+  private closing = false;
+  private failingSince: number | undefined;
+  private lastWarned = 0;
   /** Appends, group commits and events written, and the time spent in those commits (ms). */
   readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
   constructor(private db: ConnectionPool, private opts: PgEventLogOptions) {}
@@ -42,24 +46,7 @@ export class PostgresEventLog implements EventLog {
           batch.push(p);
           n += p.events.length;
         }
-        const all = batch.flatMap((p) => p.events);
-        try {
-          const t0 = performance.now();
-          const logged = await this.insert(all);
-          this.stats.writeMs += performance.now() - t0;
-          this.stats.batches++;
-          this.stats.events += logged.length;
-          let i = 0;
-          for (const p of batch) {
-            p.ok(logged.slice(i, i + p.events.length));
-            i += p.events.length;
-          }
-          for (const l of this.listeners) {
-            try { l(logged); } catch (err) { this.opts.log.error({ err }, 'event log listener failed'); }
-          }
-        } catch (err) {
-          for (const p of batch) p.fail(err);
-        }
+        await this.commit(batch);
         // Before the next commit, let the appenders act on this one: their outputs (a focus's
         // prediction, decided as soon as the focus is logged) then ride in the next commit instead of
         // waiting for it to finish. Two turns of the loop: the recommender gathers the decisions of
@@ -69,6 +56,65 @@ export class PostgresEventLog implements EventLog {
     } finally {
       this.writing = undefined;
     }
+  }
+
+  /**
+   * One group commit. The database down (or any error not about the rows themselves): the same batch
+   * again after a backoff, for as long as it takes, so appenders wait and order holds. Rows the
+   * database refuses: each append of the batch on its own, so only the culprit fails.
+   */
+  private async commit(batch: Pending[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const t0 = performance.now();
+        const logged = await this.insert(batch.length === 1 ? batch[0].events : batch.flatMap((p) => p.events));
+        this.stats.writeMs += performance.now() - t0;
+        this.stats.batches++;
+        this.stats.events += logged.length;
+        this.recovered();
+        let i = 0;
+        for (const p of batch) {
+          p.ok(logged.slice(i, i + p.events.length));
+          i += p.events.length;
+        }
+        for (const l of this.listeners) {
+          try { l(logged); } catch (err) { this.opts.log.error({ err }, 'event log listener failed'); }
+        }
+        return;
+      } catch (err) {
+        if (isAboutTheRows(err)) {
+          if (batch.length === 1) return batch[0].fail(err);
+          for (const p of batch) await this.commit([p]);
+          return;
+        }
+        if (this.closing) { for (const p of batch) p.fail(err); return; }
+        this.failing(err);
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000)));
+      }
+    }
+  }
+
+  private failing(err: unknown) {
+    const now = Date.now();
+    if (this.failingSince === undefined) {
+      this.failingSince = now;
+      this.lastWarned = now;
+      this.opts.log.warn({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'event log: the database refused an append; retrying (inputs wait unacknowledged)');
+    } else if (now - this.lastWarned >= 10_000) {
+      this.lastWarned = now;
+      this.opts.log.warn({ err: { message: (err as Error)?.message }, downMs: now - this.failingSince, waiting: this.queue.length }, 'event log: still retrying');
+    }
+  }
+
+  private recovered() {
+    if (this.failingSince === undefined) return;
+    this.opts.log.info({ downMs: Date.now() - this.failingSince }, 'event log: appends go through again');
+    this.failingSince = undefined;
+  }
+
+  /** False while appends are failing and being retried. */
+  get healthy(): boolean {
+    return this.failingSince === undefined;
   }
 
   private async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
@@ -128,9 +174,21 @@ export class PostgresEventLog implements EventLog {
 
   /** Waits for queued appends, then refuses new ones. */
   async close(): Promise<void> {
+    this.closing = true;
     while (this.writing) await this.writing;
     this.closed = true;
   }
+}
+
+/**
+ * An error about the rows themselves (SQLSTATE class 22 data exception, 23 integrity violation, 54
+ * program limit such as nesting depth): the same rows would fail again. A clash on (stream_id, version)
+ * with another writer is not one: the versions are computed again on the next try.
+ */
+export function isAboutTheRows(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown };
+  if (typeof e?.code !== 'string' || !/^(22|23|54)/.test(e.code)) return false;
+  return !(e.code === '23505' && e.constraint === 'events_stream_version');
 }
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(() => setImmediate(ok)));

@@ -188,13 +188,20 @@ export const recommenderRole: RoleFactory = async (ctx) => {
    */
   async function recoverSessions() {
     const started = Date.now();
-    const [{ max_ts: maxTs }] = await db.query(sql`SELECT max((data->>'ts')::bigint) AS max_ts FROM events WHERE type IN ('entry', 'focus', 'exit')`);
-    if (maxTs === null) return;
+    // event time as the session host keeps it: the latest time at least two customers have reached, so
+    // one customer far in the future does not make every other session look idle (numeric: a value
+    // an older version let into the log never stops a start)
+    const leaders = await db.query(sql`
+      SELECT max((data->>'ts')::numeric) AS max_ts FROM events
+      WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
+      GROUP BY stream_id ORDER BY 1 DESC LIMIT 2`);
+    if (leaders.length === 0) return;
+    const eventTime = Number(leaders[leaders.length - 1].max_ts);
     const live = await db.query(sql`
       SELECT stream_id FROM events WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
       GROUP BY stream_id
       HAVING coalesce(max(position) FILTER (WHERE type = 'exit'), 0) < max(position) FILTER (WHERE type IN ('entry', 'focus'))
-         AND max((data->>'ts')::bigint) > ${Number(maxTs) - rc.idleTimeoutS}`);
+         AND max((data->>'ts')::numeric) > ${eventTime - rc.idleTimeoutS}`);
     if (live.length === 0) return;
     const streams = live.map((r) => r.stream_id as string);
     const events = await db.query(sql`

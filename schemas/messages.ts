@@ -8,7 +8,9 @@ const CustomerId = Type.Union([
   Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }),
   Type.Integer({ minimum: 0 }),
 ], { description: 'Customer id; a string or an integer, normalised to a string' });
-const Timestamp = Type.Number({ minimum: 0, description: 'Unix time in seconds (int or float); values above 2e10 are read as milliseconds' });
+/** 9999-12-31T23:59:59Z in milliseconds: the latest time a timestamp may name (the log and JavaScript dates hold it). */
+export const MAX_TIMESTAMP_MS = 253402300799999;
+const Timestamp = Type.Number({ minimum: 0, maximum: MAX_TIMESTAMP_MS, description: 'Unix time in seconds (int or float); values above 2e10 are read as milliseconds; at most the year 9999' });
 const Coordinate = Type.Number({ minimum: -1e6, maximum: 1e6, description: 'Store plan units, origin top-left, y down' });
 const DepartmentName = Type.String({ minLength: 1, maxLength: 32, description: "Department: Men, Women, Boys, Girls, Sport (aliases such as Sports, Boy's accepted)" });
 

@@ -4,11 +4,11 @@
  */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { EntryEvent, MoveEvent, FocusEvent, BrowsingEvent, Envelope, ENVELOPE_TYPES } from './messages.ts';
+import { EntryEvent, MoveEvent, FocusEvent, BrowsingEvent, Envelope, ENVELOPE_TYPES, MAX_TIMESTAMP_MS } from './messages.ts';
 import { canonicalDepartment, departmentById, type Department } from './departments.ts';
 import type { EventKind, StoreEvent } from './events.ts';
 
-export type RejectCode = 'too_large' | 'invalid_json' | 'schema' | 'unknown_department' | 'unknown_kind';
+export type RejectCode = 'too_large' | 'invalid_json' | 'schema' | 'unknown_department' | 'unknown_kind' | 'unstorable';
 export type Normalised = { ok: true; event: StoreEvent } | { ok: false; code: RejectCode; reason: string };
 
 const checks = {
@@ -97,6 +97,7 @@ function fromEnvelope(v: object, hint?: EventKind): Normalised {
   void hint; // an envelope names its own kind, so it is accepted on any input topic
   const ts = isoToSeconds(env.event_timestamp);
   if (Number.isNaN(ts)) return reject('schema', `envelope /event_timestamp: not an ISO-8601 time: ${JSON.stringify(env.event_timestamp)}`);
+  if (ts < 0 || ts * 1000 > MAX_TIMESTAMP_MS) return reject('schema', `envelope /event_timestamp: ${JSON.stringify(env.event_timestamp)} is outside 1970–9999`);
   const p = env.payload;
   const id = String(p.customer_id);
   const x = typeof p.x === 'number' ? Math.round(p.x) : undefined;
