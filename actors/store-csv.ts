@@ -4,6 +4,7 @@
  * every value checked, so a bad file is refused with its file, line and column before anything is
  * loaded.
  */
+import { isUtf8 } from 'node:buffer';
 import { canonicalDepartment } from '../schemas/departments.ts';
 import { COUPON_TYPES, type CouponInfo, type CouponType, type CustomerInfo, type ProductInfo } from './store-data.ts';
 
@@ -148,6 +149,49 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
 const INT = /^-?\d+$/;
 const REAL = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const INT4 = { min: -2147483648, max: 2147483647 };
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What PostgreSQL's real (float4) input accepts: finite in float4, and not a non-zero that rounds to 0. */
+function fitsReal(n: number): boolean {
+  const f = Math.fround(n);
+  return Number.isFinite(f) && (f !== 0 || n === 0);
+}
+
+/** Characters as PostgreSQL counts them for varchar(n): code points. */
+function charLength(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { const d = s.charCodeAt(i + 1); if (d >= 0xdc00 && d <= 0xdfff) { n--; i++; } }
+  }
+  return n;
+}
+
+/** A value as shown in a problem: JSON-quoted, long ones cut. */
+function shown(raw: string): string {
+  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+}
+
+/** Offset of the first byte that is not part of well-formed UTF-8 (as PostgreSQL checks it), or -1. */
+export function invalidUtf8At(b: Uint8Array): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i];
+    if (c < 0x80) { i++; continue; }
+    let n: number, min: number;
+    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; } else if (c >= 0xe0 && c <= 0xef) { n = 2; min = 0x800; } else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; } else return i;
+    if (i + n >= b.length) return i; // cut short by the end of the file
+    let cp = c & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined || (d & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return -1;
+}
 
 function validDate(s: string): boolean {
   const m = DATE.exec(s);
@@ -184,20 +228,28 @@ function parseTable(file: string, text: string, columns: Column[], problems: Csv
       const col = columns[c];
       const raw = fields[c];
       const v = col.kind === 'text' ? raw : raw.trim();
-      const bad = (what: string) => { problems.push({ file, line, column: c + 1, columnName: col.name, message: `expected ${what}, got ${JSON.stringify(raw)}` }); ok = false; };
+      const bad = (what: string, got = shown(raw)) => { problems.push({ file, line, column: c + 1, columnName: col.name, message: `expected ${what}, got ${got}` }); ok = false; };
       switch (col.kind) {
         case 'int': {
           const n = Number(v);
-          if (!INT.test(v) || !Number.isSafeInteger(n) || Math.abs(n) > 2147483647) bad('an integer'); else row[col.name] = n;
+          if (!INT.test(v)) bad('an integer');
+          else if (!(n >= INT4.min && n <= INT4.max)) bad(`an integer from ${INT4.min} to ${INT4.max}`);
+          else row[col.name] = n;
           break;
         }
         case 'real': {
           const n = Number(v);
-          if (!REAL.test(v) || !Number.isFinite(n)) bad('a number'); else row[col.name] = n;
+          if (!REAL.test(v)) bad('a number');
+          else if (!fitsReal(n)) bad('a number real can hold (magnitude at most 3.4e38, not so small it rounds to 0)');
+          else row[col.name] = n;
           break;
         }
         case 'text':
-          if (v.length > (col.max ?? Infinity)) bad(`text of at most ${col.max} characters`); else row[col.name] = v;
+          // what PostgreSQL refuses in a varchar: NUL, unpaired surrogates (not UTF-8), more characters than the column
+          if (v.includes('\0')) bad('text without NUL characters');
+          else if (UNPAIRED_SURROGATE.test(v)) bad('text without unpaired surrogates');
+          else if (v.length > (col.max ?? Infinity) && charLength(v) > col.max!) bad(`text of at most ${col.max} characters`, `${charLength(v)} characters`);
+          else row[col.name] = v;
           break;
         case 'gender':
           if (v !== 'F' && v !== 'M') bad('F or M'); else row[col.name] = v;
@@ -234,11 +286,26 @@ function strip<T>(rows: Record<string, any>[]): T[] {
   return rows as T[];
 }
 
+/** A file's bytes as text, or the line and column of its first byte that is not UTF-8. */
+function decode(file: string, bytes: Uint8Array, problems: CsvProblem[]): string | undefined {
+  const at = isUtf8(bytes) ? -1 : invalidUtf8At(bytes);
+  if (at < 0) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let line = 1, column = 1, quoted = false;
+  for (let i = 0; i < at; i++) {
+    const c = bytes[i];
+    if (c === 0x22) quoted = !quoted;
+    else if (c === 0x0a) { line++; if (!quoted) column = 1; } else if (c === 0x2c && !quoted) column++;
+  }
+  problems.push({ file, line, column, message: `invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, '0')})` });
+  return undefined;
+}
+
 /**
- * Parses and checks the four files (contents keyed by file name; the products may be named
- * products.csv). Throws StoreDataError listing every problem; returns the tables otherwise.
+ * Parses and checks the four files (contents keyed by file name, as text or as bytes that must be
+ * UTF-8; the products may be named products.csv). Throws StoreDataError listing every problem;
+ * returns the tables otherwise.
  */
-export function parseStoreCsv(files: Record<string, string | undefined>): StoreTables {
+export function parseStoreCsv(files: Record<string, string | Uint8Array | undefined>): StoreTables {
   const problems: CsvProblem[] = [];
   const productsFile = files[CSV_FILES.products] !== undefined ? CSV_FILES.products : files[PRODUCTS_ALIAS] !== undefined ? PRODUCTS_ALIAS : undefined;
   const text = (key: keyof StoreTables): [string, string] | undefined => {
@@ -248,7 +315,8 @@ export function parseStoreCsv(files: Record<string, string | undefined>): StoreT
       problems.push({ file: key === 'products' ? `${CSV_FILES.products} (or ${PRODUCTS_ALIAS})` : name, line: 0, message: 'file missing' });
       return undefined;
     }
-    return [name, t];
+    const decoded = typeof t === 'string' ? t : decode(name, t, problems);
+    return decoded === undefined ? undefined : [name, decoded];
   };
   const table = (key: keyof StoreTables) => {
     const t = text(key);
@@ -274,6 +342,9 @@ export function parseStoreCsv(files: Record<string, string | undefined>): StoreT
     if (pairs.has(k)) problems.push({ file: links.file, line, column: 1, message: `duplicate pair ${k}` });
     pairs.add(k);
   }
+  // a header alone would empty coupon_product: every coupon would lose its products
+  if (!links.missing && links.rows.length === 0 && coupons.rows.length > 0 && !problems.some((p) => p.file === links.file))
+    problems.push({ file: links.file, line: 2, message: `no rows, while ${coupons.file} has ${coupons.rows.length} coupons (loading it would leave every coupon without products)` });
   if (problems.length) throw new StoreDataError(problems);
   return {
     customers: strip<CustomerInfo>(customers.rows),

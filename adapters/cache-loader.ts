@@ -22,10 +22,11 @@ export interface LoadResult {
 /** Reads and checks a directory of CSVs (product_info.csv or products.csv). Throws StoreDataError. */
 export function readStoreDirectory(dir: string): StoreTables {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new StoreDataError([{ file: dir, line: 0, message: 'not a directory' }]);
-  const files: Record<string, string> = {};
+  // as bytes: parseStoreCsv refuses a file that is not UTF-8 (decoding here would turn bad bytes into U+FFFD)
+  const files: Record<string, Buffer> = {};
   for (const name of [...Object.values(CSV_FILES), PRODUCTS_ALIAS]) {
     const p = join(dir, name);
-    if (existsSync(p)) files[name] = readFileSync(p, 'utf8');
+    if (existsSync(p)) files[name] = readFileSync(p);
   }
   return parseStoreCsv(files);
 }

@@ -20,20 +20,30 @@ const env = environment();
 const config = loadConfigOrExit(env);
 const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: secretValues(env) });
 
+/** One line on stderr and exit 1: a refused file names file, line and column; anything else says what failed, never a stack. */
+const fail = (err: unknown): never => {
+  let text = err instanceof StoreDataError ? err.message : `could not load the store data: ${(err as Error)?.message ?? String(err)} (nothing changed)`;
+  for (const s of secretValues(env)) text = text.split(s).join('***');
+  process.stderr.write(`${text}\n`);
+  process.exit(1);
+};
+
 let tables;
 const t = performance.now();
 try {
   tables = readStoreDirectory(resolve(dir));
 } catch (err) {
-  if (!(err instanceof StoreDataError)) throw err;
-  process.stderr.write(`${err.message}\n`);
-  process.exit(1);
+  fail(err);
 }
 const readMs = performance.now() - t;
-const db = await openScriptDatabase(config, log);
 try {
-  const r = await loadStoreTables(db.database.db, tables);
-  console.log(`loaded ${resolve(dir)} into schema ${config.databaseSchema}: ${r.customers} customers, ${r.products} products, ${r.coupons} coupons, ${r.couponProducts} coupon_product rows (checked in ${readMs.toFixed(0)} ms, loaded in ${r.ms} ms)`);
-} finally {
-  await db.close();
+  const db = await openScriptDatabase(config, log);
+  try {
+    const r = await loadStoreTables(db.database.db, tables!);
+    console.log(`loaded ${resolve(dir)} into schema ${config.databaseSchema}: ${r.customers} customers, ${r.products} products, ${r.coupons} coupons, ${r.couponProducts} coupon_product rows (checked in ${readMs.toFixed(0)} ms, loaded in ${r.ms} ms)`);
+  } finally {
+    await db.close();
+  }
+} catch (err) {
+  fail(err);
 }
