@@ -4,7 +4,6 @@
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
 import pretty from 'pino-pretty';
-import { createWriteStream } from 'node:fs';
 
 export type { Logger };
 
@@ -40,7 +39,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const json = opts.json ?? !process.stdout.isTTY;
   const wrap = (dest: DestinationStream): DestinationStream => ({ write: (line: string) => dest.write(scrub(line)) });
   if (opts.stdout !== false) streams.push({ level: 'trace', stream: wrap(json ? pino.destination({ fd: 1, sync: true }) : pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true })) });
-  if (opts.file) streams.push({ level: 'trace', stream: wrap(createWriteStream(opts.file, { flags: 'a' })) });
+  // written synchronously: a line logged just before a crash or process.exit is in the file
+  if (opts.file) streams.push({ level: 'trace', stream: wrap(pino.destination({ dest: opts.file, append: true, mkdir: true, sync: true })) });
   if (opts.stream) streams.push({ level: 'trace', stream: wrap(opts.stream) });
   return pino(
     { level: opts.level ?? 'info', redact: { paths: [...REDACT_KEYS, ...REDACT_KEYS.map((k) => `*.${k}`)], censor: '***' }, base: { app: 'storeflow' } },

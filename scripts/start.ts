@@ -12,7 +12,7 @@ const log = createLogger({ level: config.logLevel, file: config.logFile || undef
 
 let starting: ReturnType<typeof startStoreflow> | undefined;
 let signals = 0;
-const shutdown = async (signal: string) => {
+const shutdown = async (signal: string, code = 0) => {
   if (++signals > 1) { log.warn('second signal: exiting now'); process.exit(130); }
   log.info({ signal }, 'stopping storeflow');
   const timer = setTimeout(() => { log.error('shutdown took over 15 s; exiting'); process.exit(1); }, 15_000);
@@ -22,10 +22,14 @@ const shutdown = async (signal: string) => {
   const app = await starting?.catch(() => undefined);
   await app?.stop();
   log.info('storeflow stopped');
-  process.exit(0);
+  process.exit(code);
 };
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// a crash is logged (and kept in LOG_FILENAME) and what has started is stopped before the process goes
+const crash = (err: unknown) => { log.fatal({ err }, 'storeflow crashed; stopping'); void shutdown('crash', 1); };
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 
 try {
   starting = startStoreflow(config, log);

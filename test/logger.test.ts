@@ -1,6 +1,10 @@
 /** No secret (password, token) ever appears in a log line, whatever shape it arrives in. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger, scrubUrl } from '../adapters/logger.ts';
 import { secretValues } from '../adapters/app.ts';
 
@@ -28,6 +32,21 @@ test('URLs keep their user and host, lose their password', () => {
   assert.is(scrubUrl('mqtts://user:pw@broker:8883'), 'mqtts://user:***@broker:8883');
   assert.is(scrubUrl('http://h/score?token=abc&x=1'), 'http://h/score?token=***&x=1');
   assert.is(scrubUrl('postgres://postgres@127.0.0.1:5432/test'), 'postgres://postgres@127.0.0.1:5432/test');
+});
+
+test('LOG_FILENAME keeps every line written before a crash', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'storeflow-log-'));
+  const file = join(dir, 'storeflow.log');
+  try {
+    const script = `import { createLogger } from './adapters/logger.ts';
+      const log = createLogger({ level: 'info', json: true, stdout: false, file: ${JSON.stringify(file)} });
+      for (let i = 1; i <= 77; i++) log.error({ i }, 'failure');
+      setImmediate(() => { throw new Error('crash'); });`;
+    const code = await new Promise<number | null>((ok) => spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' }).on('exit', ok));
+    assert.is(code, 1, 'the process crashed');
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.map((l) => l.i), Array.from({ length: 77 }, (_, k) => k + 1));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test.run();
