@@ -1,20 +1,24 @@
 /**
  * RabbitMQ as an event source for the gateway: every message published to the `event-streams`
  * topic exchange is appended to the event log (then acknowledged: append, then act), and the
- * gateway streams it like any other event. An exclusive, auto-deleted queue bound with `#` per
- * process. The URL's credentials never reach a log line (scrubUrl).
+ * gateway streams it like any other event. Each gateway has a durable queue of its own bound with
+ * `#`, so what is published while it is down waits for it. A message that cannot be stored (not
+ * JSON, too large, a NUL, a lone surrogate, nested too deep) is logged once as `rejected` and
+ * dead-lettered to `<queue>.dead-letter`, never retried. The URL's credentials never reach a log line.
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import type { EventLog, NewEvent } from '../actors/event-log.ts';
 import type { Logger } from './logger.ts';
 import { scrubUrl } from './logger.ts';
+import { isAboutTheRows } from './postgres-event-log.ts';
+import { storableText, unstorableReason } from '../schemas/storable.ts';
 
 export const AMQP_EXCHANGE = 'event-streams';
 /** Larger bodies are acknowledged and logged as `rejected` rather than stored. */
 export const MAX_AMQP_BODY = 1_048_576;
 
 export interface AmqpSource {
-  /** The queue name bound to the exchange (exclusive to this process). */
+  /** This gateway's durable queue bound to the exchange. */
   queue: string;
   isConnected(): boolean;
   stop(): Promise<void>;
@@ -25,23 +29,30 @@ export interface AmqpSourceOptions {
   eventLog: EventLog;
   log: Logger;
   exchange?: string;
+  /** This gateway's queue (durable; default `storeflow-gateway`): one per gateway instance. */
+  queue?: string;
   /** Reconnect delay after the connection drops (ms). */
   retryMs?: number;
 }
 
 /** The log entry for one AMQP message (exported for tests of the mapping). */
 export function amqpEvent(routingKey: string, body: Buffer, messageId?: string): NewEvent {
-  const metadata = { source: 'amqp', routing_key: routingKey };
-  const first = routingKey.split('.')[0];
-  const streamId = `amqp-${routingKey || 'default'}`;
-  if (body.length > MAX_AMQP_BODY) {
-    return { streamId, type: 'rejected', data: { code: 'too_large', reason: `AMQP body of ${body.length} bytes exceeds ${MAX_AMQP_BODY}`, routing_key: routingKey }, metadata, messageId };
-  }
+  const key = storableText(routingKey);
+  const metadata = { source: 'amqp', routing_key: key };
+  const first = key.split('.')[0];
+  const streamId = `amqp-${key || 'default'}`;
+  const id = messageId === undefined ? undefined : storableText(messageId);
+  const rejected = (code: string, reason: string, extra: object = {}): NewEvent => ({ streamId, type: 'rejected', data: { code, reason, routing_key: key, ...extra }, metadata, messageId: id });
+  if (body.length > MAX_AMQP_BODY) return rejected('too_large', `AMQP body of ${body.length} bytes exceeds ${MAX_AMQP_BODY}`);
+  const text = body.toString('utf8');
   let data: unknown;
-  try { data = JSON.parse(body.toString('utf8')); } catch (err) {
-    return { streamId, type: 'rejected', data: { code: 'invalid_json', reason: (err as Error).message, routing_key: routingKey, raw: body.toString('utf8').slice(0, 1000) }, metadata, messageId };
+  try { data = JSON.parse(text); } catch (err) {
+    return rejected('invalid_json', storableText((err as Error).message), { raw: storableText(text.slice(0, 1000)) });
   }
-  return { streamId, type: /^[A-Za-z0-9_:-]+$/.test(first) ? first : 'amqp', data, metadata, messageId };
+  if (data === null) return rejected('schema', 'a null body carries no event');
+  const unstorable = unstorableReason(data);
+  if (unstorable) return rejected('unstorable', unstorable, { raw: storableText(text.slice(0, 1000)) });
+  return { streamId, type: /^[A-Za-z0-9_:-]+$/.test(first) ? first : 'amqp', data, metadata, messageId: id };
 }
 
 export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource> {
@@ -56,15 +67,22 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
   const onMessage = async (msg: ConsumeMessage | null) => {
     if (!msg || !channel) return; // consumer cancelled by the server
     const ch = channel;
-    const event = amqpEvent(msg.fields.routingKey, msg.content, msg.properties.messageId ?? undefined);
-    if (event.type === 'rejected') o.log.warn({ routingKey: msg.fields.routingKey, reason: (event.data as { reason: string }).reason }, 'AMQP message rejected');
+    let event = amqpEvent(msg.fields.routingKey, msg.content, msg.properties.messageId ?? undefined);
     try {
-      await o.eventLog.append([event]);
-      ch.ack(msg);
+      // waits out a database outage (the log retries); fails only for rows the database refuses, or at shutdown
+      await o.eventLog.append([event]).catch(async (err) => {
+        if (!isAboutTheRows(err)) throw err;
+        event = { ...event, type: 'rejected', data: { code: 'unstorable', reason: storableText((err as Error).message), routing_key: event.metadata!.routing_key } };
+        await o.eventLog.append([event]);
+      });
     } catch (err) {
-      o.log.error({ err }, 'AMQP message not logged; returned to the queue');
+      o.log.error({ err }, 'AMQP message not logged; the broker will deliver it again');
       try { ch.nack(msg, false, true); } catch { /* channel gone: the broker redelivers */ }
+      return;
     }
+    if (event.type !== 'rejected') return ch.ack(msg);
+    o.log.warn({ routingKey: event.metadata!.routing_key, reason: (event.data as { reason: string }).reason }, 'AMQP message rejected; dead-lettered');
+    ch.nack(msg, false, false); // to the dead-letter queue, never back to this one
   };
 
   const connect = async () => {
@@ -79,11 +97,17 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
     const ch = await m.createChannel();
     ch.on('error', (err) => o.log.warn({ err: { message: String(err?.message ?? err) } }, 'AMQP channel error'));
     await ch.assertExchange(exchange, 'topic', { durable: true });
-    const q = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    const name = o.queue ?? 'storeflow-gateway';
+    const deadLetters = `${name}.dead-letter`;
+    await ch.assertExchange(deadLetters, 'fanout', { durable: true });
+    await ch.assertQueue(deadLetters, { durable: true });
+    await ch.bindQueue(deadLetters, deadLetters, '');
+    const q = await ch.assertQueue(name, { durable: true, exclusive: false, autoDelete: false, deadLetterExchange: deadLetters });
     await ch.bindQueue(q.queue, exchange, '#');
     await ch.prefetch(500);
-    await ch.consume(q.queue, (msg) => void onMessage(msg), { noAck: false });
+    // set before consuming: messages that waited in the queue arrive at once
     model = m; channel = ch; queue = q.queue;
+    await ch.consume(q.queue, (msg) => void onMessage(msg), { noAck: false });
     o.log.info({ amqp: where, exchange, queue: q.queue }, 'consuming RabbitMQ events');
   };
 

@@ -379,7 +379,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
     streamPort = (streamServer.address() as AddressInfo).port;
     await api.listen({ port: cfg.apiPort, host });
     apiPort = (api.server.address() as AddressInfo).port;
-    if (cfg.amqpUrl) amqp = await startAmqpSource({ url: cfg.amqpUrl, eventLog: ctx.eventLog, log: log.child({ part: 'amqp' }) });
+    if (cfg.amqpUrl) amqp = await startAmqpSource({ url: cfg.amqpUrl, eventLog: ctx.eventLog, log: log.child({ part: 'amqp' }), queue: `${ctx.config.mqtt.clientId}-gateway` });
   } catch (err) {
     clearInterval(heartbeat);
     unsubscribe();

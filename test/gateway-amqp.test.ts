@@ -48,6 +48,13 @@ if (!AMQP_URL) {
     publisher = await amqp.connect(AMQP_URL);
   });
   rabbit.after(async () => {
+    const queue = app?.gw.amqp?.queue;
+    if (queue && publisher) {
+      const ch = await publisher.createChannel();
+      for (const q of [queue, `${queue}.dead-letter`]) await ch.deleteQueue(q).catch(() => {});
+      await ch.deleteExchange(`${queue}.dead-letter`).catch(() => {});
+      await ch.close().catch(() => {});
+    }
     await publisher?.close().catch(() => {});
     await app?.close();
   });
@@ -77,6 +84,40 @@ if (!AMQP_URL) {
     if (password) assert.not.ok(app.logs.some((l) => l.includes(`:${password}@`)), 'password in a log line');
     await ch.close();
     ws.close();
+  });
+
+  rabbit('poison is rejected once and dead-lettered; the queue is durable, so what is published while storeflow is down is kept', async () => {
+    const key = `${uniqueName('poison').replace(/[^A-Za-z0-9_]/g, '_')}.x`;
+    const ch = await publisher.createChannel();
+    const deadBefore = (await ch.checkQueue(`${app.gw.amqp!.queue}.dead-letter`)).messageCount;
+    const poison = ['{"order":"\\u0000"}', '{"order":"\\ud800"}', 'null', `${'['.repeat(200)}${']'.repeat(200)}`, '{"raw":"\u0000"}'];
+    for (const p of poison) ch.publish(AMQP_EXCHANGE, key, Buffer.from(p));
+    ch.publish(AMQP_EXCHANGE, key, Buffer.from('{"good":1}'));
+    const logged = await waitFor(async () => { const r = await app.eventLog.read({ streamId: `amqp-${key}` }); return r.length >= 6 ? r : null; }, 5000, 'six messages logged');
+    await new Promise((r) => setTimeout(r, 1000));
+    const again = await app.eventLog.read({ streamId: `amqp-${key}` });
+    assert.equal(again.map((e) => [e.type, (e.data as any).code ?? null]), [
+      ['rejected', 'unstorable'], ['rejected', 'unstorable'], ['rejected', 'schema'], ['rejected', 'unstorable'], ['rejected', 'invalid_json'], [key.split('.')[0], null],
+    ], 'each message logged once: no retry loop');
+    assert.is(logged.length, 6);
+    const dead = await ch.checkQueue(`${app.gw.amqp!.queue}.dead-letter`);
+    assert.is(dead.messageCount - deadBefore, 5, 'the five poison messages are dead-lettered');
+    // storeflow stops; a message published meanwhile waits in its durable queue
+    const queue = app.gw.amqp!.queue;
+    await app.gw.amqp!.stop();
+    ch.publish(AMQP_EXCHANGE, key, Buffer.from('{"while":"down"}'));
+    const { startAmqpSource } = await import('../adapters/amqp-source.ts');
+    const { silentLogger } = await import('../adapters/logger.ts');
+    const restarted = await startAmqpSource({ url: AMQP_URL, eventLog: app.eventLog, log: silentLogger, queue });
+    try {
+      const after = await waitFor(async () => { const r = await app.eventLog.read({ streamId: `amqp-${key}` }); return r.length >= 7 ? r : null; }, 5000, 'the message published while down');
+      assert.equal(after[6].data, { while: 'down' });
+    } finally {
+      await restarted.stop();
+      await ch.deleteQueue(queue);
+      await ch.deleteQueue(`${queue}.dead-letter`);
+      await ch.close();
+    }
   });
 }
 
