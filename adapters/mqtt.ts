@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../schemas/env.ts';
 import type { Logger } from './logger.ts';
 import { scrubUrl } from './logger.ts';
+import { protectDebugOutput } from './debug-output.ts';
 
 /**
  * A message handler. When it returns a promise, the QoS 1 acknowledgement (PUBACK) is held back until
@@ -73,6 +74,8 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     // (measured: ~7 KB of garbage per message). Off unless DEBUG asks for it.
     ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => {} }),
   };
+  // DEBUG=mqttjs* traces the CONNECT packet: its password leaves as *** (adapters/debug-output.ts)
+  protectDebugOutput([opts.password?.toString(), ...o.urls.map((u) => { try { return decodeURIComponent(new URL(u).password); } catch { return undefined; } })]);
   const shown = o.urls.map(scrubUrl).join(',');
   const client: MqttClient = mqtt.connect(servers.length > 1 ? `${servers[0].protocol}://${servers[0].host}:${servers[0].port}` : `${first.protocol}//${first.host}`, opts);
   // Nagle off (mqtt.js leaves it on): small packets would otherwise wait for the broker's delayed ACK, ~40 ms
