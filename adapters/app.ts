@@ -17,6 +17,7 @@ import { Pipeline } from './pipeline.ts';
 import { buildControlPlane, type ReadinessCheck } from './http.ts';
 import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
 import { ROLE_FACTORIES } from './roles.ts';
+import { localAddress } from './ports.ts';
 
 export interface Storeflow {
   config: Config;
@@ -102,10 +103,10 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     cleanups.push(() => http.close());
     await http.listen({ port: opts.port ?? config.port, host: config.host });
     const { port } = http.server.address() as AddressInfo;
-    const url = `http://127.0.0.1:${port}`;
+    const url = `http://${localAddress(config.host)}:${port}`;
     await pipeline.start();
     for (const h of peers.values()) await h.start?.();
-    log.info({ url: `http://localhost:${port}/`, roles: config.roles, ms: Date.now() - started }, 'storeflow ready');
+    log.info({ url: `http://${localAddress(config.host)}:${port}/`, host: config.host, roles: config.roles, ms: Date.now() - started }, 'storeflow ready');
     let stopping: Promise<void> | undefined;
     return {
       config, http, url, infrastructure, database, eventLog, metrics, pipeline, roles: peers,

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import type { Logger } from './logger.ts';
+import { localAddress } from './ports.ts';
 import { guardPacketSize } from './mqtt-packet-guard.ts';
 
 export interface EmbeddedBroker {
@@ -22,7 +23,7 @@ export async function startEmbeddedBroker(opts: { port: number; host?: string; l
     broker.handle(socket);
     if (limit) guardPacketSize(socket, limit, (bytes) => opts.log.warn({ bytes, limit, remote: socket.remoteAddress }, 'MQTT packet above the size limit: connection closed'));
   });
-  const host = opts.host ?? '0.0.0.0';
+  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE')
@@ -32,10 +33,12 @@ export async function startEmbeddedBroker(opts: { port: number; host?: string; l
     server.listen(opts.port, host, () => ok());
   });
   const port = (server.address() as { port: number }).port;
-  const shown = host === '0.0.0.0' ? '127.0.0.1' : host;
-  opts.log.info({ url: `mqtt://${shown}:${port}`, try: `mosquitto_sub -h ${shown} -p ${port} -t '#' -v` }, 'embedded MQTT broker (3.1.1) listening');
+  const shown = localAddress(host);
+  opts.log.info({ url: `mqtt://${shown}:${port}`, host, try: `mosquitto_sub -h ${shown} -p ${port} -t '#' -v` }, 'embedded MQTT broker (3.1.1, no authentication) listening');
+  if (!/^(127\.|::1$|localhost$)/.test(host))
+    opts.log.warn({ host, port }, `the embedded MQTT broker has no authentication and listens on ${host}: anyone who reaches port ${port} can publish and subscribe (set HOST=127.0.0.1, or MQTT_URL for a broker with users)`);
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `mqtt://${shown}:${port}`,
     port,
     stop: () => new Promise<void>((ok) => {
       server.close();

@@ -30,7 +30,7 @@ export async function startInfrastructure(config: Config, log: Logger): Promise<
     }
     let brokerUrls = config.mqtt.urls;
     if (config.mqtt.mode === 'embedded') {
-      embeddedBroker = await startEmbeddedBroker({ port: config.mqtt.port, maxPacketBytes: config.mqtt.maxPacketBytes, log: log.child({ part: 'broker' }) });
+      embeddedBroker = await startEmbeddedBroker({ port: config.mqtt.port, host: config.host, maxPacketBytes: config.mqtt.maxPacketBytes, log: log.child({ part: 'broker' }) });
       brokerUrls = [embeddedBroker.url];
     } else if (config.mqtt.mode === 'external') log.info({ brokers: brokerUrls.map(scrubUrl) }, 'using external MQTT broker');
     else log.warn('TESTING_NO_MQTT: no MQTT broker; outputs are logged instead of published');

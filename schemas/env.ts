@@ -27,7 +27,7 @@ export const EnvSchema = Type.Object({
   // --- process & control plane
   ROLES: Type.String({ description: `Comma-separated roles to run in this process (${ROLE_NAMES.join(', ')}); default all`, default: ROLE_NAMES.join(','), pattern: `^\\s*(${ROLE_NAMES.join('|')})\\s*(,\\s*(${ROLE_NAMES.join('|')})\\s*)*$` }),
   PORT: Int('Control plane HTTP port (dashboard, seed endpoints, /metrics, /docs)', 8000, 0, 65535),
-  HOST: Str('Interface the HTTP servers bind to', '0.0.0.0'),
+  HOST: Str('Interface every server binds to: the control plane, the gateway\'s two ports and the embedded MQTT broker. 127.0.0.1 = this machine only; 0.0.0.0 = every interface (a container, a server: set CONTROL_TOKEN)', '127.0.0.1'),
   STOREFLOW_HOME: Str('Folder for embedded data (PostgreSQL data directory, generated CSVs)', '.storeflow'),
   LOG_LEVEL: Enum('Logging level (seeds 000/001); Python names are accepted', ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'], 'info'),
   LOG_FILENAME: Str('Also write JSON logs to this file (seeds 000/001)', ''),
