@@ -9,14 +9,17 @@
  * three coupons of every department are valid on every day of the window; ~300 orders per customer
  * over the history's three years, ~30% of order lines bought with a coupon.
  *
- * Coupon use is what the model learns, so it follows rules a model can see through the 24
- * features: customers differ in how coupon-prone they are (visible in their aggregates), higher
- * discounts, cheaper products and fewer required items attract more, types and age bands differ.
+ * Coupon use follows every customer's hidden preferences (actors/customer-preferences.ts): which
+ * departments an order touches, how thrifty its products are, and which of the valid coupons it
+ * uses, by the same redemption model the simulator's shoppers follow. Part of those preferences is
+ * visible through the 24 features, part is not (favourite categories, coupon-type affinity, the
+ * noise in department weights).
  */
 import { DEPARTMENTS, type Department } from '../schemas/departments.ts';
 import { createPrng, type Prng } from './prng.ts';
+import { CATEGORIES, couponTraits, customerPreferences, redemptionLogits, type CustomerPreferences } from './customer-preferences.ts';
 import { round2, type CouponProduct, type StoreTables } from './store-csv.ts';
-import { COUPON_TYPES, type CouponInfo, type CouponType, type CustomerInfo, type ProductInfo } from './store-data.ts';
+import type { CouponInfo, CouponType, CustomerInfo, ProductInfo } from './store-data.ts';
 
 export interface StoreOptions {
   seed: number;
@@ -53,18 +56,15 @@ export interface OrderHistory {
 export interface GeneratedStore extends StoreTables {
   options: StoreOptions;
   history: OrderHistory;
+  /** Each customer's hidden preferences (same order as `customers`). */
+  preferences: CustomerPreferences[];
 }
 
 export const SIZES = ['22-44', '28-38', '28-48', '32-48', 'S-L', 'S-XL', 'XS-XXL', 'one-size'];
 export const VENDORS = ['Acrylick', 'Adidas', 'Aeropostale', 'Armani', 'Bellerose', 'CLSC', 'Calvin Klein', 'Carhartt', 'Chanel', 'Converse', 'Diesel', 'Dior', 'Fred Perry', 'Gap', 'Gucci', 'Guess', 'Gymboree', 'H & M', 'Hugo Boss', 'Izod', 'J.Crew', 'Lacoste', 'Levis', 'Nike', 'Nununu', 'Polo', 'Prada', 'Puma', 'TinyCottons', 'Versace', 'ZARA'];
-export const CATEGORIES = ['Onesy', 'Flannel shirt', 'Sweatshirt', 'Vest top', 'V-neck t-shirt', 'Tank top', 'Skinny jean', 'Short sleeve Henley', 'Wool hat', 'Pajama pants', 'Short sleeve polo', 'Jeans', 'Bathrobe', 'T-shirt', 'Skirt', 'Overalls', 'Hawaiian shirt', 'Denim cut-offs', 'Cotton oxford', 'Dress socks', 'Dress pants', 'Cargo short', 'Suspenders', 'Beach sling', 'Romper', 'Rain jacket', 'Bucket hat', 'Sweat pants', 'Dress', 'Sport shorts', 'Tuxedo', 'Sport pants', 'Sport jacket', 'Bike short', 'Blazer', 'Hoodie', 'Cardigan', 'Leggings', 'Swimsuit', 'Parka', 'Chinos', 'Polo shirt'];
+export { CATEGORIES };
 const COLORS = ['Acid green', 'Aero blue', 'African violet', 'Alice blue', 'Almond', 'Amaranth', 'Amber', 'Amethyst', 'Android green', 'Antique brass', 'Apple green', 'Aqua', 'Aquamarine', 'Arctic lime', 'Army green', 'Artichoke', 'Ash gray', 'Asparagus', 'Auburn', 'Avocado', 'Azure', 'Baby blue', 'Baby pink', 'Barn red', 'Beige', 'Bisque', 'Black', 'Blond', 'Blood red', 'Blue', 'Blue-gray', 'Blush', 'Bone', 'Bottle green', 'Brandy', 'Brick red', 'Bright lilac', 'Brown', 'Bud green', 'Burgundy', 'Burnt sienna', 'Cadet blue', 'Camel', 'Cameo pink', 'Canary', 'Caribbean green', 'Carmine', 'Celadon', 'Cerise', 'Cerulean', 'Champagne', 'Charm pink', 'Chestnut', 'Cinnabar', 'Claret', 'Cobalt blue', 'Coffee', 'Copper', 'Copper rose', 'Coral', 'Cornsilk', 'Cream', 'Crimson', 'Cyan', 'Dark brown', 'Denim', 'Desert', 'Duke blue', 'Dutch white', 'Earth yellow', 'Ebony', 'Ecru', 'Eggplant', 'Emerald', 'Fawn', 'Fern green', 'Fire engine red', 'Firebrick', 'Flirt', 'French pink', 'Fuchsia', 'Fuchsia rose'];
 const SYLLABLES = ['TIN', 'GLE', 'EDEN', 'VEEN', 'YOU', 'OU', 'HE', 'ME', 'AN', 'HIN', 'AND', 'WA', 'MEEN', 'KA', 'LO', 'RI', 'SA', 'TO', 'NU', 'BE', 'ZE', 'QUI', 'DOR', 'FAL', 'MIR', 'OS', 'PEL', 'RA', 'SHI', 'VAN'];
-
-/** Per coupon type: how much its kind attracts use (one-off discounts most, bundles least). */
-const TYPE_EFFECT: Record<CouponType, number> = { just_discount: 0.35, buy_more: -0.1, buy_all: -0.45, department: 0.4 };
-/** Intercept tuned so that ~9.4% of offers are used, as in the original's training set. */
-const USE_INTERCEPT = -2.72;
 
 const DAY_MS = 86_400_000;
 
@@ -89,8 +89,8 @@ export function generateStore(options: Partial<StoreOptions> = {}): GeneratedSto
   const products = generateProducts(root.fork('products'), o.products);
   const byDepartment = DEPARTMENTS.map((d) => products.filter((p) => p.department === d));
   const { coupons, couponProducts, active } = generateCoupons(root, o.days, dates, byDepartment);
-  const { customers, history } = generateCustomers(root, o, products, byDepartment, coupons, couponProducts, active);
-  return { options: o, customers, products, coupons, couponProducts, history };
+  const { customers, history, preferences } = generateCustomers(root, o, products, byDepartment, coupons, couponProducts, active);
+  return { options: o, customers, products, coupons, couponProducts, history, preferences };
 }
 
 function productName(rng: Prng): string {
@@ -175,17 +175,6 @@ function generateCoupons(root: Prng, days: number, dates: string[], byDepartment
   return { coupons, couponProducts, active };
 }
 
-/** Which departments a customer shops in: their own, their children's, sport when young. */
-function departmentWeights(rng: Prng, gender: string, age: number): number[] {
-  const base: Record<Department, number> = {
-    Men: gender === 'M' ? 3 : 0.8, Women: gender === 'F' ? 3 : 0.8,
-    Sport: age < 30 ? 2.2 : age < 60 ? 1.2 : 0.6,
-    Boys: age >= 28 && age < 60 ? 1.5 : age >= 60 ? 0.8 : 0.4,
-    Girls: age >= 28 && age < 60 ? 1.5 : age >= 60 ? 0.8 : 0.4,
-  };
-  return DEPARTMENTS.map((d) => base[d] * Math.exp(rng.gaussian(0, 0.7)));
-}
-
 class Growable {
   customer = new Int32Array(1 << 16); coupon = new Int32Array(1 << 16); used = new Uint8Array(1 << 16); length = 0;
   push(c: number, k: number, u: number) {
@@ -204,19 +193,16 @@ function generateCustomers(root: Prng, o: StoreOptions, products: ProductInfo[],
   const pools = byDepartment.map((ps) => Int32Array.from(ps, (p) => p.product_id));
   const productsOf: number[][] = coupons.map(() => []);
   for (const l of couponProducts) productsOf[l.coupon_id - 1].push(l.product_id);
-  // the coupon's own part of the usage logit
-  const couponLogit = new Float64Array(coupons.length);
-  const typeIndex = new Uint8Array(coupons.length);
-  coupons.forEach((c, i) => {
-    typeIndex[i] = COUPON_TYPES.indexOf(c.coupon_type);
-    const required = c.coupon_type === 'buy_more' || c.coupon_type === 'buy_all' ? c.how_many_products_required - 1 : 0;
-    couponLogit[i] = TYPE_EFFECT[c.coupon_type] + 0.06 * (c.discount - 30) - 0.55 * Math.log(c.product_mean_price / 10) - 0.25 * required;
-  });
+  const categoryOf = new Map(products.map((p) => [p.product_id, p.category]));
+  const logitOf = redemptionLogits(coupons.map((c, i) => couponTraits(c, productsOf[i].map((pid) => categoryOf.get(pid)!))));
+  // products of each department by category, for the lines drawn from a customer's favourite categories
+  const byCategory = byDepartment.map((ps) => CATEGORIES.map((cat) => Int32Array.from(ps.filter((p) => p.category === cat), (p) => p.product_id)));
 
   const seen = new Uint32Array(products.length + 1);
   const seenWithCoupon = new Uint32Array(products.length + 1);
   const offers = new Growable();
   const customers: CustomerInfo[] = [];
+  const preferences: CustomerPreferences[] = [];
   let orders = 0, totalLines = 0, totalCouponLines = 0;
   const years = o.historyDays / 365;
 
@@ -226,12 +212,10 @@ function generateCustomers(root: Prng, o: StoreOptions, products: ProductInfo[],
     const gender = rng.chance(0.57) ? 'F' : 'M';
     const age = rng.int(18, 90);
     const ordersPerYear = 100 * Math.exp(rng.gaussian(0, 0.7) - 0.245);
-    const proneness = rng.gaussian(0, 1.2);
-    const typePref = COUPON_TYPES.map(() => rng.gaussian(0, 0.35));
-    const weights = departmentWeights(rng, gender, age);
+    const prefs = customerPreferences(o.seed, id, gender, age);
+    preferences.push(prefs);
+    const weights = prefs.departmentWeights, thrift = prefs.thrift;
     const totalWeight = weights.reduce((a, b) => a + b, 0);
-    const thrift = rng.float(); // chance of taking the cheaper of two products
-    const personal = USE_INTERCEPT + proneness + (gender === 'F' ? 0.15 : 0) + (age >= 60 ? 0.3 : age < 30 ? -0.25 : 0);
 
     const stamp = id;
     let lines = 0, couponLines = 0, uniqueProducts = 0, uniqueWithCoupon = 0, paid = 0, discountSum = 0;
@@ -259,14 +243,16 @@ function generateCustomers(root: Prng, o: StoreOptions, products: ProductInfo[],
       }
       for (let dep = 0; dep < D; dep++) {
         if (!touched[dep]) continue;
-        const pool = pools[dep];
         for (let m = 1 + rng.poisson(0.8); m > 0; m--) {
+          // a third of the lines from a favourite category (when the department has one), the rest from anything
+          let pool = pools[dep];
+          if (rng.chance(1 / 3)) { const fav = byCategory[dep][prefs.favourites[rng.int(0, prefs.favourites.length - 1)]]; if (fav.length) pool = fav; }
           const a = pool[rng.int(0, pool.length - 1)], b = pool[rng.int(0, pool.length - 1)];
           buy(rng.chance(thrift) && priceById[b] < priceById[a] ? b : a, 0);
         }
         for (let slot = 0; slot < 3; slot++) {
           const ki = active[(day * D + dep) * 3 + slot];
-          const logit = personal + couponLogit[ki] + typePref[typeIndex[ki]];
+          const logit = logitOf(prefs, ki);
           const used = rng.float() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
           offers.push(ci, ki, used);
           if (!used) continue;
@@ -295,5 +281,5 @@ function generateCustomers(root: Prng, o: StoreOptions, products: ProductInfo[],
     orders, lines: totalLines, couponLines: totalCouponLines, offers: offers.length,
     offerCustomer: offers.customer.subarray(0, offers.length), offerCoupon: offers.coupon.subarray(0, offers.length), offerUsed: offers.used.subarray(0, offers.length),
   };
-  return { customers, history };
+  return { customers, history, preferences };
 }

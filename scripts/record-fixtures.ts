@@ -4,7 +4,7 @@
  * exporting its log. Run it when a machine changes behaviour on purpose, then review the diff
  * (`git diff --stat test/fixtures/replay`, and `npm run replay` on the old file shows the first change).
  */
-import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { startStoreflow, type Storeflow } from '../adapters/app.ts';
 import { connectDatabase, migrate, sql } from '../adapters/database.ts';
 import { loadStoreTables } from '../adapters/cache-loader.ts';
 import { generateStore } from '../actors/store-generator.ts';
+import { DEFAULT_MODEL_FILE } from '../actors/coupon-scorer.ts';
 import { formatStoreCsv } from '../actors/store-csv.ts';
 import { simulateDay } from '../adapters/customer-simulation.ts';
 import { inputId } from '../adapters/pipeline.ts';
@@ -91,6 +92,8 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
 if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(join(FIXTURE_DIR, 'store'), { recursive: true });
   for (const [file, text] of Object.entries(formatStoreCsv(store))) writeFileSync(join(FIXTURE_DIR, 'store', file), text);
+  // the model the outputs are recorded with goes along (test/replay.test.ts scores with it)
+  copyFileSync(DEFAULT_MODEL_FILE, join(FIXTURE_DIR, 'coupon-model.json'));
   const pgDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'storeflow-fixtures-'));
   const pg = pgDir ? await startEmbeddedPostgres({ dataDir: pgDir, log }) : undefined;
   const url = process.env.DATABASE_URL ?? pg!.url;

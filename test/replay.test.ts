@@ -19,11 +19,13 @@ import type { RecommenderHandle } from '../adapters/recommender.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'replay');
 const read = (f: string) => readFileSync(join(DIR, 'store', f), 'utf8');
+// the fixtures carry the model they were recorded with (scores are part of the recorded outputs), as they carry their store
+const MODEL = join(DIR, 'coupon-model.json');
 const tables = parseStoreCsv(Object.fromEntries(Object.values(CSV_FILES).map((f) => [f, read(f)])));
 const deps = {
   catalogue: new CouponCatalogue(tables.coupons, tables.products, tables.couponProducts),
   customers: new Map(tables.customers.map((c) => [c.customer_id, c])),
-  scorer: loadCouponModel(),
+  scorer: loadCouponModel(MODEL),
   settings: { maxCoupons: 5, threshold: 0.2, couponValidity: 'check' as const, idleTimeoutS: 7200 },
 };
 const load = (name: string): ExportedEvent[] => gunzipSync(readFileSync(join(DIR, `${name}.ndjson.gz`))).toString().trim().split('\n').map((l) => JSON.parse(l));
@@ -64,11 +66,11 @@ test('a changed output is reported with the first difference, and the command ex
   const dir = mkdtempSync(join(tmpdir(), 'replay-'));
   try {
     writeFileSync(join(dir, 'bad.ndjson.gz'), gzipSync(tampered.map((e) => JSON.stringify(e)).join('\n')));
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--file', join(dir, 'bad.ndjson.gz'), '--data', join(DIR, 'store')], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--file', join(dir, 'bad.ndjson.gz'), '--data', join(DIR, 'store'), '--model', MODEL], { encoding: 'utf8' });
     assert.is(bad.status, 1, bad.stdout + bad.stderr);
     assert.match(bad.stdout, /first difference \(different\)/);
     assert.match(bad.stdout, /replay: DIVERGED/);
-    const good = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--file', join(DIR, 'quiet-day.ndjson.gz'), '--data', join(DIR, 'store')], { encoding: 'utf8' });
+    const good = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--file', join(DIR, 'quiet-day.ndjson.gz'), '--data', join(DIR, 'store'), '--model', MODEL], { encoding: 'utf8' });
     assert.is(good.status, 0, good.stdout + good.stderr);
     assert.match(good.stdout, /identical \d+, different 0, missing 0, extra 0/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
