@@ -19,6 +19,7 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
 import { AppError } from './errors.ts';
+import { LIMITS } from '../schemas/limits.ts';
 
 /** Achieved rate is measured over this window. */
 const RATE_WINDOW_MS = 5000;
@@ -27,8 +28,8 @@ const IN_FLIGHT_LIMIT = 20_000;
 const commandCheck = compile(PumpCommand);
 
 export const PumpSettingsBody = Type.Object({
-  rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Target events/s (0 = use events_per_tick)' })),
-  events_per_tick: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Events per tick when no target rate is set' })),
+  rate: Type.Optional(Type.Number({ minimum: 0, maximum: LIMITS.pumpRate, description: `Target events/s (0 = use events_per_tick); at most ${LIMITS.pumpRate}` })),
+  events_per_tick: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pumpRate, description: `Events per tick when no target rate is set; events_per_tick / interval_s at most ${LIMITS.pumpRate}/s` })),
   interval_s: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'Seconds between ticks (PERIODIC_TASKS_INTERVAL)' })),
 }, { additionalProperties: false, $id: 'pump_settings', title: 'Pump settings (change the load live)' });
 export type PumpSettingsBodyT = Static<typeof PumpSettingsBody>;
@@ -295,6 +296,12 @@ export const pumpRole: RoleFactory = async (ctx) => {
       }, async (req) => {
         const body = req.body ?? {};
         if (Object.keys(body).length === 0) throw new AppError('schema', 'give at least one of rate, events_per_tick, interval_s');
+        // ticks set the pace when rate is 0: events_per_tick / interval_s has the rate's bound too
+        if (body.rate === 0 || (body.rate === undefined && (body.events_per_tick !== undefined || body.interval_s !== undefined))) {
+          const s = pump.state();
+          const perTick = body.events_per_tick ?? s.events_per_tick, interval = body.interval_s ?? s.interval_s;
+          if (perTick / interval > LIMITS.pumpRate) throw new AppError('schema', `events_per_tick / interval_s: ${perTick} every ${interval} s is ${Math.round(perTick / interval)} events/s, above the pump's ${LIMITS.pumpRate}/s`);
+        }
         pump.settings(body);
         return pump.state();
       });

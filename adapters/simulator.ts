@@ -14,6 +14,7 @@ import { sql } from './database.ts';
 import type { RoleFactory, RoleHandle, RouteOptions } from './role.ts';
 import type { Broker } from './mqtt.ts';
 import { AppError } from './errors.ts';
+import { LIMITS } from '../schemas/limits.ts';
 import { CustomerSimulation, defaultCustomers, type ShopperView } from './customer-simulation.ts';
 import { Timeline, payloadOf, type StalePolicy, type TimelineEvent } from '../actors/timeline.ts';
 import { expandDraft, expandScenario, type ExpandedScenario } from '../actors/scenario.ts';
@@ -63,8 +64,8 @@ const checkEntry = compile(EntryEvent);
 const checkMove = compile(MoveEvent);
 
 const Settings = Type.Object({
-  speed: Type.Optional(Type.Number({ minimum: 0.001, maximum: 100_000, description: 'SIM_SPEED: simulated seconds per real second' })),
-  averageInStore: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000, description: 'CUSTOMERS_AVERAGE_IN_STORE' })),
+  speed: Type.Optional(Type.Number({ minimum: 0.001, maximum: LIMITS.simSpeed, description: `SIM_SPEED: simulated seconds per real second; averageInStore × speed at most ${LIMITS.shopperSpeed}` })),
+  averageInStore: Type.Optional(Type.Number({ minimum: 0, maximum: LIMITS.shoppers, description: `CUSTOMERS_AVERAGE_IN_STORE; averageInStore × speed at most ${LIMITS.shopperSpeed}` })),
   batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'CONSUME_BATCH_SIZE' })),
   consumeFrequency: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'CONSUME_FREQUENCY in seconds' })),
   staleEvents: Type.Optional(Type.Union([Type.Literal('publish'), Type.Literal('drop')], { description: 'STALE_EVENTS' })),
@@ -248,9 +249,12 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     }
     if (prefixed) {
       // validated here rather than by the route schema: Fastify would silently strip unknown (misspelt) keys
-      app.post('/settings', { schema: { description: 'Simulator settings, live: speed (SIM_SPEED), averageInStore, batchSize, consumeFrequency (s), staleEvents' } }, async (req) => {
+      // the schema is in the OpenAPI document (with its bounds); the handler validates, hence the no-op validator
+      app.post('/settings', { schema: { description: 'Simulator settings, live: speed (SIM_SPEED), averageInStore, batchSize, consumeFrequency (s), staleEvents', body: Settings }, validatorCompiler: () => () => true }, async (req) => {
         if (!checkSettings.check(req.body)) throw new AppError('schema', `settings ${checkSettings.error(req.body)}`);
         const b = req.body as Static<typeof Settings>;
+        const shoppers = b.averageInStore ?? settings.averageInStore, speed = b.speed ?? settings.speed;
+        if (shoppers * speed > LIMITS.shopperSpeed) throw new AppError('schema', `averageInStore × speed: ${shoppers} × ${speed} is above ${LIMITS.shopperSpeed} (about ${LIMITS.shopperSpeed / 10} events/s)`);
         return applySettings({ speed: b.speed, averageInStore: b.averageInStore, batchSize: b.batchSize, consumeFrequencyS: b.consumeFrequency, staleEvents: b.staleEvents });
       });
       app.get('/settings', async () => ({ ...settings, consumeFrom: sc.consumeFrom }));
