@@ -4,6 +4,13 @@
  * offer the best one not yet offered in this visit. Nothing qualifies: no offer, and why.
  */
 import type { CatalogueEntry } from './coupon-catalogue.ts';
+import type { Department } from '../schemas/departments.ts';
+
+/** A focus as a session holds it: the input it came from, its event time, its department. */
+export interface FocusInput { inputId: string; ts: number; dep: Department }
+
+/** What became of a focus: the coupon offered and its score, or why there is none. */
+export type ScoreResult = { couponId: number; score: number } | { reason: NoOfferReason };
 
 export type NoOfferReason = 'no_coupons' | 'below_threshold' | 'all_offered' | 'unknown_customer' | 'scorer_failed' | 'customer_left';
 

@@ -14,8 +14,23 @@ export interface EmbeddedBroker {
 export class PortInUseError extends Error {}
 
 /** `maxPacketBytes`: a connection whose packet announces more is closed before the packet is buffered (unset = no limit). */
-export async function startEmbeddedBroker(opts: { port: number; host?: string; log: Logger; maxPacketBytes?: number }): Promise<EmbeddedBroker> {
-  const broker = await Aedes.createBroker({ heartbeatInterval: 30_000 });
+/**
+ * `noLocal`: the clients that never get their own publications back — MQTT 5's no-local, which this
+ * 3.1.1 broker offers storeflow's own pipeline client through aedes' publish and forward hooks.
+ */
+export async function startEmbeddedBroker(opts: { port: number; host?: string; log: Logger; maxPacketBytes?: number; noLocal?: (clientId: string) => boolean }): Promise<EmbeddedBroker> {
+  const noLocal = opts.noLocal;
+  const broker = await Aedes.createBroker({
+    heartbeatInterval: 30_000,
+    ...(noLocal ? {
+      // remember who published (aedes keeps a packet's clientId), and do not hand it back to them
+      authorizePublish: (client: { id: string } | null, packet: { clientId?: string }, done: (err?: Error | null) => void) => {
+        if (client && noLocal(client.id)) packet.clientId = client.id;
+        done(null);
+      },
+      authorizeForward: (client: { id: string }, packet: { clientId?: string }) => (packet.clientId !== undefined && packet.clientId === client.id ? null : packet),
+    } : {}),
+  } as Parameters<typeof Aedes.createBroker>[0]);
   broker.on('clientError', (client, err) => opts.log.debug({ client: client?.id, err: err.message }, 'MQTT client error'));
   // Nagle off: small MQTT packets would otherwise wait for the peer's delayed ACK (~40 ms)
   const limit = opts.maxPacketBytes;

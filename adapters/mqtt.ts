@@ -23,7 +23,8 @@ export interface Broker {
   /** The same without a promise per message (hot paths): `done` hears the broker's acknowledgement or the failure. */
   send(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }, done?: (err?: Error) => void): void;
   /** `shared: false` keeps GROUP_ID's shared subscription off (commands every instance must hear). */
-  subscribe(topics: string[], handler: MessageHandler, opts?: { shared?: boolean }): Promise<void>;
+  /** `noLocal`: never deliver this client's own publications back to it (MQTT 5; ignored on a shared subscription, where it is not allowed). */
+  subscribe(topics: string[], handler: MessageHandler, opts?: { shared?: boolean; noLocal?: boolean }): Promise<void>;
   isConnected(): boolean;
   close(): Promise<void>;
 }
@@ -157,8 +158,9 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
       const held = early ?? [];
       early = undefined;
       for (const m of held) m.release();
-      const names = topics.map((t) => (o.group && opts.shared !== false ? `$share/${o.group}/${t}` : t));
-      await client.subscribeAsync(names, { qos: 1 });
+      const shared = !!o.group && opts.shared !== false;
+      const names = topics.map((t) => (shared ? `$share/${o.group}/${t}` : t));
+      await client.subscribeAsync(names, { qos: 1, ...(opts.noLocal && !shared && o.protocolVersion === 5 ? { nl: true } : {}) });
     },
     isConnected: () => client.connected,
     close: () => client.endAsync(),

@@ -1,9 +1,14 @@
 /**
- * Append, then act. One pipeline per process:
- * - inputs (MQTT messages, HTTP mock endpoints) are normalised, de-duplicated, appended to the
- *   event log, and only then dispatched to the local roles that consume their kind;
- * - outputs are appended, then published (with a stable id derived from their input), and handed
- *   to local consumers directly; the broker's copy of our own publication is recognised and dropped.
+ * Append, then act. One pipeline per process, and the one path every input takes (live, and at start
+ * when sessions are recovered):
+ * - an input (MQTT message, HTTP mock endpoint) is normalised, de-duplicated and appended to the event
+ *   log; only then is it handed to each processor that consumes its kind, one input at a time, in log order;
+ * - a processor returns the outputs the input caused (or a promise of them); the pipeline appends them
+ *   in one batch, publishes them with their stable ids, and hands those another processor here consumes
+ *   (the detector's focus, for the recommender) to it, before the next input.
+ * A process's own publications reach its processors by one path only: locally when the broker keeps a
+ * client's own publications from it (MQTT 5 no-local; the embedded broker does the same for the
+ * pipeline's client), otherwise through the broker like anyone else's (and then not locally).
  * Bad input never throws: a warning, a metric, an optional dead-letter publication, a `rejected` log entry.
  */
 import { createHash } from 'node:crypto';
@@ -20,9 +25,8 @@ import type { Metrics } from './metrics.ts';
 
 export type InputSource = 'mqtt' | 'http' | 'amqp' | 'replay';
 
-/** What a consumer gets: the durable log entry and the event it carries. */
+/** What a processor gets: the durable log entry and the event it carries. */
 export interface Input { logged: LoggedEvent; event: StoreEvent }
-export type InputHandler = (input: Input) => unknown;
 
 export interface Output {
   streamId: string;
@@ -33,12 +37,29 @@ export interface Output {
   metadata?: Record<string, unknown>;
   /** Publication (topic and exact payload); omitted for log-only outputs. */
   publish?: { topic: string; payload: string };
-  /** For local consumers of `type` (e.g. the detector's focus for the recommender). */
+  /** The store event it announces, for processors of the same process that consume its kind. */
   event?: StoreEvent;
 }
 
+/** A stateful role over its host of actors: one logged input in, the outputs it caused out. */
+export interface Processor {
+  readonly consumes: readonly EventKind[];
+  handle(input: Input): Output[] | Promise<Output[]>;
+}
+
+/** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */
+export interface Recovery { inputs: Input[]; logged: Set<string> }
+
+export interface Registration {
+  processor: Processor;
+  /** Heard once outputs are logged and published; `ms` since their input was logged here. */
+  onLogged?(outputs: Output[], input: Input, ms: number): void;
+  /** At start, before live inputs: what to run through the processor again (outputs already logged are not repeated). */
+  recover?(): Promise<Recovery | undefined>;
+}
+
 export type IngestResult =
-  | { status: 'accepted'; logged: LoggedEvent; event: StoreEvent; results: unknown[] }
+  | { status: 'accepted'; logged: LoggedEvent; event: StoreEvent; outputs: Promise<Output[]> }
   | { status: 'duplicate'; messageId: string }
   | { status: 'rejected'; code: RejectCode; reason: string };
 
@@ -56,6 +77,11 @@ export function outputId(causeId: string, type: string, n = 0): string {
   return `${causeId}:${type}${n ? `:${n}` : ''}`;
 }
 
+/** The id a logged input goes by: its stable id, or its position when it has none. */
+export function loggedInputId(logged: LoggedEvent): string {
+  return logged.messageId ?? `position-${logged.position}`;
+}
+
 export interface PipelineOptions {
   config: Config;
   log: Logger;
@@ -67,22 +93,28 @@ export interface PipelineOptions {
 }
 
 export class Pipeline {
-  private consumers = new Map<EventKind, InputHandler[]>();
+  private registrations: Registration[] = [];
   private recent = new Map<string, number>();
   /** Inputs whose append is under way, by id. */
   private appending = new Map<string, Promise<void>>();
-  private echoes = new Map<string, number>();
   private broker?: Broker;
   private topicKinds = new Map<string, EventKind>();
   private started = false;
   private dispatchTail: Promise<unknown> = Promise.resolve();
+  private loggedAt = new Map<string, number>();
   private readonly dedupWindowMs: number;
   private readonly m;
+  /** Whether outputs go to this process's processors locally (true) or come back through the broker. */
+  readonly handOffLocally: boolean;
 
   constructor(private o: PipelineOptions) {
     this.dedupWindowMs = o.dedupWindowMs ?? 10 * 60_000;
     const t = o.config.topics;
     for (const [topic, kind] of [[t.enter, 'entry'], [t.move, 'move'], [t.exit, 'exit'], [t.focus, 'focus'], [t.browsing, 'browsing']] as const) this.topicKinds.set(topic, kind);
+    const mq = o.config.mqtt;
+    // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker
+    // keeps the pipeline client's own publications from it
+    this.handOffLocally = mq.mode !== 'external' || (mq.protocolVersion === 5 && !mq.group);
     this.m = {
       inputs: o.metrics.counter('storeflow_inputs_total', 'Inputs accepted and logged', ['kind', 'source']),
       rejected: o.metrics.counter('storeflow_inputs_rejected_total', 'Inputs rejected (bad JSON, schema, unknown department, too large)', ['reason', 'source']),
@@ -92,33 +124,42 @@ export class Pipeline {
     };
   }
 
-  /** A local role consumes inputs of these kinds (from the broker, HTTP, and other local roles' outputs). */
-  consume(kinds: EventKind[], handler: InputHandler): void {
-    for (const k of kinds) {
-      this.consumers.set(k, [...(this.consumers.get(k) ?? []), handler]);
-    }
+  /** A processor of this process: its kinds are consumed from the broker, HTTP and the other processors' outputs. */
+  register(r: Registration): void {
+    this.registrations.push(r);
+  }
+
+  private consumes(kind: EventKind): boolean {
+    return this.registrations.some((r) => r.processor.consumes.includes(kind));
   }
 
   topicFor(kind: EventKind): string {
     return { entry: this.o.config.topics.enter, move: this.o.config.topics.move, exit: this.o.config.topics.exit, focus: this.o.config.topics.focus, browsing: this.o.config.topics.browsing }[kind];
   }
 
-  /** Subscribe to the topics of every consumed kind (once all roles have registered). */
+  /**
+   * Connect, run what a restart left undone (recovery), then subscribe to the topics of every consumed
+   * kind. Messages the broker kept for this client wait, unacknowledged, until the subscription is there.
+   */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     await this.rememberRecentInputs();
-    const kinds = [...this.consumers.keys()];
+    const kinds = [...new Set(this.registrations.flatMap((r) => r.processor.consumes))];
     if (kinds.length === 0) return;
-    this.broker = await this.o.connectBroker('inputs');
+    this.broker = await this.o.connectBroker('pipeline');
+    for (const r of this.registrations) {
+      const recovery = await r.recover?.();
+      if (recovery) await this.recover(r, recovery);
+    }
     const topics = kinds.map((k) => this.topicFor(k));
     await this.broker.subscribe(topics, (topic, payload, meta) => {
       const kind = this.topicKinds.get(topic);
-      if (!kind || !this.consumers.has(kind)) return;
+      if (!kind || !this.consumes(kind)) return;
       // the broker's acknowledgement waits for this: an input is acked once it is in the log
       return this.ingest(kind, payload, { source: 'mqtt', topic, brokerMessageId: meta.messageId });
-    });
-    this.o.log.info({ topics }, 'consuming input topics');
+    }, { noLocal: this.handOffLocally });
+    this.o.log.info({ topics, handOff: this.handOffLocally ? 'local' : 'through the broker' }, 'consuming input topics');
   }
 
   /** The de-duplication window survives a restart: recent input ids come back from the log. */
@@ -127,14 +168,24 @@ export class Pipeline {
     for (const e of await this.o.eventLog.inputIdsSince(since)) this.recent.set(e.messageId, e.recordedAt + this.dedupWindowMs);
   }
 
+  /** Logged inputs through the processor again; only outputs not yet in the log are appended and published. */
+  private async recover(r: Registration, { inputs, logged }: Recovery) {
+    const pending: Promise<unknown>[] = [];
+    for (const input of inputs) {
+      const result = this.handle(r, input);
+      const unlogged = (outs: Output[]) => outs.filter((x) => !logged.has(x.messageId));
+      pending.push(Array.isArray(result) ? this.emit(r, unlogged(result), input) : result.then((outs) => this.emit(r, unlogged(outs), input)));
+    }
+    await Promise.all(pending);
+  }
+
   /**
-   * One input, from any source. Resolves after it is logged and every local consumer has handled it;
-   * `results` holds what the consumers returned (e.g. the predictions a focus produced).
+   * One input, from any source. Resolves once it is logged and handed to the processors; `outputs`
+   * resolves once what it caused is logged and published (HTTP callers wait for it, the broker does not).
    */
   async ingest(kind: EventKind, raw: string | Uint8Array | object, at: { source: InputSource; topic?: string; brokerMessageId?: number }): Promise<IngestResult> {
     const topic = at.topic ?? this.topicFor(kind);
     const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : JSON.stringify(raw);
-    if (at.source === 'mqtt' && this.isEcho(topic, text)) return { status: 'duplicate', messageId: '' };
     const n = normalise(text, kind, this.o.config.maxPayloadBytes);
     if (!n.ok) {
       await this.reject(n.code, n.reason, topic, text, at.source);
@@ -170,12 +221,11 @@ export class Pipeline {
       done();
     }
     this.m.inputs.inc({ kind: event.kind, source: at.source });
-    // consumers see inputs one at a time, in log order, each with the outputs it caused handed on
-    // before the next input: live runs take the same path a replay of the log takes
-    const turn = this.dispatchTail.then(() => this.dispatch(this.consumers.get(event.kind) ?? [], { logged, event }));
+    // processors see inputs one at a time, in log order, as a replay of the log does
+    const turn = this.dispatchTail.then(() => this.dispatch({ logged, event }));
     this.dispatchTail = turn.catch(() => undefined);
-    const results = await turn;
-    return { status: 'accepted', logged, event, results };
+    const { outputs } = await turn;
+    return { status: 'accepted', logged, event, outputs };
   }
 
   private remember(messageId: string, now: number) {
@@ -183,16 +233,37 @@ export class Pipeline {
     if (this.recent.size > 200_000) for (const [k, until] of this.recent) if (until < now || this.recent.size > 150_000) this.recent.delete(k);
   }
 
-  private async dispatch(handlers: InputHandler[], input: Input): Promise<unknown[]> {
-    const results: unknown[] = [];
-    for (const h of handlers) {
-      try {
-        results.push(await h(input));
-      } catch (err) {
-        this.o.log.error({ err, position: input.logged.position }, 'consumer failed on an input');
-      }
+  private handle(r: Registration, input: Input): Output[] | Promise<Output[]> {
+    try {
+      const result = r.processor.handle(input);
+      if (Array.isArray(result)) return result;
+      return result.catch((err) => { this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input'); return []; });
+    } catch (err) {
+      this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input');
+      return [];
     }
-    return results;
+  }
+
+  /**
+   * Hands one logged input to each processor that consumes its kind. Outputs decided at once that a
+   * processor here consumes are logged and handed on before this returns (so before the next input);
+   * others are logged and published as they come. The promise it returns settles with all of them.
+   */
+  private async dispatch(input: Input): Promise<{ outputs: Promise<Output[]> }> {
+    const all: Promise<Output[]>[] = [];
+    this.loggedAt.set(input.logged.messageId ?? '', performance.now());
+    for (const r of this.registrations) {
+      if (!r.processor.consumes.includes(input.event.kind)) continue;
+      const result = this.handle(r, input);
+      if (!Array.isArray(result)) { all.push(result.then((outs) => this.emit(r, outs, input))); continue; }
+      if (result.length === 0) continue;
+      const emitted = this.emit(r, result, input);
+      all.push(emitted);
+      if (this.handOffLocally && result.some((x) => x.event && this.consumes(x.event.kind))) await emitted.catch(() => undefined);
+    }
+    this.loggedAt.delete(input.logged.messageId ?? '');
+    // wrapped: a promise returned as such would be waited for by the caller
+    return { outputs: Promise.all(all).then((x) => x.flat()) };
   }
 
   private async reject(code: RejectCode, reason: string, topic: string, text: string, source: InputSource) {
@@ -207,44 +278,41 @@ export class Pipeline {
   }
 
   /**
-   * Outputs: appended in one batch, then published in order, then handed to local consumers.
-   * A failed publication is logged and counted; the output stays in the log (at-least-once on replay).
+   * A processor's outputs: appended in one batch, then published in order, then handed to the
+   * processors here that consume them. A failed publication is logged and counted; the output stays in
+   * the log. Resolves with the outputs and those they caused in turn.
    */
-  async emit(outputs: Output[], broker: Broker | undefined): Promise<LoggedEvent[]> {
-    if (outputs.length === 0) return [];
-    const logged = await this.o.eventLog.append(outputs.map((o): NewEvent => ({
-      streamId: o.streamId, type: o.type, data: o.data, messageId: o.messageId,
-      metadata: { source: 'output', ...(o.publish ? { topic: o.publish.topic } : {}), ...o.metadata },
-    })));
-    for (let i = 0; i < outputs.length; i++) {
-      const o = outputs[i];
-      this.m.outputs.inc({ type: o.type });
-      if (o.publish && broker) {
-        if (this.consumers.has(this.topicKinds.get(o.publish.topic) as EventKind)) this.expectEcho(o.publish.topic, o.publish.payload);
-        // written to the socket in order now; the broker's acknowledgement is not waited for (nothing here needs it)
-        broker.send(o.publish.topic, o.publish.payload, { id: o.messageId }, (err) => {
-          if (!err) return;
-          this.m.publishFailures.inc({ type: o.type });
-          this.o.log.warn({ err, topic: o.publish!.topic }, 'publication failed (the output is in the log)');
-        });
-      }
-      if (o.event) await this.dispatch(this.consumers.get(o.event.kind) ?? [], { logged: logged[i], event: o.event });
+  private async emit(r: Registration, outputs: Output[], input: Input): Promise<Output[]> {
+    if (outputs.length === 0) return outputs;
+    const t0 = this.loggedAt.get(input.logged.messageId ?? '') ?? performance.now();
+    let logged: LoggedEvent[];
+    try {
+      logged = await this.o.eventLog.append(outputs.map((o): NewEvent => ({
+        streamId: o.streamId, type: o.type, data: o.data, messageId: o.messageId,
+        metadata: { source: 'output', ...(o.publish ? { topic: o.publish.topic } : {}), ...o.metadata },
+      })));
+    } catch (err) {
+      this.o.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
+      return [];
     }
-    return logged;
-  }
-
-  private expectEcho(topic: string, payload: string) {
-    const now = Date.now();
-    this.echoes.set(`${topic}\u0000${payload}`, now + 60_000);
-    if (this.echoes.size > 100_000) for (const [k, until] of this.echoes) if (until < now || this.echoes.size > 50_000) this.echoes.delete(k);
-  }
-
-  private isEcho(topic: string, payload: string): boolean {
-    if (this.echoes.size === 0) return false;
-    const key = `${topic}\u0000${payload}`;
-    const until = this.echoes.get(key);
-    if (until === undefined) return false;
-    this.echoes.delete(key);
-    return until >= Date.now();
+    const broker = this.broker;
+    for (const o of outputs) {
+      this.m.outputs.inc({ type: o.type });
+      if (!o.publish || !broker) continue;
+      // written to the socket in order now; the broker's acknowledgement is not waited for (nothing here needs it)
+      broker.send(o.publish.topic, o.publish.payload, { id: o.messageId }, (err) => {
+        if (!err) return;
+        this.m.publishFailures.inc({ type: o.type });
+        this.o.log.warn({ err, topic: o.publish!.topic }, 'publication failed (the output is in the log)');
+      });
+    }
+    r.onLogged?.(outputs, input, performance.now() - t0);
+    if (!this.handOffLocally) return outputs;
+    const caused: Output[] = [];
+    for (let i = 0; i < outputs.length; i++) {
+      const event = outputs[i].event;
+      if (event && this.consumes(event.kind)) caused.push(...await (await this.dispatch({ logged: logged[i], event })).outputs);
+    }
+    return caused.length ? [...outputs, ...caused] : outputs;
   }
 }

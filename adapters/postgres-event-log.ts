@@ -162,6 +162,34 @@ export class PostgresEventLog implements EventLog {
     return rows.map((r) => ({ messageId: r.message_id, recordedAt: Math.floor(r.recorded_at) }));
   }
 
+  /**
+   * The customers still in the store at the log's end, and what their visits logged so far: every event
+   * of their streams after their last exit (inputs and decisions), in log order. A visit is open when
+   * the customer entered or focused after their last exit, within `idleTimeoutS` of event time, event
+   * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
+   * read as numeric, so a value an older version let in never stops a start.
+   */
+  async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
+    const leaders = await this.db.query(sql`
+      SELECT max((data->>'ts')::numeric) AS max_ts FROM events
+      WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
+      GROUP BY stream_id ORDER BY 1 DESC LIMIT 2`);
+    if (leaders.length === 0) return [];
+    const eventTime = Number(leaders[leaders.length - 1].max_ts);
+    const live = await this.db.query(sql`
+      SELECT stream_id FROM events WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
+      GROUP BY stream_id
+      HAVING coalesce(max(position) FILTER (WHERE type = 'exit'), 0) < max(position) FILTER (WHERE type IN ('entry', 'focus'))
+         AND max((data->>'ts')::numeric) > ${eventTime - idleTimeoutS}`);
+    if (live.length === 0) return [];
+    const rows = await this.db.query(sql`
+      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at FROM events
+      WHERE stream_id = ANY(${live.map((r) => r.stream_id as string)}::text[])
+        AND position > coalesce((SELECT max(position) FROM events x WHERE x.stream_id = events.stream_id AND x.type = 'exit'), 0)
+      ORDER BY position`);
+    return rows.map(toLogged);
+  }
+
   async head(): Promise<number> {
     const [r] = await this.db.query(sql`SELECT coalesce(max(position), 0)::bigint AS head FROM events`);
     return Number(r.head);

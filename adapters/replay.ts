@@ -1,16 +1,16 @@
 /**
- * Deterministic replay: a log's inputs through fresh machines, no broker, no real time, and the
- * outputs compared with the recorded ones. The recommender's sessions are hosted exactly as live
- * (actors/session-host.ts); settings come from the log's own `recommender_started` records.
+ * Deterministic replay: a log's inputs through fresh processors — the same modules the live roles
+ * register with the pipeline — with no broker and no real time, and the outputs compared with the
+ * recorded ones. Settings come from the log's own `recommender_started` / `detector_started` records.
  */
-import { sessionMachine, type ScoreResult, type FocusInput, type SessionEmitted } from '../machines/session.ts';
-import { SessionHost, scoreFocus, fromValueOrPromise, type ScoringSettings } from '../actors/session-host.ts';
-import { DetectorHost, detectedEvent } from '../actors/detector-host.ts';
-import { toFlat, fromFlat } from '../schemas/events.ts';
+import type { ScoringSettings } from '../actors/score-focus.ts';
+import { fromFlat } from '../schemas/events.ts';
 import type { CouponCatalogue } from '../actors/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
-import { renderPrediction, noPredictionData } from './recommender.ts';
-import { outputId } from './pipeline.ts';
+import type { LoggedEvent } from '../actors/event-log.ts';
+import type { Input, Output } from './pipeline.ts';
+import { RecommenderProcessor } from './recommender/processor.ts';
+import { DetectorProcessor } from './detector/processor.ts';
 
 /** One log record as `npm run export` writes it (one JSON object per NDJSON line). */
 export interface ExportedEvent {
@@ -63,9 +63,11 @@ export function canonical(v: unknown): string {
 }
 
 export class Replayer {
-  private host: SessionHost;
+  private recommender: RecommenderProcessor;
   /** Present once the log says a detector ran (`detector_started`). */
-  private detector: DetectorHost | undefined;
+  private detector: DetectorProcessor | undefined;
+  /** Whether the detector's focus went to the recommender locally (else it came back as an input). */
+  private localFocus = true;
   /** The recommender decides focuses once the log says it ran (`recommender_started`). */
   private recommending = false;
   private settings: RecommenderSettings;
@@ -76,48 +78,14 @@ export class Replayer {
 
   constructor(private deps: ReplayDeps) {
     this.settings = deps.settings;
-    this.host = this.makeHost();
-  }
-
-  private makeDetector(s: Partial<DetectorSettings>): DetectorHost {
-    return new DetectorHost({ focusMinMoves: s.focusMinMoves ?? 3, browsingMinMoves: s.browsingMinMoves ?? 6, idleTimeoutS: this.settings.idleTimeoutS });
-  }
-
-  private makeHost(): SessionHost {
-    const { catalogue, customers, scorer } = this.deps;
-    const machine = sessionMachine.provide({
-      actors: {
-        // synchronous where the data allows (customers in memory, the in-process model): a session then
-        // decides within host.input(), with no promise to settle; a session's decisions do not depend on
-        // whether a focus waited for its context, so the outputs are those of the live, asynchronous run
-        loadCustomer: fromValueOrPromise<CustomerInfo | null, { customerId: string }>(({ input }) => customers.get(Number(input.customerId)) ?? null),
-        scoreCoupons: fromValueOrPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(({ input }) => {
-          const failed = (): ScoreResult => ({ reason: 'scorer_failed' });
-          try {
-            const result = scoreFocus(catalogue, scorer, this.settings, input);
-            return result instanceof Promise ? result.catch(failed) : result;
-          } catch {
-            return failed();
-          }
-        }),
-      },
+    const { catalogue, customers, scorer } = deps;
+    this.recommender = new RecommenderProcessor({
+      catalogue: () => catalogue, customer: (id) => customers.get(id) ?? null, scorer: () => scorer,
+      settings: () => this.settings, topic: 'replay', format: 'flat',
     });
-    return new SessionHost({ machine, idleTimeoutS: this.settings.idleTimeoutS, onEmitted: (e) => this.onEmitted(e) });
   }
 
-  private onEmitted(e: SessionEmitted) {
-    if (e.type !== 'decision') return;
-    this.pending--;
-    const inputId = e.focus.inputId;
-    if ('couponId' in e.result) {
-      const entry = this.deps.catalogue.get(e.result.couponId)!;
-      this.produced.set(outputId(inputId, 'prediction'), { type: 'prediction', data: renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, 'flat').data });
-    } else {
-      this.produced.set(outputId(inputId, 'no_prediction'), { type: 'no_prediction', data: noPredictionData(e.customerId, e.focus, e.result.reason) });
-    }
-  }
-
-  /** Feed one record: inputs drive the machines, outputs are kept for comparison. */
+  /** Feed one record: inputs drive the processors, outputs are kept for comparison. */
   async feed(e: ExportedEvent): Promise<void> {
     if (this.feedSync(e)) await this.settle();
   }
@@ -137,8 +105,10 @@ export class Replayer {
     }
     if (e.type === 'detector_started') {
       // detectors are not rebuilt on restart (a dwell in progress starts again), so neither are they here
-      this.detector?.shoppers.stopAll();
-      this.detector = this.makeDetector({ ...this.deps.detector, ...e.data.settings });
+      this.detector?.stop();
+      const s = { ...this.deps.detector, ...e.data.settings };
+      this.detector = new DetectorProcessor({ settings: { focusMinMoves: s.focusMinMoves ?? 3, browsingMinMoves: s.browsingMinMoves ?? 6, idleTimeoutS: this.settings.idleTimeoutS }, topics: { focus: 'replay', browsing: 'replay' } });
+      this.localFocus = e.data.handOff !== 'broker';
       return false;
     }
     if (isOutput(e)) {
@@ -149,19 +119,28 @@ export class Replayer {
     const event = fromFlat(e.type, e.data);
     if (!event) return false;
     this.inputs++;
-    const inputId = e.message_id ?? `position-${e.position}`;
+    const input: Input = { logged: asLogged(e), event };
     // as live: the detector first (its focus goes on to the sessions), then the sessions
-    for (const d of this.detector?.input(event, inputId) ?? []) {
-      const detected = detectedEvent(d);
-      const id = outputId(d.inputId, d.type);
-      this.produced.set(id, { type: d.type, data: toFlat(detected) });
-      if (detected.kind === 'focus' && this.recommending) { this.pending++; this.host.input(detected, id); }
+    if (this.detector?.consumes.includes(event.kind as never)) {
+      for (const o of this.detector.handle(input)) {
+        this.keep([o]);
+        if (o.event?.kind === 'focus' && this.localFocus) this.recommend({ logged: { ...input.logged, messageId: o.messageId }, event: o.event });
+      }
     }
-    if (this.recommending) {
-      if (event.kind === 'focus') this.pending++;
-      this.host.input(event, inputId);
-    }
+    if (this.recommender.consumes.includes(event.kind as never)) this.recommend(input);
     return this.pending > 0;
+  }
+
+  private recommend(input: Input) {
+    if (!this.recommending) return;
+    const result = this.recommender.handle(input);
+    if (Array.isArray(result)) return this.keep(result);
+    this.pending++;
+    void result.then((outs) => { this.pending--; this.keep(outs); });
+  }
+
+  private keep(outputs: Output[]) {
+    for (const o of outputs) this.produced.set(o.messageId, { type: o.type, data: o.data });
   }
 
   report(started: number): ReplayReport {
@@ -179,9 +158,14 @@ export class Replayer {
   }
 
   stop() {
-    this.host.sessions.stopAll();
-    this.detector?.shoppers.stopAll();
+    this.recommender.stop();
+    this.detector?.stop();
   }
+}
+
+/** An exported record as the logged event a processor reads. */
+function asLogged(e: ExportedEvent): LoggedEvent {
+  return { position: e.position, streamId: e.stream_id, version: e.version, type: e.type, data: e.data, metadata: e.metadata ?? {}, messageId: e.message_id ?? undefined, recordedAt: Date.parse(e.recorded_at) || 0 };
 }
 
 export async function replay(records: Iterable<ExportedEvent> | AsyncIterable<ExportedEvent>, deps: ReplayDeps): Promise<ReplayReport> {

@@ -2,9 +2,9 @@
 import type { Role } from '../schemas/env.ts';
 import type { RoleFactory } from './role.ts';
 import { gatewayRole } from './gateway.ts';
-import { detectorRole } from './detector.ts';
+import { detectorRole } from './detector/index.ts';
 import { pumpRole } from './pump.ts';
-import { recommenderRole } from './recommender.ts';
+import { recommenderRole } from './recommender/index.ts';
 import { simulatorRole } from './simulator.ts';
 
 export const ROLE_FACTORIES: Partial<Record<Role, RoleFactory>> = {};

@@ -8,9 +8,9 @@
 import { setup, assign, emit, enqueueActions, and, fromPromise } from 'xstate';
 import type { CustomerInfo } from '../actors/store-data.ts';
 import type { Department } from '../schemas/departments.ts';
-import type { NoOfferReason } from '../actors/coupon-decision.ts';
+import type { FocusInput, ScoreResult } from '../actors/coupon-decision.ts';
 
-export interface FocusInput { inputId: string; ts: number; dep: Department }
+export type { FocusInput, ScoreResult };
 
 export type SessionEvent =
   | { type: 'entry'; ts: number; inputId: string }
@@ -19,7 +19,6 @@ export type SessionEvent =
   /** Event time has advanced to `ts` (sent to every session; ends forgotten ones). */
   | { type: 'tick'; ts: number };
 
-export type ScoreResult = { couponId: number; score: number } | { reason: NoOfferReason };
 
 export type SessionEmitted =
   | { type: 'decision'; customerId: string; focus: FocusInput; result: ScoreResult }

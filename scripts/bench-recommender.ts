@@ -22,7 +22,7 @@ import { connectDatabase, migrate } from '../adapters/database.ts';
 import { ensureStoreData } from '../adapters/store-data.ts';
 import { startStoreflow } from '../adapters/app.ts';
 import { configFrom } from '../schemas/env.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '30000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '15' }, window: { type: 'string', default: '1000' } } });
 const COUNT = Number(values.count), RATE = Number(values.rate), SECONDS = Number(values.seconds), WINDOW = Number(values.window);

@@ -20,7 +20,7 @@ import { simulateDay } from '../adapters/customer-simulation.ts';
 import { inputId } from '../adapters/pipeline.ts';
 import { configFrom } from '../schemas/env.ts';
 import type { EventKind } from '../schemas/events.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 export const FIXTURE_DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'replay');
 export const FIXTURE_STORE = { seed: 7, customers: 200, products: 600, from: '2025-01-01', days: 730 };

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestApp, connectClient, collect, waitFor } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 test('a shopper who dwells in Men gets a Men coupon on the prediction topic', async () => {
   const app = await startTestApp({ ROLES: 'recommender,detector,simulator', PREDICTION_THRESHOLD: '0', CUSTOMERS_AVERAGE_IN_STORE: '0', CONSUME_FREQUENCY: '0.05', CONSUME_BATCH_SIZE: '100' });
@@ -38,14 +38,22 @@ test('a shopper who dwells in Men gets a Men coupon on the prediction topic', as
     await waitFor(() => got.some((g) => g.topic === t.exit), 10_000, 'the exit');
     // the test's client can hear the exit before storeflow has logged it: wait for the log
     await waitFor(async () => (await app.eventLog.read({ streamId: 'customer-1', types: ['exit'] })).length === 1, 10_000, 'the exit logged');
-    // in the log: the simulator's inputs, the detector's focus (caused by the third move in Men), the prediction it caused
+    // in the log: the simulator's inputs, the detector's focus (caused by the third move in Men), the prediction it
+    // caused. The focus reaches the recommender by one path: handed over locally when the broker keeps the
+    // process's own publications from it (MQTT 5 no-local), else back through the broker, logged as an input
     const log = await app.eventLog.read({ streamId: 'customer-1' });
     const types = log.map((e) => e.type);
-    assert.equal(types.filter((x) => x !== 'move'), ['entry', 'focus', 'prediction', 'exit']);
-    const f = log.find((e) => e.type === 'focus')!;
+    const local = app.pipeline.handOffLocally;
+    assert.equal(types.filter((x) => x !== 'move'), local ? ['entry', 'focus', 'prediction', 'exit'] : ['entry', 'focus', 'focus', 'prediction', 'exit']);
+    const [f, back] = log.filter((e) => e.type === 'focus');
     const p = log.find((e) => e.type === 'prediction')!;
-    assert.is(p.messageId, `${f.messageId}:prediction`);
     assert.is(f.metadata.cause, log.filter((e) => e.type === 'move')[3].messageId);
+    assert.is(f.metadata.source, 'output');
+    if (local) assert.is(p.messageId, `${f.messageId}:prediction`);
+    else {
+      assert.equal([back.metadata.source, back.data], ['mqtt', f.data]);
+      assert.is(p.messageId, `${back.messageId}:prediction`);
+    }
   } finally {
     await client.endAsync();
     await app.close();

@@ -16,7 +16,7 @@ import type { MqttClient } from 'mqtt';
 import pgModule, { sql } from '@databases/pg';
 import { startTestApp, connectClient, waitFor, sleep, dropSchema, DATABASE_URL, type TestApp } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { freePort } from '../adapters/ports.ts';
 import { STORE_PLAN } from '../actors/store-plan.ts';
 

@@ -16,7 +16,7 @@ import { PostgresEventLog } from '../adapters/postgres-event-log.ts';
 import { connectDatabase, migrate } from '../adapters/database.ts';
 import { connectClient, waitFor, sleep, startTestApp, uniqueName, dropSchema, DATABASE_URL } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import pgModule from '@databases/pg';
 
 const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;

@@ -7,7 +7,7 @@ import { WebSocketServer } from 'ws';
 import { renderMachines, MACHINE_JSON_DIR, MACHINES } from '../scripts/machines.ts';
 import { startTestApp, waitFor } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 test('machines/json is what `npm run machines` writes (every machine, importable as it is written)', () => {
   const files = renderMachines();

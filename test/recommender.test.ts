@@ -6,7 +6,7 @@ import { PredictionFlat, PredictionEnvelope } from '../schemas/messages.ts';
 import { sql } from '../adapters/database.ts';
 import { startTestApp, connectClient, collect, waitFor, sleep, dropSchema, type TestApp } from './helpers.ts';
 import { SMALL_STORE, seedSmallStore } from './fixtures/small-store.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { freePort } from '../adapters/ports.ts';
 
 const flatSchema = compile(PredictionFlat);

@@ -10,7 +10,7 @@ import { sql } from '../adapters/database.ts';
 import { freePort } from '../adapters/ports.ts';
 import { DATABASE_URL, MQTT_URL, uniqueName, connectClient, collect, waitFor, sleep, startTestApp, dropSchema } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import pgModule from '@databases/pg';
 
 const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;

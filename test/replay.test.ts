@@ -13,9 +13,9 @@ import { replay, type ExportedEvent } from '../adapters/replay.ts';
 import { CouponCatalogue } from '../actors/coupon-catalogue.ts';
 import { parseStoreCsv, CSV_FILES } from '../actors/store-csv.ts';
 import { loadCouponModel } from '../actors/coupon-scorer.ts';
-import { startTestApp } from './helpers.ts';
+import { startTestApp, waitFor } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
-import type { RecommenderHandle } from '../adapters/recommender.ts';
+import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'replay');
 const read = (f: string) => readFileSync(join(DIR, 'store', f), 'utf8');
@@ -83,6 +83,7 @@ test('npm run export writes the log as NDJSON, and replay reads it back from the
     await (app.roles.get('recommender') as RecommenderHandle).reload();
     for (const [i, [x, y]] of [[700, 700], [705, 702], [710, 700], [712, 705]].entries())
       await app.http.inject({ method: 'POST', url: '/mock_entry', payload: { id: '1', ts: SMALL_STORE.ts } }).then(() => app.pipeline.ingest('move', JSON.stringify({ id: '1', ts: SMALL_STORE.ts + i + 1, x, y }), { source: 'mqtt' }));
+    await waitFor(async () => (await app.eventLog.read({ types: ['prediction'] })).length === 1, 10_000, 'the prediction logged');
     const env = { ...process.env, ...app.env } as Record<string, string>;
     const exported = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--customer', '1'], { env, encoding: 'utf8' });
     assert.is(exported.status, 0, exported.stderr);

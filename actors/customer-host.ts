@@ -1,0 +1,92 @@
+/**
+ * One host for per-customer actors, generic over the machine it hosts (the adapter passes it in):
+ * a registry (customer id → actor, removed when it completes), an idle clock on event time, and the
+ * ticks that tell the quiet ones. The recommender's sessions and the detector's shoppers are two
+ * instances; the simulator's shoppers another (no idle clock: they end by themselves).
+ * What the actors emit while an input is handled is returned by input(); what they emit later (an
+ * asynchronous invoked actor finishing) goes to `onLater`.
+ */
+import type { AnyStateMachine, EventFromLogic, InputFrom, InspectionEvent, SnapshotFrom, Actor } from 'xstate';
+import { ActorRegistry } from './actor-registry.ts';
+import { IdleClock } from './idle-clock.ts';
+
+/** What an input means for one customer's actor: the event, and whether it may create the actor. */
+export interface Routed<E> { event: E; create: boolean }
+
+export interface CustomerHostOptions<M extends AnyStateMachine, In, Out> {
+  machine: M;
+  input: (customerId: string) => InputFrom<M>;
+  /** The customer an input is about, its event time, and the event for that customer's actor (none: ignored). */
+  route(input: In): { customerId: string; ts: number; routed?: Routed<EventFromLogic<M>> };
+  /** The event that tells a quiet actor event time has moved on; without it, no idle clock. */
+  tick?: (ts: number) => EventFromLogic<M>;
+  idleTimeoutS?: number;
+  /** Which emitted events are outputs (others are ignored here; subscribe through onCreate). */
+  emits: string[];
+  clock?: { setTimeout(fn: (...args: any[]) => void, ms: number): any; clearTimeout(id: any): void };
+  inspect?: (e: InspectionEvent) => void;
+  /** An output emitted outside input() (an asynchronous invoked actor finished). */
+  onLater?(out: Out): void;
+  onCreate?(customerId: string, actor: Actor<M>): void;
+  onDone?(customerId: string, snapshot: SnapshotFrom<M>): void;
+  onError?(customerId: string, err: unknown): void;
+}
+
+export class CustomerHost<M extends AnyStateMachine, In, Out> {
+  readonly actors: ActorRegistry<M>;
+  private idle: IdleClock | undefined;
+  /** Outputs of the input being handled; undefined outside input(). */
+  private collecting: Out[] | undefined;
+
+  constructor(private o: CustomerHostOptions<M, In, Out>) {
+    this.idle = o.tick && o.idleTimeoutS !== undefined ? new IdleClock(o.idleTimeoutS) : undefined;
+    this.actors = new ActorRegistry({
+      machine: o.machine, input: o.input, clock: o.clock, inspect: o.inspect,
+      onCreate: (id, actor) => {
+        for (const type of o.emits) actor.on(type, (e) => this.collect(e as Out));
+        o.onCreate?.(id, actor);
+      },
+      onDone: (id, snapshot) => { this.idle?.forget(id); o.onDone?.(id, snapshot); },
+      onError: (id, err) => { this.idle?.forget(id); o.onError?.(id, err); },
+    });
+  }
+
+  private collect(out: Out) {
+    if (this.collecting) this.collecting.push(out);
+    else this.o.onLater?.(out);
+  }
+
+  /** Route one input to its customer's actor; returns what the actors emitted meanwhile. */
+  input(input: In): Out[] {
+    const outer = this.collecting;
+    const out: Out[] = [];
+    this.collecting = out;
+    try {
+      const { customerId, ts, routed } = this.o.route(input);
+      this.advance(customerId, ts);
+      if (routed && (routed.create || this.actors.has(customerId))) {
+        this.idle?.seen(customerId, ts);
+        this.actors.send(customerId, routed.event);
+      }
+    } finally {
+      this.collecting = outer;
+    }
+    if (outer) outer.push(...out);
+    return out;
+  }
+
+  /** True while some actor has work in flight (per the predicate, e.g. loading or scoring). */
+  some(busy: (snapshot: SnapshotFrom<M>) => boolean): boolean {
+    for (const id of this.actors.ids()) if (busy(this.actors.get(id)!.getSnapshot())) return true;
+    return false;
+  }
+
+  private advance(customerId: string, ts: number) {
+    const tick = this.idle?.advance(customerId, ts);
+    // only those idle long enough hear the tick
+    for (const id of tick?.due ?? []) {
+      const actor = this.actors.get(id);
+      if (actor) actor.send(this.o.tick!(tick!.ts));
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The detector role: its processor registered with the pipeline (entry, move, exit from MQTT or the
+ * local simulator in; focus and browsing events out, logged, published on FOCUS_TOPIC /
+ * BROWSING_TOPIC and handed to a recommender of the same process), its metrics and its routes.
+ */
+import type { RoleFactory, RoleHandle } from '../role.ts';
+import type { ActorRegistry } from '../../actors/actor-registry.ts';
+import type { focusDetectorMachine } from '../../machines/focus-detector.ts';
+import { DetectorProcessor } from './processor.ts';
+import { detectorRoutes } from './routes.ts';
+
+export interface DetectorHandle extends RoleHandle {
+  shoppers: ActorRegistry<typeof focusDetectorMachine>;
+}
+
+export const detectorRole: RoleFactory = async (ctx) => {
+  const { config, metrics, pipeline } = ctx;
+  const log = ctx.log.child({ role: 'detector' });
+  const m = {
+    focus: metrics.counter('storeflow_focus_detected_total', 'Focus events detected from movement', ['department']),
+    browsing: metrics.counter('storeflow_browsing_detected_total', 'Browsing events detected from movement'),
+    shoppers: metrics.gauge('storeflow_detector_shoppers', 'Customers the detector is tracking'),
+  };
+  const settings = { focusMinMoves: config.detector.focusMinMoves, browsingMinMoves: config.detector.browsingMinMoves, idleTimeoutS: config.recommender.idleTimeoutS };
+  // the log records the settings detection depends on, and how a detected focus reaches a recommender
+  // here (locally, or back through the broker as an input), so replay can do the same
+  await ctx.eventLog.append([{
+    streamId: 'process', type: 'detector_started', metadata: { source: 'system' },
+    data: { settings: { focusMinMoves: settings.focusMinMoves, browsingMinMoves: settings.browsingMinMoves }, handOff: pipeline.handOffLocally ? 'local' : 'broker' },
+  }]);
+  const processor = new DetectorProcessor({
+    settings, topics: config.topics, inspect: ctx.inspect,
+    onCreated: () => m.shoppers.inc(),
+    onEnded: () => m.shoppers.dec(),
+    onError: (id, err) => log.error({ err, customer: id }, 'detector actor failed'),
+  });
+  pipeline.register({
+    processor,
+    onLogged: (outputs) => {
+      for (const o of outputs) {
+        const e = o.event;
+        if (e?.kind === 'focus') m.focus.inc({ department: e.dep });
+        else if (e?.kind === 'browsing') m.browsing.inc();
+      }
+    },
+  });
+  log.info({ focusMinMoves: settings.focusMinMoves, browsingMinMoves: settings.browsingMinMoves }, 'detector ready');
+  const handle: DetectorHandle = {
+    shoppers: processor.shoppers, routes: detectorRoutes(processor.shoppers, settings),
+    async stop() { processor.stop(); },
+  };
+  return handle;
+};

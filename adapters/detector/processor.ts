@@ -1,0 +1,83 @@
+/**
+ * The detector's processor: one focus-detector actor per customer in the store, hosted by the
+ * generic customer host. An entry, move or exit in; the focus and browsing events it caused out, as
+ * outputs to log and publish (a focus goes on to the recommender). Live runs, recovery and replay
+ * use this one module.
+ */
+import { focusDetectorMachine, type DetectorEmitted, type DetectorEvent } from '../../machines/focus-detector.ts';
+import { CustomerHost } from '../../actors/customer-host.ts';
+import { toFlat, type StoreEvent } from '../../schemas/events.ts';
+import { loggedInputId, outputId, type Input, type Output, type Processor } from '../pipeline.ts';
+
+export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number; idleTimeoutS: number }
+
+export interface DetectorProcessorOptions {
+  settings: DetectorSettings;
+  topics: { focus: string; browsing: string };
+  inspect?: (e: any) => void;
+  onCreated?(): void;
+  onEnded?(): void;
+  onError?(customerId: string, err: unknown): void;
+}
+
+interface Routable { event: StoreEvent; inputId: string }
+
+export class DetectorProcessor implements Processor {
+  readonly consumes = ['entry', 'move', 'exit'] as const;
+  readonly host: CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>;
+
+  constructor(private o: DetectorProcessorOptions) {
+    const s = o.settings;
+    this.host = new CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>({
+      machine: focusDetectorMachine, emits: ['focus', 'browsing'], inspect: o.inspect,
+      // a new customer's clock starts at their own first event, not at other customers' latest one
+      input: (customerId) => ({ customerId, focusMinMoves: s.focusMinMoves, browsingMinMoves: s.browsingMinMoves, idleTimeoutS: s.idleTimeoutS }),
+      idleTimeoutS: s.idleTimeoutS,
+      tick: (ts) => ({ type: 'tick', ts }),
+      route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId) }),
+      onCreate: () => o.onCreated?.(),
+      onDone: () => o.onEnded?.(),
+      onError: (id, err) => { o.onEnded?.(); o.onError?.(id, err); },
+    });
+  }
+
+  get shoppers() {
+    return this.host.actors;
+  }
+
+  handle({ logged, event }: Input): Output[] {
+    const emitted = this.host.input({ event, inputId: loggedInputId(logged) });
+    return emitted.map((e) => this.output(e));
+  }
+
+  private output(e: DetectorEmitted): Output {
+    const event = detectedEvent(e);
+    const data = toFlat(event);
+    return {
+      streamId: `customer-${e.customerId}`, type: e.type, data, event,
+      messageId: outputId(e.inputId, e.type), metadata: { cause: e.inputId },
+      publish: { topic: e.type === 'focus' ? this.o.topics.focus : this.o.topics.browsing, payload: JSON.stringify(data) },
+    };
+  }
+
+  stop(): void {
+    this.host.actors.stopAll();
+  }
+}
+
+/** What a store event means to a customer's detector; an exit of someone never seen creates nothing. */
+function route(event: StoreEvent, inputId: string): { event: DetectorEvent; create: boolean } | undefined {
+  switch (event.kind) {
+    case 'entry': return { event: { type: 'entry', ts: event.ts }, create: true };
+    case 'move': return { event: { type: 'move', ts: event.ts, x: event.x, y: event.y, inputId }, create: true };
+    case 'exit': return { event: { type: 'exit', ts: event.ts }, create: false };
+    default: return undefined;
+  }
+}
+
+/** A detector's output as the store event it announces (published and logged in the flat format). */
+export function detectedEvent(e: DetectorEmitted): StoreEvent {
+  return e.type === 'focus'
+    ? { kind: 'focus', id: e.customerId, ts: e.ts, dep: e.dep, x: e.x, y: e.y }
+    : { kind: 'browsing', id: e.customerId, ts: e.ts, x: e.x, y: e.y };
+}

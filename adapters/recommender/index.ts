@@ -1,0 +1,98 @@
+/**
+ * The recommendation service role (seeds 002/003): its processor registered with the pipeline (entry,
+ * focus, exit in from MQTT, the mock endpoints or a detector here; decisions out, logged, then
+ * published on the prediction topic), the store data it reads, its metrics, recovery and routes.
+ */
+import type { sessionMachine } from '../../machines/session.ts';
+import type { ActorRegistry } from '../../actors/actor-registry.ts';
+import type { CouponCatalogue } from '../../actors/coupon-catalogue.ts';
+import type { CouponScorer, CustomerInfo } from '../../actors/store-data.ts';
+import type { RoleFactory, RoleHandle } from '../role.ts';
+import { loadCatalogue, loadCustomers, loadCustomer } from '../cache-store.ts';
+import { remoteScorer } from '../remote-scorer.ts';
+import { inProcessScorer } from '../scorers.ts';
+import { RecommenderProcessor } from './processor.ts';
+import { recoverSessions } from './recovery.ts';
+import { recommenderRoutes } from './routes.ts';
+
+export { renderPrediction, noPredictionData } from './processor.ts';
+
+export interface RecommenderHandle extends RoleHandle {
+  sessions: ActorRegistry<typeof sessionMachine>;
+  reload(): Promise<{ coupons: number; customers: number }>;
+}
+
+export const recommenderRole: RoleFactory = async (ctx) => {
+  const { config, metrics, pipeline } = ctx;
+  const log = ctx.log.child({ role: 'recommender' });
+  const db = ctx.database.db;
+  const rc = config.recommender;
+  let catalogue: CouponCatalogue = await loadCatalogue(db);
+  let customers: Map<number, CustomerInfo> = await loadCustomers(db);
+  const model = await inProcessScorer(rc.modelFile);
+  const scorer: CouponScorer = rc.scorerUrl ? remoteScorer(rc.scorerUrl, rc.scorerTimeoutMs) : model;
+  log.info({ coupons: catalogue.size, customers: customers.size, scorer: rc.scorerUrl ? 'remote' : 'in-process' }, 'recommender ready');
+
+  const m = {
+    predictions: metrics.counter('storeflow_predictions_total', 'Coupons offered (logged and published)', ['department']),
+    noPrediction: metrics.counter('storeflow_focus_without_prediction_total', 'Focus events that produced no prediction', ['reason']),
+    unknown: metrics.counter('storeflow_unknown_customers_total', 'Sessions of customers missing from customer_info'),
+    scorerFailures: metrics.counter('storeflow_scorer_failures_total', 'Scoring calls that failed or timed out'),
+    sessions: metrics.gauge('storeflow_sessions', 'Live customer sessions'),
+    latency: metrics.histogram('storeflow_focus_to_prediction_seconds', 'From a focus being logged to its prediction being published'),
+  };
+
+  const settings = { maxCoupons: rc.maxCoupons, threshold: rc.threshold, couponValidity: rc.couponValidity, idleTimeoutS: rc.idleTimeoutS };
+  const processor = new RecommenderProcessor({
+    catalogue: () => catalogue,
+    // customers are in memory; one missing is looked up (it may have been added since the last reload)
+    customer: (id) => customers.get(id) ?? loadCustomer(db, id).then((row) => { if (row) customers.set(id, row); return row; }),
+    scorer: () => scorer,
+    settings: () => settings,
+    topic: config.topics.prediction, format: config.messageFormat, inspect: ctx.inspect,
+    onScorerFailure: (customer, err) => { m.scorerFailures.inc(); log.warn({ err: (err as Error)?.message, customer }, 'scoring failed; no prediction for this focus'); },
+    onUnknownCustomer: (customer) => { m.unknown.inc(); log.warn({ customer }, 'unknown customer: not in customer_info, no predictions for this visit'); },
+    onContextFailed: (customer, error) => log.error({ customer, err: error }, 'could not load the customer context'),
+    onCreated: () => m.sessions.inc(),
+    onEnded: () => m.sessions.dec(),
+    onError: (id, err) => log.error({ err, customer: id }, 'session failed'),
+  });
+
+  // the log records the settings decisions depend on, so replay can use the same ones
+  await ctx.eventLog.append([{
+    streamId: 'process', type: 'recommender_started', metadata: { source: 'system' },
+    data: { settings, scorer: rc.scorerUrl ? 'remote' : 'in-process', coupons: catalogue.size, customers: customers.size },
+  }]);
+
+  pipeline.register({
+    processor,
+    onLogged: (outputs, _input, ms) => {
+      for (const o of outputs) {
+        if (o.type === 'prediction') {
+          m.predictions.inc({ department: (o.data as { coupon: { department: string } }).coupon.department });
+          m.latency.observe(ms / 1000);
+        } else if (o.type === 'no_prediction') m.noPrediction.inc({ reason: (o.data as { reason: string }).reason });
+      }
+    },
+    async recover() {
+      const started = Date.now();
+      const localFocus = pipeline.handOffLocally && config.roles.includes('detector');
+      const recovery = await recoverSessions(ctx.eventLog, processor, { idleTimeoutS: rc.idleTimeoutS, localFocus });
+      if (recovery.inputs.length) log.info({ sessions: recovery.sessions, inputs: recovery.inputs.length, ms: Date.now() - started }, 'live sessions recovered from the event log');
+      return recovery;
+    },
+  });
+
+  const reload = async () => {
+    [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);
+    log.info({ coupons: catalogue.size, customers: customers.size }, 'catalogue reloaded');
+    return { coupons: catalogue.size, customers: customers.size };
+  };
+
+  const handle: RecommenderHandle = {
+    sessions: processor.sessions, reload,
+    routes: recommenderRoutes({ pipeline, sessions: processor.sessions, reload, model }),
+    async stop() { processor.stop(); },
+  };
+  return handle;
+};
