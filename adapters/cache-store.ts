@@ -17,7 +17,11 @@ export async function loadCustomers(db: Queryable): Promise<Map<number, Customer
   return new Map(rows.map((r) => [r.customer_id, r]));
 }
 
+/** customer_info.customer_id is an int: an id outside it is no customer (asking would be a database error). */
+const INT4 = { min: -2147483648, max: 2147483647 };
+
 export async function loadCustomer(db: Queryable, customerId: number): Promise<CustomerInfo | null> {
+  if (!Number.isInteger(customerId) || customerId < INT4.min || customerId > INT4.max) return null;
   const [row] = await db.query(sql`SELECT * FROM customer_info WHERE customer_id = ${customerId}`);
   return (row as CustomerInfo | undefined) ?? null;
 }

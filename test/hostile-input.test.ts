@@ -13,6 +13,7 @@ import { mqttOptions } from '../adapters/mqtt.ts';
 import { captureLogger, testConfig } from './helpers.ts';
 import { MAX_JSON_DEPTH } from '../adapters/json-body.ts';
 import { mqttPacketLimit } from '../adapters/mqtt-packet-guard.ts';
+import { loadCustomer } from '../adapters/cache-store.ts';
 
 const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
@@ -122,6 +123,16 @@ control('/scenario with a timestamp outside the date range: 400 naming the field
   // recalculated to now, a far-future path is fine; a path spanning more than the date range is not
   const span = await cp.http.inject({ method: 'POST', url: '/scenario?recalculate_time=true', payload: { customer: { customer_id: '1' }, path: [{ type: 'ENTER', location: { x: 1, y: 1 }, timestamp: 0 }, { type: 'EXIT', location: { x: 1, y: 1 }, timestamp: 8.64e15 }] } });
   assert.equal([span.statusCode, span.json().details], [400, { problems: ['/path/1/timestamp: 8640000000000000 is too far after the first step once recalculated to now'] }]);
+});
+
+control('a customer id beyond the int column is an unknown customer, not a database error', async () => {
+  assert.is(await loadCustomer(cp.database.db, 4294967296), null);
+  assert.is(await loadCustomer(cp.database.db, -2147483649), null);
+  assert.is(await loadCustomer(cp.database.db, 1.5), null);
+  const r = await cp.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '99999999999', ts: 1700000000, dep: 'Men' } });
+  assert.is(r.statusCode, 200, r.body);
+  await sleep(200);
+  assert.equal(cp.entries().filter((e) => e.level >= 50).map((e) => e.msg), []);
 });
 
 // ---------------------------------------------------------------- MQTT packets above the limit
