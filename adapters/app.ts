@@ -18,6 +18,7 @@ import { buildControlPlane, type ReadinessCheck } from './http.ts';
 import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
 import { ROLE_FACTORIES } from './roles.ts';
 import { localAddress } from './ports.ts';
+import { accessFrom } from './access.ts';
 
 export interface Storeflow {
   config: Config;
@@ -97,7 +98,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     ];
     const sharedOwner: Role | undefined = peers.has('pump') ? 'pump' : peers.has('simulator') ? 'simulator' : undefined;
     const http = await buildControlPlane({
-      log, metrics, readiness, webDir: opts.webDir,
+      log, metrics, readiness, webDir: opts.webDir, access: accessFrom(config),
       plugins: [...peers.entries()].filter(([, h]) => h.routes).map(([role, h]) => ({ prefix: role, plugin: h.routes!, root: true, sharedPaths: role === sharedOwner })),
     });
     cleanups.push(() => http.close());

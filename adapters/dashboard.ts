@@ -1,8 +1,10 @@
 /**
  * The dashboard's routes on the control plane (web/ is the page). They ride on the gateway role:
  * the page reads the log through the gateway's own public WebSocket, and the browser may reach
- * neither the internal API port nor hold its token, so the control plane hands out one `#` stream
- * per process (created on first use, deleted on stop) and where to connect to it.
+ * neither the internal API port nor hold its token, so the control plane hands out one stream per
+ * process (created on first use, deleted on stop) and where to connect to it. The stream carries
+ * what the page folds, the customers' events (`customer.#`), not the whole log; with CONTROL_TOKEN
+ * (or ESS_API_TOKEN alone) the config needs the token and the stream a ticket (adapters/access.ts).
  *
  *   GET  /dashboard/config?since=<ms>  stream, store plan, log head, where to start the replay, counters
  *   POST /dashboard/helped             {"customer_id"} → a `helped` event in the customer's log stream
@@ -14,11 +16,15 @@ import { STORE_PLAN } from '../actors/store-plan.ts';
 import { StreamRecords, type GatewayHandle } from './gateway.ts';
 import type { RoleContext, RoleFactory, RouteOptions } from './role.ts';
 import { AppError } from './errors.ts';
+import { accessFrom, streamAdmits, streamTicket } from './access.ts';
 
 /** The page folds the log itself: it starts this far back so shoppers already inside show up. */
 export const REPLAY_WINDOW_MS = 2 * 60_000;
 /** …but never more than this many events back (a busy store at high SIM_SPEED). */
 export const REPLAY_MAX_EVENTS = 20_000;
+
+/** What the page folds: every event of every customer (entries, moves, focus, browsing, predictions, helped, exits). */
+export const DASHBOARD_ROUTING_KEY = 'customer.#';
 
 const CUSTOMER_ID = /^[A-Za-z0-9_:-]{1,64}$/;
 // checked by hand: the control plane's validator coerces types, and `[1]` must not become customer 1
@@ -41,7 +47,7 @@ export function withDashboard(gateway: RoleFactory): RoleFactory {
   };
 }
 
-export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, 'streamPort'>) {
+export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, 'streamPort' | 'guard'>) {
   const db = ctx.database.db;
   const records = new StreamRecords(db);
   const cfg = ctx.config.gateway;
@@ -49,8 +55,10 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
   const helped = ctx.metrics.counter('storeflow_dashboard_helped_total', 'Browsing customers marked as helped from the dashboard');
   // one stream for every page this process serves (the routes are mounted twice: share it)
   let stream: Promise<{ id: string }> | undefined;
-  const dashboardStream = () => (stream ??= records.create('#').then((r) => {
-    log.info({ stream: r.id }, 'dashboard stream created');
+  const access = accessFrom(ctx.config);
+  const dashboardStream = () => (stream ??= records.create(DASHBOARD_ROUTING_KEY).then((r) => {
+    if (access.token) gateway.guard(r.id, streamAdmits(access, r.id));
+    log.info({ stream: r.id, routingKey: DASHBOARD_ROUTING_KEY }, 'dashboard stream created');
     return r;
   }).catch((err) => { stream = undefined; throw err; }));
 
@@ -71,6 +79,8 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
           id, path, port: gateway.streamPort,
           // with ESS_INGRESS_LOCATION the location is authoritative; otherwise the page uses its own host name
           location: cfg.ingressLocation ? `${cfg.ingressSecure ? 'wss' : 'ws'}://${cfg.ingressLocation.replace(/^wss?:\/\//, '').replace(/\/+$/, '')}${path}` : null,
+          // a browser cannot put a header on a WebSocket: the page adds ?ticket= (valid a minute; it fetches this again to reconnect)
+          ...(access.token ? { ticket: streamTicket(access.token, id) } : {}),
         },
         plan: STORE_PLAN,
         // the roles actually running (a configured role missing from this build is not)

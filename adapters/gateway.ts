@@ -8,7 +8,7 @@
  * asks for history is replayed from the database in pages and joins the live tail at the seam
  * (actors/stream-replay.ts: no gap, no duplicate).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -51,6 +51,8 @@ export interface GatewayHandle extends RoleHandle {
   streamPort: number;
   /** Connected clients, per stream id. */
   clients(): Map<string, number>;
+  /** Only upgrades `admits` accepts may open this stream (the dashboard's, with CONTROL_TOKEN); others get 401. */
+  guard(streamId: string, admits: (req: IncomingMessage) => boolean): void;
   amqp?: AmqpSource;
 }
 
@@ -264,8 +266,17 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
     }
   };
 
+  // ---- guarded streams: checked before the upgrade (a stream made through the internal API is opened by its id alone, as in seed 004)
+  const guards = new Map<string, (req: IncomingMessage) => boolean>();
+  const admitted = (req: IncomingMessage): boolean => {
+    if (guards.size === 0) return true;
+    const target = parseStreamTarget(req.url);
+    const admits = target.ok ? guards.get(target.id.toLowerCase()) : undefined;
+    return !admits || admits(req);
+  };
+
   // ---- the public WebSocket service
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, clientTracking: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, clientTracking: true, verifyClient: (info, done) => (admitted(info.req) ? done(true) : done(false, 401, 'Unauthorized', { 'www-authenticate': 'Bearer' })) });
   const streamServer: Server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' });
     res.end(JSON.stringify({ error: 'upgrade_required', message: 'connect with a WebSocket to /event-stream/{id}' }));
@@ -392,6 +403,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   return {
     apiPort, streamPort, amqp,
     clients: () => new Map([...groups.values()].map((g) => [g.id, g.clients.size])),
+    guard: (streamId, admits) => { guards.set(streamId.toLowerCase(), admits); },
     readiness: amqp ? [{ name: 'amqp', check: () => amqp!.isConnected() }] : [],
     async stop() {
       stopping = true;

@@ -15,6 +15,7 @@ import type { Metrics } from './metrics.ts';
 import { AppError } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
 import type { RouteOptions } from './role.ts';
+import { openRoute, useAccess, type Access } from './access.ts';
 
 export interface ReadinessCheck { name: string; check(): Promise<boolean> | boolean }
 
@@ -26,6 +27,8 @@ export interface ControlPlaneOptions {
   plugins?: { prefix: string; plugin: FastifyPluginAsync<RouteOptions>; root: boolean; sharedPaths: boolean }[];
   webDir?: string | false;
   bodyLimit?: number;
+  /** CONTROL_TOKEN / ESS_API_TOKEN (adapters/access.ts); unset = open. */
+  access?: Access;
 }
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
@@ -41,6 +44,8 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
     openapi: { info: { title: 'storeflow', description: 'Control plane of the storeflow in-store event pipeline', version: '0.1.0' } },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // after swagger, so /auth is in the OpenAPI document
+  if (o.access) useAccess(app as unknown as FastifyInstance, o.access);
 
   const ok = { response: { 200: Type.String() } };
   app.get('/healthcheck', { schema: { ...ok, description: 'Liveness (seeds 000, 002)' } }, async () => 'OK');
@@ -63,7 +68,11 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
   }
 
   const webDir = o.webDir === undefined ? WEB_DIR : o.webDir;
-  if (webDir && existsSync(webDir)) await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false });
+  // the page's files are open whatever CONTROL_TOKEN says: it shows a login form when its calls get 401
+  if (webDir && existsSync(webDir)) await app.register(async (web) => {
+    web.addHook('onRoute', openRoute);
+    await web.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false });
+  });
   return app as unknown as FastifyInstance;
 }
 

@@ -28,6 +28,7 @@ export const EnvSchema = Type.Object({
   ROLES: Type.String({ description: `Comma-separated roles to run in this process (${ROLE_NAMES.join(', ')}); default all`, default: ROLE_NAMES.join(','), pattern: `^\\s*(${ROLE_NAMES.join('|')})\\s*(,\\s*(${ROLE_NAMES.join('|')})\\s*)*$` }),
   PORT: Int('Control plane HTTP port (dashboard, seed endpoints, /metrics, /docs)', 8000, 0, 65535),
   HOST: Str('Interface every server binds to: the control plane, the gateway\'s two ports and the embedded MQTT broker. 127.0.0.1 = this machine only; 0.0.0.0 = every interface (a container, a server: set CONTROL_TOKEN)', '127.0.0.1'),
+  CONTROL_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token the control plane requires (at least 16 characters; e.g. openssl rand -hex 32): every endpoint but liveness, readiness, metrics, docs, the page\'s files and /auth, and the dashboard\'s stream. Unset = open (a laptop on 127.0.0.1)' })),
   STOREFLOW_HOME: Str('Folder for embedded data (PostgreSQL data directory, generated CSVs)', '.storeflow'),
   LOG_LEVEL: Enum('Logging level (seeds 000/001); Python names are accepted', ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'], 'info'),
   LOG_FILENAME: Str('Also write JSON logs to this file (seeds 000/001)', ''),
@@ -115,7 +116,7 @@ export const EnvSchema = Type.Object({
 export type Env = Record<string, string | undefined>;
 
 /** Variables whose value must never reach a log line. */
-export const SECRET_VARIABLES = ['MQTT_PASSWORD', 'ESS_API_TOKEN', 'DATABASE_URL', 'AMQP_URL', 'MQTT_URL'];
+export const SECRET_VARIABLES = ['MQTT_PASSWORD', 'ESS_API_TOKEN', 'CONTROL_TOKEN', 'DATABASE_URL', 'AMQP_URL', 'MQTT_URL'];
 
 export interface Topics {
   enter: string; move: string; exit: string; focus: string; browsing: string;
@@ -125,6 +126,8 @@ export interface Topics {
 export interface Config {
   roles: Role[];
   port: number; host: string; home: string;
+  /** CONTROL_TOKEN: the control plane requires it when set (adapters/access.ts). */
+  controlToken?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   logFile: string; inspect: string;
   databaseUrl?: string; pgPort: number; databaseSchema: string; autoSeed: boolean; seed: number;
@@ -187,7 +190,8 @@ export function parseConfig(env: Env): ConfigResult {
     if (seen.has(key)) continue;
     seen.add(key);
     const given = raw[key];
-    problems.push(`${key}: ${describe(e.schema)}${given === undefined ? '' : `, got ${JSON.stringify(env[key])}`}`);
+    // a secret's value is never echoed, not even a wrong one
+    problems.push(`${key}: ${describe(e.schema)}${given === undefined || SECRET_VARIABLES.includes(key) ? '' : `, got ${JSON.stringify(env[key])}`}`);
   }
   const alias = (a: string, b: string, def: string) => {
     const va = value[a] as string | undefined, vb = value[b] as string | undefined;
@@ -225,7 +229,7 @@ export function parseConfig(env: Env): ConfigResult {
   if (value.TESTING_MOCK_MQTT && !value.TESTING_NO_MQTT) warnings.push('TESTING_MOCK_MQTT=true: nothing is published, outputs are logged');
   const config: Config = {
     roles: [...new Set(String(value.ROLES).split(',').map((r) => r.trim()).filter(Boolean))] as Role[],
-    port: value.PORT, host: value.HOST, home: value.STOREFLOW_HOME,
+    port: value.PORT, host: value.HOST, home: value.STOREFLOW_HOME, controlToken: value.CONTROL_TOKEN,
     logLevel: level === 'warning' ? 'warn' : level === 'critical' ? 'fatal' : (level as Config['logLevel']),
     logFile: value.LOG_FILENAME, inspect: value.XSTATE_INSPECT,
     databaseUrl: value.DATABASE_URL, pgPort: value.PG_PORT, databaseSchema: value.DATABASE_SCHEMA,
@@ -275,6 +279,7 @@ function describe(schema: TSchema): string {
     return max ? `expected ${kind} between ${schema.minimum}${max}` : `expected ${kind} >= ${schema.minimum}`;
   }
   if (schema.pattern) return `expected a value matching ${schema.pattern}`;
+  if (schema.minLength !== undefined) return `expected at least ${schema.minLength} characters`;
   return `invalid value (${schema.description ?? 'see .env.example'})`;
 }
 

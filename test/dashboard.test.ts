@@ -239,6 +239,58 @@ browserTest('server restart: the page reconnects by itself and resumes after the
   }
 });
 
+browserTest('with CONTROL_TOKEN the page asks for the token once, the browser keeps an HttpOnly cookie, and the page works as before', async () => {
+  const TOKEN = 'dashboard-control-token-0123456789';
+  const app = await dashboardApp({ CONTROL_TOKEN: TOKEN });
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const client = await connectClient();
+  const page = await browser!.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (m) => { if (m.type() === 'error' && !/WebSocket|Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  const status = () => page.evaluate(() => (window as any).storeflowDashboard.status as string);
+  try {
+    await page.goto(`${app.url}/`);
+    await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
+    assert.is(await status(), 'login');
+    assert.is(await page.textContent('#connection'), 'token needed');
+
+    await page.fill('#login input[name="token"]', 'not-the-token-at-all');
+    await page.click('#login button[type="submit"]');
+    await page.waitForSelector('#login .error:not([hidden])', { timeout: 5000 });
+    assert.is(await page.textContent('#login .error'), 'That is not the token.');
+
+    await page.fill('#login input[name="token"]', TOKEN);
+    await page.click('#login button[type="submit"]');
+    await page.waitForFunction(() => (window as any).storeflowDashboard.status === 'live', null, { timeout: 10_000 });
+    assert.ok(await page.$('#login[hidden]'), 'the form is gone');
+    assert.is(await page.inputValue('#login input[name="token"]'), '', 'the token is not left in the form');
+    // the cookie stands for the token: HttpOnly (the page cannot read it), SameSite=Strict
+    assert.not.match(await page.evaluate(() => document.cookie), /storeflow_control/);
+    const cookies = (await browser!.cookies(app.url)).filter((c) => c.name === 'storeflow_control');
+    assert.equal(cookies.map((c) => [c.httpOnly, c.sameSite, c.value.includes(TOKEN)]), [[true, 'Strict', false]]);
+
+    // the stream (with its ticket) and the controls work
+    await enter(client, app, '5');
+    await waitFor(() => dotAt(page, '5'), 10_000, 'the dot of customer 5');
+    await page.click('#pump button[data-action="start"]');
+    await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/pump/state', headers: auth })).json().state === 'started', 5000, 'pump started from the page');
+    await page.click('#pump button[data-action="stop"]');
+    await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/pump/state', headers: auth })).json().state === 'stopped', 5000, 'pump stopped from the page');
+
+    // a reload needs no token: the cookie is kept
+    await page.reload();
+    await page.waitForFunction(() => (window as any).storeflowDashboard.status === 'live', null, { timeout: 10_000 });
+    assert.ok(await page.$('#login[hidden]'));
+    assert.equal(problems, []);
+  } finally {
+    await browser!.clearCookies();
+    await page.close().catch(() => {});
+    await client.endAsync();
+    await app.close();
+  }
+});
+
 test('dashboard endpoints: config, helped with bad input and unknown customers', async () => {
   const app = await startTestApp({ ROLES: 'gateway' }, { webDir: WEB_DIR });
   try {

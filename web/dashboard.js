@@ -37,6 +37,7 @@ function setStatus(status, text) {
 
 async function json(url, init) {
   const r = await fetch(url, { headers: init?.body ? { 'content-type': 'application/json' } : {}, ...init });
+  if (r.status === 401) showLogin();
   const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
   if (!r.ok) throw Object.assign(new Error(body?.message ?? `${r.status}`), { status: r.status, body });
   return body;
@@ -213,14 +214,44 @@ function onMessage(text) {
 
 function streamUrl(cfg, from) {
   const base = cfg.stream.location ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:${cfg.stream.port}${cfg.stream.path}`;
-  return `${base}?stream_from_ordinal=${from}`;
+  // with CONTROL_TOKEN the stream wants a ticket (a browser cannot put a header on a WebSocket); each connect fetches a fresh one
+  return `${base}?stream_from_ordinal=${from}${cfg.stream.ticket ? `&ticket=${encodeURIComponent(cfg.stream.ticket)}` : ''}`;
 }
+
+// ---------------------------------------------------------------- the token form (CONTROL_TOKEN)
+
+let loginShown = false;
+function showLogin() {
+  if (loginShown) return;
+  loginShown = true;
+  setStatus('login', 'token needed');
+  $('login').hidden = false;
+  $('login').elements.token.focus();
+}
+
+$('login').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = $('login');
+  const error = form.querySelector('.error');
+  const r = await fetch('auth', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: form.elements.token.value }) }).catch(() => null);
+  if (!r || !r.ok) {
+    error.hidden = false;
+    error.textContent = r?.status === 401 ? 'That is not the token.' : `could not log in (${r ? r.status : 'control plane unreachable'})`;
+    return;
+  }
+  form.elements.token.value = '';
+  error.hidden = true;
+  form.hidden = true;
+  loginShown = false;
+  if (!ws) { setStatus('connecting', 'connecting…'); connect(); }
+});
 
 async function connect() {
   let cfg;
   try {
     cfg = await json(`dashboard/config?since=${midnight()}`);
   } catch (err) {
+    if (err.status === 401) return; // the token form is up; a login connects again
     return retry(`control plane unreachable (${err.message})`);
   }
   skew = cfg.server_time - Date.now();
