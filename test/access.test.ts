@@ -14,7 +14,6 @@ import { StreamRecords, type GatewayHandle } from '../adapters/gateway.ts';
 import { parseConfig } from '../schemas/env.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { secretValues } from '../adapters/app.ts';
-import type { DetectorHandle } from '../adapters/detector/index.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 const ROLES = 'recommender,detector,simulator,pump,gateway';
@@ -100,7 +99,7 @@ test('with CONTROL_TOKEN, every documented operation but the open ones answers 4
   assert.equal(await operations(app), [...CALLS.map(([op]) => op), ...OPEN_DOCUMENTED].sort(), 'every documented operation is classified here');
   // what some calls need: a tracked shopper (m1), a browsing alert (b1)
   await app.pipeline.ingest('move', { id: 'm1', ts: TS, x: 300, y: 300 }, { source: 'http' });
-  await waitFor(() => (app.roles.get('detector') as DetectorHandle).shoppers.get('m1'), 5000, 'the detector tracks m1');
+  await waitFor(async () => (await call(app, 'GET', '/detector/shoppers/m1', undefined, bearer(TOKEN))).status === 200, 5000, 'the detector tracks m1');
   await app.pipeline.ingest('browsing', { id: 'b1', ts: TS, x: 300, y: 300 }, { source: 'http' });
 
   const without: string[] = [], withToken: string[] = [];
