@@ -47,10 +47,9 @@ export class PostgresEventLog implements EventLog {
           n += p.events.length;
         }
         await this.commit(batch);
-        // Before the next commit, let the appenders act on this one: their outputs (a focus's
-        // prediction, decided as soon as the focus is logged) then ride in the next commit instead of
-        // waiting for it to finish. Two turns of the loop: the recommender gathers the decisions of
-        // one turn with setImmediate, queued after ours.
+        // Before the next commit, let the appenders act on this one (their continuations run as
+        // microtasks): the outputs they append at once — a focus's prediction, decided as soon as the
+        // focus is logged — then ride in the next commit instead of waiting for it to finish.
         await nextTurn();
       }
     } finally {
@@ -190,6 +189,21 @@ export class PostgresEventLog implements EventLog {
     return rows.map(toLogged);
   }
 
+  async *pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
+    const size = o.pageSize ?? 10_000;
+    for (let next = o.fromPosition ?? 1; ;) {
+      const page = await this.read({ ...o, fromPosition: next, limit: size });
+      if (page.length === 0) return;
+      yield page;
+      next = page[page.length - 1].position + 1;
+    }
+  }
+
+  async firstPositionSince(ms: number): Promise<number> {
+    const [r] = await this.db.query(sql`SELECT min(position)::bigint AS p FROM events WHERE recorded_at >= to_timestamp(${ms / 1000})`);
+    return r?.p == null ? (await this.head()) + 1 : Number(r.p);
+  }
+
   async head(): Promise<number> {
     const [r] = await this.db.query(sql`SELECT coalesce(max(position), 0)::bigint AS head FROM events`);
     return Number(r.head);
@@ -219,7 +233,7 @@ export function isAboutTheRows(err: unknown): boolean {
   return !(e.code === '23505' && e.constraint === 'events_stream_version');
 }
 
-const nextTurn = () => new Promise<void>((ok) => setImmediate(() => setImmediate(ok)));
+const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 
 export function toLogged(r: any): LoggedEvent {
   return {

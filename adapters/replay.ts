@@ -7,22 +7,13 @@ import type { ScoringSettings } from '../actors/score-focus.ts';
 import { fromFlat } from '../schemas/events.ts';
 import type { CouponCatalogue } from '../actors/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../actors/store-data.ts';
-import type { LoggedEvent } from '../actors/event-log.ts';
+import { fromExported, type ExportedEvent } from '../actors/event-log.ts';
+
+export type { ExportedEvent };
 import type { Input, Output } from './pipeline.ts';
 import { RecommenderProcessor } from './recommender/processor.ts';
 import { DetectorProcessor } from './detector/processor.ts';
 
-/** One log record as `npm run export` writes it (one JSON object per NDJSON line). */
-export interface ExportedEvent {
-  position: number;
-  stream_id: string;
-  version: number;
-  type: string;
-  data: any;
-  metadata: Record<string, any>;
-  message_id: string | null;
-  recorded_at: string;
-}
 
 export interface RecommenderSettings extends ScoringSettings { idleTimeoutS: number }
 export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number }
@@ -119,7 +110,7 @@ export class Replayer {
     const event = fromFlat(e.type, e.data);
     if (!event) return false;
     this.inputs++;
-    const input: Input = { logged: asLogged(e), event };
+    const input: Input = { logged: fromExported(e), event };
     // as live: the detector first (its focus goes on to the sessions), then the sessions
     if (this.detector?.consumes.includes(event.kind as never)) {
       for (const o of this.detector.handle(input)) {
@@ -161,11 +152,6 @@ export class Replayer {
     this.recommender.stop();
     this.detector?.stop();
   }
-}
-
-/** An exported record as the logged event a processor reads. */
-function asLogged(e: ExportedEvent): LoggedEvent {
-  return { position: e.position, streamId: e.stream_id, version: e.version, type: e.type, data: e.data, metadata: e.metadata ?? {}, messageId: e.message_id ?? undefined, recordedAt: Date.parse(e.recorded_at) || 0 };
 }
 
 export async function replay(records: Iterable<ExportedEvent> | AsyncIterable<ExportedEvent>, deps: ReplayDeps): Promise<ReplayReport> {

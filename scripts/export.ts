@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../adapters/load-config.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { withScriptDatabase } from '../adapters/store-data.ts';
-import { sql } from '../adapters/database.ts';
+import { PostgresEventLog } from '../adapters/postgres-event-log.ts';
+import { toExported } from '../actors/event-log.ts';
 
 const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, customer: { type: 'string' }, out: { type: 'string' } } });
 const config = loadConfigOrExit();
@@ -22,18 +23,12 @@ if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) { process.stderr.w
 
 const count = await withScriptDatabase(config, log, async ({ db }) => {
   let n = 0;
-  let next = from;
-  for (;;) {
-    const rows = await db.query(sql`
-      SELECT position, stream_id, version, type, data, metadata, message_id, recorded_at FROM events
-      WHERE position >= ${next} AND position <= ${to} ${values.customer ? sql`AND stream_id = ${`customer-${values.customer}`}` : sql``}
-      ORDER BY position LIMIT 10000`);
-    if (rows.length === 0) break;
+  const eventLog = new PostgresEventLog(db, { log });
+  for await (const page of eventLog.pages({ fromPosition: from, toPosition: to, ...(values.customer ? { streamId: `customer-${values.customer}` } : {}) })) {
     let chunk = '';
-    for (const r of rows) chunk += JSON.stringify({ ...r, recorded_at: new Date(r.recorded_at).toISOString() }) + '\n';
+    for (const e of page) chunk += JSON.stringify(toExported(e)) + '\n';
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-    n += rows.length;
-    next = Number(rows[rows.length - 1].position) + 1;
+    n += page.length;
   }
   return n;
 });

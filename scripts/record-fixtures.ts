@@ -8,7 +8,9 @@ import { copyFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'nod
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { createLogger } from '../adapters/logger.ts';
+import { createLogger, silentLogger } from '../adapters/logger.ts';
+import { PostgresEventLog } from '../adapters/postgres-event-log.ts';
+import { toExported, type ExportedEvent } from '../actors/event-log.ts';
 import { startEmbeddedPostgres } from '../adapters/embedded-postgres.ts';
 import { startStoreflow, type Storeflow } from '../adapters/app.ts';
 import { connectDatabase, migrate, sql } from '../adapters/database.ts';
@@ -76,8 +78,9 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
       await app.stop();
       app = undefined;
     }
-    const rows = await db.db.query(sql`SELECT position, stream_id, version, type, data, metadata, message_id, recorded_at FROM events ORDER BY position`);
-    const text = rows.map((r) => JSON.stringify({ ...r, recorded_at: new Date(r.recorded_at).toISOString() })).join('\n') + '\n';
+    const rows: ExportedEvent[] = [];
+    for await (const page of new PostgresEventLog(db.db, { log: silentLogger }).pages()) rows.push(...page.map(toExported));
+    const text = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
     writeFileSync(join(FIXTURE_DIR, `${name}.ndjson.gz`), gzipSync(text, { level: 9 }));
     const counts: Record<string, number> = {};
     for (const r of rows) counts[r.type] = (counts[r.type] ?? 0) + 1;

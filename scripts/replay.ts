@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../adapters/load-config.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { withScriptDatabase } from '../adapters/store-data.ts';
-import { sql } from '../adapters/database.ts';
+import { PostgresEventLog } from '../adapters/postgres-event-log.ts';
+import { toExported } from '../actors/event-log.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/cache-store.ts';
 import { inProcessScorer } from '../adapters/scorers.ts';
 import { replay, type ExportedEvent, type ReplayReport, type ReplayDeps } from '../adapters/replay.ts';
@@ -53,13 +54,9 @@ if (values.file && values.data) {
     const store = values.data ? storeFromCsv(values.data) : { catalogue: await loadCatalogue(db), customers: await loadCustomers(db) };
     if (values.file) return replay(fromFile(values.file), { ...store, scorer, settings });
     const from = Number(values.from ?? 1), to = values.to === undefined ? Number.MAX_SAFE_INTEGER : Number(values.to);
+    const eventLog = new PostgresEventLog(db, { log });
     async function* fromDb(): AsyncIterable<ExportedEvent> {
-      for (let next = from; ;) {
-        const rows = await db.query(sql`SELECT position, stream_id, version, type, data, metadata, message_id, recorded_at FROM events WHERE position >= ${next} AND position <= ${to} ORDER BY position LIMIT 10000`);
-        if (rows.length === 0) return;
-        yield* rows as ExportedEvent[];
-        next = Number(rows[rows.length - 1].position) + 1;
-      }
+      for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield* page.map(toExported);
     }
     return replay(fromDb(), { ...store, scorer, settings });
   });

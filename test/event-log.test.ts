@@ -90,6 +90,40 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
     await log.append([{ streamId: 's', type: 't', data: 3 }]);
     assert.equal(seen, a.map((e) => e.position));
   });
+
+  s('pages walk a range or a stream in position order', async () => {
+    const out = await log.append(Array.from({ length: 7 }, (_, i) => ({ streamId: `customer-${i % 2}`, type: 'move', data: { i } })));
+    const pages: number[][] = [];
+    for await (const page of log.pages({ fromPosition: out[1].position, pageSize: 2 })) pages.push(page.map((e) => (e.data as any).i));
+    assert.equal(pages, [[1, 2], [3, 4], [5, 6]]);
+    const odd: number[] = [];
+    for await (const page of log.pages({ streamId: 'customer-1', pageSize: 10 })) odd.push(...page.map((e) => (e.data as any).i));
+    assert.equal(odd, [1, 3, 5]);
+    assert.is(await log.firstPositionSince(Date.now() + 60_000), (await log.head()) + 1);
+    assert.is(await log.firstPositionSince(0), out[0].position);
+  });
+
+  s('recent input ids are those of inputs, not outputs', async () => {
+    await log.append([
+      { streamId: 'customer-1', type: 'focus', data: { id: '1', ts: 1 }, messageId: 'in-1', metadata: { source: 'mqtt' } },
+      { streamId: 'customer-1', type: 'prediction', data: {}, messageId: 'in-1:prediction', metadata: { source: 'output' } },
+      { streamId: 'customer-2', type: 'entry', data: { id: '2', ts: 1 }, metadata: { source: 'mqtt' } },
+    ]);
+    assert.equal((await log.inputIdsSince(0)).map((e) => e.messageId), ['in-1']);
+  });
+
+  s('open visits: customers still in the store, their events since their last exit; one clock far ahead idles nobody', async () => {
+    const e = (id: string, type: string, ts: number, extra: object = {}) => ({ streamId: `customer-${id}`, type, data: { id, ts, ...extra }, metadata: { source: 'mqtt' } });
+    await log.append([
+      e('1', 'entry', 1000), e('1', 'exit', 1100), e('1', 'entry', 5000), e('1', 'focus', 5010, { dep: 'Men' }),
+      e('2', 'entry', 1000), e('2', 'exit', 1200), // left
+      e('3', 'entry', 100), // idle: over 7200 s before event time
+      e('4', 'entry', 5020),
+      e('5', 'entry', 4_102_444_800), // far ahead: its own visit is open, and it moves nobody's clock
+    ]);
+    const open = await log.openVisits(4000);
+    assert.equal(open.map((x) => `${x.streamId}:${x.type}:${(x.data as any).ts}`), ['customer-1:entry:5000', 'customer-1:focus:5010', 'customer-4:entry:5020', 'customer-5:entry:4102444800']);
+  });
   s.run();
 }
 
