@@ -129,6 +129,11 @@ export class Pipeline {
     this.registrations.push(r);
   }
 
+  /** The processors of this process, in registration order. */
+  get processors(): Processor[] {
+    return this.registrations.map((r) => r.processor);
+  }
+
   private consumes(kind: EventKind): boolean {
     return this.registrations.some((r) => r.processor.consumes.includes(kind));
   }

@@ -12,10 +12,17 @@ import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 test('machines/json is what `npm run machines` writes (every machine, importable as it is written)', () => {
   const files = renderMachines();
   assert.equal(Object.keys(files).sort(), Object.keys(MACHINES).map((n) => `${n}.json`).sort());
+  const states = (def: { states?: Record<string, any> }, prefix = ''): string[] =>
+    Object.entries(def.states ?? {}).flatMap(([k, v]) => [prefix + k, ...states(v, `${prefix}${k}.`)]);
+  const expected: Record<string, string[]> = {
+    'customer.json': ['entering', 'choosing', 'walking', 'dwelling', 'browsing', 'leaving', 'left'],
+    'focus-detector.json': ['arrived', 'dwelling', 'walking', 'left', 'forgotten'],
+    'pump.json': ['stopped', 'running', 'running.publishing', 'running.waiting'],
+    'session.json': ['loadingContext', 'ready', 'scoring', 'ended'],
+  };
   for (const [file, text] of Object.entries(files)) {
     assert.fixture(readFileSync(join(MACHINE_JSON_DIR, file), 'utf8'), text, file);
-    const def = JSON.parse(text);
-    assert.ok(Object.keys(def.states).length >= 2, `${file} has states`);
+    assert.equal(states(JSON.parse(text)), expected[file], `${file}: every state`);
   }
 });
 

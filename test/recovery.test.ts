@@ -36,7 +36,7 @@ test('SIGKILL mid-run, restart: no input lost, no prediction published twice, se
     const TS = 1748736000; // 2025-06-01: the generated coupons are valid
     for (let c = 1; c <= CUSTOMERS; c++) await client.publishAsync(topics.enter, JSON.stringify({ id: String(c), ts: TS }), { qos: 1 });
     const sent: string[] = [];
-    let killed = false;
+    let killed: NodeJS.Signals | null = null;
     for (let r = 0; r < ROUNDS; r++) {
       for (let c = 1; c <= CUSTOMERS; c++) {
         const dep = ['Men', 'Women', 'Boys', 'Girls', 'Sport'][r % 5];
@@ -45,10 +45,14 @@ test('SIGKILL mid-run, restart: no input lost, no prediction published twice, se
         client.publish(topics.focus, JSON.stringify({ id: String(c), ts, dep }), { qos: 1 });
       }
       await sleep(60);
-      if (r === 4) { child.kill('SIGKILL'); killed = true; await new Promise((ok) => child.once('exit', ok)); }
+      if (r === 4) {
+        const exited = new Promise<NodeJS.Signals | null>((ok) => child.once('exit', (_code, signal) => ok(signal)));
+        child.kill('SIGKILL');
+        killed = await exited;
+      }
       if (r === 7) { child = start(); }
     }
-    assert.ok(killed);
+    assert.is(killed, 'SIGKILL', 'storeflow was killed mid-run');
     await ready();
     // every focus becomes exactly one logged input and one decision
     await waitFor(async () => {
