@@ -4,7 +4,7 @@
  * and department. The model file names them in this order; the scorer relies on it.
  */
 import { DEPARTMENTS } from '../schemas/departments.ts';
-import { COUPON_TYPES, type CouponInfo, type CustomerInfo } from './store-data.ts';
+import { COUPON_TYPES, type CouponInfo, type CustomerInfo } from './data/store-data.ts';
 
 export const FEATURE_NAMES = [
   'mean_buy_price', 'total_coupons_used', 'mean_discount_received', 'unique_products_bought',

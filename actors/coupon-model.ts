@@ -13,7 +13,7 @@
  */
 import { COUPON_FEATURES, FEATURE_COUNT, FEATURE_NAMES, writeCouponFeatures, writeCustomerFeatures } from './coupon-features.ts';
 import type { GeneratedStore, StoreOptions } from './store-generator.ts';
-import { createPrng } from './prng.ts';
+import { createPrng } from './kernel/prng.ts';
 
 export type Transform = 'log1p' | 'identity';
 

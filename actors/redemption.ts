@@ -9,10 +9,10 @@
  * Items: just_discount one of its product, buy_more `how_many` of it, buy_all each listed product
  * once, a department coupon two items at the department's mean price (the history buys 1–3).
  */
-import { createPrng } from './prng.ts';
-import { round2 } from './store-csv.ts';
+import { createPrng } from './kernel/prng.ts';
+import { round2 } from './data/store-csv.ts';
 import { couponTraits, redemptionProbability, type CouponTraits, type CustomerPreferences } from './customer-preferences.ts';
-import type { CouponInfo } from './store-data.ts';
+import type { CouponInfo } from './data/store-data.ts';
 
 /** An offer as the redemption model sees it. */
 export interface Offer { customerId: string; /** the focus's event time, integer seconds */ ts: number; couponId: number }

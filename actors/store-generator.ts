@@ -16,10 +16,10 @@
  * noise in department weights).
  */
 import { DEPARTMENTS, type Department } from '../schemas/departments.ts';
-import { createPrng, type Prng } from './prng.ts';
+import { createPrng, type Prng } from './kernel/prng.ts';
 import { CATEGORIES, couponTraits, customerPreferences, redemptionLogits, type CustomerPreferences } from './customer-preferences.ts';
-import { round2, type CouponProduct, type StoreTables } from './store-csv.ts';
-import type { CouponInfo, CouponType, CustomerInfo, ProductInfo } from './store-data.ts';
+import { round2, type CouponProduct, type StoreTables } from './data/store-csv.ts';
+import type { CouponInfo, CouponType, CustomerInfo, ProductInfo } from './data/store-data.ts';
 
 export interface StoreOptions {
   seed: number;

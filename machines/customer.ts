@@ -11,14 +11,14 @@
  * Randomness comes from the seeded stream in the input, so a seed replays the same visit.
  */
 import { setup, assign, emit } from 'xstate';
-import type { Prng } from '../actors/prng.ts';
-import type { Point } from '../actors/store-plan.ts';
-import { STORE_PLAN } from '../actors/store-plan.ts';
+import type { Prng } from '../actors/kernel/prng.ts';
+import type { Point } from '../actors/data/store-plan.ts';
+import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
 import {
   DELAYS, DOORS, ENTRANCE_LEG_START, EXIT_S_PARAM, dwellLeg, legVia, paceOf, planRoute, spotIn, walkLeg, wanderLeg,
   type LegMove, type ShopperProfile, type Stop,
-} from '../actors/shopper.ts';
+} from '../actors/simulator/shopper.ts';
 
 export interface CustomerInput {
   profile: ShopperProfile;

@@ -6,7 +6,7 @@
  * Pure: time is the moves' own `ts`; outputs are emitted (`focus`, `browsing`) for the adapter.
  */
 import { setup, assign, enqueueActions } from 'xstate';
-import { departmentAt } from '../actors/store-plan.ts';
+import { departmentAt } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
 
 export interface Move { type: 'move'; ts: number; x: number; y: number; inputId: string }

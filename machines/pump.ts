@@ -8,7 +8,7 @@
  * Pure: no clock and no Math.random(); the publisher reports when each batch started.
  */
 import { setup, assign, emit, fromPromise } from 'xstate';
-import type { Prng } from '../actors/prng.ts';
+import type { Prng } from '../actors/kernel/prng.ts';
 import type { Department } from '../schemas/departments.ts';
 
 export interface PumpSettings {

@@ -6,9 +6,9 @@
  * Time is the events' own `ts`, so replays repeat exactly.
  */
 import { setup, assign, emit, enqueueActions, and, fromPromise } from 'xstate';
-import type { CustomerInfo } from '../actors/store-data.ts';
+import type { CustomerInfo } from '../actors/data/store-data.ts';
 import type { Department } from '../schemas/departments.ts';
-import type { FocusInput, ScoreResult } from '../actors/coupon-decision.ts';
+import type { FocusInput, ScoreResult } from '../actors/recommender/coupon-decision.ts';
 
 export type { FocusInput, ScoreResult };
 

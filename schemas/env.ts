@@ -126,7 +126,7 @@ export interface Topics {
 export interface Config {
   roles: Role[];
   port: number; host: string; home: string;
-  /** CONTROL_TOKEN: the control plane requires it when set (adapters/access.ts). */
+  /** CONTROL_TOKEN: the control plane requires it when set (adapters/process/access.ts). */
   controlToken?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   logFile: string; inspect: string;

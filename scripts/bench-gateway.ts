@@ -17,10 +17,10 @@ import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { sql } from '@databases/pg';
 import { parseConfig } from '../schemas/env.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { startStoreflow } from '../adapters/app.ts';
-import type { GatewayHandle } from '../adapters/gateway.ts';
-import { streamMessage } from '../actors/stream-replay.ts';
+import { createLogger } from '../adapters/process/logger.ts';
+import { startStoreflow } from '../adapters/process/app.ts';
+import type { GatewayHandle } from '../adapters/gateway/index.ts';
+import { streamMessage } from '../actors/gateway/stream-replay.ts';
 
 const arg = (name: string, dflt: number) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
 const EVENTS = arg('events', 20_000), CLIENTS = arg('clients', 100), REPLAY = arg('replay', 1_000_000), RUNS = arg('runs', 3);

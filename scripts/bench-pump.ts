@@ -9,10 +9,10 @@ import mqtt from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { configFrom } from '../schemas/env.ts';
 import { DEPARTMENTS } from '../schemas/departments.ts';
-import { createLogger, silentLogger } from '../adapters/logger.ts';
-import { connectMqtt, mqttOptions } from '../adapters/mqtt.ts';
-import { startEmbeddedBroker } from '../adapters/embedded-broker.ts';
-import { createPump } from '../adapters/pump.ts';
+import { createLogger, silentLogger } from '../adapters/process/logger.ts';
+import { connectMqtt, mqttOptions } from '../adapters/edges/mqtt.ts';
+import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
+import { createPump } from '../adapters/pump/index.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);

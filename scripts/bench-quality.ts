@@ -20,14 +20,14 @@
  */
 import { parseArgs } from 'node:util';
 import { generateStore } from '../actors/store-generator.ts';
-import { CouponCatalogue } from '../actors/coupon-catalogue.ts';
+import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { loadCouponModel } from '../actors/coupon-scorer.ts';
 import { couponTraits, redemptionProbability, type CouponTraits } from '../actors/customer-preferences.ts';
 import { basketValue, redeem } from '../actors/redemption.ts';
-import { createPrng } from '../actors/prng.ts';
-import type { CouponInfo, CouponScorer, CustomerInfo } from '../actors/store-data.ts';
-import { simulateDay } from '../adapters/customer-simulation.ts';
-import { Replayer, type ExportedEvent } from '../adapters/replay.ts';
+import { createPrng } from '../actors/kernel/prng.ts';
+import type { CouponInfo, CouponScorer, CustomerInfo } from '../actors/data/store-data.ts';
+import { simulateDay } from '../adapters/simulator/simulation.ts';
+import { Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
 
 const { values } = parseArgs({
   options: {

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Replayer, type ExportedEvent } from '../adapters/replay.ts';
-import { CouponCatalogue } from '../actors/coupon-catalogue.ts';
-import { parseStoreCsv, CSV_FILES } from '../actors/store-csv.ts';
+import { Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
+import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
+import { parseStoreCsv, CSV_FILES } from '../actors/data/store-csv.ts';
 import { loadCouponModel } from '../actors/coupon-scorer.ts';
-import { departmentAt } from '../actors/store-plan.ts';
+import { departmentAt } from '../actors/data/store-plan.ts';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });
 const TARGET = Number(values.events);

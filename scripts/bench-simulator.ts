@@ -8,10 +8,10 @@
  * Publication (MQTT) is not included: see the broker's own benchmarks.
  *   BENCH_REPEATS=3 BENCH_SHOPPERS=10000 BENCH_SECONDS=20 npm run bench:simulator
  */
-import { simulateDay, CustomerSimulation, defaultCustomers, meanVisitMs } from '../adapters/customer-simulation.ts';
-import { createPrng } from '../actors/prng.ts';
-import { DELAYS, DOORS, advance, jitterInside, legVia, spotIn, wanderStep, round, type Stop } from '../actors/shopper.ts';
-import { STORE_PLAN, type Point } from '../actors/store-plan.ts';
+import { simulateDay, CustomerSimulation, defaultCustomers, meanVisitMs } from '../adapters/simulator/simulation.ts';
+import { createPrng } from '../actors/kernel/prng.ts';
+import { DELAYS, DOORS, advance, jitterInside, legVia, spotIn, wanderStep, round, type Stop } from '../actors/simulator/shopper.ts';
+import { STORE_PLAN, type Point } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -5,11 +5,11 @@
  */
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '../adapters/load-config.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { withScriptDatabase } from '../adapters/store-data.ts';
-import { PostgresEventLog } from '../adapters/postgres-event-log.ts';
-import { toExported } from '../actors/event-log.ts';
+import { loadConfigOrExit } from '../adapters/process/load-config.ts';
+import { createLogger } from '../adapters/process/logger.ts';
+import { withScriptDatabase } from '../adapters/edges/store-data.ts';
+import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
+import { toExported } from '../actors/kernel/event-log.ts';
 
 const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, customer: { type: 'string' }, out: { type: 'string' } } });
 const config = loadConfigOrExit();

@@ -4,12 +4,12 @@
  * file is checked first; a bad one is refused with its file, line and column and nothing changes.
  */
 import { resolve } from 'node:path';
-import { StoreDataError } from '../actors/store-csv.ts';
-import { loadConfigOrExit, environment } from '../adapters/load-config.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { secretValues } from '../adapters/app.ts';
-import { readStoreDirectory, loadStoreTables } from '../adapters/cache-loader.ts';
-import { openScriptDatabase } from '../adapters/store-data.ts';
+import { StoreDataError } from '../actors/data/store-csv.ts';
+import { loadConfigOrExit, environment } from '../adapters/process/load-config.ts';
+import { createLogger } from '../adapters/process/logger.ts';
+import { secretValues } from '../adapters/process/app.ts';
+import { readStoreDirectory, loadStoreTables } from '../adapters/edges/cache-loader.ts';
+import { openScriptDatabase } from '../adapters/edges/store-data.ts';
 
 const dir = process.argv.slice(2).find((a) => !a.startsWith('-'));
 if (!dir) {

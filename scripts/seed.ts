@@ -5,13 +5,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatStoreCsv } from '../actors/store-csv.ts';
+import { formatStoreCsv } from '../actors/data/store-csv.ts';
 import { generateStore } from '../actors/store-generator.ts';
-import { loadConfigOrExit, environment } from '../adapters/load-config.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { secretValues } from '../adapters/app.ts';
-import { loadStoreTables } from '../adapters/cache-loader.ts';
-import { openScriptDatabase } from '../adapters/store-data.ts';
+import { loadConfigOrExit, environment } from '../adapters/process/load-config.ts';
+import { createLogger } from '../adapters/process/logger.ts';
+import { secretValues } from '../adapters/process/app.ts';
+import { loadStoreTables } from '../adapters/edges/cache-loader.ts';
+import { openScriptDatabase } from '../adapters/edges/store-data.ts';
 import { parseArgs } from './store-options.ts';
 
 const USAGE = `usage: npm run seed -- [options]

@@ -11,7 +11,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { DEPARTMENTS } from '../schemas/departments.ts';
-import { createPrng, type Prng } from '../actors/prng.ts';
+import { createPrng, type Prng } from '../actors/kernel/prng.ts';
 
 export const KINDS = ['entry', 'focus', 'exit'] as const;
 export type Kind = (typeof KINDS)[number];

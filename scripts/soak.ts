@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, chmodSync, existsSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg, { sql } from '@databases/pg';
-import { freePort } from '../adapters/ports.ts';
+import { freePort } from '../adapters/edges/ports.ts';
 import { configFrom } from '../schemas/env.ts';
 import { Mosquitto, Postgres, Storeflow, findMosquitto, killAll, sleep, type Proc } from './soak-services.ts';
 import { Ledger, Load, Wire } from './soak-load.ts';

@@ -1,8 +1,8 @@
 /** `npm start`: every role of ROLES (default all) in one process, on embedded defaults unless configured. */
-import { loadConfigOrExit, environment } from '../adapters/load-config.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { startStoreflow, secretValues } from '../adapters/app.ts';
-import { PortInUseError } from '../adapters/embedded-broker.ts';
+import { loadConfigOrExit, environment } from '../adapters/process/load-config.ts';
+import { createLogger } from '../adapters/process/logger.ts';
+import { startStoreflow, secretValues } from '../adapters/process/app.ts';
+import { PortInUseError } from '../adapters/edges/embedded-broker.ts';
 
 const env = environment();
 const cliRoles = process.argv.slice(2).find((a) => !a.startsWith('-'));

@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { createLogger } from '../adapters/logger.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/embedded-postgres.ts';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../adapters/embedded-broker.ts';
+import { createLogger } from '../adapters/process/logger.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/edges/embedded-postgres.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
 const filters = process.argv.slice(2);

@@ -10,10 +10,10 @@ import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { fileURLToPath } from 'node:url';
 import { startTestApp, waitFor, type TestApp } from './helpers.ts';
-import { StreamRecords, type GatewayHandle } from '../adapters/gateway.ts';
+import { StreamRecords, type GatewayHandle } from '../adapters/gateway/index.ts';
 import { parseConfig } from '../schemas/env.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { secretValues } from '../adapters/app.ts';
+import { createLogger } from '../adapters/process/logger.ts';
+import { secretValues } from '../adapters/process/app.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 const ROLES = 'recommender,detector,simulator,pump,gateway';

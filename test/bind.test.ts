@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../schemas/env.ts';
 import { startTestApp } from './helpers.ts';
-import type { GatewayHandle } from '../adapters/gateway.ts';
+import type { GatewayHandle } from '../adapters/gateway/index.ts';
 
 /** Listening TCP sockets: port → local addresses. */
 function listening(): Map<number, string[]> {

@@ -6,10 +6,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decide, type Decision } from '../actors/coupon-decision.ts';
-import { CouponCatalogue, dateOf, type CatalogueEntry } from '../actors/coupon-catalogue.ts';
-import { createPrng } from '../actors/prng.ts';
-import type { CouponInfo } from '../actors/store-data.ts';
+import { decide, type Decision } from '../actors/recommender/coupon-decision.ts';
+import { CouponCatalogue, dateOf, type CatalogueEntry } from '../actors/recommender/coupon-catalogue.ts';
+import { createPrng } from '../actors/kernel/prng.ts';
+import type { CouponInfo } from '../actors/data/store-data.ts';
 
 const coupon = (id: number, over: Partial<CouponInfo> = {}): CouponInfo => ({
   coupon_id: id, coupon_type: 'just_discount', department: 'Men', discount: 10, how_many_products_required: 1,

@@ -1,7 +1,7 @@
 /** The dashboard's fold of stream messages (web/store-state.js), the same module the page runs. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { STORE_PLAN } from '../actors/store-plan.ts';
+import { STORE_PLAN } from '../actors/data/store-plan.ts';
 // @ts-ignore plain browser JavaScript, no type declarations
 import { createStore, apply, prune, counters, STALE_MS } from '../web/store-state.js';
 

@@ -17,8 +17,8 @@ import pgModule, { sql } from '@databases/pg';
 import { startTestApp, connectClient, waitFor, sleep, dropSchema, DATABASE_URL, type TestApp } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
-import { freePort } from '../adapters/ports.ts';
-import { STORE_PLAN } from '../actors/store-plan.ts';
+import { freePort } from '../adapters/edges/ports.ts';
+import { STORE_PLAN } from '../actors/data/store-plan.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

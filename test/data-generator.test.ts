@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 import { generateStore, DEFAULT_STORE_OPTIONS, type GeneratedStore } from '../actors/store-generator.ts';
-import { formatStoreCsv, parseStoreCsv, pyFloat, round2, CSV_FILES } from '../actors/store-csv.ts';
-import { createPrng } from '../actors/prng.ts';
+import { formatStoreCsv, parseStoreCsv, pyFloat, round2, CSV_FILES } from '../actors/data/store-csv.ts';
+import { createPrng } from '../actors/kernel/prng.ts';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'original-csv-sample');
 const tmp = mkdtempSync(join(tmpdir(), 'storeflow-data-'));

@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from '@databases/pg';
-import { connectDatabase, migrate, type Database } from '../adapters/database.ts';
-import { countStoreTables, loadStoreDirectory, loadStoreTables, readStoreDirectory } from '../adapters/cache-loader.ts';
-import { ensureStoreData } from '../adapters/store-data.ts';
+import { connectDatabase, migrate, type Database } from '../adapters/edges/database.ts';
+import { countStoreTables, loadStoreDirectory, loadStoreTables, readStoreDirectory } from '../adapters/edges/cache-loader.ts';
+import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { generateStore } from '../actors/store-generator.ts';
-import { formatStoreCsv, StoreDataError } from '../actors/store-csv.ts';
+import { formatStoreCsv, StoreDataError } from '../actors/data/store-csv.ts';
 import { captureLogger, DATABASE_URL, dropSchema, uniqueName } from './helpers.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor } from 'xstate';
 import { focusDetectorMachine, type DetectorEmitted } from '../machines/focus-detector.ts';
-import { STORE_PLAN, departmentAt } from '../actors/store-plan.ts';
+import { STORE_PLAN, departmentAt } from '../actors/data/store-plan.ts';
 
 const MEN = { x: 900, y: 800 };
 const BOYS = { x: 800, y: 500 };

@@ -1,10 +1,10 @@
 /** Migrations, and the event log contract run against both implementations (in-memory and PostgreSQL). */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connectDatabase, migrate, sql, listMigrations, type Database } from '../adapters/database.ts';
-import { PostgresEventLog } from '../adapters/postgres-event-log.ts';
-import { InMemoryEventLog, type EventLog } from '../actors/event-log.ts';
-import { silentLogger } from '../adapters/logger.ts';
+import { connectDatabase, migrate, sql, listMigrations, type Database } from '../adapters/edges/database.ts';
+import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
+import { InMemoryEventLog, type EventLog } from '../actors/kernel/event-log.ts';
+import { silentLogger } from '../adapters/process/logger.ts';
 import { DATABASE_URL, uniqueName, dropSchema } from './helpers.ts';
 
 const migrations = suite('migrations');

@@ -7,8 +7,8 @@ import * as assert from 'uvu/assert';
 import { connect as tcpConnect } from 'node:net';
 import amqp from 'amqplib';
 import WebSocket from 'ws';
-import { AMQP_EXCHANGE, amqpEvent, MAX_AMQP_BODY } from '../adapters/amqp-source.ts';
-import { createGateway, type GatewayHandle } from '../adapters/gateway.ts';
+import { AMQP_EXCHANGE, amqpEvent, MAX_AMQP_BODY } from '../adapters/edges/amqp-source.ts';
+import { createGateway, type GatewayHandle } from '../adapters/gateway/index.ts';
 import { startTestApp, waitFor, uniqueName, type TestApp } from './helpers.ts';
 
 const LOCAL_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
@@ -106,8 +106,8 @@ if (!AMQP_URL) {
     const queue = app.gw.amqp!.queue;
     await app.gw.amqp!.stop();
     ch.publish(AMQP_EXCHANGE, key, Buffer.from('{"while":"down"}'));
-    const { startAmqpSource } = await import('../adapters/amqp-source.ts');
-    const { silentLogger } = await import('../adapters/logger.ts');
+    const { startAmqpSource } = await import('../adapters/edges/amqp-source.ts');
+    const { silentLogger } = await import('../adapters/process/logger.ts');
     const restarted = await startAmqpSource({ url: AMQP_URL, eventLog: app.eventLog, log: silentLogger, queue });
     try {
       const after = await waitFor(async () => { const r = await app.eventLog.read({ streamId: `amqp-${key}` }); return r.length >= 7 ? r : null; }, 5000, 'the message published while down');

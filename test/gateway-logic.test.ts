@@ -1,8 +1,8 @@
 /** Pure logic of the gateway: routing-key grammar and matching, start parameters, message shape, the replay seam. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { customerOf, eventAddresses, matchSegments, onlyType, parseRoutingKey, routingKeyMatcher } from '../actors/routing-key.ts';
-import { parseDatetime, parseStreamStart, ReplaySeam, streamMessage } from '../actors/stream-replay.ts';
+import { customerOf, eventAddresses, matchSegments, onlyType, parseRoutingKey, routingKeyMatcher } from '../actors/gateway/routing-key.ts';
+import { parseDatetime, parseStreamStart, ReplaySeam, streamMessage } from '../actors/gateway/stream-replay.ts';
 
 const keys = suite('routing keys');
 

@@ -5,8 +5,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import type { NewEvent } from '../actors/event-log.ts';
-import { CLOSE, createGateway, type GatewayHandle, type GatewayOptions } from '../adapters/gateway.ts';
+import type { NewEvent } from '../actors/kernel/event-log.ts';
+import { CLOSE, createGateway, type GatewayHandle, type GatewayOptions } from '../adapters/gateway/index.ts';
 import { startTestApp, waitFor, sleep, dropSchema, uniqueName, type TestApp } from './helpers.ts';
 import type { Env } from '../schemas/env.ts';
 

@@ -7,8 +7,8 @@ import { Writable } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
 import pgModule, { sql } from '@databases/pg';
 import { parseConfig, type Config, type Env } from '../schemas/env.ts';
-import { createLogger, type Logger } from '../adapters/logger.ts';
-import { startStoreflow, type StartOptions, type Storeflow } from '../adapters/app.ts';
+import { createLogger, type Logger } from '../adapters/process/logger.ts';
+import { startStoreflow, type StartOptions, type Storeflow } from '../adapters/process/app.ts';
 
 const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
 

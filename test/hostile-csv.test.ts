@@ -12,9 +12,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from '@databases/pg';
-import { connectDatabase, migrate, type Database } from '../adapters/database.ts';
-import { loadStoreDirectory } from '../adapters/cache-loader.ts';
-import { describeProblem, parseStoreCsv, StoreDataError } from '../actors/store-csv.ts';
+import { connectDatabase, migrate, type Database } from '../adapters/edges/database.ts';
+import { loadStoreDirectory } from '../adapters/edges/cache-loader.ts';
+import { describeProblem, parseStoreCsv, StoreDataError } from '../actors/data/store-csv.ts';
 import { captureLogger, DATABASE_URL, dropSchema, uniqueName } from './helpers.ts';
 
 const valid = join(import.meta.dirname, 'fixtures', 'store-csv', 'valid');

@@ -7,13 +7,13 @@ import * as assert from 'uvu/assert';
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
 import { startTestApp, connectClient, collect, sleep, waitFor, type TestApp } from './helpers.ts';
-import type { GatewayHandle } from '../adapters/gateway.ts';
-import { startEmbeddedBroker } from '../adapters/embedded-broker.ts';
-import { mqttOptions } from '../adapters/mqtt.ts';
+import type { GatewayHandle } from '../adapters/gateway/index.ts';
+import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
+import { mqttOptions } from '../adapters/edges/mqtt.ts';
 import { captureLogger, testConfig } from './helpers.ts';
-import { MAX_JSON_DEPTH } from '../adapters/json-body.ts';
-import { mqttPacketLimit } from '../adapters/mqtt-packet-guard.ts';
-import { loadCustomer } from '../adapters/cache-store.ts';
+import { MAX_JSON_DEPTH } from '../adapters/process/json-body.ts';
+import { mqttPacketLimit } from '../adapters/edges/mqtt-packet-guard.ts';
+import { loadCustomer } from '../adapters/edges/cache-store.ts';
 
 const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 

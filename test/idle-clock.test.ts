@@ -1,7 +1,7 @@
 /** Event-time idle tracking shared by the session and detector hosts. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IdleClock } from '../actors/idle-clock.ts';
+import { IdleClock } from '../actors/kernel/idle-clock.ts';
 
 /** Two passers-by walking together carry event time to `ts` (event time needs two customers to agree). */
 const walk = (c: IdleClock, ts: number) => { c.advance('p', ts); return c.advance('q', ts); };

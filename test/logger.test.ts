@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, scrubUrl } from '../adapters/logger.ts';
-import { secretValues } from '../adapters/app.ts';
+import { createLogger, scrubUrl } from '../adapters/process/logger.ts';
+import { secretValues } from '../adapters/process/app.ts';
 
 function capture(secrets: string[]) {
   const lines: string[] = [];
@@ -38,7 +38,7 @@ test('LOG_FILENAME keeps every line written before a crash', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'storeflow-log-'));
   const file = join(dir, 'storeflow.log');
   try {
-    const script = `import { createLogger } from './adapters/logger.ts';
+    const script = `import { createLogger } from './adapters/process/logger.ts';
       const log = createLogger({ level: 'info', json: true, stdout: false, file: ${JSON.stringify(file)} });
       for (let i = 1; i <= 77; i++) log.error({ i }, 'failure');
       setImmediate(() => { throw new Error('crash'); });`;

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { pumpMachine, type BatchResult, type Batch, type PumpSettings } from '../machines/pump.ts';
-import { createPrng } from '../actors/prng.ts';
+import { createPrng } from '../actors/kernel/prng.ts';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 
 const flush = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };

@@ -1,9 +1,9 @@
 /** /readyz tells the truth: 503 naming the part that is down, 200 again once it is back. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmbeddedBroker } from '../adapters/embedded-broker.ts';
-import { silentLogger } from '../adapters/logger.ts';
-import { freePort } from '../adapters/ports.ts';
+import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
+import { silentLogger } from '../adapters/process/logger.ts';
+import { freePort } from '../adapters/edges/ports.ts';
 import { startTestApp, waitFor } from './helpers.ts';
 
 test('broker down → 503 with broker down; back → 200', async () => {

@@ -3,11 +3,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compile } from '../schemas/normalise.ts';
 import { PredictionFlat, PredictionEnvelope } from '../schemas/messages.ts';
-import { sql } from '../adapters/database.ts';
+import { sql } from '../adapters/edges/database.ts';
 import { startTestApp, connectClient, collect, waitFor, sleep, dropSchema, type TestApp } from './helpers.ts';
 import { SMALL_STORE, seedSmallStore } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
-import { freePort } from '../adapters/ports.ts';
+import { freePort } from '../adapters/edges/ports.ts';
 
 const flatSchema = compile(PredictionFlat);
 const envelopeSchema = compile(PredictionEnvelope);

@@ -6,8 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { sql } from '../adapters/database.ts';
-import { freePort } from '../adapters/ports.ts';
+import { sql } from '../adapters/edges/database.ts';
+import { freePort } from '../adapters/edges/ports.ts';
 import { DATABASE_URL, MQTT_URL, uniqueName, connectClient, collect, waitFor, sleep, startTestApp, dropSchema } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';

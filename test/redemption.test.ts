@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateStore } from '../actors/store-generator.ts';
-import { CouponCatalogue } from '../actors/coupon-catalogue.ts';
+import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { couponTraits, redemptionProbability } from '../actors/customer-preferences.ts';
 import { basketValue, publishedCoupon, redeem, redemptionDraw } from '../actors/redemption.ts';
 

@@ -3,8 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise, waitFor as waitForState } from 'xstate';
 import { sessionMachine, type ScoreResult, type SessionEmitted } from '../machines/session.ts';
-import type { CustomerInfo } from '../actors/store-data.ts';
-import { fromValueOrPromise } from '../actors/value-or-promise.ts';
+import type { CustomerInfo } from '../actors/data/store-data.ts';
+import { fromValueOrPromise } from '../actors/kernel/value-or-promise.ts';
 
 const CUSTOMER: CustomerInfo = { customer_id: 7, gender: 'F', age: 40, mean_buy_price: 10, total_coupons_used: 5, mean_discount_received: 10, unique_products_bought: 50, unique_products_bought_with_coupons: 5, total_items_bought: 60 };
 

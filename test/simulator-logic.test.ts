@@ -1,11 +1,11 @@
 /** The simulator's logic in virtual time: machine, population, timeline, scenarios (no I/O). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { simulateDay, CustomerSimulation, defaultCustomers } from '../adapters/customer-simulation.ts';
-import { Timeline, payloadOf, type TimelineEvent } from '../actors/timeline.ts';
-import { HeapClock } from '../actors/sim-clock.ts';
-import { expandDraft, expandScenario } from '../actors/scenario.ts';
-import { departmentAt, insidePlan, STORE_PLAN } from '../actors/store-plan.ts';
+import { simulateDay, CustomerSimulation, defaultCustomers } from '../adapters/simulator/simulation.ts';
+import { Timeline, payloadOf, type TimelineEvent } from '../actors/simulator/timeline.ts';
+import { HeapClock } from '../actors/kernel/sim-clock.ts';
+import { expandDraft, expandScenario } from '../actors/simulator/scenario.ts';
+import { departmentAt, insidePlan, STORE_PLAN } from '../actors/data/store-plan.ts';
 
 const FROM = Date.parse('2010-03-01T09:00:00Z');
 const day = simulateDay({ seed: 7, from: FROM, hours: 10, averageInStore: 6 });

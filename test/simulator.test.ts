@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { startTestApp, connectClient, collect, waitFor, sleep, type TestApp } from './helpers.ts';
-import { insidePlan } from '../actors/store-plan.ts';
-import type { SimulatorHandle } from '../adapters/simulator.ts';
+import { insidePlan } from '../actors/data/store-plan.ts';
+import type { SimulatorHandle } from '../adapters/simulator/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sim-'));
 const csv = join(dir, 'customer_info.csv');

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { freePort } from '../adapters/ports.ts';
+import { freePort } from '../adapters/edges/ports.ts';
 import { startTestApp, waitFor } from './helpers.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'storeflow-start-'));

@@ -3,8 +3,8 @@
  * local simulator in; focus and browsing events out, logged, published on FOCUS_TOPIC /
  * BROWSING_TOPIC and handed to a recommender of the same process), its metrics and its routes.
  */
-import type { RoleFactory, RoleHandle } from '../role.ts';
-import type { ActorRegistry } from '../../actors/actor-registry.ts';
+import type { RoleFactory, RoleHandle } from '../process/role.ts';
+import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
 import type { focusDetectorMachine } from '../../machines/focus-detector.ts';
 import { DetectorProcessor } from './processor.ts';
 import { detectorRoutes } from './routes.ts';

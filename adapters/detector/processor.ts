@@ -5,9 +5,9 @@
  * use this one module.
  */
 import { focusDetectorMachine, type DetectorEmitted, type DetectorEvent } from '../../machines/focus-detector.ts';
-import { CustomerHost } from '../../actors/customer-host.ts';
+import { CustomerHost } from '../../actors/kernel/customer-host.ts';
 import { toFlat, type StoreEvent } from '../../schemas/events.ts';
-import { loggedInputId, outputId, type Input, type Output, type Processor } from '../pipeline.ts';
+import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
 
 export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number; idleTimeoutS: number }
 

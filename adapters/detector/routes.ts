@@ -1,10 +1,10 @@
 /** The detector's routes: no seed paths, so they live under /detector only, never at the root. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ActorRegistry } from '../../actors/actor-registry.ts';
+import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
 import type { focusDetectorMachine } from '../../machines/focus-detector.ts';
-import type { RouteOptions } from '../role.ts';
-import { AppError } from '../errors.ts';
+import type { RouteOptions } from '../process/role.ts';
+import { AppError } from '../process/errors.ts';
 
 export function detectorRoutes(shoppers: ActorRegistry<typeof focusDetectorMachine>, settings: { focusMinMoves: number; browsingMinMoves: number }): FastifyPluginAsyncTypebox<RouteOptions> {
   const describe = (id: string) => {

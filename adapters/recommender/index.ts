@@ -4,13 +4,13 @@
  * published on the prediction topic), the store data it reads, its metrics, recovery and routes.
  */
 import type { sessionMachine } from '../../machines/session.ts';
-import type { ActorRegistry } from '../../actors/actor-registry.ts';
-import type { CouponCatalogue } from '../../actors/coupon-catalogue.ts';
-import type { CouponScorer, CustomerInfo } from '../../actors/store-data.ts';
-import type { RoleFactory, RoleHandle } from '../role.ts';
-import { loadCatalogue, loadCustomers, loadCustomer } from '../cache-store.ts';
-import { remoteScorer } from '../remote-scorer.ts';
-import { inProcessScorer } from '../scorers.ts';
+import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
+import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
+import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
+import type { RoleFactory, RoleHandle } from '../process/role.ts';
+import { loadCatalogue, loadCustomers, loadCustomer } from '../edges/cache-store.ts';
+import { remoteScorer } from '../edges/remote-scorer.ts';
+import { inProcessScorer } from '../edges/scorers.ts';
 import { RecommenderProcessor } from './processor.ts';
 import { recoverSessions } from './recovery.ts';
 import { recommenderRoutes } from './routes.ts';

@@ -6,14 +6,14 @@
  * data it reads differs (the database's catalogue and customers, or a replay's).
  */
 import { sessionMachine, type SessionEmitted, type SessionEvent } from '../../machines/session.ts';
-import { CustomerHost } from '../../actors/customer-host.ts';
-import { fromValueOrPromise } from '../../actors/value-or-promise.ts';
-import { scoreFocus, type ScoringSettings } from '../../actors/score-focus.ts';
-import type { FocusInput, ScoreResult } from '../../actors/coupon-decision.ts';
-import type { CouponCatalogue, CatalogueEntry } from '../../actors/coupon-catalogue.ts';
-import type { CouponScorer, CustomerInfo } from '../../actors/store-data.ts';
+import { CustomerHost } from '../../actors/kernel/customer-host.ts';
+import { fromValueOrPromise } from '../../actors/kernel/value-or-promise.ts';
+import { scoreFocus, type ScoringSettings } from '../../actors/recommender/score-focus.ts';
+import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
+import type { CouponCatalogue, CatalogueEntry } from '../../actors/recommender/coupon-catalogue.ts';
+import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import type { StoreEvent } from '../../schemas/events.ts';
-import { loggedInputId, outputId, type Input, type Output, type Processor } from '../pipeline.ts';
+import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
 
 export interface RecommenderSettings extends ScoringSettings { idleTimeoutS: number }
 

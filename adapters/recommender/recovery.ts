@@ -5,8 +5,8 @@
  * decided now.
  */
 import { fromFlat } from '../../schemas/events.ts';
-import type { PostgresEventLog } from '../postgres-event-log.ts';
-import type { Input, Recovery } from '../pipeline.ts';
+import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
+import type { Input, Recovery } from '../process/pipeline.ts';
 import type { RecommenderProcessor } from './processor.ts';
 
 const INPUT_TYPES = new Set(['entry', 'focus', 'exit']);

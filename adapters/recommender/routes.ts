@@ -3,12 +3,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Actor } from 'xstate';
 import type { sessionMachine } from '../../machines/session.ts';
-import type { ActorRegistry } from '../../actors/actor-registry.ts';
-import type { CouponScorer, CustomerInfo } from '../../actors/store-data.ts';
+import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
+import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import { ScoreRequest } from '../../schemas/messages.ts';
-import type { RouteOptions } from '../role.ts';
-import type { IngestResult, Pipeline } from '../pipeline.ts';
-import { AppError } from '../errors.ts';
+import type { RouteOptions } from '../process/role.ts';
+import type { IngestResult, Pipeline } from '../process/pipeline.ts';
+import { AppError } from '../process/errors.ts';
 
 /** What a focus came to: the published payloads, or the reason there are none. */
 export interface FocusOutcome { predictions: unknown[]; reason?: string }

@@ -1,0 +1,161 @@
+/**
+ * The event log port: what the actors need from the log ("append events", "read them back",
+ * "tell me about new ones"), and an in-memory implementation for replay and pure tests.
+ * adapters/edges/postgres-event-log.ts implements the same contract on PostgreSQL.
+ */
+
+export interface NewEvent {
+  streamId: string;
+  type: string;
+  data: unknown;
+  metadata?: Record<string, unknown>;
+  /** Stable id: an input's dedup key, or an output's id derived from its input. */
+  messageId?: string;
+}
+
+export interface LoggedEvent extends Required<Omit<NewEvent, 'messageId'>> {
+  position: number;
+  version: number;
+  messageId?: string;
+  /** Milliseconds since the epoch. */
+  recordedAt: number;
+}
+
+export interface ReadOptions {
+  /** Inclusive. */
+  fromPosition?: number;
+  /** Inclusive. */
+  toPosition?: number;
+  fromTime?: number;
+  streamId?: string;
+  types?: string[];
+  limit?: number;
+}
+
+export type LogListener = (events: LoggedEvent[]) => void;
+
+/** One log record as `npm run export` writes it and `npm run replay` reads it (one JSON object per NDJSON line). */
+export interface ExportedEvent {
+  position: number;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: any;
+  metadata: Record<string, any>;
+  message_id: string | null;
+  recorded_at: string;
+}
+
+export function toExported(e: LoggedEvent): ExportedEvent {
+  return { position: e.position, stream_id: e.streamId, version: e.version, type: e.type, data: e.data, metadata: e.metadata, message_id: e.messageId ?? null, recorded_at: new Date(e.recordedAt).toISOString() };
+}
+
+export function fromExported(e: ExportedEvent): LoggedEvent {
+  return { position: e.position, streamId: e.stream_id, version: e.version, type: e.type, data: e.data, metadata: e.metadata ?? {}, messageId: e.message_id ?? undefined, recordedAt: Date.parse(e.recorded_at) || 0 };
+}
+
+export interface EventLog {
+  /** Appends in order, atomically; resolves with the logged events (positions, versions). */
+  append(events: NewEvent[]): Promise<LoggedEvent[]>;
+  read(opts?: ReadOptions): Promise<LoggedEvent[]>;
+  /** The log (or a range, or one stream) page by page, in position order. */
+  pages(opts?: Omit<ReadOptions, 'limit'> & { pageSize?: number }): AsyncIterable<LoggedEvent[]>;
+  /** Highest position written so far (0 when empty). */
+  head(): Promise<number>;
+  /** The first position recorded at or after `ms` (head + 1 when none). */
+  firstPositionSince(ms: number): Promise<number>;
+  /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
+  inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]>;
+  /** Customers still in the store and what their visits logged so far (see the PostgreSQL implementation). */
+  openVisits(idleTimeoutS: number): Promise<LoggedEvent[]>;
+  /** Called with every batch appended through this instance, after it is durable. */
+  subscribe(listener: LogListener): () => void;
+  close(): Promise<void>;
+}
+
+export class InMemoryEventLog implements EventLog {
+  private events: LoggedEvent[] = [];
+  private versions = new Map<string, number>();
+  private listeners = new Set<LogListener>();
+  constructor(private clock: () => number = () => 0) {}
+
+  async append(batch: NewEvent[]): Promise<LoggedEvent[]> {
+    return this.appendSync(batch);
+  }
+
+  appendSync(batch: NewEvent[]): LoggedEvent[] {
+    const out = batch.map((e) => {
+      const version = (this.versions.get(e.streamId) ?? 0) + 1;
+      this.versions.set(e.streamId, version);
+      const logged: LoggedEvent = {
+        position: this.events.length + 1, streamId: e.streamId, version, type: e.type, data: e.data,
+        metadata: e.metadata ?? {}, messageId: e.messageId, recordedAt: this.clock(),
+      };
+      this.events.push(logged);
+      return logged;
+    });
+    for (const l of this.listeners) l(out);
+    return out;
+  }
+
+  async read(o: ReadOptions = {}): Promise<LoggedEvent[]> {
+    const out: LoggedEvent[] = [];
+    for (let i = Math.max(0, (o.fromPosition ?? 1) - 1); i < this.events.length; i++) {
+      const e = this.events[i];
+      if (o.toPosition !== undefined && e.position > o.toPosition) break;
+      if (o.fromTime !== undefined && e.recordedAt < o.fromTime) continue;
+      if (o.streamId !== undefined && e.streamId !== o.streamId) continue;
+      if (o.types && !o.types.includes(e.type)) continue;
+      out.push(e);
+      if (o.limit !== undefined && out.length >= o.limit) break;
+    }
+    return out;
+  }
+
+  async *pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
+    const size = o.pageSize ?? 10_000;
+    for (let next = o.fromPosition ?? 1; ;) {
+      const page = await this.read({ ...o, fromPosition: next, limit: size });
+      if (page.length === 0) return;
+      yield page;
+      next = page[page.length - 1].position + 1;
+    }
+  }
+
+  async head(): Promise<number> {
+    return this.events.length;
+  }
+
+  async firstPositionSince(ms: number): Promise<number> {
+    return this.events.find((e) => e.recordedAt >= ms)?.position ?? this.events.length + 1;
+  }
+
+  async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
+    return this.events.filter((e) => e.recordedAt >= sinceMs && e.messageId !== undefined && e.metadata.source !== 'output').map((e) => ({ messageId: e.messageId!, recordedAt: e.recordedAt }));
+  }
+
+  async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
+    const visits = new Map<string, { events: LoggedEvent[]; lastTs: number; open: boolean }>();
+    for (const e of this.events) {
+      if (!e.streamId.startsWith('customer-')) continue;
+      const isInput = e.type === 'entry' || e.type === 'focus' || e.type === 'exit';
+      const v = visits.get(e.streamId) ?? { events: [], lastTs: -Infinity, open: false };
+      visits.set(e.streamId, v);
+      if (isInput) v.lastTs = Math.max(v.lastTs, Number((e.data as { ts?: number }).ts));
+      if (e.type === 'exit') { v.events = []; v.open = false; continue; }
+      if (e.type === 'entry' || e.type === 'focus') v.open = true;
+      v.events.push(e);
+    }
+    // event time: the latest time two customers have reached
+    const leaders = [...visits.values()].map((v) => v.lastTs).sort((a, b) => b - a);
+    const eventTime = leaders[Math.min(1, leaders.length - 1)] ?? 0;
+    return [...visits.values()].filter((v) => v.open && v.lastTs > eventTime - idleTimeoutS).flatMap((v) => v.events).sort((a, b) => a.position - b.position);
+  }
+
+  subscribe(listener: LogListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,23 @@
+/** A focus scored: the department's valid coupons, ranked by the scorer, and the best one not yet offered. */
+import type { CouponCatalogue } from './coupon-catalogue.ts';
+import { dateOf } from './coupon-catalogue.ts';
+import { decide, type ScoreResult, type FocusInput } from './coupon-decision.ts';
+import type { CouponScorer, CustomerInfo } from '../data/store-data.ts';
+
+export interface ScoringSettings { maxCoupons: number; threshold: number; couponValidity: 'check' | 'ignore' }
+
+/**
+ * The department's valid coupons, scored, and the best one not yet offered. Throws (or rejects) if the
+ * scorer fails. Synchronous with a synchronous scorer (the in-process model): no promise per focus.
+ */
+export function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: ScoringSettings, input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): ScoreResult | Promise<ScoreResult> {
+  const candidates = catalogue.candidates(input.focus.dep, s.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
+  if (candidates.entries.length === 0) return { reason: 'no_coupons' };
+  const scores = scorer.score(input.customer, candidates.coupons);
+  const pick = (scores: number[]): ScoreResult => {
+    const d = decide(candidates.entries, scores, input.offered, s.maxCoupons, s.threshold);
+    return d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
+  };
+  return scores instanceof Promise ? scores.then(pick) : pick(scores);
+}
+

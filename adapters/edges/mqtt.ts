@@ -1,0 +1,185 @@
+/**
+ * MQTT through mqtt.js: one client per role, QoS 1, fixed client id and clean=false so a restart
+ * resumes its subscriptions. A connect that gets no CONNACK fails clearly within MQTT_CONNECT_TIMEOUT.
+ * With TESTING_NO_MQTT the same interface logs what would be published.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import type { Config } from '../../schemas/env.ts';
+import type { Logger } from '../process/logger.ts';
+import { scrubUrl } from '../process/logger.ts';
+import { protectDebugOutput } from '../process/debug-output.ts';
+
+/**
+ * A message handler. When it returns a promise, the QoS 1 acknowledgement (PUBACK) is held back until
+ * the promise resolves (e.g. the input is durable in the event log), without stalling the next messages.
+ */
+export type MessageHandler = (topic: string, payload: Buffer, meta: { messageId?: number; dup: boolean; retain: boolean }) => void | Promise<unknown>;
+
+export interface Broker {
+  readonly mode: 'external' | 'embedded' | 'none';
+  /** `id`: the output's stable id, sent as MQTT 5 user property `storeflow-id` so consumers can de-duplicate. */
+  publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }): Promise<void>;
+  /** The same without a promise per message (hot paths): `done` hears the broker's acknowledgement or the failure. */
+  send(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }, done?: (err?: Error) => void): void;
+  /** `shared: false` keeps GROUP_ID's shared subscription off (commands every instance must hear). */
+  /** `noLocal`: never deliver this client's own publications back to it (MQTT 5; ignored on a shared subscription, where it is not allowed). */
+  subscribe(topics: string[], handler: MessageHandler, opts?: { shared?: boolean; noLocal?: boolean }): Promise<void>;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface MqttConnectOptions {
+  urls: string[];
+  clientId: string;
+  protocolVersion: 3 | 4 | 5;
+  username?: string;
+  password?: string;
+  caFile?: string;
+  connectTimeoutMs: number;
+  clean?: boolean;
+  group?: string;
+  log: Logger;
+  mode?: 'external' | 'embedded';
+  /** MQTT 5: the largest packet this client accepts, told to the broker in CONNECT (it must not send larger ones). */
+  maximumPacketSize?: number;
+}
+
+/** Options for a role's client from the configuration (embedded broker forces MQTT 3.1.1). */
+export function mqttOptions(config: Config, urls: string[], role: string, log: Logger): MqttConnectOptions {
+  const m = config.mqtt;
+  return {
+    urls, clientId: `${m.clientId}-${role}`, protocolVersion: m.mode === 'embedded' ? 4 : m.protocolVersion,
+    // the embedded broker has no users; credentials (and TLS) are for external brokers
+    ...(m.mode === 'embedded' ? {} : { username: m.username, password: m.password, caFile: m.caFile }),
+    connectTimeoutMs: m.connectTimeoutMs,
+    group: m.group, log, mode: m.mode === 'embedded' ? 'embedded' : 'external', maximumPacketSize: m.maxPacketBytes,
+  };
+}
+
+export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
+  const servers = o.urls.map((u) => {
+    const url = new URL(u.replace(/^tcp:/, 'mqtt:').replace(/^ssl:/, 'mqtts:'));
+    return { host: url.hostname, port: Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883)), protocol: url.protocol.replace(':', '') as any };
+  });
+  const first = new URL(o.urls[0].replace(/^tcp:/, 'mqtt:').replace(/^ssl:/, 'mqtts:'));
+  const opts: IClientOptions = {
+    clientId: o.clientId, protocolVersion: o.protocolVersion, clean: o.clean ?? false,
+    username: o.username ?? (decodeURIComponent(first.username) || undefined),
+    password: o.password ?? (decodeURIComponent(first.password) || undefined),
+    connectTimeout: o.connectTimeoutMs, reconnectPeriod: 1000, keepalive: 30, resubscribe: true,
+    ...(servers.length > 1 ? { servers } : {}),
+    ...(o.caFile ? { ca: readFileSync(o.caFile), rejectUnauthorized: true } : {}),
+    ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.clean ? 0 : 3600, ...(o.maximumPacketSize ? { maximumPacketSize: o.maximumPacketSize } : {}) } } : {}),
+    // mqtt.js traces every packet through `debug`; even disabled, each call builds its argument list
+    // (measured: ~7 KB of garbage per message). Off unless DEBUG asks for it.
+    ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => {} }),
+  };
+  // DEBUG=mqttjs* traces the CONNECT packet: its password leaves as *** (adapters/process/debug-output.ts)
+  protectDebugOutput([opts.password?.toString(), ...o.urls.map((u) => { try { return decodeURIComponent(new URL(u).password); } catch { return undefined; } })]);
+  const shown = o.urls.map(scrubUrl).join(',');
+  const client: MqttClient = mqtt.connect(servers.length > 1 ? `${servers[0].protocol}://${servers[0].host}:${servers[0].port}` : `${first.protocol}//${first.host}`, opts);
+  // Nagle off (mqtt.js leaves it on): small packets would otherwise wait for the broker's delayed ACK, ~40 ms
+  const noDelay = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+  noDelay();
+  client.on('connect', noDelay);
+  // listeners first: a persistent session's queued messages follow CONNACK at once
+  const handlers: MessageHandler[] = [];
+  const pendingAcks = new Map<number, Promise<unknown>>();
+  // A persistent session's queued messages can arrive right after CONNACK, before subscribe()
+  // attaches a handler: hold them (unacknowledged) until one is there.
+  let early: { topic: string; payload: Buffer; packet: any; release: () => void }[] | undefined = [];
+  const deliver = (topic: string, payload: Buffer, packet: any): Promise<unknown> | undefined => {
+    const meta = { messageId: packet.messageId, dup: packet.dup, retain: packet.retain };
+    if (handlers.length === 1) {
+      const r = handlers[0](topic, payload, meta);
+      return r instanceof Promise ? r : undefined;
+    }
+    const work: Promise<unknown>[] = [];
+    for (const h of handlers) {
+      const r = h(topic, payload, meta);
+      if (r instanceof Promise) work.push(r);
+    }
+    return work.length ? Promise.all(work) : undefined;
+  };
+  client.on('message', (topic, payload, packet) => {
+    let done: Promise<unknown> | undefined;
+    if (early) {
+      let release!: () => void;
+      done = new Promise<void>((ok) => (release = ok)).then(() => deliver(topic, payload, packet));
+      early.push({ topic, payload, packet, release });
+    } else done = deliver(topic, payload, packet);
+    if (packet.qos === 1 && packet.messageId !== undefined && done) pendingAcks.set(packet.messageId, done);
+    // QoS 0 has nothing to hold back; a handler's failure is still heard, never an unhandled rejection
+    else done?.catch((err) => o.log.warn({ err: (err as Error)?.message, topic }, 'a QoS 0 message could not be handled'));
+  });
+  // mqtt.js sends PUBACK right after the 'message' event and waits for it before parsing the next
+  // packet. Let it go on at once, and send the PUBACK itself when the handlers' work is done: acks
+  // stay in arrival order (the log resolves appends in order) and an unlogged input is never acked.
+  const sendPacket = (client as any)._sendPacket.bind(client);
+  (client as any)._sendPacket = (packet: any, cb?: (err?: Error) => void, ...rest: unknown[]) => {
+    const pending = packet.cmd === 'puback' ? pendingAcks.get(packet.messageId) : undefined;
+    if (!pending) return sendPacket(packet, cb, ...rest);
+    pendingAcks.delete(packet.messageId);
+    cb?.();
+    pending.then(
+      () => { if (client.connected) sendPacket(packet, undefined, ...rest); },
+      (err) => o.log.warn({ err: (err as Error)?.message, messageId: packet.messageId }, 'input not acknowledged: the broker will deliver it again'),
+    );
+  };
+  await new Promise<void>((ok, fail) => {
+    const timer = setTimeout(() => {
+      client.end(true);
+      fail(new Error(`MQTT broker ${shown} gave no CONNACK within ${o.connectTimeoutMs} ms (client ${o.clientId}, protocol ${o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}). Is the broker up? An MQTT 3.1.1-only broker needs MQTT_PROTOCOL_VERSION=4.`));
+    }, o.connectTimeoutMs);
+    client.once('connect', () => { clearTimeout(timer); ok(); });
+    client.on('error', (err) => {
+      // auth failures are final; anything else is retried until the timer fires
+      if ((err as any).code === 4 || (err as any).code === 5 || (err as any).code === 134 || (err as any).code === 135) {
+        clearTimeout(timer); client.end(true);
+        fail(new Error(`MQTT broker ${shown} refused the connection: ${err.message}`));
+      }
+    });
+  });
+  o.log.info({ broker: shown, clientId: o.clientId }, 'connected to MQTT broker');
+  let wasConnected = true;
+  client.on('close', () => { if (wasConnected) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
+  client.on('connect', () => { if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected'); wasConnected = true; });
+  const publishOptions = (opts: { qos?: 0 | 1; id?: string }) => ({
+    qos: opts.qos ?? 1,
+    ...(opts.id && o.protocolVersion === 5 ? { properties: { userProperties: { 'storeflow-id': opts.id } } } : {}),
+  });
+  return {
+    mode: o.mode ?? 'external',
+    publish: (topic, payload, opts = {}) => new Promise((ok, fail) => client.publish(topic, payload, publishOptions(opts), (err) => (err ? fail(err) : ok()))),
+    send: (topic, payload, opts = {}, done) => void client.publish(topic, payload, publishOptions(opts), done),
+    async subscribe(topics, handler, opts = {}) {
+      handlers.push(handler);
+      const held = early ?? [];
+      early = undefined;
+      for (const m of held) m.release();
+      const shared = !!o.group && opts.shared !== false;
+      const names = topics.map((t) => (shared ? `$share/${o.group}/${t}` : t));
+      await client.subscribeAsync(names, { qos: 1, ...(opts.noLocal && !shared && o.protocolVersion === 5 ? { nl: true } : {}) });
+    },
+    isConnected: () => client.connected,
+    close: () => client.endAsync(),
+  };
+}
+
+/** TESTING_NO_MQTT / TESTING_MOCK_MQTT: nothing connects; publications are logged. */
+export function loggingBroker(log: Logger): Broker {
+  return {
+    mode: 'none',
+    async publish(topic, payload) {
+      log.info({ topic, payload: payload.toString() }, 'MQTT disabled (TESTING_NO_MQTT): would publish');
+    },
+    send(topic, payload, _opts, done) {
+      log.info({ topic, payload: payload.toString() }, 'MQTT disabled (TESTING_NO_MQTT): would publish');
+      done?.();
+    },
+    async subscribe() {},
+    isConnected: () => true,
+    async close() {},
+  };
+}

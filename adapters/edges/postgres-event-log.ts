@@ -1,0 +1,243 @@
+/**
+ * The event log on PostgreSQL. Appends are group-committed: every append() made while a write is
+ * in flight joins the next single INSERT … SELECT FROM json_to_recordset(…), so append-then-act
+ * stays fast under load. A database outage makes appends wait and retry, in order; a row the database
+ * refuses fails its own append only. Per-stream versions are computed by the database from the stream's head, and the
+ * (stream_id, version) constraint rejects a concurrent writer's clash.
+ */
+import { sql, type ConnectionPool } from '@databases/pg';
+import type { EventLog, LoggedEvent, LogListener, NewEvent, ReadOptions } from '../../actors/kernel/event-log.ts';
+import type { Logger } from '../process/logger.ts';
+
+interface Pending { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void }
+
+export interface PgEventLogOptions { maxBatch?: number; log: Logger }
+
+export class PostgresEventLog implements EventLog {
+  private queue: Pending[] = [];
+  private writing: Promise<void> | undefined;
+  private listeners = new Set<LogListener>();
+  private closed = false;
+  private closing = false;
+  private failingSince: number | undefined;
+  private lastWarned = 0;
+  /** Appends, group commits and events written, and the time spent in those commits (ms). */
+  readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
+  constructor(private db: ConnectionPool, private opts: PgEventLogOptions) {}
+
+  append(events: NewEvent[]): Promise<LoggedEvent[]> {
+    if (this.closed) return Promise.reject(new Error('event log is closed'));
+    if (events.length === 0) return Promise.resolve([]);
+    return new Promise((ok, fail) => {
+      this.queue.push({ events, ok, fail });
+      this.stats.appends++;
+      this.writing ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const max = this.opts.maxBatch ?? 2000;
+    try {
+      while (this.queue.length) {
+        const batch: Pending[] = [];
+        let n = 0;
+        while (this.queue.length && (n === 0 || n + this.queue[0].events.length <= max)) {
+          const p = this.queue.shift()!;
+          batch.push(p);
+          n += p.events.length;
+        }
+        await this.commit(batch);
+        // Before the next commit, let the appenders act on this one (their continuations run as
+        // microtasks): the outputs they append at once — a focus's prediction, decided as soon as the
+        // focus is logged — then ride in the next commit instead of waiting for it to finish.
+        await nextTurn();
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /**
+   * One group commit. The database down (or any error not about the rows themselves): the same batch
+   * again after a backoff, for as long as it takes, so appenders wait and order holds. Rows the
+   * database refuses: each append of the batch on its own, so only the culprit fails.
+   */
+  private async commit(batch: Pending[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const t0 = performance.now();
+        const logged = await this.insert(batch.length === 1 ? batch[0].events : batch.flatMap((p) => p.events));
+        this.stats.writeMs += performance.now() - t0;
+        this.stats.batches++;
+        this.stats.events += logged.length;
+        this.recovered();
+        let i = 0;
+        for (const p of batch) {
+          p.ok(logged.slice(i, i + p.events.length));
+          i += p.events.length;
+        }
+        for (const l of this.listeners) {
+          try { l(logged); } catch (err) { this.opts.log.error({ err }, 'event log listener failed'); }
+        }
+        return;
+      } catch (err) {
+        if (isAboutTheRows(err)) {
+          if (batch.length === 1) return batch[0].fail(err);
+          for (const p of batch) await this.commit([p]);
+          return;
+        }
+        if (this.closing) { for (const p of batch) p.fail(err); return; }
+        this.failing(err);
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000)));
+      }
+    }
+  }
+
+  private failing(err: unknown) {
+    const now = Date.now();
+    if (this.failingSince === undefined) {
+      this.failingSince = now;
+      this.lastWarned = now;
+      this.opts.log.warn({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'event log: the database refused an append; retrying (inputs wait unacknowledged)');
+    } else if (now - this.lastWarned >= 10_000) {
+      this.lastWarned = now;
+      this.opts.log.warn({ err: { message: (err as Error)?.message }, downMs: now - this.failingSince, waiting: this.queue.length }, 'event log: still retrying');
+    }
+  }
+
+  private recovered() {
+    if (this.failingSince === undefined) return;
+    this.opts.log.info({ downMs: Date.now() - this.failingSince }, 'event log: appends go through again');
+    this.failingSince = undefined;
+  }
+
+  /** False while appends are failing and being retried. */
+  get healthy(): boolean {
+    return this.failingSince === undefined;
+  }
+
+  private async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
+    const rows = await this.db.query(sql`
+      WITH input AS (
+        -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
+        SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null })))}::json)
+                                 AS (s text, t text, d jsonb, m jsonb, i text))
+          WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, n)
+      ), heads AS (
+        -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table
+        SELECT s.stream_id, (SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id) AS v
+        FROM (SELECT DISTINCT stream_id FROM input) s
+      )
+      INSERT INTO events (stream_id, version, type, data, metadata, message_id)
+      SELECT i.stream_id, coalesce(h.v, 0) + row_number() OVER (PARTITION BY i.stream_id ORDER BY i.n), i.type, i.data, i.metadata, i.message_id
+      FROM input i LEFT JOIN heads h USING (stream_id)
+      ORDER BY i.n
+      RETURNING position, stream_id, version, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`);
+    rows.sort((a, b) => a.position - b.position);
+    return rows.map((r, i) => ({
+      position: r.position, streamId: r.stream_id, version: r.version, type: events[i].type, data: events[i].data,
+      metadata: events[i].metadata ?? {}, messageId: events[i].messageId, recordedAt: Math.floor(r.recorded_at),
+    }));
+  }
+
+  async read(o: ReadOptions = {}): Promise<LoggedEvent[]> {
+    const where = [sql`TRUE`];
+    if (o.fromPosition !== undefined) where.push(sql`position >= ${o.fromPosition}`);
+    if (o.toPosition !== undefined) where.push(sql`position <= ${o.toPosition}`);
+    if (o.fromTime !== undefined) where.push(sql`recorded_at >= to_timestamp(${o.fromTime / 1000})`);
+    if (o.streamId !== undefined) where.push(sql`stream_id = ${o.streamId}`);
+    if (o.types) where.push(sql`type = ANY(${o.types}::text[])`);
+    const rows = await this.db.query(sql`
+      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
+      FROM events WHERE ${sql.join(where, ' AND ')} ORDER BY position ${o.limit !== undefined ? sql`LIMIT ${o.limit}` : sql``}`);
+    return rows.map(toLogged);
+  }
+
+  /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
+  async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
+    const rows = await this.db.query(sql`
+      SELECT message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at FROM events
+      WHERE recorded_at >= to_timestamp(${sinceMs / 1000}) AND message_id IS NOT NULL AND metadata->>'source' IS DISTINCT FROM 'output'`);
+    return rows.map((r) => ({ messageId: r.message_id, recordedAt: Math.floor(r.recorded_at) }));
+  }
+
+  /**
+   * The customers still in the store at the log's end, and what their visits logged so far: every event
+   * of their streams after their last exit (inputs and decisions), in log order. A visit is open when
+   * the customer entered or focused after their last exit, within `idleTimeoutS` of event time, event
+   * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
+   * read as numeric, so a value an older version let in never stops a start.
+   */
+  async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
+    const leaders = await this.db.query(sql`
+      SELECT max((data->>'ts')::numeric) AS max_ts FROM events
+      WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
+      GROUP BY stream_id ORDER BY 1 DESC LIMIT 2`);
+    if (leaders.length === 0) return [];
+    const eventTime = Number(leaders[leaders.length - 1].max_ts);
+    const live = await this.db.query(sql`
+      SELECT stream_id FROM events WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
+      GROUP BY stream_id
+      HAVING coalesce(max(position) FILTER (WHERE type = 'exit'), 0) < max(position) FILTER (WHERE type IN ('entry', 'focus'))
+         AND max((data->>'ts')::numeric) > ${eventTime - idleTimeoutS}`);
+    if (live.length === 0) return [];
+    const rows = await this.db.query(sql`
+      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at FROM events
+      WHERE stream_id = ANY(${live.map((r) => r.stream_id as string)}::text[])
+        AND position > coalesce((SELECT max(position) FROM events x WHERE x.stream_id = events.stream_id AND x.type = 'exit'), 0)
+      ORDER BY position`);
+    return rows.map(toLogged);
+  }
+
+  async *pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
+    const size = o.pageSize ?? 10_000;
+    for (let next = o.fromPosition ?? 1; ;) {
+      const page = await this.read({ ...o, fromPosition: next, limit: size });
+      if (page.length === 0) return;
+      yield page;
+      next = page[page.length - 1].position + 1;
+    }
+  }
+
+  async firstPositionSince(ms: number): Promise<number> {
+    const [r] = await this.db.query(sql`SELECT min(position)::bigint AS p FROM events WHERE recorded_at >= to_timestamp(${ms / 1000})`);
+    return r?.p == null ? (await this.head()) + 1 : Number(r.p);
+  }
+
+  async head(): Promise<number> {
+    const [r] = await this.db.query(sql`SELECT coalesce(max(position), 0)::bigint AS head FROM events`);
+    return Number(r.head);
+  }
+
+  subscribe(listener: LogListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Waits for queued appends, then refuses new ones. */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (this.writing) await this.writing;
+    this.closed = true;
+  }
+}
+
+/**
+ * An error about the rows themselves (SQLSTATE class 22 data exception, 23 integrity violation, 54
+ * program limit such as nesting depth): the same rows would fail again. A clash on (stream_id, version)
+ * with another writer is not one: the versions are computed again on the next try.
+ */
+export function isAboutTheRows(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown };
+  if (typeof e?.code !== 'string' || !/^(22|23|54)/.test(e.code)) return false;
+  return !(e.code === '23505' && e.constraint === 'events_stream_version');
+}
+
+const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
+
+export function toLogged(r: any): LoggedEvent {
+  return {
+    position: Number(r.position), streamId: r.stream_id, version: r.version, type: r.type, data: r.data,
+    metadata: r.metadata, messageId: r.message_id ?? undefined, recordedAt: Math.floor(r.recorded_at),
+  };
+}

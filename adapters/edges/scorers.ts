@@ -1,0 +1,7 @@
+/** The in-process coupon model (actors/coupon-model.json unless MODEL_FILE says otherwise). */
+import type { CouponScorer } from '../../actors/data/store-data.ts';
+import { loadCouponModel } from '../../actors/coupon-scorer.ts';
+
+export async function inProcessScorer(modelFile: string): Promise<CouponScorer> {
+  return loadCouponModel(modelFile || undefined);
+}

@@ -1,0 +1,133 @@
+/**
+ * Composes one storeflow process: infrastructure, database and migrations, the event log, the
+ * roles of ROLES, and the control plane. Used by scripts/start.ts and by tests (in-process).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Config, Role } from '../../schemas/env.ts';
+import { SECRET_VARIABLES } from '../../schemas/env.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { startInfrastructure, type Infrastructure } from './infrastructure.ts';
+import { connectDatabase, migrate, type Database } from '../edges/database.ts';
+import { ensureStoreData } from '../edges/store-data.ts';
+import { PostgresEventLog } from '../edges/postgres-event-log.ts';
+import { connectMqtt, loggingBroker, mqttOptions, type Broker } from '../edges/mqtt.ts';
+import { Pipeline } from './pipeline.ts';
+import { buildControlPlane, type ReadinessCheck } from './http.ts';
+import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
+import { ROLE_FACTORIES } from './roles.ts';
+import { localAddress } from '../edges/ports.ts';
+import { accessFrom } from './access.ts';
+
+export interface Storeflow {
+  config: Config;
+  http: FastifyInstance;
+  url: string;
+  infrastructure: Infrastructure;
+  database: Database;
+  eventLog: PostgresEventLog;
+  metrics: Metrics;
+  pipeline: Pipeline;
+  roles: Map<Role, RoleHandle>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Replace role factories (tests). */
+  factories?: Partial<Record<Role, RoleFactory>>;
+  /** Listen on this port instead of config.port (0 = free). */
+  port?: number;
+  webDir?: string | false;
+}
+
+export async function startStoreflow(config: Config, log: Logger, opts: StartOptions = {}): Promise<Storeflow> {
+  const started = Date.now();
+  for (const w of config.warnings) log.warn(w);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err) => log.warn({ err }, 'error while stopping'));
+  };
+  try {
+    const infrastructure = await startInfrastructure(config, log);
+    cleanups.push(() => infrastructure.stop());
+    const database = await connectDatabase(infrastructure.databaseUrl, config.databaseSchema, log);
+    cleanups.push(() => database.close());
+    await migrate(database.db, log);
+    await ensureStoreData(database, config, log.child({ part: 'store-data' }));
+    const eventLog = new PostgresEventLog(database.db, { log: log.child({ part: 'event-log' }) });
+    cleanups.push(() => eventLog.close());
+    const metrics = createMetrics();
+    const brokers: Broker[] = [];
+    cleanups.push(async () => { await Promise.all(brokers.map((b) => b.close().catch(() => {}))); });
+    const peers = new Map<Role, RoleHandle>();
+    const ctx: RoleContext = {
+      config, log, metrics, database, eventLog, pipeline: undefined as unknown as Pipeline, roles: config.roles, peers,
+      async connectBroker(role) {
+        const b = config.mqtt.mode === 'none' ? loggingBroker(log.child({ role })) : await connectMqtt(mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })));
+        brokers.push(b);
+        return b;
+      },
+    };
+    if (config.inspect) {
+      const { createSkyInspector, createWebSocketInspector } = await import('@statelyai/inspect');
+      const inspector = config.inspect === 'sky'
+        ? createSkyInspector({ onerror: (err: Error) => log.warn({ err: err.message }, 'Stately inspector error') })
+        : createWebSocketInspector({ url: config.inspect });
+      inspector.start();
+      cleanups.push(async () => inspector.stop());
+      ctx.inspect = inspector.inspect as unknown as RoleContext['inspect'];
+      log.info({ inspect: config.inspect === 'sky' ? 'Stately Sky (the live URL is printed above)' : config.inspect }, 'XSTATE_INSPECT: actors are inspected');
+    }
+    const pipeline = new Pipeline({ config, log: log.child({ part: 'pipeline' }), metrics, eventLog, connectBroker: ctx.connectBroker });
+    ctx.pipeline = pipeline;
+    const factories = { ...ROLE_FACTORIES, ...opts.factories };
+    for (const role of config.roles) {
+      const factory = factories[role];
+      if (!factory) { log.warn({ role }, 'role not available in this build'); continue; }
+      const handle = await factory(ctx);
+      peers.set(role, handle);
+      cleanups.push(() => handle.stop());
+    }
+    const readiness: ReadinessCheck[] = [
+      { name: 'database', check: () => database.ping() },
+      // appends failing and being retried: inputs wait unacknowledged until the log takes them again
+      { name: 'event log', check: () => eventLog.healthy },
+      ...(config.mqtt.mode === 'none' ? [] : [{ name: 'broker', check: () => brokers.length === 0 || brokers.every((b) => b.isConnected()) }]),
+      ...[...peers.values()].flatMap((h) => h.readiness ?? []),
+    ];
+    const sharedOwner: Role | undefined = peers.has('pump') ? 'pump' : peers.has('simulator') ? 'simulator' : undefined;
+    const http = await buildControlPlane({
+      log, metrics, readiness, webDir: opts.webDir, access: accessFrom(config),
+      plugins: [...peers.entries()].filter(([, h]) => h.routes).map(([role, h]) => ({ prefix: role, plugin: h.routes!, root: true, sharedPaths: role === sharedOwner })),
+    });
+    cleanups.push(() => http.close());
+    await http.listen({ port: opts.port ?? config.port, host: config.host });
+    const { port } = http.server.address() as AddressInfo;
+    const url = `http://${localAddress(config.host)}:${port}`;
+    await pipeline.start();
+    for (const h of peers.values()) await h.start?.();
+    log.info({ url: `http://${localAddress(config.host)}:${port}/`, host: config.host, roles: config.roles, ms: Date.now() - started }, 'storeflow ready');
+    let stopping: Promise<void> | undefined;
+    return {
+      config, http, url, infrastructure, database, eventLog, metrics, pipeline, roles: peers,
+      stop: () => (stopping ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Environment values that must be scrubbed from every log line. */
+export function secretValues(env: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  for (const k of SECRET_VARIABLES) {
+    const v = env[k];
+    if (!v) continue;
+    if (k.endsWith('_URL')) {
+      try { const u = new URL(v); if (u.password) out.push(decodeURIComponent(u.password), u.password); } catch { /* not a URL */ }
+    } else out.push(v);
+  }
+  return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * Deterministic replay: a log's inputs through fresh processors — the same modules the live roles
+ * register with the pipeline — with no broker and no real time, and the outputs compared with the
+ * recorded ones. Settings come from the log's own `recommender_started` / `detector_started` records.
+ */
+import type { ScoringSettings } from '../../actors/recommender/score-focus.ts';
+import { fromFlat } from '../../schemas/events.ts';
+import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
+import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
+import { fromExported, type ExportedEvent } from '../../actors/kernel/event-log.ts';
+
+export type { ExportedEvent };
+import type { Input, Output } from './pipeline.ts';
+import { RecommenderProcessor } from '../recommender/processor.ts';
+import { DetectorProcessor } from '../detector/processor.ts';
+
+
+export interface RecommenderSettings extends ScoringSettings { idleTimeoutS: number }
+export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number }
+
+export interface ReplayDeps {
+  catalogue: CouponCatalogue;
+  customers: Map<number, CustomerInfo>;
+  scorer: CouponScorer;
+  /** Used until the log says otherwise. */
+  settings: RecommenderSettings;
+  detector?: DetectorSettings;
+}
+
+export interface Difference { messageId: string; kind: 'different' | 'missing' | 'extra'; recorded?: unknown; replayed?: unknown }
+
+export interface ReplayReport {
+  inputs: number;
+  recordedOutputs: number;
+  replayedOutputs: number;
+  identical: number;
+  different: number;
+  missing: number;
+  extra: number;
+  firstDifference?: Difference;
+  ms: number;
+}
+
+const INPUT_TYPES = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
+const OUTPUT_TYPES = new Set(['prediction', 'no_prediction', 'focus', 'browsing']);
+
+export function isOutput(e: ExportedEvent): boolean {
+  return e.metadata?.source === 'output';
+}
+
+/** JSON with object keys sorted, so jsonb's key order does not count as a difference. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
+}
+
+export class Replayer {
+  private recommender: RecommenderProcessor;
+  /** Present once the log says a detector ran (`detector_started`). */
+  private detector: DetectorProcessor | undefined;
+  /** Whether the detector's focus went to the recommender locally (else it came back as an input). */
+  private localFocus = true;
+  /** The recommender decides focuses once the log says it ran (`recommender_started`). */
+  private recommending = false;
+  private settings: RecommenderSettings;
+  private pending = 0;
+  readonly produced = new Map<string, { type: string; data: unknown }>();
+  readonly recorded = new Map<string, { type: string; data: unknown }>();
+  inputs = 0;
+
+  constructor(private deps: ReplayDeps) {
+    this.settings = deps.settings;
+    const { catalogue, customers, scorer } = deps;
+    this.recommender = new RecommenderProcessor({
+      catalogue: () => catalogue, customer: (id) => customers.get(id) ?? null, scorer: () => scorer,
+      settings: () => this.settings, topic: 'replay', format: 'flat',
+    });
+  }
+
+  /** Feed one record: inputs drive the processors, outputs are kept for comparison. */
+  async feed(e: ExportedEvent): Promise<void> {
+    if (this.feedSync(e)) await this.settle();
+  }
+
+  /** A session still deciding (an asynchronous scorer): let it, before the next input, as live. */
+  async settle(): Promise<void> {
+    for (let i = 0; this.pending > 0 && i < 10_000; i++) await (i < 50 ? null : new Promise((r) => setImmediate(r)));
+  }
+
+  /** Feed one record without waiting; true when a session is deciding and settle() is due. */
+  feedSync(e: ExportedEvent): boolean {
+    if (e.type === 'recommender_started') {
+      // a restart: settings may have changed, and live sessions were rebuilt from the log
+      this.settings = { ...this.settings, ...e.data.settings };
+      this.recommending = true;
+      return false;
+    }
+    if (e.type === 'detector_started') {
+      // detectors are not rebuilt on restart (a dwell in progress starts again), so neither are they here
+      this.detector?.stop();
+      const s = { ...this.deps.detector, ...e.data.settings };
+      this.detector = new DetectorProcessor({ settings: { focusMinMoves: s.focusMinMoves ?? 3, browsingMinMoves: s.browsingMinMoves ?? 6, idleTimeoutS: this.settings.idleTimeoutS }, topics: { focus: 'replay', browsing: 'replay' } });
+      this.localFocus = e.data.handOff !== 'broker';
+      return false;
+    }
+    if (isOutput(e)) {
+      if (OUTPUT_TYPES.has(e.type) && e.message_id) this.recorded.set(e.message_id, { type: e.type, data: e.data });
+      return false;
+    }
+    if (!INPUT_TYPES.has(e.type)) return false;
+    const event = fromFlat(e.type, e.data);
+    if (!event) return false;
+    this.inputs++;
+    const input: Input = { logged: fromExported(e), event };
+    // as live: the detector first (its focus goes on to the sessions), then the sessions
+    if (this.detector?.consumes.includes(event.kind as never)) {
+      for (const o of this.detector.handle(input)) {
+        this.keep([o]);
+        if (o.event?.kind === 'focus' && this.localFocus) this.recommend({ logged: { ...input.logged, messageId: o.messageId }, event: o.event });
+      }
+    }
+    if (this.recommender.consumes.includes(event.kind as never)) this.recommend(input);
+    return this.pending > 0;
+  }
+
+  private recommend(input: Input) {
+    if (!this.recommending) return;
+    const result = this.recommender.handle(input);
+    if (Array.isArray(result)) return this.keep(result);
+    this.pending++;
+    void result.then((outs) => { this.pending--; this.keep(outs); });
+  }
+
+  private keep(outputs: Output[]) {
+    for (const o of outputs) this.produced.set(o.messageId, { type: o.type, data: o.data });
+  }
+
+  report(started: number): ReplayReport {
+    let identical = 0, different = 0, missing = 0, extra = 0;
+    let first: Difference | undefined;
+    const note = (d: Difference) => { first ??= d; };
+    for (const [id, rec] of this.recorded) {
+      const got = this.produced.get(id);
+      if (!got) { missing++; note({ messageId: id, kind: 'missing', recorded: rec }); continue; }
+      if (canonical(got.data) === canonical(rec.data) && got.type === rec.type) identical++;
+      else { different++; note({ messageId: id, kind: 'different', recorded: rec, replayed: got }); }
+    }
+    for (const [id, got] of this.produced) if (!this.recorded.has(id)) { extra++; note({ messageId: id, kind: 'extra', replayed: got }); }
+    return { inputs: this.inputs, recordedOutputs: this.recorded.size, replayedOutputs: this.produced.size, identical, different, missing, extra, firstDifference: first, ms: Date.now() - started };
+  }
+
+  stop() {
+    this.recommender.stop();
+    this.detector?.stop();
+  }
+}
+
+export async function replay(records: Iterable<ExportedEvent> | AsyncIterable<ExportedEvent>, deps: ReplayDeps): Promise<ReplayReport> {
+  const started = Date.now();
+  const r = new Replayer(deps);
+  for await (const e of records) await r.feed(e);
+  const report = r.report(started);
+  r.stop();
+  return report;
+}

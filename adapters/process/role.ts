@@ -1,0 +1,46 @@
+/** What a role gets from the process (RoleContext) and gives back (RoleHandle). */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config, Role } from '../../schemas/env.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { Database } from '../edges/database.ts';
+import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
+import type { Broker } from '../edges/mqtt.ts';
+import type { Pipeline } from './pipeline.ts';
+
+/** One part of /readyz: a name and whether it is up. */
+export interface ReadinessCheck { name: string; check(): Promise<boolean> | boolean }
+
+export interface RoleContext {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  database: Database;
+  eventLog: PostgresEventLog;
+  /** A broker client for this role (logging stand-in under TESTING_NO_MQTT). */
+  connectBroker(role: string): Promise<Broker>;
+  /** Append-then-act: inputs in (consume/ingest), outputs out (emit). */
+  pipeline: Pipeline;
+  /** Every role running in this process. */
+  roles: Role[];
+  /** XSTATE_INSPECT: pass to createActor's `inspect` option of every actor this role hosts. */
+  inspect?: (event: any) => void;
+  /** Other roles' handles, by name, once all are created. */
+  peers: Map<Role, RoleHandle>;
+}
+
+export interface RouteOptions {
+  /** True when this role owns the bare colliding paths (/state, /start, /stop) at the root. */
+  sharedPaths: boolean;
+}
+
+export interface RoleHandle {
+  /** Routes, mounted under /<role> and at the root. */
+  routes?: FastifyPluginAsync<RouteOptions>;
+  readiness?: ReadinessCheck[];
+  /** Called once the control plane listens. */
+  start?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type RoleFactory = (ctx: RoleContext) => Promise<RoleHandle>;

@@ -1,0 +1,298 @@
+/**
+ * The customer simulator role (seed 001): a traffic generator. It runs a CustomerSimulation in real
+ * time (simulated time = start + elapsed × SIM_SPEED), checks the timeline every CONSUME_FREQUENCY
+ * seconds and publishes what is due (at most CONSUME_BATCH_SIZE) to ENTER/MOVE/EXIT_TOPIC with the
+ * seed payloads. Like the original, it is an external producer: it does not write the event log —
+ * the input pipeline of whichever process consumes those topics does. Under TESTING_MOCK_MQTT /
+ * TESTING_NO_MQTT the broker stand-in logs each publication, and the event goes to the local
+ * pipeline when a local role (detector, recommender) consumes it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { sql } from '../edges/database.ts';
+import type { RoleFactory, RoleHandle, RouteOptions } from '../process/role.ts';
+import type { Broker } from '../edges/mqtt.ts';
+import { AppError } from '../process/errors.ts';
+import { LIMITS } from '../../schemas/limits.ts';
+import { CustomerSimulation, defaultCustomers, type ShopperView } from './simulation.ts';
+import { Timeline, payloadOf, type StalePolicy, type TimelineEvent } from '../../actors/simulator/timeline.ts';
+import { expandDraft, expandScenario, type ExpandedScenario } from '../../actors/simulator/scenario.ts';
+import type { ShopperProfile } from '../../actors/simulator/shopper.ts';
+import { parseCsv } from '../../actors/data/store-csv.ts';
+import { departmentAt } from '../../actors/data/store-plan.ts';
+import { compile, isoToSeconds } from '../../schemas/normalise.ts';
+import { EntryEvent, MoveEvent } from '../../schemas/messages.ts';
+import type { EventKind } from '../../schemas/events.ts';
+
+export interface SimulatorHandle extends RoleHandle {
+  /** started = the timeline is being consumed. */
+  readonly running: boolean;
+  readonly timeline: Timeline;
+  simulation(): CustomerSimulation | undefined;
+  startSimulation(): void;
+  stopSimulation(): void;
+  settings(s: SimulatorSettings): SimulatorSettings;
+  customerSource: 'file' | 'database' | 'default';
+}
+
+export interface SimulatorSettings {
+  speed?: number; averageInStore?: number; batchSize?: number; consumeFrequencyS?: number; staleEvents?: StalePolicy;
+}
+
+/** Customers from CUSTOMERS_LIST_FILE (when the file exists), else customer_info, else 1..1000 with deterministic profiles. */
+export async function loadShoppers(file: string, query: () => Promise<{ customer_id: number; gender: string; age: number }[]>, seed: number):
+  Promise<{ customers: ShopperProfile[]; source: 'file' | 'database' | 'default' }> {
+  if (file && existsSync(file)) {
+    const rows = parseCsv(readFileSync(file, 'utf8'));
+    const header = rows.shift()?.fields.map((h) => h.trim().toLowerCase()) ?? [];
+    const [ci, gi, ai] = ['customer_id', 'gender', 'age'].map((c) => header.indexOf(c));
+    if (ci < 0) throw new Error(`CUSTOMERS_LIST_FILE ${file}: no customer_id column in the header`);
+    const customers = rows.filter((r) => r.fields[ci]?.trim()).map((r) => ({
+      customerId: r.fields[ci].trim(),
+      gender: (gi >= 0 && r.fields[gi]?.trim().toUpperCase() === 'M' ? 'M' : 'F') as 'F' | 'M',
+      age: ai >= 0 && Number.isFinite(Number(r.fields[ai])) ? Number(r.fields[ai]) : 40,
+    }));
+    if (customers.length) return { customers, source: 'file' };
+  }
+  const rows = await query().catch(() => []);
+  if (rows.length) return { customers: rows.map((r) => ({ customerId: String(r.customer_id), gender: r.gender?.toUpperCase() === 'M' ? 'M' : 'F', age: Number(r.age) || 40 })), source: 'database' };
+  return { customers: defaultCustomers(seed), source: 'default' };
+}
+
+const checkEntry = compile(EntryEvent);
+const checkMove = compile(MoveEvent);
+
+const Settings = Type.Object({
+  speed: Type.Optional(Type.Number({ minimum: 0.001, maximum: LIMITS.simSpeed, description: `SIM_SPEED: simulated seconds per real second; averageInStore × speed at most ${LIMITS.shopperSpeed}` })),
+  averageInStore: Type.Optional(Type.Number({ minimum: 0, maximum: LIMITS.shoppers, description: `CUSTOMERS_AVERAGE_IN_STORE; averageInStore × speed at most ${LIMITS.shopperSpeed}` })),
+  batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'CONSUME_BATCH_SIZE' })),
+  consumeFrequency: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'CONSUME_FREQUENCY in seconds' })),
+  staleEvents: Type.Optional(Type.Union([Type.Literal('publish'), Type.Literal('drop')], { description: 'STALE_EVENTS' })),
+}, { additionalProperties: false });
+const checkSettings = compile(Settings);
+
+export const simulatorRole: RoleFactory = async (ctx) => {
+  const { config, metrics } = ctx;
+  const sc = config.simulator;
+  const log = ctx.log.child({ role: 'simulator' });
+  const loaded = await loadShoppers(sc.customersFile, async () => (await ctx.database.db.query(sql`SELECT customer_id, gender, age FROM customer_info ORDER BY customer_id`)) as any, config.seed);
+  const broker: Broker = await ctx.connectBroker('simulator');
+  const localConsumers = config.mqtt.mode === 'none' && ctx.roles.some((r) => r === 'detector' || r === 'recommender');
+  if (sc.storeHeight !== 10 || sc.storeWidth !== 6) log.warn({ STORE_HEIGHT: sc.storeHeight, STORE_WIDTH: sc.storeWidth }, 'STORE_HEIGHT/STORE_WIDTH are accepted for compatibility and ignored: the store plan is 1808 × 1315 units');
+  log.info({ customers: loaded.customers.length, source: loaded.source }, 'simulator customers loaded');
+
+  const m = {
+    published: metrics.counter('storeflow_simulator_events_total', 'Timeline events published by the simulator', ['kind']),
+    dropped: metrics.counter('storeflow_simulator_stale_dropped_total', 'Stale moves dropped (STALE_EVENTS=drop)'),
+    skipped: metrics.counter('storeflow_simulator_skipped_total', 'Timeline events before CONSUME_FROM, skipped at start'),
+    failures: metrics.counter('storeflow_simulator_publish_failures_total', 'Publications that failed'),
+    shoppers: metrics.gauge('storeflow_simulator_shoppers', 'Simulated shoppers in the store'),
+    lag: metrics.gauge('storeflow_simulator_lag_seconds', 'How late the oldest due timeline event is (simulated seconds)'),
+  };
+
+  const settings = { speed: sc.speed, averageInStore: sc.averageInStore, batchSize: sc.batchSize, consumeFrequencyS: sc.consumeFrequencyS, staleEvents: sc.staleEvents as StalePolicy };
+  const timeline = new Timeline();
+  let sim: CustomerSimulation | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let simBase = 0, realBase = 0;
+  let running = false;
+  let lagWarned = false;
+  /** Customers of scenarios and /produce_*: last published position, until their exit. */
+  const others = new Map<string, { x: number; y: number; ts: number; source: string }>();
+
+  const simNow = () => (running ? simBase + (performance.now() - realBase) * settings.speed : sim?.clock.now() ?? Date.now());
+  const topicOf = (kind: 'entry' | 'move' | 'exit') => (kind === 'entry' ? config.topics.enter : kind === 'move' ? config.topics.move : config.topics.exit);
+
+  const publish = async (kind: 'entry' | 'move' | 'exit', payload: object) => {
+    const text = JSON.stringify(payload);
+    await broker.publish(topicOf(kind), text);
+    m.published.inc({ kind });
+    if (localConsumers) await ctx.pipeline.ingest(kind as EventKind, text, { source: 'http' });
+  };
+
+  const publishEvents = (events: TimelineEvent[]) => {
+    for (const e of events) {
+      if (e.source === 'scenario') {
+        if (e.kind === 'exit') others.delete(e.id);
+        else others.set(e.id, { x: e.x, y: e.y, ts: Math.floor(e.at / 1000), source: 'scenario' });
+      }
+      publish(e.kind, payloadOf(e)).catch((err) => {
+        m.failures.inc();
+        log.warn({ err: (err as Error).message, kind: e.kind, customer: e.id }, 'simulator publication failed');
+      });
+    }
+  };
+
+  const check = () => {
+    if (!sim) return;
+    const now = simNow();
+    try {
+      const r = sim.check(now, settings.batchSize, settings.staleEvents);
+      if (r.dropped) m.dropped.inc(r.dropped);
+      publishEvents(r.events);
+      m.shoppers.set(sim.registry.size);
+      const { lagMs } = timeline.backlog(now);
+      m.lag.set(lagMs / 1000);
+      if (lagMs > 60_000 && !lagWarned) {
+        lagWarned = true;
+        log.warn({ lagSeconds: Math.round(lagMs / 1000), batchSize: settings.batchSize, consumeFrequency: settings.consumeFrequencyS }, 'the timeline falls behind: raise CONSUME_BATCH_SIZE, lower CONSUME_FREQUENCY, or set STALE_EVENTS=drop');
+      } else if (lagMs < 10_000) lagWarned = false;
+    } catch (err) {
+      log.error({ err }, 'timeline check failed');
+    }
+  };
+
+  const armTimer = () => {
+    if (timer) clearInterval(timer);
+    timer = running ? setInterval(check, Math.max(1, settings.consumeFrequencyS * 1000)) : undefined;
+  };
+
+  /** Where simulated time starts (CONSUME_FROM): latest = now; an ISO time; earliest = the first scheduled event (or now). */
+  const startPoint = (): number => {
+    const from = sc.consumeFrom;
+    if (from === 'latest') return Date.now();
+    if (from === 'earliest') return Math.min(timeline.earliest() ?? Date.now(), Date.now());
+    return isoToSeconds(from) * 1000;
+  };
+
+  const startSimulation = () => {
+    if (running) return;
+    if (!sim) {
+      const start = startPoint();
+      if (sc.consumeFrom !== 'earliest') {
+        const n = timeline.skipBefore(start);
+        if (n) { m.skipped.inc(n); log.info({ skipped: n, consumeFrom: sc.consumeFrom }, 'timeline events before CONSUME_FROM skipped'); }
+      }
+      sim = new CustomerSimulation({
+        seed: config.seed, customers: loaded.customers, averageInStore: settings.averageInStore, startMs: start, warmStart: true, timeline,
+        onError: (id, err) => log.error({ err, customer: id }, 'shopper failed'),
+      });
+      sim.openDoors();
+      simBase = start;
+      log.info({ start: new Date(start).toISOString(), speed: settings.speed, averageInStore: settings.averageInStore, meanVisitS: Math.round(sim.meanVisitMs / 1000) }, 'simulator started');
+    } else {
+      // resuming: under CONSUME_FROM=latest simulated time jumps to now (the pause is skipped)
+      if (sc.consumeFrom === 'latest' && Date.now() > sim.clock.now()) sim.shift(Date.now() - sim.clock.now());
+      simBase = sim.clock.now();
+      log.info({ at: new Date(simBase).toISOString() }, 'simulator resumed');
+    }
+    realBase = performance.now();
+    running = true;
+    armTimer();
+  };
+
+  const stopSimulation = () => {
+    if (!running) return;
+    const now = simNow();
+    running = false;
+    armTimer();
+    sim?.clock.advanceTo(now);
+    log.info('simulator stopped (paused: shoppers keep their places)');
+  };
+
+  const applySettings = (s: SimulatorSettings) => {
+    if (s.speed !== undefined && s.speed !== settings.speed) {
+      simBase = simNow(); realBase = performance.now();
+      settings.speed = s.speed;
+    }
+    if (s.averageInStore !== undefined) { settings.averageInStore = s.averageInStore; sim?.setAverage(s.averageInStore); }
+    if (s.batchSize !== undefined) settings.batchSize = s.batchSize;
+    if (s.staleEvents !== undefined) settings.staleEvents = s.staleEvents;
+    if (s.consumeFrequencyS !== undefined) { settings.consumeFrequencyS = s.consumeFrequencyS; armTimer(); }
+    return { ...settings };
+  };
+
+  const stateView = () => {
+    const now = simNow();
+    const shoppers: (ShopperView & { source: string; ts?: number })[] = (sim?.shoppers() ?? []).map((s) => ({ ...s, source: 'simulator' }));
+    for (const [id, o] of others) shoppers.push({ id, state: o.source, x: o.x, y: o.y, department: departmentAt(o) ?? null, moves: 0, source: o.source, ts: o.ts });
+    const backlog = timeline.backlog(now);
+    return {
+      state: running ? 'started' : 'stopped',
+      simulatedTime: new Date(now).toISOString(),
+      settings: { ...settings, consumeFrom: sc.consumeFrom },
+      customerSource: loaded.source,
+      inStore: shoppers.length,
+      timeline: { scheduled: timeline.size, due: backlog.due, lagSeconds: Math.round(backlog.lagMs / 1000) },
+      stats: sim?.stats ?? null,
+      customers: shoppers,
+    };
+  };
+
+  const schedule = (s: ExpandedScenario) => {
+    for (const st of s.steps) timeline.schedule({ kind: st.kind, id: s.customerId, at: st.at, x: st.x, y: st.y, source: 'scenario' });
+    return {
+      customer_id: s.customerId, scheduled: s.steps.length, state: running ? 'started' : 'stopped',
+      path: s.steps.map((st) => ({ type: st.kind === 'entry' ? 'ENTER' : st.kind === 'exit' ? 'EXIT' : 'MOVE', location: { x: st.x, y: st.y }, timestamp: Math.floor(st.at / 1000), at: new Date(st.at).toISOString() })),
+    };
+  };
+
+  const produce = (kind: 'entry' | 'move' | 'exit') => async (req: { body: unknown }) => {
+    const c = kind === 'move' ? checkMove : checkEntry;
+    if (!c.check(req.body)) throw new AppError('schema', `${kind} event ${c.error(req.body)}`);
+    const body = req.body as { id: string | number; ts: number; x?: number; y?: number };
+    await publish(kind, body).catch((err) => { throw new AppError('unavailable', `could not publish: ${(err as Error).message}`); });
+    const id = String(body.id);
+    if (kind === 'exit') others.delete(id);
+    else if (kind === 'move') others.set(id, { x: body.x!, y: body.y!, ts: body.ts, source: 'produce' });
+    return { status: 'published', topic: topicOf(kind), payload: body };
+  };
+
+  const routes = async (app: FastifyInstance, opts: RouteOptions) => {
+    const own = opts.sharedPaths;
+    const prefixed = app.prefix === '/simulator';
+    if (own) {
+      app.get('/state', { schema: { description: 'Simulator: state, settings and the customers in the store with their positions and states' } }, async () => stateView());
+      app.post('/start', { schema: { description: 'Simulator: start (or resume) consuming the timeline' } }, async () => { startSimulation(); return { state: 'started' }; });
+      app.post('/stop', { schema: { description: 'Simulator: stop (pause) the timeline; shoppers keep their places' } }, async () => { stopSimulation(); return { state: 'stopped' }; });
+    }
+    if (prefixed) {
+      // validated here rather than by the route schema: Fastify would silently strip unknown (misspelt) keys
+      // the schema is in the OpenAPI document (with its bounds); the handler validates, hence the no-op validator
+      app.post('/settings', { schema: { description: 'Simulator settings, live: speed (SIM_SPEED), averageInStore, batchSize, consumeFrequency (s), staleEvents', body: Settings }, validatorCompiler: () => () => true }, async (req) => {
+        if (!checkSettings.check(req.body)) throw new AppError('schema', `settings ${checkSettings.error(req.body)}`);
+        const b = req.body as Static<typeof Settings>;
+        const shoppers = b.averageInStore ?? settings.averageInStore, speed = b.speed ?? settings.speed;
+        if (shoppers * speed > LIMITS.shopperSpeed) throw new AppError('schema', `averageInStore × speed: ${shoppers} × ${speed} is above ${LIMITS.shopperSpeed} (about ${LIMITS.shopperSpeed / 10} events/s)`);
+        return applySettings({ speed: b.speed, averageInStore: b.averageInStore, batchSize: b.batchSize, consumeFrequencyS: b.consumeFrequency, staleEvents: b.staleEvents });
+      });
+      app.get('/settings', async () => ({ ...settings, consumeFrom: sc.consumeFrom }));
+    }
+    const small = { bodyLimit: config.maxPayloadBytes };
+    app.post('/produce_entry', { ...small, schema: { description: 'Publish an entry event {id, ts} (seed 001)' } }, produce('entry'));
+    app.post('/produce_move', { ...small, schema: { description: 'Publish a move event {id, ts, x, y} (seed 001)' } }, produce('move'));
+    app.post('/produce_exit', { ...small, schema: { description: 'Publish an exit event {id, ts} (seed 001)' } }, produce('exit'));
+    app.post<{ Querystring: { recalculate_time?: string } }>('/scenario', { schema: { description: 'Schedule a customer path with timestamps (ENTER/MOVE/EXIT); ?recalculate_time=true starts it now' } }, async (req) => {
+      const recalc = /^(true|1|yes)$/i.test(String(req.query.recalculate_time ?? ''));
+      const r = expandScenario(req.body, simNow(), recalc);
+      if (!r.ok) throw new AppError('bad_request', `invalid scenario: ${r.problems.join('; ')}`, { problems: r.problems });
+      return schedule(r.scenario);
+    });
+    app.post('/scenario_draft', { schema: { description: 'Schedule a path of move/focus steps without timestamps, timed like the original player' } }, async (req) => {
+      const r = expandDraft(req.body, simNow());
+      if (!r.ok) throw new AppError('bad_request', `invalid scenario draft: ${r.problems.join('; ')}`, { problems: r.problems });
+      return schedule(r.scenario);
+    });
+  };
+
+  const handle: SimulatorHandle = {
+    routes: routes as unknown as RoleHandle['routes'],
+    get running() { return running; },
+    timeline,
+    simulation: () => sim,
+    startSimulation, stopSimulation,
+    settings: applySettings,
+    customerSource: loaded.source,
+    async start() {
+      if (sc.autoStart) startSimulation();
+    },
+    async stop() {
+      running = false;
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      sim?.close();
+    },
+  };
+  return handle;
+};
