@@ -28,7 +28,7 @@ export async function startEmbeddedBroker(opts: { port: number; host?: string; l
         if (client && noLocal(client.id)) packet.clientId = client.id;
         done(null);
       },
-      authorizeForward: (client: { id: string }, packet: { clientId?: string }) => (packet.clientId !== undefined && packet.clientId === client.id ? null : packet),
+      authorizeForward: (client: { id: string }, packet: { clientId?: string }) => (packet.clientId === client.id && noLocal(client.id) ? null : packet),
     } : {}),
   } as Parameters<typeof Aedes.createBroker>[0]);
   broker.on('clientError', (client, err) => opts.log.debug({ client: client?.id, err: err.message }, 'MQTT client error'));
