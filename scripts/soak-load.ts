@@ -10,8 +10,27 @@
  * What was published is kept in a `Ledger` of typed arrays (a 10-minute run at 1,000/s is ~1M inputs).
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { DEPARTMENTS } from '../schemas/departments.ts';
-import { createPrng, type Prng } from '../actors/kernel/prng.ts';
+
+/** The store's departments as the seeds name them (REFERENCE.md); the soak uses only storeflow's public surface. */
+export const DEPARTMENTS = ['Men', 'Sport', 'Boys', 'Girls', 'Women'] as const;
+
+/** A small seeded generator (mulberry32): the same visits for the same --seed. */
+class Prng {
+  private s: number;
+  constructor(seed: number) { this.s = seed >>> 0 || 1; }
+  float(): number {
+    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  int(lo: number, hi: number): number { return lo + Math.floor(this.float() * (hi - lo + 1)); }
+  chance(p: number): boolean { return this.float() < p; }
+  shuffle<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) { const j = this.int(0, i); [a[i], a[j]] = [a[j], a[i]]; }
+    return a;
+  }
+}
 
 export const KINDS = ['entry', 'focus', 'exit'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -86,7 +105,10 @@ export class Ledger {
 
 export interface Topics { enter: string; focus: string; exit: string; prediction: string }
 
-function client(url: string, clientId: string): Promise<MqttClient> {
+/** Where the soak notes what its clients went through (its own log file). */
+export type Note = (line: string) => void;
+
+function client(url: string, clientId: string, note: Note): Promise<MqttClient> {
   // MQTT 5 as storeflow speaks it; a persistent session (clean=false, kept an hour) so a reconnect resumes it
   return mqtt.connectAsync(url, {
     clientId, protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 3600 },
@@ -94,7 +116,10 @@ function client(url: string, clientId: string): Promise<MqttClient> {
   }).then((c) => {
     const noDelay = () => (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     noDelay();
-    c.on('connect', noDelay);
+    c.on('connect', (p) => { noDelay(); note(`${clientId}: connected (session present: ${p.sessionPresent})`); });
+    c.on('close', () => note(`${clientId}: connection closed`));
+    c.on('error', (err) => note(`${clientId}: error ${err.message}`));
+    c.on('disconnect', (p) => note(`${clientId}: DISCONNECT from the broker (reason ${p.reasonCode})`));
     return c;
   });
 }
@@ -147,6 +172,7 @@ export interface LoadOptions {
   /** Event time at the start, in ms since the epoch. */
   firstTsMs: number;
   seed: number;
+  note: Note;
 }
 
 const MEAN_FOCUSES = 2.5;
@@ -167,6 +193,8 @@ export class Load {
   /** Wall seconds between a visit's steps, and event-seconds per wall-second. */
   readonly stepS: number;
   readonly speed: number;
+  private up = true;
+  private held: { topic: string; payload: string; i: number }[] = [];
   /** Visits that had to wait for a free customer. */
   starved = 0;
   /** When the last input was handed to the client (ms since the run's start). */
@@ -178,13 +206,24 @@ export class Load {
     const visitsPerS = o.rate / MEAN_FOCUSES;
     this.stepS = Math.max(0.05, Math.min(0.5, (0.8 * customers) / (visitsPerS * 3.5)));
     this.speed = 1.5 / this.stepS;
-    this.rng = createPrng(`soak/${o.seed}`);
+    this.rng = new Prng(o.seed);
     this.free = this.rng.shuffle([...Array(customers).keys()]);
     this.busyUntilTs = new Float64Array(customers);
   }
 
   async start(clientId: string): Promise<void> {
-    this.client = await client(this.o.url, clientId);
+    this.client = await client(this.o.url, clientId, this.o.note);
+    // While the broker is away, publications wait here, not in mqtt.js: after a reconnect mqtt.js resends
+    // its stored messages one per acknowledgement and queues every new publication behind them (one
+    // array shift each), so a backlog of a few seconds never drains at this rate. The few in flight when
+    // the connection dropped are resent first; then this queue, in order.
+    this.client.on('close', () => { this.up = false; });
+    this.client.on('connect', () => {
+      this.up = true;
+      const held = this.held;
+      this.held = [];
+      for (const m of held) this.send(m);
+    });
     this.t0 = this.o.now();
     this.finished = new Promise((ok) => (this.finish = ok));
     this.tick();
@@ -228,13 +267,21 @@ export class Load {
       const id = ledger.customerIds[customer];
       const topic = s.kind === KIND.entry ? this.o.topics.enter : s.kind === KIND.exit ? this.o.topics.exit : this.o.topics.focus;
       const payload = s.kind === KIND.focus ? `{"id":"${id}","ts":${tsMs},"dep":"${DEPARTMENTS[s.dep]}"}` : `{"id":"${id}","ts":${tsMs}}`;
-      this.client!.publish(topic, payload, { qos: 1 }, (err) => { if (!err) ledger.ack(i); });
+      if (this.up) this.send({ topic, payload, i });
+      else this.held.push({ topic, payload, i });
       this.lastPublishAt = now;
       if (s.kind === KIND.exit) this.free.push(customer);
     }
     if (now >= this.stopAt && this.steps.size === 0) return this.finish();
     this.timer = setTimeout(this.tick, 5);
   };
+
+  private send(m: { topic: string; payload: string; i: number }) {
+    this.client!.publish(m.topic, m.payload, { qos: 1 }, (err) => { if (!err) this.o.ledger.ack(m.i); });
+  }
+
+  /** Publications waiting for the broker to come back. */
+  get waiting(): number { return this.held.length; }
 
   /** Visits started so far. */
   get visits(): number { return this.started; }
@@ -275,23 +322,29 @@ export class Wire {
   unknown = 0;
   /** Distinct focuses with a prediction on the wire. */
   focuses = 0;
+  /** Bytes of predictions received. */
+  bytes = 0;
+  /** Per answered focus: ms from its publication to its first prediction on the wire. */
+  latencies: number[] = [];
 
-  constructor(private url: string, private topic: string, private ledger: Ledger, private now: () => number) {}
+  constructor(private url: string, private topic: string, private ledger: Ledger, private now: () => number, private note: Note) {}
 
   async start(clientId: string): Promise<void> {
     const ids = new Map(this.ledger.customerIds.map((id, i) => [id, i]));
-    this.client = await client(this.url, clientId);
+    this.client = await client(this.url, clientId, this.note);
     this.client.on('message', (_topic, payload) => {
-      this.arrivals.push(this.now());
+      const now = this.now();
+      this.arrivals.push(now);
       this.received++;
-      let p: { customer?: { id?: unknown }; coupon?: { id?: unknown }; ts?: unknown };
-      try { p = JSON.parse(payload.toString()); } catch { this.unknown++; return; }
-      const customer = ids.get(String(p.customer?.id));
-      const coupon = Number(p.coupon?.id);
-      const i = customer === undefined || typeof p.ts !== 'number' ? undefined : this.ledger.byKey.get(inputKey(customer, p.ts));
+      this.bytes += payload.length;
+      const p = readPrediction(payload);
+      if (!p) { this.unknown++; return; }
+      const customer = ids.get(p.customer);
+      const coupon = p.coupon;
+      const i = customer === undefined ? undefined : this.ledger.byKey.get(inputKey(customer, p.ts));
       if (i === undefined || this.ledger.kind[i] !== KIND.focus || !Number.isInteger(coupon) || coupon <= 0) { this.unknown++; return; }
       const seen = this.ledger.wireCoupon[i];
-      if (seen === 0) { this.ledger.wireCoupon[i] = coupon; this.focuses++; }
+      if (seen === 0) { this.ledger.wireCoupon[i] = coupon; this.focuses++; this.latencies.push(now - this.ledger.at[i]); }
       else if (seen === coupon) this.copies++;
       else this.conflicts.add(i);
     });
@@ -300,5 +353,27 @@ export class Wire {
 
   async close(): Promise<void> {
     await this.client?.endAsync(true).catch(() => {});
+  }
+}
+
+const HEAD = /^\{"customer":\{"id":"([^"]+)"\},"coupon":\{"id":(\d+)[,}]/;
+const TAIL = /"ts":(\d+)\}$/;
+
+/**
+ * Customer, coupon and focus second of a flat prediction (`{"customer":{"id":…},"coupon":{"id":…,…},"ts":…}`).
+ * A department coupon lists its ~600 products (~100 KB), so the ends are read, not the whole payload;
+ * anything else is parsed whole.
+ */
+export function readPrediction(payload: Buffer): { customer: string; coupon: number; ts: number } | undefined {
+  const head = HEAD.exec(payload.toString('latin1', 0, Math.min(payload.length, 200)));
+  const tail = TAIL.exec(payload.toString('latin1', Math.max(0, payload.length - 40)));
+  if (head && tail) return { customer: head[1], coupon: Number(head[2]), ts: Number(tail[1]) };
+  try {
+    const p = JSON.parse(payload.toString());
+    const coupon = Number(p?.coupon?.id);
+    if (typeof p?.ts !== 'number' || !Number.isInteger(coupon)) return undefined;
+    return { customer: String(p.customer?.id), coupon, ts: Math.floor(p.ts) };
+  } catch {
+    return undefined;
   }
 }

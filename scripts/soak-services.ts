@@ -6,12 +6,24 @@
  */
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join, dirname, delimiter } from 'node:path';
 import { userInfo } from 'node:os';
 import { parse } from 'dotenv';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => ok(port));
+    });
+  });
+}
 
 /** Every child process the soak has started and not yet seen exit. */
 const running = new Set<ChildProcess>();
@@ -74,15 +86,16 @@ export async function waitForPort(port: number, ms: number, alive: () => boolean
 
 // ---------------------------------------------------------------- Mosquitto
 
-/** The Mosquitto binary: /usr/sbin/mosquitto, or `mosquitto` on PATH. */
+/** The Mosquitto binary: $MOSQUITTO if set, else /usr/sbin/mosquitto, else `mosquitto` on PATH. */
 export function findMosquitto(): string | undefined {
+  if (process.env.MOSQUITTO) return existsSync(process.env.MOSQUITTO) ? process.env.MOSQUITTO : undefined;
   if (existsSync('/usr/sbin/mosquitto')) return '/usr/sbin/mosquitto';
   for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && existsSync(join(dir, 'mosquitto'))) return join(dir, 'mosquitto');
   return undefined;
 }
 
 /**
- * A Mosquitto of our own: loopback only, persistence on (saved every second and on a clean exit), and
+ * A Mosquitto of our own: loopback only, persistence on (saved on a clean exit and when told), and
  * the operator settings storeflow relies on: no limit on the QoS 1 messages queued for a persistent
  * client (the default, 1,000, drops the rest while storeflow is busy or briefly away) and a high
  * in-flight window (the default, 20, stalls delivery behind inputs awaiting their append).
@@ -98,7 +111,9 @@ export class Mosquitto {
       'allow_anonymous true',
       'persistence true',
       `persistence_location ${join(dir, 'data')}/`,
-      'autosave_interval 1',
+      // saved on a clean exit and when told (SIGUSR1, once every client has subscribed): a periodic save
+      // blocks the broker while it writes every queued message, and under a backlog that stalls it
+      'autosave_interval 0',
       'max_queued_messages 0',
       'max_queued_bytes 0',
       'max_inflight_messages 1000',
@@ -121,6 +136,8 @@ export class Mosquitto {
     }
   }
   async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> { await this.proc?.stop(sig, 10_000); }
+  /** Write the in-memory state (sessions, subscriptions, queues) to disk now. */
+  save(): void { this.proc?.signal('SIGUSR1'); }
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -232,14 +249,14 @@ export class Storeflow {
     closeSync(out);
     return this.proc;
   }
-  /** GET /readyz: 'ready', 'not ready' (503), or 'down' (no answer within `ms`). */
-  async readiness(ms = 800): Promise<'ready' | 'not ready' | 'down'> {
+  /** GET /readyz: 'ready', 'not ready' (503), or 'no answer' (refused, or nothing within `ms`). */
+  async readiness(ms = 2000): Promise<'ready' | 'not ready' | 'no answer'> {
     try {
       const r = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(ms) });
       await r.arrayBuffer();
       return r.status === 200 ? 'ready' : 'not ready';
     } catch {
-      return 'down';
+      return 'no answer';
     }
   }
   async waitReady(ms: number): Promise<boolean> {

@@ -9,8 +9,7 @@
  * - reordered: per customer, an input logged after one published later
  * - stalls: the longest gap between predictions arriving on the wire while publishing, and after each fault
  */
-import { KIND, inputKey, type Ledger, type Wire } from './soak-load.ts';
-import { DEPARTMENTS } from '../schemas/departments.ts';
+import { DEPARTMENTS, KIND, inputKey, type Ledger, type Wire } from './soak-load.ts';
 
 export interface LoggedInput { type: string; id: string; ts: number; dep: string | null }
 export interface LoggedDecision { type: string; id: string; ts: number; coupon: number | null; reason: string | null }
@@ -23,7 +22,7 @@ export interface Verdict {
   published: number; publishedByKind: Record<string, number>; unconfirmed: number; unconfirmedLogged: number;
   logged: number; loggedTwice: number; unexpected: number; mismatched: number;
   focusesLogged: number; decided: number; predictions: number; noPrediction: Record<string, number>; undecided: number;
-  wirePredictions: number; wireCopies: number; wireUnknown: number; loggedNotOnWire: number;
+  wirePredictions: number; wireCopies: number; wireUnknown: number; loggedNotOnWire: number; notOnWireExamples: string[];
   lost: number; lostByKind: Record<string, number>; lostExamples: string[];
   decidedTwice: number; decidedTwiceLog: number; decidedTwiceWire: number;
   couponsTwice: number; couponsTwiceLog: number; couponsTwiceWire: number;
@@ -93,6 +92,7 @@ export async function judge(o: {
   const publishedByKind: Record<string, number> = { entry: 0, focus: 0, exit: 0 };
   const lostByKind: Record<string, number> = { entry: 0, focus: 0, exit: 0 };
   const lostExamples: string[] = [];
+  const notOnWireExamples: string[] = [];
   for (let i = 0; i < L.n; i++) {
     const kind = ['entry', 'focus', 'exit'][L.kind[i]];
     if (L.acked[i]) { published++; publishedByKind[kind]++; } else { unconfirmed++; if (logged[i]) unconfirmedLogged++; }
@@ -104,7 +104,10 @@ export async function judge(o: {
     if (L.kind[i] === KIND.focus && logged[i]) {
       focusesLogged++;
       if (decisions[i]) decided++; else undecided++;
-      if (logCoupon[i] && !L.wireCoupon[i]) loggedNotOnWire++;
+      if (logCoupon[i] && !L.wireCoupon[i]) {
+        loggedNotOnWire++;
+        if (notOnWireExamples.length < 3) notOnWireExamples.push(`focus of customer ${L.customerIds[L.customer[i]]} ts ${L.tsSec[i]}, published at +${(L.at[i] / 1000).toFixed(1)} s (${nearestFault(faults, L.at[i])})`);
+      }
     }
   }
 
@@ -164,7 +167,7 @@ export async function judge(o: {
     published, publishedByKind, unconfirmed, unconfirmedLogged,
     logged: count, loggedTwice, unexpected, mismatched,
     focusesLogged, decided, predictions, noPrediction, undecided,
-    wirePredictions: wire.focuses, wireCopies: wire.copies, wireUnknown: wire.unknown, loggedNotOnWire,
+    wirePredictions: wire.focuses, wireCopies: wire.copies, wireUnknown: wire.unknown, loggedNotOnWire, notOnWireExamples,
     lost, lostByKind, lostExamples,
     decidedTwice: twice.size, decidedTwiceLog, decidedTwiceWire: wire.conflicts.size,
     couponsTwice, couponsTwiceLog, couponsTwiceWire,

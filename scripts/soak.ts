@@ -7,13 +7,12 @@
  * reordered, and the longest stalls. Exit 0 when all is well, 1 when not, 2 on misuse.
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync, chmodSync, existsSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { mkdtempSync, readFileSync, rmSync, chmodSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg, { sql } from '@databases/pg';
-import { freePort } from '../adapters/edges/ports.ts';
-import { configFrom } from '../schemas/env.ts';
-import { Mosquitto, Postgres, Storeflow, findMosquitto, killAll, sleep, type Proc } from './soak-services.ts';
+import { Mosquitto, Postgres, Storeflow, findMosquitto, freePort, killAll, sleep, type Proc } from './soak-services.ts';
 import { Ledger, Load, Wire } from './soak-load.ts';
 import { judge, type Fault, type LoggedDecision, type LoggedInput, type Verdict } from './soak-verdict.ts';
 
@@ -24,6 +23,7 @@ Drives storeflow's recommender on services the soak starts for itself (its own M
 on free loopback ports; never the machine's shared ones) while it injects faults, then checks the
 event log and the prediction topic. Needs Mosquitto (/usr/sbin/mosquitto or mosquitto on PATH); without
 it the soak is skipped (exit 0): the in-process broker cannot survive a SIGKILL of its own process.
+MOSQUITTO=/path/to/mosquitto picks another binary.
 
   --minutes N   how long to publish (default 1; fractions allowed)
   --rate R      focus events per second (default 200); each visit is entry, 2-3 focuses, exit
@@ -78,7 +78,7 @@ const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 const mosquittoBin = findMosquitto();
 if (!mosquittoBin) {
-  say('soak skipped: it needs an external MQTT broker, and Mosquitto is not installed (neither /usr/sbin/mosquitto nor mosquitto on PATH). '
+  say(`soak skipped: it needs an external MQTT broker, and Mosquitto is not installed (${process.env.MOSQUITTO ? `MOSQUITTO=${process.env.MOSQUITTO} does not exist` : 'neither /usr/sbin/mosquitto nor mosquitto on PATH'}). `
     + 'The in-process broker (aedes) cannot survive a SIGKILL of its own process, so it cannot stand in. Install mosquitto (e.g. apt-get install mosquitto) to run the soak.');
   if (JSON_OUT) console.log(JSON.stringify({ skipped: true, reason: 'mosquitto not installed' }));
   process.exit(0);
@@ -91,6 +91,8 @@ const T0 = performance.now();
 const now = () => performance.now() - T0;
 const runDir = mkdtempSync(join(tmpdir(), 'storeflow-soak-'));
 chmodSync(runDir, 0o755);
+/** The soak's own log: client connections, faults, readiness, progress (beside the services' logs). */
+const note = (line: string) => appendFileSync(join(runDir, 'soak.log'), `+${(now() / 1000).toFixed(3)} s ${line}\n`);
 let closing = false;
 let broker: Mosquitto | undefined, database: Postgres | undefined, storeflow: Storeflow | undefined;
 let load: Load | undefined, wire: Wire | undefined;
@@ -134,6 +136,7 @@ function startStoreflow(): void {
     if (expected.has(proc) || closing) return;
     const how = e.signal ?? `code ${e.code}`;
     unexpectedExits.push({ at: now(), how });
+    note(`storeflow pid ${proc.pid} exited by itself (${how})`);
     say(`+${s1(now())}: storeflow exited by itself (${how}); restarting it in 1 s`);
     setTimeout(startStoreflow, 1000);
   });
@@ -143,7 +146,9 @@ const readiness: { at: number; state: string }[] = [];
 
 async function main(): Promise<number> {
   const [pgPort, mqttPort, httpPort] = [await freePort(), await freePort(), await freePort()];
-  const topics = configFrom({}).topics;
+  // the seeds' default topics, named explicitly: the soak uses only storeflow's public surface
+  // (its environment, topics, payloads and event log), none of its modules
+  const topics = { enter: 'customer/enter', focus: 'customer/focus', exit: 'customer/exit', prediction: 'customer/prediction' };
   say(`soak: ${MINUTES} min at ${n(RATE)} focus events/s, faults: ${faultKinds.length ? faultKinds.join(', ') : 'none'}; own Mosquitto on 127.0.0.1:${mqttPort}, PostgreSQL on 127.0.0.1:${pgPort}, storeflow on 127.0.0.1:${httpPort}; folder ${runDir}`);
 
   database = new Postgres(pgPort, runDir);
@@ -154,9 +159,10 @@ async function main(): Promise<number> {
   storeflow = new Storeflow(ROOT, httpPort, runDir, {
     DATABASE_URL: database.url, MQTT_URL: broker.url, MQTT_PROTOCOL_VERSION: '5', MQTT_CLIENT_ID: 'soak-storeflow',
     ROLES: 'recommender', COUPON_VALIDITY: 'ignore', PREDICTION_THRESHOLD: '0', LOG_LEVEL: 'warn',
+    ENTER_TOPIC: topics.enter, FOCUS_TOPIC: topics.focus, EXIT_TOPIC: topics.exit, COUPON_PREDICTION_TOPIC: topics.prediction, MESSAGE_FORMAT: 'flat',
   });
   startStoreflow();
-  if (!(await storeflow.waitReady(180_000))) throw new Error(`storeflow did not become ready within 180 s:\n${storeflow.tail()}`);
+  if (!(await storeflow.waitReady(180_000))) throw new Error(`storeflow ${storeflow.proc?.alive() ? 'did not become ready within 180 s' : 'exited before it was ready'}; its last lines:\n${storeflow.tail()}`);
   say(`+${s1(now())}: services up; storeflow ready (it seeded the empty database at first start)`);
 
   // the customers storeflow knows: what it seeded into the empty database
@@ -167,9 +173,9 @@ async function main(): Promise<number> {
   if (customerIds.length === 0) throw new Error('customer_info is empty: storeflow did not seed the database');
 
   const ledger = new Ledger(customerIds);
-  wire = new Wire(broker.url, topics.prediction, ledger, now);
+  wire = new Wire(broker.url, topics.prediction, ledger, now, note);
   await wire.start(`soak-wire-${process.pid}`);
-  load = new Load({ url: broker.url, topics, ledger, rate: RATE, now, firstTsMs: Date.now(), seed: SEED });
+  load = new Load({ url: broker.url, topics, ledger, rate: RATE, now, firstTsMs: Date.now(), seed: SEED, note });
   say(`load: ${n(customerIds.length)} known customers; a visit's steps ${load.stepS.toFixed(2)} s apart, event time at ${load.speed.toFixed(1)}× wall time`);
 
   // the fault schedule: interleaved kinds, spread evenly over 85% of the run
@@ -180,16 +186,35 @@ async function main(): Promise<number> {
   const faults: Fault[] = [];
   const counts: Record<FaultKind, number> = { storeflow: 0, broker: 0, database: 0 };
 
-  const publishStart = now();
   await load.start(`soak-load-${process.pid}`);
+  // every client has its session and subscriptions now: a broker killed later comes back with them
+  broker.save();
+  const publishStart = now();
   const poll = setInterval(() => {
     void storeflow!.readiness().then((state) => {
-      if (readiness.at(-1)?.state !== state) readiness.push({ at: now(), state });
+      if (readiness.at(-1)?.state !== state) { readiness.push({ at: now(), state }); note(`readyz ${state}`); }
     });
   }, 1000);
   let lastReport = publishStart;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const cpu = new Map<number, number>();
+  /** CPU share of a process over the last second, from /proc (Linux); '' where unreadable. */
+  const cpuShare = (pid: number | undefined) => {
+    if (!pid) return '';
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const ticks = Number(f[11]) + Number(f[12]);
+      const before = cpu.get(pid);
+      cpu.set(pid, ticks);
+      return before === undefined ? '' : `${ticks - before}%`;
+    } catch { return ''; }
+  };
   const progress = setInterval(() => {
     const t = now();
+    note(`published ${ledger.ackedTotal}, awaiting ack ${ledger.n - ledger.ackedTotal - load!.waiting}, held while the broker is away ${load!.waiting}, predictions on the wire ${wire!.received}; `
+      + `soak event-loop lag max ${Math.round(lag.max / 1e6)} ms; CPU storeflow ${cpuShare(storeflow!.proc?.pid)} mosquitto ${cpuShare(broker!.proc?.pid)} soak ${cpuShare(process.pid)}`);
+    lag.reset();
     if (t - lastReport < 9_500) return;
     lastReport = t;
     say(`+${s1(t)}: published ${n(ledger.ackedTotal)} (${n(ledger.n - ledger.ackedTotal)} awaiting the broker's ack), predictions on the wire ${n(wire!.received)}, readyz ${readiness.at(-1)?.state ?? '?'}`);
@@ -229,6 +254,7 @@ async function main(): Promise<number> {
       }
       const back = now();
       faults.push({ kind, how, start, back });
+      note(`fault ${kind} ${how} from +${s1(start)} to +${s1(back)}`);
       say(`+${s1(start)}: fault ${faults.length}/${schedule.length}: ${kind} ${how}; back at +${s1(back)}`);
       free = back;
     }
@@ -242,7 +268,8 @@ async function main(): Promise<number> {
   if (!(await load.acknowledged(30_000))) say(`+${s1(now())}: ${n(ledger.n - ledger.ackedTotal)} publications still unacknowledged by the broker after 30 s`);
   say(`+${s1(now())}: publishing done (${n(ledger.ackedTotal)} inputs in ${n(load.visits)} visits); waiting for storeflow to drain`);
 
-  // drain: until every published input is logged and every logged focus decided, or nothing moves for 20 s (bounded)
+  // drain: until every published input is logged, every logged focus decided and every logged prediction
+  // seen on the wire, or nothing moves for 20 s; at most 180 s
   pool = createPool(database.url);
   const drainStart = now();
   let lastHead = -1, lastMove = now(), lastWire = wire.received, lastWireMove = now();
@@ -251,13 +278,15 @@ async function main(): Promise<number> {
     const [c] = await pool.query(sql`
       SELECT count(*) FILTER (WHERE metadata->>'source' = 'mqtt') AS inputs,
              count(*) FILTER (WHERE type IN ('prediction', 'no_prediction')) AS decisions,
+             count(*) FILTER (WHERE type = 'prediction') AS predictions,
              coalesce(max(position), 0) AS head
-      FROM events`).catch(() => [{ inputs: 0, decisions: 0, head: lastHead }]);
+      FROM events`).catch(() => [{ inputs: 0, decisions: 0, predictions: 0, head: lastHead }]);
     if (c.head !== lastHead) { lastHead = c.head; lastMove = now(); }
     if (wire.received !== lastWire) { lastWire = wire.received; lastWireMove = now(); }
-    const caughtUp = c.inputs >= ledger.ackedTotal && c.decisions >= focusesPublished;
-    if (caughtUp && now() - lastMove > 1500 && now() - lastWireMove > 1500) break;
-    if (now() - lastMove > 20_000 && now() - lastWireMove > 20_000) { say(`+${s1(now())}: nothing moved for 20 s: ${n(c.inputs)} inputs and ${n(c.decisions)} decisions logged`); break; }
+    note(`drain: ${c.inputs} inputs, ${c.decisions} decisions, ${c.predictions} predictions logged; ${wire.focuses} focuses answered on the wire`);
+    const caughtUp = c.inputs >= ledger.ackedTotal && c.decisions >= focusesPublished && wire.focuses >= c.predictions;
+    if (caughtUp && now() - lastMove > 1000 && now() - lastWireMove > 1000) break;
+    if (now() - lastMove > 20_000 && now() - lastWireMove > 20_000) { say(`+${s1(now())}: nothing moved for 20 s: ${n(c.inputs)} inputs, ${n(c.decisions)} decisions logged; ${n(wire.focuses)} of ${n(c.predictions)} logged predictions seen on the wire`); break; }
     if (now() - drainStart > 180_000) { say(`+${s1(now())}: drain bounded at 180 s`); break; }
     await sleep(500);
   }
@@ -283,7 +312,7 @@ async function main(): Promise<number> {
       SELECT position, type, data->>'customer_id' AS id, (data->>'ts')::float8 AS ts, (data->'coupon'->>'id')::int AS coupon, data->>'reason' AS reason
       FROM events WHERE position > ${after} AND type IN ('prediction', 'no_prediction') ORDER BY position LIMIT 20000`),
   });
-  return report(verdict, faults, counts, publishEnd - publishStart);
+  return report(verdict, faults, counts, publishEnd - publishStart, wire.latencies, wire.bytes);
 }
 
 function logSummary(): string {
@@ -296,7 +325,12 @@ function logSummary(): string {
   }
 }
 
-function report(v: Verdict, faults: Fault[], counts: Record<FaultKind, number>, publishMs: number): number {
+function percentile(sorted: number[], q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
+}
+
+function report(v: Verdict, faults: Fault[], counts: Record<FaultKind, number>, publishMs: number, latencies: number[], wireBytes: number): number {
+  const lat = Float64Array.from(latencies).sort() as unknown as number[];
   const failures: string[] = [];
   if (v.lost) failures.push(`${n(v.lost)} lost`);
   if (v.decidedTwice) failures.push(`${n(v.decidedTwice)} decided twice`);
@@ -312,7 +346,9 @@ function report(v: Verdict, faults: Fault[], counts: Record<FaultKind, number>, 
   say(`inputs published   ${n(v.published)} in ${s1(publishMs)} (${kinds(v.publishedByKind)})${v.unconfirmed ? `; ${n(v.unconfirmed)} never acknowledged by the broker (${n(v.unconfirmedLogged)} of them logged)` : ''}`);
   say(`inputs logged      ${n(v.logged)}${v.loggedTwice ? `, ${n(v.loggedTwice)} of them twice` : ''}${v.unexpected ? `; ${n(v.unexpected)} rows matching nothing published` : ''}${v.mismatched ? `; ${n(v.mismatched)} with the wrong kind or department` : ''}`);
   say(`decided            ${n(v.decided)} of ${n(v.focusesLogged)} logged focuses (${n(v.predictions)} predictions${noPred ? `, no prediction: ${noPred}` : ''})${v.undecided ? `; ${n(v.undecided)} never decided` : ''}`);
-  say(`on the wire        ${n(v.wirePredictions)} focuses answered (${n(v.wireCopies)} repeated copies${v.wireUnknown ? `, ${n(v.wireUnknown)} unreadable or unmatched` : ''}); ${n(v.loggedNotOnWire)} logged predictions never seen on the wire`);
+  say(`on the wire        ${n(v.wirePredictions)} focuses answered (${n(Math.round(wireBytes / 1e6))} MB; ${n(v.wireCopies)} repeated copies${v.wireUnknown ? `, ${n(v.wireUnknown)} unreadable or unmatched` : ''}); ${n(v.loggedNotOnWire)} logged predictions never seen on the wire`);
+  for (const e of v.notOnWireExamples) say(`                     e.g. ${e}`);
+  say(`latency            focus published → prediction on the wire: p50 ${Math.round(percentile(lat, 0.5))} ms, p99 ${Math.round(percentile(lat, 0.99))} ms, max ${s1(lat.length ? lat[lat.length - 1] : 0)}`);
   say(`lost               ${n(v.lost)}${v.lost ? ` (${kinds(v.lostByKind)})` : ''}`);
   for (const e of v.lostExamples) say(`                     e.g. ${e}`);
   say(`decided twice      ${n(v.decidedTwice)} (log ${n(v.decidedTwiceLog)}, wire ${n(v.decidedTwiceWire)})`);
@@ -321,9 +357,10 @@ function report(v: Verdict, faults: Fault[], counts: Record<FaultKind, number>, 
   for (const e of v.reorderedExamples) say(`                     e.g. ${e}`);
   say(`longest stall      ${s1(v.longestStall.ms)} while publishing (from +${s1(v.longestStall.from)}${v.longestStall.fault ? `, during ${v.longestStall.fault}` : ''})`);
   if (worst) say(`  after a fault    ${s1(worst.ms)} (${worst.fault}); per fault: ${v.stallsAfterFaults.map((x) => s1(x.ms)).join(', ')}`);
-  const notReady = readiness.filter((r) => r.state !== 'ready').length;
-  say(`readyz             ${readiness.length ? `${notReady} spells not ready: ${readiness.map((r) => `+${s1(r.at)} ${r.state}`).join(', ')}` : 'never polled'}`);
-  say(`storeflow log      ${logSummary()} (${storeflow!.logFile})`);
+  const spells = (state: string) => readiness.filter((r) => r.state === state).length;
+  const shown = readiness.slice(0, 12).map((r) => `+${s1(r.at)} ${r.state}`).join(', ') + (readiness.length > 12 ? `, … (${readiness.length - 12} more)` : '');
+  say(`readyz             ${spells('not ready')} spells not ready (503), ${spells('no answer')} without an answer within 2 s: ${shown || 'never polled'}`);
+  say(`storeflow log      ${logSummary()}`);
   say(failures.length ? `FAIL: ${failures.join('; ')}` : 'PASS');
   if (JSON_OUT) {
     console.log(JSON.stringify({
@@ -332,6 +369,7 @@ function report(v: Verdict, faults: Fault[], counts: Record<FaultKind, number>, 
       lost: v.lost, decidedTwice: v.decidedTwice, couponsTwice: v.couponsTwice, reordered: v.reordered,
       wirePredictions: v.wirePredictions, loggedNotOnWire: v.loggedNotOnWire, unconfirmed: v.unconfirmed,
       longestStallMs: Math.round(v.longestStall.ms), longestStallAfterFaultMs: worst ? Math.round(worst.ms) : null,
+      latencyP50Ms: Math.round(percentile(lat, 0.5)), latencyP99Ms: Math.round(percentile(lat, 0.99)), latencyMaxMs: Math.round(lat.length ? lat[lat.length - 1] : 0),
       failures,
     }));
   }
