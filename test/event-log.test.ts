@@ -103,6 +103,25 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
     assert.is(await log.firstPositionSince(0), out[0].position);
   });
 
+  s('counts, the latest of a type, and stream pages as a replay sends them', async () => {
+    const out = await log.append([
+      { streamId: 'customer-1', type: 'browsing', data: { id: '1', ts: 1 } },
+      { streamId: 'customer-1', type: 'prediction', data: { customer_id: '1' } },
+      { streamId: 'amqp-orders', type: 'orders', data: { customer_id: 7 }, metadata: { source: 'amqp', routing_key: 'orders.eu' } },
+      { streamId: 'customer-1', type: 'browsing', data: { id: '1', ts: 2 } },
+    ]);
+    assert.is(await log.countSince('browsing', 0, out[3].position), 2);
+    assert.is(await log.countSince('browsing', 0, out[2].position), 1);
+    assert.is((await log.last('customer-1', 'browsing'))?.position, out[3].position);
+    assert.is(await log.last('customer-2', 'browsing'), undefined);
+    const page = await log.streamPage(out[1].position, { limit: 2 });
+    assert.equal(page.map((r) => ({ ...r, dataJson: JSON.parse(r.dataJson), metadataJson: JSON.parse(r.metadataJson), recordedAt: typeof r.recordedAt })), [
+      { position: out[1].position, type: 'prediction', streamId: 'customer-1', version: 2, messageId: null, dataJson: { customer_id: '1' }, metadataJson: {}, routingKey: null, customer: '1', recordedAt: 'number' },
+      { position: out[2].position, type: 'orders', streamId: 'amqp-orders', version: 1, messageId: null, dataJson: { customer_id: 7 }, metadataJson: { source: 'amqp', routing_key: 'orders.eu' }, routingKey: 'orders.eu', customer: '7', recordedAt: 'number' },
+    ]);
+    assert.equal((await log.streamPage(1, { type: 'browsing', limit: 10 })).map((r) => r.position), [out[0].position, out[3].position]);
+  });
+
   s('recent input ids are those of inputs, not outputs', async () => {
     await log.append([
       { streamId: 'customer-1', type: 'focus', data: { id: '1', ts: 1 }, messageId: 'in-1', metadata: { source: 'mqtt' } },

@@ -54,6 +54,12 @@ export function fromExported(e: ExportedEvent): LoggedEvent {
   return { position: e.position, streamId: e.stream_id, version: e.version, type: e.type, data: e.data, metadata: e.metadata ?? {}, messageId: e.message_id ?? undefined, recordedAt: Date.parse(e.recorded_at) || 0 };
 }
 
+/** One event as a stream replay sends it: data and metadata as JSON text, never parsed and written again. */
+export interface StreamPageRow {
+  position: number; type: string; streamId: string; version: number; messageId: string | null;
+  dataJson: string; metadataJson: string; routingKey: string | null; customer: string | null; recordedAt: number;
+}
+
 export interface EventLog {
   /** Appends in order, atomically; resolves with the logged events (positions, versions). */
   append(events: NewEvent[]): Promise<LoggedEvent[]>;
@@ -64,8 +70,14 @@ export interface EventLog {
   head(): Promise<number>;
   /** The first position recorded at or after `ms` (head + 1 when none). */
   firstPositionSince(ms: number): Promise<number>;
+  /** How many events of `type` were recorded since `ms`, up to position `upTo`. */
+  countSince(type: string, ms: number, upTo: number): Promise<number>;
+  /** A stream's latest event of `type`. */
+  last(streamId: string, type: string): Promise<LoggedEvent | undefined>;
   /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
   inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]>;
+  /** Up to `limit` events from `position` on (optionally recorded since `fromTime` ms, of one type), as a stream replay sends them. */
+  streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]>;
   /** Customers still in the store and what their visits logged so far (see the PostgreSQL implementation). */
   openVisits(idleTimeoutS: number): Promise<LoggedEvent[]>;
   /** Called with every batch appended through this instance, after it is durable. */
@@ -130,8 +142,28 @@ export class InMemoryEventLog implements EventLog {
     return this.events.find((e) => e.recordedAt >= ms)?.position ?? this.events.length + 1;
   }
 
+  async countSince(type: string, ms: number, upTo: number): Promise<number> {
+    return this.events.filter((e) => e.type === type && e.recordedAt >= ms && e.position <= upTo).length;
+  }
+
+  async last(streamId: string, type: string): Promise<LoggedEvent | undefined> {
+    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].streamId === streamId && this.events[i].type === type) return this.events[i];
+    return undefined;
+  }
+
   async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
     return this.events.filter((e) => e.recordedAt >= sinceMs && e.messageId !== undefined && e.metadata.source !== 'output').map((e) => ({ messageId: e.messageId!, recordedAt: e.recordedAt }));
+  }
+
+  async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
+    const rows = await this.read({ fromPosition: Math.max(1, position), fromTime: o.fromTime, types: o.type === undefined ? undefined : [o.type], limit: o.limit });
+    return rows.map((e) => ({
+      position: e.position, type: e.type, streamId: e.streamId, version: e.version, messageId: e.messageId ?? null,
+      dataJson: JSON.stringify(e.data) ?? 'null', metadataJson: JSON.stringify(e.metadata ?? {}),
+      routingKey: typeof e.metadata.routing_key === 'string' ? e.metadata.routing_key : null,
+      customer: e.streamId.startsWith('customer-') ? e.streamId.slice(9) : ((e.data as { customer_id?: unknown } | null)?.customer_id ?? null) === null ? null : String((e.data as { customer_id: unknown }).customer_id),
+      recordedAt: e.recordedAt,
+    }));
   }
 
   async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {

@@ -11,7 +11,6 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { sql } from '@databases/pg';
 import { STORE_PLAN } from '../../actors/data/store-plan.ts';
 import { StreamRecords, type GatewayHandle } from '../gateway/index.ts';
 import type { RoleContext, RoleFactory, RouteOptions } from '../process/role.ts';
@@ -70,9 +69,9 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
       const now = Date.now();
       const since = req.query.since ?? Math.floor(now / 86_400_000) * 86_400_000;
       const head = await ctx.eventLog.head();
-      const [first] = await db.query(sql`SELECT min(position)::bigint AS p FROM events WHERE recorded_at >= to_timestamp(${(now - REPLAY_WINDOW_MS) / 1000}) AND position <= ${head}`);
-      const replayFrom = Math.max(first?.p == null ? head + 1 : Number(first.p), head - REPLAY_MAX_EVENTS + 1, 1);
-      const [today] = await db.query(sql`SELECT count(*)::int AS n FROM events WHERE type = 'prediction' AND recorded_at >= to_timestamp(${since / 1000}) AND position <= ${head}`);
+      const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
+      const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
+      const today = { n: await ctx.eventLog.countSince('prediction', since, head) };
       const path = `/event-stream/${id}`;
       return {
         stream: {
@@ -99,7 +98,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
       const id = typeof raw === 'string' || Number.isSafeInteger(raw) ? String(raw) : '';
       if (!CUSTOMER_ID.test(id)) throw new AppError('bad_request', 'customer_id must be 1-64 letters, digits, _ - or :');
       const streamId = `customer-${id}`;
-      const [alert] = await db.query(sql`SELECT position FROM events WHERE stream_id = ${streamId} AND type = 'browsing' ORDER BY position DESC LIMIT 1`);
+      const alert = await ctx.eventLog.last(streamId, 'browsing');
       if (!alert) throw new AppError('not_found', `customer ${id} has no browsing alert`);
       const [logged] = await ctx.eventLog.append([{
         streamId, type: 'helped', metadata: { source: 'http', cause: Number(alert.position) },

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../../schemas/env.ts';
 import type { Logger } from '../process/logger.ts';
 import { scrubUrl } from '../process/logger.ts';
+import { deferPubacks } from './mqtt-deferred-ack.ts';
 import { protectDebugOutput } from '../process/debug-output.ts';
 
 /**
@@ -113,20 +114,8 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     // QoS 0 has nothing to hold back; a handler's failure is still heard, never an unhandled rejection
     else done?.catch((err) => o.log.warn({ err: (err as Error)?.message, topic }, 'a QoS 0 message could not be handled'));
   });
-  // mqtt.js sends PUBACK right after the 'message' event and waits for it before parsing the next
-  // packet. Let it go on at once, and send the PUBACK itself when the handlers' work is done: acks
-  // stay in arrival order (the log resolves appends in order) and an unlogged input is never acked.
-  const sendPacket = (client as any)._sendPacket.bind(client);
-  (client as any)._sendPacket = (packet: any, cb?: (err?: Error) => void, ...rest: unknown[]) => {
-    const pending = packet.cmd === 'puback' ? pendingAcks.get(packet.messageId) : undefined;
-    if (!pending) return sendPacket(packet, cb, ...rest);
-    pendingAcks.delete(packet.messageId);
-    cb?.();
-    pending.then(
-      () => { if (client.connected) sendPacket(packet, undefined, ...rest); },
-      (err) => o.log.warn({ err: (err as Error)?.message, messageId: packet.messageId }, 'input not acknowledged: the broker will deliver it again'),
-    );
-  };
+  // the PUBACK of a QoS 1 input waits until its handlers' work is done (the input is logged); the next messages do not
+  deferPubacks(client, pendingAcks, (messageId, err) => o.log.warn({ err: (err as Error)?.message, messageId }, 'input not acknowledged: the broker will deliver it again'));
   await new Promise<void>((ok, fail) => {
     const timer = setTimeout(() => {
       client.end(true);

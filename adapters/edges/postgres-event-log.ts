@@ -6,7 +6,7 @@
  * (stream_id, version) constraint rejects a concurrent writer's clash.
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import type { EventLog, LoggedEvent, LogListener, NewEvent, ReadOptions } from '../../actors/kernel/event-log.ts';
+import type { EventLog, LoggedEvent, LogListener, NewEvent, ReadOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
 import type { Logger } from '../process/logger.ts';
 
 interface Pending { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void }
@@ -197,6 +197,35 @@ export class PostgresEventLog implements EventLog {
       yield page;
       next = page[page.length - 1].position + 1;
     }
+  }
+
+  async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
+    const rows = await this.db.query(sql`
+      SELECT position, type, stream_id, version, message_id, data::text AS data, metadata::text AS metadata,
+             metadata->>'routing_key' AS routing_key,
+             CASE WHEN stream_id LIKE 'customer-%' THEN substr(stream_id, 10) ELSE data->>'customer_id' END AS customer,
+             floor(extract(epoch FROM recorded_at) * 1000)::float8 AS ts
+      FROM events
+      WHERE position >= ${position}
+        ${o.fromTime === undefined ? sql`` : sql`AND recorded_at >= to_timestamp(${o.fromTime / 1000})`}
+        ${o.type === undefined ? sql`` : sql`AND type = ${o.type}`}
+      ORDER BY position LIMIT ${o.limit}`);
+    return rows.map((r) => ({
+      position: Number(r.position), type: r.type, streamId: r.stream_id, version: r.version, messageId: r.message_id,
+      dataJson: r.data, metadataJson: r.metadata, routingKey: r.routing_key, customer: r.customer, recordedAt: r.ts,
+    }));
+  }
+
+  async countSince(type: string, ms: number, upTo: number): Promise<number> {
+    const [r] = await this.db.query(sql`SELECT count(*)::int AS n FROM events WHERE type = ${type} AND recorded_at >= to_timestamp(${ms / 1000}) AND position <= ${upTo}`);
+    return r.n;
+  }
+
+  async last(streamId: string, type: string): Promise<LoggedEvent | undefined> {
+    const [r] = await this.db.query(sql`
+      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
+      FROM events WHERE stream_id = ${streamId} AND type = ${type} ORDER BY position DESC LIMIT 1`);
+    return r ? toLogged(r) : undefined;
   }
 
   async firstPositionSince(ms: number): Promise<number> {

@@ -2,8 +2,7 @@
  * The control plane: one Fastify server per process. `buildControlPlane` is the factory tests drive
  * with inject(); scripts/start.ts calls listen. Roles add their routes as plugins.
  */
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
@@ -36,17 +35,16 @@ const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
 export async function buildControlPlane(o: ControlPlaneOptions): Promise<FastifyInstance> {
   // request logs are info lines; the control plane logs warnings and errors only
-  const app = Fastify({ loggerInstance: o.log.child({ role: 'http' }, { level: 'warn' }), bodyLimit: o.bodyLimit ?? 1_048_576 })
-    .withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ loggerInstance: o.log.child({ role: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: o.bodyLimit ?? 1_048_576 }); // role plugins bring their own type provider (FastifyPluginAsyncTypebox)
 
-  useErrorCatalogue(app as unknown as FastifyInstance);
+  useErrorCatalogue(app);
 
   await app.register(swagger, {
     openapi: { info: { title: 'storeflow', description: 'Control plane of the storeflow in-store event pipeline', version: '0.1.0' } },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // after swagger, so /auth is in the OpenAPI document
-  if (o.access) useAccess(app as unknown as FastifyInstance, o.access);
+  if (o.access) useAccess(app, o.access);
 
   const ok = { response: { 200: Type.String() } };
   app.get('/healthcheck', { schema: { ...ok, description: 'Liveness (seeds 000, 002)' } }, async () => 'OK');
@@ -74,7 +72,7 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
     web.addHook('onRoute', openRoute);
     await web.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false });
   });
-  return app as unknown as FastifyInstance;
+  return app;
 }
 
 /**

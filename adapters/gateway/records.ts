@@ -1,0 +1,28 @@
+/** Event-stream records (seed 004's streams) in PostgreSQL: one parameterised statement per function. */
+import { randomUUID } from 'node:crypto';
+import { sql, type ConnectionPool } from '@databases/pg';
+
+export interface StreamRecord { id: string; routing_key: string; created_at: string }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const row = (r: any): StreamRecord => ({ id: r.id, routing_key: r.routing_key, created_at: new Date(r.created_at).toISOString() });
+
+export class StreamRecords {
+  constructor(private db: ConnectionPool) {}
+  async create(routingKey: string): Promise<StreamRecord> {
+    const [r] = await this.db.query(sql`INSERT INTO event_streams (id, routing_key) VALUES (${randomUUID()}, ${routingKey}) RETURNING id, routing_key, created_at`);
+    return row(r);
+  }
+  async list(): Promise<StreamRecord[]> {
+    return (await this.db.query(sql`SELECT id, routing_key, created_at FROM event_streams ORDER BY created_at, id`)).map(row);
+  }
+  async get(id: string): Promise<StreamRecord | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const [r] = await this.db.query(sql`SELECT id, routing_key, created_at FROM event_streams WHERE id = ${id.toLowerCase()}`);
+    return r ? row(r) : undefined;
+  }
+  async delete(id: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    return (await this.db.query(sql`DELETE FROM event_streams WHERE id = ${id.toLowerCase()} RETURNING id`)).length > 0;
+  }
+}
