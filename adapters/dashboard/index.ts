@@ -9,8 +9,8 @@
  *   GET  /dashboard/config?since=<ms>  stream, store plan, log head, where to start the replay, counters
  *   POST /dashboard/helped             {"customer_id"} → a `helped` event in the customer's log stream
  */
-import type { FastifyPluginAsync } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { STORE_PLAN } from '../../actors/data/store-plan.ts';
 import { StreamRecords, type GatewayHandle } from '../gateway/index.ts';
 import type { RoleContext, RoleFactory, RouteOptions } from '../process/role.ts';
@@ -61,8 +61,8 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
     return r;
   }).catch((err) => { stream = undefined; throw err; }));
 
-  const routes: FastifyPluginAsync<RouteOptions> = async (app) => {
-    app.get<{ Querystring: Static<typeof ConfigQuery> }>('/dashboard/config', {
+  const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app) => {
+    app.get('/dashboard/config', {
       schema: { summary: 'Everything the dashboard page needs to start: its event stream, the store plan, where to replay from, today\'s counters', querystring: ConfigQuery },
     }, async (req) => {
       const { id } = await dashboardStream();
@@ -91,7 +91,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
       };
     });
 
-    app.post<{ Body: Static<typeof HelpedBody> }>('/dashboard/helped', {
+    app.post('/dashboard/helped', {
       schema: { summary: 'Mark a browsing customer as helped: appends a `helped` event to the customer\'s log stream (every dashboard sees it)', body: HelpedBody },
     }, async (req, reply) => {
       const raw = req.body.customer_id;

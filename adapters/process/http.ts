@@ -2,7 +2,8 @@
  * The control plane: one Fastify server per process. `buildControlPlane` is the factory tests drive
  * with inject(); scripts/start.ts calls listen. Roles add their routes as plugins.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
@@ -24,7 +25,7 @@ export interface ControlPlaneOptions {
   metrics: Metrics;
   readiness: ReadinessCheck[];
   /** Role plugins: mounted under /<prefix>, and at the root when `root` is true. */
-  plugins?: { prefix: string; plugin: FastifyPluginAsync<RouteOptions>; root: boolean; sharedPaths: boolean }[];
+  plugins?: { prefix: string; plugin: FastifyPluginAsyncTypebox<RouteOptions>; root: boolean; sharedPaths: boolean }[];
   webDir?: string | false;
   bodyLimit?: number;
   /** CONTROL_TOKEN / ESS_API_TOKEN (adapters/process/access.ts); unset = open. */

@@ -1,5 +1,5 @@
 /** What a role gets from the process (RoleContext) and gives back (RoleHandle). */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config, Role } from '../../schemas/env.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -36,7 +36,7 @@ export interface RouteOptions {
 
 export interface RoleHandle {
   /** Routes, mounted under /<role> and at the root. */
-  routes?: FastifyPluginAsync<RouteOptions>;
+  routes?: FastifyPluginAsyncTypebox<RouteOptions>;
   readiness?: ReadinessCheck[];
   /** Called once the control plane listens. */
   start?(): Promise<void>;

@@ -7,7 +7,7 @@
  */
 import { createActor, fromPromise, type Actor } from 'xstate';
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { pumpMachine, type BatchResult, type Batch, type PumpSettings } from '../../machines/pump.ts';
 import { createPrng } from '../../actors/kernel/prng.ts';
 import { DEPARTMENTS } from '../../schemas/departments.ts';
@@ -272,7 +272,7 @@ export const pumpRole: RoleFactory = async (ctx) => {
     },
   };
 
-  const routes: FastifyPluginAsync<RouteOptions> = async (app, opts) => {
+  const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, opts) => {
     const underPrefix = !!app.prefix;
     // the seed's bare /state, /start, /stop: always under /pump, at the root when the pump owns them
     if (opts.sharedPaths) {
@@ -291,7 +291,7 @@ export const pumpRole: RoleFactory = async (ctx) => {
     if (underPrefix) {
       // the control plane serves /healthcheck at the root already
       app.get('/healthcheck', { schema: { summary: 'Liveness (seed 000)', response: { 200: Type.String() } } }, async () => 'OK');
-      app.post<{ Body: PumpSettingsBodyT }>('/settings', {
+      app.post('/settings', {
         schema: { summary: 'Change the load live: target rate, events per tick, interval (this instance only)', body: PumpSettingsBody },
       }, async (req) => {
         const body = req.body ?? {};

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from '../edges/database.ts';
 import type { RoleFactory, RoleHandle, RouteOptions } from '../process/role.ts';
 import type { Broker } from '../edges/mqtt.ts';
@@ -239,7 +239,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     return { status: 'published', topic: topicOf(kind), payload: body };
   };
 
-  const routes = async (app: FastifyInstance, opts: RouteOptions) => {
+  const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, opts) => {
     const own = opts.sharedPaths;
     const prefixed = app.prefix === '/simulator';
     if (own) {
@@ -263,7 +263,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     app.post('/produce_entry', { ...small, schema: { description: 'Publish an entry event {id, ts} (seed 001)' } }, produce('entry'));
     app.post('/produce_move', { ...small, schema: { description: 'Publish a move event {id, ts, x, y} (seed 001)' } }, produce('move'));
     app.post('/produce_exit', { ...small, schema: { description: 'Publish an exit event {id, ts} (seed 001)' } }, produce('exit'));
-    app.post<{ Querystring: { recalculate_time?: string } }>('/scenario', { schema: { description: 'Schedule a customer path with timestamps (ENTER/MOVE/EXIT); ?recalculate_time=true starts it now' } }, async (req) => {
+    app.post('/scenario', { schema: { description: 'Schedule a customer path with timestamps (ENTER/MOVE/EXIT); ?recalculate_time=true starts it now', querystring: Type.Object({ recalculate_time: Type.Optional(Type.String({ maxLength: 8 })) }) } }, async (req) => {
       const recalc = /^(true|1|yes)$/i.test(String(req.query.recalculate_time ?? ''));
       const r = expandScenario(req.body, simNow(), recalc);
       if (!r.ok) throw new AppError('bad_request', `invalid scenario: ${r.problems.join('; ')}`, { problems: r.problems });
@@ -277,7 +277,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
   };
 
   const handle: SimulatorHandle = {
-    routes: routes as unknown as RoleHandle['routes'],
+    routes,
     get running() { return running; },
     timeline,
     simulation: () => sim,
