@@ -101,7 +101,6 @@ export class Pipeline {
   private topicKinds = new Map<string, EventKind>();
   private started = false;
   private dispatchTail: Promise<unknown> = Promise.resolve();
-  private loggedAt = new Map<string, number>();
   private readonly dedupWindowMs: number;
   private readonly m;
   /** Whether outputs go to this process's processors locally (true) or come back through the broker. */
@@ -256,17 +255,16 @@ export class Pipeline {
    */
   private async dispatch(input: Input): Promise<{ outputs: Promise<Output[]> }> {
     const all: Promise<Output[]>[] = [];
-    this.loggedAt.set(input.logged.messageId ?? '', performance.now());
+    const t0 = performance.now();
     for (const r of this.registrations) {
       if (!r.processor.consumes.includes(input.event.kind)) continue;
       const result = this.handle(r, input);
-      if (!Array.isArray(result)) { all.push(result.then((outs) => this.emit(r, outs, input))); continue; }
+      if (!Array.isArray(result)) { all.push(result.then((outs) => this.emit(r, outs, input, t0))); continue; }
       if (result.length === 0) continue;
-      const emitted = this.emit(r, result, input);
+      const emitted = this.emit(r, result, input, t0);
       all.push(emitted);
       if (this.handOffLocally && result.some((x) => x.event && this.consumes(x.event.kind))) await emitted.catch(() => undefined);
     }
-    this.loggedAt.delete(input.logged.messageId ?? '');
     // wrapped: a promise returned as such would be waited for by the caller
     return { outputs: Promise.all(all).then((x) => x.flat()) };
   }
@@ -287,9 +285,8 @@ export class Pipeline {
    * processors here that consume them. A failed publication is logged and counted; the output stays in
    * the log. Resolves with the outputs and those they caused in turn.
    */
-  private async emit(r: Registration, outputs: Output[], input: Input): Promise<Output[]> {
+  private async emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now()): Promise<Output[]> {
     if (outputs.length === 0) return outputs;
-    const t0 = this.loggedAt.get(input.logged.messageId ?? '') ?? performance.now();
     let logged: LoggedEvent[];
     try {
       logged = await this.o.eventLog.append(outputs.map((o): NewEvent => ({
