@@ -1,5 +1,6 @@
 /**
- * In-process coupon scoring over the committed model (actors/coupon-model.json). The logistic
+ * In-process coupon scoring over the committed model (actors/coupon-model.json): a logistic
+ * regression or gradient-boosted trees (actors/gradient-boosting.ts), by the file's `kind`. The logistic
  * regression folds standardisation into the weights once, splits into a customer part (computed
  * once per call) and a coupon part (four numbers and two table lookups), so a call costs a few
  * nanoseconds per coupon.
@@ -9,23 +10,25 @@ import { fileURLToPath } from 'node:url';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, requiredItems } from './coupon-features.ts';
 import type { CouponModelFile } from './coupon-model.ts';
+import { checkBoostedModel, createBoostedScorer, type BoostedModelFile } from './gradient-boosting.ts';
 import { COUPON_TYPES, type CouponInfo, type CouponScorer, type CustomerInfo } from './data/store-data.ts';
 
 export const DEFAULT_MODEL_FILE = fileURLToPath(new URL('./coupon-model.json', import.meta.url));
 
 export interface LoadedCouponModel extends CouponScorer {
-  model: CouponModelFile;
+  model: CouponModelFile | BoostedModelFile;
   score(customer: CustomerInfo, coupons: readonly CouponInfo[]): number[];
   /** The score of one pair. */
   scoreOne(customer: CustomerInfo, coupon: CouponInfo): number;
 }
 
 /** Checks the document's shape; throws naming what is wrong. */
-export function checkModel(m: any, source = 'model'): CouponModelFile {
-  const fail = (why: string) => { throw new Error(`${source}: not a storeflow coupon model (${why})`); };
+export function checkModel(m: any, source = 'model'): CouponModelFile | BoostedModelFile {
+  const fail = (why: string): never => { throw new Error(`${source}: not a storeflow coupon model (${why})`); };
   if (!m || typeof m !== 'object') fail('not a JSON object');
-  if (m.format !== 'storeflow/coupon-model@1' || m.kind !== 'logistic-regression') fail(`format ${m.format}, kind ${m.kind}`);
+  if (m.format !== 'storeflow/coupon-model@1' || (m.kind !== 'logistic-regression' && m.kind !== 'gradient-boosted-trees')) fail(`format ${m.format}, kind ${m.kind}`);
   if (!Array.isArray(m.features) || m.features.join() !== FEATURE_NAMES.join()) fail('feature order differs from actors/coupon-features.ts');
+  if (m.kind === 'gradient-boosted-trees') return checkBoostedModel(m, fail);
   for (const k of ['transform', 'mean', 'std', 'weights'] as const) if (!Array.isArray(m[k]) || m[k].length !== FEATURE_COUNT) fail(`${k} must list ${FEATURE_COUNT} values`);
   for (const k of ['mean', 'std', 'weights'] as const) if (!m[k].every((x: unknown) => typeof x === 'number' && Number.isFinite(x))) fail(`${k} must be finite numbers`);
   if (typeof m.bias !== 'number' || !Number.isFinite(m.bias)) fail('bias must be a finite number');
@@ -33,7 +36,8 @@ export function checkModel(m: any, source = 'model'): CouponModelFile {
 }
 
 /** A scorer over a model document. */
-export function createCouponScorer(model: CouponModelFile): LoadedCouponModel {
+export function createCouponScorer(model: CouponModelFile | BoostedModelFile): LoadedCouponModel {
+  if (model.kind === 'gradient-boosted-trees') return createBoostedScorer(model);
   const F = FEATURE_COUNT;
   // a_i · t(x_i) + const  ≡  w_i · (t(x_i) − mean_i) / std_i
   const a = new Float64Array(F);
@@ -85,6 +89,13 @@ export function createCouponScorer(model: CouponModelFile): LoadedCouponModel {
       return 1 / (1 + Math.exp(-(customerPart(customer) + couponPart(coupon))));
     },
   };
+}
+
+/** A model document as its file holds it: indented JSON, each boosted tree on one line (a file of ~40 lines, not ~20,000). */
+export function formatModelFile(model: CouponModelFile | BoostedModelFile): string {
+  if (model.kind !== 'gradient-boosted-trees') return `${JSON.stringify(model, null, 2)}\n`;
+  const TREES = '"@trees@"';
+  return `${JSON.stringify({ ...model, trees: '@trees@' }, null, 2).replace(TREES, `[\n${model.trees.map((t) => `    ${JSON.stringify(t)}`).join(',\n')}\n  ]`)}\n`;
 }
 
 /** Reads and checks a model file (default: the committed one) and returns its scorer. */
