@@ -322,6 +322,8 @@ export class Wire {
   unknown = 0;
   /** Distinct focuses with a prediction on the wire. */
   focuses = 0;
+  /** Messages the broker holds (queued or in flight to some client), from $SYS; -1 until heard. */
+  brokerHolds = -1;
   /** Bytes of predictions received. */
   bytes = 0;
   /** Per answered focus: ms from its publication to its first prediction on the wire. */
@@ -332,7 +334,8 @@ export class Wire {
   async start(clientId: string): Promise<void> {
     const ids = new Map(this.ledger.customerIds.map((id, i) => [id, i]));
     this.client = await client(this.url, clientId, this.note);
-    this.client.on('message', (_topic, payload) => {
+    this.client.on('message', (topic, payload) => {
+      if (topic === STORE_COUNT) { this.brokerHolds = Number(payload.toString()); return; }
       const now = this.now();
       this.arrivals.push(now);
       this.received++;
@@ -349,6 +352,7 @@ export class Wire {
       else this.conflicts.add(i);
     });
     await this.client.subscribeAsync(this.topic, { qos: 1 });
+    await this.client.subscribeAsync(STORE_COUNT, { qos: 0 });
   }
 
   async close(): Promise<void> {
@@ -356,13 +360,15 @@ export class Wire {
   }
 }
 
+const STORE_COUNT = '$SYS/broker/store/messages/count';
+
 const HEAD = /^\{"customer":\{"id":"([^"]+)"\},"coupon":\{"id":(\d+)[,}]/;
 const TAIL = /"ts":(\d+)\}$/;
 
 /**
- * Customer, coupon and focus second of a flat prediction (`{"customer":{"id":…},"coupon":{"id":…,…},"ts":…}`).
- * A department coupon lists its ~600 products (~100 KB), so the ends are read, not the whole payload;
- * anything else is parsed whole.
+ * Customer, coupon and focus second of a prediction: flat (seed 002, `{"customer":{"id":…},"coupon":{"id":…,…},"ts":…}`)
+ * or envelope (seed 003, `{"event_type":"prediction result","event_timestamp":ISO,"payload":{"customer_id","coupon_id",…}}`).
+ * A flat department coupon lists its ~600 products (~100 KB), so its ends are read, not the whole payload.
  */
 export function readPrediction(payload: Buffer): { customer: string; coupon: number; ts: number } | undefined {
   const head = HEAD.exec(payload.toString('latin1', 0, Math.min(payload.length, 200)));
@@ -370,6 +376,12 @@ export function readPrediction(payload: Buffer): { customer: string; coupon: num
   if (head && tail) return { customer: head[1], coupon: Number(head[2]), ts: Number(tail[1]) };
   try {
     const p = JSON.parse(payload.toString());
+    if (p?.event_type === 'prediction result') {
+      const ms = Date.parse(p.event_timestamp);
+      const coupon = Number(p.payload?.coupon_id);
+      if (Number.isNaN(ms) || !Number.isInteger(coupon)) return undefined;
+      return { customer: String(p.payload?.customer_id), coupon, ts: Math.floor(ms / 1000) };
+    }
     const coupon = Number(p?.coupon?.id);
     if (typeof p?.ts !== 'number' || !Number.isInteger(coupon)) return undefined;
     return { customer: String(p.customer?.id), coupon, ts: Math.floor(p.ts) };

@@ -118,6 +118,8 @@ export class Mosquitto {
       'max_queued_bytes 0',
       'max_inflight_messages 1000',
       'set_tcp_nodelay true',
+      // $SYS/broker/store/messages/count every second: what the broker still holds at the end
+      'sys_interval 1',
       // as root Mosquitto would switch to the `mosquitto` user, which cannot write our folder
       ...(userInfo().uid === 0 ? ['user root'] : []),
       `log_dest file ${join(dir, 'mosquitto.log')}`,
@@ -198,6 +200,8 @@ export class Postgres {
     const proc = new Proc('postgres', this.bins!.postgres, [
       '-D', this.dataDir, '-p', String(this.port), '-h', '127.0.0.1', '-k', '',
       '-c', 'fsync=on', '-c', 'max_connections=100', '-c', 'wal_init_zero=off',
+      // statements slower than a second are named in postgres.log (what a stall was waiting for)
+      '-c', 'log_min_duration_statement=1000',
     ], { uid, gid, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', LC_MESSAGES: 'C' } });
     this.proc = proc;
     let text = '', seen = false;

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { mkdtempSync, readFileSync, rmSync, chmodSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg, { sql } from '@databases/pg';
@@ -16,7 +16,7 @@ import { Mosquitto, Postgres, Storeflow, findMosquitto, freePort, killAll, sleep
 import { Ledger, Load, Wire } from './soak-load.ts';
 import { judge, type Fault, type LoggedDecision, type LoggedInput, type Verdict } from './soak-verdict.ts';
 
-const USAGE = 'usage: npm run soak -- [--minutes N] [--rate R] [--faults all|none|storeflow,broker,database] [--seed N] [--keep] [--json]';
+const USAGE = 'usage: npm run soak -- [--minutes N] [--rate R] [--faults all|none|storeflow,broker,database] [--format envelope|flat] [--seed N] [--keep] [--json]';
 const HELP = `${USAGE}
 
 Drives storeflow's recommender on services the soak starts for itself (its own Mosquitto and PostgreSQL
@@ -31,6 +31,8 @@ MOSQUITTO=/path/to/mosquitto picks another binary.
                 max(1, ceil(N/3)) faults spread over the run: storeflow SIGKILL and restart;
                 broker SIGTERM / SIGKILL (alternating), down 2 s, restart on the same port and
                 persistence; database fast / immediate shutdown (alternating), down 5 s, restart
+  --format F    the predictions' MESSAGE_FORMAT: envelope (default; seed 003, ~150 B) or flat (seed 002:
+                the coupon with its products, ~100 KB for a department coupon, ~100 MB/s at 1,000/s)
   --seed N      seed of the visit generator (default 1)
   --keep        keep the run folder (data and logs); by default only a failed run's logs are kept
   --json        also print the result as one JSON line (last line of output)
@@ -49,6 +51,7 @@ try {
   args = parseArgs({
     options: {
       minutes: { type: 'string', default: '1' }, rate: { type: 'string', default: '200' }, faults: { type: 'string', default: 'all' },
+      format: { type: 'string', default: 'envelope' },
       seed: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -66,6 +69,8 @@ const MINUTES = Number(a.minutes), RATE = Number(a.rate), SEED = Number(a.seed);
 if (!(MINUTES > 0 && MINUTES <= 600)) usageError(`--minutes must be a number in (0, 600], got ${JSON.stringify(a.minutes)}`);
 if (!(RATE > 0 && RATE <= 20000)) usageError(`--rate must be a number in (0, 20000], got ${JSON.stringify(a.rate)}`);
 if (!Number.isSafeInteger(SEED)) usageError(`--seed must be an integer, got ${JSON.stringify(a.seed)}`);
+if (a.format !== 'envelope' && a.format !== 'flat') usageError(`--format must be envelope or flat, got ${JSON.stringify(a.format)}`);
+const FORMAT = a.format as 'envelope' | 'flat';
 const KINDS = ['storeflow', 'broker', 'database'] as const;
 type FaultKind = (typeof KINDS)[number];
 const faultKinds: FaultKind[] = a.faults === 'all' ? [...KINDS] : a.faults === 'none' ? [] : a.faults!.split(',').map((s) => s.trim()) as FaultKind[];
@@ -143,13 +148,15 @@ function startStoreflow(): void {
 }
 
 const readiness: { at: number; state: string }[] = [];
+/** Messages the broker still held when the drain ended ($SYS), -1 if unknown. */
+let brokerHeld = -1;
 
 async function main(): Promise<number> {
   const [pgPort, mqttPort, httpPort] = [await freePort(), await freePort(), await freePort()];
   // the seeds' default topics, named explicitly: the soak uses only storeflow's public surface
   // (its environment, topics, payloads and event log), none of its modules
   const topics = { enter: 'customer/enter', focus: 'customer/focus', exit: 'customer/exit', prediction: 'customer/prediction' };
-  say(`soak: ${MINUTES} min at ${n(RATE)} focus events/s, faults: ${faultKinds.length ? faultKinds.join(', ') : 'none'}; own Mosquitto on 127.0.0.1:${mqttPort}, PostgreSQL on 127.0.0.1:${pgPort}, storeflow on 127.0.0.1:${httpPort}; folder ${runDir}`);
+  say(`soak: ${MINUTES} min at ${n(RATE)} focus events/s, faults: ${faultKinds.length ? faultKinds.join(', ') : 'none'}, predictions ${FORMAT}; own Mosquitto on 127.0.0.1:${mqttPort}, PostgreSQL on 127.0.0.1:${pgPort}, storeflow on 127.0.0.1:${httpPort}; folder ${runDir}`);
 
   database = new Postgres(pgPort, runDir);
   await database.init();
@@ -159,7 +166,7 @@ async function main(): Promise<number> {
   storeflow = new Storeflow(ROOT, httpPort, runDir, {
     DATABASE_URL: database.url, MQTT_URL: broker.url, MQTT_PROTOCOL_VERSION: '5', MQTT_CLIENT_ID: 'soak-storeflow',
     ROLES: 'recommender', COUPON_VALIDITY: 'ignore', PREDICTION_THRESHOLD: '0', LOG_LEVEL: 'warn',
-    ENTER_TOPIC: topics.enter, FOCUS_TOPIC: topics.focus, EXIT_TOPIC: topics.exit, COUPON_PREDICTION_TOPIC: topics.prediction, MESSAGE_FORMAT: 'flat',
+    ENTER_TOPIC: topics.enter, FOCUS_TOPIC: topics.focus, EXIT_TOPIC: topics.exit, COUPON_PREDICTION_TOPIC: topics.prediction, MESSAGE_FORMAT: FORMAT,
   });
   startStoreflow();
   if (!(await storeflow.waitReady(180_000))) throw new Error(`storeflow ${storeflow.proc?.alive() ? 'did not become ready within 180 s' : 'exited before it was ready'}; its last lines:\n${storeflow.tail()}`);
@@ -175,6 +182,9 @@ async function main(): Promise<number> {
   const ledger = new Ledger(customerIds);
   wire = new Wire(broker.url, topics.prediction, ledger, now, note);
   await wire.start(`soak-wire-${process.pid}`);
+  // what the broker's store holds before any load ($SYS topics themselves): the end is measured against it
+  for (let i = 0; i < 30 && wire.brokerHolds < 0; i++) await sleep(100);
+  const storeBaseline = wire.brokerHolds;
   load = new Load({ url: broker.url, topics, ledger, rate: RATE, now, firstTsMs: Date.now(), seed: SEED, note });
   say(`load: ${n(customerIds.length)} known customers; a visit's steps ${load.stepS.toFixed(2)} s apart, event time at ${load.speed.toFixed(1)}× wall time`);
 
@@ -200,20 +210,31 @@ async function main(): Promise<number> {
   lag.enable();
   const cpu = new Map<number, number>();
   /** CPU share of a process over the last second, from /proc (Linux); '' where unreadable. */
-  const cpuShare = (pid: number | undefined) => {
-    if (!pid) return '';
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      const ticks = Number(f[11]) + Number(f[12]);
-      const before = cpu.get(pid);
-      cpu.set(pid, ticks);
-      return before === undefined ? '' : `${ticks - before}%`;
-    } catch { return ''; }
+  /** utime+stime ticks of a process, and of its children when `family` (PostgreSQL's backends), from /proc. */
+  const ticksOf = (pid: number, family: boolean): number => {
+    let total = 0;
+    const read = (p: string) => {
+      try {
+        const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+        return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+      } catch { return undefined; }
+    };
+    total += read(String(pid))?.ticks ?? 0;
+    if (family) for (const p of readdirSync('/proc')) if (/^\d+$/.test(p)) { const s = read(p); if (s?.ppid === pid) total += s.ticks; }
+    return total;
+  };
+  /** CPU share of a process over the last second (ticks are 1/100 s on Linux); '' where unreadable. */
+  const cpuShare = (pid: number | undefined, family = false) => {
+    if (!pid || !existsSync(`/proc/${pid}`)) return '';
+    const ticks = ticksOf(pid, family);
+    const before = cpu.get(pid);
+    cpu.set(pid, ticks);
+    return before === undefined || ticks < before ? '' : `${ticks - before}%`;
   };
   const progress = setInterval(() => {
     const t = now();
     note(`published ${ledger.ackedTotal}, awaiting ack ${ledger.n - ledger.ackedTotal - load!.waiting}, held while the broker is away ${load!.waiting}, predictions on the wire ${wire!.received}; `
-      + `soak event-loop lag max ${Math.round(lag.max / 1e6)} ms; CPU storeflow ${cpuShare(storeflow!.proc?.pid)} mosquitto ${cpuShare(broker!.proc?.pid)} soak ${cpuShare(process.pid)}`);
+      + `soak event-loop lag max ${Math.round(lag.max / 1e6)} ms; CPU storeflow ${cpuShare(storeflow!.proc?.pid)} mosquitto ${cpuShare(broker!.proc?.pid)} postgres ${cpuShare(database!.proc?.pid, true)} soak ${cpuShare(process.pid)}`);
     lag.reset();
     if (t - lastReport < 9_500) return;
     lastReport = t;
@@ -286,13 +307,15 @@ async function main(): Promise<number> {
     note(`drain: ${c.inputs} inputs, ${c.decisions} decisions, ${c.predictions} predictions logged; ${wire.focuses} focuses answered on the wire`);
     const caughtUp = c.inputs >= ledger.ackedTotal && c.decisions >= focusesPublished && wire.focuses >= c.predictions;
     if (caughtUp && now() - lastMove > 1000 && now() - lastWireMove > 1000) break;
-    if (now() - lastMove > 20_000 && now() - lastWireMove > 20_000) { say(`+${s1(now())}: nothing moved for 20 s: ${n(c.inputs)} inputs, ${n(c.decisions)} decisions logged; ${n(wire.focuses)} of ${n(c.predictions)} logged predictions seen on the wire`); break; }
+    if (now() - lastMove > 30_000 && now() - lastWireMove > 30_000) { say(`+${s1(now())}: nothing moved for 30 s: ${n(c.inputs)} inputs, ${n(c.decisions)} decisions logged; ${n(wire.focuses)} of ${n(c.predictions)} logged predictions seen on the wire`); break; }
     if (now() - drainStart > 180_000) { say(`+${s1(now())}: drain bounded at 180 s`); break; }
     await sleep(500);
   }
   clearInterval(poll);
   const end = now();
-  say(`+${s1(end)}: drained in ${s1(end - drainStart)}; reading the event log`);
+  await sleep(1100); // one more $SYS update
+  brokerHeld = wire.brokerHolds < 0 || storeBaseline < 0 ? -1 : Math.max(0, wire.brokerHolds - storeBaseline);
+  say(`+${s1(end)}: drained in ${s1(end - drainStart)}; the broker holds ${brokerHeld < 0 ? '?' : n(brokerHeld)} messages, storeflow's /readyz: ${readiness.at(-1)?.state ?? '?'}; reading the event log`);
 
   const db = pool;
   async function* pages<T>(query: (after: number) => ReturnType<typeof sql>): AsyncIterable<T[]> {
@@ -349,7 +372,7 @@ function report(v: Verdict, faults: Fault[], counts: Record<FaultKind, number>, 
   say(`on the wire        ${n(v.wirePredictions)} focuses answered (${n(Math.round(wireBytes / 1e6))} MB; ${n(v.wireCopies)} repeated copies${v.wireUnknown ? `, ${n(v.wireUnknown)} unreadable or unmatched` : ''}); ${n(v.loggedNotOnWire)} logged predictions never seen on the wire`);
   for (const e of v.notOnWireExamples) say(`                     e.g. ${e}`);
   say(`latency            focus published → prediction on the wire: p50 ${Math.round(percentile(lat, 0.5))} ms, p99 ${Math.round(percentile(lat, 0.99))} ms, max ${s1(lat.length ? lat[lat.length - 1] : 0)}`);
-  say(`lost               ${n(v.lost)}${v.lost ? ` (${kinds(v.lostByKind)})` : ''}`);
+  say(`lost               ${n(v.lost)}${v.lost ? ` (${kinds(v.lostByKind)}; not logged when the run ended${brokerHeld > 0 ? `, while the broker still held ${n(brokerHeld)} messages` : ''})` : ''}`);
   for (const e of v.lostExamples) say(`                     e.g. ${e}`);
   say(`decided twice      ${n(v.decidedTwice)} (log ${n(v.decidedTwiceLog)}, wire ${n(v.decidedTwiceWire)})`);
   say(`coupons twice      ${n(v.couponsTwice)} in a visit (log ${n(v.couponsTwiceLog)}, wire ${n(v.couponsTwiceWire)})`);
@@ -364,10 +387,10 @@ function report(v: Verdict, faults: Fault[], counts: Record<FaultKind, number>, 
   say(failures.length ? `FAIL: ${failures.join('; ')}` : 'PASS');
   if (JSON_OUT) {
     console.log(JSON.stringify({
-      pass: failures.length === 0, minutes: MINUTES, rate: RATE, faults: counts, storeflowExitedByItself: unexpectedExits.length,
+      pass: failures.length === 0, minutes: MINUTES, rate: RATE, format: FORMAT, faults: counts, storeflowExitedByItself: unexpectedExits.length,
       published: v.published, logged: v.logged, decided: v.decided, focusesLogged: v.focusesLogged, undecided: v.undecided,
       lost: v.lost, decidedTwice: v.decidedTwice, couponsTwice: v.couponsTwice, reordered: v.reordered,
-      wirePredictions: v.wirePredictions, loggedNotOnWire: v.loggedNotOnWire, unconfirmed: v.unconfirmed,
+      wirePredictions: v.wirePredictions, loggedNotOnWire: v.loggedNotOnWire, unconfirmed: v.unconfirmed, brokerHeldAtEnd: brokerHeld,
       longestStallMs: Math.round(v.longestStall.ms), longestStallAfterFaultMs: worst ? Math.round(worst.ms) : null,
       latencyP50Ms: Math.round(percentile(lat, 0.5)), latencyP99Ms: Math.round(percentile(lat, 0.99)), latencyMaxMs: Math.round(lat.length ? lat[lat.length - 1] : 0),
       failures,
