@@ -85,6 +85,17 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
+/** Any log's pages, from its read(): positions ascending, `pageSize` events at a time. */
+export async function* readPages(log: Pick<EventLog, 'read'>, o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
+  const size = o.pageSize ?? 10_000;
+  for (let next = o.fromPosition ?? 1; ;) {
+    const page = await log.read({ ...o, fromPosition: next, limit: size });
+    if (page.length === 0) return;
+    yield page;
+    next = page[page.length - 1].position + 1;
+  }
+}
+
 export class InMemoryEventLog implements EventLog {
   private events: LoggedEvent[] = [];
   private versions = new Map<string, number>();
@@ -124,14 +135,8 @@ export class InMemoryEventLog implements EventLog {
     return out;
   }
 
-  async *pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
-    const size = o.pageSize ?? 10_000;
-    for (let next = o.fromPosition ?? 1; ;) {
-      const page = await this.read({ ...o, fromPosition: next, limit: size });
-      if (page.length === 0) return;
-      yield page;
-      next = page[page.length - 1].position + 1;
-    }
+  pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
+    return readPages(this, o);
   }
 
   async head(): Promise<number> {

@@ -6,7 +6,7 @@
  * (stream_id, version) constraint rejects a concurrent writer's clash.
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import type { EventLog, LoggedEvent, LogListener, NewEvent, ReadOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
+import { readPages, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions, type StreamPageRow } from '../../actors/kernel/event-log.ts';
 import type { Logger } from '../process/logger.ts';
 
 interface Pending { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void }
@@ -189,14 +189,8 @@ export class PostgresEventLog implements EventLog {
     return rows.map(toLogged);
   }
 
-  async *pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
-    const size = o.pageSize ?? 10_000;
-    for (let next = o.fromPosition ?? 1; ;) {
-      const page = await this.read({ ...o, fromPosition: next, limit: size });
-      if (page.length === 0) return;
-      yield page;
-      next = page[page.length - 1].position + 1;
-    }
+  pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
+    return readPages(this, o);
   }
 
   async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
