@@ -1,12 +1,14 @@
 /**
  * Focus detection for one customer in the store (REFERENCE.md §4). Each move's position is mapped to
  * a department with the store plan; FOCUS_MIN_MOVES consecutive moves in the same department are a
- * focus (announced once per dwell), BROWSING_MIN_MOVES consecutive moves outside every department are
- * a browsing (announced once per walk). Exit, or SESSION_IDLE_TIMEOUT of event time, ends the actor.
+ * focus (announced once per dwell), BROWSING_MIN_MOVES consecutive moves outside every department, each
+ * within BROWSING_RADIUS of the last of them, are a browsing: someone lingering in one stretch of aisle,
+ * not walking between departments (announced once per walk; radius 0 = any moves outside, the rule
+ * before the radius). Exit, or SESSION_IDLE_TIMEOUT of event time, ends the actor.
  * Pure: time is the moves' own `ts`; outputs are emitted (`focus`, `browsing`) for the adapter.
  */
 import { setup, assign, enqueueActions } from 'xstate';
-import { departmentAt } from '../actors/data/store-plan.ts';
+import { departmentAt, distance, type Point } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
 
 export interface Move { type: 'move'; ts: number; x: number; y: number; inputId: string }
@@ -26,11 +28,16 @@ export interface DetectorInput {
   customerId: string;
   focusMinMoves: number;
   browsingMinMoves: number;
+  /** Plan units; 0 or absent: any BROWSING_MIN_MOVES consecutive moves outside count (logs recorded before the setting). */
+  browsingRadius?: number;
   idleTimeoutS: number;
   ts?: number;
 }
 
-export interface DetectorContext extends Omit<DetectorInput, 'ts'> {
+export interface DetectorContext extends Omit<DetectorInput, 'ts' | 'browsingRadius'> {
+  browsingRadius: number;
+  /** The latest moves of the current walk in the aisles (at most BROWSING_MIN_MOVES), oldest first. */
+  trail: Point[];
   /** Department of the current dwell; undefined in the aisles. */
   dep: Department | undefined;
   /** Consecutive moves in the current zone (this department, or the aisles). */
@@ -43,6 +50,14 @@ export interface DetectorContext extends Omit<DetectorInput, 'ts'> {
 }
 
 const moveTs = (e: DetectorEvent, fallback: number) => ('ts' in e ? Math.max(fallback, e.ts) : fallback);
+/** The walk's trail with this move, the oldest dropped beyond `keep`. */
+const extend = (trail: Point[], m: Move, keep: number): Point[] => [...trail.slice(Math.max(0, trail.length - keep + 1)), { x: m.x, y: m.y }];
+/** Every one of the last `n` points is within `radius` of the last (radius ≤ 0: no limit). */
+const lingering = (trail: Point[], n: number, radius: number) => {
+  if (radius <= 0) return true;
+  const last = trail[trail.length - 1];
+  return trail.length >= n && trail.slice(-n).every((p) => distance(p, last) <= radius);
+};
 
 export const focusDetectorMachine = setup({
   types: {
@@ -58,12 +73,20 @@ export const focusDetectorMachine = setup({
     /** First move in a department (or into another one): a new dwell. */
     startDwell: assign(({ context, event }) => {
       const m = event as Move;
-      return { dep: departmentAt(m), moves: 1, announced: false, lastMove: m, lastTs: moveTs(event, context.lastTs) };
+      return { dep: departmentAt(m), moves: 1, announced: false, lastMove: m, trail: [], lastTs: moveTs(event, context.lastTs) };
     }),
     /** First move in the aisles: a new walk. */
-    startWalk: assign(({ context, event }) => ({ dep: undefined, moves: 1, announced: false, lastMove: event as Move, lastTs: moveTs(event, context.lastTs) })),
+    startWalk: assign(({ context, event }) => ({
+      dep: undefined, moves: 1, announced: false, lastMove: event as Move, lastTs: moveTs(event, context.lastTs),
+      trail: context.browsingRadius > 0 ? extend([], event as Move, context.browsingMinMoves) : context.trail,
+    })),
     countMove: assign(({ context, event }) => ({ moves: context.moves + 1, lastMove: event as Move, lastTs: moveTs(event, context.lastTs) })),
-    forgetZone: assign({ dep: undefined, moves: 0, announced: false, lastMove: undefined }),
+    /** A move of the walk: counted, and kept in the trail the radius is checked on. */
+    countWalk: assign(({ context, event }) => ({
+      moves: context.moves + 1, lastMove: event as Move, lastTs: moveTs(event, context.lastTs),
+      trail: context.browsingRadius > 0 ? extend(context.trail, event as Move, context.browsingMinMoves) : context.trail,
+    })),
+    forgetZone: assign({ dep: undefined, moves: 0, announced: false, lastMove: undefined, trail: [] }),
     /** The move that completed the dwell gives the focus its time and position. */
     announceFocus: enqueueActions(({ context, enqueue }) => {
       const m = context.lastMove!;
@@ -84,7 +107,9 @@ export const focusDetectorMachine = setup({
     inSameDepartment: ({ context, event }) => event.type === 'move' && context.dep !== undefined && departmentAt(event) === context.dep,
     inAisle: ({ event }) => event.type === 'move' && departmentAt(event) === undefined,
     focusDue: ({ context }) => !context.announced && context.dep !== undefined && context.moves >= context.focusMinMoves,
-    browsingDue: ({ context }) => !context.announced && context.dep === undefined && context.moves >= context.browsingMinMoves,
+    /** Enough moves outside every department, and the last of them close together (lingering, not walking past). */
+    browsingDue: ({ context }) => !context.announced && context.dep === undefined && context.moves >= context.browsingMinMoves
+      && lingering(context.trail, context.browsingMinMoves, context.browsingRadius),
     idleTooLong: ({ context, event }) => event.type === 'tick' && event.ts - context.lastTs >= context.idleTimeoutS,
   },
 }).createMachine({
@@ -92,6 +117,7 @@ export const focusDetectorMachine = setup({
   description: 'Where one customer is in the store: dwelling in a department (→ one focus), or walking the aisles (→ one browsing)',
   context: ({ input }) => ({
     customerId: input.customerId, focusMinMoves: input.focusMinMoves, browsingMinMoves: input.browsingMinMoves,
+    browsingRadius: input.browsingRadius ?? 0, trail: [],
     idleTimeoutS: input.idleTimeoutS, dep: undefined, moves: 0, announced: false, lastMove: undefined, lastTs: input.ts ?? 0,
     endReason: undefined,
   }),
@@ -126,14 +152,14 @@ export const focusDetectorMachine = setup({
       },
     },
     walking: {
-      description: 'Consecutive moves outside every department; BROWSING_MIN_MOVES of them are announced as one browsing',
+      description: 'Consecutive moves outside every department; BROWSING_MIN_MOVES of them within BROWSING_RADIUS of the last are announced as one browsing',
       always: { guard: 'browsingDue', actions: 'announceBrowsing' },
       on: {
         entry: { target: 'arrived', actions: ['touch', 'forgetZone'] },
         move: [
           { guard: 'staleMove' },
           { guard: 'inDepartment', target: 'dwelling', actions: 'startDwell' },
-          { guard: 'inAisle', actions: 'countMove' },
+          { guard: 'inAisle', actions: 'countWalk' },
         ],
       },
     },

@@ -84,6 +84,7 @@ export const EnvSchema = Type.Object({
   // --- detector
   FOCUS_MIN_MOVES: Int('Consecutive moves inside one department that make a focus', 3, 1),
   BROWSING_MIN_MOVES: Int('Consecutive moves outside every department that make a browsing event', 6, 1),
+  BROWSING_RADIUS: Num('Plan units: a browsing needs its BROWSING_MIN_MOVES moves within this distance of the last of them (lingering, not walking between departments); 0 = no limit', 150, 0),
   // --- pump (seed 000)
   MIN_CUSTOMER_ID: Int('Smallest customer id the pump draws', 1, 0),
   MAX_CUSTOMER_ID: Int('Largest customer id the pump draws', 1000, 0),
@@ -143,7 +144,7 @@ export interface Config {
     scorerUrl?: string; scorerTimeoutMs: number; maxCoupons: number; threshold: number;
     couponValidity: 'check' | 'ignore'; idleTimeoutS: number; modelFile: string;
   };
-  detector: { focusMinMoves: number; browsingMinMoves: number };
+  detector: { focusMinMoves: number; browsingMinMoves: number; browsingRadius: number };
   pump: {
     minCustomerId: number; maxCustomerId: number; intervalS: number; autoStart: boolean;
     eventsPerTick: number; rate: number; instanceId: string;
@@ -248,7 +249,7 @@ export function parseConfig(env: Env): ConfigResult {
       maxCoupons: value.MAX_COUPONS_PER_CALL, threshold: value.PREDICTION_THRESHOLD,
       couponValidity: value.COUPON_VALIDITY, idleTimeoutS: value.SESSION_IDLE_TIMEOUT, modelFile: value.MODEL_FILE,
     },
-    detector: { focusMinMoves: value.FOCUS_MIN_MOVES, browsingMinMoves: value.BROWSING_MIN_MOVES },
+    detector: { focusMinMoves: value.FOCUS_MIN_MOVES, browsingMinMoves: value.BROWSING_MIN_MOVES, browsingRadius: value.BROWSING_RADIUS },
     pump: {
       minCustomerId: value.MIN_CUSTOMER_ID, maxCustomerId: value.MAX_CUSTOMER_ID, intervalS: value.PERIODIC_TASKS_INTERVAL,
       autoStart: value.GENERATOR_AUTO_START, eventsPerTick: value.EVENTS_PER_TICK, rate: value.PUMP_RATE,

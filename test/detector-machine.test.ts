@@ -9,9 +9,9 @@ const MEN = { x: 900, y: 800 };
 const BOYS = { x: 800, y: 500 };
 const AISLE = { x: 300, y: 200 };
 
-function detector(opts: { focusMinMoves?: number; browsingMinMoves?: number; idleTimeoutS?: number } = {}) {
+function detector(opts: { focusMinMoves?: number; browsingMinMoves?: number; browsingRadius?: number; idleTimeoutS?: number } = {}) {
   const actor = createActor(focusDetectorMachine, {
-    input: { customerId: '7', focusMinMoves: opts.focusMinMoves ?? 3, browsingMinMoves: opts.browsingMinMoves ?? 6, idleTimeoutS: opts.idleTimeoutS ?? 7200 },
+    input: { customerId: '7', focusMinMoves: opts.focusMinMoves ?? 3, browsingMinMoves: opts.browsingMinMoves ?? 6, browsingRadius: opts.browsingRadius, idleTimeoutS: opts.idleTimeoutS ?? 7200 },
   });
   const out: DetectorEmitted[] = [];
   actor.on('focus', (e) => void out.push(e));
@@ -119,6 +119,34 @@ test('thresholds are configurable: 1 move is a focus, 2 moves a browsing', () =>
   d.move(AISLE);
   d.move(AISLE);
   assert.equal(d.kinds(), ['focus:Boys', 'browsing']);
+});
+
+test('BROWSING_RADIUS: walking between departments is no browsing; lingering in one stretch of aisle is', () => {
+  // Boys → along the front aisle → Women, 60 units a move (a slow walker): 16 moves outside, never 6 within 150 units
+  const walk = detector({ browsingRadius: 150 });
+  walk.moves(BOYS, 3);
+  for (let x = 820; x >= 340; x -= 60) walk.move({ x, y: 400 });
+  for (let y = 460; y <= 700; y += 60) walk.move({ x: 340, y });
+  walk.moves({ x: 500, y: 700 }, 3);
+  assert.equal(walk.kinds(), ['focus:Boys', 'focus:Women']);
+  // …with no radius (0, or a log recorded before the setting) the same walk is a browsing, as it always was
+  const before = detector({ browsingRadius: 0 });
+  before.moves(BOYS, 3);
+  for (let x = 820; x >= 340; x -= 60) before.move({ x, y: 400 });
+  assert.equal(before.kinds(), ['focus:Boys', 'browsing']);
+  // lingering: after the walk, six moves within 150 units of the last of them, once per walk
+  const linger = detector({ browsingRadius: 150 });
+  for (let x = 820; x >= 340; x -= 60) linger.move({ x, y: 400 });
+  for (const [x, y] of [[180, 230], [240, 270], [160, 250], [210, 200], [180, 270]]) linger.move({ x, y });
+  assert.equal(linger.kinds(), []);
+  linger.move({ x: 200, y: 240 });
+  assert.equal(linger.out.at(-1), { type: 'browsing', customerId: '7', ts: linger.out.at(-1)!.ts, x: 200, y: 240, inputId: 'in15' });
+  linger.moves({ x: 200, y: 240 }, 10);
+  assert.equal(linger.kinds(), ['browsing']);
+  // a corner does not fool it: 6 moves around a corner at 50 units span 177 units
+  const corner = detector({ browsingRadius: 150 });
+  for (const [x, y] of [[430, 230], [430, 280], [430, 330], [430, 380], [430, 430], [380, 430], [330, 430], [280, 430]]) corner.move({ x, y });
+  assert.equal(corner.kinds(), []);
 });
 
 test('a move older than the newest seen is ignored; entry forgets the zone', () => {

@@ -21,12 +21,13 @@ export const detectorRole: RoleFactory = async (ctx) => {
     browsing: metrics.counter('storeflow_browsing_detected_total', 'Browsing events detected from movement'),
     shoppers: metrics.gauge('storeflow_detector_shoppers', 'Customers the detector is tracking'),
   };
-  const settings = { focusMinMoves: config.detector.focusMinMoves, browsingMinMoves: config.detector.browsingMinMoves, idleTimeoutS: config.recommender.idleTimeoutS };
+  const d = config.detector;
+  const settings = { focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius, idleTimeoutS: config.recommender.idleTimeoutS };
   // the log records the settings detection depends on, and how a detected focus reaches a recommender
   // here (locally, or back through the broker as an input), so replay can do the same
   await ctx.eventLog.append([{
     streamId: 'process', type: 'detector_started', metadata: { source: 'system' },
-    data: { settings: { focusMinMoves: settings.focusMinMoves, browsingMinMoves: settings.browsingMinMoves }, handOff: pipeline.handOffLocally ? 'local' : 'broker' },
+    data: { settings: { focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius }, handOff: pipeline.handOffLocally ? 'local' : 'broker' },
   }]);
   const processor = new DetectorProcessor({
     settings, topics: config.topics, inspect: ctx.inspect,
@@ -44,7 +45,7 @@ export const detectorRole: RoleFactory = async (ctx) => {
       }
     },
   });
-  log.info({ focusMinMoves: settings.focusMinMoves, browsingMinMoves: settings.browsingMinMoves }, 'detector ready');
+  log.info({ focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius }, 'detector ready');
   const handle: DetectorHandle = {
     shoppers: processor.shoppers, routes: detectorRoutes(processor.shoppers, settings),
     async stop() { processor.stop(); },

@@ -9,7 +9,11 @@ import { CustomerHost } from '../../actors/kernel/customer-host.ts';
 import { toFlat, type StoreEvent } from '../../schemas/events.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
 
-export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number; idleTimeoutS: number }
+export interface DetectorSettings {
+  focusMinMoves: number; browsingMinMoves: number; idleTimeoutS: number;
+  /** BROWSING_RADIUS; 0 or absent = no limit (the rule before the setting, for logs that do not record it). */
+  browsingRadius?: number;
+}
 
 export interface DetectorProcessorOptions {
   settings: DetectorSettings;
@@ -31,7 +35,7 @@ export class DetectorProcessor implements Processor {
     this.host = new CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>({
       machine: focusDetectorMachine, emits: ['focus', 'browsing'], inspect: o.inspect,
       // a new customer's clock starts at their own first event, not at other customers' latest one
-      input: (customerId) => ({ customerId, focusMinMoves: s.focusMinMoves, browsingMinMoves: s.browsingMinMoves, idleTimeoutS: s.idleTimeoutS }),
+      input: (customerId) => ({ customerId, focusMinMoves: s.focusMinMoves, browsingMinMoves: s.browsingMinMoves, browsingRadius: s.browsingRadius ?? 0, idleTimeoutS: s.idleTimeoutS }),
       idleTimeoutS: s.idleTimeoutS,
       tick: (ts) => ({ type: 'tick', ts }),
       route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId) }),

@@ -16,7 +16,7 @@ import { DetectorProcessor } from '../detector/processor.ts';
 
 
 export interface RecommenderSettings extends ScoringSettings { idleTimeoutS: number }
-export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number }
+export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number; browsingRadius?: number }
 
 export interface ReplayDeps {
   catalogue: CouponCatalogue;
@@ -98,7 +98,8 @@ export class Replayer {
       // detectors are not rebuilt on restart (a dwell in progress starts again), so neither are they here
       this.detector?.stop();
       const s = { ...this.deps.detector, ...e.data.settings };
-      this.detector = new DetectorProcessor({ settings: { focusMinMoves: s.focusMinMoves ?? 3, browsingMinMoves: s.browsingMinMoves ?? 6, idleTimeoutS: this.settings.idleTimeoutS }, topics: { focus: 'replay', browsing: 'replay' } });
+      // a log recorded before BROWSING_RADIUS existed has no radius: browsing was any 6 moves outside, so 0
+      this.detector = new DetectorProcessor({ settings: { focusMinMoves: s.focusMinMoves ?? 3, browsingMinMoves: s.browsingMinMoves ?? 6, browsingRadius: s.browsingRadius ?? 0, idleTimeoutS: this.settings.idleTimeoutS }, topics: { focus: 'replay', browsing: 'replay' } });
       this.localFocus = e.data.handOff !== 'broker';
       return false;
     }
