@@ -16,7 +16,7 @@
  *
  * | term | value | what the features see |
  * |---|---|---|
- * | base | −4.0 | (the intercept: ~9.4 % of the history's offers are used) |
+ * | base | −4.0 | (the intercept: ~9.6 % of the history's offers are used; the original's 9.4 %) |
  * | proneness | N(0, 2) per customer | visible: coupons used per item bought (total_coupons_used, total_items_bought, …) |
  * | who | F +0.15; age ≥ 60 +0.3, < 30 −0.25 | visible: gender and age band |
  * | discount | appetite × (discount − 30), appetite U(0.04, 0.12) per customer | the discount is; the appetite only through mean_discount_received |

@@ -112,12 +112,15 @@ export const EnvSchema = Type.Object({
   ESS_INGRESS_SECURE: Bool('Locations use wss:// instead of ws://', false),
   STREAM_CLIENT_BUFFER: Int('Messages buffered per WebSocket client before it is dropped as too slow', 10000, 10),
   AMQP_URL: Url('RabbitMQ source: events published to the event-streams exchange are logged and streamed', ['amqp', 'amqps']),
+  ESS_AMPQ_URL: Url('Alias of AMQP_URL (seed 004\'s name, spelled as there)', ['amqp', 'amqps']),
+  AMQP_EXCHANGE: Type.String({ description: 'RabbitMQ exchange the gateway consumes (seed 004: event-streams)', default: 'event-streams', minLength: 1, maxLength: 255 }),
+  AMQP_EXCHANGE_TYPE: Enum('direct = as seed 004\'s publisher declares it (the gateway binds each event stream\'s routing key); topic = bind # and log every message', ['direct', 'topic'], 'direct'),
 }, { additionalProperties: true });
 
 export type Env = Record<string, string | undefined>;
 
 /** Variables whose value must never reach a log line. */
-export const SECRET_VARIABLES = ['MQTT_PASSWORD', 'ESS_API_TOKEN', 'CONTROL_TOKEN', 'DATABASE_URL', 'AMQP_URL', 'MQTT_URL'];
+export const SECRET_VARIABLES = ['MQTT_PASSWORD', 'ESS_API_TOKEN', 'CONTROL_TOKEN', 'DATABASE_URL', 'AMQP_URL', 'ESS_AMPQ_URL', 'MQTT_URL'];
 
 export interface Topics {
   enter: string; move: string; exit: string; focus: string; browsing: string;
@@ -156,7 +159,7 @@ export interface Config {
   };
   gateway: {
     streamPort: number; apiPort: number; apiToken?: string; ingressLocation?: string; ingressSecure: boolean;
-    clientBuffer: number; amqpUrl?: string;
+    clientBuffer: number; amqpUrl?: string; amqpExchange: string; amqpExchangeType: 'direct' | 'topic';
   };
   warnings: string[];
 }
@@ -180,7 +183,8 @@ export function parseConfig(env: Env): ConfigResult {
       if (TRUE.has(l)) raw[key] = true;
       else if (FALSE.has(l)) raw[key] = false;
       else raw[key] = text; // reported below as not a boolean
-    } else if (key === 'LOG_LEVEL' || key === 'MESSAGE_FORMAT' || key === 'COUPON_VALIDITY' || key === 'AUTO_OFFSET_RESET' || key === 'STALE_EVENTS') {
+    } else if (key === 'LOG_LEVEL' || key === 'MESSAGE_FORMAT' || key === 'COUPON_VALIDITY' || key === 'AUTO_OFFSET_RESET' || key === 'STALE_EVENTS' || key === 'AMQP_EXCHANGE_TYPE'
+      || (key === 'CONSUME_FROM' && /^(earliest|latest)$/i.test(text))) { // seed 001's player took any case
       raw[key] = text.toLowerCase();
     } else raw[key] = text;
   }
@@ -218,6 +222,8 @@ export function parseConfig(env: Env): ConfigResult {
     problems.push(`CONSUME_FROM: not a valid ISO-8601 time, got ${JSON.stringify(env.CONSUME_FROM)}`);
   const hosts = typeof value.MQTT_HOST === 'string' ? value.MQTT_HOST.split(',').map((h: string) => h.trim()).filter(Boolean) : [];
   if (typeof value.MQTT_HOST === 'string' && hosts.length === 0) problems.push('MQTT_HOST: expected a comma-separated list of hosts');
+  // aliases holding a password: their values are never shown
+  if (value.AMQP_URL && value.ESS_AMPQ_URL && value.AMQP_URL !== value.ESS_AMPQ_URL) problems.push('AMQP_URL and ESS_AMPQ_URL are aliases but differ (values not shown)');
   if (problems.length) return { ok: false, problems };
 
   const noMqtt = value.TESTING_NO_MQTT || value.TESTING_MOCK_MQTT;
@@ -264,7 +270,8 @@ export function parseConfig(env: Env): ConfigResult {
     gateway: {
       streamPort: value.STREAM_PORT, apiPort: value.STREAM_API_PORT, apiToken: value.ESS_API_TOKEN,
       ingressLocation: value.ESS_INGRESS_LOCATION, ingressSecure: value.ESS_INGRESS_SECURE,
-      clientBuffer: value.STREAM_CLIENT_BUFFER, amqpUrl: value.AMQP_URL,
+      clientBuffer: value.STREAM_CLIENT_BUFFER, amqpUrl: value.AMQP_URL ?? value.ESS_AMPQ_URL,
+      amqpExchange: value.AMQP_EXCHANGE, amqpExchangeType: value.AMQP_EXCHANGE_TYPE,
     },
     warnings,
   };

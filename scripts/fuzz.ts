@@ -84,6 +84,8 @@ const childEnv: Record<string, string> = {
   GENERATOR_AUTO_START: 'false', SIMULATOR_AUTO_START: 'false', AUTO_SEED: 'true', DEAD_LETTER_TOPIC: '',
   ...(external.db ? { DATABASE_SCHEMA: tag } : {}),
   ...(external.mqtt ? { MQTT_TOPIC_PREFIX: `${tag}/`, MQTT_CLIENT_ID: tag } : {}),
+  // a topic exchange binds `#`: every hostile routing key reaches storeflow (a direct one routes only the streams' keys)
+  ...(external.amqp ? { AMQP_EXCHANGE_TYPE: 'topic' } : {}),
 };
 delete childEnv.ROLES; delete childEnv.DEBUG; delete childEnv.NODE_OPTIONS;
 const parsed = parseConfig(childEnv);

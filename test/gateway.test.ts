@@ -77,6 +77,7 @@ apiSuite('create, list, get, delete; version', async () => {
   const v = await api(app, 'GET', '/event-stream/version/');
   assert.is(v.status, 200);
   assert.match(v.body.version, /^\d+\.\d+\.\d+/);
+  assert.equal(v.body, { protocol: 'WEBSOCKET', name: 'storeflow', version: v.body.version }, 'seed 004\'s answer: protocol, name, version');
   const created = await api(app, 'POST', '/event-stream/', { routing_key: 'prediction' });
   assert.is(created.status, 201);
   assert.match(created.body.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

@@ -2,6 +2,7 @@
  * Where a stream client starts (its query parameters), the message it receives, and the seam
  * between replaying the log and tailing it live.
  */
+import { amqpFrame, type AmqpFormat } from './amqp-message.ts';
 
 export type StreamStart =
   | { from: 'live' }
@@ -66,6 +67,8 @@ export interface StreamEvent {
   messageId?: string | null;
   dataJson: string;
   metadataJson: string;
+  /** An AMQP message streamed the way seed 004's original does (actors/gateway/amqp-message.ts). */
+  format?: AmqpFormat;
 }
 
 /**
@@ -74,6 +77,7 @@ export interface StreamEvent {
  * Built by concatenation so a replay never parses and re-serialises the stored JSON.
  */
 export function streamMessage(e: StreamEvent): string {
+  if (e.format) return amqpFrame(e.format, e.dataJson, e.position, e.recordedAt);
   return `{"ess_ordinal":${e.position},"ess_timestamp":${e.recordedAt},"message_type":${JSON.stringify(e.type)},"message_body":${e.dataJson},"stream_id":${JSON.stringify(e.streamId)},"version":${e.version}${e.messageId == null ? '' : `,"message_id":${JSON.stringify(e.messageId)}`},"metadata":${e.metadataJson}}`;
 }
 

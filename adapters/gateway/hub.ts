@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import type { EventLog, LoggedEvent, StreamPageRow } from '../../actors/kernel/event-log.ts';
 import { customerOf, onlyType, routingKeyMatcher, type RoutedEvent } from '../../actors/gateway/routing-key.ts';
 import { streamMessage, type StreamStart } from '../../actors/gateway/stream-replay.ts';
+import { amqpFormatOf } from '../../actors/gateway/amqp-message.ts';
 import type { Logger } from '../process/logger.ts';
 import type { Metrics } from '../process/metrics.ts';
 import type { StreamRecord } from './records.ts';
@@ -136,7 +137,7 @@ export class StreamHub {
         if (!g.match(r)) continue;
         matched.push(out[i] ??= {
           position: e.position,
-          payload: Buffer.from(streamMessage({ position: e.position, recordedAt: e.recordedAt, type: e.type, streamId: e.streamId, version: e.version, messageId: e.messageId, dataJson: JSON.stringify(e.data) ?? 'null', metadataJson: JSON.stringify(e.metadata ?? {}) })),
+          payload: Buffer.from(streamMessage({ position: e.position, recordedAt: e.recordedAt, type: e.type, streamId: e.streamId, version: e.version, messageId: e.messageId, dataJson: JSON.stringify(e.data) ?? 'null', metadataJson: JSON.stringify(e.metadata ?? {}), format: r.routingKey === undefined ? undefined : amqpFormatOf(JSON.stringify(e.metadata)) })),
         });
       }
       if (matched.length === 0) continue;
@@ -171,7 +172,7 @@ export class StreamHub {
       for (const r of rows) {
         if (!c.group.match({ type: r.type, customer: r.customer, routingKey: r.routingKey })) continue;
         if (!c.seam.replayed(r.position)) continue;
-        c.send({ position: r.position, payload: Buffer.from(streamMessage({ position: r.position, recordedAt: r.recordedAt, type: r.type, streamId: r.streamId, version: r.version, messageId: r.messageId, dataJson: r.dataJson, metadataJson: r.metadataJson })) });
+        c.send({ position: r.position, payload: Buffer.from(streamMessage({ position: r.position, recordedAt: r.recordedAt, type: r.type, streamId: r.streamId, version: r.version, messageId: r.messageId, dataJson: r.dataJson, metadataJson: r.metadataJson, format: r.routingKey == null ? undefined : amqpFormatOf(r.metadataJson) })) });
         // flush every few hundred frames, and before waiting for the client to read
         if (++n % 256 === 0) { c.uncork(); c.cork(); }
         const wait = c.roomy();

@@ -53,15 +53,25 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   const streams = streamService({ records, hub, log });
   let streamPort = 0, apiPort = 0;
   const locationOf = (id: string) => `${cfg.ingressSecure ? 'wss' : 'ws'}://${(cfg.ingressLocation ?? `localhost:${streamPort}`).replace(/^wss?:\/\//, '').replace(/\/+$/, '')}/event-stream/${id}`;
-  const api = await buildInternalApi({ records, locationOf, deleted: (id) => hub.deleted(id), version: VERSION, log, apiToken: cfg.apiToken });
   let amqp: AmqpSource | undefined;
+  // a direct exchange routes by exact key: the RabbitMQ source binds the routing key of every stream
+  const api = await buildInternalApi({
+    records, locationOf, version: VERSION, log, apiToken: cfg.apiToken,
+    deleted: (id) => { hub.deleted(id); void amqp?.sync(); },
+    created: async () => { await amqp?.sync(); },
+  });
   const host = ctx.config.host;
   try {
     await new Promise<void>((ok, fail) => { streams.server.once('error', fail); streams.server.listen(cfg.streamPort, host, () => { streams.server.off('error', fail); ok(); }); });
     streamPort = (streams.server.address() as AddressInfo).port;
     await api.listen({ port: cfg.apiPort, host });
     apiPort = (api.server.address() as AddressInfo).port;
-    if (cfg.amqpUrl) amqp = await startAmqpSource({ url: cfg.amqpUrl, eventLog: ctx.eventLog, log: log.child({ part: 'amqp' }), queue: `${ctx.config.mqtt.clientId}-gateway` });
+    if (cfg.amqpUrl) {
+      amqp = await startAmqpSource({
+        url: cfg.amqpUrl, eventLog: ctx.eventLog, log: log.child({ part: 'amqp' }), queue: `${ctx.config.mqtt.clientId}-gateway`,
+        exchange: cfg.amqpExchange, exchangeType: cfg.amqpExchangeType, routingKeys: async () => (await records.list()).map((r) => r.routing_key),
+      });
+    }
   } catch (err) {
     await streams.stop().catch(() => {});
     await api.close().catch(() => {});

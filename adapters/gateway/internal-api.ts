@@ -15,6 +15,8 @@ export interface InternalApiDeps {
   locationOf(id: string): string;
   /** A stream was deleted: close its clients. */
   deleted(id: string): void;
+  /** A stream was created (the RabbitMQ source binds its routing key); awaited before the answer. */
+  created?(r: StreamRecord): Promise<void>;
   version: string;
   log: Logger;
 }
@@ -26,13 +28,16 @@ const tags = ['gateway'];
 export function internalApiRoutes(d: InternalApiDeps): FastifyPluginAsyncTypebox {
   const view = (r: StreamRecord) => ({ id: r.id, location: d.locationOf(r.id), routing_key: r.routing_key, created_at: r.created_at });
   return async (app) => {
-    app.get('/event-stream/version/', { schema: { tags, description: 'Service version', response: { 200: Type.Object({ version: Type.String() }) } } }, async () => ({ version: d.version }));
+    // seed 004's answer: protocol (an enumeration; the original's is WEBSOCKET), name, version
+    app.get('/event-stream/version/', { schema: { tags, description: 'Service protocol, name and version (seed 004)', response: { 200: Type.Object({ protocol: Type.Literal('WEBSOCKET'), name: Type.String(), version: Type.String() }) } } },
+      async () => ({ protocol: 'WEBSOCKET' as const, name: 'storeflow', version: d.version }));
     app.post('/event-stream/', {
       schema: { tags, description: 'Create an event stream for a routing key', body: Type.Object({ routing_key: Type.Unknown({ description: 'a routing key (string), see the grammar' }) }), response: { 201: Stream, 400: Problem } },
     }, async (req, reply) => {
       const check = parseRoutingKey(req.body.routing_key);
       if (!check.ok) throw new AppError('bad_request', check.reason);
       const r = await d.records.create(check.segments.join('.'));
+      await d.created?.(r);
       d.log.info({ stream: r.id, routingKey: r.routing_key }, 'event stream created');
       return reply.status(201).send(view(r));
     });
