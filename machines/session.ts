@@ -101,6 +101,10 @@ export const sessionMachine = setup({
   guards: {
     hasPending: ({ context }) => context.pending.length > 0,
     customerUnknown: ({ context }) => context.customer === null,
+    /** Focuses wait for a customer that is not in customer_info: they are declined. */
+    pendingForUnknownCustomer: and(['hasPending', 'customerUnknown']),
+    /** customer_info has no row for this customer (loadCustomer resolved null). */
+    customerNotFound: (_, params: { customer: CustomerInfo | null }) => params.customer === null,
     exitRequested: ({ context }) => context.exitRequested,
     idleTooLong: ({ context, event }) => event.type === 'tick' && event.ts - context.lastTs >= context.idleTimeoutS,
   },
@@ -120,10 +124,10 @@ export const sessionMachine = setup({
         src: 'loadCustomer',
         input: ({ context }) => ({ customerId: context.customerId }),
         onDone: [
-          { guard: ({ event }) => event.output === null, target: 'ready', actions: [{ type: 'storeCustomer', params: () => null }, 'warnUnknownCustomer', { type: 'recordPath', params: { state: 'ready' } }] },
+          { guard: { type: 'customerNotFound', params: ({ event }) => ({ customer: event.output }) }, target: 'ready', actions: [{ type: 'storeCustomer', params: null }, 'warnUnknownCustomer', { type: 'recordPath', params: { state: 'ready' } }] },
           { target: 'ready', actions: [{ type: 'storeCustomer', params: ({ event }) => event.output }, { type: 'recordPath', params: { state: 'ready' } }] },
         ],
-        onError: { target: 'ready', actions: [{ type: 'storeCustomer', params: () => null }, { type: 'reportContextFailure', params: ({ event }) => String((event.error as Error)?.message ?? event.error) }, { type: 'recordPath', params: { state: 'ready' } }] },
+        onError: { target: 'ready', actions: [{ type: 'storeCustomer', params: null }, { type: 'reportContextFailure', params: ({ event }) => String((event.error as Error)?.message ?? event.error) }, { type: 'recordPath', params: { state: 'ready' } }] },
       },
       on: {
         entry: { actions: 'touch' },
@@ -134,7 +138,7 @@ export const sessionMachine = setup({
     ready: {
       description: 'Context loaded; waiting for a focus',
       always: [
-        { guard: and(['hasPending', 'customerUnknown']), actions: 'declinePending' },
+        { guard: 'pendingForUnknownCustomer', actions: 'declinePending' },
         { guard: 'hasPending', target: 'scoring', actions: 'startScoring' },
         { guard: 'exitRequested', target: 'ended' },
       ],
@@ -154,7 +158,7 @@ export const sessionMachine = setup({
         src: 'scoreCoupons',
         input: ({ context }) => ({ customer: context.customer!, focus: context.current!, offered: context.offered }),
         onDone: { target: 'ready', actions: [{ type: 'finishScoring', params: ({ event }) => event.output }, { type: 'emitDecision', params: ({ event }) => event.output }] },
-        onError: { target: 'ready', actions: [{ type: 'finishScoring', params: () => ({ reason: 'scorer_failed' as const }) }, { type: 'emitDecision', params: () => ({ reason: 'scorer_failed' as const }) }] },
+        onError: { target: 'ready', actions: [{ type: 'finishScoring', params: { reason: 'scorer_failed' } }, { type: 'emitDecision', params: { reason: 'scorer_failed' } }] },
       },
       on: {
         entry: { actions: 'touch' },

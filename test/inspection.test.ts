@@ -4,7 +4,9 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { createMachine, type AnyStateMachine } from 'xstate';
 import { renderMachines, MACHINE_JSON_DIR, MACHINES } from '../scripts/machines.ts';
+import { machineConfig } from '../scripts/machine-config.ts';
 import { startTestApp, waitFor } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
@@ -24,6 +26,53 @@ test('machines/json is what `npm run machines` writes (every machine, importable
     assert.fixture(readFileSync(join(MACHINE_JSON_DIR, file), 'utf8'), text, file);
     assert.equal(states(JSON.parse(text)), expected[file], `${file}: every state`);
   }
+});
+
+/** Every transition of a machine as data: from, event (or `always`), guard, targets, reenter, actions; plus each state's entry, exit and invoked actors. */
+function transitionsOf(machine: AnyStateMachine): unknown[] {
+  const name = (x: any): unknown => {
+    if (typeof x === 'string') return x;
+    if (typeof x === 'function') return x.type ?? 'INLINE FUNCTION'; // xstate's own (xstate.raise for `after`) have a type
+    return typeof x.params === 'function' || x.params === undefined ? x.type : { type: x.type, params: x.params };
+  };
+  const out: unknown[] = [];
+  const walk = (node: any) => {
+    out.push({ state: node.id, type: node.type, entry: node.entry.map(name), exit: node.exit.map(name), invoke: node.invoke.map((i: any) => `${i.id}:${i.src}`) });
+    const defs: [string, any[]][] = [...node.transitions.entries(), ['always', node.always ?? []]];
+    for (const [event, list] of defs) for (const t of list) {
+      out.push({ from: node.id, event, guard: t.guard === undefined ? null : name(t.guard), target: (t.target ?? []).map((s: any) => s.id), reenter: t.reenter, actions: t.actions.map(name) });
+    }
+    for (const child of Object.values(node.states)) walk(child);
+  };
+  walk(machine.root);
+  return out;
+}
+
+test('each exported config loads back into createMachine with the same states and transitions as the source (nothing lost)', () => {
+  for (const [machineName, source] of Object.entries(MACHINES)) {
+    const json = JSON.parse(readFileSync(join(MACHINE_JSON_DIR, `${machineName}.json`), 'utf8'));
+    const loaded = createMachine(json);
+    const expected = transitionsOf(source);
+    assert.equal(transitionsOf(loaded), expected, machineName);
+    assert.not.ok(JSON.stringify(expected).includes('INLINE FUNCTION'), `${machineName}: a guard or action without a name`);
+  }
+  // what the old toJSON() export lost: `always` transitions and the guards that tell branches apart
+  const session = transitionsOf(MACHINES.session) as any[];
+  assert.equal(session.filter((t) => t.from === 'session.ready' && t.event === 'always').map((t) => [t.guard, t.target]), [
+    ['pendingForUnknownCustomer', []], ['hasPending', ['session.scoring']], ['exitRequested', ['session.ended']],
+  ]);
+  assert.equal(session.filter((t) => t.event?.startsWith('xstate.done.actor.') && t.from === 'session.loadingContext').map((t) => t.guard), ['customerNotFound', null]);
+  const customer = transitionsOf(MACHINES.customer) as any[];
+  assert.equal(customer.filter((t) => t.from === 'customer.choosing' && t.event === 'always').map((t) => t.target[0]), ['customer.walking', 'customer.browsing', 'customer.leaving']);
+  assert.ok(customer.some((t) => t.event === 'xstate.after.legTime.customer.leaving' && t.actions.includes('publishExit')), 'delays by name, with their actions');
+  assert.ok((transitionsOf(MACHINES.pump) as any[]).some((t) => t.invoke?.some((i: string) => i.endsWith(':publishBatch'))), 'invoked actors by name');
+});
+
+test('an inline guard or action cannot be exported: it is refused with its path', () => {
+  const inline = createMachine({ id: 'm', initial: 'a', states: { a: { on: { go: { guard: () => true, target: 'b' } } }, b: {} } });
+  assert.throws(() => machineConfig(inline), /m\.states\.a\.on\.go\.guard: an inline function/);
+  const mapped = createMachine({ id: 'm', initial: 'a', context: () => ({}), states: { a: { entry: { type: 'named', params: () => ({ x: 1 }) } } } });
+  assert.equal(machineConfig(mapped), { id: 'm', initial: 'a', states: { a: { entry: { type: 'named' } } } });
 });
 
 test('XSTATE_INSPECT=ws://… sends a session\'s actor, event and snapshot inspection events', async () => {
