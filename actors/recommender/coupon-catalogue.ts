@@ -72,6 +72,21 @@ export class CouponCatalogue {
     return this.byId.get(couponId);
   }
 
+  /** From the earliest start to the latest end date of the department's coupons (of every coupon without one); undefined when there are none. */
+  validity(dep?: Department): { from: string; to: string } | undefined {
+    const entries = dep ? this.byDepartment.get(dep) ?? [] : [...this.byId.values()];
+    if (entries.length === 0) return undefined;
+    let from = entries[0].coupon.start_date, to = entries[0].coupon.end_date;
+    for (const { coupon: c } of entries) { if (c.start_date < from) from = c.start_date; if (c.end_date > to) to = c.end_date; }
+    return { from, to };
+  }
+
+  /** Whether some coupon is valid on a day between `from` and `to` (YYYY-MM-DD, inclusive). */
+  anyValidBetween(from: string, to: string): boolean {
+    for (const { coupon: c } of this.byId.values()) if (c.start_date <= to && c.end_date >= from) return true;
+    return false;
+  }
+
   /** Coupons of the department valid on `date` (YYYY-MM-DD, UTC), or all of them when `date` is undefined. */
   candidates(dep: Department, date: string | undefined): Candidates {
     const key = date === undefined ? dep : `${dep} ${date}`;

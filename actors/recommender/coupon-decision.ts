@@ -12,7 +12,7 @@ export interface FocusInput { inputId: string; ts: number; dep: Department }
 /** What became of a focus: the coupon offered and its score, or why there is none. */
 export type ScoreResult = { couponId: number; score: number } | { reason: NoOfferReason };
 
-export type NoOfferReason = 'no_coupons' | 'below_threshold' | 'all_offered' | 'unknown_customer' | 'scorer_failed' | 'customer_left';
+export type NoOfferReason = 'no_coupons' | 'no_valid_coupons' | 'below_threshold' | 'all_offered' | 'unknown_customer' | 'scorer_failed' | 'customer_left';
 
 export type Decision =
   | { offer: true; entry: CatalogueEntry; score: number }

@@ -12,7 +12,8 @@ export interface ScoringSettings { maxCoupons: number; threshold: number; coupon
  */
 export function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: ScoringSettings, input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): ScoreResult | Promise<ScoreResult> {
   const candidates = catalogue.candidates(input.focus.dep, s.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
-  if (candidates.entries.length === 0) return { reason: 'no_coupons' };
+  // coupons in the department, none valid at the event's date (the original data set is of 2010–2013): say so
+  if (candidates.entries.length === 0) return { reason: s.couponValidity !== 'ignore' && catalogue.validity(input.focus.dep) ? 'no_valid_coupons' : 'no_coupons' };
   const scores = scorer.score(input.customer, candidates.coupons);
   const pick = (scores: number[]): ScoreResult => {
     const d = decide(candidates.entries, scores, input.offered, s.maxCoupons, s.threshold);

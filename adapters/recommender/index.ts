@@ -14,6 +14,7 @@ import { inProcessScorer } from '../edges/scorers.ts';
 import { RecommenderProcessor } from './processor.ts';
 import { recoverSessions } from './recovery.ts';
 import { recommenderRoutes } from './routes.ts';
+import { couponDatesWarning } from '../../actors/recommender/coupon-validity.ts';
 
 export { renderPrediction, noPredictionData } from './processor.ts';
 
@@ -32,6 +33,11 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   const model = await inProcessScorer(rc.modelFile);
   const scorer: CouponScorer = rc.scorerUrl ? remoteScorer(rc.scorerUrl, rc.scorerTimeoutMs) : model;
   log.info({ coupons: catalogue.size, customers: customers.size, scorer: rc.scorerUrl ? 'remote' : 'in-process' }, 'recommender ready');
+  const warnCouponDates = () => {
+    const w = couponDatesWarning(catalogue, rc.couponValidity, Date.now());
+    if (w) log.warn({ COUPON_VALIDITY: rc.couponValidity, couponValidity: w.window }, w.message);
+  };
+  warnCouponDates();
 
   const m = {
     predictions: metrics.counter('storeflow_predictions_total', 'Coupons offered (logged and published)', ['department']),
@@ -86,6 +92,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   const reload = async () => {
     [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);
     log.info({ coupons: catalogue.size, customers: customers.size }, 'catalogue reloaded');
+    warnCouponDates();
     return { coupons: catalogue.size, customers: customers.size };
   };
 

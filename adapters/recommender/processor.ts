@@ -11,6 +11,7 @@ import { fromValueOrPromise } from '../../actors/kernel/value-or-promise.ts';
 import { scoreFocus, type ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
 import type { CouponCatalogue, CatalogueEntry } from '../../actors/recommender/coupon-catalogue.ts';
+import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import type { StoreEvent } from '../../schemas/events.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
@@ -144,7 +145,7 @@ export class RecommenderProcessor implements Processor {
       const reason = 'reason' in e.result ? e.result.reason : 'coupon_withdrawn';
       return {
         streamId: `customer-${e.customerId}`, type: 'no_prediction', messageId: outputId(inputId, 'no_prediction'),
-        data: noPredictionData(e.customerId, e.focus, reason), metadata: { cause: inputId },
+        data: noPredictionData(e.customerId, e.focus, reason, reason === 'no_valid_coupons' ? noValidCouponsDetail(this.o.catalogue(), e.focus.dep) : undefined), metadata: { cause: inputId },
       };
     }
     const { payload, data } = renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, this.o.format);
@@ -179,8 +180,8 @@ export function renderPrediction(customerId: string, entry: CatalogueEntry, scor
 }
 
 /** The log record of a focus that got no coupon, and why. */
-export function noPredictionData(customerId: string, focus: FocusInput, reason: string) {
-  return { customer_id: customerId, ts: focus.ts, dep: focus.dep, reason };
+export function noPredictionData(customerId: string, focus: FocusInput, reason: string, detail?: object) {
+  return { customer_id: customerId, ts: focus.ts, dep: focus.dep, reason, ...detail };
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;

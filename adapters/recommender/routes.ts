@@ -11,7 +11,7 @@ import type { IngestResult, Pipeline } from '../process/pipeline.ts';
 import { AppError } from '../process/errors.ts';
 
 /** What a focus came to: the published payloads, or the reason there are none. */
-export interface FocusOutcome { predictions: unknown[]; reason?: string }
+export interface FocusOutcome { predictions: unknown[]; reason?: string; coupon_validity?: { from: string; to: string } | null; hint?: string }
 
 export interface RecommenderRouteDeps {
   pipeline: Pipeline;
@@ -29,7 +29,10 @@ export async function outcomeOf(r: IngestResult): Promise<FocusOutcome> {
   const predictions = outputs.filter((o) => o.type === 'prediction' && o.publish).map((o) => JSON.parse(o.publish!.payload));
   if (predictions.length) return { predictions };
   const none = outputs.find((o) => o.type === 'no_prediction');
-  return { predictions: [], reason: none ? (none.data as { reason: string }).reason : 'no recommender consumed this input' };
+  if (!none) return { predictions: [], reason: 'no recommender consumed this input' };
+  // no_valid_coupons carries the department's coupon dates and what to do about them
+  const { reason, coupon_validity, hint } = none.data as FocusOutcome & { reason: string };
+  return { predictions: [], reason, ...(hint ? { coupon_validity, hint } : {}) };
 }
 
 export function recommenderRoutes(d: RecommenderRouteDeps): FastifyPluginAsyncTypebox<RouteOptions> {
