@@ -48,7 +48,7 @@ test('npm start on embedded defaults: healthcheck, readyz, metrics, docs, broker
     const readyz = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
     assert.equal(readyz.checks.database, 'up');
     assert.equal(readyz.checks.broker, 'up');
-    assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /storeflow_process_cpu_user_seconds_total/);
+    assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /^process_cpu_user_seconds_total /m);
     assert.is((await fetch(`http://127.0.0.1:${port}/docs/json`)).status, 200);
     // a plain MQTT client reaches the embedded broker, as mosquitto_sub would
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 4, connectTimeout: 5000 });

@@ -56,7 +56,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   let amqp: AmqpSource | undefined;
   // a direct exchange routes by exact key: the RabbitMQ source binds the routing key of every stream
   const api = await buildInternalApi({
-    records, locationOf, version: VERSION, log, apiToken: cfg.apiToken,
+    records, locationOf, version: VERSION, log, apiToken: cfg.apiToken, metrics: ctx.metrics,
     deleted: (id) => { hub.deleted(id); void amqp?.sync(); },
     created: async () => { await amqp?.sync(); },
   });

@@ -7,6 +7,8 @@ import { parseRoutingKey } from '../../actors/gateway/routing-key.ts';
 import type { Logger } from '../process/logger.ts';
 import { AppError } from '../process/errors.ts';
 import { useErrorCatalogue } from '../process/http.ts';
+import { useRequestMetrics } from '../process/http-metrics.ts';
+import type { Metrics } from '../process/metrics.ts';
 import type { StreamRecord, StreamRecords } from './records.ts';
 
 export interface InternalApiDeps {
@@ -19,6 +21,8 @@ export interface InternalApiDeps {
   created?(r: StreamRecord): Promise<void>;
   version: string;
   log: Logger;
+  /** storeflow_http_request_duration_seconds / storeflow_http_requests_total for this server's routes too. */
+  metrics?: Metrics;
 }
 
 const Stream = Type.Object({ id: Type.String({ format: 'uuid' }), location: Type.String(), routing_key: Type.String(), created_at: Type.String() });
@@ -61,6 +65,7 @@ export function internalApiRoutes(d: InternalApiDeps): FastifyPluginAsyncTypebox
 export async function buildInternalApi(d: InternalApiDeps & { apiToken?: string }): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: d.log.child({ part: 'api' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 16 * 1024, routerOptions: { ignoreTrailingSlash: true } });
   useErrorCatalogue(app);
+  if (d.metrics) useRequestMetrics(app, d.metrics);
   if (d.apiToken) {
     const expected = Buffer.from(`Bearer ${d.apiToken}`);
     app.addHook('onRequest', async (req, reply) => {

@@ -14,6 +14,7 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { AppError } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
+import { useRequestMetrics } from './http-metrics.ts';
 import type { ReadinessCheck, RouteOptions } from './role.ts';
 
 export type { ReadinessCheck };
@@ -39,6 +40,7 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
   const app = Fastify({ loggerInstance: o.log.child({ role: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: o.bodyLimit ?? 1_048_576 }); // role plugins bring their own type provider (FastifyPluginAsyncTypebox)
 
   useErrorCatalogue(app);
+  useRequestMetrics(app, o.metrics);
 
   await app.register(swagger, {
     openapi: { info: { title: 'storeflow', description: 'Control plane of the storeflow in-store event pipeline', version: '0.1.0' } },

@@ -1,4 +1,8 @@
-/** Prometheus metrics: one registry per running storeflow, process metrics plus the roles' counters. */
+/**
+ * Prometheus metrics: one registry per running storeflow. prom-client's default process and Node.js
+ * metrics keep their conventional names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, …),
+ * which stock Node.js dashboards query; storeflow's own are all named storeflow_….
+ */
 import client from 'prom-client';
 
 export interface Metrics {
@@ -10,7 +14,7 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'storeflow_' });
+  client.collectDefaultMetrics({ register: registry });
   const made = new Map<string, client.Metric<string>>();
   const once = <M extends client.Metric<string>>(name: string, make: () => M): M => {
     let m = made.get(name) as M | undefined;

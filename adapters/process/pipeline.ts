@@ -120,6 +120,8 @@ export class Pipeline {
       duplicates: o.metrics.counter('storeflow_inputs_duplicate_total', 'Inputs dropped as duplicates of logged ones', ['source']),
       outputs: o.metrics.counter('storeflow_outputs_total', 'Outputs logged and published', ['type']),
       publishFailures: o.metrics.counter('storeflow_publish_failures_total', 'Publications that failed after logging', ['type']),
+      stage: o.metrics.histogram('storeflow_pipeline_stage_duration_seconds', 'Time in each stage: append_input (input to the log), decide (a processor, until its outputs), append_output, publish (until the broker acknowledged)',
+        ['stage'], [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]),
     };
   }
 
@@ -210,11 +212,13 @@ export class Pipeline {
     this.appending.set(messageId, new Promise<void>((ok) => (done = ok)));
     try {
       // waits out a database outage (the log retries); fails only for a row the database refuses, or at shutdown
+      const appendStart = performance.now();
       [logged] = await this.o.eventLog.append([{
         streamId: `customer-${event.id}`, type: event.kind, data: toFlat(event), messageId,
         metadata: { source: at.source, topic },
       }]);
       this.remember(messageId, Date.now());
+      this.observe('append_input', appendStart);
     } catch (err) {
       if (!isAboutTheRows(err)) throw err; // not logged: not acknowledged, so the broker delivers it again
       const reason = `the database refused the input: ${(err as Error).message}`;
@@ -232,16 +236,22 @@ export class Pipeline {
     return { status: 'accepted', logged, event, outputs };
   }
 
+  /** storeflow_pipeline_stage_duration_seconds{stage}: from `since` (performance.now()) to now. */
+  private observe(stage: 'append_input' | 'decide' | 'append_output' | 'publish', since: number) {
+    this.m.stage.observe({ stage }, (performance.now() - since) / 1000);
+  }
+
   private remember(messageId: string, now: number) {
     this.recent.set(messageId, now + this.dedupWindowMs);
     if (this.recent.size > 200_000) for (const [k, until] of this.recent) if (until < now || this.recent.size > 150_000) this.recent.delete(k);
   }
 
   private handle(r: Registration, input: Input): Output[] | Promise<Output[]> {
+    const t0 = performance.now();
     try {
       const result = r.processor.handle(input);
-      if (Array.isArray(result)) return result;
-      return result.catch((err) => { this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input'); return []; });
+      if (Array.isArray(result)) { this.observe('decide', t0); return result; }
+      return result.then((outs) => { this.observe('decide', t0); return outs; }).catch((err) => { this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input'); return []; });
     } catch (err) {
       this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input');
       return [];
@@ -288,6 +298,7 @@ export class Pipeline {
   private async emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now()): Promise<Output[]> {
     if (outputs.length === 0) return outputs;
     let logged: LoggedEvent[];
+    const appendStart = performance.now();
     try {
       logged = await this.o.eventLog.append(outputs.map((o): NewEvent => ({
         streamId: o.streamId, type: o.type, data: o.data, messageId: o.messageId,
@@ -297,13 +308,15 @@ export class Pipeline {
       this.o.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
       return [];
     }
+    this.observe('append_output', appendStart);
     const broker = this.broker;
+    const sent = performance.now();
     for (const o of outputs) {
       this.m.outputs.inc({ type: o.type });
       if (!o.publish || !broker) continue;
       // written to the socket in order now; the broker's acknowledgement is not waited for (nothing here needs it)
       broker.send(o.publish.topic, o.publish.payload, { id: o.messageId }, (err) => {
-        if (!err) return;
+        if (!err) return this.observe('publish', sent);
         this.m.publishFailures.inc({ type: o.type });
         this.o.log.warn({ err, topic: o.publish!.topic }, 'publication failed (the output is in the log)');
       });
