@@ -16,7 +16,7 @@ import type { Point } from '../actors/data/store-plan.ts';
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
 import {
-  DELAYS, DOORS, ENTRANCE_LEG_START, EXIT_S_PARAM, dwellLeg, legVia, paceOf, planRoute, spotIn, walkLeg, wanderLeg,
+  DELAYS, DOORS, ENTRANCE_LEG_START, EXIT_S_PARAM, dwellLeg, legVia, lingerLeg, paceOf, planRoute, spotIn, walkLeg,
   type LegMove, type ShopperProfile, type Stop,
 } from '../actors/simulator/shopper.ts';
 
@@ -72,7 +72,7 @@ export const customerMachine = setup({
     output: {} as { customerId: string; moves: number },
   },
   delays: {
-    /** Until the current leg's last move (walk moves 2–4 s apart, dwell 5–12 s, wander 3–6 s; entrance 1–3 s). */
+    /** Until the current leg's last move (walk moves 2–4 s apart, dwell 5–12 s, linger 3–6 s; entrance 1–3 s). */
     legTime: ({ context }) => context.legMs,
   },
   guards: {
@@ -88,11 +88,11 @@ export const customerMachine = setup({
     /** The leg's moves go on the timeline now, each at its own time. */
     publishLeg: emit(({ context }) => ({ type: 'publishLeg' as const, moves: context.leg })),
     waitToEnter: assign({ legMs: ({ context }) => DELAYS.enter(context.rng) }),
-    /** The walk to the next department: along the ring to its door, then to a spot inside. */
+    /** The walk to the next department: out to an aisle lane of its own, along it to the door, then to a spot inside. */
     planWalkToDepartment: assign(({ context }) => {
       const stop = context.stops[context.next] as Extract<Stop, { kind: 'department' }>;
       const spot = spotIn(stop.dep, context.rng);
-      const leg = walkLeg(legEnd(context), legVia(context.ringS, DOORS[stop.dep], [spot]), context.pace, context.rng);
+      const leg = walkLeg(legEnd(context), legVia(context.ringS, DOORS[stop.dep], [spot], context.rng.float()), context.pace, context.rng);
       return { ...startLeg(context, leg), spot, department: stop.dep, dwellMoves: stop.moves, next: context.next + 1 };
     }),
     /** Moves at nearly the same spot; the ring is rejoined at the door afterwards. */
@@ -100,13 +100,14 @@ export const customerMachine = setup({
       ...startLeg(context, dwellLeg(context.spot!, STORE_PLAN.departments[context.department!], context.dwellMoves, context.rng)),
       ringS: DOORS[context.department!],
     })),
-    /** The first wander move rejoins the ring (the door, or where the entrance meets the aisle). */
+    /** Out to an aisle lane, a little way along it, then lingering around one spot (needs help). */
     planWander: assign(({ context }) => {
-      const w = wanderLeg(context.ringS, (context.stops[context.next] as Extract<Stop, { kind: 'wander' }>).moves, context.rng);
+      const moves = (context.stops[context.next] as Extract<Stop, { kind: 'wander' }>).moves;
+      const w = lingerLeg(legEnd(context), context.ringS, moves, context.pace, context.rng.float(), context.rng);
       return { ...startLeg(context, w.leg), ringS: w.s, department: undefined, spot: undefined, next: context.next + 1 };
     }),
     planWalkToExit: assign(({ context }) => ({
-      ...startLeg(context, walkLeg(legEnd(context), legVia(context.ringS, EXIT_S_PARAM, [STORE_PLAN.exit]), context.pace, context.rng)),
+      ...startLeg(context, walkLeg(legEnd(context), legVia(context.ringS, EXIT_S_PARAM, [STORE_PLAN.exit], context.rng.float()), context.pace, context.rng)),
       department: undefined, spot: undefined,
     })),
   },
@@ -154,7 +155,7 @@ export const customerMachine = setup({
       after: { legTime: { target: 'choosing' } },
     },
     browsing: {
-      description: 'Wanders in the aisles, outside every department (a browsing walk)',
+      description: 'Lingers in one stretch of aisle, outside every department (a browsing: needs help)',
       entry: ['planWander', 'publishLeg'],
       after: { legTime: { target: 'choosing' } },
     },

@@ -6,6 +6,8 @@ import { Timeline, payloadOf, type TimelineEvent } from '../actors/simulator/tim
 import { HeapClock } from '../actors/kernel/sim-clock.ts';
 import { expandDraft, expandScenario } from '../actors/simulator/scenario.ts';
 import { departmentAt, insidePlan, STORE_PLAN } from '../actors/data/store-plan.ts';
+import { LINGER_RADIUS } from '../actors/simulator/shopper.ts';
+import { DetectorProcessor } from '../adapters/detector/processor.ts';
 
 const FROM = Date.parse('2010-03-01T09:00:00Z');
 const day = simulateDay({ seed: 7, from: FROM, hours: 10, averageInStore: 6 });
@@ -64,6 +66,32 @@ test('shoppers dwell in departments (≥ 3 moves in a row) and wander in the ais
   assert.equal([...deps].sort(), Object.keys(STORE_PLAN.departments).sort());
   assert.ok(wanders > 20, `${wanders} browsing walks`);
   assert.ok(dwells > 100, `${dwells} dwells`);
+});
+
+test('paths spread over the aisles; only lingering raises a browsing (BROWSING_RADIUS), walking between departments does not', () => {
+  // aisle moves cover the floor (25-unit cells), not one file down the ring by the departments
+  const aisle = day.events.filter((e) => e.kind === 'move' && !departmentAt(e));
+  const cells = new Set(aisle.map((e) => `${Math.floor(e.x / 25)},${Math.floor(e.y / 25)}`));
+  assert.ok(cells.size > 800, `${cells.size} cells of the floor visited`);
+  const onRing = aisle.filter((e) => Math.abs(e.y - 430) < 3 || Math.abs(e.x - 1330) < 3 || Math.abs(e.y - 930) < 3 || Math.abs(e.x - 430) < 3);
+  assert.ok(onRing.length < aisle.length * 0.1, `${onRing.length} of ${aisle.length} aisle moves on the old ring`);
+  // a lingering shopper's moves fit the detector's default radius
+  assert.ok(2 * LINGER_RADIUS <= 150);
+  const browsingPerVisit = (browsingRadius: number) => {
+    const d = new DetectorProcessor({ settings: { focusMinMoves: 3, browsingMinMoves: 6, browsingRadius, idleTimeoutS: 7200 }, topics: { focus: 'f', browsing: 'b' } });
+    let n = 0, browsing = 0;
+    for (const e of day.events) {
+      const ts = Math.floor(e.at / 1000);
+      const event = e.kind === 'move' ? { kind: 'move' as const, id: e.id, ts, x: e.x, y: e.y } : { kind: e.kind as 'entry' | 'exit', id: e.id, ts };
+      browsing += d.handle({ logged: { messageId: `m${++n}`, position: n } as any, event }).filter((o) => o.type === 'browsing').length;
+    }
+    d.stop();
+    return browsing / visits(day.events).length;
+  };
+  // lingers are planned before ~10 % of department stops and ~5 % of exits: ~0.25 a visit; without the radius every walk counted
+  const withRadius = browsingPerVisit(150), without = browsingPerVisit(0);
+  assert.ok(withRadius > 0.1 && withRadius < 0.45, `${withRadius.toFixed(2)} browsing a visit`);
+  assert.ok(without > 2, `${without.toFixed(2)} browsing a visit without the radius`);
 });
 
 test('occupancy over a simulated day stays near CUSTOMERS_AVERAGE_IN_STORE', () => {

@@ -2,14 +2,16 @@
  * How a simulated shopper moves through the store plan (REFERENCE.md §4). Pure functions over a
  * shopper's position and a seeded stream; the customer machine (machines/customer.ts) calls them.
  *
- * Shoppers walk on an aisle ring around the department block (every point of it is outside every
- * department), enter a department through its "door" on the ring, dwell at one spot inside (≥ 3
- * moves: a focus for the detector), and sometimes wander along the ring (≥ 6 moves outside every
- * department: a browsing event). Entrance and exit connect to the front aisle.
+ * Shoppers walk on aisle lanes around the department block (every point of them is outside every
+ * department), enter a department through its "door" on the lane, dwell at one spot inside (≥ 3
+ * moves: a focus for the detector), and now and then linger in one stretch of aisle (≥ 6 moves close
+ * together outside every department: a browsing event, "needs help"). Entrance and exit connect to
+ * the front aisle. Each leg takes a lane of its own, from the ring by the departments out to the
+ * walls, so shoppers spread over the floor instead of walking in one file.
  */
 import type { Department } from '../../schemas/departments.ts';
 import type { Prng } from '../kernel/prng.ts';
-import { STORE_PLAN, type Point, type Rect } from '../data/store-plan.ts';
+import { STORE_PLAN, departmentAt, insidePlan, type Point, type Rect } from '../data/store-plan.ts';
 
 export interface ShopperProfile { customerId: string; gender: 'F' | 'M'; age: number }
 
@@ -39,30 +41,43 @@ export const ENTRANCE_S_PARAM = ENTRANCE_S;
 
 const mod = (s: number) => ((s % RING_LENGTH) + RING_LENGTH) % RING_LENGTH;
 
-/** The point at ring parameter s. */
-export function ringPoint(s: number): Point {
+/**
+ * How far beyond the ring each side's lane runs at lane 1 (front, right, back, left): the front aisle
+ * from y 430 up to 180, the right one from x 1330 to 1630, the back one from y 930 to 970 (Sport starts
+ * at 984), the left one from x 430 to 150. Lane 0 is the ring itself.
+ */
+const LANE_SPREAD = [250, 300, 40, 280];
+/** The corners of the lane `lane` (0..1): the ring pushed outwards side by side. */
+function laneCorner(i: number, lane: number): Point {
+  const [front, right, back, left] = LANE_SPREAD.map((d) => d * lane);
+  const c = RING[i];
+  return { x: c.x + (i === 0 || i === 3 ? -left : right), y: c.y + (i < 2 ? -front : back) };
+}
+
+/** The point at ring parameter s, on lane `lane` (0 = the ring; the same fraction of the same side). */
+export function ringPoint(s: number, lane = 0): Point {
   s = mod(s);
   for (let i = 3; i >= 0; i--) {
     if (s >= CORNER_S[i]) {
-      const a = RING[i], b = RING[(i + 1) % 4], f = (s - CORNER_S[i]) / SIDE[i];
+      const a = laneCorner(i, lane), b = laneCorner((i + 1) % 4, lane), f = (s - CORNER_S[i]) / SIDE[i];
       return { x: a.x + (b.x - a.x) * f, y: a.y + (b.y - a.y) * f };
     }
   }
-  return RING[0];
+  return laneCorner(0, lane);
 }
 
-/** Waypoints along the ring from s0 to s1 the shorter way round (corners passed, then the end point). */
-export function ringPath(s0: number, s1: number): Point[] {
+/** Waypoints along lane `lane` from s0 to s1 the shorter way round (corners passed, then the end point). */
+export function ringPath(s0: number, s1: number, lane = 0): Point[] {
   const fwd = mod(s1 - s0);
   const dir = fwd <= RING_LENGTH / 2 ? 1 : -1;
   const dist = dir === 1 ? fwd : RING_LENGTH - fwd;
   const out: Point[] = [];
   const corners = CORNER_S.map((c, i) => ({ c, i }))
-    .map(({ c, i }) => ({ d: dir === 1 ? mod(c - s0) : mod(s0 - c), p: RING[i] }))
+    .map(({ c, i }) => ({ d: dir === 1 ? mod(c - s0) : mod(s0 - c), p: laneCorner(i, lane) }))
     .filter(({ d }) => d > 0 && d < dist)
     .sort((a, b) => a.d - b.d);
   for (const { p } of corners) out.push(p);
-  out.push(ringPoint(s1));
+  out.push(ringPoint(s1, lane));
   return out;
 }
 
@@ -80,10 +95,13 @@ export function interests(p: ShopperProfile): Record<Department, number> {
   return i;
 }
 
+/** Chance that a shopper lingers in the aisles before a department, and before leaving (needs help). */
+export const LINGER_CHANCE = { beforeDepartment: 0.1, beforeLeaving: 0.05 };
+
 /**
  * The visit's stops: departments picked by interest (at least one), visited in ring order from the
- * entrance in a random direction, with wanders between some of them. `warm` keeps a random suffix
- * (shoppers already inside when the simulator starts).
+ * entrance in a random direction, with a linger in the aisles now and then. `warm` keeps a random
+ * suffix (shoppers already inside when the simulator starts).
  */
 export function planRoute(p: ShopperProfile, rng: Prng, warm = false): Stop[] {
   const int = interests(p);
@@ -93,10 +111,10 @@ export function planRoute(p: ShopperProfile, rng: Prng, warm = false): Stop[] {
   deps.sort((a, b) => mod(dir * (DOORS[a] - ENTRANCE_S)) - mod(dir * (DOORS[b] - ENTRANCE_S)));
   const stops: Stop[] = [];
   for (const dep of deps) {
-    if (rng.chance(0.3)) stops.push({ kind: 'wander', moves: 6 + rng.poisson(2) });
+    if (rng.chance(LINGER_CHANCE.beforeDepartment)) stops.push({ kind: 'wander', moves: 6 + rng.poisson(2) });
     stops.push({ kind: 'department', dep, moves: 3 + rng.poisson(4 * int[dep]) });
   }
-  if (rng.chance(0.25)) stops.push({ kind: 'wander', moves: 6 + rng.poisson(2) });
+  if (rng.chance(LINGER_CHANCE.beforeLeaving)) stops.push({ kind: 'wander', moves: 6 + rng.poisson(2) });
   return warm ? stops.slice(rng.int(0, stops.length - 1)) : stops;
 }
 
@@ -126,9 +144,9 @@ export function jitterInside(spot: Point, r: Rect, rng: Prng): Point {
   return { x: Math.min(r.x2 - 2, Math.max(r.x1 + 2, x)), y: Math.min(r.y2 - 2, Math.max(r.y1 + 2, y)) };
 }
 
-/** Waypoints from where the shopper rejoins the ring (ring parameter `s`) to ring parameter `to`, then `then`. */
-export function legVia(s: number, to: number, then: Point[]): Point[] {
-  return [ringPoint(s), ...ringPath(s, to), ...then];
+/** Waypoints from where the shopper joins lane `lane` (ring parameter `s`) to ring parameter `to`, then `then`. */
+export function legVia(s: number, to: number, then: Point[], lane = 0): Point[] {
+  return [ringPoint(s, lane), ...ringPath(s, to, lane), ...then];
 }
 
 export const ENTRANCE_LEG_START = ENTRANCE_S;
@@ -159,7 +177,7 @@ export function remaining(pos: Point, waypoints: Point[]): number {
   return total;
 }
 
-/** A wander step along the ring: a short way on, sometimes turning back; a few units off the line. */
+/** A wander step along the ring: a short way on, sometimes turning back; a few units off the line (the benchmark baseline's steps). */
 export function wanderStep(s: number, dir: 1 | -1, rng: Prng): { s: number; dir: 1 | -1; pos: Point } {
   const d: 1 | -1 = rng.chance(0.2) ? (-dir as 1 | -1) : dir;
   const s2 = mod(s + d * rng.int(20, 60));
@@ -207,15 +225,33 @@ export function dwellLeg(spot: Point, r: Rect, moves: number, rng: Prng): LegMov
   return out;
 }
 
-/** `moves` wander steps along the ring from ring parameter `s` (the first rejoins the ring there); the ring parameter reached. */
-export function wanderLeg(s: number, moves: number, rng: Prng): { leg: LegMove[]; s: number } {
-  const out: LegMove[] = [];
-  let dir: 1 | -1 = rng.chance(0.5) ? 1 : -1, t = 0;
+/** A lingering shopper's moves stay within this distance of one spot (so within twice it of each other). */
+export const LINGER_RADIUS = 60;
+
+/**
+ * A linger in the aisles: from `from`, out to lane `lane` at ring parameter `s` and 100–400 units along
+ * it, then `moves` moves around that spot (within LINGER_RADIUS, outside every department), one every
+ * wander delay. Returns the leg and the ring parameter of the spot.
+ */
+export function lingerLeg(from: Point, s: number, moves: number, pace: number, lane: number, rng: Prng): { leg: LegMove[]; s: number } {
+  const to = mod(s + (rng.chance(0.5) ? 1 : -1) * rng.int(100, 400));
+  const spot = ringPoint(to, lane);
+  const out = walkLeg(from, legVia(s, to, [], lane), pace, rng);
+  let t = out[out.length - 1].inMs;
   for (let k = 0; k < moves; k++) {
     t += DELAYS.wander(rng);
-    const w = wanderStep(s, dir, rng);
-    s = w.s; dir = w.dir;
-    out.push({ inMs: t, x: w.pos.x, y: w.pos.y });
+    const p = nearInAisle(spot, rng);
+    out.push({ inMs: t, x: p.x, y: p.y });
   }
-  return { leg: out, s };
+  return { leg: out, s: to };
+}
+
+/** A point within LINGER_RADIUS of the spot, inside the plan and outside every department (the spot itself if none is found). */
+function nearInAisle(spot: Point, rng: Prng): Point {
+  for (let tries = 0; tries < 8; tries++) {
+    const a = rng.float() * 2 * Math.PI, r = LINGER_RADIUS * Math.sqrt(rng.float());
+    const p = { x: Math.round(spot.x + r * Math.cos(a)), y: Math.round(spot.y + r * Math.sin(a)) };
+    if (insidePlan(p) && departmentAt(p) === undefined) return p;
+  }
+  return round(spot);
 }
