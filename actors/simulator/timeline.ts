@@ -91,6 +91,13 @@ export class Timeline {
     return n;
   }
 
+  /** The events due at or before `t`, oldest first, without taking them (a look: GET /state?timestamp=). */
+  dueBy(t: number): TimelineEvent[] {
+    const out = this.heap.filter((e) => e.at <= t);
+    for (let i = this.head; i < this.fifo.length && this.fifo[i].at <= t; i++) out.push(this.fifo[i]);
+    return out.sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0));
+  }
+
   /** Due events not yet taken (the backlog), and how late the oldest is. */
   backlog(now: number): { due: number; lagMs: number } {
     let due = 0;

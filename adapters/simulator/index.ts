@@ -18,6 +18,7 @@ import { LIMITS } from '../../schemas/limits.ts';
 import { CustomerSimulation, defaultCustomers, type ShopperView } from './simulation.ts';
 import { Timeline, payloadOf, type StalePolicy, type TimelineEvent } from '../../actors/simulator/timeline.ts';
 import { expandDraft, expandScenario, type ExpandedScenario } from '../../actors/simulator/scenario.ts';
+import { stateAt, stateTimestamp, type KnownPosition } from '../../actors/simulator/state-at.ts';
 import type { ShopperProfile } from '../../actors/simulator/shopper.ts';
 import { parseCsv } from '../../actors/data/store-csv.ts';
 import { departmentAt } from '../../actors/data/store-plan.ts';
@@ -148,11 +149,10 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     timer = running ? setInterval(check, Math.max(1, settings.consumeFrequencyS * 1000)) : undefined;
   };
 
-  /** Where simulated time starts (CONSUME_FROM): latest = now; an ISO time; earliest = the first scheduled event (or now). */
+  /** Where simulated time starts (CONSUME_FROM): now (latest, earliest) or an ISO time. */
   const startPoint = (): number => {
     const from = sc.consumeFrom;
-    if (from === 'latest') return Date.now();
-    if (from === 'earliest') return Math.min(timeline.earliest() ?? Date.now(), Date.now());
+    if (from === 'latest' || from === 'earliest') return Date.now();
     return isoToSeconds(from) * 1000;
   };
 
@@ -163,6 +163,10 @@ export const simulatorRole: RoleFactory = async (ctx) => {
       if (sc.consumeFrom !== 'earliest') {
         const n = timeline.skipBefore(start);
         if (n) { m.skipped.inc(n); log.info({ skipped: n, consumeFrom: sc.consumeFrom }, 'timeline events before CONSUME_FROM skipped'); }
+      } else {
+        // earliest, as the original's loop: what is already due is published at once, oldest first
+        const due = timeline.take(start, Infinity).events;
+        if (due.length) { publishEvents(due); log.info({ published: due.length }, 'CONSUME_FROM=earliest: events already due published at once'); }
       }
       sim = new CustomerSimulation({
         seed: config.seed, customers: loaded.customers, averageInStore: settings.averageInStore, startMs: start, warmStart: true, timeline,
@@ -220,6 +224,16 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     };
   };
 
+  /** The scenario player's GET /state?timestamp= (actors/simulator/state-at.ts). */
+  const statesAt = (raw: string) => {
+    const at = stateTimestamp(raw);
+    if (at === undefined) throw new AppError('bad_request', `timestamp: unreadable ${JSON.stringify(raw)} (ISO-8601, or epoch seconds or ms)`);
+    const now = simNow();
+    const known: KnownPosition[] = (sim?.shoppers() ?? []).map((s) => ({ id: s.id, x: s.x, y: s.y, at: now }));
+    for (const [id, o] of others) known.push({ id, x: o.x, y: o.y, at: o.ts * 1000 });
+    return stateAt(known, timeline.dueBy(at), at);
+  };
+
   const schedule = (s: ExpandedScenario) => {
     for (const st of s.steps) timeline.schedule({ kind: st.kind, id: s.customerId, at: st.at, x: st.x, y: st.y, source: 'scenario' });
     return {
@@ -243,7 +257,9 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     const own = opts.sharedPaths;
     const prefixed = app.prefix === '/simulator';
     if (own) {
-      app.get('/state', { schema: { description: 'Simulator: state, settings and the customers in the store with their positions and states' } }, async () => stateView());
+      app.get('/state', {
+        schema: { description: 'Simulator: state, settings and the customers in the store with their positions and states; with ?timestamp= the scenario player\'s answer, the customers\' states at that time', querystring: Type.Object({ timestamp: Type.Optional(Type.String({ maxLength: 40, description: 'ISO-8601 (no offset = UTC) or epoch seconds or ms' })) }) },
+      }, async (req) => (req.query.timestamp === undefined ? stateView() : statesAt(req.query.timestamp)));
       app.post('/start', { schema: { description: 'Simulator: start (or resume) consuming the timeline' } }, async () => { startSimulation(); return { state: 'started' }; });
       app.post('/stop', { schema: { description: 'Simulator: stop (pause) the timeline; shoppers keep their places' } }, async () => { stopSimulation(); return { state: 'stopped' }; });
     }
