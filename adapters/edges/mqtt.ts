@@ -123,10 +123,11 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     }, o.connectTimeoutMs);
     client.once('connect', () => { clearTimeout(timer); ok(); });
     client.on('error', (err) => {
-      // auth failures are final; anything else is retried until the timer fires
-      if ((err as any).code === 4 || (err as any).code === 5 || (err as any).code === 134 || (err as any).code === 135) {
+      // auth and certificate failures are final; anything else is retried until the timer fires
+      const why = connectFailure(err as Error & { code?: unknown }, o.username);
+      if (why) {
         clearTimeout(timer); client.end(true);
-        fail(new Error(`MQTT broker ${shown} refused the connection: ${err.message}`));
+        fail(new Error(`MQTT broker ${shown} ${why}`));
       }
     });
   });
@@ -154,6 +155,19 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     isConnected: () => client.connected,
     close: () => client.endAsync(),
   };
+}
+
+/** Why a connect failed for good, naming the variables to fix (never their secret values), or undefined to retry. */
+export function connectFailure(err: Error & { code?: unknown }, username: string | undefined): string | undefined {
+  const code = err.code;
+  // CONNACK 4/5 (MQTT 3.1.1), 0x86/0x87 (MQTT 5): bad user name or password, not authorised
+  if (code === 4 || code === 5 || code === 134 || code === 135) {
+    return `refused the connection: ${err.message}. Check MQTT_USERNAME and MQTT_PASSWORD (${username ? `user ${JSON.stringify(username)}` : 'none set'})`;
+  }
+  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|ERR_TLS|ERR_SSL/.test(code)) {
+    return `failed the TLS handshake: ${err.message} (${code}). MQTT_BROKER_CERT_FILE must name the CA certificate that signed the broker's, for this host name or address`;
+  }
+  return undefined;
 }
 
 /** TESTING_NO_MQTT / TESTING_MOCK_MQTT: nothing connects; publications are logged. */
