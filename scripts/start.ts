@@ -3,17 +3,37 @@ import { loadConfigOrExit, environment } from '../adapters/process/load-config.t
 import { createLogger } from '../adapters/process/logger.ts';
 import { startStoreflow, secretValues } from '../adapters/process/app.ts';
 import { PortInUseError } from '../adapters/edges/embedded-broker.ts';
+import { stopEmbeddedPostgresNow } from '../adapters/edges/embedded-postgres.ts';
+import { portProblems, portMessage } from '../adapters/process/port-check.ts';
+import { cli } from './cli.ts';
 
+const { positionals } = cli({
+  usage: 'npm start -- [ROLES]',
+  summary: 'Runs storeflow: the roles of ROLES in one process, on an embedded PostgreSQL and MQTT broker unless DATABASE_URL / MQTT_URL say otherwise.',
+  positionals: { help: 'ROLES  comma-separated roles (recommender, detector, simulator, pump, gateway); default: ROLES from the environment, else all', max: 1 },
+  more: 'Settings come from the environment and .env (every variable is in .env.example); a bad one exits 2 naming it, and so do ports in use.\nCtrl-C, SIGTERM or SIGHUP stops everything, the database last; a second Ctrl-C stops the database and exits at once.',
+});
 const env = environment();
-const cliRoles = process.argv.slice(2).find((a) => !a.startsWith('-'));
-if (cliRoles) env.ROLES = cliRoles;
+if (positionals[0]) env.ROLES = positionals[0];
 const config = loadConfigOrExit(env);
+// every port this process will listen on, before anything binds: all the taken ones in one message, exit 2 as for a bad setting
+const portsInTheWay = await portProblems(config);
+if (portsInTheWay.length) { process.stderr.write(portMessage(portsInTheWay)); process.exit(2); }
 const log = createLogger({ level: config.logLevel, file: config.logFile || undefined, secrets: secretValues(env) });
 
 let starting: ReturnType<typeof startStoreflow> | undefined;
-let signals = 0;
+let stoppingSince = 0;
+/** One Ctrl-C reaches this process more than once (the terminal signals the whole process group, and npm passes it on): one stop. */
+const REPEAT_MS = 500;
 const shutdown = async (signal: string, code = 0) => {
-  if (++signals > 1) { log.warn('second signal: exiting now'); process.exit(130); }
+  if (stoppingSince) {
+    if (['SIGINT', 'SIGTERM', 'SIGHUP'].includes(signal) && Date.now() - stoppingSince < REPEAT_MS) return;
+    // a second Ctrl-C (or a crash while stopping): the embedded PostgreSQL first, then out at once
+    await stopEmbeddedPostgresNow();
+    try { log.warn({ signal }, 'second signal: embedded PostgreSQL stopped, exiting now'); } catch { /* the terminal may be gone */ }
+    process.exit(130);
+  }
+  stoppingSince = Date.now();
   log.info({ signal }, 'stopping storeflow');
   const timer = setTimeout(() => { log.error('shutdown took over 15 s; exiting'); process.exit(1); }, 15_000);
   timer.unref();
@@ -26,6 +46,8 @@ const shutdown = async (signal: string, code = 0) => {
 };
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// the terminal closed: stop as for Ctrl-C (by default Node would just die, and the database run on)
+process.on('SIGHUP', () => void shutdown('SIGHUP'));
 // a crash is logged (and kept in LOG_FILENAME) and what has started is stopped before the process goes
 const crash = (err: unknown) => { log.fatal({ err }, 'storeflow crashed; stopping'); void shutdown('crash', 1); };
 process.on('uncaughtException', crash);
@@ -35,7 +57,13 @@ try {
   starting = startStoreflow(config, log);
   await starting;
 } catch (err) {
-  if (err instanceof PortInUseError) log.fatal(err.message);
-  else log.fatal({ err }, 'storeflow failed to start');
-  process.exit(1);
+  // a signal while starting (e.g. Ctrl-C during initdb) is not a failure: the shutdown above finishes and exits
+  if (!stoppingSince) {
+    // a port taken between the check and the bind: exit 2, as the check does
+    const taken = err instanceof PortInUseError || (err as NodeJS.ErrnoException)?.code === 'EADDRINUSE';
+    if (err instanceof PortInUseError) log.fatal(err.message);
+    else if (taken) log.fatal(`a port was taken while storeflow started: ${(err as Error).message}`);
+    else log.fatal({ err }, 'storeflow failed to start');
+    process.exit(taken ? 2 : 1);
+  }
 }

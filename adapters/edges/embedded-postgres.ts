@@ -21,6 +21,33 @@ export interface EmbeddedPostgres {
 
 const USER = 'postgres';
 
+/**
+ * Every server this process launched and has not seen exit. The servers run in their own process group
+ * (a terminal's Ctrl-C reaches storeflow, not them), so storeflow must stop them however it ends: when the
+ * process exits without having stopped one (a second Ctrl-C, a shutdown timeout, a crash), it is sent a
+ * fast shutdown (SIGINT) on the way out. Only a SIGKILL of storeflow leaves one, which the next start stops.
+ */
+const launched = new Set<ChildProcess>();
+let exiting = false;
+process.on('exit', () => {
+  for (const c of launched) try { c.kill('SIGINT'); } catch { /* already gone */ }
+});
+
+/** Fast shutdown of every embedded PostgreSQL of this process, now (no restart); resolves once they exited, or after `timeoutMs`. */
+export function stopEmbeddedPostgresNow(timeoutMs = 5000): Promise<void> {
+  exiting = true;
+  const running = [...launched].filter((c) => c.exitCode === null && c.signalCode === null);
+  return new Promise<void>((ok) => {
+    if (running.length === 0) return ok();
+    const timer = setTimeout(ok, timeoutMs);
+    let left = running.length;
+    for (const c of running) {
+      c.once('exit', () => { if (--left === 0) { clearTimeout(timer); ok(); } });
+      c.kill('SIGINT');
+    }
+  });
+}
+
 async function loadPackage() {
   // The package registers exit hooks on SIGINT/SIGTERM that call process.exit; storeflow owns
   // its shutdown, so take those listeners off again.
@@ -98,7 +125,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
   // A server that dies (killed, crashed) is started again on the same port and data directory, after
   // its crash recovery: storeflow's appends wait and retry meanwhile, so nothing is lost.
   const supervise = (c: ChildProcess) => c.once('exit', (code, signal) => {
-    if (stopping) return;
+    if (stopping || exiting) return;
     log.error({ code, signal, pid: c.pid }, 'embedded PostgreSQL exited; starting it again');
     const again = async (attempt: number): Promise<void> => {
       if (stopping) return;
@@ -138,6 +165,8 @@ async function launch(o: { dataDir: string; port: number; uid?: number; gid?: nu
   const child: ChildProcess = spawn(o.postgres, ['-D', o.dataDir, '-p', String(o.port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=on', '-c', 'max_connections=200', '-c', 'wal_init_zero=off'], {
     uid: o.uid, gid: o.gid, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' },
   });
+  launched.add(child);
+  child.once('exit', () => launched.delete(child));
   let stderr = '';
   await new Promise<void>((ok, fail) => {
     const onData = (chunk: Buffer) => {

@@ -133,7 +133,9 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   });
   o.log.info({ broker: shown, clientId: o.clientId }, 'connected to MQTT broker');
   let wasConnected = true;
-  client.on('close', () => { if (wasConnected) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
+  // a close storeflow asked for (stopping) is no lost connection
+  let closing = false;
+  client.on('close', () => { if (wasConnected && !closing) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
   client.on('connect', () => { if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected'); wasConnected = true; });
   const publishOptions = (opts: { qos?: 0 | 1; id?: string }) => ({
     qos: opts.qos ?? 1,
@@ -153,7 +155,7 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
       await client.subscribeAsync(names, { qos: 1, ...(opts.noLocal && !shared && o.protocolVersion === 5 ? { nl: true } : {}) });
     },
     isConnected: () => client.connected,
-    close: () => client.endAsync(),
+    close: () => { closing = true; return client.endAsync(); },
   };
 }
 
