@@ -46,7 +46,7 @@ export const EnvSchema = Type.Object({
   MQTT_USERNAME: Str('MQTT user name'),
   MQTT_PASSWORD: Str('MQTT password (never logged)'),
   MQTT_BROKER_CERT_FILE: Str('CA certificate file: connect to the brokers over TLS'),
-  MQTT_CLIENT_ID: Str('MQTT client id base (seed 001; default storeflow); roles append their name'),
+  MQTT_CLIENT_ID: Str('MQTT client id base (seed 001; default storeflow, or storeflow-<host name> with GROUP_ID); roles append their name. One per process: two processes with one id take each other\'s broker session'),
   CLIENT_ID: Str('Alias of MQTT_CLIENT_ID (seed 003)'),
   MQTT_PROTOCOL_VERSION: Enum('MQTT protocol for external brokers: 5 (the original\'s default), 4 (= 3.1.1) or 3; the embedded broker always speaks 3.1.1', ['3', '4', '5', '3.1', '3.1.1', '5.0'], '5'),
   MQTT_CONNECT_TIMEOUT: Num('Seconds to wait for CONNACK before failing with a clear message', 10, 0.1),
@@ -214,7 +214,9 @@ export function parseConfig(env: Env): ConfigResult {
     command: prefix + (value.COMMAND_TOPIC ?? 'focusEventPump/command'),
     deadLetter: value.DEAD_LETTER_TOPIC ? prefix + value.DEAD_LETTER_TOPIC : '',
   };
-  const clientId = alias('MQTT_CLIENT_ID', 'CLIENT_ID', 'storeflow');
+  // a replica of a consumer group (GROUP_ID) needs an id of its own for its persistent session: its host name
+  // (stable in a StatefulSet) unless one is given
+  const clientId = alias('MQTT_CLIENT_ID', 'CLIENT_ID', value.GROUP_ID ? `storeflow-${hostname()}` : 'storeflow');
   if (value.MQTT_URL && value.MQTT_HOST) problems.push('MQTT_URL and MQTT_HOST: set one of them, not both');
   if (typeof value.MIN_CUSTOMER_ID === 'number' && typeof value.MAX_CUSTOMER_ID === 'number' && value.MIN_CUSTOMER_ID > value.MAX_CUSTOMER_ID)
     problems.push(`MIN_CUSTOMER_ID (${value.MIN_CUSTOMER_ID}) must not exceed MAX_CUSTOMER_ID (${value.MAX_CUSTOMER_ID})`);

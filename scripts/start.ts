@@ -54,7 +54,8 @@ process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 
 try {
-  starting = startStoreflow(config, log);
+  // its MQTT session taken over by another process: stop, exit 1 (the message names MQTT_CLIENT_ID)
+  starting = startStoreflow(config, log, { onFatal: () => void shutdown('fatal', 1) });
   await starting;
 } catch (err) {
   // a signal while starting (e.g. Ctrl-C during initdb) is not a failure: the shutdown above finishes and exits

@@ -41,6 +41,8 @@ export interface MqttConnectOptions {
   clean?: boolean;
   group?: string;
   log: Logger;
+  /** Another client connected with this client id and took the session (MQTT 5 DISCONNECT 0x8E): this one stops. */
+  onTakenOver?: () => void;
   mode?: 'external' | 'embedded';
   /** MQTT 5: the largest packet this client accepts, told to the broker in CONNECT (it must not send larger ones). */
   maximumPacketSize?: number;
@@ -137,6 +139,12 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   let closing = false;
   client.on('close', () => { if (wasConnected && !closing) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
   client.on('connect', () => { if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected'); wasConnected = true; });
+  // reconnecting would take the session back, and the two would knock each other off for ever: stop instead
+  client.on('disconnect', (packet) => {
+    if (packet.reasonCode !== 142) return;
+    client.end(true);
+    o.onTakenOver?.();
+  });
   const publishOptions = (opts: { qos?: 0 | 1; id?: string }) => ({
     qos: opts.qos ?? 1,
     ...(opts.id && o.protocolVersion === 5 ? { properties: { userProperties: { 'storeflow-id': opts.id } } } : {}),

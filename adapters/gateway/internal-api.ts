@@ -9,6 +9,7 @@ import { AppError } from '../process/errors.ts';
 import { useErrorCatalogue } from '../process/http.ts';
 import { useRequestMetrics } from '../process/http-metrics.ts';
 import type { Metrics } from '../process/metrics.ts';
+import { OpenApiDocs, INTERNAL_API_DESCRIPTION, INTERNAL_API_TAGS } from '../process/openapi.ts';
 import type { StreamRecord, StreamRecords } from './records.ts';
 
 export interface InternalApiDeps {
@@ -66,9 +67,12 @@ export async function buildInternalApi(d: InternalApiDeps & { apiToken?: string 
   const app = Fastify({ loggerInstance: d.log.child({ part: 'api' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 16 * 1024, routerOptions: { ignoreTrailingSlash: true } });
   useErrorCatalogue(app);
   if (d.metrics) useRequestMetrics(app, d.metrics);
+  // its own OpenAPI document at /docs and /docs/json, open like the control plane's
+  await new OpenApiDocs().register(app, { title: 'storeflow gateway internal API', description: INTERNAL_API_DESCRIPTION, version: d.version, tags: INTERNAL_API_TAGS });
   if (d.apiToken) {
     const expected = Buffer.from(`Bearer ${d.apiToken}`);
     app.addHook('onRequest', async (req, reply) => {
+      if (req.url === '/docs' || req.url.startsWith('/docs/')) return;
       const got = Buffer.from(req.headers.authorization ?? '');
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         reply.header('www-authenticate', 'Bearer');

@@ -39,6 +39,8 @@ export interface StartOptions {
   /** Listen on this port instead of config.port (0 = free). */
   port?: number;
   webDir?: string | false;
+  /** Something storeflow cannot go on with (its MQTT session taken over); default: log it and stop. */
+  onFatal?: (err: Error) => void;
 }
 
 export async function startStoreflow(config: Config, log: Logger, opts: StartOptions = {}): Promise<Storeflow> {
@@ -47,6 +49,13 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => log.warn({ err }, 'error while stopping'));
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= cleanup());
+  const fatal = (err: Error) => {
+    log.fatal({ err: err.message }, 'storeflow cannot go on');
+    if (opts.onFatal) opts.onFatal(err);
+    else void stop();
   };
   try {
     const infrastructure = await startInfrastructure(config, log);
@@ -64,7 +73,8 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     const ctx: RoleContext = {
       config, log, metrics, database, eventLog, pipeline: undefined as unknown as Pipeline, roles: config.roles, peers,
       async connectBroker(role) {
-        const b = config.mqtt.mode === 'none' ? loggingBroker(log.child({ role })) : await connectMqtt(mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })));
+        const onTakenOver = () => fatal(new Error(`another process connected to the MQTT broker with client id ${config.mqtt.clientId}-${role} and took this one's session: two storeflow processes share MQTT_CLIENT_ID (or CLIENT_ID). Give each its own, e.g. its host name; this one stops`));
+        const b = config.mqtt.mode === 'none' ? loggingBroker(log.child({ role })) : await connectMqtt({ ...mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })), onTakenOver });
         brokers.push(b);
         return b;
       },
@@ -108,11 +118,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     await pipeline.start();
     for (const h of peers.values()) await h.start?.();
     log.info({ url: `http://${localAddress(config.host)}:${port}/`, host: config.host, roles: config.roles, ms: Date.now() - started }, 'storeflow ready');
-    let stopping: Promise<void> | undefined;
-    return {
-      config, http, url, infrastructure, database, eventLog, metrics, pipeline, roles: peers,
-      stop: () => (stopping ??= cleanup()),
-    };
+    return { config, http, url, infrastructure, database, eventLog, metrics, pipeline, roles: peers, stop };
   } catch (err) {
     await cleanup();
     throw err;

@@ -4,8 +4,6 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import { Type } from '@sinclair/typebox';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +13,7 @@ import type { Metrics } from './metrics.ts';
 import { AppError } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
 import { useRequestMetrics } from './http-metrics.ts';
+import { OpenApiDocs, CONTROL_PLANE_DESCRIPTION, CONTROL_PLANE_TAGS, VERSION } from './openapi.ts';
 import type { ReadinessCheck, RouteOptions } from './role.ts';
 
 export type { ReadinessCheck };
@@ -42,10 +41,9 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
   useErrorCatalogue(app);
   useRequestMetrics(app, o.metrics);
 
-  await app.register(swagger, {
-    openapi: { info: { title: 'storeflow', description: 'Control plane of the storeflow in-store event pipeline', version: '0.1.0' } },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // tags by role, root aliases hidden and named on the listed operation, examples (adapters/process/openapi.ts)
+  const docs = new OpenApiDocs();
+  await docs.register(app, { title: 'storeflow control plane', description: CONTROL_PLANE_DESCRIPTION, version: VERSION, tags: CONTROL_PLANE_TAGS });
   // after swagger, so /auth is in the OpenAPI document
   if (o.access) useAccess(app, o.access);
 
@@ -66,7 +64,10 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
   for (const p of o.plugins ?? []) {
     // under its prefix a role owns every one of its paths; at the root only if it owns the shared ones
     await app.register(p.plugin, { prefix: `/${p.prefix}`, sharedPaths: true });
-    if (p.root) await app.register(p.plugin, { sharedPaths: p.sharedPaths });
+    if (p.root) await app.register(async (root) => {
+      root.addHook('onRoute', docs.aliasesOf(p.prefix));
+      await root.register(p.plugin, { sharedPaths: p.sharedPaths });
+    });
   }
 
   const webDir = o.webDir === undefined ? WEB_DIR : o.webDir;

@@ -273,7 +273,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
         if (shoppers * speed > LIMITS.shopperSpeed) throw new AppError('schema', `averageInStore × speed: ${shoppers} × ${speed} is above ${LIMITS.shopperSpeed} (about ${LIMITS.shopperSpeed / 10} events/s)`);
         return applySettings({ speed: b.speed, averageInStore: b.averageInStore, batchSize: b.batchSize, consumeFrequencyS: b.consumeFrequency, staleEvents: b.staleEvents });
       });
-      app.get('/settings', async () => ({ ...settings, consumeFrom: sc.consumeFrom }));
+      app.get('/settings', { schema: { description: 'Simulator settings in force: speed, averageInStore, batchSize, consumeFrequency (s), staleEvents, consumeFrom' } }, async () => ({ ...settings, consumeFrom: sc.consumeFrom }));
     }
     const small = { bodyLimit: config.maxPayloadBytes };
     app.post('/produce_entry', { ...small, schema: { description: 'Publish an entry event {id, ts} (seed 001)' } }, produce('entry'));
