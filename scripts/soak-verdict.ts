@@ -21,7 +21,7 @@ export interface Stall { ms: number; from: number; fault?: string }
 export interface Verdict {
   published: number; publishedByKind: Record<string, number>; unconfirmed: number; unconfirmedLogged: number;
   logged: number; loggedTwice: number; unexpected: number; mismatched: number;
-  focusesLogged: number; decided: number; predictions: number; noPrediction: Record<string, number>; undecided: number;
+  focusesLogged: number; decided: number; predictions: number; noPrediction: Record<string, number>; undecided: number; undecidedExamples: string[];
   wirePredictions: number; wireCopies: number; wireUnknown: number; loggedNotOnWire: number; notOnWireExamples: string[];
   lost: number; lostByKind: Record<string, number>; lostExamples: string[];
   decidedTwice: number; decidedTwiceLog: number; decidedTwiceWire: number;
@@ -39,11 +39,14 @@ function firstAfter(a: number[], t: number): number {
 
 const describeFault = (f: Fault) => `${f.kind} ${f.how} at +${(f.start / 1000).toFixed(1)} s`;
 
-/** The fault going on at (or last ended before) soak time t. */
+/** The fault going on at soak time t, else the next one to start (what met the input first), else the last one. */
 function nearestFault(faults: Fault[], t: number): string {
-  let best: Fault | undefined;
-  for (const f of faults) if (f.start <= t + 2000) best = f;
-  return best ? `${describeFault(best)}${t <= best.back + 2000 ? '' : `, ${((t - best.back) / 1000).toFixed(1)} s after it was back`}` : 'no fault before it';
+  const during = faults.find((f) => f.start - 2000 <= t && t <= f.back + 2000);
+  if (during) return describeFault(during);
+  const next = faults.find((f) => f.start > t);
+  if (next) return `${((next.start - t) / 1000).toFixed(1)} s before ${describeFault(next)}`;
+  const last = faults.at(-1);
+  return last ? `${((t - last.back) / 1000).toFixed(1)} s after ${describeFault(last)} was back` : 'no fault';
 }
 
 export async function judge(o: {
@@ -93,6 +96,7 @@ export async function judge(o: {
   const lostByKind: Record<string, number> = { entry: 0, focus: 0, exit: 0 };
   const lostExamples: string[] = [];
   const notOnWireExamples: string[] = [];
+  const undecidedExamples: string[] = [];
   for (let i = 0; i < L.n; i++) {
     const kind = ['entry', 'focus', 'exit'][L.kind[i]];
     if (L.acked[i]) { published++; publishedByKind[kind]++; } else { unconfirmed++; if (logged[i]) unconfirmedLogged++; }
@@ -103,7 +107,11 @@ export async function judge(o: {
     }
     if (L.kind[i] === KIND.focus && logged[i]) {
       focusesLogged++;
-      if (decisions[i]) decided++; else undecided++;
+      if (decisions[i]) decided++;
+      else {
+        undecided++;
+        if (undecidedExamples.length < 3) undecidedExamples.push(`focus of customer ${L.customerIds[L.customer[i]]} ts ${L.tsSec[i]}, published at +${(L.at[i] / 1000).toFixed(1)} s (${nearestFault(faults, L.at[i])})`);
+      }
       if (logCoupon[i] && !L.wireCoupon[i]) {
         loggedNotOnWire++;
         if (notOnWireExamples.length < 3) notOnWireExamples.push(`focus of customer ${L.customerIds[L.customer[i]]} ts ${L.tsSec[i]}, published at +${(L.at[i] / 1000).toFixed(1)} s (${nearestFault(faults, L.at[i])})`);
@@ -166,7 +174,7 @@ export async function judge(o: {
   return {
     published, publishedByKind, unconfirmed, unconfirmedLogged,
     logged: count, loggedTwice, unexpected, mismatched,
-    focusesLogged, decided, predictions, noPrediction, undecided,
+    focusesLogged, decided, predictions, noPrediction, undecided, undecidedExamples,
     wirePredictions: wire.focuses, wireCopies: wire.copies, wireUnknown: wire.unknown, loggedNotOnWire, notOnWireExamples,
     lost, lostByKind, lostExamples,
     decidedTwice: twice.size, decidedTwiceLog, decidedTwiceWire: wire.conflicts.size,

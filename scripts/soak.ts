@@ -231,6 +231,24 @@ async function main(): Promise<number> {
     cpu.set(pid, ticks);
     return before === undefined || ticks < before ? '' : `${ticks - before}%`;
   };
+  // the log's progress, read incrementally by position (cheap), for soak.log: inputs logged and decisions per second
+  const watchPool = createPool(database.url);
+  let watchedTo = 0, watching = false;
+  const logged = { inputs: 0, decisions: 0 };
+  const watch = setInterval(() => {
+    if (watching || closing) return;
+    watching = true;
+    void watchPool.query(sql`
+      SELECT count(*) FILTER (WHERE metadata->>'source' = 'mqtt') AS inputs,
+             count(*) FILTER (WHERE type IN ('prediction', 'no_prediction')) AS decisions,
+             max(position) AS head
+      FROM events WHERE position > ${watchedTo}`).then(([r]) => {
+      logged.inputs += r.inputs;
+      logged.decisions += r.decisions;
+      if (r.head) watchedTo = r.head;
+      note(`log: ${logged.inputs} inputs, ${logged.decisions} decisions (+${r.inputs}, +${r.decisions} in 5 s)`);
+    }, (err) => note(`log: not readable (${(err as Error).message})`)).finally(() => { watching = false; });
+  }, 5000);
   const progress = setInterval(() => {
     const t = now();
     note(`published ${ledger.ackedTotal}, awaiting ack ${ledger.n - ledger.ackedTotal - load!.waiting}, held while the broker is away ${load!.waiting}, predictions on the wire ${wire!.received}; `
@@ -284,6 +302,8 @@ async function main(): Promise<number> {
   while (now() < publishStart + runMs) await sleep(250);
   await injector;
   await load.stop();
+  clearInterval(watch);
+  await watchPool.dispose().catch(() => {});
   const publishEnd = Math.max(load.lastPublishAt, now());
   clearInterval(progress);
   if (!(await load.acknowledged(30_000))) say(`+${s1(now())}: ${n(ledger.n - ledger.ackedTotal)} publications still unacknowledged by the broker after 30 s`);
@@ -369,6 +389,7 @@ function report(v: Verdict, faults: Fault[], counts: Record<FaultKind, number>, 
   say(`inputs published   ${n(v.published)} in ${s1(publishMs)} (${kinds(v.publishedByKind)})${v.unconfirmed ? `; ${n(v.unconfirmed)} never acknowledged by the broker (${n(v.unconfirmedLogged)} of them logged)` : ''}`);
   say(`inputs logged      ${n(v.logged)}${v.loggedTwice ? `, ${n(v.loggedTwice)} of them twice` : ''}${v.unexpected ? `; ${n(v.unexpected)} rows matching nothing published` : ''}${v.mismatched ? `; ${n(v.mismatched)} with the wrong kind or department` : ''}`);
   say(`decided            ${n(v.decided)} of ${n(v.focusesLogged)} logged focuses (${n(v.predictions)} predictions${noPred ? `, no prediction: ${noPred}` : ''})${v.undecided ? `; ${n(v.undecided)} never decided` : ''}`);
+  for (const e of v.undecidedExamples) say(`                     e.g. ${e}`);
   say(`on the wire        ${n(v.wirePredictions)} focuses answered (${n(Math.round(wireBytes / 1e6))} MB; ${n(v.wireCopies)} repeated copies${v.wireUnknown ? `, ${n(v.wireUnknown)} unreadable or unmatched` : ''}); ${n(v.loggedNotOnWire)} logged predictions never seen on the wire`);
   for (const e of v.notOnWireExamples) say(`                     e.g. ${e}`);
   say(`latency            focus published → prediction on the wire: p50 ${Math.round(percentile(lat, 0.5))} ms, p99 ${Math.round(percentile(lat, 0.99))} ms, max ${s1(lat.length ? lat[lat.length - 1] : 0)}`);
