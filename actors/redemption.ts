@@ -11,7 +11,7 @@
  */
 import { createPrng } from './kernel/prng.ts';
 import { round2 } from './data/store-csv.ts';
-import { couponTraits, redemptionProbability, type CouponTraits, type CustomerPreferences } from './customer-preferences.ts';
+import { couponTraits, customerPreferences, redemptionProbability, type CouponTraits, type CustomerPreferences } from './customer-preferences.ts';
 import type { CouponInfo } from './data/store-data.ts';
 
 /** An offer as the redemption model sees it. */
@@ -64,4 +64,21 @@ export function publishedCoupon(c: PublishedOffer): { traits: CouponTraits; bask
     how_many_products_required: c.type === 'department' ? 1 : Number(c.how_many), product_mean_price: mean,
   };
   return { traits: couponTraits(row, c.products.map((p) => p.category)), basket: basketValue(row, prices) };
+}
+
+/** Who the shopper is, as the simulator knows them (customer_info's gender and age). */
+export interface Shopper { customerId: string; gender: string; age: number }
+
+/** A redemption as the simulator publishes it on REDEMPTION_TOPIC: the offer's customer, time and coupon, and what was paid. */
+export interface RedemptionPayload { id: string; ts: number; coupon_id: number; amount: number }
+
+/**
+ * A shopper offered a coupon (a prediction for them): redeemed or not, by the preferences the seed
+ * gives this customer (the generator's, when the store was generated with the same seed). Pure.
+ */
+export function shopperRedemption(seed: number | string, shopper: Shopper, offer: { ts: number; coupon: PublishedOffer }): { probability: number; redemption?: RedemptionPayload } {
+  const prefs = customerPreferences(seed, shopper.customerId, shopper.gender, shopper.age);
+  const { traits, basket } = publishedCoupon(offer.coupon);
+  const o = redeem(seed, prefs, traits, basket, { customerId: shopper.customerId, ts: offer.ts, couponId: offer.coupon.id });
+  return o.redeemed ? { probability: o.probability, redemption: { id: shopper.customerId, ts: offer.ts, coupon_id: offer.coupon.id, amount: o.revenue } } : { probability: o.probability };
 }

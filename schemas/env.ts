@@ -63,6 +63,7 @@ export const EnvSchema = Type.Object({
   FOCUS_TOPIC: Str('Focus events (seed 000)'),
   FOCUS_EVENT_TOPIC_NAME: Str('Alias of FOCUS_TOPIC (seeds 002/003)'),
   BROWSING_TOPIC: Str('Browsing events (detector output)'),
+  REDEMPTION_TOPIC: Str('Redemptions: a simulated shopper used an offered coupon (simulator output, logged by the recommender)'),
   COUPON_PREDICTION_TOPIC: Str('Prediction results'),
   COUPON_PREDICTION_TOPIC_NAME: Str('Alias of COUPON_PREDICTION_TOPIC (seeds 002/003)'),
   COMMAND_TOPIC: Str('Pump commands (seed 000)'),
@@ -123,7 +124,7 @@ export type Env = Record<string, string | undefined>;
 export const SECRET_VARIABLES = ['MQTT_PASSWORD', 'ESS_API_TOKEN', 'CONTROL_TOKEN', 'DATABASE_URL', 'AMQP_URL', 'ESS_AMPQ_URL', 'MQTT_URL'];
 
 export interface Topics {
-  enter: string; move: string; exit: string; focus: string; browsing: string;
+  enter: string; move: string; exit: string; focus: string; browsing: string; redemption: string;
   prediction: string; command: string; deadLetter: string;
 }
 
@@ -210,6 +211,7 @@ export function parseConfig(env: Env): ConfigResult {
     exit: prefix + (value.EXIT_TOPIC ?? 'customer/exit'),
     focus: prefix + alias('FOCUS_TOPIC', 'FOCUS_EVENT_TOPIC_NAME', 'customer/focus'),
     browsing: prefix + (value.BROWSING_TOPIC ?? 'customer/browsing'),
+    redemption: prefix + (value.REDEMPTION_TOPIC ?? 'customer/redemption'),
     prediction: prefix + alias('COUPON_PREDICTION_TOPIC', 'COUPON_PREDICTION_TOPIC_NAME', 'customer/prediction'),
     command: prefix + (value.COMMAND_TOPIC ?? 'focusEventPump/command'),
     deadLetter: value.DEAD_LETTER_TOPIC ? prefix + value.DEAD_LETTER_TOPIC : '',

@@ -27,6 +27,12 @@ export const BrowsingEvent = Type.Object({
 }, { $id: 'customer_browsing_flat', title: 'Browsing event (detector output)' });
 
 // --- envelope format (seed 003 and seed 002's mock-endpoint examples)
+export const RedemptionEvent = Type.Object({
+  id: CustomerId, ts: Timestamp,
+  coupon_id: Type.Integer({ minimum: 1, maximum: 2147483647, description: 'the offered coupon' }),
+  amount: Type.Number({ minimum: 0, maximum: 1e9, description: 'what the shopper paid for the coupon\'s items, discount deducted' }),
+}, { $id: 'customer_redemption_flat', title: 'Redemption event (simulator output: a shopper used an offered coupon; ts is the offer\'s)', examples: [{ id: '127', ts: 192322800, coupon_id: 22, amount: 18.45 }] });
+
 export const ENVELOPE_TYPES = {
   'customer entry': 'entry', 'entry event': 'entry',
   'customer exit': 'exit', 'exit event': 'exit',
@@ -116,7 +122,7 @@ export type ScenarioDraftT = Static<typeof ScenarioDraft>;
 /** Everything `npm run schemas` exports, by file name. */
 export const ALL_SCHEMAS = {
   customer_entry_flat: EntryEvent, customer_exit_flat: ExitEvent, customer_move_flat: MoveEvent,
-  customer_focus_flat: FocusEvent, customer_browsing_flat: BrowsingEvent, event_envelope: Envelope,
+  customer_focus_flat: FocusEvent, customer_browsing_flat: BrowsingEvent, customer_redemption_flat: RedemptionEvent, event_envelope: Envelope,
   prediction_result_flat: PredictionFlat, prediction_result_envelope: PredictionEnvelope,
   pump_command: PumpCommand, score_request: ScoreRequest, score_response: ScoreResponse,
   scenario: Scenario, scenario_draft: ScenarioDraft,

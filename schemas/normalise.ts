@@ -4,7 +4,7 @@
  */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { EntryEvent, MoveEvent, FocusEvent, BrowsingEvent, Envelope, ENVELOPE_TYPES, MAX_TIMESTAMP_MS } from './messages.ts';
+import { EntryEvent, MoveEvent, FocusEvent, BrowsingEvent, RedemptionEvent, Envelope, ENVELOPE_TYPES, MAX_TIMESTAMP_MS } from './messages.ts';
 import { canonicalDepartment, departmentById, type Department } from './departments.ts';
 import type { EventKind, StoreEvent } from './events.ts';
 
@@ -17,6 +17,7 @@ const checks = {
   move: TypeCompiler.Compile(MoveEvent),
   focus: TypeCompiler.Compile(FocusEvent),
   browsing: TypeCompiler.Compile(BrowsingEvent),
+  redemption: TypeCompiler.Compile(RedemptionEvent),
   envelope: TypeCompiler.Compile(Envelope),
 };
 
@@ -87,6 +88,8 @@ function fromFlat(v: Record<string, unknown>, kind: EventKind): Normalised {
       }
       return { ok: true, event };
     }
+    case 'redemption':
+      return { ok: true, event: { kind, id, ts, couponId: v.coupon_id as number, amount: v.amount as number } };
   }
 }
 

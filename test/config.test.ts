@@ -13,7 +13,7 @@ test('defaults follow the seeds', () => {
   assert.equal(c.port, 8000);
   assert.equal(c.mqtt.mode, 'embedded');
   assert.equal(c.mqtt.port, 1883);
-  assert.equal(c.topics, { enter: 'customer/enter', move: 'customer/move', exit: 'customer/exit', focus: 'customer/focus', browsing: 'customer/browsing', prediction: 'customer/prediction', command: 'focusEventPump/command', deadLetter: '' });
+  assert.equal(c.topics, { enter: 'customer/enter', move: 'customer/move', exit: 'customer/exit', focus: 'customer/focus', browsing: 'customer/browsing', redemption: 'customer/redemption', prediction: 'customer/prediction', command: 'focusEventPump/command', deadLetter: '' });
   assert.equal(c.roles, ['recommender', 'detector', 'simulator', 'pump', 'gateway']);
   assert.equal([c.recommender.maxCoupons, c.recommender.threshold, c.recommender.idleTimeoutS], [5, 0.2, 7200]);
   assert.equal([c.pump.minCustomerId, c.pump.maxCustomerId, c.pump.intervalS, c.pump.autoStart], [1, 1000, 1, true]);

@@ -44,6 +44,24 @@ test('browsing raises an alert; helped clears the flag; a replayed or repeated o
   assert.is(counters(s, T).openAlerts, 0);
 });
 
+test('redemptions: counted today past the server\'s head, and the offer they answer is marked redeemed once', () => {
+  ordinal = 0;
+  const s = createStore(STORE_PLAN, { head: 0, since: T - 1000, redemptionsToday: 4 });
+  const coupon = { id: 3, type: 'buy_more', department: 'Men', discount: 25, how_many: 3, products_count: 1 };
+  for (const id of ['5', '6']) {
+    // shoppers on the plan, focused in Men, offered a Men coupon
+    apply(s, msg('entry', { id, ts: 1 }));
+    apply(s, msg('move', { id, ts: 2, x: 800, y: 750 }));
+    apply(s, msg('focus', { id, ts: 3, dep: 'Men', x: 800, y: 750 }));
+    apply(s, msg('prediction', { customer_id: id, ts: 3, score: 0.5, coupon }));
+  }
+  const changed = apply(s, msg('redemption', { id: '6', ts: 11, coupon_id: 3, amount: 12.5 }));
+  assert.ok(changed.predictions);
+  assert.equal(s.predictions.map((x: any) => [x.customer, !!x.redeemed]), [['6', true], ['5', false]]);
+  apply(s, msg('redemption', { id: '9', ts: 12, coupon_id: 3, amount: 1 })); // an offer no longer listed: counted only
+  assert.is(counters(s, T).redemptionsToday, 6);
+});
+
 test('predictions: newest first, counted today only past the server\'s head; rates and stale shoppers by log time', () => {
   ordinal = 0;
   const s = createStore(STORE_PLAN, { head: 2, since: T - 1000, predictionsToday: 1 });

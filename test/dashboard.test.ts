@@ -307,7 +307,7 @@ test('dashboard endpoints: config, helped with bad input and unknown customers',
     assert.equal(c.roles, ['gateway']);
     assert.is(c.head, await app.eventLog.head());
     assert.ok(c.replay_from >= 1 && c.replay_from <= c.head + 1);
-    assert.equal(c.today, { since: 0, predictions: 0 });
+    assert.equal(c.today, { since: 0, predictions: 0, redemptions: 0 });
     // one stream per process, under both mounts
     assert.is((await app.http.inject({ method: 'GET', url: '/gateway/dashboard/config' })).json().stream.id, c.stream.id);
     assert.is((await app.http.inject({ method: 'GET', url: '/dashboard/config?since=yesterday' })).statusCode, 400);

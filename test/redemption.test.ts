@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { generateStore } from '../actors/store-generator.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { couponTraits, redemptionProbability } from '../actors/customer-preferences.ts';
-import { basketValue, publishedCoupon, redeem, redemptionDraw } from '../actors/redemption.ts';
+import { basketValue, publishedCoupon, redeem, redemptionDraw, type RedemptionPayload } from '../actors/redemption.ts';
+import { considerOffer, offerOf } from '../adapters/simulator/redemptions.ts';
 
 const store = generateStore({ seed: 21, customers: 60, products: 300, days: 120 });
 const product = new Map(store.products.map((p) => [p.product_id, p]));
@@ -65,6 +66,38 @@ test('a published coupon gives the catalogue\'s traits and basket (what the simu
     const fromPrediction = publishedCoupon(JSON.parse(catalogue.get(k.coupon_id)!.json));
     assert.equal(fromPrediction, { traits: traits[i], basket: basket[i] }, `coupon ${k.coupon_id} (${k.coupon_type})`);
   }
+});
+
+test('a simulated shopper offered coupons: the whole outcome pinned (flat and envelope predictions, not in store, unreadable)', async () => {
+  const shopper = { customerId: '7', gender: 'F', age: 34 };
+  const coupon = (id: number, discount: number, price: number) => ({
+    id, type: 'just_discount', department: 'Women', discount, how_many: 1, start_date: '2026-01-01', end_date: '2026-01-09',
+    products: [{ id: 100 + id, name: 'x', category: 'Dress', sizes: 'S-XL', vendor: 'Gap', description: 'x', buy_price: price, department: 'Women' }],
+  });
+  const run = async () => {
+    const published: RedemptionPayload[] = [];
+    const wiring = { seed: 42, shopper: (id: string) => (id === '7' ? shopper : undefined), coupon: async (id: number) => (id === 5 ? coupon(5, 40, 4.5) : undefined), publish: async (r: RedemptionPayload) => { published.push(r); } };
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i++) outcomes.push(await considerOffer(wiring, JSON.stringify({ customer: { id: '7' }, coupon: coupon(i + 1, 20 + 5 * i, 3 + i), ts: 1780000000 + i })));
+    const envelope = (couponId: number) => JSON.stringify({ event_type: 'prediction result', event_timestamp: '2026-05-28T20:26:40Z', payload: { customer_id: 7, coupon_id: couponId, prediction: 0.6 } });
+    outcomes.push(await considerOffer(wiring, envelope(5)), await considerOffer(wiring, envelope(6)));
+    outcomes.push(await considerOffer(wiring, JSON.stringify({ customer: { id: '8' }, coupon: coupon(1, 20, 3), ts: 1780000000 })));
+    outcomes.push(await considerOffer(wiring, '{"nope": 1}'), await considerOffer(wiring, '{not json'));
+    return { outcomes, published };
+  };
+  const expected = {
+    outcomes: ['redeemed', 'declined', 'declined', 'redeemed', 'declined', 'declined', 'redeemed', 'redeemed', 'redeemed', 'redeemed', 'redeemed', 'unknown_coupon', 'not_in_store', 'unreadable', 'unreadable'],
+    published: [
+      { id: '7', ts: 1780000000, coupon_id: 1, amount: 2.4 }, { id: '7', ts: 1780000003, coupon_id: 4, amount: 3.9 },
+      { id: '7', ts: 1780000006, coupon_id: 7, amount: 4.5 }, { id: '7', ts: 1780000007, coupon_id: 8, amount: 4.5 },
+      { id: '7', ts: 1780000008, coupon_id: 9, amount: 4.4 }, { id: '7', ts: 1780000009, coupon_id: 10, amount: 4.2 },
+      { id: '7', ts: 1780000000, coupon_id: 5, amount: 2.7 },
+    ],
+  };
+  assert.equal(await run(), expected);
+  assert.equal(await run(), expected, 'the same seed, the same redemptions');
+  assert.equal(offerOf({ customer: { id: 3 }, coupon: coupon(2, 10, 1), ts: 5 }), { customerId: '3', ts: 5, coupon: coupon(2, 10, 1) });
+  assert.is(offerOf({ customer: { id: 3 }, coupon: coupon(2, 10, 1), ts: 5.5 }), undefined);
 });
 
 test.run();

@@ -18,6 +18,7 @@ import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
 import { DetectorProcessor } from '../adapters/detector/processor.ts';
+import { RedemptionLog } from '../adapters/recommender/redemptions.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/edges/cache-store.ts';
 import { fromFlat } from '../schemas/events.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
@@ -113,7 +114,8 @@ test('live runs and replays call the same processors: driven directly with the l
   try {
     await seedSmallStore(app.database.db);
     await (app.roles.get('recommender') as RecommenderHandle).reload();
-    assert.equal(app.pipeline.processors.map((p) => p.constructor), [RecommenderProcessor, DetectorProcessor]);
+    // (the redemption log decides nothing: no outputs, nothing for a replay to redo)
+    assert.equal(app.pipeline.processors.map((p) => p.constructor), [RecommenderProcessor, RedemptionLog, DetectorProcessor]);
     const T = SMALL_STORE.ts;
     const post = (kind: 'entry' | 'move' | 'focus' | 'exit', body: object) => app.pipeline.ingest(kind, JSON.stringify(body), { source: 'http' }).then((r) => (r.status === 'accepted' ? r.outputs : []));
     const work: unknown[] = [];

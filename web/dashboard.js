@@ -122,9 +122,9 @@ function drawCoupons() {
   const items = store.predictions.map((p) => {
     const key = String(p.ordinal);
     const old = have.get(key);
-    if (old) return old;
+    if (old) { old.classList.toggle('redeemed', !!p.redeemed); return old; }
     const li = document.createElement('li');
-    li.className = 'coupon';
+    li.className = p.redeemed ? 'coupon redeemed' : 'coupon';
     li.dataset.ordinal = key;
     li.dataset.customer = p.customer;
     const c = p.coupon;
@@ -184,6 +184,7 @@ function drawCounters() {
   $('c-events').textContent = c.eventsPerSecond.toFixed(c.eventsPerSecond < 10 ? 1 : 0);
   $('c-predictions').textContent = c.predictionsPerSecond.toFixed(1);
   $('c-today').textContent = String(c.predictionsToday);
+  $('c-redeemed').textContent = String(c.redemptionsToday);
 }
 
 function render() {
@@ -257,7 +258,7 @@ async function connect() {
   skew = cfg.server_time - Date.now();
   if (!store) {
     config = cfg;
-    store = view.store = createStore(cfg.plan, { head: cfg.head, since: cfg.today.since, predictionsToday: cfg.today.predictions });
+    store = view.store = createStore(cfg.plan, { head: cfg.head, since: cfg.today.since, predictionsToday: cfg.today.predictions, redemptionsToday: cfg.today.redemptions ?? 0 });
     store.lastOrdinal = cfg.replay_from - 1;
     drawPlan(cfg.plan);
     setupControls(cfg.roles);

@@ -11,7 +11,7 @@ export const RATE_WINDOW_MS = 5000;
 
 /** @typedef {'walking' | 'focused' | 'browsing'} ShopperState */
 
-export function createStore(plan, { head = 0, since = 0, predictionsToday = 0 } = {}) {
+export function createStore(plan, { head = 0, since = 0, predictionsToday = 0, redemptionsToday = 0 } = {}) {
   return {
     plan,
     /** @type {Map<string, {id: string, x: number, y: number, state: ShopperState, dep: string | null, seen: number}>} */
@@ -21,7 +21,7 @@ export function createStore(plan, { head = 0, since = 0, predictionsToday = 0 } 
     /** @type {Map<string, {id: string, x: number, y: number, dep: string | null, ts: number, ordinal: number, helped: boolean}>} */
     alerts: new Map(),
     /** events up to `head` were counted by the server already */
-    head, since, predictionsToday,
+    head, since, predictionsToday, redemptionsToday,
     lastOrdinal: 0,
     duplicates: 0,
     /** log times (ms) of recent messages and predictions, for the rates */
@@ -128,6 +128,13 @@ export function apply(store, msg) {
       changed.predictions = true;
       break;
     }
+    case 'redemption': {
+      // a shopper used an offered coupon (the simulator's shoppers, issue 23)
+      if (ordinal > store.head && t >= store.since) store.redemptionsToday++;
+      const p = store.predictions.find((x) => x.customer === String(body.id) && x.coupon.id === body.coupon_id && !x.redeemed);
+      if (p) { p.redeemed = true; changed.predictions = true; }
+      break;
+    }
     default:
       break; // no_prediction, rejected, process records: counted in events/s only
   }
@@ -153,6 +160,7 @@ export function counters(store, now) {
     eventsPerSecond: rate(store.recentEvents),
     predictionsPerSecond: rate(store.recentPredictions),
     predictionsToday: store.predictionsToday,
+    redemptionsToday: store.redemptionsToday,
     openAlerts: [...store.alerts.values()].filter((a) => !a.helped).length,
   };
 }

@@ -22,7 +22,7 @@ export const REPLAY_WINDOW_MS = 2 * 60_000;
 /** …but never more than this many events back (a busy store at high SIM_SPEED). */
 export const REPLAY_MAX_EVENTS = 20_000;
 
-/** What the page folds: every event of every customer (entries, moves, focus, browsing, predictions, helped, exits). */
+/** What the page folds: every event of every customer (entries, moves, focus, browsing, predictions, redemptions, helped, exits). */
 export const DASHBOARD_ROUTING_KEY = 'customer.#';
 
 const CUSTOMER_ID = /^[A-Za-z0-9_:-]{1,64}$/;
@@ -71,7 +71,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
       const head = await ctx.eventLog.head();
       const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
       const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
-      const today = { n: await ctx.eventLog.countSince('prediction', since, head) };
+      const today = { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
       const path = `/event-stream/${id}`;
       return {
         stream: {
@@ -86,7 +86,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
         roles: [...ctx.peers.keys()],
         head,
         replay_from: replayFrom,
-        today: { since, predictions: today.n },
+        today: { since, predictions: today.n, redemptions: today.redeemed },
         server_time: now,
       };
     });

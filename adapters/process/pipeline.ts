@@ -109,7 +109,7 @@ export class Pipeline {
   constructor(private o: PipelineOptions) {
     this.dedupWindowMs = o.dedupWindowMs ?? 10 * 60_000;
     const t = o.config.topics;
-    for (const [topic, kind] of [[t.enter, 'entry'], [t.move, 'move'], [t.exit, 'exit'], [t.focus, 'focus'], [t.browsing, 'browsing']] as const) this.topicKinds.set(topic, kind);
+    for (const [topic, kind] of [[t.enter, 'entry'], [t.move, 'move'], [t.exit, 'exit'], [t.focus, 'focus'], [t.browsing, 'browsing'], [t.redemption, 'redemption']] as const) this.topicKinds.set(topic, kind);
     const mq = o.config.mqtt;
     // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker
     // keeps the pipeline client's own publications from it
@@ -140,7 +140,7 @@ export class Pipeline {
   }
 
   topicFor(kind: EventKind): string {
-    return { entry: this.o.config.topics.enter, move: this.o.config.topics.move, exit: this.o.config.topics.exit, focus: this.o.config.topics.focus, browsing: this.o.config.topics.browsing }[kind];
+    return { entry: this.o.config.topics.enter, move: this.o.config.topics.move, exit: this.o.config.topics.exit, focus: this.o.config.topics.focus, browsing: this.o.config.topics.browsing, redemption: this.o.config.topics.redemption }[kind];
   }
 
   /**

@@ -16,6 +16,9 @@ import type { Broker } from '../edges/mqtt.ts';
 import { AppError } from '../process/errors.ts';
 import { LIMITS } from '../../schemas/limits.ts';
 import { CustomerSimulation, defaultCustomers, type ShopperView } from './simulation.ts';
+import { listenForOffers } from './redemptions.ts';
+import { loadCatalogue } from '../edges/cache-store.ts';
+import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { Timeline, payloadOf, type StalePolicy, type TimelineEvent } from '../../actors/simulator/timeline.ts';
 import { expandDraft, expandScenario, type ExpandedScenario } from '../../actors/simulator/scenario.ts';
 import { stateAt, stateTimestamp, type KnownPosition } from '../../actors/simulator/state-at.ts';
@@ -90,6 +93,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     failures: metrics.counter('storeflow_simulator_publish_failures_total', 'Publications that failed'),
     shoppers: metrics.gauge('storeflow_simulator_shoppers', 'Simulated shoppers in the store'),
     lag: metrics.gauge('storeflow_simulator_lag_seconds', 'How late the oldest due timeline event is (simulated seconds)'),
+    offers: metrics.counter('storeflow_simulator_offers_total', 'Predictions heard by the simulator, by what the shopper did (redeemed, declined, not_in_store, …)', ['outcome']),
   };
 
   const settings = { speed: sc.speed, averageInStore: sc.averageInStore, batchSize: sc.batchSize, consumeFrequencyS: sc.consumeFrequencyS, staleEvents: sc.staleEvents as StalePolicy };
@@ -291,6 +295,22 @@ export const simulatorRole: RoleFactory = async (ctx) => {
       return schedule(r.scenario);
     });
   };
+
+  // shoppers use the coupons they are offered (issue 23): adapters/simulator/redemptions.ts
+  const profiles = new Map(loaded.customers.map((c) => [c.customerId, c]));
+  let catalogue: Promise<CouponCatalogue> | undefined;
+  await listenForOffers(broker, config.topics.prediction, {
+    seed: config.seed,
+    shopper: (id) => (sim?.registry.has(id) ? profiles.get(id) : undefined),
+    coupon: async (id) => {
+      const entry = (await (catalogue ??= loadCatalogue(ctx.database.db).catch((err) => { catalogue = undefined; throw err; }))).get(id);
+      return entry ? JSON.parse(entry.json) : undefined;
+    },
+    publish: (r) => broker.publish(config.topics.redemption, JSON.stringify(r)),
+  }, (outcome, err) => {
+    m.offers.inc({ outcome });
+    if (err) log.warn({ err: (err as Error).message }, 'a redemption could not be published');
+  });
 
   const handle: SimulatorHandle = {
     routes,
