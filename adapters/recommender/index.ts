@@ -14,6 +14,7 @@ import { inProcessScorer } from '../edges/scorers.ts';
 import { RecommenderProcessor } from './processor.ts';
 import { recoverSessions } from './recovery.ts';
 import { recommenderRoutes } from './routes.ts';
+import { redemptionLog } from './redemptions.ts';
 import { couponDatesWarning } from '../../actors/recommender/coupon-validity.ts';
 
 export { renderPrediction, noPredictionData } from './processor.ts';
@@ -88,6 +89,9 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       return recovery;
     },
   });
+
+  // the simulator's shoppers redeeming what was offered: logged in their streams (adapters/recommender/redemptions.ts)
+  pipeline.register(redemptionLog(metrics));
 
   // reloads asked for while one is under way share it (each reads the whole catalogue: ~100 ms)
   let reloading: Promise<{ coupons: number; customers: number }> | undefined;
