@@ -1,7 +1,7 @@
 /** The session machine on its own: collaborators swapped with machine.provide(), as XState's own tests do. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createActor, fromPromise, waitFor as waitForState } from 'xstate';
+import { createActor, fromPromise, initialTransition, transition, waitFor as waitForState } from 'xstate';
 import { sessionMachine, type ScoreResult, type SessionEmitted } from '../machines/session.ts';
 import type { CustomerInfo } from '../actors/data/store-data.ts';
 import { fromValueOrPromise } from '../actors/kernel/value-or-promise.ts';
@@ -131,6 +131,18 @@ test('fromValueOrPromise: a value decides within the send, a promise once settle
   await waitForState(actor, (s) => s.value === 'ready' && s.context.pending.length === 0);
   assert.equal(decisions, [{ couponId: 1, score: 0.9 }, { reason: 'scorer_failed' }, { couponId: 2, score: 0.8 }, { reason: 'scorer_failed' }, { couponId: 3, score: 0.7 }]);
   assert.equal(actor.getSnapshot().context.offered, [1, 2, 3]);
+});
+
+test('as a pure function (initialTransition / transition): a focus before the context waits; an exit meanwhile is remembered; nothing is emitted yet', () => {
+  const [s0, start] = initialTransition(sessionMachine, { customerId: '7', idleTimeoutS: 7200 });
+  assert.is(s0.value, 'loadingContext');
+  assert.ok(start.some((a) => a.type === 'xstate.spawnChild'), 'the context load is invoked');
+  const [s1, a1] = transition(sessionMachine, s0, { type: 'focus', ts: 110, dep: 'Men', inputId: 'f1' });
+  assert.is(s1.value, 'loadingContext');
+  assert.equal(s1.context.pending, [{ inputId: 'f1', ts: 110, dep: 'Men' }]);
+  assert.equal(a1.filter((a) => a.type === 'xstate.emit'), []);
+  const [s2] = transition(sessionMachine, s1, { type: 'exit', ts: 120, inputId: 'x1' });
+  assert.equal([s2.value, s2.context.exitRequested, s2.context.lastTs], ['loadingContext', true, 120]);
 });
 
 test.run();
