@@ -140,7 +140,7 @@ test('as a pure function (initialTransition / transition): a focus before the co
   const [s1, a1] = transition(sessionMachine, s0, { type: 'focus', ts: 110, dep: 'Men', inputId: 'f1' });
   assert.is(s1.value, 'loadingContext');
   assert.equal(s1.context.pending, [{ inputId: 'f1', ts: 110, dep: 'Men' }]);
-  assert.equal(a1.filter((a) => a.type === 'xstate.emit'), []);
+  assert.equal(a1.map((a) => a.type).filter((t) => t === 'emitDecision' || t === 'warnUnknownCustomer'), [], 'no decision yet');
   const [s2] = transition(sessionMachine, s1, { type: 'exit', ts: 120, inputId: 'x1' });
   assert.equal([s2.value, s2.context.exitRequested, s2.context.lastTs], ['loadingContext', true, 120]);
 });
