@@ -103,7 +103,10 @@ let broker: Mosquitto | undefined, database: Postgres | undefined, storeflow: St
 let load: Load | undefined, wire: Wire | undefined;
 let pool: ReturnType<typeof createPool> | undefined;
 
-const createPool = (url: string) => ((pg as any).default ?? pg)({ connectionString: url, bigIntMode: 'number', poolSize: 2 }) as import('@databases/pg').ConnectionPool;
+// an idle connection dropped by a database restart is expected here: noted, not printed
+const createPool = (url: string) => ((pg as any).default ?? pg)({
+  connectionString: url, bigIntMode: 'number', poolSize: 2, onError: (err: Error) => note(`database connection error: ${err.message}`),
+}) as import('@databases/pg').ConnectionPool;
 
 class Interrupted extends Error {}
 let interrupt!: (err: Error) => void;
