@@ -6,9 +6,9 @@
  * focus detector once; its focuses then go through the recommender's sessions (the replay path:
  * same machines and decision as live) once per policy, with COUPON_VALIDITY=ignore so a department
  * offers a real choice (~350 coupons, not three). Each offer is redeemed or not by the shopper's
- * hidden preferences (actors/redemption.ts: seeded by the offer, the same outcome for every
+ * hidden preferences (actors/simulator/redemption.ts: seeded by the offer, the same outcome for every
  * policy that makes the same offer). Policies:
- *   model            the in-process model (actors/coupon-model.json or --model), PREDICTION_THRESHOLD (--threshold, 0.2), top 5
+ *   model            the in-process model (actors/recommender/coupon-model.json or --model), PREDICTION_THRESHOLD (--threshold, 0.2), top 5
  *   random           a random coupon of the department (not yet offered in the visit)
  *   highestDiscount  the highest discount (ties: the lower coupon id)
  *   oracle           the highest redemption probability by the hidden preferences
@@ -19,11 +19,11 @@
  *   npm run bench:quality -- [--json] [--seed N] [--model FILE] [--threshold X] [--hours H] [--average N] [--customers N]
  */
 import { parseArgs } from 'node:util';
-import { generateStore } from '../actors/store-generator.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
-import { loadCouponModel } from '../actors/coupon-scorer.ts';
-import { couponTraits, redemptionProbability, type CouponTraits } from '../actors/customer-preferences.ts';
-import { basketValue, redeem } from '../actors/redemption.ts';
+import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
+import { couponTraits, redemptionProbability, type CouponTraits } from '../actors/data/customer-preferences.ts';
+import { basketValue, redeem } from '../actors/simulator/redemption.ts';
 import { createPrng } from '../actors/kernel/prng.ts';
 import type { CouponInfo, CouponScorer, CustomerInfo } from '../actors/data/store-data.ts';
 import { simulateDay } from '../adapters/simulator/simulation.ts';

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { parseStoreCsv, CSV_FILES } from '../actors/data/store-csv.ts';
-import { loadCouponModel } from '../actors/coupon-scorer.ts';
+import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
 import { departmentAt } from '../actors/data/store-plan.ts';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });

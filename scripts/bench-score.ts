@@ -1,14 +1,14 @@
 /**
- * `npm run bench:score`: throughput of the in-process scorer (actors/coupon-scorer.ts) in
+ * `npm run bench:score`: throughput of the in-process scorer (actors/recommender/coupon-scorer.ts) in
  * customer × coupon pairs per second, against a baseline measured in the same run over feature
  * vectors built beforehand (the least work any scorer of this model must do): for a logistic
  * regression a plain 24-weight dot product + sigmoid, for boosted trees each tree walked level by
  * level + sigmoid. Two call shapes: 3 coupons per call (a focus: the department's
  * valid coupons) and 300 per call. Medians of 7 rounds. MODEL_FILE scores another model file.
  */
-import { generateStore } from '../actors/store-generator.ts';
-import { loadCouponModel } from '../actors/coupon-scorer.ts';
-import { FEATURE_COUNT, featureVector } from '../actors/coupon-features.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
+import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
+import { FEATURE_COUNT, featureVector } from '../actors/recommender/coupon-features.ts';
 
 const store = generateStore({ customers: 200 });
 const scorer = loadCouponModel(process.env.MODEL_FILE || undefined); // MODEL_FILE: another model file, as the service takes it

@@ -28,7 +28,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import amqp from 'amqplib';
 import pgModule, { sql } from '@databases/pg';
 import { createPrng, type Prng } from '../actors/kernel/prng.ts';
-import { generateStore } from '../actors/store-generator.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
 import { CSV_FILES, CSV_HEADERS, formatStoreCsv, StoreDataError } from '../actors/data/store-csv.ts';
 import { parseConfig } from '../schemas/env.ts';
 import { freePort } from '../adapters/edges/ports.ts';

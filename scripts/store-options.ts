@@ -1,5 +1,5 @@
 /** Command-line options shared by the data scripts (seed, train): the store's size, window and seed. */
-import { DEFAULT_STORE_OPTIONS, checkStoreOptions, type StoreOptions } from '../actors/store-generator.ts';
+import { DEFAULT_STORE_OPTIONS, checkStoreOptions, type StoreOptions } from '../actors/data/store-generator.ts';
 
 export interface ParsedArgs { store: StoreOptions; flags: Map<string, string | true>; positional: string[] }
 

@@ -8,10 +8,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { generateStore } from '../actors/store-generator.ts';
-import { trainCouponModel } from '../actors/coupon-model.ts';
-import { DEFAULT_MODEL_FILE, formatModelFile } from '../actors/coupon-scorer.ts';
-import { BOOST_DEFAULTS, trainBoostedModel } from '../actors/gradient-boosting.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
+import { trainCouponModel } from '../actors/recommender/coupon-model.ts';
+import { DEFAULT_MODEL_FILE, formatModelFile } from '../actors/recommender/coupon-scorer.ts';
+import { BOOST_DEFAULTS, trainBoostedModel } from '../actors/recommender/gradient-boosting.ts';
 import { parseArgs } from './store-options.ts';
 
 const USAGE = `usage: npm run train -- [--kind logistic|boosted] [--trees N] [--depth N] [--out FILE] [--seed N] [--customers N] [--products N] [--days N] [--from YYYY-MM-DD] [--history-days N]

@@ -1,12 +1,12 @@
 /**
- * Hidden preferences and the redemption model (actors/customer-preferences.ts): a pure function of
+ * Hidden preferences and the redemption model (actors/data/customer-preferences.ts): a pure function of
  * (seed, id, gender, age), the same the generator drew the order history from, and a redemption
  * probability that follows the documented terms.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateStore } from '../actors/store-generator.ts';
-import { CATEGORIES, REDEMPTION, couponTraits, customerPreferences, redemptionLogit, redemptionLogits, redemptionProbability } from '../actors/customer-preferences.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
+import { CATEGORIES, REDEMPTION, couponTraits, customerPreferences, redemptionLogit, redemptionLogits, redemptionProbability } from '../actors/data/customer-preferences.ts';
 
 const small = { seed: 21, customers: 60, products: 300, days: 120 };
 

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEPARTMENTS } from '../schemas/departments.ts';
-import { generateStore, DEFAULT_STORE_OPTIONS, type GeneratedStore } from '../actors/store-generator.ts';
+import { generateStore, DEFAULT_STORE_OPTIONS, type GeneratedStore } from '../actors/data/store-generator.ts';
 import { formatStoreCsv, parseStoreCsv, pyFloat, round2, CSV_FILES } from '../actors/data/store-csv.ts';
 import { createPrng } from '../actors/kernel/prng.ts';
 

@@ -13,7 +13,7 @@ import { sql } from '@databases/pg';
 import { connectDatabase, migrate, type Database } from '../adapters/edges/database.ts';
 import { countStoreTables, loadStoreDirectory, loadStoreTables, readStoreDirectory } from '../adapters/edges/cache-loader.ts';
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
-import { generateStore } from '../actors/store-generator.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
 import { formatStoreCsv, StoreDataError } from '../actors/data/store-csv.ts';
 import { captureLogger, DATABASE_URL, dropSchema, uniqueName } from './helpers.ts';
 

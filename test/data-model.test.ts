@@ -8,10 +8,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateStore } from '../actors/store-generator.ts';
-import { evaluate, trainCouponModel, type CouponModelFile } from '../actors/coupon-model.ts';
-import { DEFAULT_MODEL_FILE, createCouponScorer, loadCouponModel } from '../actors/coupon-scorer.ts';
-import { FEATURE_COUNT, FEATURE_NAMES, featureVector } from '../actors/coupon-features.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
+import { evaluate, trainCouponModel, type CouponModelFile } from '../actors/recommender/coupon-model.ts';
+import { DEFAULT_MODEL_FILE, createCouponScorer, loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
+import { FEATURE_COUNT, FEATURE_NAMES, featureVector } from '../actors/recommender/coupon-features.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'storeflow-model-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -38,7 +38,7 @@ test('the committed model loads, is informative, and is exactly what training th
   assert.ok(h.prAuc > 0.3 && h.bestF1 > 0.33, `PR-AUC ${h.prAuc}, F1 ${h.bestF1} near the original's 0.40 / 0.365`);
   assert.ok(h.shareAbove02 > 0.1, `a fair share of pairs clear PREDICTION_THRESHOLD 0.2: ${h.shareAbove02}`);
   const retrained = trainCouponModel(generateStore(m.store));
-  assert.is(`${JSON.stringify(retrained, null, 2)}\n`, readFileSync(DEFAULT_MODEL_FILE, 'utf8'), 'run `npm run train` and commit actors/coupon-model.json');
+  assert.is(`${JSON.stringify(retrained, null, 2)}\n`, readFileSync(DEFAULT_MODEL_FILE, 'utf8'), 'run `npm run train` and commit actors/recommender/coupon-model.json');
 });
 
 test('a bad model file is refused with a clear message', () => {

@@ -1,5 +1,5 @@
 /**
- * The gradient-boosted trees (actors/gradient-boosting.ts), the model issue 23 compared with the
+ * The gradient-boosted trees (actors/recommender/gradient-boosting.ts), the model issue 23 compared with the
  * logistic regression: deterministic training, the file format (`npm run train -- --kind boosted`)
  * loaded by the service's scorer, and the fast scorer equal to walking every tree.
  */
@@ -8,10 +8,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateStore } from '../actors/store-generator.ts';
-import { trainBoostedModel, type BoostedModelFile } from '../actors/gradient-boosting.ts';
-import { formatModelFile, loadCouponModel } from '../actors/coupon-scorer.ts';
-import { featureVector } from '../actors/coupon-features.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
+import { trainBoostedModel, type BoostedModelFile } from '../actors/recommender/gradient-boosting.ts';
+import { formatModelFile, loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
+import { featureVector } from '../actors/recommender/coupon-features.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'storeflow-boosted-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ import { startTestApp, connectClient, collect, waitFor } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
 import { defaultCustomers } from '../adapters/simulator/simulation.ts';
 import { loadCatalogue } from '../adapters/edges/cache-store.ts';
-import { shopperRedemption, type PublishedOffer, type RedemptionPayload } from '../actors/redemption.ts';
+import { shopperRedemption, type PublishedOffer, type RedemptionPayload } from '../actors/simulator/redemption.ts';
 import type { SimulatorHandle } from '../adapters/simulator/index.ts';
 
 test('predictions for a shopper in the store → redemptions by their preferences, published and logged', async () => {

@@ -1,14 +1,14 @@
 /**
- * The redemption model (actors/redemption.ts): same seed → same redemptions, whatever the order
+ * The redemption model (actors/simulator/redemption.ts): same seed → same redemptions, whatever the order
  * of the offers; the basket a redemption buys; a published coupon (what the simulator sees) gives
  * the same traits and basket as the catalogue's rows.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateStore } from '../actors/store-generator.ts';
+import { generateStore } from '../actors/data/store-generator.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
-import { couponTraits, redemptionProbability } from '../actors/customer-preferences.ts';
-import { basketValue, publishedCoupon, redeem, redemptionDraw, type RedemptionPayload } from '../actors/redemption.ts';
+import { couponTraits, redemptionProbability } from '../actors/data/customer-preferences.ts';
+import { basketValue, publishedCoupon, redeem, redemptionDraw, type RedemptionPayload } from '../actors/simulator/redemption.ts';
 import { considerOffer, offerOf } from '../adapters/simulator/redemptions.ts';
 
 const store = generateStore({ seed: 21, customers: 60, products: 300, days: 120 });

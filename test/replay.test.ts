@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { replay, Replayer, canonical, type ExportedEvent } from '../adapters/process/replay.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { parseStoreCsv, CSV_FILES } from '../actors/data/store-csv.ts';
-import { loadCouponModel } from '../actors/coupon-scorer.ts';
+import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
 import { startTestApp, waitFor } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';

@@ -9,7 +9,7 @@ import type { Logger } from '../process/logger.ts';
 import { connectDatabase, migrate, type Database } from './database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { countStoreTables, loadStoreTables, type LoadResult } from './cache-loader.ts';
-import { generateStore, type StoreOptions } from '../../actors/store-generator.ts';
+import { generateStore, type StoreOptions } from '../../actors/data/store-generator.ts';
 
 export interface StoreDataResult { seeded: boolean; load?: LoadResult; generateMs?: number }
 

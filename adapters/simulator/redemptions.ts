@@ -2,14 +2,14 @@
  * Simulated shoppers use the coupons they are offered (issue 23). The simulator hears the predictions
  * (COUPON_PREDICTION_TOPIC, flat or envelope; every simulator hears every one, so it is never a shared
  * subscription) and a shopper of this simulator still in the store redeems the offered coupon with the
- * probability their hidden preferences give (actors/redemption.ts: seeded by SEED and the offer, so the
+ * probability their hidden preferences give (actors/simulator/redemption.ts: seeded by SEED and the offer, so the
  * same prediction always has the same outcome). A redemption is published on REDEMPTION_TOPIC,
  * `{"id", "ts", "coupon_id", "amount"}` (`ts`: the offer's; `amount`: what the shopper paid for the
  * coupon's items); the recommender's pipeline logs it in the customer's stream. With no broker
  * (TESTING_NO_MQTT) no prediction reaches the simulator, so nobody redeems.
  */
 import { isoToSeconds } from '../../schemas/normalise.ts';
-import { shopperRedemption, type PublishedOffer, type RedemptionPayload, type Shopper } from '../../actors/redemption.ts';
+import { shopperRedemption, type PublishedOffer, type RedemptionPayload, type Shopper } from '../../actors/simulator/redemption.ts';
 import type { Broker } from '../edges/mqtt.ts';
 
 export type OfferOutcome = 'redeemed' | 'declined' | 'not_in_store' | 'unknown_coupon' | 'unreadable' | 'failed';

@@ -12,8 +12,8 @@
  * same data, same bytes.
  */
 import { COUPON_FEATURES, FEATURE_COUNT, FEATURE_NAMES, writeCouponFeatures, writeCustomerFeatures } from './coupon-features.ts';
-import type { GeneratedStore, StoreOptions } from './store-generator.ts';
-import { createPrng } from './kernel/prng.ts';
+import type { GeneratedStore, StoreOptions } from '../data/store-generator.ts';
+import { createPrng } from '../kernel/prng.ts';
 
 export type Transform = 'log1p' | 'identity';
 

@@ -9,17 +9,17 @@
  * three coupons of every department are valid on every day of the window; ~300 orders per customer
  * over the history's three years, ~30% of order lines bought with a coupon.
  *
- * Coupon use follows every customer's hidden preferences (actors/customer-preferences.ts): which
+ * Coupon use follows every customer's hidden preferences (actors/data/customer-preferences.ts): which
  * departments an order touches, how thrifty its products are, and which of the valid coupons it
  * uses, by the same redemption model the simulator's shoppers follow. Part of those preferences is
  * visible through the 24 features, part is not (favourite categories, coupon-type affinity, the
  * noise in department weights).
  */
-import { DEPARTMENTS, type Department } from '../schemas/departments.ts';
-import { createPrng, type Prng } from './kernel/prng.ts';
+import { DEPARTMENTS, type Department } from '../../schemas/departments.ts';
+import { createPrng, type Prng } from '../kernel/prng.ts';
 import { CATEGORIES, couponTraits, customerPreferences, redemptionLogits, type CustomerPreferences } from './customer-preferences.ts';
-import { round2, type CouponProduct, type StoreTables } from './data/store-csv.ts';
-import type { CouponInfo, CouponType, CustomerInfo, ProductInfo } from './data/store-data.ts';
+import { round2, type CouponProduct, type StoreTables } from './store-csv.ts';
+import type { CouponInfo, CouponType, CustomerInfo, ProductInfo } from './store-data.ts';
 
 export interface StoreOptions {
   seed: number;

@@ -21,8 +21,8 @@
  */
 import { COUPON_FEATURES, FEATURE_COUNT, FEATURE_NAMES, writeCouponFeatures, writeCustomerFeatures } from './coupon-features.ts';
 import { evaluate, heldOutCustomers, type ClassMetrics } from './coupon-model.ts';
-import type { GeneratedStore, StoreOptions } from './store-generator.ts';
-import type { CouponInfo, CouponScorer, CustomerInfo } from './data/store-data.ts';
+import type { GeneratedStore, StoreOptions } from '../data/store-generator.ts';
+import type { CouponInfo, CouponScorer, CustomerInfo } from '../data/store-data.ts';
 
 export interface BoostedTree {
   /** Per level, from the root: the feature index and the threshold (`x > threshold` sets the level's bit). */

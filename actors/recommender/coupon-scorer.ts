@@ -1,17 +1,17 @@
 /**
- * In-process coupon scoring over the committed model (actors/coupon-model.json): a logistic
- * regression or gradient-boosted trees (actors/gradient-boosting.ts), by the file's `kind`. The logistic
+ * In-process coupon scoring over the committed model (actors/recommender/coupon-model.json): a logistic
+ * regression or gradient-boosted trees (actors/recommender/gradient-boosting.ts), by the file's `kind`. The logistic
  * regression folds standardisation into the weights once, splits into a customer part (computed
  * once per call) and a coupon part (four numbers and two table lookups), so a call costs a few
  * nanoseconds per coupon.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEPARTMENTS } from '../schemas/departments.ts';
+import { DEPARTMENTS } from '../../schemas/departments.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, requiredItems } from './coupon-features.ts';
 import type { CouponModelFile } from './coupon-model.ts';
 import { checkBoostedModel, createBoostedScorer, type BoostedModelFile } from './gradient-boosting.ts';
-import { COUPON_TYPES, type CouponInfo, type CouponScorer, type CustomerInfo } from './data/store-data.ts';
+import { COUPON_TYPES, type CouponInfo, type CouponScorer, type CustomerInfo } from '../data/store-data.ts';
 
 export const DEFAULT_MODEL_FILE = fileURLToPath(new URL('./coupon-model.json', import.meta.url));
 
@@ -27,7 +27,7 @@ export function checkModel(m: any, source = 'model'): CouponModelFile | BoostedM
   const fail = (why: string): never => { throw new Error(`${source}: not a storeflow coupon model (${why})`); };
   if (!m || typeof m !== 'object') fail('not a JSON object');
   if (m.format !== 'storeflow/coupon-model@1' || (m.kind !== 'logistic-regression' && m.kind !== 'gradient-boosted-trees')) fail(`format ${m.format}, kind ${m.kind}`);
-  if (!Array.isArray(m.features) || m.features.join() !== FEATURE_NAMES.join()) fail('feature order differs from actors/coupon-features.ts');
+  if (!Array.isArray(m.features) || m.features.join() !== FEATURE_NAMES.join()) fail('feature order differs from actors/recommender/coupon-features.ts');
   if (m.kind === 'gradient-boosted-trees') return checkBoostedModel(m, fail);
   for (const k of ['transform', 'mean', 'std', 'weights'] as const) if (!Array.isArray(m[k]) || m[k].length !== FEATURE_COUNT) fail(`${k} must list ${FEATURE_COUNT} values`);
   for (const k of ['mean', 'std', 'weights'] as const) if (!m[k].every((x: unknown) => typeof x === 'number' && Number.isFinite(x))) fail(`${k} must be finite numbers`);

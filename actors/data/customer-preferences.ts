@@ -29,9 +29,9 @@
  * The hidden part (type affinity, department noise, favourite categories) is what no model of these
  * features can learn; the oracle policy of `npm run bench:quality` knows it.
  */
-import { DEPARTMENTS, type Department } from '../schemas/departments.ts';
-import { createPrng, type Prng } from './kernel/prng.ts';
-import { COUPON_TYPES, type CouponInfo, type CouponType } from './data/store-data.ts';
+import { DEPARTMENTS, type Department } from '../../schemas/departments.ts';
+import { createPrng, type Prng } from '../kernel/prng.ts';
+import { COUPON_TYPES, type CouponInfo, type CouponType } from './store-data.ts';
 
 /** The 42 product categories, in the generator's order (a category's index is its position here). */
 export const CATEGORIES = ['Onesy', 'Flannel shirt', 'Sweatshirt', 'Vest top', 'V-neck t-shirt', 'Tank top', 'Skinny jean', 'Short sleeve Henley', 'Wool hat', 'Pajama pants', 'Short sleeve polo', 'Jeans', 'Bathrobe', 'T-shirt', 'Skirt', 'Overalls', 'Hawaiian shirt', 'Denim cut-offs', 'Cotton oxford', 'Dress socks', 'Dress pants', 'Cargo short', 'Suspenders', 'Beach sling', 'Romper', 'Rain jacket', 'Bucket hat', 'Sweat pants', 'Dress', 'Sport shorts', 'Tuxedo', 'Sport pants', 'Sport jacket', 'Bike short', 'Blazer', 'Hoodie', 'Cardigan', 'Leggings', 'Swimsuit', 'Parka', 'Chinos', 'Polo shirt'];

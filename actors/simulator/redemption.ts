@@ -1,6 +1,6 @@
 /**
  * Whether a shopper redeems an offered coupon: the probability their hidden preferences give
- * (actors/customer-preferences.ts), drawn from a seeded stream named by the offer itself, so the
+ * (actors/data/customer-preferences.ts), drawn from a seeded stream named by the offer itself, so the
  * same seed, customer, focus time and coupon always give the same outcome, in whatever order
  * offers arrive, and two policies that offer the same coupon at the same focus see the same
  * outcome (common random numbers: their comparison is not blurred by luck).
@@ -9,10 +9,10 @@
  * Items: just_discount one of its product, buy_more `how_many` of it, buy_all each listed product
  * once, a department coupon two items at the department's mean price (the history buys 1–3).
  */
-import { createPrng } from './kernel/prng.ts';
-import { round2 } from './data/store-csv.ts';
-import { couponTraits, customerPreferences, redemptionProbability, type CouponTraits, type CustomerPreferences } from './customer-preferences.ts';
-import type { CouponInfo } from './data/store-data.ts';
+import { createPrng } from '../kernel/prng.ts';
+import { round2 } from '../data/store-csv.ts';
+import { couponTraits, customerPreferences, redemptionProbability, type CouponTraits, type CustomerPreferences } from '../data/customer-preferences.ts';
+import type { CouponInfo } from '../data/store-data.ts';
 
 /** An offer as the redemption model sees it. */
 export interface Offer { customerId: string; /** the focus's event time, integer seconds */ ts: number; couponId: number }

@@ -3,8 +3,8 @@
  * six customer aggregates, four coupon numbers, then one-hots for age band, gender, coupon type
  * and department. The model file names them in this order; the scorer relies on it.
  */
-import { DEPARTMENTS } from '../schemas/departments.ts';
-import { COUPON_TYPES, type CouponInfo, type CustomerInfo } from './data/store-data.ts';
+import { DEPARTMENTS } from '../../schemas/departments.ts';
+import { COUPON_TYPES, type CouponInfo, type CustomerInfo } from '../data/store-data.ts';
 
 export const FEATURE_NAMES = [
   'mean_buy_price', 'total_coupons_used', 'mean_discount_received', 'unique_products_bought',
