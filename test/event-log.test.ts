@@ -139,9 +139,15 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
       e('3', 'entry', 100), // idle: over 7200 s before event time
       e('4', 'entry', 5020),
       e('5', 'entry', 4_102_444_800), // far ahead: its own visit is open, and it moves nobody's clock
+      // a closed visit whose focus was never decided (a crash between the two): from the exit before it
+      e('6', 'entry', 4000), e('6', 'focus', 4001, { dep: 'Men' }), { streamId: 'customer-6', type: 'no_prediction', data: { reason: 'below_threshold' }, metadata: { source: 'output' } },
+      e('6', 'exit', 4002), e('6', 'entry', 4003), e('6', 'focus', 4004, { dep: 'Men' }), e('6', 'exit', 4005),
     ]);
     const open = await log.openVisits(4000);
-    assert.equal(open.map((x) => `${x.streamId}:${x.type}:${(x.data as any).ts}`), ['customer-1:entry:5000', 'customer-1:focus:5010', 'customer-4:entry:5020', 'customer-5:entry:4102444800']);
+    assert.equal(open.map((x) => `${x.streamId}:${x.type}:${(x.data as any).ts ?? ''}`), [
+      'customer-1:entry:5000', 'customer-1:focus:5010', 'customer-4:entry:5020', 'customer-5:entry:4102444800',
+      'customer-6:entry:4003', 'customer-6:focus:4004', 'customer-6:exit:4005',
+    ]);
   });
   s.run();
 }

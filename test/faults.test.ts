@@ -14,9 +14,10 @@ import { silentLogger } from '../adapters/process/logger.ts';
 import { startEmbeddedPostgres } from '../adapters/edges/embedded-postgres.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { connectDatabase, migrate } from '../adapters/edges/database.ts';
-import { connectClient, waitFor, sleep, startTestApp, uniqueName, dropSchema, DATABASE_URL } from './helpers.ts';
+import { connectClient, collect, waitFor, sleep, startTestApp, uniqueName, dropSchema, DATABASE_URL } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
+import { inputId } from '../adapters/process/pipeline.ts';
 import pgModule from '@databases/pg';
 
 const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
@@ -173,6 +174,38 @@ test('one customer far in the future ends nobody else\'s session, live or after 
     const third = (await again.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: T + 4, dep: 'Men' } })).json().predictions[0].coupon.id;
     assert.ok(![first, second].includes(third), `the third offer ${third} repeats none of ${first}, ${second}`);
   } finally {
+    await app.stop();
+    await again?.stop();
+    await dropSchema(app.config.databaseSchema);
+  }
+});
+
+test('a focus logged just before a crash is decided at the next start, also when its exit was logged too; the decision is published', async () => {
+  const app = await startTestApp({ ROLES: 'recommender', PREDICTION_THRESHOLD: '0' });
+  let again: Awaited<ReturnType<typeof startTestApp>> | undefined;
+  const client = await connectClient();
+  try {
+    await seedSmallStore(app.database.db);
+    const t = app.config.topics;
+    // what a SIGKILL between "append" and "act" leaves: the visit's inputs logged, no decision
+    const input = (topic: string, body: object) => {
+      const payload = JSON.stringify(body);
+      return { streamId: `customer-${(body as { id: string }).id}`, type: topic === t.focus ? 'focus' : topic === t.exit ? 'exit' : 'entry', data: body, messageId: inputId(topic, payload), metadata: { source: 'mqtt', topic } };
+    };
+    const logged = await app.eventLog.append([
+      input(t.enter, { id: '1', ts: T }), input(t.focus, { id: '1', ts: T + 1, dep: 'Men' }), input(t.exit, { id: '1', ts: T + 2 }),
+      input(t.enter, { id: '2', ts: T + 3 }), input(t.focus, { id: '2', ts: T + 4, dep: 'Women' }),
+    ]);
+    await app.stop();
+    const got = await collect(client, [t.prediction]);
+    again = await startTestApp({ ...app.env });
+    const decisions = await waitFor(async () => { const d = await again!.eventLog.read({ types: ['prediction', 'no_prediction'] }); return d.length >= 2 ? d : null; }, 10_000, 'both focuses decided');
+    assert.equal(decisions.map((d) => [d.type, d.metadata.cause]), [['prediction', logged[1].messageId], ['prediction', logged[4].messageId]]);
+    await waitFor(() => got.length >= 2, 5000, 'both published');
+    assert.equal(got.map((g) => g.body.customer.id).sort(), ['1', '2']);
+    assert.equal((await again.http.inject({ method: 'GET', url: '/sessions' })).json().sessions.map((x: any) => x.customer_id), ['2'], 'the closed visit ended again');
+  } finally {
+    await client.endAsync();
     await app.stop();
     await again?.stop();
     await dropSchema(app.config.databaseSchema);

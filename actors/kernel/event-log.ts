@@ -172,22 +172,34 @@ export class InMemoryEventLog implements EventLog {
   }
 
   async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
-    const visits = new Map<string, { events: LoggedEvent[]; lastTs: number; open: boolean }>();
+    interface Stream { events: LoggedEvent[]; maxTs: number; lastExit: number; lastIn: number; lastFocus: number; lastDecision: number }
+    const streams = new Map<string, Stream>();
     for (const e of this.events) {
       if (!e.streamId.startsWith('customer-')) continue;
-      const isInput = e.type === 'entry' || e.type === 'focus' || e.type === 'exit';
-      const v = visits.get(e.streamId) ?? { events: [], lastTs: -Infinity, open: false };
-      visits.set(e.streamId, v);
-      if (isInput) v.lastTs = Math.max(v.lastTs, Number((e.data as { ts?: number }).ts));
-      if (e.type === 'exit') { v.events = []; v.open = false; continue; }
-      if (e.type === 'entry' || e.type === 'focus') v.open = true;
-      v.events.push(e);
+      const s = streams.get(e.streamId) ?? { events: [], maxTs: -Infinity, lastExit: 0, lastIn: 0, lastFocus: 0, lastDecision: 0 };
+      streams.set(e.streamId, s);
+      s.events.push(e);
+      if (e.type === 'entry' || e.type === 'focus' || e.type === 'exit') s.maxTs = Math.max(s.maxTs, Number((e.data as { ts?: number }).ts));
+      if (e.type === 'exit') s.lastExit = e.position;
+      if (e.type === 'entry' || e.type === 'focus') s.lastIn = e.position;
+      if (e.type === 'focus') s.lastFocus = e.position;
+      if (e.type === 'prediction' || e.type === 'no_prediction') s.lastDecision = e.position;
     }
     // event time: the latest time two customers have reached
-    const leaders = [...visits.values()].map((v) => v.lastTs).sort((a, b) => b - a);
-    const eventTime = leaders[Math.min(1, leaders.length - 1)] ?? 0;
-    return [...visits.values()].filter((v) => v.open && v.lastTs > eventTime - idleTimeoutS).flatMap((v) => v.events).sort((a, b) => a.position - b.position);
+    const times = [...streams.values()].map((v) => v.maxTs).filter(Number.isFinite).sort((a, b) => b - a);
+    const eventTime = times[Math.min(1, times.length - 1)] ?? 0;
+    const out: LoggedEvent[] = [];
+    for (const v of streams.values()) {
+      if (!(v.maxTs > eventTime - idleTimeoutS)) continue;
+      const open = v.lastIn > v.lastExit;
+      const undecided = !open && v.lastFocus > v.lastDecision;
+      if (!open && !undecided) continue;
+      const after = open ? v.lastExit : Math.max(0, ...v.events.filter((e) => e.type === 'exit' && e.position < v.lastFocus).map((e) => e.position));
+      out.push(...v.events.filter((e) => e.position > after));
+    }
+    return out.sort((a, b) => a.position - b.position);
   }
+
 
   subscribe(listener: LogListener): () => void {
     this.listeners.add(listener);

@@ -162,30 +162,45 @@ export class PostgresEventLog implements EventLog {
   }
 
   /**
-   * The customers still in the store at the log's end, and what their visits logged so far: every event
-   * of their streams after their last exit (inputs and decisions), in log order. A visit is open when
+   * The visits with work left at the log's end, and what they logged so far: the customers still in the
+   * store (every event of their streams after their last exit, inputs and decisions, in log order), and
+   * visits already closed that hold a focus never decided (a crash between the focus and its decision:
+   * from the exit before that focus). A visit is open when
    * the customer entered or focused after their last exit, within `idleTimeoutS` of event time, event
    * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
    * read as numeric, so a value an older version let in never stops a start.
    */
   async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
-    const leaders = await this.db.query(sql`
-      SELECT max((data->>'ts')::numeric) AS max_ts FROM events
-      WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
-      GROUP BY stream_id ORDER BY 1 DESC LIMIT 2`);
-    if (leaders.length === 0) return [];
-    const eventTime = Number(leaders[leaders.length - 1].max_ts);
-    const live = await this.db.query(sql`
-      SELECT stream_id FROM events WHERE type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
-      GROUP BY stream_id
-      HAVING coalesce(max(position) FILTER (WHERE type = 'exit'), 0) < max(position) FILTER (WHERE type IN ('entry', 'focus'))
-         AND max((data->>'ts')::numeric) > ${eventTime - idleTimeoutS}`);
-    if (live.length === 0) return [];
+    // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
+    // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
+    const streams = await this.db.query(sql`
+      SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
+             coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
+             max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
+             max(position) FILTER (WHERE type = 'focus') AS last_focus,
+             coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision
+      FROM events WHERE type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction') AND stream_id LIKE 'customer-%'
+      GROUP BY stream_id`);
+    const times = streams.map((r) => Number(r.max_ts)).filter((t) => Number.isFinite(t)).sort((a, b) => b - a);
+    if (times.length === 0) return [];
+    const eventTime = times[Math.min(1, times.length - 1)];
+    const recent = (r: any) => Number(r.max_ts) > eventTime - idleTimeoutS;
+    const open = streams.filter((r) => recent(r) && r.last_in !== null && Number(r.last_exit) < Number(r.last_in));
+    // a closed visit with a focus never decided: from the exit before that focus
+    const undecided = streams.filter((r) => recent(r) && !(Number(r.last_exit) < Number(r.last_in ?? 0)) && r.last_focus !== null && Number(r.last_focus) > Number(r.last_decision));
+    const from = new Map<string, number>(open.map((r) => [r.stream_id as string, Number(r.last_exit)]));
+    if (undecided.length) {
+      const starts = await this.db.query(sql`
+        SELECT u.stream_id, coalesce((SELECT max(position) FROM events x WHERE x.stream_id = u.stream_id AND x.type = 'exit' AND x.position < u.last_focus), 0) AS start
+        FROM unnest(${undecided.map((r) => r.stream_id as string)}::text[], ${undecided.map((r) => Number(r.last_focus))}::bigint[]) AS u(stream_id, last_focus)`);
+      for (const r of starts) from.set(r.stream_id, Number(r.start));
+    }
+    if (from.size === 0) return [];
     const rows = await this.db.query(sql`
-      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at FROM events
-      WHERE stream_id = ANY(${live.map((r) => r.stream_id as string)}::text[])
-        AND position > coalesce((SELECT max(position) FROM events x WHERE x.stream_id = events.stream_id AND x.type = 'exit'), 0)
-      ORDER BY position`);
+      SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at
+      FROM unnest(${[...from.keys()]}::text[], ${[...from.values()]}::bigint[]) AS v(stream_id, after)
+      JOIN events e ON e.stream_id = v.stream_id AND e.position > v.after
+      ORDER BY e.position`);
     return rows.map(toLogged);
   }
 
