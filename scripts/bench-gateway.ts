@@ -8,6 +8,7 @@
  * Uses DATABASE_URL when set, else an embedded PostgreSQL in a temporary folder.
  *   npm run bench:gateway -- --events 20000 --clients 100 --replay 1000000 --runs 3
  */
+import { cli } from './cli.ts';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,8 +23,17 @@ import { startStoreflow } from '../adapters/process/app.ts';
 import type { GatewayHandle } from '../adapters/gateway/index.ts';
 import { streamMessage } from '../actors/gateway/stream-replay.ts';
 
-const arg = (name: string, dflt: number) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
-const EVENTS = arg('events', 20_000), CLIENTS = arg('clients', 100), REPLAY = arg('replay', 1_000_000), RUNS = arg('runs', 3);
+const { int } = cli({
+  usage: 'npm run bench:gateway -- [--events N] [--clients N] [--replay N] [--runs N]',
+  summary: 'The event-stream gateway\'s fan-out (against a plain ws broadcast) and replay speed, on DATABASE_URL or an embedded PostgreSQL.',
+  options: {
+    events: { type: 'string', arg: 'N', help: 'events appended during the fan-out (default 20000)' },
+    clients: { type: 'string', arg: 'N', help: 'WebSocket clients of the stream (default 100)' },
+    replay: { type: 'string', arg: 'N', help: 'stored events replayed to one client (default 1000000)' },
+    runs: { type: 'string', arg: 'N', help: 'runs, medians printed (default 3)' },
+  },
+});
+const EVENTS = int('events', 20_000, { min: 1 }), CLIENTS = int('clients', 100, { min: 1 }), REPLAY = int('replay', 1_000_000, { min: 1 }), RUNS = int('runs', 3, { min: 1 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 

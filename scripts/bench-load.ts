@@ -7,7 +7,10 @@
 import mqtt from 'mqtt';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 
-const a = JSON.parse(process.argv[2]);
+// started by `npm run bench:recommender`, with its settings as one JSON argument
+const USAGE = 'usage: node --import tsx scripts/bench-load.ts \'{"broker", "protocolVersion", "topics", "customers", "count", "rate", "entries", "firstTs"}\'  (started by npm run bench:recommender)\n';
+if (process.argv[2] === '--help' || process.argv[2] === '-h') { process.stdout.write(USAGE); process.exit(0); }
+const a = (() => { try { return JSON.parse(process.argv[2] ?? ''); } catch { process.stderr.write(`bench-load: expected one JSON argument\n${USAGE}`); process.exit(2); } })();
 const client = await mqtt.connectAsync(a.broker, { protocolVersion: a.protocolVersion, clean: true, clientId: `bench-load-${process.pid}` });
 // Nagle off, as any latency-sensitive client would: with it, small packets wait for the peer's delayed ACK (~40 ms)
 (client.stream as any).setNoDelay?.(true);

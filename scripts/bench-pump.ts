@@ -5,6 +5,7 @@
  *   BENCH_EVENTS=200000 BENCH_ROUNDS=5 BENCH_BATCH=5000 npm run bench:pump
  * Prints each round, the medians and the ratio pump / plain (target ≥ 0.9).
  */
+import { cli } from './cli.ts';
 import mqtt from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { configFrom } from '../schemas/env.ts';
@@ -14,6 +15,11 @@ import { connectMqtt, mqttOptions } from '../adapters/edges/mqtt.ts';
 import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 import { createPump } from '../adapters/pump/index.ts';
 
+cli({
+  usage: 'npm run bench:pump',
+  summary: 'The pump\'s maximum publish rate against a plain mqtt.js publish loop, in the same run, on the embedded broker (MQTT_URL: another one).',
+  more: 'environment: BENCH_EVENTS (200000 events a round), BENCH_ROUNDS (5), BENCH_BATCH (5000 events a tick)',
+});
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);

@@ -18,7 +18,8 @@
  * the model at other thresholds. Deterministic: the same arguments print the same bytes.
  *   npm run bench:quality -- [--json] [--seed N] [--model FILE] [--threshold X] [--hours H] [--average N] [--customers N]
  */
-import { parseArgs } from 'node:util';
+import { cli } from './cli.ts';
+import { existsSync } from 'node:fs';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
@@ -29,15 +30,21 @@ import type { CouponInfo, CouponScorer, CustomerInfo } from '../actors/data/stor
 import { simulateDay } from '../adapters/simulator/simulation.ts';
 import { Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
 
-const { values } = parseArgs({
+const { values, int, num, fail } = cli({
+  usage: 'npm run bench:quality -- [--json] [--seed N] [--model FILE] [--threshold X] [--hours H] [--average N] [--customers N]',
+  summary: 'Do shoppers use the coupons we pick? A simulated day on a store the model was not trained on, through the detector and the sessions, once per policy (model, random, highest discount, oracle).',
   options: {
-    json: { type: 'boolean', default: false }, seed: { type: 'string', default: '4242' }, model: { type: 'string' },
-    threshold: { type: 'string', default: '0.2' }, hours: { type: 'string', default: '10' }, average: { type: 'string', default: '20' },
-    customers: { type: 'string', default: '1000' },
+    json: { type: 'boolean', help: 'one JSON document instead of the tables' },
+    seed: { type: 'string', arg: 'N', help: 'the store\'s and the day\'s seed (default 4242; the model was trained on 42)' },
+    model: { type: 'string', arg: 'FILE', help: 'the coupon model (default: the committed one)' },
+    threshold: { type: 'string', arg: 'X', help: 'PREDICTION_THRESHOLD of the model policy (default 0.2)' },
+    hours: { type: 'string', arg: 'H', help: 'hours of the simulated day (default 10)' },
+    average: { type: 'string', arg: 'N', help: 'shoppers in the store on average (default 20)' },
+    customers: { type: 'string', arg: 'N', help: 'customers of the generated store (default 1000)' },
   },
 });
-const seed = Number(values.seed), threshold = Number(values.threshold), hours = Number(values.hours), average = Number(values.average), customerCount = Number(values.customers);
-for (const [k, v] of Object.entries({ seed, threshold, hours, average, customerCount })) if (!Number.isFinite(v)) { console.error(`bench:quality: --${k} must be a number`); process.exit(2); }
+const seed = int('seed', 4242), threshold = num('threshold', 0.2, { min: 0, max: 1 }), hours = num('hours', 10, { min: 0 }), average = num('average', 20, { min: 0 }), customerCount = int('customers', 1000, { min: 1 });
+if (values.model !== undefined && !existsSync(values.model)) fail(`no such model file: ${values.model}`);
 const MAX_COUPONS = 5, SETTINGS = { maxCoupons: MAX_COUPONS, couponValidity: 'ignore' as const, idleTimeoutS: 7200 };
 
 // ---------------------------------------------------------------- the store, its truth, the day

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { cli } from './cli.ts';
 import mqtt from 'mqtt';
 import { createLogger } from '../adapters/process/logger.ts';
 import { startEmbeddedPostgres } from '../adapters/edges/embedded-postgres.ts';
@@ -24,8 +24,17 @@ import { startStoreflow } from '../adapters/process/app.ts';
 import { configFrom } from '../schemas/env.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '30000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '15' }, window: { type: 'string', default: '1000' } } });
-const COUNT = Number(values.count), RATE = Number(values.rate), SECONDS = Number(values.seconds), WINDOW = Number(values.window);
+const { int, num } = cli({
+  usage: 'npm run bench:recommender -- [--count N] [--rate R] [--seconds S] [--window W]',
+  summary: 'Sustained focus→prediction throughput and latency over the real broker (MQTT_URL, else the embedded one) with the event log on, against a plain broker echo.',
+  options: {
+    count: { type: 'string', arg: 'N', help: 'focus events of the sustained run (default 30000)' },
+    rate: { type: 'string', arg: 'R', help: 'focus events/s of the latency run (default 1000)' },
+    seconds: { type: 'string', arg: 'S', help: 'length of the latency run (default 15)' },
+    window: { type: 'string', arg: 'W', help: 'focus events awaiting their reply in the sustained run (default 1000)' },
+  },
+});
+const COUNT = int('count', 30_000, { min: 1 }), RATE = num('rate', 1000, { min: 1 }), SECONDS = num('seconds', 15, { min: 1 }), WINDOW = int('window', 1000, { min: 1 });
 const CUSTOMERS = 20_000;
 const FIRST_TS = 1748736000; // 2025-06-01, inside the generated coupons' window
 const log = createLogger({ level: 'warn' });

@@ -8,15 +8,19 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { cli } from './cli.ts';
 import { Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { parseStoreCsv, CSV_FILES } from '../actors/data/store-csv.ts';
 import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
 import { departmentAt } from '../actors/data/store-plan.ts';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });
-const TARGET = Number(values.events);
+const { int } = cli({
+  usage: 'npm run bench:replay -- [--events N]',
+  summary: 'Deterministic replay of N logged events (the busy-hour fixture, repeated) through fresh machines, against a plain routing loop.',
+  options: { events: { type: 'string', arg: 'N', help: 'events to replay (default 1000000)' } },
+});
+const TARGET = int('events', 1_000_000, { min: 1 });
 const DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'replay');
 const t = parseStoreCsv(Object.fromEntries(Object.values(CSV_FILES).map((f) => [f, readFileSync(join(DIR, 'store', f), 'utf8')])));
 const deps = {

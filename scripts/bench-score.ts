@@ -6,10 +6,16 @@
  * level + sigmoid. Two call shapes: 3 coupons per call (a focus: the department's
  * valid coupons) and 300 per call. Medians of 7 rounds. MODEL_FILE scores another model file.
  */
+import { cli } from './cli.ts';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
 import { FEATURE_COUNT, featureVector } from '../actors/recommender/coupon-features.ts';
 
+cli({
+  usage: 'npm run bench:score',
+  summary: 'In-process coupon scoring throughput (customer × coupon pairs/s), 3 and 300 coupons per call, against a baseline over prebuilt feature vectors.',
+  more: 'environment: MODEL_FILE (another model file)',
+});
 const store = generateStore({ customers: 200 });
 const scorer = loadCouponModel(process.env.MODEL_FILE || undefined); // MODEL_FILE: another model file, as the service takes it
 const { customers, coupons } = store;

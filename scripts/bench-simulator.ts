@@ -8,6 +8,7 @@
  * Publication (MQTT) is not included: see the broker's own benchmarks.
  *   BENCH_REPEATS=3 BENCH_SHOPPERS=10000 BENCH_SECONDS=20 npm run bench:simulator
  */
+import { cli } from './cli.ts';
 import { simulateDay, CustomerSimulation, defaultCustomers, meanVisitMs } from '../adapters/simulator/simulation.ts';
 import { createPrng } from '../actors/kernel/prng.ts';
 import { DELAYS, DOORS, advance, jitterInside, legVia, spotIn, wanderStep, round, type Stop } from '../actors/simulator/shopper.ts';
@@ -20,6 +21,11 @@ import { runInNewContext } from 'node:vm';
 setFlagsFromString('--expose-gc');
 const gc: () => void = (globalThis as any).gc ?? runInNewContext('gc');
 
+cli({
+  usage: 'npm run bench:simulator',
+  summary: 'The customer simulator in virtual time (events/s) and in real time (shoppers one process sustains), against a plain loop measured in the same run.',
+  more: 'environment: BENCH_REPEATS (3), BENCH_SHOPPERS (10000), BENCH_SECONDS (20)',
+});
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const SHOPPERS = Number(process.env.BENCH_SHOPPERS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);

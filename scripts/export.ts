@@ -4,22 +4,32 @@
  *   npm run export -- [--from POSITION] [--to POSITION] [--customer ID] [--out FILE]
  */
 import { createWriteStream } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { withScriptDatabase } from '../adapters/edges/store-data.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { toExported } from '../actors/kernel/event-log.ts';
+import { cli } from './cli.ts';
 
-const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, customer: { type: 'string' }, out: { type: 'string' } } });
+const { values, positionals, fail, int } = cli({
+  usage: 'npm run export -- [FILE] [--from POSITION] [--to POSITION] [--customer ID]',
+  summary: 'Writes the event log (or a range of it, or one customer\'s stream) as NDJSON, one entry per line: what `npm run replay` reads.',
+  positionals: { help: 'FILE  where to write (default: stdout); the same as --out FILE', max: 1 },
+  options: {
+    from: { type: 'string', arg: 'POSITION', help: 'first log position (default 1)' },
+    to: { type: 'string', arg: 'POSITION', help: 'last log position (default: the end)' },
+    customer: { type: 'string', arg: 'ID', help: 'only this customer\'s stream (customer-ID)' },
+    out: { type: 'string', arg: 'FILE', help: 'where to write (default: stdout)' },
+  },
+});
+if (positionals[0] && values.out) fail('the file is given twice (FILE and --out)');
+const outFile = positionals[0] ?? values.out;
+const from = int('from', 1, { min: 1 });
+const to = int('to', Number.MAX_SAFE_INTEGER, { min: 1 });
 const config = loadConfigOrExit();
 // logs go to stderr so stdout stays pure NDJSON
 const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, stdout: false, stream: { write: (l: string) => process.stderr.write(l) } as any });
-const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out) : process.stdout;
-
-const from = Number(values.from ?? 1);
-const to = values.to === undefined ? Number.MAX_SAFE_INTEGER : Number(values.to);
-if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) { process.stderr.write('--from and --to take log positions (integers)\n'); process.exit(2); }
+const out: NodeJS.WritableStream = outFile ? createWriteStream(outFile) : process.stdout;
 
 const count = await withScriptDatabase(config, log, async ({ db }) => {
   let n = 0;

@@ -10,12 +10,13 @@ import { createLogger } from '../adapters/process/logger.ts';
 import { secretValues } from '../adapters/process/app.ts';
 import { readStoreDirectory, loadStoreTables } from '../adapters/edges/cache-loader.ts';
 import { openScriptDatabase } from '../adapters/edges/store-data.ts';
+import { cli } from './cli.ts';
 
-const dir = process.argv.slice(2).find((a) => !a.startsWith('-'));
-if (!dir) {
-  process.stderr.write('usage: npm run load -- DIR   (a folder with customer_info.csv, coupon_info.csv, coupon_product.csv, product_info.csv or products.csv)\n');
-  process.exit(2);
-}
+const { positionals: [dir] } = cli({
+  usage: 'npm run load -- DIR',
+  summary: 'Loads a folder of CSVs in the original\'s format into the cache DB (DATABASE_URL, else the embedded PostgreSQL). Every file is checked first: a bad one is refused with file, line and column (exit 1) and nothing changes.',
+  positionals: { help: 'DIR  a folder with customer_info.csv, coupon_info.csv, coupon_product.csv, and product_info.csv or products.csv', min: 1, max: 1 },
+});
 const env = environment();
 const config = loadConfigOrExit(env);
 const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: secretValues(env) });

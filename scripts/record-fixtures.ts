@@ -23,6 +23,7 @@ import { inputId } from '../adapters/process/pipeline.ts';
 import { configFrom } from '../schemas/env.ts';
 import type { EventKind } from '../schemas/events.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
+import { cli } from './cli.ts';
 
 export const FIXTURE_DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'replay');
 export const FIXTURE_STORE = { seed: 7, customers: 200, products: 600, from: '2025-01-01', days: 730 };
@@ -93,6 +94,7 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  cli({ usage: 'npm run record-fixtures', summary: 'Re-records the replay fixtures in test/fixtures/replay/ from the live pipeline (DATABASE_URL, else an embedded PostgreSQL). Review the diff afterwards.' });
   mkdirSync(join(FIXTURE_DIR, 'store'), { recursive: true });
   for (const [file, text] of Object.entries(formatStoreCsv(store))) writeFileSync(join(FIXTURE_DIR, 'store', file), text);
   // the model the outputs are recorded with goes along (test/replay.test.ts scores with it)

@@ -1,7 +1,7 @@
 /**
  * `npm run replay`: runs a log's inputs through fresh machines on a simulated clock (no broker, no
  * real time) and compares the outputs with the recorded ones. Exits 1 on any divergence.
- *   npm run replay -- --file LOG.ndjson[.gz] [--data CSV_DIR]  a file written by `npm run export`
+ *   npm run replay -- LOG.ndjson[.gz] [--data CSV_DIR]         a file written by `npm run export` (or --file LOG)
  *   npm run replay -- [--from POSITION] [--to POSITION]       the database's log
  * The store (coupons, customers) comes from --data (CSVs in the original format) or the cache DB.
  */
@@ -9,7 +9,6 @@ import { createReadStream, readFileSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { withScriptDatabase } from '../adapters/edges/store-data.ts';
@@ -20,8 +19,27 @@ import { inProcessScorer } from '../adapters/edges/scorers.ts';
 import { replay, type ExportedEvent, type ReplayReport, type ReplayDeps } from '../adapters/process/replay.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { parseStoreCsv, CSV_FILES, PRODUCTS_ALIAS } from '../actors/data/store-csv.ts';
+import { cli } from './cli.ts';
 
-const { values } = parseArgs({ options: { file: { type: 'string' }, data: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, model: { type: 'string' } } });
+const args = cli({
+  usage: 'npm run replay -- [FILE] [--data CSV_DIR] [--from POSITION] [--to POSITION] [--model FILE]',
+  summary: 'Runs a log\'s inputs through fresh machines (no broker, no real time) and compares every output with the recorded one by id; exit 1 on any divergence.',
+  positionals: { help: 'FILE  an NDJSON log written by `npm run export` (.ndjson or .ndjson.gz); without it, the database\'s log', max: 1 },
+  options: {
+    file: { type: 'string', arg: 'FILE', help: 'the same as FILE' },
+    data: { type: 'string', arg: 'CSV_DIR', help: 'the store (CSVs in the original\'s format) instead of the cache DB' },
+    from: { type: 'string', arg: 'POSITION', help: 'first log position of the database\'s log (default 1)' },
+    to: { type: 'string', arg: 'POSITION', help: 'last log position (default: the end)' },
+    model: { type: 'string', arg: 'FILE', help: 'the coupon model to score with (default MODEL_FILE, else the committed model)' },
+  },
+});
+if (args.positionals[0] && args.values.file) args.fail('the file is given twice (FILE and --file)');
+const values = { ...args.values, file: args.positionals[0] ?? args.values.file };
+if (values.file && (values.from || values.to)) args.fail('--from and --to select from the database\'s log, not from a file');
+for (const [what, path] of [['file', values.file], ['folder', values.data], ['model file', values.model]] as const)
+  if (path && !existsSync(path)) args.fail(`no such ${what}: ${path}`);
+const fromPosition = args.int('from', 1, { min: 1 });
+const toPosition = args.int('to', Number.MAX_SAFE_INTEGER, { min: 1 });
 const config = loadConfigOrExit();
 const log = createLogger({ level: 'warn' });
 const scorer = await inProcessScorer(values.model ?? config.recommender.modelFile);
@@ -46,20 +64,26 @@ function print(r: ReplayReport) {
   console.log(r.different + r.missing + r.extra === 0 ? 'replay: identical' : 'replay: DIVERGED');
 }
 
-let report: ReplayReport;
+let report!: ReplayReport;
+try {
 if (values.file && values.data) {
   report = await replay(fromFile(values.file), { ...storeFromCsv(values.data), scorer, settings });
 } else {
   report = await withScriptDatabase(config, log, async ({ db }) => {
     const store = values.data ? storeFromCsv(values.data) : { catalogue: await loadCatalogue(db), customers: await loadCustomers(db) };
     if (values.file) return replay(fromFile(values.file), { ...store, scorer, settings });
-    const from = Number(values.from ?? 1), to = values.to === undefined ? Number.MAX_SAFE_INTEGER : Number(values.to);
+    const from = fromPosition, to = toPosition;
     const eventLog = new PostgresEventLog(db, { log });
     async function* fromDb(): AsyncIterable<ExportedEvent> {
       for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield* page.map(toExported);
     }
     return replay(fromDb(), { ...store, scorer, settings });
   });
+}
+} catch (err) {
+  // an unreadable log or store is one line, never a stack trace
+  process.stderr.write(`replay: ${values.file ? `could not replay ${values.file}` : 'could not replay the database\'s log'}: ${(err as Error)?.message ?? err}\n`);
+  process.exit(1);
 }
 print(report);
 process.exit(report.different + report.missing + report.extra === 0 ? 0 : 1);

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALL_SCHEMAS } from '../schemas/messages.ts';
 import { EnvSchema } from '../schemas/env.ts';
+import { cli } from './cli.ts';
 
 export const SCHEMA_DIR = join(import.meta.dirname, '..', 'schemas', 'json');
 
@@ -13,6 +14,7 @@ export function renderSchemas(): Record<string, string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  cli({ usage: 'npm run schemas', summary: 'Writes every message schema, and the environment\'s, as JSON Schema to schemas/json/.' });
   mkdirSync(SCHEMA_DIR, { recursive: true });
   for (const [file, text] of Object.entries(renderSchemas())) writeFileSync(join(SCHEMA_DIR, file), text);
   console.log(`wrote ${Object.keys(renderSchemas()).length} schemas to schemas/json/`);

@@ -29,6 +29,8 @@ export function parseArgs(argv: string[], known: string[], usage: string): Parse
       flags.set(name, takesValue ? (inline ?? argv[++i] ?? '') : true);
     } else problems.push(`unknown option ${name}`);
   }
+  // none of the data scripts takes a positional argument: one is a mistake (a forgotten --out, a typo)
+  if (positional.length) problems.push(`unexpected argument ${JSON.stringify(positional[0])}`);
   problems.push(...checkStoreOptions(store));
   if (problems.length) {
     process.stderr.write(`${problems.map((p) => `error: ${p}`).join('\n')}\n\n${usage}`);

@@ -13,9 +13,14 @@ import { join, relative } from 'node:path';
 import { createLogger } from '../adapters/process/logger.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/edges/embedded-postgres.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
+import { cli } from './cli.ts';
 
+const { positionals: filters } = cli({
+  usage: 'npm test -- [NAME...]',
+  summary: 'Runs every test/**/*.test.ts file in its own process (uvu), on an embedded PostgreSQL and MQTT broker unless DATABASE_URL / MQTT_URL are set.',
+  positionals: { help: 'NAME  only the files whose path contains NAME (any number of them)', max: Infinity },
+});
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
-const filters = process.argv.slice(2);
 const root = join(import.meta.dirname, '..', 'test');
 const files = walk(root).filter((f) => f.endsWith('.test.ts')).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 
