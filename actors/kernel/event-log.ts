@@ -74,6 +74,8 @@ export interface EventLog {
   countSince(type: string, ms: number, upTo: number): Promise<number>;
   /** A stream's latest event of `type`. */
   last(streamId: string, type: string): Promise<LoggedEvent | undefined>;
+  /** Events of `type` recorded within `windowMs` before the latest of them (what a crash may have left unsent). */
+  latestOf(type: string, windowMs: number): Promise<LoggedEvent[]>;
   /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
   inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]>;
   /** Up to `limit` events from `position` on (optionally recorded since `fromTime` ms, of one type), as a stream replay sends them. */
@@ -154,6 +156,12 @@ export class InMemoryEventLog implements EventLog {
   async last(streamId: string, type: string): Promise<LoggedEvent | undefined> {
     for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].streamId === streamId && this.events[i].type === type) return this.events[i];
     return undefined;
+  }
+
+  async latestOf(type: string, windowMs: number): Promise<LoggedEvent[]> {
+    const all = this.events.filter((e) => e.type === type);
+    const until = all.at(-1)?.recordedAt;
+    return until === undefined ? [] : all.filter((e) => e.recordedAt >= until - windowMs);
   }
 
   async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {

@@ -237,6 +237,15 @@ export class PostgresEventLog implements EventLog {
     return r ? toLogged(r) : undefined;
   }
 
+  async latestOf(type: string, windowMs: number): Promise<LoggedEvent[]> {
+    const rows = await this.db.query(sql`
+      WITH latest AS (SELECT recorded_at FROM events WHERE type = ${type} ORDER BY position DESC LIMIT 1)
+      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
+      FROM events WHERE type = ${type} AND recorded_at >= (SELECT recorded_at FROM latest) - make_interval(secs => ${windowMs / 1000})
+      ORDER BY position`);
+    return rows.map(toLogged);
+  }
+
   async firstPositionSince(ms: number): Promise<number> {
     const [r] = await this.db.query(sql`SELECT min(position)::bigint AS p FROM events WHERE recorded_at >= to_timestamp(${ms / 1000})`);
     return r?.p == null ? (await this.head()) + 1 : Number(r.p);

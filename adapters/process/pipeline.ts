@@ -48,7 +48,12 @@ export interface Processor {
 }
 
 /** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */
-export interface Recovery { inputs: Input[]; logged: Set<string> }
+export interface Recovery {
+  inputs: Input[];
+  logged: Set<string>;
+  /** Outputs logged just before the restart, published again: a crash may have come between the two (at-least-once, same ids). */
+  republish?: Output[];
+}
 
 export interface Registration {
   processor: Processor;
@@ -175,7 +180,8 @@ export class Pipeline {
   }
 
   /** Logged inputs through the processor again; only outputs not yet in the log are appended and published. */
-  private async recover(r: Registration, { inputs, logged }: Recovery) {
+  private async recover(r: Registration, { inputs, logged, republish = [] }: Recovery) {
+    for (const o of republish) if (o.publish) this.broker?.send(o.publish.topic, o.publish.payload, { id: o.messageId });
     const pending: Promise<unknown>[] = [];
     for (const input of inputs) {
       const result = this.handle(r, input);

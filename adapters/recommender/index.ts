@@ -107,7 +107,11 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   const handle: RecommenderHandle = {
     sessions: processor.sessions, reload,
     routes: recommenderRoutes({ pipeline, sessions: processor.sessions, reload, model }),
-    async stop() { processor.stop(); },
+    async stop() {
+      processor.stop();
+      // a clean stop: the next start need not publish the last predictions again
+      await ctx.eventLog.append([{ streamId: 'process', type: 'recommender_stopped', metadata: { source: 'system' }, data: {} }]).catch((err) => log.warn({ err }, 'could not log the stop'));
+    },
   };
   return handle;
 };

@@ -108,6 +108,15 @@ export class RecommenderProcessor implements Processor {
     this.recalled.set(focusInputId, result);
   }
 
+  /** A logged prediction as it was published (rendered again from the catalogue), to publish it again. */
+  published(e: { streamId: string; messageId?: string; metadata: Record<string, unknown>; data: unknown }): Output | undefined {
+    const d = e.data as { customer_id: string; ts: number; score: number; coupon: { id: number } };
+    const entry = this.o.catalogue().get(d?.coupon?.id);
+    if (!entry || !e.messageId) return undefined;
+    const { payload, data } = renderPrediction(d.customer_id, entry, d.score, d.ts, this.o.format);
+    return { streamId: e.streamId, type: 'prediction', data, messageId: e.messageId, metadata: e.metadata, publish: { topic: this.o.topic, payload } };
+  }
+
   /** True while some session is loading its context or scoring. */
   busy(): boolean {
     return this.host.some((s) => s.value !== 'ready' || s.context.pending.length > 0);
