@@ -15,7 +15,7 @@ import { countStoreTables, loadStoreDirectory, loadStoreTables, readStoreDirecto
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { formatStoreCsv, StoreDataError } from '../actors/data/store-csv.ts';
-import { captureLogger, DATABASE_URL, dropSchema, uniqueName } from './helpers.ts';
+import { captureLogger, DATABASE_URL, dropSchema, storeTables, uniqueName } from './helpers.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const csv = (name: string) => join(fixtures, 'store-csv', name);
@@ -34,12 +34,7 @@ test.after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const snapshot = async () => ({
-  customers: await database.db.query(sql`SELECT * FROM customer_info ORDER BY customer_id`),
-  products: await database.db.query(sql`SELECT * FROM product_info ORDER BY product_id`),
-  coupons: await database.db.query(sql`SELECT * FROM coupon_info ORDER BY coupon_id`),
-  links: await database.db.query(sql`SELECT * FROM coupon_product ORDER BY coupon_id, product_id`),
-});
+const snapshot = () => storeTables(database.db);
 
 test('a generated store round-trips through CSV files and PostgreSQL', async () => {
   const store = generateStore({ seed: 3, customers: 120, products: 400, days: 120 });

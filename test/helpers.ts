@@ -111,4 +111,14 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, w
   }
 }
 
+/** The four cache tables, whole, in key order (to compare before and after a load). */
+export async function storeTables(db: { query: (q: any) => Promise<any[]> }) {
+  return {
+    customers: await db.query(sql`SELECT * FROM customer_info ORDER BY customer_id`),
+    products: await db.query(sql`SELECT * FROM product_info ORDER BY product_id`),
+    coupons: await db.query(sql`SELECT * FROM coupon_info ORDER BY coupon_id`),
+    links: await db.query(sql`SELECT * FROM coupon_product ORDER BY coupon_id, product_id`),
+  };
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -15,7 +15,7 @@ import { sql } from '@databases/pg';
 import { connectDatabase, migrate, type Database } from '../adapters/edges/database.ts';
 import { loadStoreDirectory } from '../adapters/edges/cache-loader.ts';
 import { describeProblem, parseStoreCsv, StoreDataError } from '../actors/data/store-csv.ts';
-import { captureLogger, DATABASE_URL, dropSchema, uniqueName } from './helpers.ts';
+import { captureLogger, DATABASE_URL, dropSchema, storeTables, uniqueName } from './helpers.ts';
 
 const valid = join(import.meta.dirname, 'fixtures', 'store-csv', 'valid');
 const tmp = mkdtempSync(join(tmpdir(), 'storeflow-hostile-csv-'));
@@ -34,12 +34,7 @@ test.after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const snapshot = async () => ({
-  customers: await database.db.query(sql`SELECT * FROM customer_info ORDER BY customer_id`),
-  products: await database.db.query(sql`SELECT * FROM product_info ORDER BY product_id`),
-  coupons: await database.db.query(sql`SELECT * FROM coupon_info ORDER BY coupon_id`),
-  links: await database.db.query(sql`SELECT * FROM coupon_product ORDER BY coupon_id, product_id`),
-});
+const snapshot = () => storeTables(database.db);
 
 /** The valid directory with one file's line replaced (1-based; 0 = keep only the header). */
 function variant(name: string, file: string, edit: (lines: string[]) => string[] | Buffer): string {
