@@ -81,7 +81,7 @@ const CALLS: [op: string, url: string, body?: unknown][] = [
 
 /** Open with or without CONTROL_TOKEN: documented ones, then the page's files and the docs. */
 const OPEN_DOCUMENTED = ['GET /healthcheck', 'GET /health', 'GET /readyz', 'GET /metrics', 'GET /pump/healthcheck', 'POST /auth', 'DELETE /auth'];
-const OPEN_UNDOCUMENTED = ['/', '/index.html', '/dashboard.js', '/dashboard.css', '/store-state.js', '/docs', '/docs/json'];
+const OPEN_UNDOCUMENTED = ['/', '/index.html', '/dashboard.js', '/dashboard.css', '/store-state.js', '/metrics-text.js', '/favicon.ico', '/docs', '/docs/json'];
 
 async function operations(app: TestApp): Promise<string[]> {
   const doc = (await call(app, 'GET', '/docs/json')).body;

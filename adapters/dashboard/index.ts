@@ -6,7 +6,7 @@
  * what the page folds, the customers' events (`customer.#`), not the whole log; with CONTROL_TOKEN
  * (or ESS_API_TOKEN alone) the config needs the token and the stream a ticket (adapters/process/access.ts).
  *
- *   GET  /dashboard/config?since=<ms>  stream, store plan, log head, where to start the replay, counters
+ *   GET  /dashboard/config?since=<ms>  stream, store plan, log head, where to start the replay (and whether it was capped), counters
  *   POST /dashboard/helped             {"customer_id"} → a `helped` event in the customer's log stream
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -17,10 +17,10 @@ import type { RoleContext, RoleFactory, RouteOptions } from '../process/role.ts'
 import { AppError } from '../process/errors.ts';
 import { accessFrom, streamAdmits, streamTicket } from '../process/access.ts';
 
-/** The page folds the log itself: it starts this far back so shoppers already inside show up. */
-export const REPLAY_WINDOW_MS = 2 * 60_000;
-/** …but never more than this many events back (a busy store at high SIM_SPEED). */
-export const REPLAY_MAX_EVENTS = 20_000;
+/** The page folds the log itself: it starts this far back, so shoppers already inside show up and its charts (the last 15 minutes) are full. */
+export const REPLAY_WINDOW_MS = 15 * 60_000;
+/** …but never more than this many events back (a busy store at high SIM_SPEED); the charts then start at the first one. */
+export const REPLAY_MAX_EVENTS = 50_000;
 
 /** What the page folds: every event of every customer (entries, moves, focus, browsing, predictions, redemptions, helped, exits). */
 export const DASHBOARD_ROUTING_KEY = 'customer.#';
@@ -71,6 +71,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
       const head = await ctx.eventLog.head();
       const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
       const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
+      const capped = replayFrom > Math.max(first, 1);
       const today = { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
       const path = `/event-stream/${id}`;
       return {
@@ -86,6 +87,9 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
         roles: [...ctx.peers.keys()],
         head,
         replay_from: replayFrom,
+        // the replay covers the last replay_window_ms, unless capped at REPLAY_MAX_EVENTS (then it starts later)
+        replay_window_ms: REPLAY_WINDOW_MS,
+        replay_capped: capped,
         today: { since, predictions: today.n, redemptions: today.redeemed },
         server_time: now,
       };
