@@ -6,8 +6,10 @@
 /** Deepest nesting of objects and arrays accepted in a stored document (PostgreSQL's own limit is the stack). */
 export const MAX_DEPTH = 64;
 
-// eslint-style character classes: a NUL, a high surrogate not followed by a low one, a low one not after a high one
+// a NUL, a high surrogate not followed by a low one, a low one not after a high one
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the NUL character is what jsonb refuses
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the NUL character is what jsonb refuses
 const UNSTORABLE_ALL = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** The text with every character jsonb refuses replaced by U+FFFD, so a record about bad input can always be kept. */

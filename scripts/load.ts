@@ -29,7 +29,7 @@ const fail = (err: unknown): never => {
   process.exit(1);
 };
 
-let tables;
+let tables: ReturnType<typeof readStoreDirectory>;
 const t = performance.now();
 try {
   tables = readStoreDirectory(resolve(dir));

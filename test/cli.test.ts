@@ -81,7 +81,7 @@ test('misuse of each form: stray or missing arguments, bad values, two ways of s
     ['bench:gateway, a bad count', 'scripts/bench-gateway.ts', ['--events', 'many'], /--events takes an integer/],
   ];
   const results = await pool(cases, 3, async ([, file, args]) => run(file, args));
-  cases.forEach(([what, , , message], i) => misused(what, results[i], message));
+  for (const [i, [what, , , message]] of cases.entries()) misused(what, results[i], message);
 });
 
 test.run();

@@ -13,7 +13,7 @@ const small = { seed: 21, customers: 60, products: 300, days: 120 };
 test('preferences are a pure function of seed, id, gender and age: the generator\'s are those', () => {
   const store = generateStore(small);
   assert.is(store.preferences.length, 60);
-  store.customers.forEach((c, i) => assert.equal(customerPreferences(21, c.customer_id, c.gender, c.age), store.preferences[i], `customer ${c.customer_id}`));
+  for (const [i, c] of store.customers.entries()) assert.equal(customerPreferences(21, c.customer_id, c.gender, c.age), store.preferences[i], `customer ${c.customer_id}`);
   assert.equal(customerPreferences(21, 5, 'F', 40), customerPreferences('21', '5', 'F', 40));
   assert.not.equal(customerPreferences(22, 5, 'F', 40).proneness, customerPreferences(21, 5, 'F', 40).proneness);
   const p = customerPreferences(21, 5, 'F', 40);
@@ -47,7 +47,7 @@ test('the generator\'s fast path equals redemptionLogit for every coupon of a st
   for (const l of store.couponProducts) cats[l.coupon_id - 1].push(category.get(l.product_id)!);
   const traits = store.coupons.map((c, i) => couponTraits(c, cats[i]));
   const fast = redemptionLogits(traits);
-  for (const prefs of store.preferences.slice(0, 10)) traits.forEach((k, i) => assert.is(fast(prefs, i), redemptionLogit(prefs, k)));
+  for (const prefs of store.preferences.slice(0, 10)) for (const [i, k] of traits.entries()) assert.is(fast(prefs, i), redemptionLogit(prefs, k));
 });
 
 test.run();

@@ -53,7 +53,7 @@ test('the file has one line per tree and loads as the service loads a model; the
   const coupons = [...store.coupons.slice(0, 200), { ...store.coupons[0], coupon_type: 'department' as const, how_many_products_required: -1 }];
   for (const cu of [...store.customers.slice(0, 25), { ...store.customers[0], total_items_bought: 0, total_coupons_used: 0, age: 60, gender: 'F' }]) {
     const got = scorer.score(cu, coupons);
-    got.forEach((s, i) => assert.ok(Math.abs(s - walk(featureVector(cu, coupons[i]))) < 1e-12, `customer ${cu.customer_id} coupon ${coupons[i].coupon_id}`));
+    for (const [i, s] of got.entries()) assert.ok(Math.abs(s - walk(featureVector(cu, coupons[i]))) < 1e-12, `customer ${cu.customer_id} coupon ${coupons[i].coupon_id}`);
     assert.is(scorer.scoreOne(cu, coupons[7]), got[7]);
   }
   assert.equal(scorer.score(store.customers[0], []), []);

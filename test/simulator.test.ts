@@ -94,7 +94,7 @@ test('settings change live; bad settings are 400; stop pauses publication', asyn
   assert.equal(await json(await post('/stop')), { status: 200, body: { state: 'stopped' } });
   // publications already on their way drain first (at SIM_SPEED 600 a loaded machine's broker can be seconds behind)
   let n = -1;
-  await waitFor(async () => { const m = got.length; await sleep(150); return got.length === m && (n = m) >= 0; }, 15_000, 'in-flight publications delivered');
+  await waitFor(async () => { const m = got.length; await sleep(150); n = m; return got.length === m; }, 15_000, 'in-flight publications delivered');
   await sleep(300);
   assert.is(got.length, n, 'nothing published while stopped');
   assert.is((await json(await fetch(`${app.url}/simulator/state`))).body.state, 'stopped');

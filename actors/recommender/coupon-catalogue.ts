@@ -47,7 +47,7 @@ export class CouponCatalogue {
       const p = productById.get(l.product_id);
       if (!p) continue;
       let list = productsOf.get(l.coupon_id);
-      if (!list) productsOf.set(l.coupon_id, (list = []));
+      if (!list) { list = []; productsOf.set(l.coupon_id, list); }
       list.push(p);
     }
     for (const d of DEPARTMENTS) this.byDepartment.set(d, []);

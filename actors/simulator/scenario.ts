@@ -80,9 +80,10 @@ export function expandScenario(body: unknown, nowMs: number, recalculate: boolea
     const kind = typeof s.type === 'string' ? KINDS[s.type.toUpperCase()] : undefined;
     if (!kind) problems.push(`${where}/type: unknown step type ${JSON.stringify(s.type ?? null)} (expected ENTER, MOVE or EXIT)`);
     const loc = locationOf(s, where, problems);
-    let at: number | undefined;
-    if (s.timestamp === undefined || s.timestamp === null) problems.push(`${where}/timestamp: missing (epoch seconds or ms, or ISO-8601 with an offset)`);
-    else if ((at = timestampMs(s.timestamp)) === undefined) problems.push(`${where}/timestamp: unreadable ${JSON.stringify(s.timestamp)} (epoch seconds or ms, or ISO-8601 with an offset)`);
+    const given = s.timestamp !== undefined && s.timestamp !== null;
+    const at = given ? timestampMs(s.timestamp) : undefined;
+    if (!given) problems.push(`${where}/timestamp: missing (epoch seconds or ms, or ISO-8601 with an offset)`);
+    else if (at === undefined) problems.push(`${where}/timestamp: unreadable ${JSON.stringify(s.timestamp)} (epoch seconds or ms, or ISO-8601 with an offset)`);
     if (kind && loc && at !== undefined) steps.push({ kind, at, x: loc.x, y: loc.y, i });
   });
   if (problems.length) return { ok: false, problems };

@@ -51,7 +51,10 @@ export class StreamHub {
   /** A client of a known stream: live at once, or replayed first. */
   join(ws: WebSocket, record: StreamRecord, start: StreamStart): Client {
     let group = this.groups.get(record.id);
-    if (!group) this.groups.set(record.id, group = { id: record.id, match: routingKeyMatcher(record.routing_key), clients: new Set() });
+    if (!group) {
+      group = { id: record.id, match: routingKeyMatcher(record.routing_key), clients: new Set() };
+      this.groups.set(record.id, group);
+    }
     const client = new Client(ws, group, this.o.clientBuffer, start, (c) => this.tooSlow(c));
     group.clients.add(client);
     this.m.connected.inc();
@@ -133,12 +136,22 @@ export class StreamHub {
       const matched: Outgoing[] = [];
       for (let i = 0; i < batch.length; i++) {
         const e = batch[i];
-        const r = (routed[i] ??= { type: e.type, customer: customerOf(e.streamId, e.data), routingKey: typeof e.metadata?.routing_key === 'string' ? e.metadata.routing_key : undefined });
+        let r = routed[i];
+        if (!r) {
+          r = { type: e.type, customer: customerOf(e.streamId, e.data), routingKey: typeof e.metadata?.routing_key === 'string' ? e.metadata.routing_key : undefined };
+          routed[i] = r;
+        }
         if (!g.match(r)) continue;
-        matched.push(out[i] ??= {
-          position: e.position,
-          payload: Buffer.from(streamMessage({ position: e.position, recordedAt: e.recordedAt, type: e.type, streamId: e.streamId, version: e.version, messageId: e.messageId, dataJson: JSON.stringify(e.data) ?? 'null', metadataJson: JSON.stringify(e.metadata ?? {}), format: r.routingKey === undefined ? undefined : amqpFormatOf(JSON.stringify(e.metadata)) })),
-        });
+        let o = out[i];
+        if (!o) {
+          const routingKey = r.routingKey;
+          o = {
+            position: e.position,
+            payload: Buffer.from(streamMessage({ position: e.position, recordedAt: e.recordedAt, type: e.type, streamId: e.streamId, version: e.version, messageId: e.messageId, dataJson: JSON.stringify(e.data) ?? 'null', metadataJson: JSON.stringify(e.metadata ?? {}), format: routingKey === undefined ? undefined : amqpFormatOf(JSON.stringify(e.metadata)) })),
+          };
+          out[i] = o;
+        }
+        matched.push(o);
       }
       if (matched.length === 0) continue;
       for (const c of g.clients) {

@@ -147,7 +147,8 @@ function withExamples(doc: OpenApiObject): OpenApiObject {
     if (!op) continue;
     op.requestBody ??= { content: {} };
     op.requestBody.content ??= {};
-    const json = (op.requestBody.content['application/json'] ??= { schema: { type: 'object' } });
+    op.requestBody.content['application/json'] ??= { schema: { type: 'object' } };
+    const json = op.requestBody.content['application/json'];
     json.examples = Object.fromEntries(Object.entries(examples).map(([summary, value]) => [summary.replace(/[^\w]+/g, '_'), { summary, value }]));
   }
   return doc;

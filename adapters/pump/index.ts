@@ -76,6 +76,7 @@ export function createPump(o: PumpOptions): Pump {
   const { config, broker, log } = o;
   const p = config.pump;
   const instanceId = p.instanceId;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL is one of the characters a topic level cannot hold
   if (/[+#\u0000]/.test(instanceId) || instanceId.length === 0 || instanceId.length > 128)
     throw new Error(`PUMP_INSTANCE_ID ${JSON.stringify(instanceId)} cannot be part of an MQTT topic (no +, # or NUL; 1..128 characters)`);
   const topic = config.topics.focus;

@@ -303,7 +303,8 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     seed: config.seed,
     shopper: (id) => (sim?.registry.has(id) ? profiles.get(id) : undefined),
     coupon: async (id) => {
-      const entry = (await (catalogue ??= loadCatalogue(ctx.database.db).catch((err) => { catalogue = undefined; throw err; }))).get(id);
+      catalogue ??= loadCatalogue(ctx.database.db).catch((err) => { catalogue = undefined; throw err; });
+      const entry = (await catalogue).get(id);
       return entry ? JSON.parse(entry.json) : undefined;
     },
     publish: (r) => broker.publish(config.topics.redemption, JSON.stringify(r)),

@@ -39,7 +39,7 @@ export interface OfferWiring {
 
 /** One prediction message: what became of the offer (and the redemption, published, when redeemed). */
 export async function considerOffer(w: OfferWiring, text: string): Promise<OfferOutcome> {
-  let offer;
+  let offer: ReturnType<typeof offerOf>;
   try { offer = offerOf(JSON.parse(text)); } catch { return 'unreadable'; }
   if (!offer) return 'unreadable';
   const shopper = w.shopper(offer.customerId);
