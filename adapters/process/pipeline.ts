@@ -101,7 +101,7 @@ export class Pipeline {
   private registrations: Registration[] = [];
   private recent = new Map<string, number>();
   /** Inputs whose append is under way, by id. */
-  private appending = new Map<string, Promise<void>>();
+  private appending = new Map<string, (() => void)[]>();
   private broker?: Broker;
   private topicKinds = new Map<string, EventKind>();
   private started = false;
@@ -205,7 +205,7 @@ export class Pipeline {
     }
     const messageId = inputId(topic, text);
     // a copy of an input still being appended waits for it: an input counts as seen once it is logged
-    for (let first = this.appending.get(messageId); first; first = this.appending.get(messageId)) await first;
+    while (this.appending.has(messageId)) await new Promise<void>((ok) => this.appending.get(messageId)!.push(ok));
     const seen = this.recent.get(messageId);
     if (seen !== undefined && seen > Date.now()) {
       this.m.duplicates.inc({ source: at.source });
@@ -214,8 +214,7 @@ export class Pipeline {
     }
     const event = n.event;
     let logged: LoggedEvent;
-    let done!: () => void;
-    this.appending.set(messageId, new Promise<void>((ok) => (done = ok)));
+    this.appending.set(messageId, []);
     try {
       // waits out a database outage (the log retries); fails only for a row the database refuses, or at shutdown
       const appendStart = performance.now();
@@ -231,15 +230,17 @@ export class Pipeline {
       await this.reject('unstorable', reason, topic, text, at.source);
       return { status: 'rejected', code: 'unstorable', reason };
     } finally {
+      const waiting = this.appending.get(messageId) ?? [];
       this.appending.delete(messageId);
-      done();
+      for (const ok of waiting) ok();
     }
     this.m.inputs.inc({ kind: event.kind, source: at.source });
     // processors see inputs one at a time, in log order, as a replay of the log does
     const turn = this.dispatchTail.then(() => this.dispatch({ logged, event }));
     this.dispatchTail = turn.catch(() => undefined);
-    const { outputs } = await turn;
-    return { status: 'accepted', logged, event, outputs };
+    const { all } = await turn;
+    // made only when asked for (an HTTP caller waits for it; the broker does not)
+    return { status: 'accepted', logged, event, get outputs() { return Promise.all(all).then((x) => x.flat()); } };
   }
 
   /** storeflow_pipeline_stage_duration_seconds{stage}: from `since` (performance.now()) to now. */
@@ -269,7 +270,7 @@ export class Pipeline {
    * processor here consumes are logged and handed on before this returns (so before the next input);
    * others are logged and published as they come. The promise it returns settles with all of them.
    */
-  private async dispatch(input: Input): Promise<{ outputs: Promise<Output[]> }> {
+  private async dispatch(input: Input): Promise<{ all: Promise<Output[]>[] }> {
     const all: Promise<Output[]>[] = [];
     const t0 = performance.now();
     for (const r of this.registrations) {
@@ -281,8 +282,8 @@ export class Pipeline {
       all.push(emitted);
       if (this.handOffLocally && result.some((x) => x.event && this.consumes(x.event.kind))) await emitted.catch(() => undefined);
     }
-    // wrapped: a promise returned as such would be waited for by the caller
-    return { outputs: Promise.all(all).then((x) => x.flat()) };
+    // wrapped: the promises returned as such would be waited for by the caller
+    return { all };
   }
 
   private async reject(code: RejectCode, reason: string, topic: string, text: string, source: InputSource) {
@@ -332,7 +333,7 @@ export class Pipeline {
     const caused: Output[] = [];
     for (let i = 0; i < outputs.length; i++) {
       const event = outputs[i].event;
-      if (event && this.consumes(event.kind)) caused.push(...await (await this.dispatch({ logged: logged[i], event })).outputs);
+      if (event && this.consumes(event.kind)) caused.push(...(await Promise.all((await this.dispatch({ logged: logged[i], event })).all)).flat());
     }
     return caused.length ? [...outputs, ...caused] : outputs;
   }
