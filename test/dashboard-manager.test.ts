@@ -23,12 +23,14 @@ const DOCS_NAMES: Record<number, string> = { 1600: 'dashboard.png', 1280: 'dashb
 let app: TestApp | undefined;
 
 async function managerApp(): Promise<TestApp> {
-  return app ??= await startTestApp({
+  if (app) return app;
+  app = await startTestApp({
     ROLES: 'recommender,detector,gateway,simulator,pump', AUTO_SEED: 'true',
     // what `npm start` does by itself: the simulator and the pump (seed 000) start with the service
     SIMULATOR_AUTO_START: 'true', GENERATOR_AUTO_START: 'true', PUMP_RATE: '4',
     CUSTOMERS_AVERAGE_IN_STORE: '40', SIM_SPEED: '10', CONSUME_BATCH_SIZE: '1000',
   }, { webDir: WEB_DIR });
+  return app;
 }
 
 /** What the page shows, read at one instant. */
