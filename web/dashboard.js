@@ -125,7 +125,8 @@ async function connect() {
   // a new process may hand out a new stream: the log (and its ordinals) is the same
   const from = store.lastOrdinal + 1;
   view.stats.lastConnectFrom = from;
-  const socket = ws = new WebSocket(streamUrl(cfg, from));
+  const socket = new WebSocket(streamUrl(cfg, from));
+  ws = socket;
   socket.onopen = () => {
     retryMs = 500;
     view.stats.connects++;
