@@ -1,18 +1,15 @@
 /**
- * The soak's load and its ears, both plain MQTT clients of the soak's own broker (mqtt.js, QoS 1,
- * clean=false, their own client ids):
- * - `Load` plays store visits at R focus events/s: a known customer enters, focuses 2–3 times in
- *   departments, exits. Event time runs on one clock (a few event-seconds per wall-second, so a visit
- *   of several event-seconds still lets the store's customers carry the rate); a customer's events are
- *   at least 1.2 event-seconds apart, so (customer, ts in seconds) names each input, and every payload
- *   is unique (storeflow drops an identical topic+payload within 10 minutes as a duplicate).
- * - `Wire` listens on the prediction topic and notes, per focus, the coupon offered and when it came.
- * What was published is kept in a `Ledger` of typed arrays (a 10-minute run at 1,000/s is ~1M inputs).
+ * The soak's load, a plain MQTT client of the soak's own broker (mqtt.js, QoS 1, clean=false, its own
+ * client id): `Load` plays store visits at R focus events/s: a known customer enters, focuses 2–3 times
+ * in departments, exits. Event time runs on one clock (a few event-seconds per wall-second, so a visit
+ * of several event-seconds still lets the store's customers carry the rate); a customer's events are
+ * at least 1.2 event-seconds apart, so (customer, ts in seconds) names each input, and every payload
+ * is unique (storeflow drops an identical topic+payload within 10 minutes as a duplicate). What was
+ * published goes into the `Ledger` (scripts/soak-ledger.ts).
  */
-import mqtt, { type MqttClient } from 'mqtt';
-
-/** The store's departments as the seeds name them (REFERENCE.md); the soak uses only storeflow's public surface. */
-export const DEPARTMENTS = ['Men', 'Sport', 'Boys', 'Girls', 'Women'] as const;
+import type { MqttClient } from 'mqtt';
+import { DEPARTMENTS, KIND, type Ledger } from './soak-ledger.ts';
+import { client, type Note, type Topics } from './soak-mqtt.ts';
 
 /** A small seeded generator (mulberry32): the same visits for the same --seed. */
 class Prng {
@@ -30,98 +27,6 @@ class Prng {
     for (let i = a.length - 1; i > 0; i--) { const j = this.int(0, i); [a[i], a[j]] = [a[j], a[i]]; }
     return a;
   }
-}
-
-export const KINDS = ['entry', 'focus', 'exit'] as const;
-export type Kind = (typeof KINDS)[number];
-export const KIND: Record<Kind, number> = { entry: 0, focus: 1, exit: 2 };
-
-/** (customer index, event second) as one number: every input of the run has its own. */
-export const inputKey = (customer: number, tsSec: number) => customer * 4294967296 + tsSec;
-
-function grow<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(a: T, n: number): T {
-  if (n <= a.length) return a;
-  const b = new (a.constructor as new (n: number) => T)(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
-}
-
-/** Every input published, in publication order (its sequence number is its index). */
-export class Ledger {
-  n = 0;
-  kind = new Uint8Array(1024);
-  customer = new Uint32Array(1024);
-  tsSec = new Uint32Array(1024);
-  dep = new Uint8Array(1024);
-  visit = new Uint32Array(1024);
-  /** 1 once the broker acknowledged it. */
-  acked = new Uint8Array(1024);
-  /** When it was handed to the client (ms since the run's start). */
-  at = new Float64Array(1024);
-  /** The coupon first seen on the wire for this focus (0 = none yet). */
-  wireCoupon = new Int32Array(1024);
-  readonly byKey = new Map<number, number>();
-  /** Per visit: its customer and its focuses' sequence numbers (-1 = none). */
-  visits = 0;
-  visitCustomer = new Uint32Array(1024);
-  visitFocus = new Int32Array(3 * 1024).fill(-1);
-  ackedCount = [0, 0, 0];
-
-  constructor(readonly customerIds: string[]) {}
-
-  newVisit(customer: number): number {
-    const v = this.visits++;
-    this.visitCustomer = grow(this.visitCustomer, this.visits);
-    if (this.visitFocus.length < 3 * this.visits) {
-      const old = this.visitFocus.length;
-      this.visitFocus = grow(this.visitFocus, 3 * this.visits);
-      this.visitFocus.fill(-1, old);
-    }
-    this.visitCustomer[v] = customer;
-    return v;
-  }
-
-  add(kind: number, customer: number, tsSec: number, dep: number, visit: number, at: number, focusSlot: number): number {
-    const i = this.n++;
-    if (i >= this.kind.length) {
-      const m = this.n;
-      this.kind = grow(this.kind, m); this.customer = grow(this.customer, m); this.tsSec = grow(this.tsSec, m);
-      this.dep = grow(this.dep, m); this.visit = grow(this.visit, m); this.acked = grow(this.acked, m);
-      this.at = grow(this.at, m); this.wireCoupon = grow(this.wireCoupon, m);
-    }
-    this.kind[i] = kind; this.customer[i] = customer; this.tsSec[i] = tsSec; this.dep[i] = dep; this.visit[i] = visit; this.at[i] = at;
-    this.byKey.set(inputKey(customer, tsSec), i);
-    if (focusSlot >= 0) this.visitFocus[3 * visit + focusSlot] = i;
-    return i;
-  }
-
-  ack(i: number): void {
-    if (this.acked[i]) return;
-    this.acked[i] = 1;
-    this.ackedCount[this.kind[i]]++;
-  }
-  get ackedTotal(): number { return this.ackedCount[0] + this.ackedCount[1] + this.ackedCount[2]; }
-}
-
-export interface Topics { enter: string; focus: string; exit: string; prediction: string }
-
-/** Where the soak notes what its clients went through (its own log file). */
-export type Note = (line: string) => void;
-
-function client(url: string, clientId: string, note: Note): Promise<MqttClient> {
-  // MQTT 5 as storeflow speaks it; a persistent session (clean=false, kept an hour) so a reconnect resumes it
-  return mqtt.connectAsync(url, {
-    clientId, protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 3600 },
-    reconnectPeriod: 250, connectTimeout: 5000, keepalive: 10, log: () => {},
-  }).then((c) => {
-    const noDelay = () => (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-    noDelay();
-    c.on('connect', (p) => { noDelay(); note(`${clientId}: connected (session present: ${p.sessionPresent})`); });
-    c.on('close', () => note(`${clientId}: connection closed`));
-    c.on('error', (err) => note(`${clientId}: error ${err.message}`));
-    c.on('disconnect', (p) => note(`${clientId}: DISCONNECT from the broker (reason ${p.reasonCode})`));
-    return c;
-  });
 }
 
 interface Step { due: number; visit: number; kind: number; dep: number; slot: number }
@@ -305,87 +210,5 @@ export class Load {
   async close(): Promise<void> {
     clearTimeout(this.timer);
     await this.client?.endAsync(true).catch(() => {});
-  }
-}
-
-/** The prediction topic as a consumer sees it. */
-export class Wire {
-  private client?: MqttClient;
-  /** Arrival times (ms since the run's start) of every prediction. */
-  arrivals: number[] = [];
-  received = 0;
-  /** The same prediction again (at-least-once redelivery). */
-  copies = 0;
-  /** A second, different prediction for a focus: sequence numbers of those focuses. */
-  readonly conflicts = new Set<number>();
-  /** Predictions that match no published focus, or could not be read. */
-  unknown = 0;
-  /** Distinct focuses with a prediction on the wire. */
-  focuses = 0;
-  /** Messages the broker holds (queued or in flight to some client), from $SYS; -1 until heard. */
-  brokerHolds = -1;
-  /** Bytes of predictions received. */
-  bytes = 0;
-  /** Per answered focus: ms from its publication to its first prediction on the wire. */
-  latencies: number[] = [];
-
-  constructor(private url: string, private topic: string, private ledger: Ledger, private now: () => number, private note: Note) {}
-
-  async start(clientId: string): Promise<void> {
-    const ids = new Map(this.ledger.customerIds.map((id, i) => [id, i]));
-    this.client = await client(this.url, clientId, this.note);
-    this.client.on('message', (topic, payload) => {
-      if (topic === STORE_COUNT) { this.brokerHolds = Number(payload.toString()); return; }
-      const now = this.now();
-      this.arrivals.push(now);
-      this.received++;
-      this.bytes += payload.length;
-      const p = readPrediction(payload);
-      if (!p) { this.unknown++; return; }
-      const customer = ids.get(p.customer);
-      const coupon = p.coupon;
-      const i = customer === undefined ? undefined : this.ledger.byKey.get(inputKey(customer, p.ts));
-      if (i === undefined || this.ledger.kind[i] !== KIND.focus || !Number.isInteger(coupon) || coupon <= 0) { this.unknown++; return; }
-      const seen = this.ledger.wireCoupon[i];
-      if (seen === 0) { this.ledger.wireCoupon[i] = coupon; this.focuses++; this.latencies.push(now - this.ledger.at[i]); }
-      else if (seen === coupon) this.copies++;
-      else this.conflicts.add(i);
-    });
-    await this.client.subscribeAsync(this.topic, { qos: 1 });
-    await this.client.subscribeAsync(STORE_COUNT, { qos: 0 });
-  }
-
-  async close(): Promise<void> {
-    await this.client?.endAsync(true).catch(() => {});
-  }
-}
-
-const STORE_COUNT = '$SYS/broker/store/messages/count';
-
-const HEAD = /^\{"customer":\{"id":"([^"]+)"\},"coupon":\{"id":(\d+)[,}]/;
-const TAIL = /"ts":(\d+)\}$/;
-
-/**
- * Customer, coupon and focus second of a prediction: flat (seed 002, `{"customer":{"id":…},"coupon":{"id":…,…},"ts":…}`)
- * or envelope (seed 003, `{"event_type":"prediction result","event_timestamp":ISO,"payload":{"customer_id","coupon_id",…}}`).
- * A flat department coupon lists its ~600 products (~100 KB), so its ends are read, not the whole payload.
- */
-export function readPrediction(payload: Buffer): { customer: string; coupon: number; ts: number } | undefined {
-  const head = HEAD.exec(payload.toString('latin1', 0, Math.min(payload.length, 200)));
-  const tail = TAIL.exec(payload.toString('latin1', Math.max(0, payload.length - 40)));
-  if (head && tail) return { customer: head[1], coupon: Number(head[2]), ts: Number(tail[1]) };
-  try {
-    const p = JSON.parse(payload.toString());
-    if (p?.event_type === 'prediction result') {
-      const ms = Date.parse(p.event_timestamp);
-      const coupon = Number(p.payload?.coupon_id);
-      if (Number.isNaN(ms) || !Number.isInteger(coupon)) return undefined;
-      return { customer: String(p.payload?.customer_id), coupon, ts: Math.floor(ms / 1000) };
-    }
-    const coupon = Number(p?.coupon?.id);
-    if (typeof p?.ts !== 'number' || !Number.isInteger(coupon)) return undefined;
-    return { customer: String(p.customer?.id), coupon, ts: Math.floor(p.ts) };
-  } catch {
-    return undefined;
   }
 }

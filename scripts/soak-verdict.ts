@@ -9,7 +9,8 @@
  * - reordered: per customer, an input logged after one published later
  * - stalls: the longest gap between predictions arriving on the wire while publishing, and after each fault
  */
-import { DEPARTMENTS, KIND, inputKey, type Ledger, type Wire } from './soak-load.ts';
+import { DEPARTMENTS, KIND, inputKey, type Ledger } from './soak-ledger.ts';
+import type { Wire } from './soak-wire.ts';
 
 export interface LoggedInput { type: string; id: string; ts: number; dep: string | null }
 export interface LoggedDecision { type: string; id: string; ts: number; coupon: number | null; reason: string | null }

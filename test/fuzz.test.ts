@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { createPrng } from '../actors/kernel/prng.ts';
-import { hostileBody, hostileCell, hostileQuery, hostileSegment, pickKind, type Kind } from '../scripts/fuzz-inputs.ts';
+import { hostileBody, hostileCell, hostileQuery, hostileSegment, pickKind, type Kind } from '../scripts/fuzz/inputs.ts';
 import { MAX_JSON_DEPTH, nestingBeyond } from '../adapters/process/json-body.ts';
 import { PacketSizeTracker } from '../adapters/edges/mqtt-packet-guard.ts';
 import { parseStreamTarget } from '../adapters/gateway/stream-target.ts';

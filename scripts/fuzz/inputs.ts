@@ -1,12 +1,12 @@
 /**
  * The fuzzer's hostile inputs, generated from a seeded PRNG (actors/kernel/prng.ts): same seed, same
- * inputs. Pure functions; scripts/fuzz.ts sends them. Each input names its kind, so a failure can
- * be traced to the generator that found it.
+ * inputs. Pure functions; the paths (scripts/fuzz/paths-*.ts) send them. Each input names its kind,
+ * so a failure can be traced to the generator that found it.
  *
  * Kinds: valid (a template as is, to reach deep code), malformed-json, wrong-types, unknown-ids,
  * nul, lone-surrogate, bad-utf8, huge-string, deep-nesting, huge-number, oversized, random-bytes.
  */
-import type { Prng } from '../actors/kernel/prng.ts';
+import type { Prng } from '../../actors/kernel/prng.ts';
 
 export type Kind =
   | 'valid' | 'malformed-json' | 'wrong-types' | 'unknown-ids' | 'nul' | 'lone-surrogate' | 'bad-utf8'
