@@ -46,25 +46,26 @@ const usageError = (msg: string): never => {
 
 /** The options of process.argv; --help prints the help and exits 0. */
 export function parseSoakArgs(): SoakOptions {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        minutes: { type: 'string', default: '1' }, rate: { type: 'string', default: '200' }, faults: { type: 'string', default: 'all' },
-        format: { type: 'string', default: 'envelope' },
-        seed: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false, strict: true,
-    }).values;
-  } catch (err) {
-    usageError((err as Error).message);
-  }
-  if (args!.help) {
+  const read = () => {
+    try {
+      return parseArgs({
+        options: {
+          minutes: { type: 'string', default: '1' }, rate: { type: 'string', default: '200' }, faults: { type: 'string', default: 'all' },
+          format: { type: 'string', default: 'envelope' },
+          seed: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+        allowPositionals: false, strict: true,
+      }).values;
+    } catch (err) {
+      return usageError((err as Error).message);
+    }
+  };
+  const a = read();
+  if (a.help) {
     console.log(HELP);
     process.exit(0);
   }
-  const a = args!;
   const minutes = Number(a.minutes), rate = Number(a.rate), seed = Number(a.seed);
   if (!(minutes > 0 && minutes <= 600)) usageError(`--minutes must be a number in (0, 600], got ${JSON.stringify(a.minutes)}`);
   if (!(rate > 0 && rate <= 20000)) usageError(`--rate must be a number in (0, 20000], got ${JSON.stringify(a.rate)}`);

@@ -18,6 +18,7 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 
 /** Values that have broken something somewhere (wrong type for every field, edge numbers, injections). */
 export const HOSTILE_VALUES: Json[] = [
+  // biome-ignore lint/correctness/noPrecisionLoss: a number past 2^53 is one of the hostile values, on purpose
   null, true, false, 0, -1, 1e22, -1e22, 1e308, -1e308, 5e-324, 9007199254740993, 2147483648, -2147483649, 4294967296, 0.1,
   '', ' ', 'NaN', 'Infinity', '-1', '1e22', '0x10', '１２', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '\ufeff', '\u202e',
   '../../../etc/passwd', "' OR '1'='1' --", '"; DROP TABLE events; --', '<script>alert(1)</script>', '%E0%A4%A', '%00', '#', '+', '$SYS/#',
