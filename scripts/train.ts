@@ -1,8 +1,8 @@
 /**
  * `npm run train`: regenerates the store's order history for a seed, trains the coupon model
- * (actors/coupon-model.ts) holding out 20% of customers, prints the held-out metrics and writes
- * the model JSON (default actors/coupon-model.json, committed). Same options, same bytes.
- * `--kind boosted` trains the gradient-boosted trees of actors/gradient-boosting.ts instead of the
+ * (actors/recommender/coupon-model.ts) holding out 20% of customers, prints the held-out metrics and writes
+ * the model JSON (default actors/recommender/coupon-model.json, committed). Same options, same bytes.
+ * `--kind boosted` trains the gradient-boosted trees of actors/recommender/gradient-boosting.ts instead of the
  * logistic regression (the comparison of issue 23; the service scores either, MODEL_FILE=FILE).
  *   npm run train -- [--kind logistic|boosted] [--trees N] [--depth N] [--out FILE] [--seed N] [--customers N] [--products N] [--days N] [--from D] [--history-days N]
  */
@@ -15,7 +15,7 @@ import { BOOST_DEFAULTS, trainBoostedModel } from '../actors/recommender/gradien
 import { parseArgs } from './store-options.ts';
 
 const USAGE = `usage: npm run train -- [--kind logistic|boosted] [--trees N] [--depth N] [--out FILE] [--seed N] [--customers N] [--products N] [--days N] [--from YYYY-MM-DD] [--history-days N]
-  defaults: the default store of \`npm run seed\`, written to actors/coupon-model.json
+  defaults: the default store of \`npm run seed\`, written to actors/recommender/coupon-model.json
 `;
 const { store: options, flags } = parseArgs(process.argv.slice(2), ['--out', '--kind', '--trees', '--depth'], USAGE);
 const kind = (flags.get('--kind') as string | undefined) || 'logistic';
