@@ -130,6 +130,37 @@ test('a batch PostgreSQL refuses is retried member by member: only the culprit f
   }
 });
 
+test('an append whose COMMIT went through but whose answer was lost (a database restart) is not written twice', async () => {
+  const schema = uniqueName();
+  const database = await connectDatabase(DATABASE_URL, schema, silentLogger);
+  await migrate(database.db, silentLogger);
+  // the first attempt writes the rows, then the connection "drops" before the answer
+  class LosingAnswers extends PostgresEventLog {
+    lost = 0;
+    protected override async insert(events: Parameters<PostgresEventLog['append']>[0]) {
+      const logged = await super.insert(events);
+      if (this.lost++ === 0) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
+      return logged;
+    }
+  }
+  const log = new LosingAnswers(database.db, { log: silentLogger });
+  try {
+    await log.append([{ streamId: 'customer-0', type: 'entry', data: { id: '0', ts: 1 }, messageId: 'before' }]);
+    log.lost = 0;
+    const [a, b] = await Promise.all([
+      log.append([{ streamId: 'customer-1', type: 'entry', data: { id: '1', ts: 2 }, messageId: 'm1' }]),
+      log.append([{ streamId: 'customer-2', type: 'entry', data: { id: '2', ts: 3 }, messageId: 'm2' }, { streamId: 'process', type: 'note', data: {} }]),
+    ]);
+    const all = await log.read();
+    assert.equal(all.map((e) => [e.streamId, e.version, e.messageId ?? null]), [['customer-0', 1, 'before'], ['customer-1', 1, 'm1'], ['customer-2', 1, 'm2'], ['process', 1, null]]);
+    assert.equal([...a, ...b].map((e) => e.position), all.slice(1).map((e) => e.position), 'the appenders get the rows that were written');
+  } finally {
+    await log.close();
+    await database.close();
+    await dropSchema(schema);
+  }
+});
+
 test('a timestamp the database cannot hold is rejected at validation, and a start never trips over one already logged', async () => {
   const app = await startTestApp({ ROLES: 'recommender' });
   let again: Awaited<ReturnType<typeof startTestApp>> | undefined;

@@ -20,6 +20,8 @@ export class PostgresEventLog implements EventLog {
   private closed = false;
   private closing = false;
   private failingSince: number | undefined;
+  /** The highest position this writer has seen committed (its batches follow it). */
+  private tail: number | undefined;
   private lastWarned = 0;
   /** Appends, group commits and events written, and the time spent in those commits (ms). */
   readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
@@ -63,10 +65,14 @@ export class PostgresEventLog implements EventLog {
    * database refuses: each append of the batch on its own, so only the culprit fails.
    */
   private async commit(batch: Pending[]): Promise<void> {
+    const events = batch.length === 1 ? batch[0].events : batch.flatMap((p) => p.events);
+    this.tail ??= await this.head().catch(() => undefined);
     for (let attempt = 0; ; attempt++) {
       try {
         const t0 = performance.now();
-        const logged = await this.insert(batch.length === 1 ? batch[0].events : batch.flatMap((p) => p.events));
+        // a connection lost during COMMIT leaves it unknown whether the rows went in: look before writing them again
+        const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? await this.insert(events);
+        this.tail = Math.max(this.tail ?? 0, logged.at(-1)?.position ?? 0);
         this.stats.writeMs += performance.now() - t0;
         this.stats.batches++;
         this.stats.events += logged.length;
@@ -93,6 +99,21 @@ export class PostgresEventLog implements EventLog {
     }
   }
 
+  /**
+   * The batch as the log holds it, when an attempt that seemed to fail had committed: the rows right after
+   * the last position this writer saw are these events, in order (same stream, type and id). Undefined
+   * when they are not there (nothing was written), or when this writer's tail is unknown.
+   */
+  private async committedAlready(events: NewEvent[]): Promise<LoggedEvent[] | undefined> {
+    if (this.tail === undefined) return undefined;
+    const rows = (await this.read({ fromPosition: this.tail + 1, limit: events.length })).filter((r) => r.position > this.tail!);
+    if (rows.length !== events.length) return undefined;
+    const same = rows.every((r, i) => r.streamId === events[i].streamId && r.type === events[i].type && (r.messageId ?? null) === (events[i].messageId ?? null));
+    if (!same) return undefined;
+    this.opts.log.warn({ events: events.length, from: rows[0].position }, 'event log: an append that seemed to fail had been committed; not written again');
+    return rows.map((r, i) => ({ ...r, data: events[i].data, metadata: events[i].metadata ?? {} }));
+  }
+
   private failing(err: unknown) {
     const now = Date.now();
     if (this.failingSince === undefined) {
@@ -116,7 +137,7 @@ export class PostgresEventLog implements EventLog {
     return this.failingSince === undefined;
   }
 
-  private async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
+  protected async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
     const rows = await this.db.query(sql`
       WITH input AS (
         -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
