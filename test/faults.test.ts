@@ -161,6 +161,36 @@ test('an append whose COMMIT went through but whose answer was lost (a database 
   }
 });
 
+test('a killed process\'s last commit, still running when storeflow starts again, is in the de-duplication window: its redelivered input is not logged twice', async () => {
+  const name = uniqueName();
+  const pool = createConnectionPool({ connectionString: DATABASE_URL, bigIntMode: 'number', poolSize: 1, schema: name });
+  const first = await startTestApp({ ROLES: 'recommender', DATABASE_SCHEMA: name });
+  await first.stop();
+  const topic = first.config.topics.enter;
+  const payload = JSON.stringify({ id: '5', ts: T });
+  const id = inputId(topic, payload);
+  let again: Awaited<ReturnType<typeof startTestApp>> | undefined;
+  const client = await connectClient();
+  try {
+    // the dead process's group commit, still running on the server for a moment
+    const slow = pool.query(sql`INSERT INTO events (stream_id, version, type, data, metadata, message_id) SELECT 'customer-5', 1, 'entry', ${payload}::jsonb, ${JSON.stringify({ source: 'mqtt', topic })}::jsonb, ${id} FROM pg_sleep(1.5)`);
+    await sleep(200);
+    again = await startTestApp({ ...first.env });
+    await slow;
+    // the broker delivers it again: the same input
+    await client.publishAsync(topic, payload, { qos: 1 });
+    await client.publishAsync(topic, JSON.stringify({ id: '6', ts: T }), { qos: 1 });
+    await waitFor(async () => (await again!.eventLog.read({ types: ['entry'] })).length >= 2, 10_000, 'the next entry logged');
+    await sleep(300);
+    assert.equal((await again.eventLog.read({ types: ['entry'] })).map((e) => (e.data as any).id), ['5', '6']);
+  } finally {
+    await client.endAsync();
+    await again?.stop();
+    await pool.dispose();
+    await dropSchema(name);
+  }
+});
+
 test('a timestamp the database cannot hold is rejected at validation, and a start never trips over one already logged', async () => {
   const app = await startTestApp({ ROLES: 'recommender' });
   let again: Awaited<ReturnType<typeof startTestApp>> | undefined;

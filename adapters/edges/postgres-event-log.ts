@@ -267,6 +267,21 @@ export class PostgresEventLog implements EventLog {
     return rows.map(toLogged);
   }
 
+  /**
+   * Resolves once no other session is in the middle of writing to this log (an INSERT still running, e.g. the
+   * last group commit of a process that was just killed), or after `timeoutMs`.
+   */
+  async quiet(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const [r] = await this.db.query(sql`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query ILIKE '%' || 'insert into' || ' events%'`);
+      if (r.n === 0 || Date.now() >= until) return;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+  }
+
   async firstPositionSince(ms: number): Promise<number> {
     const [r] = await this.db.query(sql`SELECT min(position)::bigint AS p FROM events WHERE recorded_at >= to_timestamp(${ms / 1000})`);
     return r?.p == null ? (await this.head()) + 1 : Number(r.p);

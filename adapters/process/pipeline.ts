@@ -175,6 +175,9 @@ export class Pipeline {
 
   /** The de-duplication window survives a restart: recent input ids come back from the log. */
   private async rememberRecentInputs() {
+    // a process SIGKILLed a moment ago may still have a group commit running on the server: read the window
+    // once it has committed, or the broker's redelivery of those inputs would be taken as new
+    await this.o.eventLog.quiet(5000);
     const since = Date.now() - this.dedupWindowMs;
     for (const e of await this.o.eventLog.inputIdsSince(since)) this.recent.set(e.messageId, e.recordedAt + this.dedupWindowMs);
   }
