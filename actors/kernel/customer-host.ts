@@ -75,11 +75,6 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     return out;
   }
 
-  /** True while some actor has work in flight (per the predicate, e.g. loading or scoring). */
-  some(busy: (snapshot: SnapshotFrom<M>) => boolean): boolean {
-    for (const id of this.actors.ids()) if (busy(this.actors.get(id)!.getSnapshot())) return true;
-    return false;
-  }
 
   private advance(customerId: string, ts: number) {
     const tick = this.idle?.advance(customerId, ts);

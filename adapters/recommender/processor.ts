@@ -117,11 +117,6 @@ export class RecommenderProcessor implements Processor {
     return { streamId: e.streamId, type: 'prediction', data, messageId: e.messageId, metadata: e.metadata, publish: { topic: this.o.topic, payload } };
   }
 
-  /** True while some session is loading its context or scoring. */
-  busy(): boolean {
-    return this.host.some((s) => s.value !== 'ready' || s.context.pending.length > 0);
-  }
-
   stop(): void {
     this.host.actors.stopAll();
     for (const ok of this.waiting.values()) ok([]);
