@@ -16,8 +16,20 @@ import type { Point } from '../actors/data/store-plan.ts';
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
 import {
-  DELAYS, DOORS, ENTRANCE_LEG_START, EXIT_S_PARAM, dwellLeg, legVia, lingerLeg, paceOf, planRoute, spotIn, walkLeg,
-  type LegMove, type ShopperProfile, type Stop,
+  DELAYS,
+  DOORS,
+  ENTRANCE_LEG_START,
+  EXIT_S_PARAM,
+  dwellLeg,
+  legVia,
+  lingerLeg,
+  paceOf,
+  planRoute,
+  spotIn,
+  walkLeg,
+  type LegMove,
+  type ShopperProfile,
+  type Stop,
 } from '../actors/simulator/shopper.ts';
 
 export interface CustomerInput {
@@ -108,7 +120,8 @@ export const customerMachine = setup({
     }),
     planWalkToExit: assign(({ context }) => ({
       ...startLeg(context, walkLeg(legEnd(context), legVia(context.ringS, EXIT_S_PARAM, [STORE_PLAN.exit], context.rng.float()), context.pace, context.rng)),
-      department: undefined, spot: undefined,
+      department: undefined,
+      spot: undefined,
     })),
   },
 }).createMachine({
@@ -138,11 +151,7 @@ export const customerMachine = setup({
     },
     choosing: {
       description: 'Picks the next stop of the route: a department, a wander, or the exit when none is left',
-      always: [
-        { guard: 'nextStopIsDepartment', target: 'walking' },
-        { guard: 'nextStopIsWander', target: 'browsing' },
-        { target: 'leaving' },
-      ],
+      always: [{ guard: 'nextStopIsDepartment', target: 'walking' }, { guard: 'nextStopIsWander', target: 'browsing' }, { target: 'leaving' }],
     },
     walking: {
       description: 'Walks along the aisles to the department and into it: all the moves of the walk are planned and published at once',

@@ -11,7 +11,13 @@ import { setup, assign, enqueueActions } from 'xstate';
 import { departmentAt, distance, type Point } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
 
-export interface Move { type: 'move'; ts: number; x: number; y: number; inputId: string }
+export interface Move {
+  type: 'move';
+  ts: number;
+  x: number;
+  y: number;
+  inputId: string;
+}
 
 export type DetectorEvent =
   | Move
@@ -77,13 +83,19 @@ export const focusDetectorMachine = setup({
     }),
     /** First move in the aisles: a new walk. */
     startWalk: assign(({ context, event }) => ({
-      dep: undefined, moves: 1, announced: false, lastMove: event as Move, lastTs: moveTs(event, context.lastTs),
+      dep: undefined,
+      moves: 1,
+      announced: false,
+      lastMove: event as Move,
+      lastTs: moveTs(event, context.lastTs),
       trail: context.browsingRadius > 0 ? extend([], event as Move, context.browsingMinMoves) : context.trail,
     })),
     countMove: assign(({ context, event }) => ({ moves: context.moves + 1, lastMove: event as Move, lastTs: moveTs(event, context.lastTs) })),
     /** A move of the walk: counted, and kept in the trail the radius is checked on. */
     countWalk: assign(({ context, event }) => ({
-      moves: context.moves + 1, lastMove: event as Move, lastTs: moveTs(event, context.lastTs),
+      moves: context.moves + 1,
+      lastMove: event as Move,
+      lastTs: moveTs(event, context.lastTs),
       trail: context.browsingRadius > 0 ? extend(context.trail, event as Move, context.browsingMinMoves) : context.trail,
     })),
     forgetZone: assign({ dep: undefined, moves: 0, announced: false, lastMove: undefined, trail: [] }),
@@ -108,17 +120,28 @@ export const focusDetectorMachine = setup({
     inAisle: ({ event }) => event.type === 'move' && departmentAt(event) === undefined,
     focusDue: ({ context }) => !context.announced && context.dep !== undefined && context.moves >= context.focusMinMoves,
     /** Enough moves outside every department, and the last of them close together (lingering, not walking past). */
-    browsingDue: ({ context }) => !context.announced && context.dep === undefined && context.moves >= context.browsingMinMoves
-      && lingering(context.trail, context.browsingMinMoves, context.browsingRadius),
+    browsingDue: ({ context }) =>
+      !context.announced &&
+      context.dep === undefined &&
+      context.moves >= context.browsingMinMoves &&
+      lingering(context.trail, context.browsingMinMoves, context.browsingRadius),
     idleTooLong: ({ context, event }) => event.type === 'tick' && event.ts - context.lastTs >= context.idleTimeoutS,
   },
 }).createMachine({
   id: 'focusDetector',
   description: 'Where one customer is in the store: dwelling in a department (→ one focus), or walking the aisles (→ one browsing)',
   context: ({ input }) => ({
-    customerId: input.customerId, focusMinMoves: input.focusMinMoves, browsingMinMoves: input.browsingMinMoves,
-    browsingRadius: input.browsingRadius ?? 0, trail: [],
-    idleTimeoutS: input.idleTimeoutS, dep: undefined, moves: 0, announced: false, lastMove: undefined, lastTs: input.ts ?? 0,
+    customerId: input.customerId,
+    focusMinMoves: input.focusMinMoves,
+    browsingMinMoves: input.browsingMinMoves,
+    browsingRadius: input.browsingRadius ?? 0,
+    trail: [],
+    idleTimeoutS: input.idleTimeoutS,
+    dep: undefined,
+    moves: 0,
+    announced: false,
+    lastMove: undefined,
+    lastTs: input.ts ?? 0,
     endReason: undefined,
   }),
   initial: 'arrived',
@@ -131,11 +154,7 @@ export const focusDetectorMachine = setup({
       description: 'In the store, no position yet (just entered)',
       on: {
         entry: { actions: 'touch' },
-        move: [
-          { guard: 'staleMove' },
-          { guard: 'inDepartment', target: 'dwelling', actions: 'startDwell' },
-          { target: 'walking', actions: 'startWalk' },
-        ],
+        move: [{ guard: 'staleMove' }, { guard: 'inDepartment', target: 'dwelling', actions: 'startDwell' }, { target: 'walking', actions: 'startWalk' }],
       },
     },
     dwelling: {
@@ -156,11 +175,7 @@ export const focusDetectorMachine = setup({
       always: { guard: 'browsingDue', actions: 'announceBrowsing' },
       on: {
         entry: { target: 'arrived', actions: ['touch', 'forgetZone'] },
-        move: [
-          { guard: 'staleMove' },
-          { guard: 'inDepartment', target: 'dwelling', actions: 'startDwell' },
-          { guard: 'inAisle', actions: 'countWalk' },
-        ],
+        move: [{ guard: 'staleMove' }, { guard: 'inDepartment', target: 'dwelling', actions: 'startDwell' }, { guard: 'inAisle', actions: 'countWalk' }],
       },
     },
     left: {

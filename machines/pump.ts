@@ -23,7 +23,11 @@ export interface PumpSettings {
  * The focus events of one tick: customer ids and department indexes (into the input's departments),
  * as typed arrays so a batch of thousands costs two allocations. The publisher stamps `ts`.
  */
-export interface Batch { ids: Uint32Array; deps: Uint8Array; departments: readonly Department[] }
+export interface Batch {
+  ids: Uint32Array;
+  deps: Uint8Array;
+  departments: readonly Department[];
+}
 const EMPTY: Batch = { ids: new Uint32Array(0), deps: new Uint8Array(0), departments: [] };
 
 export interface BatchResult {
@@ -54,15 +58,9 @@ export interface PumpContext extends PumpInput {
   periodMs: number;
 }
 
-export type PumpEvent =
-  | { type: 'START'; by: string }
-  | { type: 'STOP'; by: string }
-  | { type: 'SETTINGS'; settings: Partial<PumpSettings> };
+export type PumpEvent = { type: 'START'; by: string } | { type: 'STOP'; by: string } | { type: 'SETTINGS'; settings: Partial<PumpSettings> };
 
-export type PumpEmitted =
-  | { type: 'started'; by: string }
-  | { type: 'stopped'; by: string }
-  | { type: 'publishFailed'; error: string };
+export type PumpEmitted = { type: 'started'; by: string } | { type: 'stopped'; by: string } | { type: 'publishFailed'; error: string };
 
 /** Never more than this many events in one tick (a huge rate × interval would exhaust memory). */
 export const MAX_BATCH = 100_000;
@@ -127,7 +125,12 @@ export const pumpMachine = setup({
   id: 'pump',
   description: 'Focus-event load generator: publishes a batch of random focus events every tick while running',
   context: ({ input }) => ({
-    ...input, batch: EMPTY, carry: 0, previousStart: undefined, lastElapsedMs: 0, periodMs: input.settings.intervalMs,
+    ...input,
+    batch: EMPTY,
+    carry: 0,
+    previousStart: undefined,
+    lastElapsedMs: 0,
+    periodMs: input.settings.intervalMs,
   }),
   initial: 'stopped',
   on: {

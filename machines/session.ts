@@ -19,7 +19,6 @@ export type SessionEvent =
   /** Event time has advanced to `ts` (sent to every session; ends forgotten ones). */
   | { type: 'tick'; ts: number };
 
-
 export type SessionEmitted =
   | { type: 'decision'; customerId: string; focus: FocusInput; result: ScoreResult }
   | { type: 'unknownCustomer'; customerId: string }
@@ -39,7 +38,11 @@ export interface SessionContext {
   path: { state: string; ts: number }[];
 }
 
-export interface SessionInput { customerId: string; idleTimeoutS: number; ts?: number }
+export interface SessionInput {
+  customerId: string;
+  idleTimeoutS: number;
+  ts?: number;
+}
 
 const PATH_LIMIT = 50;
 /** The path with one more step (one new array; the oldest dropped past PATH_LIMIT). */
@@ -71,11 +74,16 @@ export const sessionMachine = setup({
   actions: {
     touch: assign({ lastTs: ({ context, event }) => Math.max(context.lastTs, eventTs(event, context.lastTs)) }),
     queueFocus: assign({
-      pending: ({ context, event }) => (event.type === 'focus' ? [...context.pending, { inputId: event.inputId, ts: event.ts, dep: event.dep }] : context.pending),
+      pending: ({ context, event }) =>
+        event.type === 'focus' ? [...context.pending, { inputId: event.inputId, ts: event.ts, dep: event.dep }] : context.pending,
     }),
     requestExit: assign({ exitRequested: true }),
     /** The next waiting focus becomes the current one; the path records `scoring`. One assign: this runs per focus. */
-    startScoring: assign(({ context }) => ({ current: context.pending[0], pending: context.pending.slice(1), path: step(context.path, 'scoring', context.lastTs) })),
+    startScoring: assign(({ context }) => ({
+      current: context.pending[0],
+      pending: context.pending.slice(1),
+      path: step(context.path, 'scoring', context.lastTs),
+    })),
     /** A focus while ready goes straight to scoring: current focus, event time and path in one assign. */
     takeFocus: assign(({ context, event }) => {
       if (event.type !== 'focus') return {};
@@ -112,8 +120,15 @@ export const sessionMachine = setup({
   id: 'session',
   description: 'A customer visit: context, focuses scored into at most one coupon offer each, never the same coupon twice',
   context: ({ input }) => ({
-    customerId: input.customerId, customer: undefined, offered: [], pending: [], current: undefined,
-    lastTs: input.ts ?? 0, exitRequested: false, idleTimeoutS: input.idleTimeoutS, path: [],
+    customerId: input.customerId,
+    customer: undefined,
+    offered: [],
+    pending: [],
+    current: undefined,
+    lastTs: input.ts ?? 0,
+    exitRequested: false,
+    idleTimeoutS: input.idleTimeoutS,
+    path: [],
   }),
   initial: 'loadingContext',
   states: {
@@ -124,10 +139,27 @@ export const sessionMachine = setup({
         src: 'loadCustomer',
         input: ({ context }) => ({ customerId: context.customerId }),
         onDone: [
-          { guard: { type: 'customerNotFound', params: ({ event }) => ({ customer: event.output }) }, target: 'ready', actions: [{ type: 'storeCustomer', params: null }, 'warnUnknownCustomer', { type: 'recordPath', params: { state: 'ready' } }] },
-          { target: 'ready', actions: [{ type: 'storeCustomer', params: ({ event }) => event.output }, { type: 'recordPath', params: { state: 'ready' } }] },
+          {
+            guard: { type: 'customerNotFound', params: ({ event }) => ({ customer: event.output }) },
+            target: 'ready',
+            actions: [{ type: 'storeCustomer', params: null }, 'warnUnknownCustomer', { type: 'recordPath', params: { state: 'ready' } }],
+          },
+          {
+            target: 'ready',
+            actions: [
+              { type: 'storeCustomer', params: ({ event }) => event.output },
+              { type: 'recordPath', params: { state: 'ready' } },
+            ],
+          },
         ],
-        onError: { target: 'ready', actions: [{ type: 'storeCustomer', params: null }, { type: 'reportContextFailure', params: ({ event }) => String((event.error as Error)?.message ?? event.error) }, { type: 'recordPath', params: { state: 'ready' } }] },
+        onError: {
+          target: 'ready',
+          actions: [
+            { type: 'storeCustomer', params: null },
+            { type: 'reportContextFailure', params: ({ event }) => String((event.error as Error)?.message ?? event.error) },
+            { type: 'recordPath', params: { state: 'ready' } },
+          ],
+        },
       },
       on: {
         entry: { actions: 'touch' },
@@ -153,12 +185,24 @@ export const sessionMachine = setup({
       },
     },
     scoring: {
-      description: 'Scoring the focused department\'s coupons for this customer',
+      description: "Scoring the focused department's coupons for this customer",
       invoke: {
         src: 'scoreCoupons',
         input: ({ context }) => ({ customer: context.customer!, focus: context.current!, offered: context.offered }),
-        onDone: { target: 'ready', actions: [{ type: 'finishScoring', params: ({ event }) => event.output }, { type: 'emitDecision', params: ({ event }) => event.output }] },
-        onError: { target: 'ready', actions: [{ type: 'finishScoring', params: { reason: 'scorer_failed' } }, { type: 'emitDecision', params: { reason: 'scorer_failed' } }] },
+        onDone: {
+          target: 'ready',
+          actions: [
+            { type: 'finishScoring', params: ({ event }) => event.output },
+            { type: 'emitDecision', params: ({ event }) => event.output },
+          ],
+        },
+        onError: {
+          target: 'ready',
+          actions: [
+            { type: 'finishScoring', params: { reason: 'scorer_failed' } },
+            { type: 'emitDecision', params: { reason: 'scorer_failed' } },
+          ],
+        },
       },
       on: {
         entry: { actions: 'touch' },

@@ -3,11 +3,20 @@ export const DEPARTMENTS = ['Men', 'Sport', 'Boys', 'Girls', 'Women'] as const;
 export type Department = (typeof DEPARTMENTS)[number];
 
 const ALIASES: Record<string, Department> = {
-  men: 'Men', "men's": 'Men', mens: 'Men',
-  sport: 'Sport', sports: 'Sport',
-  boys: 'Boys', boy: 'Boys', "boy's": 'Boys',
-  girls: 'Girls', girl: 'Girls', "girl's": 'Girls',
-  women: 'Women', "women's": 'Women', womens: 'Women',
+  men: 'Men',
+  "men's": 'Men',
+  mens: 'Men',
+  sport: 'Sport',
+  sports: 'Sport',
+  boys: 'Boys',
+  boy: 'Boys',
+  "boy's": 'Boys',
+  girls: 'Girls',
+  girl: 'Girls',
+  "girl's": 'Girls',
+  women: 'Women',
+  "women's": 'Women',
+  womens: 'Women',
 };
 
 /** Canonical department name for any spelling the seeds and the original UI use, or undefined. */

@@ -15,108 +15,158 @@ const Num = (description: string, def: number, minimum: number, maximum = Number
   Type.Number({ description, default: def, minimum, maximum });
 const Bool = (description: string, def: boolean) => Type.Boolean({ description, default: def });
 const Enum = <T extends string>(description: string, values: readonly T[], def?: T) =>
-  Type.Union(values.map((v) => Type.Literal(v)), def === undefined ? { description } : { description, default: def });
-const Url = (description: string, protocols: string[]) =>
-  Type.Optional(Type.String({ description, pattern: `^(${protocols.join('|')})://.+` }));
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    def === undefined ? { description } : { description, default: def },
+  );
+const Url = (description: string, protocols: string[]) => Type.Optional(Type.String({ description, pattern: `^(${protocols.join('|')})://.+` }));
 
 export const ROLE_NAMES = ['recommender', 'detector', 'simulator', 'pump', 'gateway'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
 
 /** Every variable storeflow reads. Grouped by the part that uses it; the seed that named it in the description. */
-export const EnvSchema = Type.Object({
-  // --- process & control plane
-  ROLES: Type.String({ description: `Comma-separated roles to run in this process (${ROLE_NAMES.join(', ')}); default all`, default: ROLE_NAMES.join(','), pattern: `^\\s*(${ROLE_NAMES.join('|')})\\s*(,\\s*(${ROLE_NAMES.join('|')})\\s*)*$` }),
-  PORT: Int('Control plane HTTP port (dashboard, seed endpoints, /metrics, /docs)', 8000, 0, 65535),
-  HOST: Str('Interface every server binds to: the control plane, the gateway\'s two ports and the embedded MQTT broker. 127.0.0.1 = this machine only; 0.0.0.0 = every interface (a container, a server: set CONTROL_TOKEN)', '127.0.0.1'),
-  CONTROL_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token the control plane requires (at least 16 characters; e.g. openssl rand -hex 32): every endpoint but liveness, readiness, metrics, docs, the page\'s files and /auth, and the dashboard\'s stream. Unset = open (a laptop on 127.0.0.1)' })),
-  STOREFLOW_HOME: Str('Folder for embedded data (PostgreSQL data directory, generated CSVs)', '.storeflow'),
-  LOG_LEVEL: Enum('Logging level (seeds 000/001); Python names are accepted', ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'], 'info'),
-  LOG_FILENAME: Str('Also write JSON logs to this file (seeds 000/001)', ''),
-  XSTATE_INSPECT: Str('Attach @statelyai/inspect: "sky" for Stately\'s hosted inspector, or a ws:// URL', ''),
-  // --- PostgreSQL
-  DATABASE_URL: Url('External PostgreSQL; unset = embedded PostgreSQL in STOREFLOW_HOME/pg', ['postgres', 'postgresql']),
-  PG_PORT: Int('Port of the embedded PostgreSQL (0 = a free port)', 0, 0, 65535),
-  DATABASE_SCHEMA: Type.String({ description: 'PostgreSQL schema holding storeflow\'s tables', default: 'public', pattern: '^[a-z_][a-z0-9_]*$' }),
-  AUTO_SEED: Bool('Generate and load the synthetic store on first start when the cache tables are empty', true),
-  SEED: Int('Seed of the synthetic data generator and the simulator', 42, 0),
-  // --- MQTT
-  MQTT_URL: Url('External MQTT broker as a URL (mqtt://, mqtts://, ws://, wss://)', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']),
-  MQTT_HOST: Str('Comma-separated list of external MQTT brokers (seeds 000-002); unset with MQTT_URL = embedded broker'),
-  MQTT_PORT: Int('MQTT brokers\' port; the embedded broker listens here', 1883, 0, 65535),
-  MQTT_USERNAME: Str('MQTT user name'),
-  MQTT_PASSWORD: Str('MQTT password (never logged)'),
-  MQTT_BROKER_CERT_FILE: Str('CA certificate file: connect to the brokers over TLS'),
-  MQTT_CLIENT_ID: Str('MQTT client id base (seed 001; default storeflow, or storeflow-<host name> with GROUP_ID); roles append their name. One per process: two processes with one id take each other\'s broker session'),
-  CLIENT_ID: Str('Alias of MQTT_CLIENT_ID (seed 003)'),
-  MQTT_PROTOCOL_VERSION: Enum('MQTT protocol for external brokers: 5 (the original\'s default), 4 (= 3.1.1) or 3; the embedded broker always speaks 3.1.1', ['3', '4', '5', '3.1', '3.1.1', '5.0'], '5'),
-  MQTT_CONNECT_TIMEOUT: Num('Seconds to wait for CONNACK before failing with a clear message', 10, 0.1),
-  MQTT_TOPIC_PREFIX: Str('Prefix put before every topic (isolates test runs and tenants)', ''),
-  MQTT_MAX_PACKET_BYTES: Int('Largest MQTT packet: the embedded broker closes a connection that announces a larger one before buffering it; advertised to MQTT 5 brokers (room for the largest prediction storeflow publishes)', 4194304, 1024, 268435455),
-  GROUP_ID: Str('Consumer group (seed 003): input topics are subscribed as $share/GROUP_ID/topic'),
-  TESTING_NO_MQTT: Bool('No broker at all: outputs are written to the log (seeds 000/002)', false),
-  TESTING_MOCK_MQTT: Bool('Alias of TESTING_NO_MQTT (seed 001)', false),
-  // --- topics (seed aliases resolved below)
-  ENTER_TOPIC: Str('Entry events (seed 001)'),
-  ENTRY_EVENT_TOPIC_NAME: Str('Alias of ENTER_TOPIC (seeds 002/003)'),
-  MOVE_TOPIC: Str('Move events (seed 001)'),
-  EXIT_TOPIC: Str('Exit events (seed 001)'),
-  FOCUS_TOPIC: Str('Focus events (seed 000)'),
-  FOCUS_EVENT_TOPIC_NAME: Str('Alias of FOCUS_TOPIC (seeds 002/003)'),
-  BROWSING_TOPIC: Str('Browsing events (detector output)'),
-  REDEMPTION_TOPIC: Str('Redemptions: a simulated shopper used an offered coupon (simulator output, logged by the recommender)'),
-  COUPON_PREDICTION_TOPIC: Str('Prediction results'),
-  COUPON_PREDICTION_TOPIC_NAME: Str('Alias of COUPON_PREDICTION_TOPIC (seeds 002/003)'),
-  COMMAND_TOPIC: Str('Pump commands (seed 000)'),
-  DEAD_LETTER_TOPIC: Str('Rejected inputs are republished here with the reason (unset = off)', ''),
-  MESSAGE_FORMAT: Enum('Prediction output format: flat (seed 002) or envelope (seed 003)', ['flat', 'envelope'], 'flat'),
-  MAX_PAYLOAD_BYTES: Int('Largest accepted input message, in bytes', 65536, 64),
-  // --- seed 003 (Kafka) settings: accepted, Kafka itself is replaced by MQTT
-  BOOTSTRAP_SERVERS: Str('Kafka brokers (seed 003): not supported, storeflow uses MQTT; a warning is logged'),
-  POLL_TIMEOUT: Int('Kafka poll timeout (seed 003): accepted and ignored', 100, 0),
-  AUTO_OFFSET_RESET: Enum('Kafka offset reset (seed 003): accepted and ignored', ['earliest', 'latest', 'none'], 'latest'),
-  // --- recommender
-  COUPON_SCORER_URL: Url('Remote prediction service (seed 003 protocol); unset = in-process model', ['http', 'https']),
-  COUPON_SCORER_TIMEOUT: Int('Remote scorer timeout in milliseconds', 2000, 1),
-  MAX_COUPONS_PER_CALL: Int('Coupons kept after scoring', 5, 1),
-  PREDICTION_THRESHOLD: Num('Minimum score for a coupon to be offered', 0.2, 0, 1),
-  COUPON_VALIDITY: Enum('check = only coupons valid on the event\'s date; ignore = any date', ['check', 'ignore'], 'check'),
-  SESSION_IDLE_TIMEOUT: Int('Seconds of event time after which a forgotten session ends', 7200, 1),
-  MODEL_FILE: Str('Coupon model JSON (default: the committed model)', ''),
-  // --- detector
-  FOCUS_MIN_MOVES: Int('Consecutive moves inside one department that make a focus', 3, 1),
-  BROWSING_MIN_MOVES: Int('Consecutive moves outside every department that make a browsing event', 6, 1),
-  BROWSING_RADIUS: Num('Plan units: a browsing needs its BROWSING_MIN_MOVES moves within this distance of the last of them (lingering, not walking between departments); 0 = no limit', 150, 0),
-  // --- pump (seed 000)
-  MIN_CUSTOMER_ID: Int('Smallest customer id the pump draws', 1, 0),
-  MAX_CUSTOMER_ID: Int('Largest customer id the pump draws', 1000, 0),
-  PERIODIC_TASKS_INTERVAL: Num('Seconds between pump ticks', 1, 0.001),
-  GENERATOR_AUTO_START: Bool('Start the pump when the service starts', true),
-  EVENTS_PER_TICK: Int('Focus events the pump publishes per tick', 1, 1),
-  PUMP_RATE: Num('Target pump rate in events/s (overrides EVENTS_PER_TICK; 0 = off)', 0, 0),
-  PUMP_INSTANCE_ID: Str('Stable pump instance id; it listens on COMMAND_TOPIC/<id>'),
-  // --- simulator (seed 001)
-  STORE_HEIGHT: Int('Accepted for compatibility (unused in the original); see README', 10, 1),
-  STORE_WIDTH: Int('Accepted for compatibility (unused in the original); see README', 6, 1),
-  CUSTOMERS_AVERAGE_IN_STORE: Num('Average number of shoppers in the store', 6, 0),
-  CUSTOMERS_LIST_FILE: Str('CSV of customers (customer_id,gender,age...) to draw shoppers from; default the cache DB', 'customers.csv'),
-  CONSUME_FREQUENCY: Num('Seconds between timeline checks', 1, 0.001),
-  CONSUME_FROM: Type.String({ description: 'Where the timeline starts: earliest, latest or an ISO-8601 time', default: 'latest', pattern: '^(earliest|latest|\\d{4}-\\d{2}-\\d{2}.*)$' }),
-  CONSUME_BATCH_SIZE: Int('Timeline events taken per check', 10, 1),
-  SIM_SPEED: Num('Simulated seconds per real second (60 = an hour a minute)', 1, 0.001),
-  SIMULATOR_AUTO_START: Bool('Start the simulator when the service starts', true),
-  STALE_EVENTS: Enum('Timeline events older than the current batch window: publish (late) or drop', ['publish', 'drop'], 'publish'),
-  // --- gateway (seed 004)
-  STREAM_PORT: Int('Public WebSocket port', 8080, 0, 65535),
-  STREAM_API_PORT: Int('Internal event-stream API port', 8081, 0, 65535),
-  ESS_API_TOKEN: Str('Bearer token required by the internal API (unset = none)'),
-  ESS_INGRESS_LOCATION: Str('Host[:port] put in stream locations (default localhost:STREAM_PORT)'),
-  ESS_INGRESS_SECURE: Bool('Locations use wss:// instead of ws://', false),
-  STREAM_CLIENT_BUFFER: Int('Messages buffered per WebSocket client before it is dropped as too slow', 10000, 10),
-  AMQP_URL: Url('RabbitMQ source: events published to the event-streams exchange are logged and streamed', ['amqp', 'amqps']),
-  ESS_AMPQ_URL: Url('Alias of AMQP_URL (seed 004\'s name, spelled as there)', ['amqp', 'amqps']),
-  AMQP_EXCHANGE: Type.String({ description: 'RabbitMQ exchange the gateway consumes (seed 004: event-streams)', default: 'event-streams', minLength: 1, maxLength: 255 }),
-  AMQP_EXCHANGE_TYPE: Enum('direct = as seed 004\'s publisher declares it (the gateway binds each event stream\'s routing key); topic = bind # and log every message', ['direct', 'topic'], 'direct'),
-}, { additionalProperties: true });
+export const EnvSchema = Type.Object(
+  {
+    // --- process & control plane
+    ROLES: Type.String({
+      description: `Comma-separated roles to run in this process (${ROLE_NAMES.join(', ')}); default all`,
+      default: ROLE_NAMES.join(','),
+      pattern: `^\\s*(${ROLE_NAMES.join('|')})\\s*(,\\s*(${ROLE_NAMES.join('|')})\\s*)*$`,
+    }),
+    PORT: Int('Control plane HTTP port (dashboard, seed endpoints, /metrics, /docs)', 8000, 0, 65535),
+    HOST: Str(
+      "Interface every server binds to: the control plane, the gateway's two ports and the embedded MQTT broker. 127.0.0.1 = this machine only; 0.0.0.0 = every interface (a container, a server: set CONTROL_TOKEN)",
+      '127.0.0.1',
+    ),
+    CONTROL_TOKEN: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description:
+          "Bearer token the control plane requires (at least 16 characters; e.g. openssl rand -hex 32): every endpoint but liveness, readiness, metrics, docs, the page's files and /auth, and the dashboard's stream. Unset = open (a laptop on 127.0.0.1)",
+      }),
+    ),
+    STOREFLOW_HOME: Str('Folder for embedded data (PostgreSQL data directory, generated CSVs)', '.storeflow'),
+    LOG_LEVEL: Enum(
+      'Logging level (seeds 000/001); Python names are accepted',
+      ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'],
+      'info',
+    ),
+    LOG_FILENAME: Str('Also write JSON logs to this file (seeds 000/001)', ''),
+    XSTATE_INSPECT: Str('Attach @statelyai/inspect: "sky" for Stately\'s hosted inspector, or a ws:// URL', ''),
+    // --- PostgreSQL
+    DATABASE_URL: Url('External PostgreSQL; unset = embedded PostgreSQL in STOREFLOW_HOME/pg', ['postgres', 'postgresql']),
+    PG_PORT: Int('Port of the embedded PostgreSQL (0 = a free port)', 0, 0, 65535),
+    DATABASE_SCHEMA: Type.String({ description: "PostgreSQL schema holding storeflow's tables", default: 'public', pattern: '^[a-z_][a-z0-9_]*$' }),
+    AUTO_SEED: Bool('Generate and load the synthetic store on first start when the cache tables are empty', true),
+    SEED: Int('Seed of the synthetic data generator and the simulator', 42, 0),
+    // --- MQTT
+    MQTT_URL: Url('External MQTT broker as a URL (mqtt://, mqtts://, ws://, wss://)', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']),
+    MQTT_HOST: Str('Comma-separated list of external MQTT brokers (seeds 000-002); unset with MQTT_URL = embedded broker'),
+    MQTT_PORT: Int("MQTT brokers' port; the embedded broker listens here", 1883, 0, 65535),
+    MQTT_USERNAME: Str('MQTT user name'),
+    MQTT_PASSWORD: Str('MQTT password (never logged)'),
+    MQTT_BROKER_CERT_FILE: Str('CA certificate file: connect to the brokers over TLS'),
+    MQTT_CLIENT_ID: Str(
+      "MQTT client id base (seed 001; default storeflow, or storeflow-<host name> with GROUP_ID); roles append their name. One per process: two processes with one id take each other's broker session",
+    ),
+    CLIENT_ID: Str('Alias of MQTT_CLIENT_ID (seed 003)'),
+    MQTT_PROTOCOL_VERSION: Enum(
+      "MQTT protocol for external brokers: 5 (the original's default), 4 (= 3.1.1) or 3; the embedded broker always speaks 3.1.1",
+      ['3', '4', '5', '3.1', '3.1.1', '5.0'],
+      '5',
+    ),
+    MQTT_CONNECT_TIMEOUT: Num('Seconds to wait for CONNACK before failing with a clear message', 10, 0.1),
+    MQTT_TOPIC_PREFIX: Str('Prefix put before every topic (isolates test runs and tenants)', ''),
+    MQTT_MAX_PACKET_BYTES: Int(
+      'Largest MQTT packet: the embedded broker closes a connection that announces a larger one before buffering it; advertised to MQTT 5 brokers (room for the largest prediction storeflow publishes)',
+      4194304,
+      1024,
+      268435455,
+    ),
+    GROUP_ID: Str('Consumer group (seed 003): input topics are subscribed as $share/GROUP_ID/topic'),
+    TESTING_NO_MQTT: Bool('No broker at all: outputs are written to the log (seeds 000/002)', false),
+    TESTING_MOCK_MQTT: Bool('Alias of TESTING_NO_MQTT (seed 001)', false),
+    // --- topics (seed aliases resolved below)
+    ENTER_TOPIC: Str('Entry events (seed 001)'),
+    ENTRY_EVENT_TOPIC_NAME: Str('Alias of ENTER_TOPIC (seeds 002/003)'),
+    MOVE_TOPIC: Str('Move events (seed 001)'),
+    EXIT_TOPIC: Str('Exit events (seed 001)'),
+    FOCUS_TOPIC: Str('Focus events (seed 000)'),
+    FOCUS_EVENT_TOPIC_NAME: Str('Alias of FOCUS_TOPIC (seeds 002/003)'),
+    BROWSING_TOPIC: Str('Browsing events (detector output)'),
+    REDEMPTION_TOPIC: Str('Redemptions: a simulated shopper used an offered coupon (simulator output, logged by the recommender)'),
+    COUPON_PREDICTION_TOPIC: Str('Prediction results'),
+    COUPON_PREDICTION_TOPIC_NAME: Str('Alias of COUPON_PREDICTION_TOPIC (seeds 002/003)'),
+    COMMAND_TOPIC: Str('Pump commands (seed 000)'),
+    DEAD_LETTER_TOPIC: Str('Rejected inputs are republished here with the reason (unset = off)', ''),
+    MESSAGE_FORMAT: Enum('Prediction output format: flat (seed 002) or envelope (seed 003)', ['flat', 'envelope'], 'flat'),
+    MAX_PAYLOAD_BYTES: Int('Largest accepted input message, in bytes', 65536, 64),
+    // --- seed 003 (Kafka) settings: accepted, Kafka itself is replaced by MQTT
+    BOOTSTRAP_SERVERS: Str('Kafka brokers (seed 003): not supported, storeflow uses MQTT; a warning is logged'),
+    POLL_TIMEOUT: Int('Kafka poll timeout (seed 003): accepted and ignored', 100, 0),
+    AUTO_OFFSET_RESET: Enum('Kafka offset reset (seed 003): accepted and ignored', ['earliest', 'latest', 'none'], 'latest'),
+    // --- recommender
+    COUPON_SCORER_URL: Url('Remote prediction service (seed 003 protocol); unset = in-process model', ['http', 'https']),
+    COUPON_SCORER_TIMEOUT: Int('Remote scorer timeout in milliseconds', 2000, 1),
+    MAX_COUPONS_PER_CALL: Int('Coupons kept after scoring', 5, 1),
+    PREDICTION_THRESHOLD: Num('Minimum score for a coupon to be offered', 0.2, 0, 1),
+    COUPON_VALIDITY: Enum("check = only coupons valid on the event's date; ignore = any date", ['check', 'ignore'], 'check'),
+    SESSION_IDLE_TIMEOUT: Int('Seconds of event time after which a forgotten session ends', 7200, 1),
+    MODEL_FILE: Str('Coupon model JSON (default: the committed model)', ''),
+    // --- detector
+    FOCUS_MIN_MOVES: Int('Consecutive moves inside one department that make a focus', 3, 1),
+    BROWSING_MIN_MOVES: Int('Consecutive moves outside every department that make a browsing event', 6, 1),
+    BROWSING_RADIUS: Num(
+      'Plan units: a browsing needs its BROWSING_MIN_MOVES moves within this distance of the last of them (lingering, not walking between departments); 0 = no limit',
+      150,
+      0,
+    ),
+    // --- pump (seed 000)
+    MIN_CUSTOMER_ID: Int('Smallest customer id the pump draws', 1, 0),
+    MAX_CUSTOMER_ID: Int('Largest customer id the pump draws', 1000, 0),
+    PERIODIC_TASKS_INTERVAL: Num('Seconds between pump ticks', 1, 0.001),
+    GENERATOR_AUTO_START: Bool('Start the pump when the service starts', true),
+    EVENTS_PER_TICK: Int('Focus events the pump publishes per tick', 1, 1),
+    PUMP_RATE: Num('Target pump rate in events/s (overrides EVENTS_PER_TICK; 0 = off)', 0, 0),
+    PUMP_INSTANCE_ID: Str('Stable pump instance id; it listens on COMMAND_TOPIC/<id>'),
+    // --- simulator (seed 001)
+    STORE_HEIGHT: Int('Accepted for compatibility (unused in the original); see README', 10, 1),
+    STORE_WIDTH: Int('Accepted for compatibility (unused in the original); see README', 6, 1),
+    CUSTOMERS_AVERAGE_IN_STORE: Num('Average number of shoppers in the store', 6, 0),
+    CUSTOMERS_LIST_FILE: Str('CSV of customers (customer_id,gender,age...) to draw shoppers from; default the cache DB', 'customers.csv'),
+    CONSUME_FREQUENCY: Num('Seconds between timeline checks', 1, 0.001),
+    CONSUME_FROM: Type.String({
+      description: 'Where the timeline starts: earliest, latest or an ISO-8601 time',
+      default: 'latest',
+      pattern: '^(earliest|latest|\\d{4}-\\d{2}-\\d{2}.*)$',
+    }),
+    CONSUME_BATCH_SIZE: Int('Timeline events taken per check', 10, 1),
+    SIM_SPEED: Num('Simulated seconds per real second (60 = an hour a minute)', 1, 0.001),
+    SIMULATOR_AUTO_START: Bool('Start the simulator when the service starts', true),
+    STALE_EVENTS: Enum('Timeline events older than the current batch window: publish (late) or drop', ['publish', 'drop'], 'publish'),
+    // --- gateway (seed 004)
+    STREAM_PORT: Int('Public WebSocket port', 8080, 0, 65535),
+    STREAM_API_PORT: Int('Internal event-stream API port', 8081, 0, 65535),
+    ESS_API_TOKEN: Str('Bearer token required by the internal API (unset = none)'),
+    ESS_INGRESS_LOCATION: Str('Host[:port] put in stream locations (default localhost:STREAM_PORT)'),
+    ESS_INGRESS_SECURE: Bool('Locations use wss:// instead of ws://', false),
+    STREAM_CLIENT_BUFFER: Int('Messages buffered per WebSocket client before it is dropped as too slow', 10000, 10),
+    AMQP_URL: Url('RabbitMQ source: events published to the event-streams exchange are logged and streamed', ['amqp', 'amqps']),
+    ESS_AMPQ_URL: Url("Alias of AMQP_URL (seed 004's name, spelled as there)", ['amqp', 'amqps']),
+    AMQP_EXCHANGE: Type.String({
+      description: 'RabbitMQ exchange the gateway consumes (seed 004: event-streams)',
+      default: 'event-streams',
+      minLength: 1,
+      maxLength: 255,
+    }),
+    AMQP_EXCHANGE_TYPE: Enum(
+      "direct = as seed 004's publisher declares it (the gateway binds each event stream's routing key); topic = bind # and log every message",
+      ['direct', 'topic'],
+      'direct',
+    ),
+  },
+  { additionalProperties: true },
+);
 
 export type Env = Record<string, string | undefined>;
 
@@ -124,48 +174,96 @@ export type Env = Record<string, string | undefined>;
 export const SECRET_VARIABLES = ['MQTT_PASSWORD', 'ESS_API_TOKEN', 'CONTROL_TOKEN', 'DATABASE_URL', 'AMQP_URL', 'ESS_AMPQ_URL', 'MQTT_URL'];
 
 export interface Topics {
-  enter: string; move: string; exit: string; focus: string; browsing: string; redemption: string;
-  prediction: string; command: string; deadLetter: string;
+  enter: string;
+  move: string;
+  exit: string;
+  focus: string;
+  browsing: string;
+  redemption: string;
+  prediction: string;
+  command: string;
+  deadLetter: string;
 }
 
 export interface Config {
   roles: Role[];
-  port: number; host: string; home: string;
+  port: number;
+  host: string;
+  home: string;
   /** CONTROL_TOKEN: the control plane requires it when set (adapters/process/access.ts). */
   controlToken?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  logFile: string; inspect: string;
-  databaseUrl?: string; pgPort: number; databaseSchema: string; autoSeed: boolean; seed: number;
+  logFile: string;
+  inspect: string;
+  databaseUrl?: string;
+  pgPort: number;
+  databaseSchema: string;
+  autoSeed: boolean;
+  seed: number;
   mqtt: {
     mode: 'embedded' | 'external' | 'none';
-    urls: string[]; port: number; username?: string; password?: string; caFile?: string;
-    clientId: string; protocolVersion: 3 | 4 | 5; connectTimeoutMs: number; group?: string; maxPacketBytes: number;
+    urls: string[];
+    port: number;
+    username?: string;
+    password?: string;
+    caFile?: string;
+    clientId: string;
+    protocolVersion: 3 | 4 | 5;
+    connectTimeoutMs: number;
+    group?: string;
+    maxPacketBytes: number;
   };
   topics: Topics;
   messageFormat: 'flat' | 'envelope';
   maxPayloadBytes: number;
   recommender: {
-    scorerUrl?: string; scorerTimeoutMs: number; maxCoupons: number; threshold: number;
-    couponValidity: 'check' | 'ignore'; idleTimeoutS: number; modelFile: string;
+    scorerUrl?: string;
+    scorerTimeoutMs: number;
+    maxCoupons: number;
+    threshold: number;
+    couponValidity: 'check' | 'ignore';
+    idleTimeoutS: number;
+    modelFile: string;
   };
   detector: { focusMinMoves: number; browsingMinMoves: number; browsingRadius: number };
   pump: {
-    minCustomerId: number; maxCustomerId: number; intervalS: number; autoStart: boolean;
-    eventsPerTick: number; rate: number; instanceId: string;
+    minCustomerId: number;
+    maxCustomerId: number;
+    intervalS: number;
+    autoStart: boolean;
+    eventsPerTick: number;
+    rate: number;
+    instanceId: string;
   };
   simulator: {
-    storeHeight: number; storeWidth: number; averageInStore: number; customersFile: string;
-    consumeFrequencyS: number; consumeFrom: string; batchSize: number; speed: number; autoStart: boolean;
+    storeHeight: number;
+    storeWidth: number;
+    averageInStore: number;
+    customersFile: string;
+    consumeFrequencyS: number;
+    consumeFrom: string;
+    batchSize: number;
+    speed: number;
+    autoStart: boolean;
     staleEvents: 'publish' | 'drop';
   };
   gateway: {
-    streamPort: number; apiPort: number; apiToken?: string; ingressLocation?: string; ingressSecure: boolean;
-    clientBuffer: number; amqpUrl?: string; amqpExchange: string; amqpExchangeType: 'direct' | 'topic';
+    streamPort: number;
+    apiPort: number;
+    apiToken?: string;
+    ingressLocation?: string;
+    ingressSecure: boolean;
+    clientBuffer: number;
+    amqpUrl?: string;
+    amqpExchange: string;
+    amqpExchangeType: 'direct' | 'topic';
   };
   warnings: string[];
 }
 
-const BOOLEAN_KEYS = Object.entries(EnvSchema.properties).filter(([, s]) => (s as TSchema).type === 'boolean').map(([k]) => k);
+const BOOLEAN_KEYS = Object.entries(EnvSchema.properties)
+  .filter(([, s]) => (s as TSchema).type === 'boolean')
+  .map(([k]) => k);
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
@@ -184,8 +282,16 @@ export function parseConfig(env: Env): ConfigResult {
       if (TRUE.has(l)) raw[key] = true;
       else if (FALSE.has(l)) raw[key] = false;
       else raw[key] = text; // reported below as not a boolean
-    } else if (key === 'LOG_LEVEL' || key === 'MESSAGE_FORMAT' || key === 'COUPON_VALIDITY' || key === 'AUTO_OFFSET_RESET' || key === 'STALE_EVENTS' || key === 'AMQP_EXCHANGE_TYPE'
-      || (key === 'CONSUME_FROM' && /^(earliest|latest)$/i.test(text))) { // seed 001's player took any case
+    } else if (
+      key === 'LOG_LEVEL' ||
+      key === 'MESSAGE_FORMAT' ||
+      key === 'COUPON_VALIDITY' ||
+      key === 'AUTO_OFFSET_RESET' ||
+      key === 'STALE_EVENTS' ||
+      key === 'AMQP_EXCHANGE_TYPE' ||
+      (key === 'CONSUME_FROM' && /^(earliest|latest)$/i.test(text))
+    ) {
+      // seed 001's player took any case
       raw[key] = text.toLowerCase();
     } else raw[key] = text;
   }
@@ -200,8 +306,10 @@ export function parseConfig(env: Env): ConfigResult {
     problems.push(`${key}: ${describe(e.schema)}${given === undefined || SECRET_VARIABLES.includes(key) ? '' : `, got ${JSON.stringify(env[key])}`}`);
   }
   const alias = (a: string, b: string, def: string) => {
-    const va = value[a] as string | undefined, vb = value[b] as string | undefined;
-    if (va !== undefined && vb !== undefined && va !== vb) problems.push(`${a} and ${b} are aliases but differ (${JSON.stringify(va)} vs ${JSON.stringify(vb)})`);
+    const va = value[a] as string | undefined,
+      vb = value[b] as string | undefined;
+    if (va !== undefined && vb !== undefined && va !== vb)
+      problems.push(`${a} and ${b} are aliases but differ (${JSON.stringify(va)} vs ${JSON.stringify(vb)})`);
     return va ?? vb ?? def;
   };
   const prefix = (value.MQTT_TOPIC_PREFIX as string) ?? '';
@@ -224,58 +332,106 @@ export function parseConfig(env: Env): ConfigResult {
     problems.push(`MIN_CUSTOMER_ID (${value.MIN_CUSTOMER_ID}) must not exceed MAX_CUSTOMER_ID (${value.MAX_CUSTOMER_ID})`);
   if (typeof value.CONSUME_FROM === 'string' && /^\d/.test(value.CONSUME_FROM) && Number.isNaN(Date.parse(value.CONSUME_FROM)))
     problems.push(`CONSUME_FROM: not a valid ISO-8601 time, got ${JSON.stringify(env.CONSUME_FROM)}`);
-  const hosts = typeof value.MQTT_HOST === 'string' ? value.MQTT_HOST.split(',').map((h: string) => h.trim()).filter(Boolean) : [];
+  const hosts =
+    typeof value.MQTT_HOST === 'string'
+      ? value.MQTT_HOST.split(',')
+          .map((h: string) => h.trim())
+          .filter(Boolean)
+      : [];
   if (typeof value.MQTT_HOST === 'string' && hosts.length === 0) problems.push('MQTT_HOST: expected a comma-separated list of hosts');
   // aliases holding a password: their values are never shown
-  if (value.AMQP_URL && value.ESS_AMPQ_URL && value.AMQP_URL !== value.ESS_AMPQ_URL) problems.push('AMQP_URL and ESS_AMPQ_URL are aliases but differ (values not shown)');
+  if (value.AMQP_URL && value.ESS_AMPQ_URL && value.AMQP_URL !== value.ESS_AMPQ_URL)
+    problems.push('AMQP_URL and ESS_AMPQ_URL are aliases but differ (values not shown)');
   if (problems.length) return { ok: false, problems };
 
   const noMqtt = value.TESTING_NO_MQTT || value.TESTING_MOCK_MQTT;
   const useTls = !!value.MQTT_BROKER_CERT_FILE;
-  const urls: string[] = value.MQTT_URL ? [value.MQTT_URL] : hosts.map((h: string) => (h.includes('://') ? h : `${useTls ? 'mqtts' : 'mqtt'}://${h.includes(':') ? h : `${h}:${value.MQTT_PORT}`}`));
+  const urls: string[] = value.MQTT_URL
+    ? [value.MQTT_URL]
+    : hosts.map((h: string) => (h.includes('://') ? h : `${useTls ? 'mqtts' : 'mqtt'}://${h.includes(':') ? h : `${h}:${value.MQTT_PORT}`}`));
   const pv = String(value.MQTT_PROTOCOL_VERSION);
   const level = String(value.LOG_LEVEL);
   const warnings: string[] = [];
   if (value.BOOTSTRAP_SERVERS) warnings.push('BOOTSTRAP_SERVERS is set but storeflow speaks MQTT, not Kafka: it is ignored (set MQTT_HOST or MQTT_URL)');
   if (value.TESTING_MOCK_MQTT && !value.TESTING_NO_MQTT) warnings.push('TESTING_MOCK_MQTT=true: nothing is published, outputs are logged');
   const config: Config = {
-    roles: [...new Set(String(value.ROLES).split(',').map((r) => r.trim()).filter(Boolean))] as Role[],
-    port: value.PORT, host: value.HOST, home: value.STOREFLOW_HOME, controlToken: value.CONTROL_TOKEN,
+    roles: [
+      ...new Set(
+        String(value.ROLES)
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      ),
+    ] as Role[],
+    port: value.PORT,
+    host: value.HOST,
+    home: value.STOREFLOW_HOME,
+    controlToken: value.CONTROL_TOKEN,
     logLevel: level === 'warning' ? 'warn' : level === 'critical' ? 'fatal' : (level as Config['logLevel']),
-    logFile: value.LOG_FILENAME, inspect: value.XSTATE_INSPECT,
-    databaseUrl: value.DATABASE_URL, pgPort: value.PG_PORT, databaseSchema: value.DATABASE_SCHEMA,
-    autoSeed: value.AUTO_SEED, seed: value.SEED,
+    logFile: value.LOG_FILENAME,
+    inspect: value.XSTATE_INSPECT,
+    databaseUrl: value.DATABASE_URL,
+    pgPort: value.PG_PORT,
+    databaseSchema: value.DATABASE_SCHEMA,
+    autoSeed: value.AUTO_SEED,
+    seed: value.SEED,
     mqtt: {
       mode: noMqtt ? 'none' : urls.length ? 'external' : 'embedded',
-      urls, port: value.MQTT_PORT, username: value.MQTT_USERNAME, password: value.MQTT_PASSWORD,
-      caFile: value.MQTT_BROKER_CERT_FILE, clientId,
+      urls,
+      port: value.MQTT_PORT,
+      username: value.MQTT_USERNAME,
+      password: value.MQTT_PASSWORD,
+      caFile: value.MQTT_BROKER_CERT_FILE,
+      clientId,
       protocolVersion: pv.startsWith('5') ? 5 : pv === '3' || pv === '3.1' ? 3 : 4,
-      connectTimeoutMs: Math.round(value.MQTT_CONNECT_TIMEOUT * 1000), group: value.GROUP_ID, maxPacketBytes: value.MQTT_MAX_PACKET_BYTES,
+      connectTimeoutMs: Math.round(value.MQTT_CONNECT_TIMEOUT * 1000),
+      group: value.GROUP_ID,
+      maxPacketBytes: value.MQTT_MAX_PACKET_BYTES,
     },
     topics,
-    messageFormat: value.MESSAGE_FORMAT, maxPayloadBytes: value.MAX_PAYLOAD_BYTES,
+    messageFormat: value.MESSAGE_FORMAT,
+    maxPayloadBytes: value.MAX_PAYLOAD_BYTES,
     recommender: {
-      scorerUrl: value.COUPON_SCORER_URL, scorerTimeoutMs: value.COUPON_SCORER_TIMEOUT,
-      maxCoupons: value.MAX_COUPONS_PER_CALL, threshold: value.PREDICTION_THRESHOLD,
-      couponValidity: value.COUPON_VALIDITY, idleTimeoutS: value.SESSION_IDLE_TIMEOUT, modelFile: value.MODEL_FILE,
+      scorerUrl: value.COUPON_SCORER_URL,
+      scorerTimeoutMs: value.COUPON_SCORER_TIMEOUT,
+      maxCoupons: value.MAX_COUPONS_PER_CALL,
+      threshold: value.PREDICTION_THRESHOLD,
+      couponValidity: value.COUPON_VALIDITY,
+      idleTimeoutS: value.SESSION_IDLE_TIMEOUT,
+      modelFile: value.MODEL_FILE,
     },
     detector: { focusMinMoves: value.FOCUS_MIN_MOVES, browsingMinMoves: value.BROWSING_MIN_MOVES, browsingRadius: value.BROWSING_RADIUS },
     pump: {
-      minCustomerId: value.MIN_CUSTOMER_ID, maxCustomerId: value.MAX_CUSTOMER_ID, intervalS: value.PERIODIC_TASKS_INTERVAL,
-      autoStart: value.GENERATOR_AUTO_START, eventsPerTick: value.EVENTS_PER_TICK, rate: value.PUMP_RATE,
+      minCustomerId: value.MIN_CUSTOMER_ID,
+      maxCustomerId: value.MAX_CUSTOMER_ID,
+      intervalS: value.PERIODIC_TASKS_INTERVAL,
+      autoStart: value.GENERATOR_AUTO_START,
+      eventsPerTick: value.EVENTS_PER_TICK,
+      rate: value.PUMP_RATE,
       instanceId: value.PUMP_INSTANCE_ID ?? `pump-${hostname()}`,
     },
     simulator: {
-      storeHeight: value.STORE_HEIGHT, storeWidth: value.STORE_WIDTH, averageInStore: value.CUSTOMERS_AVERAGE_IN_STORE,
-      customersFile: value.CUSTOMERS_LIST_FILE, consumeFrequencyS: value.CONSUME_FREQUENCY, consumeFrom: value.CONSUME_FROM,
-      batchSize: value.CONSUME_BATCH_SIZE, speed: value.SIM_SPEED, autoStart: value.SIMULATOR_AUTO_START,
+      storeHeight: value.STORE_HEIGHT,
+      storeWidth: value.STORE_WIDTH,
+      averageInStore: value.CUSTOMERS_AVERAGE_IN_STORE,
+      customersFile: value.CUSTOMERS_LIST_FILE,
+      consumeFrequencyS: value.CONSUME_FREQUENCY,
+      consumeFrom: value.CONSUME_FROM,
+      batchSize: value.CONSUME_BATCH_SIZE,
+      speed: value.SIM_SPEED,
+      autoStart: value.SIMULATOR_AUTO_START,
       staleEvents: value.STALE_EVENTS,
     },
     gateway: {
-      streamPort: value.STREAM_PORT, apiPort: value.STREAM_API_PORT, apiToken: value.ESS_API_TOKEN,
-      ingressLocation: value.ESS_INGRESS_LOCATION, ingressSecure: value.ESS_INGRESS_SECURE,
-      clientBuffer: value.STREAM_CLIENT_BUFFER, amqpUrl: value.AMQP_URL ?? value.ESS_AMPQ_URL,
-      amqpExchange: value.AMQP_EXCHANGE, amqpExchangeType: value.AMQP_EXCHANGE_TYPE,
+      streamPort: value.STREAM_PORT,
+      apiPort: value.STREAM_API_PORT,
+      apiToken: value.ESS_API_TOKEN,
+      ingressLocation: value.ESS_INGRESS_LOCATION,
+      ingressSecure: value.ESS_INGRESS_SECURE,
+      clientBuffer: value.STREAM_CLIENT_BUFFER,
+      amqpUrl: value.AMQP_URL ?? value.ESS_AMPQ_URL,
+      amqpExchange: value.AMQP_EXCHANGE,
+      amqpExchangeType: value.AMQP_EXCHANGE_TYPE,
     },
     warnings,
   };

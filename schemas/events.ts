@@ -50,7 +50,9 @@ export function fromFlat(type: string, d: any): StoreEvent | undefined {
       return dep ? { kind: 'focus', id, ts: d.ts, dep, ...at } : undefined;
     }
     case 'redemption':
-      return typeof d.coupon_id === 'number' && typeof d.amount === 'number' ? { kind: 'redemption', id, ts: d.ts, couponId: d.coupon_id, amount: d.amount } : undefined;
+      return typeof d.coupon_id === 'number' && typeof d.amount === 'number'
+        ? { kind: 'redemption', id, ts: d.ts, couponId: d.coupon_id, amount: d.amount }
+        : undefined;
     default:
       return undefined;
   }

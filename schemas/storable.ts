@@ -23,7 +23,10 @@ export function unstorableReason(value: unknown, depth = 0): string | undefined 
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
   if (Array.isArray(value)) {
-    for (const v of value) { const r = unstorableReason(v, depth + 1); if (r) return r; }
+    for (const v of value) {
+      const r = unstorableReason(v, depth + 1);
+      if (r) return r;
+    }
     return undefined;
   }
   for (const k in value) {

@@ -25,7 +25,7 @@ import { streamMessage } from '../actors/gateway/stream-replay.ts';
 
 const { int } = cli({
   usage: 'npm run bench:gateway -- [--events N] [--clients N] [--replay N] [--runs N]',
-  summary: 'The event-stream gateway\'s fan-out (against a plain ws broadcast) and replay speed, on DATABASE_URL or an embedded PostgreSQL.',
+  summary: "The event-stream gateway's fan-out (against a plain ws broadcast) and replay speed, on DATABASE_URL or an embedded PostgreSQL.",
   options: {
     events: { type: 'string', arg: 'N', help: 'events appended during the fan-out (default 20000)' },
     clients: { type: 'string', arg: 'N', help: 'WebSocket clients of the stream (default 100)' },
@@ -33,7 +33,10 @@ const { int } = cli({
     runs: { type: 'string', arg: 'N', help: 'runs, medians printed (default 3)' },
   },
 });
-const EVENTS = int('events', 20_000, { min: 1 }), CLIENTS = int('clients', 100, { min: 1 }), REPLAY = int('replay', 1_000_000, { min: 1 }), RUNS = int('runs', 3, { min: 1 });
+const EVENTS = int('events', 20_000, { min: 1 }),
+  CLIENTS = int('clients', 100, { min: 1 }),
+  REPLAY = int('replay', 1_000_000, { min: 1 }),
+  RUNS = int('runs', 3, { min: 1 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -64,7 +67,13 @@ class Clients {
   private w = new Worker(WORKER, { eval: true, workerData: { wsPath: createRequire(import.meta.url).resolve('ws') } });
   private next(key: string): Promise<any> {
     return new Promise((ok, fail) => {
-      const on = (m: any) => { if (key in m) { this.w.off('message', on); this.w.off('error', fail); ok(m); } };
+      const on = (m: any) => {
+        if (key in m) {
+          this.w.off('message', on);
+          this.w.off('error', fail);
+          ok(m);
+        }
+      };
       this.w.on('message', on);
       this.w.once('error', fail);
     });
@@ -77,8 +86,14 @@ class Clients {
     await opened;
     return { done }; // wrapped: an async function would otherwise wait for it
   }
-  async close() { const c = this.next('closed'); this.w.postMessage({ cmd: 'close' }); await c; }
-  stop() { return this.w.terminate(); }
+  async close() {
+    const c = this.next('closed');
+    this.w.postMessage({ cmd: 'close' });
+    await c;
+  }
+  stop() {
+    return this.w.terminate();
+  }
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -87,10 +102,22 @@ const now = () => performance.timeOrigin + performance.now();
 const pgHome = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'storeflow-bench-'));
 const schema = `bench_${randomBytes(4).toString('hex')}`;
 const parsed = parseConfig({
-  ...process.env, ROLES: 'gateway', PORT: '0', STREAM_PORT: '0', STREAM_API_PORT: '0', DATABASE_SCHEMA: schema, TESTING_NO_MQTT: 'true',
-  LOG_LEVEL: 'warn', AUTO_SEED: 'false', STREAM_CLIENT_BUFFER: String(Math.max(10_000, EVENTS * 2)), ...(pgHome ? { STOREFLOW_HOME: pgHome } : {}),
+  ...process.env,
+  ROLES: 'gateway',
+  PORT: '0',
+  STREAM_PORT: '0',
+  STREAM_API_PORT: '0',
+  DATABASE_SCHEMA: schema,
+  TESTING_NO_MQTT: 'true',
+  LOG_LEVEL: 'warn',
+  AUTO_SEED: 'false',
+  STREAM_CLIENT_BUFFER: String(Math.max(10_000, EVENTS * 2)),
+  ...(pgHome ? { STOREFLOW_HOME: pgHome } : {}),
 });
-if (!parsed.ok) { console.error(parsed.problems.join('\n')); process.exit(2); }
+if (!parsed.ok) {
+  console.error(parsed.problems.join('\n'));
+  process.exit(2);
+}
 const log = createLogger({ level: 'warn' });
 const app = await startStoreflow(parsed.config, log, { port: 0, webDir: false });
 const gw = app.roles.get('gateway') as GatewayHandle;
@@ -98,15 +125,19 @@ const clients = new Clients();
 const api = `http://127.0.0.1:${gw.apiPort}/event-stream/`;
 const createStream = async (routing_key: string) => {
   const r = await fetch(api, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ routing_key }) });
-  const { id } = await r.json() as { id: string };
+  const { id } = (await r.json()) as { id: string };
   return { id, url: `ws://127.0.0.1:${gw.streamPort}/event-stream/${id}` };
 };
 
 const event = (n: number) => ({ streamId: `customer-${n % 500}`, type: 'move', data: { id: String(n % 500), ts: 1_700_000_000 + n, x: n % 20, y: n % 10 } });
 
 try {
-  console.log(`bench:gateway — ${EVENTS} events to ${CLIENTS} clients (${RUNS} runs), replay of ${fmt(REPLAY)} events; PostgreSQL ${pgHome ? 'embedded' : 'external'}`);
-  const gatewayRates: number[] = [], plainRates: number[] = [], corkedRates: number[] = [];
+  console.log(
+    `bench:gateway — ${EVENTS} events to ${CLIENTS} clients (${RUNS} runs), replay of ${fmt(REPLAY)} events; PostgreSQL ${pgHome ? 'embedded' : 'external'}`,
+  );
+  const gatewayRates: number[] = [],
+    plainRates: number[] = [],
+    corkedRates: number[] = [];
   const stream = await createStream('customer.*');
   for (let run = 1; run <= RUNS; run++) {
     // gateway: append → log → subscription → 100 sockets
@@ -123,7 +154,20 @@ try {
     while (gw.clients().has(stream.id)) await new Promise((r) => setTimeout(r, 5));
     // the same messages through a plain ws broadcast
     const recent = await app.eventLog.read({ fromPosition: JSON.parse(g.last).ess_ordinal - EVENTS + 1, limit: EVENTS });
-    const payloads = recent.map((e) => Buffer.from(streamMessage({ position: e.position, recordedAt: e.recordedAt, type: e.type, streamId: e.streamId, version: e.version, messageId: e.messageId, dataJson: JSON.stringify(e.data), metadataJson: JSON.stringify(e.metadata) })));
+    const payloads = recent.map((e) =>
+      Buffer.from(
+        streamMessage({
+          position: e.position,
+          recordedAt: e.recordedAt,
+          type: e.type,
+          streamId: e.streamId,
+          version: e.version,
+          messageId: e.messageId,
+          dataJson: JSON.stringify(e.data),
+          metadataJson: JSON.stringify(e.metadata),
+        }),
+      ),
+    );
     for (const corked of [false, true]) {
       const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
       await new Promise((r) => wss.once('listening', r));
@@ -134,7 +178,11 @@ try {
       for (let i = 0; i < payloads.length; i += 2000) {
         const chunk = payloads.slice(i, i + 2000);
         if (corked) {
-          for (const c of sockets) { (c as any)._socket.cork(); for (const p of chunk) c.send(p, { binary: false }); (c as any)._socket.uncork(); }
+          for (const c of sockets) {
+            (c as any)._socket.cork();
+            for (const p of chunk) c.send(p, { binary: false });
+            (c as any)._socket.uncork();
+          }
         } else for (const p of chunk) for (const c of sockets) c.send(p, { binary: false });
         await new Promise((r) => setImmediate(r));
       }
@@ -143,12 +191,19 @@ try {
       await clients.close();
       await new Promise((r) => wss.close(r));
     }
-    const pRate = plainRates.at(-1)!, cRate = corkedRates.at(-1)!;
-    console.log(`  run ${run}: gateway ${fmt(gRate)} events/s (${fmt(gRate * CLIENTS)} deliveries/s), plain ws ${fmt(pRate)} events/s → ratio ${(gRate / pRate).toFixed(2)}; corked plain ws ${fmt(cRate)} events/s → ratio ${(gRate / cRate).toFixed(2)}`);
+    const pRate = plainRates.at(-1)!,
+      cRate = corkedRates.at(-1)!;
+    console.log(
+      `  run ${run}: gateway ${fmt(gRate)} events/s (${fmt(gRate * CLIENTS)} deliveries/s), plain ws ${fmt(pRate)} events/s → ratio ${(gRate / pRate).toFixed(2)}; corked plain ws ${fmt(cRate)} events/s → ratio ${(gRate / cRate).toFixed(2)}`,
+    );
   }
   const ratio = median(gatewayRates) / median(plainRates);
-  console.log(`fan-out to ${CLIENTS} clients: gateway ${fmt(median(gatewayRates))} events/s (${fmt(median(gatewayRates) * CLIENTS)} messages/s delivered), plain ws ${fmt(median(plainRates))} events/s; ratio ${ratio.toFixed(2)} (target ≥ 0.70) ${ratio >= 0.7 ? 'OK' : 'BELOW TARGET'}`);
-  console.log(`  against a plain ws broadcast that also corks each socket per chunk: ${fmt(median(corkedRates))} events/s; ratio ${(median(gatewayRates) / median(corkedRates)).toFixed(2)}`);
+  console.log(
+    `fan-out to ${CLIENTS} clients: gateway ${fmt(median(gatewayRates))} events/s (${fmt(median(gatewayRates) * CLIENTS)} messages/s delivered), plain ws ${fmt(median(plainRates))} events/s; ratio ${ratio.toFixed(2)} (target ≥ 0.70) ${ratio >= 0.7 ? 'OK' : 'BELOW TARGET'}`,
+  );
+  console.log(
+    `  against a plain ws broadcast that also corks each socket per chunk: ${fmt(median(corkedRates))} events/s; ratio ${(median(gatewayRates) / median(corkedRates)).toFixed(2)}`,
+  );
 
   // replay: bulk insert, then one client from the first of them
   if (REPLAY > 0) {

@@ -8,9 +8,20 @@ import mqtt from 'mqtt';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 
 // started by `npm run bench:recommender`, with its settings as one JSON argument
-const USAGE = 'usage: node --import tsx scripts/bench-load.ts \'{"broker", "protocolVersion", "topics", "customers", "count", "rate", "entries", "firstTs"}\'  (started by npm run bench:recommender)\n';
-if (process.argv[2] === '--help' || process.argv[2] === '-h') { process.stdout.write(USAGE); process.exit(0); }
-const a = (() => { try { return JSON.parse(process.argv[2] ?? ''); } catch { process.stderr.write(`bench-load: expected one JSON argument\n${USAGE}`); process.exit(2); } })();
+const USAGE =
+  'usage: node --import tsx scripts/bench-load.ts \'{"broker", "protocolVersion", "topics", "customers", "count", "rate", "entries", "firstTs"}\'  (started by npm run bench:recommender)\n';
+if (process.argv[2] === '--help' || process.argv[2] === '-h') {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const a = (() => {
+  try {
+    return JSON.parse(process.argv[2] ?? '');
+  } catch {
+    process.stderr.write(`bench-load: expected one JSON argument\n${USAGE}`);
+    process.exit(2);
+  }
+})();
 const client = await mqtt.connectAsync(a.broker, { protocolVersion: a.protocolVersion, clean: true, clientId: `bench-load-${process.pid}` });
 // Nagle off, as any latency-sensitive client would: with it, small packets wait for the peer's delayed ACK (~40 ms)
 (client.stream as any).setNoDelay?.(true);
@@ -31,11 +42,19 @@ client.on('message', (_t, payload) => {
   const ts = at < 0 ? undefined : /^\d+/.exec(text.slice(at + 5))?.[0];
   const key = `${id}:${ts}`;
   const t0 = sentAt.get(key);
-  if (t0 !== undefined) { latencies.push(now - t0); sentTimes.push(t0); sentAt.delete(key); }
+  if (t0 !== undefined) {
+    latencies.push(now - t0);
+    sentTimes.push(t0);
+    sentAt.delete(key);
+  }
   received++;
   bytes += payload.length;
   lastAt = now;
-  if (wake) { const w = wake; wake = undefined; w(); }
+  if (wake) {
+    const w = wake;
+    wake = undefined;
+    w();
+  }
 });
 await client.subscribeAsync(a.topics.prediction, { qos: 1 });
 
@@ -44,10 +63,13 @@ if (a.entries) {
   const ENTRY_RATE = 4000;
   const start = performance.now();
   for (let c = 1; c <= a.customers; c++) {
-    while ((performance.now() - start) / 1000 * ENTRY_RATE < c) await new Promise((r) => setTimeout(r, 1));
+    while (((performance.now() - start) / 1000) * ENTRY_RATE < c) await new Promise((r) => setTimeout(r, 1));
     client.publish(a.topics.enter, JSON.stringify({ id: String(c), ts: a.firstTs }), { qos: 1 });
   }
-  await new Promise<void>((ok) => { const check = () => ((client as any).outgoing && Object.keys((client as any).outgoing).length === 0 ? ok() : setTimeout(check, 20)); check(); });
+  await new Promise<void>((ok) => {
+    const check = () => ((client as any).outgoing && Object.keys((client as any).outgoing).length === 0 ? ok() : setTimeout(check, 20));
+    check();
+  });
 }
 
 const focus = (i: number) => {
@@ -70,7 +92,8 @@ if (a.rate > 0) {
     const tick = () => {
       const due = Math.min(a.count, Math.floor(((performance.now() - start) / 1000) * a.rate) + 1);
       while (sent < due) focus(sent++);
-      if (sent >= a.count) ok(); else setTimeout(tick, 1);
+      if (sent >= a.count) ok();
+      else setTimeout(tick, 1);
     };
     tick();
   });
@@ -79,7 +102,11 @@ if (a.rate > 0) {
   // the broker's ack says nothing about the subscriber, and Mosquitto drops what exceeds its queues
   for (let i = 0; i < a.count; i++) {
     focus(i);
-    if (i - received >= WINDOW) await new Promise<void>((ok) => { wake = ok; setTimeout(ok, 1000); }); // a lost reply must not stall the run
+    if (i - received >= WINDOW)
+      await new Promise<void>((ok) => {
+        wake = ok;
+        setTimeout(ok, 1000);
+      }); // a lost reply must not stall the run
   }
 }
 const sentMs = performance.now() - t0;
@@ -89,13 +116,28 @@ await client.endAsync();
 // p50 per second of sending, to tell a steady state from a transient (GC, checkpoint, warm-up)
 const perSecond: number[] = [];
 const p99PerSecond: number[] = [];
-if (a.rate > 0) for (let s = 0; ; s++) {
-  const l = latencies.filter((_, i) => sentTimes[i] - t0 >= s * 1000 && sentTimes[i] - t0 < (s + 1) * 1000).sort((x, y) => x - y);
-  if (!l.length) break;
-  perSecond.push(Math.round(l[l.length >> 1] * 10) / 10);
-  p99PerSecond.push(Math.round(l[Math.floor(l.length * 0.99)] * 10) / 10);
-}
+if (a.rate > 0)
+  for (let s = 0; ; s++) {
+    const l = latencies.filter((_, i) => sentTimes[i] - t0 >= s * 1000 && sentTimes[i] - t0 < (s + 1) * 1000).sort((x, y) => x - y);
+    if (!l.length) break;
+    perSecond.push(Math.round(l[l.length >> 1] * 10) / 10);
+    p99PerSecond.push(Math.round(l[Math.floor(l.length * 0.99)] * 10) / 10);
+  }
 latencies.sort((x, y) => x - y);
 const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
 const seconds = (lastAt - t0) / 1000;
-console.log(JSON.stringify({ sent: a.count, received, sendSeconds: sentMs / 1000, seconds, rate: received / seconds, meanBytes: Math.round(bytes / Math.max(1, received)), p50: q(0.5), p99: q(0.99), p50PerSecond: perSecond, p99PerSecond, max: latencies[latencies.length - 1] }));
+console.log(
+  JSON.stringify({
+    sent: a.count,
+    received,
+    sendSeconds: sentMs / 1000,
+    seconds,
+    rate: received / seconds,
+    meanBytes: Math.round(bytes / Math.max(1, received)),
+    p50: q(0.5),
+    p99: q(0.99),
+    p50PerSecond: perSecond,
+    p99PerSecond,
+    max: latencies[latencies.length - 1],
+  }),
+);

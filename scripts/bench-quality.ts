@@ -32,10 +32,11 @@ import { Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
 
 const { values, int, num, fail } = cli({
   usage: 'npm run bench:quality -- [--json] [--seed N] [--model FILE] [--threshold X] [--hours H] [--average N] [--customers N]',
-  summary: 'Do shoppers use the coupons we pick? A simulated day on a store the model was not trained on, through the detector and the sessions, once per policy (model, random, highest discount, oracle).',
+  summary:
+    'Do shoppers use the coupons we pick? A simulated day on a store the model was not trained on, through the detector and the sessions, once per policy (model, random, highest discount, oracle).',
   options: {
     json: { type: 'boolean', help: 'one JSON document instead of the tables' },
-    seed: { type: 'string', arg: 'N', help: 'the store\'s and the day\'s seed (default 4242; the model was trained on 42)' },
+    seed: { type: 'string', arg: 'N', help: "the store's and the day's seed (default 4242; the model was trained on 42)" },
     model: { type: 'string', arg: 'FILE', help: 'the coupon model (default: the committed one)' },
     threshold: { type: 'string', arg: 'X', help: 'PREDICTION_THRESHOLD of the model policy (default 0.2)' },
     hours: { type: 'string', arg: 'H', help: 'hours of the simulated day (default 10)' },
@@ -43,9 +44,14 @@ const { values, int, num, fail } = cli({
     customers: { type: 'string', arg: 'N', help: 'customers of the generated store (default 1000)' },
   },
 });
-const seed = int('seed', 4242), threshold = num('threshold', 0.2, { min: 0, max: 1 }), hours = num('hours', 10, { min: 0 }), average = num('average', 20, { min: 0 }), customerCount = int('customers', 1000, { min: 1 });
+const seed = int('seed', 4242),
+  threshold = num('threshold', 0.2, { min: 0, max: 1 }),
+  hours = num('hours', 10, { min: 0 }),
+  average = num('average', 20, { min: 0 }),
+  customerCount = int('customers', 1000, { min: 1 });
 if (values.model !== undefined && !existsSync(values.model)) fail(`no such model file: ${values.model}`);
-const MAX_COUPONS = 5, SETTINGS = { maxCoupons: MAX_COUPONS, couponValidity: 'ignore' as const, idleTimeoutS: 7200 };
+const MAX_COUPONS = 5,
+  SETTINGS = { maxCoupons: MAX_COUPONS, couponValidity: 'ignore' as const, idleTimeoutS: 7200 };
 
 // ---------------------------------------------------------------- the store, its truth, the day
 const store = generateStore({ seed, customers: customerCount });
@@ -55,28 +61,62 @@ const prefsById = new Map(store.customers.map((c, i) => [c.customer_id, store.pr
 const product = new Map(store.products.map((p) => [p.product_id, p]));
 const productsOf = new Map<number, number[]>();
 for (const l of store.couponProducts) productsOf.set(l.coupon_id, [...(productsOf.get(l.coupon_id) ?? []), l.product_id]);
-const traits = new Map<number, CouponTraits>(), basket = new Map<number, number>();
+const traits = new Map<number, CouponTraits>(),
+  basket = new Map<number, number>();
 for (const c of store.coupons) {
   const ps = (productsOf.get(c.coupon_id) ?? []).map((id) => product.get(id)!);
-  traits.set(c.coupon_id, couponTraits(c, ps.map((p) => p.category)));
-  basket.set(c.coupon_id, basketValue(c, ps.map((p) => p.buy_price)));
+  traits.set(
+    c.coupon_id,
+    couponTraits(
+      c,
+      ps.map((p) => p.category),
+    ),
+  );
+  basket.set(
+    c.coupon_id,
+    basketValue(
+      c,
+      ps.map((p) => p.buy_price),
+    ),
+  );
 }
 
 const day = simulateDay({
-  seed, from: '2026-06-01T08:00:00Z', hours, averageInStore: average,
+  seed,
+  from: '2026-06-01T08:00:00Z',
+  hours,
+  averageInStore: average,
   customers: store.customers.map((c) => ({ customerId: String(c.customer_id), gender: c.gender as 'F' | 'M', age: c.age })),
 });
 
 // the focus detector once: its focuses (policy-independent) are the recommender's inputs
-const system = (type: string, settings: object, position: number): ExportedEvent =>
-  ({ position, stream_id: 'process', version: position, type, data: { settings }, metadata: { source: 'system' }, message_id: null, recorded_at: '' });
-const input = (type: string, data: object, id: string, position: number): ExportedEvent =>
-  ({ position, stream_id: `customer-${(data as { id: string }).id}`, version: 0, type, data, metadata: { source: 'mqtt' }, message_id: id, recorded_at: '' });
+const system = (type: string, settings: object, position: number): ExportedEvent => ({
+  position,
+  stream_id: 'process',
+  version: position,
+  type,
+  data: { settings },
+  metadata: { source: 'system' },
+  message_id: null,
+  recorded_at: '',
+});
+const input = (type: string, data: object, id: string, position: number): ExportedEvent => ({
+  position,
+  stream_id: `customer-${(data as { id: string }).id}`,
+  version: 0,
+  type,
+  data,
+  metadata: { source: 'mqtt' },
+  message_id: id,
+  recorded_at: '',
+});
 
 const detector = new Replayer({ catalogue, customers, scorer: { score: () => [] }, settings: { ...SETTINGS, threshold } });
 detector.feedSync(system('detector_started', { focusMinMoves: 3, browsingMinMoves: 6 }, 1));
 const sessionInputs: ExportedEvent[] = [];
-let visits = 0, focuses = 0, seen = 0;
+let visits = 0,
+  focuses = 0,
+  seen = 0;
 for (const [i, e] of day.events.entries()) {
   const ts = Math.floor(e.at / 1000);
   const data = e.kind === 'move' ? { id: e.id, ts, x: e.x, y: e.y } : { id: e.id, ts };
@@ -96,8 +136,15 @@ detector.stop();
 
 // ---------------------------------------------------------------- policies
 interface Figures {
-  threshold: number; offers: number; offersPerVisit: number; redemptions: number; redemptionRate: number; expectedRedemptionRate: number;
-  redemptionsPerVisit: number; revenuePerVisit: number; revenueUplift?: number;
+  threshold: number;
+  offers: number;
+  offersPerVisit: number;
+  redemptions: number;
+  redemptionRate: number;
+  expectedRedemptionRate: number;
+  redemptionsPerVisit: number;
+  revenuePerVisit: number;
+  revenueUplift?: number;
 }
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
@@ -106,17 +153,34 @@ function run(scorer: CouponScorer, policyThreshold: number): Figures {
   r.feedSync(system('recommender_started', { ...SETTINGS, threshold: policyThreshold }, 1));
   for (const e of sessionInputs) if (r.feedSync(e)) throw new Error('bench:quality: a policy scored asynchronously');
   r.stop();
-  let offers = 0, redemptions = 0, expected = 0, revenue = 0;
+  let offers = 0,
+    redemptions = 0,
+    expected = 0,
+    revenue = 0;
   for (const o of r.produced.values()) {
     if (o.type !== 'prediction') continue;
     const d = o.data as { customer_id: string; ts: number; coupon: { id: number } };
-    const out = redeem(seed, prefsById.get(Number(d.customer_id))!, traits.get(d.coupon.id)!, basket.get(d.coupon.id)!, { customerId: d.customer_id, ts: d.ts, couponId: d.coupon.id });
-    offers++; expected += out.probability;
-    if (out.redeemed) { redemptions++; revenue += out.revenue; }
+    const out = redeem(seed, prefsById.get(Number(d.customer_id))!, traits.get(d.coupon.id)!, basket.get(d.coupon.id)!, {
+      customerId: d.customer_id,
+      ts: d.ts,
+      couponId: d.coupon.id,
+    });
+    offers++;
+    expected += out.probability;
+    if (out.redeemed) {
+      redemptions++;
+      revenue += out.revenue;
+    }
   }
   return {
-    threshold: policyThreshold, offers, offersPerVisit: r4(offers / visits), redemptions, redemptionRate: r4(offers ? redemptions / offers : 0),
-    expectedRedemptionRate: r4(offers ? expected / offers : 0), redemptionsPerVisit: r4(redemptions / visits), revenuePerVisit: Math.round((revenue / visits) * 100) / 100,
+    threshold: policyThreshold,
+    offers,
+    offersPerVisit: r4(offers / visits),
+    redemptions,
+    redemptionRate: r4(offers ? redemptions / offers : 0),
+    expectedRedemptionRate: r4(offers ? expected / offers : 0),
+    redemptionsPerVisit: r4(redemptions / visits),
+    revenuePerVisit: Math.round((revenue / visits) * 100) / 100,
   };
 }
 
@@ -127,7 +191,15 @@ const policyScorers: Record<string, { scorer: CouponScorer; threshold: number }>
   // every other policy offers at every focus: threshold -1 lets any score through
   random: { scorer: { score: (_c: CustomerInfo, coupons: readonly CouponInfo[]) => coupons.map(() => randomRng.float()) }, threshold: -1 },
   highestDiscount: { scorer: { score: (_c: CustomerInfo, coupons: readonly CouponInfo[]) => coupons.map((k) => Number(k.discount) / 100) }, threshold: -1 },
-  oracle: { scorer: { score: (c: CustomerInfo, coupons: readonly CouponInfo[]) => { const p = prefsById.get(Number(c.customer_id))!; return coupons.map((k) => redemptionProbability(p, traits.get(k.coupon_id)!)); } }, threshold: -1 },
+  oracle: {
+    scorer: {
+      score: (c: CustomerInfo, coupons: readonly CouponInfo[]) => {
+        const p = prefsById.get(Number(c.customer_id))!;
+        return coupons.map((k) => redemptionProbability(p, traits.get(k.coupon_id)!));
+      },
+    },
+    threshold: -1,
+  },
 };
 const policies: Record<string, Figures> = {};
 for (const [name, p] of Object.entries(policyScorers)) policies[name] = run(p.scorer, p.threshold);
@@ -142,8 +214,18 @@ const targets = {
   everyFocusVsOracle: ratio(sweep[0].redemptionRate, policies.oracle.redemptionRate),
 };
 const result = {
-  seed, model: `${model.model.kind} (trained on seed ${model.model.seed})`, visits, focuses, policies,
-  thresholds: sweep.map(({ threshold: t, offersPerVisit, redemptionRate, redemptionsPerVisit, revenuePerVisit }) => ({ threshold: t, offersPerVisit, redemptionRate, redemptionsPerVisit, revenuePerVisit })),
+  seed,
+  model: `${model.model.kind} (trained on seed ${model.model.seed})`,
+  visits,
+  focuses,
+  policies,
+  thresholds: sweep.map(({ threshold: t, offersPerVisit, redemptionRate, redemptionsPerVisit, revenuePerVisit }) => ({
+    threshold: t,
+    offersPerVisit,
+    redemptionRate,
+    redemptionsPerVisit,
+    revenuePerVisit,
+  })),
   targets: { ...targets, met: targets.modelVsRandom >= 2 && targets.modelVsOracle >= 0.7 },
 };
 
@@ -152,14 +234,29 @@ if (values.json) {
 } else {
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  console.log(`bench:quality — store seed ${seed} (model: ${result.model}), ${visits} visits over ${hours} h (average ${average} inside), ${focuses} focuses, COUPON_VALIDITY=ignore\n`);
+  console.log(
+    `bench:quality — store seed ${seed} (model: ${result.model}), ${visits} visits over ${hours} h (average ${average} inside), ${focuses} focuses, COUPON_VALIDITY=ignore\n`,
+  );
   console.log(row(['policy', 'offers / visit', 'redemption rate', 'expected rate', 'redemptions / visit', 'revenue / visit', 'revenue uplift']));
   console.log(row(['---', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const [name, f] of Object.entries(policies))
-    console.log(row([name === 'model' ? `model (threshold ${threshold})` : name, f.offersPerVisit.toFixed(2), pct(f.redemptionRate), pct(f.expectedRedemptionRate), f.redemptionsPerVisit.toFixed(3), f.revenuePerVisit.toFixed(2), `${f.revenueUplift!.toFixed(2)}×`]));
+    console.log(
+      row([
+        name === 'model' ? `model (threshold ${threshold})` : name,
+        f.offersPerVisit.toFixed(2),
+        pct(f.redemptionRate),
+        pct(f.expectedRedemptionRate),
+        f.redemptionsPerVisit.toFixed(3),
+        f.revenuePerVisit.toFixed(2),
+        `${f.revenueUplift!.toFixed(2)}×`,
+      ]),
+    );
   console.log(`\nthe model by threshold:\n`);
   console.log(row(['threshold', 'offers / visit', 'redemption rate', 'redemptions / visit', 'revenue / visit']));
   console.log(row(['---:', '---:', '---:', '---:', '---:']));
-  for (const s of result.thresholds) console.log(row([String(s.threshold), s.offersPerVisit.toFixed(2), pct(s.redemptionRate), s.redemptionsPerVisit.toFixed(3), s.revenuePerVisit.toFixed(2)]));
-  console.log(`\nmodel vs random ${targets.modelVsRandom.toFixed(2)}× (target ≥ 2), vs oracle ${pct(targets.modelVsOracle)} (target ≥ 70 %): ${result.targets.met ? 'met' : 'NOT met'}; offering at every focus (threshold 0): ${targets.everyFocusVsRandom.toFixed(2)}× random, ${pct(targets.everyFocusVsOracle)} of the oracle`);
+  for (const s of result.thresholds)
+    console.log(row([String(s.threshold), s.offersPerVisit.toFixed(2), pct(s.redemptionRate), s.redemptionsPerVisit.toFixed(3), s.revenuePerVisit.toFixed(2)]));
+  console.log(
+    `\nmodel vs random ${targets.modelVsRandom.toFixed(2)}× (target ≥ 2), vs oracle ${pct(targets.modelVsOracle)} (target ≥ 70 %): ${result.targets.met ? 'met' : 'NOT met'}; offering at every focus (threshold 0): ${targets.everyFocusVsRandom.toFixed(2)}× random, ${pct(targets.everyFocusVsOracle)} of the oracle`,
+  );
 }

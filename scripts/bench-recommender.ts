@@ -26,7 +26,8 @@ import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 const { int, num } = cli({
   usage: 'npm run bench:recommender -- [--count N] [--rate R] [--seconds S] [--window W]',
-  summary: 'Sustained focus→prediction throughput and latency over the real broker (MQTT_URL, else the embedded one) with the event log on, against a plain broker echo.',
+  summary:
+    'Sustained focus→prediction throughput and latency over the real broker (MQTT_URL, else the embedded one) with the event log on, against a plain broker echo.',
   options: {
     count: { type: 'string', arg: 'N', help: 'focus events of the sustained run (default 30000)' },
     rate: { type: 'string', arg: 'R', help: 'focus events/s of the latency run (default 1000)' },
@@ -34,7 +35,10 @@ const { int, num } = cli({
     window: { type: 'string', arg: 'W', help: 'focus events awaiting their reply in the sustained run (default 1000)' },
   },
 });
-const COUNT = int('count', 30_000, { min: 1 }), RATE = num('rate', 1000, { min: 1 }), SECONDS = num('seconds', 15, { min: 1 }), WINDOW = int('window', 1000, { min: 1 });
+const COUNT = int('count', 30_000, { min: 1 }),
+  RATE = num('rate', 1000, { min: 1 }),
+  SECONDS = num('seconds', 15, { min: 1 }),
+  WINDOW = int('window', 1000, { min: 1 });
 const CUSTOMERS = 20_000;
 const FIRST_TS = 1748736000; // 2025-06-01, inside the generated coupons' window
 const log = createLogger({ level: 'warn' });
@@ -45,16 +49,23 @@ const broker = process.env.MQTT_URL ? undefined : await startEmbeddedBroker({ po
 const databaseUrl = process.env.DATABASE_URL ?? pg!.url;
 const brokerUrl = process.env.MQTT_URL ?? broker!.url;
 const protocolVersion = broker ? 4 : Number(process.env.MQTT_PROTOCOL_VERSION ?? 5);
-console.log(`bench:recommender — broker ${broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`);
+console.log(
+  `bench:recommender — broker ${broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`,
+);
 
 /** Runs the load process; `onFocusStart` hears when it has sent its entries and begins the focus events. */
 function load(args: object, onFocusStart?: () => void): Promise<any> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bench-load.ts'), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bench-load.ts'), JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      if (onFocusStart && out.includes('focus start')) { onFocusStart(); onFocusStart = undefined; }
+      if (onFocusStart && out.includes('focus start')) {
+        onFocusStart();
+        onFocusStart = undefined;
+      }
     });
     child.on('close', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop()!)) : fail(new Error(`load process exited ${code}`))));
   });
@@ -71,13 +82,38 @@ async function phase(name: string, topics: { enter: string; focus: string; predi
     await ready();
   }
   let cpu0 = process.cpuUsage();
-  const burst = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: COUNT, rate: 0, window: WINDOW, entries: false, firstTs: FIRST_TS, onFocusStart: true }, () => (cpu0 = process.cpuUsage()));
+  const burst = await load(
+    {
+      broker: brokerUrl,
+      protocolVersion,
+      topics,
+      customers: CUSTOMERS,
+      count: COUNT,
+      rate: 0,
+      window: WINDOW,
+      entries: false,
+      firstTs: FIRST_TS,
+      onFocusStart: true,
+    },
+    () => (cpu0 = process.cpuUsage()),
+  );
   // CPU of this process (the broker when embedded, and the echo client or storeflow) per focus: steadier than a rate
   const cpu = process.cpuUsage(cpu0);
   burst.cpuPerFocusUs = (cpu.user + cpu.system) / COUNT;
   between?.();
-  const steady = await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: RATE * SECONDS, rate: RATE, entries: false, firstTs: FIRST_TS + Math.ceil(COUNT / CUSTOMERS) + 10 });
-  console.log(`${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each; ${Math.round(burst.cpuPerFocusUs)} µs CPU per focus in this process); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent}; p50 per second ${steady.p50PerSecond.join(' ')}; p99 per second ${steady.p99PerSecond.join(' ')})`);
+  const steady = await load({
+    broker: brokerUrl,
+    protocolVersion,
+    topics,
+    customers: CUSTOMERS,
+    count: RATE * SECONDS,
+    rate: RATE,
+    entries: false,
+    firstTs: FIRST_TS + Math.ceil(COUNT / CUSTOMERS) + 10,
+  });
+  console.log(
+    `${name.padEnd(10)} sustained ${Math.round(burst.rate)} msg/s (${burst.received}/${burst.sent} replies, ${burst.meanBytes} B each; ${Math.round(burst.cpuPerFocusUs)} µs CPU per focus in this process); at ${RATE}/s: p50 ${steady.p50.toFixed(2)} ms, p99 ${steady.p99.toFixed(2)} ms (${steady.received}/${steady.sent}; p50 per second ${steady.p50PerSecond.join(' ')}; p99 per second ${steady.p99PerSecond.join(' ')})`,
+  );
   return { burst, steady };
 }
 
@@ -94,8 +130,16 @@ await echo.endAsync();
 // 2. storeflow's recommender: log append, session actor, scoring, log append, publish
 const schema = `bench_${process.pid}`;
 const config = configFrom({
-  DATABASE_URL: databaseUrl, MQTT_URL: brokerUrl, MQTT_PROTOCOL_VERSION: String(protocolVersion), DATABASE_SCHEMA: schema,
-  MQTT_TOPIC_PREFIX: `bench${process.pid}/`, MQTT_CLIENT_ID: `bench-${process.pid}`, ROLES: 'recommender', PORT: '0', PREDICTION_THRESHOLD: '0', LOG_LEVEL: 'warn',
+  DATABASE_URL: databaseUrl,
+  MQTT_URL: brokerUrl,
+  MQTT_PROTOCOL_VERSION: String(protocolVersion),
+  DATABASE_SCHEMA: schema,
+  MQTT_TOPIC_PREFIX: `bench${process.pid}/`,
+  MQTT_CLIENT_ID: `bench-${process.pid}`,
+  ROLES: 'recommender',
+  PORT: '0',
+  PREDICTION_THRESHOLD: '0',
+  LOG_LEVEL: 'warn',
 });
 const database = await connectDatabase(databaseUrl, schema, log);
 await migrate(database.db, log);
@@ -110,7 +154,9 @@ const report = async (part: string) => {
   const buckets = (await inside.get()).values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'));
   const total = buckets.at(-1)?.value ?? 0;
   const le = (q: number) => Number(buckets.find((v) => v.value >= q * total)?.labels.le) * 1000;
-  console.log(`           ${part}: ${st.events - mark.events} log events in ${st.batches - mark.batches} commits (${((st.events - mark.events) / Math.max(1, st.batches - mark.batches)).toFixed(1)} per commit, ${((st.writeMs - mark.writeMs) / Math.max(1, st.batches - mark.batches)).toFixed(1)} ms each); focus logged → prediction published p50 ≤ ${le(0.5)} ms, p99 ≤ ${le(0.99)} ms`);
+  console.log(
+    `           ${part}: ${st.events - mark.events} log events in ${st.batches - mark.batches} commits (${((st.events - mark.events) / Math.max(1, st.batches - mark.batches)).toFixed(1)} per commit, ${((st.writeMs - mark.writeMs) / Math.max(1, st.batches - mark.batches)).toFixed(1)} ms each); focus logged → prediction published p50 ≤ ${le(0.5)} ms, p99 ≤ ${le(0.99)} ms`,
+  );
   mark = { ...st };
   inside.reset();
 };
@@ -125,15 +171,21 @@ const allEntered = async () => {
   }
   mark = { ...app.eventLog.stats };
 };
-const ours = await phase('storeflow', { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction }, allEntered, () => { burstReport = report('sustained'); });
+const ours = await phase('storeflow', { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction }, allEntered, () => {
+  burstReport = report('sustained');
+});
 await burstReport;
 await report(`at ${RATE}/s`);
 await app.stop();
 
 const ratio = ours.burst.rate / ceiling.burst.rate;
-console.log(`\nfocus→prediction: ${Math.round(ours.burst.rate)}/s sustained = ${ratio.toFixed(2)} of the echo ceiling (${Math.round(ceiling.burst.rate)}/s); CPU per focus ${Math.round(ours.burst.cpuPerFocusUs)} µs vs ${Math.round(ceiling.burst.cpuPerFocusUs)} µs for the echo; p99 at ${RATE}/s: ${ours.steady.p99.toFixed(2)} ms (echo ${ceiling.steady.p99.toFixed(2)} ms)`);
+console.log(
+  `\nfocus→prediction: ${Math.round(ours.burst.rate)}/s sustained = ${ratio.toFixed(2)} of the echo ceiling (${Math.round(ceiling.burst.rate)}/s); CPU per focus ${Math.round(ours.burst.cpuPerFocusUs)} µs vs ${Math.round(ceiling.burst.cpuPerFocusUs)} µs for the echo; p99 at ${RATE}/s: ${ours.steady.p99.toFixed(2)} ms (echo ${ceiling.steady.p99.toFixed(2)} ms)`,
+);
 const cleanupDb = await connectDatabase(databaseUrl, 'public', log);
-await cleanupDb.db.query((await import('../adapters/edges/database.ts')).sql`DROP SCHEMA IF EXISTS ${(await import('../adapters/edges/database.ts')).sql.ident(schema)} CASCADE`);
+await cleanupDb.db.query(
+  (await import('../adapters/edges/database.ts')).sql`DROP SCHEMA IF EXISTS ${(await import('../adapters/edges/database.ts')).sql.ident(schema)} CASCADE`,
+);
 await cleanupDb.close();
 await broker?.stop();
 await pg?.stop();

@@ -24,10 +24,16 @@ const TARGET = int('events', 1_000_000, { min: 1 });
 const DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'replay');
 const t = parseStoreCsv(Object.fromEntries(Object.values(CSV_FILES).map((f) => [f, readFileSync(join(DIR, 'store', f), 'utf8')])));
 const deps = {
-  catalogue: new CouponCatalogue(t.coupons, t.products, t.couponProducts), customers: new Map(t.customers.map((c) => [c.customer_id, c])),
-  scorer: loadCouponModel(), settings: { maxCoupons: 5, threshold: 0.2, couponValidity: 'check' as const, idleTimeoutS: 7200 },
+  catalogue: new CouponCatalogue(t.coupons, t.products, t.couponProducts),
+  customers: new Map(t.customers.map((c) => [c.customer_id, c])),
+  scorer: loadCouponModel(),
+  settings: { maxCoupons: 5, threshold: 0.2, couponValidity: 'check' as const, idleTimeoutS: 7200 },
 };
-const fixture: ExportedEvent[] = gunzipSync(readFileSync(join(DIR, 'busy-hour.ndjson.gz'))).toString().trim().split('\n').map((l) => JSON.parse(l));
+const fixture: ExportedEvent[] = gunzipSync(readFileSync(join(DIR, 'busy-hour.ndjson.gz')))
+  .toString()
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 const system = fixture.filter((e) => e.metadata?.source === 'system');
 const inputs = fixture.filter((e) => e.metadata?.source === 'mqtt');
 const span = inputs[inputs.length - 1].data.ts - inputs[0].data.ts + 3600;
@@ -44,7 +50,16 @@ console.log(`bench:replay — ${log.length.toLocaleString()} events (${inputs.le
 // 2. record: what the machines make of them (live and replay share the hosting code; the fixture tests prove the equivalence)
 const recorder = new Replayer(deps);
 for (const e of log) await recorder.feed(e);
-const outputs: ExportedEvent[] = [...recorder.produced].map(([id, o], i) => ({ position: log.length + i + 1, stream_id: 'x', version: 0, type: o.type, data: o.data, metadata: { source: 'output' }, message_id: id, recorded_at: '' }));
+const outputs: ExportedEvent[] = [...recorder.produced].map(([id, o], i) => ({
+  position: log.length + i + 1,
+  stream_id: 'x',
+  version: 0,
+  type: o.type,
+  data: o.data,
+  metadata: { source: 'output' },
+  message_id: id,
+  recorded_at: '',
+}));
 recorder.stop();
 const recorded = [...log, ...outputs];
 
@@ -82,8 +97,12 @@ for (let i = 0; i < 3; i++) {
   const { ms, report } = await timedReplay();
   if (report.different + report.missing + report.extra) throw new Error(`replay diverged: ${JSON.stringify(report.firstDifference)}`);
   runs.push({ ms, base });
-  console.log(`run ${i + 1}: ${(ms / 1000).toFixed(2)} s = ${Math.round((log.length / ms) * 1000).toLocaleString()} events/s, ${report.identical} outputs identical; plain routing loop ${base.toFixed(0)} ms`);
+  console.log(
+    `run ${i + 1}: ${(ms / 1000).toFixed(2)} s = ${Math.round((log.length / ms) * 1000).toLocaleString()} events/s, ${report.identical} outputs identical; plain routing loop ${base.toFixed(0)} ms`,
+  );
 }
 runs.sort((a, b) => a.ms - b.ms);
 const median = runs[1];
-console.log(`\nreplay of ${log.length.toLocaleString()} events: ${(median.ms / 1000).toFixed(2)} s (median of 3; target < 10 s), ${Math.round((log.length / median.ms) * 1000).toLocaleString()} events/s = ${(median.base / median.ms).toFixed(3)} of the plain routing loop`);
+console.log(
+  `\nreplay of ${log.length.toLocaleString()} events: ${(median.ms / 1000).toFixed(2)} s (median of 3; target < 10 s), ${Math.round((log.length / median.ms) * 1000).toLocaleString()} events/s = ${(median.base / median.ms).toFixed(3)} of the plain routing loop`,
+);

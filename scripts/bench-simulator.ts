@@ -37,24 +37,36 @@ function plainLoop(n: number): number {
   const rng = createPrng('baseline');
   const deps = Object.keys(DOORS) as Department[];
   const out: { id: string; at: number; x: number; y: number }[] = [];
-  let t = 0, pos: Point = { ...STORE_PLAN.entrance }, s = 507, c = 0;
+  let t = 0,
+    pos: Point = { ...STORE_PLAN.entrance },
+    s = 507,
+    c = 0;
   while (out.length < n) {
-    const dep = rng.pick(deps), spot = spotIn(dep, rng);
+    const dep = rng.pick(deps),
+      spot = spotIn(dep, rng);
     let wps = legVia(s, DOORS[dep], [spot]);
     while (wps.length && out.length < n) {
-      const a = advance(pos, wps, 90); pos = round(a.pos); wps = a.waypoints;
-      t += DELAYS.walk(rng); out.push({ id: String(c), at: t, x: pos.x, y: pos.y });
+      const a = advance(pos, wps, 90);
+      pos = round(a.pos);
+      wps = a.waypoints;
+      t += DELAYS.walk(rng);
+      out.push({ id: String(c), at: t, x: pos.x, y: pos.y });
     }
     const stop: Stop = { kind: 'department', dep, moves: 3 + rng.poisson(2) };
     for (let k = 0; k < stop.moves && out.length < n; k++) {
       pos = jitterInside(spot, STORE_PLAN.departments[dep], rng);
-      t += DELAYS.dwell(rng); out.push({ id: String(c), at: t, x: pos.x, y: pos.y });
+      t += DELAYS.dwell(rng);
+      out.push({ id: String(c), at: t, x: pos.x, y: pos.y });
     }
     s = DOORS[dep];
     let dir: 1 | -1 = 1;
     for (let k = 0; k < 6 && out.length < n; k++) {
-      const w = wanderStep(s, dir, rng); s = w.s; dir = w.dir; pos = w.pos;
-      t += DELAYS.wander(rng); out.push({ id: String(c), at: t, x: pos.x, y: pos.y });
+      const w = wanderStep(s, dir, rng);
+      s = w.s;
+      dir = w.dir;
+      pos = w.pos;
+      t += DELAYS.wander(rng);
+      out.push({ id: String(c), at: t, x: pos.x, y: pos.y });
     }
     c++;
   }
@@ -64,37 +76,53 @@ function plainLoop(n: number): number {
 function virtualTime() {
   const customers = defaultCustomers(1);
   meanVisitMs(customers); // calibration outside the timing
-  const rates: number[] = [], base: number[] = [];
+  const rates: number[] = [],
+    base: number[] = [];
   let events = 0;
   for (let i = 0; i < REPEATS; i++) {
     let t0 = performance.now();
     const r = simulateDay({ seed: i + 1, customers, from: '2010-03-01T09:00:00Z', hours: 0.5, averageInStore: 500 });
     const ms = performance.now() - t0;
     events = r.events.length;
-    rates.push(events / ms * 1000);
+    rates.push((events / ms) * 1000);
     t0 = performance.now();
     plainLoop(events);
-    base.push(events / (performance.now() - t0) * 1000);
+    base.push((events / (performance.now() - t0)) * 1000);
   }
-  const rate = median(rates), b = median(base);
+  const rate = median(rates),
+    b = median(base);
   console.log(`virtual time: ${fmt(rate)} events/s (median of ${REPEATS}, ${fmt(events)} events each; target ≥ 100,000)`);
   console.log(`  baseline plain loop: ${fmt(b)} events/s; ratio actors/baseline = ${(rate / b).toFixed(3)}`);
   return { rate, baseline: b };
 }
 
 async function realTime() {
-  const busy: number[] = [], perSec: number[] = [], inside: number[] = [], heap: number[] = [];
+  const busy: number[] = [],
+    perSec: number[] = [],
+    inside: number[] = [],
+    heap: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
     const heap0 = (gc(), process.memoryUsage().heapUsed);
     const start = Date.now();
-    const sim = new CustomerSimulation({ seed: i + 1, customers: defaultCustomers(1, Math.max(1000, SHOPPERS * 2)), averageInStore: SHOPPERS, startMs: start, warmStart: true });
+    const sim = new CustomerSimulation({
+      seed: i + 1,
+      customers: defaultCustomers(1, Math.max(1000, SHOPPERS * 2)),
+      averageInStore: SHOPPERS,
+      startMs: start,
+      warmStart: true,
+    });
     sim.openDoors();
     // the warm crowd walks in during the first 30 s: fast-forward it, then run in real time
     sim.check(start + 31_000);
-    const simBase = start + 31_000, realBase = performance.now();
-    let spent = 0, events = 0, checks = 0, lastCheck = simBase;
+    const simBase = start + 31_000,
+      realBase = performance.now();
+    let spent = 0,
+      events = 0,
+      checks = 0,
+      lastCheck = simBase;
     const measureFrom = realBase + (SECONDS * 1000) / 4;
-    let measuredSpent = 0, measuredEvents = 0;
+    let measuredSpent = 0,
+      measuredEvents = 0;
     await new Promise<void>((done) => {
       const timer = setInterval(() => {
         const now = performance.now();
@@ -102,14 +130,22 @@ async function realTime() {
         lastCheck = simBase + (now - realBase);
         const r = sim.check(lastCheck, Infinity);
         const dt = performance.now() - t0;
-        spent += dt; events += r.events.length; checks++;
-        if (now >= measureFrom) { measuredSpent += dt; measuredEvents += r.events.length; }
-        if (now - realBase >= SECONDS * 1000) { clearInterval(timer); done(); }
+        spent += dt;
+        events += r.events.length;
+        checks++;
+        if (now >= measureFrom) {
+          measuredSpent += dt;
+          measuredEvents += r.events.length;
+        }
+        if (now - realBase >= SECONDS * 1000) {
+          clearInterval(timer);
+          done();
+        }
       }, 1000);
     });
     const wall = SECONDS * 1000 - (measureFrom - realBase);
     busy.push(measuredSpent / wall);
-    perSec.push(measuredEvents / wall * 1000);
+    perSec.push((measuredEvents / wall) * 1000);
     inside.push(sim.registry.size);
     gc();
     heap.push((process.memoryUsage().heapUsed - heap0) / Math.max(1, sim.registry.size));
@@ -117,9 +153,13 @@ async function realTime() {
     const lag = sim.timeline.backlog(lastCheck);
     if (lag.due > 0) console.log(`  run ${i + 1}: ${lag.due} events left behind`);
     sim.close();
-    void spent; void events; void checks;
+    void spent;
+    void events;
+    void checks;
   }
-  const b = median(busy), eps = median(perSec), n = median(inside);
+  const b = median(busy),
+    eps = median(perSec),
+    n = median(inside);
   console.log(`real time: ${fmt(n)} shoppers inside (target 10,000), ${fmt(eps)} events/s, checks take ${(b * 100).toFixed(1)} % of one core`);
   console.log(`  ≈ ${fmt(n / b)} shoppers would fill one core; ~${fmt(median(heap) / 1024)} KB heap per shopper`);
   return { shoppers: n, busy: b, eventsPerS: eps };
@@ -128,5 +168,8 @@ async function realTime() {
 const v = virtualTime();
 const r = await realTime();
 // ratio for real time: the actors' CPU per event against the plain loop's
-const perEventActors = r.busy / Math.max(1, r.eventsPerS), perEventBase = 1 / v.baseline;
-console.log(`  baseline: the plain loop would take ${(r.eventsPerS / v.baseline * 100).toFixed(2)} % of a core for the same events; ratio actors/baseline cost = ${(perEventActors / perEventBase).toFixed(1)}×`);
+const perEventActors = r.busy / Math.max(1, r.eventsPerS),
+  perEventBase = 1 / v.baseline;
+console.log(
+  `  baseline: the plain loop would take ${((r.eventsPerS / v.baseline) * 100).toFixed(2)} % of a core for the same events; ratio actors/baseline cost = ${(perEventActors / perEventBase).toFixed(1)}×`,
+);

@@ -49,16 +49,23 @@ export function usageLine(spec: { usage: string }): string {
 
 export function helpText<O extends Record<string, CliOption>>(spec: CliSpec<O>): string {
   const rows: [string, string][] = Object.entries(spec.options ?? {}).map(([name, o]) => [
-    `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`, o.help,
+    `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`,
+    o.help,
   ]);
   rows.push(['-h, --help', 'this help']);
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  return [
-    usageLine(spec), '', spec.summary, '',
-    ...(spec.positionals ? [spec.positionals.help, ''] : []),
-    'options:', ...rows.map(([l, h]) => `  ${l.padEnd(width)}${h}`),
-    ...(spec.more ? ['', spec.more] : []),
-  ].join('\n') + '\n';
+  return (
+    [
+      usageLine(spec),
+      '',
+      spec.summary,
+      '',
+      ...(spec.positionals ? [spec.positionals.help, ''] : []),
+      'options:',
+      ...rows.map(([l, h]) => `  ${l.padEnd(width)}${h}`),
+      ...(spec.more ? ['', spec.more] : []),
+    ].join('\n') + '\n'
+  );
 }
 
 /** Prints `message` and the usage line on stderr and exits 2. */
@@ -77,21 +84,32 @@ export function cli<O extends Record<string, CliOption>>(spec: CliSpec<O>, argv:
     parsed = parseArgs({ args: argv, options: (spec.options ?? {}) as Record<string, CliOption>, allowPositionals: true, strict: true });
   } catch (err) {
     // node's messages go on about `--` after their first sentence
-    misuse(spec, String((err as Error).message).split('. ')[0].replace(/\.$/, ''));
+    misuse(
+      spec,
+      String((err as Error).message)
+        .split('. ')[0]
+        .replace(/\.$/, ''),
+    );
   }
   const { min = 0, max = 0 } = spec.positionals ?? {};
   const n = parsed.positionals.length;
   if (n > max) misuse(spec, max === 0 ? `unexpected argument ${JSON.stringify(parsed.positionals[0])}` : `too many arguments (${n}; at most ${max})`);
   if (n < min) misuse(spec, min === 1 ? 'an argument is missing' : `${min} arguments are needed, got ${n}`);
   const values = parsed.values as CliValues<O>;
-  const number = (integer: boolean) => (name: keyof O & string, fallback: number, range: { min?: number; max?: number } = {}) => {
-    const raw = values[name];
-    if (raw === undefined) return fallback;
-    const v = Number(raw);
-    const lo = range.min ?? -Infinity, hi = range.max ?? Infinity;
-    if (raw === '' || !Number.isFinite(v) || (integer && !Number.isSafeInteger(v)) || v < lo || v > hi)
-      misuse(spec, `--${name} takes ${integer ? 'an integer' : 'a number'}${Number.isFinite(lo) ? ` ≥ ${lo}` : ''}${Number.isFinite(hi) ? ` ≤ ${hi}` : ''}, got ${JSON.stringify(raw)}`);
-    return v;
-  };
+  const number =
+    (integer: boolean) =>
+    (name: keyof O & string, fallback: number, range: { min?: number; max?: number } = {}) => {
+      const raw = values[name];
+      if (raw === undefined) return fallback;
+      const v = Number(raw);
+      const lo = range.min ?? -Infinity,
+        hi = range.max ?? Infinity;
+      if (raw === '' || !Number.isFinite(v) || (integer && !Number.isSafeInteger(v)) || v < lo || v > hi)
+        misuse(
+          spec,
+          `--${name} takes ${integer ? 'an integer' : 'a number'}${Number.isFinite(lo) ? ` ≥ ${lo}` : ''}${Number.isFinite(hi) ? ` ≤ ${hi}` : ''}, got ${JSON.stringify(raw)}`,
+        );
+      return v;
+    };
   return { values, positionals: parsed.positionals, fail: (message) => misuse(spec, message), int: number(true), num: number(false) };
 }

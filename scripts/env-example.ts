@@ -4,7 +4,11 @@ import { EnvSchema } from '../schemas/env.ts';
 import { cli } from './cli.ts';
 
 export function renderEnvExample(): string {
-  const lines = ['# storeflow configuration: every variable, with its default. Copy to .env and edit.', '# Generated from schemas/env.ts by `npm run env-example`.', ''];
+  const lines = [
+    '# storeflow configuration: every variable, with its default. Copy to .env and edit.',
+    '# Generated from schemas/env.ts by `npm run env-example`.',
+    '',
+  ];
   for (const [key, schema] of Object.entries(EnvSchema.properties) as [string, any][]) {
     lines.push(`# ${schema.description ?? ''}`);
     const def = schema.default;

@@ -13,12 +13,12 @@ import { cli } from './cli.ts';
 
 const { values, positionals, fail, int } = cli({
   usage: 'npm run export -- [FILE] [--from POSITION] [--to POSITION] [--customer ID]',
-  summary: 'Writes the event log (or a range of it, or one customer\'s stream) as NDJSON, one entry per line: what `npm run replay` reads.',
+  summary: "Writes the event log (or a range of it, or one customer's stream) as NDJSON, one entry per line: what `npm run replay` reads.",
   positionals: { help: 'FILE  where to write (default: stdout); the same as --out FILE', max: 1 },
   options: {
     from: { type: 'string', arg: 'POSITION', help: 'first log position (default 1)' },
     to: { type: 'string', arg: 'POSITION', help: 'last log position (default: the end)' },
-    customer: { type: 'string', arg: 'ID', help: 'only this customer\'s stream (customer-ID)' },
+    customer: { type: 'string', arg: 'ID', help: "only this customer's stream (customer-ID)" },
     out: { type: 'string', arg: 'FILE', help: 'where to write (default: stdout)' },
   },
 });
@@ -28,7 +28,11 @@ const from = int('from', 1, { min: 1 });
 const to = int('to', Number.MAX_SAFE_INTEGER, { min: 1 });
 const config = loadConfigOrExit();
 // logs go to stderr so stdout stays pure NDJSON
-const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, stdout: false, stream: { write: (l: string) => process.stderr.write(l) } as any });
+const log = createLogger({
+  level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+  stdout: false,
+  stream: { write: (l: string) => process.stderr.write(l) } as any,
+});
 const out: NodeJS.WritableStream = outFile ? createWriteStream(outFile) : process.stdout;
 
 const count = await withScriptDatabase(config, log, async ({ db }) => {

@@ -58,11 +58,25 @@ child.onExit = (code, signal) => {
     current.crashes++;
     current.examples.push(`child exited (code ${code}, signal ${signal}); last lines:\n      ${child.tail.slice(-15).join('\n      ')}`);
   }
-  if (++restarts > 5) { process.stderr.write('fuzz: storeflow crashed more than 5 times; giving up\n'); void finish(1); return; }
-  child.start().catch((err) => { process.stderr.write(`fuzz: could not restart storeflow: ${(err as Error).message}\n`); void finish(1); });
+  if (++restarts > 5) {
+    process.stderr.write('fuzz: storeflow crashed more than 5 times; giving up\n');
+    void finish(1);
+    return;
+  }
+  child.start().catch((err) => {
+    process.stderr.write(`fuzz: could not restart storeflow: ${(err as Error).message}\n`);
+    void finish(1);
+  });
 };
 
-const broker: Broker = { url: env.brokerUrl, mode: config.mqtt.mode, username: config.mqtt.username, password: config.mqtt.password, maxPayloadBytes: config.maxPayloadBytes, tag };
+const broker: Broker = {
+  url: env.brokerUrl,
+  mode: config.mqtt.mode,
+  username: config.mqtt.username,
+  password: config.mqtt.password,
+  maxPayloadBytes: config.maxPayloadBytes,
+  tag,
+};
 const sender = new MqttSender(broker);
 
 // ---------------------------------------------------------------- main
@@ -89,7 +103,14 @@ async function finish(code: number): Promise<never> {
   }
   // an embedded PostgreSQL left behind by a child that was killed
   const pidFile = join(home, 'pg', 'postmaster.pid');
-  if (existsSync(pidFile)) { try { process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT'); await sleep(1000); } catch { /* gone */ } }
+  if (existsSync(pidFile)) {
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT');
+      await sleep(1000);
+    } catch {
+      /* gone */
+    }
+  }
   if (!opt.keep) rmSync(work, { recursive: true, force: true });
   else process.stdout.write(`kept ${work}\n`);
   process.exit(code);
@@ -97,12 +118,17 @@ async function finish(code: number): Promise<never> {
 process.on('SIGINT', () => void finish(130));
 process.on('SIGTERM', () => void finish(143));
 // a bug in the fuzzer itself: say so, and never leave storeflow (and its PostgreSQL) running
-const fuzzerBug = (err: unknown) => { process.stderr.write(`fuzz: internal error: ${(err as Error)?.stack ?? err}\n`); void finish(3); };
+const fuzzerBug = (err: unknown) => {
+  process.stderr.write(`fuzz: internal error: ${(err as Error)?.stack ?? err}\n`);
+  void finish(3);
+};
 process.on('uncaughtException', fuzzerBug);
 process.on('unhandledRejection', fuzzerBug);
 
 const services = `${external.db ? 'PostgreSQL DATABASE_URL (schema ' + tag + ')' : 'embedded PostgreSQL'}, ${config.mqtt.mode === 'external' ? 'MQTT_URL (prefix ' + tag + '/)' : 'embedded broker'}${external.amqp ? ', AMQP_URL' : ''}`;
-process.stdout.write(`storeflow fuzz: seed ${opt.seed}, ${opt.count} inputs per path, timeout ${opt.timeoutMs} ms; storeflow in a child process on ${services}, 127.0.0.1\n`);
+process.stdout.write(
+  `storeflow fuzz: seed ${opt.seed}, ${opt.count} inputs per path, timeout ${opt.timeoutMs} ms; storeflow in a child process on ${services}, 127.0.0.1\n`,
+);
 try {
   await child.start();
 } catch (err) {
@@ -113,7 +139,13 @@ try {
 const { posts, gets } = await discoverRoutes(ports.http);
 const streamIds = await createStreams(ports.api, opt.timeoutMs);
 
-const ctx: PathContext = { count: opt.count, concurrency: opt.concurrency, timeoutMs: opt.timeoutMs, now: NOW, each: makeEach(child, opt.pathSeconds, () => stopping) };
+const ctx: PathContext = {
+  count: opt.count,
+  concurrency: opt.concurrency,
+  timeoutMs: opt.timeoutMs,
+  now: NOW,
+  each: makeEach(child, opt.pathSeconds, () => stopping),
+};
 const topics = config.topics;
 const paths: FuzzPath[] = [
   mqttPath(ctx, sender, broker, 'customer/enter', topics.enter, { id: '1', ts: NOW }),
@@ -147,7 +179,20 @@ const stopLoads = async () => {
 };
 
 for (const p of selected) {
-  const stats: Stats = { name: p.name, sent: 0, ok: 0, refused: 0, fivexx: 0, hangs: 0, resets: 0, crashes: 0, rssBefore: NaN, rssAfter: NaN, seconds: 0, examples: [] };
+  const stats: Stats = {
+    name: p.name,
+    sent: 0,
+    ok: 0,
+    refused: 0,
+    fivexx: 0,
+    hangs: 0,
+    resets: 0,
+    crashes: 0,
+    rssBefore: NaN,
+    rssAfter: NaN,
+    seconds: 0,
+    examples: [],
+  };
   const started = Date.now();
   await child.ready.catch(() => {});
   // the previous path ended idle and collected; measured again only after a restart
@@ -165,12 +210,18 @@ for (const p of selected) {
   await child.ready.catch(() => {});
   // still answering?
   const alive = await http('GET', ports.http, '/healthcheck', undefined, {}, opt.timeoutMs);
-  if (alive.status !== 200 && child.alive) { stats.hangs++; stats.examples.push(`after the path, /healthcheck: ${alive.hang ? 'no answer' : alive.status || alive.error}`); }
+  if (alive.status !== 200 && child.alive) {
+    stats.hangs++;
+    stats.examples.push(`after the path, /healthcheck: ${alive.hang ? 'no answer' : alive.status || alive.error}`);
+  }
   await stopLoads();
   await sleep(200); // the last inputs are logged
   current = undefined;
   const errors = child.errorLines - errorsBefore;
-  if (errors > 0) { stats.fivexx += errors; stats.examples.push(`${errors} error line(s) in storeflow's log, the last:\n      ${child.errors.slice(-Math.min(errors, 3)).join('\n      ')}`); }
+  if (errors > 0) {
+    stats.fivexx += errors;
+    stats.examples.push(`${errors} error line(s) in storeflow's log, the last:\n      ${child.errors.slice(-Math.min(errors, 3)).join('\n      ')}`);
+  }
   stats.hangs += stats.resets; // a connection cut without an answer counts against the path
   stats.rssAfter = await rssAfterWindow(child, stats.rssBefore);
   stats.seconds = (Date.now() - started) / 1000;

@@ -12,9 +12,12 @@ import { readStoreDirectory, loadStoreTables } from '../adapters/edges/cache-loa
 import { openScriptDatabase } from '../adapters/edges/store-data.ts';
 import { cli } from './cli.ts';
 
-const { positionals: [dir] } = cli({
+const {
+  positionals: [dir],
+} = cli({
   usage: 'npm run load -- DIR',
-  summary: 'Loads a folder of CSVs in the original\'s format into the cache DB (DATABASE_URL, else the embedded PostgreSQL). Every file is checked first: a bad one is refused with file, line and column (exit 1) and nothing changes.',
+  summary:
+    "Loads a folder of CSVs in the original's format into the cache DB (DATABASE_URL, else the embedded PostgreSQL). Every file is checked first: a bad one is refused with file, line and column (exit 1) and nothing changes.",
   positionals: { help: 'DIR  a folder with customer_info.csv, coupon_info.csv, coupon_product.csv, and product_info.csv or products.csv', min: 1, max: 1 },
 });
 const env = environment();
@@ -41,7 +44,9 @@ try {
   const db = await openScriptDatabase(config, log);
   try {
     const r = await loadStoreTables(db.database.db, tables!);
-    console.log(`loaded ${resolve(dir)} into schema ${config.databaseSchema}: ${r.customers} customers, ${r.products} products, ${r.coupons} coupons, ${r.couponProducts} coupon_product rows (checked in ${readMs.toFixed(0)} ms, loaded in ${r.ms} ms)`);
+    console.log(
+      `loaded ${resolve(dir)} into schema ${config.databaseSchema}: ${r.customers} customers, ${r.products} products, ${r.coupons} coupons, ${r.couponProducts} coupon_product rows (checked in ${readMs.toFixed(0)} ms, loaded in ${r.ms} ms)`,
+    );
   } finally {
     await db.close();
   }

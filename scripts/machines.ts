@@ -17,7 +17,10 @@ import { machineConfig } from './machine-config.ts';
 import { cli } from './cli.ts';
 
 export const MACHINES: Record<string, AnyStateMachine> = {
-  session: sessionMachine, customer: customerMachine, 'focus-detector': focusDetectorMachine, pump: pumpMachine,
+  session: sessionMachine,
+  customer: customerMachine,
+  'focus-detector': focusDetectorMachine,
+  pump: pumpMachine,
 };
 export const MACHINE_JSON_DIR = join(import.meta.dirname, '..', 'machines', 'json');
 
@@ -28,8 +31,14 @@ export function renderMachines(): Record<string, string> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values, fail } = cli({
     usage: 'npm run machines -- [--print NAME]',
-    summary: 'Writes every machine\'s config to machines/json/<machine>.json (Stately-importable JSON).',
-    options: { print: { type: 'string', arg: 'NAME', help: `print one machine as createMachine({...}) for the Stately editor's Import instead (${Object.keys(MACHINES).join(', ')})` } },
+    summary: "Writes every machine's config to machines/json/<machine>.json (Stately-importable JSON).",
+    options: {
+      print: {
+        type: 'string',
+        arg: 'NAME',
+        help: `print one machine as createMachine({...}) for the Stately editor's Import instead (${Object.keys(MACHINES).join(', ')})`,
+      },
+    },
   });
   if (values.print !== undefined) {
     const machine = MACHINES[values.print];

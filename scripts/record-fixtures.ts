@@ -50,7 +50,10 @@ const malformed: Input[] = [
   { kind: 'focus', payload: JSON.stringify({ id: '1', ts: TS + 7, dep: 'Men' }) }, // a duplicate
   { kind: 'focus', payload: JSON.stringify({ id: '9999', ts: TS + 8, dep: 'Women' }) }, // unknown customer
   { kind: 'move', payload: JSON.stringify({ id: '1', ts: TS + 9, x: 'left', y: 3 }) },
-  { kind: 'focus', payload: JSON.stringify({ event_type: 'customer focus', event_timestamp: '2025-06-03T10:00:10+02:00', payload: { customer_id: 2, department_id: 3 } }) },
+  {
+    kind: 'focus',
+    payload: JSON.stringify({ event_type: 'customer focus', event_timestamp: '2025-06-03T10:00:10+02:00', payload: { customer_id: 2, department_id: 3 } }),
+  },
   { kind: 'focus', payload: JSON.stringify({ id: 2, ts: TS + 11, dep: "boy's" }) },
   { kind: 'exit', payload: JSON.stringify({ id: '1', ts: TS + 12 }) },
   { kind: 'focus', payload: JSON.stringify({ id: '1', ts: TS + 13, dep: 'Sports' }) }, // after exit: a new visit
@@ -58,7 +61,15 @@ const malformed: Input[] = [
 
 async function record(name: string, parts: { inputs: Input[]; crashAfter?: boolean }[], databaseUrl: string) {
   const schema = `fixture_${name.replace(/-/g, '_')}_${process.pid}`;
-  const env = { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema, TESTING_NO_MQTT: 'true', ROLES: 'recommender,detector', PORT: '0', AUTO_SEED: 'false', LOG_LEVEL: 'warn' };
+  const env = {
+    DATABASE_URL: databaseUrl,
+    DATABASE_SCHEMA: schema,
+    TESTING_NO_MQTT: 'true',
+    ROLES: 'recommender,detector',
+    PORT: '0',
+    AUTO_SEED: 'false',
+    LOG_LEVEL: 'warn',
+  };
   const config = configFrom(env);
   const db = await connectDatabase(databaseUrl, schema, log);
   await migrate(db.db, log);
@@ -73,7 +84,9 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
         // a crash between "append" and "act": the input is in the log, no actor saw it
         const payload = JSON.stringify({ id: '3', ts: TS + 100, dep: 'Women' });
         const topic = app.pipeline.topicFor('focus');
-        await app.eventLog.append([{ streamId: 'customer-3', type: 'focus', data: JSON.parse(payload), messageId: inputId(topic, payload), metadata: { source: 'mqtt', topic } }]);
+        await app.eventLog.append([
+          { streamId: 'customer-3', type: 'focus', data: JSON.parse(payload), messageId: inputId(topic, payload), metadata: { source: 'mqtt', topic } },
+        ]);
       }
       await new Promise((r) => setTimeout(r, 300));
       await app.stop();
@@ -94,7 +107,11 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  cli({ usage: 'npm run record-fixtures', summary: 'Re-records the replay fixtures in test/fixtures/replay/ from the live pipeline (DATABASE_URL, else an embedded PostgreSQL). Review the diff afterwards.' });
+  cli({
+    usage: 'npm run record-fixtures',
+    summary:
+      'Re-records the replay fixtures in test/fixtures/replay/ from the live pipeline (DATABASE_URL, else an embedded PostgreSQL). Review the diff afterwards.',
+  });
   mkdirSync(join(FIXTURE_DIR, 'store'), { recursive: true });
   for (const [file, text] of Object.entries(formatStoreCsv(store))) writeFileSync(join(FIXTURE_DIR, 'store', file), text);
   // the model the outputs are recorded with goes along (test/replay.test.ts scores with it)

@@ -23,31 +23,46 @@ import { cli } from './cli.ts';
 
 const args = cli({
   usage: 'npm run replay -- [FILE] [--data CSV_DIR] [--from POSITION] [--to POSITION] [--model FILE]',
-  summary: 'Runs a log\'s inputs through fresh machines (no broker, no real time) and compares every output with the recorded one by id; exit 1 on any divergence.',
-  positionals: { help: 'FILE  an NDJSON log written by `npm run export` (.ndjson or .ndjson.gz); without it, the database\'s log', max: 1 },
+  summary:
+    "Runs a log's inputs through fresh machines (no broker, no real time) and compares every output with the recorded one by id; exit 1 on any divergence.",
+  positionals: { help: "FILE  an NDJSON log written by `npm run export` (.ndjson or .ndjson.gz); without it, the database's log", max: 1 },
   options: {
     file: { type: 'string', arg: 'FILE', help: 'the same as FILE' },
-    data: { type: 'string', arg: 'CSV_DIR', help: 'the store (CSVs in the original\'s format) instead of the cache DB' },
-    from: { type: 'string', arg: 'POSITION', help: 'first log position of the database\'s log (default 1)' },
+    data: { type: 'string', arg: 'CSV_DIR', help: "the store (CSVs in the original's format) instead of the cache DB" },
+    from: { type: 'string', arg: 'POSITION', help: "first log position of the database's log (default 1)" },
     to: { type: 'string', arg: 'POSITION', help: 'last log position (default: the end)' },
     model: { type: 'string', arg: 'FILE', help: 'the coupon model to score with (default MODEL_FILE, else the committed model)' },
   },
 });
 if (args.positionals[0] && args.values.file) args.fail('the file is given twice (FILE and --file)');
 const values = { ...args.values, file: args.positionals[0] ?? args.values.file };
-if (values.file && (values.from || values.to)) args.fail('--from and --to select from the database\'s log, not from a file');
-for (const [what, path] of [['file', values.file], ['folder', values.data], ['model file', values.model]] as const)
+if (values.file && (values.from || values.to)) args.fail("--from and --to select from the database's log, not from a file");
+for (const [what, path] of [
+  ['file', values.file],
+  ['folder', values.data],
+  ['model file', values.model],
+] as const)
   if (path && !existsSync(path)) args.fail(`no such ${what}: ${path}`);
 const fromPosition = args.int('from', 1, { min: 1 });
 const toPosition = args.int('to', Number.MAX_SAFE_INTEGER, { min: 1 });
 const config = loadConfigOrExit();
 const log = createLogger({ level: 'warn' });
 const scorer = await inProcessScorer(values.model ?? config.recommender.modelFile);
-const settings = { maxCoupons: config.recommender.maxCoupons, threshold: config.recommender.threshold, couponValidity: config.recommender.couponValidity, idleTimeoutS: config.recommender.idleTimeoutS };
+const settings = {
+  maxCoupons: config.recommender.maxCoupons,
+  threshold: config.recommender.threshold,
+  couponValidity: config.recommender.couponValidity,
+  idleTimeoutS: config.recommender.idleTimeoutS,
+};
 
 export function storeFromCsv(dir: string): Pick<ReplayDeps, 'catalogue' | 'customers'> {
   const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : undefined);
-  const t = parseStoreCsv({ [CSV_FILES.customers]: read(CSV_FILES.customers), [CSV_FILES.coupons]: read(CSV_FILES.coupons), [CSV_FILES.couponProducts]: read(CSV_FILES.couponProducts), [CSV_FILES.products]: read(CSV_FILES.products) ?? read(PRODUCTS_ALIAS) });
+  const t = parseStoreCsv({
+    [CSV_FILES.customers]: read(CSV_FILES.customers),
+    [CSV_FILES.coupons]: read(CSV_FILES.coupons),
+    [CSV_FILES.couponProducts]: read(CSV_FILES.couponProducts),
+    [CSV_FILES.products]: read(CSV_FILES.products) ?? read(PRODUCTS_ALIAS),
+  });
   return { catalogue: new CouponCatalogue(t.coupons, t.products, t.couponProducts), customers: new Map(t.customers.map((c) => [c.customer_id, c])) };
 }
 
@@ -60,29 +75,35 @@ function print(r: ReplayReport) {
   const rate = r.ms ? Math.round((r.inputs / r.ms) * 1000) : 0;
   console.log(`replay: ${r.inputs} inputs, ${r.recordedOutputs} recorded outputs, ${r.replayedOutputs} replayed outputs in ${r.ms} ms (${rate} inputs/s)`);
   console.log(`        identical ${r.identical}, different ${r.different}, missing ${r.missing}, extra ${r.extra}`);
-  if (r.firstDifference) console.log(`first difference (${r.firstDifference.kind}) at output ${r.firstDifference.messageId}:\n  recorded: ${JSON.stringify(r.firstDifference.recorded)}\n  replayed: ${JSON.stringify(r.firstDifference.replayed)}`);
+  if (r.firstDifference)
+    console.log(
+      `first difference (${r.firstDifference.kind}) at output ${r.firstDifference.messageId}:\n  recorded: ${JSON.stringify(r.firstDifference.recorded)}\n  replayed: ${JSON.stringify(r.firstDifference.replayed)}`,
+    );
   console.log(r.different + r.missing + r.extra === 0 ? 'replay: identical' : 'replay: DIVERGED');
 }
 
 let report!: ReplayReport;
 try {
-if (values.file && values.data) {
-  report = await replay(fromFile(values.file), { ...storeFromCsv(values.data), scorer, settings });
-} else {
-  report = await withScriptDatabase(config, log, async ({ db }) => {
-    const store = values.data ? storeFromCsv(values.data) : { catalogue: await loadCatalogue(db), customers: await loadCustomers(db) };
-    if (values.file) return replay(fromFile(values.file), { ...store, scorer, settings });
-    const from = fromPosition, to = toPosition;
-    const eventLog = new PostgresEventLog(db, { log });
-    async function* fromDb(): AsyncIterable<ExportedEvent> {
-      for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield* page.map(toExported);
-    }
-    return replay(fromDb(), { ...store, scorer, settings });
-  });
-}
+  if (values.file && values.data) {
+    report = await replay(fromFile(values.file), { ...storeFromCsv(values.data), scorer, settings });
+  } else {
+    report = await withScriptDatabase(config, log, async ({ db }) => {
+      const store = values.data ? storeFromCsv(values.data) : { catalogue: await loadCatalogue(db), customers: await loadCustomers(db) };
+      if (values.file) return replay(fromFile(values.file), { ...store, scorer, settings });
+      const from = fromPosition,
+        to = toPosition;
+      const eventLog = new PostgresEventLog(db, { log });
+      async function* fromDb(): AsyncIterable<ExportedEvent> {
+        for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield* page.map(toExported);
+      }
+      return replay(fromDb(), { ...store, scorer, settings });
+    });
+  }
 } catch (err) {
   // an unreadable log or store is one line, never a stack trace
-  process.stderr.write(`replay: ${values.file ? `could not replay ${values.file}` : 'could not replay the database\'s log'}: ${(err as Error)?.message ?? err}\n`);
+  process.stderr.write(
+    `replay: ${values.file ? `could not replay ${values.file}` : "could not replay the database's log"}: ${(err as Error)?.message ?? err}\n`,
+  );
   process.exit(1);
 }
 print(report);

@@ -1,7 +1,8 @@
 /** The soak's command line: its options, --help, and exit 2 on misuse. */
 import { parseArgs } from 'node:util';
 
-export const USAGE = 'usage: npm run soak -- [--minutes N] [--rate R] [--faults all|none|storeflow,broker,database] [--format envelope|flat] [--seed N] [--keep] [--json]';
+export const USAGE =
+  'usage: npm run soak -- [--minutes N] [--rate R] [--faults all|none|storeflow,broker,database] [--format envelope|flat] [--seed N] [--keep] [--json]';
 const HELP = `${USAGE}
 
 Drives storeflow's recommender on services the soak starts for itself (its own Mosquitto and PostgreSQL
@@ -50,12 +51,17 @@ export function parseSoakArgs(): SoakOptions {
     try {
       return parseArgs({
         options: {
-          minutes: { type: 'string', default: '1' }, rate: { type: 'string', default: '200' }, faults: { type: 'string', default: 'all' },
+          minutes: { type: 'string', default: '1' },
+          rate: { type: 'string', default: '200' },
+          faults: { type: 'string', default: 'all' },
           format: { type: 'string', default: 'envelope' },
-          seed: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+          seed: { type: 'string', default: '1' },
+          keep: { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h', default: false },
         },
-        allowPositionals: false, strict: true,
+        allowPositionals: false,
+        strict: true,
       }).values;
     } catch (err) {
       return usageError((err as Error).message);
@@ -66,12 +72,15 @@ export function parseSoakArgs(): SoakOptions {
     console.log(HELP);
     process.exit(0);
   }
-  const minutes = Number(a.minutes), rate = Number(a.rate), seed = Number(a.seed);
+  const minutes = Number(a.minutes),
+    rate = Number(a.rate),
+    seed = Number(a.seed);
   if (!(minutes > 0 && minutes <= 600)) usageError(`--minutes must be a number in (0, 600], got ${JSON.stringify(a.minutes)}`);
   if (!(rate > 0 && rate <= 20000)) usageError(`--rate must be a number in (0, 20000], got ${JSON.stringify(a.rate)}`);
   if (!Number.isSafeInteger(seed)) usageError(`--seed must be an integer, got ${JSON.stringify(a.seed)}`);
   if (a.format !== 'envelope' && a.format !== 'flat') usageError(`--format must be envelope or flat, got ${JSON.stringify(a.format)}`);
-  const faultKinds: FaultKind[] = a.faults === 'all' ? [...FAULT_KINDS] : a.faults === 'none' ? [] : a.faults!.split(',').map((s) => s.trim()) as FaultKind[];
-  for (const k of faultKinds) if (!FAULT_KINDS.includes(k)) usageError(`--faults: unknown fault ${JSON.stringify(k)} (all, none, or a list of ${FAULT_KINDS.join(', ')})`);
+  const faultKinds: FaultKind[] = a.faults === 'all' ? [...FAULT_KINDS] : a.faults === 'none' ? [] : (a.faults!.split(',').map((s) => s.trim()) as FaultKind[]);
+  for (const k of faultKinds)
+    if (!FAULT_KINDS.includes(k)) usageError(`--faults: unknown fault ${JSON.stringify(k)} (all, none, or a list of ${FAULT_KINDS.join(', ')})`);
   return { minutes, rate, seed, format: a.format as 'envelope' | 'flat', faultKinds, keep: a.keep!, json: a.json! };
 }

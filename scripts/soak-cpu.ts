@@ -8,10 +8,17 @@ function ticksOf(pid: number, family: boolean): number {
     try {
       const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
       return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
-    } catch { return undefined; }
+    } catch {
+      return undefined;
+    }
   };
   total += read(String(pid))?.ticks ?? 0;
-  if (family) for (const p of readdirSync('/proc')) if (/^\d+$/.test(p)) { const s = read(p); if (s?.ppid === pid) total += s.ticks; }
+  if (family)
+    for (const p of readdirSync('/proc'))
+      if (/^\d+$/.test(p)) {
+        const s = read(p);
+        if (s?.ppid === pid) total += s.ticks;
+      }
   return total;
 }
 

@@ -19,9 +19,15 @@ export interface Injection {
 }
 
 export function injectFaults(o: {
-  kinds: FaultKind[]; minutes: number; publishStart: number;
-  storeflow: { kill(): Promise<void> }; broker: Mosquitto; database: Postgres;
-  now: () => number; closing: () => boolean; note: (line: string) => void;
+  kinds: FaultKind[];
+  minutes: number;
+  publishStart: number;
+  storeflow: { kill(): Promise<void> };
+  broker: Mosquitto;
+  database: Postgres;
+  now: () => number;
+  closing: () => boolean;
+  note: (line: string) => void;
 }): Injection {
   const { now } = o;
   const perKind = Math.max(1, Math.ceil(o.minutes / 3));

@@ -60,11 +60,21 @@ export class Ledger {
     const i = this.n++;
     if (i >= this.kind.length) {
       const m = this.n;
-      this.kind = grow(this.kind, m); this.customer = grow(this.customer, m); this.tsSec = grow(this.tsSec, m);
-      this.dep = grow(this.dep, m); this.visit = grow(this.visit, m); this.acked = grow(this.acked, m);
-      this.at = grow(this.at, m); this.wireCoupon = grow(this.wireCoupon, m);
+      this.kind = grow(this.kind, m);
+      this.customer = grow(this.customer, m);
+      this.tsSec = grow(this.tsSec, m);
+      this.dep = grow(this.dep, m);
+      this.visit = grow(this.visit, m);
+      this.acked = grow(this.acked, m);
+      this.at = grow(this.at, m);
+      this.wireCoupon = grow(this.wireCoupon, m);
     }
-    this.kind[i] = kind; this.customer[i] = customer; this.tsSec[i] = tsSec; this.dep[i] = dep; this.visit[i] = visit; this.at[i] = at;
+    this.kind[i] = kind;
+    this.customer[i] = customer;
+    this.tsSec[i] = tsSec;
+    this.dep[i] = dep;
+    this.visit[i] = visit;
+    this.at[i] = at;
     this.byKey.set(inputKey(customer, tsSec), i);
     if (focusSlot >= 0) this.visitFocus[3 * visit + focusSlot] = i;
     return i;
@@ -75,5 +85,7 @@ export class Ledger {
     this.acked[i] = 1;
     this.ackedCount[this.kind[i]]++;
   }
-  get ackedTotal(): number { return this.ackedCount[0] + this.ackedCount[1] + this.ackedCount[2]; }
+  get ackedTotal(): number {
+    return this.ackedCount[0] + this.ackedCount[1] + this.ackedCount[2];
+  }
 }

@@ -14,7 +14,9 @@ import { client, type Note, type Topics } from './soak-mqtt.ts';
 /** A small seeded generator (mulberry32): the same visits for the same --seed. */
 class Prng {
   private s: number;
-  constructor(seed: number) { this.s = seed >>> 0 || 1; }
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 1;
+  }
   float(): number {
     this.s = (this.s + 0x6d2b79f5) >>> 0;
     let t = this.s;
@@ -22,25 +24,42 @@ class Prng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
-  int(lo: number, hi: number): number { return lo + Math.floor(this.float() * (hi - lo + 1)); }
-  chance(p: number): boolean { return this.float() < p; }
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.float() * (hi - lo + 1));
+  }
+  chance(p: number): boolean {
+    return this.float() < p;
+  }
   shuffle<T>(a: T[]): T[] {
-    for (let i = a.length - 1; i > 0; i--) { const j = this.int(0, i); [a[i], a[j]] = [a[j], a[i]]; }
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
     return a;
   }
 }
 
-interface Step { due: number; visit: number; kind: number; dep: number; slot: number }
+interface Step {
+  due: number;
+  visit: number;
+  kind: number;
+  dep: number;
+  slot: number;
+}
 
 /** A binary min-heap of steps by due time. */
 class Steps {
   private a: Step[] = [];
-  get size() { return this.a.length; }
-  peek(): Step | undefined { return this.a[0]; }
+  get size() {
+    return this.a.length;
+  }
+  peek(): Step | undefined {
+    return this.a[0];
+  }
   push(s: Step) {
     const a = this.a;
     a.push(s);
-    for (let i = a.length - 1; i > 0;) {
+    for (let i = a.length - 1; i > 0; ) {
       const p = (i - 1) >> 1;
       if (a[p].due <= a[i].due) break;
       [a[p], a[i]] = [a[i], a[p]];
@@ -53,8 +72,9 @@ class Steps {
     const last = a.pop();
     if (a.length && last) {
       a[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < a.length && a[l].due < a[m].due) m = l;
         if (r < a.length && a[r].due < a[m].due) m = r;
@@ -123,7 +143,9 @@ export class Load {
     // its stored messages one per acknowledgement and queues every new publication behind them (one
     // array shift each), so a backlog of a few seconds never drains at this rate. The few in flight when
     // the connection dropped are resent first; then this queue, in order.
-    this.client.on('close', () => { this.up = false; });
+    this.client.on('close', () => {
+      this.up = false;
+    });
     this.client.on('connect', () => {
       this.up = true;
       const held = this.held;
@@ -136,7 +158,9 @@ export class Load {
   }
 
   /** Event time (ms since the epoch) at a soak time. */
-  private tsAt(t: number): number { return this.o.firstTsMs + (t - this.t0) * this.speed; }
+  private tsAt(t: number): number {
+    return this.o.firstTsMs + (t - this.t0) * this.speed;
+  }
 
   private tick = () => {
     const now = this.o.now();
@@ -145,7 +169,10 @@ export class Load {
     // new visits, while the schedule asks for them
     while (now < this.stopAt && this.started < (now - this.t0) * visitsPerMs) {
       const customer = this.free.shift();
-      if (customer === undefined) { this.starved++; break; }
+      if (customer === undefined) {
+        this.starved++;
+        break;
+      }
       const v = this.o.ledger.newVisit(customer);
       this.started++;
       const due = this.t0 + this.started / visitsPerMs;
@@ -183,14 +210,20 @@ export class Load {
   };
 
   private send(m: { topic: string; payload: string; i: number }) {
-    this.client!.publish(m.topic, m.payload, { qos: 1 }, (err) => { if (!err) this.o.ledger.ack(m.i); });
+    this.client!.publish(m.topic, m.payload, { qos: 1 }, (err) => {
+      if (!err) this.o.ledger.ack(m.i);
+    });
   }
 
   /** Publications waiting for the broker to come back. */
-  get waiting(): number { return this.held.length; }
+  get waiting(): number {
+    return this.held.length;
+  }
 
   /** Visits started so far. */
-  get visits(): number { return this.started; }
+  get visits(): number {
+    return this.started;
+  }
 
   /** No new visits; resolves when the visits under way have exited. */
   stop(): Promise<void> {

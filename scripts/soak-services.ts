@@ -31,18 +31,34 @@ const running = new Set<ChildProcess>();
 /** Last resort (exit handler, second Ctrl-C): SIGKILL every process group the soak started. */
 export function killAll(): void {
   for (const c of running) {
-    try { process.kill(-c.pid!, 'SIGKILL'); } catch { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   }
 }
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null }
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** A child process in its own process group, with its exit as a promise. */
 export class Proc {
   readonly child: ChildProcess;
   readonly exited: Promise<Exit>;
   exit?: Exit;
-  constructor(readonly name: string, cmd: string, args: string[], opts: SpawnOptions) {
+  constructor(
+    readonly name: string,
+    cmd: string,
+    args: string[],
+    opts: SpawnOptions,
+  ) {
     this.child = spawn(cmd, args, { ...opts, detached: true });
     running.add(this.child);
     this.exited = new Promise((ok) => {
@@ -55,9 +71,15 @@ export class Proc {
       this.child.once('error', () => done(null, null));
     });
   }
-  get pid(): number { return this.child.pid ?? -1; }
-  alive(): boolean { return this.exit === undefined && this.child.pid !== undefined; }
-  signal(sig: NodeJS.Signals): void { if (this.alive()) this.child.kill(sig); }
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+  alive(): boolean {
+    return this.exit === undefined && this.child.pid !== undefined;
+  }
+  signal(sig: NodeJS.Signals): void {
+    if (this.alive()) this.child.kill(sig);
+  }
   /** `sig`, then SIGKILL if it has not exited within `ms`. */
   async stop(sig: NodeJS.Signals, ms: number): Promise<Exit> {
     if (!this.alive()) return this.exited;
@@ -75,7 +97,10 @@ export async function waitForPort(port: number, ms: number, alive: () => boolean
   while (Date.now() < deadline && alive()) {
     const ok = await new Promise<boolean>((r) => {
       const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); r(true); });
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
       s.once('error', () => r(false));
     });
     if (ok) return true;
@@ -103,31 +128,42 @@ export function findMosquitto(): string | undefined {
 export class Mosquitto {
   proc?: Proc;
   readonly conf: string;
-  constructor(readonly bin: string, readonly port: number, readonly dir: string) {
+  constructor(
+    readonly bin: string,
+    readonly port: number,
+    readonly dir: string,
+  ) {
     mkdirSync(join(dir, 'data'), { recursive: true });
     this.conf = join(dir, 'mosquitto.conf');
-    writeFileSync(this.conf, [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence true',
-      `persistence_location ${join(dir, 'data')}/`,
-      // saved on a clean exit and when told (SIGUSR1, once every client has subscribed): a periodic save
-      // blocks the broker while it writes every queued message, and under a backlog that stalls it
-      'autosave_interval 0',
-      'max_queued_messages 0',
-      'max_queued_bytes 0',
-      'max_inflight_messages 1000',
-      'set_tcp_nodelay true',
-      // $SYS/broker/store/messages/count every second: what the broker still holds at the end
-      'sys_interval 1',
-      // as root Mosquitto would switch to the `mosquitto` user, which cannot write our folder
-      ...(userInfo().uid === 0 ? ['user root'] : []),
-      `log_dest file ${join(dir, 'mosquitto.log')}`,
-      'log_type error', 'log_type warning', 'log_type notice',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      this.conf,
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence true',
+        `persistence_location ${join(dir, 'data')}/`,
+        // saved on a clean exit and when told (SIGUSR1, once every client has subscribed): a periodic save
+        // blocks the broker while it writes every queued message, and under a backlog that stalls it
+        'autosave_interval 0',
+        'max_queued_messages 0',
+        'max_queued_bytes 0',
+        'max_inflight_messages 1000',
+        'set_tcp_nodelay true',
+        // $SYS/broker/store/messages/count every second: what the broker still holds at the end
+        'sys_interval 1',
+        // as root Mosquitto would switch to the `mosquitto` user, which cannot write our folder
+        ...(userInfo().uid === 0 ? ['user root'] : []),
+        `log_dest file ${join(dir, 'mosquitto.log')}`,
+        'log_type error',
+        'log_type warning',
+        'log_type notice',
+        '',
+      ].join('\n'),
+    );
   }
-  get url(): string { return `mqtt://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
   async start(): Promise<void> {
     const log = openSync(join(this.dir, 'mosquitto.out'), 'a');
     this.proc = new Proc('mosquitto', this.bin, ['-c', this.conf], { stdio: ['ignore', log, log] });
@@ -137,9 +173,13 @@ export class Mosquitto {
       throw new Error(`Mosquitto did not start on 127.0.0.1:${this.port} (see ${join(this.dir, 'mosquitto.log')} and mosquitto.out)`);
     }
   }
-  async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> { await this.proc?.stop(sig, 10_000); }
+  async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.proc?.stop(sig, 10_000);
+  }
   /** Write the in-memory state (sessions, subscriptions, queues) to disk now. */
-  save(): void { this.proc?.signal('SIGUSR1'); }
+  save(): void {
+    this.proc?.signal('SIGUSR1');
+  }
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -158,7 +198,9 @@ function postgresIds(): { uid?: number; gid?: number } {
   try {
     return { uid: Number(execFileSync('id', ['-u', PG_USER]).toString().trim()), gid: Number(execFileSync('id', ['-g', PG_USER]).toString().trim()) };
   } catch {
-    throw new Error(`running as root, the soak runs PostgreSQL as the '${PG_USER}' user, which does not exist (PostgreSQL refuses to run as root): create it, e.g. useradd --system ${PG_USER}`);
+    throw new Error(
+      `running as root, the soak runs PostgreSQL as the '${PG_USER}' user, which does not exist (PostgreSQL refuses to run as root): create it, e.g. useradd --system ${PG_USER}`,
+    );
   }
 }
 
@@ -168,10 +210,15 @@ export class Postgres {
   readonly dataDir: string;
   private bins?: { postgres: string; initdb: string };
   private readonly ids = postgresIds();
-  constructor(readonly port: number, readonly dir: string) {
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {
     this.dataDir = join(dir, 'pg');
   }
-  get url(): string { return `postgres://${PG_USER}@127.0.0.1:${this.port}/postgres`; }
+  get url(): string {
+    return `postgres://${PG_USER}@127.0.0.1:${this.port}/postgres`;
+  }
 
   async init(): Promise<void> {
     this.bins = await postgresBinaries();
@@ -187,32 +234,61 @@ export class Postgres {
     }
     const out = openSync(join(this.dir, 'initdb.log'), 'a');
     const init = new Proc('initdb', this.bins.initdb, ['-D', this.dataDir, '-U', PG_USER, '--auth=trust', '--encoding=UTF8', '--no-locale', '--no-sync'], {
-      uid, gid, stdio: ['ignore', out, out], env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' },
+      uid,
+      gid,
+      stdio: ['ignore', out, out],
+      env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' },
     });
     closeSync(out);
     const e = await init.exited;
-    if (e.code !== 0) throw new Error(`initdb failed (${e.code ?? e.signal}): ${readFileSync(join(this.dir, 'initdb.log'), 'utf8').trim().split('\n').slice(-5).join('\n')}`);
+    if (e.code !== 0)
+      throw new Error(`initdb failed (${e.code ?? e.signal}): ${readFileSync(join(this.dir, 'initdb.log'), 'utf8').trim().split('\n').slice(-5).join('\n')}`);
   }
 
   async start(): Promise<void> {
     const { uid, gid } = this.ids;
     const log = createWriteStream(join(this.dir, 'postgres.log'), { flags: 'a' });
-    const proc = new Proc('postgres', this.bins!.postgres, [
-      '-D', this.dataDir, '-p', String(this.port), '-h', '127.0.0.1', '-k', '',
-      '-c', 'fsync=on', '-c', 'max_connections=100', '-c', 'wal_init_zero=off',
-      // statements slower than a second are named in postgres.log (what a stall was waiting for)
-      '-c', 'log_min_duration_statement=1000',
-    ], { uid, gid, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', LC_MESSAGES: 'C' } });
+    const proc = new Proc(
+      'postgres',
+      this.bins!.postgres,
+      [
+        '-D',
+        this.dataDir,
+        '-p',
+        String(this.port),
+        '-h',
+        '127.0.0.1',
+        '-k',
+        '',
+        '-c',
+        'fsync=on',
+        '-c',
+        'max_connections=100',
+        '-c',
+        'wal_init_zero=off',
+        // statements slower than a second are named in postgres.log (what a stall was waiting for)
+        '-c',
+        'log_min_duration_statement=1000',
+      ],
+      { uid, gid, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', LC_MESSAGES: 'C' } },
+    );
     this.proc = proc;
-    let text = '', seen = false;
+    let text = '',
+      seen = false;
     const ready = new Promise<boolean>((ok) => {
       proc.child.stderr!.on('data', (chunk: Buffer) => {
         log.write(chunk);
         if (seen) return;
         text += chunk.toString();
-        if (text.includes('ready to accept connections')) { seen = true; ok(true); }
+        if (text.includes('ready to accept connections')) {
+          seen = true;
+          ok(true);
+        }
       });
-      void proc.exited.then(() => { log.end(); ok(false); });
+      void proc.exited.then(() => {
+        log.end();
+        ok(false);
+      });
     });
     const timer = sleep(60_000).then(() => false);
     if (!(await Promise.race([ready, timer]))) {
@@ -234,22 +310,37 @@ export class Storeflow {
   proc?: Proc;
   readonly env: Record<string, string>;
   readonly logFile: string;
-  constructor(readonly root: string, readonly port: number, readonly dir: string, settings: Record<string, string>) {
+  constructor(
+    readonly root: string,
+    readonly port: number,
+    readonly dir: string,
+    settings: Record<string, string>,
+  ) {
     this.logFile = join(dir, 'storeflow.log');
     // a .env in the working tree must not reach in: an empty value counts as unset
     const envFile = join(root, '.env');
     const blank = existsSync(envFile) ? Object.fromEntries(Object.keys(parse(readFileSync(envFile))).map((k) => [k, ''])) : {};
     this.env = {
       ...blank,
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
-      STOREFLOW_HOME: join(dir, 'home'), PORT: String(port), HOST: '127.0.0.1',
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? dir,
+      ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+      STOREFLOW_HOME: join(dir, 'home'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
       ...settings,
     };
   }
-  get url(): string { return `http://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
   start(): Proc {
     const out = openSync(this.logFile, 'a');
-    this.proc = new Proc('storeflow', process.execPath, ['--import', 'tsx', join(this.root, 'scripts', 'start.ts')], { cwd: this.root, env: this.env, stdio: ['ignore', out, out] });
+    this.proc = new Proc('storeflow', process.execPath, ['--import', 'tsx', join(this.root, 'scripts', 'start.ts')], {
+      cwd: this.root,
+      env: this.env,
+      stdio: ['ignore', out, out],
+    });
     closeSync(out);
     return this.proc;
   }
@@ -274,6 +365,10 @@ export class Storeflow {
   }
   /** The last lines of its output (for error messages). */
   tail(n = 5): string {
-    try { return readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-n).join('\n'); } catch { return ''; }
+    try {
+      return readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-n).join('\n');
+    } catch {
+      return '';
+    }
   }
 }

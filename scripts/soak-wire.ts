@@ -28,26 +28,44 @@ export class Wire {
   /** Per answered focus: ms from its publication to its first prediction on the wire. */
   latencies: number[] = [];
 
-  constructor(private url: string, private topic: string, private ledger: Ledger, private now: () => number, private note: Note) {}
+  constructor(
+    private url: string,
+    private topic: string,
+    private ledger: Ledger,
+    private now: () => number,
+    private note: Note,
+  ) {}
 
   async start(clientId: string): Promise<void> {
     const ids = new Map(this.ledger.customerIds.map((id, i) => [id, i]));
     this.client = await client(this.url, clientId, this.note);
     this.client.on('message', (topic, payload) => {
-      if (topic === STORE_COUNT) { this.brokerHolds = Number(payload.toString()); return; }
+      if (topic === STORE_COUNT) {
+        this.brokerHolds = Number(payload.toString());
+        return;
+      }
       const now = this.now();
       this.arrivals.push(now);
       this.received++;
       this.bytes += payload.length;
       const p = readPrediction(payload);
-      if (!p) { this.unknown++; return; }
+      if (!p) {
+        this.unknown++;
+        return;
+      }
       const customer = ids.get(p.customer);
       const coupon = p.coupon;
       const i = customer === undefined ? undefined : this.ledger.byKey.get(inputKey(customer, p.ts));
-      if (i === undefined || this.ledger.kind[i] !== KIND.focus || !Number.isInteger(coupon) || coupon <= 0) { this.unknown++; return; }
+      if (i === undefined || this.ledger.kind[i] !== KIND.focus || !Number.isInteger(coupon) || coupon <= 0) {
+        this.unknown++;
+        return;
+      }
       const seen = this.ledger.wireCoupon[i];
-      if (seen === 0) { this.ledger.wireCoupon[i] = coupon; this.focuses++; this.latencies.push(now - this.ledger.at[i]); }
-      else if (seen === coupon) this.copies++;
+      if (seen === 0) {
+        this.ledger.wireCoupon[i] = coupon;
+        this.focuses++;
+        this.latencies.push(now - this.ledger.at[i]);
+      } else if (seen === coupon) this.copies++;
       else this.conflicts.add(i);
     });
     await this.client.subscribeAsync(this.topic, { qos: 1 });

@@ -33,8 +33,10 @@ const { minutes: MINUTES, rate: RATE, seed: SEED, format: FORMAT, faultKinds } =
 
 const mosquittoBin = findMosquitto();
 if (!mosquittoBin) {
-  say(`soak skipped: it needs an external MQTT broker, and Mosquitto is not installed (${process.env.MOSQUITTO ? `MOSQUITTO=${process.env.MOSQUITTO} does not exist` : 'neither /usr/sbin/mosquitto nor mosquitto on PATH'}). `
-    + 'The in-process broker (aedes) cannot survive a SIGKILL of its own process, so it cannot stand in. Install mosquitto (e.g. apt-get install mosquitto) to run the soak.');
+  say(
+    `soak skipped: it needs an external MQTT broker, and Mosquitto is not installed (${process.env.MOSQUITTO ? `MOSQUITTO=${process.env.MOSQUITTO} does not exist` : 'neither /usr/sbin/mosquitto nor mosquitto on PATH'}). ` +
+      'The in-process broker (aedes) cannot survive a SIGKILL of its own process, so it cannot stand in. Install mosquitto (e.g. apt-get install mosquitto) to run the soak.',
+  );
   if (opt.json) console.log(JSON.stringify({ skipped: true, reason: 'mosquitto not installed' }));
   process.exit(0);
 }
@@ -60,7 +62,10 @@ const interrupted = new Promise<never>((_, fail) => (interrupt = fail));
 let signals = 0;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
-    if (++signals > 1) { killAll(); process.exit(130); }
+    if (++signals > 1) {
+      killAll();
+      process.exit(130);
+    }
     say(`\n${sig}: stopping every process the soak started`);
     interrupt(new Interrupted(sig));
   });
@@ -86,7 +91,9 @@ async function main(): Promise<number> {
   // the seeds' default topics, named explicitly: the soak uses only storeflow's public surface
   // (its environment, topics, payloads and event log), none of its modules
   const topics = { enter: 'customer/enter', focus: 'customer/focus', exit: 'customer/exit', prediction: 'customer/prediction' };
-  say(`soak: ${MINUTES} min at ${n(RATE)} focus events/s, faults: ${faultKinds.length ? faultKinds.join(', ') : 'none'}, predictions ${FORMAT}; own Mosquitto on 127.0.0.1:${mqttPort}, PostgreSQL on 127.0.0.1:${pgPort}, storeflow on 127.0.0.1:${httpPort}; folder ${runDir}`);
+  say(
+    `soak: ${MINUTES} min at ${n(RATE)} focus events/s, faults: ${faultKinds.length ? faultKinds.join(', ') : 'none'}, predictions ${FORMAT}; own Mosquitto on 127.0.0.1:${mqttPort}, PostgreSQL on 127.0.0.1:${pgPort}, storeflow on 127.0.0.1:${httpPort}; folder ${runDir}`,
+  );
 
   database = new Postgres(pgPort, runDir);
   await database.init();
@@ -94,18 +101,33 @@ async function main(): Promise<number> {
   broker = new Mosquitto(mosquittoBin!, mqttPort, runDir);
   await broker.start();
   storeflow = new Storeflow(ROOT, httpPort, runDir, {
-    DATABASE_URL: database.url, MQTT_URL: broker.url, MQTT_PROTOCOL_VERSION: '5', MQTT_CLIENT_ID: 'soak-storeflow',
-    ROLES: 'recommender', COUPON_VALIDITY: 'ignore', PREDICTION_THRESHOLD: '0', LOG_LEVEL: 'warn',
-    ENTER_TOPIC: topics.enter, FOCUS_TOPIC: topics.focus, EXIT_TOPIC: topics.exit, COUPON_PREDICTION_TOPIC: topics.prediction, MESSAGE_FORMAT: FORMAT,
+    DATABASE_URL: database.url,
+    MQTT_URL: broker.url,
+    MQTT_PROTOCOL_VERSION: '5',
+    MQTT_CLIENT_ID: 'soak-storeflow',
+    ROLES: 'recommender',
+    COUPON_VALIDITY: 'ignore',
+    PREDICTION_THRESHOLD: '0',
+    LOG_LEVEL: 'warn',
+    ENTER_TOPIC: topics.enter,
+    FOCUS_TOPIC: topics.focus,
+    EXIT_TOPIC: topics.exit,
+    COUPON_PREDICTION_TOPIC: topics.prediction,
+    MESSAGE_FORMAT: FORMAT,
   });
   supervisor = new Supervisor({ storeflow, closing: isClosing, now, note });
   supervisor.start();
-  if (!(await storeflow.waitReady(180_000))) throw new Error(`storeflow ${storeflow.proc?.alive() ? 'did not become ready within 180 s' : 'exited before it was ready'}; its last lines:\n${storeflow.tail()}`);
+  if (!(await storeflow.waitReady(180_000)))
+    throw new Error(
+      `storeflow ${storeflow.proc?.alive() ? 'did not become ready within 180 s' : 'exited before it was ready'}; its last lines:\n${storeflow.tail()}`,
+    );
   say(`+${s1(now())}: services up; storeflow ready (it seeded the empty database at first start)`);
 
   // the customers storeflow knows: what it seeded into the empty database
   pool = createPool(database.url, note);
-  const customerIds: string[] = (await pool.query(sql`SELECT customer_id FROM customer_info ORDER BY customer_id`)).map((r: { customer_id: unknown }) => String(r.customer_id));
+  const customerIds: string[] = (await pool.query(sql`SELECT customer_id FROM customer_info ORDER BY customer_id`)).map((r: { customer_id: unknown }) =>
+    String(r.customer_id),
+  );
   await pool.dispose();
   pool = undefined;
   if (customerIds.length === 0) throw new Error('customer_info is empty: storeflow did not seed the database');
@@ -145,14 +167,27 @@ async function main(): Promise<number> {
   const end = now();
   await sleep(1100); // one more $SYS update
   const brokerHeld = wire.brokerHolds < 0 || storeBaseline < 0 ? -1 : Math.max(0, wire.brokerHolds - storeBaseline);
-  say(`+${s1(end)}: drained in ${s1(end - drainStart)}; the broker holds ${brokerHeld < 0 ? '?' : n(brokerHeld)} messages, storeflow's /readyz: ${readiness.at(-1)?.state ?? '?'}; reading the event log`);
+  say(
+    `+${s1(end)}: drained in ${s1(end - drainStart)}; the broker holds ${brokerHeld < 0 ? '?' : n(brokerHeld)} messages, storeflow's /readyz: ${readiness.at(-1)?.state ?? '?'}; reading the event log`,
+  );
 
   const { faults, counts } = injection;
   const verdict = await judge({ ledger, wire, faults, publishStart, publishEnd, end, ...readLog(pool) });
-  return report(verdict, {
-    faults, counts, publishMs: publishEnd - publishStart, latencies: wire.latencies, wireBytes: wire.bytes,
-    unexpectedExits: supervisor.unexpectedExits, brokerHeld, readiness, logFile: storeflow.logFile,
-  }, opt);
+  return report(
+    verdict,
+    {
+      faults,
+      counts,
+      publishMs: publishEnd - publishStart,
+      latencies: wire.latencies,
+      wireBytes: wire.bytes,
+      unexpectedExits: supervisor.unexpectedExits,
+      brokerHeld,
+      readiness,
+      logFile: storeflow.logFile,
+    },
+    opt,
+  );
 }
 
 let code = 1;

@@ -10,7 +10,10 @@ import { cli } from './cli.ts';
 const { positionals } = cli({
   usage: 'npm start -- [ROLES]',
   summary: 'Runs storeflow: the roles of ROLES in one process, on an embedded PostgreSQL and MQTT broker unless DATABASE_URL / MQTT_URL say otherwise.',
-  positionals: { help: 'ROLES  comma-separated roles (recommender, detector, simulator, pump, gateway); default: ROLES from the environment, else all', max: 1 },
+  positionals: {
+    help: 'ROLES  comma-separated roles (recommender, detector, simulator, pump, gateway); default: ROLES from the environment, else all',
+    max: 1,
+  },
   more: 'Settings come from the environment and .env (every variable is in .env.example); a bad one exits 2 naming it, and so do ports in use.\nCtrl-C, SIGTERM or SIGHUP stops everything, the database last; a second Ctrl-C stops the database and exits at once.',
 });
 const env = environment();
@@ -18,7 +21,10 @@ if (positionals[0]) env.ROLES = positionals[0];
 const config = loadConfigOrExit(env);
 // every port this process will listen on, before anything binds: all the taken ones in one message, exit 2 as for a bad setting
 const portsInTheWay = await portProblems(config);
-if (portsInTheWay.length) { process.stderr.write(portMessage(portsInTheWay)); process.exit(2); }
+if (portsInTheWay.length) {
+  process.stderr.write(portMessage(portsInTheWay));
+  process.exit(2);
+}
 const log = createLogger({ level: config.logLevel, file: config.logFile || undefined, secrets: secretValues(env) });
 
 let starting: ReturnType<typeof startStoreflow> | undefined;
@@ -30,12 +36,19 @@ const shutdown = async (signal: string, code = 0) => {
     if (['SIGINT', 'SIGTERM', 'SIGHUP'].includes(signal) && Date.now() - stoppingSince < REPEAT_MS) return;
     // a second Ctrl-C (or a crash while stopping): the embedded PostgreSQL first, then out at once
     await stopEmbeddedPostgresNow();
-    try { log.warn({ signal }, 'second signal: embedded PostgreSQL stopped, exiting now'); } catch { /* the terminal may be gone */ }
+    try {
+      log.warn({ signal }, 'second signal: embedded PostgreSQL stopped, exiting now');
+    } catch {
+      /* the terminal may be gone */
+    }
     process.exit(130);
   }
   stoppingSince = Date.now();
   log.info({ signal }, 'stopping storeflow');
-  const timer = setTimeout(() => { log.error('shutdown took over 15 s; exiting'); process.exit(1); }, 15_000);
+  const timer = setTimeout(() => {
+    log.error('shutdown took over 15 s; exiting');
+    process.exit(1);
+  }, 15_000);
   timer.unref();
   // a signal while starting stops what has started once it is up (a failed start cleans up after itself),
   // so an embedded PostgreSQL is never left running
@@ -49,7 +62,10 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 // the terminal closed: stop as for Ctrl-C (by default Node would just die, and the database run on)
 process.on('SIGHUP', () => void shutdown('SIGHUP'));
 // a crash is logged (and kept in LOG_FILENAME) and what has started is stopped before the process goes
-const crash = (err: unknown) => { log.fatal({ err }, 'storeflow crashed; stopping'); void shutdown('crash', 1); };
+const crash = (err: unknown) => {
+  log.fatal({ err }, 'storeflow crashed; stopping');
+  void shutdown('crash', 1);
+};
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 

@@ -22,7 +22,10 @@ const { positionals: filters } = cli({
 });
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
 const root = join(import.meta.dirname, '..', 'test');
-const files = walk(root).filter((f) => f.endsWith('.test.ts')).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const files = walk(root)
+  .filter((f) => f.endsWith('.test.ts'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -43,7 +46,9 @@ const stopAll = async () => {
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 process.on('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 const failures: string[] = [];
 try {
   if (!env.DATABASE_URL) {
@@ -71,7 +76,15 @@ try {
     const bad = Math.max(total - ok - skip, code === 0 ? 0 : 1);
     failed += bad;
     console.log(`${bad ? 'FAIL' : 'ok  '} ${name}  (${ok}/${total} passed${skip ? `, ${skip} skipped` : ''}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    if (bad) { failures.push(name); console.log(out.split('\n').map((l) => `   | ${l}`).join('\n')); }
+    if (bad) {
+      failures.push(name);
+      console.log(
+        out
+          .split('\n')
+          .map((l) => `   | ${l}`)
+          .join('\n'),
+      );
+    }
   }
 } finally {
   await stopAll();
@@ -88,10 +101,21 @@ function run(file: string): Promise<{ code: number; out: string }> {
     child.stdout.on('data', (d) => {
       out += d;
       // uvu has reported; a process still alive 15 s later holds a leaked handle
-      if (!lingering && /Duration:/.test(out)) lingering = setTimeout(() => { out += '\n[test runner] process did not exit after its tests: a handle was leaked'; child.kill('SIGKILL'); }, 15_000);
+      if (!lingering && /Duration:/.test(out))
+        lingering = setTimeout(() => {
+          out += '\n[test runner] process did not exit after its tests: a handle was leaked';
+          child.kill('SIGKILL');
+        }, 15_000);
     });
     child.stderr.on('data', (d) => (out += d));
-    const timeout = setTimeout(() => { out += '\n[test runner] file timed out after 300 s'; child.kill('SIGKILL'); }, 300_000);
-    child.on('close', (code) => { clearTimeout(timeout); clearTimeout(lingering); ok({ code: code ?? 1, out }); });
+    const timeout = setTimeout(() => {
+      out += '\n[test runner] file timed out after 300 s';
+      child.kill('SIGKILL');
+    }, 300_000);
+    child.on('close', (code) => {
+      clearTimeout(timeout);
+      clearTimeout(lingering);
+      ok({ code: code ?? 1, out });
+    });
   });
 }

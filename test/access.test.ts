@@ -21,16 +21,25 @@ const TOKEN = 'control-token-for-tests-0123456789';
 const ESS_TOKEN = 'ess-api-token-for-tests-0123456789';
 const TS = Math.floor(Date.now() / 1000);
 
-interface Call { status: number; body: any; headers: Headers }
+interface Call {
+  status: number;
+  body: any;
+  headers: Headers;
+}
 async function call(app: TestApp, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Call> {
   const res = await fetch(`${app.url}${url}`, {
-    method, redirect: 'manual',
+    method,
+    redirect: 'manual',
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   let json: any = text;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
   return { status: res.status, body: json, headers: res.headers };
 }
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -47,8 +56,52 @@ const CALLS: [op: string, url: string, body?: unknown][] = [
   ['GET /recommender/sessions/{id}', '/recommender/sessions/a2'],
   ['POST /reload', '/reload'],
   ['POST /recommender/reload', '/recommender/reload'],
-  ['POST /score', '/score', { customer: { customer_id: 3, gender: 'F', age: 22, mean_buy_price: 25, total_coupons_used: 150, mean_discount_received: 20.5, unique_products_bought: 500, unique_products_bought_with_coupons: 140, total_items_bought: 900 }, coupons: [{ coupon_id: 1, coupon_type: 'just_discount', department: 'Men', discount: 20, how_many_products_required: 1, product_mean_price: 12.5, products_available: 1 }] }],
-  ['POST /recommender/score', '/recommender/score', { customer: { customer_id: 3, gender: 'F', age: 22, mean_buy_price: 25, total_coupons_used: 150, mean_discount_received: 20.5, unique_products_bought: 500, unique_products_bought_with_coupons: 140, total_items_bought: 900 }, coupons: [] }],
+  [
+    'POST /score',
+    '/score',
+    {
+      customer: {
+        customer_id: 3,
+        gender: 'F',
+        age: 22,
+        mean_buy_price: 25,
+        total_coupons_used: 150,
+        mean_discount_received: 20.5,
+        unique_products_bought: 500,
+        unique_products_bought_with_coupons: 140,
+        total_items_bought: 900,
+      },
+      coupons: [
+        {
+          coupon_id: 1,
+          coupon_type: 'just_discount',
+          department: 'Men',
+          discount: 20,
+          how_many_products_required: 1,
+          product_mean_price: 12.5,
+          products_available: 1,
+        },
+      ],
+    },
+  ],
+  [
+    'POST /recommender/score',
+    '/recommender/score',
+    {
+      customer: {
+        customer_id: 3,
+        gender: 'F',
+        age: 22,
+        mean_buy_price: 25,
+        total_coupons_used: 150,
+        mean_discount_received: 20.5,
+        unique_products_bought: 500,
+        unique_products_bought_with_coupons: 140,
+        total_items_bought: 900,
+      },
+      coupons: [],
+    },
+  ],
   ['GET /detector/shoppers', '/detector/shoppers'],
   ['GET /detector/shoppers/{id}', '/detector/shoppers/m1'],
   ['GET /simulator/state', '/simulator/state'],
@@ -63,7 +116,11 @@ const CALLS: [op: string, url: string, body?: unknown][] = [
   ['POST /produce_exit', '/produce_exit', { id: 'p1', ts: TS + 2 }],
   ['POST /simulator/produce_exit', '/simulator/produce_exit', { id: 'p2', ts: TS + 2 }],
   ['POST /scenario', '/scenario', { customer: { customer_id: 's1' }, path: [{ type: 'ENTER', location: { x: 937, y: 50 }, timestamp: TS }] }],
-  ['POST /simulator/scenario', '/simulator/scenario', { customer: { customer_id: 's2' }, path: [{ type: 'ENTER', location: { x: 937, y: 50 }, timestamp: TS }] }],
+  [
+    'POST /simulator/scenario',
+    '/simulator/scenario',
+    { customer: { customer_id: 's2' }, path: [{ type: 'ENTER', location: { x: 937, y: 50 }, timestamp: TS }] },
+  ],
   ['POST /scenario_draft', '/scenario_draft', { customer: { customer_id: 's3' }, path: [{ type: 'move', location: { x: 100, y: 100 } }] }],
   ['POST /simulator/scenario_draft', '/simulator/scenario_draft', { customer: { customer_id: 's4' }, path: [{ type: 'move', location: { x: 100, y: 100 } }] }],
   ['POST /pump/settings', '/pump/settings', { rate: 5 }],
@@ -86,10 +143,16 @@ const OPEN_UNDOCUMENTED = ['/', '/index.html', '/dashboard.js', '/dashboard.css'
 async function operations(app: TestApp): Promise<string[]> {
   const doc = (await call(app, 'GET', '/docs/json')).body;
   // a root alias is not listed again: its operation's description names it ("Also at `POST /mock_focus`")
-  return Object.entries<Record<string, { description?: string }>>(doc.paths).flatMap(([path, ops]) => Object.entries(ops).flatMap(([m, op]) => [
-    `${m.toUpperCase()} ${path}`,
-    ...[...(/Also at (.*) \(an alias/.exec(op.description ?? '')?.[1] ?? '').matchAll(/`(\w+) (\/[^`]*)`/g)].map((a) => `${a[1]} ${a[2].replace(/:(\w+)/g, '{$1}')}`),
-  ])).sort();
+  return Object.entries<Record<string, { description?: string }>>(doc.paths)
+    .flatMap(([path, ops]) =>
+      Object.entries(ops).flatMap(([m, op]) => [
+        `${m.toUpperCase()} ${path}`,
+        ...[...(/Also at (.*) \(an alias/.exec(op.description ?? '')?.[1] ?? '').matchAll(/`(\w+) (\/[^`]*)`/g)].map(
+          (a) => `${a[1]} ${a[2].replace(/:(\w+)/g, '{$1}')}`,
+        ),
+      ]),
+    )
+    .sort();
 }
 
 let app: TestApp;
@@ -97,7 +160,9 @@ let app: TestApp;
 test.before(async () => {
   app = await startTestApp({ ROLES, CONTROL_TOKEN: TOKEN, CUSTOMERS_AVERAGE_IN_STORE: '0', PREDICTION_THRESHOLD: '0' }, { webDir: WEB_DIR });
 });
-test.after(async () => { await app?.close(); });
+test.after(async () => {
+  await app?.close();
+});
 
 test('with CONTROL_TOKEN, every documented operation but the open ones answers 401 without the token and 2xx with it', async () => {
   assert.equal(await operations(app), [...CALLS.map(([op]) => op), ...OPEN_DOCUMENTED].sort(), 'every documented operation is classified here');
@@ -106,7 +171,8 @@ test('with CONTROL_TOKEN, every documented operation but the open ones answers 4
   await waitFor(async () => (await call(app, 'GET', '/detector/shoppers/m1', undefined, bearer(TOKEN))).status === 200, 5000, 'the detector tracks m1');
   await app.pipeline.ingest('browsing', { id: 'b1', ts: TS, x: 300, y: 300 }, { source: 'http' });
 
-  const without: string[] = [], withToken: string[] = [];
+  const without: string[] = [],
+    withToken: string[] = [];
   for (const [op, url, body] of CALLS) {
     const method = op.split(' ')[0];
     const refused = await call(app, method, url, body);
@@ -114,14 +180,27 @@ test('with CONTROL_TOKEN, every documented operation but the open ones answers 4
     const r = await call(app, method, url, body, bearer(TOKEN));
     withToken.push(`${op} ${r.status >= 200 && r.status < 300 ? '2xx' : `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`}`);
   }
-  assert.equal(without, CALLS.map(([op]) => `${op} 401 unauthorized Bearer`));
-  assert.equal(withToken, CALLS.map(([op]) => `${op} 2xx`));
+  assert.equal(
+    without,
+    CALLS.map(([op]) => `${op} 401 unauthorized Bearer`),
+  );
+  assert.equal(
+    withToken,
+    CALLS.map(([op]) => `${op} 2xx`),
+  );
 
   const open: string[] = [];
   for (const op of OPEN_DOCUMENTED.filter((o) => o.startsWith('GET'))) open.push(`${op} ${(await call(app, 'GET', op.slice(4))).status}`);
-  for (const url of OPEN_UNDOCUMENTED) { const s = (await call(app, 'GET', url)).status; open.push(`GET ${url} ${s >= 200 && s < 400 ? 'open' : s}`); }
+  for (const url of OPEN_UNDOCUMENTED) {
+    const s = (await call(app, 'GET', url)).status;
+    open.push(`GET ${url} ${s >= 200 && s < 400 ? 'open' : s}`);
+  }
   assert.equal(open, [
-    'GET /healthcheck 200', 'GET /health 200', 'GET /readyz 200', 'GET /metrics 200', 'GET /pump/healthcheck 200',
+    'GET /healthcheck 200',
+    'GET /health 200',
+    'GET /readyz 200',
+    'GET /metrics 200',
+    'GET /pump/healthcheck 200',
     ...OPEN_UNDOCUMENTED.map((u) => `GET ${u} open`),
   ]);
   // an unknown path says nothing about what exists
@@ -131,7 +210,16 @@ test('with CONTROL_TOKEN, every documented operation but the open ones answers 4
 
 test('a wrong, truncated or differently cased token is refused; the scheme is case-insensitive', async () => {
   const statuses = [];
-  for (const h of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Bearer ${TOKEN.toUpperCase()}`, `Basic ${TOKEN}`, TOKEN, 'Bearer ', `bearer ${TOKEN}`, `BEARER  ${TOKEN}`])
+  for (const h of [
+    `Bearer ${TOKEN}x`,
+    `Bearer ${TOKEN.slice(0, -1)}`,
+    `Bearer ${TOKEN.toUpperCase()}`,
+    `Basic ${TOKEN}`,
+    TOKEN,
+    'Bearer ',
+    `bearer ${TOKEN}`,
+    `BEARER  ${TOKEN}`,
+  ])
     statuses.push((await call(app, 'POST', '/reload', undefined, { authorization: h })).status);
   assert.equal(statuses, [401, 401, 401, 401, 401, 401, 200, 200]);
 });
@@ -160,15 +248,26 @@ function stream(url: string, headers: Record<string, string> = {}, until: (msgs:
   return new Promise((ok) => {
     const ws = new WebSocket(url, { headers });
     const messages: any[] = [];
-    const done = () => { ws.terminate(); ok({ status: 101, messages }); };
-    ws.on('unexpected-response', (_req, res) => { ok({ status: res.statusCode ?? 0, messages }); ws.terminate(); });
+    const done = () => {
+      ws.terminate();
+      ok({ status: 101, messages });
+    };
+    ws.on('unexpected-response', (_req, res) => {
+      ok({ status: res.statusCode ?? 0, messages });
+      ws.terminate();
+    });
     ws.on('error', () => {});
-    ws.on('open', () => { if (until(messages)) setTimeout(done, 300); });
-    ws.on('message', (d) => { messages.push(JSON.parse(d.toString())); if (until(messages)) done(); });
+    ws.on('open', () => {
+      if (until(messages)) setTimeout(done, 300);
+    });
+    ws.on('message', (d) => {
+      messages.push(JSON.parse(d.toString()));
+      if (until(messages)) done();
+    });
   });
 }
 
-test('the dashboard\'s stream: customer events only, and only with the token (a short-lived ticket from /dashboard/config, or the cookie)', async () => {
+test("the dashboard's stream: customer events only, and only with the token (a short-lived ticket from /dashboard/config, or the cookie)", async () => {
   const gw = app.roles.get('gateway') as GatewayHandle;
   const head = await app.eventLog.head();
   await app.eventLog.append([
@@ -180,12 +279,15 @@ test('the dashboard\'s stream: customer events only, and only with the token (a 
   const cfg = (await call(app, 'GET', '/dashboard/config', undefined, bearer(TOKEN))).body;
   assert.equal(Object.keys(cfg.stream).sort(), ['id', 'location', 'path', 'port', 'ticket']);
   assert.match(cfg.stream.ticket, /^\d+\.[A-Za-z0-9_-]{43}$/);
-  assert.is((await new StreamRecords(app.database.db).get(cfg.stream.id))?.routing_key, 'customer.#', 'the page folds customers\' events: no more');
+  assert.is((await new StreamRecords(app.database.db).get(cfg.stream.id))?.routing_key, 'customer.#', "the page folds customers' events: no more");
 
   const base = `ws://127.0.0.1:${gw.streamPort}${cfg.stream.path}?stream_from_ordinal=${head + 1}`;
   const withTicket = await stream(`${base}&ticket=${cfg.stream.ticket}`, {}, (m) => m.some((x) => x.message_type === 'entry'));
   assert.is(withTicket.status, 101);
-  assert.equal(withTicket.messages.map((m) => [m.message_type, m.message_body.id]), [['entry', 'z9']]);
+  assert.equal(
+    withTicket.messages.map((m) => [m.message_type, m.message_body.id]),
+    [['entry', 'z9']],
+  );
 
   assert.is((await stream(base)).status, 401);
   const [expires, mac] = cfg.stream.ticket.split('.');
@@ -196,7 +298,13 @@ test('the dashboard\'s stream: customer events only, and only with the token (a 
   assert.is((await stream(base, bearer(TOKEN))).status, 101);
 
   // a stream made through the internal API is reached by its id alone, as seed 004 has it
-  const made = await (await fetch(`http://127.0.0.1:${gw.apiPort}/event-stream/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ routing_key: 'entry' }) })).json();
+  const made = await (
+    await fetch(`http://127.0.0.1:${gw.apiPort}/event-stream/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ routing_key: 'entry' }),
+    })
+  ).json();
   assert.is((await stream(made.location.replace('localhost', '127.0.0.1'))).status, 101);
 });
 
@@ -212,16 +320,34 @@ test('without CONTROL_TOKEN the control plane is open as before (a laptop bound 
     const gw = open.roles.get('gateway') as GatewayHandle;
     assert.is((await stream(`ws://127.0.0.1:${gw.streamPort}${cfg.body.stream.path}`)).status, 101);
     assert.is((await call(open, 'POST', '/auth', { token: 'anything' })).status, 204);
-  } finally { await open.close(); }
+  } finally {
+    await open.close();
+  }
 });
 
 test('ESS_API_TOKEN alone: what reveals the log (dashboard config and stream, sessions, shoppers) needs it; the rest stays as before', async () => {
   const ess = await startTestApp({ ROLES: 'recommender,detector,gateway', ESS_API_TOKEN: ESS_TOKEN });
   try {
     const refused: string[] = [];
-    for (const url of ['/dashboard/config', '/gateway/dashboard/config', '/sessions', '/recommender/sessions', '/sessions/x', '/detector/shoppers', '/detector/shoppers/x'])
+    for (const url of [
+      '/dashboard/config',
+      '/gateway/dashboard/config',
+      '/sessions',
+      '/recommender/sessions',
+      '/sessions/x',
+      '/detector/shoppers',
+      '/detector/shoppers/x',
+    ])
       refused.push(`${url} ${(await call(ess, 'GET', url)).status}`);
-    assert.equal(refused, ['/dashboard/config 401', '/gateway/dashboard/config 401', '/sessions 401', '/recommender/sessions 401', '/sessions/x 401', '/detector/shoppers 401', '/detector/shoppers/x 401']);
+    assert.equal(refused, [
+      '/dashboard/config 401',
+      '/gateway/dashboard/config 401',
+      '/sessions 401',
+      '/recommender/sessions 401',
+      '/sessions/x 401',
+      '/detector/shoppers 401',
+      '/detector/shoppers/x 401',
+    ]);
     assert.is((await call(ess, 'POST', '/reload')).status, 200);
     assert.is((await call(ess, 'GET', '/sessions', undefined, bearer(ESS_TOKEN))).status, 200);
     const cfg = await call(ess, 'GET', '/dashboard/config', undefined, bearer(ESS_TOKEN));
@@ -230,12 +356,24 @@ test('ESS_API_TOKEN alone: what reveals the log (dashboard config and stream, se
     const base = `ws://127.0.0.1:${gw.streamPort}${cfg.body.stream.path}`;
     assert.is((await stream(base)).status, 401);
     assert.is((await stream(`${base}?ticket=${cfg.body.stream.ticket}`)).status, 101);
-  } finally { await ess.close(); }
+  } finally {
+    await ess.close();
+  }
 });
 
 test('CONTROL_TOKEN never reaches a log line', () => {
   const lines: string[] = [];
-  const log = createLogger({ level: 'info', json: true, stdout: false, secrets: secretValues({ CONTROL_TOKEN: TOKEN }), stream: { write: (l: string) => { lines.push(l); } } as any });
+  const log = createLogger({
+    level: 'info',
+    json: true,
+    stdout: false,
+    secrets: secretValues({ CONTROL_TOKEN: TOKEN }),
+    stream: {
+      write: (l: string) => {
+        lines.push(l);
+      },
+    } as any,
+  });
   log.info({ headers: { authorization: `Bearer ${TOKEN}` }, body: { token: TOKEN } }, `token ${TOKEN}`);
   assert.is(lines.length, 1);
   assert.not.ok(lines[0].includes(TOKEN), lines[0]);

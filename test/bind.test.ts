@@ -50,11 +50,16 @@ const skip = !existsSync('/proc/net/tcp');
         broker: app.infrastructure.embeddedBroker!.port,
       };
       const sockets = listening();
-      assert.equal(Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, sockets.get(port)])),
-        { control: [host], stream: [host], api: [host], broker: [host] }, `HOST=${host}`);
+      assert.equal(
+        Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, sockets.get(port)])),
+        { control: [host], stream: [host], api: [host], broker: [host] },
+        `HOST=${host}`,
+      );
       // the roles reached the embedded broker
       assert.is((await fetch(`${app.url}/readyz`)).status, 200);
-    } finally { await app.close(); }
+    } finally {
+      await app.close();
+    }
   }
 });
 

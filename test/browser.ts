@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 export const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 export const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
@@ -23,7 +32,11 @@ try {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} does not exist (apt-get install chromium)`);
   userDataDir = mkdtempSync(join(tmpdir(), 'storeflow-chromium-'));
   browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1440, height: 900 }, timeout: 30_000,
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1440, height: 900 },
+    timeout: 30_000,
   });
 } catch (err) {
   skipReason = `Chromium cannot be launched: ${(err as Error).message.split('\n')[0]}`;
@@ -34,11 +47,13 @@ export const browserTest = skipReason ? test.skip : test;
 
 /** A new page that records page errors and console errors (a WebSocket dropped by a restart is not one). */
 export async function newPage(viewport?: { width: number; height: number }): Promise<Page & { problems: string[] }> {
-  const page = await browser!.newPage() as Page & { problems: string[] };
+  const page = (await browser!.newPage()) as Page & { problems: string[] };
   if (viewport) await page.setViewportSize(viewport);
   page.problems = [];
   page.on('pageerror', (err) => page.problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => { if (m.type() === 'error' && !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(m.text())) page.problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(m.text())) page.problems.push(`console: ${m.text()}`);
+  });
   return page;
 }
 

@@ -10,7 +10,13 @@ import { seedSmallStore } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 test('a shopper who dwells in Men gets a Men coupon on the prediction topic', async () => {
-  const app = await startTestApp({ ROLES: 'recommender,detector,simulator', PREDICTION_THRESHOLD: '0', CUSTOMERS_AVERAGE_IN_STORE: '0', CONSUME_FREQUENCY: '0.05', CONSUME_BATCH_SIZE: '100' });
+  const app = await startTestApp({
+    ROLES: 'recommender,detector,simulator',
+    PREDICTION_THRESHOLD: '0',
+    CUSTOMERS_AVERAGE_IN_STORE: '0',
+    CONSUME_FREQUENCY: '0.05',
+    CONSUME_BATCH_SIZE: '100',
+  });
   const client = await connectClient();
   try {
     await seedSmallStore(app.database.db);
@@ -44,7 +50,10 @@ test('a shopper who dwells in Men gets a Men coupon on the prediction topic', as
     const log = await app.eventLog.read({ streamId: 'customer-1' });
     const types = log.map((e) => e.type);
     const local = app.pipeline.handOffLocally;
-    assert.equal(types.filter((x) => x !== 'move'), local ? ['entry', 'focus', 'prediction', 'exit'] : ['entry', 'focus', 'focus', 'prediction', 'exit']);
+    assert.equal(
+      types.filter((x) => x !== 'move'),
+      local ? ['entry', 'focus', 'prediction', 'exit'] : ['entry', 'focus', 'focus', 'prediction', 'exit'],
+    );
     const [f, back] = log.filter((e) => e.type === 'focus');
     const p = log.find((e) => e.type === 'prediction')!;
     assert.is(f.metadata.cause, log.filter((e) => e.type === 'move')[3].messageId);

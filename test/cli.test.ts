@@ -23,14 +23,25 @@ function run(file: string, args: string[]): Promise<{ code: number | null; out: 
   return new Promise((ok) => {
     // nothing may start: a home of its own, and no services to reach
     const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? home, STOREFLOW_HOME: home, DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none', MQTT_URL: 'mqtt://127.0.0.1:9' },
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME ?? home,
+        STOREFLOW_HOME: home,
+        DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none',
+        MQTT_URL: 'mqtt://127.0.0.1:9',
+      },
     });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => { clearTimeout(timer); ok({ code, out, err }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, out, err });
+    });
   });
 }
 
@@ -38,7 +49,14 @@ function run(file: string, args: string[]): Promise<{ code: number | null; out: 
 async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => { while (next < items.length) { const i = next++; results[i] = await fn(items[i]); } }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]);
+      }
+    }),
+  );
   return results;
 }
 

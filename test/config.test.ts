@@ -13,7 +13,17 @@ test('defaults follow the seeds', () => {
   assert.equal(c.port, 8000);
   assert.equal(c.mqtt.mode, 'embedded');
   assert.equal(c.mqtt.port, 1883);
-  assert.equal(c.topics, { enter: 'customer/enter', move: 'customer/move', exit: 'customer/exit', focus: 'customer/focus', browsing: 'customer/browsing', redemption: 'customer/redemption', prediction: 'customer/prediction', command: 'focusEventPump/command', deadLetter: '' });
+  assert.equal(c.topics, {
+    enter: 'customer/enter',
+    move: 'customer/move',
+    exit: 'customer/exit',
+    focus: 'customer/focus',
+    browsing: 'customer/browsing',
+    redemption: 'customer/redemption',
+    prediction: 'customer/prediction',
+    command: 'focusEventPump/command',
+    deadLetter: '',
+  });
   assert.equal(c.roles, ['recommender', 'detector', 'simulator', 'pump', 'gateway']);
   assert.equal([c.recommender.maxCoupons, c.recommender.threshold, c.recommender.idleTimeoutS], [5, 0.2, 7200]);
   assert.equal([c.pump.minCustomerId, c.pump.maxCustomerId, c.pump.intervalS, c.pump.autoStart], [1, 1000, 1, true]);
@@ -22,7 +32,16 @@ test('defaults follow the seeds', () => {
 });
 
 test('seed aliases name the same topics; MQTT_HOST is a broker list', () => {
-  const r = parseConfig({ ENTRY_EVENT_TOPIC_NAME: 'in/entry', FOCUS_EVENT_TOPIC_NAME: 'in/focus', COUPON_PREDICTION_TOPIC_NAME: 'out/p', MQTT_HOST: 'a.example, b.example:1999', MQTT_PORT: '1884', GENERATOR_AUTO_START: 'False', LOG_LEVEL: 'WARNING', CLIENT_ID: 'kafkaClients' });
+  const r = parseConfig({
+    ENTRY_EVENT_TOPIC_NAME: 'in/entry',
+    FOCUS_EVENT_TOPIC_NAME: 'in/focus',
+    COUPON_PREDICTION_TOPIC_NAME: 'out/p',
+    MQTT_HOST: 'a.example, b.example:1999',
+    MQTT_PORT: '1884',
+    GENERATOR_AUTO_START: 'False',
+    LOG_LEVEL: 'WARNING',
+    CLIENT_ID: 'kafkaClients',
+  });
   assert.ok(r.ok);
   if (!r.ok) return;
   assert.is(r.config.topics.enter, 'in/entry');
@@ -45,18 +64,42 @@ test('TLS when MQTT_BROKER_CERT_FILE is set; TESTING_NO_MQTT and TESTING_MOCK_MQ
 });
 
 test('every problem is listed with its variable name', () => {
-  const r = parseConfig({ MQTT_PORT: 'abc', PORT: '70000', ROLES: 'recommender,cashier', PREDICTION_THRESHOLD: '2', GENERATOR_AUTO_START: 'maybe', DATABASE_URL: 'mysql://x', FOCUS_TOPIC: 'a', FOCUS_EVENT_TOPIC_NAME: 'b', CONSUME_FROM: '2024-13-45T00:00:00Z', MIN_CUSTOMER_ID: '10', MAX_CUSTOMER_ID: '5' });
+  const r = parseConfig({
+    MQTT_PORT: 'abc',
+    PORT: '70000',
+    ROLES: 'recommender,cashier',
+    PREDICTION_THRESHOLD: '2',
+    GENERATOR_AUTO_START: 'maybe',
+    DATABASE_URL: 'mysql://x',
+    FOCUS_TOPIC: 'a',
+    FOCUS_EVENT_TOPIC_NAME: 'b',
+    CONSUME_FROM: '2024-13-45T00:00:00Z',
+    MIN_CUSTOMER_ID: '10',
+    MAX_CUSTOMER_ID: '5',
+  });
   assert.not.ok(r.ok);
   if (r.ok) return;
   const text = r.problems.join('\n');
-  for (const name of ['MQTT_PORT', 'PORT', 'ROLES', 'PREDICTION_THRESHOLD', 'GENERATOR_AUTO_START', 'DATABASE_URL', 'FOCUS_TOPIC and FOCUS_EVENT_TOPIC_NAME are aliases', 'CONSUME_FROM', 'MIN_CUSTOMER_ID'])
+  for (const name of [
+    'MQTT_PORT',
+    'PORT',
+    'ROLES',
+    'PREDICTION_THRESHOLD',
+    'GENERATOR_AUTO_START',
+    'DATABASE_URL',
+    'FOCUS_TOPIC and FOCUS_EVENT_TOPIC_NAME are aliases',
+    'CONSUME_FROM',
+    'MIN_CUSTOMER_ID',
+  ])
     assert.ok(text.includes(name), `${name} missing from:\n${text}`);
   assert.ok(text.includes('"abc"'), 'the given value is shown');
 });
 
 test('bad configuration: one message, exit code 2, no stack trace', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    env: { PATH: process.env.PATH, MQTT_PORT: 'abc', PORT: '-1', MQTT_PASSWORD: 'hunter2-secret' }, encoding: 'utf8', timeout: 30_000,
+    env: { PATH: process.env.PATH, MQTT_PORT: 'abc', PORT: '-1', MQTT_PASSWORD: 'hunter2-secret' },
+    encoding: 'utf8',
+    timeout: 30_000,
   });
   assert.is(r.status, 2);
   assert.match(r.stderr, /invalid configuration \(2 problems\)/);

@@ -11,18 +11,29 @@ import { CouponCatalogue, dateOf, type CatalogueEntry } from '../actors/recommen
 import { createPrng } from '../actors/kernel/prng.ts';
 import type { CouponInfo } from '../actors/data/store-data.ts';
 
-const coupon = (id: number, over: Partial<CouponInfo> = {}): CouponInfo => ({
-  coupon_id: id, coupon_type: 'just_discount', department: 'Men', discount: 10, how_many_products_required: 1,
-  start_date: '2025-01-01', end_date: '2025-12-31', product_mean_price: 20, products_available: 3, ...over,
-} as CouponInfo);
+const coupon = (id: number, over: Partial<CouponInfo> = {}): CouponInfo =>
+  ({
+    coupon_id: id,
+    coupon_type: 'just_discount',
+    department: 'Men',
+    discount: 10,
+    how_many_products_required: 1,
+    start_date: '2025-01-01',
+    end_date: '2025-12-31',
+    product_mean_price: 20,
+    products_available: 3,
+    ...over,
+  }) as CouponInfo;
 const entry = (id: number): CatalogueEntry => ({ coupon: coupon(id), productCount: 1, howMany: 1, json: '{}' });
 
 /** The rule as written: sort all, keep the top ones, keep those above the threshold, first not offered. */
 function reference(candidates: CatalogueEntry[], scores: number[], offered: number[], max: number, threshold: number): Decision {
   if (candidates.length === 0) return { offer: false, reason: 'no_coupons' };
-  const ranked = candidates.map((entry, i) => ({ entry, score: scores[i] }))
+  const ranked = candidates
+    .map((entry, i) => ({ entry, score: scores[i] }))
     .sort((a, b) => b.score - a.score || a.entry.coupon.coupon_id - b.entry.coupon.coupon_id)
-    .slice(0, max).filter((r) => r.score > threshold);
+    .slice(0, max)
+    .filter((r) => r.score > threshold);
   if (ranked.length === 0) return { offer: false, reason: 'below_threshold' };
   const best = ranked.find((r) => !offered.includes(r.entry.coupon.coupon_id));
   return best ? { offer: true, entry: best.entry, score: best.score } : { offer: false, reason: 'all_offered' };
@@ -55,15 +66,29 @@ test('decide: the named outcomes', () => {
 });
 
 test('candidates: valid on the date, the same arrays each time, coupons in the same order', () => {
-  const k = new CouponCatalogue([
-    coupon(1, { start_date: '2025-06-01', end_date: '2025-06-30' }), coupon(2, { department: 'Sport' }), coupon(3, { start_date: '2025-07-01' }),
-  ], [], []);
+  const k = new CouponCatalogue(
+    [coupon(1, { start_date: '2025-06-01', end_date: '2025-06-30' }), coupon(2, { department: 'Sport' }), coupon(3, { start_date: '2025-07-01' })],
+    [],
+    [],
+  );
   const june = k.candidates('Men', '2025-06-15');
-  assert.equal(june.entries.map((e) => e.coupon.coupon_id), [1]);
+  assert.equal(
+    june.entries.map((e) => e.coupon.coupon_id),
+    [1],
+  );
   assert.is(k.candidates('Men', '2025-06-15'), june, 'cached');
-  assert.equal(june.coupons, june.entries.map((e) => e.coupon));
-  assert.equal(k.candidates('Men', '2025-07-02').entries.map((e) => e.coupon.coupon_id), [3]);
-  assert.equal(k.candidates('Men', undefined).entries.map((e) => e.coupon.coupon_id), [1, 3]);
+  assert.equal(
+    june.coupons,
+    june.entries.map((e) => e.coupon),
+  );
+  assert.equal(
+    k.candidates('Men', '2025-07-02').entries.map((e) => e.coupon.coupon_id),
+    [3],
+  );
+  assert.equal(
+    k.candidates('Men', undefined).entries.map((e) => e.coupon.coupon_id),
+    [1, 3],
+  );
   assert.equal(k.candidates('Girls', '2025-06-15').entries, []);
 });
 

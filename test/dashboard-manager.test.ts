@@ -16,7 +16,10 @@ import { browserTest, openDashboard, closeBrowser, WEB_DIR, ARTIFACTS, DOCS } fr
 // @ts-ignore plain browser JavaScript, no type declarations
 import { parseHistogram, quantile, LATENCY_METRIC } from '../web/metrics-text.js';
 
-const SIZES = [{ width: 1600, height: 1000 }, { width: 1280, height: 800 }];
+const SIZES = [
+  { width: 1600, height: 1000 },
+  { width: 1280, height: 800 },
+];
 /** For the README's pictures the charts need a history: UPDATE_SCREENSHOT=1 lets the store run this long first. */
 const HISTORY_MS = process.env.UPDATE_SCREENSHOT === '1' ? Number(process.env.SCREENSHOT_HISTORY_S ?? 240) * 1000 : 0;
 const DOCS_NAMES: Record<number, string> = { 1600: 'dashboard.png', 1280: 'dashboard-1280x800.png' };
@@ -24,40 +27,60 @@ let app: TestApp | undefined;
 
 async function managerApp(): Promise<TestApp> {
   if (app) return app;
-  app = await startTestApp({
-    ROLES: 'recommender,detector,gateway,simulator,pump', AUTO_SEED: 'true',
-    // what `npm start` does by itself: the simulator and the pump (seed 000) start with the service
-    SIMULATOR_AUTO_START: 'true', GENERATOR_AUTO_START: 'true', PUMP_RATE: '4',
-    CUSTOMERS_AVERAGE_IN_STORE: '40', SIM_SPEED: '10', CONSUME_BATCH_SIZE: '1000',
-  }, { webDir: WEB_DIR });
+  app = await startTestApp(
+    {
+      ROLES: 'recommender,detector,gateway,simulator,pump',
+      AUTO_SEED: 'true',
+      // what `npm start` does by itself: the simulator and the pump (seed 000) start with the service
+      SIMULATOR_AUTO_START: 'true',
+      GENERATOR_AUTO_START: 'true',
+      PUMP_RATE: '4',
+      CUSTOMERS_AVERAGE_IN_STORE: '40',
+      SIM_SPEED: '10',
+      CONSUME_BATCH_SIZE: '1000',
+    },
+    { webDir: WEB_DIR },
+  );
   return app;
 }
 
 /** What the page shows, read at one instant. */
-const view = (page: Page) => page.evaluate(() => {
-  const d = (window as any).storeflowDashboard;
-  const [inStore, alerts, badge, offers] = ['#c-in-store', '#c-alerts', '#alert-count', '#c-offers'].map((sel) => document.querySelector(sel)!.textContent);
-  return {
-    figures: d.figures, charts: d.charts, shoppers: d.store.shoppers.size, dots: document.querySelectorAll('#shoppers g.shopper').length,
-    shown: { inStore, alerts, badge, offers, openItems: document.querySelectorAll('#alerts li.alert:not(.helped)').length },
-  };
-});
+const view = (page: Page) =>
+  page.evaluate(() => {
+    const d = (window as any).storeflowDashboard;
+    const [inStore, alerts, badge, offers] = ['#c-in-store', '#c-alerts', '#alert-count', '#c-offers'].map((sel) => document.querySelector(sel)!.textContent);
+    return {
+      figures: d.figures,
+      charts: d.charts,
+      shoppers: d.store.shoppers.size,
+      dots: document.querySelectorAll('#shoppers g.shopper').length,
+      shown: { inStore, alerts, badge, offers, openItems: document.querySelectorAll('#alerts li.alert:not(.helped)').length },
+    };
+  });
 
 /** Every visible element's box, and the pairs of them that overlap. */
 const overlaps = (boxes: { x: number; y: number; width: number; height: number }[]) => {
   const out: number[][] = [];
-  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-    const a = boxes[i], b = boxes[j];
-    if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height) out.push([i, j]);
-  }
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i],
+        b = boxes[j];
+      if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height) out.push([i, j]);
+    }
   return out;
 };
-const visibleLabels = (page: Page) => page.$$eval('svg#plan text, svg#plan .shopper-label', (els) => els
-  .filter((e) => e.closest('.shopper') || e.classList.contains('shopper-label'))
-  .filter((e) => getComputedStyle(e).visibility !== 'hidden' && (e as SVGGraphicsElement).getBBox().width > 0)
-  .map((e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height, id: (e as HTMLElement).dataset.id }; }));
+const visibleLabels = (page: Page) =>
+  page.$$eval('svg#plan text, svg#plan .shopper-label', (els) =>
+    els
+      .filter((e) => e.closest('.shopper') || e.classList.contains('shopper-label'))
+      .filter((e) => getComputedStyle(e).visibility !== 'hidden' && (e as SVGGraphicsElement).getBBox().width > 0)
+      .map((e) => {
+        const r = e.getBoundingClientRect();
+        return { x: r.x, y: r.y, width: r.width, height: r.height, id: (e as HTMLElement).dataset.id };
+      }),
+  );
 
-browserTest('a manager\'s screen at 1600×1000 and 1280×800: needs help above the fold, labels that never collide, the pump apart from the store', async () => {
+browserTest("a manager's screen at 1600×1000 and 1280×800: needs help above the fold, labels that never collide, the pump apart from the store", async () => {
   const app = await managerApp();
   for (const size of SIZES) {
     const page = await openDashboard(app.url, size);
@@ -68,14 +91,18 @@ browserTest('a manager\'s screen at 1600×1000 and 1280×800: needs help above t
       const id = String(9000 + size.width);
       const ts = Math.floor(Date.now() / 1000);
       await app.pipeline.ingest('entry', JSON.stringify({ id, ts }), { source: 'http' });
-      for (let i = 0; i < 7; i++) await app.pipeline.ingest('move', JSON.stringify({ id, ts: ts + 1 + i, x: 380 + (i % 3) * 15, y: 600 + (i % 2) * 20 }), { source: 'http' });
+      for (let i = 0; i < 7; i++)
+        await app.pipeline.ingest('move', JSON.stringify({ id, ts: ts + 1 + i, x: 380 + (i % 3) * 15, y: 600 + (i % 2) * 20 }), { source: 'http' });
       await page.waitForSelector(`#alerts li.alert[data-customer="${id}"]`, { timeout: 10_000 });
-      assert.match(await page.textContent(`#alerts li.alert[data-customer="${id}"]`) ?? '', /aisle by Women, \d+ s/);
+      assert.match((await page.textContent(`#alerts li.alert[data-customer="${id}"]`)) ?? '', /aisle by Women, \d+ s/);
       await sleep(size.width === 1600 ? 5000 + HISTORY_MS : 1000);
       await page.waitForFunction(() => document.querySelectorAll('#heat rect').length > 10, null, { timeout: 5000 }); // the dwell heat map
 
       // what needs attention is above the fold: the list's heading, and its first entries when there are any
-      const attention = await page.$eval('section.attention', (s) => { const r = s.getBoundingClientRect(); return { top: r.top, heading: s.querySelector('h2')!.getBoundingClientRect().bottom }; });
+      const attention = await page.$eval('section.attention', (s) => {
+        const r = s.getBoundingClientRect();
+        return { top: r.top, heading: s.querySelector('h2')!.getBoundingClientRect().bottom };
+      });
       assert.ok(attention.heading < size.height, `"Needs help" at y ${attention.heading}`);
       const alerts = await page.$$eval('#alerts li', (lis) => lis.slice(0, 3).map((li) => li.getBoundingClientRect().bottom));
       for (const bottom of alerts) assert.ok(bottom <= size.height, `an alert ends at y ${bottom} of ${size.height}`);
@@ -94,12 +121,26 @@ browserTest('a manager\'s screen at 1600×1000 and 1280×800: needs help above t
       let chosen = '';
       for (const id of await page.$$eval('#shoppers g.shopper.focused', (gs) => gs.map((g) => (g as SVGGElement).dataset.id!))) {
         // a click on the dot itself (dots glide: a pointer aimed at one may land on its neighbour)
-        if (await page.dispatchEvent(`#shoppers g[data-id="${id}"]`, 'click', undefined, { timeout: 1000 }).then(() => true, () => false)) { chosen = id; break; }
+        if (
+          await page.dispatchEvent(`#shoppers g[data-id="${id}"]`, 'click', undefined, { timeout: 1000 }).then(
+            () => true,
+            () => false,
+          )
+        ) {
+          chosen = id;
+          break;
+        }
       }
       await page.waitForSelector(`#customer-body[data-customer="${chosen}"]`, { timeout: 5000 });
       let pointed = 0;
       for (const id of (await ids()).slice(1, 12)) {
-        if (!await page.hover(`#shoppers g[data-id="${id}"]`, { force: true, timeout: 1000 }).then(() => true, () => false)) continue;
+        if (
+          !(await page.hover(`#shoppers g[data-id="${id}"]`, { force: true, timeout: 1000 }).then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
         const labels = await visibleLabels(page);
         assert.is(labels.length, 1, JSON.stringify(labels));
         assert.equal(overlaps(labels), []);
@@ -107,7 +148,8 @@ browserTest('a manager\'s screen at 1600×1000 and 1280×800: needs help above t
       }
       assert.ok(pointed >= 5, `${pointed} shoppers pointed at`);
       await page.mouse.move(5, size.height - 5);
-      if ((await ids()).includes(chosen)) await page.waitForFunction((id) => (document.querySelector('.shopper-label') as HTMLElement)?.dataset.id === id, chosen, { timeout: 2000 });
+      if ((await ids()).includes(chosen))
+        await page.waitForFunction((id) => (document.querySelector('.shopper-label') as HTMLElement)?.dataset.id === id, chosen, { timeout: 2000 });
       await page.click('#customer-close');
       await sleep(700); // the dots' glide
 
@@ -122,7 +164,13 @@ browserTest('a manager\'s screen at 1600×1000 and 1280×800: needs help above t
       assert.is(v.figures.offers, sum(v.charts.offers));
       assert.is(v.figures.declined, sum(v.charts.declined));
       assert.is(v.figures.focus, sum(v.charts.focus));
-      assert.equal(v.shown, { inStore: String(v.figures.inStore), alerts: String(v.figures.openAlerts), badge: String(v.figures.openAlerts), offers: String(v.figures.offers), openItems: v.figures.openAlerts });
+      assert.equal(v.shown, {
+        inStore: String(v.figures.inStore),
+        alerts: String(v.figures.openAlerts),
+        badge: String(v.figures.openAlerts),
+        offers: String(v.figures.offers),
+        openItems: v.figures.openAlerts,
+      });
       assert.equal((page as any).problems, []);
     } finally {
       await page.close();
@@ -130,26 +178,40 @@ browserTest('a manager\'s screen at 1600×1000 and 1280×800: needs help above t
   }
 });
 
-browserTest('the pump\'s focus events are load (a counter and a rate), never a coupon card or an alert for someone not in the store', async () => {
+browserTest("the pump's focus events are load (a counter and a rate), never a coupon card or an alert for someone not in the store", async () => {
   const app = await managerApp();
   const page = await openDashboard(app.url, SIZES[0]);
   try {
     // (the page first folds the last 15 minutes: the rate is the last 10 s once it has caught up)
-    await waitFor(async () => { const f = (await view(page)).figures; return f?.loadFocus >= 20 && f.loadPerSecond > 0; }, 30_000, 'the pump\'s load on the page');
-    assert.match(await page.textContent('#c-load') ?? '', /^\d+(\.\d)?\/s$/);
+    await waitFor(
+      async () => {
+        const f = (await view(page)).figures;
+        return f?.loadFocus >= 20 && f.loadPerSecond > 0;
+      },
+      30_000,
+      "the pump's load on the page",
+    );
+    assert.match((await page.textContent('#c-load')) ?? '', /^\d+(\.\d)?\/s$/);
     // the pump's decisions for customers not in the store: the log has them, the page has no card for them
     const log = await app.eventLog.read({});
     const inside = (customer: string, position: number) => {
-      const visits = log.filter((e) => e.streamId === `customer-${customer}` && e.position < position && (e.type === 'entry' || e.type === 'exit' || e.type === 'move'));
+      const visits = log.filter(
+        (e) => e.streamId === `customer-${customer}` && e.position < position && (e.type === 'entry' || e.type === 'exit' || e.type === 'move'),
+      );
       return visits.length > 0 && visits.at(-1)!.type !== 'exit';
     };
     const forAbsent = log.filter((e) => e.type === 'prediction' && !inside(String((e.data as any).customer_id), e.position));
     assert.ok(forAbsent.length > 0, 'the pump made offers to customers who are not in the store');
-    const cards = await page.$$eval('#coupons li.coupon', (lis) => lis.map((li) => ({ ordinal: Number((li as HTMLElement).dataset.ordinal), customer: (li as HTMLElement).dataset.customer! })));
+    const cards = await page.$$eval('#coupons li.coupon', (lis) =>
+      lis.map((li) => ({ ordinal: Number((li as HTMLElement).dataset.ordinal), customer: (li as HTMLElement).dataset.customer! })),
+    );
     assert.ok(cards.length > 0, 'shoppers got coupons');
     for (const c of cards) assert.ok(inside(c.customer, c.ordinal), `card for customer ${c.customer} (ordinal ${c.ordinal}), who was not in the store`);
     const absent = new Set(forAbsent.map((e) => e.position));
-    assert.equal(cards.filter((c) => absent.has(c.ordinal)), []);
+    assert.equal(
+      cards.filter((c) => absent.has(c.ordinal)),
+      [],
+    );
     const alerts = await page.$$eval('#alerts li.alert', (lis) => lis.map((li) => (li as HTMLElement).dataset.customer!));
     const onPlan = await page.evaluate(() => [...(window as any).storeflowDashboard.store.shoppers.keys()]);
     for (const id of alerts) assert.ok(onPlan.includes(id), `alert for ${id}, not on the plan`);
@@ -163,12 +225,26 @@ browserTest('the charts update, and decision time agrees with /metrics (storeflo
   const app = await managerApp();
   const page = await openDashboard(app.url, SIZES[1]);
   try {
-    const first = await waitFor(async () => { const v = await view(page); return v.charts && v; }, 10_000, 'the charts');
-    await waitFor(async () => {
-      const v = await view(page);
-      return v.figures.offers + v.figures.declined > first.figures.offers + first.figures.declined && v.charts.offers.some((n: number) => n > 0)
-        && v.charts.latency.some(Boolean);
-    }, 30_000, 'the charts to move on');
+    const first = await waitFor(
+      async () => {
+        const v = await view(page);
+        return v.charts && v;
+      },
+      10_000,
+      'the charts',
+    );
+    await waitFor(
+      async () => {
+        const v = await view(page);
+        return (
+          v.figures.offers + v.figures.declined > first.figures.offers + first.figures.declined &&
+          v.charts.offers.some((n: number) => n > 0) &&
+          v.charts.latency.some(Boolean)
+        );
+      },
+      30_000,
+      'the charts to move on',
+    );
     // freeze the decisions (the pump and the simulator stop), then the page's next /metrics poll must give /metrics' figures
     await app.http.inject({ method: 'POST', url: '/pump/stop' });
     await app.http.inject({ method: 'POST', url: '/simulator/stop' });

@@ -13,7 +13,13 @@ import { parseHistogram, quantile, createLatency, addSnapshot, windowFigures, ob
 
 const T = 1_750_000_000_000;
 let ordinal = 0;
-const msg = (type: string, body: unknown, t = T, extra: object = {}) => ({ ess_ordinal: ++ordinal, ess_timestamp: t, message_type: type, message_body: body, ...extra });
+const msg = (type: string, body: unknown, t = T, extra: object = {}) => ({
+  ess_ordinal: ++ordinal,
+  ess_timestamp: t,
+  message_type: type,
+  message_body: body,
+  ...extra,
+});
 
 test('a visit: entry at the entrance, moves, focus while in the department, exit removes the dot', () => {
   const s = createStore(STORE_PLAN);
@@ -54,7 +60,7 @@ test('browsing raises an alert for a shopper on the plan only; helped clears the
   assert.equal([...s.alerts.keys()], ['8']);
 });
 
-test('the pump apart from the store: a decision is a coupon card only when its focus was a shopper\'s', () => {
+test("the pump apart from the store: a decision is a coupon card only when its focus was a shopper's", () => {
   ordinal = 0;
   const s = createStore(STORE_PLAN);
   const coupon = { id: 3, type: 'buy_more', department: 'Men', discount: 25, how_many: 3, products_count: 1 };
@@ -69,7 +75,10 @@ test('the pump apart from the store: a decision is a coupon card only when its f
   assert.equal(s.predictions, []);
   apply(s, msg('prediction', { customer_id: '1', ts: 2, score: 0.5, coupon }, T + 600, { metadata: { cause: 'm2:focus' } }));
   apply(s, msg('no_prediction', { customer_id: '1', ts: 2, reason: 'all_offered' }, T + 700, { metadata: { cause: 'm2:focus' } }));
-  assert.equal(s.predictions.map((p: any) => p.customer), ['1']);
+  assert.equal(
+    s.predictions.map((p: any) => p.customer),
+    ['1'],
+  );
   const c = counters(s, T + 1000);
   assert.equal([c.offers, c.declined, c.focus, c.loadFocus, c.loadOffers, c.loadDeclined, c.byReason], [1, 1, 1, 2, 2, 1, { all_offered: 1 }]);
   assert.is(c.loadPerSecond, 2 / 10);
@@ -78,7 +87,7 @@ test('the pump apart from the store: a decision is a coupon card only when its f
   assert.is(s.loadTimes.length, 0);
 });
 
-test('redemptions: counted today past the server\'s head, and the offer they answer is marked redeemed once', () => {
+test("redemptions: counted today past the server's head, and the offer they answer is marked redeemed once", () => {
   ordinal = 0;
   const s = createStore(STORE_PLAN, { head: 1, since: T - 1000, redemptionsToday: 4 });
   const coupon = { id: 3, type: 'buy_more', department: 'Men', discount: 25, how_many: 3, products_count: 1 };
@@ -88,12 +97,18 @@ test('redemptions: counted today past the server\'s head, and the offer they ans
   apply(s, msg('prediction', { customer_id: '6', ts: 11, score: 0.5, coupon }, T, { metadata: { cause: 'f6' } }));
   const changed = apply(s, msg('redemption', { id: '6', ts: 11, coupon_id: 3, amount: 12.5 }));
   assert.ok(changed.predictions);
-  assert.equal(s.predictions.map((x: any) => [x.customer, !!x.redeemed]), [['6', true], ['5', false]]);
+  assert.equal(
+    s.predictions.map((x: any) => [x.customer, !!x.redeemed]),
+    [
+      ['6', true],
+      ['5', false],
+    ],
+  );
   apply(s, msg('redemption', { id: '9', ts: 12, coupon_id: 3, amount: 1 })); // an offer no longer listed: counted only
   assert.is(counters(s, T).redemptionsToday, 6);
 });
 
-test('the charts\' minutes: counts by minute of log time, shoppers in store carried on, dwell per cell, the 15-minute window', () => {
+test("the charts' minutes: counts by minute of log time, shoppers in store carried on, dwell per cell, the 15-minute window", () => {
   ordinal = 0;
   const s = createStore(STORE_PLAN);
   const t0 = Math.floor(T / BIN_MS) * BIN_MS;
@@ -103,12 +118,28 @@ test('the charts\' minutes: counts by minute of log time, shoppers in store carr
   apply(s, msg('move', { id: '2', ts: 3, x: 100, y: 100 }, t0 + 2 * BIN_MS));
   const bins = windowBins(s.series, t0 + 3 * BIN_MS);
   assert.is(bins.length, 15);
-  assert.equal(bins.slice(-4).map((b: any) => [b.inStore, totals([b]).focus]), [[1, 1], [1, 0], [2, 0], [2, 0]]);
+  assert.equal(
+    bins.slice(-4).map((b: any) => [b.inStore, totals([b]).focus]),
+    [
+      [1, 1],
+      [1, 0],
+      [2, 0],
+      [2, 0],
+    ],
+  );
   assert.equal([...heatOver(bins)], [['10,10', 30_000]]);
   // minutes before the fold started have no data
-  assert.equal(bins.slice(0, 11).map((b: any) => b.covered), Array(11).fill(false));
+  assert.equal(
+    bins.slice(0, 11).map((b: any) => b.covered),
+    Array(11).fill(false),
+  );
   prune(s, t0 + 20 * BIN_MS);
-  assert.equal(windowBins(s.series, t0 + 20 * BIN_MS).map((b: any) => b.inStore).filter((x: any) => x !== undefined).length, 15);
+  assert.equal(
+    windowBins(s.series, t0 + 20 * BIN_MS)
+      .map((b: any) => b.inStore)
+      .filter((x: any) => x !== undefined).length,
+    15,
+  );
   assert.is(s.series.bins.size <= 15, true);
 });
 
@@ -122,15 +153,29 @@ test('shoppers with no event for STALE_MS are dropped with their alerts; malform
 });
 
 test('words: places, waiting times', () => {
-  assert.equal([[500, 600], [937, 60], [1071, 80], [400, 600], [1400, 300], [900, 200], [100, 1200]].map(([x, y]) => placeName(STORE_PLAN, x, y)),
-    ['Women', 'by the entrance', 'by the exit', 'aisle by Women', 'aisle by Girls', 'front of the store', 'left side of the store']);
+  assert.equal(
+    [
+      [500, 600],
+      [937, 60],
+      [1071, 80],
+      [400, 600],
+      [1400, 300],
+      [900, 200],
+      [100, 1200],
+    ].map(([x, y]) => placeName(STORE_PLAN, x, y)),
+    ['Women', 'by the entrance', 'by the exit', 'aisle by Women', 'aisle by Girls', 'front of the store', 'left side of the store'],
+  );
   assert.equal([0, 59_999, 120_000, 3_900_000].map(duration), ['0 s', '59 s', '2 min', '1 h 5 min']);
 });
 
 test('decision latency as /metrics has it: histogram_quantile, windows from snapshots', () => {
-  const text = (n: number[]) => `# HELP x\nprocess_start_time_seconds 1000\n${[0.001, 0.01, 0.1, '+Inf'].map((le, i) => `storeflow_focus_to_prediction_seconds_bucket{le="${le}"} ${n[i]}`).join('\n')}\nstoreflow_focus_to_prediction_seconds_sum 1\nstoreflow_focus_to_prediction_seconds_count ${n[3]}\n`;
+  const text = (n: number[]) =>
+    `# HELP x\nprocess_start_time_seconds 1000\n${[0.001, 0.01, 0.1, '+Inf'].map((le, i) => `storeflow_focus_to_prediction_seconds_bucket{le="${le}"} ${n[i]}`).join('\n')}\nstoreflow_focus_to_prediction_seconds_sum 1\nstoreflow_focus_to_prediction_seconds_count ${n[3]}\n`;
   const h = parseHistogram(text([10, 60, 100, 100]), 'storeflow_focus_to_prediction_seconds');
-  assert.equal(h.buckets.map((b: number[]) => b[1]), [10, 60, 100, 100]);
+  assert.equal(
+    h.buckets.map((b: number[]) => b[1]),
+    [10, 60, 100, 100],
+  );
   assert.is(quantile(0.05, h), 0.0005); // within the first bucket, from 0
   const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} ≈ ${b}`);
   near(quantile(0.5, h), 0.001 + 0.009 * (40 / 50));

@@ -27,12 +27,25 @@ const SHOPPERS_CSV = join(mkdtempSync(join(tmpdir(), 'storeflow-shoppers-')), 'c
 writeFileSync(SHOPPERS_CSV, ['customer_id,gender,age', ...Array.from({ length: 40 }, (_, i) => `${101 + i},${i % 2 ? 'M' : 'F'},${20 + i}`)].join('\n'));
 
 async function dashboardApp(env: Record<string, string> = {}, port = 0): Promise<TestApp> {
-  const app = await startTestApp({
-    ROLES, PREDICTION_THRESHOLD: '0', SIM_SPEED: '60', CUSTOMERS_AVERAGE_IN_STORE: '8', SIMULATOR_AUTO_START: 'false',
-    // simulated shoppers 101–140 never collide with the ones the test walks (1–3, 77); the pump focuses on the known 1–3
-    CUSTOMERS_LIST_FILE: SHOPPERS_CSV, GENERATOR_AUTO_START: 'false', MIN_CUSTOMER_ID: '1', MAX_CUSTOMER_ID: '3', ...env,
-  }, { webDir: WEB_DIR, port });
-  await seedSmallStore(app.database.db).catch(() => { /* a restarted app finds the store already there */ });
+  const app = await startTestApp(
+    {
+      ROLES,
+      PREDICTION_THRESHOLD: '0',
+      SIM_SPEED: '60',
+      CUSTOMERS_AVERAGE_IN_STORE: '8',
+      SIMULATOR_AUTO_START: 'false',
+      // simulated shoppers 101–140 never collide with the ones the test walks (1–3, 77); the pump focuses on the known 1–3
+      CUSTOMERS_LIST_FILE: SHOPPERS_CSV,
+      GENERATOR_AUTO_START: 'false',
+      MIN_CUSTOMER_ID: '1',
+      MAX_CUSTOMER_ID: '3',
+      ...env,
+    },
+    { webDir: WEB_DIR, port },
+  );
+  await seedSmallStore(app.database.db).catch(() => {
+    /* a restarted app finds the store already there */
+  });
   await (app.roles.get('recommender') as RecommenderHandle).reload();
   return app;
 }
@@ -44,18 +57,17 @@ let clock = TS;
 const next = () => (clock += 2);
 const move = (client: MqttClient, app: TestApp, id: string, x: number, y: number) =>
   client.publishAsync(app.config.topics.move, JSON.stringify({ id, ts: next(), x, y }), { qos: 1 });
-const enter = (client: MqttClient, app: TestApp, id: string) =>
-  client.publishAsync(app.config.topics.enter, JSON.stringify({ id, ts: next() }), { qos: 1 });
-const exit = (client: MqttClient, app: TestApp, id: string) =>
-  client.publishAsync(app.config.topics.exit, JSON.stringify({ id, ts: next() }), { qos: 1 });
+const enter = (client: MqttClient, app: TestApp, id: string) => client.publishAsync(app.config.topics.enter, JSON.stringify({ id, ts: next() }), { qos: 1 });
+const exit = (client: MqttClient, app: TestApp, id: string) => client.publishAsync(app.config.topics.exit, JSON.stringify({ id, ts: next() }), { qos: 1 });
 
 /** A dot's position as drawn (data attributes follow the model; the transform glides to it). */
-const dotAt = (page: Page, id: string) => page.evaluate((id) => {
-  const g = document.querySelector(`#shoppers g[data-id="${id}"]`) as SVGGElement | null;
-  return g ? { x: Number(g.dataset.x), y: Number(g.dataset.y), state: g.dataset.state, transform: g.style.transform } : null;
-}, id);
+const dotAt = (page: Page, id: string) =>
+  page.evaluate((id) => {
+    const g = document.querySelector(`#shoppers g[data-id="${id}"]`) as SVGGElement | null;
+    return g ? { x: Number(g.dataset.x), y: Number(g.dataset.y), state: g.dataset.state, transform: g.style.transform } : null;
+  }, id);
 
-browserTest('shoppers appear and move, a coupon card appears, an alert is marked helped (recorded in the log), a shopper\'s session opens', async () => {
+browserTest("shoppers appear and move, a coupon card appears, an alert is marked helped (recorded in the log), a shopper's session opens", async () => {
   const app = await dashboardApp();
   const client = await connectClient();
   let page: Page | undefined;
@@ -64,16 +76,27 @@ browserTest('shoppers appear and move, a coupon card appears, an alert is marked
     // the plan: five labelled departments, entrance and exit
     const labels = await page.$$eval('.department-names text', (ts) => ts.map((t) => t.textContent));
     assert.equal(labels.sort(), ['Boys', 'Girls', 'Men', 'Sport', 'Women']);
-    assert.ok(await page.$('g.door.entrance') && await page.$('g.door.exit'));
+    assert.ok((await page.$('g.door.entrance')) && (await page.$('g.door.exit')));
 
     // customer 1 walks from the entrance into Men and dwells there (→ focus → a coupon)
     await enter(client, app, '1');
     await waitFor(() => dotAt(page!, '1'), 10_000, 'the dot of customer 1');
     assert.equal(await dotAt(page, '1').then((d) => [d!.x, d!.y, d!.state]), [STORE_PLAN.entrance.x, STORE_PLAN.entrance.y, 'walking']);
-    const walk: [number, number][] = [[937, 200], [937, 400], [900, 700], [905, 705], [910, 710], [915, 712]];
+    const walk: [number, number][] = [
+      [937, 200],
+      [937, 400],
+      [900, 700],
+      [905, 705],
+      [910, 710],
+      [915, 712],
+    ];
     for (let i = 0; i < walk.length; i++) await move(client, app, '1', ...walk[i]);
     await waitFor(async () => (await dotAt(page!, '1'))?.x === 915, 10_000, 'customer 1 to move').catch(async (err) => {
-      console.log(JSON.stringify(await dotAt(page!, '1')), JSON.stringify((await app.eventLog.read({})).map((e) => [e.position, e.type, e.data])), await page!.evaluate(() => JSON.stringify((window as any).storeflowDashboard.stats)));
+      console.log(
+        JSON.stringify(await dotAt(page!, '1')),
+        JSON.stringify((await app.eventLog.read({})).map((e) => [e.position, e.type, e.data])),
+        await page!.evaluate(() => JSON.stringify((window as any).storeflowDashboard.stats)),
+      );
       throw err;
     });
     const d1 = (await dotAt(page, '1'))!;
@@ -96,7 +119,11 @@ browserTest('shoppers appear and move, a coupon card appears, an alert is marked
     await enter(client, app, '2');
     for (let i = 0; i < 7; i++) await move(client, app, '2', 300 + 15 * i, 250 + (i % 2) * 30);
     const alert = await page.waitForSelector('#alerts li.alert[data-customer="2"]:not(.helped)', { timeout: 10_000 }).catch(async (err) => {
-      console.log(JSON.stringify((await app.eventLog.read({ streamId: 'customer-2' })).map((e) => [e.position, e.type, e.data])), await page!.evaluate(() => JSON.stringify([...(window as any).storeflowDashboard.store.alerts.values()])), await page!.innerHTML('#alerts'));
+      console.log(
+        JSON.stringify((await app.eventLog.read({ streamId: 'customer-2' })).map((e) => [e.position, e.type, e.data])),
+        await page!.evaluate(() => JSON.stringify([...(window as any).storeflowDashboard.store.alerts.values()])),
+        await page!.innerHTML('#alerts'),
+      );
       throw err;
     });
     assert.is((await dotAt(page, '2'))!.state, 'browsing');
@@ -126,16 +153,40 @@ browserTest('shoppers appear and move, a coupon card appears, an alert is marked
     await page.fill('#simulator input[name="speed"]', '90');
     await page.fill('#simulator input[name="shoppers"]', '10');
     await page.click('#simulator button[type="submit"]');
-    await waitFor(async () => {
-      const s = (await app.http.inject({ method: 'GET', url: '/simulator/settings' })).json();
-      return s.speed === 90 && s.averageInStore === 10;
-    }, 5000, 'simulator settings applied');
+    await waitFor(
+      async () => {
+        const s = (await app.http.inject({ method: 'GET', url: '/simulator/settings' })).json();
+        return s.speed === 90 && s.averageInStore === 10;
+      },
+      5000,
+      'simulator settings applied',
+    );
     await page.click('#simulator button[data-action="start"]');
     await page.waitForSelector('#simulator output.state.on', { timeout: 5000 });
-    const simulated = () => page!.evaluate(() => Object.fromEntries([...document.querySelectorAll<SVGGElement>('#shoppers g')]
-      .filter((g) => Number(g.dataset.id) > 100).map((g) => [g.dataset.id, `${g.dataset.x},${g.dataset.y}`])));
-    const first = await waitFor(async () => { const s = await simulated(); return Object.keys(s).length >= 2 && s; }, 20_000, 'simulated shoppers');
-    await waitFor(async () => { const s = await simulated(); return Object.keys(first).some((id) => s[id] && s[id] !== first[id]); }, 20_000, 'a simulated shopper to move');
+    const simulated = () =>
+      page!.evaluate(() =>
+        Object.fromEntries(
+          [...document.querySelectorAll<SVGGElement>('#shoppers g')]
+            .filter((g) => Number(g.dataset.id) > 100)
+            .map((g) => [g.dataset.id, `${g.dataset.x},${g.dataset.y}`]),
+        ),
+      );
+    const first = await waitFor(
+      async () => {
+        const s = await simulated();
+        return Object.keys(s).length >= 2 && s;
+      },
+      20_000,
+      'simulated shoppers',
+    );
+    await waitFor(
+      async () => {
+        const s = await simulated();
+        return Object.keys(first).some((id) => s[id] && s[id] !== first[id]);
+      },
+      20_000,
+      'a simulated shopper to move',
+    );
 
     // the pump from the page: a rate, start; its focus events for customers 1–3 are load (3 never entered: no card), stop later
     await page.fill('#pump input[name="rate"]', '4');
@@ -143,7 +194,11 @@ browserTest('shoppers appear and move, a coupon card appears, an alert is marked
     await page.click('#pump button[data-action="start"]');
     await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/pump/state' })).json().state === 'started', 5000, 'pump started');
     assert.is((await app.http.inject({ method: 'GET', url: '/pump/state' })).json().target_rate, 4);
-    await waitFor(async () => (await app.eventLog.read({ streamId: 'customer-3' })).some((e) => e.type === 'prediction'), 15_000, 'the pump\'s offer to customer 3');
+    await waitFor(
+      async () => (await app.eventLog.read({ streamId: 'customer-3' })).some((e) => e.type === 'prediction'),
+      15_000,
+      "the pump's offer to customer 3",
+    );
     await page.waitForFunction(() => (window as any).storeflowDashboard.figures.loadOffers >= 1, null, { timeout: 5000 });
     assert.equal(await page.$$eval('#coupons li.coupon[data-customer="3"]', (l) => l.length), 0);
     await page.click('#pump button[data-action="stop"]');
@@ -153,7 +208,7 @@ browserTest('shoppers appear and move, a coupon card appears, an alert is marked
     // a second alert that stays open, for the picture
     for (let i = 0; i < 7; i++) await move(client, app, '77', 1450 + 20 * i, 350);
     await page.waitForSelector('#alerts li.alert[data-customer="77"]:not(.helped)', { timeout: 10_000 });
-    assert.match(await page.textContent('#alerts li.alert[data-customer="77"]') ?? '', /^front of the store, \d+ s/);
+    assert.match((await page.textContent('#alerts li.alert[data-customer="77"]')) ?? '', /^front of the store, \d+ s/);
     await page.click('#simulator button[data-action="stop"]');
     await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/simulator/state' })).json().state === 'stopped', 5000, 'simulator stopped');
     assert.equal((page as any).problems, []);
@@ -230,15 +285,26 @@ browserTest('with CONTROL_TOKEN the page asks for the token once, the browser ke
     // the cookie stands for the token: HttpOnly (the page cannot read it), SameSite=Strict
     assert.not.match(await page.evaluate(() => document.cookie), /storeflow_control/);
     const cookies = (await browser!.cookies(app.url)).filter((c) => c.name === 'storeflow_control');
-    assert.equal(cookies.map((c) => [c.httpOnly, c.sameSite, c.value.includes(TOKEN)]), [[true, 'Strict', false]]);
+    assert.equal(
+      cookies.map((c) => [c.httpOnly, c.sameSite, c.value.includes(TOKEN)]),
+      [[true, 'Strict', false]],
+    );
 
     // the stream (with its ticket) and the controls work
     await enter(client, app, '5');
     await waitFor(() => dotAt(page, '5'), 10_000, 'the dot of customer 5');
     await page.click('#pump button[data-action="start"]');
-    await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/pump/state', headers: auth })).json().state === 'started', 5000, 'pump started from the page');
+    await waitFor(
+      async () => (await app.http.inject({ method: 'GET', url: '/pump/state', headers: auth })).json().state === 'started',
+      5000,
+      'pump started from the page',
+    );
     await page.click('#pump button[data-action="stop"]');
-    await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/pump/state', headers: auth })).json().state === 'stopped', 5000, 'pump stopped from the page');
+    await waitFor(
+      async () => (await app.http.inject({ method: 'GET', url: '/pump/state', headers: auth })).json().state === 'stopped',
+      5000,
+      'pump stopped from the page',
+    );
 
     // a reload needs no token: the cookie is kept
     await page.reload();
@@ -259,7 +325,8 @@ test('dashboard endpoints: config, helped with bad input and unknown customers',
     const page = await app.http.inject({ method: 'GET', url: '/' });
     assert.is(page.statusCode, 200);
     assert.match(page.body, /<script type="module" src="dashboard.js">/);
-    for (const f of ['dashboard.js', 'store-state.js', 'series.js', 'words.js', 'dashboard.css', 'favicon.ico', 'favicon.svg']) assert.is((await app.http.inject({ method: 'GET', url: `/${f}` })).statusCode, 200, f);
+    for (const f of ['dashboard.js', 'store-state.js', 'series.js', 'words.js', 'dashboard.css', 'favicon.ico', 'favicon.svg'])
+      assert.is((await app.http.inject({ method: 'GET', url: `/${f}` })).statusCode, 200, f);
 
     const c = (await app.http.inject({ method: 'GET', url: '/dashboard/config?since=0' })).json();
     assert.match(c.stream.path, /^\/event-stream\/[0-9a-f-]{36}$/);
@@ -296,7 +363,9 @@ test('dashboard endpoints: config, helped with bad input and unknown customers',
     try {
       const left = await db.query(sql`SELECT id FROM ${sql.ident(app.config.databaseSchema, 'event_streams')}`);
       assert.equal(left, []);
-    } finally { await db.dispose(); }
+    } finally {
+      await db.dispose();
+    }
   } finally {
     await app.close();
   }

@@ -38,7 +38,11 @@ test('the committed model loads, is informative, and is exactly what training th
   assert.ok(h.prAuc > 0.3 && h.bestF1 > 0.33, `PR-AUC ${h.prAuc}, F1 ${h.bestF1} near the original's 0.40 / 0.365`);
   assert.ok(h.shareAbove02 > 0.1, `a fair share of pairs clear PREDICTION_THRESHOLD 0.2: ${h.shareAbove02}`);
   const retrained = trainCouponModel(generateStore(m.store));
-  assert.is(`${JSON.stringify(retrained, null, 2)}\n`, readFileSync(DEFAULT_MODEL_FILE, 'utf8'), 'run `npm run train` and commit actors/recommender/coupon-model.json');
+  assert.is(
+    `${JSON.stringify(retrained, null, 2)}\n`,
+    readFileSync(DEFAULT_MODEL_FILE, 'utf8'),
+    'run `npm run train` and commit actors/recommender/coupon-model.json',
+  );
 });
 
 test('a bad model file is refused with a clear message', () => {
@@ -61,10 +65,14 @@ test('the scorer equals the direct computation over the 24 features, for every c
   const direct = (cu: (typeof store.customers)[number], co: (typeof store.coupons)[number]) => {
     const x = featureVector(cu, co);
     let z = m.bias;
-    for (let f = 0; f < FEATURE_COUNT; f++) z += m.weights[f] * ((m.transform[f] === 'log1p' ? Math.log1p(x[f]) : x[f]) - m.mean[f]) / m.std[f];
+    for (let f = 0; f < FEATURE_COUNT; f++) z += (m.weights[f] * ((m.transform[f] === 'log1p' ? Math.log1p(x[f]) : x[f]) - m.mean[f])) / m.std[f];
     return 1 / (1 + Math.exp(-z));
   };
-  const customers = [...store.customers.slice(0, 40), { ...store.customers[0], total_items_bought: 0, total_coupons_used: 0, mean_buy_price: 0, age: 30 }, { ...store.customers[1], age: 60, gender: 'F' }];
+  const customers = [
+    ...store.customers.slice(0, 40),
+    { ...store.customers[0], total_items_bought: 0, total_coupons_used: 0, mean_buy_price: 0, age: 30 },
+    { ...store.customers[1], age: 60, gender: 'F' },
+  ];
   const coupons = [...store.coupons, { ...store.coupons[0], coupon_type: 'department' as const, how_many_products_required: -1 }];
   let above = 0;
   for (const cu of customers) {
@@ -88,7 +96,10 @@ test('a scorer from a model document ranks by its weights (discount up → score
   const scorer = createCouponScorer(m);
   const store = generateStore({ ...small, seed: 4 });
   const c = store.coupons.find((k) => k.coupon_type === 'just_discount')!;
-  const [low, high] = scorer.score(store.customers[0], [{ ...c, discount: 5 }, { ...c, discount: 30 }]);
+  const [low, high] = scorer.score(store.customers[0], [
+    { ...c, discount: 5 },
+    { ...c, discount: 30 },
+  ]);
   assert.ok(m.weights[FEATURE_NAMES.indexOf('discount')] > 0 ? high > low : high < low);
 });
 

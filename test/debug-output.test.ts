@@ -32,18 +32,35 @@ for (const [name, env, secrets] of cases) {
     assert.match(out, /mqttjs:client MqttClient :: clientId/, 'mqtt.js debug output is on');
     assert.match(out, /cmd: 'connect'/, 'the CONNECT packet is traced');
     const leaks = secrets.filter((s) => out.includes(s));
-    assert.equal(leaks, [], `secrets in the output:\n${out.split('\n').filter((l) => secrets.some((s) => l.includes(s))).join('\n')}`);
+    assert.equal(
+      leaks,
+      [],
+      `secrets in the output:\n${out
+        .split('\n')
+        .filter((l) => secrets.some((s) => l.includes(s)))
+        .join('\n')}`,
+    );
     const passwordLines = out.split('\n').filter((l) => /password/i.test(l));
     assert.ok(passwordLines.length > 0, 'the CONNECT packet has a password field');
-    assert.equal(passwordLines.filter((l) => !/password: ['"`]\*\*\*['"`]/.test(l)), [], 'every password shown as ***');
+    assert.equal(
+      passwordLines.filter((l) => !/password: ['"`]\*\*\*['"`]/.test(l)),
+      [],
+      'every password shown as ***',
+    );
   });
 }
 
-test('DEBUG=* (every namespace, mqtt-packet\'s too) leaks nothing either', async () => {
+test("DEBUG=* (every namespace, mqtt-packet's too) leaks nothing either", async () => {
   const { code, out } = await run({ DEBUG: '*', CHILD_MQTT_USERNAME: 'shop', CHILD_MQTT_PASSWORD: 'pw-all-namespaces-3Jd' });
   assert.is(code, 0, out);
   assert.match(out, /mqtt-packet:/);
-  assert.not.ok(out.includes('pw-all-namespaces-3Jd'), out.split('\n').filter((l) => l.includes('pw-all')).join('\n'));
+  assert.not.ok(
+    out.includes('pw-all-namespaces-3Jd'),
+    out
+      .split('\n')
+      .filter((l) => l.includes('pw-all'))
+      .join('\n'),
+  );
 });
 
 test.run();

@@ -11,7 +11,13 @@ const AISLE = { x: 300, y: 200 };
 
 function detector(opts: { focusMinMoves?: number; browsingMinMoves?: number; browsingRadius?: number; idleTimeoutS?: number } = {}) {
   const actor = createActor(focusDetectorMachine, {
-    input: { customerId: '7', focusMinMoves: opts.focusMinMoves ?? 3, browsingMinMoves: opts.browsingMinMoves ?? 6, browsingRadius: opts.browsingRadius, idleTimeoutS: opts.idleTimeoutS ?? 7200 },
+    input: {
+      customerId: '7',
+      focusMinMoves: opts.focusMinMoves ?? 3,
+      browsingMinMoves: opts.browsingMinMoves ?? 6,
+      browsingRadius: opts.browsingRadius,
+      idleTimeoutS: opts.idleTimeoutS ?? 7200,
+    },
   });
   const out: DetectorEmitted[] = [];
   actor.on('focus', (e) => void out.push(e));
@@ -22,8 +28,10 @@ function detector(opts: { focusMinMoves?: number; browsingMinMoves?: number; bro
   let ts = 1000;
   let n = 0;
   const move = (p: { x: number; y: number }, at = ++ts) => actor.send({ type: 'move', ts: at, x: p.x, y: p.y, inputId: `in${++n}` });
-  const moves = (p: { x: number; y: number }, count: number) => { for (let i = 0; i < count; i++) move(p); };
-  return { actor, out, errors, move, moves, kinds: () => out.map((e) => e.type === 'focus' ? `focus:${e.dep}` : 'browsing') };
+  const moves = (p: { x: number; y: number }, count: number) => {
+    for (let i = 0; i < count; i++) move(p);
+  };
+  return { actor, out, errors, move, moves, kinds: () => out.map((e) => (e.type === 'focus' ? `focus:${e.dep}` : 'browsing')) };
 }
 
 test('three consecutive moves in Men → exactly one focus, carrying the third move (ts, position, input id)', () => {
@@ -63,12 +71,22 @@ test('leaving and re-entering a department is a new dwell: a second focus', () =
 
 test('department borders are inclusive; the gaps between rectangles are aisles', () => {
   for (const [dep, r] of Object.entries(STORE_PLAN.departments)) {
-    for (const corner of [{ x: r.x1, y: r.y1 }, { x: r.x2, y: r.y2 }, { x: r.x1, y: r.y2 }, { x: r.x2, y: r.y1 }]) {
+    for (const corner of [
+      { x: r.x1, y: r.y1 },
+      { x: r.x2, y: r.y2 },
+      { x: r.x1, y: r.y2 },
+      { x: r.x2, y: r.y1 },
+    ]) {
       const d = detector();
       d.moves(corner, 3);
       assert.equal(d.kinds(), [`focus:${dep}`], `${dep} corner ${JSON.stringify(corner)}`);
     }
-    for (const outside of [{ x: r.x1 - 1, y: r.y1 }, { x: r.x2 + 1, y: r.y2 }, { x: r.x1, y: r.y1 - 1 }, { x: r.x2, y: r.y2 + 1 }]) {
+    for (const outside of [
+      { x: r.x1 - 1, y: r.y1 },
+      { x: r.x2 + 1, y: r.y2 },
+      { x: r.x1, y: r.y1 - 1 },
+      { x: r.x2, y: r.y2 + 1 },
+    ]) {
       if (departmentAt(outside)) continue; // the neighbouring department's rectangle
       const d = detector();
       d.moves(outside, 3);
@@ -137,7 +155,14 @@ test('BROWSING_RADIUS: walking between departments is no browsing; lingering in 
   // lingering: after the walk, six moves within 150 units of the last of them, once per walk
   const linger = detector({ browsingRadius: 150 });
   for (let x = 820; x >= 340; x -= 60) linger.move({ x, y: 400 });
-  for (const [x, y] of [[180, 230], [240, 270], [160, 250], [210, 200], [180, 270]]) linger.move({ x, y });
+  for (const [x, y] of [
+    [180, 230],
+    [240, 270],
+    [160, 250],
+    [210, 200],
+    [180, 270],
+  ])
+    linger.move({ x, y });
   assert.equal(linger.kinds(), []);
   linger.move({ x: 200, y: 240 });
   assert.equal(linger.out.at(-1), { type: 'browsing', customerId: '7', ts: linger.out.at(-1)!.ts, x: 200, y: 240, inputId: 'in15' });
@@ -145,7 +170,17 @@ test('BROWSING_RADIUS: walking between departments is no browsing; lingering in 
   assert.equal(linger.kinds(), ['browsing']);
   // a corner does not fool it: 6 moves around a corner at 50 units span 177 units
   const corner = detector({ browsingRadius: 150 });
-  for (const [x, y] of [[430, 230], [430, 280], [430, 330], [430, 380], [430, 430], [380, 430], [330, 430], [280, 430]]) corner.move({ x, y });
+  for (const [x, y] of [
+    [430, 230],
+    [430, 280],
+    [430, 330],
+    [430, 380],
+    [430, 430],
+    [380, 430],
+    [330, 430],
+    [280, 430],
+  ])
+    corner.move({ x, y });
   assert.equal(corner.kinds(), []);
 });
 

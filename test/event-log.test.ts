@@ -10,16 +10,29 @@ import { DATABASE_URL, uniqueName, dropSchema } from './helpers.ts';
 const migrations = suite('migrations');
 let database: Database;
 const schema = uniqueName();
-migrations.before(async () => { database = await connectDatabase(DATABASE_URL, schema, silentLogger); });
-migrations.after(async () => { await database.close(); await dropSchema(schema); });
+migrations.before(async () => {
+  database = await connectDatabase(DATABASE_URL, schema, silentLogger);
+});
+migrations.after(async () => {
+  await database.close();
+  await dropSchema(schema);
+});
 
 migrations('apply once, recorded, idempotent on re-run', async () => {
   const first = await migrate(database.db, silentLogger);
-  assert.equal(first, listMigrations().map((m) => m.name));
+  assert.equal(
+    first,
+    listMigrations().map((m) => m.name),
+  );
   assert.equal(await migrate(database.db, silentLogger), []);
   const rows = await database.db.query(sql`SELECT version, name FROM schema_migrations ORDER BY version`);
-  assert.equal(rows.map((r) => r.name), first);
-  const tables = (await database.db.query(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY 1`)).map((r) => r.table_name);
+  assert.equal(
+    rows.map((r) => r.name),
+    first,
+  );
+  const tables = (await database.db.query(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY 1`)).map(
+    (r) => r.table_name,
+  );
   for (const t of ['coupon_info', 'coupon_product', 'customer_info', 'events', 'product_info', 'schema_migrations']) assert.ok(tables.includes(t), t);
 });
 
@@ -30,7 +43,11 @@ migrations('concurrent migrators apply each migration exactly once', async () =>
   try {
     const [x, y] = await Promise.all([migrate(a.db, silentLogger), migrate(b.db, silentLogger)]);
     assert.is(x.length + y.length, listMigrations().length);
-  } finally { await a.close(); await b.close(); await dropSchema(other); }
+  } finally {
+    await a.close();
+    await b.close();
+    await dropSchema(other);
+  }
 });
 
 migrations('cache tables enforce keys', async () => {
@@ -38,7 +55,11 @@ migrations('cache tables enforce keys', async () => {
   await database.db.query(sql`INSERT INTO coupon_info VALUES (1, 'just_discount', 'Men', 10, 1, '2020-01-01', '2020-01-05', 1.5, 1)`);
   await database.db.query(sql`INSERT INTO coupon_product VALUES (1, 1)`);
   let failed = false;
-  try { await database.db.query(sql`INSERT INTO coupon_product VALUES (1, 999)`); } catch { failed = true; }
+  try {
+    await database.db.query(sql`INSERT INTO coupon_product VALUES (1, 999)`);
+  } catch {
+    failed = true;
+  }
   assert.ok(failed, 'a coupon_product row naming a missing product is refused');
 });
 
@@ -48,8 +69,12 @@ migrations.run();
 function contract(name: string, make: () => Promise<{ log: EventLog; done: () => Promise<void> }>) {
   const s = suite(`event log contract: ${name}`);
   let log: EventLog, done: () => Promise<void>;
-  s.before.each(async () => { ({ log, done } = await make()); });
-  s.after.each(async () => { await done(); });
+  s.before.each(async () => {
+    ({ log, done } = await make());
+  });
+  s.after.each(async () => {
+    await done();
+  });
 
   s('append assigns increasing positions and per-stream versions', async () => {
     const out = await log.append([
@@ -57,7 +82,14 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
       { streamId: 'customer-2', type: 'entry', data: { id: '2', ts: 11 } },
       { streamId: 'customer-1', type: 'focus', data: { id: '1', ts: 12, dep: 'Men' }, messageId: 'm-1' },
     ]);
-    assert.equal(out.map((e) => [e.streamId, e.version]), [['customer-1', 1], ['customer-2', 1], ['customer-1', 2]]);
+    assert.equal(
+      out.map((e) => [e.streamId, e.version]),
+      [
+        ['customer-1', 1],
+        ['customer-2', 1],
+        ['customer-1', 2],
+      ],
+    );
     assert.ok(out[0].position < out[1].position && out[1].position < out[2].position);
     const more = await log.append([{ streamId: 'customer-1', type: 'exit', data: { id: '1', ts: 13 } }]);
     assert.is(more[0].version, 3);
@@ -65,37 +97,67 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
   });
 
   s('read by range, stream and type returns what was appended, in order', async () => {
-    const out = await log.append(Array.from({ length: 10 }, (_, i) => ({ streamId: `customer-${i % 3}`, type: i % 2 ? 'move' : 'entry', data: { i }, metadata: { source: 'test' } })));
+    const out = await log.append(
+      Array.from({ length: 10 }, (_, i) => ({ streamId: `customer-${i % 3}`, type: i % 2 ? 'move' : 'entry', data: { i }, metadata: { source: 'test' } })),
+    );
     const all = await log.read();
-    assert.equal(all.map((e) => e.data), out.map((e) => e.data));
+    assert.equal(
+      all.map((e) => e.data),
+      out.map((e) => e.data),
+    );
     assert.equal(all[0].metadata, { source: 'test' });
-    assert.equal((await log.read({ fromPosition: out[3].position, toPosition: out[5].position })).map((e) => (e.data as any).i), [3, 4, 5]);
-    assert.equal((await log.read({ streamId: 'customer-1' })).map((e) => (e.data as any).i), [1, 4, 7]);
-    assert.equal((await log.read({ types: ['move'] })).map((e) => (e.data as any).i), [1, 3, 5, 7, 9]);
-    assert.equal((await log.read({ fromPosition: out[8].position, limit: 1 })).map((e) => (e.data as any).i), [8]);
+    assert.equal(
+      (await log.read({ fromPosition: out[3].position, toPosition: out[5].position })).map((e) => (e.data as any).i),
+      [3, 4, 5],
+    );
+    assert.equal(
+      (await log.read({ streamId: 'customer-1' })).map((e) => (e.data as any).i),
+      [1, 4, 7],
+    );
+    assert.equal(
+      (await log.read({ types: ['move'] })).map((e) => (e.data as any).i),
+      [1, 3, 5, 7, 9],
+    );
+    assert.equal(
+      (await log.read({ fromPosition: out[8].position, limit: 1 })).map((e) => (e.data as any).i),
+      [8],
+    );
   });
 
   s('concurrent appends are all durable, versions gap-free per stream', async () => {
     const batches = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append([{ streamId: 'customer-9', type: 'move', data: { i } }])));
     const versions = batches.map((b) => b[0].version).sort((a, b) => a - b);
-    assert.equal(versions, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.equal(
+      versions,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     assert.is((await log.read({ streamId: 'customer-9' })).length, 50);
   });
 
   s('subscribers see every appended batch once', async () => {
     const seen: number[] = [];
     const off = log.subscribe((events) => seen.push(...events.map((e) => e.position)));
-    const a = await log.append([{ streamId: 's', type: 't', data: 1 }, { streamId: 's', type: 't', data: 2 }]);
+    const a = await log.append([
+      { streamId: 's', type: 't', data: 1 },
+      { streamId: 's', type: 't', data: 2 },
+    ]);
     off();
     await log.append([{ streamId: 's', type: 't', data: 3 }]);
-    assert.equal(seen, a.map((e) => e.position));
+    assert.equal(
+      seen,
+      a.map((e) => e.position),
+    );
   });
 
   s('pages walk a range or a stream in position order', async () => {
     const out = await log.append(Array.from({ length: 7 }, (_, i) => ({ streamId: `customer-${i % 2}`, type: 'move', data: { i } })));
     const pages: number[][] = [];
     for await (const page of log.pages({ fromPosition: out[1].position, pageSize: 2 })) pages.push(page.map((e) => (e.data as any).i));
-    assert.equal(pages, [[1, 2], [3, 4], [5, 6]]);
+    assert.equal(pages, [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const odd: number[] = [];
     for await (const page of log.pages({ streamId: 'customer-1', pageSize: 10 })) odd.push(...page.map((e) => (e.data as any).i));
     assert.equal(odd, [1, 3, 5]);
@@ -115,11 +177,39 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
     assert.is((await log.last('customer-1', 'browsing'))?.position, out[3].position);
     assert.is(await log.last('customer-2', 'browsing'), undefined);
     const page = await log.streamPage(out[1].position, { limit: 2 });
-    assert.equal(page.map((r) => ({ ...r, dataJson: JSON.parse(r.dataJson), metadataJson: JSON.parse(r.metadataJson), recordedAt: typeof r.recordedAt })), [
-      { position: out[1].position, type: 'prediction', streamId: 'customer-1', version: 2, messageId: null, dataJson: { customer_id: '1' }, metadataJson: {}, routingKey: null, customer: '1', recordedAt: 'number' },
-      { position: out[2].position, type: 'orders', streamId: 'amqp-orders', version: 1, messageId: null, dataJson: { customer_id: 7 }, metadataJson: { source: 'amqp', routing_key: 'orders.eu' }, routingKey: 'orders.eu', customer: '7', recordedAt: 'number' },
-    ]);
-    assert.equal((await log.streamPage(1, { type: 'browsing', limit: 10 })).map((r) => r.position), [out[0].position, out[3].position]);
+    assert.equal(
+      page.map((r) => ({ ...r, dataJson: JSON.parse(r.dataJson), metadataJson: JSON.parse(r.metadataJson), recordedAt: typeof r.recordedAt })),
+      [
+        {
+          position: out[1].position,
+          type: 'prediction',
+          streamId: 'customer-1',
+          version: 2,
+          messageId: null,
+          dataJson: { customer_id: '1' },
+          metadataJson: {},
+          routingKey: null,
+          customer: '1',
+          recordedAt: 'number',
+        },
+        {
+          position: out[2].position,
+          type: 'orders',
+          streamId: 'amqp-orders',
+          version: 1,
+          messageId: null,
+          dataJson: { customer_id: 7 },
+          metadataJson: { source: 'amqp', routing_key: 'orders.eu' },
+          routingKey: 'orders.eu',
+          customer: '7',
+          recordedAt: 'number',
+        },
+      ],
+    );
+    assert.equal(
+      (await log.streamPage(1, { type: 'browsing', limit: 10 })).map((r) => r.position),
+      [out[0].position, out[3].position],
+    );
   });
 
   s('recent input ids are those of inputs, not outputs', async () => {
@@ -128,26 +218,51 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
       { streamId: 'customer-1', type: 'prediction', data: {}, messageId: 'in-1:prediction', metadata: { source: 'output' } },
       { streamId: 'customer-2', type: 'entry', data: { id: '2', ts: 1 }, metadata: { source: 'mqtt' } },
     ]);
-    assert.equal((await log.inputIdsSince(0)).map((e) => e.messageId), ['in-1']);
+    assert.equal(
+      (await log.inputIdsSince(0)).map((e) => e.messageId),
+      ['in-1'],
+    );
   });
 
   s('open visits: customers still in the store, their events since their last exit; one clock far ahead idles nobody', async () => {
-    const e = (id: string, type: string, ts: number, extra: object = {}) => ({ streamId: `customer-${id}`, type, data: { id, ts, ...extra }, metadata: { source: 'mqtt' } });
+    const e = (id: string, type: string, ts: number, extra: object = {}) => ({
+      streamId: `customer-${id}`,
+      type,
+      data: { id, ts, ...extra },
+      metadata: { source: 'mqtt' },
+    });
     await log.append([
-      e('1', 'entry', 1000), e('1', 'exit', 1100), e('1', 'entry', 5000), e('1', 'focus', 5010, { dep: 'Men' }),
-      e('2', 'entry', 1000), e('2', 'exit', 1200), // left
+      e('1', 'entry', 1000),
+      e('1', 'exit', 1100),
+      e('1', 'entry', 5000),
+      e('1', 'focus', 5010, { dep: 'Men' }),
+      e('2', 'entry', 1000),
+      e('2', 'exit', 1200), // left
       e('3', 'entry', 100), // idle: over 7200 s before event time
       e('4', 'entry', 5020),
       e('5', 'entry', 4_102_444_800), // far ahead: its own visit is open, and it moves nobody's clock
       // a closed visit whose focus was never decided (a crash between the two): from the exit before it
-      e('6', 'entry', 4000), e('6', 'focus', 4001, { dep: 'Men' }), { streamId: 'customer-6', type: 'no_prediction', data: { reason: 'below_threshold' }, metadata: { source: 'output' } },
-      e('6', 'exit', 4002), e('6', 'entry', 4003), e('6', 'focus', 4004, { dep: 'Men' }), e('6', 'exit', 4005),
+      e('6', 'entry', 4000),
+      e('6', 'focus', 4001, { dep: 'Men' }),
+      { streamId: 'customer-6', type: 'no_prediction', data: { reason: 'below_threshold' }, metadata: { source: 'output' } },
+      e('6', 'exit', 4002),
+      e('6', 'entry', 4003),
+      e('6', 'focus', 4004, { dep: 'Men' }),
+      e('6', 'exit', 4005),
     ]);
     const open = await log.openVisits(4000);
-    assert.equal(open.map((x) => `${x.streamId}:${x.type}:${(x.data as any).ts ?? ''}`), [
-      'customer-1:entry:5000', 'customer-1:focus:5010', 'customer-4:entry:5020', 'customer-5:entry:4102444800',
-      'customer-6:entry:4003', 'customer-6:focus:4004', 'customer-6:exit:4005',
-    ]);
+    assert.equal(
+      open.map((x) => `${x.streamId}:${x.type}:${(x.data as any).ts ?? ''}`),
+      [
+        'customer-1:entry:5000',
+        'customer-1:focus:5010',
+        'customer-4:entry:5020',
+        'customer-5:entry:4102444800',
+        'customer-6:entry:4003',
+        'customer-6:focus:4004',
+        'customer-6:exit:4005',
+      ],
+    );
   });
   s.run();
 }
@@ -158,5 +273,12 @@ contract('PostgreSQL', async () => {
   const db = await connectDatabase(DATABASE_URL, schema, silentLogger);
   await migrate(db.db, silentLogger);
   const log = new PostgresEventLog(db.db, { log: silentLogger });
-  return { log, done: async () => { await log.close(); await db.close(); await dropSchema(schema); } };
+  return {
+    log,
+    done: async () => {
+      await log.close();
+      await db.close();
+      await dropSchema(schema);
+    },
+  };
 });

@@ -42,11 +42,19 @@ test('database stopped for 3 s under load: inputs wait unacknowledged, /readyz s
       await sleep(i > 100 && i < 250 ? 20 : 2);
     }
     assert.ok(sawNotReady, '/readyz answered 503 while the database was down');
-    const logged = await waitFor(async () => {
-      const rows = await app.eventLog.read({ types: ['entry'] }).catch(() => []);
-      return rows.length >= sent.length ? rows : null;
-    }, 30_000, 'every entry logged');
-    assert.equal(logged.map((e) => JSON.stringify(e.data)), sent, 'every input logged once, in the order published');
+    const logged = await waitFor(
+      async () => {
+        const rows = await app.eventLog.read({ types: ['entry'] }).catch(() => []);
+        return rows.length >= sent.length ? rows : null;
+      },
+      30_000,
+      'every entry logged',
+    );
+    assert.equal(
+      logged.map((e) => JSON.stringify(e.data)),
+      sent,
+      'every input logged once, in the order published',
+    );
     await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 15_000, 'ready again');
   } finally {
     await client.endAsync();
@@ -64,9 +72,18 @@ test('an embedded PostgreSQL that dies is started again', async () => {
     assert.equal(await db.query(sql`SELECT 1 AS one`), [{ one: 1 }]);
     const before = pg.pid();
     process.kill(before, 'SIGKILL');
-    const after = await waitFor(async () => {
-      try { await db.query(sql`SELECT 1`); return pg.pid() !== before ? pg.pid() : null; } catch { return null; }
-    }, 30_000, 'the database back after SIGKILL');
+    const after = await waitFor(
+      async () => {
+        try {
+          await db.query(sql`SELECT 1`);
+          return pg.pid() !== before ? pg.pid() : null;
+        } catch {
+          return null;
+        }
+      },
+      30_000,
+      'the database back after SIGKILL',
+    );
     assert.is.not(after, before);
     assert.equal(await db.query(sql`SELECT 2 AS two`), [{ two: 2 }]);
   } finally {
@@ -90,13 +107,30 @@ for (const qos of [1, 0] as const) {
         sent.push(body);
         client.publish(app.config.topics.enter, body, { qos });
       }
-      const logged = await waitFor(async () => {
-        const rows = await app.eventLog.read({ types: ['entry'] });
-        return rows.length >= sent.length ? rows : null;
-      }, 15_000, 'every valid entry logged');
-      assert.equal(logged.map((e) => JSON.stringify(e.data)), sent);
-      const rejected = await waitFor(async () => { const r = await app.eventLog.read({ types: ['rejected'] }); return r.length >= 3 ? r : null; }, 5000, 'three rejections');
-      assert.equal(rejected.map((r) => (r.data as any).code), ['invalid_json', 'invalid_json', 'unknown_department']);
+      const logged = await waitFor(
+        async () => {
+          const rows = await app.eventLog.read({ types: ['entry'] });
+          return rows.length >= sent.length ? rows : null;
+        },
+        15_000,
+        'every valid entry logged',
+      );
+      assert.equal(
+        logged.map((e) => JSON.stringify(e.data)),
+        sent,
+      );
+      const rejected = await waitFor(
+        async () => {
+          const r = await app.eventLog.read({ types: ['rejected'] });
+          return r.length >= 3 ? r : null;
+        },
+        5000,
+        'three rejections',
+      );
+      assert.equal(
+        rejected.map((r) => (r.data as any).code),
+        ['invalid_json', 'invalid_json', 'unknown_department'],
+      );
       // the stored record is readable and says what was wrong, with the bad characters replaced
       assert.is((rejected[0].data as any).payload, `{"id":"7","ts":${T},"note":"\ufffd"}`);
       assert.is(JSON.stringify(await (await fetch(`${app.url}/healthcheck`)).text()), '"OK"');
@@ -120,9 +154,19 @@ test('a batch PostgreSQL refuses is retried member by member: only the culprit f
       log.append([{ streamId: 'customer-1', type: 'note', data: { text: 'a\u0000b' } }]),
       log.append([{ streamId: 'customer-1', type: 'exit', data: { id: '1', ts: 3 } }]),
     ]);
-    assert.equal(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+    );
     const all = await log.read();
-    assert.equal(all.map((e) => [e.streamId, e.version, e.type]), [['customer-1', 1, 'entry'], ['customer-2', 1, 'entry'], ['customer-1', 2, 'exit']]);
+    assert.equal(
+      all.map((e) => [e.streamId, e.version, e.type]),
+      [
+        ['customer-1', 1, 'entry'],
+        ['customer-2', 1, 'entry'],
+        ['customer-1', 2, 'exit'],
+      ],
+    );
   } finally {
     await log.close();
     await database.close();
@@ -149,11 +193,26 @@ test('an append whose COMMIT went through but whose answer was lost (a database 
     log.lost = 0;
     const [a, b] = await Promise.all([
       log.append([{ streamId: 'customer-1', type: 'entry', data: { id: '1', ts: 2 }, messageId: 'm1' }]),
-      log.append([{ streamId: 'customer-2', type: 'entry', data: { id: '2', ts: 3 }, messageId: 'm2' }, { streamId: 'process', type: 'note', data: {} }]),
+      log.append([
+        { streamId: 'customer-2', type: 'entry', data: { id: '2', ts: 3 }, messageId: 'm2' },
+        { streamId: 'process', type: 'note', data: {} },
+      ]),
     ]);
     const all = await log.read();
-    assert.equal(all.map((e) => [e.streamId, e.version, e.messageId ?? null]), [['customer-0', 1, 'before'], ['customer-1', 1, 'm1'], ['customer-2', 1, 'm2'], ['process', 1, null]]);
-    assert.equal([...a, ...b].map((e) => e.position), all.slice(1).map((e) => e.position), 'the appenders get the rows that were written');
+    assert.equal(
+      all.map((e) => [e.streamId, e.version, e.messageId ?? null]),
+      [
+        ['customer-0', 1, 'before'],
+        ['customer-1', 1, 'm1'],
+        ['customer-2', 1, 'm2'],
+        ['process', 1, null],
+      ],
+    );
+    assert.equal(
+      [...a, ...b].map((e) => e.position),
+      all.slice(1).map((e) => e.position),
+      'the appenders get the rows that were written',
+    );
   } finally {
     await log.close();
     await database.close();
@@ -161,7 +220,7 @@ test('an append whose COMMIT went through but whose answer was lost (a database 
   }
 });
 
-test('a killed process\'s last commit, still running when storeflow starts again, is in the de-duplication window: its redelivered input is not logged twice', async () => {
+test("a killed process's last commit, still running when storeflow starts again, is in the de-duplication window: its redelivered input is not logged twice", async () => {
   const name = uniqueName();
   const pool = createConnectionPool({ connectionString: DATABASE_URL, bigIntMode: 'number', poolSize: 1, schema: name });
   const first = await startTestApp({ ROLES: 'recommender', DATABASE_SCHEMA: name });
@@ -173,7 +232,9 @@ test('a killed process\'s last commit, still running when storeflow starts again
   const client = await connectClient();
   try {
     // the dead process's group commit, still running on the server for a moment
-    const slow = pool.query(sql`INSERT INTO events (stream_id, version, type, data, metadata, message_id) SELECT 'customer-5', 1, 'entry', ${payload}::jsonb, ${JSON.stringify({ source: 'mqtt', topic })}::jsonb, ${id} FROM pg_sleep(1.5)`);
+    const slow = pool.query(
+      sql`INSERT INTO events (stream_id, version, type, data, metadata, message_id) SELECT 'customer-5', 1, 'entry', ${payload}::jsonb, ${JSON.stringify({ source: 'mqtt', topic })}::jsonb, ${id} FROM pg_sleep(1.5)`,
+    );
     await sleep(200);
     again = await startTestApp({ ...first.env });
     await slow;
@@ -182,7 +243,10 @@ test('a killed process\'s last commit, still running when storeflow starts again
     await client.publishAsync(topic, JSON.stringify({ id: '6', ts: T }), { qos: 1 });
     await waitFor(async () => (await again!.eventLog.read({ types: ['entry'] })).length >= 2, 10_000, 'the next entry logged');
     await sleep(300);
-    assert.equal((await again.eventLog.read({ types: ['entry'] })).map((e) => (e.data as any).id), ['5', '6']);
+    assert.equal(
+      (await again.eventLog.read({ types: ['entry'] })).map((e) => (e.data as any).id),
+      ['5', '6'],
+    );
   } finally {
     await client.endAsync();
     await again?.stop();
@@ -200,11 +264,16 @@ test('a timestamp the database cannot hold is rejected at validation, and a star
     assert.match(r.json().message, /ts/);
     assert.equal(await app.eventLog.read({ types: ['entry'] }), []);
     // a row an older version let in: the next start still recovers
-    await app.database.db.query(sql`INSERT INTO events (stream_id, version, type, data, metadata) VALUES ('customer-1', 1, 'entry', '{"id":"1","ts":1e22}', '{"source":"mqtt"}')`);
+    await app.database.db.query(
+      sql`INSERT INTO events (stream_id, version, type, data, metadata) VALUES ('customer-1', 1, 'entry', '{"id":"1","ts":1e22}', '{"source":"mqtt"}')`,
+    );
     await app.http.inject({ method: 'POST', url: '/mock_entry', payload: { id: '2', ts: T } });
     await app.stop();
     again = await startTestApp({ ...app.env });
-    const sessions = (await again.http.inject({ method: 'GET', url: '/sessions' })).json().sessions.map((s: any) => s.customer_id).sort();
+    const sessions = (await again.http.inject({ method: 'GET', url: '/sessions' }))
+      .json()
+      .sessions.map((s: any) => s.customer_id)
+      .sort();
     assert.equal(sessions, ['1', '2']);
   } finally {
     await app.stop();
@@ -213,7 +282,7 @@ test('a timestamp the database cannot hold is rejected at validation, and a star
   }
 });
 
-test('one customer far in the future ends nobody else\'s session, live or after a restart; no coupon twice in a visit', async () => {
+test("one customer far in the future ends nobody else's session, live or after a restart; no coupon twice in a visit", async () => {
   const app = await startTestApp({ ROLES: 'recommender', PREDICTION_THRESHOLD: '0' });
   let again: Awaited<ReturnType<typeof startTestApp>> | undefined;
   try {
@@ -225,14 +294,19 @@ test('one customer far in the future ends nobody else\'s session, live or after 
     const first = (await post('/mock_focus', { id: '1', ts: T + 2, dep: 'Men' })).json().predictions[0].coupon.id;
     await post('/mock_entry', { id: '3', ts: 4102444800 }); // 2100-01-01
     await post('/mock_focus', { id: '2', ts: T + 5, dep: 'Women' });
-    const live = async (a = app) => (await a.http.inject({ method: 'GET', url: '/sessions' })).json().sessions.map((s: any) => `${s.customer_id}:${s.state}`).sort();
+    const live = async (a = app) =>
+      (await a.http.inject({ method: 'GET', url: '/sessions' }))
+        .json()
+        .sessions.map((s: any) => `${s.customer_id}:${s.state}`)
+        .sort();
     assert.equal(await live(), ['1:ready', '2:ready', '3:ready']);
     const second = (await post('/mock_focus', { id: '1', ts: T + 3, dep: 'Men' })).json().predictions[0].coupon.id;
     assert.is.not(second, first, 'a different coupon in the same visit');
     await app.stop();
     again = await startTestApp({ ...app.env });
     assert.equal(await live(again), ['1:ready', '2:ready', '3:ready']);
-    const third = (await again.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: T + 4, dep: 'Men' } })).json().predictions[0].coupon.id;
+    const third = (await again.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: T + 4, dep: 'Men' } })).json().predictions[0].coupon
+      .id;
     assert.ok(![first, second].includes(third), `the third offer ${third} repeats none of ${first}, ${second}`);
   } finally {
     await app.stop();
@@ -251,20 +325,46 @@ test('a focus logged just before a crash is decided at the next start, also when
     // what a SIGKILL between "append" and "act" leaves: the visit's inputs logged, no decision
     const input = (topic: string, body: object) => {
       const payload = JSON.stringify(body);
-      return { streamId: `customer-${(body as { id: string }).id}`, type: topic === t.focus ? 'focus' : topic === t.exit ? 'exit' : 'entry', data: body, messageId: inputId(topic, payload), metadata: { source: 'mqtt', topic } };
+      return {
+        streamId: `customer-${(body as { id: string }).id}`,
+        type: topic === t.focus ? 'focus' : topic === t.exit ? 'exit' : 'entry',
+        data: body,
+        messageId: inputId(topic, payload),
+        metadata: { source: 'mqtt', topic },
+      };
     };
     const logged = await app.eventLog.append([
-      input(t.enter, { id: '1', ts: T }), input(t.focus, { id: '1', ts: T + 1, dep: 'Men' }), input(t.exit, { id: '1', ts: T + 2 }),
-      input(t.enter, { id: '2', ts: T + 3 }), input(t.focus, { id: '2', ts: T + 4, dep: 'Women' }),
+      input(t.enter, { id: '1', ts: T }),
+      input(t.focus, { id: '1', ts: T + 1, dep: 'Men' }),
+      input(t.exit, { id: '1', ts: T + 2 }),
+      input(t.enter, { id: '2', ts: T + 3 }),
+      input(t.focus, { id: '2', ts: T + 4, dep: 'Women' }),
     ]);
     await app.stop();
     const got = await collect(client, [t.prediction]);
     again = await startTestApp({ ...app.env });
-    const decisions = await waitFor(async () => { const d = await again!.eventLog.read({ types: ['prediction', 'no_prediction'] }); return d.length >= 2 ? d : null; }, 10_000, 'both focuses decided');
-    assert.equal(decisions.map((d) => [d.type, d.metadata.cause]), [['prediction', logged[1].messageId], ['prediction', logged[4].messageId]]);
+    const decisions = await waitFor(
+      async () => {
+        const d = await again!.eventLog.read({ types: ['prediction', 'no_prediction'] });
+        return d.length >= 2 ? d : null;
+      },
+      10_000,
+      'both focuses decided',
+    );
+    assert.equal(
+      decisions.map((d) => [d.type, d.metadata.cause]),
+      [
+        ['prediction', logged[1].messageId],
+        ['prediction', logged[4].messageId],
+      ],
+    );
     await waitFor(() => got.length >= 2, 5000, 'both published');
     assert.equal(got.map((g) => g.body.customer.id).sort(), ['1', '2']);
-    assert.equal((await again.http.inject({ method: 'GET', url: '/sessions' })).json().sessions.map((x: any) => x.customer_id), ['2'], 'the closed visit ended again');
+    assert.equal(
+      (await again.http.inject({ method: 'GET', url: '/sessions' })).json().sessions.map((x: any) => x.customer_id),
+      ['2'],
+      'the closed visit ended again',
+    );
   } finally {
     await client.endAsync();
     await app.stop();

@@ -33,8 +33,24 @@ test('the same seed generates the same inputs; another seed others', () => {
 test('every kind of hostile body is generated, and each is what it says', () => {
   const rng = createPrng('kinds');
   const seen = new Map<Kind, number>();
-  for (let i = 0; i < 5000; i++) { const k = pickKind(rng); seen.set(k, (seen.get(k) ?? 0) + 1); }
-  assert.equal([...seen.keys()].sort(), ['bad-utf8', 'deep-nesting', 'huge-number', 'huge-string', 'lone-surrogate', 'malformed-json', 'nul', 'oversized', 'random-bytes', 'unknown-ids', 'valid', 'wrong-types']);
+  for (let i = 0; i < 5000; i++) {
+    const k = pickKind(rng);
+    seen.set(k, (seen.get(k) ?? 0) + 1);
+  }
+  assert.equal([...seen.keys()].sort(), [
+    'bad-utf8',
+    'deep-nesting',
+    'huge-number',
+    'huge-string',
+    'lone-surrogate',
+    'malformed-json',
+    'nul',
+    'oversized',
+    'random-bytes',
+    'unknown-ids',
+    'valid',
+    'wrong-types',
+  ]);
   const o = { limit: 65536, fields: ['id', 'ts'] };
   const of = (kind: Kind, n = 50) => Array.from({ length: n }, (_, i) => hostileBody(createPrng(`${kind}/${i}`), { id: '1', ts: 1 }, o, kind).bytes);
   assert.ok(of('valid').every((b) => b.toString() === '{"id":"1","ts":1}'));
@@ -42,13 +58,19 @@ test('every kind of hostile body is generated, and each is what it says', () => 
   assert.ok(of('deep-nesting').every((b) => nestingBeyond(b.toString(), MAX_JSON_DEPTH) >= 0));
   assert.ok(of('nul').every((b) => b.includes('\\u0000')));
   assert.ok(of('lone-surrogate').every((b) => /\\ud[89ab][0-9a-f]{2}|\\ud[c-f][0-9a-f]{2}/.test(b.toString())));
-  assert.ok(of('bad-utf8').every((b) => !Buffer.from(b.toString('utf8')).equals(b)), 'not valid UTF-8');
+  assert.ok(
+    of('bad-utf8').every((b) => !Buffer.from(b.toString('utf8')).equals(b)),
+    'not valid UTF-8',
+  );
   assert.ok(of('huge-string').every((b) => b.length > 1000 && b.length <= o.limit));
 });
 
 test('nesting: brackets in strings and escapes do not count; the limit is inclusive', () => {
   const at = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
-  assert.equal([nestingBeyond(at(32), 32), nestingBeyond(at(33), 32), nestingBeyond(`{"a":${at(31)}}`, 32), nestingBeyond(`{"a":${at(32)}}`, 32)], [-1, 32, -1, 36]);
+  assert.equal(
+    [nestingBeyond(at(32), 32), nestingBeyond(at(33), 32), nestingBeyond(`{"a":${at(31)}}`, 32), nestingBeyond(`{"a":${at(32)}}`, 32)],
+    [-1, 32, -1, 36],
+  );
   assert.is(nestingBeyond(JSON.stringify({ s: '[[[[{{{{\\"[[[['.repeat(100) }), 2), -1);
   assert.is(nestingBeyond('"unterminated [[[[', 1), -1);
 });
@@ -57,7 +79,12 @@ test('MQTT packet sizes are followed across chunk boundaries', () => {
   const publish = (len: number) => {
     const out = [0x30];
     let n = len;
-    do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; out.push(b); } while (n > 0);
+    do {
+      let b = n % 128;
+      n = Math.floor(n / 128);
+      if (n > 0) b |= 0x80;
+      out.push(b);
+    } while (n > 0);
     return Buffer.concat([Buffer.from(out), Buffer.alloc(len, 1)]);
   };
   const stream = Buffer.concat([publish(0), publish(127), publish(128), publish(1000), publish(16383), publish(16384), publish(100_000)]);
@@ -65,7 +92,13 @@ test('MQTT packet sizes are followed across chunk boundaries', () => {
   for (const size of [1, 7, 4096, stream.length]) {
     const t = new PacketSizeTracker(50_000);
     const found: number[] = [];
-    for (let i = 0; i < stream.length; i += size) { const r = t.feed(stream.subarray(i, i + size)); if (r >= 0) { found.push(r); break; } }
+    for (let i = 0; i < stream.length; i += size) {
+      const r = t.feed(stream.subarray(i, i + size));
+      if (r >= 0) {
+        found.push(r);
+        break;
+      }
+    }
     assert.equal(found, [100_004], `chunks of ${size}`);
   }
   const within = new PacketSizeTracker(200_000);
@@ -76,10 +109,34 @@ test('MQTT packet sizes are followed across chunk boundaries', () => {
 });
 
 test('upgrade targets: ids decoded, malformed escapes and non-URLs are 400, other paths 404', () => {
-  const show = (t: string) => { const r = parseStreamTarget(t); return r.ok ? { id: r.id, query: r.query.toString() } : { status: r.status }; };
-  assert.equal(['/event-stream/abc', '/event-stream/a%2Fb/', '/event-stream/x?stream_from_ordinal=5', '/event-stream/%E0%A4%A', '/event-stream/x?a=%', '/event-stream/x?a=%zz', '/other', 'http://[bad', '/event-stream/'].map(show), [
-    { id: 'abc', query: '' }, { id: 'a/b', query: '' }, { id: 'x', query: 'stream_from_ordinal=5' }, { status: 400 }, { status: 400 }, { status: 400 }, { status: 404 }, { status: 400 }, { status: 404 },
-  ]);
+  const show = (t: string) => {
+    const r = parseStreamTarget(t);
+    return r.ok ? { id: r.id, query: r.query.toString() } : { status: r.status };
+  };
+  assert.equal(
+    [
+      '/event-stream/abc',
+      '/event-stream/a%2Fb/',
+      '/event-stream/x?stream_from_ordinal=5',
+      '/event-stream/%E0%A4%A',
+      '/event-stream/x?a=%',
+      '/event-stream/x?a=%zz',
+      '/other',
+      'http://[bad',
+      '/event-stream/',
+    ].map(show),
+    [
+      { id: 'abc', query: '' },
+      { id: 'a/b', query: '' },
+      { id: 'x', query: 'stream_from_ordinal=5' },
+      { status: 400 },
+      { status: 400 },
+      { status: 400 },
+      { status: 404 },
+      { status: 400 },
+      { status: 404 },
+    ],
+  );
 });
 
 test.run();

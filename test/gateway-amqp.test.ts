@@ -16,7 +16,10 @@ const LOCAL_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
 function answers(host: string, port: number, ms = 1000): Promise<boolean> {
   return new Promise((ok) => {
     const s = tcpConnect({ host, port });
-    const done = (v: boolean) => { s.destroy(); ok(v); };
+    const done = (v: boolean) => {
+      s.destroy();
+      ok(v);
+    };
     s.setTimeout(ms, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
@@ -27,9 +30,27 @@ const AMQP_URL = process.env.AMQP_URL || ((await answers('127.0.0.1', 5672)) ? L
 
 const mapping = suite('AMQP message → log entry');
 mapping('JSON body kept; text and message_type/message_body bodies marked; type from the key; invalid and oversized bodies logged as rejected', () => {
-  assert.equal(amqpEvent('orders.eu', Buffer.from('{"a":1}'), 'm1'), { streamId: 'amqp-orders.eu', type: 'orders', data: { a: 1 }, metadata: { source: 'amqp', routing_key: 'orders.eu' }, messageId: 'm1' });
-  assert.equal(amqpEvent('abc', Buffer.from('accountserver.MerchantCharge|sqn: 1')), { streamId: 'amqp-abc', type: 'abc', data: { text: 'accountserver.MerchantCharge|sqn: 1' }, metadata: { source: 'amqp', routing_key: 'abc', format: 'text' }, messageId: undefined });
-  assert.equal(amqpEvent('abc', Buffer.from('{"message_type":"t","message_body":{"x":1}}')), { streamId: 'amqp-abc', type: 'abc', data: { message_type: 't', message_body: { x: 1 } }, metadata: { source: 'amqp', routing_key: 'abc', format: 'message' }, messageId: undefined });
+  assert.equal(amqpEvent('orders.eu', Buffer.from('{"a":1}'), 'm1'), {
+    streamId: 'amqp-orders.eu',
+    type: 'orders',
+    data: { a: 1 },
+    metadata: { source: 'amqp', routing_key: 'orders.eu' },
+    messageId: 'm1',
+  });
+  assert.equal(amqpEvent('abc', Buffer.from('accountserver.MerchantCharge|sqn: 1')), {
+    streamId: 'amqp-abc',
+    type: 'abc',
+    data: { text: 'accountserver.MerchantCharge|sqn: 1' },
+    metadata: { source: 'amqp', routing_key: 'abc', format: 'text' },
+    messageId: undefined,
+  });
+  assert.equal(amqpEvent('abc', Buffer.from('{"message_type":"t","message_body":{"x":1}}')), {
+    streamId: 'amqp-abc',
+    type: 'abc',
+    data: { message_type: 't', message_body: { x: 1 } },
+    metadata: { source: 'amqp', routing_key: 'abc', format: 'message' },
+    messageId: undefined,
+  });
   assert.is(amqpEvent('$weird', Buffer.from('1')).type, 'amqp');
   const bad = amqpEvent('x', Buffer.from('{nope'));
   assert.is(bad.type, 'rejected');
@@ -47,7 +68,10 @@ if (!AMQP_URL) {
   console.log('gateway-amqp: no RabbitMQ (AMQP_URL unset and nothing answers on 127.0.0.1:5672): RabbitMQ tests skipped');
 } else {
   rabbit.before(async () => {
-    const a = await startTestApp({ ROLES: 'gateway', AMQP_URL, AMQP_EXCHANGE: exchange, AMQP_EXCHANGE_TYPE: 'topic', LOG_LEVEL: 'info' }, { factories: { gateway: createGateway({ heartbeatMs: 60_000 }) } });
+    const a = await startTestApp(
+      { ROLES: 'gateway', AMQP_URL, AMQP_EXCHANGE: exchange, AMQP_EXCHANGE_TYPE: 'topic', LOG_LEVEL: 'info' },
+      { factories: { gateway: createGateway({ heartbeatMs: 60_000 }) } },
+    );
     app = Object.assign(a, { gw: a.roles.get('gateway') as GatewayHandle });
     publisher = await amqp.connect(AMQP_URL);
   });
@@ -66,8 +90,12 @@ if (!AMQP_URL) {
 
   rabbit('AMQP_EXCHANGE_TYPE=topic: published to the exchange → logged → streamed to a WebSocket; credentials never logged', async () => {
     const key = `${uniqueName('orders').replace(/[^A-Za-z0-9_]/g, '_')}.eu.new`;
-    const created = await fetch(`http://127.0.0.1:${app.gw.apiPort}/event-stream/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ routing_key: `${key.split('.')[0]}.#` }) });
-    const { location } = await created.json() as { location: string };
+    const created = await fetch(`http://127.0.0.1:${app.gw.apiPort}/event-stream/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ routing_key: `${key.split('.')[0]}.#` }),
+    });
+    const { location } = (await created.json()) as { location: string };
     const ws = new WebSocket(location);
     const got: any[] = [];
     ws.on('message', (d) => got.push(JSON.parse(d.toString())));
@@ -79,14 +107,27 @@ if (!AMQP_URL) {
     ch.publish(exchange, key, Buffer.from('{not json'));
     ch.publish(exchange, 'elsewhere.key', Buffer.from('{"x":1}'));
     await waitFor(() => got.length >= 2, 5000, 'AMQP messages on the WebSocket');
-    const logged = (await app.eventLog.read({ streamId: `amqp-${key}` }));
-    assert.equal(got.map((m) => [m.ess_ordinal, m.message_type, m.stream_id]), [[logged[0].position, key.split('.')[0], `amqp-${key}`], [logged[1].position, 'rejected', `amqp-${key}`]]);
+    const logged = await app.eventLog.read({ streamId: `amqp-${key}` });
+    assert.equal(
+      got.map((m) => [m.ess_ordinal, m.message_type, m.stream_id]),
+      [
+        [logged[0].position, key.split('.')[0], `amqp-${key}`],
+        [logged[1].position, 'rejected', `amqp-${key}`],
+      ],
+    );
     assert.equal(got[0].message_body, { message_type: 'MerchantCharge', amount: 12.5 });
     assert.equal(got[0].metadata, { source: 'amqp', routing_key: key });
     assert.is(got[1].message_body.code, 'invalid_json');
     const password = new URL(AMQP_URL).password;
-    assert.ok(app.logs.some((l) => l.includes('consuming RabbitMQ events')), 'the source logged its start');
-    if (password) assert.not.ok(app.logs.some((l) => l.includes(`:${password}@`)), 'password in a log line');
+    assert.ok(
+      app.logs.some((l) => l.includes('consuming RabbitMQ events')),
+      'the source logged its start',
+    );
+    if (password)
+      assert.not.ok(
+        app.logs.some((l) => l.includes(`:${password}@`)),
+        'password in a log line',
+      );
     await ch.close();
     ws.close();
   });
@@ -98,12 +139,28 @@ if (!AMQP_URL) {
     const poison = ['{"order":"\\u0000"}', '{"order":"\\ud800"}', 'text with a NUL \u0000', `${'{"a":'.repeat(200)}1${'}'.repeat(200)}`, '{"raw":"\u0000"}'];
     for (const p of poison) ch.publish(exchange, key, Buffer.from(p));
     ch.publish(exchange, key, Buffer.from('{"good":1}'));
-    const logged = await waitFor(async () => { const r = await app.eventLog.read({ streamId: `amqp-${key}` }); return r.length >= 6 ? r : null; }, 5000, 'six messages logged');
+    const logged = await waitFor(
+      async () => {
+        const r = await app.eventLog.read({ streamId: `amqp-${key}` });
+        return r.length >= 6 ? r : null;
+      },
+      5000,
+      'six messages logged',
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const again = await app.eventLog.read({ streamId: `amqp-${key}` });
-    assert.equal(again.map((e) => [e.type, (e.data as any).code ?? null]), [
-      ['rejected', 'unstorable'], ['rejected', 'unstorable'], ['rejected', 'unstorable'], ['rejected', 'unstorable'], ['rejected', 'invalid_json'], [key.split('.')[0], null],
-    ], 'each message logged once: no retry loop');
+    assert.equal(
+      again.map((e) => [e.type, (e.data as any).code ?? null]),
+      [
+        ['rejected', 'unstorable'],
+        ['rejected', 'unstorable'],
+        ['rejected', 'unstorable'],
+        ['rejected', 'unstorable'],
+        ['rejected', 'invalid_json'],
+        [key.split('.')[0], null],
+      ],
+      'each message logged once: no retry loop',
+    );
     assert.is(logged.length, 6);
     const dead = await ch.checkQueue(`${app.gw.amqp!.queue}.dead-letter`);
     assert.is(dead.messageCount - deadBefore, 5, 'the five poison messages are dead-lettered');
@@ -115,7 +172,14 @@ if (!AMQP_URL) {
     const { silentLogger } = await import('../adapters/process/logger.ts');
     const restarted = await startAmqpSource({ url: AMQP_URL, eventLog: app.eventLog, log: silentLogger, queue, exchange, exchangeType: 'topic' });
     try {
-      const after = await waitFor(async () => { const r = await app.eventLog.read({ streamId: `amqp-${key}` }); return r.length >= 7 ? r : null; }, 5000, 'the message published while down');
+      const after = await waitFor(
+        async () => {
+          const r = await app.eventLog.read({ streamId: `amqp-${key}` });
+          return r.length >= 7 ? r : null;
+        },
+        5000,
+        'the message published while down',
+      );
       assert.equal(after[6].data, { while: 'down' });
     } finally {
       await restarted.stop();

@@ -9,8 +9,16 @@ const keys = suite('routing keys');
 keys('grammar: valid and invalid keys', () => {
   for (const k of ['prediction', 'customer.127', 'customer.*', '#', '*', 'customer.#', 'a.*.c', 'x-y_z:1', '#.focus']) assert.ok(parseRoutingKey(k).ok, k);
   const bad: [unknown, RegExp][] = [
-    ['', /empty/], ['a..b', /empty segment/], ['.a', /empty segment/], ['cust*', /invalid segment/], ['a.b#', /invalid segment/],
-    ['a b', /invalid segment/], ['x'.repeat(256), /longer than 255/], [Array(17).fill('a').join('.'), /more than 16/], [42, /string/], [null, /string/],
+    ['', /empty/],
+    ['a..b', /empty segment/],
+    ['.a', /empty segment/],
+    ['cust*', /invalid segment/],
+    ['a.b#', /invalid segment/],
+    ['a b', /invalid segment/],
+    ['x'.repeat(256), /longer than 255/],
+    [Array(17).fill('a').join('.'), /more than 16/],
+    [42, /string/],
+    [null, /string/],
   ];
   for (const [k, why] of bad) {
     const r = parseRoutingKey(k);
@@ -22,7 +30,20 @@ keys('grammar: valid and invalid keys', () => {
 keys('matching segments: * is one segment, # zero or more', () => {
   const m = (p: string, a: string) => matchSegments(p.split('.'), a.split('.'));
   assert.equal(
-    [m('a.*', 'a.b'), m('a.*', 'a'), m('a.*', 'a.b.c'), m('a.#', 'a'), m('a.#', 'a.b.c'), m('#.c', 'a.b.c'), m('#.c', 'c'), m('a.#.c', 'a.c'), m('a.#.c', 'a.x.y.c'), m('a.#.c', 'a.x.y'), m('#', 'a.b'), m('*', 'a.b')],
+    [
+      m('a.*', 'a.b'),
+      m('a.*', 'a'),
+      m('a.*', 'a.b.c'),
+      m('a.#', 'a'),
+      m('a.#', 'a.b.c'),
+      m('#.c', 'a.b.c'),
+      m('#.c', 'c'),
+      m('a.#.c', 'a.c'),
+      m('a.#.c', 'a.x.y.c'),
+      m('a.#.c', 'a.x.y'),
+      m('#', 'a.b'),
+      m('*', 'a.b'),
+    ],
     [true, false, false, true, true, true, true, true, true, false, true, false],
   );
 });
@@ -30,7 +51,10 @@ keys('matching segments: * is one segment, # zero or more', () => {
 keys('an event is selected by kind, customer, kind.customer, customer.id.kind, and its AMQP key', () => {
   const focus = { type: 'focus', customer: '127' };
   const amqp = { type: 'orders', routingKey: 'orders.eu.new' };
-  assert.equal(eventAddresses(focus).map((a) => a.join('.')), ['focus', 'customer.127', 'focus.127', 'customer.127.focus']);
+  assert.equal(
+    eventAddresses(focus).map((a) => a.join('.')),
+    ['focus', 'customer.127', 'focus.127', 'customer.127.focus'],
+  );
   const sel = (key: string) => [focus, amqp, { type: 'prediction', customer: '5' }, { type: 'rejected' }].filter(routingKeyMatcher(key)).map((e) => e.type);
   assert.equal(sel('focus'), ['focus']);
   assert.equal(sel('prediction'), ['prediction']);
@@ -51,7 +75,10 @@ keys('the customer of an event; the single type a key can select', () => {
   assert.is(customerOf('predictions', { customer_id: '9' }), '9');
   assert.is(customerOf('pump', { x: 1 }), undefined);
   assert.is(customerOf('pump', null), undefined);
-  assert.equal([onlyType('prediction'), onlyType('#'), onlyType('*'), onlyType('customer.1'), onlyType('a..b')], ['prediction', undefined, undefined, undefined, undefined]);
+  assert.equal(
+    [onlyType('prediction'), onlyType('#'), onlyType('*'), onlyType('customer.1'), onlyType('a..b')],
+    ['prediction', undefined, undefined, undefined, undefined],
+  );
 });
 
 const start = suite('stream start parameters');
@@ -73,9 +100,19 @@ start('none = live; ordinal (0 works); timestamp; datetime with offset', () => {
 });
 
 start('bad parameters are refused with a reason', () => {
-  for (const s of ['stream_from_ordinal=-1', 'stream_from_ordinal=abc', 'stream_from_ordinal=1.5', 'stream_from_ordinal=', 'stream_from_timestamp=soon',
-    'stream_from_datetime=yesterday', 'stream_from_datetime=2024-02-31T00:00:00Z', 'stream_from_datetime=2024-13-01T00:00:00Z', 'stream_from_datetime=2024-05-01T25:00:00Z',
-    'stream_from_ordinal=1&stream_from_timestamp=2', 'stream_from_ordinal=1&stream_from_ordinal=2']) {
+  for (const s of [
+    'stream_from_ordinal=-1',
+    'stream_from_ordinal=abc',
+    'stream_from_ordinal=1.5',
+    'stream_from_ordinal=',
+    'stream_from_timestamp=soon',
+    'stream_from_datetime=yesterday',
+    'stream_from_datetime=2024-02-31T00:00:00Z',
+    'stream_from_datetime=2024-13-01T00:00:00Z',
+    'stream_from_datetime=2024-05-01T25:00:00Z',
+    'stream_from_ordinal=1&stream_from_timestamp=2',
+    'stream_from_ordinal=1&stream_from_ordinal=2',
+  ]) {
     const r = parseStreamStart(q(s));
     assert.not.ok(r.ok, s);
   }
@@ -86,9 +123,29 @@ start('bad parameters are refused with a reason', () => {
 const message = suite('message shape');
 
 message('the seed names, ess fields, then the log record; parses back to the event', () => {
-  const text = streamMessage({ position: 7, recordedAt: 1700000000123, type: 'focus', streamId: 'customer-1', version: 3, messageId: 'm1', dataJson: '{"id":"1","dept":"Men"}', metadataJson: '{"source":"mqtt"}' });
-  assert.equal(JSON.parse(text), { ess_ordinal: 7, ess_timestamp: 1700000000123, message_type: 'focus', message_body: { id: '1', dept: 'Men' }, stream_id: 'customer-1', version: 3, message_id: 'm1', metadata: { source: 'mqtt' } });
-  const noId = JSON.parse(streamMessage({ position: 1, recordedAt: 1, type: 'we"ird', streamId: 's', version: 1, messageId: null, dataJson: 'null', metadataJson: '{}' }));
+  const text = streamMessage({
+    position: 7,
+    recordedAt: 1700000000123,
+    type: 'focus',
+    streamId: 'customer-1',
+    version: 3,
+    messageId: 'm1',
+    dataJson: '{"id":"1","dept":"Men"}',
+    metadataJson: '{"source":"mqtt"}',
+  });
+  assert.equal(JSON.parse(text), {
+    ess_ordinal: 7,
+    ess_timestamp: 1700000000123,
+    message_type: 'focus',
+    message_body: { id: '1', dept: 'Men' },
+    stream_id: 'customer-1',
+    version: 3,
+    message_id: 'm1',
+    metadata: { source: 'mqtt' },
+  });
+  const noId = JSON.parse(
+    streamMessage({ position: 1, recordedAt: 1, type: 'we"ird', streamId: 's', version: 1, messageId: null, dataJson: 'null', metadataJson: '{}' }),
+  );
   assert.equal(noId, { ess_ordinal: 1, ess_timestamp: 1, message_type: 'we"ird', message_body: null, stream_id: 's', version: 1, metadata: {} });
 });
 
@@ -104,7 +161,7 @@ seam('live client: every new event once, in order', () => {
 
 seam('held live events overlapping the replay are released without duplicates', () => {
   const s = new ReplaySeam(10, { live: false });
-  assert.equal(s.offer(ev(5, 6)), []);          // arrive while replaying
+  assert.equal(s.offer(ev(5, 6)), []); // arrive while replaying
   for (const p of [3, 4, 5]) assert.ok(s.replayed(p)); // the database already had 5
   assert.not.ok(s.replayed(5));
   assert.equal(pos(s.caughtUp()!), [6]);

@@ -19,12 +19,17 @@ async function gatewayApp(env: Env = {}, opts: GatewayOptions = {}): Promise<Tes
 
 async function api(app: { gw: GatewayHandle }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`http://127.0.0.1:${app.gw.apiPort}${path}`, {
-    method, headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
+    method,
+    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let json: any;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = text; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
   return { status: res.status, body: json, headers: res.headers };
 }
 
@@ -34,7 +39,13 @@ async function createStream(app: { gw: GatewayHandle }, routing_key: string): Pr
   return r.body;
 }
 
-interface Listener { ws: WebSocket; messages: any[]; ordinals: () => number[]; closed: Promise<{ code: number; reason: string }>; opened: Promise<void> }
+interface Listener {
+  ws: WebSocket;
+  messages: any[];
+  ordinals: () => number[];
+  closed: Promise<{ code: number; reason: string }>;
+  opened: Promise<void>;
+}
 
 function listen(url: string, opts: WebSocket.ClientOptions = {}): Listener {
   const ws = new WebSocket(url, opts);
@@ -42,7 +53,10 @@ function listen(url: string, opts: WebSocket.ClientOptions = {}): Listener {
   ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
   ws.on('error', () => {});
   const closed = new Promise<{ code: number; reason: string }>((ok) => ws.on('close', (code, reason) => ok({ code, reason: reason.toString() })));
-  const opened = new Promise<void>((ok, fail) => { ws.once('open', () => ok()); ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode}`))); });
+  const opened = new Promise<void>((ok, fail) => {
+    ws.once('open', () => ok());
+    ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)));
+  });
   opened.catch(() => {}); // awaited by the tests that expect a refusal
   return { ws, messages, ordinals: () => messages.map((m) => m.ess_ordinal), closed, opened };
 }
@@ -60,8 +74,14 @@ async function joined(app: { gw: GatewayHandle }, location: string, query = '', 
 const move = (customer: string, n: number): NewEvent => ({ streamId: `customer-${customer}`, type: 'move', data: { id: customer, ts: n, x: n % 7, y: n % 5 } });
 const entry = (customer: string): NewEvent => ({ streamId: `customer-${customer}`, type: 'entry', data: { id: customer, ts: 1 } });
 const prediction = (customer: string): NewEvent => ({
-  streamId: `customer-${customer}`, type: 'prediction',
-  data: { customer_id: customer, ts: 2, coupon: { id: 1, type: 'just_discount', department: 'Men', discount: 10, how_many: 1, start_date: '2020-01-01', end_date: '2020-01-05', products_count: 1 }, score: 0.5 },
+  streamId: `customer-${customer}`,
+  type: 'prediction',
+  data: {
+    customer_id: customer,
+    ts: 2,
+    coupon: { id: 1, type: 'just_discount', department: 'Men', discount: 10, how_many: 1, start_date: '2020-01-01', end_date: '2020-01-05', products_count: 1 },
+    score: 0.5,
+  },
 });
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -70,14 +90,18 @@ const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i)
 
 const apiSuite = suite('internal API');
 let app: Awaited<ReturnType<typeof gatewayApp>>;
-apiSuite.before(async () => { app = await gatewayApp(); });
-apiSuite.after(async () => { await app.close(); });
+apiSuite.before(async () => {
+  app = await gatewayApp();
+});
+apiSuite.after(async () => {
+  await app.close();
+});
 
 apiSuite('create, list, get, delete; version', async () => {
   const v = await api(app, 'GET', '/event-stream/version/');
   assert.is(v.status, 200);
   assert.match(v.body.version, /^\d+\.\d+\.\d+/);
-  assert.equal(v.body, { protocol: 'WEBSOCKET', name: 'storeflow', version: v.body.version }, 'seed 004\'s answer: protocol, name, version');
+  assert.equal(v.body, { protocol: 'WEBSOCKET', name: 'storeflow', version: v.body.version }, "seed 004's answer: protocol, name, version");
   const created = await api(app, 'POST', '/event-stream/', { routing_key: 'prediction' });
   assert.is(created.status, 201);
   assert.match(created.body.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -85,15 +109,23 @@ apiSuite('create, list, get, delete; version', async () => {
   const other = await createStream(app, 'customer.*');
   const list = await api(app, 'GET', '/event-stream/');
   assert.is(list.status, 200);
-  assert.equal(list.body.event_streams.map((s: any) => [s.id, s.routing_key, s.location]).sort(),
-    [[created.body.id, 'prediction', created.body.location], [other.id, 'customer.*', other.location]].sort());
+  assert.equal(
+    list.body.event_streams.map((s: any) => [s.id, s.routing_key, s.location]).sort(),
+    [
+      [created.body.id, 'prediction', created.body.location],
+      [other.id, 'customer.*', other.location],
+    ].sort(),
+  );
   const one = await api(app, 'GET', `/event-stream/${other.id}`);
   assert.is(one.status, 200);
   assert.is(one.body.routing_key, 'customer.*');
   assert.is((await api(app, 'DELETE', `/event-stream/${created.body.id}`)).status, 204);
   assert.is((await api(app, 'DELETE', `/event-stream/${created.body.id}`)).status, 404);
   assert.is((await api(app, 'GET', `/event-stream/${created.body.id}`)).status, 404);
-  assert.equal((await api(app, 'GET', '/event-stream')).body.event_streams.map((s: any) => s.id), [other.id]);
+  assert.equal(
+    (await api(app, 'GET', '/event-stream')).body.event_streams.map((s: any) => s.id),
+    [other.id],
+  );
 });
 
 apiSuite('bad requests: invalid keys, missing or mistyped fields, malformed JSON, oversized body, unknown or malformed ids', async () => {
@@ -130,14 +162,20 @@ apiSuite('token required when configured; ingress location and wss', async () =>
     assert.is(ok.status, 201);
     assert.is(ok.body.location, `wss://streams.example.com/event-stream/${ok.body.id}`);
     assert.not.ok(secured.logs.join('').includes('s3cret-token'));
-  } finally { await secured.close(); }
+  } finally {
+    await secured.close();
+  }
 });
 
 // ---------- WebSocket streams
 
 const streams = suite('WebSocket streams');
-streams.before(async () => { app = await gatewayApp({}, { pageSize: 100 }); });
-streams.after(async () => { await app.close(); });
+streams.before(async () => {
+  app = await gatewayApp({}, { pageSize: 100 });
+});
+streams.after(async () => {
+  await app.close();
+});
 
 streams('unknown stream, malformed id, bad parameters, wrong path: distinct codes', async () => {
   const unknown = listen(`ws://127.0.0.1:${app.gw.streamPort}/event-stream/00000000-0000-4000-8000-000000000000`);
@@ -145,14 +183,22 @@ streams('unknown stream, malformed id, bad parameters, wrong path: distinct code
   const malformed = listen(`ws://127.0.0.1:${app.gw.streamPort}/event-stream/nope`);
   assert.is((await malformed.closed).code, CLOSE.unknownStream);
   const s = await createStream(app, '#');
-  for (const query of ['?stream_from_ordinal=-3', '?stream_from_timestamp=later', '?stream_from_datetime=2024-99-01', '?stream_from_ordinal=1&stream_from_timestamp=5']) {
+  for (const query of [
+    '?stream_from_ordinal=-3',
+    '?stream_from_timestamp=later',
+    '?stream_from_datetime=2024-99-01',
+    '?stream_from_ordinal=1&stream_from_timestamp=5',
+  ]) {
     const bad = listen(s.location + query);
     const c = await bad.closed;
     assert.is(c.code, CLOSE.badParameters, query);
     assert.match(c.reason, /^bad parameters: /);
   }
   const wrongPath = listen(`ws://127.0.0.1:${app.gw.streamPort}/other/${s.id}`);
-  const refused = await wrongPath.opened.then(() => 'opened', (err: Error) => err.message);
+  const refused = await wrongPath.opened.then(
+    () => 'opened',
+    (err: Error) => err.message,
+  );
   assert.is(refused, 'HTTP 404');
   const plain = await fetch(`http://127.0.0.1:${app.gw.streamPort}/event-stream/${s.id}`);
   assert.is(plain.status, 426);
@@ -164,15 +210,29 @@ streams('no parameter: only new events, selected by routing key, in the document
   const byCustomer = await createStream(app, 'customer.42');
   const everything = await createStream(app, '#');
   const [a, b, c] = await Promise.all([joined(app, byKind.location), joined(app, byCustomer.location), joined(app, everything.location)]);
-  const logged = await app.eventLog.append([entry('42'), prediction('42'), prediction('7'), move('7', 1), { streamId: 'pump', type: 'rejected', data: { code: 'schema' } }]);
+  const logged = await app.eventLog.append([
+    entry('42'),
+    prediction('42'),
+    prediction('7'),
+    move('7', 1),
+    { streamId: 'pump', type: 'rejected', data: { code: 'schema' } },
+  ]);
   await waitFor(() => c.messages.length === 5, 5000, 'all five');
   await sleep(50);
   assert.equal(a.ordinals(), [logged[1].position, logged[2].position]);
   assert.equal(b.ordinals(), [logged[0].position, logged[1].position]);
-  assert.equal(c.ordinals(), logged.map((e) => e.position));
+  assert.equal(
+    c.ordinals(),
+    logged.map((e) => e.position),
+  );
   assert.equal(a.messages[0], {
-    ess_ordinal: logged[1].position, ess_timestamp: logged[1].recordedAt, message_type: 'prediction', message_body: logged[1].data,
-    stream_id: 'customer-42', version: logged[1].version, metadata: {},
+    ess_ordinal: logged[1].position,
+    ess_timestamp: logged[1].recordedAt,
+    message_type: 'prediction',
+    message_body: logged[1].data,
+    stream_id: 'customer-42',
+    version: logged[1].version,
+    metadata: {},
   });
   for (const l of [a, b, c]) l.ws.close();
 });
@@ -249,7 +309,9 @@ streams('seam with a tiny client buffer: held live events overflow and are re-re
     await sleep(50);
     assert.equal(c.ordinals(), expected);
     c.ws.close();
-  } finally { await small.close(); }
+  } finally {
+    await small.close();
+  }
 });
 
 streams('many clients on one stream and on others', async () => {
@@ -298,7 +360,9 @@ streams('client disconnect noticed at once; heartbeat keeps live peers', async (
     assert.is(hb.gw.clients().get(s.id), 1);
     alive.ws.close();
     await waitFor(() => !hb.gw.clients().has(s.id), 1000, 'clean close noticed');
-  } finally { await hb.close(); }
+  } finally {
+    await hb.close();
+  }
 });
 
 streams('slow client: bounded buffer, closed with the too-slow code', async () => {
@@ -318,7 +382,9 @@ streams('slow client: bounded buffer, closed with the too-slow code', async () =
     assert.equal(await lazy.closed, { code: CLOSE.tooSlow, reason: 'client too slow' });
     assert.is(fast.ws.readyState, WebSocket.OPEN);
     fast.ws.close();
-  } finally { await slow.close(); }
+  } finally {
+    await slow.close();
+  }
 });
 
 streams('restart keeps the stream records; shutdown closes clients with 1001', async () => {
@@ -332,7 +398,10 @@ streams('restart keeps the stream records; shutdown closes clients with 1001', a
     assert.equal(await c.closed, { code: CLOSE.shutdown, reason: 'server shutting down' });
     second = await gatewayApp({ DATABASE_SCHEMA: schema });
     const list = await api(second, 'GET', '/event-stream/');
-    assert.equal(list.body.event_streams.map((x: any) => [x.id, x.routing_key]), [[s.id, 'focus']]);
+    assert.equal(
+      list.body.event_streams.map((x: any) => [x.id, x.routing_key]),
+      [[s.id, 'focus']],
+    );
     const again = await joined(second, `ws://127.0.0.1:${second.gw.streamPort}/event-stream/${s.id}`);
     const logged = await second.eventLog.append([{ streamId: 'customer-9', type: 'focus', data: { id: '9', ts: 1, dept: 'Men' } }]);
     await waitFor(() => again.messages.length === 1, 5000, 'event after restart');

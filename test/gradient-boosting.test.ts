@@ -19,7 +19,9 @@ const small = { customers: 150, products: 400, days: 365 };
 const opts = { trees: 12, depth: 4 };
 
 let model: BoostedModelFile;
-test.before(() => { model = trainBoostedModel(generateStore({ ...small, seed: 9 }), opts); });
+test.before(() => {
+  model = trainBoostedModel(generateStore({ ...small, seed: 9 }), opts);
+});
 
 test('training is deterministic: same seed, same file; the trees have the asked shape; better than chance', () => {
   const again = trainBoostedModel(generateStore({ ...small, seed: 9 }), opts);
@@ -53,7 +55,8 @@ test('the file has one line per tree and loads as the service loads a model; the
   const coupons = [...store.coupons.slice(0, 200), { ...store.coupons[0], coupon_type: 'department' as const, how_many_products_required: -1 }];
   for (const cu of [...store.customers.slice(0, 25), { ...store.customers[0], total_items_bought: 0, total_coupons_used: 0, age: 60, gender: 'F' }]) {
     const got = scorer.score(cu, coupons);
-    for (const [i, s] of got.entries()) assert.ok(Math.abs(s - walk(featureVector(cu, coupons[i]))) < 1e-12, `customer ${cu.customer_id} coupon ${coupons[i].coupon_id}`);
+    for (const [i, s] of got.entries())
+      assert.ok(Math.abs(s - walk(featureVector(cu, coupons[i]))) < 1e-12, `customer ${cu.customer_id} coupon ${coupons[i].coupon_id}`);
     assert.is(scorer.scoreOne(cu, coupons[7]), got[7]);
   }
   assert.equal(scorer.score(store.customers[0], []), []);

@@ -23,10 +23,20 @@ export function uniqueName(prefix = 't'): string {
 export function testEnv(extra: Env = {}): Env {
   const name = uniqueName();
   return {
-    DATABASE_URL, MQTT_URL, MQTT_PROTOCOL_VERSION: process.env.MQTT_PROTOCOL_VERSION ?? '4',
-    DATABASE_SCHEMA: name, MQTT_TOPIC_PREFIX: `${name}/`, MQTT_CLIENT_ID: name,
-    PORT: '0', STREAM_PORT: '0', STREAM_API_PORT: '0', LOG_LEVEL: 'warn', AUTO_SEED: 'false',
-    GENERATOR_AUTO_START: 'false', SIMULATOR_AUTO_START: 'false', ROLES: 'recommender',
+    DATABASE_URL,
+    MQTT_URL,
+    MQTT_PROTOCOL_VERSION: process.env.MQTT_PROTOCOL_VERSION ?? '4',
+    DATABASE_SCHEMA: name,
+    MQTT_TOPIC_PREFIX: `${name}/`,
+    MQTT_CLIENT_ID: name,
+    PORT: '0',
+    STREAM_PORT: '0',
+    STREAM_API_PORT: '0',
+    LOG_LEVEL: 'warn',
+    AUTO_SEED: 'false',
+    GENERATOR_AUTO_START: 'false',
+    SIMULATOR_AUTO_START: 'false',
+    ROLES: 'recommender',
     ...extra,
   };
 }
@@ -40,7 +50,12 @@ export function testConfig(extra: Env = {}): Config {
 /** A logger whose JSON lines are kept in `lines` (and parsed in `entries`). */
 export function captureLogger(level = 'info'): { log: Logger; lines: string[]; entries: () => any[] } {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
   const log = createLogger({ level, json: true, stdout: !!process.env.TEST_VERBOSE, stream: { write: (l: string) => stream.write(l) } as any });
   return { log, lines, entries: () => lines.map((l) => JSON.parse(l)) };
 }
@@ -60,7 +75,9 @@ export async function startTestApp(extra: Env = {}, opts: StartOptions = {}): Pr
   const cap = captureLogger(env.LOG_LEVEL ?? 'warn');
   const app = await startStoreflow(r.config, cap.log, { port: 0, webDir: false, ...opts });
   return Object.assign(app, {
-    logs: cap.lines, entries: cap.entries, env,
+    logs: cap.lines,
+    entries: cap.entries,
+    env,
     async close() {
       await app.stop();
       await dropSchema(r.config.databaseSchema);
@@ -71,7 +88,11 @@ export async function startTestApp(extra: Env = {}, opts: StartOptions = {}): Pr
 export async function dropSchema(schema: string): Promise<void> {
   if (!DATABASE_URL || schema === 'public') return;
   const db = createConnectionPool({ connectionString: DATABASE_URL, bigIntMode: 'number', poolSize: 1 });
-  try { await db.query(sql`DROP SCHEMA IF EXISTS ${sql.ident(schema)} CASCADE`); } finally { await db.dispose(); }
+  try {
+    await db.query(sql`DROP SCHEMA IF EXISTS ${sql.ident(schema)} CASCADE`);
+  } finally {
+    await db.dispose();
+  }
 }
 
 export async function connectClient(clientId = uniqueName('c')): Promise<MqttClient> {
@@ -85,7 +106,11 @@ export async function collect(client: MqttClient, topics: string[]): Promise<{ t
     if (!topics.some((t) => topicMatches(t, topic))) return;
     const raw = payload.toString();
     let body: any = raw;
-    try { body = JSON.parse(raw); } catch { /* not JSON */ }
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      /* not JSON */
+    }
     got.push({ topic, body, raw });
   });
   await client.subscribeAsync(topics, { qos: 1 });
@@ -93,7 +118,8 @@ export async function collect(client: MqttClient, topics: string[]): Promise<{ t
 }
 
 function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/'), t = topic.split('/');
+  const f = filter.split('/'),
+    t = topic.split('/');
   for (let i = 0; i < f.length; i++) {
     if (f[i] === '#') return true;
     if (f[i] !== '+' && f[i] !== t[i]) return false;

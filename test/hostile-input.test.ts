@@ -21,7 +21,10 @@ const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 function raw(port: number, target: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((ok, fail) => {
     const req = request({ host: '127.0.0.1', port, path: target, headers, timeout: 5000 });
-    req.on('upgrade', (res, socket) => { socket.destroy(); ok({ status: res.statusCode ?? 0, body: '' }); });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      ok({ status: res.statusCode ?? 0, body: '' });
+    });
     req.on('response', (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
@@ -42,7 +45,9 @@ gateway.before(async () => {
   const app = await startTestApp({ ROLES: 'gateway' });
   gw = Object.assign(app, { handle: app.roles.get('gateway') as GatewayHandle });
 });
-gateway.after(async () => { await gw.close(); });
+gateway.after(async () => {
+  await gw.close();
+});
 
 gateway('malformed percent-encoding on the public port: 400 before the upgrade, and the process lives', async () => {
   const got = [];
@@ -50,7 +55,11 @@ gateway('malformed percent-encoding on the public port: 400 before the upgrade, 
     got.push([target, await raw(gw.handle.streamPort, target, upgrade)]);
   const bad = { status: 400, body: '' };
   assert.equal(got, [
-    ['/event-stream/%E0%A4%A', bad], ['/event-stream/%', bad], ['/event-stream/%ZZ', bad], ['/event-stream/%E0%A4%A?from=%', bad], ['/event-stream/%C0%80', bad],
+    ['/event-stream/%E0%A4%A', bad],
+    ['/event-stream/%', bad],
+    ['/event-stream/%ZZ', bad],
+    ['/event-stream/%E0%A4%A?from=%', bad],
+    ['/event-stream/%C0%80', bad],
   ]);
   assert.equal(await raw(gw.handle.streamPort, 'http://[bad/event-stream/x', upgrade), { status: 400, body: '' });
   const health = await gw.http.inject({ method: 'GET', url: '/healthcheck' });
@@ -69,60 +78,129 @@ gateway('/dashboard/config?since= out of the date range: 400 naming since', asyn
     got.push([since, r.statusCode, r.json().error, /since/.test(r.json().message)]);
   }
   assert.equal(got, [
-    ['1e22', 400, 'schema', true], ['8640000000000001', 400, 'schema', true], ['-1', 400, 'schema', true], ['NaN', 400, 'schema', true], ['soon', 400, 'schema', true],
+    ['1e22', 400, 'schema', true],
+    ['8640000000000001', 400, 'schema', true],
+    ['-1', 400, 'schema', true],
+    ['NaN', 400, 'schema', true],
+    ['soon', 400, 'schema', true],
   ]);
   const fine = await gw.http.inject({ method: 'GET', url: '/dashboard/config?since=0' });
   assert.is(fine.statusCode, 200);
 });
 
 gateway('deep JSON on the internal API: 400 too deep', async () => {
-  const res = await fetch(`http://127.0.0.1:${gw.handle.apiPort}/event-stream/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"routing_key":${deep(5000)}}` });
-  assert.equal({ status: res.status, body: await res.json() }, {
-    status: 400, body: { error: 'too_deep', message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` },
+  const res = await fetch(`http://127.0.0.1:${gw.handle.apiPort}/event-stream/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: `{"routing_key":${deep(5000)}}`,
   });
+  assert.equal(
+    { status: res.status, body: await res.json() },
+    {
+      status: 400,
+      body: { error: 'too_deep', message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` },
+    },
+  );
 });
 
 // ---------------------------------------------------------------- the control plane's bodies
 
 const control = suite('control plane: bodies');
 let cp: TestApp;
-control.before(async () => { cp = await startTestApp({ ROLES: 'recommender,simulator,gateway,pump' }); });
-control.after(async () => { await cp.close(); });
+control.before(async () => {
+  cp = await startTestApp({ ROLES: 'recommender,simulator,gateway,pump' });
+});
+control.after(async () => {
+  await cp.close();
+});
 
-const POSTS = ['/mock_entry', '/mock_focus', '/produce_entry', '/produce_move', '/produce_exit', '/scenario', '/scenario_draft', '/score', '/dashboard/helped', '/pump/settings', '/simulator/settings'];
+const POSTS = [
+  '/mock_entry',
+  '/mock_focus',
+  '/produce_entry',
+  '/produce_move',
+  '/produce_exit',
+  '/scenario',
+  '/scenario_draft',
+  '/score',
+  '/dashboard/helped',
+  '/pump/settings',
+  '/simulator/settings',
+];
 
-control('nested deeper than the limit: 400 too_deep on every POST, as JSON and as curl\'s form-encoded -d', async () => {
+control("nested deeper than the limit: 400 too_deep on every POST, as JSON and as curl's form-encoded -d", async () => {
   const tooDeep = { error: 'too_deep', message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
   for (const type of ['application/json', 'application/x-www-form-urlencoded']) {
     const got: unknown[] = [];
     for (const url of POSTS) {
-      const r = await cp.http.inject({ method: 'POST', url, headers: { 'content-type': type }, payload: `{"id":"1","ts":1700000000,"dep":"Men","x":1,"y":1,"pad":${deep(5000)}}` });
+      const r = await cp.http.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': type },
+        payload: `{"id":"1","ts":1700000000,"dep":"Men","x":1,"y":1,"pad":${deep(5000)}}`,
+      });
       got.push([url, r.statusCode, r.json()]);
     }
-    assert.equal(got, POSTS.map((u) => [u, 400, tooDeep]), type);
+    assert.equal(
+      got,
+      POSTS.map((u) => [u, 400, tooDeep]),
+      type,
+    );
   }
   // at the limit it parses (and the route answers as it would anyway)
-  const at = await cp.http.inject({ method: 'POST', url: '/mock_entry', headers: { 'content-type': 'application/json' }, payload: `{"id":"1","ts":1700000000,"pad":${deep(MAX_JSON_DEPTH - 1)}}` });
+  const at = await cp.http.inject({
+    method: 'POST',
+    url: '/mock_entry',
+    headers: { 'content-type': 'application/json' },
+    payload: `{"id":"1","ts":1700000000,"pad":${deep(MAX_JSON_DEPTH - 1)}}`,
+  });
   assert.is(at.statusCode, 200, at.body);
   // brackets inside strings are not nesting
-  const inString = await cp.http.inject({ method: 'POST', url: '/mock_entry', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ id: '1', ts: 1700000000, note: '['.repeat(5000) + '"\\' }) });
+  const inString = await cp.http.inject({
+    method: 'POST',
+    url: '/mock_entry',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ id: '1', ts: 1700000000, note: '['.repeat(5000) + '"\\' }),
+  });
   assert.is(inString.statusCode, 200, inString.body);
   // prototype poisoning is still refused as before
-  const proto = await cp.http.inject({ method: 'POST', url: '/mock_entry', headers: { 'content-type': 'application/json' }, payload: '{"id":"1","ts":1700000000,"__proto__":{"x":1}}' });
+  const proto = await cp.http.inject({
+    method: 'POST',
+    url: '/mock_entry',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"id":"1","ts":1700000000,"__proto__":{"x":1}}',
+  });
   assert.is(proto.statusCode, 400);
 });
 
 control('/scenario with a timestamp outside the date range: 400 naming the field', async () => {
   const got: unknown[] = [];
   for (const timestamp of [1e22, 8.64e15 + 1, '+275760-09-13T00:00:00.001Z', '9999999999999999999']) {
-    const r = await cp.http.inject({ method: 'POST', url: '/scenario', payload: { customer: { customer_id: '1' }, path: [{ type: 'ENTER', location: { x: 1, y: 1 }, timestamp }] } });
+    const r = await cp.http.inject({
+      method: 'POST',
+      url: '/scenario',
+      payload: { customer: { customer_id: '1' }, path: [{ type: 'ENTER', location: { x: 1, y: 1 }, timestamp }] },
+    });
     got.push([r.statusCode, r.json().details]);
   }
   const problem = (t: unknown) => [400, { problems: [`/path/0/timestamp: unreadable ${JSON.stringify(t)} (epoch seconds or ms, or ISO-8601 with an offset)`] }];
   assert.equal(got, [problem(1e22), problem(8.64e15 + 1), problem('+275760-09-13T00:00:00.001Z'), problem('9999999999999999999')]);
   // recalculated to now, a far-future path is fine; a path spanning more than the date range is not
-  const span = await cp.http.inject({ method: 'POST', url: '/scenario?recalculate_time=true', payload: { customer: { customer_id: '1' }, path: [{ type: 'ENTER', location: { x: 1, y: 1 }, timestamp: 0 }, { type: 'EXIT', location: { x: 1, y: 1 }, timestamp: 8.64e15 }] } });
-  assert.equal([span.statusCode, span.json().details], [400, { problems: ['/path/1/timestamp: 8640000000000000 is too far after the first step once recalculated to now'] }]);
+  const span = await cp.http.inject({
+    method: 'POST',
+    url: '/scenario?recalculate_time=true',
+    payload: {
+      customer: { customer_id: '1' },
+      path: [
+        { type: 'ENTER', location: { x: 1, y: 1 }, timestamp: 0 },
+        { type: 'EXIT', location: { x: 1, y: 1 }, timestamp: 8.64e15 },
+      ],
+    },
+  });
+  assert.equal(
+    [span.statusCode, span.json().details],
+    [400, { problems: ['/path/1/timestamp: 8640000000000000 is too far after the first step once recalculated to now'] }],
+  );
 });
 
 control('a customer id beyond the int column is an unknown customer, not a database error', async () => {
@@ -132,7 +210,13 @@ control('a customer id beyond the int column is an unknown customer, not a datab
   const r = await cp.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '99999999999', ts: 1700000000, dep: 'Men' } });
   assert.is(r.statusCode, 200, r.body);
   await sleep(200);
-  assert.equal(cp.entries().filter((e) => e.level >= 50).map((e) => e.msg), []);
+  assert.equal(
+    cp
+      .entries()
+      .filter((e) => e.level >= 50)
+      .map((e) => e.msg),
+    [],
+  );
 });
 
 // ---------------------------------------------------------------- MQTT packets above the limit
@@ -140,10 +224,15 @@ control('a customer id beyond the int column is an unknown customer, not a datab
 /** CONNECT, then a PUBLISH whose header announces `announced` bytes; writes until the broker cuts us off. */
 async function oversizedPublish(port: number, announced: number, send: number): Promise<{ sent: number; closed: boolean }> {
   const socket: Socket = connect({ host: '127.0.0.1', port });
-  await new Promise<void>((ok, fail) => { socket.once('connect', ok); socket.once('error', fail); });
+  await new Promise<void>((ok, fail) => {
+    socket.once('connect', ok);
+    socket.once('error', fail);
+  });
   let closed = false;
   socket.on('error', () => {});
-  socket.on('close', () => { closed = true; });
+  socket.on('close', () => {
+    closed = true;
+  });
   // CONNECT, MQTT 3.1.1, clean session, keepalive 60 s, client id "hostile"
   const id = Buffer.from('hostile');
   const body = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 60, 0, id.length]), id]);
@@ -152,7 +241,12 @@ async function oversizedPublish(port: number, announced: number, send: number): 
   // fixed header: PUBLISH QoS 0, remaining length as a variable byte integer; then topic and payload bytes
   const lenBytes: number[] = [];
   let n = announced;
-  do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; lenBytes.push(b); } while (n > 0);
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    lenBytes.push(b);
+  } while (n > 0);
   const topic = Buffer.from('customer/focus');
   socket.write(Buffer.concat([Buffer.from([0x30, ...lenBytes]), Buffer.from([topic.length >> 8, topic.length & 255]), topic]));
   let sent = 0;
@@ -175,7 +269,10 @@ mqtt('the embedded broker closes a connection whose packet announces more than i
   try {
     const r = await oversizedPublish(broker.port, 100 * 1024 * 1024, 16 * 1024 * 1024);
     assert.equal({ closed: r.closed, cutEarly: r.sent < 4 * 1024 * 1024 }, { closed: true, cutEarly: true });
-    assert.equal(entries().map((e) => [e.msg, e.bytes, e.limit]), [['MQTT packet above the size limit: connection closed', 1 + 4 + 100 * 1024 * 1024, 100_000]]);
+    assert.equal(
+      entries().map((e) => [e.msg, e.bytes, e.limit]),
+      [['MQTT packet above the size limit: connection closed', 1 + 4 + 100 * 1024 * 1024, 100_000]],
+    );
     // a packet within the limit still goes through
     const client = await (await import('mqtt')).default.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
     const got = await collect(client, ['ok/#']);
@@ -183,13 +280,20 @@ mqtt('the embedded broker closes a connection whose packet announces more than i
     await waitFor(() => got.length === 1, 5000, 'the message within the limit');
     assert.is(got[0].raw.length, 90_000);
     await client.endAsync();
-  } finally { await broker.stop(); }
+  } finally {
+    await broker.stop();
+  }
 });
 
-mqtt('storeflow\'s embedded broker has the limit, and clients advertise it to MQTT 5 brokers', async () => {
+mqtt("storeflow's embedded broker has the limit, and clients advertise it to MQTT 5 brokers", async () => {
   const config = testConfig({ MQTT_URL: '', MQTT_PORT: '0' });
   assert.is(mqttPacketLimit(config), 4 * 1024 * 1024);
-  const v5 = mqttOptions(testConfig({ MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_PROTOCOL_VERSION: '5' }), ['mqtt://127.0.0.1:1883'], 'recommender', captureLogger().log);
+  const v5 = mqttOptions(
+    testConfig({ MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_PROTOCOL_VERSION: '5' }),
+    ['mqtt://127.0.0.1:1883'],
+    'recommender',
+    captureLogger().log,
+  );
   assert.is(v5.maximumPacketSize, 4 * 1024 * 1024);
   const small = testConfig({ MQTT_URL: '', MQTT_PORT: '0', MQTT_MAX_PACKET_BYTES: '200000' });
   assert.is(mqttPacketLimit(small), 200_000);
@@ -199,7 +303,9 @@ mqtt('storeflow\'s embedded broker has the limit, and clients advertise it to MQ
     const r = await oversizedPublish(port, 50 * 1024 * 1024, 8 * 1024 * 1024);
     assert.equal({ closed: r.closed, cutEarly: r.sent < 4 * 1024 * 1024 }, { closed: true, cutEarly: true });
     assert.is((await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
-  } finally { await app.close(); }
+  } finally {
+    await app.close();
+  }
 });
 
 gateway.run();

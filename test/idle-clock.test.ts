@@ -4,7 +4,10 @@ import * as assert from 'uvu/assert';
 import { IdleClock } from '../actors/kernel/idle-clock.ts';
 
 /** Two passers-by walking together carry event time to `ts` (event time needs two customers to agree). */
-const walk = (c: IdleClock, ts: number) => { c.advance('p', ts); return c.advance('q', ts); };
+const walk = (c: IdleClock, ts: number) => {
+  c.advance('p', ts);
+  return c.advance('q', ts);
+};
 
 test('customers idle for the timeout are due, least recently active first, at most once per tick step', () => {
   const c = new IdleClock(7200, 60);
@@ -30,7 +33,7 @@ test('an event earlier than one already seen does not make a customer look idle'
   assert.equal(walk(c, 600), { ts: 600, due: ['x'] });
 });
 
-test('one customer far ahead moves nobody\'s clock; it takes a second customer to agree', () => {
+test("one customer far ahead moves nobody's clock; it takes a second customer to agree", () => {
   const c = new IdleClock(7200, 60);
   c.seen('a', 1000);
   c.seen('b', 1000);
@@ -40,7 +43,11 @@ test('one customer far ahead moves nobody\'s clock; it takes a second customer t
   assert.is(c.advance('h', 4_102_444_900), undefined);
   assert.equal(c.advance('a', 1100), { ts: 1100, due: [] }, 'the others carry event time on; nobody is idle');
   c.seen('a', 1100);
-  assert.equal(c.advance('b', 8299), { ts: 8299, due: ['b'] }, 'b quiet for 7299 s by its own clock; a (7199 s) not yet; h is ahead of event time: passed over');
+  assert.equal(
+    c.advance('b', 8299),
+    { ts: 8299, due: ['b'] },
+    'b quiet for 7299 s by its own clock; a (7199 s) not yet; h is ahead of event time: passed over',
+  );
   c.seen('b', 8299);
   assert.equal(c.advance('b', 8400), { ts: 8400, due: ['a'] });
   assert.is(c.advance('h', 4_102_444_999), undefined, 'h is never told while nobody else is near its time');

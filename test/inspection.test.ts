@@ -13,7 +13,12 @@ import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 test('machines/json is what `npm run machines` writes (every machine, importable as it is written)', () => {
   const files = renderMachines();
-  assert.equal(Object.keys(files).sort(), Object.keys(MACHINES).map((n) => `${n}.json`).sort());
+  assert.equal(
+    Object.keys(files).sort(),
+    Object.keys(MACHINES)
+      .map((n) => `${n}.json`)
+      .sort(),
+  );
   const states = (def: { states?: Record<string, any> }, prefix = ''): string[] =>
     Object.entries(def.states ?? {}).flatMap(([k, v]) => [prefix + k, ...states(v, `${prefix}${k}.`)]);
   const expected: Record<string, string[]> = {
@@ -37,11 +42,25 @@ function transitionsOf(machine: AnyStateMachine): unknown[] {
   };
   const out: unknown[] = [];
   const walk = (node: any) => {
-    out.push({ state: node.id, type: node.type, entry: node.entry.map(name), exit: node.exit.map(name), invoke: node.invoke.map((i: any) => `${i.id}:${i.src}`) });
+    out.push({
+      state: node.id,
+      type: node.type,
+      entry: node.entry.map(name),
+      exit: node.exit.map(name),
+      invoke: node.invoke.map((i: any) => `${i.id}:${i.src}`),
+    });
     const defs: [string, any[]][] = [...node.transitions.entries(), ['always', node.always ?? []]];
-    for (const [event, list] of defs) for (const t of list) {
-      out.push({ from: node.id, event, guard: t.guard === undefined ? null : name(t.guard), target: (t.target ?? []).map((s: any) => s.id), reenter: t.reenter, actions: t.actions.map(name) });
-    }
+    for (const [event, list] of defs)
+      for (const t of list) {
+        out.push({
+          from: node.id,
+          event,
+          guard: t.guard === undefined ? null : name(t.guard),
+          target: (t.target ?? []).map((s: any) => s.id),
+          reenter: t.reenter,
+          actions: t.actions.map(name),
+        });
+      }
     for (const child of Object.values(node.states)) walk(child);
   };
   walk(machine.root);
@@ -58,14 +77,31 @@ test('each exported config loads back into createMachine with the same states an
   }
   // what the old toJSON() export lost: `always` transitions and the guards that tell branches apart
   const session = transitionsOf(MACHINES.session) as any[];
-  assert.equal(session.filter((t) => t.from === 'session.ready' && t.event === 'always').map((t) => [t.guard, t.target]), [
-    ['pendingForUnknownCustomer', []], ['hasPending', ['session.scoring']], ['exitRequested', ['session.ended']],
-  ]);
-  assert.equal(session.filter((t) => t.event?.startsWith('xstate.done.actor.') && t.from === 'session.loadingContext').map((t) => t.guard), ['customerNotFound', null]);
+  assert.equal(
+    session.filter((t) => t.from === 'session.ready' && t.event === 'always').map((t) => [t.guard, t.target]),
+    [
+      ['pendingForUnknownCustomer', []],
+      ['hasPending', ['session.scoring']],
+      ['exitRequested', ['session.ended']],
+    ],
+  );
+  assert.equal(
+    session.filter((t) => t.event?.startsWith('xstate.done.actor.') && t.from === 'session.loadingContext').map((t) => t.guard),
+    ['customerNotFound', null],
+  );
   const customer = transitionsOf(MACHINES.customer) as any[];
-  assert.equal(customer.filter((t) => t.from === 'customer.choosing' && t.event === 'always').map((t) => t.target[0]), ['customer.walking', 'customer.browsing', 'customer.leaving']);
-  assert.ok(customer.some((t) => t.event === 'xstate.after.legTime.customer.leaving' && t.actions.includes('publishExit')), 'delays by name, with their actions');
-  assert.ok((transitionsOf(MACHINES.pump) as any[]).some((t) => t.invoke?.some((i: string) => i.endsWith(':publishBatch'))), 'invoked actors by name');
+  assert.equal(
+    customer.filter((t) => t.from === 'customer.choosing' && t.event === 'always').map((t) => t.target[0]),
+    ['customer.walking', 'customer.browsing', 'customer.leaving'],
+  );
+  assert.ok(
+    customer.some((t) => t.event === 'xstate.after.legTime.customer.leaving' && t.actions.includes('publishExit')),
+    'delays by name, with their actions',
+  );
+  assert.ok(
+    (transitionsOf(MACHINES.pump) as any[]).some((t) => t.invoke?.some((i: string) => i.endsWith(':publishBatch'))),
+    'invoked actors by name',
+  );
 });
 
 test('an inline guard or action cannot be exported: it is refused with its path', () => {
@@ -75,7 +111,7 @@ test('an inline guard or action cannot be exported: it is refused with its path'
   assert.equal(machineConfig(mapped), { id: 'm', initial: 'a', states: { a: { entry: { type: 'named' } } } });
 });
 
-test('XSTATE_INSPECT=ws://… sends a session\'s actor, event and snapshot inspection events', async () => {
+test("XSTATE_INSPECT=ws://… sends a session's actor, event and snapshot inspection events", async () => {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((ok) => server.once('listening', ok));
   const port = (server.address() as { port: number }).port;
@@ -90,7 +126,10 @@ test('XSTATE_INSPECT=ws://… sends a session\'s actor, event and snapshot inspe
     await waitFor(() => received.some((e) => e.type === '@xstate.snapshot' && JSON.stringify(e).includes('"offered":[')), 10_000, 'a session snapshot');
     const types = new Set(received.map((e) => e.type));
     for (const t of ['@xstate.actor', '@xstate.event', '@xstate.snapshot']) assert.ok(types.has(t), `${t} received`);
-    assert.ok(received.some((e) => e.type === '@xstate.event' && e.event?.type === 'focus'), 'the focus event is inspected');
+    assert.ok(
+      received.some((e) => e.type === '@xstate.event' && e.event?.type === 'focus'),
+      'the focus event is inspected',
+    );
   } finally {
     await app.close();
     for (const client of server.clients) client.terminate();

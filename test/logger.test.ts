@@ -10,12 +10,27 @@ import { secretValues } from '../adapters/process/app.ts';
 
 function capture(secrets: string[]) {
   const lines: string[] = [];
-  const log = createLogger({ level: 'trace', json: true, stdout: false, secrets, stream: { write: (l: string) => { lines.push(l); } } as any });
+  const log = createLogger({
+    level: 'trace',
+    json: true,
+    stdout: false,
+    secrets,
+    stream: {
+      write: (l: string) => {
+        lines.push(l);
+      },
+    } as any,
+  });
   return { log, text: () => lines.join('') };
 }
 
 test('secrets from the environment are scrubbed from every field, message and error', () => {
-  const env = { MQTT_PASSWORD: 's3cr3t-mqtt', ESS_API_TOKEN: 'tok-123456', DATABASE_URL: 'postgres://app:db-p%40ss@db:5432/x', AMQP_URL: 'amqp://guest:rabbit-pw@127.0.0.1:5672' };
+  const env = {
+    MQTT_PASSWORD: 's3cr3t-mqtt',
+    ESS_API_TOKEN: 'tok-123456',
+    DATABASE_URL: 'postgres://app:db-p%40ss@db:5432/x',
+    AMQP_URL: 'amqp://guest:rabbit-pw@127.0.0.1:5672',
+  };
   const { log, text } = capture(secretValues(env));
   log.info({ password: 's3cr3t-mqtt', nested: { token: 'tok-123456' } }, 'by key');
   log.info({ url: 'amqp://guest:rabbit-pw@127.0.0.1:5672', db: env.DATABASE_URL }, 'in URLs');
@@ -42,11 +57,21 @@ test('LOG_FILENAME keeps every line written before a crash', async () => {
       const log = createLogger({ level: 'info', json: true, stdout: false, file: ${JSON.stringify(file)} });
       for (let i = 1; i <= 77; i++) log.error({ i }, 'failure');
       setImmediate(() => { throw new Error('crash'); });`;
-    const code = await new Promise<number | null>((ok) => spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' }).on('exit', ok));
+    const code = await new Promise<number | null>((ok) =>
+      spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' }).on('exit', ok),
+    );
     assert.is(code, 1, 'the process crashed');
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.equal(lines.map((l) => l.i), Array.from({ length: 77 }, (_, k) => k + 1));
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(
+      lines.map((l) => l.i),
+      Array.from({ length: 77 }, (_, k) => k + 1),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

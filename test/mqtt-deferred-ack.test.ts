@@ -14,7 +14,9 @@ test('a held PUBACK is sent when its work resolves, never when it rejects; later
   const broker = await Aedes.createBroker();
   // the broker hears each PUBACK (it does not say for which message: the order of release tells)
   let acks = 0;
-  broker.on('ack', () => { acks++; });
+  broker.on('ack', () => {
+    acks++;
+  });
   const server = createServer(broker.handle);
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -28,7 +30,12 @@ test('a held PUBACK is sent when its work resolves, never when it rejects; later
     const n = Number(payload.toString());
     heard.push(n);
     if (n === 3) return; // no work: acked at once
-    pending.set(packet.messageId!, new Promise((ok, fail) => { release[n] = (good) => (good ? ok(n) : fail(new Error('not logged'))); }));
+    pending.set(
+      packet.messageId!,
+      new Promise((ok, fail) => {
+        release[n] = (good) => (good ? ok(n) : fail(new Error('not logged')));
+      }),
+    );
   });
   await client.subscribeAsync('t', { qos: 1 });
   const publisher = await mqtt.connectAsync(url, { clientId: 'publisher', protocolVersion: 4, reconnectPeriod: 0 });

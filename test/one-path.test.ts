@@ -14,7 +14,7 @@ import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 const T = SMALL_STORE.ts;
 
-test('the detector\'s focus is decided once, locally; an identical focus from outside at the same moment is decided too', async () => {
+test("the detector's focus is decided once, locally; an identical focus from outside at the same moment is decided too", async () => {
   // MQTT_URL empty: storeflow starts its own embedded broker
   const app = await startTestApp({ ROLES: 'recommender,detector', PREDICTION_THRESHOLD: '0', MQTT_URL: '', MQTT_PORT: '0' });
   const client = await mqtt.connectAsync(app.infrastructure.brokerUrls[0], { clientId: 'outside', protocolVersion: 4, reconnectPeriod: 0 });
@@ -23,24 +23,41 @@ test('the detector\'s focus is decided once, locally; an identical focus from ou
     await seedSmallStore(app.database.db);
     await (app.roles.get('recommender') as RecommenderHandle).reload();
     const predictions: any[] = [];
-    client.on('message', (topic, payload) => { if (topic === app.config.topics.prediction) predictions.push(JSON.parse(payload.toString())); });
+    client.on('message', (topic, payload) => {
+      if (topic === app.config.topics.prediction) predictions.push(JSON.parse(payload.toString()));
+    });
     await client.subscribeAsync(app.config.topics.prediction, { qos: 1 });
     const t = app.config.topics;
     await client.publishAsync(t.enter, JSON.stringify({ id: '1', ts: T }), { qos: 1 });
-    const moves = [[700, 700], [705, 702], [710, 700]];
+    const moves = [
+      [700, 700],
+      [705, 702],
+      [710, 700],
+    ];
     for (const [i, [x, y]] of moves.entries()) await client.publishAsync(t.move, JSON.stringify({ id: '1', ts: T + 1 + i, x, y }), { qos: 1 });
     // the focus the third move causes, as the detector publishes it, and the same text from outside
     const focus = JSON.stringify({ id: '1', ts: T + 3, dep: 'Men', x: 710, y: 700 });
     await client.publishAsync(t.focus, focus, { qos: 1 });
-    const decisions = await waitFor(async () => {
-      const d = await app.eventLog.read({ types: ['prediction', 'no_prediction'] });
-      return d.length >= 2 ? d : null;
-    }, 10_000, 'two decisions');
+    const decisions = await waitFor(
+      async () => {
+        const d = await app.eventLog.read({ types: ['prediction', 'no_prediction'] });
+        return d.length >= 2 ? d : null;
+      },
+      10_000,
+      'two decisions',
+    );
     await sleep(500);
     const log = await app.eventLog.read({ streamId: 'customer-1' });
     const focuses = log.filter((e) => e.type === 'focus');
     const sources = focuses.map((e) => [e.metadata.source, e.data]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-    assert.equal(sources, [['mqtt', JSON.parse(focus)], ['output', JSON.parse(focus)]], 'the detector\'s focus (an output) and the outside one (an input), each logged once');
+    assert.equal(
+      sources,
+      [
+        ['mqtt', JSON.parse(focus)],
+        ['output', JSON.parse(focus)],
+      ],
+      "the detector's focus (an output) and the outside one (an input), each logged once",
+    );
     // one decision per focus, each caused by its own focus
     assert.equal(decisions.map((d) => d.metadata.cause).sort(), focuses.map((f) => f.messageId).sort());
     assert.equal((await app.eventLog.read({ types: ['prediction', 'no_prediction'] })).length, 2, 'nothing decided twice');

@@ -10,8 +10,18 @@ import { startTestApp } from './helpers.ts';
 import type { GatewayHandle } from '../adapters/gateway/index.ts';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
-type Doc = { openapi: string; info: { title: string; description?: string }; tags?: { name: string; description?: string }[]; paths: Record<string, Record<string, any>> };
-const operations = (doc: Doc) => Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).filter(([m]) => METHODS.includes(m)).map(([m, op]) => ({ key: `${m.toUpperCase()} ${path}`, op })));
+type Doc = {
+  openapi: string;
+  info: { title: string; description?: string };
+  tags?: { name: string; description?: string }[];
+  paths: Record<string, Record<string, any>>;
+};
+const operations = (doc: Doc) =>
+  Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops)
+      .filter(([m]) => METHODS.includes(m))
+      .map(([m, op]) => ({ key: `${m.toUpperCase()} ${path}`, op })),
+  );
 
 async function valid(doc: Doc, what: string) {
   const r = await new Validator().validate(structuredClone(doc) as unknown as Parameters<Validator['validate']>[0]);
@@ -30,7 +40,7 @@ function complete(doc: Doc, what: string) {
   }
 }
 
-test('the control plane\'s document: valid, tags by role, every alias named once and not listed, seed examples', async () => {
+test("the control plane's document: valid, tags by role, every alias named once and not listed, seed examples", async () => {
   const app = await startTestApp({ ROLES: 'recommender,detector,simulator,pump,gateway' });
   try {
     const r = await app.http.inject({ method: 'GET', url: '/docs/json' });
@@ -41,33 +51,55 @@ test('the control plane\'s document: valid, tags by role, every alias named once
     const ops = operations(doc);
     const keys = ops.map((o) => o.key);
     const tagOf = (key: string) => ops.find((o) => o.key === key)!.op.tags;
-    for (const [key, tag] of [['POST /recommender/mock_focus', 'recommender'], ['GET /detector/shoppers', 'detector'], ['POST /simulator/scenario', 'simulator'],
-      ['GET /pump/state', 'pump'], ['GET /gateway/dashboard/config', 'dashboard'], ['GET /readyz', 'process'], ['POST /auth', 'process']] as const)
+    for (const [key, tag] of [
+      ['POST /recommender/mock_focus', 'recommender'],
+      ['GET /detector/shoppers', 'detector'],
+      ['POST /simulator/scenario', 'simulator'],
+      ['GET /pump/state', 'pump'],
+      ['GET /gateway/dashboard/config', 'dashboard'],
+      ['GET /readyz', 'process'],
+      ['POST /auth', 'process'],
+    ] as const)
       assert.equal(tagOf(key), [tag], key);
     // aliases: the seeds' root paths are named on the listed operation, never listed themselves
-    for (const alias of ['POST /mock_focus', 'POST /mock_entry', 'GET /sessions/{id}', 'POST /produce_move', 'POST /scenario', 'GET /state', 'POST /start', 'GET /dashboard/config'])
+    for (const alias of [
+      'POST /mock_focus',
+      'POST /mock_entry',
+      'GET /sessions/{id}',
+      'POST /produce_move',
+      'POST /scenario',
+      'GET /state',
+      'POST /start',
+      'GET /dashboard/config',
+    ])
       assert.not.ok(keys.includes(alias), `${alias} is not listed again`);
     const description = (key: string) => ops.find((o) => o.key === key)!.op.description as string;
     assert.match(description('POST /recommender/mock_focus'), 'Also at `POST /mock_focus`');
     assert.match(description('GET /recommender/sessions/{id}'), 'Also at `GET /sessions/:id`');
     assert.match(description('GET /pump/state'), 'Also at `GET /state`', 'the pump owns the bare /state');
-    assert.not.match(description('GET /simulator/state') ?? '', 'Also at', 'the simulator\'s /state is not at the root when the pump runs');
-    assert.not.ok(keys.some((k) => /^\w+ \/(shoppers)/.test(k)), 'the detector has no root routes');
+    assert.not.match(description('GET /simulator/state') ?? '', 'Also at', "the simulator's /state is not at the root when the pump runs");
+    assert.not.ok(
+      keys.some((k) => /^\w+ \/(shoppers)/.test(k)),
+      'the detector has no root routes',
+    );
     const listed = new Set(keys);
     assert.is(listed.size, keys.length, 'no operation twice');
     // examples from the seeds
     const examples = (key: string) => ops.find((o) => o.key === key)!.op.requestBody?.content?.['application/json']?.examples ?? {};
     assert.equal(Object.values<any>(examples('POST /recommender/mock_focus')).map((e) => e.value)[0], { id: '100', ts: 1764000060, dep: 'Boys' });
-    assert.ok(Object.values<any>(examples('POST /recommender/mock_entry')).some((e) => e.value.event_type === 'entry event'), 'the envelope form of seed 002');
+    assert.ok(
+      Object.values<any>(examples('POST /recommender/mock_entry')).some((e) => e.value.event_type === 'entry event'),
+      'the envelope form of seed 002',
+    );
     assert.equal(Object.values<any>(examples('POST /simulator/produce_move'))[0].value, { id: '997', ts: 192326400, x: 2, y: 3 });
-    assert.match(doc.info.description!, 'STREAM_API_PORT', 'the gateway\'s API is pointed to');
+    assert.match(doc.info.description!, 'STREAM_API_PORT', "the gateway's API is pointed to");
     assert.is((await app.http.inject({ method: 'GET', url: '/docs' })).statusCode < 400, true);
   } finally {
     await app.close();
   }
 });
 
-test('the gateway\'s internal API documents itself on its own port (/docs, /docs/json), open even with ESS_API_TOKEN', async () => {
+test("the gateway's internal API documents itself on its own port (/docs, /docs/json), open even with ESS_API_TOKEN", async () => {
   const token = 'a-gateway-token-of-some-length';
   const app = await startTestApp({ ROLES: 'gateway', ESS_API_TOKEN: token });
   try {
@@ -77,10 +109,15 @@ test('the gateway\'s internal API documents itself on its own port (/docs, /docs
     const doc: Doc = await r.json();
     await valid(doc, 'internal API');
     complete(doc, 'internal API');
-    const keys = operations(doc).map((o) => o.key).sort();
+    const keys = operations(doc)
+      .map((o) => o.key)
+      .sort();
     assert.equal(keys, ['DELETE /event-stream/{id}', 'GET /event-stream/', 'GET /event-stream/version/', 'GET /event-stream/{id}', 'POST /event-stream/']);
     const post = operations(doc).find((o) => o.key === 'POST /event-stream/')!.op;
-    assert.ok(Object.values<any>(post.requestBody.content['application/json'].examples).some((e) => e.value.routing_key === 'abc'), 'seed 004\'s example');
+    assert.ok(
+      Object.values<any>(post.requestBody.content['application/json'].examples).some((e) => e.value.routing_key === 'abc'),
+      "seed 004's example",
+    );
     assert.is((await fetch(`${base}/docs`)).status < 400, true, 'the UI');
     assert.is((await fetch(`${base}/event-stream/`)).status, 401, 'the API itself still needs the token');
     assert.is((await fetch(`${base}/event-stream/`, { headers: { authorization: `Bearer ${token}` } })).status, 200);

@@ -6,7 +6,9 @@ import { pumpMachine, type BatchResult, type Batch, type PumpSettings } from '..
 import { createPrng } from '../actors/kernel/prng.ts';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 
-const flush = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
 
 function pump(settings: Partial<PumpSettings> = {}, opts: { seed?: string; publishMs?: number; fail?: boolean } = {}) {
   const clock = new SimulatedClock();
@@ -21,7 +23,10 @@ function pump(settings: Partial<PumpSettings> = {}, opts: { seed?: string; publi
   const actor = createActor(pumpMachine.provide({ actors: { publishBatch } }), {
     clock,
     input: {
-      rng: createPrng(opts.seed ?? 'test'), minCustomerId: 1, maxCustomerId: 1000, departments: DEPARTMENTS,
+      rng: createPrng(opts.seed ?? 'test'),
+      minCustomerId: 1,
+      maxCustomerId: 1000,
+      departments: DEPARTMENTS,
       settings: { intervalMs: 1000, eventsPerTick: 1, rate: 0, ...settings },
     },
   });
@@ -31,7 +36,10 @@ function pump(settings: Partial<PumpSettings> = {}, opts: { seed?: string; publi
   actor.subscribe({ error: (err) => errors.push(err) });
   actor.start();
   const advance = async (ms: number, step = 1) => {
-    for (let t = 0; t < ms; t += step) { clock.increment(step); await flush(); }
+    for (let t = 0; t < ms; t += step) {
+      clock.increment(step);
+      await flush();
+    }
   };
   return { actor, clock, batches, emitted, errors, advance };
 }
@@ -45,7 +53,10 @@ test('stopped until START; then one batch at once and one every interval; STOP e
   await flush();
   assert.is(p.batches.length, 1);
   await p.advance(3000, 100);
-  assert.equal(p.batches.map((b) => b.at - p.batches[0].at), [0, 1000, 2000, 3000]);
+  assert.equal(
+    p.batches.map((b) => b.at - p.batches[0].at),
+    [0, 1000, 2000, 3000],
+  );
   assert.ok(p.batches.every((b) => b.picks.length === 3));
   p.actor.send({ type: 'STOP', by: 'test' });
   await p.advance(3000, 100);
@@ -85,7 +96,10 @@ test('a target rate that is not a whole number per tick is met on average (fract
   await p.advance(2000 - 1, 10);
   assert.is(p.batches.length, 20);
   const counts = p.batches.map((b) => b.picks.length);
-  assert.is(counts.reduce((s, n) => s + n, 0), 50);
+  assert.is(
+    counts.reduce((s, n) => s + n, 0),
+    50,
+  );
   assert.ok(counts.every((n) => n === 2 || n === 3));
 });
 
@@ -95,7 +109,10 @@ test('a batch that takes longer than the interval starts the next one at once; s
   await p.advance(30, 10);
   // the publisher says each batch took 250 ms: no wait at all before the next one
   assert.ok(p.batches.length >= 3, `${p.batches.length} batches in 30 ms`);
-  assert.ok(p.batches.every((b, i) => i === 0 || b.at - p.batches[i - 1].at < 100), JSON.stringify(p.batches.map((b) => b.at)));
+  assert.ok(
+    p.batches.every((b, i) => i === 0 || b.at - p.batches[i - 1].at < 100),
+    JSON.stringify(p.batches.map((b) => b.at)),
+  );
   p.actor.send({ type: 'SETTINGS', settings: { eventsPerTick: 7 } });
   await p.advance(20, 10);
   assert.is(p.batches.at(-1)!.picks.length, 7);

@@ -9,7 +9,8 @@ import { startTestApp, connectClient, collect, waitFor, sleep, uniqueName, type 
 const focusSchema = compile(FocusEvent);
 const PAYLOAD = /^\{"id":"(\d+)","dep":"([A-Za-z]+)","ts":(\d+)\}$/;
 
-const pumpApp = (env: Record<string, string> = {}) => startTestApp({ ROLES: 'pump', PUMP_INSTANCE_ID: uniqueName('pump'), PERIODIC_TASKS_INTERVAL: '0.05', ...env });
+const pumpApp = (env: Record<string, string> = {}) =>
+  startTestApp({ ROLES: 'pump', PUMP_INSTANCE_ID: uniqueName('pump'), PERIODIC_TASKS_INTERVAL: '0.05', ...env });
 const state = async (app: TestApp, url = '/state') => (await app.http.inject({ method: 'GET', url })).json();
 
 test('HTTP: stopped at first (auto-start off); /start publishes seed-000 focus events and broadcasts START; /stop stops', async () => {
@@ -49,7 +50,10 @@ test('HTTP: stopped at first (auto-start off); /start publishes seed-000 focus e
       assert.ok(+m![3] >= before && +m![3] <= after, 'ts is now, in seconds');
     }
     assert.equal(new Set(got.map((g) => g.body.id)).size, 5, 'every id of the range is drawn');
-    assert.equal(commands.map((c) => c.raw), ['START', 'STOP']);
+    assert.equal(
+      commands.map((c) => c.raw),
+      ['START', 'STOP'],
+    );
     const s1 = await state(app);
     assert.is(s1.state, 'stopped');
     assert.is(s1.events_sent, n);
@@ -58,7 +62,10 @@ test('HTTP: stopped at first (auto-start off); /start publishes seed-000 focus e
     assert.equal(await app.eventLog.read({ types: ['focus'] }), []);
     assert.is((await app.http.inject({ method: 'GET', url: '/pump/healthcheck' })).body, 'OK');
     assert.is((await app.http.inject({ method: 'GET', url: '/healthcheck' })).body, 'OK');
-  } finally { await client.endAsync(); await app.close(); }
+  } finally {
+    await client.endAsync();
+    await app.close();
+  }
 });
 
 test('MQTT commands: broadcast and targeted, any case, JSON form; other instances and unknown commands change nothing', async () => {
@@ -91,7 +98,10 @@ test('MQTT commands: broadcast and targeted, any case, JSON form; other instance
     await until(['started', 'started'], 'both started by /start on a');
     await b.http.inject({ method: 'POST', url: '/stop' });
     await until(['stopped', 'stopped'], 'both stopped by /stop on b');
-    const warnings = a.entries().filter((e) => e.msg === 'unknown pump command ignored').map((e) => e.reason);
+    const warnings = a
+      .entries()
+      .filter((e) => e.msg === 'unknown pump command ignored')
+      .map((e) => e.reason);
     assert.is(warnings.length, 3, JSON.stringify(warnings));
     assert.ok(warnings.some((w: string) => w.includes('jump')));
     // the start-up log names the instance id and its command topics
@@ -100,7 +110,11 @@ test('MQTT commands: broadcast and targeted, any case, JSON form; other instance
     assert.equal(ready.commandTopics, [cmd, `${cmd}/pump-a`]);
     const metrics = (await a.http.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /storeflow_pump_commands_total\{command="unknown",source="mqtt"\} 3/);
-  } finally { await client.endAsync(); await a.close(); await b.close(); }
+  } finally {
+    await client.endAsync();
+    await a.close();
+    await b.close();
+  }
 });
 
 test('GENERATOR_AUTO_START=true publishes from the start; TESTING_NO_MQTT logs instead of publishing', async () => {
@@ -110,14 +124,19 @@ test('GENERATOR_AUTO_START=true publishes from the start; TESTING_NO_MQTT logs i
     const got = await collect(client, [app.config.topics.focus]);
     await waitFor(() => got.length >= 3, 5000, 'events with no /start');
     assert.is((await state(app)).state, 'started');
-  } finally { await client.endAsync(); await app.close(); }
+  } finally {
+    await client.endAsync();
+    await app.close();
+  }
   const quiet = await pumpApp({ GENERATOR_AUTO_START: 'true', TESTING_NO_MQTT: 'true', LOG_LEVEL: 'info' });
   try {
     await waitFor(() => quiet.entries().some((e) => e.topic === quiet.config.topics.focus && /would publish/.test(e.msg)), 5000, 'a logged publication');
     const line = quiet.entries().find((e) => e.topic === quiet.config.topics.focus && /would publish/.test(e.msg));
     assert.match(line.payload, PAYLOAD);
     assert.is((await state(quiet)).state, 'started');
-  } finally { await quiet.close(); }
+  } finally {
+    await quiet.close();
+  }
 });
 
 test('PUMP_RATE is met (published and reported); the rate can be changed live; bad settings are 400', async () => {
@@ -152,7 +171,10 @@ test('PUMP_RATE is met (published and reported); the rate can be changed live; b
     assert.is((await state(app)).target_rate, 500);
     // the settings route is only under /pump
     assert.is((await app.http.inject({ method: 'POST', url: '/settings', payload: { rate: 1 } })).statusCode, 404);
-  } finally { await client.endAsync(); await app.close(); }
+  } finally {
+    await client.endAsync();
+    await app.close();
+  }
 });
 
 test.run();

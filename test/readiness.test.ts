@@ -13,7 +13,14 @@ test('broker down → 503 with broker down; back → 200', async () => {
   try {
     assert.is((await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
     await broker.stop();
-    const down = await waitFor(async () => { const r = await app.http.inject({ method: 'GET', url: '/readyz' }); return r.statusCode === 503 ? r : null; }, 10_000, '503');
+    const down = await waitFor(
+      async () => {
+        const r = await app.http.inject({ method: 'GET', url: '/readyz' });
+        return r.statusCode === 503 ? r : null;
+      },
+      10_000,
+      '503',
+    );
     assert.equal(down.json(), { status: 'not ready', checks: { database: 'up', 'event log': 'up', broker: 'down' } });
     assert.is((await app.http.inject({ method: 'GET', url: '/healthcheck' })).body, 'OK', 'still alive');
     broker = await startEmbeddedBroker({ port, host: '127.0.0.1', log: silentLogger });

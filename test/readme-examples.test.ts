@@ -14,12 +14,17 @@ const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8'
 /** `curl -X POST localhost:8000<path> … -d '<body>'` lines of the README, in order. */
 function curls(path: RegExp): { url: string; body: unknown }[] {
   return [...README.matchAll(/^curl -X POST localhost:8000(\/\S+) .*-d '(\{.*\})'$/gm)]
-    .filter((m) => path.test(m[1])).map((m) => ({ url: m[1], body: JSON.parse(m[2]) }));
+    .filter((m) => path.test(m[1]))
+    .map((m) => ({ url: m[1], body: JSON.parse(m[2]) }));
 }
 
 test('the /mock_entry and /mock_focus example yields the coupon the README shows, with the default data', async () => {
   const examples = curls(/^\/mock_(entry|focus)$/);
-  assert.equal(examples.map((e) => e.url), ['/mock_entry', '/mock_focus'], 'the example: an entry, then a focus');
+  assert.equal(
+    examples.map((e) => e.url),
+    ['/mock_entry', '/mock_focus'],
+    'the example: an entry, then a focus',
+  );
   const shown = /^# → (\{"predictions": \[\{.*)$/m.exec(README);
   assert.ok(shown, 'the README shows the answer (a line "# → {"predictions": …")');
   const coupon = /"coupon": \{"id": (\d+), "type": "(\w+)", "department": "(\w+)", "discount": (\d+)/.exec(shown![1]);

@@ -44,10 +44,16 @@ test('entry then focus over MQTT → one prediction with exactly the seed-002 sc
     assert.ok(p.coupon.products.length > 0 && p.coupon.products.every((x: any) => x.department === 'Men'));
     // the log holds the inputs and the prediction, in that order
     const log = await app.eventLog.read({ streamId: 'customer-1' });
-    assert.equal(log.map((e) => e.type), ['entry', 'focus', 'prediction']);
+    assert.equal(
+      log.map((e) => e.type),
+      ['entry', 'focus', 'prediction'],
+    );
     assert.is((log[2].data as any).coupon.id, p.coupon.id);
     assert.is(log[2].messageId, `${log[1].messageId}:prediction`);
-  } finally { await client.endAsync(); await app.close(); }
+  } finally {
+    await client.endAsync();
+    await app.close();
+  }
 });
 
 test('focus with no entry loads the context first; focus racing the load; a repeat focus never repeats a coupon', async () => {
@@ -76,7 +82,10 @@ test('focus with no entry loads the context first; focus racing the load; a repe
     // exit ends the session
     await client.publishAsync(topic(app, 'exit'), JSON.stringify({ id: '3', ts: TS + 60 }), { qos: 1 });
     await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/sessions/3' })).statusCode === 404, 5000, 'session ended');
-  } finally { await client.endAsync(); await app.close(); }
+  } finally {
+    await client.endAsync();
+    await app.close();
+  }
 });
 
 test('envelope in → envelope out (MESSAGE_FORMAT=envelope)', async () => {
@@ -84,31 +93,55 @@ test('envelope in → envelope out (MESSAGE_FORMAT=envelope)', async () => {
   const client = await connectClient();
   try {
     const got = await collect(client, [topic(app, 'prediction')]);
-    await client.publishAsync(topic(app, 'enter'), JSON.stringify({ event_type: 'customer entry', event_timestamp: '2025-06-02T10:00:00Z', payload: { customer_id: 1 } }), { qos: 1 });
-    await client.publishAsync(topic(app, 'focus'), JSON.stringify({ event_type: 'customer focus', event_timestamp: '2025-06-02T10:00:30+00:00', payload: { customer_id: 1, department_id: 1 } }), { qos: 1 });
+    await client.publishAsync(
+      topic(app, 'enter'),
+      JSON.stringify({ event_type: 'customer entry', event_timestamp: '2025-06-02T10:00:00Z', payload: { customer_id: 1 } }),
+      { qos: 1 },
+    );
+    await client.publishAsync(
+      topic(app, 'focus'),
+      JSON.stringify({ event_type: 'customer focus', event_timestamp: '2025-06-02T10:00:30+00:00', payload: { customer_id: 1, department_id: 1 } }),
+      { qos: 1 },
+    );
     await waitFor(() => got.length === 1, 10_000, 'an envelope prediction');
     const p = got[0].body;
     assert.ok(envelopeSchema.check(p), envelopeSchema.error(p));
     assert.is(p.payload.customer_id, 1);
     assert.ok(SMALL_STORE.menValid.includes(p.payload.coupon_id));
     assert.is(p.event_timestamp, '2025-06-02T10:00:30.000Z');
-  } finally { await client.endAsync(); await app.close(); }
+  } finally {
+    await client.endAsync();
+    await app.close();
+  }
 });
 
 test('mock endpoints: both body formats, answered with the prediction or the reason', async () => {
   const app = await recommender();
   try {
-    const entry = await app.http.inject({ method: 'POST', url: '/mock_entry', payload: { event_type: 'entry event', event_timestamp: '2025-06-02T10:00:00Z', payload: { customer_id: 1 } } });
+    const entry = await app.http.inject({
+      method: 'POST',
+      url: '/mock_entry',
+      payload: { event_type: 'entry event', event_timestamp: '2025-06-02T10:00:00Z', payload: { customer_id: 1 } },
+    });
     assert.is(entry.statusCode, 200);
     assert.equal(entry.json().predictions, []);
     const focus = await app.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: TS, dep: 'Men' } });
     assert.is(focus.statusCode, 200);
     assert.is(focus.json().predictions.length, 1);
     assert.ok(flatSchema.check(focus.json().predictions[0]));
-    const envelope = await app.http.inject({ method: 'POST', url: '/mock_focus', payload: { event_type: 'focus event', event_timestamp: '2025-06-02T10:01:00Z', payload: { customer_id: 1, category: 'Women' } } });
+    const envelope = await app.http.inject({
+      method: 'POST',
+      url: '/mock_focus',
+      payload: { event_type: 'focus event', event_timestamp: '2025-06-02T10:01:00Z', payload: { customer_id: 1, category: 'Women' } },
+    });
     assert.is(envelope.json().predictions[0].coupon.id, 5);
     // curl -d sends form-encoded content type with a JSON body (seed 001/002 examples)
-    const curl = await app.http.inject({ method: 'POST', url: '/mock_focus', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: JSON.stringify({ id: '2', ts: TS, dep: 'Women' }) });
+    const curl = await app.http.inject({
+      method: 'POST',
+      url: '/mock_focus',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: JSON.stringify({ id: '2', ts: TS, dep: 'Women' }),
+    });
     assert.is(curl.json().predictions[0].coupon.id, 5);
     const unknown = await app.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '999', ts: TS, dep: 'Men' } });
     assert.equal(unknown.json(), { predictions: [], reason: 'unknown_customer' });
@@ -116,14 +149,26 @@ test('mock endpoints: both body formats, answered with the prediction or the rea
     assert.equal(none.json(), { predictions: [], reason: 'no_coupons' });
     const dup = await app.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: TS, dep: 'Men' } });
     assert.match(dup.json().reason, /duplicate/);
-    for (const [payload, code] of [['{"id": ', 'invalid_json'], [{ id: '1' }, 'schema'], [{ id: '1', ts: TS, dep: 'Garden' }, 'unknown_department'], [{ id: ['x'], ts: 'soon', dep: 5 }, 'schema']] as const) {
-      const r = await app.http.inject({ method: 'POST', url: '/mock_focus', headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+    for (const [payload, code] of [
+      ['{"id": ', 'invalid_json'],
+      [{ id: '1' }, 'schema'],
+      [{ id: '1', ts: TS, dep: 'Garden' }, 'unknown_department'],
+      [{ id: ['x'], ts: 'soon', dep: 5 }, 'schema'],
+    ] as const) {
+      const r = await app.http.inject({
+        method: 'POST',
+        url: '/mock_focus',
+        headers: { 'content-type': 'application/json' },
+        payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      });
       assert.is(r.statusCode, 400, JSON.stringify(payload));
       assert.is(r.json().error, code);
     }
     const big = await app.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: TS, dep: 'Men', pad: 'x'.repeat(2 << 20) } });
     assert.is(big.statusCode, 413);
-  } finally { await app.close(); }
+  } finally {
+    await app.close();
+  }
 });
 
 test('bad input on MQTT: warning with reason and topic, counters, dead letters, and the service carries on', async () => {
@@ -141,10 +186,16 @@ test('bad input on MQTT: warning with reason and topic, counters, dead letters, 
     await client.publishAsync(f, JSON.stringify({ id: '1', ts: TS, dep: 'Men' }), { qos: 1 });
     await waitFor(() => got.length === 1 && dead.length === 4, 10_000, 'a prediction after the bad inputs, and four dead letters');
     assert.is(got[0].body.customer.id, '1');
-    assert.equal(dead.map((d) => d.body.code), ['invalid_json', 'schema', 'unknown_department', 'too_large']);
+    assert.equal(
+      dead.map((d) => d.body.code),
+      ['invalid_json', 'schema', 'unknown_department', 'too_large'],
+    );
     assert.ok(dead.every((d) => d.body.topic === f && d.body.reason));
     const warnings = app.entries().filter((e) => e.msg === 'input rejected');
-    assert.equal(warnings.map((w) => w.code), ['invalid_json', 'schema', 'unknown_department', 'too_large']);
+    assert.equal(
+      warnings.map((w) => w.code),
+      ['invalid_json', 'schema', 'unknown_department', 'too_large'],
+    );
     assert.ok(warnings.every((w) => w.topic === f));
     await waitFor(() => app.entries().some((e) => /unknown customer/.test(e.msg)), 5000, 'unknown customer warning');
     const metrics = (await app.http.inject({ method: 'GET', url: '/metrics' })).body;
@@ -154,10 +205,13 @@ test('bad input on MQTT: warning with reason and topic, counters, dead letters, 
     assert.match(metrics, /storeflow_predictions_total\{department="Men"\} 1/);
     const rejected = await app.eventLog.read({ types: ['rejected'] });
     assert.is(rejected.length, 4, 'rejected inputs are kept in the log');
-  } finally { await client.endAsync(); await app.close(); }
+  } finally {
+    await client.endAsync();
+    await app.close();
+  }
 });
 
-test('remote scorer over HTTP against storeflow\'s own /score; a dead scorer is logged and counted, never fatal', async () => {
+test("remote scorer over HTTP against storeflow's own /score; a dead scorer is logged and counted, never fatal", async () => {
   const scorerApp = await recommender();
   const remote = await recommender({ COUPON_SCORER_URL: `${scorerApp.url}/score` });
   const deadPort = await freePort();
@@ -166,7 +220,43 @@ test('remote scorer over HTTP against storeflow\'s own /score; a dead scorer is 
     const local = await scorerApp.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '3', ts: TS, dep: 'Men' } });
     const viaHttp = await remote.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '3', ts: TS, dep: 'Men' } });
     assert.is(viaHttp.json().predictions[0].coupon.id, local.json().predictions[0].coupon.id);
-    const score = await scorerApp.http.inject({ method: 'POST', url: '/score', payload: { customer: { customer_id: 3, gender: 'F', age: 22, mean_buy_price: 25, total_coupons_used: 150, mean_discount_received: 20.5, unique_products_bought: 500, unique_products_bought_with_coupons: 140, total_items_bought: 900 }, coupons: [{ coupon_id: 1, coupon_type: 'just_discount', department: 'Men', discount: 20, how_many_products_required: 1, product_mean_price: 12.5, products_available: 1 }, { coupon_id: 2, coupon_type: 'buy_all', department: 'Men', discount: 35, how_many_products_required: 2, product_mean_price: 21.25, products_available: 2 }] } });
+    const score = await scorerApp.http.inject({
+      method: 'POST',
+      url: '/score',
+      payload: {
+        customer: {
+          customer_id: 3,
+          gender: 'F',
+          age: 22,
+          mean_buy_price: 25,
+          total_coupons_used: 150,
+          mean_discount_received: 20.5,
+          unique_products_bought: 500,
+          unique_products_bought_with_coupons: 140,
+          total_items_bought: 900,
+        },
+        coupons: [
+          {
+            coupon_id: 1,
+            coupon_type: 'just_discount',
+            department: 'Men',
+            discount: 20,
+            how_many_products_required: 1,
+            product_mean_price: 12.5,
+            products_available: 1,
+          },
+          {
+            coupon_id: 2,
+            coupon_type: 'buy_all',
+            department: 'Men',
+            discount: 35,
+            how_many_products_required: 2,
+            product_mean_price: 21.25,
+            products_available: 2,
+          },
+        ],
+      },
+    });
     const list = score.json();
     assert.is(list.length, 2);
     assert.ok(list[0].prediction >= list[1].prediction, 'sorted descending');
@@ -177,7 +267,9 @@ test('remote scorer over HTTP against storeflow\'s own /score; a dead scorer is 
     assert.match((await broken.http.inject({ method: 'GET', url: '/metrics' })).body, /storeflow_scorer_failures_total 1/);
     const after = await broken.http.inject({ method: 'GET', url: '/readyz' });
     assert.is(after.statusCode, 200, 'still serving');
-  } finally { await Promise.all([scorerApp.close(), remote.close(), broken.close()]); }
+  } finally {
+    await Promise.all([scorerApp.close(), remote.close(), broken.close()]);
+  }
 });
 
 test('validity: expired coupons are skipped unless COUPON_VALIDITY=ignore; /reload picks up new coupons', async () => {
@@ -197,7 +289,9 @@ test('validity: expired coupons are skipped unless COUPON_VALIDITY=ignore; /relo
     assert.is(r.predictions[0].coupon.id, 6);
     assert.is(r.predictions[0].coupon.how_many, -1);
     assert.is(r.predictions[0].coupon.products.length, 4, 'a department coupon lists every product of the department');
-  } finally { await app.close(); }
+  } finally {
+    await app.close();
+  }
 });
 
 test('threshold: nothing above PREDICTION_THRESHOLD → nothing published', async () => {
@@ -205,7 +299,9 @@ test('threshold: nothing above PREDICTION_THRESHOLD → nothing published', asyn
   try {
     const r = (await app.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: TS, dep: 'Men' } })).json();
     assert.equal(r, { predictions: [], reason: 'below_threshold' });
-  } finally { await app.close(); }
+  } finally {
+    await app.close();
+  }
 });
 
 test('restart between entry and focus loses nothing (QoS 1, persistent session)', async () => {
@@ -224,9 +320,17 @@ test('restart between entry and focus loses nothing (QoS 1, persistent session)'
       await waitFor(() => got.length === 1, 10_000, 'the focus sent during the restart is predicted');
       assert.is(got[0].body.customer.id, '1');
       const log = await second.eventLog.read({ streamId: 'customer-1' });
-      assert.equal(log.map((e) => e.type), ['entry', 'focus', 'prediction']);
-    } finally { await second.stop(); }
-  } finally { await client.endAsync(); await dropSchema(first.config.databaseSchema); }
+      assert.equal(
+        log.map((e) => e.type),
+        ['entry', 'focus', 'prediction'],
+      );
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await client.endAsync();
+    await dropSchema(first.config.databaseSchema);
+  }
 });
 
 test('TESTING_NO_MQTT: no broker; predictions are written to the log output', async () => {
@@ -237,7 +341,9 @@ test('TESTING_NO_MQTT: no broker; predictions are written to the log output', as
     const line = app.entries().find((e) => /would publish/.test(e.msg) && e.topic === app.config.topics.prediction);
     assert.ok(line, 'the prediction is in the log output');
     assert.is(JSON.parse(line.payload).coupon.id, r.predictions[0].coupon.id);
-  } finally { await app.close(); }
+  } finally {
+    await app.close();
+  }
 });
 
 test.run();

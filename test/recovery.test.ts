@@ -19,9 +19,18 @@ test('SIGKILL mid-run, restart: no input lost, no prediction published twice, se
   const name = uniqueName();
   const port = await freePort();
   const env = {
-    PATH: process.env.PATH!, DATABASE_URL, MQTT_URL, MQTT_PROTOCOL_VERSION: process.env.MQTT_PROTOCOL_VERSION ?? '4',
-    DATABASE_SCHEMA: name, MQTT_TOPIC_PREFIX: `${name}/`, MQTT_CLIENT_ID: name, PORT: String(port), ROLES: 'recommender',
-    PREDICTION_THRESHOLD: '0', LOG_LEVEL: 'warn', AUTO_SEED: 'true',
+    PATH: process.env.PATH!,
+    DATABASE_URL,
+    MQTT_URL,
+    MQTT_PROTOCOL_VERSION: process.env.MQTT_PROTOCOL_VERSION ?? '4',
+    DATABASE_SCHEMA: name,
+    MQTT_TOPIC_PREFIX: `${name}/`,
+    MQTT_CLIENT_ID: name,
+    PORT: String(port),
+    ROLES: 'recommender',
+    PREDICTION_THRESHOLD: '0',
+    LOG_LEVEL: 'warn',
+    AUTO_SEED: 'true',
   };
   const start = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const ready = () => waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, 60_000, 'storeflow ready');
@@ -32,7 +41,8 @@ test('SIGKILL mid-run, restart: no input lost, no prediction published twice, se
   try {
     await ready();
     const predictions = await collect(client, [topics.prediction]);
-    const CUSTOMERS = 40, ROUNDS = 12;
+    const CUSTOMERS = 40,
+      ROUNDS = 12;
     const TS = 1748736000; // 2025-06-01: the generated coupons are valid
     for (let c = 1; c <= CUSTOMERS; c++) await client.publishAsync(topics.enter, JSON.stringify({ id: String(c), ts: TS }), { qos: 1 });
     const sent: string[] = [];
@@ -50,15 +60,21 @@ test('SIGKILL mid-run, restart: no input lost, no prediction published twice, se
         child.kill('SIGKILL');
         killed = await exited;
       }
-      if (r === 7) { child = start(); }
+      if (r === 7) {
+        child = start();
+      }
     }
     assert.is(killed, 'SIGKILL', 'storeflow was killed mid-run');
     await ready();
     // every focus becomes exactly one logged input and one decision
-    await waitFor(async () => {
-      const [{ n }] = await db.query(sql`SELECT count(*)::int AS n FROM events WHERE type IN ('prediction', 'no_prediction')`);
-      return n >= sent.length;
-    }, 60_000, 'a decision for every focus');
+    await waitFor(
+      async () => {
+        const [{ n }] = await db.query(sql`SELECT count(*)::int AS n FROM events WHERE type IN ('prediction', 'no_prediction')`);
+        return n >= sent.length;
+      },
+      60_000,
+      'a decision for every focus',
+    );
     await sleep(500);
     const inputs = await db.query(sql`SELECT data FROM events WHERE type = 'focus' ORDER BY position`);
     const logged = inputs.map((r) => `${r.data.id}:${r.data.ts}`);
@@ -69,15 +85,27 @@ test('SIGKILL mid-run, restart: no input lost, no prediction published twice, se
     // every logged prediction reached the topic, at least once: those of the last seconds before the kill are sent
     // again at the restart (a SIGKILL can come between logging and sending), as the same decision, never another
     const key = (customer: string, ts: number, coupon: number) => `${customer}:${ts}:${coupon}`;
-    const wanted = decisions.filter((x) => x.type === 'prediction').map((d) => key(d.data.customer_id, d.data.ts, d.data.coupon.id)).sort();
-    await waitFor(() => new Set(predictions.map((p) => key(p.body.customer.id, p.body.ts, p.body.coupon.id))).size >= wanted.length, 10_000, 'every prediction published');
+    const wanted = decisions
+      .filter((x) => x.type === 'prediction')
+      .map((d) => key(d.data.customer_id, d.data.ts, d.data.coupon.id))
+      .sort();
+    await waitFor(
+      () => new Set(predictions.map((p) => key(p.body.customer.id, p.body.ts, p.body.coupon.id))).size >= wanted.length,
+      10_000,
+      'every prediction published',
+    );
     assert.equal([...new Set(predictions.map((p) => key(p.body.customer.id, p.body.ts, p.body.coupon.id)))].sort(), wanted);
     const perFocus = new Map<string, Set<number>>();
-    for (const p of predictions) perFocus.set(`${p.body.customer.id}:${p.body.ts}`, (perFocus.get(`${p.body.customer.id}:${p.body.ts}`) ?? new Set()).add(p.body.coupon.id));
-    assert.ok([...perFocus.values()].every((coupons) => coupons.size === 1), 'a copy sent again is the same decision');
+    for (const p of predictions)
+      perFocus.set(`${p.body.customer.id}:${p.body.ts}`, (perFocus.get(`${p.body.customer.id}:${p.body.ts}`) ?? new Set()).add(p.body.coupon.id));
+    assert.ok(
+      [...perFocus.values()].every((coupons) => coupons.size === 1),
+      'a copy sent again is the same decision',
+    );
     // sessions continued: no customer was offered the same coupon twice across the crash
     const offers = new Map<string, number[]>();
-    for (const d of decisions.filter((x) => x.type === 'prediction')) offers.set(d.data.customer_id, [...(offers.get(d.data.customer_id) ?? []), d.data.coupon.id]);
+    for (const d of decisions.filter((x) => x.type === 'prediction'))
+      offers.set(d.data.customer_id, [...(offers.get(d.data.customer_id) ?? []), d.data.coupon.id]);
     for (const [customer, coupons] of offers) assert.is(new Set(coupons).size, coupons.length, `customer ${customer} got a coupon twice: ${coupons}`);
     assert.ok(decisions.filter((x) => x.type === 'prediction').length > sent.length / 2, 'most focuses got a coupon');
   } finally {
@@ -116,8 +144,13 @@ test('duplicates: a redelivered or retried input is logged and processed once, a
       const [focusLogged] = await again.eventLog.read({ types: ['focus'], limit: 1 });
       const [prediction] = await again.eventLog.read({ types: ['prediction'], limit: 1 });
       assert.is(prediction.messageId, `${focusLogged.messageId}:prediction`);
-    } finally { await again.stop(); }
-  } finally { await client.endAsync(); await dropSchema(app.config.databaseSchema); }
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await client.endAsync();
+    await dropSchema(app.config.databaseSchema);
+  }
 });
 
 test.run();

@@ -15,7 +15,13 @@ import { shopperRedemption, type PublishedOffer, type RedemptionPayload } from '
 import type { SimulatorHandle } from '../adapters/simulator/index.ts';
 
 test('predictions for a shopper in the store → redemptions by their preferences, published and logged', async () => {
-  const app = await startTestApp({ ROLES: 'recommender,simulator', CUSTOMERS_AVERAGE_IN_STORE: '6', SIM_SPEED: '20', CONSUME_FREQUENCY: '0.05', CONSUME_BATCH_SIZE: '1000' });
+  const app = await startTestApp({
+    ROLES: 'recommender,simulator',
+    CUSTOMERS_AVERAGE_IN_STORE: '6',
+    SIM_SPEED: '20',
+    CONSUME_FREQUENCY: '0.05',
+    CONSUME_BATCH_SIZE: '1000',
+  });
   const client = await connectClient();
   try {
     await seedSmallStore(app.database.db);
@@ -31,13 +37,18 @@ test('predictions for a shopper in the store → redemptions by their preference
 
     // flat offers: the first three redeemed and the first two declined, by the outcome the seed gives
     const coupon = (n: number): PublishedOffer => ({
-      id: n, type: 'just_discount', department: 'Women', discount: 50, how_many: 1,
+      id: n,
+      type: 'just_discount',
+      department: 'Women',
+      discount: 50,
+      how_many: 1,
       products: [{ category: 'Dress', buy_price: 4 }],
     });
     const outcome = (ts: number, c: PublishedOffer) => shopperRedemption(app.config.seed, shopper, { ts, coupon: c }).redemption;
-    const redeemed: number[] = [], declined: number[] = [];
+    const redeemed: number[] = [],
+      declined: number[] = [];
     for (let ts = 1780000000; redeemed.length < 3 || declined.length < 2; ts++) {
-      const list = outcome(ts, coupon(ts % 7 + 1)) ? redeemed : declined;
+      const list = outcome(ts, coupon((ts % 7) + 1)) ? redeemed : declined;
       if (list.length < (list === redeemed ? 3 : 2)) list.push(ts);
     }
     // an envelope offer (its coupon looked up in the catalogue): one that is redeemed
@@ -45,14 +56,20 @@ test('predictions for a shopper in the store → redemptions by their preference
     let envelopeTs = 1780000000;
     while (!outcome(envelopeTs, entry)) envelopeTs++;
 
-    for (const ts of [...redeemed, ...declined].sort()) await client.publishAsync(t.prediction, JSON.stringify({ customer: { id }, coupon: coupon(ts % 7 + 1), ts }), { qos: 1 });
-    await client.publishAsync(t.prediction, JSON.stringify({ event_type: 'prediction result', event_timestamp: new Date(envelopeTs * 1000).toISOString(), payload: { customer_id: Number(id), coupon_id: 1, prediction: 0.5 } }), { qos: 1 });
+    for (const ts of [...redeemed, ...declined].sort())
+      await client.publishAsync(t.prediction, JSON.stringify({ customer: { id }, coupon: coupon((ts % 7) + 1), ts }), { qos: 1 });
+    await client.publishAsync(
+      t.prediction,
+      JSON.stringify({
+        event_type: 'prediction result',
+        event_timestamp: new Date(envelopeTs * 1000).toISOString(),
+        payload: { customer_id: Number(id), coupon_id: 1, prediction: 0.5 },
+      }),
+      { qos: 1 },
+    );
     await client.publishAsync(t.prediction, JSON.stringify({ customer: { id: 'not-inside' }, coupon: coupon(1), ts: 1780000000 }), { qos: 1 });
 
-    const expected: RedemptionPayload[] = [
-      ...redeemed.sort().map((ts) => outcome(ts, coupon(ts % 7 + 1))!),
-      outcome(envelopeTs, entry)!,
-    ];
+    const expected: RedemptionPayload[] = [...redeemed.sort().map((ts) => outcome(ts, coupon((ts % 7) + 1))!), outcome(envelopeTs, entry)!];
     const byTime = (a: RedemptionPayload, b: RedemptionPayload) => a.ts - b.ts || a.coupon_id - b.coupon_id;
     await waitFor(() => got.length >= expected.length, 10_000, 'the redemptions on their topic');
     const metrics = async () => (await app.http.inject({ method: 'GET', url: '/metrics' })).body;
@@ -64,10 +81,14 @@ test('predictions for a shopper in the store → redemptions by their preference
     assert.match(m, /storeflow_simulator_offers_total\{outcome="declined"\} 2/);
 
     // in the customer's log stream, as inputs from MQTT
-    const logged = await waitFor(async () => {
-      const rs = await app.eventLog.read({ streamId: `customer-${id}`, types: ['redemption'] });
-      return rs.length === expected.length ? rs : undefined;
-    }, 10_000, 'the redemptions logged');
+    const logged = await waitFor(
+      async () => {
+        const rs = await app.eventLog.read({ streamId: `customer-${id}`, types: ['redemption'] });
+        return rs.length === expected.length ? rs : undefined;
+      },
+      10_000,
+      'the redemptions logged',
+    );
     assert.equal(logged.map((e) => e.data as RedemptionPayload).sort(byTime), [...expected].sort(byTime));
     assert.ok(logged.every((e) => e.metadata.source === 'mqtt' && e.metadata.topic === t.redemption));
     assert.match(await metrics(), new RegExp(`storeflow_redemptions_total ${expected.length}`));

@@ -34,7 +34,12 @@ const deps = {
   scorer: loadCouponModel(MODEL),
   settings: { maxCoupons: 5, threshold: 0.2, couponValidity: 'check' as const, idleTimeoutS: 7200 },
 };
-const load = (name: string): ExportedEvent[] => gunzipSync(readFileSync(join(DIR, `${name}.ndjson.gz`))).toString().trim().split('\n').map((l) => JSON.parse(l));
+const load = (name: string): ExportedEvent[] =>
+  gunzipSync(readFileSync(join(DIR, `${name}.ndjson.gz`)))
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 for (const [name, expect] of [
   ['quiet-day', ['prediction', 'no_prediction', 'focus', 'browsing']],
@@ -67,7 +72,10 @@ test('the fixtures cover what they say: rejected inputs, a duplicate, an unknown
   assert.is(crash.filter((e) => e.type === 'recommender_started').length, 2);
   const undecided = crash.find((e) => e.type === 'focus' && e.data.id === '3' && e.metadata.source === 'mqtt' && e.data.ts === 1748944900)!;
   assert.ok(undecided, 'the focus logged just before the crash');
-  assert.ok(crash.some((e) => e.message_id?.startsWith(`${undecided.message_id}:`) && e.position > undecided.position), 'decided after the restart');
+  assert.ok(
+    crash.some((e) => e.message_id?.startsWith(`${undecided.message_id}:`) && e.position > undecided.position),
+    'decided after the restart',
+  );
 });
 
 test('a changed output is reported with the first difference, and the command exits 1', async () => {
@@ -79,14 +87,24 @@ test('a changed output is reported with the first difference, and the command ex
   const dir = mkdtempSync(join(tmpdir(), 'replay-'));
   try {
     writeFileSync(join(dir, 'bad.ndjson.gz'), gzipSync(tampered.map((e) => JSON.stringify(e)).join('\n')));
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--file', join(dir, 'bad.ndjson.gz'), '--data', join(DIR, 'store'), '--model', MODEL], { encoding: 'utf8' });
+    const bad = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/replay.ts', '--file', join(dir, 'bad.ndjson.gz'), '--data', join(DIR, 'store'), '--model', MODEL],
+      { encoding: 'utf8' },
+    );
     assert.is(bad.status, 1, bad.stdout + bad.stderr);
     assert.match(bad.stdout, /first difference \(different\)/);
     assert.match(bad.stdout, /replay: DIVERGED/);
-    const good = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--file', join(DIR, 'quiet-day.ndjson.gz'), '--data', join(DIR, 'store'), '--model', MODEL], { encoding: 'utf8' });
+    const good = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/replay.ts', '--file', join(DIR, 'quiet-day.ndjson.gz'), '--data', join(DIR, 'store'), '--model', MODEL],
+      { encoding: 'utf8' },
+    );
     assert.is(good.status, 0, good.stdout + good.stderr);
     assert.match(good.stdout, /identical \d+, different 0, missing 0, extra 0/);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('npm run export writes the log as NDJSON, and replay reads it back from the database or the file', async () => {
@@ -94,19 +112,31 @@ test('npm run export writes the log as NDJSON, and replay reads it back from the
   try {
     await seedSmallStore(app.database.db);
     await (app.roles.get('recommender') as RecommenderHandle).reload();
-    for (const [i, [x, y]] of [[700, 700], [705, 702], [710, 700], [712, 705]].entries())
-      await app.http.inject({ method: 'POST', url: '/mock_entry', payload: { id: '1', ts: SMALL_STORE.ts } }).then(() => app.pipeline.ingest('move', JSON.stringify({ id: '1', ts: SMALL_STORE.ts + i + 1, x, y }), { source: 'mqtt' }));
+    for (const [i, [x, y]] of [
+      [700, 700],
+      [705, 702],
+      [710, 700],
+      [712, 705],
+    ].entries())
+      await app.http
+        .inject({ method: 'POST', url: '/mock_entry', payload: { id: '1', ts: SMALL_STORE.ts } })
+        .then(() => app.pipeline.ingest('move', JSON.stringify({ id: '1', ts: SMALL_STORE.ts + i + 1, x, y }), { source: 'mqtt' }));
     await waitFor(async () => (await app.eventLog.read({ types: ['prediction'] })).length === 1, 10_000, 'the prediction logged');
     const env = { ...process.env, ...app.env } as Record<string, string>;
     const exported = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--customer', '1'], { env, encoding: 'utf8' });
     assert.is(exported.status, 0, exported.stderr);
-    const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(lines.every((l) => l.stream_id === 'customer-1'));
     assert.equal([...new Set(lines.map((l) => l.type))].sort(), ['entry', 'focus', 'move', 'prediction']);
     const fromDb = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts'], { env, encoding: 'utf8' });
     assert.is(fromDb.status, 0, fromDb.stdout + fromDb.stderr);
     assert.match(fromDb.stdout, /identical 2, different 0, missing 0, extra 0/);
-  } finally { await app.close(); }
+  } finally {
+    await app.close();
+  }
 });
 
 test('live runs and replays call the same processors: driven directly with the logged inputs, a fresh one gives the live outputs', async () => {
@@ -115,20 +145,44 @@ test('live runs and replays call the same processors: driven directly with the l
     await seedSmallStore(app.database.db);
     await (app.roles.get('recommender') as RecommenderHandle).reload();
     // (the redemption log decides nothing: no outputs, nothing for a replay to redo)
-    assert.equal(app.pipeline.processors.map((p) => p.constructor), [RecommenderProcessor, RedemptionLog, DetectorProcessor]);
+    assert.equal(
+      app.pipeline.processors.map((p) => p.constructor),
+      [RecommenderProcessor, RedemptionLog, DetectorProcessor],
+    );
     const T = SMALL_STORE.ts;
-    const post = (kind: 'entry' | 'move' | 'focus' | 'exit', body: object) => app.pipeline.ingest(kind, JSON.stringify(body), { source: 'http' }).then((r) => (r.status === 'accepted' ? r.outputs : []));
+    const post = (kind: 'entry' | 'move' | 'focus' | 'exit', body: object) =>
+      app.pipeline.ingest(kind, JSON.stringify(body), { source: 'http' }).then((r) => (r.status === 'accepted' ? r.outputs : []));
     const work: unknown[] = [];
     for (const id of ['1', '2', '3']) work.push(await post('entry', { id, ts: T }));
-    for (const [i, [x, y]] of [[700, 700], [705, 702], [710, 700], [500, 500], [505, 505], [510, 500]].entries()) work.push(await post('move', { id: '1', ts: T + 1 + i, x, y }));
-    work.push(await post('focus', { id: '2', ts: T + 10, dep: 'Men' }), await post('focus', { id: '2', ts: T + 11, dep: 'Men' }), await post('focus', { id: '3', ts: T + 12, dep: 'Women' }), await post('exit', { id: '2', ts: T + 13 }));
+    for (const [i, [x, y]] of [
+      [700, 700],
+      [705, 702],
+      [710, 700],
+      [500, 500],
+      [505, 505],
+      [510, 500],
+    ].entries())
+      work.push(await post('move', { id: '1', ts: T + 1 + i, x, y }));
+    work.push(
+      await post('focus', { id: '2', ts: T + 10, dep: 'Men' }),
+      await post('focus', { id: '2', ts: T + 11, dep: 'Men' }),
+      await post('focus', { id: '3', ts: T + 12, dep: 'Women' }),
+      await post('exit', { id: '2', ts: T + 13 }),
+    );
     await Promise.all(work);
     const log = await app.eventLog.read();
     const live = log.filter((e) => e.metadata.source === 'output').map((e) => [e.messageId, e.type, e.data]);
     assert.ok(live.length >= 6, `the live run decided and detected (${live.length} outputs)`);
     // the same module, fresh, driven by hand with the logged inputs in log order
     const settings = { maxCoupons: 5, threshold: 0, couponValidity: 'check' as const, idleTimeoutS: 7200 };
-    const recommender = new RecommenderProcessor({ catalogue: () => catalogue, customer: (id) => customers.get(id) ?? null, scorer: () => model, settings: () => settings, topic: 'p', format: 'flat' });
+    const recommender = new RecommenderProcessor({
+      catalogue: () => catalogue,
+      customer: (id) => customers.get(id) ?? null,
+      scorer: () => model,
+      settings: () => settings,
+      topic: 'p',
+      format: 'flat',
+    });
     const detector = new DetectorProcessor({ settings: { focusMinMoves: 3, browsingMinMoves: 6, idleTimeoutS: 7200 }, topics: { focus: 'f', browsing: 'b' } });
     const { catalogue, customers } = { catalogue: await loadCatalogue(app.database.db), customers: await loadCustomers(app.database.db) };
     const model = await inProcessScorer(app.config.recommender.modelFile);
@@ -137,14 +191,18 @@ test('live runs and replays call the same processors: driven directly with the l
     for (const logged of log.filter((e) => e.metadata.source === 'http' || e.metadata.source === 'mqtt')) {
       const event = fromFlat(logged.type, logged.data)!;
       const outs = [...(detector.consumes.includes(event.kind as never) ? detector.handle({ logged, event }) : [])];
-      for (const o of [...outs]) if (o.event?.kind === 'focus' && app.pipeline.handOffLocally) outs.push(...await recommender.handle({ logged: { ...logged, messageId: o.messageId }, event: o.event }));
-      if (recommender.consumes.includes(event.kind as never)) outs.push(...await recommender.handle({ logged, event }));
+      for (const o of [...outs])
+        if (o.event?.kind === 'focus' && app.pipeline.handOffLocally)
+          outs.push(...(await recommender.handle({ logged: { ...logged, messageId: o.messageId }, event: o.event })));
+      if (recommender.consumes.includes(event.kind as never)) outs.push(...(await recommender.handle({ logged, event })));
       replayed.push(...outs.map((o) => [o.messageId, o.type, o.data]));
     }
     recommender.stop();
     detector.stop();
     assert.equal(replayed.map(canonical).sort(), live.map(canonical).sort());
-  } finally { await app.close(); }
+  } finally {
+    await app.close();
+  }
 });
 
 test.run();

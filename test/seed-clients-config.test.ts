@@ -11,7 +11,10 @@ const config = (env: Env) => {
 
 test('ESS_AMPQ_URL (seed 004) is an alias of AMQP_URL; the exchange is event-streams, direct, by default', () => {
   assert.equal(config({ ESS_AMPQ_URL: 'amqp://es:cheddar1963@localhost:5672' }).gateway, {
-    ...config({}).gateway, amqpUrl: 'amqp://es:cheddar1963@localhost:5672', amqpExchange: 'event-streams', amqpExchangeType: 'direct',
+    ...config({}).gateway,
+    amqpUrl: 'amqp://es:cheddar1963@localhost:5672',
+    amqpExchange: 'event-streams',
+    amqpExchangeType: 'direct',
   });
   assert.is(config({ AMQP_URL: 'amqp://a:b@h', ESS_AMPQ_URL: 'amqp://a:b@h' }).gateway.amqpUrl, 'amqp://a:b@h');
   assert.is(config({ AMQP_EXCHANGE_TYPE: 'Topic' }).gateway.amqpExchangeType, 'topic');
@@ -24,9 +27,11 @@ test('AMQP_URL and ESS_AMPQ_URL that differ are refused without showing either p
   assert.ok(!bad.ok && bad.problems.length === 1 && bad.problems[0].startsWith('ESS_AMPQ_URL:') && !bad.problems[0].includes('third-secret'));
 });
 
-test('CONSUME_FROM takes EARLIEST / Latest in any case (seed 001\'s player upper-cased it); an ISO time is kept as given', () => {
-  assert.equal(['EARLIEST', 'Earliest', 'earliest', 'LATEST', 'latest', ' Latest '].map((v) => config({ CONSUME_FROM: v }).simulator.consumeFrom),
-    ['earliest', 'earliest', 'earliest', 'latest', 'latest', 'latest']);
+test("CONSUME_FROM takes EARLIEST / Latest in any case (seed 001's player upper-cased it); an ISO time is kept as given", () => {
+  assert.equal(
+    ['EARLIEST', 'Earliest', 'earliest', 'LATEST', 'latest', ' Latest '].map((v) => config({ CONSUME_FROM: v }).simulator.consumeFrom),
+    ['earliest', 'earliest', 'earliest', 'latest', 'latest', 'latest'],
+  );
   assert.is(config({ CONSUME_FROM: '2010-03-01T09:00:00Z' }).simulator.consumeFrom, '2010-03-01T09:00:00Z');
   assert.not.ok(parseConfig({ CONSUME_FROM: 'yesterday' }).ok);
 });

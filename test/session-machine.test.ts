@@ -6,7 +6,17 @@ import { sessionMachine, type ScoreResult, type SessionEmitted } from '../machin
 import type { CustomerInfo } from '../actors/data/store-data.ts';
 import { fromValueOrPromise } from '../actors/kernel/value-or-promise.ts';
 
-const CUSTOMER: CustomerInfo = { customer_id: 7, gender: 'F', age: 40, mean_buy_price: 10, total_coupons_used: 5, mean_discount_received: 10, unique_products_bought: 50, unique_products_bought_with_coupons: 5, total_items_bought: 60 };
+const CUSTOMER: CustomerInfo = {
+  customer_id: 7,
+  gender: 'F',
+  age: 40,
+  mean_buy_price: 10,
+  total_coupons_used: 5,
+  mean_discount_received: 10,
+  unique_products_bought: 50,
+  unique_products_bought_with_coupons: 5,
+  total_items_bought: 60,
+};
 
 /** A session whose context load is released by hand and whose scorer offers coupons 1, 2, 3 in turn. */
 function harness(opts: { known?: boolean } = {}) {
@@ -15,7 +25,10 @@ function harness(opts: { known?: boolean } = {}) {
   const scored: { dep: string; offered: number[] }[] = [];
   const machine = sessionMachine.provide({
     actors: {
-      loadCustomer: fromPromise(async () => { await loaded; return opts.known === false ? null : CUSTOMER; }),
+      loadCustomer: fromPromise(async () => {
+        await loaded;
+        return opts.known === false ? null : CUSTOMER;
+      }),
       scoreCoupons: fromPromise<ScoreResult, any>(async ({ input }) => {
         scored.push({ dep: input.focus.dep, offered: [...input.offered] });
         const next = [1, 2, 3].find((c) => !input.offered.includes(c));
@@ -48,8 +61,14 @@ test('a repeat focus never repeats a coupon; exhausted → all_offered', async (
   h.release();
   for (let i = 0; i < 4; i++) h.actor.send({ type: 'focus', ts: 100 + i, dep: 'Boys', inputId: `f${i}` });
   await waitForState(h.actor, (s) => s.value === 'ready' && s.context.pending.length === 0 && h.emitted.length === 4);
-  assert.equal(h.emitted.map((e) => (e.type === 'decision' ? e.result : null)), [{ couponId: 1, score: 0.5 }, { couponId: 2, score: 0.5 }, { couponId: 3, score: 0.5 }, { reason: 'all_offered' }]);
-  assert.equal(h.scored.map((s) => s.offered), [[], [1], [1, 2], [1, 2, 3]]);
+  assert.equal(
+    h.emitted.map((e) => (e.type === 'decision' ? e.result : null)),
+    [{ couponId: 1, score: 0.5 }, { couponId: 2, score: 0.5 }, { couponId: 3, score: 0.5 }, { reason: 'all_offered' }],
+  );
+  assert.equal(
+    h.scored.map((s) => s.offered),
+    [[], [1], [1, 2], [1, 2, 3]],
+  );
 });
 
 test('exit ends the session after pending focuses are decided', async () => {
@@ -60,7 +79,10 @@ test('exit ends the session after pending focuses are decided', async () => {
   await waitForState(h.actor, (s) => s.status === 'done');
   assert.is(h.emitted.length, 1);
   assert.equal(h.actor.getSnapshot().output, { customerId: '7', offered: [1], reason: 'exit' });
-  assert.equal(h.actor.getSnapshot().context.path.map((p) => p.state), ['loadingContext', 'ready', 'scoring', 'ready', 'ended']);
+  assert.equal(
+    h.actor.getSnapshot().context.path.map((p) => p.state),
+    ['loadingContext', 'ready', 'scoring', 'ready', 'ended'],
+  );
 });
 
 test('unknown customer: one warning, every focus declined with the reason', async () => {
@@ -70,8 +92,14 @@ test('unknown customer: one warning, every focus declined with the reason', asyn
   await settle();
   h.actor.send({ type: 'focus', ts: 101, dep: 'Men', inputId: 'f2' });
   await settle();
-  assert.equal(h.emitted.map((e) => e.type), ['unknownCustomer', 'decision', 'decision']);
-  assert.equal(h.emitted.filter((e) => e.type === 'decision').map((e: any) => e.result), [{ reason: 'unknown_customer' }, { reason: 'unknown_customer' }]);
+  assert.equal(
+    h.emitted.map((e) => e.type),
+    ['unknownCustomer', 'decision', 'decision'],
+  );
+  assert.equal(
+    h.emitted.filter((e) => e.type === 'decision').map((e: any) => e.result),
+    [{ reason: 'unknown_customer' }, { reason: 'unknown_customer' }],
+  );
   assert.equal(h.scored, []);
 });
 
@@ -88,21 +116,32 @@ test('idle timeout in event time ends a forgotten session; a recent one survives
 });
 
 test('a failing context load does not crash the session', async () => {
-  const machine = sessionMachine.provide({ actors: { loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => { throw new Error('db down'); }) } });
+  const machine = sessionMachine.provide({
+    actors: {
+      loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => {
+        throw new Error('db down');
+      }),
+    },
+  });
   const actor = createActor(machine, { input: { customerId: '9', idleTimeoutS: 10 } });
   const emitted: any[] = [];
   actor.on('*', (e) => emitted.push(e));
   actor.start();
   actor.send({ type: 'focus', ts: 1, dep: 'Men', inputId: 'f' });
   await settle();
-  assert.equal(emitted.map((e) => e.type), ['contextFailed', 'decision']);
+  assert.equal(
+    emitted.map((e) => e.type),
+    ['contextFailed', 'decision'],
+  );
   assert.equal(emitted[1].result, { reason: 'unknown_customer' });
 });
 
 test('fromValueOrPromise: a value decides within the send, a promise once settled, a throw or rejection is scorer_failed', async () => {
   const results: (() => ScoreResult | Promise<ScoreResult>)[] = [
     () => ({ couponId: 1, score: 0.9 }),
-    () => { throw new Error('model broken'); },
+    () => {
+      throw new Error('model broken');
+    },
     () => Promise.resolve({ couponId: 2, score: 0.8 }),
     () => Promise.reject(new Error('scorer down')),
     () => ({ couponId: 3, score: 0.7 }),
@@ -129,18 +168,31 @@ test('fromValueOrPromise: a value decides within the send, a promise once settle
   actor.send({ type: 'focus', ts: 5, dep: 'Men', inputId: 'f5' });
   assert.is(actor.getSnapshot().value, 'scoring', 'a pending promise keeps the session scoring; later focuses wait');
   await waitForState(actor, (s) => s.value === 'ready' && s.context.pending.length === 0);
-  assert.equal(decisions, [{ couponId: 1, score: 0.9 }, { reason: 'scorer_failed' }, { couponId: 2, score: 0.8 }, { reason: 'scorer_failed' }, { couponId: 3, score: 0.7 }]);
+  assert.equal(decisions, [
+    { couponId: 1, score: 0.9 },
+    { reason: 'scorer_failed' },
+    { couponId: 2, score: 0.8 },
+    { reason: 'scorer_failed' },
+    { couponId: 3, score: 0.7 },
+  ]);
   assert.equal(actor.getSnapshot().context.offered, [1, 2, 3]);
 });
 
 test('as a pure function (initialTransition / transition): a focus before the context waits; an exit meanwhile is remembered; nothing is emitted yet', () => {
   const [s0, start] = initialTransition(sessionMachine, { customerId: '7', idleTimeoutS: 7200 });
   assert.is(s0.value, 'loadingContext');
-  assert.ok(start.some((a) => a.type === 'xstate.spawnChild'), 'the context load is invoked');
+  assert.ok(
+    start.some((a) => a.type === 'xstate.spawnChild'),
+    'the context load is invoked',
+  );
   const [s1, a1] = transition(sessionMachine, s0, { type: 'focus', ts: 110, dep: 'Men', inputId: 'f1' });
   assert.is(s1.value, 'loadingContext');
   assert.equal(s1.context.pending, [{ inputId: 'f1', ts: 110, dep: 'Men' }]);
-  assert.equal(a1.map((a) => a.type).filter((t) => t === 'emitDecision' || t === 'warnUnknownCustomer'), [], 'no decision yet');
+  assert.equal(
+    a1.map((a) => a.type).filter((t) => t === 'emitDecision' || t === 'warnUnknownCustomer'),
+    [],
+    'no decision yet',
+  );
   const [s2] = transition(sessionMachine, s1, { type: 'exit', ts: 120, inputId: 'x1' });
   assert.equal([s2.value, s2.context.exitRequested, s2.context.lastTs], ['loadingContext', true, 120]);
 });

@@ -17,7 +17,12 @@ function visits(events: TimelineEvent[]): TimelineEvent[][] {
   const open = new Map<string, TimelineEvent[]>();
   const out: TimelineEvent[][] = [];
   for (const e of events) {
-    if (e.kind === 'entry') { const v = [e]; open.set(e.id, v); out.push(v); continue; }
+    if (e.kind === 'entry') {
+      const v = [e];
+      open.set(e.id, v);
+      out.push(v);
+      continue;
+    }
     const v = open.get(e.id);
     assert.ok(v, `event ${e.kind} of ${e.id} at ${e.at} before any entry`);
     v!.push(e);
@@ -37,13 +42,17 @@ test('the same seed replays the same day; another seed does not', () => {
 
 test('events come in time order, moves inside the plan, entry first and exit last of every visit', () => {
   for (let i = 1; i < day.events.length; i++) assert.ok(day.events[i].at >= day.events[i - 1].at, 'time order');
-  for (const e of day.events) if (e.kind === 'move') assert.ok(insidePlan(e) && Number.isInteger(e.x) && Number.isInteger(e.y), `move inside the plan: ${e.x},${e.y}`);
+  for (const e of day.events)
+    if (e.kind === 'move') assert.ok(insidePlan(e) && Number.isInteger(e.x) && Number.isInteger(e.y), `move inside the plan: ${e.x},${e.y}`);
   const vs = visits(day.events);
   assert.ok(vs.length > 50, `${vs.length} visits`);
   for (const v of vs) {
     assert.is(v[0].kind, 'entry');
     assert.is(v.at(-1)!.kind, 'exit');
-    assert.ok(v.slice(1, -1).every((e) => e.kind === 'move'), 'only moves in between');
+    assert.ok(
+      v.slice(1, -1).every((e) => e.kind === 'move'),
+      'only moves in between',
+    );
     assert.ok(v.length >= 5, 'a visit has moves');
   }
   const ids = new Set(day.events.map((e) => e.id));
@@ -52,14 +61,31 @@ test('events come in time order, moves inside the plan, entry first and exit las
 });
 
 test('shoppers dwell in departments (≥ 3 moves in a row) and wander in the aisles (≥ 6 moves outside)', () => {
-  let dwells = 0, wanders = 0;
+  let dwells = 0,
+    wanders = 0;
   const deps = new Set<string>();
   for (const v of visits(day.events)) {
-    let dep: string | undefined, run = 0, out = 0, dwelled = false;
+    let dep: string | undefined,
+      run = 0,
+      out = 0,
+      dwelled = false;
     for (const e of v.filter((x) => x.kind === 'move')) {
       const d = departmentAt(e);
-      if (d) { out = 0; run = d === dep ? run + 1 : 1; dep = d; if (run === 3) { dwells++; deps.add(d); dwelled = true; } }
-      else { dep = undefined; run = 0; out++; if (out === 6) wanders++; }
+      if (d) {
+        out = 0;
+        run = d === dep ? run + 1 : 1;
+        dep = d;
+        if (run === 3) {
+          dwells++;
+          deps.add(d);
+          dwelled = true;
+        }
+      } else {
+        dep = undefined;
+        run = 0;
+        out++;
+        if (out === 6) wanders++;
+      }
     }
     assert.ok(dwelled, 'every visit has at least one focus-sized dwell');
   }
@@ -78,8 +104,12 @@ test('paths spread over the aisles; only lingering raises a browsing (BROWSING_R
   // a lingering shopper's moves fit the detector's default radius
   assert.ok(2 * LINGER_RADIUS <= 150);
   const browsingPerVisit = (browsingRadius: number) => {
-    const d = new DetectorProcessor({ settings: { focusMinMoves: 3, browsingMinMoves: 6, browsingRadius, idleTimeoutS: 7200 }, topics: { focus: 'f', browsing: 'b' } });
-    let n = 0, browsing = 0;
+    const d = new DetectorProcessor({
+      settings: { focusMinMoves: 3, browsingMinMoves: 6, browsingRadius, idleTimeoutS: 7200 },
+      topics: { focus: 'f', browsing: 'b' },
+    });
+    let n = 0,
+      browsing = 0;
     for (const e of day.events) {
       const ts = Math.floor(e.at / 1000);
       const event = e.kind === 'move' ? { kind: 'move' as const, id: e.id, ts, x: e.x, y: e.y } : { kind: e.kind as 'entry' | 'exit', id: e.id, ts };
@@ -89,7 +119,8 @@ test('paths spread over the aisles; only lingering raises a browsing (BROWSING_R
     return browsing / visits(day.events).length;
   };
   // lingers are planned before ~10 % of department stops and ~5 % of exits: ~0.25 a visit; without the radius every walk counted
-  const withRadius = browsingPerVisit(150), without = browsingPerVisit(0);
+  const withRadius = browsingPerVisit(150),
+    without = browsingPerVisit(0);
   assert.ok(withRadius > 0.1 && withRadius < 0.45, `${withRadius.toFixed(2)} browsing a visit`);
   assert.ok(without > 2, `${without.toFixed(2)} browsing a visit without the radius`);
 });
@@ -98,10 +129,14 @@ test('occupancy over a simulated day stays near CUSTOMERS_AVERAGE_IN_STORE', () 
   for (const average of [6, 40]) {
     const r = average === 6 ? day : simulateDay({ seed: 3, from: FROM, hours: 6, averageInStore: average });
     // time-averaged number inside, after the first hour (the store opens empty)
-    const from = FROM + 3_600_000, to = FROM + (average === 6 ? 10 : 6) * 3_600_000;
-    let inside = 0, area = 0, last = FROM;
+    const from = FROM + 3_600_000,
+      to = FROM + (average === 6 ? 10 : 6) * 3_600_000;
+    let inside = 0,
+      area = 0,
+      last = FROM;
     for (const e of r.events) {
-      const a = Math.min(to, Math.max(from, last)), b = Math.min(to, Math.max(from, e.at));
+      const a = Math.min(to, Math.max(from, last)),
+        b = Math.min(to, Math.max(from, e.at));
       area += inside * (b - a);
       last = e.at;
       if (e.kind === 'entry') inside++;
@@ -117,7 +152,10 @@ test('never the same customer twice at once; with few customers the rest are tur
   const r = simulateDay({ seed: 1, customers, from: FROM, hours: 3, averageInStore: 10 });
   let inside = new Set<string>();
   for (const e of r.events) {
-    if (e.kind === 'entry') { assert.not.ok(inside.has(e.id), `${e.id} entered twice`); inside.add(e.id); }
+    if (e.kind === 'entry') {
+      assert.not.ok(inside.has(e.id), `${e.id} entered twice`);
+      inside.add(e.id);
+    }
     if (e.kind === 'exit') inside.delete(e.id);
     assert.ok(inside.size <= 3);
   }
@@ -129,7 +167,10 @@ test('heap clock: timers fire in (time, creation) order with now() at their due 
   const c = new HeapClock(1000);
   const seen: string[] = [];
   c.setTimeout(() => seen.push(`b@${c.now()}`), 50);
-  c.setTimeout(() => { seen.push(`a@${c.now()}`); c.setTimeout(() => seen.push(`c@${c.now()}`), 0); }, 10);
+  c.setTimeout(() => {
+    seen.push(`a@${c.now()}`);
+    c.setTimeout(() => seen.push(`c@${c.now()}`), 0);
+  }, 10);
   c.setTimeout(() => seen.push(`b2@${c.now()}`), 50);
   const x = c.setTimeout(() => seen.push('never'), 20);
   c.clearTimeout(x);
@@ -155,24 +196,38 @@ test('timeline: due events oldest first, batch cap, equal times in scheduling or
   t.schedule(ev('exit', 9000, 'e'));
   assert.is(t.earliest(), 1000);
   let r = t.take(2500, 2);
-  assert.equal(r.events.map((e) => e.id), ['b', 'c']);
+  assert.equal(
+    r.events.map((e) => e.id),
+    ['b', 'c'],
+  );
   assert.equal(t.backlog(2500), { due: 1, lagMs: 500 });
   r = t.take(2500, 10);
-  assert.equal(r.events.map((e) => e.id), ['d']);
+  assert.equal(
+    r.events.map((e) => e.id),
+    ['d'],
+  );
   assert.is(t.skipBefore(5000), 1);
-  assert.equal(t.take(Infinity, Infinity).events.map((e) => e.id), ['e']);
+  assert.equal(
+    t.take(Infinity, Infinity).events.map((e) => e.id),
+    ['e'],
+  );
   assert.is(t.size, 0);
 });
 
 test('timeline: STALE_EVENTS=publish publishes late, drop drops stale moves but keeps entries and exits', () => {
   for (const policy of ['publish', 'drop'] as const) {
     const t = new Timeline();
-    t.schedule(ev('entry', 100)); t.schedule(ev('move', 200)); t.schedule(ev('move', 300)); t.schedule(ev('exit', 400));
+    t.schedule(ev('entry', 100));
+    t.schedule(ev('move', 200));
+    t.schedule(ev('move', 300));
+    t.schedule(ev('exit', 400));
     t.schedule(ev('move', 1500, 'fresh'));
     // the previous check was at 1000: everything due by then is stale
     const r = t.take(2000, 10, policy, 1000);
-    assert.equal(r.events.map((e) => `${e.kind}:${e.id}`), policy === 'publish'
-      ? ['entry:1', 'move:1', 'move:1', 'exit:1', 'move:fresh'] : ['entry:1', 'exit:1', 'move:fresh']);
+    assert.equal(
+      r.events.map((e) => `${e.kind}:${e.id}`),
+      policy === 'publish' ? ['entry:1', 'move:1', 'move:1', 'exit:1', 'move:fresh'] : ['entry:1', 'exit:1', 'move:fresh'],
+    );
     assert.is(r.dropped, policy === 'drop' ? 2 : 0);
   }
 });
@@ -181,10 +236,14 @@ test('simulation checks: the batch cap limits each check, the backlog is publish
   const run = (policy: 'publish' | 'drop') => {
     const sim = new CustomerSimulation({ seed: 5, customers: defaultCustomers(5), averageInStore: 50, startMs: FROM, warmStart: true });
     sim.openDoors();
-    let published = 0, dropped = 0, maxBatch = 0;
+    let published = 0,
+      dropped = 0,
+      maxBatch = 0;
     for (let t = FROM + 1000; t <= FROM + 600_000; t += 1000) {
       const r = sim.check(t, 10, policy);
-      published += r.events.length; dropped += r.dropped; maxBatch = Math.max(maxBatch, r.events.length);
+      published += r.events.length;
+      dropped += r.dropped;
+      maxBatch = Math.max(maxBatch, r.events.length);
     }
     const backlog = sim.timeline.backlog(FROM + 600_000);
     sim.close();
@@ -215,7 +274,9 @@ test('shoppers() shows where each shopper last moved; a pause moves the moves pl
   const sim = new CustomerSimulation({ seed: 9, customers: defaultCustomers(9), averageInStore: 30, startMs: FROM, warmStart: true });
   sim.openDoors();
   const last = new Map<string, { x: number; y: number }>();
-  const publish = (events: TimelineEvent[]) => { for (const e of events) e.kind === 'exit' ? last.delete(e.id) : last.set(e.id, { x: e.x, y: e.y }); };
+  const publish = (events: TimelineEvent[]) => {
+    for (const e of events) e.kind === 'exit' ? last.delete(e.id) : last.set(e.id, { x: e.x, y: e.y });
+  };
   let t = FROM;
   for (; t <= FROM + 300_000; t += 1000) publish(sim.check(t).events);
   const before = sim.shoppers();
@@ -223,7 +284,8 @@ test('shoppers() shows where each shopper last moved; a pause moves the moves pl
   for (const v of before) assert.equal({ x: v.x, y: v.y }, last.get(v.id), `shopper ${v.id} is where it last moved`);
   assert.ok(sim.timeline.size > 0, 'moves are planned ahead');
   // a pause of an hour: nothing planned ahead becomes due (or stale) because of it
-  const pauseMs = 3_600_000, paused = t - 1000;
+  const pauseMs = 3_600_000,
+    paused = t - 1000;
   sim.shift(pauseMs);
   assert.equal(sim.shoppers(), before, 'shoppers keep their places over a pause');
   const resumed = sim.check(paused + pauseMs + 1000, Infinity, 'drop');
@@ -241,7 +303,10 @@ test('timeline: postpone moves the selected events and keeps the order', () => {
   t.schedule(ev('move', 1500, 'c'));
   t.schedule({ ...ev('move', 3000, 'd'), source: 'scenario' });
   t.postpone(2000, (e) => e.source === 'simulator');
-  assert.equal(t.take(Infinity, Infinity).events.map((e) => `${e.id}@${e.at}`), ['a@1000', 'd@3000', 'c@3500', 'b@4000']);
+  assert.equal(
+    t.take(Infinity, Infinity).events.map((e) => `${e.id}@${e.at}`),
+    ['a@1000', 'd@3000', 'c@3500', 'b@4000'],
+  );
 });
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
@@ -270,18 +335,29 @@ test('scenario: timestamps in s, ms or ISO; sorted (equal times keep their order
   ]);
   const shifted = expandScenario(body, NOW, true);
   assert.ok(shifted.ok);
-  if (shifted.ok) assert.equal(shifted.scenario.steps.map((s) => s.at - NOW), [0, 10000, 10000, 10000, 40500]);
+  if (shifted.ok)
+    assert.equal(
+      shifted.scenario.steps.map((s) => s.at - NOW),
+      [0, 10000, 10000, 10000, 40500],
+    );
 });
 
 test('scenario draft: 10 s from now, distance × 0.03 s per step, a focus adds 5 moves 7.5 s apart', () => {
-  const r = expandDraft({ customer: { customer_id: '7' }, path: [
-    { type: 'move', location: { x: 100, y: 100 } },
-    { type: 'focus', location: { x: 400, y: 500 } }, // 500 units on
-    { type: 'MOVE', location: { x: 400, y: 600 } }, // 100 units on
-  ] }, NOW);
+  const r = expandDraft(
+    {
+      customer: { customer_id: '7' },
+      path: [
+        { type: 'move', location: { x: 100, y: 100 } },
+        { type: 'focus', location: { x: 400, y: 500 } }, // 500 units on
+        { type: 'MOVE', location: { x: 400, y: 600 } }, // 100 units on
+      ],
+    },
+    NOW,
+  );
   assert.ok(r.ok);
   if (!r.ok) return;
-  const t0 = NOW + 10_000, t1 = t0 + 15_000;
+  const t0 = NOW + 10_000,
+    t1 = t0 + 15_000;
   assert.equal(r.scenario.steps, [
     { kind: 'move', at: t0, x: 100, y: 100 },
     { kind: 'move', at: t1, x: 400, y: 500 },
@@ -301,18 +377,24 @@ test('bad scenario bodies are refused with every problem named', () => {
   assert.match(bad({ customer: { customer_id: '1' }, path: [] }), '/path: empty');
   assert.match(bad({ customer: { customer_id: '1' } }), '/path: required');
   assert.match(bad({ path: [{ type: 'ENTER', location: { x: 1, y: 1 }, timestamp: 1 }] }), '/customer/customer_id');
-  const many = bad({ customer: { customer_id: '1' }, path: [
-    { type: 'JUMP', location: { x: 1, y: 1 }, timestamp: 1 },
-    { type: 'MOVE', location: { x: 1, y: 1 } },
-    { type: 'MOVE', location: { x: 5000, y: 1 }, timestamp: 1 },
-    { type: 'MOVE', location: { x: 1 }, timestamp: 'yesterday' },
-  ] });
+  const many = bad({
+    customer: { customer_id: '1' },
+    path: [
+      { type: 'JUMP', location: { x: 1, y: 1 }, timestamp: 1 },
+      { type: 'MOVE', location: { x: 1, y: 1 } },
+      { type: 'MOVE', location: { x: 5000, y: 1 }, timestamp: 1 },
+      { type: 'MOVE', location: { x: 1 }, timestamp: 'yesterday' },
+    ],
+  });
   assert.match(many, '/path/0/type: unknown step type "JUMP"');
   assert.match(many, '/path/1/timestamp: missing');
   assert.match(many, '/path/2/location: (5000, 1) is outside the store plan');
   assert.match(many, '/path/3/location: required');
   assert.match(many, '/path/3/timestamp: unreadable');
-  assert.match(bad({ customer: { customer_id: '1' }, path: [{ type: 'ENTER', location: { x: 1, y: 1 } }] }, true), '/path/0/type: unknown step type "ENTER" (expected move or focus)');
+  assert.match(
+    bad({ customer: { customer_id: '1' }, path: [{ type: 'ENTER', location: { x: 1, y: 1 } }] }, true),
+    '/path/0/type: unknown step type "ENTER" (expected move or focus)',
+  );
   assert.match(bad({ customer: { customer_id: 'a b' }, path: [{ type: 'move', location: { x: 1, y: 1 } }] }, true), '/customer/customer_id');
 });
 

@@ -10,7 +10,12 @@ test('a server-side WebSocket can be corked: frames sent while corked arrive onc
   const port = (server.address() as { port: number }).port;
   const client = new WebSocket(`ws://127.0.0.1:${port}`);
   const got: string[] = [];
-  const all = new Promise<void>((ok) => client.on('message', (d) => { got.push(d.toString()); if (got.length === 3) ok(); }));
+  const all = new Promise<void>((ok) =>
+    client.on('message', (d) => {
+      got.push(d.toString());
+      if (got.length === 3) ok();
+    }),
+  );
   try {
     const ws = await new Promise<WebSocket>((ok) => server.once('connection', ok));
     assert.ok(corkable(ws), 'ws keeps its socket where socket-cork.ts looks');

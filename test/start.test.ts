@@ -19,7 +19,15 @@ const SECRET = 'pa55-w0rd-never-logged';
 
 function start(env: Record<string, string>): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    env: { PATH: process.env.PATH!, STOREFLOW_HOME: home, LOG_LEVEL: 'info', MQTT_PASSWORD: SECRET, ESS_API_TOKEN: `${SECRET}-token`, GENERATOR_AUTO_START: 'false', ...env },
+    env: {
+      PATH: process.env.PATH!,
+      STOREFLOW_HOME: home,
+      LOG_LEVEL: 'info',
+      MQTT_PASSWORD: SECRET,
+      ESS_API_TOKEN: `${SECRET}-token`,
+      GENERATOR_AUTO_START: 'false',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -85,20 +93,34 @@ test('npm start on embedded defaults: healthcheck, readyz, metrics, docs, broker
 });
 
 test('every taken port is named with its variable, all in one message, before anything starts; exit 2', async () => {
-  const blockers = await Promise.all([0, 1, 2, 3, 4].map(async () => {
-    const server = createServer();
-    const port = await freePort();
-    await new Promise<void>((ok) => server.listen(port, '127.0.0.1', () => ok()));
-    return { server, port };
-  }));
+  const blockers = await Promise.all(
+    [0, 1, 2, 3, 4].map(async () => {
+      const server = createServer();
+      const port = await freePort();
+      await new Promise<void>((ok) => server.listen(port, '127.0.0.1', () => ok()));
+      return { server, port };
+    }),
+  );
   const [port, streamPort, apiPort, mqttPort, pgPort] = blockers.map((b) => b.port);
   try {
-    const run = start({ PORT: String(port), STREAM_PORT: String(streamPort), STREAM_API_PORT: String(apiPort), MQTT_PORT: String(mqttPort), PG_PORT: String(pgPort) });
+    const run = start({
+      PORT: String(port),
+      STREAM_PORT: String(streamPort),
+      STREAM_API_PORT: String(apiPort),
+      MQTT_PORT: String(mqttPort),
+      PG_PORT: String(pgPort),
+    });
     const timer = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
     const code = await run.exited;
     clearTimeout(timer);
     assert.is(code, 2, run.out());
-    for (const [name, n] of [['PORT', port], ['STREAM_PORT', streamPort], ['STREAM_API_PORT', apiPort], ['MQTT_PORT', mqttPort], ['PG_PORT', pgPort]] as const)
+    for (const [name, n] of [
+      ['PORT', port],
+      ['STREAM_PORT', streamPort],
+      ['STREAM_API_PORT', apiPort],
+      ['MQTT_PORT', mqttPort],
+      ['PG_PORT', pgPort],
+    ] as const)
       assert.match(run.out(), new RegExp(`- ${name}=${n} \\(.*\\) is already in use`), name);
     assert.match(run.out(), /5 ports in the way/);
     assert.not.match(run.out(), /\n\s+at /, 'no stack trace');
@@ -110,29 +132,54 @@ test('every taken port is named with its variable, all in one message, before an
 
 /** Processes whose command line names `dir` (a PostgreSQL on that data directory). */
 function processesOn(dir: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir); } catch { return false; }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** `npm start` as a terminal runs it: its own process group, and signals sent to the group. */
 function npmStart(home: string, env: Record<string, string>) {
   const child = spawn('npm', ['start', '--silent'], {
-    detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? home, STOREFLOW_HOME: home, LOG_LEVEL: 'info', GENERATOR_AUTO_START: 'false', ...env },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
-  return { out: () => out, exited, group: (signal: NodeJS.Signals) => { try { process.kill(-child.pid!, signal); } catch { /* group gone */ } } };
+  return {
+    out: () => out,
+    exited,
+    group: (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        /* group gone */
+      }
+    },
+  };
 }
 
 test('Ctrl-C (once or twice) and SIGHUP at any moment of start-up never leave the embedded PostgreSQL running', async () => {
   const cases: { name: string; at: RegExp; signals: [NodeJS.Signals, number][]; cold?: boolean }[] = [
     { name: 'Ctrl-C during initdb', at: /initialising embedded PostgreSQL/, signals: [['SIGINT', 0]], cold: true },
     { name: 'Ctrl-C as PostgreSQL is ready', at: /embedded PostgreSQL ready/, signals: [['SIGINT', 0]] },
-    { name: 'Ctrl-C twice', at: /embedded PostgreSQL ready/, signals: [['SIGINT', 0], ['SIGINT', 800]] },
+    {
+      name: 'Ctrl-C twice',
+      at: /embedded PostgreSQL ready/,
+      signals: [
+        ['SIGINT', 0],
+        ['SIGINT', 800],
+      ],
+    },
     { name: 'terminal closed (SIGHUP)', at: /embedded PostgreSQL ready/, signals: [['SIGHUP', 0]] },
     { name: 'Ctrl-C while the roles start', at: /connected to MQTT broker/, signals: [['SIGINT', 0]] },
   ];
@@ -140,12 +187,20 @@ test('Ctrl-C (once or twice) and SIGHUP at any moment of start-up never leave th
   try {
     for (const c of cases) {
       const home = join(dir, c.cold ? 'cold' : 'warm');
-      const env = { PORT: String(await freePort()), MQTT_PORT: String(await freePort()), STREAM_PORT: String(await freePort()), STREAM_API_PORT: String(await freePort()) };
+      const env = {
+        PORT: String(await freePort()),
+        MQTT_PORT: String(await freePort()),
+        STREAM_PORT: String(await freePort()),
+        STREAM_API_PORT: String(await freePort()),
+      };
       const run = npmStart(home, env);
       const killer = setTimeout(() => run.group('SIGKILL'), 90_000);
       try {
         await waitFor(() => c.at.test(run.out()), 60_000, `${c.name}: ${c.at}`);
-        for (const [signal, delay] of c.signals) { await sleep(delay); run.group(signal); }
+        for (const [signal, delay] of c.signals) {
+          await sleep(delay);
+          run.group(signal);
+        }
         await run.exited;
         // the database may finish its fast shutdown a moment after storeflow: never later than a few seconds
         await waitFor(() => processesOn(join(home, 'pg')).length === 0, 10_000, `${c.name}: no PostgreSQL on ${home}/pg`);
@@ -159,7 +214,12 @@ test('Ctrl-C (once or twice) and SIGHUP at any moment of start-up never leave th
       }
     }
   } finally {
-    for (const pid of processesOn(dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const pid of processesOn(dir))
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     rmSync(dir, { recursive: true, force: true });
   }
 });

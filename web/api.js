@@ -34,7 +34,11 @@ $('login').addEventListener('submit', async (e) => {
   e.preventDefault();
   const form = $('login');
   const error = form.querySelector('.error');
-  const r = await fetch('auth', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: form.elements.token.value }) }).catch(() => null);
+  const r = await fetch('auth', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: form.elements.token.value }),
+  }).catch(() => null);
   if (!r || !r.ok) {
     error.hidden = false;
     error.textContent = r?.status === 401 ? 'That is not the token.' : `could not log in (${r ? r.status : 'control plane unreachable'})`;

@@ -10,8 +10,13 @@ import { clock, count, millis, reasonName } from './words.js';
 import { BIN_MS } from './series.js';
 
 const REASON_COLOURS = {
-  below_threshold: '#9aa3b2', all_offered: '#c6ccd6', no_coupons: '#6b7385', no_valid_coupons: '#4f5667',
-  unknown_customer: '#c9a25a', scorer_failed: '#d9342b', customer_left: '#dfe3ea',
+  below_threshold: '#9aa3b2',
+  all_offered: '#c6ccd6',
+  no_coupons: '#6b7385',
+  no_valid_coupons: '#4f5667',
+  unknown_customer: '#c9a25a',
+  scorer_failed: '#d9342b',
+  customer_left: '#dfe3ea',
 };
 const reasonColour = (r) => REASON_COLOURS[r] ?? '#b0b6c2';
 
@@ -44,7 +49,10 @@ export function drawCharts(plan, bins, latency, now) {
     xLabels,
   });
   $('chart-offers-figure').textContent = `${count(t.offers)} / ${count(t.declined)} in 15 min`;
-  legend($('chart-offers-reasons'), reasons.map((r) => ({ label: `${reasonName(r)} ${count(t.byReason[r])}`, colour: reasonColour(r) })));
+  legend(
+    $('chart-offers-reasons'),
+    reasons.map((r) => ({ label: `${reasonName(r)} ${count(t.byReason[r])}`, colour: reasonColour(r) })),
+  );
 
   const perMinute = latencyPerMinute(latency, bins, now);
   const latBins = bins.map((b, i) => ({ ...b, lat: perMinute[i] }));
@@ -72,5 +80,8 @@ export function drawCharts(plan, bins, latency, now) {
 
 /** The department colours once, for the focus and offers charts. */
 export function drawDepartmentLegend(plan) {
-  legend($('chart-departments'), Object.keys(plan.departments).map((d) => ({ label: d, colour: departmentColour(d) })));
+  legend(
+    $('chart-departments'),
+    Object.keys(plan.departments).map((d) => ({ label: d, colour: departmentColour(d) })),
+  );
 }

@@ -65,7 +65,8 @@ export function stackedBars(svg, bins, { up, down = [], xLabels }) {
   yTick(svg, f, f.y0, String(maxUp));
   if (downMax) yTick(svg, f, f.y1, `−${downMax}`);
   bins.forEach((b, i) => {
-    const x = f.x0 + i * step + step * 0.12, w = step * 0.76;
+    const x = f.x0 + i * step + step * 0.12,
+      w = step * 0.76;
     let y = zero;
     for (const s of up) {
       const v = s.value(b);
@@ -94,14 +95,21 @@ export function lines(svg, bins, { series, xLabels, format = String, area = fals
   yTick(svg, f, f.y0, format(max));
   const y = (v) => f.y1 - (f.y1 - f.y0) * (v / max);
   for (const s of series) {
-    let d = '', open = false, first, last;
+    let d = '',
+      open = false,
+      first,
+      last;
     bins.forEach((b, i) => {
       const v = s.value(b);
-      if (v === undefined) { open = false; return; }
+      if (v === undefined) {
+        open = false;
+        return;
+      }
       const x = f.x0 + (i + 0.5) * step;
       d += `${open ? 'L' : 'M'}${x.toFixed(1)} ${y(v).toFixed(1)}`;
       open = true;
-      first ??= x; last = x;
+      first ??= x;
+      last = x;
     });
     if (!d) continue;
     if (area && first !== undefined) el('path', { class: 'area', d: `${d}L${last} ${f.y1}L${first} ${f.y1}Z`, fill: s.colour }, svg);
@@ -117,11 +125,13 @@ export function lines(svg, bins, { series, xLabels, format = String, area = fals
 
 /** A legend: [{label, colour}] as swatches. */
 export function legend(ul, items) {
-  ul.replaceChildren(...items.map(({ label, colour }) => {
-    const li = document.createElement('li');
-    const i = document.createElement('i');
-    i.style.background = colour;
-    li.append(i, label);
-    return li;
-  }));
+  ul.replaceChildren(
+    ...items.map(({ label, colour }) => {
+      const li = document.createElement('li');
+      const i = document.createElement('i');
+      i.style.background = colour;
+      li.append(i, label);
+      return li;
+    }),
+  );
 }

@@ -16,7 +16,10 @@ export function setupControls(roles, onPumpState) {
       note.textContent = `the ${role} role is not running in this process (ROLES)`;
       continue;
     }
-    const show = (s, fill) => { showRole(form, role, s, fill); if (role === 'pump') onPumpState?.(s); };
+    const show = (s, fill) => {
+      showRole(form, role, s, fill);
+      if (role === 'pump') onPumpState?.(s);
+    };
     for (const b of form.querySelectorAll('button[data-action]')) {
       b.addEventListener('click', () => command(form, role, `${role}/${b.dataset.action}`, { method: 'POST' }, show));
     }
@@ -26,7 +29,13 @@ export function setupControls(roles, onPumpState) {
       if (Object.keys(body).length === 0) return;
       command(form, role, `${role}/settings`, { method: 'POST', body: JSON.stringify(body) }, show);
     });
-    const refresh = () => json(`${role}/state`).then((s) => show(s, false), () => { /* shown on the next command */ });
+    const refresh = () =>
+      json(`${role}/state`).then(
+        (s) => show(s, false),
+        () => {
+          /* shown on the next command */
+        },
+      );
     refresh();
     setInterval(refresh, 3000);
   }
@@ -59,14 +68,17 @@ function showRole(form, role, s, fill) {
   const out = form.querySelector('output.state');
   const running = s.state === 'started' || s.state === 'running' || s.running === true;
   out.classList.toggle('on', running);
-  out.textContent = running ? 'running' : (typeof s.state === 'string' ? s.state : 'stopped');
+  out.textContent = running ? 'running' : typeof s.state === 'string' ? s.state : 'stopped';
   if (role === 'pump' && running && typeof s.rate === 'number') out.textContent += ` · ${rate(s.rate)} focus/s`;
-  if (role === 'simulator' && s.simulatedTime) out.textContent += ` · simulated ${clock(Date.parse(s.simulatedTime), Date.parse(s.simulatedTime), { seconds: false })}`;
+  if (role === 'simulator' && s.simulatedTime)
+    out.textContent += ` · simulated ${clock(Date.parse(s.simulatedTime), Date.parse(s.simulatedTime), { seconds: false })}`;
   // fill the inputs once, and after a command; never while someone types
   const put = (name, v) => {
     const input = form.elements[name];
     if (input && v !== undefined && (fill || (!input.value && document.activeElement !== input))) input.value = String(v);
   };
-  if (role === 'simulator') { put('speed', s.settings?.speed); put('shoppers', s.settings?.averageInStore); }
-  else put('rate', s.target_rate);
+  if (role === 'simulator') {
+    put('speed', s.settings?.speed);
+    put('shoppers', s.settings?.averageInStore);
+  } else put('rate', s.target_rate);
 }

@@ -10,7 +10,9 @@ export function createCustomerView({ getStore, roles, onClose }) {
   async function load(id) {
     const store = getStore();
     const s = store.shoppers.get(id);
-    const where = s ? `${s.state === 'focused' ? 'looking at' : s.state === 'browsing' ? 'needs help in' : 'walking in'} ${placeName(store.plan, s.x, s.y)}` : 'not in the store';
+    const where = s
+      ? `${s.state === 'focused' ? 'looking at' : s.state === 'browsing' ? 'needs help in' : 'walking in'} ${placeName(store.plan, s.x, s.y)}`
+      : 'not in the store';
     let html = `<h3>Customer ${esc(id)}</h3><p class="meta">${esc(where)}</p>`;
     if (!roles.includes('recommender')) {
       html += '<p class="note">no recommender in this process: no session to show</p>';
@@ -37,7 +39,9 @@ export function createCustomerView({ getStore, roles, onClose }) {
   });
 
   return {
-    get selected() { return selected; },
+    get selected() {
+      return selected;
+    },
     show(id) {
       selected = id;
       $('customer').hidden = false;
@@ -47,7 +51,10 @@ export function createCustomerView({ getStore, roles, onClose }) {
     /** The shopper changed: the view follows, at most every 0.7 s. */
     changed(id) {
       if (id !== selected) return;
-      timer ||= setTimeout(() => { timer = 0; if (selected) load(selected); }, 700);
+      timer ||= setTimeout(() => {
+        timer = 0;
+        if (selected) load(selected);
+      }, 700);
     },
   };
 }
@@ -55,7 +62,8 @@ export function createCustomerView({ getStore, roles, onClose }) {
 function sessionHtml(s) {
   const c = s.customer;
   const state = typeof s.state === 'string' ? s.state : JSON.stringify(s.state);
-  const profile = c ? `<dt>gender</dt><dd>${esc(c.gender)}</dd><dt>age</dt><dd>${esc(c.age)}</dd>
+  const profile = c
+    ? `<dt>gender</dt><dd>${esc(c.gender)}</dd><dt>age</dt><dd>${esc(c.age)}</dd>
       <dt>mean price</dt><dd>${esc(Number(c.mean_buy_price).toFixed(2))}</dd><dt>items bought</dt><dd>${esc(c.total_items_bought)}</dd>
       <dt>coupons used</dt><dd>${esc(c.total_coupons_used)}</dd><dt>mean discount</dt><dd>${esc(Number(c.mean_discount_received).toFixed(1))}%</dd>`
     : `<dt>profile</dt><dd>${s.known_customer === false ? 'unknown customer (not in customer_info)' : 'loading…'}</dd>`;
@@ -64,8 +72,9 @@ function sessionHtml(s) {
   const shown = steps.slice(-8);
   // event times are seconds (the shopper's own clock, simulated time under the simulator)
   const when = (ts) => (typeof ts === 'number' ? clock(ts * 1000) : esc(ts));
-  const path = (steps.length > shown.length ? `<li class="empty">… ${steps.length - shown.length} earlier</li>` : '')
-    + shown.map((p) => `<li><span class="state-value">${esc(p.state)}</span> <span class="meta">at ${when(p.ts)}</span></li>`).join('');
+  const path =
+    (steps.length > shown.length ? `<li class="empty">… ${steps.length - shown.length} earlier</li>` : '') +
+    shown.map((p) => `<li><span class="state-value">${esc(p.state)}</span> <span class="meta">at ${when(p.ts)}</span></li>`).join('');
   return `<dl><dt>state</dt><dd><span class="state-value" data-field="state">${esc(state)}</span></dd>${profile}
       <dt>offered</dt><dd data-field="offered">${offered}</dd></dl>
       <h2>Path</h2><ol class="path" data-field="path" start="${steps.length - shown.length + (steps.length > shown.length ? 0 : 1)}">${path || '<li class="empty">—</li>'}</ol>`;

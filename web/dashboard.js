@@ -58,7 +58,12 @@ function setStatus(status, text) {
 
 onAccess({
   unauthorized: () => setStatus('login', 'token needed'),
-  loggedIn: () => { if (!ws) { setStatus('connecting', 'connecting…'); connect(); } },
+  loggedIn: () => {
+    if (!ws) {
+      setStatus('connecting', 'connecting…');
+      connect();
+    }
+  },
 });
 
 // ---------------------------------------------------------------- drawing
@@ -87,21 +92,34 @@ function render() {
     view.figures = { ...c, latency: lat };
     const bins = windowBins(store.series, t);
     view.charts = drawCharts(store.plan, bins, view.latency, t);
-    if (heatDue) { const cells = heatOver(bins); plan.drawHeat(cells, $('show-heat').checked); heatCells = cells.size; }
+    if (heatDue) {
+      const cells = heatOver(bins);
+      plan.drawHeat(cells, $('show-heat').checked);
+      heatCells = cells.size;
+    }
     heatDue = false;
   }
 }
-const schedule = () => { frame ||= requestAnimationFrame(render); };
+const schedule = () => {
+  frame ||= requestAnimationFrame(render);
+};
 
 // ---------------------------------------------------------------- the stream
 
 function onMessage(text) {
   let msg;
-  try { msg = JSON.parse(text); } catch { return; }
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return;
+  }
   view.stats.messages++;
   const changed = apply(store, msg);
   if (!changed) return;
-  for (const id of changed.shoppers) { dirty.add(id); customer.changed(id); }
+  for (const id of changed.shoppers) {
+    dirty.add(id);
+    customer.changed(id);
+  }
   if (changed.predictions || changed.alerts || changed.shoppers.size || changed.series) panelsDirty = true;
   schedule();
 }
@@ -148,12 +166,22 @@ function start(cfg) {
   if (!cfg.replay_capped) store.series.since = cfg.server_time - (cfg.replay_window_ms ?? WINDOW_MS);
   plan = createPlanView(cfg.plan, { onSelect: select });
   customer = createCustomerView({
-    getStore: () => store, roles: cfg.roles,
-    onClose: (previous) => { plan.select(undefined); if (previous) { dirty.add(previous); schedule(); } },
+    getStore: () => store,
+    roles: cfg.roles,
+    onClose: (previous) => {
+      plan.select(undefined);
+      if (previous) {
+        dirty.add(previous);
+        schedule();
+      }
+    },
   });
   drawDepartmentLegend(cfg.plan);
   setupControls(cfg.roles);
-  $('show-heat').addEventListener('change', () => { heatDue = true; schedule(); });
+  $('show-heat').addEventListener('change', () => {
+    heatDue = true;
+    schedule();
+  });
   pollMetrics();
   setInterval(pollMetrics, METRICS_EVERY_MS);
 }
@@ -177,7 +205,9 @@ async function pollMetrics() {
       heatDue = true;
       schedule();
     }
-  } catch { /* the next poll */ }
+  } catch {
+    /* the next poll */
+  }
 }
 
 // ---------------------------------------------------------------- clock

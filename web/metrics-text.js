@@ -15,9 +15,15 @@ export function parseHistogram(text, name) {
     if (!line.startsWith(name)) continue;
     const rest = line.slice(name.length);
     const m = /^_bucket\{(?:[^}]*,)?le="([^"]+)"[^}]*\}\s+(\S+)/.exec(rest);
-    if (m) { buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]); continue; }
+    if (m) {
+      buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+      continue;
+    }
     const c = /^_count(?:\{[^}]*\})?\s+(\S+)/.exec(rest);
-    if (c) { count = Number(c[1]); continue; }
+    if (c) {
+      count = Number(c[1]);
+      continue;
+    }
     const s = /^_sum(?:\{[^}]*\})?\s+(\S+)/.exec(rest);
     if (s) sum = Number(s[1]);
   }
@@ -121,6 +127,9 @@ export function windowFigures(latency, now, windowMs) {
   if (!newest) return { count: 0, p50: undefined, p99: undefined, partial: true };
   let h = observedBetween(latency, now - windowMs, newest.t);
   let partial = false;
-  if (!h) { h = difference(newest.h, latency.snapshots[0].h); partial = true; }
+  if (!h) {
+    h = difference(newest.h, latency.snapshots[0].h);
+    partial = true;
+  }
   return { count: h.count, p50: quantile(0.5, h), p99: quantile(0.99, h), partial };
 }

@@ -32,32 +32,43 @@ export function drawAlerts(store, now, { onSelect, onHover }) {
     if (!list.querySelector('li.empty')) list.innerHTML = '<li class="empty">No one is waiting for help.</li>';
     return;
   }
-  keep(list, shown.map((a) => {
-    let li = alertItems.get(a.id);
-    if (!li) {
-      li = document.createElement('li');
-      li.dataset.customer = a.id;
-      li.innerHTML = '<div class="what"><b class="where"></b>, <span class="waited"></span><span class="who"></span></div><button type="button" title="Mark as helped (recorded in the event log; every dashboard sees it)">Helped</button>';
+  keep(
+    list,
+    shown.map((a) => {
+      let li = alertItems.get(a.id);
+      if (!li) {
+        li = document.createElement('li');
+        li.dataset.customer = a.id;
+        li.innerHTML =
+          '<div class="what"><b class="where"></b>, <span class="waited"></span><span class="who"></span></div><button type="button" title="Mark as helped (recorded in the event log; every dashboard sees it)">Helped</button>';
+        const b = li.querySelector('button');
+        b.addEventListener('click', () => markHelped(a.id, b));
+        li.addEventListener('click', (e) => {
+          if (e.target.tagName !== 'BUTTON') onSelect(a.id);
+        });
+        li.addEventListener('mouseenter', () => onHover(a.id));
+        li.addEventListener('mouseleave', () => onHover(undefined));
+        alertItems.set(a.id, li);
+      }
+      li.className = `alert${a.helped ? ' helped' : ''}`;
+      li.dataset.waitedMs = String(Math.max(0, Math.round(now - a.time)));
+      setText(li.querySelector('.where'), placeName(store.plan, a.x, a.y));
+      setText(li.querySelector('.waited'), a.helped ? 'helped' : duration(now - a.time));
+      setText(li.querySelector('.who'), `Customer ${a.id} · since ${clock(a.time, now, { seconds: false })}`);
       const b = li.querySelector('button');
-      b.addEventListener('click', () => markHelped(a.id, b));
-      li.addEventListener('click', (e) => { if (e.target.tagName !== 'BUTTON') onSelect(a.id); });
-      li.addEventListener('mouseenter', () => onHover(a.id));
-      li.addEventListener('mouseleave', () => onHover(undefined));
-      alertItems.set(a.id, li);
-    }
-    li.className = `alert${a.helped ? ' helped' : ''}`;
-    li.dataset.waitedMs = String(Math.max(0, Math.round(now - a.time)));
-    setText(li.querySelector('.where'), placeName(store.plan, a.x, a.y));
-    setText(li.querySelector('.waited'), a.helped ? 'helped' : duration(now - a.time));
-    setText(li.querySelector('.who'), `Customer ${a.id} · since ${clock(a.time, now, { seconds: false })}`);
-    const b = li.querySelector('button');
-    if (a.helped) b?.remove();
-    else if (b && !saving.has(a.id) && b.textContent === 'Saving…') { b.disabled = false; b.textContent = 'Helped'; }
-    return li;
-  }));
+      if (a.helped) b?.remove();
+      else if (b && !saving.has(a.id) && b.textContent === 'Saving…') {
+        b.disabled = false;
+        b.textContent = 'Helped';
+      }
+      return li;
+    }),
+  );
 }
 
-const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+const setText = (el, text) => {
+  if (el.textContent !== text) el.textContent = text;
+};
 
 async function markHelped(id, button) {
   saving.add(id);
@@ -92,7 +103,9 @@ const put = (id, value, note) => {
 export function drawFigures(c, lat, windowMin) {
   put('c-in-store', count(c.inStore), c.inStore === 1 ? 'shopper' : 'shoppers');
   put('c-alerts', count(c.openAlerts), c.openAlerts === 1 ? 'shopper waiting' : 'shoppers waiting');
-  $('c-alerts').closest('.figure').classList.toggle('attention', c.openAlerts > 0);
+  $('c-alerts')
+    .closest('.figure')
+    .classList.toggle('attention', c.openAlerts > 0);
   put('c-offers', count(c.offers), `${rate(c.offers / windowMin)} a minute`);
   const top = Object.entries(c.byReason).sort((a, b) => b[1] - a[1])[0];
   put('c-declined', count(c.declined), top ? `mostly ${reasonName(top[0])}` : 'no focus went unanswered');
@@ -108,22 +121,37 @@ const rendered = new WeakMap();
 /** Coupon cards: decisions for shoppers in the store, newest first. */
 export function drawCoupons(store, now) {
   const list = $('coupons');
-  if (store.predictions.length === 0) { list.innerHTML = '<li class="empty">No coupon offered to a shopper yet.</li>'; return; }
+  if (store.predictions.length === 0) {
+    list.innerHTML = '<li class="empty">No coupon offered to a shopper yet.</li>';
+    return;
+  }
   const have = new Map([...list.querySelectorAll('li.coupon')].map((li) => [li.dataset.ordinal, li]));
-  keep(list, store.predictions.map((p) => {
-    const key = String(p.ordinal);
-    const li = have.get(key) ?? document.createElement('li');
-    const c = p.coupon;
-    const n = c.products_count ?? '?';
-    const products = `${n} product${n === 1 ? '' : 's'}`;
-    const terms = { just_discount: products, buy_more: `buy ${c.how_many} · ${products}`, buy_all: `buy all · ${products}`, department: `whole department · ${products}` }[c.type] ?? products;
-    const ago = now - p.time < 10_000 ? 'just now' : `${duration(now - p.time)} ago`;
-    const html = `<div class="top"><span>Customer <b>${esc(p.customer)}</b> · ${esc(c.department)}</span><span class="discount">−${esc(c.discount)}%</span></div>
+  keep(
+    list,
+    store.predictions.map((p) => {
+      const key = String(p.ordinal);
+      const li = have.get(key) ?? document.createElement('li');
+      const c = p.coupon;
+      const n = c.products_count ?? '?';
+      const products = `${n} product${n === 1 ? '' : 's'}`;
+      const terms =
+        {
+          just_discount: products,
+          buy_more: `buy ${c.how_many} · ${products}`,
+          buy_all: `buy all · ${products}`,
+          department: `whole department · ${products}`,
+        }[c.type] ?? products;
+      const ago = now - p.time < 10_000 ? 'just now' : `${duration(now - p.time)} ago`;
+      const html = `<div class="top"><span>Customer <b>${esc(p.customer)}</b> · ${esc(c.department)}</span><span class="discount">−${esc(c.discount)}%</span></div>
       <div class="meta">${p.redeemed ? '<span class="redeemed">redeemed</span> ' : ''}<span class="type">${esc(COUPON_TYPES[c.type] ?? c.type)}</span> coupon #${esc(c.id)} · ${esc(terms)}${p.score === undefined ? '' : ` · score ${p.score.toFixed(2)}`} · <span class="ago">${esc(ago)}</span></div>`;
-    if (rendered.get(li) !== html) { li.innerHTML = html; rendered.set(li, html); }
-    li.className = `coupon${p.redeemed ? ' redeemed' : ''}`;
-    li.dataset.ordinal = key;
-    li.dataset.customer = p.customer;
-    return li;
-  }));
+      if (rendered.get(li) !== html) {
+        li.innerHTML = html;
+        rendered.set(li, html);
+      }
+      li.className = `coupon${p.redeemed ? ' redeemed' : ''}`;
+      li.dataset.ordinal = key;
+      li.dataset.customer = p.customer;
+      return li;
+    }),
+  );
 }

@@ -11,7 +11,10 @@ export const departmentColour = (name) => DEPARTMENT_COLOURS[name] ?? '#8a93a5';
 /** `hex` mixed with white (f = 0: white, 1: the colour). */
 export function tint(hex, f) {
   const n = parseInt(hex.slice(1), 16);
-  const mix = (v) => Math.round(255 - (255 - v) * f).toString(16).padStart(2, '0');
+  const mix = (v) =>
+    Math.round(255 - (255 - v) * f)
+      .toString(16)
+      .padStart(2, '0');
   return `#${mix(n >> 16)}${mix((n >> 8) & 255)}${mix(n & 255)}`;
 }
 
@@ -37,11 +40,15 @@ export function createPlanView(plan, { onSelect }) {
   }
   const heat = el('g', { id: 'heat', class: 'heat', filter: 'url(#heat-blur)' }, svg);
   // doors: a gap in the top wall above each point, the label outside the floor so shoppers never hide it
-  for (const [kind, p] of [['entrance', plan.entrance], ['exit', plan.exit]]) {
+  for (const [kind, p] of [
+    ['entrance', plan.entrance],
+    ['exit', plan.exit],
+  ]) {
     const g = el('g', { class: `door ${kind}`, 'data-door': kind }, svg);
     el('rect', { x: p.x - 45, y: -8, width: 90, height: 16, rx: 4 }, g);
     el('path', { d: kind === 'entrance' ? `M${p.x - 14} ${p.y - 24} l14 18 l14 -18` : `M${p.x - 14} ${p.y - 6} l14 -18 l14 18` }, g);
-    el('text', { x: p.x + (kind === 'entrance' ? -60 : 60), y: -22, 'text-anchor': kind === 'entrance' ? 'end' : 'start' }, g).textContent = kind === 'entrance' ? 'Entrance' : 'Exit';
+    el('text', { x: p.x + (kind === 'entrance' ? -60 : 60), y: -22, 'text-anchor': kind === 'entrance' ? 'end' : 'start' }, g).textContent =
+      kind === 'entrance' ? 'Entrance' : 'Exit';
   }
   const shoppers = el('g', { id: 'shoppers' }, svg);
   // department names above the dots, with a halo: a shopper standing there never hides them
@@ -59,7 +66,11 @@ export function createPlanView(plan, { onSelect }) {
   function placeLabel() {
     const id = hovered ?? selected;
     const g = id === undefined ? undefined : dots.get(id);
-    if (!g) { label.setAttribute('visibility', 'hidden'); delete label.dataset.id; return; }
+    if (!g) {
+      label.setAttribute('visibility', 'hidden');
+      delete label.dataset.id;
+      return;
+    }
     label.setAttribute('visibility', 'visible');
     label.dataset.id = id;
     labelText.textContent = id;
@@ -74,7 +85,8 @@ export function createPlanView(plan, { onSelect }) {
     drawShopper(id, s) {
       let g = dots.get(id);
       if (!s) {
-        g?.remove(); dots.delete(id);
+        g?.remove();
+        dots.delete(id);
         if (hovered === id) hovered = undefined;
         placeLabel();
         return;
@@ -84,8 +96,14 @@ export function createPlanView(plan, { onSelect }) {
         el('circle', { r: 15 }, g);
         el('title', {}, g);
         g.addEventListener('click', () => onSelect(id));
-        g.addEventListener('mouseenter', () => { hovered = id; placeLabel(); });
-        g.addEventListener('mouseleave', () => { if (hovered === id) hovered = undefined; placeLabel(); });
+        g.addEventListener('mouseenter', () => {
+          hovered = id;
+          placeLabel();
+        });
+        g.addEventListener('mouseleave', () => {
+          if (hovered === id) hovered = undefined;
+          placeLabel();
+        });
         dots.set(id, g);
         // first position without a transition, then glide
         g.style.transform = `translate(${s.x}px, ${s.y}px)`;
@@ -119,11 +137,20 @@ export function createPlanView(plan, { onSelect }) {
       if (!show) return;
       let max = 0;
       for (const v of cells.values()) max = Math.max(max, v);
-      heat.replaceChildren(...[...cells].map(([cell, ms]) => {
-        const [cx, cy] = cell.split(',').map(Number);
-        const f = Math.sqrt(ms / max);
-        return el('rect', { x: cx * HEAT_CELL, y: cy * HEAT_CELL, width: HEAT_CELL, height: HEAT_CELL, fill: f > 0.6 ? '#d7301f' : f > 0.3 ? '#fc8d59' : '#fdcc8a', 'fill-opacity': (0.12 + 0.6 * f).toFixed(2) });
-      }));
+      heat.replaceChildren(
+        ...[...cells].map(([cell, ms]) => {
+          const [cx, cy] = cell.split(',').map(Number);
+          const f = Math.sqrt(ms / max);
+          return el('rect', {
+            x: cx * HEAT_CELL,
+            y: cy * HEAT_CELL,
+            width: HEAT_CELL,
+            height: HEAT_CELL,
+            fill: f > 0.6 ? '#d7301f' : f > 0.3 ? '#fc8d59' : '#fdcc8a',
+            'fill-opacity': (0.12 + 0.6 * f).toFixed(2),
+          });
+        }),
+      );
       heat.dataset.maxMs = String(Math.round(max));
     },
   };

@@ -22,23 +22,41 @@ function emptyBin(key) {
 function bin(series, t) {
   const key = Math.floor(t / BIN_MS);
   let b = series.bins.get(key);
-  if (!b) { b = emptyBin(key); series.bins.set(key, b); }
+  if (!b) {
+    b = emptyBin(key);
+    series.bins.set(key, b);
+  }
   return b;
 }
 
-const add = (o, k) => { o[k] = (o[k] ?? 0) + 1; };
+const add = (o, k) => {
+  o[k] = (o[k] ?? 0) + 1;
+};
 
 /** Counts one event at log time `t`: focus / offer (by department), declined (by reason), or the pump's load. */
 export function record(series, t, kind, key) {
   const b = bin(series, t);
   switch (kind) {
-    case 'focus': add(b.focus, key); break;
-    case 'offer': add(b.offers, key); break;
-    case 'declined': add(b.declined, key); break;
-    case 'loadFocus': b.loadFocus++; break;
-    case 'loadOffer': b.loadOffers++; break;
-    case 'loadDeclined': b.loadDeclined++; break;
-    default: break;
+    case 'focus':
+      add(b.focus, key);
+      break;
+    case 'offer':
+      add(b.offers, key);
+      break;
+    case 'declined':
+      add(b.declined, key);
+      break;
+    case 'loadFocus':
+      b.loadFocus++;
+      break;
+    case 'loadOffer':
+      b.loadOffers++;
+      break;
+    case 'loadDeclined':
+      b.loadDeclined++;
+      break;
+    default:
+      break;
   }
 }
 

@@ -32,7 +32,9 @@ export function createStore(plan, { head = 0, since = 0, redemptionsToday = 0 } 
     /** @type {Map<string, {id: string, x: number, y: number, dep: string | null, ts: number, ordinal: number, time: number, helped: boolean}>} */
     alerts: new Map(),
     /** events up to `head` were in the log when the page opened (and counted by the server) */
-    head, since, redemptionsToday,
+    head,
+    since,
+    redemptionsToday,
     lastOrdinal: 0,
     duplicates: 0,
     /** focus id → whether it was a shopper's (true) or load (false) */
@@ -65,7 +67,10 @@ function decidedForShopper(store, msg, customer) {
  */
 export function apply(store, msg) {
   const ordinal = msg.ess_ordinal;
-  if (typeof ordinal !== 'number' || ordinal <= store.lastOrdinal) { store.duplicates++; return null; }
+  if (typeof ordinal !== 'number' || ordinal <= store.lastOrdinal) {
+    store.duplicates++;
+    return null;
+  }
   store.lastOrdinal = ordinal;
   const t = typeof msg.ess_timestamp === 'number' ? msg.ess_timestamp : store.latestTime;
   if (t > store.latestTime) store.latestTime = t;
@@ -73,7 +78,8 @@ export function apply(store, msg) {
   const body = msg.message_body ?? {};
   const changed = { shoppers: new Set(), predictions: false, alerts: false, series: false };
   const id = body.id == null ? undefined : String(body.id);
-  const x = num(body.x), y = num(body.y);
+  const x = num(body.x),
+    y = num(body.y);
   const shopper = id === undefined ? undefined : store.shoppers.get(id);
   // focus and browsing are logged after the move that completed them: their x, y is where it was
   // detected, not where the shopper is now, so they never move a dot back
@@ -83,7 +89,12 @@ export function apply(store, msg) {
       if (id === undefined) break;
       const s = shopper ?? { id, x: store.plan.entrance.x, y: store.plan.entrance.y, state: 'walking', dep: null, seen: t, at: t };
       if (!shopper) store.shoppers.set(id, s);
-      s.x = store.plan.entrance.x; s.y = store.plan.entrance.y; s.state = 'walking'; s.dep = null; s.seen = t; s.at = t;
+      s.x = store.plan.entrance.x;
+      s.y = store.plan.entrance.y;
+      s.state = 'walking';
+      s.dep = null;
+      s.seen = t;
+      s.at = t;
       changed.shoppers.add(id);
       break;
     }
@@ -92,9 +103,15 @@ export function apply(store, msg) {
       const s = shopper ?? { id, x, y, state: 'walking', dep: null, seen: t, at: t };
       if (!shopper) store.shoppers.set(id, s);
       else addDwell(store.series, t, s.x, s.y, t - s.at); // the time since the last position was spent there
-      s.x = x; s.y = y; s.seen = t; s.at = t;
+      s.x = x;
+      s.y = y;
+      s.seen = t;
+      s.at = t;
       // a focus lasts while the shopper stays in its department; a browsing shopper needs help until helped
-      if (s.state === 'focused' && departmentAt(store.plan, s.x, s.y) !== s.dep) { s.state = 'walking'; s.dep = null; }
+      if (s.state === 'focused' && departmentAt(store.plan, s.x, s.y) !== s.dep) {
+        s.state = 'walking';
+        s.dep = null;
+      }
       changed.shoppers.add(id);
       changed.series = true;
       break;
@@ -114,7 +131,10 @@ export function apply(store, msg) {
       shopper.state = 'focused';
       shopper.dep = body.dep ?? null;
       const a = store.alerts.get(id);
-      if (a && !a.helped) { store.alerts.delete(id); changed.alerts = true; }
+      if (a && !a.helped) {
+        store.alerts.delete(id);
+        changed.alerts = true;
+      }
       changed.shoppers.add(id);
       break;
     }
@@ -136,8 +156,15 @@ export function apply(store, msg) {
     case 'helped': {
       if (id === undefined) break;
       const a = store.alerts.get(id);
-      if (a) { a.helped = true; a.helpedAt = t; changed.alerts = true; }
-      if (shopper?.state === 'browsing') { shopper.state = 'walking'; changed.shoppers.add(id); }
+      if (a) {
+        a.helped = true;
+        a.helpedAt = t;
+        changed.alerts = true;
+      }
+      if (shopper?.state === 'browsing') {
+        shopper.state = 'walking';
+        changed.shoppers.add(id);
+      }
       break;
     }
     case 'exit': {
@@ -150,12 +177,28 @@ export function apply(store, msg) {
     case 'prediction': {
       const customer = String(body.customer_id ?? '?');
       changed.series = true;
-      if (!decidedForShopper(store, msg, customer)) { record(store.series, t, 'loadOffer'); break; }
+      if (!decidedForShopper(store, msg, customer)) {
+        record(store.series, t, 'loadOffer');
+        break;
+      }
       const c = body.coupon ?? {};
       record(store.series, t, 'offer', c.department ?? '?');
       store.predictions.unshift({
-        ordinal, time: t, customer, score: num(body.score), ts: num(body.ts),
-        coupon: { id: c.id, type: c.type, department: c.department, discount: num(c.discount), how_many: c.how_many, products_count: c.products_count, start_date: c.start_date, end_date: c.end_date },
+        ordinal,
+        time: t,
+        customer,
+        score: num(body.score),
+        ts: num(body.ts),
+        coupon: {
+          id: c.id,
+          type: c.type,
+          department: c.department,
+          discount: num(c.discount),
+          how_many: c.how_many,
+          products_count: c.products_count,
+          start_date: c.start_date,
+          end_date: c.end_date,
+        },
       });
       if (store.predictions.length > MAX_PREDICTIONS) store.predictions.length = MAX_PREDICTIONS;
       changed.predictions = true;
@@ -165,8 +208,14 @@ export function apply(store, msg) {
       // a shopper used an offered coupon (issue 23): the latest card of that offer says so, once
       const coupon = num(body.coupon_id);
       const card = store.predictions.find((p) => p.customer === id && p.coupon.id === coupon && !p.redeemed);
-      if (card) { card.redeemed = true; changed.predictions = true; }
-      if (ordinal > store.head && t >= store.since) { store.redemptionsToday++; changed.series = true; }
+      if (card) {
+        card.redeemed = true;
+        changed.predictions = true;
+      }
+      if (ordinal > store.head && t >= store.since) {
+        store.redemptionsToday++;
+        changed.series = true;
+      }
       break;
     }
     case 'no_prediction': {
@@ -189,7 +238,12 @@ export function prune(store, now) {
   while (i < store.loadTimes.length && store.loadTimes[i] < from) i++;
   if (i) store.loadTimes.splice(0, i);
   const gone = [];
-  for (const [id, s] of store.shoppers) if (s.seen < now - STALE_MS) { store.shoppers.delete(id); store.alerts.delete(id); gone.push(id); }
+  for (const [id, s] of store.shoppers)
+    if (s.seen < now - STALE_MS) {
+      store.shoppers.delete(id);
+      store.alerts.delete(id);
+      gone.push(id);
+    }
   sampleInStore(store.series, now, store.shoppers.size);
   pruneSeries(store.series, now);
   return gone;

@@ -15,14 +15,20 @@ export function placeName(plan, x, y) {
   if (dep) return dep;
   if (Math.hypot(x - plan.entrance.x, y - plan.entrance.y) < 100) return 'by the entrance';
   if (Math.hypot(x - plan.exit.x, y - plan.exit.y) < 100) return 'by the exit';
-  let best = null, d = Infinity;
+  let best = null,
+    d = Infinity;
   for (const [name, r] of Object.entries(plan.departments)) {
     const dd = rectDistance(r, x, y);
-    if (dd < d) { d = dd; best = name; }
+    if (dd < d) {
+      d = dd;
+      best = name;
+    }
   }
   if (best && d <= 200) return `aisle by ${best}`;
   const deps = Object.values(plan.departments);
-  const top = Math.min(...deps.map((r) => r.y1)), left = Math.min(...deps.map((r) => r.x1)), right = Math.max(...deps.map((r) => r.x2));
+  const top = Math.min(...deps.map((r) => r.y1)),
+    left = Math.min(...deps.map((r) => r.x1)),
+    right = Math.max(...deps.map((r) => r.x2));
   if (y < top) return 'front of the store';
   if (x < left) return 'left side of the store';
   if (x > right) return 'right side of the store';

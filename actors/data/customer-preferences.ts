@@ -34,13 +34,58 @@ import { createPrng, type Prng } from '../kernel/prng.ts';
 import { COUPON_TYPES, type CouponInfo, type CouponType } from './store-data.ts';
 
 /** The 42 product categories, in the generator's order (a category's index is its position here). */
-export const CATEGORIES = ['Onesy', 'Flannel shirt', 'Sweatshirt', 'Vest top', 'V-neck t-shirt', 'Tank top', 'Skinny jean', 'Short sleeve Henley', 'Wool hat', 'Pajama pants', 'Short sleeve polo', 'Jeans', 'Bathrobe', 'T-shirt', 'Skirt', 'Overalls', 'Hawaiian shirt', 'Denim cut-offs', 'Cotton oxford', 'Dress socks', 'Dress pants', 'Cargo short', 'Suspenders', 'Beach sling', 'Romper', 'Rain jacket', 'Bucket hat', 'Sweat pants', 'Dress', 'Sport shorts', 'Tuxedo', 'Sport pants', 'Sport jacket', 'Bike short', 'Blazer', 'Hoodie', 'Cardigan', 'Leggings', 'Swimsuit', 'Parka', 'Chinos', 'Polo shirt'];
+export const CATEGORIES = [
+  'Onesy',
+  'Flannel shirt',
+  'Sweatshirt',
+  'Vest top',
+  'V-neck t-shirt',
+  'Tank top',
+  'Skinny jean',
+  'Short sleeve Henley',
+  'Wool hat',
+  'Pajama pants',
+  'Short sleeve polo',
+  'Jeans',
+  'Bathrobe',
+  'T-shirt',
+  'Skirt',
+  'Overalls',
+  'Hawaiian shirt',
+  'Denim cut-offs',
+  'Cotton oxford',
+  'Dress socks',
+  'Dress pants',
+  'Cargo short',
+  'Suspenders',
+  'Beach sling',
+  'Romper',
+  'Rain jacket',
+  'Bucket hat',
+  'Sweat pants',
+  'Dress',
+  'Sport shorts',
+  'Tuxedo',
+  'Sport pants',
+  'Sport jacket',
+  'Bike short',
+  'Blazer',
+  'Hoodie',
+  'Cardigan',
+  'Leggings',
+  'Swimsuit',
+  'Parka',
+  'Chinos',
+  'Polo shirt',
+];
 
 /** The redemption model's constants (see the table above). */
 export const REDEMPTION = {
   base: -4.0,
   pronenessSd: 2.0,
-  female: 0.15, age60: 0.3, ageUnder30: -0.25,
+  female: 0.15,
+  age60: 0.3,
+  ageUnder30: -0.25,
   appetite: [0.04, 0.12] as const,
   sensitivity: [0.2, 1.0] as const,
   effort: -0.25,
@@ -88,7 +133,8 @@ export interface CouponTraits {
 /** Department weights from gender and age, times lognormal noise: their own, their children's, sport when young. */
 function departmentWeights(rng: Prng, gender: string, age: number): number[] {
   const base: Record<Department, number> = {
-    Men: gender === 'M' ? 3 : 0.8, Women: gender === 'F' ? 3 : 0.8,
+    Men: gender === 'M' ? 3 : 0.8,
+    Women: gender === 'F' ? 3 : 0.8,
     Sport: age < 30 ? 2.2 : age < 60 ? 1.2 : 0.6,
     Boys: age >= 28 && age < 60 ? 1.5 : age >= 60 ? 0.8 : 0.4,
     Girls: age >= 28 && age < 60 ? 1.5 : age >= 60 ? 0.8 : 0.4,
@@ -112,14 +158,23 @@ export function customerPreferences(seed: number | string, customerId: number | 
   }
   const meanWeight = weights.reduce((a, b) => a + b, 0) / weights.length;
   return {
-    proneness, appetite, thrift, sensitivity: R.sensitivity[0] + R.sensitivity[1] * thrift, typeAffinity, departmentWeights: weights, favourites,
+    proneness,
+    appetite,
+    thrift,
+    sensitivity: R.sensitivity[0] + R.sensitivity[1] * thrift,
+    typeAffinity,
+    departmentWeights: weights,
+    favourites,
     personal: R.base + proneness + (gender === 'F' ? R.female : 0) + (age >= 60 ? R.age60 : age < 30 ? R.ageUnder30 : 0),
     departmentTerm: weights.map((w) => R.department * Math.log(w / meanWeight)),
   };
 }
 
 /** A coupon's traits from its row and the categories of its products (one entry per product). */
-export function couponTraits(coupon: Pick<CouponInfo, 'coupon_type' | 'department' | 'discount' | 'how_many_products_required' | 'product_mean_price'>, productCategories: readonly string[]): CouponTraits {
+export function couponTraits(
+  coupon: Pick<CouponInfo, 'coupon_type' | 'department' | 'discount' | 'how_many_products_required' | 'product_mean_price'>,
+  productCategories: readonly string[],
+): CouponTraits {
   const share = new Float64Array(CATEGORIES.length);
   for (const c of productCategories) {
     const i = CATEGORIES.indexOf(c);
@@ -128,9 +183,12 @@ export function couponTraits(coupon: Pick<CouponInfo, 'coupon_type' | 'departmen
   const t = coupon.coupon_type;
   const n = Number(coupon.how_many_products_required);
   return {
-    type: COUPON_TYPES.indexOf(t), department: DEPARTMENTS.indexOf(coupon.department), discount: Number(coupon.discount),
+    type: COUPON_TYPES.indexOf(t),
+    department: DEPARTMENTS.indexOf(coupon.department),
+    discount: Number(coupon.discount),
     required: t === 'buy_more' ? n : t === 'buy_all' ? productCategories.length || n : 1,
-    meanPrice: Number(coupon.product_mean_price), categoryShare: share,
+    meanPrice: Number(coupon.product_mean_price),
+    categoryShare: share,
   };
 }
 
@@ -143,12 +201,15 @@ function couponPart(k: CouponTraits): number {
 export function redemptionLogit(p: CustomerPreferences, k: CouponTraits): number {
   let favourite = 0;
   for (const f of p.favourites) favourite += k.categoryShare[f];
-  return p.personal + couponPart(k)
-    + p.appetite * (k.discount - 30)
-    - p.sensitivity * Math.log(Math.max(k.meanPrice, 0.01) / 10)
-    + (p.typeAffinity[k.type] ?? 0)
-    + (p.departmentTerm[k.department] ?? 0)
-    + REDEMPTION.category * favourite;
+  return (
+    p.personal +
+    couponPart(k) +
+    p.appetite * (k.discount - 30) -
+    p.sensitivity * Math.log(Math.max(k.meanPrice, 0.01) / 10) +
+    (p.typeAffinity[k.type] ?? 0) +
+    (p.departmentTerm[k.department] ?? 0) +
+    REDEMPTION.category * favourite
+  );
 }
 
 /** The probability that the customer uses (redeems) the coupon when it is offered. */
@@ -162,17 +223,33 @@ export function redemptionProbability(p: CustomerPreferences, k: CouponTraits): 
  * `redemptionLogit(p, traits[k])`.
  */
 export function redemptionLogits(traits: readonly CouponTraits[]): (p: CustomerPreferences, k: number) => number {
-  const n = traits.length, C = CATEGORIES.length;
-  const own = new Float64Array(n), discount = new Float64Array(n), lnPrice = new Float64Array(n);
-  const type = new Int32Array(n), dep = new Int32Array(n), share = new Float64Array(n * C);
+  const n = traits.length,
+    C = CATEGORIES.length;
+  const own = new Float64Array(n),
+    discount = new Float64Array(n),
+    lnPrice = new Float64Array(n);
+  const type = new Int32Array(n),
+    dep = new Int32Array(n),
+    share = new Float64Array(n * C);
   traits.forEach((k, i) => {
-    own[i] = couponPart(k); discount[i] = k.discount - 30; lnPrice[i] = Math.log(Math.max(k.meanPrice, 0.01) / 10);
-    type[i] = k.type; dep[i] = k.department; share.set(k.categoryShare, i * C);
+    own[i] = couponPart(k);
+    discount[i] = k.discount - 30;
+    lnPrice[i] = Math.log(Math.max(k.meanPrice, 0.01) / 10);
+    type[i] = k.type;
+    dep[i] = k.department;
+    share.set(k.categoryShare, i * C);
   });
   return (p, k) => {
     let favourite = 0;
     for (const f of p.favourites) favourite += share[k * C + f];
-    return p.personal + own[k] + p.appetite * discount[k] - p.sensitivity * lnPrice[k]
-      + (p.typeAffinity[type[k]] ?? 0) + (p.departmentTerm[dep[k]] ?? 0) + REDEMPTION.category * favourite;
+    return (
+      p.personal +
+      own[k] +
+      p.appetite * discount[k] -
+      p.sensitivity * lnPrice[k] +
+      (p.typeAffinity[type[k]] ?? 0) +
+      (p.departmentTerm[dep[k]] ?? 0) +
+      REDEMPTION.category * favourite
+    );
   };
 }

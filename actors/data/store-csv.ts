@@ -11,7 +11,10 @@ import { INT, REAL, INT4, UNPAIRED_SURROGATE, fitsReal, charLength, shown, inval
 
 export { invalidUtf8At };
 
-export interface CouponProduct { coupon_id: number; product_id: number }
+export interface CouponProduct {
+  coupon_id: number;
+  product_id: number;
+}
 
 /** The four cache tables. */
 export interface StoreTables {
@@ -31,26 +34,48 @@ export const CSV_FILES = {
 export const PRODUCTS_ALIAS = 'products.csv';
 
 type Kind = 'int' | 'real' | 'text' | 'gender' | 'department' | 'coupon_type' | 'date';
-interface Column { name: string; kind: Kind; max?: number }
+interface Column {
+  name: string;
+  kind: Kind;
+  max?: number;
+}
 
 const COLUMNS = {
   customers: [
-    { name: 'customer_id', kind: 'int' }, { name: 'gender', kind: 'gender' }, { name: 'age', kind: 'int' },
-    { name: 'mean_buy_price', kind: 'real' }, { name: 'total_coupons_used', kind: 'int' },
-    { name: 'mean_discount_received', kind: 'real' }, { name: 'unique_products_bought', kind: 'int' },
-    { name: 'unique_products_bought_with_coupons', kind: 'int' }, { name: 'total_items_bought', kind: 'int' },
+    { name: 'customer_id', kind: 'int' },
+    { name: 'gender', kind: 'gender' },
+    { name: 'age', kind: 'int' },
+    { name: 'mean_buy_price', kind: 'real' },
+    { name: 'total_coupons_used', kind: 'int' },
+    { name: 'mean_discount_received', kind: 'real' },
+    { name: 'unique_products_bought', kind: 'int' },
+    { name: 'unique_products_bought_with_coupons', kind: 'int' },
+    { name: 'total_items_bought', kind: 'int' },
   ],
   coupons: [
-    { name: 'coupon_id', kind: 'int' }, { name: 'coupon_type', kind: 'coupon_type' }, { name: 'department', kind: 'department' },
-    { name: 'discount', kind: 'int' }, { name: 'how_many_products_required', kind: 'int' },
-    { name: 'start_date', kind: 'date' }, { name: 'end_date', kind: 'date' },
-    { name: 'product_mean_price', kind: 'real' }, { name: 'products_available', kind: 'int' },
+    { name: 'coupon_id', kind: 'int' },
+    { name: 'coupon_type', kind: 'coupon_type' },
+    { name: 'department', kind: 'department' },
+    { name: 'discount', kind: 'int' },
+    { name: 'how_many_products_required', kind: 'int' },
+    { name: 'start_date', kind: 'date' },
+    { name: 'end_date', kind: 'date' },
+    { name: 'product_mean_price', kind: 'real' },
+    { name: 'products_available', kind: 'int' },
   ],
-  couponProducts: [{ name: 'coupon_id', kind: 'int' }, { name: 'product_id', kind: 'int' }],
+  couponProducts: [
+    { name: 'coupon_id', kind: 'int' },
+    { name: 'product_id', kind: 'int' },
+  ],
   products: [
-    { name: 'product_id', kind: 'int' }, { name: 'name', kind: 'text', max: 256 }, { name: 'category', kind: 'text', max: 50 },
-    { name: 'sizes', kind: 'text', max: 50 }, { name: 'vendor', kind: 'text', max: 50 },
-    { name: 'description', kind: 'text', max: 256 }, { name: 'buy_price', kind: 'real' }, { name: 'department', kind: 'department' },
+    { name: 'product_id', kind: 'int' },
+    { name: 'name', kind: 'text', max: 256 },
+    { name: 'category', kind: 'text', max: 50 },
+    { name: 'sizes', kind: 'text', max: 50 },
+    { name: 'vendor', kind: 'text', max: 50 },
+    { name: 'description', kind: 'text', max: 256 },
+    { name: 'buy_price', kind: 'real' },
+    { name: 'department', kind: 'department' },
   ],
 } satisfies Record<keyof StoreTables, Column[]>;
 
@@ -81,19 +106,51 @@ function field(v: string): string {
 export function formatStoreCsv(t: StoreTables): Record<string, string> {
   const lines = (header: string, rows: string[]) => `${header}\n${rows.join('\n')}${rows.length ? '\n' : ''}`;
   return {
-    [CSV_FILES.customers]: lines(CSV_HEADERS.customers, t.customers.map((c) =>
-      `${c.customer_id},${c.gender},${c.age},${pyFloat(c.mean_buy_price)},${c.total_coupons_used},${pyFloat(c.mean_discount_received)},${c.unique_products_bought},${c.unique_products_bought_with_coupons},${c.total_items_bought}`)),
-    [CSV_FILES.coupons]: lines(CSV_HEADERS.coupons, t.coupons.map((c) =>
-      `${c.coupon_id},${c.coupon_type},${c.department},${c.discount},${c.how_many_products_required},${c.start_date},${c.end_date},${pyFloat(c.product_mean_price)},${c.products_available}`)),
-    [CSV_FILES.couponProducts]: lines(CSV_HEADERS.couponProducts, t.couponProducts.map((l) => `${l.coupon_id},${l.product_id}`)),
-    [CSV_FILES.products]: lines(CSV_HEADERS.products, t.products.map((p) =>
-      [String(p.product_id), field(p.name), field(p.category), field(p.sizes), field(p.vendor), field(p.description), pyFloat(p.buy_price), p.department].join(','))),
+    [CSV_FILES.customers]: lines(
+      CSV_HEADERS.customers,
+      t.customers.map(
+        (c) =>
+          `${c.customer_id},${c.gender},${c.age},${pyFloat(c.mean_buy_price)},${c.total_coupons_used},${pyFloat(c.mean_discount_received)},${c.unique_products_bought},${c.unique_products_bought_with_coupons},${c.total_items_bought}`,
+      ),
+    ),
+    [CSV_FILES.coupons]: lines(
+      CSV_HEADERS.coupons,
+      t.coupons.map(
+        (c) =>
+          `${c.coupon_id},${c.coupon_type},${c.department},${c.discount},${c.how_many_products_required},${c.start_date},${c.end_date},${pyFloat(c.product_mean_price)},${c.products_available}`,
+      ),
+    ),
+    [CSV_FILES.couponProducts]: lines(
+      CSV_HEADERS.couponProducts,
+      t.couponProducts.map((l) => `${l.coupon_id},${l.product_id}`),
+    ),
+    [CSV_FILES.products]: lines(
+      CSV_HEADERS.products,
+      t.products.map((p) =>
+        [
+          String(p.product_id),
+          field(p.name),
+          field(p.category),
+          field(p.sizes),
+          field(p.vendor),
+          field(p.description),
+          pyFloat(p.buy_price),
+          p.department,
+        ].join(','),
+      ),
+    ),
   };
 }
 
 // ---------------------------------------------------------------- reading
 
-export interface CsvProblem { file: string; line: number; column?: number; columnName?: string; message: string }
+export interface CsvProblem {
+  file: string;
+  line: number;
+  column?: number;
+  columnName?: string;
+  message: string;
+}
 
 export function describeProblem(p: CsvProblem): string {
   const where = p.column === undefined ? `line ${p.line}` : `line ${p.line}, column ${p.column}${p.columnName ? ` (${p.columnName})` : ''}`;
@@ -124,28 +181,67 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
     }
     return out;
   }
-  let line = 1, start = 1, i = 0, cur = '', fields: string[] = [], quoted = false, any = false;
+  let line = 1,
+    start = 1,
+    i = 0,
+    cur = '',
+    fields: string[] = [],
+    quoted = false,
+    any = false;
   while (i < text.length) {
     const ch = text[i];
     if (quoted) {
       if (ch === '"') {
-        if (text[i + 1] === '"') { cur += '"'; i += 2; continue; }
-        quoted = false; i++; continue;
+        if (text[i + 1] === '"') {
+          cur += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+        i++;
+        continue;
       }
       if (ch === '\n') line++;
-      cur += ch; i++; continue;
+      cur += ch;
+      i++;
+      continue;
     }
-    if (ch === '"') { quoted = true; any = true; i++; continue; }
-    if (ch === ',') { fields.push(cur); cur = ''; any = true; i++; continue; }
-    if (ch === '\r' && text[i + 1] === '\n') { i++; continue; }
+    if (ch === '"') {
+      quoted = true;
+      any = true;
+      i++;
+      continue;
+    }
+    if (ch === ',') {
+      fields.push(cur);
+      cur = '';
+      any = true;
+      i++;
+      continue;
+    }
+    if (ch === '\r' && text[i + 1] === '\n') {
+      i++;
+      continue;
+    }
     if (ch === '\n') {
       fields.push(cur);
       out.push({ line: start, fields });
-      fields = []; cur = ''; any = false; line++; start = line; i++; continue;
+      fields = [];
+      cur = '';
+      any = false;
+      line++;
+      start = line;
+      i++;
+      continue;
     }
-    cur += ch; any = true; i++;
+    cur += ch;
+    any = true;
+    i++;
   }
-  if (any || cur !== '' || fields.length) { fields.push(cur); out.push({ line: start, fields }); }
+  if (any || cur !== '' || fields.length) {
+    fields.push(cur);
+    out.push({ line: start, fields });
+  }
   return out;
 }
 
@@ -155,11 +251,20 @@ type Rejected = Set<number>;
 function parseTable(file: string, text: string, columns: Column[], problems: CsvProblem[], rejected: Rejected = new Set()): Record<string, string | number>[] {
   const records = parseCsv(text);
   const header = columns.map((c) => c.name).join(',');
-  if (records.length === 0) { problems.push({ file, line: 1, message: `empty file; expected the header "${header}"` }); return []; }
+  if (records.length === 0) {
+    problems.push({ file, line: 1, message: `empty file; expected the header "${header}"` });
+    return [];
+  }
   const got = records[0].fields.map((f) => f.trim());
   for (let i = 0; i < Math.max(got.length, columns.length); i++) {
     if (got[i] !== columns[i]?.name) {
-      problems.push({ file, line: 1, column: i + 1, columnName: columns[i]?.name, message: `wrong header: expected "${header}", got "${records[0].fields.join(',')}"` });
+      problems.push({
+        file,
+        line: 1,
+        column: i + 1,
+        columnName: columns[i]?.name,
+        message: `wrong header: expected "${header}", got "${records[0].fields.join(',')}"`,
+      });
       return [];
     }
   }
@@ -177,7 +282,10 @@ function parseTable(file: string, text: string, columns: Column[], problems: Csv
       const col = columns[c];
       const raw = fields[c];
       const v = col.kind === 'text' ? raw : raw.trim();
-      const bad = (what: string, got = shown(raw)) => { problems.push({ file, line, column: c + 1, columnName: col.name, message: `expected ${what}, got ${got}` }); ok = false; };
+      const bad = (what: string, got = shown(raw)) => {
+        problems.push({ file, line, column: c + 1, columnName: col.name, message: `expected ${what}, got ${got}` });
+        ok = false;
+      };
       switch (col.kind) {
         case 'int': {
           const n = Number(v);
@@ -201,22 +309,29 @@ function parseTable(file: string, text: string, columns: Column[], problems: Csv
           else row[col.name] = v;
           break;
         case 'gender':
-          if (v !== 'F' && v !== 'M') bad('F or M'); else row[col.name] = v;
+          if (v !== 'F' && v !== 'M') bad('F or M');
+          else row[col.name] = v;
           break;
         case 'department': {
           const d = canonicalDepartment(v);
-          if (!d) bad('a department (Men, Sport, Boys, Girls, Women)'); else row[col.name] = d;
+          if (!d) bad('a department (Men, Sport, Boys, Girls, Women)');
+          else row[col.name] = d;
           break;
         }
         case 'coupon_type':
-          if (!(COUPON_TYPES as readonly string[]).includes(v)) bad(`a coupon type (${COUPON_TYPES.join(', ')})`); else row[col.name] = v as CouponType;
+          if (!(COUPON_TYPES as readonly string[]).includes(v)) bad(`a coupon type (${COUPON_TYPES.join(', ')})`);
+          else row[col.name] = v as CouponType;
           break;
         case 'date':
-          if (!validDate(v)) bad('a date YYYY-MM-DD'); else row[col.name] = v;
+          if (!validDate(v)) bad('a date YYYY-MM-DD');
+          else row[col.name] = v;
           break;
       }
     }
-    if (ok) { (row as any).__line = line; rows.push(row); } else if (INT.test(fields[0].trim())) rejected.add(Number(fields[0]));
+    if (ok) {
+      (row as any).__line = line;
+      rows.push(row);
+    } else if (INT.test(fields[0].trim())) rejected.add(Number(fields[0]));
   }
   return rows;
 }
@@ -239,11 +354,16 @@ function strip<T>(rows: Record<string, any>[]): T[] {
 function decode(file: string, bytes: Uint8Array, problems: CsvProblem[]): string | undefined {
   const at = isUtf8(bytes) ? -1 : invalidUtf8At(bytes);
   if (at < 0) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  let line = 1, column = 1, quoted = false;
+  let line = 1,
+    column = 1,
+    quoted = false;
   for (let i = 0; i < at; i++) {
     const c = bytes[i];
     if (c === 0x22) quoted = !quoted;
-    else if (c === 0x0a) { line++; if (!quoted) column = 1; } else if (c === 0x2c && !quoted) column++;
+    else if (c === 0x0a) {
+      line++;
+      if (!quoted) column = 1;
+    } else if (c === 0x2c && !quoted) column++;
   }
   problems.push({ file, line, column, message: `invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, '0')})` });
   return undefined;
@@ -258,7 +378,7 @@ export function parseStoreCsv(files: Record<string, string | Uint8Array | undefi
   const problems: CsvProblem[] = [];
   const productsFile = files[CSV_FILES.products] !== undefined ? CSV_FILES.products : files[PRODUCTS_ALIAS] !== undefined ? PRODUCTS_ALIAS : undefined;
   const text = (key: keyof StoreTables): [string, string] | undefined => {
-    const name = key === 'products' ? productsFile ?? CSV_FILES.products : CSV_FILES[key];
+    const name = key === 'products' ? (productsFile ?? CSV_FILES.products) : CSV_FILES[key];
     const t = files[name];
     if (t === undefined) {
       problems.push({ file: key === 'products' ? `${CSV_FILES.products} (or ${PRODUCTS_ALIAS})` : name, line: 0, message: 'file missing' });
@@ -270,7 +390,9 @@ export function parseStoreCsv(files: Record<string, string | Uint8Array | undefi
   const table = (key: keyof StoreTables) => {
     const t = text(key);
     const rejected: Rejected = new Set();
-    return t ? { file: t[0], rows: parseTable(t[0], t[1], COLUMNS[key], problems, rejected), rejected, missing: false } : { file: CSV_FILES[key], rows: [], rejected, missing: true };
+    return t
+      ? { file: t[0], rows: parseTable(t[0], t[1], COLUMNS[key], problems, rejected), rejected, missing: false }
+      : { file: CSV_FILES[key], rows: [], rejected, missing: true };
   };
   const customers = table('customers');
   const products = table('products');
@@ -280,20 +402,33 @@ export function parseStoreCsv(files: Record<string, string | Uint8Array | undefi
   const productIds = uniqueKeys(products.file, products.rows, 'product_id', 1, problems);
   const couponIds = uniqueKeys(coupons.file, coupons.rows, 'coupon_id', 1, problems);
   for (const c of coupons.rows) {
-    if ((c.start_date as string) > (c.end_date as string)) problems.push({ file: coupons.file, line: c.__line as number, column: 7, columnName: 'end_date', message: `end_date ${c.end_date} is before start_date ${c.start_date}` });
+    if ((c.start_date as string) > (c.end_date as string))
+      problems.push({
+        file: coupons.file,
+        line: c.__line as number,
+        column: 7,
+        columnName: 'end_date',
+        message: `end_date ${c.end_date} is before start_date ${c.start_date}`,
+      });
   }
   const pairs = new Set<string>();
   for (const l of links.rows) {
     const line = l.__line as number;
-    if (!couponIds.has(l.coupon_id as number) && !coupons.missing && !coupons.rejected.has(l.coupon_id as number)) problems.push({ file: links.file, line, column: 1, columnName: 'coupon_id', message: `coupon ${l.coupon_id} is not in ${CSV_FILES.coupons}` });
-    if (!productIds.has(l.product_id as number) && !products.missing && !products.rejected.has(l.product_id as number)) problems.push({ file: links.file, line, column: 2, columnName: 'product_id', message: `product ${l.product_id} is not in ${products.file}` });
+    if (!couponIds.has(l.coupon_id as number) && !coupons.missing && !coupons.rejected.has(l.coupon_id as number))
+      problems.push({ file: links.file, line, column: 1, columnName: 'coupon_id', message: `coupon ${l.coupon_id} is not in ${CSV_FILES.coupons}` });
+    if (!productIds.has(l.product_id as number) && !products.missing && !products.rejected.has(l.product_id as number))
+      problems.push({ file: links.file, line, column: 2, columnName: 'product_id', message: `product ${l.product_id} is not in ${products.file}` });
     const k = `${l.coupon_id},${l.product_id}`;
     if (pairs.has(k)) problems.push({ file: links.file, line, column: 1, message: `duplicate pair ${k}` });
     pairs.add(k);
   }
   // a header alone would empty coupon_product: every coupon would lose its products
   if (!links.missing && links.rows.length === 0 && coupons.rows.length > 0 && !problems.some((p) => p.file === links.file))
-    problems.push({ file: links.file, line: 2, message: `no rows, while ${coupons.file} has ${coupons.rows.length} coupons (loading it would leave every coupon without products)` });
+    problems.push({
+      file: links.file,
+      line: 2,
+      message: `no rows, while ${coupons.file} has ${coupons.rows.length} coupons (loading it would leave every coupon without products)`,
+    });
   if (problems.length) throw new StoreDataError(problems);
   return {
     customers: strip<CustomerInfo>(customers.rows),

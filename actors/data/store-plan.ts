@@ -1,8 +1,16 @@
 /** The store plan (REFERENCE.md §4): 1808 × 1315 units, origin top-left, y down. Pure geometry. */
 import type { Department } from '../../schemas/departments.ts';
 
-export interface Point { x: number; y: number }
-export interface Rect { x1: number; y1: number; x2: number; y2: number }
+export interface Point {
+  x: number;
+  y: number;
+}
+export interface Rect {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
 
 export const STORE_PLAN = {
   width: 1808,

@@ -27,7 +27,13 @@ export function amqpEvent(routingKey: string, body: Buffer, messageId?: string):
   const type = /^[A-Za-z0-9_:-]+$/.test(first) ? first : 'amqp';
   const id = messageId === undefined ? undefined : storableText(messageId);
   const metadata = (format?: AmqpFormat) => ({ source: 'amqp', routing_key: key, ...(format ? { format } : {}) });
-  const rejected = (code: string, reason: string, extra: object = {}): NewEvent => ({ streamId, type: 'rejected', data: { code, reason, routing_key: key, ...extra }, metadata: metadata(), messageId: id });
+  const rejected = (code: string, reason: string, extra: object = {}): NewEvent => ({
+    streamId,
+    type: 'rejected',
+    data: { code, reason, routing_key: key, ...extra },
+    metadata: metadata(),
+    messageId: id,
+  });
   if (body.length > MAX_AMQP_BODY) return rejected('too_large', `AMQP body of ${body.length} bytes exceeds ${MAX_AMQP_BODY}`);
   const text = body.toString('utf8');
   if (!text.startsWith('{')) {
@@ -35,7 +41,9 @@ export function amqpEvent(routingKey: string, body: Buffer, messageId?: string):
     return { streamId, type, data: { text }, metadata: metadata('text'), messageId: id };
   }
   let data: Record<string, unknown>;
-  try { data = JSON.parse(text); } catch (err) {
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
     return rejected('invalid_json', storableText((err as Error).message), { raw: storableText(text.slice(0, 1000)) });
   }
   const unstorable = unstorableReason(data);

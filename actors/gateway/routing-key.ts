@@ -53,7 +53,8 @@ export function matchSegments(pattern: readonly string[], address: readonly stri
     }
     if (a === address.length) return false;
     if (seg !== '*' && seg !== address[a]) return false;
-    p++; a++;
+    p++;
+    a++;
   }
 }
 

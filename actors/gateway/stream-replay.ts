@@ -4,10 +4,7 @@
  */
 import { amqpFrame, type AmqpFormat } from './amqp-message.ts';
 
-export type StreamStart =
-  | { from: 'live' }
-  | { from: 'ordinal'; position: number }
-  | { from: 'time'; ms: number };
+export type StreamStart = { from: 'live' } | { from: 'ordinal'; position: number } | { from: 'time'; ms: number };
 
 export type StartCheck = { ok: true; start: StreamStart } | { ok: false; reason: string };
 
@@ -96,7 +93,10 @@ export class ReplaySeam<T extends { position: number }> {
   lastSent: number;
   live: boolean;
 
-  constructor(private limit: number, opts: { live: boolean; after?: number }) {
+  constructor(
+    private limit: number,
+    opts: { live: boolean; after?: number },
+  ) {
     this.live = opts.live;
     this.lastSent = opts.after ?? 0;
   }
@@ -106,11 +106,18 @@ export class ReplaySeam<T extends { position: number }> {
     if (!this.live) {
       if (this.overflowed) return [];
       for (const e of events) this.held.push(e);
-      if (this.held.length > this.limit) { this.held = []; this.overflowed = true; }
+      if (this.held.length > this.limit) {
+        this.held = [];
+        this.overflowed = true;
+      }
       return [];
     }
     const out: T[] = [];
-    for (const e of events) if (e.position > this.lastSent) { out.push(e); this.lastSent = e.position; }
+    for (const e of events)
+      if (e.position > this.lastSent) {
+        out.push(e);
+        this.lastSent = e.position;
+      }
     return out;
   }
 
@@ -126,7 +133,11 @@ export class ReplaySeam<T extends { position: number }> {
    * undefined when held events were dropped: read the database again from lastSent + 1.
    */
   caughtUp(): T[] | undefined {
-    if (this.overflowed) { this.overflowed = false; this.held = []; return undefined; }
+    if (this.overflowed) {
+      this.overflowed = false;
+      this.held = [];
+      return undefined;
+    }
     const out = this.held.filter((e) => e.position > this.lastSent);
     this.held = [];
     if (out.length) this.lastSent = out[out.length - 1].position;

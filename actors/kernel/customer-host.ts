@@ -11,7 +11,10 @@ import { ActorRegistry } from './actor-registry.ts';
 import { IdleClock } from './idle-clock.ts';
 
 /** What an input means for one customer's actor: the event, and whether it may create the actor. */
-export interface Routed<E> { event: E; create: boolean }
+export interface Routed<E> {
+  event: E;
+  create: boolean;
+}
 
 export interface CustomerHostOptions<M extends AnyStateMachine, In, Out> {
   machine: M;
@@ -41,13 +44,22 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
   constructor(private o: CustomerHostOptions<M, In, Out>) {
     this.idle = o.tick && o.idleTimeoutS !== undefined ? new IdleClock(o.idleTimeoutS) : undefined;
     this.actors = new ActorRegistry({
-      machine: o.machine, input: o.input, clock: o.clock, inspect: o.inspect,
+      machine: o.machine,
+      input: o.input,
+      clock: o.clock,
+      inspect: o.inspect,
       onCreate: (id, actor) => {
         for (const type of o.emits) actor.on(type, (e) => this.collect(e as Out));
         o.onCreate?.(id, actor);
       },
-      onDone: (id, snapshot) => { this.idle?.forget(id); o.onDone?.(id, snapshot); },
-      onError: (id, err) => { this.idle?.forget(id); o.onError?.(id, err); },
+      onDone: (id, snapshot) => {
+        this.idle?.forget(id);
+        o.onDone?.(id, snapshot);
+      },
+      onError: (id, err) => {
+        this.idle?.forget(id);
+        o.onError?.(id, err);
+      },
     });
   }
 
@@ -74,7 +86,6 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     if (outer) outer.push(...out);
     return out;
   }
-
 
   private advance(customerId: string, ts: number) {
     const tick = this.idle?.advance(customerId, ts);

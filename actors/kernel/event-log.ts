@@ -47,17 +47,43 @@ export interface ExportedEvent {
 }
 
 export function toExported(e: LoggedEvent): ExportedEvent {
-  return { position: e.position, stream_id: e.streamId, version: e.version, type: e.type, data: e.data, metadata: e.metadata, message_id: e.messageId ?? null, recorded_at: new Date(e.recordedAt).toISOString() };
+  return {
+    position: e.position,
+    stream_id: e.streamId,
+    version: e.version,
+    type: e.type,
+    data: e.data,
+    metadata: e.metadata,
+    message_id: e.messageId ?? null,
+    recorded_at: new Date(e.recordedAt).toISOString(),
+  };
 }
 
 export function fromExported(e: ExportedEvent): LoggedEvent {
-  return { position: e.position, streamId: e.stream_id, version: e.version, type: e.type, data: e.data, metadata: e.metadata ?? {}, messageId: e.message_id ?? undefined, recordedAt: Date.parse(e.recorded_at) || 0 };
+  return {
+    position: e.position,
+    streamId: e.stream_id,
+    version: e.version,
+    type: e.type,
+    data: e.data,
+    metadata: e.metadata ?? {},
+    messageId: e.message_id ?? undefined,
+    recordedAt: Date.parse(e.recorded_at) || 0,
+  };
 }
 
 /** One event as a stream replay sends it: data and metadata as JSON text, never parsed and written again. */
 export interface StreamPageRow {
-  position: number; type: string; streamId: string; version: number; messageId: string | null;
-  dataJson: string; metadataJson: string; routingKey: string | null; customer: string | null; recordedAt: number;
+  position: number;
+  type: string;
+  streamId: string;
+  version: number;
+  messageId: string | null;
+  dataJson: string;
+  metadataJson: string;
+  routingKey: string | null;
+  customer: string | null;
+  recordedAt: number;
 }
 
 export interface EventLog {
@@ -90,7 +116,7 @@ export interface EventLog {
 /** Any log's pages, from its read(): positions ascending, `pageSize` events at a time. */
 export async function* readPages(log: Pick<EventLog, 'read'>, o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
   const size = o.pageSize ?? 10_000;
-  for (let next = o.fromPosition ?? 1; ;) {
+  for (let next = o.fromPosition ?? 1; ; ) {
     const page = await log.read({ ...o, fromPosition: next, limit: size });
     if (page.length === 0) return;
     yield page;
@@ -113,8 +139,14 @@ export class InMemoryEventLog implements EventLog {
       const version = (this.versions.get(e.streamId) ?? 0) + 1;
       this.versions.set(e.streamId, version);
       const logged: LoggedEvent = {
-        position: this.events.length + 1, streamId: e.streamId, version, type: e.type, data: e.data,
-        metadata: e.metadata ?? {}, messageId: e.messageId, recordedAt: this.clock(),
+        position: this.events.length + 1,
+        streamId: e.streamId,
+        version,
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata ?? {},
+        messageId: e.messageId,
+        recordedAt: this.clock(),
       };
       this.events.push(logged);
       return logged;
@@ -165,22 +197,45 @@ export class InMemoryEventLog implements EventLog {
   }
 
   async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
-    return this.events.filter((e) => e.recordedAt >= sinceMs && e.messageId !== undefined && e.metadata.source !== 'output').map((e) => ({ messageId: e.messageId!, recordedAt: e.recordedAt }));
+    return this.events
+      .filter((e) => e.recordedAt >= sinceMs && e.messageId !== undefined && e.metadata.source !== 'output')
+      .map((e) => ({ messageId: e.messageId!, recordedAt: e.recordedAt }));
   }
 
   async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
-    const rows = await this.read({ fromPosition: Math.max(1, position), fromTime: o.fromTime, types: o.type === undefined ? undefined : [o.type], limit: o.limit });
+    const rows = await this.read({
+      fromPosition: Math.max(1, position),
+      fromTime: o.fromTime,
+      types: o.type === undefined ? undefined : [o.type],
+      limit: o.limit,
+    });
     return rows.map((e) => ({
-      position: e.position, type: e.type, streamId: e.streamId, version: e.version, messageId: e.messageId ?? null,
-      dataJson: JSON.stringify(e.data) ?? 'null', metadataJson: JSON.stringify(e.metadata ?? {}),
+      position: e.position,
+      type: e.type,
+      streamId: e.streamId,
+      version: e.version,
+      messageId: e.messageId ?? null,
+      dataJson: JSON.stringify(e.data) ?? 'null',
+      metadataJson: JSON.stringify(e.metadata ?? {}),
       routingKey: typeof e.metadata.routing_key === 'string' ? e.metadata.routing_key : null,
-      customer: e.streamId.startsWith('customer-') ? e.streamId.slice(9) : ((e.data as { customer_id?: unknown } | null)?.customer_id ?? null) === null ? null : String((e.data as { customer_id: unknown }).customer_id),
+      customer: e.streamId.startsWith('customer-')
+        ? e.streamId.slice(9)
+        : ((e.data as { customer_id?: unknown } | null)?.customer_id ?? null) === null
+          ? null
+          : String((e.data as { customer_id: unknown }).customer_id),
       recordedAt: e.recordedAt,
     }));
   }
 
   async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
-    interface Stream { events: LoggedEvent[]; maxTs: number; lastExit: number; lastIn: number; lastFocus: number; lastDecision: number }
+    interface Stream {
+      events: LoggedEvent[];
+      maxTs: number;
+      lastExit: number;
+      lastIn: number;
+      lastFocus: number;
+      lastDecision: number;
+    }
     const streams = new Map<string, Stream>();
     for (const e of this.events) {
       if (!e.streamId.startsWith('customer-')) continue;
@@ -194,7 +249,10 @@ export class InMemoryEventLog implements EventLog {
       if (e.type === 'prediction' || e.type === 'no_prediction') s.lastDecision = e.position;
     }
     // event time: the latest time two customers have reached
-    const times = [...streams.values()].map((v) => v.maxTs).filter(Number.isFinite).sort((a, b) => b - a);
+    const times = [...streams.values()]
+      .map((v) => v.maxTs)
+      .filter(Number.isFinite)
+      .sort((a, b) => b - a);
     const eventTime = times[Math.min(1, times.length - 1)] ?? 0;
     const out: LoggedEvent[] = [];
     for (const v of streams.values()) {
@@ -207,7 +265,6 @@ export class InMemoryEventLog implements EventLog {
     }
     return out.sort((a, b) => a.position - b.position);
   }
-
 
   subscribe(listener: LogListener): () => void {
     this.listeners.add(listener);

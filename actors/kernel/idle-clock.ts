@@ -15,7 +15,10 @@ export class IdleClock {
   private lead = { id: '', ts: 0 };
   private runnerUp = 0;
 
-  constructor(private idleTimeoutS: number, private tickEveryS = 60) {}
+  constructor(
+    private idleTimeoutS: number,
+    private tickEveryS = 60,
+  ) {}
 
   /**
    * Customer `id` has an event at `ts`. When that moves event time on, at most once per `tickEveryS` of

@@ -41,7 +41,10 @@ export interface Prng {
 
 /** cyrb128: four 32-bit seeds from a string. */
 function hash128(key: string): [number, number, number, number] {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < key.length; i++) {
     const k = key.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
@@ -53,12 +56,18 @@ function hash128(key: string): [number, number, number, number] {
   h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
   h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
   h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
-  h1 ^= h2 ^ h3 ^ h4; h2 ^= h1; h3 ^= h1; h4 ^= h1;
+  h1 ^= h2 ^ h3 ^ h4;
+  h2 ^= h1;
+  h3 ^= h1;
+  h4 ^= h1;
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }
 
 class Sfc32 implements Prng {
-  private a: number; private b: number; private c: number; private d: number;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
 
   constructor(readonly key: string) {
     [this.a, this.b, this.c, this.d] = hash128(key);
@@ -95,7 +104,9 @@ class Sfc32 implements Prng {
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {
       const j = Math.floor(this.float() * (i + 1));
-      const t = items[i]; items[i] = items[j]; items[j] = t;
+      const t = items[i];
+      items[i] = items[j];
+      items[j] = t;
     }
     return items;
   }
@@ -110,8 +121,12 @@ class Sfc32 implements Prng {
     if (lambda <= 0) return 0;
     if (lambda >= 30) return Math.max(0, Math.round(this.gaussian(lambda, Math.sqrt(lambda))));
     const limit = Math.exp(-lambda);
-    let k = 0, p = this.float();
-    while (p > limit) { k++; p *= this.float(); }
+    let k = 0,
+      p = this.float();
+    while (p > limit) {
+      k++;
+      p *= this.float();
+    }
     return k;
   }
 

@@ -9,7 +9,11 @@
  * Timers fire with `now()` equal to their due time, so anything they stamp carries its scheduled time.
  */
 
-interface Timer { at: number; seq: number; fn: (() => void) | null }
+interface Timer {
+  at: number;
+  seq: number;
+  fn: (() => void) | null;
+}
 
 export class HeapClock {
   private heap: Timer[] = [];
@@ -38,7 +42,10 @@ export class HeapClock {
   }
 
   clearTimeout(t: Timer | undefined): void {
-    if (t && t.fn) { t.fn = null; this.live--; }
+    if (t && t.fn) {
+      t.fn = null;
+      this.live--;
+    }
   }
 
   /** Due time of the next pending timer, or undefined. */
@@ -105,7 +112,8 @@ export class HeapClock {
       h[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && this.less(h[l], h[m])) m = l;
         if (r < h.length && this.less(h[r], h[m])) m = r;

@@ -9,7 +9,8 @@ import type { AnyActorScope, PromiseActorLogic, PromiseSnapshot } from 'xstate';
  * AbortController per invocation. A returned promise is awaited once the actor starts.
  */
 export function fromValueOrPromise<TOutput, TInput>(creator: (args: { input: TInput }) => TOutput | Promise<TOutput>): PromiseActorLogic<TOutput, TInput> {
-  const RESOLVE = 'xstate.promise.resolve', REJECT = 'xstate.promise.reject';
+  const RESOLVE = 'xstate.promise.resolve',
+    REJECT = 'xstate.promise.reject';
   // results still to come, by the snapshot waiting for them (a promise has no place in a snapshot)
   const awaiting = new WeakMap<object, Promise<TOutput>>();
   const logic = {
@@ -17,18 +18,27 @@ export function fromValueOrPromise<TOutput, TInput>(creator: (args: { input: TIn
     transition: (state: PromiseSnapshot<TOutput, TInput>, event: { type: string; data?: unknown }) => {
       if (state.status !== 'active') return state;
       switch (event.type) {
-        case RESOLVE: return { ...state, status: 'done', output: event.data as TOutput, input: undefined };
-        case REJECT: return { ...state, status: 'error', error: event.data, input: undefined };
-        case 'xstate.stop': return { ...state, status: 'stopped', input: undefined };
-        default: return state;
+        case RESOLVE:
+          return { ...state, status: 'done', output: event.data as TOutput, input: undefined };
+        case REJECT:
+          return { ...state, status: 'error', error: event.data, input: undefined };
+        case 'xstate.stop':
+          return { ...state, status: 'stopped', input: undefined };
+        default:
+          return state;
       }
     },
     start: (state: PromiseSnapshot<TOutput, TInput>, { self }: AnyActorScope) => {
       const promise = awaiting.get(state);
       if (!promise || state.status !== 'active') return;
       awaiting.delete(state);
-      const settle = (type: string, data: unknown) => { if (self.getSnapshot().status === 'active') self.send({ type, data }); };
-      promise.then((v) => settle(RESOLVE, v), (err) => settle(REJECT, err));
+      const settle = (type: string, data: unknown) => {
+        if (self.getSnapshot().status === 'active') self.send({ type, data });
+      };
+      promise.then(
+        (v) => settle(RESOLVE, v),
+        (err) => settle(REJECT, err),
+      );
     },
     getInitialSnapshot: (_: unknown, input: TInput) => {
       let result: TOutput | Promise<TOutput>;

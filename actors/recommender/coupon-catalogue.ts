@@ -8,18 +8,27 @@ import type { CouponInfo, ProductInfo } from '../data/store-data.ts';
 
 /** The coupon as published in a prediction (seed 002's schema). */
 export interface PublishedCoupon {
-  id: number; type: string; department: string; discount: number; how_many: number;
-  start_date: string; end_date: string;
+  id: number;
+  type: string;
+  department: string;
+  discount: number;
+  how_many: number;
+  start_date: string;
+  end_date: string;
   products: { id: number; name: string; category: string; sizes: string; vendor: string; description: string; buy_price: number; department: string }[];
 }
 
 /** `how_many` per REFERENCE.md §1: buy_more = items of the product, buy_all = listed products, just_discount = 1, department = -1. */
 export function howMany(c: CouponInfo, productCount: number): number {
   switch (c.coupon_type) {
-    case 'buy_more': return c.how_many_products_required;
-    case 'buy_all': return productCount;
-    case 'just_discount': return 1;
-    case 'department': return -1;
+    case 'buy_more':
+      return c.how_many_products_required;
+    case 'buy_all':
+      return productCount;
+    case 'just_discount':
+      return 1;
+    case 'department':
+      return -1;
   }
 }
 
@@ -32,7 +41,10 @@ export interface CatalogueEntry {
 }
 
 /** A department's coupons valid on a date, and their CouponInfo rows in the same order (for the scorer). */
-export interface Candidates { entries: readonly CatalogueEntry[]; coupons: readonly CouponInfo[] }
+export interface Candidates {
+  entries: readonly CatalogueEntry[];
+  coupons: readonly CouponInfo[];
+}
 
 export class CouponCatalogue {
   private byDepartment = new Map<Department, CatalogueEntry[]>();
@@ -47,16 +59,33 @@ export class CouponCatalogue {
       const p = productById.get(l.product_id);
       if (!p) continue;
       let list = productsOf.get(l.coupon_id);
-      if (!list) { list = []; productsOf.set(l.coupon_id, list); }
+      if (!list) {
+        list = [];
+        productsOf.set(l.coupon_id, list);
+      }
       list.push(p);
     }
     for (const d of DEPARTMENTS) this.byDepartment.set(d, []);
     for (const c of [...coupons].sort((a, b) => a.coupon_id - b.coupon_id)) {
       const ps = (productsOf.get(c.coupon_id) ?? []).sort((a, b) => a.product_id - b.product_id);
       const published: PublishedCoupon = {
-        id: c.coupon_id, type: c.coupon_type, department: c.department, discount: Number(c.discount),
-        how_many: howMany(c, ps.length), start_date: c.start_date, end_date: c.end_date,
-        products: ps.map((p) => ({ id: p.product_id, name: p.name, category: p.category, sizes: p.sizes, vendor: p.vendor, description: p.description, buy_price: p.buy_price, department: p.department })),
+        id: c.coupon_id,
+        type: c.coupon_type,
+        department: c.department,
+        discount: Number(c.discount),
+        how_many: howMany(c, ps.length),
+        start_date: c.start_date,
+        end_date: c.end_date,
+        products: ps.map((p) => ({
+          id: p.product_id,
+          name: p.name,
+          category: p.category,
+          sizes: p.sizes,
+          vendor: p.vendor,
+          description: p.description,
+          buy_price: p.buy_price,
+          department: p.department,
+        })),
       };
       const entry = { coupon: c, productCount: ps.length, howMany: published.how_many, json: JSON.stringify(published) };
       this.byId.set(c.coupon_id, entry);
@@ -74,10 +103,14 @@ export class CouponCatalogue {
 
   /** From the earliest start to the latest end date of the department's coupons (of every coupon without one); undefined when there are none. */
   validity(dep?: Department): { from: string; to: string } | undefined {
-    const entries = dep ? this.byDepartment.get(dep) ?? [] : [...this.byId.values()];
+    const entries = dep ? (this.byDepartment.get(dep) ?? []) : [...this.byId.values()];
     if (entries.length === 0) return undefined;
-    let from = entries[0].coupon.start_date, to = entries[0].coupon.end_date;
-    for (const { coupon: c } of entries) { if (c.start_date < from) from = c.start_date; if (c.end_date > to) to = c.end_date; }
+    let from = entries[0].coupon.start_date,
+      to = entries[0].coupon.end_date;
+    for (const { coupon: c } of entries) {
+      if (c.start_date < from) from = c.start_date;
+      if (c.end_date > to) to = c.end_date;
+    }
     return { from, to };
   }
 

@@ -7,18 +7,26 @@ import type { CatalogueEntry } from './coupon-catalogue.ts';
 import type { Department } from '../../schemas/departments.ts';
 
 /** A focus as a session holds it: the input it came from, its event time, its department. */
-export interface FocusInput { inputId: string; ts: number; dep: Department }
+export interface FocusInput {
+  inputId: string;
+  ts: number;
+  dep: Department;
+}
 
 /** What became of a focus: the coupon offered and its score, or why there is none. */
 export type ScoreResult = { couponId: number; score: number } | { reason: NoOfferReason };
 
 export type NoOfferReason = 'no_coupons' | 'no_valid_coupons' | 'below_threshold' | 'all_offered' | 'unknown_customer' | 'scorer_failed' | 'customer_left';
 
-export type Decision =
-  | { offer: true; entry: CatalogueEntry; score: number }
-  | { offer: false; reason: NoOfferReason };
+export type Decision = { offer: true; entry: CatalogueEntry; score: number } | { offer: false; reason: NoOfferReason };
 
-export function decide(candidates: readonly CatalogueEntry[], scores: readonly number[], offered: readonly number[], maxCoupons: number, threshold: number): Decision {
+export function decide(
+  candidates: readonly CatalogueEntry[],
+  scores: readonly number[],
+  offered: readonly number[],
+  maxCoupons: number,
+  threshold: number,
+): Decision {
   if (candidates.length === 0) return { offer: false, reason: 'no_coupons' };
   // the top maxCoupons by score, ties to the lower coupon id, picked in one pass (no sort of them all;
   // no closures either: this runs for every focus)
@@ -26,7 +34,10 @@ export function decide(candidates: readonly CatalogueEntry[], scores: readonly n
   for (let i = 0; i < candidates.length && maxCoupons > 0; i++) {
     if (top.length === maxCoupons && !ranksBefore(candidates, scores, i, top[maxCoupons - 1])) continue;
     let k = Math.min(top.length, maxCoupons - 1);
-    while (k > 0 && ranksBefore(candidates, scores, i, top[k - 1])) { top[k] = top[k - 1]; k--; }
+    while (k > 0 && ranksBefore(candidates, scores, i, top[k - 1])) {
+      top[k] = top[k - 1];
+      k--;
+    }
     top[k] = i;
   }
   let above = false;

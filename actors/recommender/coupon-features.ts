@@ -7,13 +7,30 @@ import { DEPARTMENTS } from '../../schemas/departments.ts';
 import { COUPON_TYPES, type CouponInfo, type CustomerInfo } from '../data/store-data.ts';
 
 export const FEATURE_NAMES = [
-  'mean_buy_price', 'total_coupons_used', 'mean_discount_received', 'unique_products_bought',
-  'unique_products_bought_with_coupons', 'total_items_bought',
-  'discount', 'how_many_products_required', 'product_mean_price', 'products_available',
-  'age_under_30', 'age_30_to_59', 'age_60_plus',
-  'gender_F', 'gender_M',
-  'type_just_discount', 'type_buy_more', 'type_buy_all', 'type_department',
-  'department_Men', 'department_Sport', 'department_Boys', 'department_Girls', 'department_Women',
+  'mean_buy_price',
+  'total_coupons_used',
+  'mean_discount_received',
+  'unique_products_bought',
+  'unique_products_bought_with_coupons',
+  'total_items_bought',
+  'discount',
+  'how_many_products_required',
+  'product_mean_price',
+  'products_available',
+  'age_under_30',
+  'age_30_to_59',
+  'age_60_plus',
+  'gender_F',
+  'gender_M',
+  'type_just_discount',
+  'type_buy_more',
+  'type_buy_all',
+  'type_department',
+  'department_Men',
+  'department_Sport',
+  'department_Boys',
+  'department_Girls',
+  'department_Women',
 ] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const FEATURE_COUNT = FEATURE_NAMES.length; // 24

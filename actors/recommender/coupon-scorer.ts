@@ -24,13 +24,18 @@ export interface LoadedCouponModel extends CouponScorer {
 
 /** Checks the document's shape; throws naming what is wrong. */
 export function checkModel(m: any, source = 'model'): CouponModelFile | BoostedModelFile {
-  const fail = (why: string): never => { throw new Error(`${source}: not a storeflow coupon model (${why})`); };
+  const fail = (why: string): never => {
+    throw new Error(`${source}: not a storeflow coupon model (${why})`);
+  };
   if (!m || typeof m !== 'object') fail('not a JSON object');
-  if (m.format !== 'storeflow/coupon-model@1' || (m.kind !== 'logistic-regression' && m.kind !== 'gradient-boosted-trees')) fail(`format ${m.format}, kind ${m.kind}`);
+  if (m.format !== 'storeflow/coupon-model@1' || (m.kind !== 'logistic-regression' && m.kind !== 'gradient-boosted-trees'))
+    fail(`format ${m.format}, kind ${m.kind}`);
   if (!Array.isArray(m.features) || m.features.join() !== FEATURE_NAMES.join()) fail('feature order differs from actors/recommender/coupon-features.ts');
   if (m.kind === 'gradient-boosted-trees') return checkBoostedModel(m, fail);
-  for (const k of ['transform', 'mean', 'std', 'weights'] as const) if (!Array.isArray(m[k]) || m[k].length !== FEATURE_COUNT) fail(`${k} must list ${FEATURE_COUNT} values`);
-  for (const k of ['mean', 'std', 'weights'] as const) if (!m[k].every((x: unknown) => typeof x === 'number' && Number.isFinite(x))) fail(`${k} must be finite numbers`);
+  for (const k of ['transform', 'mean', 'std', 'weights'] as const)
+    if (!Array.isArray(m[k]) || m[k].length !== FEATURE_COUNT) fail(`${k} must list ${FEATURE_COUNT} values`);
+  for (const k of ['mean', 'std', 'weights'] as const)
+    if (!m[k].every((x: unknown) => typeof x === 'number' && Number.isFinite(x))) fail(`${k} must be finite numbers`);
   if (typeof m.bias !== 'number' || !Number.isFinite(m.bias)) fail('bias must be a finite number');
   return m as CouponModelFile;
 }
@@ -42,7 +47,10 @@ export function createCouponScorer(model: CouponModelFile | BoostedModelFile): L
   // a_i · t(x_i) + const  ≡  w_i · (t(x_i) − mean_i) / std_i
   const a = new Float64Array(F);
   let bias = model.bias;
-  for (let i = 0; i < F; i++) { a[i] = model.weights[i] / model.std[i]; bias -= a[i] * model.mean[i]; }
+  for (let i = 0; i < F; i++) {
+    a[i] = model.weights[i] / model.std[i];
+    bias -= a[i] * model.mean[i];
+  }
   const log = model.transform.map((t) => t === 'log1p');
   const tr = (i: number, x: number) => (log[i] ? Math.log1p(x > 0 ? x : 0) : x);
   const typeWeight = new Map<string, number>(COUPON_TYPES.map((t, k) => [t, a[15 + k]]));
@@ -52,18 +60,31 @@ export function createCouponScorer(model: CouponModelFile | BoostedModelFile): L
 
   const customerPart = (c: CustomerInfo): number => {
     const age = Number(c.age);
-    return bias
-      + a[0] * tr(0, Number(c.mean_buy_price)) + a[1] * tr(1, Number(c.total_coupons_used))
-      + a[2] * tr(2, Number(c.mean_discount_received)) + a[3] * tr(3, Number(c.unique_products_bought))
-      + a[4] * tr(4, Number(c.unique_products_bought_with_coupons)) + a[5] * tr(5, Number(c.total_items_bought))
-      + (age < 30 ? a[10] : age < 60 ? a[11] : a[12])
-      + (c.gender === 'F' ? a[13] : c.gender === 'M' ? a[14] : 0);
+    return (
+      bias +
+      a[0] * tr(0, Number(c.mean_buy_price)) +
+      a[1] * tr(1, Number(c.total_coupons_used)) +
+      a[2] * tr(2, Number(c.mean_discount_received)) +
+      a[3] * tr(3, Number(c.unique_products_bought)) +
+      a[4] * tr(4, Number(c.unique_products_bought_with_coupons)) +
+      a[5] * tr(5, Number(c.total_items_bought)) +
+      (age < 30 ? a[10] : age < 60 ? a[11] : a[12]) +
+      (c.gender === 'F' ? a[13] : c.gender === 'M' ? a[14] : 0)
+    );
   };
   const couponPart = (k: CouponInfo): number => {
-    const d = Number(k.discount), n = requiredItems(k), p = Number(k.product_mean_price), m = Number(k.products_available);
-    return a6 * (l6 ? Math.log1p(d > 0 ? d : 0) : d) + a7 * (l7 ? Math.log1p(n) : n)
-      + a8 * (l8 ? Math.log1p(p > 0 ? p : 0) : p) + a9 * (l9 ? Math.log1p(m > 0 ? m : 0) : m)
-      + (typeWeight.get(k.coupon_type) ?? 0) + (departmentWeight.get(k.department) ?? 0);
+    const d = Number(k.discount),
+      n = requiredItems(k),
+      p = Number(k.product_mean_price),
+      m = Number(k.products_available);
+    return (
+      a6 * (l6 ? Math.log1p(d > 0 ? d : 0) : d) +
+      a7 * (l7 ? Math.log1p(n) : n) +
+      a8 * (l8 ? Math.log1p(p > 0 ? p : 0) : p) +
+      a9 * (l9 ? Math.log1p(m > 0 ? m : 0) : m) +
+      (typeWeight.get(k.coupon_type) ?? 0) +
+      (departmentWeight.get(k.department) ?? 0)
+    );
   };
   // the coupon parts of a candidate list, once per list (the catalogue hands out the same arrays)
   const partsOf = new WeakMap<readonly CouponInfo[], Float64Array>();
@@ -101,6 +122,10 @@ export function formatModelFile(model: CouponModelFile | BoostedModelFile): stri
 /** Reads and checks a model file (default: the committed one) and returns its scorer. */
 export function loadCouponModel(file: string = DEFAULT_MODEL_FILE): LoadedCouponModel {
   let doc: unknown;
-  try { doc = JSON.parse(readFileSync(file, 'utf8')); } catch (err) { throw new Error(`cannot read the coupon model ${file}: ${(err as Error).message}`); }
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the coupon model ${file}: ${(err as Error).message}`);
+  }
   return createCouponScorer(checkModel(doc, file));
 }

@@ -10,7 +10,8 @@ import type { CouponCatalogue } from './coupon-catalogue.ts';
 import type { Department } from '../../schemas/departments.ts';
 
 /** What to do about coupons that are out of date for the events. */
-export const COUPON_VALIDITY_HINT = 'no coupon of the department is valid on the event\'s date: load coupons for these dates, or set COUPON_VALIDITY=ignore to offer coupons whatever their dates (as the original did)';
+export const COUPON_VALIDITY_HINT =
+  "no coupon of the department is valid on the event's date: load coupons for these dates, or set COUPON_VALIDITY=ignore to offer coupons whatever their dates (as the original did)";
 
 /** The extra fields of a `no_valid_coupons` decision (the log record and the mock endpoints' answer). */
 export function noValidCouponsDetail(catalogue: CouponCatalogue, dep: Department): { coupon_validity: { from: string; to: string } | null; hint: string } {
@@ -24,8 +25,12 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * The warning to log once at start and on reload, or undefined: none when dates are ignored, when
  * nothing is loaded, or when some coupon is valid within `days` days of now.
  */
-export function couponDatesWarning(catalogue: CouponCatalogue, validity: 'check' | 'ignore', nowMs: number, days = 30):
-  { message: string; window: { from: string; to: string } } | undefined {
+export function couponDatesWarning(
+  catalogue: CouponCatalogue,
+  validity: 'check' | 'ignore',
+  nowMs: number,
+  days = 30,
+): { message: string; window: { from: string; to: string } } | undefined {
   const window = catalogue.validity();
   if (validity === 'ignore' || !window) return undefined;
   if (catalogue.anyValidBetween(day(nowMs - days * DAY), day(nowMs + days * DAY))) return undefined;

@@ -4,16 +4,26 @@ import { dateOf } from './coupon-catalogue.ts';
 import { decide, type ScoreResult, type FocusInput } from './coupon-decision.ts';
 import type { CouponScorer, CustomerInfo } from '../data/store-data.ts';
 
-export interface ScoringSettings { maxCoupons: number; threshold: number; couponValidity: 'check' | 'ignore' }
+export interface ScoringSettings {
+  maxCoupons: number;
+  threshold: number;
+  couponValidity: 'check' | 'ignore';
+}
 
 /**
  * The department's valid coupons, scored, and the best one not yet offered. Throws (or rejects) if the
  * scorer fails. Synchronous with a synchronous scorer (the in-process model): no promise per focus.
  */
-export function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: ScoringSettings, input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): ScoreResult | Promise<ScoreResult> {
+export function scoreFocus(
+  catalogue: CouponCatalogue,
+  scorer: CouponScorer,
+  s: ScoringSettings,
+  input: { customer: CustomerInfo; focus: FocusInput; offered: number[] },
+): ScoreResult | Promise<ScoreResult> {
   const candidates = catalogue.candidates(input.focus.dep, s.couponValidity === 'ignore' ? undefined : dateOf(input.focus.ts));
   // coupons in the department, none valid at the event's date (the original data set is of 2010–2013): say so
-  if (candidates.entries.length === 0) return { reason: s.couponValidity !== 'ignore' && catalogue.validity(input.focus.dep) ? 'no_valid_coupons' : 'no_coupons' };
+  if (candidates.entries.length === 0)
+    return { reason: s.couponValidity !== 'ignore' && catalogue.validity(input.focus.dep) ? 'no_valid_coupons' : 'no_coupons' };
   const scores = scorer.score(input.customer, candidates.coupons);
   const pick = (scores: number[]): ScoreResult => {
     const d = decide(candidates.entries, scores, input.offered, s.maxCoupons, s.threshold);
@@ -21,4 +31,3 @@ export function scoreFocus(catalogue: CouponCatalogue, scorer: CouponScorer, s: 
   };
   return scores instanceof Promise ? scores.then(pick) : pick(scores);
 }
-

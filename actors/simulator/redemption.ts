@@ -15,7 +15,11 @@ import { couponTraits, customerPreferences, redemptionProbability, type CouponTr
 import type { CouponInfo } from '../data/store-data.ts';
 
 /** An offer as the redemption model sees it. */
-export interface Offer { customerId: string; /** the focus's event time, integer seconds */ ts: number; couponId: number }
+export interface Offer {
+  customerId: string /** the focus's event time, integer seconds */;
+  ts: number;
+  couponId: number;
+}
 
 export interface RedemptionOutcome {
   probability: number;
@@ -30,14 +34,26 @@ export function redemptionDraw(seed: number | string, o: Offer): number {
 }
 
 /** What redeeming the coupon costs the shopper (its items, discount deducted), from its row and its products' prices. */
-export function basketValue(coupon: Pick<CouponInfo, 'coupon_type' | 'discount' | 'how_many_products_required' | 'product_mean_price'>, productPrices: readonly number[]): number {
+export function basketValue(
+  coupon: Pick<CouponInfo, 'coupon_type' | 'discount' | 'how_many_products_required' | 'product_mean_price'>,
+  productPrices: readonly number[],
+): number {
   let full: number;
   switch (coupon.coupon_type) {
-    case 'just_discount': full = productPrices[0] ?? Number(coupon.product_mean_price); break;
-    case 'buy_more': full = Number(coupon.how_many_products_required) * (productPrices[0] ?? Number(coupon.product_mean_price)); break;
-    case 'buy_all': full = productPrices.reduce((a, b) => a + b, 0); break;
-    case 'department': full = 2 * Number(coupon.product_mean_price); break;
-    default: full = 0;
+    case 'just_discount':
+      full = productPrices[0] ?? Number(coupon.product_mean_price);
+      break;
+    case 'buy_more':
+      full = Number(coupon.how_many_products_required) * (productPrices[0] ?? Number(coupon.product_mean_price));
+      break;
+    case 'buy_all':
+      full = productPrices.reduce((a, b) => a + b, 0);
+      break;
+    case 'department':
+      full = 2 * Number(coupon.product_mean_price);
+      break;
+    default:
+      full = 0;
   }
   return round2(full * (1 - Number(coupon.discount) / 100));
 }
@@ -51,7 +67,11 @@ export function redeem(seed: number | string, prefs: CustomerPreferences, traits
 
 /** A coupon as a prediction publishes it (seed 002's flat schema): what the simulator sees of an offer. */
 export interface PublishedOffer {
-  id: number; type: string; department: string; discount: number; how_many: number;
+  id: number;
+  type: string;
+  department: string;
+  discount: number;
+  how_many: number;
   products: { category: string; buy_price: number }[];
 }
 
@@ -60,25 +80,49 @@ export function publishedCoupon(c: PublishedOffer): { traits: CouponTraits; bask
   const prices = c.products.map((p) => Number(p.buy_price));
   const mean = prices.length ? round2(prices.reduce((a, b) => a + b, 0) / prices.length) : 0;
   const row = {
-    coupon_type: c.type as CouponInfo['coupon_type'], department: c.department as CouponInfo['department'], discount: Number(c.discount),
-    how_many_products_required: c.type === 'department' ? 1 : Number(c.how_many), product_mean_price: mean,
+    coupon_type: c.type as CouponInfo['coupon_type'],
+    department: c.department as CouponInfo['department'],
+    discount: Number(c.discount),
+    how_many_products_required: c.type === 'department' ? 1 : Number(c.how_many),
+    product_mean_price: mean,
   };
-  return { traits: couponTraits(row, c.products.map((p) => p.category)), basket: basketValue(row, prices) };
+  return {
+    traits: couponTraits(
+      row,
+      c.products.map((p) => p.category),
+    ),
+    basket: basketValue(row, prices),
+  };
 }
 
 /** Who the shopper is, as the simulator knows them (customer_info's gender and age). */
-export interface Shopper { customerId: string; gender: string; age: number }
+export interface Shopper {
+  customerId: string;
+  gender: string;
+  age: number;
+}
 
 /** A redemption as the simulator publishes it on REDEMPTION_TOPIC: the offer's customer, time and coupon, and what was paid. */
-export interface RedemptionPayload { id: string; ts: number; coupon_id: number; amount: number }
+export interface RedemptionPayload {
+  id: string;
+  ts: number;
+  coupon_id: number;
+  amount: number;
+}
 
 /**
  * A shopper offered a coupon (a prediction for them): redeemed or not, by the preferences the seed
  * gives this customer (the generator's, when the store was generated with the same seed). Pure.
  */
-export function shopperRedemption(seed: number | string, shopper: Shopper, offer: { ts: number; coupon: PublishedOffer }): { probability: number; redemption?: RedemptionPayload } {
+export function shopperRedemption(
+  seed: number | string,
+  shopper: Shopper,
+  offer: { ts: number; coupon: PublishedOffer },
+): { probability: number; redemption?: RedemptionPayload } {
   const prefs = customerPreferences(seed, shopper.customerId, shopper.gender, shopper.age);
   const { traits, basket } = publishedCoupon(offer.coupon);
   const o = redeem(seed, prefs, traits, basket, { customerId: shopper.customerId, ts: offer.ts, couponId: offer.coupon.id });
-  return o.redeemed ? { probability: o.probability, redemption: { id: shopper.customerId, ts: offer.ts, coupon_id: offer.coupon.id, amount: o.revenue } } : { probability: o.probability };
+  return o.redeemed
+    ? { probability: o.probability, redemption: { id: shopper.customerId, ts: offer.ts, coupon_id: offer.coupon.id, amount: o.revenue } }
+    : { probability: o.probability };
 }

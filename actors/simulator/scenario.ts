@@ -7,8 +7,16 @@ import { isoToSeconds } from '../../schemas/normalise.ts';
 import { STORE_PLAN, distance, type Point } from '../data/store-plan.ts';
 import type { TimelineKind } from './timeline.ts';
 
-export interface ScenarioStep { kind: TimelineKind; at: number; x: number; y: number }
-export interface ExpandedScenario { customerId: string; steps: ScenarioStep[] }
+export interface ScenarioStep {
+  kind: TimelineKind;
+  at: number;
+  x: number;
+  y: number;
+}
+export interface ExpandedScenario {
+  customerId: string;
+  steps: ScenarioStep[];
+}
 export type ScenarioResult = { ok: true; scenario: ExpandedScenario } | { ok: false; problems: string[] };
 
 const KINDS: Record<string, TimelineKind> = { ENTER: 'entry', MOVE: 'move', EXIT: 'exit' };
@@ -41,9 +49,18 @@ function locationOf(step: Record<string, unknown>, where: string, problems: stri
 
 function pathOf(body: Record<string, unknown>, problems: string[], max: number): Record<string, unknown>[] | undefined {
   const path = body.path;
-  if (!Array.isArray(path)) { problems.push('/path: required, an array of steps'); return undefined; }
-  if (path.length === 0) { problems.push('/path: empty; a scenario needs at least one step'); return undefined; }
-  if (path.length > max) { problems.push(`/path: ${path.length} steps; at most ${max}`); return undefined; }
+  if (!Array.isArray(path)) {
+    problems.push('/path: required, an array of steps');
+    return undefined;
+  }
+  if (path.length === 0) {
+    problems.push('/path: empty; a scenario needs at least one step');
+    return undefined;
+  }
+  if (path.length > max) {
+    problems.push(`/path: ${path.length} steps; at most ${max}`);
+    return undefined;
+  }
   return path.map((s, i) => {
     if (!isObject(s)) problems.push(`/path/${i}: expected an object`);
     return isObject(s) ? s : {};
@@ -89,7 +106,9 @@ export function expandScenario(body: unknown, nowMs: number, recalculate: boolea
   if (problems.length) return { ok: false, problems };
   steps.sort((a, b) => a.at - b.at || a.i - b.i); // equal timestamps keep the body's order
   const shift = recalculate ? nowMs - steps[0].at : 0;
-  for (const st of steps) if (st.at + shift > MAX_TIME_MS) problems.push(`/path/${st.i}/timestamp: ${JSON.stringify(path[st.i].timestamp)} is too far after the first step once recalculated to now`);
+  for (const st of steps)
+    if (st.at + shift > MAX_TIME_MS)
+      problems.push(`/path/${st.i}/timestamp: ${JSON.stringify(path[st.i].timestamp)} is too far after the first step once recalculated to now`);
   if (problems.length) return { ok: false, problems };
   return { ok: true, scenario: { customerId, steps: steps.map(({ kind, at, x, y }) => ({ kind, at: at + shift, x, y })) } };
 }
@@ -115,7 +134,11 @@ export function expandDraft(body: unknown, nowMs: number, maxSteps = 10_000): Sc
   for (const { focus, loc } of parsed) {
     if (prev) at += Math.round(distance(prev, loc) * DRAFT.msPerUnit);
     steps.push({ kind: 'move', at, x: loc.x, y: loc.y });
-    if (focus) for (let k = 0; k < DRAFT.focusMoves; k++) { at += DRAFT.focusGapMs; steps.push({ kind: 'move', at, x: loc.x, y: loc.y }); }
+    if (focus)
+      for (let k = 0; k < DRAFT.focusMoves; k++) {
+        at += DRAFT.focusGapMs;
+        steps.push({ kind: 'move', at, x: loc.x, y: loc.y });
+      }
     prev = loc;
   }
   return { ok: true, scenario: { customerId, steps } };

@@ -13,16 +13,23 @@ import type { Department } from '../../schemas/departments.ts';
 import type { Prng } from '../kernel/prng.ts';
 import { STORE_PLAN, departmentAt, insidePlan, type Point, type Rect } from '../data/store-plan.ts';
 
-export interface ShopperProfile { customerId: string; gender: 'F' | 'M'; age: number }
+export interface ShopperProfile {
+  customerId: string;
+  gender: 'F' | 'M';
+  age: number;
+}
 
 /** A stop of the visit: a department to dwell in, or a wander in the aisles. */
-export type Stop =
-  | { kind: 'department'; dep: Department; moves: number }
-  | { kind: 'wander'; moves: number };
+export type Stop = { kind: 'department'; dep: Department; moves: number } | { kind: 'wander'; moves: number };
 
 // The aisle ring: front (y 430), right (x 1330), back (y 930), left (x 430) aisles; 13+ units
 // from every department rectangle, so a jitter of a few units never lands inside one.
-const RING: Point[] = [{ x: 430, y: 430 }, { x: 1330, y: 430 }, { x: 1330, y: 930 }, { x: 430, y: 930 }];
+const RING: Point[] = [
+  { x: 430, y: 430 },
+  { x: 1330, y: 430 },
+  { x: 1330, y: 930 },
+  { x: 430, y: 930 },
+];
 const SIDE = RING.map((p, i) => Math.hypot(RING[(i + 1) % 4].x - p.x, RING[(i + 1) % 4].y - p.y));
 const CORNER_S = SIDE.reduce<number[]>((acc, l, i) => [...acc, acc[i] + l], [0]).slice(0, 4);
 export const RING_LENGTH = SIDE.reduce((a, b) => a + b, 0);
@@ -59,7 +66,9 @@ export function ringPoint(s: number, lane = 0): Point {
   s = mod(s);
   for (let i = 3; i >= 0; i--) {
     if (s >= CORNER_S[i]) {
-      const a = laneCorner(i, lane), b = laneCorner((i + 1) % 4, lane), f = (s - CORNER_S[i]) / SIDE[i];
+      const a = laneCorner(i, lane),
+        b = laneCorner((i + 1) % 4, lane),
+        f = (s - CORNER_S[i]) / SIDE[i];
       return { x: a.x + (b.x - a.x) * f, y: a.y + (b.y - a.y) * f };
     }
   }
@@ -90,7 +99,10 @@ const INTEREST: Record<'F' | 'M', Record<Department, number>> = {
 export function interests(p: ShopperProfile): Record<Department, number> {
   const i = { ...INTEREST[p.gender] };
   if (p.age < 30) i.Sport += 0.2;
-  else if (p.age < 55) { i.Boys += 0.15; i.Girls += 0.15; } // parents
+  else if (p.age < 55) {
+    i.Boys += 0.15;
+    i.Girls += 0.15;
+  } // parents
   if (p.age >= 60) i.Sport = Math.max(0.05, i.Sport - 0.2);
   return i;
 }
@@ -140,7 +152,8 @@ export function spotIn(dep: Department, rng: Prng): Point {
 
 /** Near the spot, still inside the rectangle (looking at the shelves). */
 export function jitterInside(spot: Point, r: Rect, rng: Prng): Point {
-  const x = Math.round(spot.x + rng.gaussian(0, 4)), y = Math.round(spot.y + rng.gaussian(0, 4));
+  const x = Math.round(spot.x + rng.gaussian(0, 4)),
+    y = Math.round(spot.y + rng.gaussian(0, 4));
   return { x: Math.min(r.x2 - 2, Math.max(r.x1 + 2, x)), y: Math.min(r.y2 - 2, Math.max(r.y1 + 2, y)) };
 }
 
@@ -154,7 +167,9 @@ export const EXIT_S_PARAM = EXIT_S;
 
 /** Advances `dist` units along the waypoints; returns the new position and the waypoints left. */
 export function advance(pos: Point, waypoints: Point[], dist: number): { pos: Point; waypoints: Point[] } {
-  let p = pos, i = 0, left = dist;
+  let p = pos,
+    i = 0,
+    left = dist;
   while (i < waypoints.length) {
     const w = waypoints[i];
     const d = Math.hypot(w.x - p.x, w.y - p.y);
@@ -172,8 +187,12 @@ export function advance(pos: Point, waypoints: Point[], dist: number): { pos: Po
 
 /** Length still to walk along the waypoints. */
 export function remaining(pos: Point, waypoints: Point[]): number {
-  let p = pos, total = 0;
-  for (const w of waypoints) { total += Math.hypot(w.x - p.x, w.y - p.y); p = w; }
+  let p = pos,
+    total = 0;
+  for (const w of waypoints) {
+    total += Math.hypot(w.x - p.x, w.y - p.y);
+    p = w;
+  }
   return total;
 }
 
@@ -191,23 +210,39 @@ export const round = (p: Point): Point => ({ x: Math.round(p.x), y: Math.round(p
  * A move of a leg (a walk, a dwell, a wander), `inMs` after the leg starts. A leg is planned in one
  * go, so the machine takes one transition per leg rather than one per move.
  */
-export interface LegMove { inMs: number; x: number; y: number }
+export interface LegMove {
+  inMs: number;
+  x: number;
+  y: number;
+}
 
 /** Walks the waypoints from `from` at `pace` units per move, one move every walk delay; the last move arrives. */
 export function walkLeg(from: Point, waypoints: Point[], pace: number, rng: Prng): LegMove[] {
   const out: LegMove[] = [];
-  let x = from.x, y = from.y, i = 0, t = 0;
+  let x = from.x,
+    y = from.y,
+    i = 0,
+    t = 0;
   do {
     t += DELAYS.walk(rng);
     let left = pace;
     while (i < waypoints.length) {
       const w = waypoints[i];
       const d = Math.hypot(w.x - x, w.y - y);
-      if (d > left) { const f = left / d; x += (w.x - x) * f; y += (w.y - y) * f; break; }
-      left -= d; x = w.x; y = w.y; i++;
+      if (d > left) {
+        const f = left / d;
+        x += (w.x - x) * f;
+        y += (w.y - y) * f;
+        break;
+      }
+      left -= d;
+      x = w.x;
+      y = w.y;
+      i++;
     }
     // positions are published (and walked on from) in whole units
-    x = Math.round(x); y = Math.round(y);
+    x = Math.round(x);
+    y = Math.round(y);
     out.push({ inMs: t, x, y });
   } while (i < waypoints.length);
   return out;
@@ -249,7 +284,8 @@ export function lingerLeg(from: Point, s: number, moves: number, pace: number, l
 /** A point within LINGER_RADIUS of the spot, inside the plan and outside every department (the spot itself if none is found). */
 function nearInAisle(spot: Point, rng: Prng): Point {
   for (let tries = 0; tries < 8; tries++) {
-    const a = rng.float() * 2 * Math.PI, r = LINGER_RADIUS * Math.sqrt(rng.float());
+    const a = rng.float() * 2 * Math.PI,
+      r = LINGER_RADIUS * Math.sqrt(rng.float());
     const p = { x: Math.round(spot.x + r * Math.cos(a)), y: Math.round(spot.y + r * Math.sin(a)) };
     if (insidePlan(p) && departmentAt(p) === undefined) return p;
   }

@@ -21,7 +21,12 @@ export interface CustomerState {
 }
 
 /** Where a customer inside was last published: its position and that time (ms). */
-export interface KnownPosition { id: string; x: number; y: number; at: number }
+export interface KnownPosition {
+  id: string;
+  x: number;
+  y: number;
+  at: number;
+}
 
 const STATUS = { entry: 'ENTER', move: 'MOVE', exit: 'EXIT' } as const;
 
@@ -41,7 +46,8 @@ export function stateTimestamp(raw: string): number | undefined {
 /** Each customer's state at `atMs`: its known position, moved on by its pending steps due by then (in time order). */
 export function stateAt(known: readonly KnownPosition[], pending: readonly TimelineEvent[], atMs: number): CustomerState[] {
   const states = new Map<string, CustomerState>();
-  for (const k of known) states.set(k.id, { customer_description: { customer_id: k.id }, location: { x: k.x, y: k.y }, status: 'MOVE', timestamp: pythonIso(k.at) });
+  for (const k of known)
+    states.set(k.id, { customer_description: { customer_id: k.id }, location: { x: k.x, y: k.y }, status: 'MOVE', timestamp: pythonIso(k.at) });
   for (const e of pending) {
     if (e.at > atMs) continue;
     // entry and exit carry no position on the wire; the timeline knows where they happen

@@ -26,7 +26,10 @@ export interface TimelineEvent {
 
 export type StalePolicy = 'publish' | 'drop';
 
-export interface TakeResult { events: TimelineEvent[]; dropped: number }
+export interface TakeResult {
+  events: TimelineEvent[];
+  dropped: number;
+}
 
 /** The seed payload: entry/exit `{id, ts}`, move `{id, ts, x, y}`, ts in integer seconds. */
 export function payloadOf(e: TimelineEvent): { id: string; ts: number; x?: number; y?: number } {
@@ -56,7 +59,10 @@ export class Timeline {
     const ev = e as TimelineEvent;
     ev.seq = this.seq++;
     const tail = this.fifo.length > this.head ? this.fifo[this.fifo.length - 1] : undefined;
-    if (!tail || tail.at <= ev.at) { this.fifo.push(ev); return ev; }
+    if (!tail || tail.at <= ev.at) {
+      this.fifo.push(ev);
+      return ev;
+    }
     const h = this.heap;
     h.push(ev);
     let i = h.length - 1;
@@ -78,7 +84,10 @@ export class Timeline {
     let dropped = 0;
     for (let next = this.peek(); events.length < batchSize && next && next.at <= now; next = this.peek()) {
       const e = this.shift();
-      if (stale === 'drop' && e.kind === 'move' && e.at < staleBefore) { dropped++; continue; }
+      if (stale === 'drop' && e.kind === 'move' && e.at < staleBefore) {
+        dropped++;
+        continue;
+      }
       events.push(e);
     }
     return { events, dropped };
@@ -87,7 +96,10 @@ export class Timeline {
   /** Removes every event due before `t` (CONSUME_FROM latest / ISO time); returns how many. */
   skipBefore(t: number): number {
     let n = 0;
-    for (let next = this.peek(); next && next.at < t; next = this.peek()) { this.shift(); n++; }
+    for (let next = this.peek(); next && next.at < t; next = this.peek()) {
+      this.shift();
+      n++;
+    }
     return n;
   }
 
@@ -138,7 +150,10 @@ export class Timeline {
     const h = this.heap[0];
     if (f && (!h || !less(h, f))) {
       this.head++;
-      if (this.head > 4096 && this.head * 2 > this.fifo.length) { this.fifo = this.fifo.slice(this.head); this.head = 0; }
+      if (this.head > 4096 && this.head * 2 > this.fifo.length) {
+        this.fifo = this.fifo.slice(this.head);
+        this.head = 0;
+      }
       return f;
     }
     return this.pop();
@@ -152,7 +167,8 @@ export class Timeline {
       h[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && less(h[l], h[m])) m = l;
         if (r < h.length && less(h[r], h[m])) m = r;

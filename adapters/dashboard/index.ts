@@ -28,12 +28,20 @@ export const DASHBOARD_ROUTING_KEY = 'customer.#';
 const CUSTOMER_ID = /^[A-Za-z0-9_:-]{1,64}$/;
 // checked by hand: the control plane's validator coerces types, and `[1]` must not become customer 1
 const HelpedBody = Type.Object({ customer_id: Type.Unknown({ description: 'the customer id (string or integer)' }) }, { additionalProperties: false });
-const ConfigQuery = Type.Object({ since: Type.Optional(Type.Integer({ minimum: 0, maximum: 8.64e15, description: 'Start of "today" in ms since the epoch (the browser\'s local midnight); default the server\'s UTC midnight' })) });
+const ConfigQuery = Type.Object({
+  since: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 8.64e15,
+      description: 'Start of "today" in ms since the epoch (the browser\'s local midnight); default the server\'s UTC midnight',
+    }),
+  ),
+});
 
 /** Wraps the gateway role so its handle also serves the dashboard routes. */
 export function withDashboard(gateway: RoleFactory): RoleFactory {
   return async (ctx) => {
-    const handle = await gateway(ctx) as GatewayHandle;
+    const handle = (await gateway(ctx)) as GatewayHandle;
     const dashboard = dashboardRoutes(ctx, handle);
     return {
       ...handle,
@@ -55,62 +63,91 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
   // one stream for every page this process serves (the routes are mounted twice: share it)
   let stream: Promise<{ id: string }> | undefined;
   const access = accessFrom(ctx.config);
-  const dashboardStream = () => (stream ??= records.create(DASHBOARD_ROUTING_KEY).then((r) => {
-    if (access.token) gateway.guard(r.id, streamAdmits(access, r.id));
-    log.info({ stream: r.id, routingKey: DASHBOARD_ROUTING_KEY }, 'dashboard stream created');
-    return r;
-  }).catch((err) => { stream = undefined; throw err; }));
+  const dashboardStream = () =>
+    (stream ??= records
+      .create(DASHBOARD_ROUTING_KEY)
+      .then((r) => {
+        if (access.token) gateway.guard(r.id, streamAdmits(access, r.id));
+        log.info({ stream: r.id, routingKey: DASHBOARD_ROUTING_KEY }, 'dashboard stream created');
+        return r;
+      })
+      .catch((err) => {
+        stream = undefined;
+        throw err;
+      }));
 
   const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app) => {
-    app.get('/dashboard/config', {
-      schema: { summary: 'Everything the dashboard page needs to start: its event stream, the store plan, where to replay from, today\'s counters', querystring: ConfigQuery },
-    }, async (req) => {
-      const { id } = await dashboardStream();
-      const now = Date.now();
-      const since = req.query.since ?? Math.floor(now / 86_400_000) * 86_400_000;
-      const head = await ctx.eventLog.head();
-      const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
-      const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
-      const capped = replayFrom > Math.max(first, 1);
-      const today = { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
-      const path = `/event-stream/${id}`;
-      return {
-        stream: {
-          id, path, port: gateway.streamPort,
-          // with ESS_INGRESS_LOCATION the location is authoritative; otherwise the page uses its own host name
-          location: cfg.ingressLocation ? `${cfg.ingressSecure ? 'wss' : 'ws'}://${cfg.ingressLocation.replace(/^wss?:\/\//, '').replace(/\/+$/, '')}${path}` : null,
-          // a browser cannot put a header on a WebSocket: the page adds ?ticket= (valid a minute; it fetches this again to reconnect)
-          ...(access.token ? { ticket: streamTicket(access.token, id) } : {}),
+    app.get(
+      '/dashboard/config',
+      {
+        schema: {
+          summary: "Everything the dashboard page needs to start: its event stream, the store plan, where to replay from, today's counters",
+          querystring: ConfigQuery,
         },
-        plan: STORE_PLAN,
-        // the roles actually running (a configured role missing from this build is not)
-        roles: [...ctx.peers.keys()],
-        head,
-        replay_from: replayFrom,
-        // the replay covers the last replay_window_ms, unless capped at REPLAY_MAX_EVENTS (then it starts later)
-        replay_window_ms: REPLAY_WINDOW_MS,
-        replay_capped: capped,
-        today: { since, predictions: today.n, redemptions: today.redeemed },
-        server_time: now,
-      };
-    });
+      },
+      async (req) => {
+        const { id } = await dashboardStream();
+        const now = Date.now();
+        const since = req.query.since ?? Math.floor(now / 86_400_000) * 86_400_000;
+        const head = await ctx.eventLog.head();
+        const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
+        const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
+        const capped = replayFrom > Math.max(first, 1);
+        const today = { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
+        const path = `/event-stream/${id}`;
+        return {
+          stream: {
+            id,
+            path,
+            port: gateway.streamPort,
+            // with ESS_INGRESS_LOCATION the location is authoritative; otherwise the page uses its own host name
+            location: cfg.ingressLocation
+              ? `${cfg.ingressSecure ? 'wss' : 'ws'}://${cfg.ingressLocation.replace(/^wss?:\/\//, '').replace(/\/+$/, '')}${path}`
+              : null,
+            // a browser cannot put a header on a WebSocket: the page adds ?ticket= (valid a minute; it fetches this again to reconnect)
+            ...(access.token ? { ticket: streamTicket(access.token, id) } : {}),
+          },
+          plan: STORE_PLAN,
+          // the roles actually running (a configured role missing from this build is not)
+          roles: [...ctx.peers.keys()],
+          head,
+          replay_from: replayFrom,
+          // the replay covers the last replay_window_ms, unless capped at REPLAY_MAX_EVENTS (then it starts later)
+          replay_window_ms: REPLAY_WINDOW_MS,
+          replay_capped: capped,
+          today: { since, predictions: today.n, redemptions: today.redeemed },
+          server_time: now,
+        };
+      },
+    );
 
-    app.post('/dashboard/helped', {
-      schema: { summary: 'Mark a browsing customer as helped: appends a `helped` event to the customer\'s log stream (every dashboard sees it)', body: HelpedBody },
-    }, async (req, reply) => {
-      const raw = req.body.customer_id;
-      const id = typeof raw === 'string' || Number.isSafeInteger(raw) ? String(raw) : '';
-      if (!CUSTOMER_ID.test(id)) throw new AppError('bad_request', 'customer_id must be 1-64 letters, digits, _ - or :');
-      const streamId = `customer-${id}`;
-      const alert = await ctx.eventLog.last(streamId, 'browsing');
-      if (!alert) throw new AppError('not_found', `customer ${id} has no browsing alert`);
-      const [logged] = await ctx.eventLog.append([{
-        streamId, type: 'helped', metadata: { source: 'http', cause: Number(alert.position) },
-        data: { id, ts: Math.floor(Date.now() / 1000), alert: Number(alert.position) },
-      }]);
-      helped.inc();
-      return reply.status(201).send({ ess_ordinal: logged.position, customer_id: id });
-    });
+    app.post(
+      '/dashboard/helped',
+      {
+        schema: {
+          summary: "Mark a browsing customer as helped: appends a `helped` event to the customer's log stream (every dashboard sees it)",
+          body: HelpedBody,
+        },
+      },
+      async (req, reply) => {
+        const raw = req.body.customer_id;
+        const id = typeof raw === 'string' || Number.isSafeInteger(raw) ? String(raw) : '';
+        if (!CUSTOMER_ID.test(id)) throw new AppError('bad_request', 'customer_id must be 1-64 letters, digits, _ - or :');
+        const streamId = `customer-${id}`;
+        const alert = await ctx.eventLog.last(streamId, 'browsing');
+        if (!alert) throw new AppError('not_found', `customer ${id} has no browsing alert`);
+        const [logged] = await ctx.eventLog.append([
+          {
+            streamId,
+            type: 'helped',
+            metadata: { source: 'http', cause: Number(alert.position) },
+            data: { id, ts: Math.floor(Date.now() / 1000), alert: Number(alert.position) },
+          },
+        ]);
+        helped.inc();
+        return reply.status(201).send({ ess_ordinal: logged.position, customer_id: id });
+      },
+    );
   };
 
   return {

@@ -22,15 +22,29 @@ export const detectorRole: RoleFactory = async (ctx) => {
     shoppers: metrics.gauge('storeflow_detector_shoppers', 'Customers the detector is tracking'),
   };
   const d = config.detector;
-  const settings = { focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius, idleTimeoutS: config.recommender.idleTimeoutS };
+  const settings = {
+    focusMinMoves: d.focusMinMoves,
+    browsingMinMoves: d.browsingMinMoves,
+    browsingRadius: d.browsingRadius,
+    idleTimeoutS: config.recommender.idleTimeoutS,
+  };
   // the log records the settings detection depends on, and how a detected focus reaches a recommender
   // here (locally, or back through the broker as an input), so replay can do the same
-  await ctx.eventLog.append([{
-    streamId: 'process', type: 'detector_started', metadata: { source: 'system' },
-    data: { settings: { focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius }, handOff: pipeline.handOffLocally ? 'local' : 'broker' },
-  }]);
+  await ctx.eventLog.append([
+    {
+      streamId: 'process',
+      type: 'detector_started',
+      metadata: { source: 'system' },
+      data: {
+        settings: { focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius },
+        handOff: pipeline.handOffLocally ? 'local' : 'broker',
+      },
+    },
+  ]);
   const processor = new DetectorProcessor({
-    settings, topics: config.topics, inspect: ctx.inspect,
+    settings,
+    topics: config.topics,
+    inspect: ctx.inspect,
     onCreated: () => m.shoppers.inc(),
     onEnded: () => m.shoppers.dec(),
     onError: (id, err) => log.error({ err, customer: id }, 'detector actor failed'),
@@ -47,8 +61,11 @@ export const detectorRole: RoleFactory = async (ctx) => {
   });
   log.info({ focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius }, 'detector ready');
   const handle: DetectorHandle = {
-    shoppers: processor.shoppers, routes: detectorRoutes(processor.shoppers, settings),
-    async stop() { processor.stop(); },
+    shoppers: processor.shoppers,
+    routes: detectorRoutes(processor.shoppers, settings),
+    async stop() {
+      processor.stop();
+    },
   };
   return handle;
 };

@@ -10,7 +10,9 @@ import { toFlat, type StoreEvent } from '../../schemas/events.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
 
 export interface DetectorSettings {
-  focusMinMoves: number; browsingMinMoves: number; idleTimeoutS: number;
+  focusMinMoves: number;
+  browsingMinMoves: number;
+  idleTimeoutS: number;
   /** BROWSING_RADIUS; 0 or absent = no limit (the rule before the setting, for logs that do not record it). */
   browsingRadius?: number;
 }
@@ -24,7 +26,10 @@ export interface DetectorProcessorOptions {
   onError?(customerId: string, err: unknown): void;
 }
 
-interface Routable { event: StoreEvent; inputId: string }
+interface Routable {
+  event: StoreEvent;
+  inputId: string;
+}
 
 export class DetectorProcessor implements Processor {
   readonly consumes = ['entry', 'move', 'exit'] as const;
@@ -33,15 +38,26 @@ export class DetectorProcessor implements Processor {
   constructor(private o: DetectorProcessorOptions) {
     const s = o.settings;
     this.host = new CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>({
-      machine: focusDetectorMachine, emits: ['focus', 'browsing'], inspect: o.inspect,
+      machine: focusDetectorMachine,
+      emits: ['focus', 'browsing'],
+      inspect: o.inspect,
       // a new customer's clock starts at their own first event, not at other customers' latest one
-      input: (customerId) => ({ customerId, focusMinMoves: s.focusMinMoves, browsingMinMoves: s.browsingMinMoves, browsingRadius: s.browsingRadius ?? 0, idleTimeoutS: s.idleTimeoutS }),
+      input: (customerId) => ({
+        customerId,
+        focusMinMoves: s.focusMinMoves,
+        browsingMinMoves: s.browsingMinMoves,
+        browsingRadius: s.browsingRadius ?? 0,
+        idleTimeoutS: s.idleTimeoutS,
+      }),
       idleTimeoutS: s.idleTimeoutS,
       tick: (ts) => ({ type: 'tick', ts }),
       route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId) }),
       onCreate: () => o.onCreated?.(),
       onDone: () => o.onEnded?.(),
-      onError: (id, err) => { o.onEnded?.(); o.onError?.(id, err); },
+      onError: (id, err) => {
+        o.onEnded?.();
+        o.onError?.(id, err);
+      },
     });
   }
 
@@ -58,8 +74,12 @@ export class DetectorProcessor implements Processor {
     const event = detectedEvent(e);
     const data = toFlat(event);
     return {
-      streamId: `customer-${e.customerId}`, type: e.type, data, event,
-      messageId: outputId(e.inputId, e.type), metadata: { cause: e.inputId },
+      streamId: `customer-${e.customerId}`,
+      type: e.type,
+      data,
+      event,
+      messageId: outputId(e.inputId, e.type),
+      metadata: { cause: e.inputId },
       publish: { topic: e.type === 'focus' ? this.o.topics.focus : this.o.topics.browsing, payload: JSON.stringify(data) },
     };
   }
@@ -72,10 +92,14 @@ export class DetectorProcessor implements Processor {
 /** What a store event means to a customer's detector; an exit of someone never seen creates nothing. */
 function route(event: StoreEvent, inputId: string): { event: DetectorEvent; create: boolean } | undefined {
   switch (event.kind) {
-    case 'entry': return { event: { type: 'entry', ts: event.ts }, create: true };
-    case 'move': return { event: { type: 'move', ts: event.ts, x: event.x, y: event.y, inputId }, create: true };
-    case 'exit': return { event: { type: 'exit', ts: event.ts }, create: false };
-    default: return undefined;
+    case 'entry':
+      return { event: { type: 'entry', ts: event.ts }, create: true };
+    case 'move':
+      return { event: { type: 'move', ts: event.ts, x: event.x, y: event.y, inputId }, create: true };
+    case 'exit':
+      return { event: { type: 'exit', ts: event.ts }, create: false };
+    default:
+      return undefined;
   }
 }
 

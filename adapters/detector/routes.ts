@@ -6,10 +6,20 @@ import type { focusDetectorMachine } from '../../machines/focus-detector.ts';
 import type { RouteOptions } from '../process/role.ts';
 import { AppError } from '../process/errors.ts';
 
-export function detectorRoutes(shoppers: ActorRegistry<typeof focusDetectorMachine>, settings: { focusMinMoves: number; browsingMinMoves: number; browsingRadius?: number }): FastifyPluginAsyncTypebox<RouteOptions> {
+export function detectorRoutes(
+  shoppers: ActorRegistry<typeof focusDetectorMachine>,
+  settings: { focusMinMoves: number; browsingMinMoves: number; browsingRadius?: number },
+): FastifyPluginAsyncTypebox<RouteOptions> {
   const describe = (id: string) => {
     const s = shoppers.get(id)!.getSnapshot();
-    return { customer_id: id, state: s.value, department: s.context.dep ?? null, moves: s.context.moves, announced: s.context.announced, last_ts: s.context.lastTs };
+    return {
+      customer_id: id,
+      state: s.value,
+      department: s.context.dep ?? null,
+      moves: s.context.moves,
+      announced: s.context.announced,
+      last_ts: s.context.lastTs,
+    };
   };
   return async (app) => {
     if (!app.prefix) return;
@@ -19,9 +29,13 @@ export function detectorRoutes(shoppers: ActorRegistry<typeof focusDetectorMachi
       browsing_min_moves: settings.browsingMinMoves,
       browsing_radius: settings.browsingRadius ?? 0,
     }));
-    app.get('/shoppers/:id', { schema: { tags: ['detector'], summary: 'One tracked customer', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
-      if (!shoppers.has(req.params.id)) throw new AppError('not_found', `the detector is not tracking customer ${req.params.id}`);
-      return describe(req.params.id);
-    });
+    app.get(
+      '/shoppers/:id',
+      { schema: { tags: ['detector'], summary: 'One tracked customer', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+      async (req) => {
+        if (!shoppers.has(req.params.id)) throw new AppError('not_found', `the detector is not tracking customer ${req.params.id}`);
+        return describe(req.params.id);
+      },
+    );
   };
 }

@@ -66,12 +66,21 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
       await o.eventLog.append([event]).catch(async (err) => {
         if (!isAboutTheRows(err)) throw err;
         const key = event.metadata!.routing_key;
-        event = { ...event, type: 'rejected', data: { code: 'unstorable', reason: storableText((err as Error).message), routing_key: key }, metadata: { source: 'amqp', routing_key: key } };
+        event = {
+          ...event,
+          type: 'rejected',
+          data: { code: 'unstorable', reason: storableText((err as Error).message), routing_key: key },
+          metadata: { source: 'amqp', routing_key: key },
+        };
         await o.eventLog.append([event]);
       });
     } catch (err) {
       o.log.error({ err }, 'AMQP message not logged; the broker will deliver it again');
-      try { ch.nack(msg, false, true); } catch { /* channel gone: the broker redelivers */ }
+      try {
+        ch.nack(msg, false, true);
+      } catch {
+        /* channel gone: the broker redelivers */
+      }
       return;
     }
     if (event.type !== 'rejected') return ch.ack(msg);
@@ -83,14 +92,19 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
     const m = await amqp.connect(o.url, { timeout: 5000 });
     m.on('error', (err) => o.log.warn({ err: { message: scrubUrl(String(err?.message ?? err)) } }, 'AMQP connection error'));
     const onClose = () => {
-      channel = undefined; model = undefined;
+      channel = undefined;
+      model = undefined;
       if (stopped) return;
       o.log.warn({ amqp: where }, 'AMQP connection closed; reconnecting');
       schedule();
     };
     m.on('close', onClose);
     // a connection that could not be set up is closed here (the caller retries or gives up), never left open
-    await setUp(m).catch(async (err) => { m.off('close', onClose); await m.close().catch(() => {}); throw err; });
+    await setUp(m).catch(async (err) => {
+      m.off('close', onClose);
+      await m.close().catch(() => {});
+      throw err;
+    });
   };
 
   const setUp = async (m: ChannelModel) => {
@@ -99,7 +113,9 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
     await ch.assertExchange(exchange, exchangeType, { durable: true }).catch((err) => {
       if (!/PRECONDITION_FAILED|inequivalent/i.test(String((err as Error)?.message))) throw err;
       const other = exchangeType === 'direct' ? 'topic' : 'direct';
-      throw new Error(`the exchange ${exchange} exists with other settings than ${exchangeType} and durable (${scrubUrl(String((err as Error).message))}). Set AMQP_EXCHANGE_TYPE=${other} if it is a durable ${other} exchange, or delete it so storeflow can declare it`);
+      throw new Error(
+        `the exchange ${exchange} exists with other settings than ${exchangeType} and durable (${scrubUrl(String((err as Error).message))}). Set AMQP_EXCHANGE_TYPE=${other} if it is a durable ${other} exchange, or delete it so storeflow can declare it`,
+      );
     });
     const name = o.queue ?? 'storeflow-gateway';
     const deadLetters = `${name}.dead-letter`;
@@ -110,20 +126,31 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
     if (exchangeType === 'topic') await ch.bindQueue(q.queue, exchange, '#');
     else {
       bound.clear();
-      for (const key of await o.routingKeys?.() ?? []) { await ch.bindQueue(q.queue, exchange, key); bound.add(key); }
+      for (const key of (await o.routingKeys?.()) ?? []) {
+        await ch.bindQueue(q.queue, exchange, key);
+        bound.add(key);
+      }
     }
     await ch.prefetch(500);
     // set before consuming: messages that waited in the queue arrive at once
-    model = m; channel = ch; queue = q.queue;
+    model = m;
+    channel = ch;
+    queue = q.queue;
     await ch.consume(q.queue, (msg) => void onMessage(msg), { noAck: false });
-    o.log.info({ amqp: where, exchange, exchangeType, queue: q.queue, ...(exchangeType === 'direct' ? { routingKeys: bound.size } : {}) }, 'consuming RabbitMQ events');
+    o.log.info(
+      { amqp: where, exchange, exchangeType, queue: q.queue, ...(exchangeType === 'direct' ? { routingKeys: bound.size } : {}) },
+      'consuming RabbitMQ events',
+    );
   };
 
   const schedule = () => {
     if (stopped || retry) return;
     retry = setTimeout(() => {
       retry = undefined;
-      connect().catch((err) => { o.log.warn({ amqp: where, err: { message: scrubUrl(String(err?.message ?? err)) } }, 'AMQP reconnect failed'); schedule(); });
+      connect().catch((err) => {
+        o.log.warn({ amqp: where, err: { message: scrubUrl(String(err?.message ?? err)) } }, 'AMQP reconnect failed');
+        schedule();
+      });
     }, o.retryMs ?? 2000);
   };
 
@@ -136,16 +163,31 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
 
   // one binding change at a time, in order
   let syncing: Promise<void> = Promise.resolve();
-  const sync = () => (syncing = syncing.then(async () => {
-    const ch = channel;
-    if (exchangeType !== 'direct' || !ch) return; // a reconnect binds every key anyway
-    const keys = new Set(await o.routingKeys?.() ?? []);
-    for (const key of keys) if (!bound.has(key)) { await ch.bindQueue(queue, exchange, key); bound.add(key); }
-    for (const key of [...bound]) if (!keys.has(key)) { await ch.unbindQueue(queue, exchange, key); bound.delete(key); }
-  }).catch((err) => o.log.warn({ err: { message: scrubUrl(String((err as Error)?.message ?? err)) } }, 'AMQP bindings not updated; they are renewed at the next reconnect')));
+  const sync = () =>
+    (syncing = syncing
+      .then(async () => {
+        const ch = channel;
+        if (exchangeType !== 'direct' || !ch) return; // a reconnect binds every key anyway
+        const keys = new Set((await o.routingKeys?.()) ?? []);
+        for (const key of keys)
+          if (!bound.has(key)) {
+            await ch.bindQueue(queue, exchange, key);
+            bound.add(key);
+          }
+        for (const key of [...bound])
+          if (!keys.has(key)) {
+            await ch.unbindQueue(queue, exchange, key);
+            bound.delete(key);
+          }
+      })
+      .catch((err) =>
+        o.log.warn({ err: { message: scrubUrl(String((err as Error)?.message ?? err)) } }, 'AMQP bindings not updated; they are renewed at the next reconnect'),
+      ));
 
   return {
-    get queue() { return queue; },
+    get queue() {
+      return queue;
+    },
     isConnected: () => !!channel,
     sync,
     async stop() {

@@ -39,24 +39,32 @@ async function insertChunks<T>(rows: T[], insert: (chunk: T[]) => Promise<unknow
 }
 
 async function insertAll(tx: Queryable, t: StoreTables) {
-  await insertChunks(t.customers, (c) => tx.query(sql`
+  await insertChunks(t.customers, (c) =>
+    tx.query(sql`
     INSERT INTO customer_info (customer_id, gender, age, mean_buy_price, total_coupons_used, mean_discount_received, unique_products_bought, unique_products_bought_with_coupons, total_items_bought)
     SELECT * FROM unnest(${c.map((r) => r.customer_id)}::int[], ${c.map((r) => r.gender)}::varchar[], ${c.map((r) => r.age)}::int[],
       ${c.map((r) => r.mean_buy_price)}::real[], ${c.map((r) => r.total_coupons_used)}::int[], ${c.map((r) => r.mean_discount_received)}::real[],
-      ${c.map((r) => r.unique_products_bought)}::int[], ${c.map((r) => r.unique_products_bought_with_coupons)}::int[], ${c.map((r) => r.total_items_bought)}::int[])`));
-  await insertChunks(t.products, (p) => tx.query(sql`
+      ${c.map((r) => r.unique_products_bought)}::int[], ${c.map((r) => r.unique_products_bought_with_coupons)}::int[], ${c.map((r) => r.total_items_bought)}::int[])`),
+  );
+  await insertChunks(t.products, (p) =>
+    tx.query(sql`
     INSERT INTO product_info (product_id, name, category, sizes, vendor, description, buy_price, department)
     SELECT * FROM unnest(${p.map((r) => r.product_id)}::int[], ${p.map((r) => r.name)}::varchar[], ${p.map((r) => r.category)}::varchar[],
       ${p.map((r) => r.sizes)}::varchar[], ${p.map((r) => r.vendor)}::varchar[], ${p.map((r) => r.description)}::varchar[],
-      ${p.map((r) => r.buy_price)}::real[], ${p.map((r) => r.department)}::varchar[])`));
-  await insertChunks(t.coupons, (c) => tx.query(sql`
+      ${p.map((r) => r.buy_price)}::real[], ${p.map((r) => r.department)}::varchar[])`),
+  );
+  await insertChunks(t.coupons, (c) =>
+    tx.query(sql`
     INSERT INTO coupon_info (coupon_id, coupon_type, department, discount, how_many_products_required, start_date, end_date, product_mean_price, products_available)
     SELECT * FROM unnest(${c.map((r) => r.coupon_id)}::int[], ${c.map((r) => r.coupon_type)}::varchar[], ${c.map((r) => r.department)}::varchar[],
       ${c.map((r) => r.discount)}::int[], ${c.map((r) => r.how_many_products_required)}::int[], ${c.map((r) => r.start_date)}::varchar[],
-      ${c.map((r) => r.end_date)}::varchar[], ${c.map((r) => r.product_mean_price)}::real[], ${c.map((r) => r.products_available)}::int[])`));
-  await insertChunks(t.couponProducts, (l) => tx.query(sql`
+      ${c.map((r) => r.end_date)}::varchar[], ${c.map((r) => r.product_mean_price)}::real[], ${c.map((r) => r.products_available)}::int[])`),
+  );
+  await insertChunks(t.couponProducts, (l) =>
+    tx.query(sql`
     INSERT INTO coupon_product (coupon_id, product_id)
-    SELECT * FROM unnest(${l.map((r) => r.coupon_id)}::int[], ${l.map((r) => r.product_id)}::int[])`));
+    SELECT * FROM unnest(${l.map((r) => r.coupon_id)}::int[], ${l.map((r) => r.product_id)}::int[])`),
+  );
 }
 
 /**
@@ -79,8 +87,12 @@ export async function loadStoreTables(db: ConnectionPool, tables: StoreTables, o
     return true;
   });
   return {
-    loaded, customers: tables.customers.length, products: tables.products.length, coupons: tables.coupons.length,
-    couponProducts: tables.couponProducts.length, ms: Math.round(performance.now() - started),
+    loaded,
+    customers: tables.customers.length,
+    products: tables.products.length,
+    coupons: tables.coupons.length,
+    couponProducts: tables.couponProducts.length,
+    ms: Math.round(performance.now() - started),
   };
 }
 

@@ -32,19 +32,32 @@ export async function connectDatabase(url: string, schema: string, log: Logger, 
     await setup.dispose();
   }
   const db = createConnectionPool({
-    connectionString: url, bigIntMode: 'number', poolSize, schema,
+    connectionString: url,
+    bigIntMode: 'number',
+    poolSize,
+    schema,
     onError: (err: Error) => log.warn({ err }, 'PostgreSQL connection error'),
   });
   return {
-    db, schema,
+    db,
+    schema,
     close: () => db.dispose(),
     async ping() {
-      try { await db.query(sql`SELECT 1`); return true; } catch { return false; }
+      try {
+        await db.query(sql`SELECT 1`);
+        return true;
+      } catch {
+        return false;
+      }
     },
   };
 }
 
-export interface Migration { version: number; name: string; text: string }
+export interface Migration {
+  version: number;
+  name: string;
+  text: string;
+}
 
 export function listMigrations(dir = SQL_DIR): Migration[] {
   return readdirSync(dir)
@@ -58,7 +71,9 @@ export async function migrate(db: ConnectionPool, log: Logger): Promise<string[]
   const applied: string[] = [];
   await db.tx(async (tx) => {
     await tx.query(sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.storeflow_migrations'))`);
-    await tx.query(sql`CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await tx.query(
+      sql`CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
     const done = new Set((await tx.query(sql`SELECT version FROM schema_migrations`)).map((r) => r.version as number));
     for (const m of listMigrations()) {
       if (done.has(m.version)) continue;

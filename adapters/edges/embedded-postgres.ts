@@ -30,7 +30,12 @@ const USER = 'postgres';
 const launched = new Set<ChildProcess>();
 let exiting = false;
 process.on('exit', () => {
-  for (const c of launched) try { c.kill('SIGINT'); } catch { /* already gone */ }
+  for (const c of launched)
+    try {
+      c.kill('SIGINT');
+    } catch {
+      /* already gone */
+    }
 });
 
 /** Fast shutdown of every embedded PostgreSQL of this process, now (no restart); resolves once they exited, or after `timeoutMs`. */
@@ -42,7 +47,12 @@ export function stopEmbeddedPostgresNow(timeoutMs = 5000): Promise<void> {
     const timer = setTimeout(ok, timeoutMs);
     let left = running.length;
     for (const c of running) {
-      c.once('exit', () => { if (--left === 0) { clearTimeout(timer); ok(); } });
+      c.once('exit', () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          ok();
+        }
+      });
       c.kill('SIGINT');
     }
   });
@@ -68,7 +78,12 @@ function ids(): { uid?: number; gid?: number } {
 }
 
 function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A server left running by a storeflow that was killed (SIGKILL) still holds the data directory: stop it. */
@@ -105,8 +120,13 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
     mkdirSync(dataDir, { recursive: true });
     letPostgresTraverse(dataDir, log);
     const pg = new EmbeddedPostgres({
-      databaseDir: dataDir, port, user: USER, password: 'postgres', authMethod: 'password',
-      persistent: true, createPostgresUser: userInfo().uid === 0,
+      databaseDir: dataDir,
+      port,
+      user: USER,
+      password: 'postgres',
+      authMethod: 'password',
+      persistent: true,
+      createPostgresUser: userInfo().uid === 0,
       initdbFlags: ['--auth-local=trust', '--auth-host=trust', '--encoding=UTF8', '--no-sync'],
       onLog: (m: string) => log.trace({ initdb: m.trim() }, 'initdb'),
       onError: (m: unknown) => log.debug({ initdb: String(m) }, 'initdb'),
@@ -124,27 +144,33 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
   let stopping: Promise<void> | undefined;
   // A server that dies (killed, crashed) is started again on the same port and data directory, after
   // its crash recovery: storeflow's appends wait and retry meanwhile, so nothing is lost.
-  const supervise = (c: ChildProcess) => c.once('exit', (code, signal) => {
-    if (stopping || exiting) return;
-    log.error({ code, signal, pid: c.pid }, 'embedded PostgreSQL exited; starting it again');
-    const again = async (attempt: number): Promise<void> => {
-      if (stopping) return;
-      try {
-        child = await launch({ dataDir, port, uid, gid, postgres: binaries.postgres, log });
-        if (stopping) { child.kill('SIGINT'); return; }
-        log.info({ pid: child.pid, attempt }, 'embedded PostgreSQL started again');
-        supervise(child);
-      } catch (err) {
-        log.warn({ err: (err as Error).message, attempt }, 'embedded PostgreSQL did not start; trying again');
-        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
-        return again(attempt + 1);
-      }
-    };
-    void again(1);
-  });
+  const supervise = (c: ChildProcess) =>
+    c.once('exit', (code, signal) => {
+      if (stopping || exiting) return;
+      log.error({ code, signal, pid: c.pid }, 'embedded PostgreSQL exited; starting it again');
+      const again = async (attempt: number): Promise<void> => {
+        if (stopping) return;
+        try {
+          child = await launch({ dataDir, port, uid, gid, postgres: binaries.postgres, log });
+          if (stopping) {
+            child.kill('SIGINT');
+            return;
+          }
+          log.info({ pid: child.pid, attempt }, 'embedded PostgreSQL started again');
+          supervise(child);
+        } catch (err) {
+          log.warn({ err: (err as Error).message, attempt }, 'embedded PostgreSQL did not start; trying again');
+          await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+          return again(attempt + 1);
+        }
+      };
+      void again(1);
+    });
   supervise(child);
   return {
-    url, port, dataDir,
+    url,
+    port,
+    dataDir,
     pid: () => child.pid!,
     stop() {
       stopping ??= new Promise<void>((ok) => {
@@ -162,9 +188,17 @@ async function launch(o: { dataDir: string; port: number; uid?: number; gid?: nu
   // wal_init_zero=off: a new 16 MB WAL segment is not zero-filled first. With zero-filling, the commit
   // that opens a segment waited ~60 ms (every ~10 s at 1,000 focus events/s); sparse segments read
   // back as zeros, so recovery is unchanged.
-  const child: ChildProcess = spawn(o.postgres, ['-D', o.dataDir, '-p', String(o.port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=on', '-c', 'max_connections=200', '-c', 'wal_init_zero=off'], {
-    uid: o.uid, gid: o.gid, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' },
-  });
+  const child: ChildProcess = spawn(
+    o.postgres,
+    ['-D', o.dataDir, '-p', String(o.port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=on', '-c', 'max_connections=200', '-c', 'wal_init_zero=off'],
+    {
+      uid: o.uid,
+      gid: o.gid,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    },
+  );
   launched.add(child);
   child.once('exit', () => launched.delete(child));
   let stderr = '';
@@ -172,9 +206,14 @@ async function launch(o: { dataDir: string; port: number; uid?: number; gid?: nu
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       stderr += text;
-      if (text.includes('ready to accept connections')) { child.stderr!.off('data', onData); child.off('exit', onExit); ok(); }
+      if (text.includes('ready to accept connections')) {
+        child.stderr!.off('data', onData);
+        child.off('exit', onExit);
+        ok();
+      }
     };
-    const onExit = (code: number | null) => fail(new Error(`embedded PostgreSQL exited with code ${code} before it was ready (port ${o.port}):\n${stderr.trim().split('\n').slice(-5).join('\n')}`));
+    const onExit = (code: number | null) =>
+      fail(new Error(`embedded PostgreSQL exited with code ${code} before it was ready (port ${o.port}):\n${stderr.trim().split('\n').slice(-5).join('\n')}`));
     child.stderr!.on('data', onData);
     child.once('exit', onExit);
   });

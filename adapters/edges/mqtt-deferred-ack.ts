@@ -18,7 +18,10 @@ type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Erro
  */
 export function deferPubacks(client: MqttClient, pending: Map<number, Promise<unknown>>, onUnacked: (messageId: number, err: unknown) => void): void {
   const internal = client as unknown as { _sendPacket?: SendPacket };
-  if (typeof internal._sendPacket !== 'function') throw new Error('mqtt.js has no _sendPacket: storeflow cannot hold PUBACKs until inputs are logged (mqtt.js changed; see adapters/edges/mqtt-deferred-ack.ts)');
+  if (typeof internal._sendPacket !== 'function')
+    throw new Error(
+      'mqtt.js has no _sendPacket: storeflow cannot hold PUBACKs until inputs are logged (mqtt.js changed; see adapters/edges/mqtt-deferred-ack.ts)',
+    );
   const send = internal._sendPacket.bind(client);
   internal._sendPacket = (packet, cb, ...rest) => {
     const work = packet.cmd === 'puback' && packet.messageId !== undefined ? pending.get(packet.messageId) : undefined;
@@ -26,7 +29,9 @@ export function deferPubacks(client: MqttClient, pending: Map<number, Promise<un
     pending.delete(packet.messageId!);
     cb?.(); // lets mqtt.js read the next packet now
     work.then(
-      () => { if (client.connected) send(packet, undefined, ...rest); },
+      () => {
+        if (client.connected) send(packet, undefined, ...rest);
+      },
       (err) => onUnacked(packet.messageId!, err),
     );
   };

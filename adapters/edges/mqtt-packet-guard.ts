@@ -33,7 +33,8 @@ export class PacketSizeTracker {
     let i = 0;
     while (i < chunk.length) {
       switch (this.state) {
-        case 'lost': return -1; // a malformed length: the broker's parser closes the connection
+        case 'lost':
+          return -1; // a malformed length: the broker's parser closes the connection
         case 'body': {
           const n = Math.min(this.left, chunk.length - i);
           this.left -= n;
@@ -44,14 +45,19 @@ export class PacketSizeTracker {
         case 'header':
           i++;
           this.state = 'length';
-          this.remaining = 0; this.multiplier = 1; this.lengthBytes = 0;
+          this.remaining = 0;
+          this.multiplier = 1;
+          this.lengthBytes = 0;
           break;
         case 'length': {
           const b = chunk[i++];
           this.remaining += (b & 0x7f) * this.multiplier;
           this.multiplier *= 128;
           this.lengthBytes++;
-          if (b & 0x80) { if (this.lengthBytes === 4) this.state = 'lost'; break; }
+          if (b & 0x80) {
+            if (this.lengthBytes === 4) this.state = 'lost';
+            break;
+          }
           const size = 1 + this.lengthBytes + this.remaining;
           if (size > this.limit) return size;
           this.left = this.remaining;

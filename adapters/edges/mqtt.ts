@@ -52,11 +52,16 @@ export interface MqttConnectOptions {
 export function mqttOptions(config: Config, urls: string[], role: string, log: Logger): MqttConnectOptions {
   const m = config.mqtt;
   return {
-    urls, clientId: `${m.clientId}-${role}`, protocolVersion: m.mode === 'embedded' ? 4 : m.protocolVersion,
+    urls,
+    clientId: `${m.clientId}-${role}`,
+    protocolVersion: m.mode === 'embedded' ? 4 : m.protocolVersion,
     // the embedded broker has no users; credentials (and TLS) are for external brokers
     ...(m.mode === 'embedded' ? {} : { username: m.username, password: m.password, caFile: m.caFile }),
     connectTimeoutMs: m.connectTimeoutMs,
-    group: m.group, log, mode: m.mode === 'embedded' ? 'embedded' : 'external', maximumPacketSize: m.maxPacketBytes,
+    group: m.group,
+    log,
+    mode: m.mode === 'embedded' ? 'embedded' : 'external',
+    maximumPacketSize: m.maxPacketBytes,
   };
 }
 
@@ -67,21 +72,40 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   });
   const first = new URL(o.urls[0].replace(/^tcp:/, 'mqtt:').replace(/^ssl:/, 'mqtts:'));
   const opts: IClientOptions = {
-    clientId: o.clientId, protocolVersion: o.protocolVersion, clean: o.clean ?? false,
+    clientId: o.clientId,
+    protocolVersion: o.protocolVersion,
+    clean: o.clean ?? false,
     username: o.username ?? (decodeURIComponent(first.username) || undefined),
     password: o.password ?? (decodeURIComponent(first.password) || undefined),
-    connectTimeout: o.connectTimeoutMs, reconnectPeriod: 1000, keepalive: 30, resubscribe: true,
+    connectTimeout: o.connectTimeoutMs,
+    reconnectPeriod: 1000,
+    keepalive: 30,
+    resubscribe: true,
     ...(servers.length > 1 ? { servers } : {}),
     ...(o.caFile ? { ca: readFileSync(o.caFile), rejectUnauthorized: true } : {}),
-    ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.clean ? 0 : 3600, ...(o.maximumPacketSize ? { maximumPacketSize: o.maximumPacketSize } : {}) } } : {}),
+    ...(o.protocolVersion === 5
+      ? { properties: { sessionExpiryInterval: o.clean ? 0 : 3600, ...(o.maximumPacketSize ? { maximumPacketSize: o.maximumPacketSize } : {}) } }
+      : {}),
     // mqtt.js traces every packet through `debug`; even disabled, each call builds its argument list
     // (measured: ~7 KB of garbage per message). Off unless DEBUG asks for it.
     ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => {} }),
   };
   // DEBUG=mqttjs* traces the CONNECT packet: its password leaves as *** (adapters/process/debug-output.ts)
-  protectDebugOutput([opts.password?.toString(), ...o.urls.map((u) => { try { return decodeURIComponent(new URL(u).password); } catch { return undefined; } })]);
+  protectDebugOutput([
+    opts.password?.toString(),
+    ...o.urls.map((u) => {
+      try {
+        return decodeURIComponent(new URL(u).password);
+      } catch {
+        return undefined;
+      }
+    }),
+  ]);
   const shown = o.urls.map(scrubUrl).join(',');
-  const client: MqttClient = mqtt.connect(servers.length > 1 ? `${servers[0].protocol}://${servers[0].host}:${servers[0].port}` : `${first.protocol}//${first.host}`, opts);
+  const client: MqttClient = mqtt.connect(
+    servers.length > 1 ? `${servers[0].protocol}://${servers[0].host}:${servers[0].port}` : `${first.protocol}//${first.host}`,
+    opts,
+  );
   // Nagle off (mqtt.js leaves it on): small packets would otherwise wait for the broker's delayed ACK, ~40 ms
   const noDelay = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
   noDelay();
@@ -117,18 +141,28 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     else done?.catch((err) => o.log.warn({ err: (err as Error)?.message, topic }, 'a QoS 0 message could not be handled'));
   });
   // the PUBACK of a QoS 1 input waits until its handlers' work is done (the input is logged); the next messages do not
-  deferPubacks(client, pendingAcks, (messageId, err) => o.log.warn({ err: (err as Error)?.message, messageId }, 'input not acknowledged: the broker will deliver it again'));
+  deferPubacks(client, pendingAcks, (messageId, err) =>
+    o.log.warn({ err: (err as Error)?.message, messageId }, 'input not acknowledged: the broker will deliver it again'),
+  );
   await new Promise<void>((ok, fail) => {
     const timer = setTimeout(() => {
       client.end(true);
-      fail(new Error(`MQTT broker ${shown} gave no CONNACK within ${o.connectTimeoutMs} ms (client ${o.clientId}, protocol ${o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}). Is the broker up? An MQTT 3.1.1-only broker needs MQTT_PROTOCOL_VERSION=4.`));
+      fail(
+        new Error(
+          `MQTT broker ${shown} gave no CONNACK within ${o.connectTimeoutMs} ms (client ${o.clientId}, protocol ${o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}). Is the broker up? An MQTT 3.1.1-only broker needs MQTT_PROTOCOL_VERSION=4.`,
+        ),
+      );
     }, o.connectTimeoutMs);
-    client.once('connect', () => { clearTimeout(timer); ok(); });
+    client.once('connect', () => {
+      clearTimeout(timer);
+      ok();
+    });
     client.on('error', (err) => {
       // auth and certificate failures are final; anything else is retried until the timer fires
       const why = connectFailure(err as Error & { code?: unknown }, o.username);
       if (why) {
-        clearTimeout(timer); client.end(true);
+        clearTimeout(timer);
+        client.end(true);
         fail(new Error(`MQTT broker ${shown} ${why}`));
       }
     });
@@ -137,8 +171,14 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   let wasConnected = true;
   // a close storeflow asked for (stopping) is no lost connection
   let closing = false;
-  client.on('close', () => { if (wasConnected && !closing) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting'); wasConnected = false; });
-  client.on('connect', () => { if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected'); wasConnected = true; });
+  client.on('close', () => {
+    if (wasConnected && !closing) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting');
+    wasConnected = false;
+  });
+  client.on('connect', () => {
+    if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected');
+    wasConnected = true;
+  });
   // reconnecting would take the session back, and the two would knock each other off for ever: stop instead
   client.on('disconnect', (packet) => {
     if (packet.reasonCode !== 142) return;
@@ -163,7 +203,10 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
       await client.subscribeAsync(names, { qos: 1, ...(opts.noLocal && !shared && o.protocolVersion === 5 ? { nl: true } : {}) });
     },
     isConnected: () => client.connected,
-    close: () => { closing = true; return client.endAsync(); },
+    close: () => {
+      closing = true;
+      return client.endAsync();
+    },
   };
 }
 

@@ -6,12 +6,27 @@
  * (stream_id, version) constraint rejects a concurrent writer's clash.
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import { readPages, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions, type StreamPageRow } from '../../actors/kernel/event-log.ts';
+import {
+  readPages,
+  type EventLog,
+  type LoggedEvent,
+  type LogListener,
+  type NewEvent,
+  type ReadOptions,
+  type StreamPageRow,
+} from '../../actors/kernel/event-log.ts';
 import type { Logger } from '../process/logger.ts';
 
-interface Pending { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void }
+interface Pending {
+  events: NewEvent[];
+  ok: (e: LoggedEvent[]) => void;
+  fail: (err: unknown) => void;
+}
 
-export interface PgEventLogOptions { maxBatch?: number; log: Logger }
+export interface PgEventLogOptions {
+  maxBatch?: number;
+  log: Logger;
+}
 
 export class PostgresEventLog implements EventLog {
   private queue: Pending[] = [];
@@ -25,7 +40,10 @@ export class PostgresEventLog implements EventLog {
   private lastWarned = 0;
   /** Appends, group commits and events written, and the time spent in those commits (ms). */
   readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
-  constructor(private db: ConnectionPool, private opts: PgEventLogOptions) {}
+  constructor(
+    private db: ConnectionPool,
+    private opts: PgEventLogOptions,
+  ) {}
 
   append(events: NewEvent[]): Promise<LoggedEvent[]> {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
@@ -71,7 +89,7 @@ export class PostgresEventLog implements EventLog {
       try {
         const t0 = performance.now();
         // a connection lost during COMMIT leaves it unknown whether the rows went in: look before writing them again
-        const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? await this.insert(events);
+        const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? (await this.insert(events));
         this.tail = Math.max(this.tail ?? 0, logged.at(-1)?.position ?? 0);
         this.stats.writeMs += performance.now() - t0;
         this.stats.batches++;
@@ -83,7 +101,11 @@ export class PostgresEventLog implements EventLog {
           i += p.events.length;
         }
         for (const l of this.listeners) {
-          try { l(logged); } catch (err) { this.opts.log.error({ err }, 'event log listener failed'); }
+          try {
+            l(logged);
+          } catch (err) {
+            this.opts.log.error({ err }, 'event log listener failed');
+          }
         }
         return;
       } catch (err) {
@@ -92,7 +114,10 @@ export class PostgresEventLog implements EventLog {
           for (const p of batch) await this.commit([p]);
           return;
         }
-        if (this.closing) { for (const p of batch) p.fail(err); return; }
+        if (this.closing) {
+          for (const p of batch) p.fail(err);
+          return;
+        }
         this.failing(err);
         await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000)));
       }
@@ -108,7 +133,9 @@ export class PostgresEventLog implements EventLog {
     if (this.tail === undefined) return undefined;
     const rows = (await this.read({ fromPosition: this.tail + 1, limit: events.length })).filter((r) => r.position > this.tail!);
     if (rows.length !== events.length) return undefined;
-    const same = rows.every((r, i) => r.streamId === events[i].streamId && r.type === events[i].type && (r.messageId ?? null) === (events[i].messageId ?? null));
+    const same = rows.every(
+      (r, i) => r.streamId === events[i].streamId && r.type === events[i].type && (r.messageId ?? null) === (events[i].messageId ?? null),
+    );
     if (!same) return undefined;
     this.opts.log.warn({ events: events.length, from: rows[0].position }, 'event log: an append that seemed to fail had been committed; not written again');
     return rows.map((r, i) => ({ ...r, data: events[i].data, metadata: events[i].metadata ?? {} }));
@@ -119,10 +146,16 @@ export class PostgresEventLog implements EventLog {
     if (this.failingSince === undefined) {
       this.failingSince = now;
       this.lastWarned = now;
-      this.opts.log.warn({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'event log: the database refused an append; retrying (inputs wait unacknowledged)');
+      this.opts.log.warn(
+        { err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } },
+        'event log: the database refused an append; retrying (inputs wait unacknowledged)',
+      );
     } else if (now - this.lastWarned >= 10_000) {
       this.lastWarned = now;
-      this.opts.log.warn({ err: { message: (err as Error)?.message }, downMs: now - this.failingSince, waiting: this.queue.length }, 'event log: still retrying');
+      this.opts.log.warn(
+        { err: { message: (err as Error)?.message }, downMs: now - this.failingSince, waiting: this.queue.length },
+        'event log: still retrying',
+      );
     }
   }
 
@@ -156,8 +189,14 @@ export class PostgresEventLog implements EventLog {
       RETURNING position, stream_id, version, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`);
     rows.sort((a, b) => a.position - b.position);
     return rows.map((r, i) => ({
-      position: r.position, streamId: r.stream_id, version: r.version, type: events[i].type, data: events[i].data,
-      metadata: events[i].metadata ?? {}, messageId: events[i].messageId, recordedAt: Math.floor(r.recorded_at),
+      position: r.position,
+      streamId: r.stream_id,
+      version: r.version,
+      type: events[i].type,
+      data: events[i].data,
+      metadata: events[i].metadata ?? {},
+      messageId: events[i].messageId,
+      recordedAt: Math.floor(r.recorded_at),
     }));
   }
 
@@ -202,13 +241,18 @@ export class PostgresEventLog implements EventLog {
              coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision
       FROM events WHERE type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction') AND stream_id LIKE 'customer-%'
       GROUP BY stream_id`);
-    const times = streams.map((r) => Number(r.max_ts)).filter((t) => Number.isFinite(t)).sort((a, b) => b - a);
+    const times = streams
+      .map((r) => Number(r.max_ts))
+      .filter((t) => Number.isFinite(t))
+      .sort((a, b) => b - a);
     if (times.length === 0) return [];
     const eventTime = times[Math.min(1, times.length - 1)];
     const recent = (r: any) => Number(r.max_ts) > eventTime - idleTimeoutS;
     const open = streams.filter((r) => recent(r) && r.last_in !== null && Number(r.last_exit) < Number(r.last_in));
     // a closed visit with a focus never decided: from the exit before that focus
-    const undecided = streams.filter((r) => recent(r) && !(Number(r.last_exit) < Number(r.last_in ?? 0)) && r.last_focus !== null && Number(r.last_focus) > Number(r.last_decision));
+    const undecided = streams.filter(
+      (r) => recent(r) && !(Number(r.last_exit) < Number(r.last_in ?? 0)) && r.last_focus !== null && Number(r.last_focus) > Number(r.last_decision),
+    );
     const from = new Map<string, number>(open.map((r) => [r.stream_id as string, Number(r.last_exit)]));
     if (undecided.length) {
       const starts = await this.db.query(sql`
@@ -241,13 +285,23 @@ export class PostgresEventLog implements EventLog {
         ${o.type === undefined ? sql`` : sql`AND type = ${o.type}`}
       ORDER BY position LIMIT ${o.limit}`);
     return rows.map((r) => ({
-      position: Number(r.position), type: r.type, streamId: r.stream_id, version: r.version, messageId: r.message_id,
-      dataJson: r.data, metadataJson: r.metadata, routingKey: r.routing_key, customer: r.customer, recordedAt: r.ts,
+      position: Number(r.position),
+      type: r.type,
+      streamId: r.stream_id,
+      version: r.version,
+      messageId: r.message_id,
+      dataJson: r.data,
+      metadataJson: r.metadata,
+      routingKey: r.routing_key,
+      customer: r.customer,
+      recordedAt: r.ts,
     }));
   }
 
   async countSince(type: string, ms: number, upTo: number): Promise<number> {
-    const [r] = await this.db.query(sql`SELECT count(*)::int AS n FROM events WHERE type = ${type} AND recorded_at >= to_timestamp(${ms / 1000}) AND position <= ${upTo}`);
+    const [r] = await this.db.query(
+      sql`SELECT count(*)::int AS n FROM events WHERE type = ${type} AND recorded_at >= to_timestamp(${ms / 1000}) AND position <= ${upTo}`,
+    );
     return r.n;
   }
 
@@ -320,7 +374,13 @@ const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 
 export function toLogged(r: any): LoggedEvent {
   return {
-    position: Number(r.position), streamId: r.stream_id, version: r.version, type: r.type, data: r.data,
-    metadata: r.metadata, messageId: r.message_id ?? undefined, recordedAt: Math.floor(r.recorded_at),
+    position: Number(r.position),
+    streamId: r.stream_id,
+    version: r.version,
+    type: r.type,
+    data: r.data,
+    metadata: r.metadata,
+    messageId: r.message_id ?? undefined,
+    recordedAt: Math.floor(r.recorded_at),
   };
 }

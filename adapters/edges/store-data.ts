@@ -11,13 +11,22 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgre
 import { countStoreTables, loadStoreTables, type LoadResult } from './cache-loader.ts';
 import { generateStore, type StoreOptions } from '../../actors/data/store-generator.ts';
 
-export interface StoreDataResult { seeded: boolean; load?: LoadResult; generateMs?: number }
+export interface StoreDataResult {
+  seeded: boolean;
+  load?: LoadResult;
+  generateMs?: number;
+}
 
 /**
  * First start: when customer_info is empty and AUTO_SEED is on, generate the default store with
  * SEED and load it. A populated database is left alone.
  */
-export async function ensureStoreData(database: Database, config: Pick<Config, 'autoSeed' | 'seed'>, log: Logger, options: Partial<StoreOptions> = {}): Promise<StoreDataResult> {
+export async function ensureStoreData(
+  database: Database,
+  config: Pick<Config, 'autoSeed' | 'seed'>,
+  log: Logger,
+  options: Partial<StoreOptions> = {},
+): Promise<StoreDataResult> {
   const counts = await countStoreTables(database.db);
   if (counts.customers > 0) {
     log.debug(counts, 'store data present');
@@ -32,12 +41,28 @@ export async function ensureStoreData(database: Database, config: Pick<Config, '
   const generateMs = Math.round(performance.now() - started);
   const load = await loadStoreTables(database.db, store, { ifEmpty: true });
   if (!load.loaded) return { seeded: false, generateMs };
-  log.info({ seed: config.seed, customers: load.customers, products: load.products, coupons: load.coupons, couponProducts: load.couponProducts, from: store.options.from, days: store.options.days, generateMs, loadMs: load.ms },
-    'empty database: generated and loaded the synthetic store');
+  log.info(
+    {
+      seed: config.seed,
+      customers: load.customers,
+      products: load.products,
+      coupons: load.coupons,
+      couponProducts: load.couponProducts,
+      from: store.options.from,
+      days: store.options.days,
+      generateMs,
+      loadMs: load.ms,
+    },
+    'empty database: generated and loaded the synthetic store',
+  );
   return { seeded: true, load, generateMs };
 }
 
-export interface ScriptDatabase { database: Database; embedded?: EmbeddedPostgres; close(): Promise<void> }
+export interface ScriptDatabase {
+  database: Database;
+  embedded?: EmbeddedPostgres;
+  close(): Promise<void>;
+}
 
 /**
  * The database for a data script: DATABASE_URL if set; else the embedded PostgreSQL of
@@ -61,7 +86,14 @@ export async function openScriptDatabase(config: Config, log: Logger): Promise<S
   try {
     const database = await connectDatabase(url, config.databaseSchema, log, 2);
     await migrate(database.db, log);
-    return { database, embedded, async close() { await database.close(); await embedded?.stop(); } };
+    return {
+      database,
+      embedded,
+      async close() {
+        await database.close();
+        await embedded?.stop();
+      },
+    };
   } catch (err) {
     await embedded?.stop();
     throw err;
@@ -72,7 +104,11 @@ function runningPort(dataDir: string): number | undefined {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return undefined;
   const [pid, , , port] = readFileSync(pidFile, 'utf8').split('\n');
-  try { process.kill(Number(pid), 0); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined; } // EPERM: alive, another user's
+  try {
+    process.kill(Number(pid), 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  } // EPERM: alive, another user's
   return Number(port) || undefined;
 }
 

@@ -14,10 +14,17 @@ export const CLOSE = {
 } as const;
 
 /** An event as the gateway sends it: its position and its bytes (serialised once for every client). */
-export interface Outgoing { position: number; payload: Buffer }
+export interface Outgoing {
+  position: number;
+  payload: Buffer;
+}
 
 /** The clients of one stream and what the stream selects. */
-export interface Group { id: string; match: (e: RoutedEvent) => boolean; clients: Set<Client> }
+export interface Group {
+  id: string;
+  match: (e: RoutedEvent) => boolean;
+  clients: Set<Client>;
+}
 
 export class Client {
   inFlight = 0;
@@ -26,7 +33,13 @@ export class Client {
   seam: ReplaySeam<Outgoing>;
   private wake: (() => void) | undefined;
   private lowWater: number;
-  constructor(readonly ws: WebSocket, readonly group: Group, readonly limit: number, start: StreamStart, private onTooSlow: (c: Client) => void) {
+  constructor(
+    readonly ws: WebSocket,
+    readonly group: Group,
+    readonly limit: number,
+    start: StreamStart,
+    private onTooSlow: (c: Client) => void,
+  ) {
     // held live events (≤ limit/2) plus what is in flight (≤ limit/4 at the seam) stay under the limit
     this.seam = new ReplaySeam(Math.max(1, Math.floor(limit / 2)), { live: start.from === 'live' });
     this.lowWater = Math.max(1, Math.floor(limit / 4));
@@ -34,11 +47,18 @@ export class Client {
   /** ws calls this once the frame is handed to the kernel (or the socket failed). */
   private sent = () => {
     this.inFlight--;
-    if (this.wake && this.inFlight <= this.lowWater) { const w = this.wake; this.wake = undefined; w(); }
+    if (this.wake && this.inFlight <= this.lowWater) {
+      const w = this.wake;
+      this.wake = undefined;
+      w();
+    }
   };
   send(o: Outgoing): void {
     if (this.closed) return;
-    if (this.inFlight >= this.limit) { this.onTooSlow(this); return; }
+    if (this.inFlight >= this.limit) {
+      this.onTooSlow(this);
+      return;
+    }
     this.inFlight++;
     this.ws.send(o.payload, { binary: false }, this.sent);
   }
@@ -49,11 +69,21 @@ export class Client {
   /** Resolves once at most limit/4 messages are in flight (or the client is gone). */
   settled(): Promise<void> | undefined {
     if (this.inFlight <= this.lowWater || this.closed) return undefined;
-    return new Promise((ok) => { this.wake = ok; });
+    return new Promise((ok) => {
+      this.wake = ok;
+    });
   }
-  release() { const w = this.wake; this.wake = undefined; w?.(); }
-  cork() { cork(this.ws); }
-  uncork() { uncork(this.ws); }
+  release() {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+  cork() {
+    cork(this.ws);
+  }
+  uncork() {
+    uncork(this.ws);
+  }
 }
 
 /** A close reason is at most 123 bytes. */

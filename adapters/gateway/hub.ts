@@ -60,10 +60,12 @@ export class StreamHub {
     this.m.connected.inc();
     this.o.log.debug({ stream: record.id, from: start }, 'client connected');
     if (start.from !== 'live') {
-      const p = this.replay(client, start, record.routing_key).catch((err) => {
-        this.o.log.error({ err, stream: group.id }, 'replay failed');
-        this.close(client, 1011, 'replay failed');
-      }).finally(() => this.replays.delete(p));
+      const p = this.replay(client, start, record.routing_key)
+        .catch((err) => {
+          this.o.log.error({ err, stream: group.id }, 'replay failed');
+          this.close(client, 1011, 'replay failed');
+        })
+        .finally(() => this.replays.delete(p));
       this.replays.add(p);
     }
     return client;
@@ -83,11 +85,22 @@ export class StreamHub {
     if (c.closed) return;
     this.drop(c);
     this.m.closed.inc({ reason });
-    try { c.ws.close(code, reason); } catch { c.ws.terminate(); return; }
+    try {
+      c.ws.close(code, reason);
+    } catch {
+      c.ws.terminate();
+      return;
+    }
     // a client that does not read will never answer the close frame
-    const t = setTimeout(() => { this.timers.delete(t); c.ws.terminate(); }, this.o.closeGraceMs);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      c.ws.terminate();
+    }, this.o.closeGraceMs);
     this.timers.add(t);
-    c.ws.once('close', () => { clearTimeout(t); this.timers.delete(t); });
+    c.ws.once('close', () => {
+      clearTimeout(t);
+      this.timers.delete(t);
+    });
   }
 
   /** A refusal before a client joined (counted like a close). */
@@ -120,11 +133,22 @@ export class StreamHub {
   }
 
   private beat() {
-    for (const g of this.groups.values()) for (const c of g.clients) {
-      if (!c.alive) { this.o.log.debug({ stream: g.id }, 'no pong: dropping client'); this.m.closed.inc({ reason: 'no pong' }); this.drop(c); c.ws.terminate(); continue; }
-      c.alive = false;
-      try { c.ws.ping(); } catch { /* closing */ }
-    }
+    for (const g of this.groups.values())
+      for (const c of g.clients) {
+        if (!c.alive) {
+          this.o.log.debug({ stream: g.id }, 'no pong: dropping client');
+          this.m.closed.inc({ reason: 'no pong' });
+          this.drop(c);
+          c.ws.terminate();
+          continue;
+        }
+        c.alive = false;
+        try {
+          c.ws.ping();
+        } catch {
+          /* closing */
+        }
+      }
   }
 
   /** Live: every batch appended through this process, once durable. */
@@ -138,7 +162,11 @@ export class StreamHub {
         const e = batch[i];
         let r = routed[i];
         if (!r) {
-          r = { type: e.type, customer: customerOf(e.streamId, e.data), routingKey: typeof e.metadata?.routing_key === 'string' ? e.metadata.routing_key : undefined };
+          r = {
+            type: e.type,
+            customer: customerOf(e.streamId, e.data),
+            routingKey: typeof e.metadata?.routing_key === 'string' ? e.metadata.routing_key : undefined,
+          };
           routed[i] = r;
         }
         if (!g.match(r)) continue;
@@ -147,7 +175,19 @@ export class StreamHub {
           const routingKey = r.routingKey;
           o = {
             position: e.position,
-            payload: Buffer.from(streamMessage({ position: e.position, recordedAt: e.recordedAt, type: e.type, streamId: e.streamId, version: e.version, messageId: e.messageId, dataJson: JSON.stringify(e.data) ?? 'null', metadataJson: JSON.stringify(e.metadata ?? {}), format: routingKey === undefined ? undefined : amqpFormatOf(JSON.stringify(e.metadata)) })),
+            payload: Buffer.from(
+              streamMessage({
+                position: e.position,
+                recordedAt: e.recordedAt,
+                type: e.type,
+                streamId: e.streamId,
+                version: e.version,
+                messageId: e.messageId,
+                dataJson: JSON.stringify(e.data) ?? 'null',
+                metadataJson: JSON.stringify(e.metadata ?? {}),
+                format: routingKey === undefined ? undefined : amqpFormatOf(JSON.stringify(e.metadata)),
+              }),
+            ),
           };
           out[i] = o;
         }
@@ -185,14 +225,35 @@ export class StreamHub {
       for (const r of rows) {
         if (!c.group.match({ type: r.type, customer: r.customer, routingKey: r.routingKey })) continue;
         if (!c.seam.replayed(r.position)) continue;
-        c.send({ position: r.position, payload: Buffer.from(streamMessage({ position: r.position, recordedAt: r.recordedAt, type: r.type, streamId: r.streamId, version: r.version, messageId: r.messageId, dataJson: r.dataJson, metadataJson: r.metadataJson, format: r.routingKey == null ? undefined : amqpFormatOf(r.metadataJson) })) });
+        c.send({
+          position: r.position,
+          payload: Buffer.from(
+            streamMessage({
+              position: r.position,
+              recordedAt: r.recordedAt,
+              type: r.type,
+              streamId: r.streamId,
+              version: r.version,
+              messageId: r.messageId,
+              dataJson: r.dataJson,
+              metadataJson: r.metadataJson,
+              format: r.routingKey == null ? undefined : amqpFormatOf(r.metadataJson),
+            }),
+          ),
+        });
         // flush every few hundred frames, and before waiting for the client to read
-        if (++n % 256 === 0) { c.uncork(); c.cork(); }
+        if (++n % 256 === 0) {
+          c.uncork();
+          c.cork();
+        }
         const wait = c.roomy();
         if (wait) {
           c.uncork();
           await wait;
-          if (c.closed) { await next?.catch(() => {}); return; }
+          if (c.closed) {
+            await next?.catch(() => {});
+            return;
+          }
           c.cork();
         }
       }
@@ -203,7 +264,10 @@ export class StreamHub {
         await c.settled();
         if (c.closed) return;
         const held = c.seam.caughtUp();
-        if (held) { for (const m of held) c.send(m); return; }
+        if (held) {
+          for (const m of held) c.send(m);
+          return;
+        }
         next = page(cursor); // live events overflowed while replaying: they are in the log
       }
     }

@@ -47,29 +47,57 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   const log = ctx.log.child({ role: 'gateway' });
   const records = new StreamRecords(ctx.database.db);
   const hub = new StreamHub({
-    eventLog: ctx.eventLog, log, metrics: ctx.metrics, clientBuffer: cfg.clientBuffer,
-    pageSize: o.pageSize ?? 5000, heartbeatMs: o.heartbeatMs ?? 30_000, closeGraceMs: o.closeGraceMs ?? 3000,
+    eventLog: ctx.eventLog,
+    log,
+    metrics: ctx.metrics,
+    clientBuffer: cfg.clientBuffer,
+    pageSize: o.pageSize ?? 5000,
+    heartbeatMs: o.heartbeatMs ?? 30_000,
+    closeGraceMs: o.closeGraceMs ?? 3000,
   });
   const streams = streamService({ records, hub, log });
-  let streamPort = 0, apiPort = 0;
-  const locationOf = (id: string) => `${cfg.ingressSecure ? 'wss' : 'ws'}://${(cfg.ingressLocation ?? `localhost:${streamPort}`).replace(/^wss?:\/\//, '').replace(/\/+$/, '')}/event-stream/${id}`;
+  let streamPort = 0,
+    apiPort = 0;
+  const locationOf = (id: string) =>
+    `${cfg.ingressSecure ? 'wss' : 'ws'}://${(cfg.ingressLocation ?? `localhost:${streamPort}`).replace(/^wss?:\/\//, '').replace(/\/+$/, '')}/event-stream/${id}`;
   let amqp: AmqpSource | undefined;
   // a direct exchange routes by exact key: the RabbitMQ source binds the routing key of every stream
   const api = await buildInternalApi({
-    records, locationOf, version: VERSION, log, apiToken: cfg.apiToken, metrics: ctx.metrics,
-    deleted: (id) => { hub.deleted(id); void amqp?.sync(); },
-    created: async () => { await amqp?.sync(); },
+    records,
+    locationOf,
+    version: VERSION,
+    log,
+    apiToken: cfg.apiToken,
+    metrics: ctx.metrics,
+    deleted: (id) => {
+      hub.deleted(id);
+      void amqp?.sync();
+    },
+    created: async () => {
+      await amqp?.sync();
+    },
   });
   const host = ctx.config.host;
   try {
-    await new Promise<void>((ok, fail) => { streams.server.once('error', fail); streams.server.listen(cfg.streamPort, host, () => { streams.server.off('error', fail); ok(); }); });
+    await new Promise<void>((ok, fail) => {
+      streams.server.once('error', fail);
+      streams.server.listen(cfg.streamPort, host, () => {
+        streams.server.off('error', fail);
+        ok();
+      });
+    });
     streamPort = (streams.server.address() as AddressInfo).port;
     await api.listen({ port: cfg.apiPort, host });
     apiPort = (api.server.address() as AddressInfo).port;
     if (cfg.amqpUrl) {
       amqp = await startAmqpSource({
-        url: cfg.amqpUrl, eventLog: ctx.eventLog, log: log.child({ part: 'amqp' }), queue: `${ctx.config.mqtt.clientId}-gateway`,
-        exchange: cfg.amqpExchange, exchangeType: cfg.amqpExchangeType, routingKeys: async () => (await records.list()).map((r) => r.routing_key),
+        url: cfg.amqpUrl,
+        eventLog: ctx.eventLog,
+        log: log.child({ part: 'amqp' }),
+        queue: `${ctx.config.mqtt.clientId}-gateway`,
+        exchange: cfg.amqpExchange,
+        exchangeType: cfg.amqpExchangeType,
+        routingKeys: async () => (await records.list()).map((r) => r.routing_key),
       });
     }
   } catch (err) {
@@ -77,10 +105,15 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
     await api.close().catch(() => {});
     throw err;
   }
-  log.info({ api: `http://localhost:${apiPort}/event-stream/`, streams: `ws://localhost:${streamPort}/event-stream/{id}`, amqp: !!amqp }, 'event-stream gateway listening');
+  log.info(
+    { api: `http://localhost:${apiPort}/event-stream/`, streams: `ws://localhost:${streamPort}/event-stream/{id}`, amqp: !!amqp },
+    'event-stream gateway listening',
+  );
 
   return {
-    apiPort, streamPort, amqp,
+    apiPort,
+    streamPort,
+    amqp,
     clients: () => hub.clients(),
     guard: (streamId, admits) => streams.guard(streamId, admits),
     readiness: amqp ? [{ name: 'amqp', check: () => amqp!.isConnected() }] : [],

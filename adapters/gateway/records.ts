@@ -2,7 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type ConnectionPool } from '@databases/pg';
 
-export interface StreamRecord { id: string; routing_key: string; created_at: string }
+export interface StreamRecord {
+  id: string;
+  routing_key: string;
+  created_at: string;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const row = (r: any): StreamRecord => ({ id: r.id, routing_key: r.routing_key, created_at: new Date(r.created_at).toISOString() });
@@ -10,7 +14,9 @@ const row = (r: any): StreamRecord => ({ id: r.id, routing_key: r.routing_key, c
 export class StreamRecords {
   constructor(private db: ConnectionPool) {}
   async create(routingKey: string): Promise<StreamRecord> {
-    const [r] = await this.db.query(sql`INSERT INTO event_streams (id, routing_key) VALUES (${randomUUID()}, ${routingKey}) RETURNING id, routing_key, created_at`);
+    const [r] = await this.db.query(
+      sql`INSERT INTO event_streams (id, routing_key) VALUES (${randomUUID()}, ${routingKey}) RETURNING id, routing_key, created_at`,
+    );
     return row(r);
   }
   async list(): Promise<StreamRecord[]> {

@@ -10,7 +10,13 @@ type Corkable = { cork(): void; uncork(): void };
 
 const socketOf = (ws: WebSocket): Corkable | undefined => (ws as unknown as { _socket?: Corkable })._socket;
 
-export function cork(ws: WebSocket): void { socketOf(ws)?.cork(); }
-export function uncork(ws: WebSocket): void { socketOf(ws)?.uncork(); }
+export function cork(ws: WebSocket): void {
+  socketOf(ws)?.cork();
+}
+export function uncork(ws: WebSocket): void {
+  socketOf(ws)?.uncork();
+}
 /** Whether frames to this client can be batched (ws still keeps its socket where this module looks). */
-export function corkable(ws: WebSocket): boolean { return typeof socketOf(ws)?.cork === 'function'; }
+export function corkable(ws: WebSocket): boolean {
+  return typeof socketOf(ws)?.cork === 'function';
+}

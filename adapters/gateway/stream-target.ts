@@ -4,22 +4,32 @@
  * before the upgrade; any other path a 404.
  */
 
-export type StreamTarget =
-  | { ok: true; id: string; query: URLSearchParams }
-  | { ok: false; status: 400 | 404; reason: string };
+export type StreamTarget = { ok: true; id: string; query: URLSearchParams } | { ok: false; status: 400 | 404; reason: string };
 
 export const STREAM_PATH = /^\/event-stream\/([^/]+)\/?$/;
 
 export function parseStreamTarget(target: string | undefined): StreamTarget {
   let url: URL;
-  try { url = new URL(target ?? '/', 'ws://gateway'); } catch { return { ok: false, status: 400, reason: 'not a URL' }; }
+  try {
+    url = new URL(target ?? '/', 'ws://gateway');
+  } catch {
+    return { ok: false, status: 400, reason: 'not a URL' };
+  }
   const m = STREAM_PATH.exec(url.pathname);
   if (!m) return { ok: false, status: 404, reason: 'no such path' };
   let id: string;
-  try { id = decodeURIComponent(m[1]); } catch { return { ok: false, status: 400, reason: 'malformed percent-encoding' }; }
+  try {
+    id = decodeURIComponent(m[1]);
+  } catch {
+    return { ok: false, status: 400, reason: 'malformed percent-encoding' };
+  }
   // the query is decoded leniently by URLSearchParams; a malformed escape there is a 400 all the same
   if (/%(?![0-9a-f]{2})/i.test(url.search)) return { ok: false, status: 400, reason: 'malformed percent-encoding' };
-  try { decodeURIComponent(url.search.replace(/\+/g, ' ')); } catch { return { ok: false, status: 400, reason: 'malformed percent-encoding' }; }
+  try {
+    decodeURIComponent(url.search.replace(/\+/g, ' '));
+  } catch {
+    return { ok: false, status: 400, reason: 'malformed percent-encoding' };
+  }
   return { ok: true, id, query: url.searchParams };
 }
 

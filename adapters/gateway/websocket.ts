@@ -30,7 +30,12 @@ export function streamService(o: { records: StreamRecords; hub: StreamHub; log: 
     const admits = target.ok ? guards.get(target.id.toLowerCase()) : undefined;
     return !admits || admits(req);
   };
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, clientTracking: true, verifyClient: (info, done) => (admitted(info.req) ? done(true) : done(false, 401, 'Unauthorized', { 'www-authenticate': 'Bearer' })) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    clientTracking: true,
+    verifyClient: (info, done) => (admitted(info.req) ? done(true) : done(false, 401, 'Unauthorized', { 'www-authenticate': 'Bearer' })),
+  });
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' });
     res.end(JSON.stringify({ error: 'upgrade_required', message: 'connect with a WebSocket to /event-stream/{id}' }));
@@ -51,25 +56,44 @@ export function streamService(o: { records: StreamRecords; hub: StreamHub; log: 
     ws.on('error', (err) => log.debug({ err }, 'WebSocket error'));
     // the receive loop: clients have nothing to say, but a close or a pong is noticed at once
     ws.on('message', () => {});
-    ws.on('pong', () => { if (client) client.alive = true; });
-    ws.on('close', () => { if (client) hub.drop(client); });
+    ws.on('pong', () => {
+      if (client) client.alive = true;
+    });
+    ws.on('close', () => {
+      if (client) hub.drop(client);
+    });
     const start = parseStreamStart(query);
-    if (!start.ok) { hub.refused('bad parameters'); ws.close(CLOSE.badParameters, truncate(`bad parameters: ${start.reason}`)); return; }
+    if (!start.ok) {
+      hub.refused('bad parameters');
+      ws.close(CLOSE.badParameters, truncate(`bad parameters: ${start.reason}`));
+      return;
+    }
     let record: StreamRecord | undefined;
-    try { record = await records.get(id); } catch (err) {
+    try {
+      record = await records.get(id);
+    } catch (err) {
       log.error({ err }, 'stream lookup failed');
       ws.close(1011, 'stream lookup failed');
       return;
     }
     if (ws.readyState !== ws.OPEN) return;
-    if (!record) { hub.refused('unknown stream'); ws.close(CLOSE.unknownStream, 'unknown stream'); return; }
-    if (stopping) { ws.close(CLOSE.shutdown, 'server shutting down'); return; }
+    if (!record) {
+      hub.refused('unknown stream');
+      ws.close(CLOSE.unknownStream, 'unknown stream');
+      return;
+    }
+    if (stopping) {
+      ws.close(CLOSE.shutdown, 'server shutting down');
+      return;
+    }
     client = hub.join(ws, record, start.start);
   };
 
   return {
     server,
-    guard: (streamId, admits) => { guards.set(streamId.toLowerCase(), admits); },
+    guard: (streamId, admits) => {
+      guards.set(streamId.toLowerCase(), admits);
+    },
     async stop() {
       stopping = true;
       await hub.stop();

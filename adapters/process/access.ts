@@ -112,7 +112,10 @@ export function openRoute(route: FastifyRouteOptions): void {
   route.config = { ...(route.config as object | undefined), access: 'open' } as FastifyRouteOptions['config'];
 }
 
-const AuthBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 1024, description: 'CONTROL_TOKEN (or ESS_API_TOKEN when only that is set)' }) }, { additionalProperties: false });
+const AuthBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 1024, description: 'CONTROL_TOKEN (or ESS_API_TOKEN when only that is set)' }) },
+  { additionalProperties: false },
+);
 
 /** The check on every request of the control plane, and POST/DELETE /auth for browsers. */
 export function useAccess(app: FastifyInstance, access: Access): void {
@@ -122,24 +125,32 @@ export function useAccess(app: FastifyInstance, access: Access): void {
     if (cls === 'open' || (access.scope === 'log' && cls !== 'log')) return;
     if (authorized(req.headers, access.token)) return;
     reply.header('www-authenticate', 'Bearer');
-    throw new AppError('unauthorized', access.scope === 'all'
-      ? 'CONTROL_TOKEN is set: send Authorization: Bearer <token>, or log in with POST /auth {"token"} (the dashboard shows a form)'
-      : 'ESS_API_TOKEN guards the event log: send Authorization: Bearer <token>, or log in with POST /auth {"token"}');
+    throw new AppError(
+      'unauthorized',
+      access.scope === 'all'
+        ? 'CONTROL_TOKEN is set: send Authorization: Bearer <token>, or log in with POST /auth {"token"} (the dashboard shows a form)'
+        : 'ESS_API_TOKEN guards the event log: send Authorization: Bearer <token>, or log in with POST /auth {"token"}',
+    );
   });
 
   const cookie = (value: string, maxAge: number, secure: boolean) =>
     `${COOKIE}=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
-  app.post<{ Body: { token: string } }>('/auth', {
-    schema: {
-      summary: 'Log a browser in: with the right token, sets an HttpOnly, SameSite=Strict cookie that stands for it (204); 401 otherwise. 204 without a cookie when no token is required',
-      body: AuthBody,
+  app.post<{ Body: { token: string } }>(
+    '/auth',
+    {
+      schema: {
+        summary:
+          'Log a browser in: with the right token, sets an HttpOnly, SameSite=Strict cookie that stands for it (204); 401 otherwise. 204 without a cookie when no token is required',
+        body: AuthBody,
+      },
     },
-  }, async (req, reply) => {
-    if (!access.token) return reply.status(204).send();
-    if (!sameSecret(req.body.token, access.token)) throw new AppError('unauthorized', 'wrong token');
-    reply.header('set-cookie', cookie(cookieValue(access.token), COOKIE_MAX_AGE_S, req.protocol === 'https'));
-    return reply.status(204).send();
-  });
+    async (req, reply) => {
+      if (!access.token) return reply.status(204).send();
+      if (!sameSecret(req.body.token, access.token)) throw new AppError('unauthorized', 'wrong token');
+      reply.header('set-cookie', cookie(cookieValue(access.token), COOKIE_MAX_AGE_S, req.protocol === 'https'));
+      return reply.status(204).send();
+    },
+  );
   app.delete('/auth', { schema: { summary: 'Log a browser out: clears the cookie' } }, async (req, reply) => {
     reply.header('set-cookie', cookie('', 0, req.protocol === 'https'));
     return reply.status(204).send();

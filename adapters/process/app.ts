@@ -68,22 +68,40 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     cleanups.push(() => eventLog.close());
     const metrics = createMetrics();
     const brokers: Broker[] = [];
-    cleanups.push(async () => { await Promise.all(brokers.map((b) => b.close().catch(() => {}))); });
+    cleanups.push(async () => {
+      await Promise.all(brokers.map((b) => b.close().catch(() => {})));
+    });
     const peers = new Map<Role, RoleHandle>();
     const ctx: RoleContext = {
-      config, log, metrics, database, eventLog, pipeline: undefined as unknown as Pipeline, roles: config.roles, peers,
+      config,
+      log,
+      metrics,
+      database,
+      eventLog,
+      pipeline: undefined as unknown as Pipeline,
+      roles: config.roles,
+      peers,
       async connectBroker(role) {
-        const onTakenOver = () => fatal(new Error(`another process connected to the MQTT broker with client id ${config.mqtt.clientId}-${role} and took this one's session: two storeflow processes share MQTT_CLIENT_ID (or CLIENT_ID). Give each its own, e.g. its host name; this one stops`));
-        const b = config.mqtt.mode === 'none' ? loggingBroker(log.child({ role })) : await connectMqtt({ ...mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })), onTakenOver });
+        const onTakenOver = () =>
+          fatal(
+            new Error(
+              `another process connected to the MQTT broker with client id ${config.mqtt.clientId}-${role} and took this one's session: two storeflow processes share MQTT_CLIENT_ID (or CLIENT_ID). Give each its own, e.g. its host name; this one stops`,
+            ),
+          );
+        const b =
+          config.mqtt.mode === 'none'
+            ? loggingBroker(log.child({ role }))
+            : await connectMqtt({ ...mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })), onTakenOver });
         brokers.push(b);
         return b;
       },
     };
     if (config.inspect) {
       const { createSkyInspector, createWebSocketInspector } = await import('@statelyai/inspect');
-      const inspector = config.inspect === 'sky'
-        ? createSkyInspector({ onerror: (err: Error) => log.warn({ err: err.message }, 'Stately inspector error') })
-        : createWebSocketInspector({ url: config.inspect });
+      const inspector =
+        config.inspect === 'sky'
+          ? createSkyInspector({ onerror: (err: Error) => log.warn({ err: err.message }, 'Stately inspector error') })
+          : createWebSocketInspector({ url: config.inspect });
       inspector.start();
       cleanups.push(async () => inspector.stop());
       ctx.inspect = inspector.inspect as unknown as RoleContext['inspect'];
@@ -94,7 +112,10 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     const factories = { ...ROLE_FACTORIES, ...opts.factories };
     for (const role of config.roles) {
       const factory = factories[role];
-      if (!factory) { log.warn({ role }, 'role not available in this build'); continue; }
+      if (!factory) {
+        log.warn({ role }, 'role not available in this build');
+        continue;
+      }
       const handle = await factory(ctx);
       peers.set(role, handle);
       cleanups.push(() => handle.stop());
@@ -108,8 +129,14 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     ];
     const sharedOwner: Role | undefined = peers.has('pump') ? 'pump' : peers.has('simulator') ? 'simulator' : undefined;
     const http = await buildControlPlane({
-      log, metrics, readiness, webDir: opts.webDir, access: accessFrom(config),
-      plugins: [...peers.entries()].filter(([, h]) => h.routes).map(([role, h]) => ({ prefix: role, plugin: h.routes!, root: true, sharedPaths: role === sharedOwner })),
+      log,
+      metrics,
+      readiness,
+      webDir: opts.webDir,
+      access: accessFrom(config),
+      plugins: [...peers.entries()]
+        .filter(([, h]) => h.routes)
+        .map(([role, h]) => ({ prefix: role, plugin: h.routes!, root: true, sharedPaths: role === sharedOwner })),
     });
     cleanups.push(() => http.close());
     await http.listen({ port: opts.port ?? config.port, host: config.host });
@@ -132,7 +159,12 @@ export function secretValues(env: Record<string, string | undefined>): string[] 
     const v = env[k];
     if (!v) continue;
     if (k.endsWith('_URL')) {
-      try { const u = new URL(v); if (u.password) out.push(decodeURIComponent(u.password), u.password); } catch { /* not a URL */ }
+      try {
+        const u = new URL(v);
+        if (u.password) out.push(decodeURIComponent(u.password), u.password);
+      } catch {
+        /* not a URL */
+      }
     } else out.push(v);
   }
   return out;

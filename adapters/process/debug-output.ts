@@ -7,7 +7,10 @@ import { createRequire } from 'node:module';
 import { formatWithOptions, inspect } from 'node:util';
 import { scrubUrl } from './logger.ts';
 
-interface DebugModule { log: (...args: unknown[]) => void; inspectOpts?: object }
+interface DebugModule {
+  log: (...args: unknown[]) => void;
+  inspectOpts?: object;
+}
 
 const secrets = new Set<string>();
 let installed = false;
@@ -36,9 +39,15 @@ export function protectDebugOutput(values: (string | undefined)[]): void {
   const mqttPath = fromHere.resolve('mqtt');
   const copies = new Set<DebugModule>();
   for (const owner of [mqttPath, createRequire(mqttPath).resolve('mqtt-packet')]) {
-    try { copies.add(createRequire(owner)('debug') as DebugModule); } catch { /* that package does not use debug */ }
+    try {
+      copies.add(createRequire(owner)('debug') as DebugModule);
+    } catch {
+      /* that package does not use debug */
+    }
   }
   for (const debug of copies) {
-    debug.log = (...args: unknown[]) => { process.stderr.write(`${scrubDebugLine(formatWithOptions(debug.inspectOpts ?? {}, ...args))}\n`); };
+    debug.log = (...args: unknown[]) => {
+      process.stderr.write(`${scrubDebugLine(formatWithOptions(debug.inspectOpts ?? {}, ...args))}\n`);
+    };
   }
 }

@@ -18,7 +18,11 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 export class AppError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly details?: unknown) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
   get status(): number {

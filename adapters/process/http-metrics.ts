@@ -12,8 +12,12 @@ export const UNMEASURED_ROUTES = ['/healthcheck', '/health', '/readyz', '/metric
 /** On every server of the process (the control plane, the gateway's internal API): their routes differ, so one set of series. */
 export function useRequestMetrics(app: FastifyInstance, metrics: Metrics, o: { skip?: string[] } = {}): void {
   const labels = ['method', 'route', 'status_code'];
-  const duration = metrics.histogram('storeflow_http_request_duration_seconds', 'HTTP request duration, by method, route and status code', labels,
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+  const duration = metrics.histogram(
+    'storeflow_http_request_duration_seconds',
+    'HTTP request duration, by method, route and status code',
+    labels,
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
   const count = metrics.counter('storeflow_http_requests_total', 'HTTP requests answered, by method, route and status code', labels);
   const skip = new Set(o.skip ?? UNMEASURED_ROUTES);
   app.addHook('onResponse', async (req, reply) => {

@@ -19,7 +19,6 @@ import type { ReadinessCheck, RouteOptions } from './role.ts';
 export type { ReadinessCheck };
 import { openRoute, useAccess, type Access } from './access.ts';
 
-
 export interface ControlPlaneOptions {
   log: Logger;
   metrics: Metrics;
@@ -64,18 +63,20 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
   for (const p of o.plugins ?? []) {
     // under its prefix a role owns every one of its paths; at the root only if it owns the shared ones
     await app.register(p.plugin, { prefix: `/${p.prefix}`, sharedPaths: true });
-    if (p.root) await app.register(async (root) => {
-      root.addHook('onRoute', docs.aliasesOf(p.prefix));
-      await root.register(p.plugin, { sharedPaths: p.sharedPaths });
-    });
+    if (p.root)
+      await app.register(async (root) => {
+        root.addHook('onRoute', docs.aliasesOf(p.prefix));
+        await root.register(p.plugin, { sharedPaths: p.sharedPaths });
+      });
   }
 
   const webDir = o.webDir === undefined ? WEB_DIR : o.webDir;
   // the page's files are open whatever CONTROL_TOKEN says: it shows a login form when its calls get 401
-  if (webDir && existsSync(webDir)) await app.register(async (web) => {
-    web.addHook('onRoute', openRoute);
-    await web.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false });
-  });
+  if (webDir && existsSync(webDir))
+    await app.register(async (web) => {
+      web.addHook('onRoute', openRoute);
+      await web.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false });
+    });
   return app;
 }
 
@@ -88,7 +89,8 @@ export function useErrorCatalogue(app: FastifyInstance): void {
   app.setErrorHandler((err: any, req, reply) => {
     if (err instanceof AppError) return reply.status(err.status).send(err.toJSON());
     if (err.validation) return reply.status(400).send({ error: 'schema', message: err.message });
-    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return reply.status(400).send({ error: 'invalid_json', message: err.message });
+    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError)
+      return reply.status(400).send({ error: 'invalid_json', message: err.message });
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'too_large', message: err.message });
     if (err.statusCode && err.statusCode < 500) return reply.status(err.statusCode).send({ error: 'bad_request', message: err.message });
     req.log.error({ err }, 'request failed');

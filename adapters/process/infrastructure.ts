@@ -32,12 +32,21 @@ export async function startInfrastructure(config: Config, log: Logger): Promise<
     if (config.mqtt.mode === 'embedded') {
       // the pipeline's client publishes outputs and consumes inputs on one connection: it never hears its own (no-local)
       const pipelineClient = `${config.mqtt.clientId}-pipeline`;
-      embeddedBroker = await startEmbeddedBroker({ port: config.mqtt.port, host: config.host, maxPacketBytes: config.mqtt.maxPacketBytes, log: log.child({ part: 'broker' }), noLocal: (id) => id === pipelineClient });
+      embeddedBroker = await startEmbeddedBroker({
+        port: config.mqtt.port,
+        host: config.host,
+        maxPacketBytes: config.mqtt.maxPacketBytes,
+        log: log.child({ part: 'broker' }),
+        noLocal: (id) => id === pipelineClient,
+      });
       brokerUrls = [embeddedBroker.url];
     } else if (config.mqtt.mode === 'external') log.info({ brokers: brokerUrls.map(scrubUrl) }, 'using external MQTT broker');
     else log.warn('TESTING_NO_MQTT: no MQTT broker; outputs are logged instead of published');
     return {
-      databaseUrl, brokerUrls, embeddedPostgres, embeddedBroker,
+      databaseUrl,
+      brokerUrls,
+      embeddedPostgres,
+      embeddedBroker,
       async stop() {
         await embeddedBroker?.stop();
         await embeddedPostgres?.stop();

@@ -14,7 +14,8 @@ export function nestingBeyond(text: string, max = MAX_JSON_DEPTH): number {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 34) { // a string: skip to its closing quote
+    if (c === 34) {
+      // a string: skip to its closing quote
       for (i++; i < text.length; i++) {
         const d = text.charCodeAt(i);
         if (d === 92) i++;

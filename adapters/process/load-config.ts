@@ -11,6 +11,8 @@ export function environment(envFile = '.env'): Record<string, string | undefined
 export function loadConfigOrExit(env = environment()): Config {
   const r = parseConfig(env);
   if (r.ok) return r.config;
-  process.stderr.write(`storeflow: invalid configuration (${r.problems.length} problem${r.problems.length > 1 ? 's' : ''}):\n${r.problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.\n`);
+  process.stderr.write(
+    `storeflow: invalid configuration (${r.problems.length} problem${r.problems.length > 1 ? 's' : ''}):\n${r.problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.\n`,
+  );
   process.exit(2);
 }

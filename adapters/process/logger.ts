@@ -11,9 +11,7 @@ const REDACT_KEYS = ['password', 'token', 'secret', 'authorization', 'MQTT_PASSW
 
 /** `scheme://user:pass@host` → `scheme://user:***@host`, and `?password=…` → `?password=***`. */
 export function scrubUrl(text: string): string {
-  return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@')
-    .replace(/([?&](?:password|token|secret)=)[^&\s]*/gi, '$1***');
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@').replace(/([?&](?:password|token|secret)=)[^&\s]*/gi, '$1***');
 }
 
 export interface LoggerOptions {
@@ -38,7 +36,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const streams: pino.StreamEntry[] = [];
   const json = opts.json ?? !process.stdout.isTTY;
   const wrap = (dest: DestinationStream): DestinationStream => ({ write: (line: string) => dest.write(scrub(line)) });
-  if (opts.stdout !== false) streams.push({ level: 'trace', stream: wrap(json ? pino.destination({ fd: 1, sync: true }) : pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true })) });
+  if (opts.stdout !== false)
+    streams.push({
+      level: 'trace',
+      stream: wrap(
+        json ? pino.destination({ fd: 1, sync: true }) : pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }),
+      ),
+    });
   // written synchronously: a line logged just before a crash or process.exit is in the file
   if (opts.file) streams.push({ level: 'trace', stream: wrap(pino.destination({ dest: opts.file, append: true, mkdir: true, sync: true })) });
   if (opts.stream) streams.push({ level: 'trace', stream: wrap(opts.stream) });

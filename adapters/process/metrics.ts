@@ -18,7 +18,10 @@ export function createMetrics(): Metrics {
   const made = new Map<string, client.Metric<string>>();
   const once = <M extends client.Metric<string>>(name: string, make: () => M): M => {
     let m = made.get(name) as M | undefined;
-    if (!m) { m = make(); made.set(name, m); }
+    if (!m) {
+      m = make();
+      made.set(name, m);
+    }
     return m;
   };
   return {

@@ -13,7 +13,10 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 
-export interface Tag { name: string; description: string }
+export interface Tag {
+  name: string;
+  description: string;
+}
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -34,7 +37,11 @@ Trailing slashes are optional; errors are {"error": code, "message"}.`;
 
 export const CONTROL_PLANE_TAGS: Tag[] = [
   { name: 'process', description: 'Every process: liveness and readiness probes, Prometheus metrics, browser login for CONTROL_TOKEN' },
-  { name: 'recommender', description: 'Seeds 002/003: entry and focus events in (here over HTTP, as from the broker), the coupon prediction out; live sessions; the original scorer protocol' },
+  {
+    name: 'recommender',
+    description:
+      'Seeds 002/003: entry and focus events in (here over HTTP, as from the broker), the coupon prediction out; live sessions; the original scorer protocol',
+  },
   { name: 'detector', description: 'Focus and browsing detection from move events: who is tracked, where, for how many moves' },
   { name: 'simulator', description: 'Seed 001: simulated shoppers on a timeline, their entry/move/exit publications, scenarios' },
   { name: 'pump', description: 'Seed 000: the focus-event load generator (also START/STOP on COMMAND_TOPIC)' },
@@ -68,22 +75,51 @@ export const EXAMPLES: Record<string, Record<string, unknown>> = {
   },
   'POST /recommender/score': {
     'seed 003, the prediction service protocol': {
-      customer: { customer_id: 3, gender: 'F', age: 22, mean_buy_price: 25, total_coupons_used: 150, mean_discount_received: 20.5, unique_products_bought: 500, unique_products_bought_with_coupons: 140, total_items_bought: 900 },
-      coupons: [{ coupon_id: 1, coupon_type: 'just_discount', department: 'Men', discount: 20, how_many_products_required: 1, product_mean_price: 12.5, products_available: 1 }],
+      customer: {
+        customer_id: 3,
+        gender: 'F',
+        age: 22,
+        mean_buy_price: 25,
+        total_coupons_used: 150,
+        mean_discount_received: 20.5,
+        unique_products_bought: 500,
+        unique_products_bought_with_coupons: 140,
+        total_items_bought: 900,
+      },
+      coupons: [
+        {
+          coupon_id: 1,
+          coupon_type: 'just_discount',
+          department: 'Men',
+          discount: 20,
+          how_many_products_required: 1,
+          product_mean_price: 12.5,
+          products_available: 1,
+        },
+      ],
     },
   },
   'POST /simulator/produce_entry': { 'seed 001': flat('997', 192326400) },
   'POST /simulator/produce_move': { 'seed 001': flat('997', 192326400, { x: 2, y: 3 }) },
   'POST /simulator/produce_exit': { 'seed 001': flat('997', 192326400) },
   'POST /simulator/scenario': {
-    'a short visit': { customer: { customer_id: '127' }, path: [
-      { type: 'ENTER', location: { x: 905, y: 1300 }, timestamp: '2025-11-24T10:00:00Z' },
-      { type: 'MOVE', location: { x: 200, y: 200 }, timestamp: '2025-11-24T10:00:30Z' },
-      { type: 'EXIT', location: { x: 1700, y: 1300 }, timestamp: '2025-11-24T10:05:00Z' },
-    ] },
+    'a short visit': {
+      customer: { customer_id: '127' },
+      path: [
+        { type: 'ENTER', location: { x: 905, y: 1300 }, timestamp: '2025-11-24T10:00:00Z' },
+        { type: 'MOVE', location: { x: 200, y: 200 }, timestamp: '2025-11-24T10:00:30Z' },
+        { type: 'EXIT', location: { x: 1700, y: 1300 }, timestamp: '2025-11-24T10:05:00Z' },
+      ],
+    },
   },
   'POST /simulator/scenario_draft': {
-    'a walk and a focus': { customer: { customer_id: '127' }, path: [{ type: 'move', location: { x: 905, y: 1200 } }, { type: 'focus', location: { x: 200, y: 200 } }] },
+    'a walk and a focus': {
+      customer: { customer_id: '127' },
+      path: [
+        { type: 'move', location: { x: 905, y: 1200 } },
+        { type: 'focus', location: { x: 200, y: 200 } },
+      ],
+    },
   },
   'POST /simulator/settings': { 'a busier, faster store': { speed: 60, averageInStore: 20 } },
   'POST /pump/settings': { '100 focus events/s': { rate: 100 } },
@@ -127,17 +163,24 @@ export class OpenApiDocs {
         const s = (schema ?? {}) as Record<string, unknown>;
         if (methods.length && methods.every((m) => this.hidden.has(`${m} ${url}`))) return { schema: { ...s, hide: true } as typeof schema, url };
         const also = methods.flatMap((m) => this.aliases.get(`${m} ${url}`) ?? []);
-        const description = [s.description, also.length ? `Also at ${also.map((a) => `\`${a}\``).join(', ')} (an alias: the seed's path at the root; not listed again).` : undefined]
-          .filter(Boolean).join('\n\n') || undefined;
+        const description =
+          [
+            s.description,
+            also.length ? `Also at ${also.map((a) => `\`${a}\``).join(', ')} (an alias: the seed's path at the root; not listed again).` : undefined,
+          ]
+            .filter(Boolean)
+            .join('\n\n') || undefined;
         return { schema: { ...s, tags: (s.tags as string[] | undefined) ?? [tagOf(url)], ...(description ? { description } : {}) } as typeof schema, url };
       },
-      transformObject: (doc) => ('openapiObject' in doc ? withExamples(doc.openapiObject as OpenApiObject) as typeof doc.openapiObject : doc.swaggerObject),
+      transformObject: (doc) => ('openapiObject' in doc ? (withExamples(doc.openapiObject as OpenApiObject) as typeof doc.openapiObject) : doc.swaggerObject),
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
 }
 
-interface OpenApiObject { paths?: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: unknown; examples?: unknown }> } }>> }
+interface OpenApiObject {
+  paths?: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: unknown; examples?: unknown }> } }>>;
+}
 
 /** Request body examples on the operations of EXAMPLES (a body with no schema gets a JSON object one). */
 function withExamples(doc: OpenApiObject): OpenApiObject {

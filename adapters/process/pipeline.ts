@@ -26,7 +26,10 @@ import type { Metrics } from './metrics.ts';
 export type InputSource = 'mqtt' | 'http' | 'amqp' | 'replay';
 
 /** What a processor gets: the durable log entry and the event it carries. */
-export interface Input { logged: LoggedEvent; event: StoreEvent }
+export interface Input {
+  logged: LoggedEvent;
+  event: StoreEvent;
+}
 
 export interface Output {
   streamId: string;
@@ -114,7 +117,15 @@ export class Pipeline {
   constructor(private o: PipelineOptions) {
     this.dedupWindowMs = o.dedupWindowMs ?? 10 * 60_000;
     const t = o.config.topics;
-    for (const [topic, kind] of [[t.enter, 'entry'], [t.move, 'move'], [t.exit, 'exit'], [t.focus, 'focus'], [t.browsing, 'browsing'], [t.redemption, 'redemption']] as const) this.topicKinds.set(topic, kind);
+    for (const [topic, kind] of [
+      [t.enter, 'entry'],
+      [t.move, 'move'],
+      [t.exit, 'exit'],
+      [t.focus, 'focus'],
+      [t.browsing, 'browsing'],
+      [t.redemption, 'redemption'],
+    ] as const)
+      this.topicKinds.set(topic, kind);
     const mq = o.config.mqtt;
     // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker
     // keeps the pipeline client's own publications from it
@@ -125,8 +136,12 @@ export class Pipeline {
       duplicates: o.metrics.counter('storeflow_inputs_duplicate_total', 'Inputs dropped as duplicates of logged ones', ['source']),
       outputs: o.metrics.counter('storeflow_outputs_total', 'Outputs logged and published', ['type']),
       publishFailures: o.metrics.counter('storeflow_publish_failures_total', 'Publications that failed after logging', ['type']),
-      stage: o.metrics.histogram('storeflow_pipeline_stage_duration_seconds', 'Time in each stage: append_input (input to the log), decide (a processor, until its outputs), append_output, publish (until the broker acknowledged)',
-        ['stage'], [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]),
+      stage: o.metrics.histogram(
+        'storeflow_pipeline_stage_duration_seconds',
+        'Time in each stage: append_input (input to the log), decide (a processor, until its outputs), append_output, publish (until the broker acknowledged)',
+        ['stage'],
+        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      ),
     };
   }
 
@@ -145,7 +160,14 @@ export class Pipeline {
   }
 
   topicFor(kind: EventKind): string {
-    return { entry: this.o.config.topics.enter, move: this.o.config.topics.move, exit: this.o.config.topics.exit, focus: this.o.config.topics.focus, browsing: this.o.config.topics.browsing, redemption: this.o.config.topics.redemption }[kind];
+    return {
+      entry: this.o.config.topics.enter,
+      move: this.o.config.topics.move,
+      exit: this.o.config.topics.exit,
+      focus: this.o.config.topics.focus,
+      browsing: this.o.config.topics.browsing,
+      redemption: this.o.config.topics.redemption,
+    }[kind];
   }
 
   /**
@@ -164,12 +186,16 @@ export class Pipeline {
       if (recovery) await this.recover(r, recovery);
     }
     const topics = kinds.map((k) => this.topicFor(k));
-    await this.broker.subscribe(topics, (topic, payload, meta) => {
-      const kind = this.topicKinds.get(topic);
-      if (!kind || !this.consumes(kind)) return;
-      // the broker's acknowledgement waits for this: an input is acked once it is in the log
-      return this.ingest(kind, payload, { source: 'mqtt', topic, brokerMessageId: meta.messageId });
-    }, { noLocal: this.handOffLocally });
+    await this.broker.subscribe(
+      topics,
+      (topic, payload, meta) => {
+        const kind = this.topicKinds.get(topic);
+        if (!kind || !this.consumes(kind)) return;
+        // the broker's acknowledgement waits for this: an input is acked once it is in the log
+        return this.ingest(kind, payload, { source: 'mqtt', topic, brokerMessageId: meta.messageId });
+      },
+      { noLocal: this.handOffLocally },
+    );
     this.o.log.info({ topics, handOff: this.handOffLocally ? 'local' : 'through the broker' }, 'consuming input topics');
   }
 
@@ -198,9 +224,20 @@ export class Pipeline {
    * One input, from any source. Resolves once it is logged and handed to the processors; `outputs`
    * resolves once what it caused is logged and published (HTTP callers wait for it, the broker does not).
    */
-  async ingest(kind: EventKind, raw: string | Uint8Array | object, at: { source: InputSource; topic?: string; brokerMessageId?: number }): Promise<IngestResult> {
+  async ingest(
+    kind: EventKind,
+    raw: string | Uint8Array | object,
+    at: { source: InputSource; topic?: string; brokerMessageId?: number },
+  ): Promise<IngestResult> {
     const topic = at.topic ?? this.topicFor(kind);
-    const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : JSON.stringify(raw);
+    const text =
+      typeof raw === 'string'
+        ? raw
+        : Buffer.isBuffer(raw)
+          ? raw.toString('utf8')
+          : raw instanceof Uint8Array
+            ? Buffer.from(raw).toString('utf8')
+            : JSON.stringify(raw);
     const n = normalise(text, kind, this.o.config.maxPayloadBytes);
     if (!n.ok) {
       await this.reject(n.code, n.reason, topic, text, at.source);
@@ -221,10 +258,15 @@ export class Pipeline {
     try {
       // waits out a database outage (the log retries); fails only for a row the database refuses, or at shutdown
       const appendStart = performance.now();
-      [logged] = await this.o.eventLog.append([{
-        streamId: `customer-${event.id}`, type: event.kind, data: toFlat(event), messageId,
-        metadata: { source: at.source, topic },
-      }]);
+      [logged] = await this.o.eventLog.append([
+        {
+          streamId: `customer-${event.id}`,
+          type: event.kind,
+          data: toFlat(event),
+          messageId,
+          metadata: { source: at.source, topic },
+        },
+      ]);
       this.remember(messageId, Date.now());
       this.observe('append_input', appendStart);
     } catch (err) {
@@ -243,7 +285,14 @@ export class Pipeline {
     this.dispatchTail = turn.catch(() => undefined);
     const { all } = await turn;
     // made only when asked for (an HTTP caller waits for it; the broker does not)
-    return { status: 'accepted', logged, event, get outputs() { return Promise.all(all).then((x) => x.flat()); } };
+    return {
+      status: 'accepted',
+      logged,
+      event,
+      get outputs() {
+        return Promise.all(all).then((x) => x.flat());
+      },
+    };
   }
 
   /** storeflow_pipeline_stage_duration_seconds{stage}: from `since` (performance.now()) to now. */
@@ -260,8 +309,19 @@ export class Pipeline {
     const t0 = performance.now();
     try {
       const result = r.processor.handle(input);
-      if (Array.isArray(result)) { this.observe('decide', t0); return result; }
-      return result.then((outs) => { this.observe('decide', t0); return outs; }).catch((err) => { this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input'); return []; });
+      if (Array.isArray(result)) {
+        this.observe('decide', t0);
+        return result;
+      }
+      return result
+        .then((outs) => {
+          this.observe('decide', t0);
+          return outs;
+        })
+        .catch((err) => {
+          this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input');
+          return [];
+        });
     } catch (err) {
       this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input');
       return [];
@@ -279,7 +339,10 @@ export class Pipeline {
     for (const r of this.registrations) {
       if (!r.processor.consumes.includes(input.event.kind)) continue;
       const result = this.handle(r, input);
-      if (!Array.isArray(result)) { all.push(result.then((outs) => this.emit(r, outs, input, t0))); continue; }
+      if (!Array.isArray(result)) {
+        all.push(result.then((outs) => this.emit(r, outs, input, t0)));
+        continue;
+      }
       if (result.length === 0) continue;
       const emitted = this.emit(r, result, input, t0);
       all.push(emitted);
@@ -295,7 +358,9 @@ export class Pipeline {
     this.o.log.warn({ topic, reason, code, source, bytes: Buffer.byteLength(text) }, 'input rejected');
     // the record of a bad input holds nothing the database would refuse, so it can always be kept
     const record = { topic: storableText(topic), code, reason: storableText(reason), payload: sample, bytes: Buffer.byteLength(text) };
-    await this.o.eventLog.append([{ streamId: 'rejected', type: 'rejected', data: record, metadata: { source, topic: record.topic } }]).catch((err) => this.o.log.error({ err }, 'could not log a rejected input'));
+    await this.o.eventLog
+      .append([{ streamId: 'rejected', type: 'rejected', data: record, metadata: { source, topic: record.topic } }])
+      .catch((err) => this.o.log.error({ err }, 'could not log a rejected input'));
     const dl = this.o.config.topics.deadLetter;
     if (dl && this.broker) await this.broker.publish(dl, JSON.stringify({ ...record, payload: text.length > 65536 ? sample : text })).catch(() => {});
   }
@@ -310,10 +375,17 @@ export class Pipeline {
     let logged: LoggedEvent[];
     const appendStart = performance.now();
     try {
-      logged = await this.o.eventLog.append(outputs.map((o): NewEvent => ({
-        streamId: o.streamId, type: o.type, data: o.data, messageId: o.messageId,
-        metadata: { source: 'output', ...(o.publish ? { topic: o.publish.topic } : {}), ...o.metadata },
-      })));
+      logged = await this.o.eventLog.append(
+        outputs.map(
+          (o): NewEvent => ({
+            streamId: o.streamId,
+            type: o.type,
+            data: o.data,
+            messageId: o.messageId,
+            metadata: { source: 'output', ...(o.publish ? { topic: o.publish.topic } : {}), ...o.metadata },
+          }),
+        ),
+      );
     } catch (err) {
       this.o.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
       return [];

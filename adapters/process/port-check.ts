@@ -9,7 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../schemas/env.ts';
 
-export interface PlannedPort { variable: string; port: number; host: string; what: string }
+export interface PlannedPort {
+  variable: string;
+  port: number;
+  host: string;
+  what: string;
+}
 
 /** The ports `config` makes this process listen on (fixed ones only). */
 export function plannedPorts(config: Config): PlannedPort[] {
@@ -31,7 +36,12 @@ function leftoverHolds(dataDir: string, port: number): boolean {
   const lines = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number(lines[0]);
   if (Number(lines[3]) !== port || !pid) return false;
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether something already listens on host:port (EADDRINUSE); other bind errors (EACCES, EADDRNOTAVAIL) are reported as they are. */
@@ -60,6 +70,8 @@ export async function portProblems(config: Config): Promise<string[]> {
 
 /** The message for `problems`, ending with what to do. */
 export function portMessage(problems: string[]): string {
-  return `storeflow: cannot start, ${problems.length === 1 ? 'a port' : `${problems.length} ports`} in the way:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`
-    + 'Set the variable to a free port (0 = any free port), or stop what holds it (see `ss -ltnp`). With MQTT_URL or DATABASE_URL, storeflow uses those services instead of embedded ones.\n';
+  return (
+    `storeflow: cannot start, ${problems.length === 1 ? 'a port' : `${problems.length} ports`} in the way:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+    'Set the variable to a free port (0 = any free port), or stop what holds it (see `ss -ltnp`). With MQTT_URL or DATABASE_URL, storeflow uses those services instead of embedded ones.\n'
+  );
 }

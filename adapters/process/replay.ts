@@ -14,9 +14,14 @@ import type { Input, Output } from './pipeline.ts';
 import { RecommenderProcessor } from '../recommender/processor.ts';
 import { DetectorProcessor } from '../detector/processor.ts';
 
-
-export interface RecommenderSettings extends ScoringSettings { idleTimeoutS: number }
-export interface DetectorSettings { focusMinMoves: number; browsingMinMoves: number; browsingRadius?: number }
+export interface RecommenderSettings extends ScoringSettings {
+  idleTimeoutS: number;
+}
+export interface DetectorSettings {
+  focusMinMoves: number;
+  browsingMinMoves: number;
+  browsingRadius?: number;
+}
 
 export interface ReplayDeps {
   catalogue: CouponCatalogue;
@@ -27,7 +32,12 @@ export interface ReplayDeps {
   detector?: DetectorSettings;
 }
 
-export interface Difference { messageId: string; kind: 'different' | 'missing' | 'extra'; recorded?: unknown; replayed?: unknown }
+export interface Difference {
+  messageId: string;
+  kind: 'different' | 'missing' | 'extra';
+  recorded?: unknown;
+  replayed?: unknown;
+}
 
 export interface ReplayReport {
   inputs: number;
@@ -50,7 +60,15 @@ export function isOutput(e: ExportedEvent): boolean {
 
 /** JSON with object keys sorted, so jsonb's key order does not count as a difference. */
 export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, x[k]]),
+        )
+      : x,
+  );
 }
 
 export class Replayer {
@@ -71,8 +89,12 @@ export class Replayer {
     this.settings = deps.settings;
     const { catalogue, customers, scorer } = deps;
     this.recommender = new RecommenderProcessor({
-      catalogue: () => catalogue, customer: (id) => customers.get(id) ?? null, scorer: () => scorer,
-      settings: () => this.settings, topic: 'replay', format: 'flat',
+      catalogue: () => catalogue,
+      customer: (id) => customers.get(id) ?? null,
+      scorer: () => scorer,
+      settings: () => this.settings,
+      topic: 'replay',
+      format: 'flat',
     });
   }
 
@@ -99,7 +121,15 @@ export class Replayer {
       this.detector?.stop();
       const s = { ...this.deps.detector, ...e.data.settings };
       // a log recorded before BROWSING_RADIUS existed has no radius: browsing was any 6 moves outside, so 0
-      this.detector = new DetectorProcessor({ settings: { focusMinMoves: s.focusMinMoves ?? 3, browsingMinMoves: s.browsingMinMoves ?? 6, browsingRadius: s.browsingRadius ?? 0, idleTimeoutS: this.settings.idleTimeoutS }, topics: { focus: 'replay', browsing: 'replay' } });
+      this.detector = new DetectorProcessor({
+        settings: {
+          focusMinMoves: s.focusMinMoves ?? 3,
+          browsingMinMoves: s.browsingMinMoves ?? 6,
+          browsingRadius: s.browsingRadius ?? 0,
+          idleTimeoutS: this.settings.idleTimeoutS,
+        },
+        topics: { focus: 'replay', browsing: 'replay' },
+      });
       this.localFocus = e.data.handOff !== 'broker';
       return false;
     }
@@ -128,7 +158,10 @@ export class Replayer {
     const result = this.recommender.handle(input);
     if (Array.isArray(result)) return this.keep(result);
     this.pending++;
-    void result.then((outs) => { this.pending--; this.keep(outs); });
+    void result.then((outs) => {
+      this.pending--;
+      this.keep(outs);
+    });
   }
 
   private keep(outputs: Output[]) {
@@ -136,17 +169,43 @@ export class Replayer {
   }
 
   report(started: number): ReplayReport {
-    let identical = 0, different = 0, missing = 0, extra = 0;
+    let identical = 0,
+      different = 0,
+      missing = 0,
+      extra = 0;
     let first: Difference | undefined;
-    const note = (d: Difference) => { first ??= d; };
+    const note = (d: Difference) => {
+      first ??= d;
+    };
     for (const [id, rec] of this.recorded) {
       const got = this.produced.get(id);
-      if (!got) { missing++; note({ messageId: id, kind: 'missing', recorded: rec }); continue; }
+      if (!got) {
+        missing++;
+        note({ messageId: id, kind: 'missing', recorded: rec });
+        continue;
+      }
       if (canonical(got.data) === canonical(rec.data) && got.type === rec.type) identical++;
-      else { different++; note({ messageId: id, kind: 'different', recorded: rec, replayed: got }); }
+      else {
+        different++;
+        note({ messageId: id, kind: 'different', recorded: rec, replayed: got });
+      }
     }
-    for (const [id, got] of this.produced) if (!this.recorded.has(id)) { extra++; note({ messageId: id, kind: 'extra', replayed: got }); }
-    return { inputs: this.inputs, recordedOutputs: this.recorded.size, replayedOutputs: this.produced.size, identical, different, missing, extra, firstDifference: first, ms: Date.now() - started };
+    for (const [id, got] of this.produced)
+      if (!this.recorded.has(id)) {
+        extra++;
+        note({ messageId: id, kind: 'extra', replayed: got });
+      }
+    return {
+      inputs: this.inputs,
+      recordedOutputs: this.recorded.size,
+      replayedOutputs: this.produced.size,
+      identical,
+      different,
+      missing,
+      extra,
+      firstDifference: first,
+      ms: Date.now() - started,
+    };
   }
 
   stop() {

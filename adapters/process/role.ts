@@ -9,7 +9,10 @@ import type { Broker } from '../edges/mqtt.ts';
 import type { Pipeline } from './pipeline.ts';
 
 /** One part of /readyz: a name and whether it is up. */
-export interface ReadinessCheck { name: string; check(): Promise<boolean> | boolean }
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<boolean> | boolean;
+}
 
 export interface RoleContext {
   config: Config;

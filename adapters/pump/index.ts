@@ -27,11 +27,22 @@ const RATE_WINDOW_MS = 5000;
 const IN_FLIGHT_LIMIT = 20_000;
 const commandCheck = compile(PumpCommand);
 
-export const PumpSettingsBody = Type.Object({
-  rate: Type.Optional(Type.Number({ minimum: 0, maximum: LIMITS.pumpRate, description: `Target events/s (0 = use events_per_tick); at most ${LIMITS.pumpRate}` })),
-  events_per_tick: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pumpRate, description: `Events per tick when no target rate is set; events_per_tick / interval_s at most ${LIMITS.pumpRate}/s` })),
-  interval_s: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'Seconds between ticks (PERIODIC_TASKS_INTERVAL)' })),
-}, { additionalProperties: false, $id: 'pump_settings', title: 'Pump settings (change the load live)' });
+export const PumpSettingsBody = Type.Object(
+  {
+    rate: Type.Optional(
+      Type.Number({ minimum: 0, maximum: LIMITS.pumpRate, description: `Target events/s (0 = use events_per_tick); at most ${LIMITS.pumpRate}` }),
+    ),
+    events_per_tick: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: LIMITS.pumpRate,
+        description: `Events per tick when no target rate is set; events_per_tick / interval_s at most ${LIMITS.pumpRate}/s`,
+      }),
+    ),
+    interval_s: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'Seconds between ticks (PERIODIC_TASKS_INTERVAL)' })),
+  },
+  { additionalProperties: false, $id: 'pump_settings', title: 'Pump settings (change the load live)' },
+);
 export type PumpSettingsBodyT = Static<typeof PumpSettingsBody>;
 
 export interface PumpState {
@@ -111,13 +122,21 @@ export function createPump(o: PumpOptions): Pump {
   const settle = (err?: Error) => (err ? lost(err) : acked());
   const acked = () => {
     sent++;
-    if (--inFlight <= IN_FLIGHT_LIMIT / 2 && roomWaiters.length) { const w = roomWaiters; roomWaiters = []; for (const f of w) f(); }
+    if (--inFlight <= IN_FLIGHT_LIMIT / 2 && roomWaiters.length) {
+      const w = roomWaiters;
+      roomWaiters = [];
+      for (const f of w) f();
+    }
   };
   const lost = (err: unknown) => {
     failed++;
     lastError = err;
     warnFailure(err);
-    if (--inFlight <= IN_FLIGHT_LIMIT / 2 && roomWaiters.length) { const w = roomWaiters; roomWaiters = []; for (const f of w) f(); }
+    if (--inFlight <= IN_FLIGHT_LIMIT / 2 && roomWaiters.length) {
+      const w = roomWaiters;
+      roomWaiters = [];
+      for (const f of w) f();
+    }
   };
   const room = () => new Promise<void>((ok) => roomWaiters.push(ok));
 
@@ -155,7 +174,10 @@ export function createPump(o: PumpOptions): Pump {
     input: {
       // every instance draws its own reproducible stream
       rng: createPrng(`${config.seed}/pump/${instanceId}`),
-      minCustomerId: p.minCustomerId, maxCustomerId: p.maxCustomerId, departments: DEPARTMENTS, settings,
+      minCustomerId: p.minCustomerId,
+      maxCustomerId: p.maxCustomerId,
+      departments: DEPARTMENTS,
+      settings,
     },
   });
   actor.on('started', (e) => {
@@ -177,20 +199,27 @@ export function createPump(o: PumpOptions): Pump {
     if (!running() || samples.length < 2) return 0;
     const now = performance.now();
     samples = samples.filter((s, i) => i === samples.length - 1 || now - samples[i + 1].t < RATE_WINDOW_MS);
-    const first = samples[0], last = samples[samples.length - 1];
+    const first = samples[0],
+      last = samples[samples.length - 1];
     const span = (now - first.t) / 1000;
     return span > 0 ? Math.round(((last.total - first.total) / span) * 10) / 10 : 0;
   };
 
   const pump: Pump = {
-    instanceId, commandTopics, actor,
+    instanceId,
+    commandTopics,
+    actor,
     start: (by) => actor.send({ type: 'START', by }),
     stop: (by) => actor.send({ type: 'STOP', by }),
     command(payload, from) {
-      const text = (typeof payload === 'string' ? payload : payload.toString('utf8'));
+      const text = typeof payload === 'string' ? payload : payload.toString('utf8');
       let value: unknown = text;
       if (/^\s*[{"]/.test(text)) {
-        try { value = JSON.parse(text); } catch { /* not JSON: checked as a plain word below */ }
+        try {
+          value = JSON.parse(text);
+        } catch {
+          /* not JSON: checked as a plain word below */
+        }
       }
       if (!commandCheck.check(value)) {
         const reason = `unknown pump command ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}: expected START or STOP`;
@@ -214,18 +243,21 @@ export function createPump(o: PumpOptions): Pump {
       samples = [{ t: performance.now(), total: sent }];
       log.info({ instanceId, ...describeLoad(current) }, 'pump settings changed');
     },
-    state: () => (updateMetrics(), {
-      state: running() ? 'started' : 'stopped',
-      instance_id: instanceId,
-      events_sent: sent,
-      rate: achievedRate(),
-      target_rate: targetRate(current),
-      events_per_tick: current.eventsPerTick,
-      interval_s: current.intervalMs / 1000,
-      publish_failures: failed,
-      topic,
-      command_topics: commandTopics,
-    }),
+    state: () => (
+      updateMetrics(),
+      {
+        state: running() ? 'started' : 'stopped',
+        instance_id: instanceId,
+        events_sent: sent,
+        rate: achievedRate(),
+        target_rate: targetRate(current),
+        events_per_tick: current.eventsPerTick,
+        interval_s: current.intervalMs / 1000,
+        publish_failures: failed,
+        topic,
+        command_topics: commandTopics,
+      }
+    ),
     countCommand: (command, source) => m?.commands.inc({ command, source }),
     close: () => actor.stop(),
   };
@@ -233,7 +265,11 @@ export function createPump(o: PumpOptions): Pump {
 }
 
 const targetRate = (s: PumpSettings) => (s.rate > 0 ? s.rate : Math.round((s.eventsPerTick / (s.intervalMs / 1000)) * 10) / 10);
-const describeLoad = (s: PumpSettings) => ({ targetRate: targetRate(s), eventsPerTick: s.rate > 0 ? undefined : s.eventsPerTick, intervalS: s.intervalMs / 1000 });
+const describeLoad = (s: PumpSettings) => ({
+  targetRate: targetRate(s),
+  eventsPerTick: s.rate > 0 ? undefined : s.eventsPerTick,
+  intervalS: s.intervalMs / 1000,
+});
 
 export interface PumpHandle extends RoleHandle {
   pump: Pump;
@@ -246,10 +282,17 @@ export const pumpRole: RoleFactory = async (ctx) => {
   const id = config.pump.instanceId;
   const broker = await ctx.connectBroker(id.startsWith('pump') ? id : `pump-${id}`);
   const pump = createPump({ config, broker, log, metrics: ctx.metrics });
-  await broker.subscribe(pump.commandTopics, (topic, payload) => {
-    if (pump.commandTopics.includes(topic)) pump.command(payload, topic);
-  }, { shared: false });
-  log.info({ instanceId: pump.instanceId, topic: config.topics.focus, commandTopics: pump.commandTopics, autoStart: config.pump.autoStart }, `focus-event pump ready, instance id ${pump.instanceId}`);
+  await broker.subscribe(
+    pump.commandTopics,
+    (topic, payload) => {
+      if (pump.commandTopics.includes(topic)) pump.command(payload, topic);
+    },
+    { shared: false },
+  );
+  log.info(
+    { instanceId: pump.instanceId, topic: config.topics.focus, commandTopics: pump.commandTopics, autoStart: config.pump.autoStart },
+    `focus-event pump ready, instance id ${pump.instanceId}`,
+  );
 
   /** /start and /stop also tell every other instance, on the command topic. */
   const broadcast = async (word: 'START' | 'STOP') => {
@@ -265,11 +308,21 @@ export const pumpRole: RoleFactory = async (ctx) => {
   const stateSchema = {
     summary: 'Pump state (seed 000: {"state": "started"|"stopped"}), events sent and the achieved rate',
     response: {
-      200: Type.Object({
-        state: Type.Union([Type.Literal('started'), Type.Literal('stopped')]), instance_id: Type.String(),
-        events_sent: Type.Integer(), rate: Type.Number(), target_rate: Type.Number(), events_per_tick: Type.Integer(),
-        interval_s: Type.Number(), publish_failures: Type.Integer(), topic: Type.String(), command_topics: Type.Array(Type.String()),
-      }, { additionalProperties: true }),
+      200: Type.Object(
+        {
+          state: Type.Union([Type.Literal('started'), Type.Literal('stopped')]),
+          instance_id: Type.String(),
+          events_sent: Type.Integer(),
+          rate: Type.Number(),
+          target_rate: Type.Number(),
+          events_per_tick: Type.Integer(),
+          interval_s: Type.Number(),
+          publish_failures: Type.Integer(),
+          topic: Type.String(),
+          command_topics: Type.Array(Type.String()),
+        },
+        { additionalProperties: true },
+      ),
     },
   };
 
@@ -292,29 +345,41 @@ export const pumpRole: RoleFactory = async (ctx) => {
     if (underPrefix) {
       // the control plane serves /healthcheck at the root already
       app.get('/healthcheck', { schema: { summary: 'Liveness (seed 000)', response: { 200: Type.String() } } }, async () => 'OK');
-      app.post('/settings', {
-        schema: { summary: 'Change the load live: target rate, events per tick, interval (this instance only)', body: PumpSettingsBody },
-      }, async (req) => {
-        const body = req.body ?? {};
-        if (Object.keys(body).length === 0) throw new AppError('schema', 'give at least one of rate, events_per_tick, interval_s');
-        // ticks set the pace when rate is 0: events_per_tick / interval_s has the rate's bound too
-        if (body.rate === 0 || (body.rate === undefined && (body.events_per_tick !== undefined || body.interval_s !== undefined))) {
-          const s = pump.state();
-          const perTick = body.events_per_tick ?? s.events_per_tick, interval = body.interval_s ?? s.interval_s;
-          if (perTick / interval > LIMITS.pumpRate) throw new AppError('schema', `events_per_tick / interval_s: ${perTick} every ${interval} s is ${Math.round(perTick / interval)} events/s, above the pump's ${LIMITS.pumpRate}/s`);
-        }
-        pump.settings(body);
-        return pump.state();
-      });
+      app.post(
+        '/settings',
+        {
+          schema: { summary: 'Change the load live: target rate, events per tick, interval (this instance only)', body: PumpSettingsBody },
+        },
+        async (req) => {
+          const body = req.body ?? {};
+          if (Object.keys(body).length === 0) throw new AppError('schema', 'give at least one of rate, events_per_tick, interval_s');
+          // ticks set the pace when rate is 0: events_per_tick / interval_s has the rate's bound too
+          if (body.rate === 0 || (body.rate === undefined && (body.events_per_tick !== undefined || body.interval_s !== undefined))) {
+            const s = pump.state();
+            const perTick = body.events_per_tick ?? s.events_per_tick,
+              interval = body.interval_s ?? s.interval_s;
+            if (perTick / interval > LIMITS.pumpRate)
+              throw new AppError(
+                'schema',
+                `events_per_tick / interval_s: ${perTick} every ${interval} s is ${Math.round(perTick / interval)} events/s, above the pump's ${LIMITS.pumpRate}/s`,
+              );
+          }
+          pump.settings(body);
+          return pump.state();
+        },
+      );
     }
   };
 
   const handle: PumpHandle = {
-    pump, routes,
+    pump,
+    routes,
     async start() {
       if (config.pump.autoStart) pump.start('GENERATOR_AUTO_START');
     },
-    async stop() { pump.close(); },
+    async stop() {
+      pump.close();
+    },
   };
   return handle;
 };

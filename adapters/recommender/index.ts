@@ -53,12 +53,25 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   const processor = new RecommenderProcessor({
     catalogue: () => catalogue,
     // customers are in memory; one missing is looked up (it may have been added since the last reload)
-    customer: (id) => customers.get(id) ?? loadCustomer(db, id).then((row) => { if (row) customers.set(id, row); return row; }),
+    customer: (id) =>
+      customers.get(id) ??
+      loadCustomer(db, id).then((row) => {
+        if (row) customers.set(id, row);
+        return row;
+      }),
     scorer: () => scorer,
     settings: () => settings,
-    topic: config.topics.prediction, format: config.messageFormat, inspect: ctx.inspect,
-    onScorerFailure: (customer, err) => { m.scorerFailures.inc(); log.warn({ err: (err as Error)?.message, customer }, 'scoring failed; no prediction for this focus'); },
-    onUnknownCustomer: (customer) => { m.unknown.inc(); log.warn({ customer }, 'unknown customer: not in customer_info, no predictions for this visit'); },
+    topic: config.topics.prediction,
+    format: config.messageFormat,
+    inspect: ctx.inspect,
+    onScorerFailure: (customer, err) => {
+      m.scorerFailures.inc();
+      log.warn({ err: (err as Error)?.message, customer }, 'scoring failed; no prediction for this focus');
+    },
+    onUnknownCustomer: (customer) => {
+      m.unknown.inc();
+      log.warn({ customer }, 'unknown customer: not in customer_info, no predictions for this visit');
+    },
     onContextFailed: (customer, error) => log.error({ customer, err: error }, 'could not load the customer context'),
     onCreated: () => m.sessions.inc(),
     onEnded: () => m.sessions.dec(),
@@ -66,10 +79,14 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   });
 
   // the log records the settings decisions depend on, so replay can use the same ones
-  await ctx.eventLog.append([{
-    streamId: 'process', type: 'recommender_started', metadata: { source: 'system' },
-    data: { settings, scorer: rc.scorerUrl ? 'remote' : 'in-process', coupons: catalogue.size, customers: customers.size },
-  }]);
+  await ctx.eventLog.append([
+    {
+      streamId: 'process',
+      type: 'recommender_started',
+      metadata: { source: 'system' },
+      data: { settings, scorer: rc.scorerUrl ? 'remote' : 'in-process', coupons: catalogue.size, customers: customers.size },
+    },
+  ]);
 
   pipeline.register({
     processor,
@@ -85,7 +102,8 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       const started = Date.now();
       const localFocus = pipeline.handOffLocally && config.roles.includes('detector');
       const recovery = await recoverSessions(ctx.eventLog, processor, { idleTimeoutS: rc.idleTimeoutS, localFocus });
-      if (recovery.inputs.length) log.info({ sessions: recovery.sessions, inputs: recovery.inputs.length, ms: Date.now() - started }, 'live sessions recovered from the event log');
+      if (recovery.inputs.length)
+        log.info({ sessions: recovery.sessions, inputs: recovery.inputs.length, ms: Date.now() - started }, 'live sessions recovered from the event log');
       return recovery;
     },
   });
@@ -95,22 +113,28 @@ export const recommenderRole: RoleFactory = async (ctx) => {
 
   // reloads asked for while one is under way share it (each reads the whole catalogue: ~100 ms)
   let reloading: Promise<{ coupons: number; customers: number }> | undefined;
-  const reload = () => (reloading ??= (async () => {
-    try {
-      [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);
-      log.info({ coupons: catalogue.size, customers: customers.size }, 'catalogue reloaded');
-      warnCouponDates();
-      return { coupons: catalogue.size, customers: customers.size };
-    } finally { reloading = undefined; }
-  })());
+  const reload = () =>
+    (reloading ??= (async () => {
+      try {
+        [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);
+        log.info({ coupons: catalogue.size, customers: customers.size }, 'catalogue reloaded');
+        warnCouponDates();
+        return { coupons: catalogue.size, customers: customers.size };
+      } finally {
+        reloading = undefined;
+      }
+    })());
 
   const handle: RecommenderHandle = {
-    sessions: processor.sessions, reload,
+    sessions: processor.sessions,
+    reload,
     routes: recommenderRoutes({ pipeline, sessions: processor.sessions, reload, model }),
     async stop() {
       processor.stop();
       // a clean stop: the next start need not publish the last predictions again
-      await ctx.eventLog.append([{ streamId: 'process', type: 'recommender_stopped', metadata: { source: 'system' }, data: {} }]).catch((err) => log.warn({ err }, 'could not log the stop'));
+      await ctx.eventLog
+        .append([{ streamId: 'process', type: 'recommender_stopped', metadata: { source: 'system' }, data: {} }])
+        .catch((err) => log.warn({ err }, 'could not log the stop'));
     },
   };
   return handle;

@@ -16,7 +16,9 @@ import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts
 import type { StoreEvent } from '../../schemas/events.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
 
-export interface RecommenderSettings extends ScoringSettings { idleTimeoutS: number }
+export interface RecommenderSettings extends ScoringSettings {
+  idleTimeoutS: number;
+}
 
 export interface RecommenderProcessorOptions {
   catalogue(): CouponCatalogue;
@@ -36,7 +38,10 @@ export interface RecommenderProcessorOptions {
   onError?(customerId: string, err: unknown): void;
 }
 
-interface Routable { event: StoreEvent; inputId: string }
+interface Routable {
+  event: StoreEvent;
+  inputId: string;
+}
 type Decision = Extract<SessionEmitted, { type: 'decision' }>;
 
 export class RecommenderProcessor implements Processor {
@@ -72,7 +77,9 @@ export class RecommenderProcessor implements Processor {
       },
     });
     this.host = new CustomerHost<typeof sessionMachine, Routable, SessionEmitted>({
-      machine, emits: ['decision', 'unknownCustomer', 'contextFailed'], inspect: o.inspect,
+      machine,
+      emits: ['decision', 'unknownCustomer', 'contextFailed'],
+      inspect: o.inspect,
       // a new session's clock starts at its customer's own first event
       input: (customerId) => ({ customerId, idleTimeoutS: o.settings().idleTimeoutS }),
       idleTimeoutS: o.settings().idleTimeoutS,
@@ -81,7 +88,10 @@ export class RecommenderProcessor implements Processor {
       onLater: (e) => this.later(e),
       onCreate: () => o.onCreated?.(),
       onDone: () => o.onEnded?.(),
-      onError: (id, err) => { o.onEnded?.(); o.onError?.(id, err); },
+      onError: (id, err) => {
+        o.onEnded?.();
+        o.onError?.(id, err);
+      },
     });
   }
 
@@ -96,7 +106,10 @@ export class RecommenderProcessor implements Processor {
     for (const e of this.host.input({ event, inputId })) {
       const outs = this.outputsOf(e);
       if (e.type === 'decision' && e.focus.inputId !== inputId) this.settle(e.focus.inputId, outs);
-      else { decided ||= e.type === 'decision'; outputs.push(...outs); }
+      else {
+        decided ||= e.type === 'decision';
+        outputs.push(...outs);
+      }
     }
     if (event.kind !== 'focus' || decided) return outputs;
     // decided later (the context still loading, a remote scorer): the outputs then
@@ -135,8 +148,14 @@ export class RecommenderProcessor implements Processor {
   }
 
   private outputsOf(e: SessionEmitted): Output[] {
-    if (e.type === 'unknownCustomer') { this.o.onUnknownCustomer?.(e.customerId); return []; }
-    if (e.type === 'contextFailed') { this.o.onContextFailed?.(e.customerId, e.error); return []; }
+    if (e.type === 'unknownCustomer') {
+      this.o.onUnknownCustomer?.(e.customerId);
+      return [];
+    }
+    if (e.type === 'contextFailed') {
+      this.o.onContextFailed?.(e.customerId, e.error);
+      return [];
+    }
     this.recalled.delete(e.focus.inputId);
     return [this.decisionOutput(e)];
   }
@@ -148,14 +167,26 @@ export class RecommenderProcessor implements Processor {
       // logged too (not published), so the log says what became of every focus
       const reason = 'reason' in e.result ? e.result.reason : 'coupon_withdrawn';
       return {
-        streamId: `customer-${e.customerId}`, type: 'no_prediction', messageId: outputId(inputId, 'no_prediction'),
-        data: noPredictionData(e.customerId, e.focus, reason, reason === 'no_valid_coupons' ? noValidCouponsDetail(this.o.catalogue(), e.focus.dep) : undefined), metadata: { cause: inputId },
+        streamId: `customer-${e.customerId}`,
+        type: 'no_prediction',
+        messageId: outputId(inputId, 'no_prediction'),
+        data: noPredictionData(
+          e.customerId,
+          e.focus,
+          reason,
+          reason === 'no_valid_coupons' ? noValidCouponsDetail(this.o.catalogue(), e.focus.dep) : undefined,
+        ),
+        metadata: { cause: inputId },
       };
     }
     const { payload, data } = renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, this.o.format);
     return {
-      streamId: `customer-${e.customerId}`, type: 'prediction', data, messageId: outputId(inputId, 'prediction'),
-      metadata: { cause: inputId }, publish: { topic: this.o.topic, payload },
+      streamId: `customer-${e.customerId}`,
+      type: 'prediction',
+      data,
+      messageId: outputId(inputId, 'prediction'),
+      metadata: { cause: inputId },
+      publish: { topic: this.o.topic, payload },
     };
   }
 }
@@ -163,22 +194,42 @@ export class RecommenderProcessor implements Processor {
 /** What a store event means to a customer's session; an exit of someone without a session creates nothing. */
 function route(event: StoreEvent, inputId: string): { event: SessionEvent; create: boolean } | undefined {
   switch (event.kind) {
-    case 'entry': return { event: { type: 'entry', ts: event.ts, inputId }, create: true };
-    case 'focus': return { event: { type: 'focus', ts: event.ts, dep: event.dep, inputId }, create: true };
-    case 'exit': return { event: { type: 'exit', ts: event.ts, inputId }, create: false };
-    default: return undefined;
+    case 'entry':
+      return { event: { type: 'entry', ts: event.ts, inputId }, create: true };
+    case 'focus':
+      return { event: { type: 'focus', ts: event.ts, dep: event.dep, inputId }, create: true };
+    case 'exit':
+      return { event: { type: 'exit', ts: event.ts, inputId }, create: false };
+    default:
+      return undefined;
   }
 }
 
 /** The published payload (flat seed 002, or envelope seed 003) and the compact record kept in the log. */
 export function renderPrediction(customerId: string, entry: CatalogueEntry, score: number, ts: number, format: 'flat' | 'envelope') {
   const c = entry.coupon;
-  const payload = format === 'envelope'
-    ? JSON.stringify({ event_type: 'prediction result', event_timestamp: new Date(ts * 1000).toISOString(), payload: { customer_id: Number(customerId), coupon_id: c.coupon_id, prediction: round(score) } })
-    : `{"customer":{"id":${JSON.stringify(customerId)}},"coupon":${entry.json},"ts":${Math.floor(ts)}}`;
+  const payload =
+    format === 'envelope'
+      ? JSON.stringify({
+          event_type: 'prediction result',
+          event_timestamp: new Date(ts * 1000).toISOString(),
+          payload: { customer_id: Number(customerId), coupon_id: c.coupon_id, prediction: round(score) },
+        })
+      : `{"customer":{"id":${JSON.stringify(customerId)}},"coupon":${entry.json},"ts":${Math.floor(ts)}}`;
   const data = {
-    customer_id: customerId, ts: Math.floor(ts), score: round(score),
-    coupon: { id: c.coupon_id, type: c.coupon_type, department: c.department, discount: Number(c.discount), how_many: entry.howMany, start_date: c.start_date, end_date: c.end_date, products_count: entry.productCount },
+    customer_id: customerId,
+    ts: Math.floor(ts),
+    score: round(score),
+    coupon: {
+      id: c.coupon_id,
+      type: c.coupon_type,
+      department: c.department,
+      discount: Number(c.discount),
+      how_many: entry.howMany,
+      start_date: c.start_date,
+      end_date: c.end_date,
+      products_count: entry.productCount,
+    },
   };
   return { payload, data };
 }

@@ -14,7 +14,11 @@ const INPUT_TYPES = new Set(['entry', 'focus', 'exit']);
 const REPUBLISH_WINDOW_MS = 5000;
 
 /** `localFocus`: a detector here hands its focus events to the recommender (they are outputs in the log). */
-export async function recoverSessions(eventLog: PostgresEventLog, processor: RecommenderProcessor, o: { idleTimeoutS: number; localFocus: boolean }): Promise<Recovery & { sessions: number }> {
+export async function recoverSessions(
+  eventLog: PostgresEventLog,
+  processor: RecommenderProcessor,
+  o: { idleTimeoutS: number; localFocus: boolean },
+): Promise<Recovery & { sessions: number }> {
   const visits = await eventLog.openVisits(o.idleTimeoutS);
   const logged = new Set<string>();
   const inputs: Input[] = [];
@@ -23,7 +27,10 @@ export async function recoverSessions(eventLog: PostgresEventLog, processor: Rec
     const cause = e.metadata.cause as string | undefined;
     if ((e.type === 'prediction' || e.type === 'no_prediction') && cause) {
       logged.add(e.messageId ?? '');
-      processor.recall(cause, e.type === 'prediction' ? { couponId: (e.data as any).coupon.id, score: (e.data as any).score } : { reason: (e.data as any).reason });
+      processor.recall(
+        cause,
+        e.type === 'prediction' ? { couponId: (e.data as any).coupon.id, score: (e.data as any).score } : { reason: (e.data as any).reason },
+      );
       continue;
     }
     if (!INPUT_TYPES.has(e.type)) continue;
@@ -35,7 +42,9 @@ export async function recoverSessions(eventLog: PostgresEventLog, processor: Rec
   }
   // a SIGKILL can come between logging a prediction and sending it: unless the last run stopped cleanly, the
   // predictions of its last seconds go out again
-  const republish = (await stoppedCleanly(eventLog)) ? [] : (await eventLog.latestOf('prediction', REPUBLISH_WINDOW_MS)).flatMap((e) => processor.published(e) ?? []);
+  const republish = (await stoppedCleanly(eventLog))
+    ? []
+    : (await eventLog.latestOf('prediction', REPUBLISH_WINDOW_MS)).flatMap((e) => processor.published(e) ?? []);
   return { inputs, logged, republish, sessions: streams.size };
 }
 

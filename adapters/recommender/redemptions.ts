@@ -19,7 +19,10 @@ export class RedemptionLog implements Processor {
   }
 
   handle({ event }: Input): Output[] {
-    if (event.kind === 'redemption') { this.redemptions.inc(); this.revenue.inc(event.amount); }
+    if (event.kind === 'redemption') {
+      this.redemptions.inc();
+      this.revenue.inc(event.amount);
+    }
     return [];
   }
 }

@@ -11,7 +11,12 @@ import type { IngestResult, Pipeline } from '../process/pipeline.ts';
 import { AppError } from '../process/errors.ts';
 
 /** What a focus came to: the published payloads, or the reason there are none. */
-export interface FocusOutcome { predictions: unknown[]; reason?: string; coupon_validity?: { from: string; to: string } | null; hint?: string }
+export interface FocusOutcome {
+  predictions: unknown[];
+  reason?: string;
+  coupon_validity?: { from: string; to: string } | null;
+  hint?: string;
+}
 
 export interface RecommenderRouteDeps {
   pipeline: Pipeline;
@@ -39,22 +44,31 @@ export function recommenderRoutes(d: RecommenderRouteDeps): FastifyPluginAsyncTy
   return async (app) => {
     const tags = ['recommender'];
     const body = { tags, description: 'Flat `{"id","ts"[,"dep"]}` or envelope `{"event_type","event_timestamp","payload"}` (seed 002)' };
-    app.post('/mock_entry', { schema: { ...body, summary: 'Entry event as if from the entry topic' } }, async (req) => outcomeOf(await d.pipeline.ingest('entry', (req.body as object | string | undefined) ?? '', { source: 'http' })));
-    app.post('/mock_focus', { schema: { ...body, summary: 'Focus event as if from the focus topic; answers with the resulting prediction(s)' } }, async (req) => outcomeOf(await d.pipeline.ingest('focus', (req.body as object | string | undefined) ?? '', { source: 'http' })));
+    app.post('/mock_entry', { schema: { ...body, summary: 'Entry event as if from the entry topic' } }, async (req) =>
+      outcomeOf(await d.pipeline.ingest('entry', (req.body as object | string | undefined) ?? '', { source: 'http' })),
+    );
+    app.post('/mock_focus', { schema: { ...body, summary: 'Focus event as if from the focus topic; answers with the resulting prediction(s)' } }, async (req) =>
+      outcomeOf(await d.pipeline.ingest('focus', (req.body as object | string | undefined) ?? '', { source: 'http' })),
+    );
     app.get('/sessions', { schema: { tags, summary: 'Live sessions' } }, async () => ({
       sessions: d.sessions.ids().map((id) => describeSession(d.sessions.get(id)!, false)),
     }));
-    app.get('/sessions/:id', { schema: { tags, summary: 'One live session: state, customer, path, offered coupons', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
-      const actor = d.sessions.get(req.params.id);
-      if (!actor) throw new AppError('not_found', `no live session for customer ${req.params.id}`);
-      return describeSession(actor, true);
-    });
+    app.get(
+      '/sessions/:id',
+      { schema: { tags, summary: 'One live session: state, customer, path, offered coupons', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+      async (req) => {
+        const actor = d.sessions.get(req.params.id);
+        if (!actor) throw new AppError('not_found', `no live session for customer ${req.params.id}`);
+        return describeSession(actor, true);
+      },
+    );
     app.post('/reload', { schema: { tags, summary: 'Reload the coupon catalogue and customers from the cache DB' } }, async () => d.reload());
-    app.post('/score', { schema: { tags, summary: 'Original prediction service protocol, scored by storeflow\'s model', body: ScoreRequest } }, async (req) => {
+    app.post('/score', { schema: { tags, summary: "Original prediction service protocol, scored by storeflow's model", body: ScoreRequest } }, async (req) => {
       const { customer, coupons } = req.body;
       const c = { ...customer, customer_id: Number(customer.customer_id) } as CustomerInfo;
       const scores = await d.model.score(c, coupons.map((k) => ({ ...k, coupon_id: Number(k.coupon_id) })) as any);
-      return coupons.map((k, i) => ({ coupon_id: String(k.coupon_id), customer_id: String(customer.customer_id), prediction: scores[i] }))
+      return coupons
+        .map((k, i) => ({ coupon_id: String(k.coupon_id), customer_id: String(customer.customer_id), prediction: scores[i] }))
         .sort((a, b) => b.prediction - a.prediction);
     });
   };
@@ -63,6 +77,12 @@ export function recommenderRoutes(d: RecommenderRouteDeps): FastifyPluginAsyncTy
 function describeSession(actor: Actor<typeof sessionMachine>, full: boolean) {
   const s = actor.getSnapshot();
   const c = s.context;
-  const base = { customer_id: c.customerId, state: s.value, known_customer: c.customer === undefined ? null : c.customer !== null, offered: c.offered, last_ts: c.lastTs };
+  const base = {
+    customer_id: c.customerId,
+    state: s.value,
+    known_customer: c.customer === undefined ? null : c.customer !== null,
+    offered: c.offered,
+    last_ts: c.lastTs,
+  };
   return full ? { ...base, customer: c.customer ?? null, path: c.path, pending_focus: c.pending.length } : base;
 }

@@ -41,49 +41,81 @@ export interface SimulatorHandle extends RoleHandle {
 }
 
 export interface SimulatorSettings {
-  speed?: number; averageInStore?: number; batchSize?: number; consumeFrequencyS?: number; staleEvents?: StalePolicy;
+  speed?: number;
+  averageInStore?: number;
+  batchSize?: number;
+  consumeFrequencyS?: number;
+  staleEvents?: StalePolicy;
 }
 
 /** Customers from CUSTOMERS_LIST_FILE (when the file exists), else customer_info, else 1..1000 with deterministic profiles. */
-export async function loadShoppers(file: string, query: () => Promise<{ customer_id: number; gender: string; age: number }[]>, seed: number):
-  Promise<{ customers: ShopperProfile[]; source: 'file' | 'database' | 'default' }> {
+export async function loadShoppers(
+  file: string,
+  query: () => Promise<{ customer_id: number; gender: string; age: number }[]>,
+  seed: number,
+): Promise<{ customers: ShopperProfile[]; source: 'file' | 'database' | 'default' }> {
   if (file && existsSync(file)) {
     const rows = parseCsv(readFileSync(file, 'utf8'));
     const header = rows.shift()?.fields.map((h) => h.trim().toLowerCase()) ?? [];
     const [ci, gi, ai] = ['customer_id', 'gender', 'age'].map((c) => header.indexOf(c));
     if (ci < 0) throw new Error(`CUSTOMERS_LIST_FILE ${file}: no customer_id column in the header`);
-    const customers = rows.filter((r) => r.fields[ci]?.trim()).map((r) => ({
-      customerId: r.fields[ci].trim(),
-      gender: (gi >= 0 && r.fields[gi]?.trim().toUpperCase() === 'M' ? 'M' : 'F') as 'F' | 'M',
-      age: ai >= 0 && Number.isFinite(Number(r.fields[ai])) ? Number(r.fields[ai]) : 40,
-    }));
+    const customers = rows
+      .filter((r) => r.fields[ci]?.trim())
+      .map((r) => ({
+        customerId: r.fields[ci].trim(),
+        gender: (gi >= 0 && r.fields[gi]?.trim().toUpperCase() === 'M' ? 'M' : 'F') as 'F' | 'M',
+        age: ai >= 0 && Number.isFinite(Number(r.fields[ai])) ? Number(r.fields[ai]) : 40,
+      }));
     if (customers.length) return { customers, source: 'file' };
   }
   const rows = await query().catch(() => []);
-  if (rows.length) return { customers: rows.map((r) => ({ customerId: String(r.customer_id), gender: r.gender?.toUpperCase() === 'M' ? 'M' : 'F', age: Number(r.age) || 40 })), source: 'database' };
+  if (rows.length)
+    return {
+      customers: rows.map((r) => ({ customerId: String(r.customer_id), gender: r.gender?.toUpperCase() === 'M' ? 'M' : 'F', age: Number(r.age) || 40 })),
+      source: 'database',
+    };
   return { customers: defaultCustomers(seed), source: 'default' };
 }
 
 const checkEntry = compile(EntryEvent);
 const checkMove = compile(MoveEvent);
 
-const Settings = Type.Object({
-  speed: Type.Optional(Type.Number({ minimum: 0.001, maximum: LIMITS.simSpeed, description: `SIM_SPEED: simulated seconds per real second; averageInStore × speed at most ${LIMITS.shopperSpeed}` })),
-  averageInStore: Type.Optional(Type.Number({ minimum: 0, maximum: LIMITS.shoppers, description: `CUSTOMERS_AVERAGE_IN_STORE; averageInStore × speed at most ${LIMITS.shopperSpeed}` })),
-  batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'CONSUME_BATCH_SIZE' })),
-  consumeFrequency: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'CONSUME_FREQUENCY in seconds' })),
-  staleEvents: Type.Optional(Type.Union([Type.Literal('publish'), Type.Literal('drop')], { description: 'STALE_EVENTS' })),
-}, { additionalProperties: false });
+const Settings = Type.Object(
+  {
+    speed: Type.Optional(
+      Type.Number({
+        minimum: 0.001,
+        maximum: LIMITS.simSpeed,
+        description: `SIM_SPEED: simulated seconds per real second; averageInStore × speed at most ${LIMITS.shopperSpeed}`,
+      }),
+    ),
+    averageInStore: Type.Optional(
+      Type.Number({ minimum: 0, maximum: LIMITS.shoppers, description: `CUSTOMERS_AVERAGE_IN_STORE; averageInStore × speed at most ${LIMITS.shopperSpeed}` }),
+    ),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'CONSUME_BATCH_SIZE' })),
+    consumeFrequency: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'CONSUME_FREQUENCY in seconds' })),
+    staleEvents: Type.Optional(Type.Union([Type.Literal('publish'), Type.Literal('drop')], { description: 'STALE_EVENTS' })),
+  },
+  { additionalProperties: false },
+);
 const checkSettings = compile(Settings);
 
 export const simulatorRole: RoleFactory = async (ctx) => {
   const { config, metrics } = ctx;
   const sc = config.simulator;
   const log = ctx.log.child({ role: 'simulator' });
-  const loaded = await loadShoppers(sc.customersFile, async () => (await ctx.database.db.query(sql`SELECT customer_id, gender, age FROM customer_info ORDER BY customer_id`)) as any, config.seed);
+  const loaded = await loadShoppers(
+    sc.customersFile,
+    async () => (await ctx.database.db.query(sql`SELECT customer_id, gender, age FROM customer_info ORDER BY customer_id`)) as any,
+    config.seed,
+  );
   const broker: Broker = await ctx.connectBroker('simulator');
   const localConsumers = config.mqtt.mode === 'none' && ctx.roles.some((r) => r === 'detector' || r === 'recommender');
-  if (sc.storeHeight !== 10 || sc.storeWidth !== 6) log.warn({ STORE_HEIGHT: sc.storeHeight, STORE_WIDTH: sc.storeWidth }, 'STORE_HEIGHT/STORE_WIDTH are accepted for compatibility and ignored: the store plan is 1808 × 1315 units');
+  if (sc.storeHeight !== 10 || sc.storeWidth !== 6)
+    log.warn(
+      { STORE_HEIGHT: sc.storeHeight, STORE_WIDTH: sc.storeWidth },
+      'STORE_HEIGHT/STORE_WIDTH are accepted for compatibility and ignored: the store plan is 1808 × 1315 units',
+    );
   log.info({ customers: loaded.customers.length, source: loaded.source }, 'simulator customers loaded');
 
   const m = {
@@ -93,20 +125,31 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     failures: metrics.counter('storeflow_simulator_publish_failures_total', 'Publications that failed'),
     shoppers: metrics.gauge('storeflow_simulator_shoppers', 'Simulated shoppers in the store'),
     lag: metrics.gauge('storeflow_simulator_lag_seconds', 'How late the oldest due timeline event is (simulated seconds)'),
-    offers: metrics.counter('storeflow_simulator_offers_total', 'Predictions heard by the simulator, by what the shopper did (redeemed, declined, not_in_store, …)', ['outcome']),
+    offers: metrics.counter(
+      'storeflow_simulator_offers_total',
+      'Predictions heard by the simulator, by what the shopper did (redeemed, declined, not_in_store, …)',
+      ['outcome'],
+    ),
   };
 
-  const settings = { speed: sc.speed, averageInStore: sc.averageInStore, batchSize: sc.batchSize, consumeFrequencyS: sc.consumeFrequencyS, staleEvents: sc.staleEvents as StalePolicy };
+  const settings = {
+    speed: sc.speed,
+    averageInStore: sc.averageInStore,
+    batchSize: sc.batchSize,
+    consumeFrequencyS: sc.consumeFrequencyS,
+    staleEvents: sc.staleEvents as StalePolicy,
+  };
   const timeline = new Timeline();
   let sim: CustomerSimulation | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let simBase = 0, realBase = 0;
+  let simBase = 0,
+    realBase = 0;
   let running = false;
   let lagWarned = false;
   /** Customers of scenarios and /produce_*: last published position, until their exit. */
   const others = new Map<string, { x: number; y: number; ts: number; source: string }>();
 
-  const simNow = () => (running ? simBase + (performance.now() - realBase) * settings.speed : sim?.clock.now() ?? Date.now());
+  const simNow = () => (running ? simBase + (performance.now() - realBase) * settings.speed : (sim?.clock.now() ?? Date.now()));
   const topicOf = (kind: 'entry' | 'move' | 'exit') => (kind === 'entry' ? config.topics.enter : kind === 'move' ? config.topics.move : config.topics.exit);
 
   const publish = async (kind: 'entry' | 'move' | 'exit', payload: object) => {
@@ -141,7 +184,10 @@ export const simulatorRole: RoleFactory = async (ctx) => {
       m.lag.set(lagMs / 1000);
       if (lagMs > 60_000 && !lagWarned) {
         lagWarned = true;
-        log.warn({ lagSeconds: Math.round(lagMs / 1000), batchSize: settings.batchSize, consumeFrequency: settings.consumeFrequencyS }, 'the timeline falls behind: raise CONSUME_BATCH_SIZE, lower CONSUME_FREQUENCY, or set STALE_EVENTS=drop');
+        log.warn(
+          { lagSeconds: Math.round(lagMs / 1000), batchSize: settings.batchSize, consumeFrequency: settings.consumeFrequencyS },
+          'the timeline falls behind: raise CONSUME_BATCH_SIZE, lower CONSUME_FREQUENCY, or set STALE_EVENTS=drop',
+        );
       } else if (lagMs < 10_000) lagWarned = false;
     } catch (err) {
       log.error({ err }, 'timeline check failed');
@@ -166,19 +212,38 @@ export const simulatorRole: RoleFactory = async (ctx) => {
       const start = startPoint();
       if (sc.consumeFrom !== 'earliest') {
         const n = timeline.skipBefore(start);
-        if (n) { m.skipped.inc(n); log.info({ skipped: n, consumeFrom: sc.consumeFrom }, 'timeline events before CONSUME_FROM skipped'); }
+        if (n) {
+          m.skipped.inc(n);
+          log.info({ skipped: n, consumeFrom: sc.consumeFrom }, 'timeline events before CONSUME_FROM skipped');
+        }
       } else {
         // earliest, as the original's loop: what is already due is published at once, oldest first
         const due = timeline.take(start, Infinity).events;
-        if (due.length) { publishEvents(due); log.info({ published: due.length }, 'CONSUME_FROM=earliest: events already due published at once'); }
+        if (due.length) {
+          publishEvents(due);
+          log.info({ published: due.length }, 'CONSUME_FROM=earliest: events already due published at once');
+        }
       }
       sim = new CustomerSimulation({
-        seed: config.seed, customers: loaded.customers, averageInStore: settings.averageInStore, startMs: start, warmStart: true, timeline,
+        seed: config.seed,
+        customers: loaded.customers,
+        averageInStore: settings.averageInStore,
+        startMs: start,
+        warmStart: true,
+        timeline,
         onError: (id, err) => log.error({ err, customer: id }, 'shopper failed'),
       });
       sim.openDoors();
       simBase = start;
-      log.info({ start: new Date(start).toISOString(), speed: settings.speed, averageInStore: settings.averageInStore, meanVisitS: Math.round(sim.meanVisitMs / 1000) }, 'simulator started');
+      log.info(
+        {
+          start: new Date(start).toISOString(),
+          speed: settings.speed,
+          averageInStore: settings.averageInStore,
+          meanVisitS: Math.round(sim.meanVisitMs / 1000),
+        },
+        'simulator started',
+      );
     } else {
       // resuming: under CONSUME_FROM=latest simulated time jumps to now (the pause is skipped)
       if (sc.consumeFrom === 'latest' && Date.now() > sim.clock.now()) sim.shift(Date.now() - sim.clock.now());
@@ -201,20 +266,28 @@ export const simulatorRole: RoleFactory = async (ctx) => {
 
   const applySettings = (s: SimulatorSettings) => {
     if (s.speed !== undefined && s.speed !== settings.speed) {
-      simBase = simNow(); realBase = performance.now();
+      simBase = simNow();
+      realBase = performance.now();
       settings.speed = s.speed;
     }
-    if (s.averageInStore !== undefined) { settings.averageInStore = s.averageInStore; sim?.setAverage(s.averageInStore); }
+    if (s.averageInStore !== undefined) {
+      settings.averageInStore = s.averageInStore;
+      sim?.setAverage(s.averageInStore);
+    }
     if (s.batchSize !== undefined) settings.batchSize = s.batchSize;
     if (s.staleEvents !== undefined) settings.staleEvents = s.staleEvents;
-    if (s.consumeFrequencyS !== undefined) { settings.consumeFrequencyS = s.consumeFrequencyS; armTimer(); }
+    if (s.consumeFrequencyS !== undefined) {
+      settings.consumeFrequencyS = s.consumeFrequencyS;
+      armTimer();
+    }
     return { ...settings };
   };
 
   const stateView = () => {
     const now = simNow();
     const shoppers: (ShopperView & { source: string; ts?: number })[] = (sim?.shoppers() ?? []).map((s) => ({ ...s, source: 'simulator' }));
-    for (const [id, o] of others) shoppers.push({ id, state: o.source, x: o.x, y: o.y, department: departmentAt(o) ?? null, moves: 0, source: o.source, ts: o.ts });
+    for (const [id, o] of others)
+      shoppers.push({ id, state: o.source, x: o.x, y: o.y, department: departmentAt(o) ?? null, moves: 0, source: o.source, ts: o.ts });
     const backlog = timeline.backlog(now);
     return {
       state: running ? 'started' : 'stopped',
@@ -241,8 +314,15 @@ export const simulatorRole: RoleFactory = async (ctx) => {
   const schedule = (s: ExpandedScenario) => {
     for (const st of s.steps) timeline.schedule({ kind: st.kind, id: s.customerId, at: st.at, x: st.x, y: st.y, source: 'scenario' });
     return {
-      customer_id: s.customerId, scheduled: s.steps.length, state: running ? 'started' : 'stopped',
-      path: s.steps.map((st) => ({ type: st.kind === 'entry' ? 'ENTER' : st.kind === 'exit' ? 'EXIT' : 'MOVE', location: { x: st.x, y: st.y }, timestamp: Math.floor(st.at / 1000), at: new Date(st.at).toISOString() })),
+      customer_id: s.customerId,
+      scheduled: s.steps.length,
+      state: running ? 'started' : 'stopped',
+      path: s.steps.map((st) => ({
+        type: st.kind === 'entry' ? 'ENTER' : st.kind === 'exit' ? 'EXIT' : 'MOVE',
+        location: { x: st.x, y: st.y },
+        timestamp: Math.floor(st.at / 1000),
+        at: new Date(st.at).toISOString(),
+      })),
     };
   };
 
@@ -250,7 +330,9 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     const c = kind === 'move' ? checkMove : checkEntry;
     if (!c.check(req.body)) throw new AppError('schema', `${kind} event ${c.error(req.body)}`);
     const body = req.body as { id: string | number; ts: number; x?: number; y?: number };
-    await publish(kind, body).catch((err) => { throw new AppError('unavailable', `could not publish: ${(err as Error).message}`); });
+    await publish(kind, body).catch((err) => {
+      throw new AppError('unavailable', `could not publish: ${(err as Error).message}`);
+    });
     const id = String(body.id);
     if (kind === 'exit') others.delete(id);
     else if (kind === 'move') others.set(id, { x: body.x!, y: body.y!, ts: body.ts, source: 'produce' });
@@ -261,64 +343,126 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     const own = opts.sharedPaths;
     const prefixed = app.prefix === '/simulator';
     if (own) {
-      app.get('/state', {
-        schema: { description: 'Simulator: state, settings and the customers in the store with their positions and states; with ?timestamp= the scenario player\'s answer, the customers\' states at that time', querystring: Type.Object({ timestamp: Type.Optional(Type.String({ maxLength: 40, description: 'ISO-8601 (no offset = UTC) or epoch seconds or ms' })) }) },
-      }, async (req) => (req.query.timestamp === undefined ? stateView() : statesAt(req.query.timestamp)));
-      app.post('/start', { schema: { description: 'Simulator: start (or resume) consuming the timeline' } }, async () => { startSimulation(); return { state: 'started' }; });
-      app.post('/stop', { schema: { description: 'Simulator: stop (pause) the timeline; shoppers keep their places' } }, async () => { stopSimulation(); return { state: 'stopped' }; });
+      app.get(
+        '/state',
+        {
+          schema: {
+            description:
+              "Simulator: state, settings and the customers in the store with their positions and states; with ?timestamp= the scenario player's answer, the customers' states at that time",
+            querystring: Type.Object({
+              timestamp: Type.Optional(Type.String({ maxLength: 40, description: 'ISO-8601 (no offset = UTC) or epoch seconds or ms' })),
+            }),
+          },
+        },
+        async (req) => (req.query.timestamp === undefined ? stateView() : statesAt(req.query.timestamp)),
+      );
+      app.post('/start', { schema: { description: 'Simulator: start (or resume) consuming the timeline' } }, async () => {
+        startSimulation();
+        return { state: 'started' };
+      });
+      app.post('/stop', { schema: { description: 'Simulator: stop (pause) the timeline; shoppers keep their places' } }, async () => {
+        stopSimulation();
+        return { state: 'stopped' };
+      });
     }
     if (prefixed) {
       // validated here rather than by the route schema: Fastify would silently strip unknown (misspelt) keys
       // the schema is in the OpenAPI document (with its bounds); the handler validates, hence the no-op validator
-      app.post('/settings', { schema: { description: 'Simulator settings, live: speed (SIM_SPEED), averageInStore, batchSize, consumeFrequency (s), staleEvents', body: Settings }, validatorCompiler: () => () => true }, async (req) => {
-        if (!checkSettings.check(req.body)) throw new AppError('schema', `settings ${checkSettings.error(req.body)}`);
-        const b = req.body as Static<typeof Settings>;
-        const shoppers = b.averageInStore ?? settings.averageInStore, speed = b.speed ?? settings.speed;
-        if (shoppers * speed > LIMITS.shopperSpeed) throw new AppError('schema', `averageInStore × speed: ${shoppers} × ${speed} is above ${LIMITS.shopperSpeed} (about ${LIMITS.shopperSpeed / 10} events/s)`);
-        return applySettings({ speed: b.speed, averageInStore: b.averageInStore, batchSize: b.batchSize, consumeFrequencyS: b.consumeFrequency, staleEvents: b.staleEvents });
-      });
-      app.get('/settings', { schema: { description: 'Simulator settings in force: speed, averageInStore, batchSize, consumeFrequency (s), staleEvents, consumeFrom' } }, async () => ({ ...settings, consumeFrom: sc.consumeFrom }));
+      app.post(
+        '/settings',
+        {
+          schema: { description: 'Simulator settings, live: speed (SIM_SPEED), averageInStore, batchSize, consumeFrequency (s), staleEvents', body: Settings },
+          validatorCompiler: () => () => true,
+        },
+        async (req) => {
+          if (!checkSettings.check(req.body)) throw new AppError('schema', `settings ${checkSettings.error(req.body)}`);
+          const b = req.body as Static<typeof Settings>;
+          const shoppers = b.averageInStore ?? settings.averageInStore,
+            speed = b.speed ?? settings.speed;
+          if (shoppers * speed > LIMITS.shopperSpeed)
+            throw new AppError(
+              'schema',
+              `averageInStore × speed: ${shoppers} × ${speed} is above ${LIMITS.shopperSpeed} (about ${LIMITS.shopperSpeed / 10} events/s)`,
+            );
+          return applySettings({
+            speed: b.speed,
+            averageInStore: b.averageInStore,
+            batchSize: b.batchSize,
+            consumeFrequencyS: b.consumeFrequency,
+            staleEvents: b.staleEvents,
+          });
+        },
+      );
+      app.get(
+        '/settings',
+        { schema: { description: 'Simulator settings in force: speed, averageInStore, batchSize, consumeFrequency (s), staleEvents, consumeFrom' } },
+        async () => ({ ...settings, consumeFrom: sc.consumeFrom }),
+      );
     }
     const small = { bodyLimit: config.maxPayloadBytes };
     app.post('/produce_entry', { ...small, schema: { description: 'Publish an entry event {id, ts} (seed 001)' } }, produce('entry'));
     app.post('/produce_move', { ...small, schema: { description: 'Publish a move event {id, ts, x, y} (seed 001)' } }, produce('move'));
     app.post('/produce_exit', { ...small, schema: { description: 'Publish an exit event {id, ts} (seed 001)' } }, produce('exit'));
-    app.post('/scenario', { schema: { description: 'Schedule a customer path with timestamps (ENTER/MOVE/EXIT); ?recalculate_time=true starts it now', querystring: Type.Object({ recalculate_time: Type.Optional(Type.String({ maxLength: 8 })) }) } }, async (req) => {
-      const recalc = /^(true|1|yes)$/i.test(String(req.query.recalculate_time ?? ''));
-      const r = expandScenario(req.body, simNow(), recalc);
-      if (!r.ok) throw new AppError('bad_request', `invalid scenario: ${r.problems.join('; ')}`, { problems: r.problems });
-      return schedule(r.scenario);
-    });
-    app.post('/scenario_draft', { schema: { description: 'Schedule a path of move/focus steps without timestamps, timed like the original player' } }, async (req) => {
-      const r = expandDraft(req.body, simNow());
-      if (!r.ok) throw new AppError('bad_request', `invalid scenario draft: ${r.problems.join('; ')}`, { problems: r.problems });
-      return schedule(r.scenario);
-    });
+    app.post(
+      '/scenario',
+      {
+        schema: {
+          description: 'Schedule a customer path with timestamps (ENTER/MOVE/EXIT); ?recalculate_time=true starts it now',
+          querystring: Type.Object({ recalculate_time: Type.Optional(Type.String({ maxLength: 8 })) }),
+        },
+      },
+      async (req) => {
+        const recalc = /^(true|1|yes)$/i.test(String(req.query.recalculate_time ?? ''));
+        const r = expandScenario(req.body, simNow(), recalc);
+        if (!r.ok) throw new AppError('bad_request', `invalid scenario: ${r.problems.join('; ')}`, { problems: r.problems });
+        return schedule(r.scenario);
+      },
+    );
+    app.post(
+      '/scenario_draft',
+      { schema: { description: 'Schedule a path of move/focus steps without timestamps, timed like the original player' } },
+      async (req) => {
+        const r = expandDraft(req.body, simNow());
+        if (!r.ok) throw new AppError('bad_request', `invalid scenario draft: ${r.problems.join('; ')}`, { problems: r.problems });
+        return schedule(r.scenario);
+      },
+    );
   };
 
   // shoppers use the coupons they are offered (issue 23): adapters/simulator/redemptions.ts
   const profiles = new Map(loaded.customers.map((c) => [c.customerId, c]));
   let catalogue: Promise<CouponCatalogue> | undefined;
-  await listenForOffers(broker, config.topics.prediction, {
-    seed: config.seed,
-    shopper: (id) => (sim?.registry.has(id) ? profiles.get(id) : undefined),
-    coupon: async (id) => {
-      catalogue ??= loadCatalogue(ctx.database.db).catch((err) => { catalogue = undefined; throw err; });
-      const entry = (await catalogue).get(id);
-      return entry ? JSON.parse(entry.json) : undefined;
+  await listenForOffers(
+    broker,
+    config.topics.prediction,
+    {
+      seed: config.seed,
+      shopper: (id) => (sim?.registry.has(id) ? profiles.get(id) : undefined),
+      coupon: async (id) => {
+        catalogue ??= loadCatalogue(ctx.database.db).catch((err) => {
+          catalogue = undefined;
+          throw err;
+        });
+        const entry = (await catalogue).get(id);
+        return entry ? JSON.parse(entry.json) : undefined;
+      },
+      publish: (r) => broker.publish(config.topics.redemption, JSON.stringify(r)),
     },
-    publish: (r) => broker.publish(config.topics.redemption, JSON.stringify(r)),
-  }, (outcome, err) => {
-    m.offers.inc({ outcome });
-    if (err) log.warn({ err: (err as Error).message }, 'a redemption could not be published');
-  });
+    (outcome, err) => {
+      m.offers.inc({ outcome });
+      if (err) log.warn({ err: (err as Error).message }, 'a redemption could not be published');
+    },
+  );
 
   const handle: SimulatorHandle = {
     routes,
-    get running() { return running; },
+    get running() {
+      return running;
+    },
     timeline,
     simulation: () => sim,
-    startSimulation, stopSimulation,
+    startSimulation,
+    stopSimulation,
     settings: applySettings,
     customerSource: loaded.source,
     async start() {

@@ -20,11 +20,22 @@ export function offerOf(payload: unknown): { customerId: string; ts: number; cou
   const p = payload as Record<string, any>;
   if (p.event_type === 'prediction result' && p.payload && typeof p.payload === 'object') {
     const ts = isoToSeconds(String(p.event_timestamp));
-    const id = p.payload.customer_id, coupon = p.payload.coupon_id;
-    return Number.isFinite(ts) && (typeof id === 'string' || typeof id === 'number') && Number.isInteger(coupon) ? { customerId: String(id), ts, coupon } : undefined;
+    const id = p.payload.customer_id,
+      coupon = p.payload.coupon_id;
+    return Number.isFinite(ts) && (typeof id === 'string' || typeof id === 'number') && Number.isInteger(coupon)
+      ? { customerId: String(id), ts, coupon }
+      : undefined;
   }
   const c = p.coupon;
-  if (!p.customer || (typeof p.customer.id !== 'string' && typeof p.customer.id !== 'number') || !Number.isInteger(p.ts) || !c || !Number.isInteger(c.id) || !Array.isArray(c.products)) return undefined;
+  if (
+    !p.customer ||
+    (typeof p.customer.id !== 'string' && typeof p.customer.id !== 'number') ||
+    !Number.isInteger(p.ts) ||
+    !c ||
+    !Number.isInteger(c.id) ||
+    !Array.isArray(c.products)
+  )
+    return undefined;
   return { customerId: String(p.customer.id), ts: p.ts, coupon: c as PublishedOffer };
 }
 
@@ -40,7 +51,11 @@ export interface OfferWiring {
 /** One prediction message: what became of the offer (and the redemption, published, when redeemed). */
 export async function considerOffer(w: OfferWiring, text: string): Promise<OfferOutcome> {
   let offer: ReturnType<typeof offerOf>;
-  try { offer = offerOf(JSON.parse(text)); } catch { return 'unreadable'; }
+  try {
+    offer = offerOf(JSON.parse(text));
+  } catch {
+    return 'unreadable';
+  }
   if (!offer) return 'unreadable';
   const shopper = w.shopper(offer.customerId);
   if (!shopper) return 'not_in_store';
@@ -53,8 +68,21 @@ export async function considerOffer(w: OfferWiring, text: string): Promise<Offer
 }
 
 /** Subscribes the simulator's client to the prediction topic; `outcome` hears every offer's fate (`failed`: the publication or the coupon lookup failed). */
-export async function listenForOffers(broker: Broker, predictionTopic: string, w: OfferWiring, outcome: (o: OfferOutcome, err?: unknown) => void): Promise<void> {
-  await broker.subscribe([predictionTopic], async (_topic, payload) => {
-    try { outcome(await considerOffer(w, payload.toString('utf8'))); } catch (err) { outcome('failed', err); }
-  }, { shared: false });
+export async function listenForOffers(
+  broker: Broker,
+  predictionTopic: string,
+  w: OfferWiring,
+  outcome: (o: OfferOutcome, err?: unknown) => void,
+): Promise<void> {
+  await broker.subscribe(
+    [predictionTopic],
+    async (_topic, payload) => {
+      try {
+        outcome(await considerOffer(w, payload.toString('utf8')));
+      } catch (err) {
+        outcome('failed', err);
+      }
+    },
+    { shared: false },
+  );
 }

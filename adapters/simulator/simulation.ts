@@ -58,14 +58,21 @@ export function meanVisitMs(customers: ShopperProfile[], samples = 300): number 
   if (known) return known;
   const rng = createPrng('calibration');
   const clock = new HeapClock(0);
-  let total = 0, n = 0;
+  let total = 0,
+    n = 0;
   const registry = new ActorRegistry({
-    machine: customerMachine, clock,
+    machine: customerMachine,
+    clock,
     input: (id) => ({ profile: { ...rng.pick(customers), customerId: id }, rng: rng.fork(id) }),
-    onDone: () => { total += clock.now(); n++; },
+    onDone: () => {
+      total += clock.now();
+      n++;
+    },
   });
   for (let i = 0; i < samples; i++) registry.ensure(`c${i}`);
-  while (clock.step()) { /* run every visit to its end */ }
+  while (clock.step()) {
+    /* run every visit to its end */
+  }
   const mean = n ? total / n : 300_000;
   calibrated.set(key, mean);
   return mean;
@@ -114,8 +121,17 @@ export class CustomerSimulation {
           for (const m of e.moves) this.timeline.schedule({ kind: 'move', id, at: now + m.inMs, x: m.x, y: m.y, source: 'simulator' });
         });
       },
-      onDone: (id) => { this.inputs.delete(id); this.legStart.delete(id); this.stats.visitsDone++; },
-      onError: (id, err) => { this.inputs.delete(id); this.legStart.delete(id); this.stats.errors++; this.o.onError?.(id, err); },
+      onDone: (id) => {
+        this.inputs.delete(id);
+        this.legStart.delete(id);
+        this.stats.visitsDone++;
+      },
+      onError: (id, err) => {
+        this.inputs.delete(id);
+        this.legStart.delete(id);
+        this.stats.errors++;
+        this.o.onError?.(id, err);
+      },
     });
   }
 
@@ -148,7 +164,10 @@ export class CustomerSimulation {
   /** Changes the average number of shoppers inside (the arrival rate follows at once). */
   setAverage(n: number): void {
     this.average = n;
-    if (this.doorsOpen) { this.clock.clearTimeout(this.arrivalTimer); this.scheduleArrival(); }
+    if (this.doorsOpen) {
+      this.clock.clearTimeout(this.arrivalTimer);
+      this.scheduleArrival();
+    }
   }
 
   private scheduleArrival() {
@@ -177,7 +196,10 @@ export class CustomerSimulation {
         if (!this.registry.has(c.customerId)) profile = c;
       }
     }
-    if (!profile) { this.stats.turnedAway++; return; }
+    if (!profile) {
+      this.stats.turnedAway++;
+      return;
+    }
     this.stats.arrivals++;
     const visit = this.visits++;
     this.inputs.set(profile.customerId, { profile, rng: this.root.fork(`visit/${visit}`), warm });
@@ -213,8 +235,13 @@ export class CustomerSimulation {
       const { leg } = snap.context;
       // where the shopper is now: the last move of the current leg that is due, else the leg's start
       const inLeg = now - (this.legStart.get(id) ?? now);
-      let pos: { x: number; y: number } = snap.context.pos, moves = snap.context.moves - leg.length;
-      for (const m of leg) { if (m.inMs > inLeg) break; pos = m; moves++; }
+      let pos: { x: number; y: number } = snap.context.pos,
+        moves = snap.context.moves - leg.length;
+      for (const m of leg) {
+        if (m.inMs > inLeg) break;
+        pos = m;
+        moves++;
+      }
       out.push({ id, state: String(snap.value), x: pos.x, y: pos.y, department: departmentAt(pos) ?? null, moves });
     }
     return out;
@@ -245,14 +272,21 @@ export function simulateDay(o: SimulateDayOptions): { events: TimelineEvent[]; s
   const startMs = typeof o.from === 'number' ? o.from : Date.parse(o.from);
   if (Number.isNaN(startMs)) throw new Error(`simulateDay: unreadable start time ${JSON.stringify(o.from)}`);
   const sim = new CustomerSimulation({
-    seed: o.seed, customers: o.customers ?? defaultCustomers(o.seed), averageInStore: o.averageInStore ?? 6,
-    startMs, warmStart: o.warmStart ?? false,
-    onError: (id, err) => { throw new Error(`shopper ${id} failed: ${String(err)}`); },
+    seed: o.seed,
+    customers: o.customers ?? defaultCustomers(o.seed),
+    averageInStore: o.averageInStore ?? 6,
+    startMs,
+    warmStart: o.warmStart ?? false,
+    onError: (id, err) => {
+      throw new Error(`shopper ${id} failed: ${String(err)}`);
+    },
   });
   const end = startMs + o.hours * 3_600_000;
   const events: TimelineEvent[] = [];
   // due events are taken as the clock runs, so the timeline holds only the moves planned ahead
-  const drain = () => { for (const e of sim.timeline.take(sim.clock.now(), Infinity).events) events.push(e); };
+  const drain = () => {
+    for (const e of sim.timeline.take(sim.clock.now(), Infinity).events) events.push(e);
+  };
   sim.openDoors();
   while (sim.clock.step(end)) drain(); // virtual time: timer by timer
   sim.closeDoors();

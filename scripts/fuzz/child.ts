@@ -47,7 +47,11 @@ export class Child {
     this.generation++;
     this.inspector = undefined;
     this.inspectorUrl = '';
-    const proc = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', 'scripts/start.ts'], { env: this.o.env, stdio: ['ignore', 'pipe', 'pipe'], cwd: this.o.cwd });
+    const proc = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', 'scripts/start.ts'], {
+      env: this.o.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: this.o.cwd,
+    });
     this.proc = proc;
     this.alive = true;
     const lines = (chunk: Buffer, err: boolean) => {
@@ -68,19 +72,29 @@ export class Child {
     proc.stdout!.on('data', (d: Buffer) => lines(d, false));
     proc.stderr!.on('data', (d: Buffer) => lines(d, true));
     this.wasReady = false;
-    proc.on('exit', (code, signal) => { this.alive = false; if (this.wasReady) this.onExit(code, signal); });
+    proc.on('exit', (code, signal) => {
+      this.alive = false;
+      if (this.wasReady) this.onExit(code, signal);
+    });
     const until = Date.now() + 180_000;
     while (Date.now() < until) {
       if (!this.alive) throw new Error(`storeflow exited while starting:\n${this.tail.join('\n')}`);
       const r = await http('GET', this.o.httpPort, '/readyz', undefined, {}, 2000);
-      if (r.status === 200) { this.wasReady = true; return; }
+      if (r.status === 200) {
+        this.wasReady = true;
+        return;
+      }
       await sleep(250);
     }
     throw new Error('storeflow was not ready within 180 s');
   }
 
   rssMb(): number {
-    try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.proc!.pid}/status`, 'utf8'))![1]) / 1024; } catch { return NaN; }
+    try {
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.proc!.pid}/status`, 'utf8'))![1]) / 1024;
+    } catch {
+      return NaN;
+    }
   }
 
   /** A full garbage collection in the child, through its inspector (loopback). */
@@ -96,7 +110,12 @@ export class Child {
     const id = ++this.gcId;
     const ws = this.inspector;
     let on: (m: WebSocket.RawData) => void = () => {};
-    const answered = new Promise<void>((ok) => { on = (m) => { if (JSON.parse(m.toString()).id === id) ok(); }; ws.on('message', on); });
+    const answered = new Promise<void>((ok) => {
+      on = (m) => {
+        if (JSON.parse(m.toString()).id === id) ok();
+      };
+      ws.on('message', on);
+    });
     ws.send(JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }));
     await Promise.race([answered, sleep(10_000)]);
     ws.off('message', on);
@@ -114,7 +133,10 @@ export class Child {
 
 /** GC in the child, twice, and its RSS once settled. */
 export async function settledRss(child: Child): Promise<number> {
-  await child.gc(); await sleep(200); await child.gc(); await sleep(300);
+  await child.gc();
+  await sleep(200);
+  await child.gc();
+  await sleep(300);
   return child.rssMb();
 }
 
@@ -122,6 +144,9 @@ export async function settledRss(child: Child): Promise<number> {
 export async function rssAfterWindow(child: Child, before: number): Promise<number> {
   const until = Date.now() + 10_000;
   let rss = await settledRss(child);
-  while (rss > before * 1.2 && Date.now() < until) { await sleep(1000); rss = await settledRss(child); }
+  while (rss > before * 1.2 && Date.now() < until) {
+    await sleep(1000);
+    rss = await settledRss(child);
+  }
   return rss;
 }

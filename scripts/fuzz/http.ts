@@ -3,36 +3,78 @@ import { Agent, request } from 'node:http';
 import type { Kind } from './inputs.ts';
 import type { Outcome } from './run.ts';
 
-export interface HttpAnswer { status: number; text: string; error?: string; hang?: boolean }
+export interface HttpAnswer {
+  status: number;
+  text: string;
+  error?: string;
+  hang?: boolean;
+}
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** Closes the kept-alive sockets (at the end of the run). */
-export function closeHttp(): void { agent.destroy(); }
+export function closeHttp(): void {
+  agent.destroy();
+}
 
 /** One HTTP exchange with a raw request target; never throws. */
-export function http(method: string, port: number, target: string, body: Buffer | undefined, headers: Record<string, string>, timeoutMs: number, retried = false): Promise<HttpAnswer> {
+export function http(
+  method: string,
+  port: number,
+  target: string,
+  body: Buffer | undefined,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  retried = false,
+): Promise<HttpAnswer> {
   return new Promise((ok) => {
     let settled = false;
-    const done = (r: HttpAnswer) => { if (!settled) { settled = true; clearTimeout(timer); ok(r); } };
+    const done = (r: HttpAnswer) => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        ok(r);
+      }
+    };
     let req: ReturnType<typeof request>;
     try {
-      req = request({ host: '127.0.0.1', port, method, path: target, agent, headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...headers } });
-    } catch (err) { return ok({ status: 0, text: '', error: `client refused the request: ${(err as Error).message}` }); }
-    const timer = setTimeout(() => { req.destroy(); done({ status: 0, text: '', hang: true }); }, timeoutMs);
+      req = request({
+        host: '127.0.0.1',
+        port,
+        method,
+        path: target,
+        agent,
+        headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...headers },
+      });
+    } catch (err) {
+      return ok({ status: 0, text: '', error: `client refused the request: ${(err as Error).message}` });
+    }
+    const timer = setTimeout(() => {
+      req.destroy();
+      done({ status: 0, text: '', hang: true });
+    }, timeoutMs);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (d: Buffer) => { if (size < 4096) chunks.push(d); size += d.length; });
+      res.on('data', (d: Buffer) => {
+        if (size < 4096) chunks.push(d);
+        size += d.length;
+      });
       res.on('end', () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8').slice(0, 300) }));
       res.on('error', (err) => done({ status: res.statusCode ?? 0, text: '', error: err.message }));
     });
     req.on('error', (err) => {
       // a kept-alive socket the server closed as we reused it: send again on a new one (Node's advice)
-      if (req.reusedSocket && !retried && (err as NodeJS.ErrnoException).code === 'ECONNRESET') { clearTimeout(timer); settled = true; ok(http(method, port, target, body, headers, timeoutMs, true)); return; }
+      if (req.reusedSocket && !retried && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        clearTimeout(timer);
+        settled = true;
+        ok(http(method, port, target, body, headers, timeoutMs, true));
+        return;
+      }
       done({ status: 0, text: '', error: err.message });
     });
-    if (body) req.end(body); else req.end();
+    if (body) req.end(body);
+    else req.end();
   });
 }
 

@@ -9,40 +9,143 @@
 import type { Prng } from '../../actors/kernel/prng.ts';
 
 export type Kind =
-  | 'valid' | 'malformed-json' | 'wrong-types' | 'unknown-ids' | 'nul' | 'lone-surrogate' | 'bad-utf8'
-  | 'huge-string' | 'deep-nesting' | 'huge-number' | 'oversized' | 'random-bytes';
+  | 'valid'
+  | 'malformed-json'
+  | 'wrong-types'
+  | 'unknown-ids'
+  | 'nul'
+  | 'lone-surrogate'
+  | 'bad-utf8'
+  | 'huge-string'
+  | 'deep-nesting'
+  | 'huge-number'
+  | 'oversized'
+  | 'random-bytes';
 
-export interface Body { kind: Kind; bytes: Buffer }
+export interface Body {
+  kind: Kind;
+  bytes: Buffer;
+}
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** Values that have broken something somewhere (wrong type for every field, edge numbers, injections). */
 export const HOSTILE_VALUES: Json[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1e22,
+  -1e22,
+  1e308,
+  -1e308,
+  5e-324,
   // biome-ignore lint/correctness/noPrecisionLoss: a number past 2^53 is one of the hostile values, on purpose
-  null, true, false, 0, -1, 1e22, -1e22, 1e308, -1e308, 5e-324, 9007199254740993, 2147483648, -2147483649, 4294967296, 0.1,
-  '', ' ', 'NaN', 'Infinity', '-1', '1e22', '0x10', '１２', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '\ufeff', '\u202e',
-  '../../../etc/passwd', "' OR '1'='1' --", '"; DROP TABLE events; --', '<script>alert(1)</script>', '%E0%A4%A', '%00', '#', '+', '$SYS/#',
-  '𝕏'.repeat(40), 'x'.repeat(300), '2024-02-30T25:61:61Z', '+275760-09-13T00:00:00.001Z', '-271821-04-19T00:00:00Z', '9999-12-31T23:59:59Z',
-  [], {}, [[]], [null], { '': null }, { __proto__: null, constructor: { prototype: {} } } as unknown as Json, [1, 2, 3],
+  9007199254740993,
+  2147483648,
+  -2147483649,
+  4294967296,
+  0.1,
+  '',
+  ' ',
+  'NaN',
+  'Infinity',
+  '-1',
+  '1e22',
+  '0x10',
+  '１２',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udfffy',
+  '\ufeff',
+  '\u202e',
+  '../../../etc/passwd',
+  "' OR '1'='1' --",
+  '"; DROP TABLE events; --',
+  '<script>alert(1)</script>',
+  '%E0%A4%A',
+  '%00',
+  '#',
+  '+',
+  '$SYS/#',
+  '𝕏'.repeat(40),
+  'x'.repeat(300),
+  '2024-02-30T25:61:61Z',
+  '+275760-09-13T00:00:00.001Z',
+  '-271821-04-19T00:00:00Z',
+  '9999-12-31T23:59:59Z',
+  [],
+  {},
+  [[]],
+  [null],
+  { '': null },
+  { __proto__: null, constructor: { prototype: {} } } as unknown as Json,
+  [1, 2, 3],
 ];
 
 /** Ids that exist nowhere, or look like something else. */
 export const UNKNOWN_IDS: Json[] = [
-  '999999999', '-1', '0', 'does-not-exist', '00000000-0000-0000-0000-000000000000', 'customer-1', '1.5', '1e3', ' 1', '1 ',
-  '../1', '%31', '\u0000', 'x'.repeat(65), 'x'.repeat(5000), 99999999999, -42, 1.5, 1e21, '１',
+  '999999999',
+  '-1',
+  '0',
+  'does-not-exist',
+  '00000000-0000-0000-0000-000000000000',
+  'customer-1',
+  '1.5',
+  '1e3',
+  ' 1',
+  '1 ',
+  '../1',
+  '%31',
+  '\u0000',
+  'x'.repeat(65),
+  'x'.repeat(5000),
+  99999999999,
+  -42,
+  1.5,
+  1e21,
+  '１',
 ];
 
-const KINDS: Kind[] = ['valid', 'malformed-json', 'wrong-types', 'unknown-ids', 'nul', 'lone-surrogate', 'bad-utf8', 'huge-string', 'deep-nesting', 'huge-number', 'oversized', 'random-bytes'];
+const KINDS: Kind[] = [
+  'valid',
+  'malformed-json',
+  'wrong-types',
+  'unknown-ids',
+  'nul',
+  'lone-surrogate',
+  'bad-utf8',
+  'huge-string',
+  'deep-nesting',
+  'huge-number',
+  'oversized',
+  'random-bytes',
+];
 /** Weights: cheap, varied inputs often; megabyte ones rarely (they cost time, not coverage). */
 const WEIGHTS: Record<Kind, number> = {
-  'valid': 8, 'malformed-json': 14, 'wrong-types': 18, 'unknown-ids': 12, 'nul': 8, 'lone-surrogate': 8, 'bad-utf8': 6,
-  'huge-string': 4, 'deep-nesting': 8, 'huge-number': 10, 'oversized': 0.5, 'random-bytes': 3.5,
+  valid: 8,
+  'malformed-json': 14,
+  'wrong-types': 18,
+  'unknown-ids': 12,
+  nul: 8,
+  'lone-surrogate': 8,
+  'bad-utf8': 6,
+  'huge-string': 4,
+  'deep-nesting': 8,
+  'huge-number': 10,
+  oversized: 0.5,
+  'random-bytes': 3.5,
 };
 const TOTAL = KINDS.reduce((s, k) => s + WEIGHTS[k], 0);
 
 export function pickKind(rng: Prng): Kind {
   let x = rng.float() * TOTAL;
-  for (const k of KINDS) { x -= WEIGHTS[k]; if (x < 0) return k; }
+  for (const k of KINDS) {
+    x -= WEIGHTS[k];
+    if (x < 0) return k;
+  }
   return 'valid';
 }
 
@@ -73,16 +176,26 @@ function randomBytes(rng: Prng, n: number): Buffer {
 /** Text-level damage to valid JSON: truncation, stray characters, JavaScript-only literals. */
 function malformed(rng: Prng, text: string): string {
   switch (rng.int(0, 9)) {
-    case 0: return text.slice(0, rng.int(0, Math.max(0, text.length - 1)));
-    case 1: return text.replace(/:(\d+)/, ':NaN');
-    case 2: return text.replace(/:(\d+)/, ':Infinity');
-    case 3: return text.replace(/}$/, ',}');
-    case 4: return text.replace(/"([a-z_]+)":/, '$1:');
-    case 5: return `${text}${text}`;
-    case 6: return text.replace(/"/g, "'");
-    case 7: return rng.pick(['', ' ', 'null', '[]', '"x"', '1', 'true', '{', '}', '{"', '\ufeff{}', '{}garbage', 'undefined']);
-    case 8: return text.replace(/:(\d+)/, ':1e999');
-    default: return text.replace(/:"([^"]*)"/, ':"$1');
+    case 0:
+      return text.slice(0, rng.int(0, Math.max(0, text.length - 1)));
+    case 1:
+      return text.replace(/:(\d+)/, ':NaN');
+    case 2:
+      return text.replace(/:(\d+)/, ':Infinity');
+    case 3:
+      return text.replace(/}$/, ',}');
+    case 4:
+      return text.replace(/"([a-z_]+)":/, '$1:');
+    case 5:
+      return `${text}${text}`;
+    case 6:
+      return text.replace(/"/g, "'");
+    case 7:
+      return rng.pick(['', ' ', 'null', '[]', '"x"', '1', 'true', '{', '}', '{"', '\ufeff{}', '{}garbage', 'undefined']);
+    case 8:
+      return text.replace(/:(\d+)/, ':1e999');
+    default:
+      return text.replace(/:"([^"]*)"/, ':"$1');
   }
 }
 
@@ -98,10 +211,15 @@ export function hostileBody(rng: Prng, template: Record<string, Json>, o: BodyOp
   const body = clone(template);
   const text = (v: unknown) => Buffer.from(JSON.stringify(v));
   switch (kind) {
-    case 'valid': return { kind, bytes: text(body) };
-    case 'malformed-json': return { kind, bytes: Buffer.from(malformed(rng, JSON.stringify(body))) };
+    case 'valid':
+      return { kind, bytes: text(body) };
+    case 'malformed-json':
+      return { kind, bytes: Buffer.from(malformed(rng, JSON.stringify(body))) };
     case 'wrong-types': {
-      for (let n = rng.int(1, 3); n > 0; n--) { const t = targetOf(rng, body, o.fields); t.obj[t.key] = clone(rng.pick(HOSTILE_VALUES)); }
+      for (let n = rng.int(1, 3); n > 0; n--) {
+        const t = targetOf(rng, body, o.fields);
+        t.obj[t.key] = clone(rng.pick(HOSTILE_VALUES));
+      }
       return { kind, bytes: text(rng.chance(0.1) ? rng.pick(HOSTILE_VALUES) : body) };
     }
     case 'unknown-ids': {
@@ -141,11 +259,26 @@ export function hostileBody(rng: Prng, template: Record<string, Json>, o: BodyOp
     }
     case 'huge-number': {
       const t = targetOf(rng, body, o.fields);
-      const n = rng.pick(['1e22', '-1', '1e308', '-1e308', '1e-400', '123456789012345678901234567890', '-0', '0.0000001', '4.9e-324', '1.7976931348623157e309', '2147483648', '9007199254740993']);
+      const n = rng.pick([
+        '1e22',
+        '-1',
+        '1e308',
+        '-1e308',
+        '1e-400',
+        '123456789012345678901234567890',
+        '-0',
+        '0.0000001',
+        '4.9e-324',
+        '1.7976931348623157e309',
+        '2147483648',
+        '9007199254740993',
+      ]);
       return { kind, bytes: Buffer.from(JSON.stringify({ ...body, [t.key]: '\u0001' }).replace('"\\u0001"', n)) };
     }
-    case 'oversized': return { kind, bytes: text({ ...body, pad: 'x'.repeat(o.limit + rng.int(1, 64 * 1024)) }) };
-    case 'random-bytes': return { kind, bytes: randomBytes(rng, rng.int(1, 256)) };
+    case 'oversized':
+      return { kind, bytes: text({ ...body, pad: 'x'.repeat(o.limit + rng.int(1, 64 * 1024)) }) };
+    case 'random-bytes':
+      return { kind, bytes: randomBytes(rng, rng.int(1, 256)) };
   }
 }
 
@@ -157,19 +290,45 @@ const PATH_PIECES = ['..', '.', '', '~', 'x'.repeat(2000), '%2F', '\u00e9', '%e9
 /** A hostile path segment: bad escapes, traversal, very long, or one of `known` (a real id). */
 export function hostileSegment(rng: Prng, known: string[] = []): string {
   switch (rng.int(0, 5)) {
-    case 0: return rng.pick(BAD_ESCAPES);
-    case 1: return `${rng.pick(known.length ? known : ['1'])}${rng.pick(BAD_ESCAPES)}`;
-    case 2: return encodeURIComponent(String(rng.pick(UNKNOWN_IDS))).slice(0, 3000);
-    case 3: return rng.pick(PATH_PIECES);
-    case 4: return known.length ? rng.pick(known) : '1';
-    default: return Array.from({ length: rng.int(1, 4) }, () => rng.pick([...BAD_ESCAPES, ...PATH_PIECES])).join(rng.pick(['/', '', '%2F']));
+    case 0:
+      return rng.pick(BAD_ESCAPES);
+    case 1:
+      return `${rng.pick(known.length ? known : ['1'])}${rng.pick(BAD_ESCAPES)}`;
+    case 2:
+      return encodeURIComponent(String(rng.pick(UNKNOWN_IDS))).slice(0, 3000);
+    case 3:
+      return rng.pick(PATH_PIECES);
+    case 4:
+      return known.length ? rng.pick(known) : '1';
+    default:
+      return Array.from({ length: rng.int(1, 4) }, () => rng.pick([...BAD_ESCAPES, ...PATH_PIECES])).join(rng.pick(['/', '', '%2F']));
   }
 }
 
 /** A hostile query string for `params` (plus stray ones): bad escapes, huge numbers, dates out of range, repeats. */
 export function hostileQuery(rng: Prng, params: string[]): string {
-  const values = ['1e22', '-1', 'NaN', '', '8640000000000001', '99999999999999999999', '0x1', '2024-02-30T10:00:00Z', '+275760-09-13T00:00:00Z',
-    '2024-05-01T10:00:00+25:00', '10:00', 'now', '%', '%E0%A4%A', '%00', 'x'.repeat(3000), '1&2', '0', '1', '123456789012345'];
+  const values = [
+    '1e22',
+    '-1',
+    'NaN',
+    '',
+    '8640000000000001',
+    '99999999999999999999',
+    '0x1',
+    '2024-02-30T10:00:00Z',
+    '+275760-09-13T00:00:00Z',
+    '2024-05-01T10:00:00+25:00',
+    '10:00',
+    'now',
+    '%',
+    '%E0%A4%A',
+    '%00',
+    'x'.repeat(3000),
+    '1&2',
+    '0',
+    '1',
+    '123456789012345',
+  ];
   const n = rng.int(0, 3);
   const parts: string[] = [];
   for (let i = 0; i < n || parts.length === 0; i++) {
@@ -187,7 +346,19 @@ export function hostileCell(rng: Prng, column: 'int' | 'real' | 'text' | 'other'
   const byColumn: Record<typeof column, (string | number[])[]> = {
     int: ['2147483648', '-2147483649', '-2147483648', '99999999999999999999', '1.0', '1e3', '+1', '0x10', '００', '-0', '1 '],
     real: ['1e39', '-1e39', '1e-50', '-1e-46', '3.4028236e38', '1e-45', '1e308', '1e309', '.5', '5.', '1e', '--1', '1,5', '0.0'],
-    text: ['x'.repeat(257), 'é'.repeat(51), '👕'.repeat(256), '\ud800', [0xed, 0xa0, 0x80], [0xff, 0xfe], [0xc0, 0x80], [0xe2, 0x82], 'a\u0000', '"quoted, with comma"', '"multi\nline"'],
+    text: [
+      'x'.repeat(257),
+      'é'.repeat(51),
+      '👕'.repeat(256),
+      '\ud800',
+      [0xed, 0xa0, 0x80],
+      [0xff, 0xfe],
+      [0xc0, 0x80],
+      [0xe2, 0x82],
+      'a\u0000',
+      '"quoted, with comma"',
+      '"multi\nline"',
+    ],
     other: ['men', 'MEN', 'Garden', 'X', 'F ', '2010-02-30', '2010-13-01', '99999-01-01', 'just_discount ', 'department\u0000'],
   };
   const v = rng.chance(0.7) ? rng.pick(byColumn[column]) : rng.pick(common);

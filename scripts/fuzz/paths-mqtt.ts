@@ -28,15 +28,34 @@ export class MqttSender {
 
   connect(): Promise<MqttClient> {
     const url = new URL(this.broker.url.replace(/^tcp:/, 'mqtt:'));
-    this.client ??= mqtt.connectAsync(`${url.protocol}//${url.host}`, {
-      clientId: `${this.broker.tag}_sender`, protocolVersion: 4, reconnectPeriod: 500, connectTimeout: 5000, clean: true,
-      username: this.broker.username ?? (decodeURIComponent(url.username) || undefined), password: this.broker.password ?? (decodeURIComponent(url.password) || undefined),
-    }).then((c) => { c.on('error', () => {}); return c; }, (err) => { this.client = undefined; throw err; });
+    this.client ??= mqtt
+      .connectAsync(`${url.protocol}//${url.host}`, {
+        clientId: `${this.broker.tag}_sender`,
+        protocolVersion: 4,
+        reconnectPeriod: 500,
+        connectTimeout: 5000,
+        clean: true,
+        username: this.broker.username ?? (decodeURIComponent(url.username) || undefined),
+        password: this.broker.password ?? (decodeURIComponent(url.password) || undefined),
+      })
+      .then(
+        (c) => {
+          c.on('error', () => {});
+          return c;
+        },
+        (err) => {
+          this.client = undefined;
+          throw err;
+        },
+      );
     return this.client;
   }
 
   async end(): Promise<void> {
-    await this.client?.then((c) => c.end(true), () => {});
+    await this.client?.then(
+      (c) => c.end(true),
+      () => {},
+    );
   }
 }
 
@@ -45,17 +64,30 @@ function oversizedPacket(broker: Broker, announced: number, topic: string, timeo
   return new Promise((ok) => {
     const url = new URL(broker.url.replace(/^tcp:/, 'mqtt:'));
     const socket = connect({ host: url.hostname, port: Number(url.port || 1883) });
-    let sent = 0, closed = false;
-    const timer = setTimeout(() => { socket.destroy(); ok('hang'); }, timeoutMs);
+    let sent = 0,
+      closed = false;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      ok('hang');
+    }, timeoutMs);
     socket.on('error', () => {});
-    socket.on('close', () => { closed = true; clearTimeout(timer); ok(sent <= 8 * 1024 * 1024 ? 'refused' : 'hang'); });
+    socket.on('close', () => {
+      closed = true;
+      clearTimeout(timer);
+      ok(sent <= 8 * 1024 * 1024 ? 'refused' : 'hang');
+    });
     socket.on('connect', async () => {
       const id = Buffer.from(`${broker.tag}_big_${announced}`);
       const cbody = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 60, 0, id.length]), id]);
       socket.write(Buffer.concat([Buffer.from([0x10, cbody.length]), cbody]));
       const len: number[] = [];
       let n = announced;
-      do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; len.push(b); } while (n > 0);
+      do {
+        let b = n % 128;
+        n = Math.floor(n / 128);
+        if (n > 0) b |= 0x80;
+        len.push(b);
+      } while (n > 0);
       const t = Buffer.from(topic);
       socket.write(Buffer.concat([Buffer.from([0x30, ...len]), Buffer.from([t.length >> 8, t.length & 255]), t]));
       const chunk = Buffer.alloc(64 * 1024, 0x7b);
@@ -65,7 +97,9 @@ function oversizedPacket(broker: Broker, announced: number, topic: string, timeo
           if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), sleep(100)]);
           sent += chunk.length;
         }
-      } catch { /* the broker cut the connection: what we want */ }
+      } catch {
+        /* the broker cut the connection: what we want */
+      }
     });
   });
 }
@@ -73,27 +107,34 @@ function oversizedPacket(broker: Broker, announced: number, topic: string, timeo
 export function mqttPath(c: PathContext, sender: MqttSender, broker: Broker, label: string, topic: string, template: Record<string, Json>): FuzzPath {
   return {
     name: `mqtt ${label}`,
-    run: (stats, rng) => c.each(stats, c.count, c.concurrency * 4, async (i) => {
-      const r = rng.fork(i);
-      let kind = pickKind(r);
-      // a packet above the embedded broker's limit (an external broker's limit is its own configuration)
-      if (kind === 'oversized' && r.chance(0.5) && broker.mode === 'embedded') {
-        const announced = r.pick([8, 50, 100, 255]) * 1024 * 1024;
-        const outcome = await oversizedPacket(broker, announced, topic, c.timeoutMs);
-        return [outcome, () => `a PUBLISH announcing ${announced} bytes → ${outcome === 'hang' ? 'not closed by the broker' : 'closed'}`];
-      }
-      const envelope = r.chance(0.15) && label !== 'command';
-      const base = envelope ? { event_type: `${label} event`, event_timestamp: new Date(c.now * 1000).toISOString(), payload: template } : template;
-      const body: Body = label === 'command' && r.chance(0.2) ? { kind: 'valid', bytes: Buffer.from(r.pick(['START', 'stop', ' STOP ', 'halt', '', '\u0000', 'S\u0000TOP'])) } : hostileBody(r, base as Record<string, Json>, { limit: broker.maxPayloadBytes, fields: FIELDS }, kind);
-      kind = body.kind;
-      const client = await sender.connect().catch(() => undefined);
-      if (!client) return ['hang', () => 'could not connect to the broker'];
-      const res = await Promise.race([
-        client.publishAsync(topic, body.bytes, { qos: 1 }).then(() => 'ok' as const, (err: Error) => `error: ${err.message}`),
-        sleep(c.timeoutMs).then(() => 'hang' as const),
-      ]);
-      // the broker acknowledges; what storeflow made of it shows in its log (error lines count as 5xx)
-      return [res === 'ok' ? 'ok' : res === 'hang' ? 'hang' : 'reset', () => `#${i} ${kind} ${show(body.bytes)} → ${res}`];
-    }),
+    run: (stats, rng) =>
+      c.each(stats, c.count, c.concurrency * 4, async (i) => {
+        const r = rng.fork(i);
+        let kind = pickKind(r);
+        // a packet above the embedded broker's limit (an external broker's limit is its own configuration)
+        if (kind === 'oversized' && r.chance(0.5) && broker.mode === 'embedded') {
+          const announced = r.pick([8, 50, 100, 255]) * 1024 * 1024;
+          const outcome = await oversizedPacket(broker, announced, topic, c.timeoutMs);
+          return [outcome, () => `a PUBLISH announcing ${announced} bytes → ${outcome === 'hang' ? 'not closed by the broker' : 'closed'}`];
+        }
+        const envelope = r.chance(0.15) && label !== 'command';
+        const base = envelope ? { event_type: `${label} event`, event_timestamp: new Date(c.now * 1000).toISOString(), payload: template } : template;
+        const body: Body =
+          label === 'command' && r.chance(0.2)
+            ? { kind: 'valid', bytes: Buffer.from(r.pick(['START', 'stop', ' STOP ', 'halt', '', '\u0000', 'S\u0000TOP'])) }
+            : hostileBody(r, base as Record<string, Json>, { limit: broker.maxPayloadBytes, fields: FIELDS }, kind);
+        kind = body.kind;
+        const client = await sender.connect().catch(() => undefined);
+        if (!client) return ['hang', () => 'could not connect to the broker'];
+        const res = await Promise.race([
+          client.publishAsync(topic, body.bytes, { qos: 1 }).then(
+            () => 'ok' as const,
+            (err: Error) => `error: ${err.message}`,
+          ),
+          sleep(c.timeoutMs).then(() => 'hang' as const),
+        ]);
+        // the broker acknowledges; what storeflow made of it shows in its log (error lines count as 5xx)
+        return [res === 'ok' ? 'ok' : res === 'hang' ? 'hang' : 'reset', () => `#${i} ${kind} ${show(body.bytes)} → ${res}`];
+      }),
   };
 }

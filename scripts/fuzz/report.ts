@@ -1,12 +1,25 @@
 /** The fuzzer's table: a line per path as it ends, the total, the examples per path and the verdict. */
 import type { Stats } from './run.ts';
 
-interface Row { name: string; sent: string | number; ok: string | number; refused: string | number; fivexx: string | number; hangs: string | number; crashes: string | number; seconds: string | number; mem: string }
+interface Row {
+  name: string;
+  sent: string | number;
+  ok: string | number;
+  refused: string | number;
+  fivexx: string | number;
+  hangs: string | number;
+  crashes: string | number;
+  seconds: string | number;
+  mem: string;
+}
 
 export class Report {
   private readonly w: number;
 
-  constructor(names: string[], private write: (text: string) => void = (t) => process.stdout.write(t)) {
+  constructor(
+    names: string[],
+    private write: (text: string) => void = (t) => process.stdout.write(t),
+  ) {
     this.w = Math.max(...names.map((n) => n.length), 10);
   }
 
@@ -16,7 +29,9 @@ export class Report {
   }
 
   header(): void {
-    this.write(`${this.cols({ name: 'path', sent: 'sent', ok: 'ok', refused: 'refused', fivexx: '5xx', hangs: 'hangs', crashes: 'crashes', seconds: 's', mem: 'rss MB before → after' })}\n`);
+    this.write(
+      `${this.cols({ name: 'path', sent: 'sent', ok: 'ok', refused: 'refused', fivexx: '5xx', hangs: 'hangs', crashes: 'crashes', seconds: 's', mem: 'rss MB before → after' })}\n`,
+    );
   }
 
   /** A path's line, once it is done. */
@@ -27,7 +42,17 @@ export class Report {
 
   /** The total, the examples and the verdict (`elapsed`: seconds since the start); returns the failures (crashes + 5xx + hangs). */
   end(results: Stats[], elapsed: () => number, o: { pathSeconds: number; count: number }): number {
-    const total = results.reduce((t, s) => ({ sent: t.sent + s.sent, ok: t.ok + s.ok, refused: t.refused + s.refused, fivexx: t.fivexx + s.fivexx, hangs: t.hangs + s.hangs, crashes: t.crashes + s.crashes }), { sent: 0, ok: 0, refused: 0, fivexx: 0, hangs: 0, crashes: 0 });
+    const total = results.reduce(
+      (t, s) => ({
+        sent: t.sent + s.sent,
+        ok: t.ok + s.ok,
+        refused: t.refused + s.refused,
+        fivexx: t.fivexx + s.fivexx,
+        hangs: t.hangs + s.hangs,
+        crashes: t.crashes + s.crashes,
+      }),
+      { sent: 0, ok: 0, refused: 0, fivexx: 0, hangs: 0, crashes: 0 },
+    );
     const first = results[0]?.rssBefore ?? NaN;
     const last = results[results.length - 1]?.rssAfter ?? NaN;
     this.write(`${this.cols({ name: 'total', ...total, seconds: elapsed(), mem: `${first.toFixed(0)} → ${last.toFixed(0)} over the run` })}\n`);
@@ -35,7 +60,9 @@ export class Report {
     const memoryOk = results.every((s) => !(s.rssAfter > s.rssBefore * 1.2));
     if (results.some((s) => s.timeCapped)) this.write(`\n* stopped at --path-seconds ${o.pathSeconds} before --count ${o.count}\n`);
     const failed = total.crashes + total.fivexx + total.hangs;
-    this.write(`\n${total.crashes} crashes, ${total.fivexx} 5xx, ${total.hangs} hangs over ${total.sent} inputs on ${results.length} paths; memory ${memoryOk ? 'back within 20 % after every path' : 'NOT back within 20 % after some path (marked !)'}; ${elapsed().toFixed(0)} s: ${failed ? 'FAIL' : 'PASS'}\n`);
+    this.write(
+      `\n${total.crashes} crashes, ${total.fivexx} 5xx, ${total.hangs} hangs over ${total.sent} inputs on ${results.length} paths; memory ${memoryOk ? 'back within 20 % after every path' : 'NOT back within 20 % after some path (marked !)'}; ${elapsed().toFixed(0)} s: ${failed ? 'FAIL' : 'PASS'}\n`,
+    );
     return failed;
   }
 }

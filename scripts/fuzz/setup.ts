@@ -35,15 +35,27 @@ export async function prepare(): Promise<FuzzEnv> {
   const ports = { http: await freePort(), stream: await freePort(), api: await freePort(), mqtt: await freePort(), pg: await freePort() };
   const childEnv: Record<string, string> = {
     ...(process.env as Record<string, string>),
-    STOREFLOW_HOME: home, HOST: '127.0.0.1', PORT: String(ports.http), STREAM_PORT: String(ports.stream), STREAM_API_PORT: String(ports.api),
-    MQTT_PORT: String(ports.mqtt), PG_PORT: String(ports.pg), LOG_LEVEL: 'warn', LOG_FILENAME: '',
-    GENERATOR_AUTO_START: 'false', SIMULATOR_AUTO_START: 'false', AUTO_SEED: 'true', DEAD_LETTER_TOPIC: '',
+    STOREFLOW_HOME: home,
+    HOST: '127.0.0.1',
+    PORT: String(ports.http),
+    STREAM_PORT: String(ports.stream),
+    STREAM_API_PORT: String(ports.api),
+    MQTT_PORT: String(ports.mqtt),
+    PG_PORT: String(ports.pg),
+    LOG_LEVEL: 'warn',
+    LOG_FILENAME: '',
+    GENERATOR_AUTO_START: 'false',
+    SIMULATOR_AUTO_START: 'false',
+    AUTO_SEED: 'true',
+    DEAD_LETTER_TOPIC: '',
     ...(external.db ? { DATABASE_SCHEMA: tag } : {}),
     ...(external.mqtt ? { MQTT_TOPIC_PREFIX: `${tag}/`, MQTT_CLIENT_ID: tag } : {}),
     // a topic exchange binds `#`: every hostile routing key reaches storeflow (a direct one routes only the streams' keys)
     ...(external.amqp ? { AMQP_EXCHANGE_TYPE: 'topic' } : {}),
   };
-  delete childEnv.ROLES; delete childEnv.DEBUG; delete childEnv.NODE_OPTIONS;
+  delete childEnv.ROLES;
+  delete childEnv.DEBUG;
+  delete childEnv.NODE_OPTIONS;
   const parsed = parseConfig(childEnv);
   if (!parsed.ok) bad(`the environment is not a valid storeflow configuration: ${parsed.problems.join('; ')}`);
   const config = parsed.config;

@@ -1,7 +1,12 @@
 /** The WebSocket upgrade sender: a raw upgrade request on its own socket, read to its first answer. */
 import { connect } from 'node:net';
 
-export interface UpgradeAnswer { status: number; close?: number; hang?: boolean; reset?: boolean }
+export interface UpgradeAnswer {
+  status: number;
+  close?: number;
+  hang?: boolean;
+  reset?: boolean;
+}
 
 /** A raw WebSocket upgrade: the status line, then the first frame (a close code) or silence. */
 export function upgrade(port: number, target: string, extra: string, timeoutMs: number): Promise<UpgradeAnswer> {
@@ -10,13 +15,23 @@ export function upgrade(port: number, target: string, extra: string, timeoutMs: 
     let buf = Buffer.alloc(0);
     let status = 0;
     let settled = false;
-    const done = (r: UpgradeAnswer) => { if (!settled) { settled = true; clearTimeout(timer); clearTimeout(quiet); socket.destroy(); ok(r); } };
+    const done = (r: UpgradeAnswer) => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(quiet);
+        socket.destroy();
+        ok(r);
+      }
+    };
     const timer = setTimeout(() => done({ status, hang: true }), timeoutMs);
     let quiet: NodeJS.Timeout | undefined;
     socket.on('error', () => done({ status, reset: status === 0 }));
     socket.on('close', () => done({ status, reset: status === 0 }));
     socket.on('connect', () => {
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`);
+      socket.write(
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`,
+      );
     });
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
