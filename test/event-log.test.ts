@@ -36,6 +36,35 @@ migrations('apply once, recorded, idempotent on re-run', async () => {
   for (const t of ['coupon_info', 'coupon_product', 'customer_info', 'events', 'product_info', 'schema_migrations']) assert.ok(tables.includes(t), t);
 });
 
+migrations('a log written before ids were unique keeps its first copy of each id; later copies get their position appended', async () => {
+  const other = uniqueName();
+  const db = await connectDatabase(DATABASE_URL, other, silentLogger);
+  try {
+    // the schema as it stood before 005, and a log with an input logged twice and an id used again later
+    for (const m of listMigrations().filter((m) => m.version < 5)) await db.db.query(sql.__dangerous__rawValue(m.text));
+    await db.db.query(sql`
+      INSERT INTO events (stream_id, version, type, data, message_id) VALUES
+        ('customer-1', 1, 'focus', '{}', 'a'), ('customer-1', 2, 'focus', '{}', 'a'), ('customer-1', 3, 'prediction', '{}', 'a:prediction'),
+        ('customer-2', 1, 'entry', '{}', 'b'), ('customer-1', 4, 'prediction', '{}', 'a:prediction'), ('customer-2', 2, 'move', '{}', NULL),
+        ('customer-2', 3, 'move', '{}', NULL)`);
+    const migration = listMigrations().find((m) => m.version === 5)!;
+    await db.db.query(sql.__dangerous__rawValue(migration.text));
+    const rows = await db.db.query(sql`SELECT position, message_id FROM events ORDER BY position`);
+    assert.equal(
+      rows.map((r) => r.message_id),
+      ['a', 'a#2', 'a:prediction', 'b', 'a:prediction#5', null, null],
+    );
+    let refused = false;
+    await db.db
+      .query(sql`INSERT INTO events (stream_id, version, type, data, message_id) VALUES ('customer-3', 1, 'entry', '{}', 'b')`)
+      .catch(() => (refused = true));
+    assert.ok(refused, 'the index holds');
+  } finally {
+    await db.close();
+    await dropSchema(other);
+  }
+});
+
 migrations('concurrent migrators apply each migration exactly once', async () => {
   const other = uniqueName();
   const a = await connectDatabase(DATABASE_URL, other, silentLogger);
@@ -66,11 +95,11 @@ migrations('cache tables enforce keys', async () => {
 migrations.run();
 
 /** The contract every EventLog implementation honours. */
-function contract(name: string, make: () => Promise<{ log: EventLog; done: () => Promise<void> }>) {
+function contract(name: string, make: () => Promise<{ log: EventLog; other: () => EventLog; done: () => Promise<void> }>) {
   const s = suite(`event log contract: ${name}`);
-  let log: EventLog, done: () => Promise<void>;
+  let log: EventLog, other: () => EventLog, done: () => Promise<void>;
   s.before.each(async () => {
-    ({ log, done } = await make());
+    ({ log, other, done } = await make());
   });
   s.after.each(async () => {
     await done();
@@ -94,6 +123,71 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
     const more = await log.append([{ streamId: 'customer-1', type: 'exit', data: { id: '1', ts: 13 } }]);
     assert.is(more[0].version, 3);
     assert.is(await log.head(), more[0].position);
+  });
+
+  s('an id is logged once: a second append of it (later, or in the same batch, or by another writer) writes nothing and returns the logged copy', async () => {
+    const [first] = await log.append([{ streamId: 'customer-1', type: 'focus', data: { n: 1 }, messageId: 'in-1' }]);
+    const again = await log.append([
+      { streamId: 'customer-1', type: 'focus', data: { n: 2 }, messageId: 'in-1' },
+      { streamId: 'customer-1', type: 'exit', data: { n: 3 }, messageId: 'in-2' },
+      { streamId: 'customer-1', type: 'exit', data: { n: 4 }, messageId: 'in-2' },
+      { streamId: 'customer-1', type: 'move', data: { n: 5 } },
+    ]);
+    assert.equal(
+      again.map((e) => [e.skipped ?? 'written', e.version, e.data]),
+      [
+        ['duplicate', 1, { n: 1 }],
+        ['written', 2, { n: 3 }],
+        ['duplicate', 2, { n: 3 }],
+        ['written', 3, { n: 5 }],
+      ],
+    );
+    assert.is(again[0].position, first.position);
+    const [byOther] = await other().append([{ streamId: 'customer-9', type: 'prediction', data: {}, messageId: 'in-2' }]);
+    assert.is(byOther.skipped, 'duplicate');
+    assert.is(byOther.streamId, 'customer-1');
+    assert.equal(
+      (await log.read()).map((e) => [e.streamId, e.version, e.messageId ?? null]),
+      [
+        ['customer-1', 1, 'in-1'],
+        ['customer-1', 2, 'in-2'],
+        ['customer-1', 3, null],
+      ],
+    );
+  });
+
+  s('expected version: an append behind another writer is a conflict; behind only its own appends it goes through', async () => {
+    const [entry] = await log.append([{ streamId: 'customer-1', type: 'entry', data: {}, messageId: 'e' }]);
+    // this writer's own later input does not make its decision stale
+    await log.append([{ streamId: 'customer-1', type: 'focus', data: {}, messageId: 'f1' }]);
+    const [mine] = await log.append([{ streamId: 'customer-1', type: 'prediction', data: {}, messageId: 'f1:prediction', expectedVersion: entry.version }]);
+    assert.equal([mine.skipped, mine.version], [undefined, 3]);
+    // another writer appends: an expectation that has not seen it is refused, with nothing written
+    const [theirs] = await other().append([{ streamId: 'customer-1', type: 'focus', data: {}, messageId: 'f2' }]);
+    assert.is(theirs.version, 4);
+    const stale = await log.append([
+      { streamId: 'customer-1', type: 'prediction', data: {}, messageId: 'f3:prediction', expectedVersion: 3 },
+      { streamId: 'customer-2', type: 'entry', data: {}, messageId: 'e2' },
+    ]);
+    assert.equal(
+      stale.map((e) => [e.skipped ?? 'written', e.version]),
+      [
+        ['conflict', 0],
+        ['written', 1],
+      ],
+    );
+    // having read the stream up to the other writer's event, the same append goes through
+    const seen = await log.readStream('customer-1', 3);
+    assert.equal(
+      seen.map((e) => [e.version, e.messageId]),
+      [[4, 'f2']],
+    );
+    const [retried] = await log.append([{ streamId: 'customer-1', type: 'prediction', data: {}, messageId: 'f3:prediction', expectedVersion: 4 }]);
+    assert.equal([retried.skipped, retried.version], [undefined, 5]);
+    assert.equal(
+      (await log.readStream('customer-1')).map((e) => e.messageId),
+      ['e', 'f1', 'f1:prediction', 'f2', 'f3:prediction'],
+    );
   });
 
   s('read by range, stream and type returns what was appended, in order', async () => {
@@ -267,15 +361,22 @@ function contract(name: string, make: () => Promise<{ log: EventLog; done: () =>
   s.run();
 }
 
-contract('in-memory', async () => ({ log: new InMemoryEventLog(() => Date.now()), done: async () => {} }));
+contract('in-memory', async () => {
+  const log = new InMemoryEventLog(() => Date.now());
+  return { log, other: () => log.anotherWriter(), done: async () => {} };
+});
 contract('PostgreSQL', async () => {
   const schema = uniqueName();
   const db = await connectDatabase(DATABASE_URL, schema, silentLogger);
   await migrate(db.db, silentLogger);
   const log = new PostgresEventLog(db.db, { log: silentLogger });
+  // a second writer on the same database, as another replica would be
+  const second = new PostgresEventLog(db.db, { log: silentLogger });
   return {
     log,
+    other: () => second,
     done: async () => {
+      await second.close();
       await log.close();
       await db.close();
       await dropSchema(schema);

@@ -74,7 +74,7 @@ test('npm start on embedded defaults: healthcheck, readyz, metrics, docs, broker
   } finally {
     first.child.kill('SIGINT');
   }
-  assert.is(await first.exited, 0);
+  assert.is(await first.exited, 0, first.out().slice(-4000));
   assert.not.ok(existsSync(join(home, 'pg', 'postmaster.pid')), 'PostgreSQL stopped with storeflow');
   assert.not.match(first.out(), /MQTT connection lost/, 'a requested stop is no lost connection');
   assert.not.ok(first.out().includes(SECRET), 'no secret in the logs');
@@ -88,7 +88,7 @@ test('npm start on embedded defaults: healthcheck, readyz, metrics, docs, broker
   } finally {
     second.child.kill('SIGTERM');
   }
-  assert.is(await second.exited, 0);
+  assert.is(await second.exited, 0, second.out().slice(-4000));
   assert.not.ok(existsSync(join(home, 'pg', 'postmaster.pid')));
 });
 

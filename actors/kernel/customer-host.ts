@@ -87,6 +87,14 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     return out;
   }
 
+  /** Stops and forgets a customer's actor (its state is to be rebuilt); true when there was one. */
+  drop(customerId: string): boolean {
+    if (!this.actors.has(customerId)) return false;
+    this.actors.remove(customerId);
+    this.idle?.forget(customerId);
+    return true;
+  }
+
   private advance(customerId: string, ts: number) {
     const tick = this.idle?.advance(customerId, ts);
     // only those idle long enough hear the tick

@@ -9,16 +9,27 @@ export interface NewEvent {
   type: string;
   data: unknown;
   metadata?: Record<string, unknown>;
-  /** Stable id: an input's dedup key, or an output's id derived from its input. */
+  /** Stable id: an input's dedup key, or an output's id derived from its input. Unique in the log. */
   messageId?: string;
+  /**
+   * The stream's version as the appender last saw it: the event is appended only if every event of the stream
+   * after that version was appended by this same writer (its own inputs in flight do not count as news).
+   * Otherwise it is skipped as a `conflict`: another writer (a replica) appended something the appender has not seen.
+   */
+  expectedVersion?: number;
 }
 
-export interface LoggedEvent extends Required<Omit<NewEvent, 'messageId'>> {
+export interface LoggedEvent extends Required<Omit<NewEvent, 'messageId' | 'expectedVersion'>> {
   position: number;
   version: number;
   messageId?: string;
   /** Milliseconds since the epoch. */
   recordedAt: number;
+  /**
+   * Set when append() wrote nothing for this event: `duplicate` (its id is in the log already: this is the logged
+   * copy) or `conflict` (its expectedVersion was behind another writer's events: position and version are 0).
+   */
+  skipped?: 'duplicate' | 'conflict';
 }
 
 export interface ReadOptions {
@@ -87,8 +98,13 @@ export interface StreamPageRow {
 }
 
 export interface EventLog {
-  /** Appends in order, atomically; resolves with the logged events (positions, versions). */
+  /**
+   * Appends in order; resolves with one entry per event: the logged event (position, version), or the reason it was
+   * skipped (its id already logged; its expected version stale). Skipped events take no version.
+   */
   append(events: NewEvent[]): Promise<LoggedEvent[]>;
+  /** The events of one stream after `afterVersion` (default: all), in order. */
+  readStream(streamId: string, afterVersion?: number): Promise<LoggedEvent[]>;
   read(opts?: ReadOptions): Promise<LoggedEvent[]>;
   /** The log (or a range, or one stream) page by page, in position order. */
   pages(opts?: Omit<ReadOptions, 'limit'> & { pageSize?: number }): AsyncIterable<LoggedEvent[]>;
@@ -127,15 +143,50 @@ export async function* readPages(log: Pick<EventLog, 'read'>, o: Omit<ReadOption
 export class InMemoryEventLog implements EventLog {
   private events: LoggedEvent[] = [];
   private versions = new Map<string, number>();
+  private byId = new Map<string, LoggedEvent>();
+  /** Which writer appended each position (index = position - 1). */
+  private writers: number[] = [];
   private listeners = new Set<LogListener>();
-  constructor(private clock: () => number = () => 0) {}
+  constructor(
+    private clock: () => number = () => 0,
+    private writer = 0,
+    shared?: InMemoryEventLog,
+  ) {
+    if (shared) {
+      this.events = shared.events;
+      this.versions = shared.versions;
+      this.byId = shared.byId;
+      this.writers = shared.writers;
+      this.listeners = shared.listeners;
+    }
+  }
+
+  /** Another writer on the same log (as a second process on the same database): for expected-version tests. */
+  anotherWriter(): InMemoryEventLog {
+    return new InMemoryEventLog(this.clock, this.writer + 1, this);
+  }
 
   async append(batch: NewEvent[]): Promise<LoggedEvent[]> {
     return this.appendSync(batch);
   }
 
   appendSync(batch: NewEvent[]): LoggedEvent[] {
-    const out = batch.map((e) => {
+    const written: LoggedEvent[] = [];
+    const out = batch.map((e): LoggedEvent => {
+      const existing = e.messageId === undefined ? undefined : this.byId.get(e.messageId);
+      if (existing) return { ...existing, skipped: 'duplicate' };
+      if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion))
+        return {
+          position: 0,
+          streamId: e.streamId,
+          version: 0,
+          type: e.type,
+          data: e.data,
+          metadata: e.metadata ?? {},
+          messageId: e.messageId,
+          recordedAt: 0,
+          skipped: 'conflict',
+        };
       const version = (this.versions.get(e.streamId) ?? 0) + 1;
       this.versions.set(e.streamId, version);
       const logged: LoggedEvent = {
@@ -149,10 +200,28 @@ export class InMemoryEventLog implements EventLog {
         recordedAt: this.clock(),
       };
       this.events.push(logged);
+      this.writers.push(this.writer);
+      if (e.messageId !== undefined) this.byId.set(e.messageId, logged);
+      written.push(logged);
       return logged;
     });
-    for (const l of this.listeners) l(out);
+    if (written.length) for (const l of this.listeners) l(written);
     return out;
+  }
+
+  /** Whether every event of the stream after `version` was appended by this writer. */
+  private currentFor(streamId: string, version: number): boolean {
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i];
+      if (e.streamId !== streamId) continue;
+      if (e.version <= version) return true;
+      if (this.writers[i] !== this.writer) return false;
+    }
+    return true;
+  }
+
+  async readStream(streamId: string, afterVersion = 0): Promise<LoggedEvent[]> {
+    return this.events.filter((e) => e.streamId === streamId && e.version > afterVersion);
   }
 
   async read(o: ReadOptions = {}): Promise<LoggedEvent[]> {

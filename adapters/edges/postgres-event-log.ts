@@ -38,6 +38,8 @@ export class PostgresEventLog implements EventLog {
   /** The highest position this writer has seen committed (its batches follow it). */
   private tail: number | undefined;
   private lastWarned = 0;
+  /** Recent versions this writer appended, per stream: an expected version moves past them. */
+  private own = new Map<string, Set<number>>();
   /** Appends, group commits and events written, and the time spent in those commits (ms). */
   readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
   constructor(
@@ -90,23 +92,25 @@ export class PostgresEventLog implements EventLog {
         const t0 = performance.now();
         // a connection lost during COMMIT leaves it unknown whether the rows went in: look before writing them again
         const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? (await this.insert(events));
-        this.tail = Math.max(this.tail ?? 0, logged.at(-1)?.position ?? 0);
+        const written = logged.filter((e) => !e.skipped);
+        this.tail = Math.max(this.tail ?? 0, written.at(-1)?.position ?? 0);
         this.stats.writeMs += performance.now() - t0;
         this.stats.batches++;
-        this.stats.events += logged.length;
+        this.stats.events += written.length;
         this.recovered();
         let i = 0;
         for (const p of batch) {
           p.ok(logged.slice(i, i + p.events.length));
           i += p.events.length;
         }
-        for (const l of this.listeners) {
-          try {
-            l(logged);
-          } catch (err) {
-            this.opts.log.error({ err }, 'event log listener failed');
+        if (written.length)
+          for (const l of this.listeners) {
+            try {
+              l(written);
+            } catch (err) {
+              this.opts.log.error({ err }, 'event log listener failed');
+            }
           }
-        }
         return;
       } catch (err) {
         if (isAboutTheRows(err)) {
@@ -138,7 +142,10 @@ export class PostgresEventLog implements EventLog {
     );
     if (!same) return undefined;
     this.opts.log.warn({ events: events.length, from: rows[0].position }, 'event log: an append that seemed to fail had been committed; not written again');
-    return rows.map((r, i) => ({ ...r, data: events[i].data, metadata: events[i].metadata ?? {} }));
+    return rows.map((r, i) => {
+      this.wrote(r.streamId, r.version);
+      return { ...r, data: events[i].data, metadata: events[i].metadata ?? {} };
+    });
   }
 
   private failing(err: unknown) {
@@ -170,34 +177,117 @@ export class PostgresEventLog implements EventLog {
     return this.failingSince === undefined;
   }
 
+  /**
+   * One INSERT for the batch. Events whose id is logged already (or earlier in the batch) are not written, nor are
+   * events whose expected version is behind another writer's events; each comes back marked `skipped`.
+   */
   protected async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
     const rows = await this.db.query(sql`
       WITH input AS (
         -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
-        SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null })))}::json)
-                                 AS (s text, t text, d jsonb, m jsonb, i text))
-          WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, n)
+        SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(
+          events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null, x: this.expected(e) })),
+        )}::json)
+                                 AS (s text, t text, d jsonb, m jsonb, i text, x int))
+          WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, n)
       ), heads AS (
         -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table
-        SELECT s.stream_id, (SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id) AS v
+        SELECT s.stream_id, coalesce((SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS v
         FROM (SELECT DISTINCT stream_id FROM input) s
+      ), fresh AS (
+        SELECT i.*, h.v FROM input i JOIN heads h USING (stream_id)
+        WHERE (i.expected IS NULL OR i.expected = h.v)
+          AND (i.message_id IS NULL OR (NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = i.message_id)
+                                        AND NOT EXISTS (SELECT 1 FROM input j WHERE j.message_id = i.message_id AND j.n < i.n)))
       )
       INSERT INTO events (stream_id, version, type, data, metadata, message_id)
-      SELECT i.stream_id, coalesce(h.v, 0) + row_number() OVER (PARTITION BY i.stream_id ORDER BY i.n), i.type, i.data, i.metadata, i.message_id
-      FROM input i LEFT JOIN heads h USING (stream_id)
-      ORDER BY i.n
-      RETURNING position, stream_id, version, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`);
+      SELECT f.stream_id, f.v + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.n), f.type, f.data, f.metadata, f.message_id
+      FROM fresh f
+      ORDER BY f.n
+      RETURNING position, stream_id, version, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`);
     rows.sort((a, b) => a.position - b.position);
-    return rows.map((r, i) => ({
-      position: r.position,
-      streamId: r.stream_id,
-      version: r.version,
-      type: events[i].type,
-      data: events[i].data,
-      metadata: events[i].metadata ?? {},
-      messageId: events[i].messageId,
-      recordedAt: Math.floor(r.recorded_at),
-    }));
+    // rows come in batch order; an event without its row was skipped
+    const out: LoggedEvent[] = [];
+    const skipped: number[] = [];
+    let r = 0;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      const row = rows[r];
+      if (row && row.stream_id === e.streamId && (row.message_id ?? undefined) === e.messageId) {
+        r++;
+        this.wrote(e.streamId, row.version);
+        out.push({
+          position: row.position,
+          streamId: row.stream_id,
+          version: row.version,
+          type: e.type,
+          data: e.data,
+          metadata: e.metadata ?? {},
+          messageId: e.messageId,
+          recordedAt: Math.floor(row.recorded_at),
+        });
+      } else {
+        skipped.push(i);
+        out.push({
+          position: 0,
+          streamId: e.streamId,
+          version: 0,
+          type: e.type,
+          data: e.data,
+          metadata: e.metadata ?? {},
+          messageId: e.messageId,
+          recordedAt: 0,
+          skipped: 'conflict',
+        });
+      }
+    }
+    if (skipped.length) {
+      const ids = skipped.map((i) => events[i].messageId).filter((id): id is string => id !== undefined);
+      const logged = new Map((ids.length ? await this.byIds(ids) : []).map((e) => [e.messageId, e]));
+      for (const i of skipped) {
+        const copy = events[i].messageId === undefined ? undefined : logged.get(events[i].messageId);
+        if (copy) out[i] = { ...copy, skipped: 'duplicate' };
+      }
+    }
+    return out;
+  }
+
+  private async byIds(ids: string[]): Promise<LoggedEvent[]> {
+    const rows = await this.db.query(sql`
+      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
+      FROM events WHERE message_id = ANY(${ids})`);
+    return rows.map(toLogged);
+  }
+
+  /**
+   * The version the stream must be at for an event with an expected version: the appender's, moved past the
+   * versions this writer appended since (its own later inputs are not news to it). Null: no expectation.
+   */
+  private expected(e: NewEvent): number | null {
+    if (e.expectedVersion === undefined) return null;
+    const own = this.own.get(e.streamId);
+    let v = e.expectedVersion;
+    while (own?.has(v + 1)) v++;
+    return v;
+  }
+
+  /** Remembers a version this writer appended (recent ones per stream; forgetting only makes a check fail safe). */
+  private wrote(streamId: string, version: number) {
+    let own = this.own.get(streamId);
+    if (!own) {
+      if (this.own.size >= 200_000) this.own.clear();
+      own = new Set();
+      this.own.set(streamId, own);
+    }
+    own.add(version);
+    if (own.size > 128) for (const v of own) if (v <= version - 64) own.delete(v);
+  }
+
+  async readStream(streamId: string, afterVersion = 0): Promise<LoggedEvent[]> {
+    const rows = await this.db.query(sql`
+      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
+      FROM events WHERE stream_id = ${streamId} AND version > ${afterVersion} ORDER BY version`);
+    return rows.map(toLogged);
   }
 
   async read(o: ReadOptions = {}): Promise<LoggedEvent[]> {
@@ -367,7 +457,8 @@ export class PostgresEventLog implements EventLog {
 export function isAboutTheRows(err: unknown): boolean {
   const e = err as { code?: unknown; constraint?: unknown };
   if (typeof e?.code !== 'string' || !/^(22|23|54)/.test(e.code)) return false;
-  return !(e.code === '23505' && e.constraint === 'events_stream_version');
+  // a clash with another writer on a version or an id: tried again, the versions computed and the ids looked up anew
+  return !(e.code === '23505' && (e.constraint === 'events_stream_version' || e.constraint === 'events_message_id'));
 }
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));

@@ -23,7 +23,7 @@ import type { Broker } from '../edges/mqtt.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
-export type InputSource = 'mqtt' | 'http' | 'amqp' | 'replay';
+export type InputSource = 'mqtt' | 'kafka' | 'http' | 'amqp' | 'replay';
 
 /** What a processor gets: the durable log entry and the event it carries. */
 export interface Input {
@@ -37,6 +37,8 @@ export interface Output {
   data: unknown;
   /** Stable id derived from the input that caused it. */
   messageId: string;
+  /** Appended only if the stream holds nothing after this version that this process did not write (a decision against its session's view). */
+  expectedVersion?: number;
   metadata?: Record<string, unknown>;
   /** Publication (topic and exact payload); omitted for log-only outputs. */
   publish?: { topic: string; payload: string };
@@ -48,6 +50,11 @@ export interface Output {
 export interface Processor {
   readonly consumes: readonly EventKind[];
   handle(input: Input): Output[] | Promise<Output[]>;
+  /**
+   * Outputs of `input` the log did not take: another writer got ahead on the stream (`conflict`) or logged the same
+   * output id already (`duplicate`). Returns what to append instead (decided again from the log), or nothing.
+   */
+  reconcile?(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]>;
 }
 
 /** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */
@@ -129,13 +136,18 @@ export class Pipeline {
     const mq = o.config.mqtt;
     // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker
     // keeps the pipeline client's own publications from it
-    this.handOffLocally = mq.mode !== 'external' || (mq.protocolVersion === 5 && !mq.group);
+    this.handOffLocally = (mq.mode !== 'external' && mq.mode !== 'kafka') || (mq.mode === 'external' && mq.protocolVersion === 5 && !mq.group);
     this.m = {
       inputs: o.metrics.counter('storeflow_inputs_total', 'Inputs accepted and logged', ['kind', 'source']),
       rejected: o.metrics.counter('storeflow_inputs_rejected_total', 'Inputs rejected (bad JSON, schema, unknown department, too large)', ['reason', 'source']),
       duplicates: o.metrics.counter('storeflow_inputs_duplicate_total', 'Inputs dropped as duplicates of logged ones', ['source']),
       outputs: o.metrics.counter('storeflow_outputs_total', 'Outputs logged and published', ['type']),
       publishFailures: o.metrics.counter('storeflow_publish_failures_total', 'Publications that failed after logging', ['type']),
+      skipped: o.metrics.counter(
+        'storeflow_outputs_refused_total',
+        'Outputs the log did not take: another writer appended to the stream first (conflict) or logged the same output (duplicate); decided again from the log',
+        ['reason'],
+      ),
       stage: o.metrics.histogram(
         'storeflow_pipeline_stage_duration_seconds',
         'Time in each stage: append_input (input to the log), decide (a processor, until its outputs), append_output, publish (until the broker acknowledged)',
@@ -192,7 +204,7 @@ export class Pipeline {
         const kind = this.topicKinds.get(topic);
         if (!kind || !this.consumes(kind)) return;
         // the broker's acknowledgement waits for this: an input is acked once it is in the log
-        return this.ingest(kind, payload, { source: 'mqtt', topic, brokerMessageId: meta.messageId });
+        return this.ingest(kind, payload, { source: this.o.config.mqtt.mode === 'kafka' ? 'kafka' : 'mqtt', topic, brokerMessageId: meta.messageId });
       },
       { noLocal: this.handOffLocally },
     );
@@ -269,6 +281,12 @@ export class Pipeline {
       ]);
       this.remember(messageId, Date.now());
       this.observe('append_input', appendStart);
+      if (logged.skipped) {
+        // logged already, by this process before a restart or by another replica: the log's unique id says so
+        this.m.duplicates.inc({ source: at.source });
+        this.o.log.debug({ topic, messageId, position: logged.position }, 'duplicate input dropped (in the log already)');
+        return { status: 'duplicate', messageId };
+      }
     } catch (err) {
       if (!isAboutTheRows(err)) throw err; // not logged: not acknowledged, so the broker delivers it again
       const reason = `the database refused the input: ${(err as Error).message}`;
@@ -370,7 +388,7 @@ export class Pipeline {
    * processors here that consume them. A failed publication is logged and counted; the output stays in
    * the log. Resolves with the outputs and those they caused in turn.
    */
-  private async emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now()): Promise<Output[]> {
+  private async emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now(), attempt = 0): Promise<Output[]> {
     if (outputs.length === 0) return outputs;
     let logged: LoggedEvent[];
     const appendStart = performance.now();
@@ -382,6 +400,7 @@ export class Pipeline {
             type: o.type,
             data: o.data,
             messageId: o.messageId,
+            expectedVersion: o.expectedVersion,
             metadata: { source: 'output', ...(o.publish ? { topic: o.publish.topic } : {}), ...o.metadata },
           }),
         ),
@@ -390,6 +409,27 @@ export class Pipeline {
       this.o.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
       return [];
     }
+    if (logged.some((e) => e.skipped)) {
+      // another process (a replica) got ahead on this customer's stream, or logged this very output: what the log
+      // did not take is neither published nor handed on; the processor decides again from the log
+      const why = logged.some((e) => e.skipped === 'conflict') ? 'conflict' : 'duplicate';
+      this.m.skipped.inc({ reason: why });
+      const kept = outputs.filter((_, i) => !logged[i].skipped);
+      const keptLogged = logged.filter((e) => !e.skipped);
+      const done = kept.length ? await this.deliver(r, kept, keptLogged, input, t0, appendStart) : [];
+      if (!r.processor.reconcile) return done;
+      if (attempt >= 10) {
+        this.o.log.error({ cause: input.logged.messageId, why }, 'outputs refused by the log ten times; giving up on this input');
+        return done;
+      }
+      const again = await r.processor.reconcile(input, why);
+      return [...done, ...(await this.emit(r, again, input, t0, attempt + 1))];
+    }
+    return this.deliver(r, outputs, logged, input, t0, appendStart);
+  }
+
+  /** Logged outputs: published in order, then handed to the processors here that consume them. */
+  private async deliver(r: Registration, outputs: Output[], logged: LoggedEvent[], input: Input, t0: number, appendStart: number): Promise<Output[]> {
     this.observe('append_output', appendStart);
     const broker = this.broker;
     const sent = performance.now();

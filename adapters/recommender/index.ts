@@ -47,6 +47,11 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     scorerFailures: metrics.counter('storeflow_scorer_failures_total', 'Scoring calls that failed or timed out'),
     sessions: metrics.gauge('storeflow_sessions', 'Live customer sessions'),
     latency: metrics.histogram('storeflow_focus_to_prediction_seconds', 'From a focus being logged to its prediction being published'),
+    rebuilt: metrics.counter(
+      'storeflow_sessions_rebuilt_total',
+      'Sessions made again from the log: a customer this process had not followed (unfollowed), a decision another writer got ahead of (conflict) or made already (duplicate)',
+      ['why'],
+    ),
   };
 
   const settings = { maxCoupons: rc.maxCoupons, threshold: rc.threshold, couponValidity: rc.couponValidity, idleTimeoutS: rc.idleTimeoutS };
@@ -76,6 +81,12 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     onCreated: () => m.sessions.inc(),
     onEnded: () => m.sessions.dec(),
     onError: (id, err) => log.error({ err, customer: id }, 'session failed'),
+    // any number of processes may share this database: a session is a cache of its customer's stream
+    shared: {
+      log: ctx.eventLog,
+      localFocus: pipeline.handOffLocally && config.roles.includes('detector'),
+      onRebuilt: (why) => m.rebuilt.inc({ why }),
+    },
   });
 
   // the log records the settings decisions depend on, so replay can use the same ones

@@ -13,7 +13,8 @@ import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-de
 import type { CouponCatalogue, CatalogueEntry } from '../../actors/recommender/coupon-catalogue.ts';
 import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
-import type { StoreEvent } from '../../schemas/events.ts';
+import { fromFlat, type StoreEvent } from '../../schemas/events.ts';
+import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
@@ -36,6 +37,12 @@ export interface RecommenderProcessorOptions {
   onCreated?(): void;
   onEnded?(): void;
   onError?(customerId: string, err: unknown): void;
+  /**
+   * The shared log, when other processes (replicas) may write the same customers' streams: a session this process
+   * has not followed is rebuilt from its stream before it decides, and a decision another writer got ahead of is
+   * made again from the log. `localFocus`: focus events a detector here logged as outputs are inputs too.
+   */
+  shared?: { log: Pick<EventLog, 'readStream'>; localFocus: boolean; onRebuilt?(why: 'unfollowed' | 'conflict' | 'duplicate'): void };
 }
 
 interface Routable {
@@ -51,6 +58,14 @@ export class RecommenderProcessor implements Processor {
   private waiting = new Map<string, (outputs: Output[]) => void>();
   /** Decisions already in the log, by focus input id: recovery gives them back instead of scoring again. */
   private recalled = new Map<string, ScoreResult>();
+  /** Per customer, the stream version up to which this process's session follows the log (its last input). */
+  private known = new Map<string, number>();
+  /** Per focus awaiting its decision, the stream version the decision is appended against (expected version). */
+  private expectFor = new Map<string, number>();
+  /** Per customer recovered at start, the stream version recovery read it up to (its inputs are replayed from there). */
+  private recovered = new Map<string, number>();
+  /** Per customer, the rebuild under way: that customer's next inputs wait for it, in order. */
+  private rebuilding = new Map<string, Promise<unknown>>();
 
   constructor(private o: RecommenderProcessorOptions) {
     const machine = sessionMachine.provide({
@@ -99,8 +114,48 @@ export class RecommenderProcessor implements Processor {
     return this.host.actors;
   }
 
-  handle({ logged, event }: Input): Output[] | Promise<Output[]> {
+  handle(input: Input): Output[] | Promise<Output[]> {
+    const customerId = input.event.id;
+    const busy = this.rebuilding.get(customerId);
+    if (busy) return this.after(customerId, busy, () => this.handle(input));
+    // a session this process has not followed may have lived on another replica: its visit comes from the log first
+    if (this.o.shared && !this.known.has(customerId) && input.event.kind !== 'entry' && input.logged.version > 1)
+      return this.after(customerId, this.rebuild(input, 'unfollowed'), (outs) => outs);
+    return this.apply(input);
+  }
+
+  /**
+   * Some of an input's outputs were not logged: another writer appended to the customer's stream first
+   * (`conflict`: the session is rebuilt from the log and decides again) or logged this decision already
+   * (`duplicate`: the session is rebuilt to hold the logged one; nothing new to publish).
+   */
+  reconcile(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]> {
+    const customerId = input.event.id;
+    const busy = this.rebuilding.get(customerId) ?? Promise.resolve();
+    return this.after(customerId, busy, () => this.rebuild(input, why));
+  }
+
+  /** `fn` once `before` has settled; the customer's later inputs wait for it. */
+  private after<T>(customerId: string, before: Promise<T>, fn: (v: T) => Output[] | Promise<Output[]>): Promise<Output[]> {
+    const next = before.then(fn, () => fn([] as T));
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.rebuilding.set(customerId, settled);
+    settled.then(() => {
+      if (this.rebuilding.get(customerId) === settled) this.rebuilding.delete(customerId);
+    });
+    return next;
+  }
+
+  /** One input through its customer's session, which follows the log up to `expected` (default: its last input). */
+  private apply({ logged, event }: Input, expected?: number): Output[] | Promise<Output[]> {
     const inputId = loggedInputId(logged);
+    const previous = this.known.get(event.id);
+    if (event.kind === 'focus') this.expectFor.set(inputId, expected ?? Math.max(previous ?? logged.version - 1, this.recovered.get(event.id) ?? 0));
+    if (this.known.size >= 500_000) this.known.clear(); // forgetting only costs a rebuild
+    this.known.set(event.id, Math.max(expected ?? 0, logged.version));
     const outputs: Output[] = [];
     let decided = false;
     for (const e of this.host.input({ event, inputId })) {
@@ -114,6 +169,63 @@ export class RecommenderProcessor implements Processor {
     if (event.kind !== 'focus' || decided) return outputs;
     // decided later (the context still loading, a remote scorer): the outputs then
     return new Promise((ok) => this.waiting.set(inputId, (later) => ok([...outputs, ...later])));
+  }
+
+  /**
+   * The customer's session made again from the stream: the visit's inputs before this one (their decisions
+   * recalled, not scored again), then, after a conflict or a duplicate, the decisions logged after it (so what
+   * others offered counts as offered), then this input: decided anew against the stream's head, or (duplicate)
+   * given back its logged decision, which is not output again.
+   */
+  private async rebuild(input: Input, why: 'unfollowed' | 'conflict' | 'duplicate'): Promise<Output[]> {
+    const shared = this.o.shared!;
+    const customerId = input.event.id;
+    const v = input.logged.version;
+    const stream = await shared.log.readStream(`customer-${customerId}`, Math.max(0, v - 500));
+    shared.onRebuilt?.(why);
+    if (this.host.drop(customerId)) this.o.onEnded?.();
+    const inputs = stream.filter((e) => this.isInput(e));
+    const decisions = stream.filter((e) => (e.type === 'prediction' || e.type === 'no_prediction') && typeof e.metadata.cause === 'string');
+    const recalledHere: string[] = [];
+    for (const d of decisions) {
+      const cause = d.metadata.cause as string;
+      if (cause === loggedInputId(input.logged) && why === 'conflict') continue;
+      this.recall(cause, decisionResult(d));
+      recalledHere.push(cause);
+    }
+    // a focus with no decision in the log is someone's decision still to come (or a crashed replica's, which its
+    // recovery makes): it is no offer yet
+    const quietly = async (e: LoggedEvent) => {
+      const event = fromFlat(e.type, e.data);
+      if (event && !(event.kind === 'focus' && !this.recalled.has(loggedInputId(e)))) await this.apply({ logged: e, event });
+    };
+    try {
+      for (const e of visitOf(
+        inputs.filter((e) => e.version < v),
+        this.o.settings().idleTimeoutS,
+      ))
+        await quietly(e);
+      const head = stream.at(-1)?.version ?? v - 1;
+      if (why === 'unfollowed') return await this.apply(input, v - 1);
+      // what was decided after this input (by others, or by this process for a later focus) is offered already
+      const later = new Set(decisions.filter((d) => d.version > v).map((d) => d.metadata.cause as string));
+      for (const e of inputs) if (e.version > v && e.type === 'focus' && later.has(loggedInputId(e))) await quietly(e);
+      const outputs = await this.apply(input, head);
+      return why === 'duplicate' ? [] : outputs;
+    } finally {
+      for (const cause of recalledHere) this.recalled.delete(cause);
+    }
+  }
+
+  /** A stream entry a session consumes: an entry, focus or exit that came in (or a local detector's focus). */
+  private isInput(e: LoggedEvent): boolean {
+    if (e.type !== 'entry' && e.type !== 'focus' && e.type !== 'exit') return false;
+    return e.metadata.source !== 'output' || (e.type === 'focus' && this.o.shared!.localFocus);
+  }
+
+  /** Recovery read this customer's stream up to `version`: the session it rebuilds follows the log that far. */
+  followed(customerId: string, version: number): void {
+    this.recovered.set(customerId, Math.max(version, this.recovered.get(customerId) ?? 0));
   }
 
   /** A decision already in the log (recovery): the focus gets it back instead of a new score. */
@@ -160,6 +272,13 @@ export class RecommenderProcessor implements Processor {
     return [this.decisionOutput(e)];
   }
 
+  /** The expected version of a focus's decision (only where replicas share the log). */
+  private expectation(focusInputId: string): number | undefined {
+    const v = this.expectFor.get(focusInputId);
+    this.expectFor.delete(focusInputId);
+    return this.o.shared ? v : undefined;
+  }
+
   private decisionOutput(e: Decision): Output {
     const inputId = e.focus.inputId;
     const entry = 'couponId' in e.result ? this.o.catalogue().get(e.result.couponId) : undefined;
@@ -170,6 +289,7 @@ export class RecommenderProcessor implements Processor {
         streamId: `customer-${e.customerId}`,
         type: 'no_prediction',
         messageId: outputId(inputId, 'no_prediction'),
+        expectedVersion: this.expectation(inputId),
         data: noPredictionData(
           e.customerId,
           e.focus,
@@ -185,6 +305,7 @@ export class RecommenderProcessor implements Processor {
       type: 'prediction',
       data,
       messageId: outputId(inputId, 'prediction'),
+      expectedVersion: this.expectation(inputId),
       metadata: { cause: inputId },
       publish: { topic: this.o.topic, payload },
     };
@@ -203,6 +324,29 @@ function route(event: StoreEvent, inputId: string): { event: SessionEvent; creat
     default:
       return undefined;
   }
+}
+
+/** A logged decision as the scorer's result, to give a focus back what was decided for it. */
+export function decisionResult(e: Pick<LoggedEvent, 'type' | 'data'>): ScoreResult {
+  const d = e.data as { coupon?: { id: number }; score?: number; reason?: string };
+  return e.type === 'prediction' ? { couponId: d.coupon!.id, score: d.score! } : ({ reason: d.reason } as ScoreResult);
+}
+
+/**
+ * The inputs of a customer's visit as the session lived it: from the last entry, after the last exit, and after
+ * the last silence long enough for the session to have ended idle.
+ */
+export function visitOf(inputs: LoggedEvent[], idleTimeoutS: number): LoggedEvent[] {
+  let start = 0;
+  let lastTs: number | undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const ts = Number((inputs[i].data as { ts?: number }).ts);
+    if (lastTs !== undefined && ts - lastTs >= idleTimeoutS) start = i;
+    if (inputs[i].type === 'entry') start = i;
+    if (inputs[i].type === 'exit') start = i + 1;
+    lastTs = lastTs === undefined ? ts : Math.max(lastTs, ts);
+  }
+  return inputs.slice(start);
 }
 
 /** The published payload (flat seed 002, or envelope seed 003) and the compact record kept in the log. */

@@ -24,6 +24,7 @@ export async function recoverSessions(
   const inputs: Input[] = [];
   const streams = new Set<string>();
   for (const e of visits) {
+    if (e.streamId.startsWith('customer-')) processor.followed(e.streamId.slice(9), e.version);
     const cause = e.metadata.cause as string | undefined;
     if ((e.type === 'prediction' || e.type === 'no_prediction') && cause) {
       logged.add(e.messageId ?? '');
