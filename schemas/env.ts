@@ -69,7 +69,7 @@ export const EnvSchema = Type.Object(
     MQTT_CLIENT_ID: Str(
       "MQTT client id base (seed 001; default storeflow, or storeflow-<host name> with GROUP_ID); roles append their name. One per process: two processes with one id take each other's broker session",
     ),
-    CLIENT_ID: Str('Alias of MQTT_CLIENT_ID (seed 003)'),
+    CLIENT_ID: Str("Alias of MQTT_CLIENT_ID (seed 003); on Kafka, the clients' client.id label (seed default kafkaClients), which replicas may share"),
     MQTT_PROTOCOL_VERSION: Enum(
       "MQTT protocol for external brokers: 5 (the original's default), 4 (= 3.1.1) or 3; the embedded broker always speaks 3.1.1",
       ['3', '4', '5', '3.1', '3.1.1', '5.0'],
@@ -83,7 +83,9 @@ export const EnvSchema = Type.Object(
       1024,
       268435455,
     ),
-    GROUP_ID: Str('Consumer group (seed 003): input topics are subscribed as $share/GROUP_ID/topic'),
+    GROUP_ID: Str(
+      'Consumer group (seed 003). Kafka: the group.id the replicas share (partitions are split between them; default storeflow-<host name>, so one instance reads every partition); MQTT: input topics are subscribed as $share/GROUP_ID/topic',
+    ),
     TESTING_NO_MQTT: Bool('No broker at all: outputs are written to the log (seeds 000/002)', false),
     TESTING_MOCK_MQTT: Bool('Alias of TESTING_NO_MQTT (seed 001)', false),
     // --- topics (seed aliases resolved below)
@@ -99,12 +101,29 @@ export const EnvSchema = Type.Object(
     COUPON_PREDICTION_TOPIC_NAME: Str('Alias of COUPON_PREDICTION_TOPIC (seeds 002/003)'),
     COMMAND_TOPIC: Str('Pump commands (seed 000)'),
     DEAD_LETTER_TOPIC: Str('Rejected inputs are republished here with the reason (unset = off)', ''),
-    MESSAGE_FORMAT: Enum('Prediction output format: flat (seed 002) or envelope (seed 003)', ['flat', 'envelope'], 'flat'),
+    MESSAGE_FORMAT: Enum(
+      'Prediction output format: flat (seed 002) or envelope (seed 003); unset = flat on MQTT, envelope on Kafka (BOOTSTRAP_SERVERS)',
+      ['flat', 'envelope'],
+      'flat',
+    ),
     MAX_PAYLOAD_BYTES: Int('Largest accepted input message, in bytes', 65536, 64),
-    // --- seed 003 (Kafka) settings: accepted, Kafka itself is replaced by MQTT
-    BOOTSTRAP_SERVERS: Str('Kafka brokers (seed 003): not supported, storeflow uses MQTT; a warning is logged'),
-    POLL_TIMEOUT: Int('Kafka poll timeout (seed 003): accepted and ignored', 100, 0),
-    AUTO_OFFSET_RESET: Enum('Kafka offset reset (seed 003): accepted and ignored', ['earliest', 'latest', 'none'], 'latest'),
+    // --- Kafka (seed 003): set BOOTSTRAP_SERVERS and every role's inputs and outputs go through Kafka instead of MQTT
+    BOOTSTRAP_SERVERS: Str(
+      'Comma-separated Kafka brokers, host:port (seed 003; npm run kafka starts one). Set = Kafka instead of MQTT for every topic, with Kafka-legal default topic names (customer.enter, …)',
+    ),
+    POLL_TIMEOUT: Int('Kafka: milliseconds a fetch may wait at the broker for new messages (fetch.max.wait.ms; seed 003)', 100, 0, 60000),
+    AUTO_OFFSET_RESET: Enum(
+      "Kafka: where a consumer group with no committed offset starts (seed 003): earliest = the topic's oldest message, latest = new messages only; none = as latest, with a warning",
+      ['earliest', 'latest', 'none'],
+      'latest',
+    ),
+    KAFKA_PARTITIONS: Int('Kafka: partitions of the topics storeflow creates when they are missing (existing topics are used as they are)', 6, 1, 10000),
+    KAFKA_SESSION_TIMEOUT: Int(
+      "Kafka: milliseconds without a replica's heartbeat before the group gives its partitions to the others (heartbeats every fifth of it)",
+      10000,
+      2000,
+      300000,
+    ),
     // --- recommender
     COUPON_SCORER_URL: Url('Remote prediction service (seed 003 protocol); unset = in-process model', ['http', 'https']),
     COUPON_SCORER_TIMEOUT: Int('Remote scorer timeout in milliseconds', 2000, 1),
@@ -185,6 +204,24 @@ export interface Topics {
   deadLetter: string;
 }
 
+/** Kafka settings (seed 003's variables and storeflow's own). */
+export interface KafkaConfig {
+  brokers: string[];
+  /** CLIENT_ID: the client.id label. */
+  clientId: string;
+  /** GROUP_ID: the consumer group of the input topics. */
+  groupId: string;
+  /** POLL_TIMEOUT: fetch.max.wait.ms. */
+  pollTimeoutMs: number;
+  autoOffsetReset: 'earliest' | 'latest' | 'none';
+  /** Partitions of the topics storeflow creates. */
+  partitions: number;
+  sessionTimeoutMs: number;
+}
+
+/** Kafka topic names: at most 249 of [a-zA-Z0-9._-]. */
+export const KAFKA_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
 export interface Config {
   roles: Role[];
   port: number;
@@ -201,7 +238,8 @@ export interface Config {
   autoSeed: boolean;
   seed: number;
   mqtt: {
-    mode: 'embedded' | 'external' | 'none';
+    /** The message transport: an embedded or external MQTT broker, none (outputs logged), or Kafka (BOOTSTRAP_SERVERS). */
+    mode: 'embedded' | 'external' | 'none' | 'kafka';
     urls: string[];
     port: number;
     username?: string;
@@ -213,6 +251,8 @@ export interface Config {
     group?: string;
     maxPacketBytes: number;
   };
+  /** Set by BOOTSTRAP_SERVERS: every topic goes through Kafka (mqtt.mode is then 'kafka'). */
+  kafka?: KafkaConfig;
   topics: Topics;
   messageFormat: 'flat' | 'envelope';
   maxPayloadBytes: number;
@@ -313,17 +353,35 @@ export function parseConfig(env: Env): ConfigResult {
     return va ?? vb ?? def;
   };
   const prefix = (value.MQTT_TOPIC_PREFIX as string) ?? '';
+  const kafka = typeof value.BOOTSTRAP_SERVERS === 'string';
+  // Kafka topic names cannot hold '/': on Kafka the defaults are customer.enter, …, focusEventPump.command
+  const sep = kafka ? '.' : '/';
   const topics: Topics = {
-    enter: prefix + alias('ENTER_TOPIC', 'ENTRY_EVENT_TOPIC_NAME', 'customer/enter'),
-    move: prefix + (value.MOVE_TOPIC ?? 'customer/move'),
-    exit: prefix + (value.EXIT_TOPIC ?? 'customer/exit'),
-    focus: prefix + alias('FOCUS_TOPIC', 'FOCUS_EVENT_TOPIC_NAME', 'customer/focus'),
-    browsing: prefix + (value.BROWSING_TOPIC ?? 'customer/browsing'),
-    redemption: prefix + (value.REDEMPTION_TOPIC ?? 'customer/redemption'),
-    prediction: prefix + alias('COUPON_PREDICTION_TOPIC', 'COUPON_PREDICTION_TOPIC_NAME', 'customer/prediction'),
-    command: prefix + (value.COMMAND_TOPIC ?? 'focusEventPump/command'),
+    enter: prefix + alias('ENTER_TOPIC', 'ENTRY_EVENT_TOPIC_NAME', `customer${sep}enter`),
+    move: prefix + (value.MOVE_TOPIC ?? `customer${sep}move`),
+    exit: prefix + (value.EXIT_TOPIC ?? `customer${sep}exit`),
+    focus: prefix + alias('FOCUS_TOPIC', 'FOCUS_EVENT_TOPIC_NAME', `customer${sep}focus`),
+    browsing: prefix + (value.BROWSING_TOPIC ?? `customer${sep}browsing`),
+    redemption: prefix + (value.REDEMPTION_TOPIC ?? `customer${sep}redemption`),
+    prediction: prefix + alias('COUPON_PREDICTION_TOPIC', 'COUPON_PREDICTION_TOPIC_NAME', `customer${sep}prediction`),
+    command: prefix + (value.COMMAND_TOPIC ?? `focusEventPump${sep}command`),
     deadLetter: value.DEAD_LETTER_TOPIC ? prefix + value.DEAD_LETTER_TOPIC : '',
   };
+  const bootstrap = kafka
+    ? String(value.BOOTSTRAP_SERVERS)
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean)
+    : [];
+  if (kafka) {
+    if (bootstrap.length === 0 || bootstrap.some((b) => !/^[^\s:/]+:\d{1,5}$/.test(b)))
+      problems.push(`BOOTSTRAP_SERVERS: expected a comma-separated list of host:port, got ${JSON.stringify(env.BOOTSTRAP_SERVERS)}`);
+    for (const [name, topic] of Object.entries(topics))
+      if (topic && !KAFKA_TOPIC.test(topic))
+        problems.push(
+          `${name} topic ${JSON.stringify(topic)} is not a legal Kafka topic name (at most 249 of a-z A-Z 0-9 . _ -; check MQTT_TOPIC_PREFIX and the *_TOPIC variables)`,
+        );
+  }
   // a replica of a consumer group (GROUP_ID) needs an id of its own for its persistent session: its host name
   // (stable in a StatefulSet) unless one is given
   const clientId = alias('MQTT_CLIENT_ID', 'CLIENT_ID', value.GROUP_ID ? `storeflow-${hostname()}` : 'storeflow');
@@ -352,7 +410,9 @@ export function parseConfig(env: Env): ConfigResult {
   const pv = String(value.MQTT_PROTOCOL_VERSION);
   const level = String(value.LOG_LEVEL);
   const warnings: string[] = [];
-  if (value.BOOTSTRAP_SERVERS) warnings.push('BOOTSTRAP_SERVERS is set but storeflow speaks MQTT, not Kafka: it is ignored (set MQTT_HOST or MQTT_URL)');
+  if (kafka && (value.MQTT_URL || value.MQTT_HOST)) warnings.push('BOOTSTRAP_SERVERS is set: storeflow uses Kafka, and MQTT_URL / MQTT_HOST are ignored');
+  if (kafka && value.AUTO_OFFSET_RESET === 'none')
+    warnings.push('AUTO_OFFSET_RESET=none: a consumer group with no committed offset starts at the latest message (as latest)');
   if (value.TESTING_MOCK_MQTT && !value.TESTING_NO_MQTT) warnings.push('TESTING_MOCK_MQTT=true: nothing is published, outputs are logged');
   const config: Config = {
     roles: [
@@ -376,7 +436,7 @@ export function parseConfig(env: Env): ConfigResult {
     autoSeed: value.AUTO_SEED,
     seed: value.SEED,
     mqtt: {
-      mode: noMqtt ? 'none' : urls.length ? 'external' : 'embedded',
+      mode: kafka ? 'kafka' : noMqtt ? 'none' : urls.length ? 'external' : 'embedded',
       urls,
       port: value.MQTT_PORT,
       username: value.MQTT_USERNAME,
@@ -388,8 +448,22 @@ export function parseConfig(env: Env): ConfigResult {
       group: value.GROUP_ID,
       maxPacketBytes: value.MQTT_MAX_PACKET_BYTES,
     },
+    ...(kafka
+      ? {
+          kafka: {
+            brokers: bootstrap,
+            clientId: value.CLIENT_ID ?? clientId,
+            groupId: value.GROUP_ID ?? `storeflow-${hostname()}${prefix ? `-${prefix.replace(/[^a-zA-Z0-9._-]/g, '_')}` : ''}`,
+            pollTimeoutMs: value.POLL_TIMEOUT,
+            autoOffsetReset: value.AUTO_OFFSET_RESET,
+            partitions: value.KAFKA_PARTITIONS,
+            sessionTimeoutMs: value.KAFKA_SESSION_TIMEOUT,
+          },
+        }
+      : {}),
     topics,
-    messageFormat: value.MESSAGE_FORMAT,
+    // seed 003's envelope is Kafka's default; MESSAGE_FORMAT set says which
+    messageFormat: !env.MESSAGE_FORMAT?.trim() && kafka ? 'envelope' : value.MESSAGE_FORMAT,
     maxPayloadBytes: value.MAX_PAYLOAD_BYTES,
     recommender: {
       scorerUrl: value.COUPON_SCORER_URL,

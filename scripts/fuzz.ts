@@ -71,7 +71,8 @@ child.onExit = (code, signal) => {
 
 const broker: Broker = {
   url: env.brokerUrl,
-  mode: config.mqtt.mode,
+  // the fuzzer speaks MQTT: with BOOTSTRAP_SERVERS its inputs still go to an MQTT broker's address
+  mode: config.mqtt.mode === 'kafka' ? 'external' : config.mqtt.mode,
   username: config.mqtt.username,
   password: config.mqtt.password,
   maxPayloadBytes: config.maxPayloadBytes,

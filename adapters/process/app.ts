@@ -13,6 +13,7 @@ import { connectDatabase, migrate, type Database } from '../edges/database.ts';
 import { ensureStoreData } from '../edges/store-data.ts';
 import { PostgresEventLog } from '../edges/postgres-event-log.ts';
 import { connectMqtt, loggingBroker, mqttOptions, type Broker } from '../edges/mqtt.ts';
+import { connectKafka, kafkaOptions } from '../edges/kafka.ts';
 import { Pipeline } from './pipeline.ts';
 import { buildControlPlane, type ReadinessCheck } from './http.ts';
 import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
@@ -91,7 +92,9 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
         const b =
           config.mqtt.mode === 'none'
             ? loggingBroker(log.child({ role }))
-            : await connectMqtt({ ...mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })), onTakenOver });
+            : config.mqtt.mode === 'kafka'
+              ? await connectKafka(kafkaOptions(config, role, log.child({ role, part: 'kafka' })))
+              : await connectMqtt({ ...mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })), onTakenOver });
         brokers.push(b);
         return b;
       },

@@ -41,6 +41,7 @@ export async function startInfrastructure(config: Config, log: Logger): Promise<
       });
       brokerUrls = [embeddedBroker.url];
     } else if (config.mqtt.mode === 'external') log.info({ brokers: brokerUrls.map(scrubUrl) }, 'using external MQTT broker');
+    else if (config.mqtt.mode === 'kafka') log.info({ brokers: config.kafka?.brokers, groupId: config.kafka?.groupId }, 'using Kafka (BOOTSTRAP_SERVERS)');
     else log.warn('TESTING_NO_MQTT: no MQTT broker; outputs are logged instead of published');
     return {
       databaseUrl,
