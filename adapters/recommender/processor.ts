@@ -64,7 +64,7 @@ export class RecommenderProcessor implements Processor {
   private expectFor = new Map<string, number>();
   /** Per customer recovered at start, the stream version recovery read it up to (its inputs are replayed from there). */
   private recovered = new Map<string, number>();
-  /** Per customer, the rebuild under way: that customer's next inputs wait for it, in order. */
+  /** Per customer, the rebuild under way and the inputs queued behind it, in order. */
   private rebuilding = new Map<string, Promise<unknown>>();
 
   constructor(private o: RecommenderProcessorOptions) {
@@ -116,12 +116,10 @@ export class RecommenderProcessor implements Processor {
 
   handle(input: Input): Output[] | Promise<Output[]> {
     const customerId = input.event.id;
-    const busy = this.rebuilding.get(customerId);
-    if (busy) return this.after(customerId, busy, () => this.handle(input));
-    // a session this process has not followed may have lived on another replica: its visit comes from the log first
-    if (this.o.shared && !this.known.has(customerId) && input.event.kind !== 'entry' && input.logged.version > 1)
-      return this.after(customerId, this.rebuild(input, 'unfollowed'), (outs) => outs);
-    return this.apply(input);
+    const queued = this.rebuilding.get(customerId);
+    // the fast path: a session this process follows, nothing of its customer's under way
+    if (!queued && !this.unfollowed(input)) return this.apply(input);
+    return this.enqueue(customerId, queued, () => (this.unfollowed(input) ? this.rebuild(input, 'unfollowed') : this.apply(input)));
   }
 
   /**
@@ -131,13 +129,17 @@ export class RecommenderProcessor implements Processor {
    */
   reconcile(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]> {
     const customerId = input.event.id;
-    const busy = this.rebuilding.get(customerId) ?? Promise.resolve();
-    return this.after(customerId, busy, () => this.rebuild(input, why));
+    return this.enqueue(customerId, this.rebuilding.get(customerId), () => this.rebuild(input, why));
   }
 
-  /** `fn` once `before` has settled; the customer's later inputs wait for it. */
-  private after<T>(customerId: string, before: Promise<T>, fn: (v: T) => Output[] | Promise<Output[]>): Promise<Output[]> {
-    const next = before.then(fn, () => fn([] as T));
+  /** A session this process has not followed may have lived on another replica: its visit comes from the log first. */
+  private unfollowed({ logged, event }: Input): boolean {
+    return this.o.shared !== undefined && !this.known.has(event.id) && event.kind !== 'entry' && logged.version > 1;
+  }
+
+  /** `fn` after what is queued for the customer; the customer's later inputs queue behind it, in order. */
+  private enqueue(customerId: string, queued: Promise<unknown> | undefined, fn: () => Output[] | Promise<Output[]>): Promise<Output[]> {
+    const next = (queued ?? Promise.resolve()).then(fn, fn);
     const settled = next.then(
       () => undefined,
       () => undefined,
@@ -189,7 +191,8 @@ export class RecommenderProcessor implements Processor {
     const recalledHere: string[] = [];
     for (const d of decisions) {
       const cause = d.metadata.cause as string;
-      if (cause === loggedInputId(input.logged) && why === 'conflict') continue;
+      // recovery's recollections stay recovery's
+      if ((cause === loggedInputId(input.logged) && why === 'conflict') || this.recalled.has(cause)) continue;
       this.recall(cause, decisionResult(d));
       recalledHere.push(cause);
     }

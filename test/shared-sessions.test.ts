@@ -1,0 +1,155 @@
+/**
+ * A recommender session is a cache of its customer's stream: two processors ("replicas"), each appending through
+ * its own writer to one log, decide for the same customers. What one decided counts for the other; a decision
+ * appended against a stream another writer moved on is refused and made again from the log. Driven by hand the way
+ * the pipeline drives a processor (adapters/process/pipeline.ts: append the input, handle, append the outputs with
+ * their expected versions, reconcile what the log refused).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { generateStore } from '../actors/data/store-generator.ts';
+import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
+import { InMemoryEventLog, type EventLog } from '../actors/kernel/event-log.ts';
+import { fromFlat } from '../schemas/events.ts';
+import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
+import type { Input, Output } from '../adapters/process/pipeline.ts';
+import { inProcessScorer } from '../adapters/edges/scorers.ts';
+
+const store = generateStore({ seed: 5, customers: 20, products: 400, days: 120 });
+const catalogue = new CouponCatalogue(store.coupons, store.products, store.couponProducts);
+const customers = new Map(store.customers.map((c) => [c.customer_id, c]));
+// the committed model: one customer, one department, the same best coupon, so two replicas deciding blind repeat it
+const scorer = await inProcessScorer('');
+const TS = Date.parse(`${store.coupons[0].start_date}T12:00:00Z`) / 1000;
+
+function replica(log: EventLog) {
+  const rebuilt: string[] = [];
+  const processor = new RecommenderProcessor({
+    catalogue: () => catalogue,
+    customer: (id) => customers.get(id) ?? null,
+    scorer: () => scorer,
+    settings: () => ({ maxCoupons: 10, threshold: 0, couponValidity: 'ignore', idleTimeoutS: 7200 }),
+    topic: 'p',
+    format: 'flat',
+    shared: { log, localFocus: false, onRebuilt: (why) => rebuilt.push(why) },
+  });
+  let n = 0;
+  return {
+    processor,
+    rebuilt,
+    refused: [] as string[],
+    /** An input appended through this replica's writer. */
+    async input(type: 'entry' | 'focus' | 'exit', data: Record<string, unknown>): Promise<Input> {
+      const [logged] = await log.append([
+        { streamId: `customer-${data.id}`, type, data, messageId: `${type}-${data.id}-${data.ts}-${n++}`, metadata: { source: 'mqtt' } },
+      ]);
+      return { logged, event: fromFlat(type, data)! };
+    },
+    /** The outputs appended as the pipeline appends them; refused ones reconciled. Resolves with what was logged. */
+    async emit(input: Input, outputs: Output[]): Promise<Output[]> {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const logged = await log.append(
+          outputs.map((o) => ({
+            streamId: o.streamId,
+            type: o.type,
+            data: o.data,
+            messageId: o.messageId,
+            expectedVersion: o.expectedVersion,
+            metadata: { source: 'output', ...o.metadata },
+          })),
+        );
+        const skipped = logged.filter((e) => e.skipped);
+        if (skipped.length === 0) return outputs;
+        const why = skipped.some((e) => e.skipped === 'conflict') ? 'conflict' : 'duplicate';
+        this.refused.push(why);
+        outputs = await processor.reconcile(input, why);
+      }
+      throw new Error('refused five times');
+    },
+  };
+}
+
+async function coupons(log: EventLog, customer: string) {
+  return (await log.readStream(`customer-${customer}`))
+    .filter((e) => e.type === 'prediction')
+    .map((e) => [e.metadata.cause, (e.data as { coupon: { id: number } }).coupon.id]);
+}
+
+test('a customer first seen by this replica mid-visit: its session comes from the log, once, for inputs that arrive back to back', async () => {
+  const log = new InMemoryEventLog();
+  const a = replica(log);
+  const b = replica(log.anotherWriter());
+  const entry = await b.input('entry', { id: '1', ts: TS });
+  assert.equal(await b.processor.handle(entry), []);
+  const f1 = await b.input('focus', { id: '1', ts: TS + 1, dep: 'Men' });
+  await b.emit(f1, await b.processor.handle(f1));
+  // two focuses reach the other replica before it has decided either
+  const f2 = await a.input('focus', { id: '1', ts: TS + 2, dep: 'Men' });
+  const f3 = await a.input('focus', { id: '1', ts: TS + 3, dep: 'Men' });
+  const timeout = new Promise<never>((_, fail) => setTimeout(() => fail(new Error('the second input waited for itself')), 2000));
+  const [o2, o3] = await Promise.race([Promise.all([a.processor.handle(f2), a.processor.handle(f3)]), timeout]);
+  await a.emit(f2, o2);
+  await a.emit(f3, o3);
+  const offered = await coupons(log, '1');
+  assert.equal(
+    offered.map(([cause]) => cause),
+    [f1.logged.messageId, f2.logged.messageId, f3.logged.messageId],
+  );
+  assert.is(new Set(offered.map(([, coupon]) => coupon)).size, 3, `three different coupons: ${JSON.stringify(offered)}`);
+  assert.equal(a.rebuilt, ['unfollowed']);
+  assert.equal([a.refused, b.refused, b.rebuilt], [[], [], []]);
+  a.processor.stop();
+  b.processor.stop();
+});
+
+test('two replicas deciding for one customer at once: one decision is refused, its session rebuilt from the log, and it offers another coupon', async () => {
+  const log = new InMemoryEventLog();
+  const a = replica(log);
+  const b = replica(log.anotherWriter());
+  const entry = await a.input('entry', { id: '2', ts: TS });
+  a.processor.handle(entry);
+  const f1 = await a.input('focus', { id: '2', ts: TS + 1, dep: 'Women' });
+  const f2 = await b.input('focus', { id: '2', ts: TS + 2, dep: 'Women' });
+  // both decide before either decision is logged: blind, they pick the same coupon
+  const [oa, ob] = await Promise.all([a.processor.handle(f1), b.processor.handle(f2)]);
+  assert.equal((oa[0].data as { coupon: { id: number } }).coupon.id, (ob[0].data as { coupon: { id: number } }).coupon.id);
+  await a.emit(f1, oa);
+  await b.emit(f2, ob);
+  const offered = await coupons(log, '2');
+  assert.equal(
+    offered.map(([cause]) => cause),
+    [f1.logged.messageId, f2.logged.messageId],
+  );
+  assert.is.not(offered[0][1], offered[1][1], 'the refused decision was made again knowing the other');
+  // a's decision was refused for b's focus in its stream, b's for a's decision
+  assert.equal([a.refused, b.refused], [['conflict'], ['conflict']]);
+  assert.equal([a.rebuilt, b.rebuilt], [['conflict'], ['unfollowed', 'conflict']]);
+  // the log holds one decision per focus
+  assert.equal(
+    (await log.readStream('customer-2')).map((e) => e.type),
+    ['entry', 'focus', 'focus', 'prediction', 'prediction'],
+  );
+  a.processor.stop();
+  b.processor.stop();
+});
+
+test('a decision another replica logged already is not logged or published again', async () => {
+  const log = new InMemoryEventLog();
+  const a = replica(log);
+  const b = replica(log.anotherWriter());
+  a.processor.handle(await a.input('entry', { id: '3', ts: TS }));
+  const f1 = await a.input('focus', { id: '3', ts: TS + 1, dep: 'Boys' });
+  const decided = await a.processor.handle(f1);
+  await a.emit(f1, decided);
+  // the same logged focus handled by the other replica (a redelivery after a crash, say)
+  assert.equal(await b.emit(f1, await b.processor.handle(f1)), []);
+  assert.equal(b.refused, ['duplicate']);
+  assert.equal(
+    (await log.readStream('customer-3')).map((e) => e.type),
+    ['entry', 'focus', 'prediction'],
+  );
+  a.processor.stop();
+  b.processor.stop();
+});
+
+test.run();
