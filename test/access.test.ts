@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { fileURLToPath } from 'node:url';
 import { startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { seedSmallStore } from './fixtures/small-store.ts';
 import { StreamRecords, type GatewayHandle } from '../adapters/gateway/index.ts';
 import { parseConfig } from '../schemas/env.ts';
 import { createLogger } from '../adapters/process/logger.ts';
@@ -134,11 +135,27 @@ const CALLS: [op: string, url: string, body?: unknown][] = [
   ['GET /gateway/dashboard/config', '/gateway/dashboard/config'],
   ['POST /dashboard/helped', '/dashboard/helped', { customer_id: 'b1' }],
   ['POST /gateway/dashboard/helped', '/gateway/dashboard/helped', { customer_id: 'b1' }],
+  ['GET /dashboard/coupons/{id}', '/dashboard/coupons/1'],
+  ['GET /gateway/dashboard/coupons/{id}', '/gateway/dashboard/coupons/1'],
 ];
 
 /** Open with or without CONTROL_TOKEN: documented ones, then the page's files and the docs. */
 const OPEN_DOCUMENTED = ['GET /healthcheck', 'GET /health', 'GET /readyz', 'GET /metrics', 'GET /pump/healthcheck', 'POST /auth', 'DELETE /auth'];
-const OPEN_UNDOCUMENTED = ['/', '/index.html', '/dashboard.js', '/dashboard.css', '/store-state.js', '/metrics-text.js', '/favicon.ico', '/docs', '/docs/json'];
+const OPEN_UNDOCUMENTED = [
+  '/',
+  '/index.html',
+  '/dashboard.js',
+  '/dashboard.css',
+  '/store-state.js',
+  '/metrics-text.js',
+  '/favicon.ico',
+  '/phone/42',
+  '/phone.js',
+  '/events.html',
+  '/events.js',
+  '/docs',
+  '/docs/json',
+];
 
 async function operations(app: TestApp): Promise<string[]> {
   const doc = (await call(app, 'GET', '/docs/json')).body;
@@ -166,7 +183,8 @@ test.after(async () => {
 
 test('with CONTROL_TOKEN, every documented operation but the open ones answers 401 without the token and 2xx with it', async () => {
   assert.equal(await operations(app), [...CALLS.map(([op]) => op), ...OPEN_DOCUMENTED].sort(), 'every documented operation is classified here');
-  // what some calls need: a tracked shopper (m1), a browsing alert (b1)
+  // what some calls need: a tracked shopper (m1), a browsing alert (b1), a coupon (1)
+  await seedSmallStore(app.database.db);
   await app.pipeline.ingest('move', { id: 'm1', ts: TS, x: 300, y: 300 }, { source: 'http' });
   await waitFor(async () => (await call(app, 'GET', '/detector/shoppers/m1', undefined, bearer(TOKEN))).status === 200, 5000, 'the detector tracks m1');
   await app.pipeline.ingest('browsing', { id: 'b1', ts: TS, x: 300, y: 300 }, { source: 'http' });
@@ -277,7 +295,7 @@ test("the dashboard's stream: customer events only, and only with the token (a s
   ]);
   assert.is((await call(app, 'GET', '/dashboard/config')).status, 401);
   const cfg = (await call(app, 'GET', '/dashboard/config', undefined, bearer(TOKEN))).body;
-  assert.equal(Object.keys(cfg.stream).sort(), ['id', 'location', 'path', 'port', 'ticket']);
+  assert.equal(Object.keys(cfg.stream).sort(), ['id', 'location', 'path', 'port', 'routing_key', 'ticket']);
   assert.match(cfg.stream.ticket, /^\d+\.[A-Za-z0-9_-]{43}$/);
   assert.is((await new StreamRecords(app.database.db).get(cfg.stream.id))?.routing_key, 'customer.#', "the page folds customers' events: no more");
 
@@ -331,6 +349,8 @@ test('ESS_API_TOKEN alone: what reveals the log (dashboard config and stream, se
     const refused: string[] = [];
     for (const url of [
       '/dashboard/config',
+      '/dashboard/config?customer=1',
+      '/dashboard/config?scope=log',
       '/gateway/dashboard/config',
       '/sessions',
       '/recommender/sessions',
@@ -341,6 +361,8 @@ test('ESS_API_TOKEN alone: what reveals the log (dashboard config and stream, se
       refused.push(`${url} ${(await call(ess, 'GET', url)).status}`);
     assert.equal(refused, [
       '/dashboard/config 401',
+      '/dashboard/config?customer=1 401',
+      '/dashboard/config?scope=log 401',
       '/gateway/dashboard/config 401',
       '/sessions 401',
       '/recommender/sessions 401',

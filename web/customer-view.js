@@ -13,7 +13,8 @@ export function createCustomerView({ getStore, roles, onClose }) {
     const where = s
       ? `${s.state === 'focused' ? 'looking at' : s.state === 'browsing' ? 'needs help in' : 'walking in'} ${placeName(store.plan, s.x, s.y)}`
       : 'not in the store';
-    let html = `<h3>Customer ${esc(id)}</h3><p class="meta">${esc(where)}</p>`;
+    // the shopper's phone, as they see it (/phone/:id)
+    let html = `<h3>Customer ${esc(id)} <a class="phone-link" href="phone/${encodeURIComponent(id)}" target="_blank" rel="noopener" title="What this shopper's phone shows">phone ↗</a></h3><p class="meta">${esc(where)}</p>`;
     if (!roles.includes('recommender')) {
       html += '<p class="note">no recommender in this process: no session to show</p>';
     } else {

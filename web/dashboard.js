@@ -6,8 +6,10 @@
 //   plan-view.js    the SVG plan               panels.js   alerts, figures, coupon cards
 //   chart-panel.js  the four charts            charts.js   SVG bars and lines
 //   controls.js     simulator and pump         customer-view.js  one shopper's session
-//   api.js          fetch, the token form
-import { $, json, onAccess } from './api.js';
+//   scenario-editor.js  a path drawn on the plan, played with /scenario_draft
+//   api.js          fetch, the token form      stream.js   the gateway's WebSocket, reconnecting
+import { $, onAccess } from './api.js';
+import { connectStream } from './stream.js';
 import { createStore, apply, prune, counters } from './store-state.js';
 import { windowBins, heatOver, WINDOW_BINS, BIN_MS } from './series.js';
 import { createLatency, addSnapshot, pruneLatency, windowFigures } from './metrics-text.js';
@@ -16,6 +18,7 @@ import { drawAlerts, drawFigures, drawCoupons } from './panels.js';
 import { drawCharts, drawDepartmentLegend } from './chart-panel.js';
 import { setupControls } from './controls.js';
 import { createCustomerView } from './customer-view.js';
+import { createScenarioEditor } from './scenario-editor.js';
 import { clock } from './words.js';
 
 const WINDOW_MS = WINDOW_BINS * BIN_MS;
@@ -30,6 +33,8 @@ const view = {
   /** what the figures strip and the charts last showed */
   figures: undefined,
   charts: undefined,
+  /** the scenario editor: its steps and the paths played */
+  editor: undefined,
 };
 window.storeflowDashboard = view;
 
@@ -38,8 +43,7 @@ let store;
 let plan;
 let customer;
 let skew = 0; // server clock − browser clock (ms): windows and rates are in log time
-let ws;
-let retryMs = 500;
+let stream;
 const dirty = new Set();
 let panelsDirty = true;
 let heatDue = true; // the heat map too
@@ -58,12 +62,7 @@ function setStatus(status, text) {
 
 onAccess({
   unauthorized: () => setStatus('login', 'token needed'),
-  loggedIn: () => {
-    if (!ws) {
-      setStatus('connecting', 'connecting…');
-      connect();
-    }
-  },
+  loggedIn: () => stream.resume(),
 });
 
 // ---------------------------------------------------------------- drawing
@@ -124,40 +123,6 @@ function onMessage(text) {
   schedule();
 }
 
-function streamUrl(cfg, from) {
-  const base = cfg.stream.location ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:${cfg.stream.port}${cfg.stream.path}`;
-  // with CONTROL_TOKEN the stream wants a ticket (a browser cannot put a header on a WebSocket); each connect fetches a fresh one
-  return `${base}?stream_from_ordinal=${from}${cfg.stream.ticket ? `&ticket=${encodeURIComponent(cfg.stream.ticket)}` : ''}`;
-}
-
-async function connect() {
-  let cfg;
-  try {
-    cfg = await json(`dashboard/config?since=${midnight()}`);
-  } catch (err) {
-    if (err.status === 401) return; // the token form is up; a login connects again
-    return retry(`control plane unreachable (${err.message})`);
-  }
-  skew = cfg.server_time - Date.now();
-  if (!store) start(cfg);
-  // a new process may hand out a new stream: the log (and its ordinals) is the same
-  const from = store.lastOrdinal + 1;
-  view.stats.lastConnectFrom = from;
-  const socket = new WebSocket(streamUrl(cfg, from));
-  ws = socket;
-  socket.onopen = () => {
-    retryMs = 500;
-    view.stats.connects++;
-    setStatus('live', 'live');
-  };
-  socket.onmessage = (e) => onMessage(e.data);
-  socket.onclose = (e) => {
-    if (ws !== socket) return;
-    view.stats.closes.push(e.code);
-    retry(e.code === 1001 ? 'server restarting' : `connection closed (${e.code})`);
-  };
-}
-
 function start(cfg) {
   config = cfg;
   store = view.store = createStore(cfg.plan, { head: cfg.head, since: cfg.today.since, redemptionsToday: cfg.today.redemptions ?? 0 });
@@ -178,19 +143,13 @@ function start(cfg) {
   });
   drawDepartmentLegend(cfg.plan);
   setupControls(cfg.roles);
+  view.editor = createScenarioEditor(cfg.plan, { roles: cfg.roles, getStore: () => store });
   $('show-heat').addEventListener('change', () => {
     heatDue = true;
     schedule();
   });
   pollMetrics();
   setInterval(pollMetrics, METRICS_EVERY_MS);
-}
-
-function retry(why) {
-  setStatus('reconnecting', `reconnecting… ${why}`);
-  ws = undefined;
-  setTimeout(connect, retryMs);
-  retryMs = Math.min(retryMs * 2, 5000);
 }
 
 /** Decision latency as /metrics has it (open without a token, like the page's files). */
@@ -223,5 +182,15 @@ setInterval(() => {
   schedule();
 }, 1000);
 
-setStatus('connecting', 'connecting…');
-connect();
+stream = connectStream({
+  configUrl: () => `dashboard/config?since=${midnight()}`,
+  onConfig: (cfg) => {
+    skew = cfg.server_time - Date.now();
+    if (!store) start(cfg);
+  },
+  // a new process may hand out a new stream: the log (and its ordinals) is the same
+  from: () => store.lastOrdinal + 1,
+  onMessage,
+  onStatus: setStatus,
+  stats: view.stats,
+});

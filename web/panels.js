@@ -142,7 +142,7 @@ export function drawCoupons(store, now) {
           department: `whole department · ${products}`,
         }[c.type] ?? products;
       const ago = now - p.time < 10_000 ? 'just now' : `${duration(now - p.time)} ago`;
-      const html = `<div class="top"><span>Customer <b>${esc(p.customer)}</b> · ${esc(c.department)}</span><span class="discount">−${esc(c.discount)}%</span></div>
+      const html = `<div class="top"><span>Customer <a class="phone-link" href="phone/${encodeURIComponent(p.customer)}" target="_blank" rel="noopener" title="What this shopper’s phone shows"><b>${esc(p.customer)}</b></a> · ${esc(c.department)}</span><span class="discount">−${esc(c.discount)}%</span></div>
       <div class="meta">${p.redeemed ? '<span class="redeemed">redeemed</span> ' : ''}<span class="type">${esc(COUPON_TYPES[c.type] ?? c.type)}</span> coupon #${esc(c.id)} · ${esc(terms)}${p.score === undefined ? '' : ` · score ${p.score.toFixed(2)}`} · <span class="ago">${esc(ago)}</span></div>`;
       if (rendered.get(li) !== html) {
         li.innerHTML = html;

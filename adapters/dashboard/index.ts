@@ -1,13 +1,16 @@
 /**
- * The dashboard's routes on the control plane (web/ is the page). They ride on the gateway role:
- * the page reads the log through the gateway's own public WebSocket, and the browser may reach
- * neither the internal API port nor hold its token, so the control plane hands out one stream per
- * process (created on first use, deleted on stop) and where to connect to it. The stream carries
- * what the page folds, the customers' events (`customer.#`), not the whole log; with CONTROL_TOKEN
- * (or ESS_API_TOKEN alone) the config needs the token and the stream a ticket (adapters/process/access.ts).
+ * The pages' routes on the control plane (web/ is the pages). They ride on the gateway role: the
+ * pages read the log through the gateway's own public WebSocket, and the browser may reach neither
+ * the internal API port nor hold its token, so the control plane hands out streams (one per routing
+ * key and process, adapters/dashboard/streams.ts) and where to connect to them. The manager's screen
+ * reads the customers' events (`customer.#`), not the whole log; a shopper's phone its customer's, the
+ * events view what its filter selects. With CONTROL_TOKEN (or ESS_API_TOKEN alone) the config needs
+ * the token and the stream a ticket (adapters/process/access.ts).
  *
- *   GET  /dashboard/config?since=<ms>  stream, store plan, log head, where to start the replay (and whether it was capped), counters
+ *   GET  /dashboard/config?since=<ms>[&customer=&type=&scope=]  stream, store plan, log head, where to start the replay, counters
+ *   GET  /dashboard/coupons/:id        a coupon's terms and product names (the phone's cards)
  *   POST /dashboard/helped             {"customer_id"} → a `helped` event in the customer's log stream
+ *   GET  /phone/:customerId            a shopper's phone (web/phone.html), at the root only
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -16,6 +19,10 @@ import { StreamRecords, type GatewayHandle } from '../gateway/index.ts';
 import type { RoleContext, RoleFactory, RouteOptions } from '../process/role.ts';
 import { AppError } from '../process/errors.ts';
 import { accessFrom, streamAdmits, streamTicket } from '../process/access.ts';
+import { PageStreams } from './streams.ts';
+import { pageStreamKey, SEGMENT } from './page-stream-key.ts';
+import { couponDetails } from './coupon-details.ts';
+import { phonePage } from './phone-page.ts';
 
 /** The page folds the log itself: it starts this far back, so shoppers already inside show up and its charts (the last 15 minutes) are full. */
 export const REPLAY_WINDOW_MS = 15 * 60_000;
@@ -23,9 +30,9 @@ export const REPLAY_WINDOW_MS = 15 * 60_000;
 export const REPLAY_MAX_EVENTS = 50_000;
 
 /** What the page folds: every event of every customer (entries, moves, focus, browsing, predictions, redemptions, helped, exits). */
-export const DASHBOARD_ROUTING_KEY = 'customer.#';
+export const DASHBOARD_ROUTING_KEY = pageStreamKey({});
 
-const CUSTOMER_ID = /^[A-Za-z0-9_:-]{1,64}$/;
+const CUSTOMER_ID = SEGMENT;
 // checked by hand: the control plane's validator coerces types, and `[1]` must not become customer 1
 const HelpedBody = Type.Object({ customer_id: Type.Unknown({ description: 'the customer id (string or integer)' }) }, { additionalProperties: false });
 const ConfigQuery = Type.Object({
@@ -34,6 +41,13 @@ const ConfigQuery = Type.Object({
       minimum: 0,
       maximum: 8.64e15,
       description: 'Start of "today" in ms since the epoch (the browser\'s local midnight); default the server\'s UTC midnight',
+    }),
+  ),
+  customer: Type.Optional(Type.String({ pattern: SEGMENT.source, description: "Only this customer's events (a shopper's phone, the events view's filter)" })),
+  type: Type.Optional(Type.String({ pattern: SEGMENT.source, description: 'Only events of this type (entry, move, focus, prediction, …)' })),
+  scope: Type.Optional(
+    Type.Union([Type.Literal('store'), Type.Literal('log')], {
+      description: "store (default): the customers' events; log: the whole log, rejected inputs and process records too",
     }),
   ),
 });
@@ -47,7 +61,7 @@ export function withDashboard(gateway: RoleFactory): RoleFactory {
       ...handle,
       routes: dashboard.routes,
       async stop() {
-        await dashboard.forget().catch((err) => ctx.log.warn({ err }, 'could not delete the dashboard stream'));
+        await dashboard.forget().catch((err) => ctx.log.warn({ err }, 'could not delete the dashboard streams'));
         await handle.stop();
       },
     } satisfies GatewayHandle;
@@ -60,46 +74,55 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
   const cfg = ctx.config.gateway;
   const log = ctx.log.child({ role: 'gateway', part: 'dashboard' });
   const helped = ctx.metrics.counter('storeflow_dashboard_helped_total', 'Browsing customers marked as helped from the dashboard');
-  // one stream for every page this process serves (the routes are mounted twice: share it)
-  let stream: Promise<{ id: string }> | undefined;
   const access = accessFrom(ctx.config);
-  const dashboardStream = () =>
-    (stream ??= records
-      .create(DASHBOARD_ROUTING_KEY)
-      .then((r) => {
-        if (access.token) gateway.guard(r.id, streamAdmits(access, r.id));
-        log.info({ stream: r.id, routingKey: DASHBOARD_ROUTING_KEY }, 'dashboard stream created');
-        return r;
-      })
-      .catch((err) => {
-        stream = undefined;
-        throw err;
-      }));
+  // one stream per routing key for every page this process serves (the routes are mounted twice: they share them)
+  const streams = new PageStreams({
+    records,
+    log,
+    guard: access.token ? (id) => gateway.guard(id, streamAdmits(access, id)) : undefined,
+  });
+  /** Where a phone starts: its customer's last entry when they are inside, else what came after their last exit within the replay window (a scenario draft walks in without an entry). */
+  const visitFrom = async (customer: string, windowFrom: number) => {
+    const streamId = `customer-${customer}`;
+    const [entry, exit] = await Promise.all([ctx.eventLog.last(streamId, 'entry'), ctx.eventLog.last(streamId, 'exit')]);
+    if (entry && (!exit || Number(entry.position) > Number(exit.position))) return Number(entry.position);
+    return Math.max(exit ? Number(exit.position) + 1 : 1, windowFrom);
+  };
 
   const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app) => {
+    // a page has one address: the phone is at the root only (not under /gateway)
+    if (app.prefix === '') await app.register(phonePage);
     app.get(
       '/dashboard/config',
       {
         schema: {
-          summary: "Everything the dashboard page needs to start: its event stream, the store plan, where to replay from, today's counters",
+          summary:
+            "Everything a page needs to start: its event stream (the store's, or narrowed by customer, type and scope), the store plan, where to replay from (a customer's visit too), today's counters",
           querystring: ConfigQuery,
         },
       },
       async (req) => {
-        const { id } = await dashboardStream();
+        const { customer, type, scope } = req.query;
+        const routingKey = pageStreamKey({ customer, type, scope });
+        const { id } = await streams.get(routingKey);
         const now = Date.now();
         const since = req.query.since ?? Math.floor(now / 86_400_000) * 86_400_000;
         const head = await ctx.eventLog.head();
         const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
         const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
         const capped = replayFrom > Math.max(first, 1);
-        const today = { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
+        // the counters are the manager's screen's; a filtered stream (a phone, the events view) goes without
+        const filtered = customer !== undefined || type !== undefined || scope === 'log';
+        const today = filtered
+          ? undefined
+          : { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
         const path = `/event-stream/${id}`;
         return {
           stream: {
             id,
             path,
             port: gateway.streamPort,
+            routing_key: routingKey,
             // with ESS_INGRESS_LOCATION the location is authoritative; otherwise the page uses its own host name
             location: cfg.ingressLocation
               ? `${cfg.ingressSecure ? 'wss' : 'ws'}://${cfg.ingressLocation.replace(/^wss?:\/\//, '').replace(/\/+$/, '')}${path}`
@@ -115,9 +138,26 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
           // the replay covers the last replay_window_ms, unless capped at REPLAY_MAX_EVENTS (then it starts later)
           replay_window_ms: REPLAY_WINDOW_MS,
           replay_capped: capped,
-          today: { since, predictions: today.n, redemptions: today.redeemed },
+          // a customer's visit: their phone replays from here
+          ...(customer === undefined ? {} : { visit_from: await visitFrom(customer, replayFrom) }),
+          ...(today ? { today: { since, predictions: today.n, redemptions: today.redeemed } } : {}),
           server_time: now,
         };
+      },
+    );
+
+    app.get(
+      '/dashboard/coupons/:id',
+      {
+        schema: {
+          summary: "A coupon's terms and the names of its first products, from the cache DB (a shopper's phone shows them; the log keeps the decision only)",
+          params: Type.Object({ id: Type.Integer({ minimum: 0, maximum: 2147483647 }) }),
+        },
+      },
+      async (req) => {
+        const coupon = await couponDetails(db, req.params.id);
+        if (!coupon) throw new AppError('not_found', `no coupon ${req.params.id}`);
+        return coupon;
       },
     );
 
@@ -152,12 +192,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
 
   return {
     routes,
-    /** The stream record goes with the process that made it; pages fetch the config again on reconnect. */
-    async forget() {
-      if (!stream) return;
-      const s = await stream.catch(() => undefined);
-      stream = undefined;
-      if (s) await records.delete(s.id);
-    },
+    /** The stream records go with the process that made them; pages fetch the config again on reconnect. */
+    forget: () => streams.forget(),
   };
 }
