@@ -52,7 +52,9 @@ function expectedRow(e: LoggedEvent, now: number): string[] {
     exit: () => 'left the store',
     move: () => `moved to ${places[`${d.x},${d.y}`]} (${d.x}, ${d.y})`,
     focus: () => `looking at ${d.dep}`,
-    prediction: () => `offered coupon #${d.coupon.id} (${COUPON_TYPES[d.coupon.type]}, Men) −${d.coupon.discount} % · score ${d.score.toFixed(2)}`,
+    prediction: () =>
+      `offered coupon #${d.coupon.id} (${COUPON_TYPES[d.coupon.type]}, ${d.coupon.department}) −${d.coupon.discount} % · score ${d.score.toFixed(2)}`,
+    no_prediction: () => `no coupon: ${{ no_coupons: 'no coupons' }[d.reason as string]} (${d.dep})`,
     rejected: () => `rejected on ${d.topic}: ${d.reason}`,
     recommender_started: () => 'recommender started',
     detector_started: () => 'detector started',
@@ -82,6 +84,11 @@ browserTest('the events view: the log live with human times, filtered by custome
     await ingest(app, 'focus', 'not json at all');
     await ingest(app, 'move', { id: '2', x: 700, y: 500 });
     await waitFor(async () => (await app.eventLog.read({ types: ['prediction'] })).length === 1, 10_000, 'the coupon for customer 1');
+    // the small store has no coupon in Boys, one in Women
+    await ingest(app, 'focus', { id: '2', dep: 'Boys' });
+    await waitFor(async () => (await app.eventLog.read({ types: ['no_prediction'] })).length === 1, 10_000, 'no coupon for customer 2 in Boys');
+    await ingest(app, 'focus', { id: '2', dep: 'Women' });
+    await waitFor(async () => (await app.eventLog.read({ types: ['prediction'] })).length === 2, 10_000, 'the coupon for customer 2 in Women');
     const log = await app.eventLog.read({});
     const expected = (events: LoggedEvent[]) => events.map((e) => expectedRow(e, Date.now())).reverse();
 
@@ -114,7 +121,7 @@ browserTest('the events view: the log live with human times, filtered by custome
     await page.fill('#filter input[name="customer"]', '');
     await page.fill('#filter input[name="type"]', 'prediction');
     await page.click('#filter button[type="submit"]');
-    await showing(page, 1);
+    await showing(page, 2);
     assert.equal(await rows(page), expected(all.filter((e) => e.type === 'prediction')));
 
     // from an ordinal: that event and every one after it

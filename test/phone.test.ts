@@ -15,6 +15,11 @@ import { startTestApp, connectClient, waitFor, type TestApp } from './helpers.ts
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { browser, browserTest, newPage, closeBrowser, WEB_DIR, ARTIFACTS, DOCS } from './browser.ts';
+import { STORE_PLAN } from '../actors/data/store-plan.ts';
+// @ts-ignore plain browser JavaScript, no type declarations
+import { createPhone, applyPhone } from '../web/phone-state.js';
+// @ts-ignore
+import { discountText, offerTerms, validity, productLines } from '../web/coupon-words.js';
 
 /** Wide enough for the page to draw the phone's frame (a phone itself gets the page full screen). */
 const PHONE = { width: 540, height: 940 };
@@ -241,6 +246,50 @@ test("the phone's routes: the page at the root only and open, a coupon's terms a
   } finally {
     await app.close();
   }
+});
+
+test("the phone's fold: a visit from an entry (or a first move) to the exit; offers outside a visit are not the shopper's", () => {
+  let ordinal = 0;
+  const msg = (type: string, body: object) => ({ ess_ordinal: ++ordinal, ess_timestamp: 1_750_000_000_000 + ordinal, message_type: type, message_body: body });
+  const offer = (id: number, customer = '5') =>
+    msg('prediction', { customer_id: customer, coupon: { id, type: 'buy_more', department: 'Men', discount: 25, how_many: 3, products_count: 1 } });
+  const p = createPhone('5', STORE_PLAN);
+  const seen = (m: object) => [applyPhone(p, m), p.presence, p.dep, p.coupons.map((c: any) => c.id)];
+  assert.equal(seen(offer(9)), [false, 'waiting', null, []], "the pump's offer to someone not inside");
+  assert.equal(seen(msg('entry', { id: '5' })), [true, 'inside', null, []]);
+  assert.equal(seen(msg('move', { id: '5', x: 900, y: 750 })), [true, 'inside', 'Men', []]);
+  assert.equal(seen(offer(1, '6')), [false, 'inside', 'Men', []], "another customer's");
+  assert.equal(seen(offer(1)), [true, 'inside', 'Men', [1]]);
+  assert.equal(seen(msg('focus', { id: '5', dep: 'Women' })), [true, 'inside', 'Women', [1]]);
+  assert.equal(seen(offer(2)), [true, 'inside', 'Women', [2, 1]]);
+  assert.equal(seen(msg('redemption', { id: '5', coupon_id: 1, amount: 10 })), [true, 'inside', 'Women', [2, 1]]);
+  assert.equal(
+    p.coupons.map((c: any) => c.redeemed),
+    [false, true],
+  );
+  const replayed = { ...offer(3), ess_ordinal: 2 };
+  assert.equal(seen(replayed), [false, 'inside', 'Women', [2, 1]], 'an ordinal already seen');
+  assert.equal(seen(msg('exit', { id: '5' })), [true, 'left', null, [2, 1]]);
+  assert.equal(seen(offer(4)), [false, 'left', null, [2, 1]]);
+  // a scenario draft walks in without an entry: its first move starts a new visit
+  assert.equal(seen(msg('move', { id: '5', x: 300, y: 300 })), [true, 'inside', null, []]);
+
+  assert.equal([discountText(31), discountText(12.5), discountText(14.0)], ['−31 %', '−12.5 %', '−14 %']);
+  assert.equal(
+    [
+      { type: 'just_discount' },
+      { type: 'buy_more', how_many: 3 },
+      { type: 'buy_all', how_many: 2 },
+      { type: 'department', department: 'Sport', how_many: -1 },
+    ].map(offerTerms),
+    ['on 1 product', 'when you buy 3', 'when you buy all 2 together', 'on the whole Sport department'],
+  );
+  assert.equal(
+    [validity('2010-01-01', '2010-01-09'), validity('2025-06-02', '2025-06-02'), validity(undefined, undefined)],
+    ['valid 1 Jan 2010 – 9 Jan 2010', 'valid on 2 Jun 2025', ''],
+  );
+  assert.equal(productLines(['a', 'b', 'c', 'd'], 600), { shown: ['a', 'b', 'c'], more: 'and 597 more' });
+  assert.equal(productLines(['a', 'b'], 2), { shown: ['a', 'b'], more: undefined });
 });
 
 test.after(async () => {

@@ -135,6 +135,7 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
     assert.is(await phone.textContent('#visit'), 'In the store · Men');
 
     await page.waitForSelector('#coupons li.coupon[data-customer="2"]', { timeout: 5000 });
+    await page.waitForSelector('#simulator output.state.on', { timeout: 5000 }); // the controls know the editor started it
     mkdirSync(ARTIFACTS, { recursive: true });
     const shot = join(ARTIFACTS, 'editor.png');
     await page.screenshot({ path: shot, animations: 'disabled' });

@@ -5,7 +5,9 @@ import { clock, rate } from './words.js';
 
 const hasRole = (roles, r) => roles.includes(r);
 
+/** Returns `refresh(role)`: shows a role's state now (another part of the page started it). */
 export function setupControls(roles, onPumpState) {
+  const refreshers = new Map();
   for (const form of document.querySelectorAll('form.control')) {
     const role = form.dataset.role;
     const note = form.querySelector('.note');
@@ -38,7 +40,9 @@ export function setupControls(roles, onPumpState) {
       );
     refresh();
     setInterval(refresh, 3000);
+    refreshers.set(role, refresh);
   }
+  return { refresh: (role) => refreshers.get(role)?.() };
 }
 
 function settingsOf(form, role) {

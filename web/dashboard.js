@@ -142,8 +142,8 @@ function start(cfg) {
     },
   });
   drawDepartmentLegend(cfg.plan);
-  setupControls(cfg.roles);
-  view.editor = createScenarioEditor(cfg.plan, { roles: cfg.roles, getStore: () => store });
+  const controls = setupControls(cfg.roles);
+  view.editor = createScenarioEditor(cfg.plan, { roles: cfg.roles, getStore: () => store, onSimulatorStarted: () => controls.refresh('simulator') });
   $('show-heat').addEventListener('change', () => {
     heatDue = true;
     schedule();

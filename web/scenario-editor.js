@@ -16,7 +16,7 @@ function el(name, attrs, parent) {
   return e;
 }
 
-export function createScenarioEditor(plan, { roles, getStore }) {
+export function createScenarioEditor(plan, { roles, getStore, onSimulatorStarted }) {
   const svg = $('plan');
   const panel = $('editor');
   const toggle = $('editor-toggle');
@@ -112,7 +112,10 @@ export function createScenarioEditor(plan, { roles, getStore }) {
       // the draft waits on the simulator's timeline: play means the timeline runs
       const sim = await json('simulator/state');
       const started = sim.state !== 'started';
-      if (started) await json('simulator/start', { method: 'POST' });
+      if (started) {
+        await json('simulator/start', { method: 'POST' });
+        onSimulatorStarted?.();
+      }
       const r = await json('simulator/scenario_draft', { method: 'POST', body: JSON.stringify(draftBody(id, steps)) });
       state.played.push({ customer: id, steps, scheduled: r.scheduled, path: r.path });
       playedPath = true;
