@@ -13,6 +13,8 @@ export type { ConnectionPool, Queryable };
 
 export interface Database {
   db: ConnectionPool;
+  /** Where it is (for a connection of its own, such as a LISTEN). */
+  url: string;
   schema: string;
   close(): Promise<void>;
   ping(): Promise<boolean>;
@@ -40,6 +42,7 @@ export async function connectDatabase(url: string, schema: string, log: Logger, 
   });
   return {
     db,
+    url,
     schema,
     close: () => db.dispose(),
     async ping() {

@@ -194,11 +194,13 @@ export class PostgresEventLog implements EventLog {
         -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table
         SELECT s.stream_id, coalesce((SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS v
         FROM (SELECT DISTINCT stream_id FROM input) s
+      ), firsts AS (
+        -- an id twice in one batch: its first only (a window, not a correlated scan of the batch)
+        SELECT i.*, row_number() OVER (PARTITION BY i.message_id ORDER BY i.n) AS k FROM input i
       ), fresh AS (
-        SELECT i.*, h.v FROM input i JOIN heads h USING (stream_id)
-        WHERE (i.expected IS NULL OR i.expected = h.v)
-          AND (i.message_id IS NULL OR (NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = i.message_id)
-                                        AND NOT EXISTS (SELECT 1 FROM input j WHERE j.message_id = i.message_id AND j.n < i.n)))
+        SELECT f.*, h.v FROM firsts f JOIN heads h USING (stream_id)
+        WHERE (f.expected IS NULL OR f.expected = h.v)
+          AND (f.message_id IS NULL OR (f.k = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)))
       )
       INSERT INTO events (stream_id, version, type, data, metadata, message_id)
       SELECT f.stream_id, f.v + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.n), f.type, f.data, f.metadata, f.message_id

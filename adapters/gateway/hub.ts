@@ -16,6 +16,8 @@ import { CLOSE, Client, type Group, type Outgoing } from './client.ts';
 
 export interface HubOptions {
   eventLog: EventLog;
+  /** Where live events come from (default: the appends of this process's log); the gateway tails every process's. */
+  live?: { subscribe(listener: (events: LoggedEvent[]) => void): () => void };
   log: Logger;
   metrics: Metrics;
   /** Messages a client may have in flight before it counts as too slow. */
@@ -39,7 +41,7 @@ export class StreamHub {
       sent: o.metrics.counter('storeflow_gateway_messages_total', 'Messages handed to WebSocket clients', ['phase']),
       closed: o.metrics.counter('storeflow_gateway_closes_total', 'Clients closed by the gateway', ['reason']),
     };
-    this.unsubscribe = o.eventLog.subscribe((batch) => this.tail(batch));
+    this.unsubscribe = (o.live ?? o.eventLog).subscribe((batch) => this.tail(batch));
     this.heartbeat = setInterval(() => this.beat(), o.heartbeatMs);
   }
 
@@ -151,7 +153,7 @@ export class StreamHub {
       }
   }
 
-  /** Live: every batch appended through this process, once durable. */
+  /** Live: every batch appended (by any process, through the log tail), once durable, in position order. */
   private tail(batch: LoggedEvent[]) {
     if (this.groups.size === 0) return;
     const routed: (RoutedEvent | undefined)[] = new Array(batch.length);

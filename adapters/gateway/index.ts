@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { RoleContext, RoleFactory, RoleHandle } from '../process/role.ts';
 import { startAmqpSource, type AmqpSource } from '../edges/amqp-source.ts';
+import { PostgresLogTail } from '../edges/postgres-log-tail.ts';
 import { StreamRecords } from './records.ts';
 import { StreamHub } from './hub.ts';
 import { streamService } from './websocket.ts';
@@ -46,8 +47,12 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   const cfg = ctx.config.gateway;
   const log = ctx.log.child({ role: 'gateway' });
   const records = new StreamRecords(ctx.database.db);
+  // live streams carry what every process appends (replicas on this database), not only this one's
+  const tail = new PostgresLogTail({ url: ctx.database.url, schema: ctx.database.schema, eventLog: ctx.eventLog, log: log.child({ part: 'log-tail' }) });
+  await tail.start();
   const hub = new StreamHub({
     eventLog: ctx.eventLog,
+    live: tail,
     log,
     metrics: ctx.metrics,
     clientBuffer: cfg.clientBuffer,
@@ -103,6 +108,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   } catch (err) {
     await streams.stop().catch(() => {});
     await api.close().catch(() => {});
+    await tail.stop();
     throw err;
   }
   log.info(
@@ -121,6 +127,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
       await amqp?.stop();
       await streams.stop();
       await api.close();
+      await tail.stop();
     },
   };
 }
