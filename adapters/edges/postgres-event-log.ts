@@ -320,19 +320,29 @@ export class PostgresEventLog implements EventLog {
    * from the exit before that focus). A visit is open when
    * the customer entered or focused after their last exit, within `idleTimeoutS` of event time, event
    * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
-   * read as numeric, so a value an older version let in never stops a start.
+   * read as numeric, so a value an older version let in never stops a start. Only customers with an input recorded
+   * (wall time) within the idle timeout and 10 minutes are candidates: the cost of a start follows recent traffic,
+   * not the length of the log.
    */
   async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
     // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
     // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
+    // only customers with an input recorded within the idle timeout (and a margin) can still be in the store: the
+    // candidates come from the recorded_at index, so a start reads the recent traffic, not the whole log
+    const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
     const streams = await this.db.query(sql`
-      SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
-             coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
-             max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
-             max(position) FILTER (WHERE type = 'focus') AS last_focus,
-             coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision
-      FROM events WHERE type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction') AND stream_id LIKE 'customer-%'
-      GROUP BY stream_id`);
+      WITH recent AS (
+        SELECT DISTINCT stream_id FROM events
+        WHERE recorded_at >= to_timestamp(${since / 1000}) AND type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
+      )
+      SELECT r.stream_id, a.* FROM recent r CROSS JOIN LATERAL (
+        SELECT max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
+               coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
+               max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
+               max(position) FILTER (WHERE type = 'focus') AS last_focus,
+               coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision
+        FROM events e WHERE e.stream_id = r.stream_id AND e.type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction')
+      ) a`);
     const times = streams
       .map((r) => Number(r.max_ts))
       .filter((t) => Number.isFinite(t))
@@ -464,6 +474,9 @@ export function isAboutTheRows(err: unknown): boolean {
 }
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
+
+/** Recovery looks this much further back than the idle timeout for customers still in the store (clock skew, a slow start). */
+const RECOVERY_MARGIN_S = 600;
 
 export function toLogged(r: any): LoggedEvent {
   return {
