@@ -6,10 +6,12 @@
  */
 import mqtt from 'mqtt';
 import { DEPARTMENTS } from '../schemas/departments.ts';
+import { connectKafka } from '../adapters/edges/kafka.ts';
+import { createLogger } from '../adapters/process/logger.ts';
 
 // started by `npm run bench:recommender`, with its settings as one JSON argument
 const USAGE =
-  'usage: node --import tsx scripts/bench-load.ts \'{"broker", "protocolVersion", "topics", "customers", "count", "rate", "entries", "firstTs"}\'  (started by npm run bench:recommender)\n';
+  'usage: node --import tsx scripts/bench-load.ts \'{"broker", "protocolVersion", "kafka"?, "topics", "customers", "count", "rate", "entries", "firstTs"}\'  (started by npm run bench:recommender)\n';
 if (process.argv[2] === '--help' || process.argv[2] === '-h') {
   process.stdout.write(USAGE);
   process.exit(0);
@@ -22,9 +24,58 @@ const a = (() => {
     process.exit(2);
   }
 })();
-const client = await mqtt.connectAsync(a.broker, { protocolVersion: a.protocolVersion, clean: true, clientId: `bench-load-${process.pid}` });
-// Nagle off, as any latency-sensitive client would: with it, small packets wait for the peer's delayed ACK (~40 ms)
-(client.stream as any).setNoDelay?.(true);
+/** The load's client: MQTT (QoS 1), or Kafka when `kafka` names the bootstrap servers (the same client storeflow uses). */
+interface Wire {
+  publish(topic: string, payload: string): void;
+  onMessage(fn: (payload: Buffer) => void): Promise<void>;
+  /** Resolves once every publication so far is acknowledged by the broker. */
+  drained(): Promise<void>;
+  end(): Promise<void>;
+}
+async function wire(): Promise<Wire> {
+  if (a.kafka) {
+    const k = await connectKafka({
+      brokers: String(a.kafka).split(','),
+      clientId: 'bench-load',
+      groupId: `bench-load-${process.pid}`,
+      pollTimeoutMs: a.pollMs ?? 100,
+      autoOffsetReset: 'latest',
+      partitions: 6,
+      sessionTimeoutMs: 10_000,
+      role: 'load',
+      log: createLogger({ level: 'warn' }),
+    });
+    let unacked = 0;
+    return {
+      publish: (topic, payload) => {
+        unacked++;
+        k.send(topic, payload, {}, () => unacked--);
+      },
+      onMessage: (fn) => k.subscribe([a.topics.prediction], (_t, payload) => fn(payload), { shared: false }),
+      drained: async () => {
+        while (unacked > 0) await new Promise((r) => setTimeout(r, 20));
+      },
+      end: () => k.close(),
+    };
+  }
+  const client = await mqtt.connectAsync(a.broker, { protocolVersion: a.protocolVersion, clean: true, clientId: `bench-load-${process.pid}` });
+  // Nagle off, as any latency-sensitive client would: with it, small packets wait for the peer's delayed ACK (~40 ms)
+  (client.stream as any).setNoDelay?.(true);
+  return {
+    publish: (topic, payload) => void client.publish(topic, payload, { qos: 1 }),
+    onMessage: async (fn) => {
+      client.on('message', (_t, payload) => fn(payload));
+      await client.subscribeAsync(a.topics.prediction, { qos: 1 });
+    },
+    drained: () =>
+      new Promise<void>((ok) => {
+        const check = () => ((client as any).outgoing && Object.keys((client as any).outgoing).length === 0 ? ok() : setTimeout(check, 20));
+        check();
+      }),
+    end: () => client.endAsync(),
+  };
+}
+const client = await wire();
 const WINDOW = a.window ?? 1000;
 const sentAt = new Map<string, number>();
 const latencies: number[] = [];
@@ -33,7 +84,7 @@ let received = 0;
 let lastAt = 0;
 let bytes = 0;
 let wake: (() => void) | undefined;
-client.on('message', (_t, payload) => {
+await client.onMessage((payload) => {
   const now = performance.now();
   const text = payload.toString();
   // flat prediction: {"customer":{"id":"…"},"coupon":{…},"ts":…}; echo: the focus itself
@@ -56,7 +107,6 @@ client.on('message', (_t, payload) => {
     w();
   }
 });
-await client.subscribeAsync(a.topics.prediction, { qos: 1 });
 
 if (a.entries) {
   // paced (ENTRY_RATE/s): a broker queues only so much for a busy subscriber (Mosquitto: 1,000 messages) and drops the rest
@@ -64,12 +114,9 @@ if (a.entries) {
   const start = performance.now();
   for (let c = 1; c <= a.customers; c++) {
     while (((performance.now() - start) / 1000) * ENTRY_RATE < c) await new Promise((r) => setTimeout(r, 1));
-    client.publish(a.topics.enter, JSON.stringify({ id: String(c), ts: a.firstTs }), { qos: 1 });
+    client.publish(a.topics.enter, JSON.stringify({ id: String(c), ts: a.firstTs }));
   }
-  await new Promise<void>((ok) => {
-    const check = () => ((client as any).outgoing && Object.keys((client as any).outgoing).length === 0 ? ok() : setTimeout(check, 20));
-    check();
-  });
+  await client.drained();
 }
 
 const focus = (i: number) => {
@@ -79,7 +126,7 @@ const focus = (i: number) => {
   // are browsing: each (customer, ts) is unique, and no session idles out mid-run
   const ts = a.firstTs + 1 + Math.floor(i / a.customers);
   sentAt.set(`${id}:${ts}`, performance.now());
-  client.publish(a.topics.focus, `{"id":"${id}","ts":${ts},"dep":"${dep}"}`, { qos: 1 });
+  client.publish(a.topics.focus, `{"id":"${id}","ts":${ts},"dep":"${dep}"}`);
 };
 
 if (a.onFocusStart) console.log('focus start');
@@ -112,7 +159,7 @@ if (a.rate > 0) {
 const sentMs = performance.now() - t0;
 const deadline = performance.now() + 30_000;
 while (received < a.count && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-await client.endAsync();
+await client.end();
 // p50 per second of sending, to tell a steady state from a transient (GC, checkpoint, warm-up)
 const perSecond: number[] = [];
 const p99PerSecond: number[] = [];

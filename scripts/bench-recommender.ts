@@ -7,7 +7,9 @@
  * Sustained: closed loop, at most --window focus events awaiting their reply. Latency: --rate focus events/s, spread evenly,
  * for 15 s: this machine's disk stalls a commit for ~60 ms every ~10 s under load, and a 5 s window either misses
  * that or counts it three times over.
- *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000]
+ * --transport kafka: the same over Apache Kafka (BOOTSTRAP_SERVERS, else a local broker as npm run kafka starts), the
+ * echo and the load on the client storeflow uses (kafkajs), storeflow's predictions in the flat format as on MQTT.
+ *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000] [--transport mqtt|kafka]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,14 +20,16 @@ import mqtt from 'mqtt';
 import { createLogger } from '../adapters/process/logger.ts';
 import { startEmbeddedPostgres } from '../adapters/edges/embedded-postgres.ts';
 import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
+import { startLocalKafka } from '../adapters/edges/local-kafka.ts';
+import { connectKafka } from '../adapters/edges/kafka.ts';
 import { connectDatabase, migrate } from '../adapters/edges/database.ts';
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { startStoreflow } from '../adapters/process/app.ts';
 import { configFrom } from '../schemas/env.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
-const { int, num } = cli({
-  usage: 'npm run bench:recommender -- [--count N] [--rate R] [--seconds S] [--window W]',
+const { int, num, values, fail } = cli({
+  usage: 'npm run bench:recommender -- [--count N] [--rate R] [--seconds S] [--window W] [--transport mqtt|kafka]',
   summary:
     'Sustained focus→prediction throughput and latency over the real broker (MQTT_URL, else the embedded one) with the event log on, against a plain broker echo.',
   options: {
@@ -33,6 +37,7 @@ const { int, num } = cli({
     rate: { type: 'string', arg: 'R', help: 'focus events/s of the latency run (default 1000)' },
     seconds: { type: 'string', arg: 'S', help: 'length of the latency run (default 15)' },
     window: { type: 'string', arg: 'W', help: 'focus events awaiting their reply in the sustained run (default 1000)' },
+    transport: { type: 'string', arg: 'T', help: 'mqtt (default) or kafka (BOOTSTRAP_SERVERS, else a local broker)' },
   },
 });
 const COUNT = int('count', 30_000, { min: 1 }),
@@ -42,15 +47,23 @@ const COUNT = int('count', 30_000, { min: 1 }),
 const CUSTOMERS = 20_000;
 const FIRST_TS = 1748736000; // 2025-06-01, inside the generated coupons' window
 const log = createLogger({ level: 'warn' });
+const TRANSPORT = values.transport ?? 'mqtt';
+if (TRANSPORT !== 'mqtt' && TRANSPORT !== 'kafka') fail(`--transport: mqtt or kafka, got ${JSON.stringify(TRANSPORT)}`);
+const KAFKA = TRANSPORT === 'kafka';
+/** Kafka: how long a fetch may wait at the broker (POLL_TIMEOUT; seed 003's default 100 ms), for the echo, the load and storeflow alike. */
+const POLL_MS = Number(process.env.POLL_TIMEOUT ?? 100);
 
 const pgDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'storeflow-bench-'));
 const pg = pgDir ? await startEmbeddedPostgres({ dataDir: pgDir, log }) : undefined;
-const broker = process.env.MQTT_URL ? undefined : await startEmbeddedBroker({ port: 0, host: '127.0.0.1', log });
+const broker = KAFKA || process.env.MQTT_URL ? undefined : await startEmbeddedBroker({ port: 0, host: '127.0.0.1', log });
+const kafkaDir = KAFKA && !process.env.BOOTSTRAP_SERVERS ? mkdtempSync(join(tmpdir(), 'storeflow-bench-kafka-')) : undefined;
+const localKafka = kafkaDir ? await startLocalKafka({ home: process.env.STOREFLOW_HOME || '.storeflow', dataDir: kafkaDir }) : undefined;
+const bootstrap = KAFKA ? (process.env.BOOTSTRAP_SERVERS ?? localKafka!.bootstrapServers) : undefined;
 const databaseUrl = process.env.DATABASE_URL ?? pg!.url;
-const brokerUrl = process.env.MQTT_URL ?? broker!.url;
+const brokerUrl = KAFKA ? `kafka://${bootstrap}` : (process.env.MQTT_URL ?? broker!.url);
 const protocolVersion = broker ? 4 : Number(process.env.MQTT_PROTOCOL_VERSION ?? 5);
 console.log(
-  `bench:recommender — broker ${broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`,
+  `bench:recommender — broker ${KAFKA ? `Kafka ${localKafka ? `4.1.1 local (npm run kafka's), ${bootstrap}` : bootstrap} (kafkajs), POLL_TIMEOUT ${POLL_MS} ms` : broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`,
 );
 
 /** Runs the load process; `onFocusStart` hears when it has sent its entries and begins the focus events. */
@@ -78,13 +91,26 @@ function load(args: object, onFocusStart?: () => void): Promise<any> {
  */
 async function phase(name: string, topics: { enter: string; focus: string; prediction: string }, ready?: () => Promise<void>, between?: () => void) {
   if (ready) {
-    await load({ broker: brokerUrl, protocolVersion, topics, customers: CUSTOMERS, count: 0, rate: 0, entries: true, firstTs: FIRST_TS });
+    await load({
+      broker: brokerUrl,
+      kafka: bootstrap,
+      pollMs: POLL_MS,
+      protocolVersion,
+      topics,
+      customers: CUSTOMERS,
+      count: 0,
+      rate: 0,
+      entries: true,
+      firstTs: FIRST_TS,
+    });
     await ready();
   }
   let cpu0 = process.cpuUsage();
   const burst = await load(
     {
       broker: brokerUrl,
+      kafka: bootstrap,
+      pollMs: POLL_MS,
       protocolVersion,
       topics,
       customers: CUSTOMERS,
@@ -103,6 +129,8 @@ async function phase(name: string, topics: { enter: string; focus: string; predi
   between?.();
   const steady = await load({
     broker: brokerUrl,
+    kafka: bootstrap,
+    pollMs: POLL_MS,
     protocolVersion,
     topics,
     customers: CUSTOMERS,
@@ -119,22 +147,47 @@ async function phase(name: string, topics: { enter: string; focus: string; predi
 
 // 1. the ceiling: a plain echo, subscribe and republish, no work
 // the same client settings storeflow's own clients use: Nagle off, mqtt.js's per-packet debug tracing off
-const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersion as 4 | 5, clientId: `bench-echo-${process.pid}`, log: () => {} });
-(echo.stream as any).setNoDelay?.(true);
-const echoTopics = { enter: `bench${process.pid}/echo/enter`, focus: `bench${process.pid}/echo/focus`, prediction: `bench${process.pid}/echo/prediction` };
-echo.on('message', (_t, payload) => echo.publish(echoTopics.prediction, payload, { qos: 1 }));
-await echo.subscribeAsync(echoTopics.focus, { qos: 1 });
-const ceiling = await phase('echo', echoTopics);
-await echo.endAsync();
+const sep = KAFKA ? '.' : '/';
+const echoTopics = {
+  enter: `bench${process.pid}${sep}echo${sep}enter`,
+  focus: `bench${process.pid}${sep}echo${sep}focus`,
+  prediction: `bench${process.pid}${sep}echo${sep}prediction`,
+};
+let ceiling: Awaited<ReturnType<typeof phase>>;
+if (KAFKA) {
+  const echo = await connectKafka({
+    brokers: [bootstrap!],
+    clientId: 'bench-echo',
+    groupId: `bench-echo-${process.pid}`,
+    pollTimeoutMs: POLL_MS,
+    autoOffsetReset: 'latest',
+    partitions: 6,
+    sessionTimeoutMs: 10_000,
+    role: 'echo',
+    log,
+  });
+  await echo.subscribe([echoTopics.focus], (_t, payload) => echo.send(echoTopics.prediction, payload));
+  ceiling = await phase('echo', echoTopics);
+  await echo.close();
+} else {
+  const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersion as 4 | 5, clientId: `bench-echo-${process.pid}`, log: () => {} });
+  (echo.stream as any).setNoDelay?.(true);
+  echo.on('message', (_t, payload) => echo.publish(echoTopics.prediction, payload, { qos: 1 }));
+  await echo.subscribeAsync(echoTopics.focus, { qos: 1 });
+  ceiling = await phase('echo', echoTopics);
+  await echo.endAsync();
+}
 
 // 2. storeflow's recommender: log append, session actor, scoring, log append, publish
 const schema = `bench_${process.pid}`;
 const config = configFrom({
   DATABASE_URL: databaseUrl,
-  MQTT_URL: brokerUrl,
+  ...(KAFKA
+    ? { BOOTSTRAP_SERVERS: bootstrap, GROUP_ID: `bench-${process.pid}`, MESSAGE_FORMAT: 'flat', POLL_TIMEOUT: String(POLL_MS) }
+    : { MQTT_URL: brokerUrl }),
   MQTT_PROTOCOL_VERSION: String(protocolVersion),
   DATABASE_SCHEMA: schema,
-  MQTT_TOPIC_PREFIX: `bench${process.pid}/`,
+  MQTT_TOPIC_PREFIX: `bench${process.pid}${sep}`,
   MQTT_CLIENT_ID: `bench-${process.pid}`,
   ROLES: 'recommender',
   PORT: '0',
@@ -188,5 +241,7 @@ await cleanupDb.db.query(
 );
 await cleanupDb.close();
 await broker?.stop();
+await localKafka?.stop();
+if (kafkaDir) rmSync(kafkaDir, { recursive: true, force: true });
 await pg?.stop();
 if (pgDir) rmSync(pgDir, { recursive: true, force: true });
