@@ -94,7 +94,9 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
     await page.waitForFunction(() => /^Customer 2: /.test(document.querySelector('#editor-note')!.textContent!), null, { timeout: 10_000 });
     assert.match(
       (await page.textContent('#editor-note'))!,
-      new RegExp(`^Customer 2: 8 moves from \\d\\d:\\d\\d:\\d\\d store time, about ${walk} s of walking \\(the simulator was started to play it\\)\\.$`),
+      new RegExp(
+        `^Customer 2: 8 moves, the first at \\d\\d:\\d\\d:\\d\\d store time, the last about ${walk} s later \\(the simulator was started to play it\\)\\.$`,
+      ),
     );
     // what the page sent is the draft of its steps, and the simulator publishes its moves as drawn
     assert.equal((await page.evaluate(() => (window as any).storeflowDashboard.editor.played)).length, 1);

@@ -121,7 +121,7 @@ export function createScenarioEditor(plan, { roles, getStore, onSimulatorStarted
       playedPath = true;
       const first = r.path[0]?.at ? clock(Date.parse(r.path[0].at), Date.parse(r.path[0].at)) : '';
       say(
-        `Customer ${id}: ${r.scheduled} moves from ${first} store time, about ${duration(walkMs(steps))} of walking${started ? ' (the simulator was started to play it)' : ''}.`,
+        `Customer ${id}: ${r.scheduled} moves, the first at ${first} store time, the last about ${duration(walkMs(steps))} later${started ? ' (the simulator was started to play it)' : ''}.`,
       );
     } catch (err) {
       say(`Could not play it: ${err.message}`);
