@@ -146,6 +146,66 @@ if (!DATABASE_URL || !MQTT_URL) {
       for (const r of replicas) r?.kill('SIGKILL');
       await client.endAsync();
       await db.dispose();
+      if (!process.env.KEEP_SCHEMA)
+        await dropSchema(name); // KEEP_SCHEMA=1: look at a failed run's log
+      else console.log(`kept schema ${name}`);
+    }
+  });
+
+  test('two processes with one MQTT_CLIENT_ID: the newcomer stops with a message naming it, the first keeps its session, nothing is lost', async () => {
+    const name = uniqueName();
+    const ports = [await freePort(), await freePort()];
+    const env = (port: number) => ({
+      PATH: process.env.PATH!,
+      DATABASE_URL,
+      MQTT_URL,
+      MQTT_PROTOCOL_VERSION: '5',
+      DATABASE_SCHEMA: name,
+      MQTT_TOPIC_PREFIX: `${name}/`,
+      MQTT_CLIENT_ID: `${name}-same`,
+      ROLES: 'recommender',
+      PREDICTION_THRESHOLD: '0',
+      COUPON_VALIDITY: 'ignore',
+      LOG_LEVEL: 'warn',
+      AUTO_SEED: 'true',
+      PORT: String(port),
+    });
+    const first = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env: env(ports[0]), stdio: ['ignore', 'ignore', 'inherit'] });
+    const client = await connectClient();
+    const db = createConnectionPool({ connectionString: DATABASE_URL, bigIntMode: 'number', poolSize: 1, schema: name });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[0]}/readyz`).catch(() => null))?.status === 200, 90_000, 'first ready');
+      // an incumbent is a process connected for more than a moment (2.5 s, adapters/edges/mqtt.ts)
+      await sleep(3000);
+      const second = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env: env(ports[1]), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      second.stdout!.on('data', (d) => (out += d));
+      second.stderr!.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((ok) => {
+        const timer = setTimeout(() => second.kill('SIGKILL'), 60_000);
+        second.once('exit', (c) => {
+          clearTimeout(timer);
+          ok(c);
+        });
+      });
+      assert.is(code, 1, out);
+      assert.match(out, /two storeflow processes share MQTT_CLIENT_ID/);
+      assert.match(out, new RegExp(`client id ${name}-same-`));
+      // the first goes on: inputs published now are all decided by it
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[0]}/readyz`).catch(() => null))?.status === 200, 10_000, 'first still ready');
+      const TS = 1748736000;
+      for (let c = 1; c <= 30; c++)
+        await client.publishAsync(`${name}/customer/focus`, JSON.stringify({ id: String(c), ts: TS + c, dep: 'Girls' }), { qos: 1 });
+      await waitFor(
+        async () => (await db.query(sql`SELECT count(*)::int AS n FROM events WHERE type IN ('prediction', 'no_prediction')`))[0].n >= 30,
+        20_000,
+        'every focus decided by the first process',
+      );
+      assert.is((await db.query(sql`SELECT count(*)::int AS n FROM events WHERE type = 'focus'`))[0].n, 30);
+    } finally {
+      first.kill('SIGKILL');
+      await client.endAsync();
+      await db.dispose();
       await dropSchema(name);
     }
   });

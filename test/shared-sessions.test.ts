@@ -12,6 +12,7 @@ import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { InMemoryEventLog, type EventLog } from '../actors/kernel/event-log.ts';
 import { fromFlat } from '../schemas/events.ts';
 import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
+import { recoverSessions } from '../adapters/recommender/recovery.ts';
 import type { Input, Output } from '../adapters/process/pipeline.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
 
@@ -149,6 +150,34 @@ test('a decision another replica logged already is not logged or published again
     ['entry', 'focus', 'prediction'],
   );
   a.processor.stop();
+  b.processor.stop();
+});
+
+test('a focus a crashed replica logged but never decided, with a later focus decided by another: the restarted one counts that offer', async () => {
+  const log = new InMemoryEventLog(() => Date.now());
+  const crashed = replica(log.anotherWriter());
+  const b = replica(log.anotherWriter());
+  b.processor.handle(await b.input('entry', { id: '4', ts: TS }));
+  // logged, then the process died before deciding
+  const f1 = await crashed.input('focus', { id: '4', ts: TS + 1, dep: 'Girls' });
+  crashed.processor.stop();
+  const f2 = await b.input('focus', { id: '4', ts: TS + 2, dep: 'Girls' });
+  await b.emit(f2, await b.processor.handle(f2));
+  // the restart: its sessions from the log, its undecided focus decided now, through the same path as live
+  const restarted = replica(log.anotherWriter());
+  const recovery = await recoverSessions(log, restarted.processor, { idleTimeoutS: 7200, localFocus: false });
+  for (const input of recovery.inputs) {
+    const outs = (await restarted.processor.handle(input)).filter((o) => !recovery.logged.has(o.messageId));
+    await restarted.emit(input, outs);
+  }
+  const offered = await coupons(log, '4');
+  assert.equal(
+    offered.map(([cause]) => cause),
+    [f2.logged.messageId, f1.logged.messageId],
+  );
+  assert.is.not(offered[0][1], offered[1][1], `two different coupons: ${JSON.stringify(offered)}`);
+  assert.equal(restarted.refused, ['conflict']);
+  restarted.processor.stop();
   b.processor.stop();
 });
 

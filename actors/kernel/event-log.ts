@@ -147,12 +147,14 @@ export class InMemoryEventLog implements EventLog {
   /** Which writer appended each position (index = position - 1). */
   private writers: number[] = [];
   private listeners = new Set<LogListener>();
+  private writerCount = { n: 0 };
   constructor(
     private clock: () => number = () => 0,
     private writer = 0,
     shared?: InMemoryEventLog,
   ) {
     if (shared) {
+      this.writerCount = shared.writerCount;
       this.events = shared.events;
       this.versions = shared.versions;
       this.byId = shared.byId;
@@ -163,7 +165,7 @@ export class InMemoryEventLog implements EventLog {
 
   /** Another writer on the same log (as a second process on the same database): for expected-version tests. */
   anotherWriter(): InMemoryEventLog {
-    return new InMemoryEventLog(this.clock, this.writer + 1, this);
+    return new InMemoryEventLog(this.clock, ++this.writerCount.n, this);
   }
 
   async append(batch: NewEvent[]): Promise<LoggedEvent[]> {

@@ -30,6 +30,13 @@ export interface Broker {
   close(): Promise<void>;
 }
 
+/**
+ * A connection the broker closes sooner than this after CONNACK counts towards "another client has this id": two
+ * clients with one id knock each other off at the reconnect period (1 s); the incumbent's connection, older than
+ * this when the newcomer arrives, does not count, so the newcomer is the one that stops.
+ */
+const SHORT_LIVED_MS = 2500;
+
 export interface MqttConnectOptions {
   urls: string[];
   clientId: string;
@@ -171,19 +178,33 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   let wasConnected = true;
   // a close storeflow asked for (stopping) is no lost connection
   let closing = false;
+  let connectedAt = Date.now();
+  let shortLived = 0;
+  const takenOver = () => {
+    closing = true;
+    client.end(true);
+    o.onTakenOver?.();
+  };
   client.on('close', () => {
-    if (wasConnected && !closing) o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting');
+    if (wasConnected && !closing) {
+      // Another client with this id takes the session: MQTT 5 says so (DISCONNECT 0x8E, below), but a broker may just
+      // close the connection (Mosquitto 2.0 does). Then the two reconnect in turn and knock each other off within a
+      // second: two connections in a row closed that fast stop the newcomer, whose count started first; the
+      // incumbent's next connection stays. A broker restart closes one connection, then refuses until it is back.
+      shortLived = Date.now() - connectedAt < SHORT_LIVED_MS ? shortLived + 1 : 0;
+      if (shortLived >= 2) return takenOver();
+      o.log.warn({ broker: shown }, 'MQTT connection lost; reconnecting');
+    }
     wasConnected = false;
   });
   client.on('connect', () => {
     if (!wasConnected) o.log.info({ broker: shown }, 'MQTT reconnected');
     wasConnected = true;
+    connectedAt = Date.now();
   });
   // reconnecting would take the session back, and the two would knock each other off for ever: stop instead
   client.on('disconnect', (packet) => {
-    if (packet.reasonCode !== 142) return;
-    client.end(true);
-    o.onTakenOver?.();
+    if (packet.reasonCode === 142) takenOver();
   });
   const publishOptions = (opts: { qos?: 0 | 1; id?: string }) => ({
     qos: opts.qos ?? 1,

@@ -255,9 +255,11 @@ export class PostgresEventLog implements EventLog {
   }
 
   private async byIds(ids: string[]): Promise<LoggedEvent[]> {
-    const rows = await this.db.query(sql`
+    const rows = await this.retrying(() =>
+      this.db.query(sql`
       SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
-      FROM events WHERE message_id = ANY(${ids})`);
+      FROM events WHERE message_id = ANY(${ids})`),
+    );
     return rows.map(toLogged);
   }
 
@@ -285,11 +287,26 @@ export class PostgresEventLog implements EventLog {
     if (own.size > 128) for (const v of own) if (v <= version - 64) own.delete(v);
   }
 
+  /** A stream read on the hot path (a session rebuilt from the log): waits out a database outage as appends do. */
   async readStream(streamId: string, afterVersion = 0): Promise<LoggedEvent[]> {
-    const rows = await this.db.query(sql`
+    const rows = await this.retrying(() =>
+      this.db.query(sql`
       SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
-      FROM events WHERE stream_id = ${streamId} AND version > ${afterVersion} ORDER BY version`);
+      FROM events WHERE stream_id = ${streamId} AND version > ${afterVersion} ORDER BY version`),
+    );
     return rows.map(toLogged);
+  }
+
+  /** `query` again after a backoff while the database is away (not for an error about the query itself, nor once closing). */
+  private async retrying<T>(query: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await query();
+      } catch (err) {
+        if (isAboutTheRows(err) || this.closing || this.closed || (err as { code?: string })?.code?.startsWith('42')) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000)));
+      }
+    }
   }
 
   async read(o: ReadOptions = {}): Promise<LoggedEvent[]> {

@@ -86,7 +86,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
         const onTakenOver = () =>
           fatal(
             new Error(
-              `another process connected to the MQTT broker with client id ${config.mqtt.clientId}-${role} and took this one's session: two storeflow processes share MQTT_CLIENT_ID (or CLIENT_ID). Give each its own, e.g. its host name; this one stops`,
+              `another process is connected to the MQTT broker with client id ${config.mqtt.clientId}-${role}, and the two take the session from each other: two storeflow processes share MQTT_CLIENT_ID (or CLIENT_ID). Give each its own, e.g. its host name; this one stops`,
             ),
           );
         const b =

@@ -422,8 +422,15 @@ export class Pipeline {
         this.o.log.error({ cause: input.logged.messageId, why }, 'outputs refused by the log ten times; giving up on this input');
         return done;
       }
-      const again = await r.processor.reconcile(input, why);
-      return [...done, ...(await this.emit(r, again, input, t0, attempt + 1))];
+      try {
+        const again = await r.processor.reconcile(input, why);
+        return [...done, ...(await this.emit(r, again, input, t0, attempt + 1))];
+      } catch (err) {
+        // only at shutdown (a rebuild waits out a database outage): the input stays undecided in the log, which
+        // the next start's recovery decides
+        this.o.log.warn({ err, cause: input.logged.messageId }, 'could not decide again from the log');
+        return done;
+      }
     }
     return this.deliver(r, outputs, logged, input, t0, appendStart);
   }

@@ -5,8 +5,8 @@
  * predictions of the last seconds before the crash are published again (at-least-once, same ids).
  */
 import { fromFlat } from '../../schemas/events.ts';
-import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
-import type { Input, Recovery } from '../process/pipeline.ts';
+import { loggedInputId, type Input, type Recovery } from '../process/pipeline.ts';
+import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import type { RecommenderProcessor } from './processor.ts';
 
 const INPUT_TYPES = new Set(['entry', 'focus', 'exit']);
@@ -15,7 +15,7 @@ const REPUBLISH_WINDOW_MS = 5000;
 
 /** `localFocus`: a detector here hands its focus events to the recommender (they are outputs in the log). */
 export async function recoverSessions(
-  eventLog: PostgresEventLog,
+  eventLog: Pick<EventLog, 'openVisits' | 'latestOf' | 'read'>,
   processor: RecommenderProcessor,
   o: { idleTimeoutS: number; localFocus: boolean },
 ): Promise<Recovery & { sessions: number }> {
@@ -23,8 +23,8 @@ export async function recoverSessions(
   const logged = new Set<string>();
   const inputs: Input[] = [];
   const streams = new Set<string>();
+  followedVisits(visits, processor);
   for (const e of visits) {
-    if (e.streamId.startsWith('customer-')) processor.followed(e.streamId.slice(9), e.version);
     const cause = e.metadata.cause as string | undefined;
     if ((e.type === 'prediction' || e.type === 'no_prediction') && cause) {
       logged.add(e.messageId ?? '');
@@ -49,8 +49,28 @@ export async function recoverSessions(
   return { inputs, logged, republish, sessions: streams.size };
 }
 
+/**
+ * A recovered session follows its stream up to the last event recovery read, so its decisions are appended against
+ * that version — unless a focus still to be decided has a decision logged after it (another replica's, for a later
+ * focus): decided here at its place in the visit, it would not count that offer, so its decision is appended against
+ * the stream as of its input, refused, and made again from the log with every offer counted.
+ */
+function followedVisits(visits: LoggedEvent[], processor: RecommenderProcessor) {
+  const decided = new Set(visits.map((e) => e.metadata.cause).filter((c): c is string => typeof c === 'string'));
+  const last = new Map<string, number>();
+  const undecidedAt = new Map<string, number>();
+  const stale = new Set<string>();
+  for (const e of visits) {
+    if (!e.streamId.startsWith('customer-')) continue;
+    last.set(e.streamId, e.version);
+    if (e.type === 'focus' && !decided.has(loggedInputId(e)) && !undecidedAt.has(e.streamId)) undecidedAt.set(e.streamId, e.version);
+    if ((e.type === 'prediction' || e.type === 'no_prediction') && undecidedAt.has(e.streamId)) stale.add(e.streamId);
+  }
+  for (const [stream, version] of last) if (!stale.has(stream)) processor.followed(stream.slice(9), version);
+}
+
 /** Whether the run before this one logged its clean stop (`recommender_stopped` after its `recommender_started`). */
-async function stoppedCleanly(eventLog: PostgresEventLog): Promise<boolean> {
+async function stoppedCleanly(eventLog: Pick<EventLog, 'read'>): Promise<boolean> {
   const runs = await eventLog.read({ streamId: 'process', types: ['recommender_started', 'recommender_stopped'] });
   // the last record is this run's start; the one before it tells how the previous run ended
   const previous = runs.at(-2);
