@@ -12,6 +12,9 @@ import { DATABASE_URL, MQTT_URL, uniqueName, connectClient, collect, waitFor, sl
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import pgModule from '@databases/pg';
+import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
+import { inputId } from '../adapters/process/pipeline.ts';
+import { silentLogger } from '../adapters/process/logger.ts';
 
 const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
 
@@ -149,6 +152,45 @@ test('duplicates: a redelivered or retried input is logged and processed once, a
     }
   } finally {
     await client.endAsync();
+    await dropSchema(app.config.databaseSchema);
+  }
+});
+
+test('an input another process logged and never decided (it died) is decided by the one it is delivered to next; a decided one is dropped', async () => {
+  const app = await startTestApp({ ROLES: 'recommender', PREDICTION_THRESHOLD: '0' });
+  const client = await connectClient();
+  try {
+    await seedSmallStore(app.database.db);
+    await (app.roles.get('recommender') as RecommenderHandle).reload();
+    const got = await collect(client, [app.config.topics.prediction]);
+    const topic = app.config.topics.focus;
+    const orphan = JSON.stringify({ id: '2', ts: SMALL_STORE.ts, dep: 'Men' });
+    // what a replica that died between "append" and "act" leaves: the input in the log, no decision
+    const dead = new PostgresEventLog(app.database.db, { log: silentLogger });
+    await dead.append([
+      { streamId: 'customer-2', type: 'focus', data: JSON.parse(orphan), messageId: inputId(topic, orphan), metadata: { source: 'mqtt', topic } },
+    ]);
+    await dead.close();
+    // the broker (or Kafka, after a rebalance) delivers it again, here
+    await client.publishAsync(topic, orphan, { qos: 1 });
+    await waitFor(() => got.length >= 1, 5000, 'the orphan decided and published');
+    const decisions = await app.eventLog.read({ types: ['prediction', 'no_prediction'] });
+    assert.equal(
+      decisions.map((d) => [d.type, d.metadata.cause]),
+      [['prediction', inputId(topic, orphan)]],
+    );
+    assert.is(got[0].body.customer.id, '2');
+    // once decided, a further copy is a duplicate
+    await client.publishAsync(topic, orphan, { qos: 1 });
+    await sleep(300);
+    assert.is((await app.eventLog.read({ types: ['prediction', 'no_prediction'] })).length, 1);
+    assert.is((await app.eventLog.read({ types: ['focus'] })).length, 1);
+    const metrics = (await app.http.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^storeflow_inputs_orphaned_total 1$/m);
+    assert.match(metrics, /^storeflow_inputs_duplicate_total\{source="mqtt"\} 1$/m);
+  } finally {
+    await client.endAsync();
+    await app.stop();
     await dropSchema(app.config.databaseSchema);
   }
 });

@@ -254,6 +254,12 @@ export class PostgresEventLog implements EventLog {
     return out;
   }
 
+  /** Whether any of these ids is logged. */
+  async anyOf(ids: string[]): Promise<boolean> {
+    const rows = await this.retrying(() => this.db.query(sql`SELECT 1 FROM events WHERE message_id = ANY(${ids}) LIMIT 1`));
+    return rows.length > 0;
+  }
+
   private async byIds(ids: string[]): Promise<LoggedEvent[]> {
     const rows = await this.retrying(() =>
       this.db.query(sql`

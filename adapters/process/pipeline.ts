@@ -55,6 +55,8 @@ export interface Processor {
    * output id already (`duplicate`). Returns what to append instead (decided again from the log), or nothing.
    */
   reconcile?(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]>;
+  /** Ids of the outputs that show an input was seen through (a focus's decision); none: nothing to see through. */
+  outcomes?(input: Input): string[];
 }
 
 /** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */
@@ -141,6 +143,7 @@ export class Pipeline {
       inputs: o.metrics.counter('storeflow_inputs_total', 'Inputs accepted and logged', ['kind', 'source']),
       rejected: o.metrics.counter('storeflow_inputs_rejected_total', 'Inputs rejected (bad JSON, schema, unknown department, too large)', ['reason', 'source']),
       duplicates: o.metrics.counter('storeflow_inputs_duplicate_total', 'Inputs dropped as duplicates of logged ones', ['source']),
+      orphans: o.metrics.counter('storeflow_inputs_orphaned_total', 'Inputs another process logged and never decided (it died), decided here'),
       outputs: o.metrics.counter('storeflow_outputs_total', 'Outputs logged and published', ['type']),
       publishFailures: o.metrics.counter('storeflow_publish_failures_total', 'Publications that failed after logging', ['type']),
       skipped: o.metrics.counter(
@@ -281,7 +284,7 @@ export class Pipeline {
       ]);
       this.remember(messageId, Date.now());
       this.observe('append_input', appendStart);
-      if (logged.skipped) {
+      if (logged.skipped && !(await this.orphaned(logged, n.event))) {
         // logged already, by this process before a restart or by another replica: the log's unique id says so
         this.m.duplicates.inc({ source: at.source });
         this.o.log.debug({ topic, messageId, position: logged.position }, 'duplicate input dropped (in the log already)');
@@ -311,6 +314,22 @@ export class Pipeline {
         return Promise.all(all).then((x) => x.flat());
       },
     };
+  }
+
+  /**
+   * An input another process logged and did not see through (it died between the two; the broker or Kafka then
+   * delivers it here): none of the outcomes a processor here would log for it is in the log. It is handled now;
+   * should the other still be at work, the log takes one decision (unique output ids) and the other is reconciled.
+   */
+  private async orphaned(logged: LoggedEvent, event: StoreEvent): Promise<boolean> {
+    const ids = this.registrations.flatMap((r) => (r.processor.consumes.includes(event.kind) ? (r.processor.outcomes?.({ logged, event }) ?? []) : []));
+    if (ids.length === 0) return false;
+    const done = await this.o.eventLog.anyOf(ids);
+    if (!done) {
+      this.m.orphans.inc();
+      this.o.log.info({ messageId: logged.messageId, position: logged.position }, 'an input logged by another process and never decided: deciding it here');
+    }
+    return !done;
   }
 
   /** storeflow_pipeline_stage_duration_seconds{stage}: from `since` (performance.now()) to now. */

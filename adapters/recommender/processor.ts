@@ -226,6 +226,13 @@ export class RecommenderProcessor implements Processor {
     return e.metadata.source !== 'output' || (e.type === 'focus' && this.o.shared!.localFocus);
   }
 
+  /** A focus is seen through once its decision is logged (a prediction or a no_prediction). */
+  outcomes({ logged, event }: Input): string[] {
+    if (event.kind !== 'focus') return [];
+    const id = loggedInputId(logged);
+    return [outputId(id, 'prediction'), outputId(id, 'no_prediction')];
+  }
+
   /** Recovery read this customer's stream up to `version`: the session it rebuilds follows the log that far. */
   followed(customerId: string, version: number): void {
     this.recovered.set(customerId, Math.max(version, this.recovered.get(customerId) ?? 0));
