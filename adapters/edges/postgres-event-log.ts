@@ -343,29 +343,26 @@ export class PostgresEventLog implements EventLog {
    * from the exit before that focus). A visit is open when
    * the customer entered or focused after their last exit, within `idleTimeoutS` of event time, event
    * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
-   * read as numeric, so a value an older version let in never stops a start. Only customers with an input recorded
-   * (wall time) within the idle timeout and 10 minutes are candidates: the cost of a start follows recent traffic,
-   * not the length of the log.
+   * read as numeric, so a value an older version let in never stops a start. Only what was recorded (wall time) within
+   * the idle timeout and 10 minutes is read: the cost of a start follows recent traffic, not the length of the log (a
+   * visit longer than that window is recovered from the window's start).
    */
   async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
     // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
     // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
-    // only customers with an input recorded within the idle timeout (and a margin) can still be in the store: the
-    // candidates come from the recorded_at index, so a start reads the recent traffic, not the whole log
+    // only customers with an input recorded within the idle timeout (and a margin) can still be in the store: one pass
+    // over that window (the recorded_at index), so a start reads the recent traffic, not the whole log
     const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
     const streams = await this.db.query(sql`
-      WITH recent AS (
-        SELECT DISTINCT stream_id FROM events
-        WHERE recorded_at >= to_timestamp(${since / 1000}) AND type IN ('entry', 'focus', 'exit') AND stream_id LIKE 'customer-%'
-      )
-      SELECT r.stream_id, a.* FROM recent r CROSS JOIN LATERAL (
-        SELECT max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
-               coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
-               max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
-               max(position) FILTER (WHERE type = 'focus') AS last_focus,
-               coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision
-        FROM events e WHERE e.stream_id = r.stream_id AND e.type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction')
-      ) a`);
+      SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
+             coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
+             max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
+             max(position) FILTER (WHERE type = 'focus') AS last_focus,
+             coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision,
+             min(position) AS first_in_window
+      FROM events
+      WHERE recorded_at >= to_timestamp(${since / 1000}) AND type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction') AND stream_id LIKE 'customer-%'
+      GROUP BY stream_id`);
     const times = streams
       .map((r) => Number(r.max_ts))
       .filter((t) => Number.isFinite(t))
@@ -378,12 +375,14 @@ export class PostgresEventLog implements EventLog {
     const undecided = streams.filter(
       (r) => recent(r) && !(Number(r.last_exit) < Number(r.last_in ?? 0)) && r.last_focus !== null && Number(r.last_focus) > Number(r.last_decision),
     );
-    const from = new Map<string, number>(open.map((r) => [r.stream_id as string, Number(r.last_exit)]));
+    // a visit is read from its last exit, or from the window's start (a visit longer than the window keeps its recent part)
+    const from = new Map<string, number>(open.map((r) => [r.stream_id as string, Math.max(Number(r.last_exit), Number(r.first_in_window) - 1)]));
     if (undecided.length) {
       const starts = await this.db.query(sql`
         SELECT u.stream_id, coalesce((SELECT max(position) FROM events x WHERE x.stream_id = u.stream_id AND x.type = 'exit' AND x.position < u.last_focus), 0) AS start
         FROM unnest(${undecided.map((r) => r.stream_id as string)}::text[], ${undecided.map((r) => Number(r.last_focus))}::bigint[]) AS u(stream_id, last_focus)`);
-      for (const r of starts) from.set(r.stream_id, Number(r.start));
+      const windowStart = new Map(undecided.map((r) => [r.stream_id as string, Number(r.first_in_window) - 1]));
+      for (const r of starts) from.set(r.stream_id, Math.max(Number(r.start), windowStart.get(r.stream_id) ?? 0));
     }
     if (from.size === 0) return [];
     const rows = await this.db.query(sql`
