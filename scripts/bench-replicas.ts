@@ -39,7 +39,9 @@ if (!DATABASE_URL || !MQTT_URL) {
   );
   process.exit(0);
 }
-const CUSTOMERS = 5000;
+// not a multiple of 2 or 3: the broker's round robin sends a customer's consecutive events to different replicas (the
+// case replicas on MQTT must handle; a count dividing it would keep each customer on one replica by chance)
+const CUSTOMERS = 4999;
 const FIRST_TS = 1748736000; // 2025-06-01, inside the generated coupons' window
 const log = createLogger({ level: 'warn' });
 const TICK = 100; // clock ticks per second in /proc/<pid>/stat
@@ -112,13 +114,17 @@ for (const n of COUNTS) {
       customers: CUSTOMERS,
     };
     await load({ ...base, count: 0, rate: 0, entries: true, firstTs: FIRST_TS });
-    // every entry in the log before focus events are timed
-    for (const deadline = Date.now() + 60_000; ; ) {
-      const [{ k }] = await database.db.query(sql`SELECT count(*)::int AS k FROM events WHERE type = 'entry'`);
-      if (k >= CUSTOMERS) break;
-      if (Date.now() > deadline) throw new Error(`only ${k} of ${CUSTOMERS} entries logged after a minute`);
+    // every entry in the log before focus events are timed (or as many as the broker delivered: the machine's
+    // Mosquitto keeps its default max_queued_messages of 1,000 per client and drops what a burst puts beyond it)
+    let entries = 0;
+    for (let stable = 0; stable < 15 && entries < CUSTOMERS; ) {
       await new Promise((ok) => setTimeout(ok, 200));
+      const [{ k }] = await database.db.query(sql`SELECT count(*)::int AS k FROM events WHERE type = 'entry'`);
+      stable = k === entries ? stable + 1 : 0;
+      entries = k;
     }
+    if (entries < CUSTOMERS)
+      console.log(`${n} replica(s): ${CUSTOMERS - entries} of ${CUSTOMERS} entries never reached storeflow (dropped by the broker's queue limit)`);
     const cpu0 = replicas.map((r) => cpuSeconds(r.child.pid!));
     const burst = await load({ ...base, count: COUNT, rate: 0, window: 1000, entries: false, firstTs: FIRST_TS });
     const cpu = replicas.map((r, i) => cpuSeconds(r.child.pid!) - cpu0[i]);
