@@ -196,6 +196,7 @@ test('page streams: created once per routing key, the least recently used delete
   const made: string[] = [];
   const deleted: string[] = [];
   const guarded: string[] = [];
+  const unguarded: string[] = [];
   const streams = new PageStreams({
     records: {
       create: async (key: string) => {
@@ -209,6 +210,7 @@ test('page streams: created once per routing key, the least recently used delete
     },
     log: createLogger({ level: 'silent' }),
     guard: (id) => guarded.push(id),
+    unguard: (id) => unguarded.push(id),
     max: 2,
   });
   assert.equal(await Promise.all([streams.get('a'), streams.get('a')]), [{ id: 'id-a' }, { id: 'id-a' }]);
@@ -217,10 +219,12 @@ test('page streams: created once per routing key, the least recently used delete
   await streams.get('c');
   await waitFor(() => deleted.length === 1, 1000);
   assert.equal(deleted, ['id-b']);
+  assert.equal(unguarded, ['id-b'], 'a deleted stream keeps no guard');
   await streams.forget();
   assert.equal(made, ['a', 'b', 'c']);
   assert.equal(guarded, ['id-a', 'id-b', 'id-c']);
   assert.equal(deleted.sort(), ['id-a', 'id-b', 'id-c']);
+  assert.equal(unguarded.sort(), ['id-a', 'id-b', 'id-c']);
 });
 
 test.after(async () => {

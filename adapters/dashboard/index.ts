@@ -68,7 +68,7 @@ export function withDashboard(gateway: RoleFactory): RoleFactory {
   };
 }
 
-export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, 'streamPort' | 'guard'>) {
+export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, 'streamPort' | 'guard' | 'unguard'>) {
   const db = ctx.database.db;
   const records = new StreamRecords(db);
   const cfg = ctx.config.gateway;
@@ -80,6 +80,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
     records,
     log,
     guard: access.token ? (id) => gateway.guard(id, streamAdmits(access, id)) : undefined,
+    unguard: access.token ? (id) => gateway.unguard(id) : undefined,
   });
   /** Where a phone starts: its customer's last entry when they are inside, else what came after their last exit within the replay window (a scenario draft walks in without an entry). */
   const visitFrom = async (customer: string, windowFrom: number) => {

@@ -15,6 +15,8 @@ export interface PageStreamsOptions {
   log: Logger;
   /** Called with each new stream's id before it is handed out (a token guards it with the ticket). */
   guard?: (streamId: string) => void;
+  /** Called with each stream's id once it is deleted (its guard goes with it). */
+  unguard?: (streamId: string) => void;
   max?: number;
 }
 
@@ -53,7 +55,12 @@ export class PageStreams {
     for (const [key, stream] of this.streams) {
       if (this.streams.size <= max) return;
       this.streams.delete(key);
-      void stream.then((s) => this.o.records.delete(s.id)).catch((err) => this.o.log.warn({ err, routingKey: key }, 'could not delete a page stream'));
+      void stream
+        .then(async (s) => {
+          await this.o.records.delete(s.id);
+          this.o.unguard?.(s.id);
+        })
+        .catch((err) => this.o.log.warn({ err, routingKey: key }, 'could not delete a page stream'));
     }
   }
 
@@ -61,6 +68,10 @@ export class PageStreams {
   async forget(): Promise<void> {
     const all = [...this.streams.values()];
     this.streams.clear();
-    for (const s of await Promise.allSettled(all)) if (s.status === 'fulfilled') await this.o.records.delete(s.value.id);
+    for (const s of await Promise.allSettled(all))
+      if (s.status === 'fulfilled') {
+        await this.o.records.delete(s.value.id);
+        this.o.unguard?.(s.value.id);
+      }
   }
 }

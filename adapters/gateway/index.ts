@@ -34,6 +34,8 @@ export interface GatewayHandle extends RoleHandle {
   clients(): Map<string, number>;
   /** Only upgrades `admits` accepts may open this stream (the dashboard's, with CONTROL_TOKEN); others get 401. */
   guard(streamId: string, admits: (req: IncomingMessage) => boolean): void;
+  /** A guarded stream deleted: its guard goes. */
+  unguard(streamId: string): void;
   amqp?: AmqpSource;
 }
 
@@ -122,6 +124,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
     amqp,
     clients: () => hub.clients(),
     guard: (streamId, admits) => streams.guard(streamId, admits),
+    unguard: (streamId) => streams.unguard(streamId),
     readiness: amqp ? [{ name: 'amqp', check: () => amqp!.isConnected() }] : [],
     async stop() {
       await amqp?.stop();

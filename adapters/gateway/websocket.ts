@@ -16,6 +16,8 @@ export interface StreamService {
   server: Server;
   /** Only upgrades `admits` accepts may open this stream; others get 401. */
   guard(streamId: string, admits: (req: IncomingMessage) => boolean): void;
+  /** The stream is gone: its guard too. */
+  unguard(streamId: string): void;
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,9 @@ export function streamService(o: { records: StreamRecords; hub: StreamHub; log: 
     server,
     guard: (streamId, admits) => {
       guards.set(streamId.toLowerCase(), admits);
+    },
+    unguard: (streamId) => {
+      guards.delete(streamId.toLowerCase());
     },
     async stop() {
       stopping = true;
