@@ -132,8 +132,8 @@ for (const n of COUNTS) {
     const rebuilt = await Promise.all(replicas.map((r) => metric(r.port, 'storeflow_sessions_rebuilt_total')));
     const refused = await Promise.all(replicas.map((r) => metric(r.port, 'storeflow_outputs_refused_total')));
     const focuses = COUNT + RATE * SECONDS;
-    single ??= burst.rate;
-    const first = single;
+    const first: number = single ?? burst.rate;
+    single = first;
     const cpuPerFocus = cpu.map((s) => Math.round((s * 1e6) / COUNT));
     const row = `${n} | ${Math.round(burst.rate)}/s | ${(burst.rate / first).toFixed(2)} | ${steady.p50.toFixed(1)} / ${steady.p99.toFixed(1)} ms | ${cpuPerFocus.join(' + ')} = ${cpuPerFocus.reduce((a, b) => a + b, 0)} µs | ${rebuilt.reduce((a, b) => a + b, 0)} (${((100 * rebuilt.reduce((a, b) => a + b, 0)) / focuses).toFixed(1)} %) | ${refused.reduce((a, b) => a + b, 0)}`;
     rows.push(row);
