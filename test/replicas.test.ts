@@ -16,9 +16,9 @@ import { DATABASE_URL, MQTT_URL, uniqueName, connectClient, collect, waitFor, sl
 
 const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
 
-if (!DATABASE_URL || !MQTT_URL) {
+if (!DATABASE_URL || !MQTT_URL || process.env.STOREFLOW_TEST_EMBEDDED_MQTT) {
   console.log(
-    'replicas: skipped — needs a shared PostgreSQL and an MQTT broker with shared subscriptions (DATABASE_URL and MQTT_URL); on embedded defaults each process would bring its own',
+    'replicas: skipped — needs an MQTT broker with shared subscriptions and session takeover (MQTT_URL, e.g. Mosquitto) and a shared PostgreSQL; the embedded broker (aedes) has no shared subscriptions',
   );
 } else {
   test('three replicas, one GROUP_ID, one killed and restarted: every focus decided once, no coupon twice in a visit, nothing lost', async () => {

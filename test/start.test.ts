@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { freePort } from '../adapters/edges/ports.ts';
-import { startTestApp, waitFor, sleep } from './helpers.ts';
+import { startTestApp, waitFor, sleep, dropSchema } from './helpers.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'storeflow-start-'));
 const SECRET = 'pa55-w0rd-never-logged';
@@ -75,6 +75,8 @@ test('npm start on embedded defaults: healthcheck, readyz, metrics, docs, broker
     first.child.kill('SIGINT');
   }
   assert.is(await first.exited, 0, first.out().slice(-4000));
+  // a part that hangs is passed after 4 s (adapters/process/app.ts) and named: shown here, to find it
+  for (const line of first.out().split('\n')) if (line.includes('did not stop within')) console.log(`slow stop: ${line}`);
   assert.not.ok(existsSync(join(home, 'pg', 'postmaster.pid')), 'PostgreSQL stopped with storeflow');
   assert.not.match(first.out(), /MQTT connection lost/, 'a requested stop is no lost connection');
   assert.not.ok(first.out().includes(SECRET), 'no secret in the logs');
@@ -90,6 +92,24 @@ test('npm start on embedded defaults: healthcheck, readyz, metrics, docs, broker
   }
   assert.is(await second.exited, 0, second.out().slice(-4000));
   assert.not.ok(existsSync(join(home, 'pg', 'postmaster.pid')));
+});
+
+test('a part that does not stop is named and passed after 4 s; the rest still stops (the database last)', async () => {
+  // a role whose stop never ends, as a hung connection would make it
+  const app = await startTestApp({ ROLES: 'pump' }, { factories: { pump: async () => ({ stop: () => new Promise<void>(() => {}) }) } });
+  const t0 = Date.now();
+  await app.stop();
+  const ms = Date.now() - t0;
+  assert.ok(ms >= 3900 && ms < 10_000, `stopped in ${ms} ms`);
+  assert.equal(
+    app
+      .entries()
+      .filter((e) => /did not stop within/.test(e.msg))
+      .map((e) => [e.part, e.msg]),
+    [['pump role', 'pump role did not stop within 4 s; stopping the rest']],
+  );
+  assert.is(await app.database.ping(), false, 'the database pool was closed after it');
+  await dropSchema(app.config.databaseSchema);
 });
 
 test('every taken port is named with its variable, all in one message, before anything starts; exit 2', async () => {

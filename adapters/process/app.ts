@@ -34,6 +34,9 @@ export interface Storeflow {
   stop(): Promise<void>;
 }
 
+/** How long one part may take to stop before the rest is stopped regardless (npm start gives up after 15 s in all). */
+const PART_STOP_MS = 4000;
+
 export interface StartOptions {
   /** Replace role factories (tests). */
   factories?: Partial<Record<Role, RoleFactory>>;
@@ -47,9 +50,19 @@ export interface StartOptions {
 export async function startStoreflow(config: Config, log: Logger, opts: StartOptions = {}): Promise<Storeflow> {
   const started = Date.now();
   for (const w of config.warnings) log.warn(w);
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: { part: string; stop: () => Promise<void>; wait?: boolean }[] = [];
+  // each part in turn, the database last; one that hangs is named and passed after a while, so the rest (the embedded
+  // PostgreSQL above all) still stops
   const cleanup = async () => {
-    for (const c of cleanups.reverse()) await c().catch((err) => log.warn({ err }, 'error while stopping'));
+    for (const { part, stop, wait } of cleanups.reverse()) {
+      const started = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      // the embedded services are waited for: exiting while they stop would leave them running
+      const late = new Promise<'late'>((ok) => (timer = wait ? undefined : setTimeout(() => ok('late'), PART_STOP_MS)));
+      const done = await Promise.race([stop().catch((err) => log.warn({ err, part }, 'error while stopping')), late]);
+      clearTimeout(timer);
+      if (done === 'late') log.warn({ part, ms: Date.now() - started }, `${part} did not stop within ${PART_STOP_MS / 1000} s; stopping the rest`);
+    }
   };
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= cleanup());
@@ -60,17 +73,20 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
   };
   try {
     const infrastructure = await startInfrastructure(config, log);
-    cleanups.push(() => infrastructure.stop());
+    cleanups.push({ part: 'embedded services', stop: () => infrastructure.stop(), wait: true });
     const database = await connectDatabase(infrastructure.databaseUrl, config.databaseSchema, log);
-    cleanups.push(() => database.close());
+    cleanups.push({ part: 'database pool', stop: () => database.close() });
     await migrate(database.db, log);
     await ensureStoreData(database, config, log.child({ part: 'store-data' }));
     const eventLog = new PostgresEventLog(database.db, { log: log.child({ part: 'event-log' }) });
-    cleanups.push(() => eventLog.close());
+    cleanups.push({ part: 'event log', stop: () => eventLog.close() });
     const metrics = createMetrics();
     const brokers: Broker[] = [];
-    cleanups.push(async () => {
-      await Promise.all(brokers.map((b) => b.close().catch(() => {})));
+    cleanups.push({
+      part: 'MQTT clients',
+      stop: async () => {
+        await Promise.all(brokers.map((b) => b.close().catch(() => {})));
+      },
     });
     const peers = new Map<Role, RoleHandle>();
     const ctx: RoleContext = {
@@ -106,7 +122,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
           ? createSkyInspector({ onerror: (err: Error) => log.warn({ err: err.message }, 'Stately inspector error') })
           : createWebSocketInspector({ url: config.inspect });
       inspector.start();
-      cleanups.push(async () => inspector.stop());
+      cleanups.push({ part: 'inspector', stop: async () => inspector.stop() });
       ctx.inspect = inspector.inspect as unknown as RoleContext['inspect'];
       log.info({ inspect: config.inspect === 'sky' ? 'Stately Sky (the live URL is printed above)' : config.inspect }, 'XSTATE_INSPECT: actors are inspected');
     }
@@ -121,7 +137,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
       }
       const handle = await factory(ctx);
       peers.set(role, handle);
-      cleanups.push(() => handle.stop());
+      cleanups.push({ part: `${role} role`, stop: () => handle.stop() });
     }
     const readiness: ReadinessCheck[] = [
       { name: 'database', check: () => database.ping() },
@@ -141,7 +157,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
         .filter(([, h]) => h.routes)
         .map(([role, h]) => ({ prefix: role, plugin: h.routes!, root: true, sharedPaths: role === sharedOwner })),
     });
-    cleanups.push(() => http.close());
+    cleanups.push({ part: 'control plane', stop: () => http.close() });
     await http.listen({ port: opts.port ?? config.port, host: config.host });
     const { port } = http.server.address() as AddressInfo;
     const url = `http://${localAddress(config.host)}:${port}`;
