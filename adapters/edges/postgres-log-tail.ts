@@ -31,6 +31,7 @@ export class PostgresLogTail {
   private hole: { position: number; since: number } | undefined;
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  private failing = false;
   /** Events delivered, and holes passed without their events. */
   readonly stats = { delivered: 0, holesPassed: 0 };
 
@@ -68,7 +69,7 @@ export class PostgresLogTail {
       this.o.log.warn({ err: err.message }, 'log tail: the LISTEN connection failed; polling until it is back');
       this.client = undefined;
       client.end().catch(() => {});
-      this.later(() => void this.listen().catch(() => this.later(() => void this.listen(), 2000)), 1000);
+      this.relisten(1000);
     });
     await client.connect();
     await client.query('LISTEN storeflow_events');
@@ -78,6 +79,11 @@ export class PostgresLogTail {
     }
     this.client = client;
     this.wake(); // what was appended while it was not listening
+  }
+
+  /** LISTEN again after `ms`, and again with a longer wait for as long as it fails (the poll delivers meanwhile). */
+  private relisten(ms: number) {
+    this.later(() => void this.listen().catch(() => this.relisten(Math.min(ms * 2, 10_000))), ms);
   }
 
   private later(fn: () => void, ms: number) {
@@ -95,7 +101,15 @@ export class PostgresLogTail {
       return;
     }
     this.reading = this.drain()
-      .catch((err) => this.o.log.warn({ err: (err as Error).message }, 'log tail: reading the log failed; trying again'))
+      .then(() => {
+        if (this.failing) this.o.log.info('log tail: reading the log again');
+        this.failing = false;
+      })
+      .catch((err) => {
+        // once per outage, not once per poll
+        if (!this.failing) this.o.log.warn({ err: (err as Error).message }, 'log tail: reading the log failed; trying again every second');
+        this.failing = true;
+      })
       .finally(() => {
         this.reading = undefined;
         if (this.again) {
