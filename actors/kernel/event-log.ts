@@ -129,6 +129,21 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
+/** What append() returns for an event refused for its expected version: nothing written, so no position or version. */
+export function refused(e: NewEvent): LoggedEvent {
+  return {
+    position: 0,
+    streamId: e.streamId,
+    version: 0,
+    type: e.type,
+    data: e.data,
+    metadata: e.metadata ?? {},
+    messageId: e.messageId,
+    recordedAt: 0,
+    skipped: 'conflict',
+  };
+}
+
 /** Any log's pages, from its read(): positions ascending, `pageSize` events at a time. */
 export async function* readPages(log: Pick<EventLog, 'read'>, o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
   const size = o.pageSize ?? 10_000;
@@ -177,18 +192,7 @@ export class InMemoryEventLog implements EventLog {
     const out = batch.map((e): LoggedEvent => {
       const existing = e.messageId === undefined ? undefined : this.byId.get(e.messageId);
       if (existing) return { ...existing, skipped: 'duplicate' };
-      if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion))
-        return {
-          position: 0,
-          streamId: e.streamId,
-          version: 0,
-          type: e.type,
-          data: e.data,
-          metadata: e.metadata ?? {},
-          messageId: e.messageId,
-          recordedAt: 0,
-          skipped: 'conflict',
-        };
+      if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return refused(e);
       const version = (this.versions.get(e.streamId) ?? 0) + 1;
       this.versions.set(e.streamId, version);
       const logged: LoggedEvent = {

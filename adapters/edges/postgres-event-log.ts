@@ -8,6 +8,7 @@
 import { sql, type ConnectionPool } from '@databases/pg';
 import {
   readPages,
+  refused,
   type EventLog,
   type LoggedEvent,
   type LogListener,
@@ -123,7 +124,7 @@ export class PostgresEventLog implements EventLog {
           return;
         }
         this.failing(err);
-        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000)));
+        await backoff(attempt);
       }
     }
   }
@@ -229,18 +230,9 @@ export class PostgresEventLog implements EventLog {
           recordedAt: Math.floor(row.recorded_at),
         });
       } else {
+        // refused for its expected version, unless its id turns out to be logged already (below)
         skipped.push(i);
-        out.push({
-          position: 0,
-          streamId: e.streamId,
-          version: 0,
-          type: e.type,
-          data: e.data,
-          metadata: e.metadata ?? {},
-          messageId: e.messageId,
-          recordedAt: 0,
-          skipped: 'conflict',
-        });
+        out.push(refused(e));
       }
     }
     if (skipped.length) {
@@ -310,7 +302,7 @@ export class PostgresEventLog implements EventLog {
         return await query();
       } catch (err) {
         if (isAboutTheRows(err) || this.closing || this.closed || (err as { code?: string })?.code?.startsWith('42')) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000)));
+        await backoff(attempt);
       }
     }
   }
@@ -496,6 +488,9 @@ export function isAboutTheRows(err: unknown): boolean {
 }
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
+
+/** The wait before try `attempt` + 1 while the database is away: 50 ms doubling to 2 s. */
+const backoff = (attempt: number) => new Promise((ok) => setTimeout(ok, Math.min(50 * 2 ** attempt, 2000)));
 
 /** Recovery looks this much further back than the idle timeout for customers still in the store (clock skew, a slow start). */
 const RECOVERY_MARGIN_S = 600;

@@ -58,12 +58,10 @@ export class RecommenderProcessor implements Processor {
   private waiting = new Map<string, (outputs: Output[]) => void>();
   /** Decisions already in the log, by focus input id: recovery gives them back instead of scoring again. */
   private recalled = new Map<string, ScoreResult>();
-  /** Per customer, the stream version up to which this process's session follows the log (its last input). */
+  /** Per customer, the stream version up to which this process's session follows the log (its last input, or what a rebuild or recovery read). */
   private known = new Map<string, number>();
   /** Per focus awaiting its decision, the stream version the decision is appended against (expected version). */
   private expectFor = new Map<string, number>();
-  /** Per customer recovered at start, the stream version recovery read it up to (its inputs are replayed from there). */
-  private recovered = new Map<string, number>();
   /** Per customer, the rebuild under way and the inputs queued behind it, in order. */
   private rebuilding = new Map<string, Promise<unknown>>();
 
@@ -155,9 +153,8 @@ export class RecommenderProcessor implements Processor {
   private apply({ logged, event }: Input, expected?: number): Output[] | Promise<Output[]> {
     const inputId = loggedInputId(logged);
     const previous = this.known.get(event.id);
-    if (event.kind === 'focus') this.expectFor.set(inputId, expected ?? Math.max(previous ?? logged.version - 1, this.recovered.get(event.id) ?? 0));
-    if (this.known.size >= 500_000) this.known.clear(); // forgetting only costs a rebuild
-    this.known.set(event.id, Math.max(expected ?? 0, logged.version));
+    if (event.kind === 'focus') this.expectFor.set(inputId, expected ?? previous ?? logged.version - 1);
+    this.follow(event.id, Math.max(expected ?? 0, logged.version));
     const outputs: Output[] = [];
     let decided = false;
     for (const e of this.host.input({ event, inputId })) {
@@ -233,9 +230,15 @@ export class RecommenderProcessor implements Processor {
     return [outputId(id, 'prediction'), outputId(id, 'no_prediction')];
   }
 
+  /** The session follows the log up to `version` (it never moves back: a rebuild replays older events). */
+  private follow(customerId: string, version: number) {
+    if (this.known.size >= 500_000) this.known.clear(); // forgetting only costs a rebuild
+    this.known.set(customerId, Math.max(version, this.known.get(customerId) ?? 0));
+  }
+
   /** Recovery read this customer's stream up to `version`: the session it rebuilds follows the log that far. */
   followed(customerId: string, version: number): void {
-    this.recovered.set(customerId, Math.max(version, this.recovered.get(customerId) ?? 0));
+    this.follow(customerId, version);
   }
 
   /** A decision already in the log (recovery): the focus gets it back instead of a new score. */
