@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import pgModule from '@databases/pg';
 import { sql } from '../adapters/edges/database.ts';
 import { freePort } from '../adapters/edges/ports.ts';
@@ -125,6 +125,13 @@ if (!DATABASE_URL || !MQTT_URL || process.env.STOREFLOW_TEST_EMBEDDED_MQTT) {
         'every prediction published',
       );
       assert.equal([...new Set(predictions.map((p) => key(p.body.customer.id, p.body.ts, p.body.coupon.id)))].sort(), wanted);
+      // the union of what the replicas decided is what one process replaying the log decides
+      const replayed = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts'], {
+        env: { PATH: process.env.PATH!, DATABASE_URL, DATABASE_SCHEMA: name, LOG_LEVEL: 'warn' },
+        encoding: 'utf8',
+      });
+      assert.is(replayed.status, 0, replayed.stdout + replayed.stderr);
+      assert.match(replayed.stdout, new RegExp(`identical ${sent.focus.length}, different 0, missing 0, extra 0`));
       // the replicas did meet on the same customers: sessions were rebuilt from the log (a replica's first event of a
       // customer it had not followed, a decision another replica got ahead of)
       const rebuilt = await Promise.all(

@@ -9,12 +9,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
-import { InMemoryEventLog, type EventLog } from '../actors/kernel/event-log.ts';
+import { InMemoryEventLog, toExported, type EventLog, type ExportedEvent } from '../actors/kernel/event-log.ts';
 import { fromFlat } from '../schemas/events.ts';
 import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
 import { recoverSessions } from '../adapters/recommender/recovery.ts';
 import type { Input, Output } from '../adapters/process/pipeline.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
+import { replay } from '../adapters/process/replay.ts';
 
 const store = generateStore({ seed: 5, customers: 20, products: 400, days: 120 });
 const catalogue = new CouponCatalogue(store.coupons, store.products, store.couponProducts);
@@ -23,13 +24,15 @@ const customers = new Map(store.customers.map((c) => [c.customer_id, c]));
 const scorer = await inProcessScorer('');
 const TS = Date.parse(`${store.coupons[0].start_date}T12:00:00Z`) / 1000;
 
+const SETTINGS = { maxCoupons: 10, threshold: 0, couponValidity: 'ignore', idleTimeoutS: 7200 } as const;
+
 function replica(log: EventLog) {
   const rebuilt: string[] = [];
   const processor = new RecommenderProcessor({
     catalogue: () => catalogue,
     customer: (id) => customers.get(id) ?? null,
     scorer: () => scorer,
-    settings: () => ({ maxCoupons: 10, threshold: 0, couponValidity: 'ignore', idleTimeoutS: 7200 }),
+    settings: () => SETTINGS,
     topic: 'p',
     format: 'flat',
     shared: { log, localFocus: false, onRebuilt: (why) => rebuilt.push(why) },
@@ -68,6 +71,22 @@ function replica(log: EventLog) {
       throw new Error('refused five times');
     },
   };
+}
+
+/** One process replaying the log the replicas wrote (`npm run replay`'s path): what differs from what they decided. */
+async function replayed(log: EventLog) {
+  const started: ExportedEvent = {
+    position: 0,
+    stream_id: 'recommender',
+    version: 1,
+    type: 'recommender_started',
+    data: { settings: SETTINGS },
+    metadata: {},
+    message_id: null,
+    recorded_at: '',
+  };
+  const r = await replay([started, ...(await log.read()).map(toExported)], { catalogue, customers, scorer, settings: SETTINGS });
+  return { identical: r.identical, different: r.different, missing: r.missing, extra: r.extra };
 }
 
 async function coupons(log: EventLog, customer: string) {
@@ -130,6 +149,7 @@ test('two replicas deciding for one customer at once: one decision is refused, i
     (await log.readStream('customer-2')).map((e) => e.type),
     ['entry', 'focus', 'focus', 'prediction', 'prediction'],
   );
+  assert.equal(await replayed(log), { identical: 2, different: 0, missing: 0, extra: 0 });
   a.processor.stop();
   b.processor.stop();
 });
@@ -177,6 +197,8 @@ test('a focus a crashed replica logged but never decided, with a later focus dec
   );
   assert.is.not(offered[0][1], offered[1][1], `two different coupons: ${JSON.stringify(offered)}`);
   assert.equal(restarted.refused, ['conflict']);
+  // the log holds the later focus's decision first: replay decides in that order too
+  assert.equal(await replayed(log), { identical: 2, different: 0, missing: 0, extra: 0 });
   restarted.processor.stop();
   b.processor.stop();
 });

@@ -13,6 +13,7 @@ export type { ExportedEvent };
 import type { Input, Output } from './pipeline.ts';
 import { RecommenderProcessor } from '../recommender/processor.ts';
 import { DetectorProcessor } from '../detector/processor.ts';
+import { inDecisionOrder } from './decision-order.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -217,7 +218,7 @@ export class Replayer {
 export async function replay(records: Iterable<ExportedEvent> | AsyncIterable<ExportedEvent>, deps: ReplayDeps): Promise<ReplayReport> {
   const started = Date.now();
   const r = new Replayer(deps);
-  for await (const e of records) await r.feed(e);
+  for await (const e of inDecisionOrder(records)) await r.feed(e);
   const report = r.report(started);
   r.stop();
   return report;
