@@ -78,7 +78,7 @@ export const EnvSchema = Type.Object(
     MQTT_CONNECT_TIMEOUT: Num('Seconds to wait for CONNACK before failing with a clear message', 10, 0.1),
     MQTT_TOPIC_PREFIX: Str('Prefix put before every topic (isolates test runs and tenants)', ''),
     MQTT_MAX_PACKET_BYTES: Int(
-      'Largest MQTT packet: the embedded broker closes a connection that announces a larger one before buffering it; advertised to MQTT 5 brokers (room for the largest prediction storeflow publishes)',
+      "Largest MQTT packet: the embedded broker, and storeflow's clients on any MQTT version, close a connection that announces a larger one before buffering it; advertised to MQTT 5 brokers (room for the largest prediction storeflow publishes)",
       4194304,
       1024,
       268435455,

@@ -8,10 +8,11 @@
  * MAX_PAYLOAD_BYTES by the pipeline, but storeflow publishes larger messages itself (a department
  * coupon lists every product of its department, ~160 KB on the generated store).
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { MqttClient } from 'mqtt';
 import type { Config } from '../../schemas/env.ts';
 
-/** The packet size limit of the embedded broker and of storeflow's MQTT 5 clients. */
+/** The packet size limit of the embedded broker and of storeflow's clients (every MQTT version). */
 export function mqttPacketLimit(config: Config): number {
   return config.mqtt.maxPacketBytes;
 }
@@ -76,7 +77,7 @@ export class PacketSizeTracker {
  * destroys the socket when a packet announces more than `limit` bytes. The broker has seen at
  * most one read's worth of the packet (the socket's buffer), never the whole of it.
  */
-export function guardPacketSize(socket: Socket, limit: number, refused: (bytes: number) => void): void {
+export function guardPacketSize(socket: Duplex, limit: number, refused: (bytes: number) => void): void {
   const tracker = new PacketSizeTracker(limit);
   const onData = (chunk: Buffer) => {
     const size = tracker.feed(chunk);
@@ -86,4 +87,18 @@ export function guardPacketSize(socket: Socket, limit: number, refused: (bytes: 
     socket.destroy();
   };
   socket.on('data', onData);
+}
+
+/**
+ * The same guard on what an mqtt.js client reads from its broker. mqtt.js's parser has no size limit
+ * either, and only MQTT 5 can tell the broker a maximum (CONNECT maximumPacketSize): an MQTT 3.1.1
+ * broker, or one that ignores it, could make the client buffer a packet of any size. mqtt.js builds
+ * a new stream (its public `client.stream`) at the start and on every reconnect, synchronously right
+ * after 'reconnect'; no byte can arrive on it before the next tick, so the guard sees every byte from
+ * the first. A refused packet closes the connection; mqtt.js then reconnects as after any loss.
+ */
+export function guardClientPacketSize(client: MqttClient, limit: number, refused: (bytes: number) => void): void {
+  const guard = () => guardPacketSize(client.stream as Duplex, limit, refused);
+  guard();
+  client.on('reconnect', () => process.nextTick(guard));
 }

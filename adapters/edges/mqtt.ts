@@ -10,6 +10,7 @@ import type { Logger } from '../process/logger.ts';
 import { scrubUrl } from '../process/logger.ts';
 import { deferPubacks } from './mqtt-deferred-ack.ts';
 import { protectDebugOutput } from '../process/debug-output.ts';
+import { guardClientPacketSize } from './mqtt-packet-guard.ts';
 
 /**
  * A message handler. When it returns a promise, the QoS 1 acknowledgement (PUBACK) is held back until
@@ -51,7 +52,10 @@ export interface MqttConnectOptions {
   /** Another client connected with this client id and took the session (MQTT 5 DISCONNECT 0x8E): this one stops. */
   onTakenOver?: () => void;
   mode?: 'external' | 'embedded';
-  /** MQTT 5: the largest packet this client accepts, told to the broker in CONNECT (it must not send larger ones). */
+  /**
+   * The largest packet this client accepts (MQTT_MAX_PACKET_BYTES): MQTT 5 tells the broker in CONNECT (it must not
+   * send larger ones); on every version a packet whose header announces more closes the connection before it is buffered.
+   */
   maximumPacketSize?: number;
 }
 
@@ -117,6 +121,18 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   const noDelay = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
   noDelay();
   client.on('connect', noDelay);
+  // a broker could otherwise make this client buffer a packet of any size (MQTT 3.1.1 has no way to tell it a maximum)
+  let refusedPacket = false;
+  if (o.maximumPacketSize) {
+    const limit = o.maximumPacketSize;
+    guardClientPacketSize(client, limit, (bytes) => {
+      refusedPacket = true;
+      o.log.warn(
+        { broker: shown, clientId: o.clientId, bytes, limit },
+        "MQTT packet from the broker above MQTT_MAX_PACKET_BYTES: connection closed before buffering it; reconnecting (set the broker's own limit, e.g. Mosquitto max_packet_size)",
+      );
+    });
+  }
   // listeners first: a persistent session's queued messages follow CONNACK at once
   const handlers: MessageHandler[] = [];
   const pendingAcks = new Map<number, Promise<unknown>>();
@@ -186,7 +202,10 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
     o.onTakenOver?.();
   };
   client.on('close', () => {
-    if (wasConnected && !closing) {
+    // a connection closed for an oversized packet is no sign of another client with this id; its warning is said
+    const refused = refusedPacket;
+    refusedPacket = false;
+    if (wasConnected && !closing && !refused) {
       // Another client with this id takes the session: MQTT 5 says so (DISCONNECT 0x8E, below), but a broker may just
       // close the connection (Mosquitto 2.0 does). Then the two reconnect in turn and knock each other off within a
       // second: two connections in a row closed that fast stop the newcomer, whose count started first; the
