@@ -11,7 +11,8 @@
  * WebSocket 1011, or an error line in storeflow's log), hangs (no answer within --timeout-ms),
  * crashes (the child exited; it is restarted), and the child's RSS (/proc) before the path and
  * after it, once idle after a GC window (a full GC through the child's inspector on loopback).
- * Exit 1 on any crash, 5xx or hang; 2 on bad arguments.
+ * Exit 1 on any crash, 5xx or hang, or a path after which that RSS is not back within 20 % of where
+ * it started; 2 on bad arguments.
  *
  *   npm run fuzz -- --count 300             what CI runs
  *   npm run fuzz -- --count 10000 --seed 7  --only mqtt,csv   --timeout-ms 10000   --keep (keep the temp folder)

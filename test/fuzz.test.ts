@@ -11,6 +11,8 @@ import { hostileBody, hostileCell, hostileQuery, hostileSegment, pickKind, type 
 import { MAX_JSON_DEPTH, nestingBeyond } from '../adapters/process/json-body.ts';
 import { PacketSizeTracker } from '../adapters/edges/mqtt-packet-guard.ts';
 import { parseStreamTarget } from '../adapters/gateway/stream-target.ts';
+import { Report } from '../scripts/fuzz/report.ts';
+import type { Stats } from '../scripts/fuzz/run.ts';
 
 const digest = (seed: string) => {
   const h = createHash('sha256');
@@ -137,6 +139,35 @@ test('upgrade targets: ids decoded, malformed escapes and non-URLs are 400, othe
       { status: 404 },
     ],
   );
+});
+
+test('the verdict: a path whose idle RSS is not back within 20 % fails the run, as crashes, 5xx and hangs do', () => {
+  const path = (name: string, rssBefore: number, rssAfter: number, more: Partial<Stats> = {}): Stats => ({
+    name,
+    sent: 10,
+    ok: 10,
+    refused: 0,
+    fivexx: 0,
+    hangs: 0,
+    resets: 0,
+    crashes: 0,
+    rssBefore,
+    rssAfter,
+    seconds: 1,
+    examples: [],
+    ...more,
+  });
+  const verdict = (results: Stats[]) => {
+    let out = '';
+    const failed = new Report(
+      results.map((r) => r.name),
+      (t) => (out += t),
+    ).end(results, () => 1, { pathSeconds: 300, count: 10 });
+    return { failed, verdict: out.trim().split('\n').at(-1)?.replace(/^.*: /, '') };
+  };
+  assert.equal(verdict([path('a', 100, 119), path('b', 119, 90)]), { failed: 0, verdict: 'PASS' });
+  assert.equal(verdict([path('a', 100, 125), path('b', 125, 126)]), { failed: 1, verdict: 'FAIL' });
+  assert.equal(verdict([path('a', 100, 100, { hangs: 2 })]), { failed: 2, verdict: 'FAIL' });
 });
 
 test.run();

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { http } from './http.ts';
+import { RSS_GROWTH_BOUND } from './report.ts';
 
 export interface ChildOptions {
   env: Record<string, string>;
@@ -140,11 +141,11 @@ export async function settledRss(child: Child): Promise<number> {
   return child.rssMb();
 }
 
-/** After a path: idle, GC, until RSS is back within 20 % of `before` or the window (10 s) ends. */
+/** After a path: idle, GC, until RSS is back within the bound (20 %) of `before` or the window (10 s) ends. */
 export async function rssAfterWindow(child: Child, before: number): Promise<number> {
   const until = Date.now() + 10_000;
   let rss = await settledRss(child);
-  while (rss > before * 1.2 && Date.now() < until) {
+  while (rss > before * RSS_GROWTH_BOUND && Date.now() < until) {
     await sleep(1000);
     rss = await settledRss(child);
   }
