@@ -10,7 +10,15 @@ import { Kafka, Partitioners, logLevel, type Consumer } from 'kafkajs';
 import { localKafkaUnavailable, startLocalKafka, type LocalKafka } from '../adapters/edges/local-kafka.ts';
 import { createTopics, kafkaTopic } from '../adapters/edges/kafka.ts';
 
-export type KafkaForTests = { bootstrap: string; local?: LocalKafka; stop(): Promise<void> } | { skip: string };
+export type KafkaForTests =
+  | {
+      bootstrap: string;
+      local?: LocalKafka;
+      /** The local broker stopped (a controlled shutdown) and started again on its port and storage; undefined on BOOTSTRAP_SERVERS. */
+      restart?: (downMs: number) => Promise<void>;
+      stop(): Promise<void>;
+    }
+  | { skip: string };
 
 /** The jars live where `npm run kafka` and .ci/run put them: STOREFLOW_HOME, or the checkout's .storeflow. */
 const HOME = process.env.STOREFLOW_HOME || resolve(import.meta.dirname, '..', '.storeflow');
@@ -23,10 +31,15 @@ export async function kafkaForTests(file: string): Promise<KafkaForTests> {
     return { skip: `${file}: ${missing} and BOOTSTRAP_SERVERS is not set: Kafka tests skipped` };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'storeflow-test-kafka-'));
-  const local = await startLocalKafka({ home: HOME, dataDir, heap: '384m', partitions: 6 });
+  let local = await startLocalKafka({ home: HOME, dataDir, heap: '384m', partitions: 6 });
   return {
     bootstrap: local.bootstrapServers,
     local,
+    async restart(downMs: number) {
+      await local.stop();
+      await new Promise((ok) => setTimeout(ok, downMs));
+      local = await startLocalKafka({ home: HOME, dataDir, port: local.port, heap: '384m', partitions: 6 });
+    },
     async stop() {
       await local.stop();
       rmSync(dataDir, { recursive: true, force: true });
