@@ -13,7 +13,7 @@ import { DEPARTMENTS } from '../schemas/departments.ts';
 import { createLogger, silentLogger } from '../adapters/process/logger.ts';
 import { connectMqtt, mqttOptions } from '../adapters/edges/mqtt.ts';
 import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
-import { createPump } from '../adapters/pump/index.ts';
+import { createPump } from '../adapters/pump/pump.ts';
 
 cli({
   usage: 'npm run bench:pump',

@@ -17,7 +17,7 @@ import { connectDatabase, migrate, sql } from '../adapters/edges/database.ts';
 import { loadStoreTables } from '../adapters/edges/cache-loader.ts';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { DEFAULT_MODEL_FILE } from '../actors/recommender/coupon-scorer.ts';
-import { formatStoreCsv } from '../actors/data/store-csv.ts';
+import { formatStoreCsv } from '../actors/data/store-csv-writer.ts';
 import { simulateDay } from '../adapters/simulator/simulation.ts';
 import { inputId } from '../adapters/process/pipeline.ts';
 import { configFrom } from '../schemas/env.ts';

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatStoreCsv } from '../actors/data/store-csv.ts';
+import { formatStoreCsv } from '../actors/data/store-csv-writer.ts';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { loadConfigOrExit, environment } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';

@@ -3,7 +3,7 @@
  * and every logged prediction seen on the wire, or nothing moves for 30 s; at most 180 s.
  */
 import type { ConnectionPool } from '@databases/pg';
-import { sleep } from './soak-services.ts';
+import { sleep } from './soak-processes.ts';
 import { logTotals } from './soak-eventlog.ts';
 import { n, s1, say } from './soak-format.ts';
 import type { Ledger } from './soak-ledger.ts';

@@ -5,7 +5,7 @@
  * restart.
  */
 import type { Mosquitto, Postgres } from './soak-services.ts';
-import { sleep } from './soak-services.ts';
+import { sleep } from './soak-processes.ts';
 import type { FaultKind } from './soak-args.ts';
 import type { Fault } from './soak-verdict.ts';
 import { s1, say } from './soak-format.ts';

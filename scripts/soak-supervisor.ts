@@ -1,5 +1,6 @@
 /** storeflow, supervised as an operator would: restarted 1 s after it exits by itself; a SIGKILL the soak sends is expected. */
-import type { Proc, Storeflow } from './soak-services.ts';
+import type { Proc } from './soak-processes.ts';
+import type { Storeflow } from './soak-services.ts';
 import { s1, say } from './soak-format.ts';
 
 export class Supervisor {

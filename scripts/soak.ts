@@ -6,15 +6,17 @@
  * prediction topic against storeflow's event log: lost, decided twice, coupons twice in a visit,
  * reordered, and the longest stalls. Exit 0 when all is well, 1 when not, 2 on misuse.
  *
- * Its parts: soak-args (options), soak-services (the processes), soak-supervisor (storeflow restarted),
- * soak-ledger, soak-load, soak-wire and soak-mqtt (the clients), soak-faults, soak-progress and soak-cpu
- * (what it says while running), soak-eventlog and soak-drain (the log), soak-verdict and soak-report.
+ * Its parts: soak-args (options), soak-processes and soak-services (the processes and the services in them),
+ * soak-supervisor (storeflow restarted), soak-ledger, soak-load, soak-wire and soak-mqtt (the clients),
+ * soak-faults, soak-progress and soak-cpu (what it says while running), soak-eventlog and soak-drain (the log),
+ * soak-verdict and soak-report.
  */
 import { mkdtempSync, rmSync, chmodSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from '@databases/pg';
-import { Mosquitto, Postgres, Storeflow, findMosquitto, freePort, killAll, sleep } from './soak-services.ts';
+import { Mosquitto, Postgres, Storeflow, findMosquitto } from './soak-services.ts';
+import { freePort, killAll, sleep } from './soak-processes.ts';
 import { parseSoakArgs } from './soak-args.ts';
 import { n, s1, say } from './soak-format.ts';
 import { Ledger } from './soak-ledger.ts';

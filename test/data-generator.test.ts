@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEPARTMENTS } from '../schemas/departments.ts';
 import { generateStore, DEFAULT_STORE_OPTIONS, type GeneratedStore } from '../actors/data/store-generator.ts';
-import { formatStoreCsv, parseStoreCsv, pyFloat, round2, CSV_FILES } from '../actors/data/store-csv.ts';
+import { parseStoreCsv, CSV_FILES } from '../actors/data/store-csv.ts';
+import { formatStoreCsv, pyFloat, round2 } from '../actors/data/store-csv-writer.ts';
 import { createPrng } from '../actors/kernel/prng.ts';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'original-csv-sample');

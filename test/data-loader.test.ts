@@ -14,7 +14,8 @@ import { connectDatabase, migrate, type Database } from '../adapters/edges/datab
 import { countStoreTables, loadStoreDirectory, loadStoreTables, readStoreDirectory } from '../adapters/edges/cache-loader.ts';
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { generateStore } from '../actors/data/store-generator.ts';
-import { formatStoreCsv, StoreDataError } from '../actors/data/store-csv.ts';
+import { StoreDataError } from '../actors/data/store-csv.ts';
+import { formatStoreCsv } from '../actors/data/store-csv-writer.ts';
 import { captureLogger, DATABASE_URL, dropSchema, storeTables, uniqueName } from './helpers.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');

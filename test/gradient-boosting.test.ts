@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateStore } from '../actors/data/store-generator.ts';
-import { trainBoostedModel, type BoostedModelFile } from '../actors/recommender/gradient-boosting.ts';
+import { trainBoostedModel } from '../actors/recommender/gradient-boosting.ts';
+import type { BoostedModelFile } from '../actors/recommender/boosted-scorer.ts';
 import { formatModelFile, loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
 import { featureVector } from '../actors/recommender/coupon-features.ts';
 

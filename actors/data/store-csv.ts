@@ -1,13 +1,14 @@
 /**
- * The cache tables as CSV files in the original's format (REFERENCE.md §3): writing them byte for
- * byte like the original (Python float repr, LF line ends, header row) and reading them back with
- * every value checked, so a bad file is refused with its file, line and column before anything is
- * loaded.
+ * The cache tables as CSV files in the original's format (REFERENCE.md §3): the four files' names and
+ * columns, and reading them back with every value checked, so a bad file is refused with its file, line
+ * and column before anything is loaded. Writing them is store-csv-writer.ts; splitting text into
+ * records, csv-records.ts.
  */
 import { isUtf8 } from 'node:buffer';
 import { canonicalDepartment } from '../../schemas/departments.ts';
 import { COUPON_TYPES, type CouponInfo, type CouponType, type CustomerInfo, type ProductInfo } from './store-data.ts';
 import { INT, REAL, INT4, UNPAIRED_SURROGATE, fitsReal, charLength, shown, invalidUtf8At, validDate } from './csv-values.ts';
+import { parseCsv } from './csv-records.ts';
 
 export { invalidUtf8At };
 
@@ -86,64 +87,6 @@ export const CSV_HEADERS: Record<keyof StoreTables, string> = {
   products: COLUMNS.products.map((c) => c.name).join(','),
 };
 
-// ---------------------------------------------------------------- writing
-
-/** Python's repr of a float, as the original's pandas files show it: `12.0`, `0.0`, `5.3100000000000005`. */
-export function pyFloat(x: number): string {
-  return Number.isInteger(x) ? x.toFixed(1) : String(x);
-}
-
-/** Python's round(x, 2) for the positive values we write. */
-export function round2(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-
-function field(v: string): string {
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-/** The four files' contents, keyed by file name. */
-export function formatStoreCsv(t: StoreTables): Record<string, string> {
-  const lines = (header: string, rows: string[]) => `${header}\n${rows.join('\n')}${rows.length ? '\n' : ''}`;
-  return {
-    [CSV_FILES.customers]: lines(
-      CSV_HEADERS.customers,
-      t.customers.map(
-        (c) =>
-          `${c.customer_id},${c.gender},${c.age},${pyFloat(c.mean_buy_price)},${c.total_coupons_used},${pyFloat(c.mean_discount_received)},${c.unique_products_bought},${c.unique_products_bought_with_coupons},${c.total_items_bought}`,
-      ),
-    ),
-    [CSV_FILES.coupons]: lines(
-      CSV_HEADERS.coupons,
-      t.coupons.map(
-        (c) =>
-          `${c.coupon_id},${c.coupon_type},${c.department},${c.discount},${c.how_many_products_required},${c.start_date},${c.end_date},${pyFloat(c.product_mean_price)},${c.products_available}`,
-      ),
-    ),
-    [CSV_FILES.couponProducts]: lines(
-      CSV_HEADERS.couponProducts,
-      t.couponProducts.map((l) => `${l.coupon_id},${l.product_id}`),
-    ),
-    [CSV_FILES.products]: lines(
-      CSV_HEADERS.products,
-      t.products.map((p) =>
-        [
-          String(p.product_id),
-          field(p.name),
-          field(p.category),
-          field(p.sizes),
-          field(p.vendor),
-          field(p.description),
-          pyFloat(p.buy_price),
-          p.department,
-        ].join(','),
-      ),
-    ),
-  };
-}
-
-// ---------------------------------------------------------------- reading
-
 export interface CsvProblem {
   file: string;
   line: number;
@@ -165,84 +108,6 @@ export class StoreDataError extends Error {
     super(`refused to load the store data (${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing changed):\n  ${shown.join('\n  ')}${more}`);
     this.name = 'StoreDataError';
   }
-}
-
-/** RFC 4180 records with the line each starts on. A fast path when the text has no quotes. */
-export function parseCsv(text: string): { line: number; fields: string[] }[] {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const out: { line: number; fields: string[] }[] = [];
-  if (!text.includes('"')) {
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      let l = lines[i];
-      if (l.endsWith('\r')) l = l.slice(0, -1);
-      if (l === '' && i === lines.length - 1) break;
-      out.push({ line: i + 1, fields: l.split(',') });
-    }
-    return out;
-  }
-  let line = 1,
-    start = 1,
-    i = 0,
-    cur = '',
-    fields: string[] = [],
-    quoted = false,
-    any = false;
-  while (i < text.length) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          cur += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-        i++;
-        continue;
-      }
-      if (ch === '\n') line++;
-      cur += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"') {
-      quoted = true;
-      any = true;
-      i++;
-      continue;
-    }
-    if (ch === ',') {
-      fields.push(cur);
-      cur = '';
-      any = true;
-      i++;
-      continue;
-    }
-    if (ch === '\r' && text[i + 1] === '\n') {
-      i++;
-      continue;
-    }
-    if (ch === '\n') {
-      fields.push(cur);
-      out.push({ line: start, fields });
-      fields = [];
-      cur = '';
-      any = false;
-      line++;
-      start = line;
-      i++;
-      continue;
-    }
-    cur += ch;
-    any = true;
-    i++;
-  }
-  if (any || cur !== '' || fields.length) {
-    fields.push(cur);
-    out.push({ line: start, fields });
-  }
-  return out;
 }
 
 /** Rows that failed a check; their ids (first column) are remembered so references to them are not reported twice. */

@@ -1,8 +1,11 @@
 /**
  * One host for per-customer actors, generic over the machine it hosts (the adapter passes it in):
  * a registry (customer id → actor, removed when it completes), an idle clock on event time, and the
- * ticks that tell the quiet ones. The recommender's sessions and the detector's shoppers are two
- * instances; the simulator's shoppers another (no idle clock: they end by themselves).
+ * ticks that tell the quiet ones. The recommender's sessions and the detector's shoppers are its two
+ * instances. The simulator's shoppers are not hosted here: no input creates them (an arrival on the
+ * simulation's own clock does), they end by themselves (no idle clock), and what they emit goes onto the
+ * timeline when it happens, with no input to return it from; so adapters/simulator/simulation.ts keeps
+ * them in an ActorRegistry, the registry this host is built on.
  * What the actors emit while an input is handled is returned by input(); what they emit later (an
  * asynchronous invoked actor finishing) goes to `onLater`.
  */

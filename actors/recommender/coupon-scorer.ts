@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DEPARTMENTS } from '../../schemas/departments.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, requiredItems } from './coupon-features.ts';
 import type { CouponModelFile } from './coupon-model.ts';
-import { checkBoostedModel, createBoostedScorer, type BoostedModelFile } from './gradient-boosting.ts';
+import { checkBoostedModel, createBoostedScorer, type BoostedModelFile } from './boosted-scorer.ts';
 import { COUPON_TYPES, type CouponInfo, type CouponScorer, type CustomerInfo } from '../data/store-data.ts';
 
 export const DEFAULT_MODEL_FILE = fileURLToPath(new URL('./coupon-model.json', import.meta.url));

@@ -10,7 +10,7 @@
  * once, a department coupon two items at the department's mean price (the history buys 1–3).
  */
 import { createPrng } from '../kernel/prng.ts';
-import { round2 } from '../data/store-csv.ts';
+import { round2 } from '../data/store-csv-writer.ts';
 import { couponTraits, customerPreferences, redemptionProbability, type CouponTraits, type CustomerPreferences } from '../data/customer-preferences.ts';
 import type { CouponInfo } from '../data/store-data.ts';
 

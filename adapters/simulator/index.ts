@@ -5,29 +5,25 @@
  * seed payloads. Like the original, it is an external producer: it does not write the event log —
  * the input pipeline of whichever process consumes those topics does. Under TESTING_MOCK_MQTT /
  * TESTING_NO_MQTT the broker stand-in logs each publication, and the event goes to the local
- * pipeline when a local role (detector, recommender) consumes it.
+ * pipeline when a local role (detector, recommender) consumes it. Its routes are routes.ts; who shops,
+ * shoppers.ts; what shoppers do with the coupons they are offered, redemptions.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from '../edges/database.ts';
-import type { RoleFactory, RoleHandle, RouteOptions } from '../process/role.ts';
+import type { RoleFactory, RoleHandle } from '../process/role.ts';
 import type { Broker } from '../edges/mqtt.ts';
-import { AppError } from '../process/errors.ts';
-import { LIMITS } from '../../schemas/limits.ts';
-import { CustomerSimulation, defaultCustomers, type ShopperView } from './simulation.ts';
+import { CustomerSimulation, type ShopperView } from './simulation.ts';
 import { listenForOffers } from './redemptions.ts';
+import { loadShoppers } from './shoppers.ts';
+import { simulatorRoutes, type SimulatorSettings } from './routes.ts';
 import { loadCatalogue } from '../edges/cache-store.ts';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { Timeline, payloadOf, type StalePolicy, type TimelineEvent } from '../../actors/simulator/timeline.ts';
-import { expandDraft, expandScenario, type ExpandedScenario } from '../../actors/simulator/scenario.ts';
-import { stateAt, stateTimestamp, type KnownPosition } from '../../actors/simulator/state-at.ts';
-import type { ShopperProfile } from '../../actors/simulator/shopper.ts';
-import { parseCsv } from '../../actors/data/store-csv.ts';
+import { stateAt, type KnownPosition } from '../../actors/simulator/state-at.ts';
 import { departmentAt } from '../../actors/data/store-plan.ts';
-import { compile, isoToSeconds } from '../../schemas/normalise.ts';
-import { EntryEvent, MoveEvent } from '../../schemas/messages.ts';
+import { isoToSeconds } from '../../schemas/normalise.ts';
 import type { EventKind } from '../../schemas/events.ts';
+
+export type { SimulatorSettings };
 
 export interface SimulatorHandle extends RoleHandle {
   /** started = the timeline is being consumed. */
@@ -39,66 +35,6 @@ export interface SimulatorHandle extends RoleHandle {
   settings(s: SimulatorSettings): SimulatorSettings;
   customerSource: 'file' | 'database' | 'default';
 }
-
-export interface SimulatorSettings {
-  speed?: number;
-  averageInStore?: number;
-  batchSize?: number;
-  consumeFrequencyS?: number;
-  staleEvents?: StalePolicy;
-}
-
-/** Customers from CUSTOMERS_LIST_FILE (when the file exists), else customer_info, else 1..1000 with deterministic profiles. */
-export async function loadShoppers(
-  file: string,
-  query: () => Promise<{ customer_id: number; gender: string; age: number }[]>,
-  seed: number,
-): Promise<{ customers: ShopperProfile[]; source: 'file' | 'database' | 'default' }> {
-  if (file && existsSync(file)) {
-    const rows = parseCsv(readFileSync(file, 'utf8'));
-    const header = rows.shift()?.fields.map((h) => h.trim().toLowerCase()) ?? [];
-    const [ci, gi, ai] = ['customer_id', 'gender', 'age'].map((c) => header.indexOf(c));
-    if (ci < 0) throw new Error(`CUSTOMERS_LIST_FILE ${file}: no customer_id column in the header`);
-    const customers = rows
-      .filter((r) => r.fields[ci]?.trim())
-      .map((r) => ({
-        customerId: r.fields[ci].trim(),
-        gender: (gi >= 0 && r.fields[gi]?.trim().toUpperCase() === 'M' ? 'M' : 'F') as 'F' | 'M',
-        age: ai >= 0 && Number.isFinite(Number(r.fields[ai])) ? Number(r.fields[ai]) : 40,
-      }));
-    if (customers.length) return { customers, source: 'file' };
-  }
-  const rows = await query().catch(() => []);
-  if (rows.length)
-    return {
-      customers: rows.map((r) => ({ customerId: String(r.customer_id), gender: r.gender?.toUpperCase() === 'M' ? 'M' : 'F', age: Number(r.age) || 40 })),
-      source: 'database',
-    };
-  return { customers: defaultCustomers(seed), source: 'default' };
-}
-
-const checkEntry = compile(EntryEvent);
-const checkMove = compile(MoveEvent);
-
-const Settings = Type.Object(
-  {
-    speed: Type.Optional(
-      Type.Number({
-        minimum: 0.001,
-        maximum: LIMITS.simSpeed,
-        description: `SIM_SPEED: simulated seconds per real second; averageInStore × speed at most ${LIMITS.shopperSpeed}`,
-      }),
-    ),
-    averageInStore: Type.Optional(
-      Type.Number({ minimum: 0, maximum: LIMITS.shoppers, description: `CUSTOMERS_AVERAGE_IN_STORE; averageInStore × speed at most ${LIMITS.shopperSpeed}` }),
-    ),
-    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'CONSUME_BATCH_SIZE' })),
-    consumeFrequency: Type.Optional(Type.Number({ minimum: 0.001, maximum: 3600, description: 'CONSUME_FREQUENCY in seconds' })),
-    staleEvents: Type.Optional(Type.Union([Type.Literal('publish'), Type.Literal('drop')], { description: 'STALE_EVENTS' })),
-  },
-  { additionalProperties: false },
-);
-const checkSettings = compile(Settings);
 
 export const simulatorRole: RoleFactory = async (ctx) => {
   const { config, metrics } = ctx;
@@ -301,133 +237,34 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     };
   };
 
-  /** The scenario player's GET /state?timestamp= (actors/simulator/state-at.ts). */
-  const statesAt = (raw: string) => {
-    const at = stateTimestamp(raw);
-    if (at === undefined) throw new AppError('bad_request', `timestamp: unreadable ${JSON.stringify(raw)} (ISO-8601, or epoch seconds or ms)`);
+  /** The customers' states at `at`: the simulated shoppers where they are now, the others where they were last seen. */
+  const statesAt = (at: number) => {
     const now = simNow();
     const known: KnownPosition[] = (sim?.shoppers() ?? []).map((s) => ({ id: s.id, x: s.x, y: s.y, at: now }));
     for (const [id, o] of others) known.push({ id, x: o.x, y: o.y, at: o.ts * 1000 });
     return stateAt(known, timeline.dueBy(at), at);
   };
 
-  const schedule = (s: ExpandedScenario) => {
-    for (const st of s.steps) timeline.schedule({ kind: st.kind, id: s.customerId, at: st.at, x: st.x, y: st.y, source: 'scenario' });
-    return {
-      customer_id: s.customerId,
-      scheduled: s.steps.length,
-      state: running ? 'started' : 'stopped',
-      path: s.steps.map((st) => ({
-        type: st.kind === 'entry' ? 'ENTER' : st.kind === 'exit' ? 'EXIT' : 'MOVE',
-        location: { x: st.x, y: st.y },
-        timestamp: Math.floor(st.at / 1000),
-        at: new Date(st.at).toISOString(),
-      })),
-    };
-  };
-
-  const produce = (kind: 'entry' | 'move' | 'exit') => async (req: { body: unknown }) => {
-    const c = kind === 'move' ? checkMove : checkEntry;
-    if (!c.check(req.body)) throw new AppError('schema', `${kind} event ${c.error(req.body)}`);
-    const body = req.body as { id: string | number; ts: number; x?: number; y?: number };
-    await publish(kind, body).catch((err) => {
-      throw new AppError('unavailable', `could not publish: ${(err as Error).message}`);
-    });
-    const id = String(body.id);
-    if (kind === 'exit') others.delete(id);
-    else if (kind === 'move') others.set(id, { x: body.x!, y: body.y!, ts: body.ts, source: 'produce' });
-    return { status: 'published', topic: topicOf(kind), payload: body };
-  };
-
-  const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, opts) => {
-    const own = opts.sharedPaths;
-    const prefixed = app.prefix === '/simulator';
-    if (own) {
-      app.get(
-        '/state',
-        {
-          schema: {
-            description:
-              "Simulator: state, settings and the customers in the store with their positions and states; with ?timestamp= the scenario player's answer, the customers' states at that time",
-            querystring: Type.Object({
-              timestamp: Type.Optional(Type.String({ maxLength: 40, description: 'ISO-8601 (no offset = UTC) or epoch seconds or ms' })),
-            }),
-          },
-        },
-        async (req) => (req.query.timestamp === undefined ? stateView() : statesAt(req.query.timestamp)),
-      );
-      app.post('/start', { schema: { description: 'Simulator: start (or resume) consuming the timeline' } }, async () => {
-        startSimulation();
-        return { state: 'started' };
-      });
-      app.post('/stop', { schema: { description: 'Simulator: stop (pause) the timeline; shoppers keep their places' } }, async () => {
-        stopSimulation();
-        return { state: 'stopped' };
-      });
-    }
-    if (prefixed) {
-      // validated here rather than by the route schema: Fastify would silently strip unknown (misspelt) keys
-      // the schema is in the OpenAPI document (with its bounds); the handler validates, hence the no-op validator
-      app.post(
-        '/settings',
-        {
-          schema: { description: 'Simulator settings, live: speed (SIM_SPEED), averageInStore, batchSize, consumeFrequency (s), staleEvents', body: Settings },
-          validatorCompiler: () => () => true,
-        },
-        async (req) => {
-          if (!checkSettings.check(req.body)) throw new AppError('schema', `settings ${checkSettings.error(req.body)}`);
-          const b = req.body as Static<typeof Settings>;
-          const shoppers = b.averageInStore ?? settings.averageInStore,
-            speed = b.speed ?? settings.speed;
-          if (shoppers * speed > LIMITS.shopperSpeed)
-            throw new AppError(
-              'schema',
-              `averageInStore × speed: ${shoppers} × ${speed} is above ${LIMITS.shopperSpeed} (about ${LIMITS.shopperSpeed / 10} events/s)`,
-            );
-          return applySettings({
-            speed: b.speed,
-            averageInStore: b.averageInStore,
-            batchSize: b.batchSize,
-            consumeFrequencyS: b.consumeFrequency,
-            staleEvents: b.staleEvents,
-          });
-        },
-      );
-      app.get(
-        '/settings',
-        { schema: { description: 'Simulator settings in force: speed, averageInStore, batchSize, consumeFrequency (s), staleEvents, consumeFrom' } },
-        async () => ({ ...settings, consumeFrom: sc.consumeFrom }),
-      );
-    }
-    const small = { bodyLimit: config.maxPayloadBytes };
-    app.post('/produce_entry', { ...small, schema: { description: 'Publish an entry event {id, ts} (seed 001)' } }, produce('entry'));
-    app.post('/produce_move', { ...small, schema: { description: 'Publish a move event {id, ts, x, y} (seed 001)' } }, produce('move'));
-    app.post('/produce_exit', { ...small, schema: { description: 'Publish an exit event {id, ts} (seed 001)' } }, produce('exit'));
-    app.post(
-      '/scenario',
-      {
-        schema: {
-          description: 'Schedule a customer path with timestamps (ENTER/MOVE/EXIT); ?recalculate_time=true starts it now',
-          querystring: Type.Object({ recalculate_time: Type.Optional(Type.String({ maxLength: 8 })) }),
-        },
-      },
-      async (req) => {
-        const recalc = /^(true|1|yes)$/i.test(String(req.query.recalculate_time ?? ''));
-        const r = expandScenario(req.body, simNow(), recalc);
-        if (!r.ok) throw new AppError('bad_request', `invalid scenario: ${r.problems.join('; ')}`, { problems: r.problems });
-        return schedule(r.scenario);
-      },
-    );
-    app.post(
-      '/scenario_draft',
-      { schema: { description: 'Schedule a path of move/focus steps without timestamps, timed like the original player' } },
-      async (req) => {
-        const r = expandDraft(req.body, simNow());
-        if (!r.ok) throw new AppError('bad_request', `invalid scenario draft: ${r.problems.join('; ')}`, { problems: r.problems });
-        return schedule(r.scenario);
-      },
-    );
-  };
+  const routes = simulatorRoutes({
+    simNow,
+    running: () => running,
+    timeline,
+    settings,
+    consumeFrom: sc.consumeFrom,
+    applySettings,
+    startSimulation,
+    stopSimulation,
+    state: stateView,
+    statesAt,
+    publish,
+    topicOf,
+    produced: (kind, body) => {
+      const id = String(body.id);
+      if (kind === 'exit') others.delete(id);
+      else if (kind === 'move') others.set(id, { x: body.x!, y: body.y!, ts: body.ts, source: 'produce' });
+    },
+    maxPayloadBytes: config.maxPayloadBytes,
+  });
 
   // shoppers use the coupons they are offered (issue 23): adapters/simulator/redemptions.ts
   const profiles = new Map(loaded.customers.map((c) => [c.customerId, c]));

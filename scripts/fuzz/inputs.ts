@@ -1,7 +1,8 @@
 /**
  * The fuzzer's hostile inputs, generated from a seeded PRNG (actors/kernel/prng.ts): same seed, same
  * inputs. Pure functions; the paths (scripts/fuzz/paths-*.ts) send them. Each input names its kind,
- * so a failure can be traced to the generator that found it.
+ * so a failure can be traced to the generator that found it. Here the request bodies; hostile URL parts
+ * are inputs-url.ts, hostile CSV cells inputs-csv.ts.
  *
  * Kinds: valid (a template as is, to reach deep code), malformed-json, wrong-types, unknown-ids,
  * nul, lone-surrogate, bad-utf8, huge-string, deep-nesting, huge-number, oversized, random-bytes.
@@ -280,87 +281,4 @@ export function hostileBody(rng: Prng, template: Record<string, Json>, o: BodyOp
     case 'random-bytes':
       return { kind, bytes: randomBytes(rng, rng.int(1, 256)) };
   }
-}
-
-// ---------------------------------------------------------------- paths and queries
-
-const BAD_ESCAPES = ['%', '%E0%A4%A', '%ZZ', '%C0%80', '%ED%A0%80', '%FF', '%00', '%2e%2e%2f', '%%', '%u0041', '%F0%9F%98'];
-const PATH_PIECES = ['..', '.', '', '~', 'x'.repeat(2000), '%2F', '\u00e9', '%e9', ';', '?', '#', '*', 'null', 'undefined', '[]', '{}', '$'];
-
-/** A hostile path segment: bad escapes, traversal, very long, or one of `known` (a real id). */
-export function hostileSegment(rng: Prng, known: string[] = []): string {
-  switch (rng.int(0, 5)) {
-    case 0:
-      return rng.pick(BAD_ESCAPES);
-    case 1:
-      return `${rng.pick(known.length ? known : ['1'])}${rng.pick(BAD_ESCAPES)}`;
-    case 2:
-      return encodeURIComponent(String(rng.pick(UNKNOWN_IDS))).slice(0, 3000);
-    case 3:
-      return rng.pick(PATH_PIECES);
-    case 4:
-      return known.length ? rng.pick(known) : '1';
-    default:
-      return Array.from({ length: rng.int(1, 4) }, () => rng.pick([...BAD_ESCAPES, ...PATH_PIECES])).join(rng.pick(['/', '', '%2F']));
-  }
-}
-
-/** A hostile query string for `params` (plus stray ones): bad escapes, huge numbers, dates out of range, repeats. */
-export function hostileQuery(rng: Prng, params: string[]): string {
-  const values = [
-    '1e22',
-    '-1',
-    'NaN',
-    '',
-    '8640000000000001',
-    '99999999999999999999',
-    '0x1',
-    '2024-02-30T10:00:00Z',
-    '+275760-09-13T00:00:00Z',
-    '2024-05-01T10:00:00+25:00',
-    '10:00',
-    'now',
-    '%',
-    '%E0%A4%A',
-    '%00',
-    'x'.repeat(3000),
-    '1&2',
-    '0',
-    '1',
-    '123456789012345',
-  ];
-  const n = rng.int(0, 3);
-  const parts: string[] = [];
-  for (let i = 0; i < n || parts.length === 0; i++) {
-    const name = rng.chance(0.85) && params.length ? rng.pick(params) : rng.pick(['', '=', '%', 'x', '__proto__', 'constructor']);
-    parts.push(rng.chance(0.1) ? name : `${name}=${rng.pick(values)}`);
-  }
-  return `?${parts.join('&')}`;
-}
-
-// ---------------------------------------------------------------- CSV cells
-
-/** A CSV field that PostgreSQL, the parser or the checks might choke on (raw bytes; some are not UTF-8). */
-export function hostileCell(rng: Prng, column: 'int' | 'real' | 'text' | 'other'): Buffer {
-  const common: (string | number[])[] = ['', ' ', '"', '""', '"x', 'a"b', ',', '\r', '\n', 'NULL', '\\N', '\u0000', 'x\u0000y', '-', 'NaN', 'inf'];
-  const byColumn: Record<typeof column, (string | number[])[]> = {
-    int: ['2147483648', '-2147483649', '-2147483648', '99999999999999999999', '1.0', '1e3', '+1', '0x10', '００', '-0', '1 '],
-    real: ['1e39', '-1e39', '1e-50', '-1e-46', '3.4028236e38', '1e-45', '1e308', '1e309', '.5', '5.', '1e', '--1', '1,5', '0.0'],
-    text: [
-      'x'.repeat(257),
-      'é'.repeat(51),
-      '👕'.repeat(256),
-      '\ud800',
-      [0xed, 0xa0, 0x80],
-      [0xff, 0xfe],
-      [0xc0, 0x80],
-      [0xe2, 0x82],
-      'a\u0000',
-      '"quoted, with comma"',
-      '"multi\nline"',
-    ],
-    other: ['men', 'MEN', 'Garden', 'X', 'F ', '2010-02-30', '2010-13-01', '99999-01-01', 'just_discount ', 'department\u0000'],
-  };
-  const v = rng.chance(0.7) ? rng.pick(byColumn[column]) : rng.pick(common);
-  return typeof v === 'string' ? Buffer.from(v) : Buffer.from(v);
 }

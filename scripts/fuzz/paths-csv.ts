@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Prng } from '../../actors/kernel/prng.ts';
 import { generateStore } from '../../actors/data/store-generator.ts';
-import { CSV_FILES, CSV_HEADERS, formatStoreCsv, StoreDataError } from '../../actors/data/store-csv.ts';
+import { CSV_FILES, CSV_HEADERS, StoreDataError } from '../../actors/data/store-csv.ts';
+import { formatStoreCsv } from '../../actors/data/store-csv-writer.ts';
 import type { Database } from '../../adapters/edges/database.ts';
 import { loadStoreTables, readStoreDirectory } from '../../adapters/edges/cache-loader.ts';
-import { hostileCell } from './inputs.ts';
+import { hostileCell } from './inputs-csv.ts';
 import { show, type FuzzPath, type PathContext } from './run.ts';
 
 const COLUMN_KINDS: Record<string, 'int' | 'real' | 'text' | 'other'> = {

@@ -1,5 +1,6 @@
 /** The gateway's paths: its internal API (stream bodies, ids and methods) and its public WebSocket port. */
-import { hostileBody, hostileQuery, hostileSegment } from './inputs.ts';
+import { hostileBody } from './inputs.ts';
+import { hostileQuery, hostileSegment } from './inputs-url.ts';
 import { classifyHttp, http } from './http.ts';
 import { upgrade } from './upgrade.ts';
 import { show, type FuzzPath, type Outcome, type PathContext } from './run.ts';

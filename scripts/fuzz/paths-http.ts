@@ -1,5 +1,6 @@
 /** The control plane's paths: its routes read from its OpenAPI, every POST body and the GET paths and queries. */
-import { hostileBody, hostileQuery, hostileSegment } from './inputs.ts';
+import { hostileBody } from './inputs.ts';
+import { hostileQuery, hostileSegment } from './inputs-url.ts';
 import { classifyHttp, http } from './http.ts';
 import { show, type FuzzPath, type PathContext } from './run.ts';
 import { FIELDS, postTemplates } from './templates.ts';
