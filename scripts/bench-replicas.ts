@@ -13,6 +13,7 @@ import { cli } from './cli.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { connectDatabase, migrate, sql } from '../adapters/edges/database.ts';
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
+import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { configFrom } from '../schemas/env.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 
@@ -80,6 +81,8 @@ for (const n of COUNTS) {
   const database = await connectDatabase(DATABASE_URL, schema, log);
   await migrate(database.db, log);
   await ensureStoreData(database, config, log, { customers: CUSTOMERS });
+  // read only (the replicas write it): the entries logged so far
+  const eventLog = new PostgresEventLog(database.db, { log });
   const replicas: { child: ChildProcess; port: number }[] = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -119,7 +122,7 @@ for (const n of COUNTS) {
     let entries = 0;
     for (let stable = 0; stable < 15 && entries < CUSTOMERS; ) {
       await new Promise((ok) => setTimeout(ok, 200));
-      const [{ k }] = await database.db.query(sql`SELECT count(*)::int AS k FROM events WHERE type = 'entry'`);
+      const k = await eventLog.countSince('entry', 0, Number.MAX_SAFE_INTEGER);
       stable = k === entries ? stable + 1 : 0;
       entries = k;
     }
