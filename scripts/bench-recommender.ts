@@ -9,10 +9,13 @@
  * that or counts it three times over.
  * --transport kafka: the same over Apache Kafka (BOOTSTRAP_SERVERS, else a local broker as npm run kafka starts), the
  * echo and the load on the client storeflow uses (kafkajs), storeflow's predictions in the flat format as on MQTT.
- *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000] [--transport mqtt|kafka]
+ * --replicas 1,2 (Kafka): the storeflow part once per replica count, in one consumer group on one PostgreSQL (the
+ * first replica in this process, the others as `npm start` processes): partitions by customer, so each replica owns
+ * its customers. The MQTT transport's replicas have their own benchmark (npm run bench:replicas).
+ *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000] [--transport mqtt|kafka] [--replicas 1,2]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './cli.ts';
@@ -22,14 +25,15 @@ import { startEmbeddedPostgres } from '../adapters/edges/embedded-postgres.ts';
 import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 import { startLocalKafka } from '../adapters/edges/local-kafka.ts';
 import { connectKafka } from '../adapters/edges/kafka.ts';
-import { connectDatabase, migrate } from '../adapters/edges/database.ts';
+import { connectDatabase, migrate, sql } from '../adapters/edges/database.ts';
+import { freePort } from '../adapters/edges/ports.ts';
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { startStoreflow } from '../adapters/process/app.ts';
 import { configFrom } from '../schemas/env.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 
 const { int, num, values, fail } = cli({
-  usage: 'npm run bench:recommender -- [--count N] [--rate R] [--seconds S] [--window W] [--transport mqtt|kafka]',
+  usage: 'npm run bench:recommender -- [--count N] [--rate R] [--seconds S] [--window W] [--transport mqtt|kafka] [--replicas 1,2]',
   summary:
     'Sustained focus→prediction throughput and latency over the real broker (MQTT_URL, else the embedded one) with the event log on, against a plain broker echo.',
   options: {
@@ -38,6 +42,7 @@ const { int, num, values, fail } = cli({
     seconds: { type: 'string', arg: 'S', help: 'length of the latency run (default 15)' },
     window: { type: 'string', arg: 'W', help: 'focus events awaiting their reply in the sustained run (default 1000)' },
     transport: { type: 'string', arg: 'T', help: 'mqtt (default) or kafka (BOOTSTRAP_SERVERS, else a local broker)' },
+    replicas: { type: 'string', arg: 'N,M', help: 'Kafka: replica counts to run storeflow with, one after another (default 1)' },
   },
 });
 const COUNT = int('count', 30_000, { min: 1 }),
@@ -50,6 +55,9 @@ const log = createLogger({ level: 'warn' });
 const TRANSPORT = values.transport ?? 'mqtt';
 if (TRANSPORT !== 'mqtt' && TRANSPORT !== 'kafka') fail(`--transport: mqtt or kafka, got ${JSON.stringify(TRANSPORT)}`);
 const KAFKA = TRANSPORT === 'kafka';
+const REPLICAS = (values.replicas ?? '1').split(',').map(Number);
+if (REPLICAS.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) fail(`--replicas: replica counts from 1 to 8, got ${JSON.stringify(values.replicas)}`);
+if (!KAFKA && values.replicas) fail('--replicas: with --transport kafka (MQTT replicas: npm run bench:replicas)');
 /** Kafka: how long a fetch may wait at the broker (POLL_TIMEOUT; seed 003's default 100 ms), for the echo, the load and storeflow alike. */
 const POLL_MS = Number(process.env.POLL_TIMEOUT ?? 100);
 
@@ -89,7 +97,13 @@ function load(args: object, onFocusStart?: () => void): Promise<any> {
  * none is still being worked through while focus events are timed), then focus events as fast as
  * replies come back, then focus events at RATE/s.
  */
-async function phase(name: string, topics: { enter: string; focus: string; prediction: string }, ready?: () => Promise<void>, between?: () => void) {
+async function phase(
+  name: string,
+  topics: { enter: string; focus: string; prediction: string },
+  ready?: () => Promise<void>,
+  between?: () => void,
+  onFocusStart?: () => void,
+) {
   if (ready) {
     await load({
       broker: brokerUrl,
@@ -121,7 +135,10 @@ async function phase(name: string, topics: { enter: string; focus: string; predi
       firstTs: FIRST_TS,
       onFocusStart: true,
     },
-    () => (cpu0 = process.cpuUsage()),
+    () => {
+      cpu0 = process.cpuUsage();
+      onFocusStart?.();
+    },
   );
   // CPU of this process (the broker when embedded, and the echo client or storeflow) per focus: steadier than a rate
   const cpu = process.cpuUsage(cpu0);
@@ -178,68 +195,116 @@ if (KAFKA) {
   await echo.endAsync();
 }
 
-// 2. storeflow's recommender: log append, session actor, scoring, log append, publish
-const schema = `bench_${process.pid}`;
-const config = configFrom({
-  DATABASE_URL: databaseUrl,
-  ...(KAFKA
-    ? { BOOTSTRAP_SERVERS: bootstrap, GROUP_ID: `bench-${process.pid}`, MESSAGE_FORMAT: 'flat', POLL_TIMEOUT: String(POLL_MS) }
-    : { MQTT_URL: brokerUrl }),
-  MQTT_PROTOCOL_VERSION: String(protocolVersion),
-  DATABASE_SCHEMA: schema,
-  MQTT_TOPIC_PREFIX: `bench${process.pid}${sep}`,
-  MQTT_CLIENT_ID: `bench-${process.pid}`,
-  ROLES: 'recommender',
-  PORT: '0',
-  PREDICTION_THRESHOLD: '0',
-  LOG_LEVEL: 'warn',
-});
-const database = await connectDatabase(databaseUrl, schema, log);
-await migrate(database.db, log);
-await ensureStoreData(database, config, log, { customers: CUSTOMERS });
-await database.close();
-const app = await startStoreflow(config, log, { port: 0, webDir: false });
-// what the service itself adds, and how well appends are group-committed, in each part of the run
-const inside = app.metrics.registry.getSingleMetric('storeflow_focus_to_prediction_seconds')!;
-let mark = { ...app.eventLog.stats };
-const report = async (part: string) => {
-  const st = app.eventLog.stats;
-  const buckets = (await inside.get()).values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'));
-  const total = buckets.at(-1)?.value ?? 0;
-  const le = (q: number) => Number(buckets.find((v) => v.value >= q * total)?.labels.le) * 1000;
-  console.log(
-    `           ${part}: ${st.events - mark.events} log events in ${st.batches - mark.batches} commits (${((st.events - mark.events) / Math.max(1, st.batches - mark.batches)).toFixed(1)} per commit, ${((st.writeMs - mark.writeMs) / Math.max(1, st.batches - mark.batches)).toFixed(1)} ms each); focus logged → prediction published p50 ≤ ${le(0.5)} ms, p99 ≤ ${le(0.99)} ms`,
-  );
-  mark = { ...st };
-  inside.reset();
-};
-let burstReport!: Promise<void>;
-// every customer has entered and has a session with its context loaded before the focus events start
-const sessions = (app.roles.get('recommender') as RecommenderHandle).sessions;
-const allEntered = async () => {
-  const deadline = Date.now() + 60_000;
-  while (!(sessions.size === CUSTOMERS && sessions.ids().every((id) => sessions.get(id)!.getSnapshot().value === 'ready'))) {
-    if (Date.now() > deadline) throw new Error(`only ${sessions.size} of ${CUSTOMERS} sessions ready after a minute (entries lost by the broker?)`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  mark = { ...app.eventLog.stats };
-};
-const ours = await phase('storeflow', { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction }, allEntered, () => {
-  burstReport = report('sustained');
-});
-await burstReport;
-await report(`at ${RATE}/s`);
-await app.stop();
+// 2. storeflow's recommender: log append, session actor, scoring, log append, publish; once per replica count
+/** CPU seconds a process has used so far (Linux /proc: utime + stime, in clock ticks of 10 ms). */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
-const ratio = ours.burst.rate / ceiling.burst.rate;
-console.log(
-  `\nfocus→prediction: ${Math.round(ours.burst.rate)}/s sustained = ${ratio.toFixed(2)} of the echo ceiling (${Math.round(ceiling.burst.rate)}/s); CPU per focus ${Math.round(ours.burst.cpuPerFocusUs)} µs vs ${Math.round(ceiling.burst.cpuPerFocusUs)} µs for the echo; p99 at ${RATE}/s: ${ours.steady.p99.toFixed(2)} ms (echo ${ceiling.steady.p99.toFixed(2)} ms)`,
-);
-const cleanupDb = await connectDatabase(databaseUrl, 'public', log);
-await cleanupDb.db.query(
-  (await import('../adapters/edges/database.ts')).sql`DROP SCHEMA IF EXISTS ${(await import('../adapters/edges/database.ts')).sql.ident(schema)} CASCADE`,
-);
-await cleanupDb.close();
+async function storeflow(replicas: number) {
+  const schema = `bench_${process.pid}_${replicas}`;
+  const env = {
+    DATABASE_URL: databaseUrl,
+    ...(KAFKA
+      ? { BOOTSTRAP_SERVERS: bootstrap, GROUP_ID: `bench-${process.pid}-${replicas}`, MESSAGE_FORMAT: 'flat', POLL_TIMEOUT: String(POLL_MS) }
+      : { MQTT_URL: brokerUrl }),
+    MQTT_PROTOCOL_VERSION: String(protocolVersion),
+    DATABASE_SCHEMA: schema,
+    MQTT_TOPIC_PREFIX: `bench${process.pid}r${replicas}${sep}`,
+    ROLES: 'recommender',
+    PREDICTION_THRESHOLD: '0',
+    LOG_LEVEL: 'warn',
+  };
+  const config = configFrom({ ...env, MQTT_CLIENT_ID: `bench-${process.pid}`, PORT: '0' });
+  const database = await connectDatabase(databaseUrl, schema, log);
+  await migrate(database.db, log);
+  await ensureStoreData(database, config, log, { customers: CUSTOMERS });
+  const app = await startStoreflow(config, log, { port: 0, webDir: false });
+  // the other replicas: storeflow processes in the same group, each with a port of its own
+  const others: ChildProcess[] = [];
+  for (let i = 1; i < replicas; i++) {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'start.ts')], {
+      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    others.push(child);
+    const deadline = Date.now() + 90_000;
+    while ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status !== 200) {
+      if (Date.now() > deadline) throw new Error(`replica ${i + 1} not ready after 90 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  // what the service itself adds, and how well appends are group-committed, in each part of the run (this process's replica)
+  const inside = app.metrics.registry.getSingleMetric('storeflow_focus_to_prediction_seconds')!;
+  let mark = { ...app.eventLog.stats };
+  const report = async (part: string) => {
+    const st = app.eventLog.stats;
+    const buckets = (await inside.get()).values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'));
+    const total = buckets.at(-1)?.value ?? 0;
+    const le = (q: number) => Number(buckets.find((v) => v.value >= q * total)?.labels.le) * 1000;
+    console.log(
+      `           ${part}: ${st.events - mark.events} log events in ${st.batches - mark.batches} commits (${((st.events - mark.events) / Math.max(1, st.batches - mark.batches)).toFixed(1)} per commit, ${((st.writeMs - mark.writeMs) / Math.max(1, st.batches - mark.batches)).toFixed(1)} ms each); focus logged → prediction published p50 ≤ ${le(0.5)} ms, p99 ≤ ${le(0.99)} ms`,
+    );
+    mark = { ...st };
+    inside.reset();
+  };
+  let burstReport!: Promise<void>;
+  // every customer has entered and has a session with its context loaded before the focus events start: in this
+  // process when it is the only replica, else in the log (each replica holds the customers of its partitions)
+  const sessions = (app.roles.get('recommender') as RecommenderHandle).sessions;
+  const allEntered = async () => {
+    const deadline = Date.now() + 60_000;
+    const entered = async () =>
+      replicas === 1
+        ? sessions.size === CUSTOMERS && sessions.ids().every((id) => sessions.get(id)!.getSnapshot().value === 'ready')
+        : (await database.db.query(sql`SELECT count(*)::int AS n FROM events WHERE type = 'entry'`))[0].n === CUSTOMERS;
+    while (!(await entered())) {
+      if (Date.now() > deadline) throw new Error(`not all ${CUSTOMERS} customers entered after a minute (entries lost by the broker?)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (replicas > 1) await new Promise((r) => setTimeout(r, 2000)); // the contexts, loaded after the entries' append
+    mark = { ...app.eventLog.stats };
+  };
+  const name = replicas === 1 ? 'storeflow' : `${replicas} replicas`;
+  let cpu0 = 0;
+  const othersCpu = () => others.reduce((sum, c) => sum + cpuOf(c.pid!), 0);
+  const run = await phase(
+    name,
+    { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction },
+    allEntered,
+    () => {
+      burstReport = report('sustained');
+    },
+    () => (cpu0 = othersCpu()),
+  );
+  const otherUs = ((othersCpu() - cpu0) * 1e6) / COUNT;
+  if (replicas > 1) run.burst.cpuPerFocusUs += otherUs; // the whole group's CPU per focus (the other replicas: to 10 ms)
+  await burstReport;
+  await report(`at ${RATE}/s`);
+  for (const c of others) c.kill('SIGTERM');
+  await Promise.all(others.map((c) => (c.exitCode === null ? new Promise((ok) => c.once('exit', ok)) : undefined)));
+  await app.stop();
+  await database.db.query(sql`DROP SCHEMA IF EXISTS ${sql.ident(schema)} CASCADE`);
+  await database.close();
+  return run;
+}
+
+const runs: { replicas: number; run: Awaited<ReturnType<typeof phase>> }[] = [];
+for (const n of REPLICAS) runs.push({ replicas: n, run: await storeflow(n) });
+console.log('');
+for (const { replicas, run: ours } of runs) {
+  const ratio = ours.burst.rate / ceiling.burst.rate;
+  const who = replicas === 1 ? 'focus→prediction' : `${replicas} replicas`;
+  console.log(
+    `${who}: ${Math.round(ours.burst.rate)}/s sustained = ${ratio.toFixed(2)} of the echo ceiling (${Math.round(ceiling.burst.rate)}/s); CPU per focus ${Math.round(ours.burst.cpuPerFocusUs)} µs vs ${Math.round(ceiling.burst.cpuPerFocusUs)} µs for the echo; p99 at ${RATE}/s: ${ours.steady.p99.toFixed(2)} ms (echo ${ceiling.steady.p99.toFixed(2)} ms)`,
+  );
+}
+if (runs.length > 1)
+  console.log(
+    `${runs.map((r) => `${r.replicas}: ${Math.round(r.run.burst.rate)}/s`).join(' · ')} (${(runs.at(-1)!.run.burst.rate / runs[0].run.burst.rate).toFixed(2)}× from ${runs[0].replicas} to ${runs.at(-1)!.replicas})`,
+  );
 await broker?.stop();
 await localKafka?.stop();
 if (kafkaDir) rmSync(kafkaDir, { recursive: true, force: true });
