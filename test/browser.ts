@@ -1,7 +1,8 @@
 /**
  * Debian's Chromium driven by playwright-core, for the dashboard's browser tests (never a downloaded
- * browser). One persistent context per test file; tests are skipped (never failed) with a message
- * when Chromium cannot be launched.
+ * browser). One persistent context per test file. When Chromium cannot be launched, the tests are
+ * skipped with the reason on a developer's machine, but fail in CI (CI=true, which .ci/run exports,
+ * or REQUIRE_CHROMIUM=1): a CI run that skipped them would pass without testing the pages.
  */
 import { test } from 'uvu';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -40,10 +41,22 @@ try {
   });
 } catch (err) {
   skipReason = `Chromium cannot be launched: ${(err as Error).message.split('\n')[0]}`;
-  console.log(`SKIP dashboard browser tests — ${skipReason}`);
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 }
-export const browserTest = skipReason ? test.skip : test;
+/** CI must run the browser tests: there a missing Chromium fails them instead of skipping them. */
+export const CHROMIUM_REQUIRED = process.env.CI === 'true' || process.env.REQUIRE_CHROMIUM === '1';
+type BrowserTest = (name: string, fn: () => void | Promise<void>) => void;
+const required: BrowserTest = (name) =>
+  test(name, () => {
+    throw new Error(
+      `${skipReason} — the browser tests must run here (${process.env.CI === 'true' ? 'CI=true' : 'REQUIRE_CHROMIUM=1'}): apt-get install -y chromium, or set CHROMIUM_PATH`,
+    );
+  });
+if (skipReason) {
+  if (CHROMIUM_REQUIRED) console.error(`FAIL browser tests — ${skipReason} (required: CI=true or REQUIRE_CHROMIUM=1)`);
+  else console.log(`SKIP browser tests — ${skipReason} (CI=true or REQUIRE_CHROMIUM=1 makes this a failure)`);
+}
+export const browserTest: BrowserTest = skipReason ? (CHROMIUM_REQUIRED ? required : test.skip) : test;
 
 /** A new page that records page errors and console errors (a WebSocket dropped by a restart is not one). */
 export async function newPage(viewport?: { width: number; height: number }): Promise<Page & { problems: string[] }> {

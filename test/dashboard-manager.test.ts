@@ -2,8 +2,8 @@
  * The store manager's screen (issue 20), opened as a manager would after `npm start`: every role, the
  * generated store, the simulator with 40 shoppers and the focus pump running by themselves, in
  * Chromium at 1600×1000 and 1280×800. What needs attention is above the fold, shopper labels never
- * collide, the pump's focus events never become a coupon card for someone not in the store, and the
- * figures agree with the charts and with /metrics. The screenshots go to test/artifacts/
+ * collide, the pump's focus events never become a coupon card for someone not in the store, no figure
+ * or chart title is cut off, and the figures agree with each other, with the charts and with /metrics. The screenshots go to test/artifacts/
  * (UPDATE_SCREENSHOT=1 copies them to docs/).
  */
 import { test } from 'uvu';
@@ -24,9 +24,11 @@ const SIZES = [
 const HISTORY_MS = process.env.UPDATE_SCREENSHOT === '1' ? Number(process.env.SCREENSHOT_HISTORY_S ?? 240) * 1000 : 0;
 const DOCS_NAMES: Record<number, string> = { 1600: 'dashboard.png', 1280: 'dashboard-1280x800.png' };
 let app: TestApp | undefined;
+let appStarted = 0;
 
 async function managerApp(): Promise<TestApp> {
   if (app) return app;
+  appStarted = Date.now();
   app = await startTestApp(
     {
       ROLES: 'recommender,detector,gateway,simulator,pump',
@@ -57,6 +59,18 @@ const view = (page: Page) =>
       shown: { inStore, alerts, badge, offers, openItems: document.querySelectorAll('#alerts li.alert:not(.helped)').length },
     };
   });
+
+/** The figures' and the charts' texts that do not fit their box (cut off, or an ellipsis), with the widths. */
+const clippedTexts = (page: Page) =>
+  page.$$eval('.figure .label, .figure b, .figure .note, .charts figcaption b, .charts figcaption span', (els) =>
+    els
+      .map((e) => {
+        const box = (e.closest('.figure, figure') as HTMLElement).getBoundingClientRect();
+        const r = e.getBoundingClientRect();
+        return { text: e.textContent, scrollWidth: e.scrollWidth, clientWidth: e.clientWidth, right: r.right, boxRight: box.right };
+      })
+      .filter((x) => x.scrollWidth > x.clientWidth || x.right > x.boxRight),
+  );
 
 /** Every visible element's box, and the pairs of them that overlap. */
 const overlaps = (boxes: { x: number; y: number; width: number; height: number }[]) => {
@@ -158,6 +172,9 @@ browserTest("a manager's screen at 1600×1000 and 1280×800: needs help above th
       await page.screenshot({ path: shot });
       if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(shot, join(DOCS, DOCS_NAMES[size.width]));
 
+      // no figure and no chart title is cut off (at 1280×800 the offers chart's and "Redeemed today"'s were)
+      assert.equal(await clippedTexts(page), [], `texts cut off at ${size.width}×${size.height}`);
+
       // the figures agree with each other and with the charts (the same 15 minutes of the same fold)
       v = await view(page);
       const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -171,6 +188,15 @@ browserTest("a manager's screen at 1600×1000 and 1280×800: needs help above th
         offers: String(v.figures.offers),
         openItems: v.figures.openAlerts,
       });
+      // "a minute" is over the minutes the store has run (less than 15 here), and the note says over how many
+      const note = (await page.textContent('#c-offers-note')) ?? '';
+      const [, perMinute, minutes] = /^([\d.,]+) a minute over ([\d.]+) min$/.exec(note) ?? [];
+      assert.ok(minutes, `offers note: "${note}"`);
+      const ran = (Date.now() - appStarted) / 60_000;
+      assert.ok(Number(minutes) >= 1 && Number(minutes) <= Math.max(1, ran) + 0.1, `over ${minutes} min; the store has run ${ran.toFixed(1)} min`);
+      assert.is(Number(minutes), v.figures.minutes);
+      const shownRate = Number(perMinute.replace(/,/g, ''));
+      assert.ok(Math.abs(shownRate - v.figures.offers / Number(minutes)) <= 0.5, `${perMinute} a minute for ${v.figures.offers} offers over ${minutes} min`);
       assert.equal((page as any).problems, []);
     } finally {
       await page.close();
@@ -259,6 +285,22 @@ browserTest('the charts update, and decision time agrees with /metrics (storeflo
     assert.ok(lat.p50 > 0 && lat.p99 >= lat.p50);
     const shown = await page.$eval('#c-latency', (e) => e.closest('.figure')!.getAttribute('data-p99'));
     assert.is(Number(shown), quantile(0.99, h));
+    // /metrics times every offer, the shoppers' and the pump's: the figure's count is "Offered" plus the
+    // pump's offers, and its note says what it counts (it said "decisions" next to fewer offered + declined)
+    assert.is(await page.textContent('#c-latency-note'), `${h.count.toLocaleString('en-US')} offers incl. pump`);
+    if (!(await page.evaluate(() => (window as any).storeflowDashboard.replayCapped))) {
+      const number = (s: string | null) => Number((s ?? '').replace(/,/g, ''));
+      await waitFor(
+        async () => {
+          const f = (await view(page)).figures;
+          return f.offers + f.loadOffers === h.count;
+        },
+        10_000,
+        `the store's and the pump's offers to add up to /metrics' ${h.count}`,
+      );
+      const pumpOffers = number(/([\d,]+) offers$/.exec((await page.textContent('#c-load-note')) ?? '')?.[1] ?? null);
+      assert.is(number(await page.textContent('#c-offers')) + pumpOffers, h.count, 'Offered + the pump’s offers = the offers timed');
+    } else console.log('the replay was capped: the figures miss the oldest offers, the sum with /metrics is not checked');
     // per minute too (the minutes since the page opened, and since the process started)
     const perMinute = (await view(page)).charts.latency.filter(Boolean).map((m: any) => m.count);
     const minutes = perMinute.reduce((a: number, b: number) => a + b, 0);

@@ -5,7 +5,7 @@ import { STORE_PLAN } from '../actors/data/store-plan.ts';
 // @ts-ignore plain browser JavaScript, no type declarations
 import { createStore, apply, prune, counters, STALE_MS } from '../web/store-state.js';
 // @ts-ignore
-import { windowBins, totals, heatOver, BIN_MS } from '../web/series.js';
+import { windowBins, totals, heatOver, minutesWithData, BIN_MS, WINDOW_BINS } from '../web/series.js';
 // @ts-ignore
 import { placeName, duration } from '../web/words.js';
 // @ts-ignore
@@ -141,6 +141,44 @@ test("the charts' minutes: counts by minute of log time, shoppers in store carri
     15,
   );
   assert.is(s.series.bins.size <= 15, true);
+});
+
+test('"a minute" is over the minutes with data: a store open 4 minutes divides by 4, one open all day by the window, said so', () => {
+  ordinal = 0;
+  const t0 = Math.floor(T / BIN_MS) * BIN_MS + 20_000;
+  const coupon = { id: 3, type: 'buy_more', department: 'Men', discount: 25, how_many: 3, products_count: 1 };
+  /** A shopper entering at `at` and offered a coupon 10 s later. */
+  const visit = (s: any, id: string, at: number) => {
+    apply(s, msg('move', { id, ts: 1, x: 900, y: 700 }, at));
+    apply(s, msg('focus', { id, ts: 1, dep: 'Men', x: 900, y: 700 }, at, { message_id: `f${id}-${at}` }));
+    apply(s, msg('prediction', { customer_id: id, ts: 2, score: 0.5, coupon }, at + 10_000, { metadata: { cause: `f${id}-${at}` } }));
+  };
+  // opened at t0, 12 offers in its first 4 minutes: 3 a minute, not 12 / 15 = 0.8
+  const s = createStore(STORE_PLAN);
+  for (let i = 0; i < 12; i++) visit(s, String(i), t0 + i * 20_000);
+  const now = t0 + 4 * BIN_MS;
+  prune(s, now);
+  const c = counters(s, now);
+  assert.equal([c.offers, c.minutes, c.offersPerMinute], [12, 4, 3]);
+  assert.is(counters(s, t0 + 150_000).minutes, 2.5); // a tenth of a minute: the figure the page shows is the one it divides by
+  assert.is(counters(s, t0 + 5_000).minutes, 1); // the first seconds: over a minute, not a burst over 5 s
+  // the store runs on past the window: the whole window
+  for (let m = 4; m < 20; m++) visit(s, `late${m}`, t0 + m * BIN_MS);
+  const later = t0 + 20 * BIN_MS;
+  prune(s, later);
+  const all = counters(s, later);
+  assert.equal([all.minutes, all.offersPerMinute], [WINDOW_BINS, all.offers / WINDOW_BINS]);
+  // quiet for 16 minutes, then open again for 3: the window's data start 3 minutes ago
+  const again = later + 16 * BIN_MS;
+  for (let m = 0; m < 3; m++) visit(s, `again${m}`, again + m * BIN_MS);
+  const end = again + 3 * BIN_MS;
+  for (let t = later; t <= end; t += 5_000) prune(s, t); // the page prunes every second
+  assert.is(counters(s, end).minutes, 3);
+  assert.is(minutesWithData(s.series, end), 3);
+  // a page opened on a busy store replays its last 15 minutes: events before the window's first minute
+  const fresh = createStore(STORE_PLAN);
+  for (let m = 0; m <= 15; m++) visit(fresh, `r${m}`, end - 15 * BIN_MS + m * BIN_MS);
+  assert.is(counters(fresh, end + 11_000).minutes, WINDOW_BINS);
 });
 
 test('shoppers with no event for STALE_MS are dropped with their alerts; malformed bodies change nothing', () => {

@@ -1,6 +1,6 @@
 // The day in pictures, last 15 minutes: shoppers in store, focus per minute by department, offers
-// (by department) against declined decisions (by reason), and decision latency p50 / p99 from
-// /metrics. Every chart and figure reads the same minutes of the same fold.
+// (by department) against declined decisions (by reason), and the time to offer p50 / p99 from
+// /metrics (offers only: a declined focus is not timed). Every chart and figure reads the same minutes of the same fold.
 import { $ } from './api.js';
 import { stackedBars, lines, legend } from './charts.js';
 import { departmentColour } from './plan-view.js';
@@ -64,7 +64,7 @@ export function drawCharts(plan, bins, latency, now) {
     xLabels,
   });
   const now50 = perMinute.at(-1)?.p50 ?? perMinute.findLast((x) => x)?.p50;
-  $('chart-latency-figure').textContent = now50 === undefined ? 'no decisions yet' : `p50 ${millis(now50)}`;
+  $('chart-latency-figure').textContent = now50 === undefined ? 'no offer timed yet' : `p50 ${millis(now50)}`;
 
   const shown = {
     inStore: bins.map((b) => b.inStore ?? null),

@@ -35,6 +35,8 @@ const view = {
   charts: undefined,
   /** the scenario editor: its steps and the paths played */
   editor: undefined,
+  /** the replay stopped at its cap: the fold misses the window's oldest events (the figures cannot add up to /metrics') */
+  replayCapped: false,
 };
 window.storeflowDashboard = view;
 
@@ -87,7 +89,7 @@ function render() {
     drawCoupons(store, t);
     const c = counters(store, t);
     const lat = windowFigures(view.latency, t, WINDOW_MS);
-    drawFigures(c, lat, WINDOW_BINS);
+    drawFigures(c, lat);
     view.figures = { ...c, latency: lat };
     const bins = windowBins(store.series, t);
     view.charts = drawCharts(store.plan, bins, view.latency, t);
@@ -127,6 +129,7 @@ function start(cfg) {
   config = cfg;
   store = view.store = createStore(cfg.plan, { head: cfg.head, since: cfg.today.since, redemptionsToday: cfg.today.redemptions ?? 0 });
   store.lastOrdinal = cfg.replay_from - 1;
+  view.replayCapped = !!cfg.replay_capped;
   // the replay covers the window unless it was capped; then the charts start at its first event
   if (!cfg.replay_capped) store.series.since = cfg.server_time - (cfg.replay_window_ms ?? WINDOW_MS);
   plan = createPlanView(cfg.plan, { onSelect: select });

@@ -99,19 +99,23 @@ const put = (id, value, note) => {
   if (note !== undefined) $(`${id}-note`).textContent = note;
 };
 
-/** The figures strip: `c` from counters() (the charts' window), `lat` the decision latency over the same window. */
-export function drawFigures(c, lat, windowMin) {
+/** The figures strip: `c` from counters() (the charts' window), `lat` the offers' latency over the same window. */
+export function drawFigures(c, lat) {
   put('c-in-store', count(c.inStore), c.inStore === 1 ? 'shopper' : 'shoppers');
   put('c-alerts', count(c.openAlerts), c.openAlerts === 1 ? 'shopper waiting' : 'shoppers waiting');
   $('c-alerts')
     .closest('.figure')
     .classList.toggle('attention', c.openAlerts > 0);
-  put('c-offers', count(c.offers), `${rate(c.offers / windowMin)} a minute`);
+  // over the minutes that have data (a store open 4 minutes divides by 4, not 15), said so
+  put('c-offers', count(c.offers), `${rate(c.offersPerMinute)} a minute over ${Number.isInteger(c.minutes) ? c.minutes : c.minutes.toFixed(1)} min`);
   const top = Object.entries(c.byReason).sort((a, b) => b[1] - a[1])[0];
   put('c-declined', count(c.declined), top ? `mostly ${reasonName(top[0])}` : 'no focus went unanswered');
-  put('c-latency', pair(lat.p50, lat.p99), lat.count ? `${count(lat.count)} decisions${lat.partial ? ' since the page opened' : ''}` : 'no decisions yet');
+  // /metrics times offers only, the shoppers' and the pump's: the note says so, and its count is
+  // "Offered" plus the pump's offers (never "decisions", which would include the declined)
+  const timed = lat.partial ? `${count(lat.count)} offers since page opened` : `${count(lat.count)} offers incl. pump`;
+  put('c-latency', pair(lat.p50, lat.p99), lat.count ? timed : 'no offer timed yet');
   put('c-load', `${rate(c.loadPerSecond)}/s`, `${count(c.loadFocus)} focus · ${count(c.loadOffers)} offers`);
-  put('c-redeemed', count(c.redemptionsToday), 'coupons used since midnight');
+  put('c-redeemed', count(c.redemptionsToday), 'since midnight');
   const fig = $('c-latency').closest('.figure');
   Object.assign(fig.dataset, { count: String(lat.count), p50: String(lat.p50 ?? ''), p99: String(lat.p99 ?? '') });
 }

@@ -12,11 +12,25 @@ export const MAX_DWELL_MS = 60_000;
 
 export function createSeries() {
   /** `since`: log time from which the fold has seen everything (the replay's start); earlier minutes have no data. */
-  return { bins: new Map(), since: undefined, carry: undefined };
+  /** `lastBefore`: the latest event of the minutes already forgotten (tells a store that ran before the window from one that just opened). */
+  return { bins: new Map(), since: undefined, carry: undefined, lastBefore: undefined };
 }
 
 function emptyBin(key) {
-  return { key, start: key * BIN_MS, inStore: undefined, focus: {}, offers: {}, declined: {}, loadFocus: 0, loadOffers: 0, loadDeclined: 0, heat: new Map() };
+  return {
+    key,
+    start: key * BIN_MS,
+    first: undefined,
+    last: undefined,
+    inStore: undefined,
+    focus: {},
+    offers: {},
+    declined: {},
+    loadFocus: 0,
+    loadOffers: 0,
+    loadDeclined: 0,
+    heat: new Map(),
+  };
 }
 
 function bin(series, t) {
@@ -60,6 +74,13 @@ export function record(series, t, kind, key) {
   }
 }
 
+/** An event of the store (any kind) at log time `t`: the minutes with data start at the first one. */
+export function touch(series, t) {
+  const b = bin(series, t);
+  if (b.first === undefined || t < b.first) b.first = t;
+  if (b.last === undefined || t > b.last) b.last = t;
+}
+
 /** Shoppers in store at log time `t` (the minute keeps its last value). */
 export function sampleInStore(series, t, n) {
   bin(series, t).inStore = n;
@@ -79,6 +100,7 @@ export function pruneSeries(series, now) {
   for (const [k, b] of series.bins) {
     if (k >= oldest) continue;
     if (b.inStore !== undefined) series.carry = b.inStore; // the count before the window carries into it
+    if (b.last !== undefined && !(series.lastBefore >= b.last)) series.lastBefore = b.last;
     series.bins.delete(k);
   }
 }
@@ -101,6 +123,28 @@ export function windowBins(series, now) {
     out.push({ ...b, inStore: covered ? inStore : undefined, covered });
   }
   return out;
+}
+
+/**
+ * How many minutes of the window have data, for rates "a minute": from the window's first event to
+ * now, at least 1, rounded to a tenth (the page shows the figure it divides by). A store that had
+ * events in the minute before the window ran through all of it: the whole window (WINDOW_BINS).
+ * Dividing by the whole window when the store opened 4 minutes ago would show a quarter of the rate.
+ */
+export function minutesWithData(series, now) {
+  const oldest = Math.floor(now / BIN_MS) - WINDOW_BINS + 1;
+  const before = (oldest - 1) * BIN_MS; // the minute before the window
+  let first = Infinity;
+  let reachesBack = series.lastBefore !== undefined && series.lastBefore >= before;
+  for (const [k, b] of series.bins) {
+    if (b.first === undefined) continue;
+    if (k < oldest)
+      reachesBack ||= b.last >= before; // not pruned yet
+    else if (b.first < first) first = b.first;
+  }
+  if (reachesBack) return WINDOW_BINS;
+  if (first === Infinity) return 1;
+  return Math.min(WINDOW_BINS, Math.max(1, Math.round((now - first) / 6000) / 10));
 }
 
 const sumObject = (o) => Object.values(o).reduce((a, b) => a + b, 0);

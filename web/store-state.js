@@ -7,7 +7,7 @@
 // load, not a shopper: it is counted (a counter, a rate, a chart), and the decision it causes is
 // never shown as a coupon card or an alert.
 import { departmentAt } from './words.js';
-import { createSeries, record, sampleInStore, addDwell, pruneSeries, windowBins, totals } from './series.js';
+import { createSeries, record, sampleInStore, addDwell, pruneSeries, windowBins, totals, touch, minutesWithData } from './series.js';
 
 export { departmentAt };
 export const MAX_PREDICTIONS = 12;
@@ -228,6 +228,8 @@ export function apply(store, msg) {
       break; // rejected inputs, process records: nothing to show
   }
   if (changed.shoppers.size) sampleInStore(store.series, t, store.shoppers.size);
+  // the store's (or the pump's) activity: where "a minute" rates start counting
+  if (changed.shoppers.size || changed.series || changed.predictions || changed.alerts) touch(store.series, t);
   return changed;
 }
 
@@ -254,10 +256,14 @@ export function counters(store, now) {
   const bins = windowBins(store.series, now);
   const t = totals(bins);
   const from = now - RATE_WINDOW_MS;
+  const minutes = minutesWithData(store.series, now);
   return {
     inStore: store.shoppers.size,
     openAlerts: [...store.alerts.values()].filter((a) => !a.helped).length,
     offers: t.offers,
+    /** the minutes of the window with data (a store open 4 minutes: 4), and the offers a minute over them */
+    minutes,
+    offersPerMinute: t.offers / minutes,
     declined: t.declined,
     focus: t.focus,
     byReason: t.byReason,
