@@ -26,6 +26,7 @@ import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 import { startLocalKafka } from '../adapters/edges/local-kafka.ts';
 import { connectKafka } from '../adapters/edges/kafka.ts';
 import { connectDatabase, migrate, sql } from '../adapters/edges/database.ts';
+import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { startStoreflow } from '../adapters/process/app.ts';
@@ -259,7 +260,7 @@ async function storeflow(replicas: number) {
     const entered = async () =>
       replicas === 1
         ? sessions.size === CUSTOMERS && sessions.ids().every((id) => sessions.get(id)!.getSnapshot().value === 'ready')
-        : (await database.db.query(sql`SELECT count(*)::int AS n FROM events WHERE type = 'entry'`))[0].n === CUSTOMERS;
+        : (await new PostgresEventLog(database.db, { log }).tally()).types.entry === CUSTOMERS;
     while (!(await entered())) {
       if (Date.now() > deadline) throw new Error(`not all ${CUSTOMERS} customers entered after a minute (entries lost by the broker?)`);
       await new Promise((r) => setTimeout(r, 100));

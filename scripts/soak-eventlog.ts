@@ -1,9 +1,12 @@
 /**
- * The soak's reads of storeflow's event log (the `events` table, through storeflow's public schema
- * only): its own connections, the log's progress every 5 s for soak.log (read by position, cheap), and
- * the logged inputs and decisions page by page for the verdict.
+ * The soak's reads of storeflow's event log (through storeflow's public schema only, by the log's port): its own
+ * connections, the log's progress every 5 s for soak.log (counted after the last position seen, cheap), and the
+ * logged inputs and decisions page by page for the verdict.
  */
-import pg, { sql, type ConnectionPool } from '@databases/pg';
+import pg, { type ConnectionPool } from '@databases/pg';
+import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
+import { createLogger } from '../adapters/process/logger.ts';
+import type { LogTally } from '../actors/kernel/event-log.ts';
 import type { LoggedDecision, LoggedInput } from './soak-verdict.ts';
 
 /** A small pool; an idle connection dropped by a database restart is expected here: noted, not printed. */
@@ -15,27 +18,30 @@ export const createPool = (url: string, note: (line: string) => void): Connectio
     onError: (err: Error) => note(`database connection error: ${err.message}`),
   }) as ConnectionPool;
 
+/** The log over one of the soak's pools (its own writes: none). */
+const eventLog = (db: ConnectionPool) => new PostgresEventLog(db, { log: createLogger({ level: 'silent' }) });
+
+const inputsOf = (t: LogTally) => t.sources.mqtt ?? 0;
+const decisionsOf = (t: LogTally) => (t.types.prediction ?? 0) + (t.types.no_prediction ?? 0);
+
 /** Notes inputs logged and decisions every 5 s until `stop()`. */
 export function watchLog(url: string, note: (line: string) => void, closing: () => boolean): { stop(): Promise<void> } {
   const watchPool = createPool(url, note);
+  const log = eventLog(watchPool);
   let watchedTo = 0,
     watching = false;
   const logged = { inputs: 0, decisions: 0 };
   const watch = setInterval(() => {
     if (watching || closing()) return;
     watching = true;
-    void watchPool
-      .query(sql`
-      SELECT count(*) FILTER (WHERE metadata->>'source' = 'mqtt') AS inputs,
-             count(*) FILTER (WHERE type IN ('prediction', 'no_prediction')) AS decisions,
-             max(position) AS head
-      FROM events WHERE position > ${watchedTo}`)
+    void log
+      .tally(watchedTo)
       .then(
-        ([r]) => {
-          logged.inputs += r.inputs;
-          logged.decisions += r.decisions;
-          if (r.head) watchedTo = r.head;
-          note(`log: ${logged.inputs} inputs, ${logged.decisions} decisions (+${r.inputs}, +${r.decisions} in 5 s)`);
+        (t) => {
+          logged.inputs += inputsOf(t);
+          logged.decisions += decisionsOf(t);
+          if (t.head) watchedTo = t.head;
+          note(`log: ${logged.inputs} inputs, ${logged.decisions} decisions (+${inputsOf(t)}, +${decisionsOf(t)} in 5 s)`);
         },
         (err) => note(`log: not readable (${(err as Error).message})`),
       )
@@ -53,37 +59,30 @@ export function watchLog(url: string, note: (line: string) => void, closing: () 
 
 /** What the log holds in all: inputs from MQTT, decisions, predictions, and its head position. */
 export async function logTotals(db: ConnectionPool, head: number): Promise<{ inputs: number; decisions: number; predictions: number; head: number }> {
-  const [c] = await db
-    .query(sql`
-    SELECT count(*) FILTER (WHERE metadata->>'source' = 'mqtt') AS inputs,
-           count(*) FILTER (WHERE type IN ('prediction', 'no_prediction')) AS decisions,
-           count(*) FILTER (WHERE type = 'prediction') AS predictions,
-           coalesce(max(position), 0) AS head
-    FROM events`)
-    .catch(() => [{ inputs: 0, decisions: 0, predictions: 0, head }]);
-  return c;
+  const t = await eventLog(db)
+    .tally()
+    .catch(() => undefined);
+  return t
+    ? { inputs: inputsOf(t), decisions: decisionsOf(t), predictions: t.types.prediction ?? 0, head: t.head }
+    : { inputs: 0, decisions: 0, predictions: 0, head };
 }
 
-/** The logged MQTT inputs and decisions, in log order, 20,000 rows a page. */
+/** The logged MQTT inputs and decisions, in log order, 20,000 a page. */
 export function readLog(db: ConnectionPool): { inputs: AsyncIterable<LoggedInput[]>; decisions: AsyncIterable<LoggedDecision[]> } {
-  async function* pages<T>(query: (after: number) => ReturnType<typeof sql>): AsyncIterable<T[]> {
-    for (let after = 0; ; ) {
-      const rows = await db.query(query(after));
-      if (rows.length === 0) return;
-      after = rows[rows.length - 1].position;
-      yield rows as T[];
-    }
+  const log = eventLog(db);
+  async function* inputs(): AsyncIterable<LoggedInput[]> {
+    for await (const page of log.pages({ source: 'mqtt', pageSize: 20_000 }))
+      yield page.map(({ type, data }) => {
+        const d = data as { id: unknown; ts: unknown; dep?: string };
+        return { type, id: String(d.id), ts: Number(d.ts), dep: d.dep ?? null };
+      });
   }
-  return {
-    inputs: pages<LoggedInput>(
-      (after) => sql`
-      SELECT position, type, data->>'id' AS id, (data->>'ts')::float8 AS ts, data->>'dep' AS dep
-      FROM events WHERE position > ${after} AND metadata->>'source' = 'mqtt' ORDER BY position LIMIT 20000`,
-    ),
-    decisions: pages<LoggedDecision>(
-      (after) => sql`
-      SELECT position, type, data->>'customer_id' AS id, (data->>'ts')::float8 AS ts, (data->'coupon'->>'id')::int AS coupon, data->>'reason' AS reason
-      FROM events WHERE position > ${after} AND type IN ('prediction', 'no_prediction') ORDER BY position LIMIT 20000`,
-    ),
-  };
+  async function* decisions(): AsyncIterable<LoggedDecision[]> {
+    for await (const page of log.pages({ types: ['prediction', 'no_prediction'], pageSize: 20_000 }))
+      yield page.map(({ type, data }) => {
+        const d = data as { customer_id: unknown; ts: unknown; coupon?: { id: number }; reason?: string };
+        return { type, id: String(d.customer_id), ts: Number(d.ts), coupon: d.coupon?.id ?? null, reason: d.reason ?? null };
+      });
+  }
+  return { inputs: inputs(), decisions: decisions() };
 }

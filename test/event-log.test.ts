@@ -3,7 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectDatabase, migrate, sql, listMigrations, type Database } from '../adapters/edges/database.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
-import { InMemoryEventLog, type EventLog } from '../actors/kernel/event-log.ts';
+import type { EventLog } from '../actors/kernel/event-log.ts';
+import { InMemoryEventLog } from '../actors/kernel/in-memory-event-log.ts';
 import { silentLogger } from '../adapters/process/logger.ts';
 import { DATABASE_URL, uniqueName, dropSchema } from './helpers.ts';
 
@@ -123,6 +124,27 @@ function contract(name: string, make: () => Promise<{ log: EventLog; other: () =
     const more = await log.append([{ streamId: 'customer-1', type: 'exit', data: { id: '1', ts: 13 } }]);
     assert.is(more[0].version, 3);
     assert.is(await log.head(), more[0].position);
+  });
+
+  s('tally counts events after a position by type and by source; read selects by source', async () => {
+    const logged = await log.append([
+      { streamId: 'customer-1', type: 'entry', data: { id: '1', ts: 10 }, metadata: { source: 'mqtt' } },
+      { streamId: 'customer-1', type: 'focus', data: { id: '1', ts: 11, dep: 'Men' }, metadata: { source: 'mqtt' } },
+      { streamId: 'customer-1', type: 'prediction', data: { customer_id: '1' }, metadata: { source: 'output', cause: 'x' } },
+      { streamId: 'system', type: 'recommender_started', data: {} },
+    ]);
+    const [first, second, , last] = logged.map((e) => e.position);
+    assert.equal(await log.tally(), {
+      head: last,
+      types: { entry: 1, focus: 1, prediction: 1, recommender_started: 1 },
+      sources: { mqtt: 2, output: 1 },
+    });
+    assert.equal(await log.tally(first), { head: last, types: { focus: 1, prediction: 1, recommender_started: 1 }, sources: { mqtt: 1, output: 1 } });
+    assert.equal(await log.tally(last), { head: 0, types: {}, sources: {} });
+    assert.equal(
+      (await log.read({ source: 'mqtt' })).map((e) => e.position),
+      [first, second],
+    );
   });
 
   s('an id is logged once: a second append of it (later, or in the same batch, or by another writer) writes nothing and returns the logged copy', async () => {

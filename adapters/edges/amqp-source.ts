@@ -15,7 +15,7 @@ import type { EventLog } from '../../actors/kernel/event-log.ts';
 import { amqpEvent } from '../../actors/gateway/amqp-message.ts';
 import type { Logger } from '../process/logger.ts';
 import { scrubUrl } from '../process/logger.ts';
-import { isAboutTheRows } from './postgres-event-log.ts';
+import { isAboutTheRows } from './postgres-log-insert.ts';
 import { storableText } from '../../schemas/storable.ts';
 
 export { amqpEvent, MAX_AMQP_BODY } from '../../actors/gateway/amqp-message.ts';

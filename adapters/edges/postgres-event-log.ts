@@ -15,7 +15,10 @@ import {
   type NewEvent,
   type ReadOptions,
   type StreamPageRow,
+  type LogTally,
 } from '../../actors/kernel/event-log.ts';
+import * as reads from './postgres-log-reads.ts';
+import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
 import type { Logger } from '../process/logger.ts';
 
 interface Pending {
@@ -183,31 +186,7 @@ export class PostgresEventLog implements EventLog {
    * events whose expected version is behind another writer's events; each comes back marked `skipped`.
    */
   protected async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
-    const rows = await this.db.query(sql`
-      WITH input AS (
-        -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
-        SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(
-          events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null, x: this.expected(e) })),
-        )}::json)
-                                 AS (s text, t text, d jsonb, m jsonb, i text, x int))
-          WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, n)
-      ), heads AS (
-        -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table
-        SELECT s.stream_id, coalesce((SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS v
-        FROM (SELECT DISTINCT stream_id FROM input) s
-      ), firsts AS (
-        -- an id twice in one batch: its first only (a window, not a correlated scan of the batch)
-        SELECT i.*, row_number() OVER (PARTITION BY i.message_id ORDER BY i.n) AS k FROM input i
-      ), fresh AS (
-        SELECT f.*, h.v FROM firsts f JOIN heads h USING (stream_id)
-        WHERE (f.expected IS NULL OR f.expected = h.v)
-          AND (f.message_id IS NULL OR (f.k = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)))
-      )
-      INSERT INTO events (stream_id, version, type, data, metadata, message_id)
-      SELECT f.stream_id, f.v + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.n), f.type, f.data, f.metadata, f.message_id
-      FROM fresh f
-      ORDER BY f.n
-      RETURNING position, stream_id, version, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`);
+    const rows = await insertRows(this.db, events, (e) => this.expected(e));
     rows.sort((a, b) => a.position - b.position);
     // rows come in batch order; an event without its row was skipped
     const out: LoggedEvent[] = [];
@@ -248,17 +227,11 @@ export class PostgresEventLog implements EventLog {
 
   /** Whether any of these ids is logged. */
   async anyOf(ids: string[]): Promise<boolean> {
-    const rows = await this.retrying(() => this.db.query(sql`SELECT 1 FROM events WHERE message_id = ANY(${ids}) LIMIT 1`));
-    return rows.length > 0;
+    return this.retrying(() => reads.anyOf(this.db, ids));
   }
 
-  private async byIds(ids: string[]): Promise<LoggedEvent[]> {
-    const rows = await this.retrying(() =>
-      this.db.query(sql`
-      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
-      FROM events WHERE message_id = ANY(${ids})`),
-    );
-    return rows.map(toLogged);
+  private byIds(ids: string[]): Promise<LoggedEvent[]> {
+    return this.retrying(() => reads.byIds(this.db, ids));
   }
 
   /**
@@ -287,12 +260,7 @@ export class PostgresEventLog implements EventLog {
 
   /** A stream read on the hot path (a session rebuilt from the log): waits out a database outage as appends do. */
   async readStream(streamId: string, afterVersion = 0): Promise<LoggedEvent[]> {
-    const rows = await this.retrying(() =>
-      this.db.query(sql`
-      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
-      FROM events WHERE stream_id = ${streamId} AND version > ${afterVersion} ORDER BY version`),
-    );
-    return rows.map(toLogged);
+    return this.retrying(() => reads.readStream(this.db, streamId, afterVersion));
   }
 
   /** `query` again after a backoff while the database is away (not for an error about the query itself, nor once closing). */
@@ -307,159 +275,55 @@ export class PostgresEventLog implements EventLog {
     }
   }
 
-  async read(o: ReadOptions = {}): Promise<LoggedEvent[]> {
-    const where = [sql`TRUE`];
-    if (o.fromPosition !== undefined) where.push(sql`position >= ${o.fromPosition}`);
-    if (o.toPosition !== undefined) where.push(sql`position <= ${o.toPosition}`);
-    if (o.fromTime !== undefined) where.push(sql`recorded_at >= to_timestamp(${o.fromTime / 1000})`);
-    if (o.streamId !== undefined) where.push(sql`stream_id = ${o.streamId}`);
-    if (o.types) where.push(sql`type = ANY(${o.types}::text[])`);
-    const rows = await this.db.query(sql`
-      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
-      FROM events WHERE ${sql.join(where, ' AND ')} ORDER BY position ${o.limit !== undefined ? sql`LIMIT ${o.limit}` : sql``}`);
-    return rows.map(toLogged);
+  read(o: ReadOptions = {}): Promise<LoggedEvent[]> {
+    return reads.read(this.db, o);
   }
 
   /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
-  async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
-    const rows = await this.db.query(sql`
-      SELECT message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at FROM events
-      WHERE recorded_at >= to_timestamp(${sinceMs / 1000}) AND message_id IS NOT NULL AND metadata->>'source' IS DISTINCT FROM 'output'`);
-    return rows.map((r) => ({ messageId: r.message_id, recordedAt: Math.floor(r.recorded_at) }));
+  inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
+    return reads.inputIdsSince(this.db, sinceMs);
   }
 
-  /**
-   * The visits with work left at the log's end, and what they logged so far: the customers still in the
-   * store (every event of their streams after their last exit, inputs and decisions, in log order), and
-   * visits already closed that hold a focus never decided (a crash between the focus and its decision:
-   * from the exit before that focus). A visit is open when
-   * the customer entered or focused after their last exit, within `idleTimeoutS` of event time, event
-   * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
-   * read as numeric, so a value an older version let in never stops a start. Only what was recorded (wall time) within
-   * the idle timeout and 10 minutes is read: the cost of a start follows recent traffic, not the length of the log (a
-   * visit longer than that window is recovered from the window's start).
-   */
-  async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
-    // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
-    // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
-    // only customers with an input recorded within the idle timeout (and a margin) can still be in the store: one pass
-    // over that window (the recorded_at index), so a start reads the recent traffic, not the whole log
-    const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
-    const streams = await this.db.query(sql`
-      SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
-             coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
-             max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
-             max(position) FILTER (WHERE type = 'focus') AS last_focus,
-             coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision,
-             min(position) AS first_in_window
-      FROM events
-      WHERE recorded_at >= to_timestamp(${since / 1000}) AND type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction') AND stream_id LIKE 'customer-%'
-      GROUP BY stream_id`);
-    const times = streams
-      .map((r) => Number(r.max_ts))
-      .filter((t) => Number.isFinite(t))
-      .sort((a, b) => b - a);
-    if (times.length === 0) return [];
-    const eventTime = times[Math.min(1, times.length - 1)];
-    const recent = (r: any) => Number(r.max_ts) > eventTime - idleTimeoutS;
-    const open = streams.filter((r) => recent(r) && r.last_in !== null && Number(r.last_exit) < Number(r.last_in));
-    // a closed visit with a focus never decided: from the exit before that focus
-    const undecided = streams.filter(
-      (r) => recent(r) && !(Number(r.last_exit) < Number(r.last_in ?? 0)) && r.last_focus !== null && Number(r.last_focus) > Number(r.last_decision),
-    );
-    // a visit is read from its last exit, or from the window's start (a visit longer than the window keeps its recent part)
-    const from = new Map<string, number>(open.map((r) => [r.stream_id as string, Math.max(Number(r.last_exit), Number(r.first_in_window) - 1)]));
-    if (undecided.length) {
-      const starts = await this.db.query(sql`
-        SELECT u.stream_id, coalesce((SELECT max(position) FROM events x WHERE x.stream_id = u.stream_id AND x.type = 'exit' AND x.position < u.last_focus), 0) AS start
-        FROM unnest(${undecided.map((r) => r.stream_id as string)}::text[], ${undecided.map((r) => Number(r.last_focus))}::bigint[]) AS u(stream_id, last_focus)`);
-      const windowStart = new Map(undecided.map((r) => [r.stream_id as string, Number(r.first_in_window) - 1]));
-      for (const r of starts) from.set(r.stream_id, Math.max(Number(r.start), windowStart.get(r.stream_id) ?? 0));
-    }
-    if (from.size === 0) return [];
-    const rows = await this.db.query(sql`
-      SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at
-      FROM unnest(${[...from.keys()]}::text[], ${[...from.values()]}::bigint[]) AS v(stream_id, after)
-      JOIN events e ON e.stream_id = v.stream_id AND e.position > v.after
-      ORDER BY e.position`);
-    return rows.map(toLogged);
+  /** The visits with work left at the log's end, and what they logged so far (see reads.openVisits). */
+  openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
+    return reads.openVisits(this.db, idleTimeoutS);
   }
 
   pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
     return readPages(this, o);
   }
 
-  async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
-    const rows = await this.db.query(sql`
-      SELECT position, type, stream_id, version, message_id, data::text AS data, metadata::text AS metadata,
-             metadata->>'routing_key' AS routing_key,
-             CASE WHEN stream_id LIKE 'customer-%' THEN substr(stream_id, 10) ELSE data->>'customer_id' END AS customer,
-             floor(extract(epoch FROM recorded_at) * 1000)::float8 AS ts
-      FROM events
-      WHERE position >= ${position}
-        ${o.fromTime === undefined ? sql`` : sql`AND recorded_at >= to_timestamp(${o.fromTime / 1000})`}
-        ${o.type === undefined ? sql`` : sql`AND type = ${o.type}`}
-      ORDER BY position LIMIT ${o.limit}`);
-    return rows.map((r) => ({
-      position: Number(r.position),
-      type: r.type,
-      streamId: r.stream_id,
-      version: r.version,
-      messageId: r.message_id,
-      dataJson: r.data,
-      metadataJson: r.metadata,
-      routingKey: r.routing_key,
-      customer: r.customer,
-      recordedAt: r.ts,
-    }));
+  streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
+    return reads.streamPage(this.db, position, o);
   }
 
-  async countSince(type: string, ms: number, upTo: number): Promise<number> {
-    const [r] = await this.db.query(
-      sql`SELECT count(*)::int AS n FROM events WHERE type = ${type} AND recorded_at >= to_timestamp(${ms / 1000}) AND position <= ${upTo}`,
-    );
-    return r.n;
+  countSince(type: string, ms: number, upTo: number): Promise<number> {
+    return reads.countSince(this.db, type, ms, upTo);
   }
 
-  async last(streamId: string, type: string): Promise<LoggedEvent | undefined> {
-    const [r] = await this.db.query(sql`
-      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
-      FROM events WHERE stream_id = ${streamId} AND type = ${type} ORDER BY position DESC LIMIT 1`);
-    return r ? toLogged(r) : undefined;
+  tally(afterPosition = 0): Promise<LogTally> {
+    return reads.tally(this.db, afterPosition);
   }
 
-  async latestOf(type: string, windowMs: number): Promise<LoggedEvent[]> {
-    const rows = await this.db.query(sql`
-      WITH latest AS (SELECT recorded_at FROM events WHERE type = ${type} ORDER BY position DESC LIMIT 1)
-      SELECT position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at
-      FROM events WHERE type = ${type} AND recorded_at >= (SELECT recorded_at FROM latest) - make_interval(secs => ${windowMs / 1000})
-      ORDER BY position`);
-    return rows.map(toLogged);
+  last(streamId: string, type: string): Promise<LoggedEvent | undefined> {
+    return reads.last(this.db, streamId, type);
   }
 
-  /**
-   * Resolves once no other session is in the middle of writing to this log (an INSERT still running, e.g. the
-   * last group commit of a process that was just killed), or after `timeoutMs`.
-   */
-  async quiet(timeoutMs: number): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const [r] = await this.db.query(sql`
-        SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query ILIKE '%' || 'insert into' || ' events%'`);
-      if (r.n === 0 || Date.now() >= until) return;
-      await new Promise((ok) => setTimeout(ok, 50));
-    }
+  latestOf(type: string, windowMs: number): Promise<LoggedEvent[]> {
+    return reads.latestOf(this.db, type, windowMs);
   }
 
-  async firstPositionSince(ms: number): Promise<number> {
-    const [r] = await this.db.query(sql`SELECT min(position)::bigint AS p FROM events WHERE recorded_at >= to_timestamp(${ms / 1000})`);
-    return r?.p == null ? (await this.head()) + 1 : Number(r.p);
+  /** Resolves once no other session is in the middle of writing to this log, or after `timeoutMs`. */
+  quiet(timeoutMs: number): Promise<void> {
+    return reads.quiet(this.db, timeoutMs);
   }
 
-  async head(): Promise<number> {
-    const [r] = await this.db.query(sql`SELECT coalesce(max(position), 0)::bigint AS head FROM events`);
-    return Number(r.head);
+  firstPositionSince(ms: number): Promise<number> {
+    return reads.firstPositionSince(this.db, ms);
+  }
+
+  head(): Promise<number> {
+    return reads.head(this.db);
   }
 
   subscribe(listener: LogListener): () => void {
@@ -475,35 +339,7 @@ export class PostgresEventLog implements EventLog {
   }
 }
 
-/**
- * An error about the rows themselves (SQLSTATE class 22 data exception, 23 integrity violation, 54
- * program limit such as nesting depth): the same rows would fail again. A clash on (stream_id, version)
- * with another writer is not one: the versions are computed again on the next try.
- */
-export function isAboutTheRows(err: unknown): boolean {
-  const e = err as { code?: unknown; constraint?: unknown };
-  if (typeof e?.code !== 'string' || !/^(22|23|54)/.test(e.code)) return false;
-  // a clash with another writer on a version or an id: tried again, the versions computed and the ids looked up anew
-  return !(e.code === '23505' && (e.constraint === 'events_stream_version' || e.constraint === 'events_message_id'));
-}
-
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 
 /** The wait before try `attempt` + 1 while the database is away: 50 ms doubling to 2 s. */
 const backoff = (attempt: number) => new Promise((ok) => setTimeout(ok, Math.min(50 * 2 ** attempt, 2000)));
-
-/** Recovery looks this much further back than the idle timeout for customers still in the store (clock skew, a slow start). */
-const RECOVERY_MARGIN_S = 600;
-
-export function toLogged(r: any): LoggedEvent {
-  return {
-    position: Number(r.position),
-    streamId: r.stream_id,
-    version: r.version,
-    type: r.type,
-    data: r.data,
-    metadata: r.metadata,
-    messageId: r.message_id ?? undefined,
-    recordedAt: Math.floor(r.recorded_at),
-  };
-}

@@ -1,0 +1,50 @@
+/**
+ * The append's SQL: one INSERT per group commit, and which errors are about the rows themselves (the same rows would
+ * fail again) rather than the database being away.
+ */
+import { sql, type ConnectionPool } from '@databases/pg';
+import type { NewEvent } from '../../actors/kernel/event-log.ts';
+
+/**
+ * The batch's rows, in batch order, as written: events whose id is logged already (or earlier in the batch) are not
+ * written, nor events whose `expected` version (null: none) is behind the stream's head.
+ */
+export function insertRows(db: ConnectionPool, events: NewEvent[], expected: (e: NewEvent) => number | null): Promise<any[]> {
+  return db.query(sql`
+    WITH input AS (
+      -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
+      SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(
+        events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null, x: expected(e) })),
+      )}::json)
+                               AS (s text, t text, d jsonb, m jsonb, i text, x int))
+        WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, n)
+    ), heads AS (
+      -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table
+      SELECT s.stream_id, coalesce((SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS v
+      FROM (SELECT DISTINCT stream_id FROM input) s
+    ), firsts AS (
+      -- an id twice in one batch: its first only (a window, not a correlated scan of the batch)
+      SELECT i.*, row_number() OVER (PARTITION BY i.message_id ORDER BY i.n) AS k FROM input i
+    ), fresh AS (
+      SELECT f.*, h.v FROM firsts f JOIN heads h USING (stream_id)
+      WHERE (f.expected IS NULL OR f.expected = h.v)
+        AND (f.message_id IS NULL OR (f.k = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)))
+    )
+    INSERT INTO events (stream_id, version, type, data, metadata, message_id)
+    SELECT f.stream_id, f.v + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.n), f.type, f.data, f.metadata, f.message_id
+    FROM fresh f
+    ORDER BY f.n
+    RETURNING position, stream_id, version, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`);
+}
+
+/**
+ * An error about the rows themselves (SQLSTATE class 22 data exception, 23 integrity violation, 54
+ * program limit such as nesting depth): the same rows would fail again. A clash on (stream_id, version)
+ * with another writer is not one: the versions are computed again on the next try.
+ */
+export function isAboutTheRows(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown };
+  if (typeof e?.code !== 'string' || !/^(22|23|54)/.test(e.code)) return false;
+  // a clash with another writer on a version or an id: tried again, the versions computed and the ids looked up anew
+  return !(e.code === '23505' && (e.constraint === 'events_stream_version' || e.constraint === 'events_message_id'));
+}

@@ -1,0 +1,203 @@
+/**
+ * The event log's reads on PostgreSQL: every SELECT on `events` (the writes are postgres-event-log.ts's). Plain
+ * functions over a pool, so PostgresEventLog's methods stay one line each and a read can be seen with its SQL.
+ */
+import { sql, type ConnectionPool } from '@databases/pg';
+import type { LoggedEvent, LogTally, ReadOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
+
+/** A logged event's columns, `recorded_at` in ms. */
+const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
+
+/** Recovery looks this much further back than the idle timeout for customers still in the store (clock skew, a slow start). */
+const RECOVERY_MARGIN_S = 600;
+
+export function toLogged(r: any): LoggedEvent {
+  return {
+    position: Number(r.position),
+    streamId: r.stream_id,
+    version: r.version,
+    type: r.type,
+    data: r.data,
+    metadata: r.metadata,
+    messageId: r.message_id ?? undefined,
+    recordedAt: Math.floor(r.recorded_at),
+  };
+}
+
+export async function readStream(db: ConnectionPool, streamId: string, afterVersion: number): Promise<LoggedEvent[]> {
+  const rows = await db.query(sql`SELECT ${COLUMNS} FROM events WHERE stream_id = ${streamId} AND version > ${afterVersion} ORDER BY version`);
+  return rows.map(toLogged);
+}
+
+export async function read(db: ConnectionPool, o: ReadOptions): Promise<LoggedEvent[]> {
+  const where = [sql`TRUE`];
+  if (o.fromPosition !== undefined) where.push(sql`position >= ${o.fromPosition}`);
+  if (o.toPosition !== undefined) where.push(sql`position <= ${o.toPosition}`);
+  if (o.fromTime !== undefined) where.push(sql`recorded_at >= to_timestamp(${o.fromTime / 1000})`);
+  if (o.streamId !== undefined) where.push(sql`stream_id = ${o.streamId}`);
+  if (o.types) where.push(sql`type = ANY(${o.types}::text[])`);
+  if (o.source !== undefined) where.push(sql`metadata->>'source' = ${o.source}`);
+  const rows = await db.query(
+    sql`SELECT ${COLUMNS} FROM events WHERE ${sql.join(where, ' AND ')} ORDER BY position ${o.limit !== undefined ? sql`LIMIT ${o.limit}` : sql``}`,
+  );
+  return rows.map(toLogged);
+}
+
+export async function byIds(db: ConnectionPool, ids: string[]): Promise<LoggedEvent[]> {
+  return (await db.query(sql`SELECT ${COLUMNS} FROM events WHERE message_id = ANY(${ids})`)).map(toLogged);
+}
+
+export async function anyOf(db: ConnectionPool, ids: string[]): Promise<boolean> {
+  return (await db.query(sql`SELECT 1 FROM events WHERE message_id = ANY(${ids}) LIMIT 1`)).length > 0;
+}
+
+/** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
+export async function inputIdsSince(db: ConnectionPool, sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
+  const rows = await db.query(sql`
+    SELECT message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at FROM events
+    WHERE recorded_at >= to_timestamp(${sinceMs / 1000}) AND message_id IS NOT NULL AND metadata->>'source' IS DISTINCT FROM 'output'`);
+  return rows.map((r) => ({ messageId: r.message_id, recordedAt: Math.floor(r.recorded_at) }));
+}
+
+/**
+ * The visits with work left at the log's end, and what they logged so far: the customers still in the
+ * store (every event of their streams after their last exit, inputs and decisions, in log order), and
+ * visits already closed that hold a focus never decided (a crash between the focus and its decision:
+ * from the exit before that focus). A visit is open when
+ * the customer entered or focused after their last exit, within `idleTimeoutS` of event time, event
+ * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
+ * read as numeric, so a value an older version let in never stops a start. Only what was recorded (wall time) within
+ * the idle timeout and 10 minutes is read: the cost of a start follows recent traffic, not the length of the log (a
+ * visit longer than that window is recovered from the window's start).
+ */
+export async function openVisits(db: ConnectionPool, idleTimeoutS: number): Promise<LoggedEvent[]> {
+  // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
+  // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
+  // only customers with an input recorded within the idle timeout (and a margin) can still be in the store: one pass
+  // over that window (the recorded_at index), so a start reads the recent traffic, not the whole log
+  const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
+  const streams = await db.query(sql`
+    SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
+           coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
+           max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
+           max(position) FILTER (WHERE type = 'focus') AS last_focus,
+           coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision,
+           min(position) AS first_in_window
+    FROM events
+    WHERE recorded_at >= to_timestamp(${since / 1000}) AND type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction') AND stream_id LIKE 'customer-%'
+    GROUP BY stream_id`);
+  const times = streams
+    .map((r) => Number(r.max_ts))
+    .filter((t) => Number.isFinite(t))
+    .sort((a, b) => b - a);
+  if (times.length === 0) return [];
+  const eventTime = times[Math.min(1, times.length - 1)];
+  const recent = (r: any) => Number(r.max_ts) > eventTime - idleTimeoutS;
+  const open = streams.filter((r) => recent(r) && r.last_in !== null && Number(r.last_exit) < Number(r.last_in));
+  // a closed visit with a focus never decided: from the exit before that focus
+  const undecided = streams.filter(
+    (r) => recent(r) && !(Number(r.last_exit) < Number(r.last_in ?? 0)) && r.last_focus !== null && Number(r.last_focus) > Number(r.last_decision),
+  );
+  // a visit is read from its last exit, or from the window's start (a visit longer than the window keeps its recent part)
+  const from = new Map<string, number>(open.map((r) => [r.stream_id as string, Math.max(Number(r.last_exit), Number(r.first_in_window) - 1)]));
+  if (undecided.length) {
+    const starts = await db.query(sql`
+      SELECT u.stream_id, coalesce((SELECT max(position) FROM events x WHERE x.stream_id = u.stream_id AND x.type = 'exit' AND x.position < u.last_focus), 0) AS start
+      FROM unnest(${undecided.map((r) => r.stream_id as string)}::text[], ${undecided.map((r) => Number(r.last_focus))}::bigint[]) AS u(stream_id, last_focus)`);
+    const windowStart = new Map(undecided.map((r) => [r.stream_id as string, Number(r.first_in_window) - 1]));
+    for (const r of starts) from.set(r.stream_id, Math.max(Number(r.start), windowStart.get(r.stream_id) ?? 0));
+  }
+  if (from.size === 0) return [];
+  const rows = await db.query(sql`
+    SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at
+    FROM unnest(${[...from.keys()]}::text[], ${[...from.values()]}::bigint[]) AS v(stream_id, after)
+    JOIN events e ON e.stream_id = v.stream_id AND e.position > v.after
+    ORDER BY e.position`);
+  return rows.map(toLogged);
+}
+
+/** A page of the gateway's stream: its rows with data and metadata as the JSON text PostgreSQL holds (sent as they are). */
+export async function streamPage(db: ConnectionPool, position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
+  const rows = await db.query(sql`
+    SELECT position, type, stream_id, version, message_id, data::text AS data, metadata::text AS metadata,
+           metadata->>'routing_key' AS routing_key,
+           CASE WHEN stream_id LIKE 'customer-%' THEN substr(stream_id, 10) ELSE data->>'customer_id' END AS customer,
+           floor(extract(epoch FROM recorded_at) * 1000)::float8 AS ts
+    FROM events
+    WHERE position >= ${position}
+      ${o.fromTime === undefined ? sql`` : sql`AND recorded_at >= to_timestamp(${o.fromTime / 1000})`}
+      ${o.type === undefined ? sql`` : sql`AND type = ${o.type}`}
+    ORDER BY position LIMIT ${o.limit}`);
+  return rows.map((r) => ({
+    position: Number(r.position),
+    type: r.type,
+    streamId: r.stream_id,
+    version: r.version,
+    messageId: r.message_id,
+    dataJson: r.data,
+    metadataJson: r.metadata,
+    routingKey: r.routing_key,
+    customer: r.customer,
+    recordedAt: r.ts,
+  }));
+}
+
+export async function countSince(db: ConnectionPool, type: string, ms: number, upTo: number): Promise<number> {
+  const [r] = await db.query(
+    sql`SELECT count(*)::int AS n FROM events WHERE type = ${type} AND recorded_at >= to_timestamp(${ms / 1000}) AND position <= ${upTo}`,
+  );
+  return r.n;
+}
+
+/** Events after `afterPosition` counted by type and by source, and the last position among them (0: none). */
+export async function tally(db: ConnectionPool, afterPosition: number): Promise<LogTally> {
+  const rows = await db.query(sql`
+    SELECT type, metadata->>'source' AS source, count(*)::int AS n, max(position)::bigint AS head
+    FROM events WHERE position > ${afterPosition} GROUP BY 1, 2`);
+  const t: LogTally = { head: 0, types: {}, sources: {} };
+  for (const r of rows) {
+    t.types[r.type] = (t.types[r.type] ?? 0) + r.n;
+    if (r.source !== null) t.sources[r.source] = (t.sources[r.source] ?? 0) + r.n;
+    t.head = Math.max(t.head, Number(r.head));
+  }
+  return t;
+}
+
+export async function last(db: ConnectionPool, streamId: string, type: string): Promise<LoggedEvent | undefined> {
+  const [r] = await db.query(sql`SELECT ${COLUMNS} FROM events WHERE stream_id = ${streamId} AND type = ${type} ORDER BY position DESC LIMIT 1`);
+  return r ? toLogged(r) : undefined;
+}
+
+export async function latestOf(db: ConnectionPool, type: string, windowMs: number): Promise<LoggedEvent[]> {
+  const rows = await db.query(sql`
+    WITH latest AS (SELECT recorded_at FROM events WHERE type = ${type} ORDER BY position DESC LIMIT 1)
+    SELECT ${COLUMNS}
+    FROM events WHERE type = ${type} AND recorded_at >= (SELECT recorded_at FROM latest) - make_interval(secs => ${windowMs / 1000})
+    ORDER BY position`);
+  return rows.map(toLogged);
+}
+
+/**
+ * Resolves once no other session is in the middle of writing to this log (an INSERT still running, e.g. the
+ * last group commit of a process that was just killed), or after `timeoutMs`.
+ */
+export async function quiet(db: ConnectionPool, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [r] = await db.query(sql`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query ILIKE '%' || 'insert into' || ' events%'`);
+    if (r.n === 0 || Date.now() >= until) return;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+export async function firstPositionSince(db: ConnectionPool, ms: number): Promise<number> {
+  const [r] = await db.query(sql`SELECT min(position)::bigint AS p FROM events WHERE recorded_at >= to_timestamp(${ms / 1000})`);
+  return r?.p == null ? (await head(db)) + 1 : Number(r.p);
+}
+
+export async function head(db: ConnectionPool): Promise<number> {
+  const [r] = await db.query(sql`SELECT coalesce(max(position), 0)::bigint AS head FROM events`);
+  return Number(r.head);
+}
