@@ -19,7 +19,7 @@ import { generateStore } from '../actors/data/store-generator.ts';
 import { DEFAULT_MODEL_FILE } from '../actors/recommender/coupon-scorer.ts';
 import { formatStoreCsv } from '../actors/data/store-csv-writer.ts';
 import { simulateDay } from '../adapters/simulator/simulation.ts';
-import { inputId } from '../adapters/process/pipeline.ts';
+import { inputId } from '../adapters/process/processor-contract.ts';
 import { configFrom } from '../schemas/env.ts';
 import type { EventKind } from '../schemas/events.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';

@@ -17,7 +17,7 @@ import { connectDatabase, migrate } from '../adapters/edges/database.ts';
 import { connectClient, collect, waitFor, sleep, startTestApp, uniqueName, dropSchema, DATABASE_URL } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
-import { inputId } from '../adapters/process/pipeline.ts';
+import { inputId } from '../adapters/process/processor-contract.ts';
 import pgModule from '@databases/pg';
 
 const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;

@@ -13,7 +13,7 @@ import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import pgModule from '@databases/pg';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
-import { inputId } from '../adapters/process/pipeline.ts';
+import { inputId } from '../adapters/process/processor-contract.ts';
 import { silentLogger } from '../adapters/process/logger.ts';
 
 const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;

@@ -14,7 +14,7 @@ import { InMemoryEventLog } from '../actors/kernel/in-memory-event-log.ts';
 import { fromFlat } from '../schemas/events.ts';
 import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
 import { recoverSessions } from '../adapters/recommender/recovery.ts';
-import type { Input, Output } from '../adapters/process/pipeline.ts';
+import type { Input, Output } from '../adapters/process/processor-contract.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
 import { replay } from '../adapters/process/replay.ts';
 

@@ -7,7 +7,7 @@
 import { focusDetectorMachine, type DetectorEmitted, type DetectorEvent } from '../../machines/focus-detector.ts';
 import { CustomerHost } from '../../actors/kernel/customer-host.ts';
 import { toFlat, type StoreEvent } from '../../schemas/events.ts';
-import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
+import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 
 export interface DetectorSettings {
   focusMinMoves: number;

@@ -10,7 +10,7 @@
  * of one visit whose decisions are both out of sight keep their order.
  */
 import { fromExported, type ExportedEvent } from '../../actors/kernel/event-log.ts';
-import { loggedInputId } from './pipeline.ts';
+import { loggedInputId } from './processor-contract.ts';
 
 interface Slot {
   e: ExportedEvent;

@@ -11,7 +11,6 @@
  * pipeline's client), otherwise through the broker like anyone else's (and then not locally).
  * Bad input never throws: a warning, a metric, an optional dead-letter publication, a `rejected` log entry.
  */
-import { createHash } from 'node:crypto';
 import type { Config } from '../../schemas/env.ts';
 import type { EventKind, StoreEvent } from '../../schemas/events.ts';
 import { toFlat } from '../../schemas/events.ts';
@@ -19,86 +18,24 @@ import { normalise, type RejectCode } from '../../schemas/normalise.ts';
 import type { LoggedEvent, NewEvent } from '../../actors/kernel/event-log.ts';
 import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
 import { isAboutTheRows } from '../edges/postgres-log-insert.ts';
-import { storableText } from '../../schemas/storable.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import type { Logger } from './logger.ts';
+import {
+  inputId,
+  type Input,
+  type InputSource,
+  type IngestResult,
+  type Output,
+  type Processor,
+  type Recovery,
+  type Registration,
+} from './processor-contract.ts';
 import type { Metrics } from './metrics.ts';
-
-export type InputSource = 'mqtt' | 'kafka' | 'http' | 'amqp' | 'replay';
-
-/** What a processor gets: the durable log entry and the event it carries. */
-export interface Input {
-  logged: LoggedEvent;
-  event: StoreEvent;
-}
-
-export interface Output {
-  streamId: string;
-  type: string;
-  data: unknown;
-  /** Stable id derived from the input that caused it. */
-  messageId: string;
-  /** Appended only if the stream holds nothing after this version that this process did not write (a decision against its session's view). */
-  expectedVersion?: number;
-  metadata?: Record<string, unknown>;
-  /** Publication (topic and exact payload); omitted for log-only outputs. */
-  publish?: { topic: string; payload: string };
-  /** The store event it announces, for processors of the same process that consume its kind. */
-  event?: StoreEvent;
-}
-
-/** A stateful role over its host of actors: one logged input in, the outputs it caused out. */
-export interface Processor {
-  readonly consumes: readonly EventKind[];
-  handle(input: Input): Output[] | Promise<Output[]>;
-  /**
-   * Outputs of `input` the log did not take: another writer got ahead on the stream (`conflict`) or logged the same
-   * output id already (`duplicate`). Returns what to append instead (decided again from the log), or nothing.
-   */
-  reconcile?(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]>;
-  /** Ids of the outputs that show an input was seen through (a focus's decision); none: nothing to see through. */
-  outcomes?(input: Input): string[];
-}
-
-/** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */
-export interface Recovery {
-  inputs: Input[];
-  logged: Set<string>;
-  /** Outputs logged just before the restart, published again: a crash may have come between the two (at-least-once, same ids). */
-  republish?: Output[];
-}
-
-export interface Registration {
-  processor: Processor;
-  /** Heard once outputs are logged and published; `ms` since their input was logged here. */
-  onLogged?(outputs: Output[], input: Input, ms: number): void;
-  /** At start, before live inputs: what to run through the processor again (outputs already logged are not repeated). */
-  recover?(): Promise<Recovery | undefined>;
-}
-
-export type IngestResult =
-  | { status: 'accepted'; logged: LoggedEvent; event: StoreEvent; outputs: Promise<Output[]> }
-  | { status: 'duplicate'; messageId: string }
-  | { status: 'rejected'; code: RejectCode; reason: string };
-
-/**
- * Stable id of an input: same topic and same payload → same id. A QoS 1 redelivery, a publisher's
- * retry and an identical message within the de-duplication window are the same input. (The broker's
- * packet id is not part of it: it differs per subscriber and per delivery.)
- */
-export function inputId(topic: string, payload: string): string {
-  return createHash('sha1').update(topic).update('\u0000').update(payload).digest('base64url').slice(0, 22);
-}
-
-/** Stable id of an output: its input's id and what it is. */
-export function outputId(causeId: string, type: string, n = 0): string {
-  return `${causeId}:${type}${n ? `:${n}` : ''}`;
-}
-
-/** The id a logged input goes by: its stable id, or its position when it has none. */
-export function loggedInputId(logged: LoggedEvent): string {
-  return logged.messageId ?? `position-${logged.position}`;
-}
+import { pipelineMetrics } from './pipeline-metrics.ts';
+import { SeenInputs } from './seen-inputs.ts';
+import { logRejected } from './rejected-input.ts';
+import { kindTopics } from './kind-topics.ts';
+import { decide } from './decide.ts';
 
 export interface PipelineOptions {
   config: Config;
@@ -112,53 +49,25 @@ export interface PipelineOptions {
 
 export class Pipeline {
   private registrations: Registration[] = [];
-  private recent = new Map<string, number>();
-  /** Inputs whose append is under way, by id. */
-  private appending = new Map<string, (() => void)[]>();
+  private seen: SeenInputs;
   private broker?: Broker;
-  private topicKinds = new Map<string, EventKind>();
+  private readonly kindTopic: Map<EventKind, string>;
+  private readonly topicKinds: Map<string, EventKind>;
   private started = false;
   private dispatchTail: Promise<unknown> = Promise.resolve();
-  private readonly dedupWindowMs: number;
   private readonly m;
   /** Whether outputs go to this process's processors locally (true) or come back through the broker. */
   readonly handOffLocally: boolean;
 
   constructor(private o: PipelineOptions) {
-    this.dedupWindowMs = o.dedupWindowMs ?? 10 * 60_000;
-    const t = o.config.topics;
-    for (const [topic, kind] of [
-      [t.enter, 'entry'],
-      [t.move, 'move'],
-      [t.exit, 'exit'],
-      [t.focus, 'focus'],
-      [t.browsing, 'browsing'],
-      [t.redemption, 'redemption'],
-    ] as const)
-      this.topicKinds.set(topic, kind);
+    this.seen = new SeenInputs(o.dedupWindowMs ?? 10 * 60_000);
+    this.kindTopic = kindTopics(o.config.topics);
+    this.topicKinds = new Map([...this.kindTopic].map(([kind, topic]) => [topic, kind]));
     const mq = o.config.mqtt;
     // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker
     // keeps the pipeline client's own publications from it
     this.handOffLocally = (mq.mode !== 'external' && mq.mode !== 'kafka') || (mq.mode === 'external' && mq.protocolVersion === 5 && !mq.group);
-    this.m = {
-      inputs: o.metrics.counter('storeflow_inputs_total', 'Inputs accepted and logged', ['kind', 'source']),
-      rejected: o.metrics.counter('storeflow_inputs_rejected_total', 'Inputs rejected (bad JSON, schema, unknown department, too large)', ['reason', 'source']),
-      duplicates: o.metrics.counter('storeflow_inputs_duplicate_total', 'Inputs dropped as duplicates of logged ones', ['source']),
-      orphans: o.metrics.counter('storeflow_inputs_orphaned_total', 'Inputs another process logged and never decided (it died), decided here'),
-      outputs: o.metrics.counter('storeflow_outputs_total', 'Outputs logged and published', ['type']),
-      publishFailures: o.metrics.counter('storeflow_publish_failures_total', 'Publications that failed after logging', ['type']),
-      skipped: o.metrics.counter(
-        'storeflow_outputs_refused_total',
-        'Outputs the log did not take: another writer appended to the stream first (conflict) or logged the same output (duplicate); decided again from the log',
-        ['reason'],
-      ),
-      stage: o.metrics.histogram(
-        'storeflow_pipeline_stage_duration_seconds',
-        'Time in each stage: append_input (input to the log), decide (a processor, until its outputs), append_output, publish (until the broker acknowledged)',
-        ['stage'],
-        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      ),
-    };
+    this.m = pipelineMetrics(o.metrics);
   }
 
   /** A processor of this process: its kinds are consumed from the broker, HTTP and the other processors' outputs. */
@@ -176,14 +85,7 @@ export class Pipeline {
   }
 
   topicFor(kind: EventKind): string {
-    return {
-      entry: this.o.config.topics.enter,
-      move: this.o.config.topics.move,
-      exit: this.o.config.topics.exit,
-      focus: this.o.config.topics.focus,
-      browsing: this.o.config.topics.browsing,
-      redemption: this.o.config.topics.redemption,
-    }[kind];
+    return this.kindTopic.get(kind)!;
   }
 
   /**
@@ -193,7 +95,7 @@ export class Pipeline {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.rememberRecentInputs();
+    await this.seen.recall(this.o.eventLog);
     const kinds = [...new Set(this.registrations.flatMap((r) => r.processor.consumes))];
     if (kinds.length === 0) return;
     this.broker = await this.o.connectBroker('pipeline');
@@ -213,15 +115,6 @@ export class Pipeline {
       { noLocal: this.handOffLocally },
     );
     this.o.log.info({ topics, handOff: this.handOffLocally ? 'local' : 'through the broker' }, 'consuming input topics');
-  }
-
-  /** The de-duplication window survives a restart: recent input ids come back from the log. */
-  private async rememberRecentInputs() {
-    // a process SIGKILLed a moment ago may still have a group commit running on the server: read the window
-    // once it has committed, or the broker's redelivery of those inputs would be taken as new
-    await this.o.eventLog.quiet(5000);
-    const since = Date.now() - this.dedupWindowMs;
-    for (const e of await this.o.eventLog.inputIdsSince(since)) this.recent.set(e.messageId, e.recordedAt + this.dedupWindowMs);
   }
 
   /** Logged inputs through the processor again; only outputs not yet in the log are appended and published. */
@@ -246,14 +139,7 @@ export class Pipeline {
     at: { source: InputSource; topic?: string; brokerMessageId?: number },
   ): Promise<IngestResult> {
     const topic = at.topic ?? this.topicFor(kind);
-    const text =
-      typeof raw === 'string'
-        ? raw
-        : Buffer.isBuffer(raw)
-          ? raw.toString('utf8')
-          : raw instanceof Uint8Array
-            ? Buffer.from(raw).toString('utf8')
-            : JSON.stringify(raw);
+    const text = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : JSON.stringify(raw);
     const n = normalise(text, kind, this.o.config.maxPayloadBytes);
     if (!n.ok) {
       await this.reject(n.code, n.reason, topic, text, at.source);
@@ -261,16 +147,15 @@ export class Pipeline {
     }
     const messageId = inputId(topic, text);
     // a copy of an input still being appended waits for it: an input counts as seen once it is logged
-    while (this.appending.has(messageId)) await new Promise<void>((ok) => this.appending.get(messageId)!.push(ok));
-    const seen = this.recent.get(messageId);
-    if (seen !== undefined && seen > Date.now()) {
+    await this.seen.appended(messageId);
+    if (this.seen.has(messageId)) {
       this.m.duplicates.inc({ source: at.source });
       this.o.log.debug({ topic, messageId }, 'duplicate input dropped');
       return { status: 'duplicate', messageId };
     }
     const event = n.event;
     let logged: LoggedEvent;
-    this.appending.set(messageId, []);
+    const done = this.seen.appending(messageId);
     try {
       // waits out a database outage (the log retries); fails only for a row the database refuses, or at shutdown
       const appendStart = performance.now();
@@ -283,7 +168,7 @@ export class Pipeline {
           metadata: { source: at.source, topic },
         },
       ]);
-      this.remember(messageId, Date.now());
+      this.seen.remember(messageId);
       this.observe('append_input', appendStart);
       if (logged.skipped && !(await this.orphaned(logged, n.event))) {
         // logged already, by this process before a restart or by another replica: the log's unique id says so
@@ -297,9 +182,7 @@ export class Pipeline {
       await this.reject('unstorable', reason, topic, text, at.source);
       return { status: 'rejected', code: 'unstorable', reason };
     } finally {
-      const waiting = this.appending.get(messageId) ?? [];
-      this.appending.delete(messageId);
-      for (const ok of waiting) ok();
+      done();
     }
     this.m.inputs.inc({ kind: event.kind, source: at.source });
     // processors see inputs one at a time, in log order, as a replay of the log does
@@ -338,32 +221,8 @@ export class Pipeline {
     this.m.stage.observe({ stage }, (performance.now() - since) / 1000);
   }
 
-  private remember(messageId: string, now: number) {
-    this.recent.set(messageId, now + this.dedupWindowMs);
-    if (this.recent.size > 200_000) for (const [k, until] of this.recent) if (until < now || this.recent.size > 150_000) this.recent.delete(k);
-  }
-
   private handle(r: Registration, input: Input): Output[] | Promise<Output[]> {
-    const t0 = performance.now();
-    try {
-      const result = r.processor.handle(input);
-      if (Array.isArray(result)) {
-        this.observe('decide', t0);
-        return result;
-      }
-      return result
-        .then((outs) => {
-          this.observe('decide', t0);
-          return outs;
-        })
-        .catch((err) => {
-          this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input');
-          return [];
-        });
-    } catch (err) {
-      this.o.log.error({ err, position: input.logged.position }, 'a processor failed on an input');
-      return [];
-    }
+    return decide(r.processor, input, this.o.log, (t0) => this.observe('decide', t0));
   }
 
   /**
@@ -390,17 +249,12 @@ export class Pipeline {
     return { all };
   }
 
-  private async reject(code: RejectCode, reason: string, topic: string, text: string, source: InputSource) {
+  private reject(code: RejectCode, reason: string, topic: string, text: string, source: InputSource) {
     this.m.rejected.inc({ reason: code, source });
-    const sample = storableText(text.length > 512 ? `${text.slice(0, 512)}…` : text);
-    this.o.log.warn({ topic, reason, code, source, bytes: Buffer.byteLength(text) }, 'input rejected');
-    // the record of a bad input holds nothing the database would refuse, so it can always be kept
-    const record = { topic: storableText(topic), code, reason: storableText(reason), payload: sample, bytes: Buffer.byteLength(text) };
-    await this.o.eventLog
-      .append([{ streamId: 'rejected', type: 'rejected', data: record, metadata: { source, topic: record.topic } }])
-      .catch((err) => this.o.log.error({ err }, 'could not log a rejected input'));
-    const dl = this.o.config.topics.deadLetter;
-    if (dl && this.broker) await this.broker.publish(dl, JSON.stringify({ ...record, payload: text.length > 65536 ? sample : text })).catch(() => {});
+    return logRejected(
+      { log: this.o.log, eventLog: this.o.eventLog, broker: this.broker, deadLetter: this.o.config.topics.deadLetter },
+      { code, reason, topic, text, source },
+    );
   }
 
   /**
@@ -467,7 +321,7 @@ export class Pipeline {
       broker.send(o.publish.topic, o.publish.payload, { id: o.messageId }, (err) => {
         if (!err) return this.observe('publish', sent);
         this.m.publishFailures.inc({ type: o.type });
-        this.o.log.warn({ err, topic: o.publish!.topic }, 'publication failed (the output is in the log)');
+        this.o.log.warn({ err, topic: o.publish?.topic }, 'publication failed (the output is in the log)');
       });
     }
     r.onLogged?.(outputs, input, performance.now() - t0);

@@ -10,7 +10,7 @@ import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts
 import { fromExported, type ExportedEvent } from '../../actors/kernel/event-log.ts';
 
 export type { ExportedEvent };
-import type { Input, Output } from './pipeline.ts';
+import type { Input, Output } from './processor-contract.ts';
 import { RecommenderProcessor } from '../recommender/processor.ts';
 import { DetectorProcessor } from '../detector/processor.ts';
 import { inDecisionOrder } from './decision-order.ts';

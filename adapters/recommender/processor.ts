@@ -15,7 +15,7 @@ import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.t
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import { fromFlat, type StoreEvent } from '../../schemas/events.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
-import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/pipeline.ts';
+import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;

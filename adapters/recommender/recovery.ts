@@ -5,7 +5,7 @@
  * predictions of the last seconds before the crash are published again (at-least-once, same ids).
  */
 import { fromFlat } from '../../schemas/events.ts';
-import { loggedInputId, type Input, type Recovery } from '../process/pipeline.ts';
+import { loggedInputId, type Input, type Recovery } from '../process/processor-contract.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import type { RecommenderProcessor } from './processor.ts';
 

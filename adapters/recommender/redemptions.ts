@@ -6,7 +6,7 @@
  * it from the log.
  */
 import type { Metrics } from '../process/metrics.ts';
-import type { Input, Output, Processor, Registration } from '../process/pipeline.ts';
+import type { Input, Output, Processor, Registration } from '../process/processor-contract.ts';
 
 export class RedemptionLog implements Processor {
   readonly consumes = ['redemption'] as const;

@@ -7,7 +7,8 @@ import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import { ScoreRequest } from '../../schemas/messages.ts';
 import type { RouteOptions } from '../process/role.ts';
-import type { IngestResult, Pipeline } from '../process/pipeline.ts';
+import type { Pipeline } from '../process/pipeline.ts';
+import type { IngestResult } from '../process/processor-contract.ts';
 import { AppError } from '../process/errors.ts';
 
 /** What a focus came to: the published payloads, or the reason there are none. */

@@ -1,0 +1,28 @@
+/**
+ * One logged input through one processor: the outputs it returns (or a promise of them), timed from the call to the
+ * outputs. A processor that throws or rejects yields none, and the failure is logged: one bad input never stops the
+ * pipeline (the input stays in the log, undecided, for the next start's recovery).
+ */
+import type { Logger } from './logger.ts';
+import type { Input, Output, Processor } from './processor-contract.ts';
+
+export function decide(processor: Processor, input: Input, log: Logger, decided: (since: number) => void): Output[] | Promise<Output[]> {
+  const t0 = performance.now();
+  const failed = (err: unknown): Output[] => {
+    log.error({ err, position: input.logged.position }, 'a processor failed on an input');
+    return [];
+  };
+  try {
+    const result = processor.handle(input);
+    if (Array.isArray(result)) {
+      decided(t0);
+      return result;
+    }
+    return result.then((outs) => {
+      decided(t0);
+      return outs;
+    }, failed);
+  } catch (err) {
+    return failed(err);
+  }
+}

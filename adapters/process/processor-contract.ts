@@ -1,0 +1,85 @@
+/**
+ * What a processor is to the pipeline: the logged input it is handed, the outputs it returns, how it is registered
+ * and recovered, and the stable ids that make an input and its outputs the same wherever and however often they are
+ * handled. Live runs, recovery and replay all speak it (adapters/process/pipeline.ts drives it).
+ */
+import { createHash } from 'node:crypto';
+import type { EventKind, StoreEvent } from '../../schemas/events.ts';
+import type { RejectCode } from '../../schemas/normalise.ts';
+import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
+
+export type InputSource = 'mqtt' | 'kafka' | 'http' | 'amqp' | 'replay';
+
+/** What a processor gets: the durable log entry and the event it carries. */
+export interface Input {
+  logged: LoggedEvent;
+  event: StoreEvent;
+}
+
+export interface Output {
+  streamId: string;
+  type: string;
+  data: unknown;
+  /** Stable id derived from the input that caused it. */
+  messageId: string;
+  /** Appended only if the stream holds nothing after this version that this process did not write (a decision against its session's view). */
+  expectedVersion?: number;
+  metadata?: Record<string, unknown>;
+  /** Publication (topic and exact payload); omitted for log-only outputs. */
+  publish?: { topic: string; payload: string };
+  /** The store event it announces, for processors of the same process that consume its kind. */
+  event?: StoreEvent;
+}
+
+/** A stateful role over its host of actors: one logged input in, the outputs it caused out. */
+export interface Processor {
+  readonly consumes: readonly EventKind[];
+  handle(input: Input): Output[] | Promise<Output[]>;
+  /**
+   * Outputs of `input` the log did not take: another writer got ahead on the stream (`conflict`) or logged the same
+   * output id already (`duplicate`). Returns what to append instead (decided again from the log), or nothing.
+   */
+  reconcile?(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]>;
+  /** Ids of the outputs that show an input was seen through (a focus's decision); none: nothing to see through. */
+  outcomes?(input: Input): string[];
+}
+
+/** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */
+export interface Recovery {
+  inputs: Input[];
+  logged: Set<string>;
+  /** Outputs logged just before the restart, published again: a crash may have come between the two (at-least-once, same ids). */
+  republish?: Output[];
+}
+
+export interface Registration {
+  processor: Processor;
+  /** Heard once outputs are logged and published; `ms` since their input was logged here. */
+  onLogged?(outputs: Output[], input: Input, ms: number): void;
+  /** At start, before live inputs: what to run through the processor again (outputs already logged are not repeated). */
+  recover?(): Promise<Recovery | undefined>;
+}
+
+export type IngestResult =
+  | { status: 'accepted'; logged: LoggedEvent; event: StoreEvent; outputs: Promise<Output[]> }
+  | { status: 'duplicate'; messageId: string }
+  | { status: 'rejected'; code: RejectCode; reason: string };
+
+/**
+ * Stable id of an input: same topic and same payload → same id. A QoS 1 redelivery, a publisher's
+ * retry and an identical message within the de-duplication window are the same input. (The broker's
+ * packet id is not part of it: it differs per subscriber and per delivery.)
+ */
+export function inputId(topic: string, payload: string): string {
+  return createHash('sha1').update(topic).update('\u0000').update(payload).digest('base64url').slice(0, 22);
+}
+
+/** Stable id of an output: its input's id and what it is. */
+export function outputId(causeId: string, type: string, n = 0): string {
+  return `${causeId}:${type}${n ? `:${n}` : ''}`;
+}
+
+/** The id a logged input goes by: its stable id, or its position when it has none. */
+export function loggedInputId(logged: LoggedEvent): string {
+  return logged.messageId ?? `position-${logged.position}`;
+}
