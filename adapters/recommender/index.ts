@@ -17,7 +17,7 @@ import { recommenderRoutes } from './routes.ts';
 import { redemptionLog } from './redemptions.ts';
 import { couponDatesWarning } from '../../actors/recommender/coupon-validity.ts';
 
-export { renderPrediction, noPredictionData } from './processor.ts';
+export { renderPrediction, noPredictionData } from './decision-record.ts';
 
 export interface RecommenderHandle extends RoleHandle {
   sessions: ActorRegistry<typeof sessionMachine>;

@@ -10,12 +10,14 @@ import { CustomerHost } from '../../actors/kernel/customer-host.ts';
 import { fromValueOrPromise } from '../../actors/kernel/value-or-promise.ts';
 import { scoreFocus, type ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
-import type { CouponCatalogue, CatalogueEntry } from '../../actors/recommender/coupon-catalogue.ts';
+import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import { fromFlat, type StoreEvent } from '../../schemas/events.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
+import { decisionResult, noPredictionData, renderPrediction } from './decision-record.ts';
+import { visitOf } from '../../actors/recommender/visit.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -338,62 +340,3 @@ function route(event: StoreEvent, inputId: string): { event: SessionEvent; creat
       return undefined;
   }
 }
-
-/** A logged decision as the scorer's result, to give a focus back what was decided for it. */
-export function decisionResult(e: Pick<LoggedEvent, 'type' | 'data'>): ScoreResult {
-  const d = e.data as { coupon?: { id: number }; score?: number; reason?: string };
-  return e.type === 'prediction' ? { couponId: d.coupon!.id, score: d.score! } : ({ reason: d.reason } as ScoreResult);
-}
-
-/**
- * The inputs of a customer's visit as the session lived it: from the last entry, after the last exit, and after
- * the last silence long enough for the session to have ended idle.
- */
-export function visitOf(inputs: LoggedEvent[], idleTimeoutS: number): LoggedEvent[] {
-  let start = 0;
-  let lastTs: number | undefined;
-  for (let i = 0; i < inputs.length; i++) {
-    const ts = Number((inputs[i].data as { ts?: number }).ts);
-    if (lastTs !== undefined && ts - lastTs >= idleTimeoutS) start = i;
-    if (inputs[i].type === 'entry') start = i;
-    if (inputs[i].type === 'exit') start = i + 1;
-    lastTs = lastTs === undefined ? ts : Math.max(lastTs, ts);
-  }
-  return inputs.slice(start);
-}
-
-/** The published payload (flat seed 002, or envelope seed 003) and the compact record kept in the log. */
-export function renderPrediction(customerId: string, entry: CatalogueEntry, score: number, ts: number, format: 'flat' | 'envelope') {
-  const c = entry.coupon;
-  const payload =
-    format === 'envelope'
-      ? JSON.stringify({
-          event_type: 'prediction result',
-          event_timestamp: new Date(ts * 1000).toISOString(),
-          payload: { customer_id: Number(customerId), coupon_id: c.coupon_id, prediction: round(score) },
-        })
-      : `{"customer":{"id":${JSON.stringify(customerId)}},"coupon":${entry.json},"ts":${Math.floor(ts)}}`;
-  const data = {
-    customer_id: customerId,
-    ts: Math.floor(ts),
-    score: round(score),
-    coupon: {
-      id: c.coupon_id,
-      type: c.coupon_type,
-      department: c.department,
-      discount: Number(c.discount),
-      how_many: entry.howMany,
-      start_date: c.start_date,
-      end_date: c.end_date,
-      products_count: entry.productCount,
-    },
-  };
-  return { payload, data };
-}
-
-/** The log record of a focus that got no coupon, and why. */
-export function noPredictionData(customerId: string, focus: FocusInput, reason: string, detail?: object) {
-  return { customer_id: customerId, ts: focus.ts, dep: focus.dep, reason, ...detail };
-}
-
-const round = (x: number) => Math.round(x * 1e6) / 1e6;
