@@ -35,7 +35,9 @@ test('the committed model loads, is informative, and is exactly what training th
   assert.is(m.seed, 42);
   const h = m.metrics.heldOut;
   assert.ok(h.positiveRate > 0.085 && h.positiveRate < 0.105, `positive rate ${h.positiveRate}`);
-  assert.ok(h.prAuc > 0.3 && h.bestF1 > 0.33, `PR-AUC ${h.prAuc}, F1 ${h.bestF1} near the original's 0.40 / 0.365`);
+  // issue 23's target on the generated data (the hidden preferences state its signal); the original reached 0.40 / 0.365
+  assert.ok(h.prAuc >= 0.5, `held-out PR-AUC ${h.prAuc}: issue 23's target is ≥ 0.5`);
+  assert.ok(h.bestF1 > 0.365, `held-out F1 ${h.bestF1} at best: the original's was 0.365`);
   assert.ok(h.shareAbove02 > 0.1, `a fair share of pairs clear PREDICTION_THRESHOLD 0.2: ${h.shareAbove02}`);
   const retrained = trainCouponModel(generateStore(m.store));
   assert.is(
