@@ -71,6 +71,9 @@ async function* fromFile(file: string): AsyncIterable<ExportedEvent> {
   for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim()) yield JSON.parse(line);
 }
 
+/** Any decision not reproduced, or a prediction whose published bytes this replay's catalogue cannot reproduce. */
+const diverged = (r: ReplayReport) => r.different + r.missing + r.extra + r.otherCatalogues.length > 0;
+
 function print(r: ReplayReport) {
   const rate = r.ms ? Math.round((r.inputs / r.ms) * 1000) : 0;
   console.log(`replay: ${r.inputs} inputs, ${r.recordedOutputs} recorded outputs, ${r.replayedOutputs} replayed outputs in ${r.ms} ms (${rate} inputs/s)`);
@@ -79,7 +82,11 @@ function print(r: ReplayReport) {
     console.log(
       `first difference (${r.firstDifference.kind}) at output ${r.firstDifference.messageId}:\n  recorded: ${JSON.stringify(r.firstDifference.recorded)}\n  replayed: ${JSON.stringify(r.firstDifference.replayed)}`,
     );
-  console.log(r.different + r.missing + r.extra === 0 ? 'replay: identical' : 'replay: DIVERGED');
+  if (r.otherCatalogues.length)
+    console.log(
+      `catalogue: predictions in the log were rendered from catalogue ${r.otherCatalogues.join(', ')}, this replay's is another: the coupons they published may differ (load the store the log was recorded with, or --data)`,
+    );
+  console.log(diverged(r) ? 'replay: DIVERGED' : 'replay: identical');
 }
 
 let report!: ReplayReport;
@@ -107,4 +114,4 @@ try {
   process.exit(1);
 }
 print(report);
-process.exit(report.different + report.missing + report.extra === 0 ? 0 : 1);
+process.exit(diverged(report) ? 1 : 0);

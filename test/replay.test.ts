@@ -21,6 +21,7 @@ import { DetectorProcessor } from '../adapters/detector/processor.ts';
 import { RedemptionLog } from '../adapters/recommender/redemptions.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/edges/cache-store.ts';
 import { fromFlat } from '../schemas/events.ts';
+import { toExported } from '../actors/kernel/event-log.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'replay');
@@ -134,6 +135,21 @@ test('npm run export writes the log as NDJSON, and replay reads it back from the
     const fromDb = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts'], { env, encoding: 'utf8' });
     assert.is(fromDb.status, 0, fromDb.stdout + fromDb.stderr);
     assert.match(fromDb.stdout, /identical 2, different 0, missing 0, extra 0/);
+    // the log names the catalogue its predictions were rendered from: at start, and again at the reload
+    const loaded = await loadCatalogue(app.database.db);
+    const named = (await app.eventLog.read({ streamId: 'process', types: ['recommender_started', 'catalogue_loaded'] })).map((e) => [
+      e.type,
+      (e.data as { catalogue: string }).catalogue,
+    ]);
+    assert.equal(named.at(-1), ['catalogue_loaded', loaded.version]);
+    assert.is(named[0][0], 'recommender_started');
+    assert.is(named[0][1].length, 16);
+    // a replay whose catalogue is another says so, and fails: the coupons published may have differed
+    const logged = (await app.eventLog.read()).map(toExported);
+    const other = new CouponCatalogue([...tables.coupons].slice(1), tables.products, tables.couponProducts);
+    const r = await replay(logged, { ...deps, catalogue: other, customers: await loadCustomers(app.database.db) });
+    assert.equal(r.otherCatalogues, [loaded.version]);
+    assert.equal((await replay(logged, { ...deps, catalogue: loaded, customers: await loadCustomers(app.database.db) })).otherCatalogues, []);
   } finally {
     await app.close();
   }

@@ -2,6 +2,7 @@
  * The coupon catalogue held in memory: coupons by department, their products, and each coupon's
  * prediction payload pre-rendered once (a department coupon lists ~600 products, ~150 KB).
  */
+import { createHash } from 'node:crypto';
 import type { Department } from '../../schemas/departments.ts';
 import { DEPARTMENTS } from '../../schemas/departments.ts';
 import type { CouponInfo, ProductInfo } from '../data/store-data.ts';
@@ -51,6 +52,11 @@ export class CouponCatalogue {
   private byId = new Map<number, CatalogueEntry>();
   /** Candidates by department and date: the same arrays every time, so scorers can cache per array. */
   private offerable = new Map<string, Candidates>();
+  /**
+   * The catalogue's content (every coupon row and its published rendering, in coupon order), hashed: the log records it
+   * where the catalogue is loaded, so a decision's published bytes can be rendered again from the same catalogue.
+   */
+  readonly version: string;
 
   constructor(coupons: readonly CouponInfo[], products: readonly ProductInfo[], links: readonly { coupon_id: number; product_id: number }[]) {
     const productById = new Map(products.map((p) => [p.product_id, p]));
@@ -66,6 +72,7 @@ export class CouponCatalogue {
       list.push(p);
     }
     for (const d of DEPARTMENTS) this.byDepartment.set(d, []);
+    const content = createHash('sha256');
     for (const c of [...coupons].sort((a, b) => a.coupon_id - b.coupon_id)) {
       const ps = (productsOf.get(c.coupon_id) ?? []).sort((a, b) => a.product_id - b.product_id);
       const published: PublishedCoupon = {
@@ -90,7 +97,9 @@ export class CouponCatalogue {
       const entry = { coupon: c, productCount: ps.length, howMany: published.how_many, json: JSON.stringify(published) };
       this.byId.set(c.coupon_id, entry);
       this.byDepartment.get(c.department)?.push(entry);
+      content.update(JSON.stringify(c)).update('\n').update(entry.json).update('\n');
     }
+    this.version = content.digest('base64url').slice(0, 16);
   }
 
   get size(): number {

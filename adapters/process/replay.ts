@@ -48,6 +48,8 @@ export interface ReplayReport {
   different: number;
   missing: number;
   extra: number;
+  /** Catalogue versions predictions were rendered from that are not the replay's: their published bytes could differ. */
+  otherCatalogues: string[];
   firstDifference?: Difference;
   ms: number;
 }
@@ -84,6 +86,9 @@ export class Replayer {
   private pending = 0;
   readonly produced = new Map<string, { type: string; data: unknown }>();
   readonly recorded = new Map<string, { type: string; data: unknown }>();
+  /** Catalogue versions the log's predictions were rendered from that differ from the replay's own. */
+  private otherCatalogues = new Set<string>();
+  private loggedCatalogue: string | undefined;
   inputs = 0;
 
   constructor(private deps: ReplayDeps) {
@@ -111,6 +116,8 @@ export class Replayer {
 
   /** Feed one record without waiting; true when a session is deciding and settle() is due. */
   feedSync(e: ExportedEvent): boolean {
+    // the catalogue the decisions from here on rendered their coupons from (a log recorded before versions: unknown)
+    if ((e.type === 'recommender_started' || e.type === 'catalogue_loaded') && typeof e.data?.catalogue === 'string') this.loggedCatalogue = e.data.catalogue;
     if (e.type === 'recommender_started') {
       // a restart: settings may have changed, and live sessions were rebuilt from the log
       this.settings = { ...this.settings, ...e.data.settings };
@@ -136,6 +143,8 @@ export class Replayer {
     }
     if (isOutput(e)) {
       if (OUTPUT_TYPES.has(e.type) && e.message_id) this.recorded.set(e.message_id, { type: e.type, data: e.data });
+      if (e.type === 'prediction' && this.loggedCatalogue !== undefined && this.loggedCatalogue !== this.deps.catalogue.version)
+        this.otherCatalogues.add(this.loggedCatalogue);
       return false;
     }
     if (!INPUT_TYPES.has(e.type)) return false;
@@ -204,6 +213,7 @@ export class Replayer {
       different,
       missing,
       extra,
+      otherCatalogues: [...this.otherCatalogues],
       firstDifference: first,
       ms: Date.now() - started,
     };

@@ -95,7 +95,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       streamId: 'process',
       type: 'recommender_started',
       metadata: { source: 'system' },
-      data: { settings, scorer: rc.scorerUrl ? 'remote' : 'in-process', coupons: catalogue.size, customers: customers.size },
+      data: { settings, scorer: rc.scorerUrl ? 'remote' : 'in-process', coupons: catalogue.size, customers: customers.size, catalogue: catalogue.version },
     },
   ]);
 
@@ -128,7 +128,13 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     (reloading ??= (async () => {
       try {
         [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);
-        log.info({ coupons: catalogue.size, customers: customers.size }, 'catalogue reloaded');
+        log.info({ coupons: catalogue.size, customers: customers.size, catalogue: catalogue.version }, 'catalogue reloaded');
+        // decisions from now on render their coupons from this catalogue: the log says which one
+        await ctx.eventLog
+          .append([
+            { streamId: 'process', type: 'catalogue_loaded', metadata: { source: 'system' }, data: { coupons: catalogue.size, catalogue: catalogue.version } },
+          ])
+          .catch((err) => log.warn({ err }, 'could not log the catalogue reloaded: a replay of what follows cannot tell which catalogue it used'));
         warnCouponDates();
         return { coupons: catalogue.size, customers: customers.size };
       } finally {
