@@ -1,0 +1,116 @@
+/**
+ * The Config storeflow runs on: the environment resolved (aliases joined, defaults applied, strings
+ * turned into the values each part uses). Every part of the process reads this, never the environment.
+ */
+import type { Role } from './process.ts';
+
+export interface Topics {
+  enter: string;
+  move: string;
+  exit: string;
+  focus: string;
+  browsing: string;
+  redemption: string;
+  prediction: string;
+  command: string;
+  deadLetter: string;
+}
+
+/** Kafka settings (seed 003's variables and storeflow's own). */
+export interface KafkaConfig {
+  brokers: string[];
+  /** CLIENT_ID: the client.id label. */
+  clientId: string;
+  /** GROUP_ID: the consumer group of the input topics. */
+  groupId: string;
+  /** POLL_TIMEOUT: fetch.max.wait.ms. */
+  pollTimeoutMs: number;
+  autoOffsetReset: 'earliest' | 'latest' | 'none';
+  /** Partitions of the topics storeflow creates. */
+  partitions: number;
+  sessionTimeoutMs: number;
+}
+
+/** Kafka topic names: at most 249 of [a-zA-Z0-9._-]. */
+export const KAFKA_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export interface Config {
+  roles: Role[];
+  port: number;
+  host: string;
+  home: string;
+  /** CONTROL_TOKEN: the control plane requires it when set (adapters/process/access.ts). */
+  controlToken?: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  logFile: string;
+  inspect: string;
+  databaseUrl?: string;
+  pgPort: number;
+  databaseSchema: string;
+  autoSeed: boolean;
+  seed: number;
+  mqtt: {
+    /** The message transport: an embedded or external MQTT broker, none (outputs logged), or Kafka (BOOTSTRAP_SERVERS). */
+    mode: 'embedded' | 'external' | 'none' | 'kafka';
+    urls: string[];
+    port: number;
+    username?: string;
+    password?: string;
+    caFile?: string;
+    clientId: string;
+    protocolVersion: 3 | 4 | 5;
+    connectTimeoutMs: number;
+    group?: string;
+    maxPacketBytes: number;
+  };
+  /** Set by BOOTSTRAP_SERVERS: every topic goes through Kafka (mqtt.mode is then 'kafka'). */
+  kafka?: KafkaConfig;
+  topics: Topics;
+  messageFormat: 'flat' | 'envelope';
+  maxPayloadBytes: number;
+  recommender: {
+    scorerUrl?: string;
+    scorerTimeoutMs: number;
+    maxCoupons: number;
+    threshold: number;
+    couponValidity: 'check' | 'ignore';
+    idleTimeoutS: number;
+    modelFile: string;
+  };
+  detector: { focusMinMoves: number; browsingMinMoves: number; browsingRadius: number };
+  pump: {
+    minCustomerId: number;
+    maxCustomerId: number;
+    intervalS: number;
+    autoStart: boolean;
+    eventsPerTick: number;
+    rate: number;
+    instanceId: string;
+  };
+  simulator: {
+    storeHeight: number;
+    storeWidth: number;
+    averageInStore: number;
+    customersFile: string;
+    consumeFrequencyS: number;
+    consumeFrom: string;
+    batchSize: number;
+    speed: number;
+    autoStart: boolean;
+    staleEvents: 'publish' | 'drop';
+  };
+  gateway: {
+    streamPort: number;
+    apiPort: number;
+    apiToken?: string;
+    ingressLocation?: string;
+    ingressSecure: boolean;
+    clientBuffer: number;
+    amqpUrl?: string;
+    amqpExchange: string;
+    amqpExchangeType: 'direct' | 'topic';
+  };
+  warnings: string[];
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
