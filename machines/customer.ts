@@ -1,7 +1,7 @@
 /**
  * A simulated shopper's visit (seed 001): enters, walks the aisles to the departments it is
  * interested in, dwells in each (several moves at one spot), sometimes wanders, and leaves.
- * One actor per shopper in the store, hosted by an ActorRegistry on a simulated clock.
+ * One actor per shopper in the store, hosted by the generic customer host on a simulated clock.
  *
  * The visit is a series of legs (a walk to a department, a dwell, a wander, the walk out). Entering
  * a leg's state plans all its moves at once and emits them (`publishLeg`, times relative to now);

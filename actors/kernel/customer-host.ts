@@ -1,13 +1,12 @@
 /**
  * One host for per-customer actors, generic over the machine it hosts (the adapter passes it in):
- * a registry (customer id → actor, removed when it completes), an idle clock on event time, and the
- * ticks that tell the quiet ones. The recommender's sessions and the detector's shoppers are its two
- * instances. The simulator's shoppers are not hosted here: no input creates them (an arrival on the
- * simulation's own clock does), they end by themselves (no idle clock), and what they emit goes onto the
- * timeline when it happens, with no input to return it from; so adapters/simulator/simulation.ts keeps
- * them in an ActorRegistry, the registry this host is built on.
+ * a registry (customer id → actor, removed when it completes), an optional idle clock on event time,
+ * and the ticks that tell the quiet ones. Its instances: the recommender's sessions and the detector's
+ * shoppers, created by routed inputs and ticked on event time; and the simulator's shoppers, which no
+ * input creates (an arrival on the simulation's own clock spawns them), which end by themselves (no
+ * idle clock) and whose events go onto the timeline when they happen (all of them `onLater`).
  * What the actors emit while an input is handled is returned by input(); what they emit later (an
- * asynchronous invoked actor finishing) goes to `onLater`.
+ * asynchronous invoked actor finishing, a shopper's timer) goes to `onLater`.
  */
 import type { AnyStateMachine, EventFromLogic, InputFrom, InspectionEvent, SnapshotFrom, Actor } from 'xstate';
 import { ActorRegistry } from './actor-registry.ts';
@@ -22,8 +21,8 @@ export interface Routed<E> {
 export interface CustomerHostOptions<M extends AnyStateMachine, In, Out> {
   machine: M;
   input: (customerId: string) => InputFrom<M>;
-  /** The customer an input is about, its event time, and the event for that customer's actor (none: ignored). */
-  route(input: In): { customerId: string; ts: number; routed?: Routed<EventFromLogic<M>> };
+  /** The customer an input is about, its event time, and the event for that customer's actor (none: ignored). Without it, input() is not used: actors are spawned. */
+  route?(input: In): { customerId: string; ts: number; routed?: Routed<EventFromLogic<M>> };
   /** The event that tells a quiet actor event time has moved on; without it, no idle clock. */
   tick?: (ts: number) => EventFromLogic<M>;
   idleTimeoutS?: number;
@@ -31,8 +30,8 @@ export interface CustomerHostOptions<M extends AnyStateMachine, In, Out> {
   emits: string[];
   clock?: { setTimeout(fn: (...args: any[]) => void, ms: number): any; clearTimeout(id: any): void };
   inspect?: (e: InspectionEvent) => void;
-  /** An output emitted outside input() (an asynchronous invoked actor finished). */
-  onLater?(out: Out): void;
+  /** An output emitted outside input() (an asynchronous invoked actor finished, a timer fired), and whose actor emitted it. */
+  onLater?(out: Out, customerId: string): void;
   onCreate?(customerId: string, actor: Actor<M>): void;
   onDone?(customerId: string, snapshot: SnapshotFrom<M>): void;
   onError?(customerId: string, err: unknown): void;
@@ -52,7 +51,7 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
       clock: o.clock,
       inspect: o.inspect,
       onCreate: (id, actor) => {
-        for (const type of o.emits) actor.on(type, (e) => this.collect(e as Out));
+        for (const type of o.emits) actor.on(type, (e) => this.collect(e as Out, id));
         o.onCreate?.(id, actor);
       },
       onDone: (id, snapshot) => {
@@ -66,18 +65,20 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     });
   }
 
-  private collect(out: Out) {
+  private collect(out: Out, customerId: string) {
     if (this.collecting) this.collecting.push(out);
-    else this.o.onLater?.(out);
+    else this.o.onLater?.(out, customerId);
   }
 
   /** Route one input to its customer's actor; returns what the actors emitted meanwhile. */
   input(input: In): Out[] {
+    const route = this.o.route;
+    if (!route) throw new Error('this host routes no input: its actors are spawned');
     const outer = this.collecting;
     const out: Out[] = [];
     this.collecting = out;
     try {
-      const { customerId, ts, routed } = this.o.route(input);
+      const { customerId, ts, routed } = route(input);
       this.advance(customerId, ts);
       if (routed && (routed.create || this.actors.has(customerId))) {
         this.idle?.seen(customerId, ts);
@@ -88,6 +89,14 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     }
     if (outer) outer.push(...out);
     return out;
+  }
+
+  /**
+   * Creates and starts the customer's actor, without an input (the simulation's arrivals); the one there
+   * is when it exists. It joins the idle clock, if any, with its first routed input.
+   */
+  spawn(customerId: string): Actor<M> {
+    return this.actors.ensure(customerId);
   }
 
   /** Stops and forgets a customer's actor (its state is to be rebuilt); true when there was one. */

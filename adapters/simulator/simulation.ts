@@ -1,6 +1,6 @@
 /**
- * The simulated store (seed 001): a population of shoppers, each a customer-machine actor in an
- * ActorRegistry on one HeapClock, arriving as a Poisson process sized by Little's law so that
+ * The simulated store (seed 001): a population of shoppers, each a customer-machine actor of a
+ * CustomerHost (the generic per-customer host: spawned on arrival, no idle clock) on one HeapClock, arriving as a Poisson process sized by Little's law so that
  * CUSTOMERS_AVERAGE_IN_STORE are inside on average, and putting their events on a Timeline.
  *
  * No I/O here: the simulator role drives it in real time (clock = start + elapsed × SIM_SPEED) and
@@ -8,8 +8,9 @@
  * allows (replay fixtures, tests, benchmarks).
  */
 import type { Actor } from 'xstate';
-import { customerMachine, type CustomerInput } from '../../machines/customer.ts';
-import { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
+import { customerMachine, type CustomerEmitted, type CustomerInput } from '../../machines/customer.ts';
+import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
+import { CustomerHost } from '../../actors/kernel/customer-host.ts';
 import { HeapClock } from '../../actors/kernel/sim-clock.ts';
 import { Timeline, type StalePolicy, type TakeResult, type TimelineEvent } from '../../actors/simulator/timeline.ts';
 import { createPrng, type Prng } from '../../actors/kernel/prng.ts';
@@ -60,16 +61,17 @@ export function meanVisitMs(customers: ShopperProfile[], samples = 300): number 
   const clock = new HeapClock(0);
   let total = 0,
     n = 0;
-  const registry = new ActorRegistry({
+  const host = new CustomerHost<typeof customerMachine, never, CustomerEmitted>({
     machine: customerMachine,
     clock,
     input: (id) => ({ profile: { ...rng.pick(customers), customerId: id }, rng: rng.fork(id) }),
+    emits: [],
     onDone: () => {
       total += clock.now();
       n++;
     },
   });
-  for (let i = 0; i < samples; i++) registry.ensure(`c${i}`);
+  for (let i = 0; i < samples; i++) host.spawn(`c${i}`);
   while (clock.step()) {
     /* run every visit to its end */
   }
@@ -81,6 +83,8 @@ export function meanVisitMs(customers: ShopperProfile[], samples = 300): number 
 export class CustomerSimulation {
   readonly clock: HeapClock;
   readonly timeline: Timeline;
+  readonly host: CustomerHost<typeof customerMachine, never, CustomerEmitted>;
+  /** The shoppers inside (the host's registry). */
   readonly registry: ActorRegistry<typeof customerMachine>;
   readonly meanVisitMs: number;
   private readonly root: Prng;
@@ -106,20 +110,21 @@ export class CustomerSimulation {
     this.pickRng = this.root.fork('picks');
     this.average = o.averageInStore;
     this.meanVisitMs = meanVisitMs(o.customers);
-    this.registry = new ActorRegistry({
+    this.host = new CustomerHost<typeof customerMachine, never, CustomerEmitted>({
       machine: customerMachine,
       clock: this.clock,
       input: (id) => this.inputs.get(id)!,
-      onCreate: (id, actor) => {
-        actor.on('publish', (e) => {
+      // no input is being handled when a shopper emits (its own timers fire): every event comes to onLater
+      emits: ['publish', 'publishLeg'],
+      onLater: (e, id) => {
+        if (e.type === 'publish') {
           this.timeline.schedule({ kind: e.kind, id, at: this.clock.now(), x: e.x, y: e.y, source: 'simulator' });
-        });
+          return;
+        }
         // a leg's moves go on the timeline ahead of time, each at its own time
-        actor.on('publishLeg', (e) => {
-          const now = this.clock.now();
-          this.legStart.set(id, now);
-          for (const m of e.moves) this.timeline.schedule({ kind: 'move', id, at: now + m.inMs, x: m.x, y: m.y, source: 'simulator' });
-        });
+        const now = this.clock.now();
+        this.legStart.set(id, now);
+        for (const m of e.moves) this.timeline.schedule({ kind: 'move', id, at: now + m.inMs, x: m.x, y: m.y, source: 'simulator' });
       },
       onDone: (id) => {
         this.inputs.delete(id);
@@ -133,6 +138,7 @@ export class CustomerSimulation {
         this.o.onError?.(id, err);
       },
     });
+    this.registry = this.host.actors;
   }
 
   get averageInStore(): number {
@@ -203,7 +209,7 @@ export class CustomerSimulation {
     this.stats.arrivals++;
     const visit = this.visits++;
     this.inputs.set(profile.customerId, { profile, rng: this.root.fork(`visit/${visit}`), warm });
-    this.registry.ensure(profile.customerId);
+    this.host.spawn(profile.customerId);
   }
 
   /**
