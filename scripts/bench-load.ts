@@ -2,7 +2,11 @@
  * The load process of `npm run bench:recommender` (a separate process, as a real client would be):
  * publishes entries, then focus events, over the real broker, and times the replies on the
  * prediction topic. Prints one JSON line with the result.
- *   args: JSON {broker, protocolVersion, topics: {enter, focus, prediction}, customers, count, rate (0 = as fast as possible), entries, firstTs}
+ *   args: JSON {broker, protocolVersion, topics: {enter, focus, prediction}, customers, count, rate (0 = as fast as possible), entries, firstTs,
+ *   mix?, round0?, recordSizes?}
+ * mix: the departments rotate (a customer's focuses go to a new department each round, consecutive focuses spread evenly
+ * over the five), starting at round `round0`; without it every customer focuses on the same department in a round.
+ * recordSizes: the result carries `sizes`, the byte size of the reply to each focus (by "id:ts"), for the size-matched echo.
  */
 import mqtt from 'mqtt';
 import { DEPARTMENTS } from '../schemas/departments.ts';
@@ -83,21 +87,30 @@ const sentTimes: number[] = [];
 let received = 0;
 let lastAt = 0;
 let bytes = 0;
+/** Replies that carry a department coupon (the ~150 KB ones), and each reply's size when asked. */
+let departmentCoupons = 0;
+const sizes: Record<string, number> = {};
 let wake: (() => void) | undefined;
 await client.onMessage((payload) => {
   const now = performance.now();
-  const text = payload.toString();
-  // flat prediction: {"customer":{"id":"…"},"coupon":{…},"ts":…}; echo: the focus itself
-  const id = /"id":"?(\d+)"?/.exec(text)?.[1];
-  const at = text.lastIndexOf('"ts":');
-  const ts = at < 0 ? undefined : /^\d+/.exec(text.slice(at + 5))?.[0];
+  // flat prediction: {"customer":{"id":"…"},"coupon":{…},"ts":…}; echo: the focus itself, or {"id":"…","pad":"  …  ","ts":…}
+  // (the size-matched echo). The customer id comes first and the time last: read the head and the tail only, so a
+  // ~150 KB reply costs the load client no more than the broker's bytes (not a decoding and a scan of all of it)
+  const head = payload.toString('utf8', 0, Math.min(payload.length, 256));
+  const tail = payload.length <= 256 ? head : payload.toString('utf8', payload.length - 64);
+  const id = /"id":"?(\d+)"?/.exec(head)?.[1];
+  const at = tail.lastIndexOf('"ts":');
+  const ts = at < 0 ? undefined : /^\d+/.exec(tail.slice(at + 5))?.[0];
   const key = `${id}:${ts}`;
   const t0 = sentAt.get(key);
   if (t0 !== undefined) {
     latencies.push(now - t0);
     sentTimes.push(t0);
     sentAt.delete(key);
+    if (a.recordSizes) sizes[key] = payload.length;
   }
+  // a prediction's coupon type comes within its first ~80 characters
+  if (head.includes('"type":"department"')) departmentCoupons++;
   received++;
   bytes += payload.length;
   lastAt = now;
@@ -119,9 +132,11 @@ if (a.entries) {
   await client.drained();
 }
 
+const round0 = a.round0 ?? 0;
 const focus = (i: number) => {
   const id = String((i % a.customers) + 1);
-  const dep = DEPARTMENTS[Math.floor(i / a.customers) % DEPARTMENTS.length];
+  const round = Math.floor(i / a.customers);
+  const dep = DEPARTMENTS[(a.mix ? (i % a.customers) + round + round0 : round) % DEPARTMENTS.length];
   // event time moves on a second per round of the store's customers, as in a store where all of them
   // are browsing: each (customer, ts) is unique, and no session idles out mid-run
   const ts = a.firstTs + 1 + Math.floor(i / a.customers);
@@ -181,10 +196,12 @@ console.log(
     seconds,
     rate: received / seconds,
     meanBytes: Math.round(bytes / Math.max(1, received)),
+    departmentShare: departmentCoupons / Math.max(1, received),
     p50: q(0.5),
     p99: q(0.99),
     p50PerSecond: perSecond,
     p99PerSecond,
     max: latencies[latencies.length - 1],
+    ...(a.recordSizes ? { sizes } : {}),
   }),
 );
