@@ -22,15 +22,17 @@ import { createLogger } from '../adapters/process/logger.ts';
 import { startStoreflow } from '../adapters/process/app.ts';
 import type { GatewayHandle } from '../adapters/gateway/index.ts';
 import { streamMessage } from '../actors/gateway/stream-replay.ts';
+import { JSON_OPTION, printBenchJson, type BenchRow } from './bench-report.ts';
 
-const { int } = cli({
-  usage: 'npm run bench:gateway -- [--events N] [--clients N] [--replay N] [--runs N]',
+const { int, values } = cli({
+  usage: 'npm run bench:gateway -- [--events N] [--clients N] [--replay N] [--runs N] [--json]',
   summary: "The event-stream gateway's fan-out (against a plain ws broadcast) and replay speed, on DATABASE_URL or an embedded PostgreSQL.",
   options: {
     events: { type: 'string', arg: 'N', help: 'events appended during the fan-out (default 20000)' },
     clients: { type: 'string', arg: 'N', help: 'WebSocket clients of the stream (default 100)' },
     replay: { type: 'string', arg: 'N', help: 'stored events replayed to one client (default 1000000)' },
     runs: { type: 'string', arg: 'N', help: 'runs, medians printed (default 3)' },
+    ...JSON_OPTION,
   },
 });
 const EVENTS = int('events', 20_000, { min: 1 }),
@@ -129,6 +131,7 @@ const createStream = async (routing_key: string) => {
   return { id, url: `ws://127.0.0.1:${gw.streamPort}/event-stream/${id}` };
 };
 
+const rows: BenchRow[] = [];
 const event = (n: number) => ({ streamId: `customer-${n % 500}`, type: 'move', data: { id: String(n % 500), ts: 1_700_000_000 + n, x: n % 20, y: n % 10 } });
 
 try {
@@ -204,6 +207,16 @@ try {
   console.log(
     `  against a plain ws broadcast that also corks each socket per chunk: ${fmt(median(corkedRates))} events/s; ratio ${(median(gatewayRates) / median(corkedRates)).toFixed(2)}`,
   );
+  rows.push({
+    figure: `gateway, fan-out to ${CLIENTS} clients`,
+    value: Math.round(median(gatewayRates)),
+    unit: 'events/s',
+    baseline: { what: 'plain ws broadcast', value: Math.round(median(plainRates)) },
+    ratio,
+    target: '≥ 0.7 of the broadcast',
+    met: ratio >= 0.7,
+    note: `${(median(gatewayRates) / median(corkedRates)).toFixed(2)} of a broadcast that also batches its writes`,
+  });
 
   // replay: events appended through the log, 10,000 a commit (consecutive positions: nothing else writes here), then
   // one client from the first of them
@@ -231,7 +244,20 @@ try {
     }
     const rr = median(replayRates);
     console.log(`replay of ${fmt(REPLAY)} events to one client: ${fmt(rr)} events/s (target ≥ 100,000) ${rr >= 100_000 ? 'OK' : 'BELOW TARGET'}`);
+    rows.push({
+      figure: `gateway, replay of ${fmt(REPLAY)} stored events to one client`,
+      value: Math.round(rr),
+      unit: 'events/s',
+      target: '≥ 100,000 events/s',
+      met: rr >= 100_000,
+    });
   }
+  if (values.json)
+    printBenchJson({
+      bench: 'gateway',
+      setting: `${fmt(EVENTS)} events to ${CLIENTS} clients, replay of ${fmt(REPLAY)}, ${RUNS} runs, PostgreSQL ${pgHome ? 'embedded' : 'external'}`,
+      rows,
+    });
 } finally {
   await clients.stop();
   await app.database.db.query(sql`DROP SCHEMA IF EXISTS ${sql.ident(schema)} CASCADE`).catch(() => {});

@@ -14,10 +14,12 @@ import { createLogger, silentLogger } from '../adapters/process/logger.ts';
 import { connectMqtt, mqttOptions } from '../adapters/edges/mqtt.ts';
 import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 import { createPump } from '../adapters/pump/pump.ts';
+import { JSON_OPTION, printBenchJson } from './bench-report.ts';
 
-cli({
-  usage: 'npm run bench:pump',
+const { values } = cli({
+  usage: 'npm run bench:pump -- [--json]',
   summary: "The pump's maximum publish rate against a plain mqtt.js publish loop, in the same run, on the embedded broker (MQTT_URL: another one).",
+  options: JSON_OPTION,
   more: 'environment: BENCH_EVENTS (200000 events a round), BENCH_ROUNDS (5), BENCH_BATCH (5000 events a tick)',
 });
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -125,5 +127,21 @@ const ratio = median(pumped) / median(plain);
 console.log(
   `median: plain mqtt.js loop ${Math.round(median(plain))} events/s, pump ${Math.round(median(pumped))} events/s, ratio ${ratio.toFixed(2)} (target >= 0.9)`,
 );
+if (values.json)
+  printBenchJson({
+    bench: 'pump',
+    setting: `${EVENTS.toLocaleString('en-US')} events a round, ${ROUNDS} rounds, ${embedded ? 'embedded broker' : 'MQTT_URL'}`,
+    rows: [
+      {
+        figure: `pump, max publish rate (${embedded ? 'embedded broker' : 'MQTT_URL'})`,
+        value: Math.round(median(pumped)),
+        unit: 'events/s',
+        baseline: { what: 'plain mqtt.js publish loop', value: Math.round(median(plain)) },
+        ratio,
+        target: '≥ 0.9 of the plain loop',
+        met: ratio >= 0.9,
+      },
+    ],
+  });
 await embedded?.stop();
 process.exit(0);

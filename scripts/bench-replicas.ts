@@ -16,15 +16,17 @@ import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { configFrom } from '../schemas/env.ts';
 import { freePort } from '../adapters/edges/ports.ts';
+import { JSON_OPTION, printBenchJson, type BenchRow } from './bench-report.ts';
 
 const { int, num, values, fail } = cli({
-  usage: 'npm run bench:replicas -- [--count N] [--rate R] [--seconds S] [--replicas 1,2,3]',
+  usage: 'npm run bench:replicas -- [--count N] [--rate R] [--seconds S] [--replicas 1,2,3] [--json]',
   summary: "The recommender as 1, 2 and 3 replicas in one GROUP_ID on the machine's Mosquitto and PostgreSQL (MQTT_URL, DATABASE_URL).",
   options: {
     count: { type: 'string', arg: 'N', help: 'focus events of the sustained run (default 20000)' },
     rate: { type: 'string', arg: 'R', help: 'focus events/s of the latency run (default 500)' },
     seconds: { type: 'string', arg: 'S', help: 'length of the latency run (default 10)' },
     replicas: { type: 'string', arg: 'LIST', help: 'replica counts to run (default 1,2,3)' },
+    ...JSON_OPTION,
   },
 });
 const COUNT = int('count', 20_000, { min: 1 }),
@@ -38,6 +40,7 @@ if (!DATABASE_URL || !MQTT_URL) {
   console.log(
     'bench:replicas needs a shared PostgreSQL and an MQTT broker with shared subscriptions: set DATABASE_URL and MQTT_URL (the embedded broker has none)',
   );
+  if (values.json) printBenchJson({ bench: 'replicas', setting: 'skipped: DATABASE_URL and MQTT_URL not set', rows: [] });
   process.exit(0);
 }
 // not a multiple of 2 or 3: the broker's round robin sends a customer's consecutive events to different replicas (the
@@ -72,6 +75,7 @@ async function metric(port: number, name: string): Promise<number> {
 }
 
 const rows: string[] = [];
+const figures: BenchRow[] = [];
 let single: number | undefined;
 for (const n of COUNTS) {
   const schema = `bench_replicas_${process.pid}_${n}`;
@@ -140,6 +144,13 @@ for (const n of COUNTS) {
     const cpuPerFocus = cpu.map((s) => Math.round((s * 1e6) / COUNT));
     const row = `${n} | ${Math.round(burst.rate)}/s | ${(burst.rate / first).toFixed(2)} | ${steady.p50.toFixed(1)} / ${steady.p99.toFixed(1)} ms | ${cpuPerFocus.join(' + ')} = ${cpuPerFocus.reduce((a, b) => a + b, 0)} µs | ${rebuilt.reduce((a, b) => a + b, 0)} (${((100 * rebuilt.reduce((a, b) => a + b, 0)) / focuses).toFixed(1)} %) | ${refused.reduce((a, b) => a + b, 0)}`;
     rows.push(row);
+    figures.push({
+      figure: `recommender replicas (MQTT shared subscription): ${n}, sustained`,
+      value: Math.round(burst.rate),
+      unit: '/s',
+      ...(n === COUNTS[0] ? {} : { baseline: { what: `${COUNTS[0]} replica(s)`, value: Math.round(first) }, ratio: burst.rate / first }),
+      note: `p99 ${steady.p99.toFixed(1)} ms at ${RATE}/s; ${rebuilt.reduce((a, b) => a + b, 0)} sessions rebuilt`,
+    });
     console.log(
       `${n} replica(s): sustained ${Math.round(burst.rate)} focus→prediction/s (${burst.received}/${burst.sent}); at ${RATE}/s p50 ${steady.p50.toFixed(1)} ms, p99 ${steady.p99.toFixed(1)} ms (${steady.received}/${steady.sent}); CPU per focus per replica ${cpuPerFocus.join(', ')} µs; sessions rebuilt ${rebuilt.join(', ')}; decisions refused ${refused.join(', ')}`,
     );
@@ -153,3 +164,9 @@ for (const n of COUNTS) {
 console.log(
   `\nreplicas | sustained | vs 1 replica | p50 / p99 at ${RATE}/s | CPU per focus (each replica, sum) | sessions rebuilt (% of focuses) | decisions refused\n${rows.join('\n')}`,
 );
+if (values.json)
+  printBenchJson({
+    bench: 'replicas',
+    setting: `${COUNT.toLocaleString('en-US')} focus events closed loop, ${RATE}/s for ${SECONDS} s; replicas ${COUNTS.join(', ')}`,
+    rows: figures,
+  });

@@ -10,10 +10,12 @@ import { cli } from './cli.ts';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
 import { FEATURE_COUNT, featureVector } from '../actors/recommender/coupon-features.ts';
+import { JSON_OPTION, printBenchJson, type BenchRow } from './bench-report.ts';
 
-cli({
-  usage: 'npm run bench:score',
+const { values } = cli({
+  usage: 'npm run bench:score -- [--json]',
   summary: 'In-process coupon scoring throughput (customer × coupon pairs/s), 3 and 300 coupons per call, against a baseline over prebuilt feature vectors.',
+  options: JSON_OPTION,
   more: 'environment: MODEL_FILE (another model file)',
 });
 const store = generateStore({ customers: 200 });
@@ -79,10 +81,21 @@ function measure(perCall: number): { scorer: number; baseline: number } {
 }
 
 const fmt = (x: number) => `${(x / 1e6).toFixed(1)} M pairs/s`;
+const rows: BenchRow[] = [];
 for (const perCall of [3, 300]) {
   const r = measure(perCall);
+  rows.push({
+    figure: `scoring, ${perCall} coupons per call`,
+    value: Math.round(r.scorer / 1e5) / 10,
+    unit: 'M pairs/s',
+    baseline: { what: `prebuilt vectors, ${m.kind === 'logistic-regression' ? 'dot product' : 'trees walked'}`, value: Math.round(r.baseline / 1e5) / 10 },
+    ratio: r.scorer / r.baseline,
+    target: '≥ 1 M pairs/s',
+    met: r.scorer >= 1e6,
+  });
   console.log(
     `${String(perCall).padStart(3)} coupons per call: scorer ${fmt(r.scorer)}, baseline (prebuilt vectors, ${m.kind === 'logistic-regression' ? 'dot product' : 'trees walked'}) ${fmt(r.baseline)}, ratio ${(r.scorer / r.baseline).toFixed(2)} (target ≥ 1 M pairs/s: ${r.scorer >= 1e6 ? 'met' : 'NOT met'})`,
   );
 }
 if (sink === 42) console.log('');
+if (values.json) printBenchJson({ bench: 'score', setting: `${m.kind}, medians of 7 rounds`, rows });
