@@ -3,9 +3,10 @@
  * publishes entries, then focus events, over the real broker, and times the replies on the
  * prediction topic. Prints one JSON line with the result.
  *   args: JSON {broker, protocolVersion, topics: {enter, focus, prediction}, customers, count, rate (0 = as fast as possible), entries, firstTs,
- *   mix?, round0?, recordSizes?}
+ *   mix?, round0?, recordSizes?, entryIds?}
  * mix: the departments rotate (a customer's focuses go to a new department each round, consecutive focuses spread evenly
  * over the five), starting at round `round0`; without it every customer focuses on the same department in a round.
+ * entryIds: the entries of these customers only (default 1..customers).
  * recordSizes: the result carries `sizes`, the byte size of the reply to each focus (by "id:ts"), for the size-matched echo.
  */
 import mqtt from 'mqtt';
@@ -125,9 +126,11 @@ if (a.entries) {
   // paced (ENTRY_RATE/s): a broker queues only so much for a busy subscriber (Mosquitto: 1,000 messages) and drops the rest
   const ENTRY_RATE = 4000;
   const start = performance.now();
-  for (let c = 1; c <= a.customers; c++) {
-    while (((performance.now() - start) / 1000) * ENTRY_RATE < c) await new Promise((r) => setTimeout(r, 1));
-    client.publish(a.topics.enter, JSON.stringify({ id: String(c), ts: a.firstTs }));
+  // entryIds: only these customers (their entries were lost the first time)
+  const ids: number[] = a.entryIds ?? Array.from({ length: a.customers }, (_, i) => i + 1);
+  for (let k = 1; k <= ids.length; k++) {
+    while (((performance.now() - start) / 1000) * ENTRY_RATE < k) await new Promise((r) => setTimeout(r, 1));
+    client.publish(a.topics.enter, JSON.stringify({ id: String(ids[k - 1]), ts: a.firstTs }));
   }
   await client.drained();
 }
