@@ -3,13 +3,13 @@
  * other), and one table of what they measured: the figure, its baseline measured in the same run, the ratio, the
  * target. Each benchmark runs as `npm run bench:NAME` would (its own process, this environment: MQTT_URL and
  * DATABASE_URL apply to those that honour them) with `--json`, and hands its rows over in its last line of output
- * (scripts/bench-report.ts); bench:replay's figures are read from its text while it has no `--json`. Its whole output
+ * (scripts/bench-report.ts; bench:quality's own JSON document is read as it is). Their whole output
  * goes to STOREFLOW_HOME/bench.log (.storeflow/bench.log).
  * Exit 1 only when a benchmark crashed or hung (no figure is a pass or a fail: on a shared machine they are noise).
  *   npm run bench -- [--only recommender,replay,…] [--verbose] [--timeout S]
  * bench:replicas runs only when DATABASE_URL and MQTT_URL are set (it needs a shared broker and database).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,7 +23,7 @@ interface Bench {
   label: string;
   args: string[];
   env?: Record<string, string>;
-  /** When the script's output has no `rows` line: its figures from its JSON document or its text. */
+  /** When the script's JSON has no `rows`: its figures from its own document. */
   read?: (out: string) => BenchRow[];
   /** Why it is skipped in this environment, if it is. */
   skip?: string;
@@ -73,36 +73,6 @@ function quality(out: string): BenchRow[] {
   ];
 }
 
-/**
- * bench:replay's text (scripts/bench-replay.ts has no --json yet): "run N: S s = R events/s, … plain routing loop B ms"
- * per run, then "replay of N events: S s (median of 3; …), R events/s = X of the plain routing loop".
- */
-function replay(out: string): BenchRow[] {
-  const total = /replay of ([\d,]+) events: ([\d.]+) s \(median[^)]*\), ([\d,]+) events\/s = ([\d.]+) of the plain routing loop/.exec(out);
-  if (!total) throw new Error("bench:replay's summary line not found");
-  const events = Number(total[1].replace(/,/g, ''));
-  const seconds = Number(total[2]);
-  const rate = Number(total[3].replace(/,/g, ''));
-  // the median run's own loop time, for a baseline more precise than the summary's 3 decimals
-  const runs = [...out.matchAll(/run \d+: ([\d.]+) s = [\d,]+ events\/s, .*?plain routing loop (\d+) ms/g)].map((m) => ({
-    s: Number(m[1]),
-    base: Number(m[2]),
-  }));
-  const median = runs.find((r) => r.s === seconds);
-  const baseline = median ? events / (median.base / 1000) : rate / Number(total[4]);
-  return [
-    {
-      figure: `replay, ${events.toLocaleString('en-US')} logged events through fresh machines, compared output by output`,
-      value: rate,
-      unit: 'events/s',
-      baseline: { what: 'plain routing loop', value: Math.round(baseline) },
-      ratio: rate / baseline,
-      target: '≥ 200,000 events/s',
-      met: rate >= 200_000,
-    },
-  ];
-}
-
 function lastJsonLine(out: string): string | undefined {
   return out
     .trim()
@@ -111,18 +81,12 @@ function lastJsonLine(out: string): string | undefined {
     .find((l) => l.startsWith('{'));
 }
 
-/** Whether the script lists --json in its --help (bench:replay will once it has one). */
-function takesJson(script: string): boolean {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--help'], { encoding: 'utf8', timeout: 60_000 });
-  return /--json\b/.test(r.stdout ?? '');
-}
-
 const both = Boolean(process.env.DATABASE_URL && process.env.MQTT_URL);
 const SHORT = ['--count', '10000', '--seconds', '5'];
 const ALL: Bench[] = [
   { name: 'recommender', label: 'recommender', args: SHORT },
   { name: 'recommender', label: 'recommender-original', args: [...SHORT, '--workload', 'original'] },
-  { name: 'replay', label: 'replay', args: ['--events', '200000'], read: replay },
+  { name: 'replay', label: 'replay', args: ['--events', '200000'] },
   { name: 'score', label: 'score', args: [] },
   { name: 'simulator', label: 'simulator', args: [], env: { BENCH_REPEATS: '1', BENCH_SECONDS: '8' } },
   { name: 'pump', label: 'pump', args: [], env: { BENCH_EVENTS: '50000', BENCH_ROUNDS: '3' } },
@@ -141,10 +105,10 @@ if (unknown?.length) fail(`--only: unknown benchmark ${unknown.join(', ')} (know
 const chosen = ALL.filter((b) => !only || only.includes(b.label));
 
 /** Runs one benchmark; resolves with its output, exit code, and whether it was stopped for taking too long. */
-function run(b: Bench, json: boolean): Promise<{ out: string; code: number | null; hung: boolean; seconds: number }> {
+function run(b: Bench): Promise<{ out: string; code: number | null; hung: boolean; seconds: number }> {
   const script = join(import.meta.dirname, `bench-${b.name}.ts`);
-  const args = ['--import', 'tsx', script, ...b.args, ...(json ? ['--json'] : [])];
-  appendFileSync(LOG, `\n===== npm run bench:${b.name} -- ${[...b.args, ...(json ? ['--json'] : [])].join(' ')} ${JSON.stringify(b.env ?? {})}\n`);
+  const args = ['--import', 'tsx', script, ...b.args, '--json'];
+  appendFileSync(LOG, `\n===== npm run bench:${b.name} -- ${[...b.args, '--json'].join(' ')} ${JSON.stringify(b.env ?? {})}\n`);
   const t0 = performance.now();
   return new Promise((ok) => {
     // its own process group: a hung benchmark is stopped with what it started (load clients, PostgreSQL, replicas)
@@ -184,9 +148,8 @@ for (const b of chosen) {
     process.stderr.write(`bench:${b.label} skipped (${b.skip})\n`);
     continue;
   }
-  const json = b.read !== replay || takesJson(join(import.meta.dirname, `bench-${b.name}.ts`));
   process.stderr.write(`bench:${b.label} …`);
-  const r = await run(b, json);
+  const r = await run(b);
   process.stderr.write(` ${r.seconds.toFixed(0)} s\n`);
   if (r.hung || r.code !== 0) {
     crashed++;
