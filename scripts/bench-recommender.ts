@@ -11,7 +11,7 @@
  * PREDICTION_THRESHOLD=0 so every focus yields a prediction; 20,000 customers so coupons never run out.
  * --workload storeflow (default): storeflow's generated store (SEED 42, coupons of 2024–2028), COUPON_VALIDITY=check:
  *   ~3 valid coupons per department, replies of ~600 bytes.
- * --workload original: on the original's terms: COUPON_VALIDITY=ignore (all ~210 coupons of a department scored, as
+ * --workload original: on the original's terms: COUPON_VALIDITY=ignore (all ~215 coupons of a department scored, as
  *   the original did) and the original data's share of department coupons among the predictions (REFERENCE.md §9:
  *   ~40 %, each listing every product of the department, ~150 KB). The original data set itself is not on this
  *   machine (only a 20-row sample), so it is approximated with the generator on the original's shape: coupons of
