@@ -57,6 +57,7 @@ function expectedRow(e: LoggedEvent, now: number): string[] {
     no_prediction: () => `no coupon: ${{ no_coupons: 'no coupons' }[d.reason as string]} (${d.dep})`,
     rejected: () => `rejected on ${d.topic}: ${d.reason}`,
     recommender_started: () => 'recommender started',
+    catalogue_loaded: () => `catalogue loaded: ${d.coupons} coupons (version ${d.catalogue})`,
     detector_started: () => 'detector started',
   };
   assert.ok(what[e.type], `a row for ${e.type}`);

@@ -45,6 +45,8 @@ export function eventWhat(msg, plan) {
       return `used coupon #${b.coupon_id}`;
     case 'rejected':
       return `rejected on ${b.topic ?? '?'}: ${b.reason ?? b.code ?? '?'}`;
+    case 'catalogue_loaded':
+      return `catalogue loaded: ${b.coupons ?? '?'} coupons (version ${b.catalogue ?? '?'})`;
     default:
       return String(msg.message_type ?? '?').replace(/_/g, ' ');
   }
