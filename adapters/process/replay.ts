@@ -225,6 +225,7 @@ export class Replayer {
   }
 }
 
+/** `npm run replay`'s path: the log in the order its decisions were made (decision-order.ts), through a Replayer. */
 export async function replay(records: Iterable<ExportedEvent> | AsyncIterable<ExportedEvent>, deps: ReplayDeps): Promise<ReplayReport> {
   const started = Date.now();
   const r = new Replayer(deps);
