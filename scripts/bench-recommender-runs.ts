@@ -59,16 +59,13 @@ export function benchRuns(settings: BenchRunSettings) {
     onFocusStart?: () => void,
     recordSizes = false,
   ) {
+    // what every load process of this run is told: where the broker is, the topics, how many customers
+    const client = { broker: brokerUrl, kafka: bootstrap, pollMs: POLL_MS, protocolVersion, topics, customers: CUSTOMERS };
     // `ready` resolves with the customers not entered: a broker may drop entries (Mosquitto, past 1,000 queued for a
     // subscriber busy a moment), and those are sent again
     for (let ids: number[] | undefined, attempt = 1; ready; attempt++) {
       await load({
-        broker: brokerUrl,
-        kafka: bootstrap,
-        pollMs: POLL_MS,
-        protocolVersion,
-        topics,
-        customers: CUSTOMERS,
+        ...client,
         count: 0,
         rate: 0,
         entries: true,
@@ -83,12 +80,7 @@ export function benchRuns(settings: BenchRunSettings) {
     let cpu0 = process.cpuUsage();
     const burst = await load(
       {
-        broker: brokerUrl,
-        kafka: bootstrap,
-        pollMs: POLL_MS,
-        protocolVersion,
-        topics,
-        customers: CUSTOMERS,
+        ...client,
         count: COUNT,
         rate: 0,
         window: WINDOW,
@@ -108,12 +100,7 @@ export function benchRuns(settings: BenchRunSettings) {
     burst.cpuPerFocusUs = (cpu.user + cpu.system) / COUNT;
     between?.();
     const steady = await load({
-      broker: brokerUrl,
-      kafka: bootstrap,
-      pollMs: POLL_MS,
-      protocolVersion,
-      topics,
-      customers: CUSTOMERS,
+      ...client,
       count: RATE * SECONDS,
       rate: RATE,
       entries: false,
