@@ -11,7 +11,7 @@ import { hostileBody, pickKind, type Kind } from '../scripts/fuzz/inputs.ts';
 import { hostileQuery, hostileSegment } from '../scripts/fuzz/inputs-url.ts';
 import { hostileCell } from '../scripts/fuzz/inputs-csv.ts';
 import { MAX_JSON_DEPTH, nestingBeyond } from '../adapters/process/json-body.ts';
-import { PacketSizeTracker } from '../adapters/edges/mqtt-packet-guard.ts';
+import { PacketSizeTracker, remainingLength } from '../adapters/edges/mqtt-packet-guard.ts';
 import { parseStreamTarget } from '../adapters/gateway/stream-target.ts';
 import { Report } from '../scripts/fuzz/report.ts';
 import type { Stats } from '../scripts/fuzz/run.ts';
@@ -81,15 +81,7 @@ test('nesting: brackets in strings and escapes do not count; the limit is inclus
 
 test('MQTT packet sizes are followed across chunk boundaries', () => {
   const publish = (len: number) => {
-    const out = [0x30];
-    let n = len;
-    do {
-      let b = n % 128;
-      n = Math.floor(n / 128);
-      if (n > 0) b |= 0x80;
-      out.push(b);
-    } while (n > 0);
-    return Buffer.concat([Buffer.from(out), Buffer.alloc(len, 1)]);
+    return Buffer.concat([Buffer.from([0x30, ...remainingLength(len)]), Buffer.alloc(len, 1)]);
   };
   const stream = Buffer.concat([publish(0), publish(127), publish(128), publish(1000), publish(16383), publish(16384), publish(100_000)]);
   // byte by byte and in one piece: only the last packet (100,000 + 4 header bytes) is above 50,000

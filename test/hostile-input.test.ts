@@ -12,7 +12,7 @@ import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 import { mqttOptions } from '../adapters/edges/mqtt.ts';
 import { captureLogger, testConfig } from './helpers.ts';
 import { MAX_JSON_DEPTH } from '../adapters/process/json-body.ts';
-import { mqttPacketLimit } from '../adapters/edges/mqtt-packet-guard.ts';
+import { mqttPacketLimit, remainingLength } from '../adapters/edges/mqtt-packet-guard.ts';
 import { loadCustomer } from '../adapters/edges/cache-store.ts';
 
 const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
@@ -239,14 +239,7 @@ async function oversizedPublish(port: number, announced: number, send: number): 
   socket.write(Buffer.concat([Buffer.from([0x10, body.length]), body]));
   await sleep(100);
   // fixed header: PUBLISH QoS 0, remaining length as a variable byte integer; then topic and payload bytes
-  const lenBytes: number[] = [];
-  let n = announced;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    lenBytes.push(b);
-  } while (n > 0);
+  const lenBytes = remainingLength(announced);
   const topic = Buffer.from('customer/focus');
   socket.write(Buffer.concat([Buffer.from([0x30, ...lenBytes]), Buffer.from([topic.length >> 8, topic.length & 255]), topic]));
   let sent = 0;

@@ -8,22 +8,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server, type Socket } from 'node:net';
 import { connectMqtt, mqttOptions } from '../adapters/edges/mqtt.ts';
+import { remainingLength } from '../adapters/edges/mqtt-packet-guard.ts';
 import { captureLogger, sleep, testConfig, waitFor } from './helpers.ts';
 
 const ANNOUNCED = 100 * 1024 * 1024;
 const LIMIT = 100_000;
-
-/** MQTT's remaining length: a variable byte integer. */
-const varint = (n: number) => {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-};
 
 /** CONNACK, session not present, accepted (MQTT 5 adds an empty property list). */
 const connack = (version: number) => Buffer.from(version === 5 ? [0x20, 3, 0, 0, 0] : [0x20, 2, 0, 0]);
@@ -31,7 +20,7 @@ const connack = (version: number) => Buffer.from(version === 5 ? [0x20, 3, 0, 0,
 /** A PUBLISH (QoS 0) fixed header announcing `size` remaining bytes, with its topic; the payload follows in chunks. */
 function publishHeader(size: number): Buffer {
   const topic = Buffer.from('customer/focus');
-  return Buffer.concat([Buffer.from([0x30, ...varint(size)]), Buffer.from([topic.length >> 8, topic.length & 255]), topic]);
+  return Buffer.concat([Buffer.from([0x30, ...remainingLength(size)]), Buffer.from([topic.length >> 8, topic.length & 255]), topic]);
 }
 
 /**

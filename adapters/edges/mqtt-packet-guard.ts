@@ -17,6 +17,18 @@ export function mqttPacketLimit(config: Config): number {
   return config.mqtt.maxPacketBytes;
 }
 
+/** MQTT's remaining length as it goes on the wire: a variable byte integer, 7 bits a byte (what PacketSizeTracker reads). */
+export function remainingLength(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
 /**
  * Follows MQTT packet boundaries across chunks: a fixed header byte, the remaining length
  * (a variable byte integer of 1-4 bytes), then that many bytes.

@@ -9,6 +9,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { hostileBody, pickKind, type Body, type Json } from './inputs.ts';
 import { show, type FuzzPath, type Outcome, type PathContext } from './run.ts';
 import { FIELDS } from './templates.ts';
+import { remainingLength } from '../../adapters/edges/mqtt-packet-guard.ts';
 
 export interface Broker {
   url: string;
@@ -80,14 +81,7 @@ function oversizedPacket(broker: Broker, announced: number, topic: string, timeo
       const id = Buffer.from(`${broker.tag}_big_${announced}`);
       const cbody = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 60, 0, id.length]), id]);
       socket.write(Buffer.concat([Buffer.from([0x10, cbody.length]), cbody]));
-      const len: number[] = [];
-      let n = announced;
-      do {
-        let b = n % 128;
-        n = Math.floor(n / 128);
-        if (n > 0) b |= 0x80;
-        len.push(b);
-      } while (n > 0);
+      const len = remainingLength(announced);
       const t = Buffer.from(topic);
       socket.write(Buffer.concat([Buffer.from([0x30, ...len]), Buffer.from([t.length >> 8, t.length & 255]), t]));
       const chunk = Buffer.alloc(64 * 1024, 0x7b);
