@@ -12,9 +12,12 @@ import type { AnyStateMachine, EventFromLogic, InputFrom, InspectionEvent, Snaps
 import { ActorRegistry } from './actor-registry.ts';
 import { IdleClock } from './idle-clock.ts';
 
-/** What an input means for one customer's actor: the event, and whether it may create the actor. */
+/**
+ * What an input means for one customer's actor: the events it hears, in order (none: the customer was
+ * active, their actor has nothing to hear), and whether they may create the actor.
+ */
 export interface Routed<E> {
-  event: E;
+  events: readonly E[];
   create: boolean;
 }
 
@@ -80,9 +83,9 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     try {
       const { customerId, ts, routed } = route(input);
       this.advance(customerId, ts);
-      if (routed && (routed.create || this.actors.has(customerId))) {
+      if (routed && ((routed.create && routed.events.length > 0) || this.actors.has(customerId))) {
         this.idle?.seen(customerId, ts);
-        this.actors.send(customerId, routed.event);
+        for (const event of routed.events) this.actors.send(customerId, event);
       }
     } finally {
       this.collecting = outer;

@@ -62,7 +62,7 @@ export const detectorRole: RoleFactory = async (ctx) => {
   log.info({ focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius }, 'detector ready');
   const handle: DetectorHandle = {
     shoppers: processor.shoppers,
-    routes: detectorRoutes(processor.shoppers, settings),
+    routes: detectorRoutes(processor, settings),
     async stop() {
       processor.stop();
     },

@@ -5,7 +5,8 @@
  * use this one module.
  */
 import { focusDetectorMachine, type DetectorEmitted, type DetectorEvent } from '../../machines/focus-detector.ts';
-import { CustomerHost } from '../../actors/kernel/customer-host.ts';
+import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
+import { Footsteps, type Walk } from '../../actors/detector/footsteps.ts';
 import { toFlat, type StoreEvent } from '../../schemas/events.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 
@@ -34,27 +35,28 @@ interface Routable {
 export class DetectorProcessor implements Processor {
   readonly consumes = ['entry', 'move', 'exit'] as const;
   readonly host: CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>;
+  /** Every move is counted here; the actors hear the ones that change what they decide. */
+  private footsteps: Footsteps;
 
   constructor(private o: DetectorProcessorOptions) {
     const s = o.settings;
+    this.footsteps = new Footsteps(s);
     this.host = new CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>({
       machine: focusDetectorMachine,
       emits: ['focus', 'browsing'],
       inspect: o.inspect,
       // a new customer's clock starts at their own first event, not at other customers' latest one
-      input: (customerId) => ({
-        customerId,
-        focusMinMoves: s.focusMinMoves,
-        browsingMinMoves: s.browsingMinMoves,
-        browsingRadius: s.browsingRadius ?? 0,
-        idleTimeoutS: s.idleTimeoutS,
-      }),
+      input: (customerId) => ({ customerId, idleTimeoutS: s.idleTimeoutS }),
       idleTimeoutS: s.idleTimeoutS,
       tick: (ts) => ({ type: 'tick', ts }),
-      route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId) }),
+      route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: this.route(event, inputId) }),
       onCreate: () => o.onCreated?.(),
-      onDone: () => o.onEnded?.(),
+      onDone: (id) => {
+        this.footsteps.forget(id);
+        o.onEnded?.();
+      },
       onError: (id, err) => {
+        this.footsteps.forget(id);
         o.onEnded?.();
         o.onError?.(id, err);
       },
@@ -63,6 +65,11 @@ export class DetectorProcessor implements Processor {
 
   get shoppers() {
     return this.host.actors;
+  }
+
+  /** A tracked customer's walk (zone, consecutive moves there), beside their actor's state. */
+  walkOf(customerId: string): Readonly<Walk> | undefined {
+    return this.footsteps.get(customerId);
   }
 
   handle({ logged, event }: Input): Output[] {
@@ -86,20 +93,22 @@ export class DetectorProcessor implements Processor {
 
   stop(): void {
     this.host.actors.stopAll();
+    this.footsteps.clear();
   }
-}
 
-/** What a store event means to a customer's detector; an exit of someone never seen creates nothing. */
-function route(event: StoreEvent, inputId: string): { event: DetectorEvent; create: boolean } | undefined {
-  switch (event.kind) {
-    case 'entry':
-      return { event: { type: 'entry', ts: event.ts }, create: true };
-    case 'move':
-      return { event: { type: 'move', ts: event.ts, x: event.x, y: event.y, inputId }, create: true };
-    case 'exit':
-      return { event: { type: 'exit', ts: event.ts }, create: false };
-    default:
-      return undefined;
+  /** What a store event means to a customer's detector; an exit of someone never seen creates nothing. */
+  private route(event: StoreEvent, inputId: string): Routed<DetectorEvent> | undefined {
+    switch (event.kind) {
+      case 'entry':
+        this.footsteps.entered(event.id, event.ts);
+        return { events: [{ type: 'entry', ts: event.ts }], create: true };
+      case 'move':
+        return { events: this.footsteps.step(event.id, { ts: event.ts, x: event.x, y: event.y, inputId }), create: true };
+      case 'exit':
+        return { events: [{ type: 'exit', ts: event.ts }], create: false };
+      default:
+        return undefined;
+    }
   }
 }
 

@@ -1,24 +1,26 @@
 /** The detector's routes: no seed paths, so they live under /detector only, never at the root. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
-import type { focusDetectorMachine } from '../../machines/focus-detector.ts';
+import type { DetectorProcessor } from './processor.ts';
 import type { RouteOptions } from '../process/role.ts';
 import { AppError } from '../process/errors.ts';
 
 export function detectorRoutes(
-  shoppers: ActorRegistry<typeof focusDetectorMachine>,
+  processor: DetectorProcessor,
   settings: { focusMinMoves: number; browsingMinMoves: number; browsingRadius?: number },
 ): FastifyPluginAsyncTypebox<RouteOptions> {
+  const shoppers = processor.shoppers;
+  // the actor's state, and the walk its footsteps counted (every move, the actor hears those that matter)
   const describe = (id: string) => {
     const s = shoppers.get(id)!.getSnapshot();
+    const walk = processor.walkOf(id);
     return {
       customer_id: id,
       state: s.value,
       department: s.context.dep ?? null,
-      moves: s.context.moves,
-      announced: s.context.announced,
-      last_ts: s.context.lastTs,
+      moves: walk?.moves ?? 0,
+      announced: walk?.lingered ?? false,
+      last_ts: walk?.lastTs ?? s.context.lastTs,
     };
   };
   return async (app) => {

@@ -6,7 +6,7 @@
  * data it reads differs (the database's catalogue and customers, or a replay's).
  */
 import { sessionMachine, type SessionEmitted, type SessionEvent } from '../../machines/session.ts';
-import { CustomerHost } from '../../actors/kernel/customer-host.ts';
+import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
 import { fromValueOrPromise } from '../../actors/kernel/value-or-promise.ts';
 import { scoreFocus, type ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
@@ -328,14 +328,14 @@ export class RecommenderProcessor implements Processor {
 }
 
 /** What a store event means to a customer's session; an exit of someone without a session creates nothing. */
-function route(event: StoreEvent, inputId: string): { event: SessionEvent; create: boolean } | undefined {
+function route(event: StoreEvent, inputId: string): Routed<SessionEvent> | undefined {
   switch (event.kind) {
     case 'entry':
-      return { event: { type: 'entry', ts: event.ts, inputId }, create: true };
+      return { events: [{ type: 'entry', ts: event.ts, inputId }], create: true };
     case 'focus':
-      return { event: { type: 'focus', ts: event.ts, dep: event.dep, inputId }, create: true };
+      return { events: [{ type: 'focus', ts: event.ts, dep: event.dep, inputId }], create: true };
     case 'exit':
-      return { event: { type: 'exit', ts: event.ts, inputId }, create: false };
+      return { events: [{ type: 'exit', ts: event.ts, inputId }], create: false };
     default:
       return undefined;
   }
