@@ -1,8 +1,10 @@
 /**
  * A customer's visit, as the recommender sees it (seeds 002/003). One actor per customer in the store.
- * Entry loads the customer's context; a focus is scored once the context is there (a focus that
- * arrives first waits; a focus with no entry loads the context itself); a coupon is offered at most
- * once per visit; exit, or SESSION_IDLE_TIMEOUT of event time without events, ends the visit.
+ * Entry loads the customer's context (or finds it known at once: the customer is in memory); a focus
+ * is scored once the context is there (a focus that arrives first waits; a focus with no entry loads
+ * the context itself), within the step when the scorer answers at once, else in `scoring` while it
+ * works; a coupon is offered at most once per visit; exit, or SESSION_IDLE_TIMEOUT of event time
+ * without events, ends the visit.
  * Time is the events' own `ts`, so replays repeat exactly.
  */
 import { setup, assign, emit, enqueueActions, and, fromPromise } from 'xstate';
@@ -42,6 +44,8 @@ export interface SessionInput {
   customerId: string;
   idleTimeoutS: number;
   ts?: number;
+  /** The customer's customer_info row when the adapter has it at once (null: not there); absent: it is loaded. */
+  customer?: CustomerInfo | null;
 }
 
 const PATH_LIMIT = 50;
@@ -66,7 +70,7 @@ export const sessionMachine = setup({
     loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => {
       throw new Error('loadCustomer not provided');
     }),
-    /** Scores the department's coupons and picks the best one not yet offered. Provided by the adapter. */
+    /** Scores the department's coupons and picks the best one not yet offered (a remote scorer). Provided by the adapter. */
     scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async () => {
       throw new Error('scoreCoupons not provided');
     }),
@@ -84,7 +88,7 @@ export const sessionMachine = setup({
       pending: context.pending.slice(1),
       path: step(context.path, 'scoring', context.lastTs),
     })),
-    /** A focus while ready goes straight to scoring: current focus, event time and path in one assign. */
+    /** A focus while ready is taken to be scored: current focus, event time and path (`scoring`) in one assign. */
     takeFocus: assign(({ context, event }) => {
       if (event.type !== 'focus') return {};
       const lastTs = Math.max(context.lastTs, event.ts);
@@ -103,10 +107,21 @@ export const sessionMachine = setup({
       for (const focus of context.pending) enqueue.emit({ type: 'decision', customerId: context.customerId, focus, result: { reason: 'unknown_customer' } });
       enqueue.assign({ pending: [] });
     }),
+    /**
+     * Scores the current focus within the step (the scorer answers at once, or the decision is recalled), then
+     * what `scoring`'s end does: finishScoring and emitDecision with the result. Provided by the adapter.
+     */
+    decideAtOnce: enqueueActions(() => {
+      throw new Error('decideAtOnce not provided');
+    }),
     warnUnknownCustomer: emit(({ context }) => ({ type: 'unknownCustomer' as const, customerId: context.customerId })),
     reportContextFailure: emit(({ context }, error: string) => ({ type: 'contextFailed' as const, customerId: context.customerId, error })),
   },
   guards: {
+    /** The customer's row was not at hand when the session opened: it is read. */
+    contextToLoad: ({ context }) => context.customer === undefined,
+    /** The focus can be decided within the step (decideAtOnce); the adapter says when. Alone: never. */
+    scoresAtOnce: (_args) => false,
     hasPending: ({ context }) => context.pending.length > 0,
     customerUnknown: ({ context }) => context.customer === null,
     /** Focuses wait for a customer that is not in customer_info: they are declined. */
@@ -121,7 +136,7 @@ export const sessionMachine = setup({
   description: 'A customer visit: context, focuses scored into at most one coupon offer each, never the same coupon twice',
   context: ({ input }) => ({
     customerId: input.customerId,
-    customer: undefined,
+    customer: input.customer,
     offered: [],
     pending: [],
     current: undefined,
@@ -130,8 +145,16 @@ export const sessionMachine = setup({
     idleTimeoutS: input.idleTimeoutS,
     path: [],
   }),
-  initial: 'loadingContext',
+  initial: 'opening',
   states: {
+    opening: {
+      description: "Just created: the customer's row at hand (known or not in customer_info), or to be read",
+      always: [
+        { guard: 'contextToLoad', target: 'loadingContext' },
+        { guard: 'customerUnknown', target: 'ready', actions: ['warnUnknownCustomer', { type: 'recordPath', params: { state: 'ready' } }] },
+        { target: 'ready', actions: { type: 'recordPath', params: { state: 'ready' } } },
+      ],
+    },
     loadingContext: {
       description: 'Reading customer_info; focuses that arrive meanwhile wait',
       entry: { type: 'recordPath', params: { state: 'loadingContext' } },
@@ -178,6 +201,7 @@ export const sessionMachine = setup({
         entry: { actions: 'touch' },
         focus: [
           { guard: 'customerUnknown', actions: ['touch', 'queueFocus'] },
+          { guard: 'scoresAtOnce', actions: ['takeFocus', 'decideAtOnce'] },
           { target: 'scoring', actions: 'takeFocus' },
         ],
         exit: { target: 'ended', actions: ['touch', 'requestExit'] },
@@ -185,7 +209,7 @@ export const sessionMachine = setup({
       },
     },
     scoring: {
-      description: "Scoring the focused department's coupons for this customer",
+      description: "Scoring the focused department's coupons for this customer while the scorer works (a remote one)",
       invoke: {
         src: 'scoreCoupons',
         input: ({ context }) => ({ customer: context.customer!, focus: context.current!, offered: context.offered }),

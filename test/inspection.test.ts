@@ -25,7 +25,7 @@ test('machines/json is what `npm run machines` writes (every machine, importable
     'customer.json': ['entering', 'choosing', 'walking', 'dwelling', 'browsing', 'leaving', 'left'],
     'focus-detector.json': ['arrived', 'dwelling', 'walking', 'left', 'forgotten'],
     'pump.json': ['stopped', 'running', 'running.publishing', 'running.waiting'],
-    'session.json': ['loadingContext', 'ready', 'scoring', 'ended'],
+    'session.json': ['opening', 'loadingContext', 'ready', 'scoring', 'ended'],
   };
   for (const [file, text] of Object.entries(files)) {
     assert.fixture(readFileSync(join(MACHINE_JSON_DIR, file), 'utf8'), text, file);

@@ -1,7 +1,7 @@
 /** The session machine on its own: collaborators swapped with machine.provide(), as XState's own tests do. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createActor, fromPromise, initialTransition, transition, waitFor as waitForState } from 'xstate';
+import { createActor, enqueueActions, fromPromise, initialTransition, transition, waitFor as waitForState } from 'xstate';
 import { sessionMachine, type ScoreResult, type SessionEmitted } from '../machines/session.ts';
 import type { CustomerInfo } from '../actors/data/store-data.ts';
 import { fromValueOrPromise } from '../actors/kernel/value-or-promise.ts';
@@ -195,6 +195,62 @@ test('as a pure function (initialTransition / transition): a focus before the co
   );
   const [s2] = transition(sessionMachine, s1, { type: 'exit', ts: 120, inputId: 'x1' });
   assert.equal([s2.value, s2.context.exitRequested, s2.context.lastTs], ['loadingContext', true, 120]);
+});
+
+test('a customer at hand opens ready (no load); a scorer that answers at once decides within the focus, never entering scoring', () => {
+  const scored: number[][] = [];
+  const machine = sessionMachine.provide({
+    actors: {
+      loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => {
+        throw new Error('not to be loaded: the row came with the input');
+      }),
+    },
+    guards: { scoresAtOnce: () => true },
+    actions: {
+      decideAtOnce: enqueueActions(({ context, enqueue }) => {
+        scored.push([...context.offered]);
+        const next = [1, 2].find((c) => !context.offered.includes(c));
+        const result: ScoreResult = next ? { couponId: next, score: 0.5 } : { reason: 'all_offered' };
+        enqueue({ type: 'finishScoring', params: result });
+        enqueue({ type: 'emitDecision', params: result });
+      }),
+    },
+  });
+  const actor = createActor(machine, { input: { customerId: '7', idleTimeoutS: 7200, customer: CUSTOMER } });
+  const emitted: SessionEmitted[] = [];
+  const values: unknown[] = [];
+  actor.on('*', (e) => emitted.push(e as SessionEmitted));
+  actor.subscribe((s) => values.push(s.value));
+  actor.start();
+  assert.is(actor.getSnapshot().value, 'ready');
+  actor.send({ type: 'entry', ts: 100, inputId: 'e1' });
+  for (const [i, ts] of [110, 120, 130].entries()) actor.send({ type: 'focus', ts, dep: 'Men', inputId: `f${i + 1}` });
+  assert.equal(emitted, [
+    { type: 'decision', customerId: '7', focus: { inputId: 'f1', ts: 110, dep: 'Men' }, result: { couponId: 1, score: 0.5 } },
+    { type: 'decision', customerId: '7', focus: { inputId: 'f2', ts: 120, dep: 'Men' }, result: { couponId: 2, score: 0.5 } },
+    { type: 'decision', customerId: '7', focus: { inputId: 'f3', ts: 130, dep: 'Men' }, result: { reason: 'all_offered' } },
+  ]);
+  assert.equal(scored, [[], [1], [1, 2]], 'each decision saw the coupons offered before it');
+  assert.ok(!values.includes('scoring') && !values.includes('loadingContext'), `states seen: ${JSON.stringify(values)}`);
+  actor.send({ type: 'exit', ts: 140, inputId: 'x1' });
+  assert.equal(
+    actor.getSnapshot().context.path.map((p) => p.state),
+    ['ready', 'scoring', 'ready', 'scoring', 'ready', 'scoring', 'ready', 'ended'],
+  );
+  assert.equal(actor.getSnapshot().output, { customerId: '7', offered: [1, 2], reason: 'exit' });
+});
+
+test('a customer known at once to be missing (null): one warning, and a focus is declined, with no load', () => {
+  const actor = createActor(sessionMachine, { input: { customerId: '9', idleTimeoutS: 7200, customer: null } });
+  const emitted: SessionEmitted[] = [];
+  actor.on('*', (e) => emitted.push(e as SessionEmitted));
+  actor.start();
+  actor.send({ type: 'focus', ts: 5, dep: 'Boys', inputId: 'f1' });
+  assert.equal(emitted, [
+    { type: 'unknownCustomer', customerId: '9' },
+    { type: 'decision', customerId: '9', focus: { inputId: 'f1', ts: 5, dep: 'Boys' }, result: { reason: 'unknown_customer' } },
+  ]);
+  assert.is(actor.getSnapshot().value, 'ready');
 });
 
 test.run();

@@ -42,4 +42,6 @@ export interface ProductInfo {
 /** Scores each coupon for the customer: probability-like values in [0, 1], same order as `coupons`. */
 export interface CouponScorer {
   score(customer: CustomerInfo, coupons: readonly CouponInfo[]): number[] | Promise<number[]>;
+  /** It answers with plain numbers, never a promise (the in-process models): a session decides a focus within the step. */
+  readonly synchronous?: boolean;
 }

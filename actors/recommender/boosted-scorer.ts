@@ -140,6 +140,7 @@ export function createBoostedScorer(model: BoostedModelFile): BoostedScorer {
   const bias = model.bias;
   return {
     model,
+    synchronous: true,
     score(customer, coupons) {
       customerBits(customer);
       const kb = listBits(coupons);

@@ -99,6 +99,7 @@ export function createCouponScorer(model: CouponModelFile | BoostedModelFile): L
   };
   return {
     model,
+    synchronous: true,
     score(customer, coupons) {
       const base = customerPart(customer);
       const parts = couponParts(coupons);

@@ -5,7 +5,50 @@
  */
 import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
 import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
-import type { CatalogueEntry } from '../../actors/recommender/coupon-catalogue.ts';
+import type { CatalogueEntry, CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
+import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.ts';
+import { outputId, type Output } from '../process/processor-contract.ts';
+
+/** Where a decision is rendered and published. */
+interface Rendering {
+  catalogue: CouponCatalogue;
+  format: 'flat' | 'envelope';
+  topic: string;
+}
+
+/**
+ * A session's decision as the output to log (and, for a coupon, to publish): a `prediction`, or a `no_prediction`
+ * with the reason (a coupon withdrawn from the catalogue since it was scored is one), logged so the log says what
+ * became of every focus. `expectedVersion`: the customer's stream version it is appended against (replicas).
+ */
+export function decisionOutput(e: { customerId: string; focus: FocusInput; result: ScoreResult }, o: Rendering & { expectedVersion?: number }): Output {
+  const inputId = e.focus.inputId;
+  const entry = 'couponId' in e.result ? o.catalogue.get(e.result.couponId) : undefined;
+  const common = { streamId: `customer-${e.customerId}`, expectedVersion: o.expectedVersion, metadata: { cause: inputId } };
+  if (!('couponId' in e.result) || !entry) {
+    const reason = 'reason' in e.result ? e.result.reason : 'coupon_withdrawn';
+    const detail = reason === 'no_valid_coupons' ? noValidCouponsDetail(o.catalogue, e.focus.dep) : undefined;
+    return { ...common, type: 'no_prediction', messageId: outputId(inputId, 'no_prediction'), data: noPredictionData(e.customerId, e.focus, reason, detail) };
+  }
+  const { payload, data } = renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, o.format);
+  return { ...common, type: 'prediction', data, messageId: outputId(inputId, 'prediction'), publish: { topic: o.topic, payload } };
+}
+
+export interface LoggedPrediction {
+  streamId: string;
+  messageId?: string;
+  metadata: Record<string, unknown>;
+  data: unknown;
+}
+
+/** A logged prediction as it was published (rendered again from the catalogue), to publish it again. */
+export function publishedAgain(e: LoggedPrediction, o: Rendering): Output | undefined {
+  const d = e.data as { customer_id: string; ts: number; score: number; coupon: { id: number } };
+  const entry = o.catalogue.get(d?.coupon?.id);
+  if (!entry || !e.messageId) return undefined;
+  const { payload, data } = renderPrediction(d.customer_id, entry, d.score, d.ts, o.format);
+  return { streamId: e.streamId, type: 'prediction', data, messageId: e.messageId, metadata: e.metadata, publish: { topic: o.topic, payload } };
+}
 
 /** A logged decision as the scorer's result, to give a focus back what was decided for it. */
 export function decisionResult(e: Pick<LoggedEvent, 'type' | 'data'>): ScoreResult {

@@ -5,18 +5,18 @@
  * `no_prediction` with the reason). Live runs, recovery and replay use this one module; only the
  * data it reads differs (the database's catalogue and customers, or a replay's).
  */
+import { enqueueActions } from 'xstate';
 import { sessionMachine, type SessionEmitted, type SessionEvent } from '../../machines/session.ts';
 import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
 import { fromValueOrPromise } from '../../actors/kernel/value-or-promise.ts';
 import { scoreFocus, type ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
-import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import { fromFlat, type StoreEvent } from '../../schemas/events.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
-import { decisionResult, noPredictionData, renderPrediction } from './decision-record.ts';
+import { decisionOutput, decisionResult, publishedAgain, type LoggedPrediction } from './decision-record.ts';
 import { visitOf } from '../../actors/recommender/visit.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
@@ -51,7 +51,6 @@ interface Routable {
   event: StoreEvent;
   inputId: string;
 }
-type Decision = Extract<SessionEmitted, { type: 'decision' }>;
 
 export class RecommenderProcessor implements Processor {
   readonly consumes = ['entry', 'focus', 'exit'] as const;
@@ -66,28 +65,30 @@ export class RecommenderProcessor implements Processor {
   private expectFor = new Map<string, number>();
   /** Per customer, the rebuild under way and the inputs queued behind it, in order. */
   private rebuilding = new Map<string, Promise<unknown>>();
+  /** A new session's customer row still being read (not in memory), for its loadCustomer to take over. */
+  private reading = new Map<string, Promise<CustomerInfo | null>>();
 
   constructor(private o: RecommenderProcessorOptions) {
     const machine = sessionMachine.provide({
       actors: {
         loadCustomer: fromValueOrPromise<CustomerInfo | null, { customerId: string }>(({ input }) => {
-          const id = Number(input.customerId);
-          return Number.isSafeInteger(id) ? o.customer(id) : null;
+          const reading = this.reading.get(input.customerId);
+          this.reading.delete(input.customerId);
+          return reading ?? this.customerRow(input.customerId);
         }),
-        // the in-process model decides in the same step (no promise per focus); a remote scorer is awaited
-        scoreCoupons: fromValueOrPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(({ input }) => {
-          const recalled = this.recalled.get(input.focus.inputId);
-          if (recalled) return recalled;
-          const failed = (err: unknown): ScoreResult => {
-            o.onScorerFailure?.(String(input.customer.customer_id), err);
-            return { reason: 'scorer_failed' };
-          };
-          try {
-            const result = scoreFocus(o.catalogue(), o.scorer(), o.settings(), input);
-            return result instanceof Promise ? result.catch(failed) : result;
-          } catch (err) {
-            return failed(err);
-          }
+        // a remote scorer is awaited in `scoring`
+        scoreCoupons: fromValueOrPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(({ input }) => this.score(input)),
+      },
+      // the in-process model (or a recalled decision) decides within the focus's own step: no invoked actor
+      guards: {
+        scoresAtOnce: ({ event }) => event.type === 'focus' && (o.scorer().synchronous === true || this.recalled.has(event.inputId)),
+      },
+      actions: {
+        decideAtOnce: enqueueActions(({ context, enqueue }) => {
+          const decided = this.score({ customer: context.customer!, focus: context.current!, offered: context.offered });
+          const result = decided instanceof Promise ? this.failed(context.customerId, new Error('a synchronous scorer answered with a promise')) : decided;
+          enqueue({ type: 'finishScoring', params: result });
+          enqueue({ type: 'emitDecision', params: result });
         }),
       },
     });
@@ -95,8 +96,13 @@ export class RecommenderProcessor implements Processor {
       machine,
       emits: ['decision', 'unknownCustomer', 'contextFailed'],
       inspect: o.inspect,
-      // a new session's clock starts at its customer's own first event
-      input: (customerId) => ({ customerId, idleTimeoutS: o.settings().idleTimeoutS }),
+      // a new session's clock starts at its customer's own first event; its customer's row comes along when in memory
+      input: (customerId) => {
+        const row = this.customerRow(customerId);
+        if (!(row instanceof Promise)) return { customerId, idleTimeoutS: o.settings().idleTimeoutS, customer: row };
+        this.reading.set(customerId, row);
+        return { customerId, idleTimeoutS: o.settings().idleTimeoutS };
+      },
       idleTimeoutS: o.settings().idleTimeoutS,
       tick: (ts) => ({ type: 'tick', ts }),
       route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId) }),
@@ -112,6 +118,29 @@ export class RecommenderProcessor implements Processor {
 
   get sessions() {
     return this.host.actors;
+  }
+
+  /** The customer's customer_info row (null: none, or an id that is no customer number). */
+  private customerRow(customerId: string): CustomerInfo | null | Promise<CustomerInfo | null> {
+    const id = Number(customerId);
+    return Number.isSafeInteger(id) ? this.o.customer(id) : null;
+  }
+
+  /** A focus's decision: recalled from the log, or scored (a failing scorer: `scorer_failed`). */
+  private score(input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): ScoreResult | Promise<ScoreResult> {
+    const recalled = this.recalled.get(input.focus.inputId);
+    if (recalled) return recalled;
+    try {
+      const result = scoreFocus(this.o.catalogue(), this.o.scorer(), this.o.settings(), input);
+      return result instanceof Promise ? result.catch((err) => this.failed(String(input.customer.customer_id), err)) : result;
+    } catch (err) {
+      return this.failed(String(input.customer.customer_id), err);
+    }
+  }
+
+  private failed(customerId: string, err: unknown): ScoreResult {
+    this.o.onScorerFailure?.(customerId, err);
+    return { reason: 'scorer_failed' };
   }
 
   handle(input: Input): Output[] | Promise<Output[]> {
@@ -249,12 +278,8 @@ export class RecommenderProcessor implements Processor {
   }
 
   /** A logged prediction as it was published (rendered again from the catalogue), to publish it again. */
-  published(e: { streamId: string; messageId?: string; metadata: Record<string, unknown>; data: unknown }): Output | undefined {
-    const d = e.data as { customer_id: string; ts: number; score: number; coupon: { id: number } };
-    const entry = this.o.catalogue().get(d?.coupon?.id);
-    if (!entry || !e.messageId) return undefined;
-    const { payload, data } = renderPrediction(d.customer_id, entry, d.score, d.ts, this.o.format);
-    return { streamId: e.streamId, type: 'prediction', data, messageId: e.messageId, metadata: e.metadata, publish: { topic: this.o.topic, payload } };
+  published(e: LoggedPrediction): Output | undefined {
+    return publishedAgain(e, { catalogue: this.o.catalogue(), format: this.o.format, topic: this.o.topic });
   }
 
   stop(): void {
@@ -284,7 +309,8 @@ export class RecommenderProcessor implements Processor {
       return [];
     }
     this.recalled.delete(e.focus.inputId);
-    return [this.decisionOutput(e)];
+    const inputId = e.focus.inputId;
+    return [decisionOutput(e, { catalogue: this.o.catalogue(), format: this.o.format, topic: this.o.topic, expectedVersion: this.expectation(inputId) })];
   }
 
   /** The expected version of a focus's decision (only where replicas share the log). */
@@ -292,38 +318,6 @@ export class RecommenderProcessor implements Processor {
     const v = this.expectFor.get(focusInputId);
     this.expectFor.delete(focusInputId);
     return this.o.shared ? v : undefined;
-  }
-
-  private decisionOutput(e: Decision): Output {
-    const inputId = e.focus.inputId;
-    const entry = 'couponId' in e.result ? this.o.catalogue().get(e.result.couponId) : undefined;
-    if (!('couponId' in e.result) || !entry) {
-      // logged too (not published), so the log says what became of every focus
-      const reason = 'reason' in e.result ? e.result.reason : 'coupon_withdrawn';
-      return {
-        streamId: `customer-${e.customerId}`,
-        type: 'no_prediction',
-        messageId: outputId(inputId, 'no_prediction'),
-        expectedVersion: this.expectation(inputId),
-        data: noPredictionData(
-          e.customerId,
-          e.focus,
-          reason,
-          reason === 'no_valid_coupons' ? noValidCouponsDetail(this.o.catalogue(), e.focus.dep) : undefined,
-        ),
-        metadata: { cause: inputId },
-      };
-    }
-    const { payload, data } = renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, this.o.format);
-    return {
-      streamId: `customer-${e.customerId}`,
-      type: 'prediction',
-      data,
-      messageId: outputId(inputId, 'prediction'),
-      expectedVersion: this.expectation(inputId),
-      metadata: { cause: inputId },
-      publish: { topic: this.o.topic, payload },
-    };
   }
 }
 
