@@ -58,6 +58,8 @@ async function group(label: string) {
     child.stdout?.on('data', (d) => {
       const lines = (rest + d).split('\n');
       rest = lines.pop() ?? '';
+      // a consumer's crash or join, as the replica logged it: shown with a failure (the runner prints a failing file's output)
+      for (const line of lines) if (/Kafka consumer/.test(line)) console.log(`replica ${i}: ${line.slice(0, 400)}`);
       if (i !== 0) return;
       for (const line of lines) {
         if (!line.includes('Kafka consumer group joined')) continue;
@@ -67,8 +69,22 @@ async function group(label: string) {
     });
     replicas[i] = child;
   };
-  const ready = (i: number) =>
-    waitFor(async () => (await fetch(`http://127.0.0.1:${ports[i]}/readyz`).catch(() => null))?.status === 200, 90_000, `replica ${i} ready`);
+  const ready = async (i: number) => {
+    let last = 'no answer';
+    try {
+      await waitFor(
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${ports[i]}/readyz`).catch(() => null);
+          last = r ? `${r.status} ${await r.text()}` : 'no answer';
+          return r?.status === 200;
+        },
+        90_000,
+        `replica ${i} ready`,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; its /readyz said ${last}`);
+    }
+  };
   const topics = { enter: `${name}.customer.enter`, focus: `${name}.customer.focus`, prediction: `${name}.customer.prediction` };
   const db = createConnectionPool({ connectionString: DATABASE_URL, bigIntMode: 'number', poolSize: 1, schema: name });
   const CUSTOMERS = 200;
