@@ -36,7 +36,11 @@ function visits(): StoreEvent[] {
   return out;
 }
 
-async function run(o: { customer(id: number): CustomerInfo | null | Promise<CustomerInfo | null>; scorer: CouponScorer }) {
+async function run(o: {
+  customer(id: number): CustomerInfo | null | Promise<CustomerInfo | null>;
+  scorer: CouponScorer;
+  onContextFailed?(customerId: string, error: string): void;
+}) {
   const p = new RecommenderProcessor({
     catalogue: () => catalogue,
     customer: o.customer,
@@ -44,6 +48,7 @@ async function run(o: { customer(id: number): CustomerInfo | null | Promise<Cust
     settings: () => settings,
     topic: 'p',
     format: 'flat',
+    onContextFailed: o.onContextFailed,
   });
   const decided: string[] = [];
   const atOnce: boolean[] = [];
@@ -84,6 +89,22 @@ test('in memory and in-process: every focus decided within handle(); read and aw
 test('a customer missing from customer_info, known at once: every focus declined within handle()', async () => {
   const { decided, atOnce } = await run({ customer: () => null, scorer: model });
   assert.equal(atOnce, [true, true, true, true, true, true, true, true]);
+  assert.equal(decided, [
+    ...[2, 3, 4, 5].map((n) => `in${n}:no_prediction no_prediction unknown_customer`),
+    ...[8, 9, 10, 11].map((n) => `in${n}:no_prediction no_prediction unknown_customer`),
+  ]);
+});
+
+test('a customer lookup that throws: the session reports the failure and declines, nothing thrown out of handle()', async () => {
+  const failures: string[] = [];
+  const { decided } = await run({
+    customer: () => {
+      throw new Error('customer_info unreachable');
+    },
+    scorer: model,
+    onContextFailed: (id, error) => failures.push(`${id}: ${error}`),
+  });
+  assert.equal(failures, [`${first.customer_id}: customer_info unreachable`, `${second.customer_id}: customer_info unreachable`]);
   assert.equal(decided, [
     ...[2, 3, 4, 5].map((n) => `in${n}:no_prediction no_prediction unknown_customer`),
     ...[8, 9, 10, 11].map((n) => `in${n}:no_prediction no_prediction unknown_customer`),

@@ -98,10 +98,16 @@ export class RecommenderProcessor implements Processor {
       inspect: o.inspect,
       // a new session's clock starts at its customer's own first event; its customer's row comes along when in memory
       input: (customerId) => {
-        const row = this.customerRow(customerId);
-        if (!(row instanceof Promise)) return { customerId, idleTimeoutS: o.settings().idleTimeoutS, customer: row };
+        const session = { customerId, idleTimeoutS: o.settings().idleTimeoutS };
+        let row: ReturnType<typeof this.customerRow>;
+        try {
+          row = this.customerRow(customerId);
+        } catch {
+          return session; // loadCustomer asks again, and its failure is the session's contextFailed
+        }
+        if (!(row instanceof Promise)) return { ...session, customer: row };
         this.reading.set(customerId, row);
-        return { customerId, idleTimeoutS: o.settings().idleTimeoutS };
+        return session;
       },
       idleTimeoutS: o.settings().idleTimeoutS,
       tick: (ts) => ({ type: 'tick', ts }),
