@@ -72,11 +72,12 @@ export class Footsteps {
     }
     w.lastTs = move.ts;
     const dep = departmentAt(move);
-    const steps: Step[] = [];
+    // most moves mean nothing to the actor: no list for them
+    let steps: Step[] | undefined;
     if (w.zone === null || dep !== w.zone) {
       this.leaveZone(w);
       w.zone = dep;
-      steps.push({ type: 'zone', dep, move });
+      steps = [{ type: 'zone', dep, move }];
     }
     w.moves++;
     if (dep === undefined && this.radius > 0) {
@@ -85,9 +86,10 @@ export class Footsteps {
     }
     if (!w.lingered && this.stayedLongEnough(w)) {
       w.lingered = true;
-      steps.push({ type: 'lingered', move });
+      const lingered: Step = { type: 'lingered', move };
+      steps = steps ? [...steps, lingered] : [lingered];
     }
-    return steps;
+    return steps ?? NOTHING;
   }
 
   forget(id: string): void {
