@@ -74,6 +74,10 @@ async function group(label: string) {
     try {
       await waitFor(
         async () => {
+          // a replica that exited (a setting or a port refused at start) will never be ready: say so now
+          const child = replicas[i];
+          if (child.exitCode !== null || child.signalCode !== null)
+            throw new Error(`replica ${i} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
           const r = await fetch(`http://127.0.0.1:${ports[i]}/readyz`).catch(() => null);
           last = r ? `${r.status} ${await r.text()}` : 'no answer';
           return r?.status === 200;

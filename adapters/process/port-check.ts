@@ -4,10 +4,10 @@
  *   PORT (control plane), STREAM_PORT and STREAM_API_PORT (gateway), MQTT_PORT (embedded broker),
  *   PG_PORT (embedded PostgreSQL, when given). Port 0 means "any free port" and is not checked.
  */
-import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../schemas/env.ts';
+import { portFree } from '../edges/ports.ts';
 
 export interface PlannedPort {
   variable: string;
@@ -42,15 +42,6 @@ function leftoverHolds(dataDir: string, port: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Whether something already listens on host:port (EADDRINUSE); other bind errors (EACCES, EADDRNOTAVAIL) are reported as they are. */
-export function portFree(port: number, host: string): Promise<true | string> {
-  return new Promise((ok) => {
-    const probe = createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => ok(err.code === 'EADDRINUSE' ? 'already in use' : `cannot be bound (${err.code ?? err.message})`));
-    probe.listen({ port, host }, () => probe.close(() => ok(true)));
-  });
 }
 
 /** One line per port that cannot be used: taken, not bindable, or given to two variables. */
