@@ -9,6 +9,7 @@ import type { NewEvent } from '../actors/kernel/event-log.ts';
 import { CLOSE, createGateway, type GatewayHandle, type GatewayOptions } from '../adapters/gateway/index.ts';
 import { startTestApp, waitFor, sleep, dropSchema, uniqueName, type TestApp } from './helpers.ts';
 import type { Env } from '../schemas/env.ts';
+import { sql } from '../adapters/edges/database.ts';
 
 // ---------- helpers
 
@@ -217,7 +218,7 @@ streams('no parameter: only new events, selected by routing key, in the document
     move('7', 1),
     { streamId: 'pump', type: 'rejected', data: { code: 'schema' } },
   ]);
-  await waitFor(() => c.messages.length === 5, 5000, 'all five');
+  await waitFor(() => c.messages.length >= 5, 5000, 'all five');
   await sleep(50);
   assert.equal(a.ordinals(), [logged[1].position, logged[2].position]);
   assert.equal(b.ordinals(), [logged[0].position, logged[1].position]);
@@ -235,6 +236,19 @@ streams('no parameter: only new events, selected by routing key, in the document
     metadata: {},
   });
   for (const l of [a, b, c]) l.ws.close();
+});
+
+streams('no parameter: an event logged before the client joined never reaches it, even when the tail delivers it after the join', async () => {
+  // a position taken and never committed (a rolled-back append): the tail holds what follows it for up to 2 s
+  await app.database.db.query(sql`SELECT nextval(pg_get_serial_sequence('events', 'position'))`);
+  const [old] = await app.eventLog.append([entry('before-join')]);
+  const s = await createStream(app, 'customer.before-join');
+  const l = await joined(app, s.location);
+  const [fresh] = await app.eventLog.append([move('before-join', 1)]);
+  await waitFor(() => l.ordinals().includes(fresh.position), 5000, 'the event logged after the join');
+  await sleep(50);
+  assert.equal(l.ordinals(), [fresh.position], `only the event logged after the join (${old.position} was logged before)`);
+  l.ws.close();
 });
 
 streams('replay from 0, from the middle, by timestamp and by datetime with an offset; then live', async () => {

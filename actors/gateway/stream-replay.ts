@@ -4,7 +4,8 @@
  */
 import { amqpFrame, type AmqpFormat } from './amqp-message.ts';
 
-export type StreamStart = { from: 'live' } | { from: 'ordinal'; position: number } | { from: 'time'; ms: number };
+/** Live: what is logged after `after` (the log's head when the client joined); or from an ordinal, or from a time. */
+export type StreamStart = { from: 'live'; after?: number } | { from: 'ordinal'; position: number } | { from: 'time'; ms: number };
 
 export type StartCheck = { ok: true; start: StreamStart } | { ok: false; reason: string };
 

@@ -41,7 +41,7 @@ export class Client {
     private onTooSlow: (c: Client) => void,
   ) {
     // held live events (≤ limit/2) plus what is in flight (≤ limit/4 at the seam) stay under the limit
-    this.seam = new ReplaySeam(Math.max(1, Math.floor(limit / 2)), { live: start.from === 'live' });
+    this.seam = new ReplaySeam(Math.max(1, Math.floor(limit / 2)), start.from === 'live' ? { live: true, after: start.after } : { live: false });
     this.lowWater = Math.max(1, Math.floor(limit / 4));
   }
   /** ws calls this once the frame is handed to the kernel (or the socket failed). */

@@ -50,6 +50,11 @@ export class StreamHub {
     return new Map([...this.groups.values()].map((g) => [g.id, g.clients.size]));
   }
 
+  /** The log's last position now: a live client starts after it. */
+  head(): Promise<number> {
+    return this.o.eventLog.head();
+  }
+
   /** A client of a known stream: live at once, or replayed first. */
   join(ws: WebSocket, record: StreamRecord, start: StreamStart): Client {
     let group = this.groups.get(record.id);

@@ -71,8 +71,11 @@ export function streamService(o: { records: StreamRecords; hub: StreamHub; log: 
       return;
     }
     let record: StreamRecord | undefined;
+    let head: number | undefined;
     try {
-      record = await records.get(id);
+      // a live client starts after what the log holds now: an event logged before it joined is not new to it, even
+      // when the tail delivers it after the join (a hole before it holds the tail back)
+      [record, head] = await Promise.all([records.get(id), start.start.from === 'live' ? hub.head() : undefined]);
     } catch (err) {
       log.error({ err }, 'stream lookup failed');
       ws.close(1011, 'stream lookup failed');
@@ -88,7 +91,7 @@ export function streamService(o: { records: StreamRecords; hub: StreamHub; log: 
       ws.close(CLOSE.shutdown, 'server shutting down');
       return;
     }
-    client = hub.join(ws, record, start.start);
+    client = hub.join(ws, record, start.start.from === 'live' ? { from: 'live', after: head } : start.start);
   };
 
   return {
