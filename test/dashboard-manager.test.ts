@@ -238,8 +238,19 @@ browserTest("the pump's focus events are load (a counter and a rate), never a co
       cards.filter((c) => absent.has(c.ordinal)),
       [],
     );
-    const alerts = await page.$$eval('#alerts li.alert', (lis) => lis.map((li) => (li as HTMLElement).dataset.customer!));
-    const onPlan = await page.evaluate(() => [...(window as any).storeflowDashboard.store.shoppers.keys()]);
+    // the list and the plan read in one frame, after the page's own render in it: a shopper who left between two
+    // separate reads would be on the list drawn before and off the plan after
+    const { alerts, onPlan } = await page.evaluate(
+      () =>
+        new Promise<{ alerts: string[]; onPlan: string[] }>((ok) =>
+          requestAnimationFrame(() =>
+            ok({
+              alerts: [...document.querySelectorAll<HTMLElement>('#alerts li.alert')].map((li) => li.dataset.customer!),
+              onPlan: [...(window as any).storeflowDashboard.store.shoppers.keys()],
+            }),
+          ),
+        ),
+    );
     for (const id of alerts) assert.ok(onPlan.includes(id), `alert for ${id}, not on the plan`);
     assert.equal((page as any).problems, []);
   } finally {
