@@ -9,7 +9,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { replay, Replayer, canonical, type ExportedEvent } from '../adapters/process/replay.ts';
+import { replay, Replayer, canonical, sameJson, type ExportedEvent } from '../adapters/process/replay.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { parseStoreCsv, CSV_FILES } from '../actors/data/store-csv.ts';
 import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';
@@ -76,6 +76,35 @@ test('the fixtures cover what they say: rejected inputs, a duplicate, an unknown
   assert.ok(
     crash.some((e) => e.message_id?.startsWith(`${undecided.message_id}:`) && e.position > undecided.position),
     'decided after the restart',
+  );
+});
+
+test('outputs compare as JSON, key order aside: an absent key is an undefined one, NaN is null, anything else differs', () => {
+  const pairs: [unknown, unknown][] = [
+    [
+      { a: 1, b: { c: [1, { d: 'x' }] } },
+      { b: { c: [1, { d: 'x' }] }, a: 1 },
+    ],
+    [{ a: 1, detail: undefined }, { a: 1 }],
+    [{ score: Number.NaN }, { score: null }],
+    [{ a: 1 }, { a: 2 }],
+    [{ a: [1, 2] }, { a: [2, 1] }],
+    [{ a: '1' }, { a: 1 }],
+    [{ a: { b: 1 } }, { a: { b: 1, c: 0 } }],
+    [{ a: null }, { a: {} }],
+  ];
+  assert.equal(
+    pairs.map(([x, y]) => [sameJson(x, y), sameJson(y, x)]),
+    [
+      [true, true],
+      [true, true],
+      [true, true],
+      [false, false],
+      [false, false],
+      [false, false],
+      [false, false],
+      [false, false],
+    ],
   );
 });
 

@@ -3,6 +3,7 @@
  * register with the pipeline — with no broker and no real time, and the outputs compared with the
  * recorded ones. Settings come from the log's own `recommender_started` / `detector_started` records.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import { fromFlat } from '../../schemas/events.ts';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
@@ -59,6 +60,15 @@ const OUTPUT_TYPES = new Set(['prediction', 'no_prediction', 'focus', 'browsing'
 
 export function isOutput(e: ExportedEvent): boolean {
   return e.metadata?.source === 'output';
+}
+
+/**
+ * Whether two outputs' data are the same JSON, key order aside (jsonb reorders keys). Structural equality answers
+ * almost every comparison without serialising; only a pair it calls different (an absent key against an
+ * undefined one, NaN against null) is serialised to be sure.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(a, b) || canonical(a) === canonical(b);
 }
 
 /** JSON with object keys sorted, so jsonb's key order does not count as a difference. */
@@ -194,7 +204,7 @@ export class Replayer {
         note({ messageId: id, kind: 'missing', recorded: rec });
         continue;
       }
-      if (canonical(got.data) === canonical(rec.data) && got.type === rec.type) identical++;
+      if (got.type === rec.type && sameJson(got.data, rec.data)) identical++;
       else {
         different++;
         note({ messageId: id, kind: 'different', recorded: rec, replayed: got });
