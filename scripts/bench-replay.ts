@@ -6,6 +6,7 @@
  * per-customer counters) without actors; and the floor of the actor design, the same inputs as one XState transition
  * each (a per-customer actor with one assign, ended by the customer's exit), which bounds any replay that gives
  * every input to an actor.
+ * Node runs with `npm run replay`'s young generation (--max-semi-space-size=64, package.json), the baselines too.
  *   npm run bench:replay -- [--events 1000000] [--json]
  */
 import { readFileSync } from 'node:fs';

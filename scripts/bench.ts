@@ -10,7 +10,7 @@
  * bench:replicas runs only when DATABASE_URL and MQTT_URL are set (it needs a shared broker and database).
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cli } from './cli.ts';
@@ -104,10 +104,18 @@ const unknown = only?.filter((o) => !ALL.some((b) => b.label === o));
 if (unknown?.length) fail(`--only: unknown benchmark ${unknown.join(', ')} (known: ${ALL.map((b) => b.label).join(', ')})`);
 const chosen = ALL.filter((b) => !only || only.includes(b.label));
 
+const SCRIPTS: Record<string, string> = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')).scripts;
+
+/** The Node.js flags `npm run bench:<name>` starts with (package.json: `node FLAGS --import tsx …`), so both ways run alike. */
+function nodeFlags(name: string): string[] {
+  const m = /^node\s+(.*?)\s*--import tsx\b/.exec(SCRIPTS[`bench:${name}`] ?? '');
+  return m ? m[1].split(/\s+/).filter(Boolean) : [];
+}
+
 /** Runs one benchmark; resolves with its output, exit code, and whether it was stopped for taking too long. */
 function run(b: Bench): Promise<{ out: string; code: number | null; hung: boolean; seconds: number }> {
   const script = join(import.meta.dirname, `bench-${b.name}.ts`);
-  const args = ['--import', 'tsx', script, ...b.args, '--json'];
+  const args = [...nodeFlags(b.name), '--import', 'tsx', script, ...b.args, '--json'];
   appendFileSync(LOG, `\n===== npm run bench:${b.name} -- ${[...b.args, '--json'].join(' ')} ${JSON.stringify(b.env ?? {})}\n`);
   const t0 = performance.now();
   return new Promise((ok) => {
