@@ -10,9 +10,12 @@ import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
 
 export type InputSource = 'mqtt' | 'kafka' | 'http' | 'amqp' | 'replay';
 
+/** Where an input sits in the log: all a processor reads of its log entry (its ids and its stream's version). */
+export type LoggedInput = Pick<LoggedEvent, 'position' | 'version' | 'messageId'>;
+
 /** What a processor gets: the durable log entry and the event it carries. */
 export interface Input {
-  logged: LoggedEvent;
+  logged: LoggedInput;
   event: StoreEvent;
 }
 
@@ -80,6 +83,6 @@ export function outputId(causeId: string, type: string, n = 0): string {
 }
 
 /** The id a logged input goes by: its stable id, or its position when it has none. */
-export function loggedInputId(logged: LoggedEvent): string {
+export function loggedInputId(logged: Pick<LoggedEvent, 'position' | 'messageId'>): string {
   return logged.messageId ?? `position-${logged.position}`;
 }

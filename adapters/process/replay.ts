@@ -8,7 +8,7 @@ import type { ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import { fromFlat } from '../../schemas/events.ts';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
-import { fromExported, type ExportedEvent } from '../../actors/kernel/event-log.ts';
+import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
 
 export type { ExportedEvent };
 import type { Input, Output } from './processor-contract.ts';
@@ -161,7 +161,8 @@ export class Replayer {
     const event = fromFlat(e.type, e.data);
     if (!event) return false;
     this.inputs++;
-    const input: Input = { logged: fromExported(e), event };
+    // what a processor reads of the entry (fromExported would also parse recorded_at, which none of them reads)
+    const input: Input = { logged: { position: e.position, version: e.version, messageId: e.message_id ?? undefined }, event };
     // as live: the detector first (its focus goes on to the sessions), then the sessions
     if (this.detector?.consumes.includes(event.kind as never)) {
       for (const o of this.detector.handle(input)) {
