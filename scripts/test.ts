@@ -5,9 +5,11 @@
  * per file and one closing line "N passed, N failed".
  *   npm test                 all files
  *   npm test -- gateway      files whose path contains "gateway"
+ *   npm test -- --no-services  only the files that need no PostgreSQL, broker, browser or child process
+ *                            (CI runs these on the oldest supported Node)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createLogger } from '../adapters/process/logger.ts';
@@ -15,16 +17,24 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/edges/
 import { startEmbeddedBroker, type EmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 import { cli } from './cli.ts';
 
-const { positionals: filters } = cli({
-  usage: 'npm test -- [NAME...]',
+const { positionals: filters, values } = cli({
+  usage: 'npm test -- [NAME...] [--no-services]',
   summary: 'Runs every test/**/*.test.ts file in its own process (uvu), on an embedded PostgreSQL and MQTT broker unless DATABASE_URL / MQTT_URL are set.',
+  options: {
+    'no-services': { type: 'boolean', help: 'only the files that need no service (no PostgreSQL, broker, browser, Kafka or child process); starts none' },
+  },
   positionals: { help: 'NAME  only the files whose path contains NAME (any number of them)', max: Infinity },
 });
+const withoutServices = values['no-services'] === true;
+/** What in a test file's source means it needs a service: the test app and broker helpers, the browser, Kafka, a database, a child process. */
+const NEEDS_SERVICES =
+  /from '\.\/(helpers|kafka-helpers|browser)\.ts'|DATABASE_URL|MQTT_URL|node:child_process|embedded-postgres|postgres-event-log|edges\/database/;
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
 const root = join(import.meta.dirname, '..', 'test');
 const files = walk(root)
   .filter((f) => f.endsWith('.test.ts'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .filter((f) => !withoutServices || !NEEDS_SERVICES.test(readFileSync(f, 'utf8')))
   .sort();
 
 function walk(dir: string): string[] {
@@ -51,19 +61,23 @@ let passed = 0,
   skipped = 0;
 const failures: string[] = [];
 try {
-  if (!env.DATABASE_URL) {
+  if (!env.DATABASE_URL && !withoutServices) {
     pgDir = mkdtempSync(join(tmpdir(), 'storeflow-test-pg-'));
     pg = await startEmbeddedPostgres({ dataDir: pgDir, log });
     env.DATABASE_URL = pg.url;
     env.STOREFLOW_TEST_EMBEDDED_PG = '1';
   }
-  if (!env.MQTT_URL && !env.MQTT_HOST) {
+  if (!env.MQTT_URL && !env.MQTT_HOST && !withoutServices) {
     broker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', log });
     env.MQTT_URL = broker.url;
     env.MQTT_PROTOCOL_VERSION = '4';
     env.STOREFLOW_TEST_EMBEDDED_MQTT = '1';
   }
-  console.log(`storeflow tests: ${files.length} files; PostgreSQL ${pg ? 'embedded' : 'external'}, MQTT ${broker ? 'embedded (aedes)' : 'external'}`);
+  console.log(
+    withoutServices
+      ? `storeflow tests: ${files.length} files that need no service, on Node ${process.versions.node}`
+      : `storeflow tests: ${files.length} files; PostgreSQL ${pg ? 'embedded' : 'external'}, MQTT ${broker ? 'embedded (aedes)' : 'external'}, Node ${process.versions.node}`,
+  );
   for (const file of files) {
     const name = relative(join(root, '..'), file);
     const started = Date.now();
