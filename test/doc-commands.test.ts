@@ -11,15 +11,17 @@
  * - The default ports in a block (8000, 8080, 8081, 1883) are replaced by the ports that storeflow bound, as a reader
  *   replaces them by the ones its start-up log prints.
  * - The scripts see that storeflow's database (DATABASE_URL, DATABASE_SCHEMA); STOREFLOW_HOME and TMPDIR are a
- *   temporary folder, removed at the end.
- * - A block must exit 0 within a minute, and its output must show each of its `# → TEXT` lines, in order (white
+ *   temporary folder, removed at the end. curl fails on an HTTP error status (a .curlrc there says `fail-with-body`),
+ *   so a block cannot pass on a 4xx or 5xx answer it does not show.
+ * - DOC_COMMANDS_SHOW=1 prints what each block printed (to write its `# →` lines).
+ * - A block must exit 0 within two minutes, and its output must show each of its `# → TEXT` lines, in order (white
  *   space aside; `...` stands for anything).
  * And every relative link of those documents names a file that exists, and its `#anchor` a heading there.
  */
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { startTestApp, type TestApp } from './helpers.ts';
@@ -35,7 +37,7 @@ const DOCUMENTS = [
 ];
 /** Pages that other branches add (linked before they land); remove a name once its page is in the tree. */
 const WRITTEN_ELSEWHERE = ['docs/quality.md'];
-const BLOCK_MS = 60_000;
+const BLOCK_MS = 120_000;
 
 interface Block {
   file: string;
@@ -116,6 +118,7 @@ const blocksRun = suite<{ app?: TestApp; home: string; ports: Record<string, num
 
 blocksRun.before(async (context) => {
   context.home = mkdtempSync(join(tmpdir(), 'storeflow-doc-'));
+  writeFileSync(join(context.home, '.curlrc'), 'fail-with-body\n');
   const app = await startTestApp({
     ROLES: 'recommender,detector,simulator,pump,gateway',
     AUTO_SEED: 'true',
@@ -135,6 +138,7 @@ blocksRun.before(async (context) => {
     DATABASE_SCHEMA: app.config.databaseSchema,
     STOREFLOW_HOME: context.home,
     TMPDIR: context.home,
+    CURL_HOME: context.home,
     LOG_LEVEL: 'warn',
   };
 });
@@ -152,6 +156,7 @@ for (const file of DOCUMENTS) {
       const text = block.text.replace(/\b(8000|8080|8081|1883)\b/g, (p) => String(ports[p]));
       const { code, stdout, stderr } = await runScript(text, env);
       const where = `${block.file}:${block.line}`;
+      if (process.env.DOC_COMMANDS_SHOW) console.log(`--- ${where}\n${stdout}${stderr ? `--- stderr\n${stderr}` : ''}`);
       assert.is(code, 0, `${where} exits 0\n${text}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
       const absent = missing(stdout, shown(text));
       assert.is(absent, undefined, `${where} prints "${absent}"\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
