@@ -105,6 +105,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
       pipeline: undefined as unknown as Pipeline,
       roles: config.roles,
       peers,
+      tracing,
       async connectBroker(role) {
         const onTakenOver = () =>
           fatal(
