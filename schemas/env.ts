@@ -11,8 +11,9 @@ import { POSTGRES_VARIABLES, PROCESS_VARIABLES } from './env/process.ts';
 import { readEnv, type Env } from './env/read.ts';
 import { DETECTOR_VARIABLES, GATEWAY_VARIABLES, PUMP_VARIABLES, RECOMMENDER_VARIABLES, SIMULATOR_VARIABLES } from './env/roles.ts';
 import { KAFKA_VARIABLES, MQTT_VARIABLES, TOPIC_VARIABLES } from './env/transport.ts';
+import { TRACING_VARIABLES } from './env/tracing.ts';
 
-export type { Config, ConfigResult, KafkaConfig, Topics } from './env/config.ts';
+export type { Config, ConfigResult, KafkaConfig, Topics, TracingConfig } from './env/config.ts';
 export { KAFKA_TOPIC } from './env/config.ts';
 export { ROLE_NAMES, type Role } from './env/process.ts';
 export { SECRET_VARIABLES, type Env } from './env/read.ts';
@@ -30,6 +31,7 @@ export const EnvSchema = Type.Object(
     ...PUMP_VARIABLES,
     ...SIMULATOR_VARIABLES,
     ...GATEWAY_VARIABLES,
+    ...TRACING_VARIABLES,
   },
   { additionalProperties: true },
 );

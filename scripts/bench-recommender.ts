@@ -26,8 +26,11 @@
  * --replicas 1,2 (Kafka): the storeflow part once per replica count, in one consumer group on one PostgreSQL (the
  * first replica in this process, the others as `npm start` processes): partitions by customer, so each replica owns
  * its customers. The MQTT transport's replicas have their own benchmark (npm run bench:replicas).
+ * --tracing off,0.01,1 --rounds 3: the storeflow part once per OpenTelemetry setting (off, or the share of traces
+ * sampled, OTEL_TRACES_SAMPLER=parentbased_traceidratio), repeated in alternating order; spans are exported over
+ * OTLP/HTTP to a sink in a process of its own. The median sustained rate of each setting against tracing off.
  *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000] [--transport mqtt|kafka] [--replicas 1,2]
- *     [--workload storeflow|original] [--json]
+ *     [--workload storeflow|original] [--tracing off,0.01,1] [--rounds N] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -60,6 +63,8 @@ const { int, num, values, fail } = cli({
     window: { type: 'string', arg: 'W', help: 'focus events awaiting their reply in the sustained run (default 1000; 500 with --workload original)' },
     transport: { type: 'string', arg: 'T', help: 'mqtt (default) or kafka (BOOTSTRAP_SERVERS, else a local broker)' },
     replicas: { type: 'string', arg: 'N,M', help: 'Kafka: replica counts to run storeflow with, one after another (default 1)' },
+    tracing: { type: 'string', arg: 'off,R,…', help: 'the storeflow part once per tracing setting: off, or a sampled share of traces (0 to 1)' },
+    rounds: { type: 'string', arg: 'N', help: 'with --tracing: the settings run N times in alternating order (default 1)' },
     workload: {
       type: 'string',
       arg: 'W',
@@ -78,6 +83,10 @@ const CUSTOMERS = 20_000;
 const WORKLOAD = values.workload ?? 'storeflow';
 if (WORKLOAD !== 'storeflow' && WORKLOAD !== 'original') fail(`--workload: storeflow or original, got ${JSON.stringify(WORKLOAD)}`);
 const ORIGINAL = WORKLOAD === 'original';
+/** --tracing: the sampled shares to run storeflow with (undefined: tracing off). */
+const TRACING = (values.tracing ?? 'off').split(',').map((x) => (x.trim() === 'off' ? undefined : Number(x)));
+if (TRACING.some((r) => r !== undefined && !(r >= 0 && r <= 1))) fail(`--tracing: off or ratios from 0 to 1, got ${JSON.stringify(values.tracing)}`);
+const ROUNDS = int('rounds', 1, { min: 1, max: 9 });
 // storeflow's: 2025-06-01, inside the generated coupons' window; the original's: 2011-06-01, inside its 2010–2013
 const FIRST_TS = ORIGINAL ? 1306886400 : 1748736000;
 /** The store and the recommender's settings of the workload (see the header). */
@@ -135,8 +144,26 @@ function cpuOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function storeflow(replicas: number) {
-  const schema = `bench_${process.pid}_${replicas}`;
+/** Where storeflow exports its spans in a traced run: an OTLP/HTTP endpoint that reads and drops them, in a process of its own. */
+async function spanSink(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(${port}, '127.0.0.1', () => console.log('up'))`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise((ok) => child.stdout?.once('data', ok));
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+const sink = TRACING.some((r) => r !== undefined) ? await spanSink() : undefined;
+const tracingEnv = (ratio: number | undefined): Record<string, string> =>
+  ratio === undefined || !sink
+    ? {}
+    : { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(ratio) };
+const tracingName = (ratio: number | undefined) => (ratio === undefined ? 'tracing off' : `tracing ${ratio * 100} %`);
+
+async function storeflow(replicas: number, tracing?: number) {
+  const schema = `bench_${process.pid}_${replicas}_${String(tracing ?? 'off').replace('.', '_')}`;
   const env = {
     DATABASE_URL: databaseUrl,
     ...(KAFKA
@@ -149,6 +176,7 @@ async function storeflow(replicas: number) {
     PREDICTION_THRESHOLD: '0',
     LOG_LEVEL: 'warn',
     ...WORKLOAD_ENV,
+    ...tracingEnv(tracing),
   };
   const config = configFrom({ ...env, MQTT_CLIENT_ID: `bench-${process.pid}`, PORT: '0' });
   const database = await connectDatabase(databaseUrl, schema, log);
@@ -208,7 +236,7 @@ async function storeflow(replicas: number) {
     mark = { ...app.eventLog.stats };
     return [];
   };
-  const name = replicas === 1 ? 'storeflow' : `${replicas} replicas`;
+  const name = `${replicas === 1 ? 'storeflow' : `${replicas} replicas`}${TRACING.length > 1 || tracing !== undefined ? `, ${tracingName(tracing)}` : ''}`;
   let cpu0 = 0;
   const othersCpu = () => others.reduce((sum, c) => sum + cpuOf(c.pid!), 0);
   const run = await phase(
@@ -233,8 +261,13 @@ async function storeflow(replicas: number) {
   return run;
 }
 
-const runs: { replicas: number; run: Awaited<ReturnType<typeof phase>> }[] = [];
-for (const n of REPLICAS) runs.push({ replicas: n, run: await storeflow(n) });
+const runs: { replicas: number; tracing?: number; run: Awaited<ReturnType<typeof phase>> }[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  // alternating: each round starts with the next setting, so no setting always runs first (or last) on a drifting machine
+  const order = TRACING.map((_, i) => TRACING[(i + round) % TRACING.length]);
+  for (const n of REPLICAS) for (const t of order) runs.push({ replicas: n, tracing: t, run: await storeflow(n, t) });
+}
+sink?.stop();
 
 // 3. the size-matched echo: the same focus events answered with the sizes storeflow's (first) run sent
 const first = runs[0].run;
@@ -252,7 +285,19 @@ for (const { replicas, run: ours } of runs) {
     `  at ${RATE}/s: p99 ${ours.steady.p99.toFixed(2)} ms = ${(ours.steady.p99 - sized.steady.p99).toFixed(2)} ms added to the size-matched echo's ${sized.steady.p99.toFixed(2)} ms (plain echo ${ceiling.steady.p99.toFixed(2)} ms); p50 ${ours.steady.p50.toFixed(2)} ms (size-matched echo ${sized.steady.p50.toFixed(2)} ms)`,
   );
 }
-if (runs.length > 1)
+/** The median sustained rate of each tracing setting, against tracing off (--tracing). */
+const tracingRows = TRACING.length > 1 ? tracingSummary() : [];
+function tracingSummary() {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rate = (t: number | undefined) => median(runs.filter((r) => r.tracing === t && r.replicas === REPLICAS[0]).map((r) => r.run.burst.rate));
+  const off = rate(undefined);
+  return TRACING.filter((t) => t !== undefined).map((t) => {
+    const r = rate(t);
+    console.log(`${tracingName(t)}: ${Math.round(r)}/s sustained (median of ${ROUNDS}) = ${(r / off).toFixed(3)} of tracing off (${Math.round(off)}/s)`);
+    return { ratio: t, rate: r, off };
+  });
+}
+if (REPLICAS.length > 1)
   console.log(
     `${runs.map((r) => `${r.replicas}: ${Math.round(r.run.burst.rate)}/s`).join(' · ')} (${(runs.at(-1)!.run.burst.rate / runs[0].run.burst.rate).toFixed(2)}× from ${runs[0].replicas} to ${runs.at(-1)!.replicas})`,
   );
@@ -260,7 +305,8 @@ if (runs.length > 1)
 if (values.json) {
   const where = `${KAFKA ? 'Kafka' : broker ? 'embedded broker' : 'Mosquitto'}, ${ORIGINAL ? "original's terms" : "storeflow's data"}`;
   const rows: BenchRow[] = [];
-  for (const { replicas, run: ours } of runs) {
+  // the first round's runs without tracing: one row set per replica count
+  for (const { replicas, run: ours } of runs.filter((r) => r.tracing === undefined).slice(0, REPLICAS.length)) {
     const who = `recommender (${where}${replicas > 1 ? `, ${replicas} replicas` : ''})`;
     const ratio = ours.burst.rate / sized.burst.rate;
     const added = ours.steady.p99 - sized.steady.p99;
@@ -296,6 +342,15 @@ if (values.json) {
       },
     );
   }
+  for (const t of tracingRows)
+    rows.push({
+      figure: `recommender (${where}): sustained, ${tracingName(t.ratio)}`,
+      value: Math.round(t.rate),
+      unit: '/s',
+      baseline: { what: `tracing off, median of ${ROUNDS}`, value: Math.round(t.off) },
+      ratio: t.rate / t.off,
+      ...(t.ratio === 0.01 ? { target: '≥ 0.95 of tracing off', met: t.rate / t.off >= 0.95 } : {}),
+    });
   printBenchJson({
     bench: 'recommender',
     setting: `${COUNT.toLocaleString('en-US')} focus events closed loop (${WINDOW} outstanding), ${RATE}/s for ${SECONDS} s; ${where}`,

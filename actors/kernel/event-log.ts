@@ -17,9 +17,18 @@ export interface NewEvent {
    * Otherwise it is skipped as a `conflict`: another writer (a replica) appended something the appender has not seen.
    */
   expectedVersion?: number;
+  /** The trace the event was appended in (not stored): the group commit that carries it links to it. */
+  trace?: TraceLink;
 }
 
-export interface LoggedEvent extends Required<Omit<NewEvent, 'messageId' | 'expectedVersion'>> {
+/** A span's identity, as a group commit links to the traces of the events it carries (W3C trace context). */
+export interface TraceLink {
+  traceId: string;
+  spanId: string;
+  traceFlags: number;
+}
+
+export interface LoggedEvent extends Required<Omit<NewEvent, 'messageId' | 'expectedVersion' | 'trace'>> {
   position: number;
   version: number;
   messageId?: string;

@@ -51,6 +51,7 @@ export const detectorRole: RoleFactory = async (ctx) => {
   });
   pipeline.register({
     processor,
+    name: 'detector',
     onLogged: (outputs) => {
       for (const o of outputs) {
         const e = o.event;

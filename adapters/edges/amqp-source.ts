@@ -17,6 +17,7 @@ import type { Logger } from '../process/logger.ts';
 import { scrubUrl } from '../process/logger.ts';
 import { isAboutTheRows } from './postgres-log-insert.ts';
 import { storableText } from '../../schemas/storable.ts';
+import { Tracing } from '../process/tracing.ts';
 
 export { amqpEvent, MAX_AMQP_BODY } from '../../actors/gateway/amqp-message.ts';
 export const AMQP_EXCHANGE = 'event-streams';
@@ -43,6 +44,8 @@ export interface AmqpSourceOptions {
   queue?: string;
   /** Reconnect delay after the connection drops (ms). */
   retryMs?: number;
+  /** OpenTelemetry: a message's trace continues from its `traceparent` header. */
+  tracing?: Tracing;
 }
 
 export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource> {
@@ -61,6 +64,13 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
     if (!msg || !channel) return; // consumer cancelled by the server
     const ch = channel;
     let event = amqpEvent(msg.fields.routingKey, msg.content, msg.properties.messageId ?? undefined);
+    const headers = msg.properties.headers;
+    const span = o.tracing?.receive(`${exchange} ${msg.fields.routingKey}`, 'rabbitmq', {
+      traceparent: typeof headers?.traceparent === 'string' ? headers.traceparent : undefined,
+      tracestate: typeof headers?.tracestate === 'string' ? headers.tracestate : undefined,
+    });
+    const appending = span && o.tracing?.child(span, 'append');
+    if (appending) event.trace = o.tracing?.link(appending);
     try {
       // waits out a database outage (the log retries); fails only for rows the database refuses, or at shutdown
       await o.eventLog.append([event]).catch(async (err) => {
@@ -75,6 +85,8 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
         await o.eventLog.append([event]);
       });
     } catch (err) {
+      Tracing.end(appending, err);
+      Tracing.end(span, err);
       o.log.error({ err }, 'AMQP message not logged; the broker will deliver it again');
       try {
         ch.nack(msg, false, true);
@@ -83,6 +95,8 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
       }
       return;
     }
+    Tracing.end(appending);
+    Tracing.end(span);
     if (event.type !== 'rejected') return ch.ack(msg);
     o.log.warn({ routingKey: event.metadata!.routing_key, reason: (event.data as { reason: string }).reason }, 'AMQP message rejected; dead-lettered');
     ch.nack(msg, false, false); // to the dead-letter queue, never back to this one

@@ -17,7 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Message, type Producer } from 'kafkajs';
 import type { Config, KafkaConfig } from '../../schemas/env.ts';
 import type { Logger } from '../process/logger.ts';
-import type { Broker, MessageHandler } from './mqtt.ts';
+import type { Broker, MessageHandler, SendOptions } from './mqtt.ts';
+import type { TraceCarrier } from '../process/tracing.ts';
 
 export interface KafkaConnectOptions extends KafkaConfig {
   /** The role this client serves (logs; the group of a subscription every instance must hear). */
@@ -186,7 +187,7 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
     // failed sends left for close: each hears it
     if (closed) for (const p of queue.splice(0)) p.done?.(new Error('the Kafka client is closed'));
   };
-  const enqueue = (topic: string, payload: string | Buffer, opts: { id?: string }, done?: (err?: Error) => void) => {
+  const enqueue = (topic: string, payload: string | Buffer, opts: SendOptions, done?: (err?: Error) => void) => {
     if (closed) {
       done?.(new Error('the Kafka client is closed'));
       return;
@@ -194,7 +195,11 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
     const key = customerKey(payload);
     queue.push({
       topic: kafkaTopic(topic),
-      message: { key: key ?? null, value: payload, ...(opts.id ? { headers: { 'storeflow-id': opts.id } } : {}) },
+      message: {
+        key: key ?? null,
+        value: payload,
+        ...(opts.id || opts.trace ? { headers: { ...(opts.id ? { 'storeflow-id': opts.id } : {}), ...opts.trace } } : {}),
+      },
       done,
     });
     // messages sent in the same turn share one request
@@ -247,7 +252,7 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
           if (!isRunning() || isStale()) break;
           let r: unknown;
           try {
-            r = handler(topic, m.value ?? Buffer.alloc(0), meta);
+            r = handler(topic, m.value ?? Buffer.alloc(0), m.headers?.traceparent ? { ...meta, trace: traceOf(m.headers) } : meta);
           } catch (err) {
             r = Promise.reject(err);
           }
@@ -292,4 +297,10 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
       await admin.disconnect().catch(() => {});
     },
   };
+}
+
+/** The W3C trace context among a Kafka message's headers. */
+function traceOf(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined>): TraceCarrier {
+  const text = (v: Buffer | string | (Buffer | string)[] | undefined) => (v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v));
+  return { traceparent: text(headers.traceparent), tracestate: text(headers.tracestate) };
 }

@@ -11,19 +11,32 @@ import { scrubUrl } from '../process/logger.ts';
 import { deferPubacks } from './mqtt-deferred-ack.ts';
 import { protectDebugOutput } from '../process/debug-output.ts';
 import { guardClientPacketSize } from './mqtt-packet-guard.ts';
+import type { TraceCarrier } from '../process/tracing.ts';
 
 /**
  * A message handler. When it returns a promise, the QoS 1 acknowledgement (PUBACK) is held back until
  * the promise resolves (e.g. the input is durable in the event log), without stalling the next messages.
+ * `trace`: the W3C trace context the message carried (MQTT 5 user properties, Kafka headers), for its trace to go on.
  */
-export type MessageHandler = (topic: string, payload: Buffer, meta: { messageId?: number; dup: boolean; retain: boolean }) => void | Promise<unknown>;
+export type MessageHandler = (
+  topic: string,
+  payload: Buffer,
+  meta: { messageId?: number; dup: boolean; retain: boolean; trace?: TraceCarrier },
+) => void | Promise<unknown>;
+
+/** `id`: the output's stable id; `trace`: the W3C trace context its consumer continues (MQTT 5 user properties, Kafka headers). */
+export interface SendOptions {
+  qos?: 0 | 1;
+  id?: string;
+  trace?: TraceCarrier;
+}
 
 export interface Broker {
   readonly mode: 'external' | 'embedded' | 'none';
   /** `id`: the output's stable id, sent as MQTT 5 user property `storeflow-id` so consumers can de-duplicate. */
   publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }): Promise<void>;
   /** The same without a promise per message (hot paths): `done` hears the broker's acknowledgement or the failure. */
-  send(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }, done?: (err?: Error) => void): void;
+  send(topic: string, payload: string | Buffer, opts?: SendOptions, done?: (err?: Error) => void): void;
   /** `shared: false` keeps GROUP_ID's shared subscription off (commands every instance must hear). */
   /** `noLocal`: never deliver this client's own publications back to it (MQTT 5; ignored on a shared subscription, where it is not allowed). */
   subscribe(topics: string[], handler: MessageHandler, opts?: { shared?: boolean; noLocal?: boolean }): Promise<void>;
@@ -140,7 +153,7 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   // attaches a handler: hold them (unacknowledged) until one is there.
   let early: { topic: string; payload: Buffer; packet: any; release: () => void }[] | undefined = [];
   const deliver = (topic: string, payload: Buffer, packet: any): Promise<unknown> | undefined => {
-    const meta = { messageId: packet.messageId, dup: packet.dup, retain: packet.retain };
+    const meta = { messageId: packet.messageId, dup: packet.dup, retain: packet.retain, trace: traceOf(packet.properties?.userProperties) };
     if (handlers.length === 1) {
       const r = handlers[0](topic, payload, meta);
       return r instanceof Promise ? r : undefined;
@@ -225,9 +238,11 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   client.on('disconnect', (packet) => {
     if (packet.reasonCode === 142) takenOver();
   });
-  const publishOptions = (opts: { qos?: 0 | 1; id?: string }) => ({
+  const publishOptions = (opts: SendOptions) => ({
     qos: opts.qos ?? 1,
-    ...(opts.id && o.protocolVersion === 5 ? { properties: { userProperties: { 'storeflow-id': opts.id } } } : {}),
+    ...((opts.id || opts.trace) && o.protocolVersion === 5
+      ? { properties: { userProperties: { ...(opts.id ? { 'storeflow-id': opts.id } : {}), ...opts.trace } } }
+      : {}),
   });
   return {
     mode: o.mode ?? 'external',
@@ -251,6 +266,14 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
 }
 
 /** Why a connect failed for good, naming the variables to fix (never their secret values), or undefined to retry. */
+/** The W3C trace context among an MQTT 5 message's user properties (a property sent twice: its first value). */
+function traceOf(props: Record<string, string | string[]> | undefined): TraceCarrier | undefined {
+  const parent = props?.traceparent;
+  if (parent === undefined) return undefined;
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  return { traceparent: first(parent), tracestate: first(props?.tracestate) };
+}
+
 export function connectFailure(err: Error & { code?: unknown }, username: string | undefined): string | undefined {
   const code = err.code;
   // CONNACK 4/5 (MQTT 3.1.1), 0x86/0x87 (MQTT 5): bad user name or password, not authorised

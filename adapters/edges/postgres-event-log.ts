@@ -16,6 +16,7 @@ import {
   type ReadOptions,
   type StreamPageRow,
   type LogTally,
+  type TraceLink,
 } from '../../actors/kernel/event-log.ts';
 import * as reads from './postgres-log-reads.ts';
 import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
@@ -30,6 +31,8 @@ interface Pending {
 export interface PgEventLogOptions {
   maxBatch?: number;
   log: Logger;
+  /** Heard after each group commit: when it ran (epoch ms), how many events it wrote, the traces they carry. */
+  onCommit?: (c: { startMs: number; endMs: number; events: number; traces: TraceLink[] }) => void;
 }
 
 export class PostgresEventLog implements EventLog {
@@ -94,6 +97,7 @@ export class PostgresEventLog implements EventLog {
     for (let attempt = 0; ; attempt++) {
       try {
         const t0 = performance.now();
+        const startMs = this.opts.onCommit ? Date.now() : 0;
         // a connection lost during COMMIT leaves it unknown whether the rows went in: look before writing them again
         const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? (await this.insert(events));
         const written = logged.filter((e) => !e.skipped);
@@ -102,6 +106,7 @@ export class PostgresEventLog implements EventLog {
         this.stats.batches++;
         this.stats.events += written.length;
         this.recovered();
+        if (this.opts.onCommit) this.heardCommit(startMs, events, written.length);
         let i = 0;
         for (const p of batch) {
           p.ok(logged.slice(i, i + p.events.length));
@@ -130,6 +135,12 @@ export class PostgresEventLog implements EventLog {
         await backoff(attempt);
       }
     }
+  }
+
+  private heardCommit(startMs: number, events: NewEvent[], written: number) {
+    const traces: TraceLink[] = [];
+    for (const e of events) if (e.trace) traces.push(e.trace);
+    this.opts.onCommit?.({ startMs, endMs: Date.now(), events: written, traces });
   }
 
   /**

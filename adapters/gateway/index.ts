@@ -105,6 +105,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
         exchange: cfg.amqpExchange,
         exchangeType: cfg.amqpExchangeType,
         routingKeys: async () => (await records.list()).map((r) => r.routing_key),
+        tracing: ctx.tracing,
       });
     }
   } catch (err) {

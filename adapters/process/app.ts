@@ -14,6 +14,7 @@ import { ensureStoreData } from '../edges/store-data.ts';
 import { PostgresEventLog } from '../edges/postgres-event-log.ts';
 import { connectMqtt, loggingBroker, mqttOptions, type Broker } from '../edges/mqtt.ts';
 import { connectKafka, kafkaOptions } from '../edges/kafka.ts';
+import { Tracing } from './tracing.ts';
 import { Pipeline } from './pipeline.ts';
 import { buildControlPlane, type ReadinessCheck } from './http.ts';
 import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
@@ -78,7 +79,13 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
     cleanups.push({ part: 'database pool', stop: () => database.close() });
     await migrate(database.db, log);
     await ensureStoreData(database, config, log.child({ part: 'store-data' }));
-    const eventLog = new PostgresEventLog(database.db, { log: log.child({ part: 'event-log' }) });
+    const tracing = config.tracing ? await Tracing.start(config.tracing, log.child({ part: 'tracing' })) : undefined;
+    // stopped after everything that makes spans: what is pending is exported first
+    if (tracing) cleanups.push({ part: 'tracing', stop: () => tracing.shutdown() });
+    const eventLog = new PostgresEventLog(database.db, {
+      log: log.child({ part: 'event-log' }),
+      ...(tracing ? { onCommit: (c) => tracing.commit(c.startMs, c.endMs, c.events, c.traces) } : {}),
+    });
     cleanups.push({ part: 'event log', stop: () => eventLog.close() });
     const metrics = createMetrics();
     const brokers: Broker[] = [];
@@ -98,6 +105,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
       pipeline: undefined as unknown as Pipeline,
       roles: config.roles,
       peers,
+      tracing,
       async connectBroker(role) {
         const onTakenOver = () =>
           fatal(
@@ -126,7 +134,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
       ctx.inspect = inspector.inspect as unknown as RoleContext['inspect'];
       log.info({ inspect: config.inspect === 'sky' ? 'Stately Sky (the live URL is printed above)' : config.inspect }, 'XSTATE_INSPECT: actors are inspected');
     }
-    const pipeline = new Pipeline({ config, log: log.child({ part: 'pipeline' }), metrics, eventLog, connectBroker: ctx.connectBroker });
+    const pipeline = new Pipeline({ config, log: log.child({ part: 'pipeline' }), metrics, eventLog, connectBroker: ctx.connectBroker, tracing });
     ctx.pipeline = pipeline;
     const factories = { ...ROLE_FACTORIES, ...opts.factories };
     for (const role of config.roles) {

@@ -36,6 +36,8 @@ import { SeenInputs } from './seen-inputs.ts';
 import { logRejected } from './rejected-input.ts';
 import { kindTopics } from './kind-topics.ts';
 import { decide } from './decide.ts';
+import { SpanKind } from '@opentelemetry/api';
+import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
 
 export interface PipelineOptions {
   config: Config;
@@ -45,6 +47,8 @@ export interface PipelineOptions {
   connectBroker(role: string): Promise<Broker>;
   /** How long an input id is remembered for de-duplication (ms). */
   dedupWindowMs?: number;
+  /** OpenTelemetry: one trace per input (none: no span is made). */
+  tracing?: Tracing;
 }
 
 export class Pipeline {
@@ -110,7 +114,12 @@ export class Pipeline {
         const kind = this.topicKinds.get(topic);
         if (!kind || !this.consumes(kind)) return;
         // the broker's acknowledgement waits for this: an input is acked once it is in the log
-        return this.ingest(kind, payload, { source: this.o.config.mqtt.mode === 'kafka' ? 'kafka' : 'mqtt', topic, brokerMessageId: meta.messageId });
+        return this.ingest(kind, payload, {
+          source: this.o.config.mqtt.mode === 'kafka' ? 'kafka' : 'mqtt',
+          topic,
+          brokerMessageId: meta.messageId,
+          trace: meta.trace,
+        });
       },
       { noLocal: this.handOffLocally },
     );
@@ -136,8 +145,23 @@ export class Pipeline {
   async ingest(
     kind: EventKind,
     raw: string | Uint8Array | object,
-    at: { source: InputSource; topic?: string; brokerMessageId?: number },
+    at: { source: InputSource; topic?: string; brokerMessageId?: number; trace?: TraceCarrier },
   ): Promise<IngestResult> {
+    const tracing = this.o.tracing;
+    if (!tracing) return this.take(kind, raw, at);
+    const span = tracing.receive(at.topic ?? this.topicFor(kind), at.source, at.trace);
+    try {
+      const result = await this.take(kind, raw, at, span);
+      span.setAttribute('storeflow.input', result.status);
+      Tracing.end(span);
+      return result;
+    } catch (err) {
+      Tracing.end(span, err);
+      throw err;
+    }
+  }
+
+  private async take(kind: EventKind, raw: string | Uint8Array | object, at: { source: InputSource; topic?: string }, span?: TraceSpan): Promise<IngestResult> {
     const topic = at.topic ?? this.topicFor(kind);
     const text = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : JSON.stringify(raw);
     const n = normalise(text, kind, this.o.config.maxPayloadBytes);
@@ -156,6 +180,7 @@ export class Pipeline {
     const event = n.event;
     let logged: LoggedEvent;
     const done = this.seen.appending(messageId);
+    const appending = span && this.o.tracing?.child(span, 'append');
     try {
       // waits out a database outage (the log retries); fails only for a row the database refuses, or at shutdown
       const appendStart = performance.now();
@@ -166,6 +191,7 @@ export class Pipeline {
           data: toFlat(event),
           messageId,
           metadata: { source: at.source, topic },
+          trace: appending && this.o.tracing?.link(appending),
         },
       ]);
       this.seen.remember(messageId);
@@ -183,10 +209,11 @@ export class Pipeline {
       return { status: 'rejected', code: 'unstorable', reason };
     } finally {
       done();
+      Tracing.end(appending);
     }
     this.m.inputs.inc({ kind: event.kind, source: at.source });
     // processors see inputs one at a time, in log order, as a replay of the log does
-    const turn = this.dispatchTail.then(() => this.dispatch({ logged, event }));
+    const turn = this.dispatchTail.then(() => this.dispatch({ logged, event }, span));
     this.dispatchTail = turn.catch(() => undefined);
     const { all } = await turn;
     // made only when asked for (an HTTP caller waits for it; the broker does not)
@@ -225,23 +252,43 @@ export class Pipeline {
     return decide(r.processor, input, this.o.log, (t0) => this.observe('decide', t0));
   }
 
+  /** A processor's turn with an input, as a span of the input's trace when it has one. */
+  private step(r: Registration, input: Input, trace: TraceSpan | undefined): { result: Output[] | Promise<Output[]>; span?: TraceSpan } {
+    const tracing = this.o.tracing;
+    if (!trace || !tracing) return { result: this.handle(r, input) };
+    const span = tracing.child(trace, `step ${r.name ?? 'processor'}`, { 'storeflow.kind': input.event.kind, 'storeflow.position': input.logged.position });
+    try {
+      const result = this.handle(r, input);
+      if (Array.isArray(result)) Tracing.end(span);
+      else
+        result.then(
+          () => Tracing.end(span),
+          (err) => Tracing.end(span, err),
+        );
+      return { result, span };
+    } catch (err) {
+      Tracing.end(span, err);
+      throw err;
+    }
+  }
+
   /**
    * Hands one logged input to each processor that consumes its kind. Outputs decided at once that a
    * processor here consumes are logged and handed on before this returns (so before the next input);
    * others are logged and published as they come. The promise it returns settles with all of them.
    */
-  private async dispatch(input: Input): Promise<{ all: Promise<Output[]>[] }> {
+  private async dispatch(input: Input, trace?: TraceSpan): Promise<{ all: Promise<Output[]>[] }> {
     const all: Promise<Output[]>[] = [];
     const t0 = performance.now();
     for (const r of this.registrations) {
       if (!r.processor.consumes.includes(input.event.kind)) continue;
-      const result = this.handle(r, input);
+      const { result, span } = this.step(r, input, trace);
       if (!Array.isArray(result)) {
-        all.push(result.then((outs) => this.emit(r, outs, input, t0)));
+        all.push(result.then((outs) => this.emit(r, outs, input, t0, 0, span)));
         continue;
       }
       if (result.length === 0) continue;
-      const emitted = this.emit(r, result, input, t0);
+      const emitted = this.emit(r, result, input, t0, 0, span);
       all.push(emitted);
       if (this.handOffLocally && result.some((x) => x.event && this.consumes(x.event.kind))) await emitted.catch(() => undefined);
     }
@@ -262,10 +309,12 @@ export class Pipeline {
    * processors here that consume them. A failed publication is logged and counted; the output stays in
    * the log. Resolves with the outputs and those they caused in turn.
    */
-  private async emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now(), attempt = 0): Promise<Output[]> {
+  private async emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now(), attempt = 0, trace?: TraceSpan): Promise<Output[]> {
     if (outputs.length === 0) return outputs;
     let logged: LoggedEvent[];
     const appendStart = performance.now();
+    const appending = trace && this.o.tracing?.child(trace, 'append', { 'storeflow.events': outputs.length });
+    const link = appending && this.o.tracing?.link(appending);
     try {
       logged = await this.o.eventLog.append(
         outputs.map(
@@ -276,10 +325,13 @@ export class Pipeline {
             messageId: o.messageId,
             expectedVersion: o.expectedVersion,
             metadata: { source: 'output', ...(o.publish ? { topic: o.publish.topic } : {}), ...o.metadata },
+            trace: link,
           }),
         ),
       );
+      Tracing.end(appending);
     } catch (err) {
+      Tracing.end(appending, err);
       this.o.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
       return [];
     }
@@ -290,7 +342,7 @@ export class Pipeline {
       this.m.skipped.inc({ reason: why });
       const kept = outputs.filter((_, i) => !logged[i].skipped);
       const keptLogged = logged.filter((e) => !e.skipped);
-      const done = kept.length ? await this.deliver(r, kept, keptLogged, input, t0, appendStart) : [];
+      const done = kept.length ? await this.deliver(r, kept, keptLogged, input, t0, appendStart, trace) : [];
       if (!r.processor.reconcile) return done;
       if (attempt >= 10) {
         this.o.log.error({ cause: input.logged.messageId, why }, 'outputs refused by the log ten times; giving up on this input');
@@ -298,7 +350,7 @@ export class Pipeline {
       }
       try {
         const again = await r.processor.reconcile(input, why);
-        return [...done, ...(await this.emit(r, again, input, t0, attempt + 1))];
+        return [...done, ...(await this.emit(r, again, input, t0, attempt + 1, trace))];
       } catch (err) {
         // only at shutdown (a rebuild waits out a database outage): the input stays undecided in the log, which
         // the next start's recovery decides
@@ -306,22 +358,35 @@ export class Pipeline {
         return done;
       }
     }
-    return this.deliver(r, outputs, logged, input, t0, appendStart);
+    return this.deliver(r, outputs, logged, input, t0, appendStart, trace);
   }
 
   /** Logged outputs: published in order, then handed to the processors here that consume them. */
-  private async deliver(r: Registration, outputs: Output[], logged: LoggedEvent[], input: Input, t0: number, appendStart: number): Promise<Output[]> {
+  private async deliver(
+    r: Registration,
+    outputs: Output[],
+    logged: LoggedEvent[],
+    input: Input,
+    t0: number,
+    appendStart: number,
+    trace?: TraceSpan,
+  ): Promise<Output[]> {
     this.observe('append_output', appendStart);
     const broker = this.broker;
     const sent = performance.now();
+    const tracing = this.o.tracing;
     for (const o of outputs) {
       this.m.outputs.inc({ type: o.type });
       if (!o.publish || !broker) continue;
+      const topic = o.publish.topic;
+      const span =
+        trace && tracing?.child(trace, `publish ${topic}`, { 'messaging.destination.name': topic, 'messaging.operation.type': 'send' }, SpanKind.PRODUCER);
       // written to the socket in order now; the broker's acknowledgement is not waited for (nothing here needs it)
-      broker.send(o.publish.topic, o.publish.payload, { id: o.messageId }, (err) => {
+      broker.send(topic, o.publish.payload, { id: o.messageId, ...(span && tracing ? { trace: tracing.carrier(span) } : {}) }, (err) => {
+        Tracing.end(span, err);
         if (!err) return this.observe('publish', sent);
         this.m.publishFailures.inc({ type: o.type });
-        this.o.log.warn({ err, topic: o.publish?.topic }, 'publication failed (the output is in the log)');
+        this.o.log.warn({ err, topic }, 'publication failed (the output is in the log)');
       });
     }
     r.onLogged?.(outputs, input, performance.now() - t0);
@@ -329,7 +394,8 @@ export class Pipeline {
     const caused: Output[] = [];
     for (let i = 0; i < outputs.length; i++) {
       const event = outputs[i].event;
-      if (event && this.consumes(event.kind)) caused.push(...(await Promise.all((await this.dispatch({ logged: logged[i], event })).all)).flat());
+      // handed on here: the output's processing continues the trace of the input that caused it
+      if (event && this.consumes(event.kind)) caused.push(...(await Promise.all((await this.dispatch({ logged: logged[i], event }, trace)).all)).flat());
     }
     return caused.length ? [...outputs, ...caused] : outputs;
   }

@@ -57,6 +57,8 @@ export interface Recovery {
 
 export interface Registration {
   processor: Processor;
+  /** The role it plays (its spans say `step <name>`). */
+  name?: string;
   /** Heard once outputs are logged and published; `ms` since their input was logged here. */
   onLogged?(outputs: Output[], input: Input, ms: number): void;
   /** At start, before live inputs: what to run through the processor again (outputs already logged are not repeated). */

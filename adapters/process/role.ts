@@ -1,4 +1,5 @@
 /** What a role gets from the process (RoleContext) and gives back (RoleHandle). */
+import type { Tracing } from './tracing.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config, Role } from '../../schemas/env.ts';
 import type { Logger } from './logger.ts';
@@ -30,6 +31,8 @@ export interface RoleContext {
   inspect?: (event: any) => void;
   /** Other roles' handles, by name, once all are created. */
   peers: Map<Role, RoleHandle>;
+  /** OpenTelemetry, when on: the inputs a role takes in outside the pipeline (the gateway's AMQP source) are traced too. */
+  tracing?: Tracing;
 }
 
 export interface RouteOptions {

@@ -101,6 +101,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
 
   pipeline.register({
     processor,
+    name: 'recommender',
     onLogged: (outputs, _input, ms) => {
       for (const o of outputs) {
         if (o.type === 'prediction') {

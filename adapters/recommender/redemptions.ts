@@ -28,5 +28,5 @@ export class RedemptionLog implements Processor {
 }
 
 export function redemptionLog(metrics: Metrics): Registration {
-  return { processor: new RedemptionLog(metrics) };
+  return { processor: new RedemptionLog(metrics), name: 'redemptions' };
 }

@@ -34,6 +34,17 @@ export interface KafkaConfig {
 /** Kafka topic names: at most 249 of [a-zA-Z0-9._-]. */
 export const KAFKA_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
+/** OpenTelemetry traces (OTEL_* variables): present when an OTLP endpoint is set and tracing is not turned off. */
+export interface TracingConfig {
+  /** Where spans are posted (OTLP/HTTP). */
+  url: string;
+  protocol: 'http/protobuf' | 'http/json';
+  sampler: 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+  ratio: number;
+  serviceName: string;
+  scheduleDelayMs: number;
+}
+
 export interface Config {
   roles: Role[];
   port: number;
@@ -78,6 +89,7 @@ export interface Config {
     modelFile: string;
   };
   detector: { focusMinMoves: number; browsingMinMoves: number; browsingRadius: number };
+  tracing?: TracingConfig;
   pump: {
     minCustomerId: number;
     maxCustomerId: number;

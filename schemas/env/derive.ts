@@ -5,7 +5,7 @@
  * default of ids that must differ between replicas.
  */
 import { hostname } from 'node:os';
-import { KAFKA_TOPIC, type Config, type ConfigResult, type Topics } from './config.ts';
+import { KAFKA_TOPIC, type Config, type ConfigResult, type Topics, type TracingConfig } from './config.ts';
 import type { Env } from './read.ts';
 import type { Role } from './process.ts';
 
@@ -141,6 +141,7 @@ export function deriveConfig(env: Env, value: Record<string, any>, problems: str
       modelFile: value.MODEL_FILE,
     },
     detector: { focusMinMoves: value.FOCUS_MIN_MOVES, browsingMinMoves: value.BROWSING_MIN_MOVES, browsingRadius: value.BROWSING_RADIUS },
+    ...tracing(value),
     pump: {
       minCustomerId: value.MIN_CUSTOMER_ID,
       maxCustomerId: value.MAX_CUSTOMER_ID,
@@ -176,4 +177,21 @@ export function deriveConfig(env: Env, value: Record<string, any>, problems: str
     warnings,
   };
   return { ok: true, config };
+}
+
+/** OpenTelemetry: on when an OTLP endpoint is set, unless OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none say otherwise. */
+function tracing(value: Record<string, unknown>): { tracing?: TracingConfig } {
+  const base = value.OTEL_EXPORTER_OTLP_ENDPOINT as string | undefined;
+  const url = (value.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as string | undefined) ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!url || value.OTEL_SDK_DISABLED || value.OTEL_TRACES_EXPORTER === 'none') return {};
+  return {
+    tracing: {
+      url,
+      protocol: (value.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? value.OTEL_EXPORTER_OTLP_PROTOCOL) as TracingConfig['protocol'],
+      sampler: value.OTEL_TRACES_SAMPLER as TracingConfig['sampler'],
+      ratio: value.OTEL_TRACES_SAMPLER_ARG as number,
+      serviceName: value.OTEL_SERVICE_NAME as string,
+      scheduleDelayMs: value.OTEL_BSP_SCHEDULE_DELAY as number,
+    },
+  };
 }

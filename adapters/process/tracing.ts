@@ -1,0 +1,148 @@
+/**
+ * OpenTelemetry traces, one per input, exported over OTLP/HTTP with the standard `OTEL_*` variables:
+ *   receive <topic>   the input from the transport, continuing a W3C `traceparent` it carried (MQTT 5 user
+ *   │                 properties, Kafka or AMQP headers), else starting a trace
+ *   ├─ append         the wait for the input's group commit; the commit itself is one `commit` span per
+ *   │                 group commit, linked to every trace whose events it carries
+ *   └─ step <role>    a processor's turn with the input (its machine's step)
+ *      ├─ append      the wait for its outputs' commit
+ *      └─ publish <topic>  what it published carries this span as its `traceparent` (MQTT 5, Kafka)
+ * An output handed to another processor of the process (the detector's focus to the recommender) continues the
+ * trace of the input that caused it.
+ * On when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set and OTEL_SDK_DISABLED is not
+ * true; off, nothing is created and nothing is loaded. Each app owns its tracer provider (no global registration:
+ * tests run several apps in one process).
+ */
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Link,
+  type Span,
+  type TextMapGetter,
+  type TextMapPropagator,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
+import type { TraceLink } from '../../actors/kernel/event-log.ts';
+import type { Logger } from './logger.ts';
+import type { TracingConfig } from '../../schemas/env.ts';
+
+/** The W3C trace-context fields a message carries. */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+/** The spans of one input's trace that its later steps hang from. */
+export type TraceSpan = Span;
+
+export class Tracing {
+  private constructor(
+    private readonly tracer: Tracer,
+    private readonly provider: { forceFlush(): Promise<void>; shutdown(): Promise<void> },
+    private readonly propagator: TextMapPropagator<TraceCarrier>,
+  ) {}
+
+  /** The tracer the settings ask for; its SDK and exporter are loaded here, only when tracing is on. */
+  static async start(s: TracingConfig, log: Logger): Promise<Tracing> {
+    const [sdk, { W3CTraceContextPropagator }, resources, exporterModule] = await Promise.all([
+      import('@opentelemetry/sdk-trace'),
+      import('@opentelemetry/core'),
+      import('@opentelemetry/resources'),
+      s.protocol === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto'),
+    ]);
+    const root = s.sampler.endsWith('always_off')
+      ? new sdk.AlwaysOffSampler()
+      : s.sampler.endsWith('traceidratio')
+        ? new sdk.TraceIdRatioBasedSampler(s.ratio)
+        : new sdk.AlwaysOnSampler();
+    const sampler = s.sampler.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root }) : root;
+    // OTEL_RESOURCE_ATTRIBUTES (read by the SDK) adds to the service's name
+    const resource = resources
+      .defaultResource()
+      .merge(resources.detectResources({ detectors: [resources.envDetector] }))
+      .merge(resources.resourceFromAttributes({ 'service.name': s.serviceName }));
+    // the exporter reads OTEL_EXPORTER_OTLP_HEADERS and _TIMEOUT itself
+    const exporter = new exporterModule.OTLPTraceExporter({ url: s.url });
+    const provider = new sdk.TracerProvider({
+      sampler,
+      resource,
+      spanProcessors: [new sdk.BatchSpanProcessor({ exporter, scheduledDelayMillis: s.scheduleDelayMs })],
+    });
+    log.info(
+      { url: s.url, protocol: s.protocol, sampler: s.sampler, ...(s.sampler.endsWith('traceidratio') ? { ratio: s.ratio } : {}) },
+      'OpenTelemetry: exporting traces over OTLP/HTTP',
+    );
+    return new Tracing(provider.getTracer('storeflow'), provider, new W3CTraceContextPropagator());
+  }
+
+  /** An input from a transport: continues the trace it carries, else starts one. */
+  receive(topic: string, source: string, carrier?: TraceCarrier): TraceSpan {
+    const parent = carrier?.traceparent ? this.propagator.extract(ROOT_CONTEXT, carrier, getter) : ROOT_CONTEXT;
+    return this.tracer.startSpan(
+      `receive ${topic}`,
+      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': source, 'messaging.destination.name': topic, 'messaging.operation.type': 'receive' } },
+      parent,
+    );
+  }
+
+  /** A step below `parent` in the same trace. */
+  child(parent: TraceSpan, name: string, attributes?: Attributes, kind: SpanKind = SpanKind.INTERNAL): TraceSpan {
+    return this.tracer.startSpan(name, { kind, attributes }, trace.setSpan(ROOT_CONTEXT, parent));
+  }
+
+  /** What a publication carries so that its consumer continues the trace of `span`. */
+  carrier(span: TraceSpan): TraceCarrier {
+    const c: TraceCarrier = {};
+    this.propagator.inject(trace.setSpan(ROOT_CONTEXT, span), c, setter);
+    return c;
+  }
+
+  /** How an event appended in `span` names its trace to the group commit that carries it. */
+  link(span: TraceSpan): TraceLink | undefined {
+    const c = span.spanContext();
+    return span.isRecording() ? { traceId: c.traceId, spanId: c.spanId, traceFlags: c.traceFlags } : undefined;
+  }
+
+  /** One group commit, after the fact: from `startMs` to `endMs` (epoch ms), linked to every trace it carried. */
+  commit(startMs: number, endMs: number, events: number, carried: TraceLink[]): void {
+    if (carried.length === 0) return;
+    const links: Link[] = carried.map((c) => ({ context: { ...c, isRemote: false } }));
+    this.tracer
+      .startSpan(
+        'commit',
+        { kind: SpanKind.CLIENT, startTime: startMs, links, attributes: { 'db.system.name': 'postgresql', 'storeflow.events': events } },
+        ROOT_CONTEXT,
+      )
+      .end(endMs);
+  }
+
+  /** Ends `span`, marked as failed when `err` is given. */
+  static end(span: TraceSpan | undefined, err?: unknown): void {
+    if (!span) return;
+    if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    span.end();
+  }
+
+  /** Exports what is pending (at shutdown, and for tests that read the spans). */
+  flush(): Promise<void> {
+    return this.provider.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.provider.shutdown();
+  }
+}
+
+const getter: TextMapGetter<TraceCarrier> = {
+  keys: (c: TraceCarrier) => Object.keys(c),
+  get: (c: TraceCarrier, key: string) => (key === 'traceparent' || key === 'tracestate' ? c[key] : undefined),
+};
+const setter: TextMapSetter<TraceCarrier> = {
+  set: (c: TraceCarrier, key: string, value: string) => {
+    if (key === 'traceparent' || key === 'tracestate') c[key] = value;
+  },
+};
