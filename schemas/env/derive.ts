@@ -5,13 +5,15 @@
  * default of ids that must differ between replicas.
  */
 import { hostname } from 'node:os';
+import type { Static } from '@sinclair/typebox';
 import { KAFKA_TOPIC, type Config, type ConfigResult, type Topics } from './config.ts';
 import type { Env } from './read.ts';
 import type { Role } from './process.ts';
+import type { EnvSchema } from '../env.ts';
 
 /** `value`: the environment as read against the schema (read.ts); `problems`: what reading it found, to which the checks here add. */
-export function deriveConfig(env: Env, value: Record<string, any>, problems: string[]): ConfigResult {
-  const alias = (a: string, b: string, def: string) => {
+export function deriveConfig(env: Env, value: Static<typeof EnvSchema>, problems: string[]): ConfigResult {
+  const alias = (a: keyof typeof value, b: keyof typeof value, def: string) => {
     const va = value[a] as string | undefined,
       vb = value[b] as string | undefined;
     if (va !== undefined && vb !== undefined && va !== vb)
