@@ -36,6 +36,7 @@ import { SeenInputs } from './seen-inputs.ts';
 import { logRejected } from './rejected-input.ts';
 import { kindTopics } from './kind-topics.ts';
 import { decide } from './decide.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 export interface PipelineOptions {
   config: Config;
@@ -85,7 +86,7 @@ export class Pipeline {
   }
 
   topicFor(kind: EventKind): string {
-    return this.kindTopic.get(kind)!;
+    return must(this.kindTopic.get(kind), `the topic of ${kind}`);
   }
 
   /**
