@@ -12,6 +12,7 @@
  */
 import { setup, assign, emit } from 'xstate';
 import type { Prng } from '../actors/kernel/prng.ts';
+import { must } from '../actors/kernel/must.ts';
 import type { Point } from '../actors/data/store-plan.ts';
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
@@ -109,8 +110,11 @@ export const customerMachine = setup({
     }),
     /** Moves at nearly the same spot; the ring is rejoined at the door afterwards. */
     planDwell: assign(({ context }) => ({
-      ...startLeg(context, dwellLeg(context.spot!, STORE_PLAN.departments[context.department!], context.dwellMoves, context.rng)),
-      ringS: DOORS[context.department!],
+      ...startLeg(
+        context,
+        dwellLeg(must(context.spot, 'the dwell spot'), STORE_PLAN.departments[must(context.department, 'the department')], context.dwellMoves, context.rng),
+      ),
+      ringS: DOORS[must(context.department, 'the department')],
     })),
     /** Out to an aisle lane, a little way along it, then lingering around one spot (needs help). */
     planWander: assign(({ context }) => {

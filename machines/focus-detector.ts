@@ -9,6 +9,7 @@
  */
 import { setup, assign, enqueueActions } from 'xstate';
 import type { Department } from '../schemas/departments.ts';
+import { must } from '../actors/kernel/must.ts';
 import type { Footstep } from '../actors/detector/footsteps.ts';
 
 export type DetectorEvent =
@@ -59,7 +60,15 @@ export const focusDetectorMachine = setup({
     /** The move that completed the dwell gives the focus its time and position. */
     announceFocus: enqueueActions(({ context, event, enqueue }) => {
       const m = (event as Extract<DetectorEvent, { type: 'lingered' }>).move;
-      enqueue.emit({ type: 'focus', customerId: context.customerId, ts: m.ts, dep: context.dep!, x: m.x, y: m.y, inputId: m.inputId });
+      enqueue.emit({
+        type: 'focus',
+        customerId: context.customerId,
+        ts: m.ts,
+        dep: must(context.dep, 'the focused department'),
+        x: m.x,
+        y: m.y,
+        inputId: m.inputId,
+      });
       enqueue.assign({ lastTs: Math.max(context.lastTs, m.ts) });
     }),
     announceBrowsing: enqueueActions(({ context, event, enqueue }) => {

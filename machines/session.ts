@@ -10,6 +10,7 @@
 import { setup, assign, emit, enqueueActions, and, fromPromise } from 'xstate';
 import type { CustomerInfo } from '../actors/data/store-data.ts';
 import type { Department } from '../schemas/departments.ts';
+import { must } from '../actors/kernel/must.ts';
 import type { FocusInput, ScoreResult } from '../actors/recommender/coupon-decision.ts';
 
 export type { FocusInput, ScoreResult };
@@ -101,7 +102,12 @@ export const sessionMachine = setup({
       path: step(context.path, 'ready', context.lastTs),
     })),
     storeCustomer: assign({ customer: (_, customer: CustomerInfo | null) => customer }),
-    emitDecision: emit(({ context }, result: ScoreResult) => ({ type: 'decision' as const, customerId: context.customerId, focus: context.current!, result })),
+    emitDecision: emit(({ context }, result: ScoreResult) => ({
+      type: 'decision' as const,
+      customerId: context.customerId,
+      focus: must(context.current, 'the focus decided'),
+      result,
+    })),
     /** An unknown customer's focuses get no prediction, and say why. */
     declinePending: enqueueActions(({ context, enqueue }) => {
       for (const focus of context.pending) enqueue.emit({ type: 'decision', customerId: context.customerId, focus, result: { reason: 'unknown_customer' } });
@@ -212,7 +218,11 @@ export const sessionMachine = setup({
       description: "Scoring the focused department's coupons for this customer while the scorer works (a remote one)",
       invoke: {
         src: 'scoreCoupons',
-        input: ({ context }) => ({ customer: context.customer!, focus: context.current!, offered: context.offered }),
+        input: ({ context }) => ({
+          customer: must(context.customer, 'the customer scored'),
+          focus: must(context.current, 'the focus scored'),
+          offered: context.offered,
+        }),
         onDone: {
           target: 'ready',
           actions: [

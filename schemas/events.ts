@@ -35,7 +35,8 @@ export function toFlat(e: StoreEvent): Record<string, unknown> {
 }
 
 /** The event a logged flat payload (as toFlat wrote it) carries, or undefined for another type or bad data. */
-export function fromFlat(type: string, d: any): StoreEvent | undefined {
+export function fromFlat(type: string, flat: unknown): StoreEvent | undefined {
+  const d = flat as Record<string, unknown> | null | undefined;
   if (!d || typeof d.ts !== 'number') return undefined;
   const id = String(d.id);
   const at = typeof d.x === 'number' && typeof d.y === 'number' ? { x: d.x, y: d.y } : undefined;

@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { sql } from '@databases/pg';
 import { parseConfig } from '../schemas/env.ts';
@@ -67,13 +68,13 @@ parentPort.on('message', async (m) => {
 
 class Clients {
   private w = new Worker(WORKER, { eval: true, workerData: { wsPath: createRequire(import.meta.url).resolve('ws') } });
-  private next(key: string): Promise<any> {
+  private next<T>(key: string): Promise<T> {
     return new Promise((ok, fail) => {
-      const on = (m: any) => {
+      const on = (m: object) => {
         if (key in m) {
           this.w.off('message', on);
           this.w.off('error', fail);
-          ok(m);
+          ok(m as T);
         }
       };
       this.w.on('message', on);
@@ -83,7 +84,7 @@ class Clients {
   /** Opens the sockets; resolves with a promise of the time (ms since epoch) the last one got its `expected`-th message. */
   async open(urls: string[], expected: number): Promise<{ done: Promise<{ done: number; last: string }> }> {
     const opened = this.next('open');
-    const done = this.next('done');
+    const done = this.next<{ done: number; last: string }>('done');
     this.w.postMessage({ cmd: 'open', urls, expected });
     await opened;
     return { done }; // wrapped: an async function would otherwise wait for it
@@ -182,9 +183,9 @@ try {
         const chunk = payloads.slice(i, i + 2000);
         if (corked) {
           for (const c of sockets) {
-            (c as any)._socket.cork();
+            (c as unknown as { _socket: Socket })._socket.cork();
             for (const p of chunk) c.send(p, { binary: false });
-            (c as any)._socket.uncork();
+            (c as unknown as { _socket: Socket })._socket.uncork();
           }
         } else for (const p of chunk) for (const c of sockets) c.send(p, { binary: false });
         await new Promise((r) => setImmediate(r));
@@ -194,8 +195,8 @@ try {
       await clients.close();
       await new Promise((r) => wss.close(r));
     }
-    const pRate = plainRates.at(-1)!,
-      cRate = corkedRates.at(-1)!;
+    const pRate = plainRates[plainRates.length - 1],
+      cRate = corkedRates[corkedRates.length - 1];
     console.log(
       `  run ${run}: gateway ${fmt(gRate)} events/s (${fmt(gRate * CLIENTS)} deliveries/s), plain ws ${fmt(pRate)} events/s → ratio ${(gRate / pRate).toFixed(2)}; corked plain ws ${fmt(cRate)} events/s → ratio ${(gRate / cRate).toFixed(2)}`,
     );

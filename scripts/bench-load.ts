@@ -14,6 +14,23 @@ import { DEPARTMENTS } from '../schemas/departments.ts';
 import { connectKafka } from '../adapters/edges/kafka.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 
+/** The last line the load process prints, as JSON. */
+export interface LoadResult {
+  sent: number;
+  received: number;
+  sendSeconds: number;
+  seconds: number;
+  rate: number;
+  meanBytes: number;
+  departmentShare: number;
+  p50: number;
+  p99: number;
+  p50PerSecond: number[];
+  p99PerSecond: number[];
+  max: number;
+  sizes?: Record<string, number>;
+}
+
 // started by `npm run bench:recommender`, with its settings as one JSON argument
 const USAGE =
   'usage: node --import tsx scripts/bench-load.ts \'{"broker", "protocolVersion", "kafka"?, "topics", "customers", "count", "rate", "entries", "firstTs"}\'  (started by npm run bench:recommender)\n';
@@ -65,7 +82,7 @@ async function wire(): Promise<Wire> {
   }
   const client = await mqtt.connectAsync(a.broker, { protocolVersion: a.protocolVersion, clean: true, clientId: `bench-load-${process.pid}` });
   // Nagle off, as any latency-sensitive client would: with it, small packets wait for the peer's delayed ACK (~40 ms)
-  (client.stream as any).setNoDelay?.(true);
+  (client.stream as { setNoDelay?(on: boolean): void }).setNoDelay?.(true);
   return {
     publish: (topic, payload) => void client.publish(topic, payload, { qos: 1 }),
     onMessage: async (fn) => {
@@ -74,7 +91,9 @@ async function wire(): Promise<Wire> {
     },
     drained: () =>
       new Promise<void>((ok) => {
-        const check = () => ((client as any).outgoing && Object.keys((client as any).outgoing).length === 0 ? ok() : setTimeout(check, 20));
+        // mqtt.js's QoS 1 publishes not yet acknowledged (internal)
+        const outgoing = () => (client as unknown as { outgoing?: object }).outgoing;
+        const check = () => (outgoing() && Object.keys(outgoing() ?? {}).length === 0 ? ok() : setTimeout(check, 20));
         check();
       }),
     end: () => client.endAsync(),

@@ -10,6 +10,7 @@ import mqtt from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { configFrom } from '../schemas/env.ts';
 import { DEPARTMENTS } from '../schemas/departments.ts';
+import { must } from '../actors/kernel/must.ts';
 import { createLogger, silentLogger } from '../adapters/process/logger.ts';
 import { connectMqtt, mqttOptions } from '../adapters/edges/mqtt.ts';
 import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
@@ -29,7 +30,7 @@ const IN_FLIGHT = 20_000;
 const log = createLogger({ level: 'info' });
 
 const embedded = process.env.MQTT_URL ? undefined : await startEmbeddedBroker({ port: 0, host: '127.0.0.1', log: silentLogger });
-const url = process.env.MQTT_URL ?? embedded!.url;
+const url = process.env.MQTT_URL ?? must(embedded, 'the embedded broker').url;
 const protocolVersion = embedded ? 4 : (Number(process.env.MQTT_PROTOCOL_VERSION ?? 5) as 4 | 5);
 const run = randomBytes(4).toString('hex');
 const topic = `bench-${run}/customer/focus`;
@@ -121,7 +122,7 @@ for (let r = 0; r < ROUNDS; r++) {
     pumped.push(await pumpRun(EVENTS));
     plain.push(await plainLoop(EVENTS));
   }
-  console.log(`round ${r + 1}: plain mqtt.js ${Math.round(plain.at(-1)!)} events/s, pump ${Math.round(pumped.at(-1)!)} events/s`);
+  console.log(`round ${r + 1}: plain mqtt.js ${Math.round(plain[plain.length - 1])} events/s, pump ${Math.round(pumped[pumped.length - 1])} events/s`);
 }
 const ratio = median(pumped) / median(plain);
 console.log(

@@ -29,6 +29,7 @@ import { createPrng } from '../actors/kernel/prng.ts';
 import type { CouponInfo, CouponScorer, CustomerInfo } from '../actors/data/store-data.ts';
 import { simulateDay } from '../adapters/simulator/simulation.ts';
 import { Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
+import { must } from '../actors/kernel/must.ts';
 
 const { values, int, num, fail } = cli({
   usage: 'npm run bench:quality -- [--json] [--seed N] [--model FILE] [--threshold X] [--hours H] [--average N] [--customers N]',
@@ -64,7 +65,7 @@ for (const l of store.couponProducts) productsOf.set(l.coupon_id, [...(productsO
 const traits = new Map<number, CouponTraits>(),
   basket = new Map<number, number>();
 for (const c of store.coupons) {
-  const ps = (productsOf.get(c.coupon_id) ?? []).map((id) => product.get(id)!);
+  const ps = (productsOf.get(c.coupon_id) ?? []).map((id) => must(product.get(id), `product ${id}`));
   traits.set(
     c.coupon_id,
     couponTraits(
@@ -160,7 +161,8 @@ function run(scorer: CouponScorer, policyThreshold: number): Figures {
   for (const o of r.produced.values()) {
     if (o.type !== 'prediction') continue;
     const d = o.data as { customer_id: string; ts: number; coupon: { id: number } };
-    const out = redeem(seed, prefsById.get(Number(d.customer_id))!, traits.get(d.coupon.id)!, basket.get(d.coupon.id)!, {
+    const k = d.coupon.id;
+    const out = redeem(seed, must(prefsById.get(Number(d.customer_id)), 'the customer'), must(traits.get(k), 'the coupon'), must(basket.get(k), 'the basket'), {
       customerId: d.customer_id,
       ts: d.ts,
       couponId: d.coupon.id,
@@ -194,8 +196,8 @@ const policyScorers: Record<string, { scorer: CouponScorer; threshold: number }>
   oracle: {
     scorer: {
       score: (c: CustomerInfo, coupons: readonly CouponInfo[]) => {
-        const p = prefsById.get(Number(c.customer_id))!;
-        return coupons.map((k) => redemptionProbability(p, traits.get(k.coupon_id)!));
+        const p = must(prefsById.get(Number(c.customer_id)), 'the customer');
+        return coupons.map((k) => redemptionProbability(p, must(traits.get(k.coupon_id), 'the coupon')));
       },
     },
     threshold: -1,
@@ -248,7 +250,7 @@ if (values.json) {
         pct(f.expectedRedemptionRate),
         f.redemptionsPerVisit.toFixed(3),
         f.revenuePerVisit.toFixed(2),
-        `${f.revenueUplift!.toFixed(2)}×`,
+        `${(f.revenueUplift ?? 0).toFixed(2)}×`,
       ]),
     );
   console.log(`\nthe model by threshold:\n`);

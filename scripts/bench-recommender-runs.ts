@@ -4,6 +4,8 @@
  * replies had — over MQTT or Kafka, with the client settings storeflow's own clients use.
  */
 import { spawn } from 'node:child_process';
+import { must } from '../actors/kernel/must.ts';
+import type { LoadResult } from './bench-load.ts';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { connectKafka } from '../adapters/edges/kafka.ts';
@@ -28,8 +30,8 @@ export interface BenchRunSettings {
 export function benchRuns(settings: BenchRunSettings) {
   const { brokerUrl, bootstrap, KAFKA, POLL_MS, protocolVersion, CUSTOMERS, COUNT, RATE, SECONDS, WINDOW, FIRST_TS, STEADY_ROUND, log } = settings;
 
-  /** Runs the load process; `onFocusStart` hears when it has sent its entries and begins the focus events. */
-  function load(args: object, onFocusStart?: () => void): Promise<any> {
+  /** Runs the load process; `onFocusStart` hears when it has sent its entries and begins the focus events. `cpuPerFocusUs`: the caller sets it. */
+  function load(args: object, onFocusStart?: () => void): Promise<LoadResult & { cpuPerFocusUs: number }> {
     return new Promise((ok, fail) => {
       const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bench-load.ts'), JSON.stringify(args)], {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -42,7 +44,7 @@ export function benchRuns(settings: BenchRunSettings) {
           onFocusStart = undefined;
         }
       });
-      child.on('close', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop()!)) : fail(new Error(`load process exited ${code}`))));
+      child.on('close', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop() ?? '')) : fail(new Error(`load process exited ${code}`))));
     });
   }
 
@@ -126,9 +128,9 @@ export function benchRuns(settings: BenchRunSettings) {
     return (focus) => {
       const m = /"id":"(\d+)","ts":(\d+)/.exec(focus.toString()); // the load's focus: {"id":"…","ts":…,"dep":"…"}
       const size = m ? sizes.get(`${m[1]}:${m[2]}`) : undefined;
-      if (size === undefined) return undefined;
-      const head = `{"id":"${m![1]}","pad":"`;
-      const tail = `","ts":${m![2]}}`;
+      if (!m || size === undefined) return undefined;
+      const head = `{"id":"${m[1]}","pad":"`;
+      const tail = `","ts":${m[2]}}`;
       const out = Buffer.alloc(Math.max(size, head.length + tail.length), 0x20);
       out.write(head, 0, 'latin1');
       out.write(tail, out.length - tail.length, 'latin1');
@@ -149,7 +151,7 @@ export function benchRuns(settings: BenchRunSettings) {
     const reply = echoReply(sizes);
     if (KAFKA) {
       const echo = await connectKafka({
-        brokers: [bootstrap!],
+        brokers: [must(bootstrap, 'BOOTSTRAP_SERVERS')],
         clientId: `bench-${tag}`,
         groupId: `bench-${tag}-${process.pid}`,
         pollTimeoutMs: POLL_MS,
@@ -168,7 +170,7 @@ export function benchRuns(settings: BenchRunSettings) {
       return run;
     }
     const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersion as 4 | 5, clientId: `bench-${tag}-${process.pid}`, log: () => {} });
-    (echo.stream as any).setNoDelay?.(true);
+    (echo.stream as { setNoDelay?(on: boolean): void }).setNoDelay?.(true);
     echo.on('message', (_t, payload) => {
       const out = reply(payload);
       if (out) echo.publish(topics.prediction, out, { qos: 1 });

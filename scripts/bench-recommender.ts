@@ -33,6 +33,7 @@
  *     [--workload storeflow|original] [--tracing off,0.01,1] [--rounds N] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { must } from '../actors/kernel/must.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,9 +110,9 @@ const pg = pgDir ? await startEmbeddedPostgres({ dataDir: pgDir, log }) : undefi
 const broker = KAFKA || process.env.MQTT_URL ? undefined : await startEmbeddedBroker({ port: 0, host: '127.0.0.1', log });
 const kafkaDir = KAFKA && !process.env.BOOTSTRAP_SERVERS ? mkdtempSync(join(tmpdir(), 'storeflow-bench-kafka-')) : undefined;
 const localKafka = kafkaDir ? await startLocalKafka({ home: process.env.STOREFLOW_HOME || '.storeflow', dataDir: kafkaDir }) : undefined;
-const bootstrap = KAFKA ? (process.env.BOOTSTRAP_SERVERS ?? localKafka!.bootstrapServers) : undefined;
-const databaseUrl = process.env.DATABASE_URL ?? pg!.url;
-const brokerUrl = KAFKA ? `kafka://${bootstrap}` : (process.env.MQTT_URL ?? broker!.url);
+const bootstrap = KAFKA ? (process.env.BOOTSTRAP_SERVERS ?? must(localKafka, 'the local Kafka').bootstrapServers) : undefined;
+const databaseUrl = process.env.DATABASE_URL ?? must(pg, 'the embedded PostgreSQL').url;
+const brokerUrl = KAFKA ? `kafka://${bootstrap}` : (process.env.MQTT_URL ?? must(broker, 'the embedded broker').url);
 const protocolVersion = broker ? 4 : Number(process.env.MQTT_PROTOCOL_VERSION ?? 5);
 console.log(
   `bench:recommender (workload ${ORIGINAL ? "original: all of a department's coupons scored, generator seed 4 on 2010–2013" : 'storeflow: its own store, valid coupons'}) — broker ${KAFKA ? `Kafka ${localKafka ? `4.1.1 local (npm run kafka's), ${bootstrap}` : bootstrap} (kafkajs), POLL_TIMEOUT ${POLL_MS} ms` : broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`,
@@ -199,7 +200,7 @@ async function storeflow(replicas: number, tracing?: number) {
     }
   }
   // what the service itself adds, and how well appends are group-committed, in each part of the run (this process's replica)
-  const inside = app.metrics.registry.getSingleMetric('storeflow_focus_to_prediction_seconds')!;
+  const inside = must(app.metrics.registry.getSingleMetric('storeflow_focus_to_prediction_seconds'), 'the focus-to-prediction metric');
   let mark = { ...app.eventLog.stats };
   const report = async (part: string) => {
     const st = app.eventLog.stats;
@@ -238,7 +239,7 @@ async function storeflow(replicas: number, tracing?: number) {
   };
   const name = `${replicas === 1 ? 'storeflow' : `${replicas} replicas`}${TRACING.length > 1 || tracing !== undefined ? `, ${tracingName(tracing)}` : ''}`;
   let cpu0 = 0;
-  const othersCpu = () => others.reduce((sum, c) => sum + cpuOf(c.pid!), 0);
+  const othersCpu = () => others.reduce((sum, c) => sum + cpuOf(must(c.pid, 'a replica pid')), 0);
   const run = await phase(
     name,
     { enter: config.topics.enter, focus: config.topics.focus, prediction: config.topics.prediction },
@@ -271,7 +272,7 @@ sink?.stop();
 
 // 3. the size-matched echo: the same focus events answered with the sizes storeflow's (first) run sent
 const first = runs[0].run;
-const sizes = new Map<string, number>([...Object.entries<number>(first.burst.sizes), ...Object.entries<number>(first.steady.sizes)]);
+const sizes = new Map<string, number>([...Object.entries<number>(first.burst.sizes ?? {}), ...Object.entries<number>(first.steady.sizes ?? {})]);
 const sized = await echoPhase('sized echo', sizes);
 
 console.log('');
@@ -299,7 +300,7 @@ function tracingSummary() {
 }
 if (REPLICAS.length > 1)
   console.log(
-    `${runs.map((r) => `${r.replicas}: ${Math.round(r.run.burst.rate)}/s`).join(' · ')} (${(runs.at(-1)!.run.burst.rate / runs[0].run.burst.rate).toFixed(2)}× from ${runs[0].replicas} to ${runs.at(-1)!.replicas})`,
+    `${runs.map((r) => `${r.replicas}: ${Math.round(r.run.burst.rate)}/s`).join(' · ')} (${(must(runs.at(-1), 'a run').run.burst.rate / runs[0].run.burst.rate).toFixed(2)}× from ${runs[0].replicas} to ${must(runs.at(-1), 'a run').replicas})`,
   );
 
 if (values.json) {

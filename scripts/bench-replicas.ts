@@ -7,6 +7,8 @@
  *   npm run bench:replicas -- [--count 20000] [--rate 500] [--seconds 10] [--replicas 1,2,3]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { must } from '../actors/kernel/must.ts';
+import type { LoadResult } from './bench-load.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './cli.ts';
@@ -50,14 +52,14 @@ const FIRST_TS = 1748736000; // 2025-06-01, inside the generated coupons' window
 const log = createLogger({ level: 'warn' });
 const TICK = 100; // clock ticks per second in /proc/<pid>/stat
 
-function load(args: object): Promise<any> {
+function load(args: object): Promise<LoadResult> {
   return new Promise((ok, bad) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bench-load.ts'), JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop()!)) : bad(new Error(`load process exited ${code}`))));
+    child.on('close', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop() ?? '')) : bad(new Error(`load process exited ${code}`))));
   });
 }
 
@@ -93,7 +95,7 @@ for (const n of COUNTS) {
       const port = await freePort();
       const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
         env: {
-          PATH: process.env.PATH!,
+          PATH: process.env.PATH ?? '',
           ...env,
           MQTT_CLIENT_ID: `${schema}-r${i}`,
           PORT: String(port),
@@ -132,9 +134,9 @@ for (const n of COUNTS) {
     }
     if (entries < CUSTOMERS)
       console.log(`${n} replica(s): ${CUSTOMERS - entries} of ${CUSTOMERS} entries never reached storeflow (dropped by the broker's queue limit)`);
-    const cpu0 = replicas.map((r) => cpuSeconds(r.child.pid!));
+    const cpu0 = replicas.map((r) => cpuSeconds(must(r.child.pid, 'a replica pid')));
     const burst = await load({ ...base, count: COUNT, rate: 0, window: 1000, entries: false, firstTs: FIRST_TS });
-    const cpu = replicas.map((r, i) => cpuSeconds(r.child.pid!) - cpu0[i]);
+    const cpu = replicas.map((r, i) => cpuSeconds(must(r.child.pid, 'a replica pid')) - cpu0[i]);
     const steady = await load({ ...base, count: RATE * SECONDS, rate: RATE, entries: false, firstTs: FIRST_TS + Math.ceil(COUNT / CUSTOMERS) + 10 });
     const rebuilt = await Promise.all(replicas.map((r) => metric(r.port, 'storeflow_sessions_rebuilt_total')));
     const refused = await Promise.all(replicas.map((r) => metric(r.port, 'storeflow_outputs_refused_total')));

@@ -20,7 +20,7 @@ import { JSON_OPTION, printBenchJson } from './bench-report.ts';
 
 // a real gc() for the heap-per-shopper figure (tsx gives no way to pass --expose-gc)
 setFlagsFromString('--expose-gc');
-const gc: () => void = (globalThis as any).gc ?? runInNewContext('gc');
+const gc: () => void = (globalThis as { gc?: () => void }).gc ?? runInNewContext('gc');
 
 const { values } = cli({
   usage: 'npm run bench:simulator -- [--json]',
@@ -104,7 +104,8 @@ async function realTime() {
     inside: number[] = [],
     heap: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
-    const heap0 = (gc(), process.memoryUsage().heapUsed);
+    gc();
+    const heap0 = process.memoryUsage().heapUsed;
     const start = Date.now();
     const sim = new CustomerSimulation({
       seed: i + 1,

@@ -10,6 +10,7 @@
  * bench:replicas runs only when DATABASE_URL and MQTT_URL are set (it needs a shared broker and database).
  */
 import { spawn } from 'node:child_process';
+import { must } from '../actors/kernel/must.ts';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -133,7 +134,7 @@ function run(b: Bench): Promise<{ out: string; code: number | null; hung: boolea
     const timer = setTimeout(() => {
       hung = true;
       try {
-        process.kill(-child.pid!, 'SIGKILL');
+        process.kill(-must(child.pid, 'the bench pid'), 'SIGKILL');
       } catch {}
     }, TIMEOUT_S * 1000);
     child.on('close', (code) => {

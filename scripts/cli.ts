@@ -54,18 +54,16 @@ export function helpText<O extends Record<string, CliOption>>(spec: CliSpec<O>):
   ]);
   rows.push(['-h, --help', 'this help']);
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  return (
-    [
-      usageLine(spec),
-      '',
-      spec.summary,
-      '',
-      ...(spec.positionals ? [spec.positionals.help, ''] : []),
-      'options:',
-      ...rows.map(([l, h]) => `  ${l.padEnd(width)}${h}`),
-      ...(spec.more ? ['', spec.more] : []),
-    ].join('\n') + '\n'
-  );
+  return `${[
+    usageLine(spec),
+    '',
+    spec.summary,
+    '',
+    ...(spec.positionals ? [spec.positionals.help, ''] : []),
+    'options:',
+    ...rows.map(([l, h]) => `  ${l.padEnd(width)}${h}`),
+    ...(spec.more ? ['', spec.more] : []),
+  ].join('\n')}\n`;
 }
 
 /** Prints `message` and the usage line on stderr and exits 2. */

@@ -1,5 +1,6 @@
 /** Writes .env.example from the environment schema: `npm run env-example`. */
 import { writeFileSync } from 'node:fs';
+import type { TSchema } from '@sinclair/typebox';
 import { EnvSchema } from '../schemas/env.ts';
 import { cli } from './cli.ts';
 
@@ -9,12 +10,12 @@ export function renderEnvExample(): string {
     '# Generated from schemas/env.ts by `npm run env-example`.',
     '',
   ];
-  for (const [key, schema] of Object.entries(EnvSchema.properties) as [string, any][]) {
+  for (const [key, schema] of Object.entries(EnvSchema.properties) as [string, TSchema][]) {
     lines.push(`# ${schema.description ?? ''}`);
     const def = schema.default;
     lines.push(def === undefined || def === '' ? `# ${key}=` : `# ${key}=${def}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

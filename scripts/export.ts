@@ -31,7 +31,7 @@ const config = loadConfigOrExit();
 const log = createLogger({
   level: config.logLevel === 'info' ? 'warn' : config.logLevel,
   stdout: false,
-  stream: { write: (l: string) => process.stderr.write(l) } as any,
+  stream: process.stderr,
 });
 const out: NodeJS.WritableStream = outFile ? createWriteStream(outFile) : process.stdout;
 
@@ -40,11 +40,11 @@ const count = await withScriptDatabase(config, log, async ({ db }) => {
   const eventLog = new PostgresEventLog(db, { log });
   for await (const page of eventLog.pages({ fromPosition: from, toPosition: to, ...(values.customer ? { streamId: `customer-${values.customer}` } : {}) })) {
     let chunk = '';
-    for (const e of page) chunk += JSON.stringify(toExported(e)) + '\n';
+    for (const e of page) chunk += `${JSON.stringify(toExported(e))}\n`;
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
     n += page.length;
   }
   return n;
 });
-if (out !== process.stdout) await new Promise((r) => (out as any).end(r));
+if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
 process.stderr.write(`exported ${count} events\n`);

@@ -40,7 +40,8 @@ import { amqpPath } from './fuzz/paths-amqp.ts';
 import { csvPath } from './fuzz/paths-csv.ts';
 import { Report } from './fuzz/report.ts';
 
-const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+const createConnectionPool: typeof pgModule.default =
+  (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
 
 const opt = parseArgs(process.argv.slice(2));
 const log = createLogger({ level: 'warn', json: true });
@@ -127,7 +128,7 @@ const fuzzerBug = (err: unknown) => {
 process.on('uncaughtException', fuzzerBug);
 process.on('unhandledRejection', fuzzerBug);
 
-const services = `${external.db ? 'PostgreSQL DATABASE_URL (schema ' + tag + ')' : 'embedded PostgreSQL'}, ${config.mqtt.mode === 'external' ? 'MQTT_URL (prefix ' + tag + '/)' : 'embedded broker'}${external.amqp ? ', AMQP_URL' : ''}`;
+const services = `${external.db ? `PostgreSQL DATABASE_URL (schema ${tag})` : 'embedded PostgreSQL'}, ${config.mqtt.mode === 'external' ? `MQTT_URL (prefix ${tag}/)` : 'embedded broker'}${external.amqp ? ', AMQP_URL' : ''}`;
 process.stdout.write(
   `storeflow fuzz: seed ${opt.seed}, ${opt.count} inputs per path, timeout ${opt.timeoutMs} ms; storeflow in a child process on ${services}, 127.0.0.1\n`,
 );

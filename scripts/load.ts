@@ -4,6 +4,7 @@
  * file is checked first; a bad one is refused with its file, line and column and nothing changes.
  */
 import { resolve } from 'node:path';
+import { must } from '../actors/kernel/must.ts';
 import { StoreDataError } from '../actors/data/store-csv.ts';
 import { loadConfigOrExit, environment } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';
@@ -32,7 +33,7 @@ const fail = (err: unknown): never => {
   process.exit(1);
 };
 
-let tables: ReturnType<typeof readStoreDirectory>;
+let tables: ReturnType<typeof readStoreDirectory> | undefined;
 const t = performance.now();
 try {
   tables = readStoreDirectory(resolve(dir));
@@ -43,7 +44,7 @@ const readMs = performance.now() - t;
 try {
   const db = await openScriptDatabase(config, log);
   try {
-    const r = await loadStoreTables(db.database.db, tables!);
+    const r = await loadStoreTables(db.database.db, must(tables, 'the store tables'));
     console.log(
       `loaded ${resolve(dir)} into schema ${config.databaseSchema}: ${r.customers} customers, ${r.products} products, ${r.coupons} coupons, ${r.couponProducts} coupon_product rows (checked in ${readMs.toFixed(0)} ms, loaded in ${r.ms} ms)`,
     );

@@ -43,7 +43,7 @@ function toJson(value: unknown, path: string, key: string | undefined): Json | u
   throw new Error(`${path}: a ${typeof value} is not JSON`);
 }
 
-function describe(fn: Function): string {
+function describe(fn: { name: string }): string {
   const type = (fn as { type?: unknown }).type;
   return typeof type === 'string' ? type : fn.name ? `function ${fn.name}` : 'anonymous function';
 }

@@ -25,7 +25,7 @@ export const MACHINES: Record<string, AnyStateMachine> = {
 export const MACHINE_JSON_DIR = join(import.meta.dirname, '..', 'machines', 'json');
 
 export function renderMachines(): Record<string, string> {
-  return Object.fromEntries(Object.entries(MACHINES).map(([name, m]) => [`${name}.json`, JSON.stringify(machineConfig(m), null, 2) + '\n']));
+  return Object.fromEntries(Object.entries(MACHINES).map(([name, m]) => [`${name}.json`, `${JSON.stringify(machineConfig(m), null, 2)}\n`]));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -4,6 +4,7 @@
  * exporting its log. Run it when a machine changes behaviour on purpose, then review the diff
  * (`git diff --stat test/fixtures/replay`, and `npm run replay` on the old file shows the first change).
  */
+import { must } from '../actors/kernel/must.ts';
 import { copyFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -94,7 +95,7 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
     }
     const rows: ExportedEvent[] = [];
     for await (const page of new PostgresEventLog(db.db, { log: silentLogger }).pages()) rows.push(...page.map(toExported));
-    const text = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    const text = `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
     writeFileSync(join(FIXTURE_DIR, `${name}.ndjson.gz`), gzipSync(text, { level: 9 }));
     const counts: Record<string, number> = {};
     for (const r of rows) counts[r.type] = (counts[r.type] ?? 0) + 1;
@@ -118,7 +119,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   copyFileSync(DEFAULT_MODEL_FILE, join(FIXTURE_DIR, 'coupon-model.json'));
   const pgDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'storeflow-fixtures-'));
   const pg = pgDir ? await startEmbeddedPostgres({ dataDir: pgDir, log }) : undefined;
-  const url = process.env.DATABASE_URL ?? pg!.url;
+  const url = process.env.DATABASE_URL ?? must(pg, 'the embedded PostgreSQL').url;
   try {
     await record('quiet-day', [{ inputs: day(11, '2025-06-02T08:00:00Z', 8, 3) }], url);
     await record('busy-hour', [{ inputs: day(12, '2025-06-02T17:00:00Z', 1, 30) }], url);

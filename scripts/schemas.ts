@@ -13,7 +13,7 @@ export function renderSchemas(): Record<string, string> {
   return Object.fromEntries(
     Object.entries(all).map(([name, s]) => [
       `${name}.schema.json`,
-      JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...(s as object) }, null, 2) + '\n',
+      `${JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...(s as object) }, null, 2)}\n`,
     ]),
   );
 }

@@ -40,7 +40,12 @@ for (const [name, text] of Object.entries(formatStoreCsv(store))) writeFileSync(
 const writeMs = performance.now() - t;
 const h = store.history;
 console.log(`generated the store (seed ${options.seed}) in ${generateMs.toFixed(0)} ms, wrote CSVs in ${writeMs.toFixed(0)} ms to ${out}
-  ${store.customers.length} customers, ${store.products.length} products, ${store.coupons.length} coupons (${store.coupons[0]?.start_date} – ${store.coupons.reduce((m, c) => (c.end_date > m ? c.end_date : m), '')}), ${store.couponProducts.length} coupon_product rows
+  ${store.customers.length} customers, ${store.products.length} products, ${store.coupons.length} coupons (${store.coupons[0]?.start_date} – ${
+    store.coupons
+      .map((c) => c.end_date)
+      .sort()
+      .at(-1) ?? ''
+  }), ${store.couponProducts.length} coupon_product rows
   history: ${h.orders} orders, ${h.lines} order lines (${((100 * h.couponLines) / h.lines).toFixed(1)}% with a coupon), ${h.offers} (order, coupon) offers`);
 
 if (!flags.has('--no-load')) {

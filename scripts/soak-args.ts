@@ -79,8 +79,9 @@ export function parseSoakArgs(): SoakOptions {
   if (!(rate > 0 && rate <= 20000)) usageError(`--rate must be a number in (0, 20000], got ${JSON.stringify(a.rate)}`);
   if (!Number.isSafeInteger(seed)) usageError(`--seed must be an integer, got ${JSON.stringify(a.seed)}`);
   if (a.format !== 'envelope' && a.format !== 'flat') usageError(`--format must be envelope or flat, got ${JSON.stringify(a.format)}`);
-  const faultKinds: FaultKind[] = a.faults === 'all' ? [...FAULT_KINDS] : a.faults === 'none' ? [] : (a.faults!.split(',').map((s) => s.trim()) as FaultKind[]);
+  const faultKinds: FaultKind[] =
+    a.faults === 'all' ? [...FAULT_KINDS] : a.faults === 'none' ? [] : ((a.faults ?? '').split(',').map((s) => s.trim()) as FaultKind[]);
   for (const k of faultKinds)
     if (!FAULT_KINDS.includes(k)) usageError(`--faults: unknown fault ${JSON.stringify(k)} (all, none, or a list of ${FAULT_KINDS.join(', ')})`);
-  return { minutes, rate, seed, format: a.format as 'envelope' | 'flat', faultKinds, keep: a.keep!, json: a.json! };
+  return { minutes, rate, seed, format: a.format as 'envelope' | 'flat', faultKinds, keep: a.keep ?? false, json: a.json ?? false };
 }

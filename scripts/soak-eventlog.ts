@@ -11,7 +11,7 @@ import type { LoggedDecision, LoggedInput } from './soak-verdict.ts';
 
 /** A small pool; an idle connection dropped by a database restart is expected here: noted, not printed. */
 export const createPool = (url: string, note: (line: string) => void): ConnectionPool =>
-  ((pg as any).default ?? pg)({
+  ((pg as { default?: typeof pg.default }).default ?? (pg as unknown as typeof pg.default))({
     connectionString: url,
     bigIntMode: 'number',
     poolSize: 2,

@@ -8,6 +8,7 @@
  * published goes into the `Ledger` (scripts/soak-ledger.ts).
  */
 import type { MqttClient } from 'mqtt';
+import { must } from '../actors/kernel/must.ts';
 import { DEPARTMENTS, KIND, type Ledger } from './soak-ledger.ts';
 import { client, type Note, type Topics } from './soak-mqtt.ts';
 
@@ -210,7 +211,7 @@ export class Load {
   };
 
   private send(m: { topic: string; payload: string; i: number }) {
-    this.client!.publish(m.topic, m.payload, { qos: 1 }, (err) => {
+    must(this.client, 'the MQTT client').publish(m.topic, m.payload, { qos: 1 }, (err) => {
       if (!err) this.o.ledger.ack(m.i);
     });
   }

@@ -5,6 +5,7 @@
  * soak-services.ts.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { must } from '../actors/kernel/must.ts';
 import { connect } from 'node:net';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -16,7 +17,7 @@ const running = new Set<ChildProcess>();
 export function killAll(): void {
   for (const c of running) {
     try {
-      process.kill(-c.pid!, 'SIGKILL');
+      process.kill(-must(c.pid, 'a soak process id'), 'SIGKILL');
     } catch {
       try {
         c.kill('SIGKILL');

@@ -4,6 +4,7 @@
  * (soak-processes.ts: its own process group, stopped in order by the soak).
  */
 import { execFileSync } from 'node:child_process';
+import { must } from '../actors/kernel/must.ts';
 import { chmodSync, chownSync, closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname, delimiter } from 'node:path';
 import { userInfo } from 'node:os';
@@ -69,7 +70,7 @@ export class Mosquitto {
     const log = openSync(join(this.dir, 'mosquitto.out'), 'a');
     this.proc = new Proc('mosquitto', this.bin, ['-c', this.conf], { stdio: ['ignore', log, log] });
     closeSync(log);
-    if (!(await waitForPort(this.port, 15_000, () => this.proc!.alive()))) {
+    if (!(await waitForPort(this.port, 15_000, () => this.proc?.alive() ?? false))) {
       await this.proc.stop('SIGKILL', 1000);
       throw new Error(`Mosquitto did not start on 127.0.0.1:${this.port} (see ${join(this.dir, 'mosquitto.log')} and mosquitto.out)`);
     }
@@ -125,13 +126,13 @@ export class Postgres {
     this.bins = await postgresBinaries();
     mkdirSync(this.dataDir, { recursive: true });
     const { uid, gid } = this.ids;
-    if (uid !== undefined) {
+    if (uid !== undefined && gid !== undefined) {
       // the postgres user must reach its data directory through every folder above it
       for (let d = dirname(this.dataDir); d !== dirname(d); d = dirname(d)) {
         const mode = statSync(d).mode;
         if (!(mode & 0o001)) chmodSync(d, (mode & 0o7777) | 0o001);
       }
-      chownSync(this.dataDir, uid, gid!);
+      chownSync(this.dataDir, uid, gid);
     }
     const out = openSync(join(this.dir, 'initdb.log'), 'a');
     const init = new Proc('initdb', this.bins.initdb, ['-D', this.dataDir, '-U', PG_USER, '--auth=trust', '--encoding=UTF8', '--no-locale', '--no-sync'], {
@@ -151,7 +152,7 @@ export class Postgres {
     const log = createWriteStream(join(this.dir, 'postgres.log'), { flags: 'a' });
     const proc = new Proc(
       'postgres',
-      this.bins!.postgres,
+      must(this.bins, 'the PostgreSQL binaries').postgres,
       [
         '-D',
         this.dataDir,
@@ -177,7 +178,7 @@ export class Postgres {
     let text = '',
       seen = false;
     const ready = new Promise<boolean>((ok) => {
-      proc.child.stderr!.on('data', (chunk: Buffer) => {
+      proc.child.stderr?.on('data', (chunk: Buffer) => {
         log.write(chunk);
         if (seen) return;
         text += chunk.toString();

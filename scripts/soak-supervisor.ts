@@ -1,5 +1,6 @@
 /** storeflow, supervised as an operator would: restarted 1 s after it exits by itself; a SIGKILL the soak sends is expected. */
 import type { Proc } from './soak-processes.ts';
+import { must } from '../actors/kernel/must.ts';
 import type { Storeflow } from './soak-services.ts';
 import { s1, say } from './soak-format.ts';
 
@@ -25,7 +26,7 @@ export class Supervisor {
 
   /** The storeflow fault: SIGKILL, and start it again once it has exited. */
   async kill(): Promise<void> {
-    const proc = this.o.storeflow.proc!;
+    const proc = must(this.o.storeflow.proc, 'the storeflow process');
     this.expected.add(proc);
     proc.signal('SIGKILL');
     await proc.exited;

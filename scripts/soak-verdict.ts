@@ -126,7 +126,7 @@ export async function judge(o: {
       count++;
       const c = ids.get(r.id);
       const i = c === undefined ? undefined : L.byKey.get(inputKey(c, r.ts));
-      if (i === undefined) {
+      if (i === undefined || c === undefined) {
         unexpected++;
         continue;
       }
@@ -139,14 +139,14 @@ export async function judge(o: {
         continue;
       }
       logged[i] = 1;
-      if (lastSeq[c!] > i) {
+      if (lastSeq[c] > i) {
         reordered++;
-        reorderedCustomers.add(c!);
+        reorderedCustomers.add(c);
         if (reorderedExamples.length < 5)
           reorderedExamples.push(
-            `customer ${r.id}: ${r.type} ts ${r.ts} (published at +${(L.at[i] / 1000).toFixed(1)} s) logged after ${['entry', 'focus', 'exit'][L.kind[lastSeq[c!]]]} ts ${L.tsSec[lastSeq[c!]]} (published at +${(L.at[lastSeq[c!]] / 1000).toFixed(1)} s); ${nearestFault(faults, L.at[i])}`,
+            `customer ${r.id}: ${r.type} ts ${r.ts} (published at +${(L.at[i] / 1000).toFixed(1)} s) logged after ${['entry', 'focus', 'exit'][L.kind[lastSeq[c]]]} ts ${L.tsSec[lastSeq[c]]} (published at +${(L.at[lastSeq[c]] / 1000).toFixed(1)} s); ${nearestFault(faults, L.at[i])}`,
           );
-      } else lastSeq[c!] = i;
+      } else lastSeq[c] = i;
     }
 
   // decisions, by the focus they answer

@@ -12,6 +12,7 @@
  * soak-verdict and soak-report.
  */
 import { mkdtempSync, rmSync, chmodSync, existsSync, appendFileSync } from 'node:fs';
+import { must } from '../actors/kernel/must.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from '@databases/pg';
@@ -101,7 +102,7 @@ async function main(): Promise<number> {
   database = new Postgres(pgPort, runDir);
   await database.init();
   await database.start();
-  broker = new Mosquitto(mosquittoBin!, mqttPort, runDir);
+  broker = new Mosquitto(must(mosquittoBin, 'mosquitto'), mqttPort, runDir);
   await broker.start();
   storeflow = new Storeflow(ROOT, httpPort, runDir, {
     DATABASE_URL: database.url,

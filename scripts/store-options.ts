@@ -41,7 +41,7 @@ export function parseArgs(argv: string[], known: string[], usage: string): Parse
         continue;
       }
       const key = STORE_FLAGS[name];
-      (store as any)[key] = key === 'from' ? value : Number(value);
+      (store as Record<keyof StoreOptions, string | number>)[key] = key === 'from' ? value : Number(value);
     } else if (known.includes(name)) {
       const takesValue = !name.startsWith('--no-');
       flags.set(name, takesValue ? (inline ?? argv[++i] ?? '') : true);

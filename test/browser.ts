@@ -12,6 +12,34 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** What the pages expose on `window` for tests (the parts the tests read; web/*.js sets them). */
+declare global {
+  interface Window {
+    storeflowDashboard: {
+      status: string;
+      stats: { connects: number; lastConnectFrom: number | null; closes: number[] };
+      store: { shoppers: Map<string, unknown>; alerts: Map<string, unknown>; duplicates: number; lastOrdinal: number };
+      figures: {
+        offers: number;
+        declined: number;
+        focus: number;
+        inStore: number;
+        openAlerts: number;
+        minutes: number;
+        loadFocus: number;
+        loadOffers: number;
+        loadPerSecond: number;
+        latency: { count: number; p50: number; p99: number };
+      };
+      charts: { offers: number[]; declined: number[]; focus: number[]; latency: ({ count: number } | null)[] };
+      replayCapped: boolean;
+      editor: { steps: { type: string; x: number; y: number }[]; played: unknown[] };
+    };
+    storeflowEvents?: { status: string; stats: { lastConnectFrom: number | null } };
+    storeflowPhone?: { status: string; shown: Record<string, number> };
+  }
+}
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -74,7 +102,7 @@ export async function newPage(viewport?: { width: number; height: number }): Pro
 export async function openDashboard(url: string, viewport?: { width: number; height: number }) {
   const page = await newPage(viewport);
   await page.goto(`${url}/`);
-  await page.waitForFunction(() => (window as any).storeflowDashboard?.status === 'live', null, { timeout: 15_000 });
+  await page.waitForFunction(() => window.storeflowDashboard?.status === 'live', null, { timeout: 15_000 });
   return page;
 }
 

@@ -26,7 +26,7 @@ function run(file: string, args: string[]): Promise<{ code: number | null; out: 
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        PATH: process.env.PATH!,
+        PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? home,
         STOREFLOW_HOME: home,
         DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none',

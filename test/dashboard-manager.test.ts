@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startTestApp, waitFor, sleep, type TestApp } from './helpers.ts';
 import { browserTest, openDashboard, closeBrowser, WEB_DIR, ARTIFACTS, DOCS } from './browser.ts';
-// @ts-ignore plain browser JavaScript, no type declarations
+// @ts-expect-error plain browser JavaScript, no type declarations
 import { parseHistogram, quantile, LATENCY_METRIC } from '../web/metrics-text.js';
 
 const SIZES = [
@@ -49,7 +49,7 @@ async function managerApp(): Promise<TestApp> {
 /** What the page shows, read at one instant. */
 const view = (page: Page) =>
   page.evaluate(() => {
-    const d = (window as any).storeflowDashboard;
+    const d = window.storeflowDashboard;
     const [inStore, alerts, badge, offers] = ['#c-in-store', '#c-alerts', '#alert-count', '#c-offers'].map((sel) => document.querySelector(sel)!.textContent);
     return {
       figures: d.figures,
@@ -197,7 +197,7 @@ browserTest("a manager's screen at 1600×1000 and 1280×800: needs help above th
       assert.is(Number(minutes), v.figures.minutes);
       const shownRate = Number(perMinute.replace(/,/g, ''));
       assert.ok(Math.abs(shownRate - v.figures.offers / Number(minutes)) <= 0.5, `${perMinute} a minute for ${v.figures.offers} offers over ${minutes} min`);
-      assert.equal((page as any).problems, []);
+      assert.equal((page as { problems?: unknown }).problems, []);
     } finally {
       await page.close();
     }
@@ -226,7 +226,7 @@ browserTest("the pump's focus events are load (a counter and a rate), never a co
       );
       return visits.length > 0 && visits.at(-1)!.type !== 'exit';
     };
-    const forAbsent = log.filter((e) => e.type === 'prediction' && !inside(String((e.data as any).customer_id), e.position));
+    const forAbsent = log.filter((e) => e.type === 'prediction' && !inside(String((e.data as { customer_id?: unknown }).customer_id), e.position));
     assert.ok(forAbsent.length > 0, 'the pump made offers to customers who are not in the store');
     const cards = await page.$$eval('#coupons li.coupon', (lis) =>
       lis.map((li) => ({ ordinal: Number((li as HTMLElement).dataset.ordinal), customer: (li as HTMLElement).dataset.customer! })),
@@ -246,13 +246,13 @@ browserTest("the pump's focus events are load (a counter and a rate), never a co
           requestAnimationFrame(() =>
             ok({
               alerts: [...document.querySelectorAll<HTMLElement>('#alerts li.alert')].map((li) => li.dataset.customer!),
-              onPlan: [...(window as any).storeflowDashboard.store.shoppers.keys()],
+              onPlan: [...window.storeflowDashboard.store.shoppers.keys()],
             }),
           ),
         ),
     );
     for (const id of alerts) assert.ok(onPlan.includes(id), `alert for ${id}, not on the plan`);
-    assert.equal((page as any).problems, []);
+    assert.equal((page as { problems?: unknown }).problems, []);
   } finally {
     await page.close();
   }
@@ -299,7 +299,7 @@ browserTest('the charts update, and decision time agrees with /metrics (storeflo
     // /metrics times every offer, the shoppers' and the pump's: the figure's count is "Offered" plus the
     // pump's offers, and its note says what it counts (it said "decisions" next to fewer offered + declined)
     assert.is(await page.textContent('#c-latency-note'), `${h.count.toLocaleString('en-US')} offers incl. pump`);
-    if (!(await page.evaluate(() => (window as any).storeflowDashboard.replayCapped))) {
+    if (!(await page.evaluate(() => window.storeflowDashboard.replayCapped))) {
       const number = (s: string | null) => Number((s ?? '').replace(/,/g, ''));
       await waitFor(
         async () => {
@@ -318,7 +318,7 @@ browserTest('the charts update, and decision time agrees with /metrics (storeflo
     assert.ok(minutes > 0 && minutes <= h.count, `${minutes} of ${h.count} decisions in the chart's minutes`);
     // a favicon, no 404
     for (const f of ['favicon.ico', 'favicon.svg']) assert.is((await app.http.inject({ method: 'GET', url: `/${f}` })).statusCode, 200, f);
-    assert.equal((page as any).problems, []);
+    assert.equal((page as { problems?: unknown }).problems, []);
   } finally {
     await page.close();
   }

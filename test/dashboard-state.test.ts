@@ -2,13 +2,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
-// @ts-ignore plain browser JavaScript, no type declarations
+// @ts-expect-error plain browser JavaScript, no type declarations
 import { createStore, apply, prune, counters, STALE_MS } from '../web/store-state.js';
-// @ts-ignore
+// @ts-expect-error
 import { windowBins, totals, heatOver, minutesWithData, BIN_MS, WINDOW_BINS } from '../web/series.js';
-// @ts-ignore
+// @ts-expect-error
 import { placeName, duration } from '../web/words.js';
-// @ts-ignore
+// @ts-expect-error
 import { parseHistogram, quantile, createLatency, addSnapshot, windowFigures, observedBetween } from '../web/metrics-text.js';
 
 const T = 1_750_000_000_000;

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { MqttClient } from 'mqtt';
 import pgModule, { sql } from '@databases/pg';
-import { startTestApp, connectClient, waitFor, sleep, dropSchema, DATABASE_URL, type TestApp } from './helpers.ts';
+import { startTestApp, connectClient, waitFor, dropSchema, DATABASE_URL, type TestApp } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { freePort } from '../adapters/edges/ports.ts';
@@ -20,7 +20,8 @@ import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import { browser, browserTest, newPage, openDashboard, closeBrowser, WEB_DIR } from './browser.ts';
 
 const ROLES = 'recommender,detector,gateway,simulator,pump';
-const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+const createConnectionPool: typeof pgModule.default =
+  (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
 const TS = Math.floor(Date.now() / 1000); // coupons of the small store are valid 2020–2030
 
 const SHOPPERS_CSV = join(mkdtempSync(join(tmpdir(), 'storeflow-shoppers-')), 'customers.csv');
@@ -95,7 +96,7 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
       console.log(
         JSON.stringify(await dotAt(page!, '1')),
         JSON.stringify((await app.eventLog.read({})).map((e) => [e.position, e.type, e.data])),
-        await page!.evaluate(() => JSON.stringify((window as any).storeflowDashboard.stats)),
+        await page!.evaluate(() => JSON.stringify(window.storeflowDashboard.stats)),
       );
       throw err;
     });
@@ -110,7 +111,7 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
     assert.match(cardText, /Men/);
     assert.match(cardText, /−\d+%/);
     const [prediction] = (await app.eventLog.read({ streamId: 'customer-1' })).filter((e) => e.type === 'prediction');
-    const coupon = (prediction.data as any).coupon;
+    const coupon = (prediction.data as { coupon: { id: number; products_count: number } }).coupon;
     assert.match(cardText, new RegExp(`coupon #${coupon.id}\\b`));
     assert.match(cardText, new RegExp(`${coupon.products_count} products?`));
     assert.is(await page.textContent('#c-offers'), '1');
@@ -121,7 +122,7 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
     const alert = await page.waitForSelector('#alerts li.alert[data-customer="2"]:not(.helped)', { timeout: 10_000 }).catch(async (err) => {
       console.log(
         JSON.stringify((await app.eventLog.read({ streamId: 'customer-2' })).map((e) => [e.position, e.type, e.data])),
-        await page!.evaluate(() => JSON.stringify([...(window as any).storeflowDashboard.store.alerts.values()])),
+        await page!.evaluate(() => JSON.stringify([...window.storeflowDashboard.store.alerts.values()])),
         await page!.innerHTML('#alerts'),
       );
       throw err;
@@ -132,7 +133,7 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
     await page.waitForSelector('#alerts li.alert.helped[data-customer="2"]', { timeout: 10_000 });
     const helped = (await app.eventLog.read({ streamId: 'customer-2' })).filter((e) => e.type === 'helped');
     assert.is(helped.length, 1);
-    assert.is((helped[0].data as any).id, '2');
+    assert.is((helped[0].data as { id?: unknown }).id, '2');
     await waitFor(async () => (await dotAt(page!, '2'))?.state === 'walking', 5000, 'customer 2 no longer flagged');
     assert.is(await page.textContent('#alert-count'), '0');
 
@@ -199,7 +200,7 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
       15_000,
       "the pump's offer to customer 3",
     );
-    await page.waitForFunction(() => (window as any).storeflowDashboard.figures.loadOffers >= 1, null, { timeout: 5000 });
+    await page.waitForFunction(() => window.storeflowDashboard.figures.loadOffers >= 1, null, { timeout: 5000 });
     assert.equal(await page.$$eval('#coupons li.coupon[data-customer="3"]', (l) => l.length), 0);
     await page.click('#pump button[data-action="stop"]');
     await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/pump/state' })).json().state === 'stopped', 5000, 'pump stopped');
@@ -211,7 +212,7 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
     assert.match((await page.textContent('#alerts li.alert[data-customer="77"]')) ?? '', /^front of the store, \d+ s/);
     await page.click('#simulator button[data-action="stop"]');
     await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/simulator/state' })).json().state === 'stopped', 5000, 'simulator stopped');
-    assert.equal((page as any).problems, []);
+    assert.equal((page as { problems?: unknown }).problems, []);
   } finally {
     await page?.close().catch(() => {});
     await client.endAsync();
@@ -231,16 +232,16 @@ browserTest('server restart: the page reconnects by itself and resumes after the
     await enter(client, app, '3');
     await move(client, app, '3', 937, 300);
     await waitFor(async () => (await dotAt(page!, '3'))?.y === 300, 10_000, 'customer 3 at y=300');
-    const before = await page.evaluate(() => (window as any).storeflowDashboard.store.lastOrdinal as number);
+    const before = await page.evaluate(() => window.storeflowDashboard.store.lastOrdinal as number);
 
     await app.stop(); // the schema (and its log) stays: a restart, not a new store
-    await page.waitForFunction(() => (window as any).storeflowDashboard.status === 'reconnecting', null, { timeout: 10_000 });
+    await page.waitForFunction(() => window.storeflowDashboard.status === 'reconnecting', null, { timeout: 10_000 });
     app = await dashboardApp(env, port);
-    await page.waitForFunction(() => (window as any).storeflowDashboard.status === 'live', null, { timeout: 20_000 });
+    await page.waitForFunction(() => window.storeflowDashboard.status === 'live', null, { timeout: 20_000 });
     await move(client, app, '3', 1000, 320);
     await waitFor(async () => (await dotAt(page!, '3'))?.x === 1000, 10_000, 'customer 3 after the restart');
     const stats = await page.evaluate(() => {
-      const d = (window as any).storeflowDashboard;
+      const d = window.storeflowDashboard;
       return { connects: d.stats.connects, from: d.stats.lastConnectFrom, duplicates: d.store.duplicates, closes: d.stats.closes, last: d.store.lastOrdinal };
     });
     assert.ok(stats.connects >= 2, `connected ${stats.connects} times`);
@@ -249,7 +250,7 @@ browserTest('server restart: the page reconnects by itself and resumes after the
     assert.is(stats.closes[0], 1001);
     // every event after the restart point reached the page: its last ordinal is the log's head
     assert.is(stats.last, await app.eventLog.head());
-    assert.equal((page as any).problems, []);
+    assert.equal((page as { problems?: unknown }).problems, []);
   } finally {
     await page?.close().catch(() => {});
     await client.endAsync();
@@ -265,7 +266,7 @@ browserTest('with CONTROL_TOKEN the page asks for the token once, the browser ke
   const client = await connectClient();
   const page = await newPage();
   const problems = page.problems;
-  const status = () => page.evaluate(() => (window as any).storeflowDashboard.status as string);
+  const status = () => page.evaluate(() => window.storeflowDashboard.status as string);
   try {
     await page.goto(`${app.url}/`);
     await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
@@ -279,7 +280,7 @@ browserTest('with CONTROL_TOKEN the page asks for the token once, the browser ke
 
     await page.fill('#login input[name="token"]', TOKEN);
     await page.click('#login button[type="submit"]');
-    await page.waitForFunction(() => (window as any).storeflowDashboard.status === 'live', null, { timeout: 10_000 });
+    await page.waitForFunction(() => window.storeflowDashboard.status === 'live', null, { timeout: 10_000 });
     assert.ok(await page.$('#login[hidden]'), 'the form is gone');
     assert.is(await page.inputValue('#login input[name="token"]'), '', 'the token is not left in the form');
     // the cookie stands for the token: HttpOnly (the page cannot read it), SameSite=Strict
@@ -308,7 +309,7 @@ browserTest('with CONTROL_TOKEN the page asks for the token once, the browser ke
 
     // a reload needs no token: the cookie is kept
     await page.reload();
-    await page.waitForFunction(() => (window as any).storeflowDashboard.status === 'live', null, { timeout: 10_000 });
+    await page.waitForFunction(() => window.storeflowDashboard.status === 'live', null, { timeout: 10_000 });
     assert.ok(await page.$('#login[hidden]'));
     assert.equal(problems, []);
   } finally {

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compile } from '../schemas/normalise.ts';
 import { FocusEvent, BrowsingEvent } from '../schemas/messages.ts';
-import { startTestApp, connectClient, collect, waitFor, sleep, type TestApp } from './helpers.ts';
+import { startTestApp, connectClient, collect, waitFor, sleep } from './helpers.ts';
 
 const focusSchema = compile(FocusEvent);
 const browsingSchema = compile(BrowsingEvent);
@@ -40,7 +40,7 @@ test('a shopper dwelling in Men: one focus {id, ts, dep, x, y} on the focus topi
     // inputs are logged as they arrive; the focus is logged after the move that completed the dwell
     const inputs = log.filter((e) => e.type !== 'focus');
     assert.equal(
-      inputs.map((e) => [e.type, (e.data as any).ts]),
+      inputs.map((e) => [e.type, (e.data as { ts?: unknown }).ts]),
       [['entry', TS], ...[1, 2, 3, 4, 5].map((i) => ['move', TS + i])],
     );
     const focus = log.filter((e) => e.type === 'focus');
@@ -127,7 +127,7 @@ test('bad moves (malformed JSON, wrong types, oversized, no position) are reject
     await waitFor(() => got.length === 1, 10_000, 'a focus after the bad input');
     assert.equal(got[0].body, { id: '31', ts: TS + 3, dep: 'Sport', x: 700, y: 1000 });
     const rejected = await app.eventLog.read({ streamId: 'rejected' });
-    assert.equal(rejected.map((r) => (r.data as any).code).sort(), ['invalid_json', 'schema', 'schema', 'schema', 'schema', 'too_large'].sort());
+    assert.equal(rejected.map((r) => (r.data as { code?: unknown }).code).sort(), ['invalid_json', 'schema', 'schema', 'schema', 'schema', 'too_large'].sort());
     const warnings = app.entries().filter((e) => e.msg === 'input rejected');
     assert.is(warnings.length, 6);
   } finally {

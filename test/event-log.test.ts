@@ -223,19 +223,19 @@ function contract(name: string, make: () => Promise<{ log: EventLog; other: () =
     );
     assert.equal(all[0].metadata, { source: 'test' });
     assert.equal(
-      (await log.read({ fromPosition: out[3].position, toPosition: out[5].position })).map((e) => (e.data as any).i),
+      (await log.read({ fromPosition: out[3].position, toPosition: out[5].position })).map((e) => (e.data as { i: number }).i),
       [3, 4, 5],
     );
     assert.equal(
-      (await log.read({ streamId: 'customer-1' })).map((e) => (e.data as any).i),
+      (await log.read({ streamId: 'customer-1' })).map((e) => (e.data as { i: number }).i),
       [1, 4, 7],
     );
     assert.equal(
-      (await log.read({ types: ['move'] })).map((e) => (e.data as any).i),
+      (await log.read({ types: ['move'] })).map((e) => (e.data as { i: number }).i),
       [1, 3, 5, 7, 9],
     );
     assert.equal(
-      (await log.read({ fromPosition: out[8].position, limit: 1 })).map((e) => (e.data as any).i),
+      (await log.read({ fromPosition: out[8].position, limit: 1 })).map((e) => (e.data as { i: number }).i),
       [8],
     );
   });
@@ -268,14 +268,14 @@ function contract(name: string, make: () => Promise<{ log: EventLog; other: () =
   s('pages walk a range or a stream in position order', async () => {
     const out = await log.append(Array.from({ length: 7 }, (_, i) => ({ streamId: `customer-${i % 2}`, type: 'move', data: { i } })));
     const pages: number[][] = [];
-    for await (const page of log.pages({ fromPosition: out[1].position, pageSize: 2 })) pages.push(page.map((e) => (e.data as any).i));
+    for await (const page of log.pages({ fromPosition: out[1].position, pageSize: 2 })) pages.push(page.map((e) => (e.data as { i: number }).i));
     assert.equal(pages, [
       [1, 2],
       [3, 4],
       [5, 6],
     ]);
     const odd: number[] = [];
-    for await (const page of log.pages({ streamId: 'customer-1', pageSize: 10 })) odd.push(...page.map((e) => (e.data as any).i));
+    for await (const page of log.pages({ streamId: 'customer-1', pageSize: 10 })) odd.push(...page.map((e) => (e.data as { i: number }).i));
     assert.equal(odd, [1, 3, 5]);
     assert.is(await log.firstPositionSince(Date.now() + 60_000), (await log.head()) + 1);
     assert.is(await log.firstPositionSince(0), out[0].position);
@@ -368,7 +368,7 @@ function contract(name: string, make: () => Promise<{ log: EventLog; other: () =
     ]);
     const open = await log.openVisits(4000);
     assert.equal(
-      open.map((x) => `${x.streamId}:${x.type}:${(x.data as any).ts ?? ''}`),
+      open.map((x) => `${x.streamId}:${x.type}:${(x.data as { ts?: unknown }).ts ?? ''}`),
       [
         'customer-1:entry:5000',
         'customer-1:focus:5010',

@@ -18,10 +18,11 @@ import type { LoggedEvent } from '../actors/kernel/event-log.ts';
 import { PageStreams } from '../adapters/dashboard/streams.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { browserTest, newPage, closeBrowser, WEB_DIR, ARTIFACTS, DOCS } from './browser.ts';
-// @ts-ignore plain browser JavaScript, no type declarations
+// @ts-expect-error plain browser JavaScript, no type declarations
 import { clock } from '../web/words.js';
 
-const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+const createConnectionPool: typeof pgModule.default =
+  (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
 let ts = Math.floor(Date.now() / 1000); // coupons of the small store are valid 2020–2030
 
 async function eventsApp(): Promise<TestApp> {
@@ -67,7 +68,7 @@ function expectedRow(e: LoggedEvent, now: number): string[] {
 async function openEvents(app: TestApp, query = ''): Promise<Page & { problems: string[] }> {
   const page = await newPage({ width: 1280, height: 800 });
   await page.goto(`${app.url}/events.html${query}`);
-  await page.waitForFunction(() => (window as any).storeflowEvents?.status === 'live', null, { timeout: 10_000 });
+  await page.waitForFunction(() => window.storeflowEvents?.status === 'live', null, { timeout: 10_000 });
   return page;
 }
 
@@ -133,13 +134,13 @@ browserTest('the events view: the log live with human times, filtered by custome
     const after = all.filter((e) => e.position >= from);
     await showing(page, after.length);
     assert.equal(await rows(page), expected(after));
-    assert.is(await page.evaluate(() => (window as any).storeflowEvents.stats.lastConnectFrom), from);
+    assert.is(await page.evaluate(() => window.storeflowEvents?.stats.lastConnectFrom), from);
     assert.is(new URL(page.url()).search, `?from=${from}`);
     mkdirSync(ARTIFACTS, { recursive: true });
 
     // the address resumes it too: a reload, a shared link
     await page.reload();
-    await page.waitForFunction(() => (window as any).storeflowEvents?.status === 'live', null, { timeout: 10_000 });
+    await page.waitForFunction(() => window.storeflowEvents?.status === 'live', null, { timeout: 10_000 });
     await showing(page, after.length);
     assert.equal(await rows(page), expected(after));
     assert.is(await page.inputValue('#filter input[name="from"]'), String(from));

@@ -20,7 +20,8 @@ import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { inputId } from '../adapters/process/processor-contract.ts';
 import pgModule from '@databases/pg';
 
-const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+const createConnectionPool: typeof pgModule.default =
+  (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
 const T = SMALL_STORE.ts;
 
 test('database stopped for 3 s under load: inputs wait unacknowledged, /readyz says not ready, then every input is logged in order', async () => {
@@ -128,11 +129,11 @@ for (const qos of [1, 0] as const) {
         'three rejections',
       );
       assert.equal(
-        rejected.map((r) => (r.data as any).code),
+        rejected.map((r) => (r.data as { code?: unknown }).code),
         ['invalid_json', 'invalid_json', 'unknown_department'],
       );
       // the stored record is readable and says what was wrong, with the bad characters replaced
-      assert.is((rejected[0].data as any).payload, `{"id":"7","ts":${T},"note":"\ufffd"}`);
+      assert.is((rejected[0].data as { payload?: unknown }).payload, `{"id":"7","ts":${T},"note":"\ufffd"}`);
       assert.is(JSON.stringify(await (await fetch(`${app.url}/healthcheck`)).text()), '"OK"');
     } finally {
       await client.endAsync();
@@ -244,7 +245,7 @@ test("a killed process's last commit, still running when storeflow starts again,
     await waitFor(async () => (await again!.eventLog.read({ types: ['entry'] })).length >= 2, 10_000, 'the next entry logged');
     await sleep(300);
     assert.equal(
-      (await again.eventLog.read({ types: ['entry'] })).map((e) => (e.data as any).id),
+      (await again.eventLog.read({ types: ['entry'] })).map((e) => (e.data as { id?: unknown }).id),
       ['5', '6'],
     );
   } finally {

@@ -54,7 +54,7 @@ mapping('JSON body kept; text and message_type/message_body bodies marked; type 
   assert.is(amqpEvent('$weird', Buffer.from('1')).type, 'amqp');
   const bad = amqpEvent('x', Buffer.from('{nope'));
   assert.is(bad.type, 'rejected');
-  assert.is((bad.data as any).code, 'invalid_json');
+  assert.is((bad.data as { code?: unknown }).code, 'invalid_json');
   assert.is((amqpEvent('x', Buffer.alloc(MAX_AMQP_BODY + 1, 32)).data as any).code, 'too_large');
 });
 
@@ -150,7 +150,7 @@ if (!AMQP_URL) {
     await new Promise((r) => setTimeout(r, 1000));
     const again = await app.eventLog.read({ streamId: `amqp-${key}` });
     assert.equal(
-      again.map((e) => [e.type, (e.data as any).code ?? null]),
+      again.map((e) => [e.type, (e.data as { code?: unknown }).code ?? null]),
       [
         ['rejected', 'unstorable'],
         ['rejected', 'unstorable'],

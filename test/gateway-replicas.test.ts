@@ -37,7 +37,7 @@ test('a stream on process A carries, live and in order, the predictions processe
     for (const [i, port] of ports.entries()) {
       recommenders[i] = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
         env: {
-          PATH: process.env.PATH!,
+          PATH: process.env.PATH ?? '',
           DATABASE_URL,
           MQTT_URL,
           MQTT_PROTOCOL_VERSION: a.env.MQTT_PROTOCOL_VERSION!,

@@ -315,7 +315,7 @@ streams('seam with a tiny client buffer: held live events overflow and are re-re
     const s = await createStream(small, '#');
     const before = await small.eventLog.append(range(1, 300).map((n) => move('s', n)));
     const during: number[] = [];
-    const c = listen(s.location + '?stream_from_ordinal=0');
+    const c = listen(`${s.location}?stream_from_ordinal=0`);
     await c.opened;
     for (let n = 0; n < 60; n++) during.push(...(await small.eventLog.append([move('t', n), move('u', n)])).map((e) => e.position));
     const expected = [...before.map((e) => e.position), ...during];

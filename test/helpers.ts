@@ -10,7 +10,8 @@ import { parseConfig, type Config, type Env } from '../schemas/env.ts';
 import { createLogger, type Logger } from '../adapters/process/logger.ts';
 import { startStoreflow, type StartOptions, type Storeflow } from '../adapters/process/app.ts';
 
-const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+const createConnectionPool: typeof pgModule.default =
+  (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? '';
 export const MQTT_URL = process.env.MQTT_URL ?? '';

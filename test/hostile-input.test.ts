@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
-import { startTestApp, connectClient, collect, sleep, waitFor, type TestApp } from './helpers.ts';
+import { startTestApp, collect, sleep, waitFor, type TestApp } from './helpers.ts';
 import type { GatewayHandle } from '../adapters/gateway/index.ts';
 import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 import { mqttOptions } from '../adapters/edges/mqtt.ts';
@@ -160,7 +160,7 @@ control("nested deeper than the limit: 400 too_deep on every POST, as JSON and a
     method: 'POST',
     url: '/mock_entry',
     headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify({ id: '1', ts: 1700000000, note: '['.repeat(5000) + '"\\' }),
+    payload: JSON.stringify({ id: '1', ts: 1700000000, note: `${'['.repeat(5000)}"\\` }),
   });
   assert.is(inString.statusCode, 200, inString.body);
   // prototype poisoning is still refused as before

@@ -17,7 +17,8 @@ import { DATABASE_URL, uniqueName, waitFor, sleep, dropSchema } from './helpers.
 import { assertReplicasAgree } from './replicas-verdict.ts';
 import { kafkaForTests, kafkaClient, produce, collectKafka, type KafkaForTests } from './kafka-helpers.ts';
 
-const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+const createConnectionPool: typeof pgModule.default =
+  (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
 
 const broker: KafkaForTests = await kafkaForTests('kafka-replicas.test');
 if ('skip' in broker) console.log(broker.skip);

@@ -197,7 +197,7 @@ it('a poison message on a partition, then good ones: rejected and logged, its of
     await waitFor(() => got.filter((g) => g.topic === kafkaTopic(t.prediction)).length >= 2, 20_000, 'two predictions');
     await waitFor(() => got.filter((g) => g.topic === kafkaTopic(t.deadLetter)).length >= 4, 10_000, 'four dead letters');
     const rejected = await app.eventLog.read({ streamId: 'rejected' });
-    assert.equal(rejected.map((e) => (e.data as any).code).sort(), ['invalid_json', 'schema', 'too_large', 'unknown_department']);
+    assert.equal(rejected.map((e) => (e.data as { code?: unknown }).code).sort(), ['invalid_json', 'schema', 'too_large', 'unknown_department']);
     const predictions = got.filter((g) => g.topic === kafkaTopic(t.prediction));
     assert.equal(
       predictions.map((p) => p.body.payload.customer_id),

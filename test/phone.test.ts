@@ -16,9 +16,9 @@ import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { browser, browserTest, newPage, closeBrowser, WEB_DIR, ARTIFACTS, DOCS } from './browser.ts';
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
-// @ts-ignore plain browser JavaScript, no type declarations
+// @ts-expect-error plain browser JavaScript, no type declarations
 import { createPhone, applyPhone } from '../web/phone-state.js';
-// @ts-ignore
+// @ts-expect-error
 import { discountText, offerTerms, validity, productLines } from '../web/coupon-words.js';
 
 /** Wide enough for the page to draw the phone's frame (a phone itself gets the page full screen). */
@@ -51,7 +51,7 @@ const exit = (client: MqttClient, app: TestApp, id: string) => send(client, app.
 async function openPhone(app: TestApp, id: string): Promise<Page & { problems: string[] }> {
   const page = await newPage(PHONE);
   await page.goto(`${app.url}/phone/${id}`);
-  await page.waitForFunction(() => (window as any).storeflowPhone?.status === 'live', null, { timeout: 15_000 });
+  await page.waitForFunction(() => window.storeflowPhone?.status === 'live', null, { timeout: 15_000 });
   return page;
 }
 
@@ -124,7 +124,7 @@ browserTest(
       await focus(client, app, '1', 'Men');
       const first = await waitFor(() => published.find((p) => p.body.customer.id === '1'), 10_000, "customer 1's coupon");
       await page.waitForSelector('#offers li.offer[data-products="loaded"]', { timeout: 5000 });
-      const shownAt = await page.evaluate(() => Object.values((window as any).storeflowPhone.shown as Record<string, number>)[0]);
+      const shownAt = await page.evaluate(() => Object.values(window.storeflowPhone?.shown ?? {})[0]);
       assert.ok(shownAt - first.at < 1000, `on the phone ${shownAt - first.at} ms after its publication`);
       assert.equal(await screen(page), {
         greeting: 'Hello, customer 1',
@@ -136,7 +136,7 @@ browserTest(
 
       // a reload during the visit replays it from the entry: the same card, then live again
       await page.reload();
-      await page.waitForFunction(() => (window as any).storeflowPhone?.status === 'live', null, { timeout: 10_000 });
+      await page.waitForFunction(() => window.storeflowPhone?.status === 'live', null, { timeout: 10_000 });
       await page.waitForSelector('#offers li.offer[data-products="loaded"]', { timeout: 5000 });
       assert.equal((await screen(page)).offers, [expectedCard(first.body)]);
 
@@ -154,7 +154,7 @@ browserTest(
       if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(shot, join(DOCS, 'phone.png'));
 
       await exit(client, app, '1');
-      await page.waitForFunction(() => /^You left at \d\d:\d\d\. Thank you for visiting!$/.test(document.querySelector('#visit')!.textContent!), null, {
+      await page.waitForFunction(() => /^You left at \d\d:\d\d\. Thank you for visiting!$/.test(document.querySelector('#visit')?.textContent ?? ''), null, {
         timeout: 10_000,
       });
       assert.is((await screen(page)).offers.length, 2, "the visit's coupons stay on the phone");
@@ -179,7 +179,7 @@ browserTest('with CONTROL_TOKEN the phone asks for the token once, then shows th
     assert.is(await page.textContent('#connection'), 'token needed');
     await page.fill('#login input[name="token"]', TOKEN);
     await page.click('#login button[type="submit"]');
-    await page.waitForFunction(() => (window as any).storeflowPhone.status === 'live', null, { timeout: 10_000 });
+    await page.waitForFunction(() => window.storeflowPhone?.status === 'live', null, { timeout: 10_000 });
     await enter(client, app, '3');
     await focus(client, app, '3', 'Men');
     const p = await waitFor(() => published.find((x) => x.body.customer.id === '3'), 10_000, "customer 3's coupon");

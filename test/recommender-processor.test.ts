@@ -56,7 +56,8 @@ async function run(o: {
     const logged = { position: n + 1, version: n + 1, messageId: `in${n + 1}` } as LoggedEvent;
     const result = p.handle({ logged, event });
     if (event.kind === 'focus') atOnce.push(Array.isArray(result));
-    for (const out of (await result) as Output[]) decided.push(`${out.messageId} ${out.type} ${(out.data as any).coupon?.id ?? (out.data as any).reason}`);
+    for (const out of (await result) as Output[])
+      decided.push(`${out.messageId} ${out.type} ${(out.data as any).coupon?.id ?? (out.data as { reason?: unknown }).reason}`);
   }
   p.stop();
   return { decided, atOnce };

@@ -16,13 +16,14 @@ import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { inputId } from '../adapters/process/processor-contract.ts';
 import { silentLogger } from '../adapters/process/logger.ts';
 
-const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+const createConnectionPool: typeof pgModule.default =
+  (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
 
 test('SIGKILL mid-run, restart: no input lost, no prediction published twice, sessions continue', async () => {
   const name = uniqueName();
   const port = await freePort();
   const env = {
-    PATH: process.env.PATH!,
+    PATH: process.env.PATH ?? '',
     DATABASE_URL,
     MQTT_URL,
     MQTT_PROTOCOL_VERSION: process.env.MQTT_PROTOCOL_VERSION ?? '4',

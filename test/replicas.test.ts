@@ -15,7 +15,8 @@ import { freePort } from '../adapters/edges/ports.ts';
 import { assertReplicasAgree } from './replicas-verdict.ts';
 import { DATABASE_URL, MQTT_URL, uniqueName, connectClient, collect, waitFor, sleep, dropSchema } from './helpers.ts';
 
-const createConnectionPool: typeof pgModule.default = (pgModule as any).default ?? pgModule;
+const createConnectionPool: typeof pgModule.default =
+  (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
 
 if (!DATABASE_URL || !MQTT_URL || process.env.STOREFLOW_TEST_EMBEDDED_MQTT) {
   console.log(
@@ -26,7 +27,7 @@ if (!DATABASE_URL || !MQTT_URL || process.env.STOREFLOW_TEST_EMBEDDED_MQTT) {
     const name = uniqueName();
     const ports = [await freePort(), await freePort(), await freePort()];
     const base = {
-      PATH: process.env.PATH!,
+      PATH: process.env.PATH ?? '',
       DATABASE_URL,
       MQTT_URL,
       MQTT_PROTOCOL_VERSION: '5',
@@ -139,7 +140,7 @@ if (!DATABASE_URL || !MQTT_URL || process.env.STOREFLOW_TEST_EMBEDDED_MQTT) {
     const name = uniqueName();
     const ports = [await freePort(), await freePort()];
     const env = (port: number) => ({
-      PATH: process.env.PATH!,
+      PATH: process.env.PATH ?? '',
       DATABASE_URL,
       MQTT_URL,
       MQTT_PROTOCOL_VERSION: '5',
@@ -162,8 +163,8 @@ if (!DATABASE_URL || !MQTT_URL || process.env.STOREFLOW_TEST_EMBEDDED_MQTT) {
       await sleep(3000);
       const second = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env: env(ports[1]), stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
-      second.stdout!.on('data', (d) => (out += d));
-      second.stderr!.on('data', (d) => (out += d));
+      second.stdout?.on('data', (d) => (out += d));
+      second.stderr?.on('data', (d) => (out += d));
       const code = await new Promise<number | null>((ok) => {
         const timer = setTimeout(() => second.kill('SIGKILL'), 60_000);
         second.once('exit', (c) => {

@@ -14,7 +14,7 @@ import { startTestApp, waitFor, type TestApp } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { browser, browserTest, newPage, openDashboard, closeBrowser, WEB_DIR, ARTIFACTS, DOCS } from './browser.ts';
-// @ts-ignore plain browser JavaScript, no type declarations
+// @ts-expect-error plain browser JavaScript, no type declarations
 import { expectedMoves, draftBody, walkMs } from '../web/scenario-draft.js';
 
 async function editorApp(): Promise<TestApp> {
@@ -60,7 +60,7 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
     const phone = await newPage({ width: 540, height: 940 });
     pages.push(phone);
     await phone.goto(`${app.url}/phone/2`);
-    await phone.waitForFunction(() => (window as any).storeflowPhone?.status === 'live', null, { timeout: 10_000 });
+    await phone.waitForFunction(() => window.storeflowPhone?.status === 'live', null, { timeout: 10_000 });
 
     await page.bringToFront(); // a tab in the background gets no animation frames: the plan would not draw
     await page.click('#editor-toggle');
@@ -71,7 +71,7 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
     await clickPlan(page, 937, 400);
     await page.check('#editor input[name="step"][value="focus"]');
     await clickPlan(page, 900, 760);
-    const steps: { type: string; x: number; y: number }[] = await page.evaluate(() => (window as any).storeflowDashboard.editor.steps);
+    const steps: { type: string; x: number; y: number }[] = await page.evaluate(() => window.storeflowDashboard.editor.steps);
     assert.equal(
       steps.map((s) => s.type),
       ['move', 'move', 'focus'],
@@ -91,7 +91,7 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
 
     await page.click('#editor button[data-action="play"]');
     const walk = Math.floor(walkMs(steps) / 1000);
-    await page.waitForFunction(() => /^Customer 2: /.test(document.querySelector('#editor-note')!.textContent!), null, { timeout: 10_000 });
+    await page.waitForFunction(() => /^Customer 2: /.test(document.querySelector('#editor-note')?.textContent ?? ''), null, { timeout: 10_000 });
     assert.match(
       (await page.textContent('#editor-note'))!,
       new RegExp(
@@ -99,7 +99,7 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
       ),
     );
     // what the page sent is the draft of its steps, and the simulator publishes its moves as drawn
-    assert.equal((await page.evaluate(() => (window as any).storeflowDashboard.editor.played)).length, 1);
+    assert.equal((await page.evaluate(() => window.storeflowDashboard.editor.played)).length, 1);
     assert.equal(draftBody('2', steps).path.length, 3);
     const moves = expectedMoves(steps);
     await waitFor(async () => (await logged(app, '2')).filter((e) => e.type === 'move').length === moves.length, 15_000, 'the moves of the path');
@@ -150,11 +150,11 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
     assert.is(await page.getAttribute('#customer-body a.phone-link', 'href'), 'phone/2');
     const [opened] = await Promise.all([browser!.waitForEvent('page'), page.click('#coupons li.coupon[data-customer="2"] a.phone-link')]);
     pages.push(opened);
-    await opened.waitForFunction(() => (window as any).storeflowPhone?.status === 'live', null, { timeout: 10_000 });
+    await opened.waitForFunction(() => window.storeflowPhone?.status === 'live', null, { timeout: 10_000 });
     assert.is(new URL(opened.url()).pathname, '/phone/2');
     await opened.waitForFunction((n) => document.querySelectorAll('#offers li.offer').length === n, predicted.length, { timeout: 5000 });
-    assert.equal((page as any).problems, []);
-    assert.equal((phone as any).problems, []);
+    assert.equal((page as { problems?: unknown }).problems, []);
+    assert.equal((phone as { problems?: unknown }).problems, []);
   } finally {
     for (const p of pages) await p.close().catch(() => {});
     await app.close();

@@ -20,7 +20,7 @@ const SECRET = 'pa55-w0rd-never-logged';
 function start(env: Record<string, string>): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     env: {
-      PATH: process.env.PATH!,
+      PATH: process.env.PATH ?? '',
       STOREFLOW_HOME: home,
       LOG_LEVEL: 'info',
       MQTT_PASSWORD: SECRET,
@@ -31,8 +31,8 @@ function start(env: Record<string, string>): { child: ChildProcess; out: () => s
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
   return { child, out: () => out, exited };
 }
@@ -169,11 +169,11 @@ function npmStart(home: string, env: Record<string, string>) {
   const child = spawn('npm', ['start', '--silent'], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? home, STOREFLOW_HOME: home, LOG_LEVEL: 'info', GENERATOR_AUTO_START: 'false', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? home, STOREFLOW_HOME: home, LOG_LEVEL: 'info', GENERATOR_AUTO_START: 'false', ...env },
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
   return {
     out: () => out,

@@ -7,6 +7,7 @@
  */
 import { DEPARTMENTS } from '../../schemas/departments.ts';
 import type { Prng } from '../kernel/prng.ts';
+import { must } from '../kernel/must.ts';
 import { CATEGORIES, couponTraits, customerPreferences, redemptionLogits, type CustomerPreferences } from './customer-preferences.ts';
 import type { CouponProduct } from './store-csv.ts';
 import { round2 } from './store-csv-writer.ts';
@@ -35,7 +36,7 @@ class Growable {
   push(c: number, k: number, u: number) {
     if (this.length === this.customer.length) {
       const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
-        const b = new (a.constructor as any)(a.length * 2);
+        const b = new (a.constructor as new (length: number) => T)(a.length * 2);
         b.set(a);
         return b;
       };
@@ -75,7 +76,7 @@ export function generateCustomers(
     coupons.map((c, i) =>
       couponTraits(
         c,
-        productsOf[i].map((pid) => categoryOf.get(pid)!),
+        productsOf[i].map((pid) => must(categoryOf.get(pid), `the category of product ${pid}`)),
       ),
     ),
   );

@@ -6,6 +6,7 @@
  */
 import { DEPARTMENTS } from '../../schemas/departments.ts';
 import type { Prng } from '../kernel/prng.ts';
+import { must } from '../kernel/must.ts';
 import type { CouponProduct } from './store-csv.ts';
 import { round2 } from './store-csv-writer.ts';
 import type { CouponInfo, CouponType, ProductInfo } from './store-data.ts';
@@ -80,7 +81,7 @@ export function generateCoupons(root: Prng, days: number, dates: string[], byDep
     const id = i + 1;
     let sum = 0;
     for (const pid of d.productIds) {
-      sum += priceOf.get(pid)!;
+      sum += must(priceOf.get(pid), `the price of product ${pid}`);
       couponProducts.push({ coupon_id: id, product_id: pid });
     }
     coupons.push({

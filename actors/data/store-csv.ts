@@ -170,7 +170,8 @@ function parseTable(file: string, text: string, columns: Column[], problems: Csv
           // what PostgreSQL refuses in a varchar: NUL, unpaired surrogates (not UTF-8), more characters than the column
           if (v.includes('\0')) bad('text without NUL characters');
           else if (UNPAIRED_SURROGATE.test(v)) bad('text without unpaired surrogates');
-          else if (v.length > (col.max ?? Infinity) && charLength(v) > col.max!) bad(`text of at most ${col.max} characters`, `${charLength(v)} characters`);
+          else if (v.length > (col.max ?? Infinity) && charLength(v) > (col.max ?? Infinity))
+            bad(`text of at most ${col.max} characters`, `${charLength(v)} characters`);
           else row[col.name] = v;
           break;
         case 'gender':
@@ -194,25 +195,25 @@ function parseTable(file: string, text: string, columns: Column[], problems: Csv
       }
     }
     if (ok) {
-      (row as any).__line = line;
+      row.__line = line;
       rows.push(row);
     } else if (INT.test(fields[0].trim())) rejected.add(Number(fields[0]));
   }
   return rows;
 }
 
-function uniqueKeys(file: string, rows: Record<string, any>[], key: string, column: number, problems: CsvProblem[]): Set<number> {
+function uniqueKeys(file: string, rows: Record<string, string | number>[], key: string, column: number, problems: CsvProblem[]): Set<number> {
   const seen = new Set<number>();
   for (const r of rows) {
-    if (seen.has(r[key])) problems.push({ file, line: r.__line, column, columnName: key, message: `duplicate ${key} ${r[key]}` });
-    seen.add(r[key]);
+    if (seen.has(r[key] as number)) problems.push({ file, line: r.__line as number, column, columnName: key, message: `duplicate ${key} ${r[key]}` });
+    seen.add(r[key] as number);
   }
   return seen;
 }
 
-function strip<T>(rows: Record<string, any>[]): T[] {
+function strip<T>(rows: Record<string, string | number>[]): T[] {
   for (const r of rows) delete r.__line;
-  return rows as T[];
+  return rows as unknown as T[];
 }
 
 /** A file's bytes as text, or the line and column of its first byte that is not UTF-8. */

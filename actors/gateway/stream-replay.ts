@@ -20,7 +20,7 @@ export function parseStreamStart(query: URLSearchParams): StartCheck {
   if (given.length === 0) return { ok: true, start: { from: 'live' } };
   if (given.length > 1) return { ok: false, reason: `use one of ${PARAMS.join(', ')}, not ${given.join(' and ')}` };
   if (query.getAll(given[0]).length > 1) return { ok: false, reason: `${given[0]} given more than once` };
-  const raw = query.get(given[0])!.trim();
+  const raw = (query.get(given[0]) ?? '').trim();
   switch (given[0]) {
     case 'stream_from_ordinal':
       if (!INTEGER.test(raw)) return { ok: false, reason: 'stream_from_ordinal must be a non-negative integer' };
@@ -47,7 +47,8 @@ export function parseDatetime(text: string): number | undefined {
   let ms = Date.UTC(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5]) + Math.floor(Number(`0${frac || '.0'}`) * 1000);
   if (new Date(Date.UTC(fields[0], fields[1] - 1, fields[2])).getUTCDate() !== fields[2]) return undefined; // 31 February
   if (zone.toUpperCase() !== 'Z') {
-    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
+    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+    if (!z) return undefined; // the ISO pattern admits no other zone
     const offset = (Number(z[2]) * 60 + Number(z[3])) * 60_000;
     if (Number(z[2]) > 23 || Number(z[3]) > 59) return undefined;
     ms -= z[1] === '+' ? offset : -offset;

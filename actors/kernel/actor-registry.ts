@@ -4,12 +4,13 @@
  * with thousands of children, which would copy its children on every transition (DESIGN.md).
  */
 import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type SnapshotFrom, type InputFrom, type EventFromLogic } from 'xstate';
+import type { ActorOptions } from 'xstate';
 
 export interface RegistryOptions<M extends AnyStateMachine> {
   machine: M;
   input: (id: string) => InputFrom<M>;
   /** Actor-system clock (SimulatedClock in replay and tests). */
-  clock?: { setTimeout(fn: (...args: any[]) => void, ms: number): any; clearTimeout(id: any): void };
+  clock?: ActorOptions<M>['clock'];
   inspect?: (event: InspectionEvent) => void;
   onError?: (id: string, err: unknown) => void;
   /** Called when an actor reaches a final state, before it is removed. */
@@ -46,7 +47,7 @@ export class ActorRegistry<M extends AnyStateMachine> {
     if (actor) return actor;
     actor = createActor(this.o.machine, {
       input: this.o.input(id),
-      ...(snapshot ? { snapshot: snapshot as any } : {}),
+      ...(snapshot ? { snapshot } : {}),
       ...(this.o.clock ? { clock: this.o.clock } : {}),
       ...(this.o.inspect ? { inspect: this.o.inspect } : {}),
     }) as Actor<M>;
@@ -56,7 +57,7 @@ export class ActorRegistry<M extends AnyStateMachine> {
     a.subscribe({
       next: (snap) => {
         this.o.onSnapshot?.(id, snap as SnapshotFrom<M>);
-        if ((snap as any).status === 'done') {
+        if ((snap as { status: string }).status === 'done') {
           this.o.onDone?.(id, snap as SnapshotFrom<M>);
           if (this.actors.get(id) === a) this.actors.delete(id);
         }

@@ -8,7 +8,7 @@
  * What the actors emit while an input is handled is returned by input(); what they emit later (an
  * asynchronous invoked actor finishing, a shopper's timer) goes to `onLater`.
  */
-import type { AnyStateMachine, EventFromLogic, InputFrom, InspectionEvent, SnapshotFrom, Actor } from 'xstate';
+import type { ActorOptions, AnyStateMachine, EventFromLogic, InputFrom, InspectionEvent, SnapshotFrom, Actor } from 'xstate';
 import { ActorRegistry } from './actor-registry.ts';
 import { IdleClock } from './idle-clock.ts';
 
@@ -31,7 +31,7 @@ export interface CustomerHostOptions<M extends AnyStateMachine, In, Out> {
   idleTimeoutS?: number;
   /** Which emitted events are outputs (others are ignored here; subscribe through onCreate). */
   emits: string[];
-  clock?: { setTimeout(fn: (...args: any[]) => void, ms: number): any; clearTimeout(id: any): void };
+  clock?: ActorOptions<M>['clock'];
   inspect?: (e: InspectionEvent) => void;
   /** An output emitted outside input() (an asynchronous invoked actor finished, a timer fired), and whose actor emitted it. */
   onLater?(out: Out, customerId: string): void;
@@ -115,7 +115,7 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     // only those idle long enough hear the tick
     for (const id of tick?.due ?? []) {
       const actor = this.actors.get(id);
-      if (actor) actor.send(this.o.tick!(tick!.ts));
+      if (actor && tick && this.o.tick) actor.send(this.o.tick(tick.ts));
     }
   }
 }

@@ -69,8 +69,9 @@ export interface ExportedEvent {
   stream_id: string;
   version: number;
   type: string;
+  // biome-ignore lint/suspicious/noExplicitAny: any of the log's event types; replay reads it by `type`, a cast at each of those reads would add nothing
   data: any;
-  metadata: Record<string, any>;
+  metadata: Record<string, unknown>;
   message_id: string | null;
   recorded_at: string;
 }

@@ -143,9 +143,9 @@ export class InMemoryEventLog implements EventLog {
   }
 
   async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
-    return this.events
-      .filter((e) => e.recordedAt >= sinceMs && e.messageId !== undefined && e.metadata.source !== 'output')
-      .map((e) => ({ messageId: e.messageId!, recordedAt: e.recordedAt }));
+    return this.events.flatMap((e) =>
+      e.recordedAt >= sinceMs && e.messageId !== undefined && e.metadata.source !== 'output' ? [{ messageId: e.messageId, recordedAt: e.recordedAt }] : [],
+    );
   }
 
   async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {

@@ -9,6 +9,8 @@
  * Timers fire with `now()` equal to their due time, so anything they stamp carries its scheduled time.
  */
 
+import { must } from './must.ts';
+
 interface Timer {
   at: number;
   seq: number;
@@ -34,7 +36,7 @@ export class HeapClock {
     return this.live;
   }
 
-  setTimeout(fn: (...args: any[]) => void, ms: number): Timer {
+  setTimeout(fn: () => void, ms: number): Timer {
     const t: Timer = { at: this._now + Math.max(0, ms), seq: this.seq++, fn };
     this.push(t);
     this.live++;
@@ -42,7 +44,7 @@ export class HeapClock {
   }
 
   clearTimeout(t: Timer | undefined): void {
-    if (t && t.fn) {
+    if (t?.fn) {
       t.fn = null;
       this.live--;
     }
@@ -61,7 +63,7 @@ export class HeapClock {
       const top = this.heap[0];
       if (!top || top.at > t) break;
       this.pop();
-      const fn = top.fn!;
+      const fn = must(top.fn, 'a pending timer');
       top.fn = null;
       this.live--;
       if (top.at > this._now) this._now = top.at;

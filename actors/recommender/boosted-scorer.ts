@@ -44,7 +44,7 @@ export interface BoostedModelFile {
 }
 
 /** Checks a boosted model document's shape; throws naming what is wrong. */
-export function checkBoostedModel(m: any, fail: (why: string) => never): BoostedModelFile {
+export function checkBoostedModel(m: Record<string, unknown>, fail: (why: string) => never): BoostedModelFile {
   if (typeof m.bias !== 'number' || !Number.isFinite(m.bias)) fail('bias must be a finite number');
   if (!Array.isArray(m.trees) || m.trees.length === 0) fail('trees must be a non-empty list');
   for (const [i, t] of m.trees.entries()) {
@@ -56,7 +56,7 @@ export function checkBoostedModel(m: any, fail: (why: string) => never): Boosted
     if (![...t.thresholds, ...t.leaves].every((x: unknown) => typeof x === 'number' && Number.isFinite(x)))
       fail(`tree ${i}: thresholds and leaves must be finite numbers`);
   }
-  return m as BoostedModelFile;
+  return m as unknown as BoostedModelFile;
 }
 
 export interface BoostedScorer extends CouponScorer {

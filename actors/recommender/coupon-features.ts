@@ -58,7 +58,7 @@ export function writeCustomerFeatures(c: CustomerInfo, out: Float64Array): void 
 /** how_many_products_required as a feature: the original's -1 (department coupons) counts as 1. */
 export function requiredItems(c: CouponInfo): number {
   const n = Number(c.how_many_products_required);
-  return n < 1 ? 1 : n;
+  return Math.max(n, 1);
 }
 
 /** Writes the coupon's features into `out` at their positions. */

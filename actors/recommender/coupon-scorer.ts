@@ -23,11 +23,12 @@ export interface LoadedCouponModel extends CouponScorer {
 }
 
 /** Checks the document's shape; throws naming what is wrong. */
-export function checkModel(m: any, source = 'model'): CouponModelFile | BoostedModelFile {
+export function checkModel(doc: unknown, source = 'model'): CouponModelFile | BoostedModelFile {
   const fail = (why: string): never => {
     throw new Error(`${source}: not a storeflow coupon model (${why})`);
   };
-  if (!m || typeof m !== 'object') fail('not a JSON object');
+  if (!doc || typeof doc !== 'object') fail('not a JSON object');
+  const m = doc as Record<string, unknown>;
   if (m.format !== 'storeflow/coupon-model@1' || (m.kind !== 'logistic-regression' && m.kind !== 'gradient-boosted-trees'))
     fail(`format ${m.format}, kind ${m.kind}`);
   if (!Array.isArray(m.features) || m.features.join() !== FEATURE_NAMES.join()) fail('feature order differs from actors/recommender/coupon-features.ts');
@@ -35,9 +36,9 @@ export function checkModel(m: any, source = 'model'): CouponModelFile | BoostedM
   for (const k of ['transform', 'mean', 'std', 'weights'] as const)
     if (!Array.isArray(m[k]) || m[k].length !== FEATURE_COUNT) fail(`${k} must list ${FEATURE_COUNT} values`);
   for (const k of ['mean', 'std', 'weights'] as const)
-    if (!m[k].every((x: unknown) => typeof x === 'number' && Number.isFinite(x))) fail(`${k} must be finite numbers`);
+    if (!(m[k] as unknown[]).every((x: unknown) => typeof x === 'number' && Number.isFinite(x))) fail(`${k} must be finite numbers`);
   if (typeof m.bias !== 'number' || !Number.isFinite(m.bias)) fail('bias must be a finite number');
-  return m as CouponModelFile;
+  return m as unknown as CouponModelFile;
 }
 
 /** A scorer over a model document. */
@@ -52,6 +53,7 @@ export function createCouponScorer(model: CouponModelFile | BoostedModelFile): L
     bias -= a[i] * model.mean[i];
   }
   const log = model.transform.map((t) => t === 'log1p');
+  // biome-ignore lint/complexity/useMathMinMax: a NaN feature counts as 0 here, where Math.max would pass NaN on
   const tr = (i: number, x: number) => (log[i] ? Math.log1p(x > 0 ? x : 0) : x);
   const typeWeight = new Map<string, number>(COUPON_TYPES.map((t, k) => [t, a[15 + k]]));
   const departmentWeight = new Map<string, number>(DEPARTMENTS.map((d, k) => [d, a[19 + k]]));
@@ -78,9 +80,12 @@ export function createCouponScorer(model: CouponModelFile | BoostedModelFile): L
       p = Number(k.product_mean_price),
       m = Number(k.products_available);
     return (
+      // biome-ignore lint/complexity/useMathMinMax: as tr above, NaN counts as 0
       a6 * (l6 ? Math.log1p(d > 0 ? d : 0) : d) +
       a7 * (l7 ? Math.log1p(n) : n) +
+      // biome-ignore lint/complexity/useMathMinMax: as tr above, NaN counts as 0
       a8 * (l8 ? Math.log1p(p > 0 ? p : 0) : p) +
+      // biome-ignore lint/complexity/useMathMinMax: as tr above, NaN counts as 0
       a9 * (l9 ? Math.log1p(m > 0 ? m : 0) : m) +
       (typeWeight.get(k.coupon_type) ?? 0) +
       (departmentWeight.get(k.department) ?? 0)

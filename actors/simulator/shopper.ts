@@ -31,7 +31,7 @@ const RING: Point[] = [
   { x: 430, y: 930 },
 ];
 const SIDE = RING.map((p, i) => Math.hypot(RING[(i + 1) % 4].x - p.x, RING[(i + 1) % 4].y - p.y));
-const CORNER_S = SIDE.reduce<number[]>((acc, l, i) => [...acc, acc[i] + l], [0]).slice(0, 4);
+const CORNER_S = SIDE.map((_, i) => SIDE.slice(0, i).reduce((a, b) => a + b, 0));
 export const RING_LENGTH = SIDE.reduce((a, b) => a + b, 0);
 
 /** Where each department is entered from the ring (ring parameter s). */

@@ -9,6 +9,7 @@
  * sample superseded by newer ones) but still publishes stale entries and exits, so every published
  * visit keeps its entry first and its exit last.
  */
+import { must } from '../kernel/must.ts';
 
 export type TimelineKind = 'entry' | 'move' | 'exit';
 export type TimelineSource = 'simulator' | 'scenario';
@@ -162,7 +163,7 @@ export class Timeline {
   private pop(): TimelineEvent {
     const h = this.heap;
     const top = h[0];
-    const last = h.pop()!;
+    const last = must(h.pop(), 'the last timeline event');
     if (h.length) {
       h[0] = last;
       let i = 0;

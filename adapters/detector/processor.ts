@@ -8,6 +8,7 @@ import { focusDetectorMachine, type DetectorEmitted, type DetectorEvent } from '
 import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
 import { Footsteps, type Walk } from '../../actors/detector/footsteps.ts';
 import { toFlat, type StoreEvent } from '../../schemas/events.ts';
+import type { InspectionEvent } from 'xstate';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 
 export interface DetectorSettings {
@@ -21,7 +22,7 @@ export interface DetectorSettings {
 export interface DetectorProcessorOptions {
   settings: DetectorSettings;
   topics: { focus: string; browsing: string };
-  inspect?: (e: any) => void;
+  inspect?: (e: InspectionEvent) => void;
   onCreated?(): void;
   onEnded?(): void;
   onError?(customerId: string, err: unknown): void;

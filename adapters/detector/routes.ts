@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { DetectorProcessor } from './processor.ts';
 import type { RouteOptions } from '../process/role.ts';
 import { AppError } from '../process/errors.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 export function detectorRoutes(
   processor: DetectorProcessor,
@@ -12,7 +13,7 @@ export function detectorRoutes(
   const shoppers = processor.shoppers;
   // the actor's state, and the walk its footsteps counted (every move, the actor hears those that matter)
   const describe = (id: string) => {
-    const s = shoppers.get(id)!.getSnapshot();
+    const s = must(shoppers.get(id), `shopper ${id}`).getSnapshot();
     const walk = processor.walkOf(id);
     return {
       customer_id: id,

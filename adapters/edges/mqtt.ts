@@ -3,7 +3,7 @@
  * resumes its subscriptions. A connect that gets no CONNACK fails clearly within MQTT_CONNECT_TIMEOUT.
  * With TESTING_NO_MQTT the same interface logs what would be published.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../schemas/env.ts';
 import type { Logger } from '../process/logger.ts';
@@ -18,11 +18,7 @@ import type { TraceCarrier } from '../process/tracing.ts';
  * the promise resolves (e.g. the input is durable in the event log), without stalling the next messages.
  * `trace`: the W3C trace context the message carried (MQTT 5 user properties, Kafka headers), for its trace to go on.
  */
-export type MessageHandler = (
-  topic: string,
-  payload: Buffer,
-  meta: { messageId?: number; dup: boolean; retain: boolean; trace?: TraceCarrier },
-) => void | Promise<unknown>;
+export type MessageHandler = (topic: string, payload: Buffer, meta: { messageId?: number; dup: boolean; retain: boolean; trace?: TraceCarrier }) => unknown;
 
 /** `id`: the output's stable id; `trace`: the W3C trace context its consumer continues (MQTT 5 user properties, Kafka headers). */
 export interface SendOptions {
@@ -30,6 +26,8 @@ export interface SendOptions {
   id?: string;
   trace?: TraceCarrier;
 }
+
+type ServerProtocol = NonNullable<IClientOptions['servers']>[number]['protocol'];
 
 export interface Broker {
   readonly mode: 'external' | 'embedded' | 'none';
@@ -92,7 +90,11 @@ export function mqttOptions(config: Config, urls: string[], role: string, log: L
 export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   const servers = o.urls.map((u) => {
     const url = new URL(u.replace(/^tcp:/, 'mqtt:').replace(/^ssl:/, 'mqtts:'));
-    return { host: url.hostname, port: Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883)), protocol: url.protocol.replace(':', '') as any };
+    return {
+      host: url.hostname,
+      port: Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883)),
+      protocol: url.protocol.replace(':', '') as ServerProtocol,
+    };
   });
   const first = new URL(o.urls[0].replace(/^tcp:/, 'mqtt:').replace(/^ssl:/, 'mqtts:'));
   const opts: IClientOptions = {
@@ -151,8 +153,8 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   const pendingAcks = new Map<number, Promise<unknown>>();
   // A persistent session's queued messages can arrive right after CONNACK, before subscribe()
   // attaches a handler: hold them (unacknowledged) until one is there.
-  let early: { topic: string; payload: Buffer; packet: any; release: () => void }[] | undefined = [];
-  const deliver = (topic: string, payload: Buffer, packet: any): Promise<unknown> | undefined => {
+  let early: { topic: string; payload: Buffer; packet: IPublishPacket; release: () => void }[] | undefined = [];
+  const deliver = (topic: string, payload: Buffer, packet: IPublishPacket): Promise<unknown> | undefined => {
     const meta = { messageId: packet.messageId, dup: packet.dup, retain: packet.retain, trace: traceOf(packet.properties?.userProperties) };
     if (handlers.length === 1) {
       const r = handlers[0](topic, payload, meta);

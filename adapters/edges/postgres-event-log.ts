@@ -5,7 +5,7 @@
  * refuses fails its own append only. Per-stream versions are computed by the database from the stream's head, and the
  * (stream_id, version) constraint rejects a concurrent writer's clash.
  */
-import { sql, type ConnectionPool } from '@databases/pg';
+import type { ConnectionPool } from '@databases/pg';
 import {
   readPages,
   refused,
@@ -21,6 +21,7 @@ import {
 import * as reads from './postgres-log-reads.ts';
 import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
 import type { Logger } from '../process/logger.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 interface Pending {
   events: NewEvent[];
@@ -71,7 +72,7 @@ export class PostgresEventLog implements EventLog {
         const batch: Pending[] = [];
         let n = 0;
         while (this.queue.length && (n === 0 || n + this.queue[0].events.length <= max)) {
-          const p = this.queue.shift()!;
+          const p = must(this.queue.shift(), 'a queued append');
           batch.push(p);
           n += p.events.length;
         }
@@ -149,8 +150,9 @@ export class PostgresEventLog implements EventLog {
    * when they are not there (nothing was written), or when this writer's tail is unknown.
    */
   private async committedAlready(events: NewEvent[]): Promise<LoggedEvent[] | undefined> {
-    if (this.tail === undefined) return undefined;
-    const rows = (await this.read({ fromPosition: this.tail + 1, limit: events.length })).filter((r) => r.position > this.tail!);
+    const tail = this.tail;
+    if (tail === undefined) return undefined;
+    const rows = (await this.read({ fromPosition: tail + 1, limit: events.length })).filter((r) => r.position > tail);
     if (rows.length !== events.length) return undefined;
     const same = rows.every(
       (r, i) => r.streamId === events[i].streamId && r.type === events[i].type && (r.messageId ?? null) === (events[i].messageId ?? null),

@@ -5,11 +5,20 @@
 import { sql, type ConnectionPool } from '@databases/pg';
 import type { NewEvent } from '../../actors/kernel/event-log.ts';
 
+/** What the INSERT returns for each row written. */
+export interface InsertedRow {
+  position: number;
+  stream_id: string;
+  version: number;
+  message_id: string | null;
+  recorded_at: number;
+}
+
 /**
  * The batch's rows, in batch order, as written: events whose id is logged already (or earlier in the batch) are not
  * written, nor events whose `expected` version (null: none) is behind the stream's head.
  */
-export function insertRows(db: ConnectionPool, events: NewEvent[], expected: (e: NewEvent) => number | null): Promise<any[]> {
+export function insertRows(db: ConnectionPool, events: NewEvent[], expected: (e: NewEvent) => number | null): Promise<InsertedRow[]> {
   return db.query(sql`
     WITH input AS (
       -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping

@@ -11,7 +11,19 @@ const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_
 /** Recovery looks this much further back than the idle timeout for customers still in the store (clock skew, a slow start). */
 const RECOVERY_MARGIN_S = 600;
 
-export function toLogged(r: any): LoggedEvent {
+/** An events row as the reads here select it (COLUMNS). */
+interface EventRow {
+  position: number | string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  message_id: string | null;
+  recorded_at: number;
+}
+
+export function toLogged(r: EventRow): LoggedEvent {
   return {
     position: Number(r.position),
     streamId: r.stream_id,
@@ -92,7 +104,7 @@ export async function openVisits(db: ConnectionPool, idleTimeoutS: number): Prom
     .sort((a, b) => b - a);
   if (times.length === 0) return [];
   const eventTime = times[Math.min(1, times.length - 1)];
-  const recent = (r: any) => Number(r.max_ts) > eventTime - idleTimeoutS;
+  const recent = (r: { max_ts: unknown }) => Number(r.max_ts) > eventTime - idleTimeoutS;
   const open = streams.filter((r) => recent(r) && r.last_in !== null && Number(r.last_exit) < Number(r.last_in));
   // a closed visit with a focus never decided: from the exit before that focus
   const undecided = streams.filter(

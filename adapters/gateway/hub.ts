@@ -11,6 +11,7 @@ import { streamMessage, type StreamStart } from '../../actors/gateway/stream-rep
 import { amqpFormatOf } from '../../actors/gateway/amqp-message.ts';
 import type { Logger } from '../process/logger.ts';
 import type { Metrics } from '../process/metrics.ts';
+import { must } from '../../actors/kernel/must.ts';
 import type { StreamRecord } from './records.ts';
 import { CLOSE, Client, type Group, type Outgoing } from './client.ts';
 
@@ -222,7 +223,7 @@ export class StreamHub {
     const page = (from: number) => eventLog.streamPage(from, { fromTime, type, limit: pageSize });
     let next: Promise<StreamPageRow[]> | undefined = page(cursor);
     for (;;) {
-      const rows: StreamPageRow[] = await next!;
+      const rows: StreamPageRow[] = await must(next, 'the next page');
       next = undefined;
       if (c.closed) return;
       if (rows.length) cursor = rows[rows.length - 1].position + 1;

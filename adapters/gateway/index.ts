@@ -126,7 +126,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
     clients: () => hub.clients(),
     guard: (streamId, admits) => streams.guard(streamId, admits),
     unguard: (streamId) => streams.unguard(streamId),
-    readiness: amqp ? [{ name: 'amqp', check: () => amqp!.isConnected() }] : [],
+    readiness: amqp ? [{ name: 'amqp', check: () => amqp?.isConnected() ?? false }] : [],
     async stop() {
       await amqp?.stop();
       await streams.stop();

@@ -9,7 +9,11 @@ export interface StreamRecord {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const row = (r: any): StreamRecord => ({ id: r.id, routing_key: r.routing_key, created_at: new Date(r.created_at).toISOString() });
+const row = (r: { id: string; routing_key: string; created_at: string | Date }): StreamRecord => ({
+  id: r.id,
+  routing_key: r.routing_key,
+  created_at: new Date(r.created_at).toISOString(),
+});
 
 export class StreamRecords {
   constructor(private db: ConnectionPool) {}

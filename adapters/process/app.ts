@@ -161,9 +161,9 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
       readiness,
       webDir: opts.webDir,
       access: accessFrom(config),
-      plugins: [...peers.entries()]
-        .filter(([, h]) => h.routes)
-        .map(([role, h]) => ({ prefix: role, plugin: h.routes!, root: true, sharedPaths: role === sharedOwner })),
+      plugins: [...peers.entries()].flatMap(([role, h]) =>
+        h.routes ? [{ prefix: role, plugin: h.routes, root: true, sharedPaths: role === sharedOwner }] : [],
+      ),
     });
     cleanups.push({ part: 'control plane', stop: () => http.close() });
     await http.listen({ port: opts.port ?? config.port, host: config.host });

@@ -11,6 +11,7 @@
  */
 import { fromExported, type ExportedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId } from './processor-contract.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 interface Slot {
   e: ExportedEvent;
@@ -73,8 +74,8 @@ export class DecisionOrder {
   /** Of this focus and the customer's focuses after it up to their next entry or exit, the one decided first. */
   private firstDecided(slot: Slot): Slot {
     let first = slot;
-    let at = this.decidedAt.get(slot.focus!) ?? Number.POSITIVE_INFINITY;
-    for (const s of this.byCustomer.get(slot.customer!) ?? []) {
+    let at = this.decidedAt.get(must(slot.focus, 'the focus')) ?? Number.POSITIVE_INFINITY;
+    for (const s of this.byCustomer.get(must(slot.customer, 'the customer')) ?? []) {
       if (s.released || s.e.position <= slot.e.position) continue;
       if (!s.focus) break;
       const d = this.decidedAt.get(s.focus) ?? Number.POSITIVE_INFINITY;
@@ -90,7 +91,7 @@ export class DecisionOrder {
     slot.released = true;
     out.push(slot.e);
     if (!slot.customer) return;
-    const mine = this.byCustomer.get(slot.customer)!;
+    const mine = must(this.byCustomer.get(slot.customer), `the focuses of ${slot.customer}`);
     while (mine.length && mine[0].released) mine.shift();
     if (!mine.length) this.byCustomer.delete(slot.customer);
   }

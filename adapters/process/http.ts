@@ -2,7 +2,7 @@
  * The control plane: one Fastify server per process. `buildControlPlane` is the factory tests drive
  * with inject(); scripts/start.ts calls listen. Roles add their routes as plugins.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fastifyStatic from '@fastify/static';
 import { Type } from '@sinclair/typebox';
@@ -86,7 +86,7 @@ export async function buildControlPlane(o: ControlPlaneOptions): Promise<Fastify
  * (the seeds' examples; adapters/process/json-body.ts).
  */
 export function useErrorCatalogue(app: FastifyInstance): void {
-  app.setErrorHandler((err: any, req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof AppError) return reply.status(err.status).send(err.toJSON());
     if (err.validation) return reply.status(400).send({ error: 'schema', message: err.message });
     if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError)

@@ -38,6 +38,7 @@ import { kindTopics } from './kind-topics.ts';
 import { decide } from './decide.ts';
 import { SpanKind } from '@opentelemetry/api';
 import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 export interface PipelineOptions {
   config: Config;
@@ -89,7 +90,7 @@ export class Pipeline {
   }
 
   topicFor(kind: EventKind): string {
-    return this.kindTopic.get(kind)!;
+    return must(this.kindTopic.get(kind), `the topic of ${kind}`);
   }
 
   /**

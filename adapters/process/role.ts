@@ -3,6 +3,7 @@ import type { Tracing } from './tracing.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config, Role } from '../../schemas/env.ts';
 import type { Logger } from './logger.ts';
+import type { InspectionEvent } from 'xstate';
 import type { Metrics } from './metrics.ts';
 import type { Database } from '../edges/database.ts';
 import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
@@ -28,7 +29,7 @@ export interface RoleContext {
   /** Every role running in this process. */
   roles: Role[];
   /** XSTATE_INSPECT: pass to createActor's `inspect` option of every actor this role hosts. */
-  inspect?: (event: any) => void;
+  inspect?: (event: InspectionEvent) => void;
   /** Other roles' handles, by name, once all are created. */
   peers: Map<Role, RoleHandle>;
   /** OpenTelemetry, when on: the inputs a role takes in outside the pipeline (the gateway's AMQP source) are traced too. */

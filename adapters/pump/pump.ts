@@ -194,7 +194,7 @@ export function createPump(o: PumpOptions): Pump {
   const achievedRate = () => {
     if (!running() || samples.length < 2) return 0;
     const now = performance.now();
-    samples = samples.filter((s, i) => i === samples.length - 1 || now - samples[i + 1].t < RATE_WINDOW_MS);
+    samples = samples.filter((_, i) => i === samples.length - 1 || now - samples[i + 1].t < RATE_WINDOW_MS);
     const first = samples[0],
       last = samples[samples.length - 1];
     const span = (now - first.t) / 1000;
@@ -239,9 +239,9 @@ export function createPump(o: PumpOptions): Pump {
       samples = [{ t: performance.now(), total: sent }];
       log.info({ instanceId, ...describeLoad(current) }, 'pump settings changed');
     },
-    state: () => (
-      updateMetrics(),
-      {
+    state: () => {
+      updateMetrics();
+      return {
         state: running() ? 'started' : 'stopped',
         instance_id: instanceId,
         events_sent: sent,
@@ -252,8 +252,8 @@ export function createPump(o: PumpOptions): Pump {
         publish_failures: failed,
         topic,
         command_topics: commandTopics,
-      }
-    ),
+      };
+    },
     countCommand: (command, source) => m?.commands.inc({ command, source }),
     close: () => actor.stop(),
   };

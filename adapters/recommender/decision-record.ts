@@ -52,8 +52,9 @@ export function publishedAgain(e: LoggedPrediction, o: Rendering): Output | unde
 
 /** A logged decision as the scorer's result, to give a focus back what was decided for it. */
 export function decisionResult(e: Pick<LoggedEvent, 'type' | 'data'>): ScoreResult {
-  const d = e.data as { coupon?: { id: number }; score?: number; reason?: string };
-  return e.type === 'prediction' ? { couponId: d.coupon!.id, score: d.score! } : ({ reason: d.reason } as ScoreResult);
+  if (e.type !== 'prediction') return { reason: (e.data as { reason?: string }).reason } as ScoreResult;
+  const d = e.data as { coupon: { id: number }; score: number };
+  return { couponId: d.coupon.id, score: d.score };
 }
 
 /** The published payload (flat seed 002, or envelope seed 003) and the compact record kept in the log. */

@@ -5,7 +5,7 @@
  * `no_prediction` with the reason). Live runs, recovery and replay use this one module; only the
  * data it reads differs (the database's catalogue and customers, or a replay's).
  */
-import { enqueueActions } from 'xstate';
+import { enqueueActions, type InspectionEvent } from 'xstate';
 import { sessionMachine, type SessionEmitted, type SessionEvent } from '../../machines/session.ts';
 import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
 import { fromValueOrPromise } from '../../actors/kernel/value-or-promise.ts';
@@ -18,6 +18,7 @@ import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 import { decisionOutput, decisionResult, publishedAgain, type LoggedPrediction } from './decision-record.ts';
 import { visitOf } from '../../actors/recommender/visit.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -32,7 +33,7 @@ export interface RecommenderProcessorOptions {
   settings(): RecommenderSettings;
   topic: string;
   format: 'flat' | 'envelope';
-  inspect?: (e: any) => void;
+  inspect?: (e: InspectionEvent) => void;
   onScorerFailure?(customerId: string, err: unknown): void;
   onUnknownCustomer?(customerId: string): void;
   onContextFailed?(customerId: string, error: string): void;
@@ -85,7 +86,7 @@ export class RecommenderProcessor implements Processor {
       },
       actions: {
         decideAtOnce: enqueueActions(({ context, enqueue }) => {
-          const decided = this.score({ customer: context.customer!, focus: context.current!, offered: context.offered });
+          const decided = this.score({ customer: must(context.customer, 'the customer'), focus: must(context.current, 'the focus'), offered: context.offered });
           const result = decided instanceof Promise ? this.failed(context.customerId, new Error('a synchronous scorer answered with a promise')) : decided;
           enqueue({ type: 'finishScoring', params: result });
           enqueue({ type: 'emitDecision', params: result });
@@ -214,7 +215,7 @@ export class RecommenderProcessor implements Processor {
    * given back its logged decision, which is not output again.
    */
   private async rebuild(input: Input, why: 'unfollowed' | 'conflict' | 'duplicate'): Promise<Output[]> {
-    const shared = this.o.shared!;
+    const shared = must(this.o.shared, 'the shared log');
     const customerId = input.event.id;
     const v = input.logged.version;
     const stream = await shared.log.readStream(`customer-${customerId}`, Math.max(0, v - 500));
@@ -257,7 +258,7 @@ export class RecommenderProcessor implements Processor {
   /** A stream entry a session consumes: an entry, focus or exit that came in (or a local detector's focus). */
   private isInput(e: LoggedEvent): boolean {
     if (e.type !== 'entry' && e.type !== 'focus' && e.type !== 'exit') return false;
-    return e.metadata.source !== 'output' || (e.type === 'focus' && this.o.shared!.localFocus);
+    return e.metadata.source !== 'output' || (e.type === 'focus' && (this.o.shared?.localFocus ?? false));
   }
 
   /** A focus is seen through once its decision is logged (a prediction or a no_prediction). */

@@ -8,6 +8,7 @@ import { fromFlat } from '../../schemas/events.ts';
 import { loggedInputId, type Input, type Recovery } from '../process/processor-contract.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import type { RecommenderProcessor } from './processor.ts';
+import { decisionResult } from './decision-record.ts';
 
 const INPUT_TYPES = new Set(['entry', 'focus', 'exit']);
 /** Predictions logged this long before the last one are taken as sent (group commits publish within milliseconds). */
@@ -28,10 +29,7 @@ export async function recoverSessions(
     const cause = e.metadata.cause as string | undefined;
     if ((e.type === 'prediction' || e.type === 'no_prediction') && cause) {
       logged.add(e.messageId ?? '');
-      processor.recall(
-        cause,
-        e.type === 'prediction' ? { couponId: (e.data as any).coupon.id, score: (e.data as any).score } : { reason: (e.data as any).reason },
-      );
+      processor.recall(cause, decisionResult(e));
       continue;
     }
     if (!INPUT_TYPES.has(e.type)) continue;

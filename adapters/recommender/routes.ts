@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { Actor } from 'xstate';
 import type { sessionMachine } from '../../machines/session.ts';
 import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
-import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
+import type { CouponInfo, CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
+import { must } from '../../actors/kernel/must.ts';
 import { ScoreRequest } from '../../schemas/messages.ts';
 import type { RouteOptions } from '../process/role.ts';
 import type { Pipeline } from '../process/pipeline.ts';
@@ -32,7 +33,7 @@ export async function outcomeOf(r: IngestResult): Promise<FocusOutcome> {
   if (r.status === 'duplicate') return { predictions: [], reason: 'duplicate of an input already processed' };
   if (r.event.kind !== 'focus') return { predictions: [], reason: `${r.event.kind} recorded` };
   const outputs = await r.outputs;
-  const predictions = outputs.filter((o) => o.type === 'prediction' && o.publish).map((o) => JSON.parse(o.publish!.payload));
+  const predictions = outputs.flatMap((o) => (o.type === 'prediction' && o.publish ? [JSON.parse(o.publish.payload)] : []));
   if (predictions.length) return { predictions };
   const none = outputs.find((o) => o.type === 'no_prediction');
   if (!none) return { predictions: [], reason: 'no recommender consumed this input' };
@@ -52,7 +53,7 @@ export function recommenderRoutes(d: RecommenderRouteDeps): FastifyPluginAsyncTy
       outcomeOf(await d.pipeline.ingest('focus', (req.body as object | string | undefined) ?? '', { source: 'http' })),
     );
     app.get('/sessions', { schema: { tags, summary: 'Live sessions' } }, async () => ({
-      sessions: d.sessions.ids().map((id) => describeSession(d.sessions.get(id)!, false)),
+      sessions: d.sessions.ids().map((id) => describeSession(must(d.sessions.get(id), `session ${id}`), false)),
     }));
     app.get(
       '/sessions/:id',
@@ -67,7 +68,7 @@ export function recommenderRoutes(d: RecommenderRouteDeps): FastifyPluginAsyncTy
     app.post('/score', { schema: { tags, summary: "Original prediction service protocol, scored by storeflow's model", body: ScoreRequest } }, async (req) => {
       const { customer, coupons } = req.body;
       const c = { ...customer, customer_id: Number(customer.customer_id) } as CustomerInfo;
-      const scores = await d.model.score(c, coupons.map((k) => ({ ...k, coupon_id: Number(k.coupon_id) })) as any);
+      const scores = await d.model.score(c, coupons.map((k) => ({ ...k, coupon_id: Number(k.coupon_id) })) as CouponInfo[]);
       return coupons
         .map((k, i) => ({ coupon_id: String(k.coupon_id), customer_id: String(customer.customer_id), prediction: scores[i] }))
         .sort((a, b) => b.prediction - a.prediction);

@@ -42,7 +42,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
   const log = ctx.log.child({ role: 'simulator' });
   const loaded = await loadShoppers(
     sc.customersFile,
-    async () => (await ctx.database.db.query(sql`SELECT customer_id, gender, age FROM customer_info ORDER BY customer_id`)) as any,
+    async () => await ctx.database.db.query(sql`SELECT customer_id, gender, age FROM customer_info ORDER BY customer_id`),
     config.seed,
   );
   const broker: Broker = await ctx.connectBroker('simulator');
@@ -261,7 +261,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     produced: (kind, body) => {
       const id = String(body.id);
       if (kind === 'exit') others.delete(id);
-      else if (kind === 'move') others.set(id, { x: body.x!, y: body.y!, ts: body.ts, source: 'produce' });
+      else if (kind === 'move' && body.x !== undefined && body.y !== undefined) others.set(id, { x: body.x, y: body.y, ts: body.ts, source: 'produce' });
     },
     maxPayloadBytes: config.maxPayloadBytes,
   });

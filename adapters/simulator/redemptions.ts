@@ -17,13 +17,21 @@ export type OfferOutcome = 'redeemed' | 'declined' | 'not_in_store' | 'unknown_c
 /** The customer, time and coupon of a prediction message: flat (the coupon in full) or envelope (its id only). */
 export function offerOf(payload: unknown): { customerId: string; ts: number; coupon: PublishedOffer | number } | undefined {
   if (!payload || typeof payload !== 'object') return undefined;
-  const p = payload as Record<string, any>;
+  // a prediction in either format, its fields still to be checked
+  const p = payload as {
+    event_type?: unknown;
+    event_timestamp?: unknown;
+    payload?: { customer_id?: unknown; coupon_id?: unknown };
+    customer?: { id?: unknown };
+    ts?: unknown;
+    coupon?: { id?: unknown; products?: unknown };
+  };
   if (p.event_type === 'prediction result' && p.payload && typeof p.payload === 'object') {
     const ts = isoToSeconds(String(p.event_timestamp));
     const id = p.payload.customer_id,
       coupon = p.payload.coupon_id;
     return Number.isFinite(ts) && (typeof id === 'string' || typeof id === 'number') && Number.isInteger(coupon)
-      ? { customerId: String(id), ts, coupon }
+      ? { customerId: String(id), ts, coupon: coupon as number }
       : undefined;
   }
   const c = p.coupon;
@@ -36,7 +44,7 @@ export function offerOf(payload: unknown): { customerId: string; ts: number; cou
     !Array.isArray(c.products)
   )
     return undefined;
-  return { customerId: String(p.customer.id), ts: p.ts, coupon: c as PublishedOffer };
+  return { customerId: String(p.customer.id), ts: p.ts as number, coupon: c as PublishedOffer };
 }
 
 export interface OfferWiring {

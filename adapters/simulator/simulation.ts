@@ -17,6 +17,7 @@ import { createPrng, type Prng } from '../../actors/kernel/prng.ts';
 import { departmentAt } from '../../actors/data/store-plan.ts';
 import type { ShopperProfile } from '../../actors/simulator/shopper.ts';
 import type { Department } from '../../schemas/departments.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 export type CustomerActor = Actor<typeof customerMachine>;
 
@@ -113,7 +114,7 @@ export class CustomerSimulation {
     this.host = new CustomerHost<typeof customerMachine, never, CustomerEmitted>({
       machine: customerMachine,
       clock: this.clock,
-      input: (id) => this.inputs.get(id)!,
+      input: (id) => must(this.inputs.get(id), `the input of shopper ${id}`),
       // no input is being handled when a shopper emits (its own timers fire): every event comes to onLater
       emits: ['publish', 'publishLeg'],
       onLater: (e, id) => {
@@ -237,7 +238,7 @@ export class CustomerSimulation {
     const out: ShopperView[] = [];
     const now = this.clock.now();
     for (const id of this.registry.ids()) {
-      const snap = this.registry.get(id)!.getSnapshot();
+      const snap = must(this.registry.get(id), `shopper ${id}`).getSnapshot();
       const { leg } = snap.context;
       // where the shopper is now: the last move of the current leg that is due, else the leg's start
       const inLeg = now - (this.legStart.get(id) ?? now);

@@ -5,13 +5,15 @@
  * default of ids that must differ between replicas.
  */
 import { hostname } from 'node:os';
+import type { Static } from '@sinclair/typebox';
 import { KAFKA_TOPIC, type Config, type ConfigResult, type Topics, type TracingConfig } from './config.ts';
 import type { Env } from './read.ts';
 import type { Role } from './process.ts';
+import type { EnvSchema } from '../env.ts';
 
 /** `value`: the environment as read against the schema (read.ts); `problems`: what reading it found, to which the checks here add. */
-export function deriveConfig(env: Env, value: Record<string, any>, problems: string[]): ConfigResult {
-  const alias = (a: string, b: string, def: string) => {
+export function deriveConfig(env: Env, value: Static<typeof EnvSchema>, problems: string[]): ConfigResult {
+  const alias = (a: keyof typeof value, b: keyof typeof value, def: string) => {
     const va = value[a] as string | undefined,
       vb = value[b] as string | undefined;
     if (va !== undefined && vb !== undefined && va !== vb)
@@ -180,18 +182,18 @@ export function deriveConfig(env: Env, value: Record<string, any>, problems: str
 }
 
 /** OpenTelemetry: on when an OTLP endpoint is set, unless OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none say otherwise. */
-function tracing(value: Record<string, unknown>): { tracing?: TracingConfig } {
-  const base = value.OTEL_EXPORTER_OTLP_ENDPOINT as string | undefined;
-  const url = (value.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as string | undefined) ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+function tracing(value: Static<typeof EnvSchema>): { tracing?: TracingConfig } {
+  const base = value.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const url = value.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
   if (!url || value.OTEL_SDK_DISABLED || value.OTEL_TRACES_EXPORTER === 'none') return {};
   return {
     tracing: {
       url,
-      protocol: (value.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? value.OTEL_EXPORTER_OTLP_PROTOCOL) as TracingConfig['protocol'],
-      sampler: value.OTEL_TRACES_SAMPLER as TracingConfig['sampler'],
-      ratio: value.OTEL_TRACES_SAMPLER_ARG as number,
-      serviceName: value.OTEL_SERVICE_NAME as string,
-      scheduleDelayMs: value.OTEL_BSP_SCHEDULE_DELAY as number,
+      protocol: value.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? value.OTEL_EXPORTER_OTLP_PROTOCOL,
+      sampler: value.OTEL_TRACES_SAMPLER,
+      ratio: value.OTEL_TRACES_SAMPLER_ARG,
+      serviceName: value.OTEL_SERVICE_NAME,
+      scheduleDelayMs: value.OTEL_BSP_SCHEDULE_DELAY,
     },
   };
 }

@@ -3,7 +3,7 @@
  * choices, defaults are applied, and every variable that does not fit is reported at once, in words a
  * person can act on. A secret's value is never echoed, not even a wrong one.
  */
-import type { TObject, TSchema } from '@sinclair/typebox';
+import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
 export type Env = Record<string, string | undefined>;
@@ -17,7 +17,7 @@ const FALSE = new Set(['false', '0', 'no', 'off']);
 const ANY_CASE = new Set(['LOG_LEVEL', 'MESSAGE_FORMAT', 'COUPON_VALIDITY', 'AUTO_OFFSET_RESET', 'STALE_EVENTS', 'AMQP_EXCHANGE_TYPE']);
 
 /** The schema's variables, converted and defaulted; `problems` lists each variable that does not fit, once. Empty strings count as unset. */
-export function readEnv(schema: TObject, env: Env): { value: Record<string, any>; problems: string[] } {
+export function readEnv<S extends TObject>(schema: S, env: Env): { value: Static<S>; problems: string[] } {
   const booleans = new Set(
     Object.entries(schema.properties)
       .filter(([, s]) => (s as TSchema).type === 'boolean')
@@ -37,7 +37,7 @@ export function readEnv(schema: TObject, env: Env): { value: Record<string, any>
     } else if (ANY_CASE.has(key) || (key === 'CONSUME_FROM' && /^(earliest|latest)$/i.test(text))) raw[key] = text.toLowerCase();
     else raw[key] = text;
   }
-  const value = Value.Default(schema, Value.Convert(schema, raw)) as Record<string, any>;
+  const value = Value.Default(schema, Value.Convert(schema, raw)) as Static<S>;
   const seen = new Set<string>();
   for (const e of Value.Errors(schema, value)) {
     const key = e.path.replace(/^\//, '').split('/')[0];

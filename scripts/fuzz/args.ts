@@ -26,7 +26,7 @@ export function parseArgs(args: string[]): FuzzOptions {
     const value = () => {
       const v = args[++i];
       if (v === undefined) bad(`${a} needs a value`);
-      return v!;
+      return v as string; // bad() exits
     };
     if (a === '--count') opt.count = Number(value());
     else if (a === '--seed') opt.seed = value();

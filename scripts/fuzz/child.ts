@@ -70,8 +70,8 @@ export class Child {
         }
       }
     };
-    proc.stdout!.on('data', (d: Buffer) => lines(d, false));
-    proc.stderr!.on('data', (d: Buffer) => lines(d, true));
+    proc.stdout?.on('data', (d: Buffer) => lines(d, false));
+    proc.stderr?.on('data', (d: Buffer) => lines(d, true));
     this.wasReady = false;
     proc.on('exit', (code, signal) => {
       this.alive = false;
@@ -92,7 +92,7 @@ export class Child {
 
   rssMb(): number {
     try {
-      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.proc!.pid}/status`, 'utf8'))![1]) / 1024;
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.proc?.pid}/status`, 'utf8'))?.[1]) / 1024;
     } catch {
       return NaN;
     }

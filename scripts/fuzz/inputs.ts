@@ -165,7 +165,7 @@ function targetOf(rng: Prng, body: Record<string, Json>, fields: string[]): { ob
 }
 
 function nest(rng: Prng, depth: number): string {
-  return rng.chance(0.5) ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+  return rng.chance(0.5) ? '['.repeat(depth) + ']'.repeat(depth) : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 }
 
 function randomBytes(rng: Prng, n: number): Buffer {

@@ -93,7 +93,7 @@ export function csvPath(c: PathContext, db: Database, dir: string, script: LoadS
           break;
         }
         case 7:
-          lines[0] = r.pick(['', '\ufeff' + lines[0], lines[0].toUpperCase(), lines[0] + ',extra', lines[0].split(',').reverse().join(',')]);
+          lines[0] = r.pick(['', `\ufeff${lines[0]}`, lines[0].toUpperCase(), `${lines[0]},extra`, lines[0].split(',').reverse().join(',')]);
           what.push(`${file}: header ${show(Buffer.from(lines[0], 'latin1'), 40)}`);
           break;
         case 8:
@@ -119,7 +119,8 @@ export function csvPath(c: PathContext, db: Database, dir: string, script: LoadS
         const { files, what } = mutate(r);
         for (const name of Object.values(CSV_FILES)) {
           const p = join(dir, name);
-          if (files[name]) writeFileSync(p, files[name]!);
+          const text = files[name];
+          if (text) writeFileSync(p, text);
           else rmSync(p, { force: true });
         }
         if (scriptRuns.has(i)) {

@@ -15,17 +15,17 @@ export interface GetRoute {
 export async function discoverRoutes(port: number): Promise<{ posts: string[]; gets: GetRoute[] }> {
   const doc = (await fetch(`http://127.0.0.1:${port}/docs/json`)
     .then((r) => r.json())
-    .catch(() => ({}))) as { paths?: Record<string, any> };
+    .catch(() => ({}))) as { paths?: Record<string, { post?: unknown; get?: { parameters?: { in: string; name: string }[] } }> };
   const posts: string[] = [];
   const gets: GetRoute[] = [];
-  for (const [path, ops] of Object.entries<any>(doc.paths ?? {})) {
+  for (const [path, ops] of Object.entries(doc.paths ?? {})) {
     if (path.startsWith('/docs')) continue;
     if (ops.post) posts.push(path);
     if (ops.get)
       gets.push({
         path,
-        params: (ops.get.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name),
-        query: (ops.get.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => p.name),
+        params: (ops.get.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
+        query: (ops.get.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
       });
   }
   posts.sort();
