@@ -44,9 +44,6 @@ const count = await withScriptDatabase(config, log, async ({ db }) => {
   async function* read(fromPosition: number, toPosition: number): AsyncIterable<ExportedEvent[]> {
     for await (const page of eventLog.pages({ fromPosition, toPosition })) yield page.map(toExported);
   }
-  async function* whole(): AsyncIterable<ExportedEvent[]> {
-    for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield page.map(toExported);
-  }
   const settings = {
     maxCoupons: config.recommender.maxCoupons,
     threshold: config.recommender.threshold,
@@ -66,7 +63,7 @@ const count = await withScriptDatabase(config, log, async ({ db }) => {
       if (chunk.length > 1 << 16) await flush();
     }
   } else
-    for await (const page of whole()) {
+    for await (const page of read(from, to)) {
       for (const e of page) chunk += `${JSON.stringify(e)}\n`;
       await flush();
       n += page.length;

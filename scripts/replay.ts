@@ -21,6 +21,7 @@ import { loadCatalogue, loadCustomers } from '../adapters/edges/cache-store.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
 import { replay, type ExportedEvent, type ReplayReport } from '../adapters/process/replay.ts';
 import { storeFromCsv, whyDiverged } from '../adapters/process/replay-why.ts';
+import { isPartial, partialExport } from '../adapters/process/partial-export.ts';
 import { DEFAULT_MODEL_FILE } from '../actors/recommender/coupon-scorer.ts';
 import { cli } from './cli.ts';
 
@@ -89,13 +90,17 @@ try {
     report = await withScriptDatabase(config, log, async ({ db }) => {
       const store = values.data ? storeFromCsv(values.data) : { catalogue: await loadCatalogue(db), customers: await loadCustomers(db) };
       if (values.file) return replay(fromFile(values.file), { ...store, scorer, settings });
-      const from = fromPosition,
-        to = toPosition;
       const eventLog = new PostgresEventLog(db, { log });
-      async function* fromDb(): AsyncIterable<ExportedEvent> {
-        for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield* page.map(toExported);
+      async function* read(from: number, to: number): AsyncIterable<ExportedEvent[]> {
+        for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield page.map(toExported);
       }
-      return replay(fromDb(), { ...store, scorer, settings });
+      async function* records(pages: AsyncIterable<ExportedEvent[]>): AsyncIterable<ExportedEvent> {
+        for await (const page of pages) yield* page;
+      }
+      // a range of the log is replayed as its export would be: with what its replay needs (partial-export.ts)
+      const selection = { from: fromPosition, to: toPosition };
+      const logged = isPartial(selection) ? partialExport(read, selection, settings) : records(read(fromPosition, toPosition));
+      return replay(logged, { ...store, scorer, settings });
     });
   }
 } catch (err) {

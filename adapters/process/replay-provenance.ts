@@ -34,7 +34,7 @@ export class SourcesSeen {
   /** The records in force when decisions were logged (each a fresh object per start or reload: few). */
   private used = new Set<InForce | undefined>();
 
-  /** A record of the log's `process` stream; true when it names sources. */
+  /** A `recommender_started` or `catalogue_loaded` record: the sources in force from here on. */
   note(e: ExportedEvent): void {
     const d = e.data ?? {};
     if (e.type === 'recommender_started') this.inForce = { scorer: d.scorer, model: d.model, catalogue: d.catalogue, customerTable: d.customerTable };
