@@ -1,6 +1,7 @@
 /**
  * `npm run export`: the event log (or a range, or one customer's stream) as NDJSON, the format
- * `npm run replay` reads.
+ * `npm run replay` reads. A range from a later position or one customer's stream also carries what its replay needs
+ * (adapters/process/partial-export.ts).
  *   npm run export -- [--from POSITION] [--to POSITION] [--customer ID] [--out FILE]
  */
 import { createWriteStream } from 'node:fs';
@@ -8,12 +9,14 @@ import { loadConfigOrExit } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { withScriptDatabase } from '../adapters/edges/store-data.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
-import { toExported } from '../actors/kernel/event-log.ts';
+import { toExported, type ExportedEvent } from '../actors/kernel/event-log.ts';
+import { isPartial, partialExport } from '../adapters/process/partial-export.ts';
 import { cli } from './cli.ts';
 
 const { values, positionals, fail, int } = cli({
   usage: 'npm run export -- [FILE] [--from POSITION] [--to POSITION] [--customer ID]',
-  summary: "Writes the event log (or a range of it, or one customer's stream) as NDJSON, one entry per line: what `npm run replay` reads.",
+  summary:
+    "Writes the event log (or a range of it, or one customer's stream) as NDJSON, one entry per line: what `npm run replay` reads. A range from a later position or one customer's stream also carries what its replay needs: the settings, model and store data records in force, the visits open at --from (as context) and the idle ends that closed visits.",
   positionals: { help: 'FILE  where to write (default: stdout); the same as --out FILE', max: 1 },
   options: {
     from: { type: 'string', arg: 'POSITION', help: 'first log position (default 1)' },
@@ -35,15 +38,37 @@ const log = createLogger({
 });
 const out: NodeJS.WritableStream = outFile ? createWriteStream(outFile) : process.stdout;
 
+const selection = { from, to, ...(values.customer !== undefined ? { customer: values.customer } : {}) };
 const count = await withScriptDatabase(config, log, async ({ db }) => {
-  let n = 0;
   const eventLog = new PostgresEventLog(db, { log });
-  for await (const page of eventLog.pages({ fromPosition: from, toPosition: to, ...(values.customer ? { streamId: `customer-${values.customer}` } : {}) })) {
-    let chunk = '';
-    for (const e of page) chunk += `${JSON.stringify(toExported(e))}\n`;
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-    n += page.length;
+  async function* read(fromPosition: number, toPosition: number): AsyncIterable<ExportedEvent[]> {
+    for await (const page of eventLog.pages({ fromPosition, toPosition })) yield page.map(toExported);
   }
+  const settings = {
+    maxCoupons: config.recommender.maxCoupons,
+    threshold: config.recommender.threshold,
+    couponValidity: config.recommender.couponValidity,
+    idleTimeoutS: config.recommender.idleTimeoutS,
+  };
+  let n = 0;
+  let chunk = '';
+  const flush = async () => {
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    chunk = '';
+  };
+  if (isPartial(selection)) {
+    for await (const e of partialExport(read, selection, settings)) {
+      chunk += `${JSON.stringify(e)}\n`;
+      n++;
+      if (chunk.length > 1 << 16) await flush();
+    }
+  } else
+    for await (const page of read(from, to)) {
+      for (const e of page) chunk += `${JSON.stringify(e)}\n`;
+      await flush();
+      n += page.length;
+    }
+  await flush();
   return n;
 });
 if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));

@@ -3,9 +3,11 @@
  * live pipeline (recommender + detector, real PostgreSQL, no broker) over deterministic inputs and
  * exporting its log. Run it when a machine changes behaviour on purpose, then review the diff
  * (`git diff --stat test/fixtures/replay`, and `npm run replay` on the old file shows the first change).
+ * `--only NAME` records one fixture with the fixtures' own store and model, leaving the others as they are (the four
+ * first ones are also the logs recorded before logs named their model and store data: replay must read them as they are).
  */
 import { must } from '../actors/kernel/must.ts';
-import { copyFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { loadStoreTables } from '../adapters/edges/cache-loader.ts';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { DEFAULT_MODEL_FILE } from '../actors/recommender/coupon-scorer.ts';
 import { formatStoreCsv } from '../actors/data/store-csv-writer.ts';
+import { CSV_FILES, parseStoreCsv, type StoreTables } from '../actors/data/store-csv.ts';
 import { simulateDay } from '../adapters/simulator/simulation.ts';
 import { inputId } from '../adapters/process/processor-contract.ts';
 import { configFrom } from '../schemas/env.ts';
@@ -32,10 +35,11 @@ const log = createLogger({ level: 'warn' });
 
 type Input = { kind: EventKind; payload: string };
 
-const store = generateStore(FIXTURE_STORE);
-const profiles = store.customers.map((c) => ({ customerId: String(c.customer_id), gender: c.gender as 'F' | 'M', age: c.age }));
+/** The store the fixtures are recorded with: generated afresh for a full re-record, the committed one for --only. */
+let store: StoreTables = generateStore(FIXTURE_STORE);
+const profiles = () => store.customers.map((c) => ({ customerId: String(c.customer_id), gender: c.gender as 'F' | 'M', age: c.age }));
 const day = (seed: number, from: string, hours: number, averageInStore: number): Input[] =>
-  simulateDay({ seed, customers: profiles, from, hours, averageInStore }).events.map((e) => ({
+  simulateDay({ seed, customers: profiles(), from, hours, averageInStore }).events.map((e) => ({
     kind: e.kind === 'move' ? 'move' : e.kind === 'exit' ? 'exit' : 'entry',
     payload: JSON.stringify(e.kind === 'move' ? { id: e.id, ts: Math.floor(e.at / 1000), x: e.x, y: e.y } : { id: e.id, ts: Math.floor(e.at / 1000) }),
   }));
@@ -70,6 +74,8 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
     PORT: '0',
     AUTO_SEED: 'false',
     LOG_LEVEL: 'warn',
+    // the fixtures' own model (a full re-record copies the committed one there first)
+    MODEL_FILE: join(FIXTURE_DIR, 'coupon-model.json'),
   };
   const config = configFrom(env);
   const db = await connectDatabase(databaseUrl, schema, log);
@@ -107,26 +113,42 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
   }
 }
 
+const FIXTURES: Record<string, () => { inputs: Input[]; crashAfter?: boolean }[]> = {
+  'quiet-day': () => [{ inputs: day(11, '2025-06-02T08:00:00Z', 8, 3) }],
+  'busy-hour': () => [{ inputs: day(12, '2025-06-02T17:00:00Z', 1, 30) }],
+  'malformed-inputs': () => [{ inputs: malformed }],
+  'crash-and-restart': () => {
+    const visit = day(13, '2025-06-03T09:00:00Z', 1, 8);
+    const half = Math.floor(visit.length / 2);
+    return [{ inputs: visit.slice(0, half), crashAfter: true }, { inputs: visit.slice(half) }];
+  },
+  // recorded after logs named their model, catalogue and customer table (docs/replay-provenance.md)
+  'named-sources': () => [{ inputs: day(14, '2025-06-04T11:00:00Z', 1, 6) }],
+};
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  cli({
-    usage: 'npm run record-fixtures',
+  const { values, fail } = cli({
+    usage: 'npm run record-fixtures -- [--only NAME]',
     summary:
       'Re-records the replay fixtures in test/fixtures/replay/ from the live pipeline (DATABASE_URL, else an embedded PostgreSQL). Review the diff afterwards.',
+    options: {
+      only: { type: 'string', arg: 'NAME', help: `one fixture (${Object.keys(FIXTURES).join(', ')}), with the fixtures' store and model as they are` },
+    },
   });
-  mkdirSync(join(FIXTURE_DIR, 'store'), { recursive: true });
-  for (const [file, text] of Object.entries(formatStoreCsv(store))) writeFileSync(join(FIXTURE_DIR, 'store', file), text);
-  // the model the outputs are recorded with goes along (test/replay.test.ts scores with it)
-  copyFileSync(DEFAULT_MODEL_FILE, join(FIXTURE_DIR, 'coupon-model.json'));
+  if (values.only !== undefined && !FIXTURES[values.only]) fail(`no fixture ${values.only}`);
+  if (values.only !== undefined)
+    store = parseStoreCsv(Object.fromEntries(Object.values(CSV_FILES).map((f) => [f, readFileSync(join(FIXTURE_DIR, 'store', f), 'utf8')])));
+  else {
+    mkdirSync(join(FIXTURE_DIR, 'store'), { recursive: true });
+    for (const [file, text] of Object.entries(formatStoreCsv(store))) writeFileSync(join(FIXTURE_DIR, 'store', file), text);
+    // the model the outputs are recorded with goes along (test/replay.test.ts scores with it)
+    copyFileSync(DEFAULT_MODEL_FILE, join(FIXTURE_DIR, 'coupon-model.json'));
+  }
   const pgDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'storeflow-fixtures-'));
   const pg = pgDir ? await startEmbeddedPostgres({ dataDir: pgDir, log }) : undefined;
   const url = process.env.DATABASE_URL ?? must(pg, 'the embedded PostgreSQL').url;
   try {
-    await record('quiet-day', [{ inputs: day(11, '2025-06-02T08:00:00Z', 8, 3) }], url);
-    await record('busy-hour', [{ inputs: day(12, '2025-06-02T17:00:00Z', 1, 30) }], url);
-    await record('malformed-inputs', [{ inputs: malformed }], url);
-    const visit = day(13, '2025-06-03T09:00:00Z', 1, 8);
-    const half = Math.floor(visit.length / 2);
-    await record('crash-and-restart', [{ inputs: visit.slice(0, half), crashAfter: true }, { inputs: visit.slice(half) }], url);
+    for (const [name, parts] of Object.entries(FIXTURES)) if (values.only === undefined || values.only === name) await record(name, parts(), url);
   } finally {
     await pg?.stop();
     if (pgDir) rmSync(pgDir, { recursive: true, force: true });

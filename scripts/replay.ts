@@ -3,14 +3,15 @@
  * real time) and compares the outputs with the recorded ones. Exits 1 on any divergence.
  *   npm run replay -- LOG.ndjson[.gz] [--data CSV_DIR]         a file written by `npm run export` (or --file LOG)
  *   npm run replay -- [--from POSITION] [--to POSITION]       the database's log
- * The store (coupons, customers) comes from --data (CSVs in the original format) or the cache DB.
+ * The store (coupons, customers) comes from --data (CSVs in the original format) or the cache DB. When the replay cannot
+ * reproduce the log, it says which of the model, catalogue, customer table and settings the log names is not its own,
+ * and how to supply it (adapters/process/replay-why.ts).
  * npm starts it with a 64 MB young generation (--max-semi-space-size=64, package.json): every input makes short-lived
  * actor snapshots, and with the default 16 MB they were collected and promoted often enough to be a third of the time.
  */
-import { createReadStream, readFileSync, existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { join } from 'node:path';
 import { loadConfigOrExit } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { withScriptDatabase } from '../adapters/edges/store-data.ts';
@@ -18,9 +19,10 @@ import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { toExported } from '../actors/kernel/event-log.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/edges/cache-store.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
-import { replay, type ExportedEvent, type ReplayReport, type ReplayDeps } from '../adapters/process/replay.ts';
-import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
-import { parseStoreCsv, CSV_FILES, PRODUCTS_ALIAS } from '../actors/data/store-csv.ts';
+import { replay, type ExportedEvent, type ReplayReport } from '../adapters/process/replay.ts';
+import { storeFromCsv, whyDiverged } from '../adapters/process/replay-why.ts';
+import { isPartial, partialExport } from '../adapters/process/partial-export.ts';
+import { DEFAULT_MODEL_FILE } from '../actors/recommender/coupon-scorer.ts';
 import { cli } from './cli.ts';
 
 const args = cli({
@@ -57,17 +59,6 @@ const settings = {
   idleTimeoutS: config.recommender.idleTimeoutS,
 };
 
-export function storeFromCsv(dir: string): Pick<ReplayDeps, 'catalogue' | 'customers'> {
-  const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : undefined);
-  const t = parseStoreCsv({
-    [CSV_FILES.customers]: read(CSV_FILES.customers),
-    [CSV_FILES.coupons]: read(CSV_FILES.coupons),
-    [CSV_FILES.couponProducts]: read(CSV_FILES.couponProducts),
-    [CSV_FILES.products]: read(CSV_FILES.products) ?? read(PRODUCTS_ALIAS),
-  });
-  return { catalogue: new CouponCatalogue(t.coupons, t.products, t.couponProducts), customers: new Map(t.customers.map((c) => [c.customer_id, c])) };
-}
-
 async function* fromFile(file: string): AsyncIterable<ExportedEvent> {
   const input = file.endsWith('.gz') ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
   for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim()) yield JSON.parse(line);
@@ -84,10 +75,10 @@ function print(r: ReplayReport) {
     console.log(
       `first difference (${r.firstDifference.kind}) at output ${r.firstDifference.messageId}:\n  recorded: ${JSON.stringify(r.firstDifference.recorded)}\n  replayed: ${JSON.stringify(r.firstDifference.replayed)}`,
     );
-  if (r.otherCatalogues.length)
-    console.log(
-      `catalogue: predictions in the log were rendered from catalogue ${r.otherCatalogues.join(', ')}, this replay's is another: the coupons they published may differ (load the store the log was recorded with, or --data)`,
-    );
+  // a catalogue other than the one a prediction was rendered from: the bytes published then cannot be reproduced
+  if (diverged(r))
+    for (const why of whyDiverged(r, { modelFile: values.model ?? (config.recommender.modelFile || DEFAULT_MODEL_FILE), dataDir: values.data }))
+      console.log(`why: ${why}`);
   console.log(diverged(r) ? 'replay: DIVERGED' : 'replay: identical');
 }
 
@@ -99,13 +90,17 @@ try {
     report = await withScriptDatabase(config, log, async ({ db }) => {
       const store = values.data ? storeFromCsv(values.data) : { catalogue: await loadCatalogue(db), customers: await loadCustomers(db) };
       if (values.file) return replay(fromFile(values.file), { ...store, scorer, settings });
-      const from = fromPosition,
-        to = toPosition;
       const eventLog = new PostgresEventLog(db, { log });
-      async function* fromDb(): AsyncIterable<ExportedEvent> {
-        for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield* page.map(toExported);
+      async function* read(from: number, to: number): AsyncIterable<ExportedEvent[]> {
+        for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield page.map(toExported);
       }
-      return replay(fromDb(), { ...store, scorer, settings });
+      async function* records(pages: AsyncIterable<ExportedEvent[]>): AsyncIterable<ExportedEvent> {
+        for await (const page of pages) yield* page;
+      }
+      // a range of the log is replayed as its export would be: with what its replay needs (partial-export.ts)
+      const selection = { from: fromPosition, to: toPosition };
+      const logged = isPartial(selection) ? partialExport(read, selection, settings) : records(read(fromPosition, toPosition));
+      return replay(logged, { ...store, scorer, settings });
     });
   }
 } catch (err) {

@@ -44,4 +44,6 @@ export interface CouponScorer {
   score(customer: CustomerInfo, coupons: readonly CouponInfo[]): number[] | Promise<number[]>;
   /** It answers with plain numbers, never a promise (the in-process models): a session decides a focus within the step. */
   readonly synchronous?: boolean;
+  /** The model's content hash (`sha256:…`) when it is a model file scored in-process; none for a remote scorer. */
+  readonly version?: string;
 }

@@ -38,6 +38,8 @@ export interface CustomerHostOptions<M extends AnyStateMachine, In, Out> {
   onCreate?(customerId: string, actor: Actor<M>): void;
   onDone?(customerId: string, snapshot: SnapshotFrom<M>): void;
   onError?(customerId: string, err: unknown): void;
+  /** The idle clock's tick at `ts` ended the customer's actor (a partial export carries these ends: docs/replay-provenance.md). */
+  onIdleEnd?(customerId: string, ts: number): void;
 }
 
 export class CustomerHost<M extends AnyStateMachine, In, Out> {
@@ -102,6 +104,20 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     return this.actors.ensure(customerId);
   }
 
+  /**
+   * From now on an actor ends idle only when told so by idleEnd(): the replay of a partial log, which lacks the other
+   * customers' inputs that moved event time on, follows the idle ends the log carries instead of its own clock.
+   */
+  idleEndsFromLog(): void {
+    this.idle = undefined;
+  }
+
+  /** The log says the customer's actor ended idle at `ts`: it hears the tick that ended it (none there: nothing). */
+  idleEnd(customerId: string, ts: number): void {
+    const tick = this.o.tick;
+    if (tick) this.actors.get(customerId)?.send(tick(ts));
+  }
+
   /** Stops and forgets a customer's actor (its state is to be rebuilt); true when there was one. */
   drop(customerId: string): boolean {
     if (!this.actors.has(customerId)) return false;
@@ -112,10 +128,14 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
 
   private advance(customerId: string, ts: number) {
     const tick = this.idle?.advance(customerId, ts);
+    const make = this.o.tick;
+    if (!tick || !make) return;
     // only those idle long enough hear the tick
-    for (const id of tick?.due ?? []) {
+    for (const id of tick.due) {
       const actor = this.actors.get(id);
-      if (actor && tick && this.o.tick) actor.send(this.o.tick(tick.ts));
+      if (!actor) continue;
+      actor.send(make(tick.ts));
+      if (this.o.onIdleEnd && !this.actors.has(id)) this.o.onIdleEnd(id, tick.ts);
     }
   }
 }

@@ -74,6 +74,8 @@ export interface ExportedEvent {
   metadata: Record<string, unknown>;
   message_id: string | null;
   recorded_at: string;
+  /** In a partial export: a record before the selection that its replay needs (a visit open at its start), replayed and not compared. */
+  context?: boolean;
 }
 
 export function toExported(e: LoggedEvent): ExportedEvent {

@@ -5,6 +5,7 @@
  * once per call) and a coupon part (four numbers and two table lookups), so a call costs a few
  * nanoseconds per coupon.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEPARTMENTS } from '../../schemas/departments.ts';
@@ -17,6 +18,7 @@ export const DEFAULT_MODEL_FILE = fileURLToPath(new URL('./coupon-model.json', i
 
 export interface LoadedCouponModel extends CouponScorer {
   model: CouponModelFile | BoostedModelFile;
+  readonly version: string;
   score(customer: CustomerInfo, coupons: readonly CouponInfo[]): number[];
   /** The score of one pair. */
   scoreOne(customer: CustomerInfo, coupon: CouponInfo): number;
@@ -41,9 +43,18 @@ export function checkModel(doc: unknown, source = 'model'): CouponModelFile | Bo
   return m as unknown as CouponModelFile;
 }
 
+/**
+ * The model's content hash, `sha256:` and the hex digest of its JSON without whitespace (the file's key order): the log
+ * names the model its decisions were scored with, and a replay finds the file that holds it.
+ */
+export function modelVersion(model: CouponModelFile | BoostedModelFile): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(model)).digest('hex')}`;
+}
+
 /** A scorer over a model document. */
 export function createCouponScorer(model: CouponModelFile | BoostedModelFile): LoadedCouponModel {
-  if (model.kind === 'gradient-boosted-trees') return createBoostedScorer(model);
+  const version = modelVersion(model);
+  if (model.kind === 'gradient-boosted-trees') return { ...createBoostedScorer(model), version };
   const F = FEATURE_COUNT;
   // a_i · t(x_i) + const  ≡  w_i · (t(x_i) − mean_i) / std_i
   const a = new Float64Array(F);
@@ -104,6 +115,7 @@ export function createCouponScorer(model: CouponModelFile | BoostedModelFile): L
   };
   return {
     model,
+    version,
     synchronous: true,
     score(customer, coupons) {
       const base = customerPart(customer);

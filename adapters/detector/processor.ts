@@ -26,6 +26,8 @@ export interface DetectorProcessorOptions {
   onCreated?(): void;
   onEnded?(): void;
   onError?(customerId: string, err: unknown): void;
+  /** A shopper's walk ended idle at event time `ts` (replay and export note these). */
+  onIdleEnd?(customerId: string, ts: number): void;
 }
 
 interface Routable {
@@ -52,6 +54,7 @@ export class DetectorProcessor implements Processor {
       tick: (ts) => ({ type: 'tick', ts }),
       route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: this.route(event, inputId) }),
       onCreate: () => o.onCreated?.(),
+      onIdleEnd: o.onIdleEnd,
       onDone: (id) => {
         this.footsteps.forget(id);
         o.onEnded?.();

@@ -12,9 +12,12 @@ import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
 
 export type { ExportedEvent };
 import type { Input, Output } from './processor-contract.ts';
+import { loggedInputId } from './processor-contract.ts';
 import { RecommenderProcessor } from '../recommender/processor.ts';
 import { DetectorProcessor } from '../detector/processor.ts';
 import { inDecisionOrder } from './decision-order.ts';
+import { SourcesSeen, type LoggedSources } from './replay-provenance.ts';
+import { customerTableVersion } from '../../actors/data/customer-table.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -32,6 +35,16 @@ export interface ReplayDeps {
   /** Used until the log says otherwise. */
   settings: RecommenderSettings;
   detector?: DetectorSettings;
+  /** A session (`session`) or a detector's shopper (`shopper`) ended idle while the input at `position` was replayed. */
+  onIdleEnd?(end: IdleEnd): void;
+}
+
+/** An idle end as a partial export carries it (`idle_end`, just before the input that moved event time on). */
+export interface IdleEnd {
+  id: string;
+  ts: number;
+  of: 'session' | 'shopper';
+  position: number;
 }
 
 export interface Difference {
@@ -51,6 +64,8 @@ export interface ReplayReport {
   extra: number;
   /** Catalogue versions predictions were rendered from that are not the replay's: their published bytes could differ. */
   otherCatalogues: string[];
+  /** What the log says its decisions were made with, and what this replay decides with. */
+  sources: LoggedSources & { replay: { model?: string; catalogue: string; customerTable: string } };
   firstDifference?: Difference;
   ms: number;
 }
@@ -99,6 +114,13 @@ export class Replayer {
   /** Catalogue versions the log's predictions were rendered from that differ from the replay's own. */
   private otherCatalogues = new Set<string>();
   private loggedCatalogue: string | undefined;
+  private sources = new SourcesSeen();
+  /** A partial export's context inputs (visits open at its start), by id: what they cause is not compared. */
+  private contextInputs = new Set<string>();
+  /** A partial export: idle ends come from its `idle_end` records, not from this replay's clocks. */
+  private idleEndsFromLog = false;
+  /** The position of the input being replayed (where an idle end happens). */
+  private at = 0;
   inputs = 0;
 
   constructor(private deps: ReplayDeps) {
@@ -111,7 +133,13 @@ export class Replayer {
       settings: () => this.settings,
       topic: 'replay',
       format: 'flat',
+      onIdleEnd: deps.onIdleEnd && ((id, ts) => deps.onIdleEnd?.({ id, ts, of: 'session', position: this.at })),
     });
+  }
+
+  /** Whether the customer has a session or a detector's shopper now (a visit open). */
+  live(customerId: string): boolean {
+    return this.recommender.sessions.has(customerId) || this.detector?.shoppers.has(customerId) === true;
   }
 
   /** Feed one record: inputs drive the processors, outputs are kept for comparison. */
@@ -126,15 +154,48 @@ export class Replayer {
 
   /** Feed one record without waiting; true when a session is deciding and settle() is due. */
   feedSync(e: ExportedEvent): boolean {
+    if (isOutput(e)) {
+      if (e.context) return false; // a partial export's context: replayed, not compared
+      if (OUTPUT_TYPES.has(e.type) && e.message_id) this.recorded.set(e.message_id, { type: e.type, data: e.data });
+      if (e.type === 'prediction' || e.type === 'no_prediction') {
+        this.sources.decided();
+        if (e.type === 'prediction' && this.loggedCatalogue !== undefined && this.loggedCatalogue !== this.deps.catalogue.version)
+          this.otherCatalogues.add(this.loggedCatalogue);
+      }
+      return false;
+    }
+    if (!INPUT_TYPES.has(e.type)) {
+      this.control(e);
+      return false;
+    }
+    const event = fromFlat(e.type, e.data);
+    if (!event) return false;
+    this.at = e.position;
+    // what a processor reads of the entry (fromExported would also parse recorded_at, which none of them reads)
+    const input: Input = { logged: { position: e.position, version: e.version, messageId: e.message_id ?? undefined }, event };
+    if (e.context) this.contextInputs.add(loggedInputId(input.logged));
+    else this.inputs++;
+    // as live: the detector first (its focus goes on to the sessions), then the sessions
+    if (this.detector?.consumes.includes(event.kind as never)) {
+      for (const o of this.detector.handle(input)) {
+        this.keep([o]);
+        if (o.event?.kind === 'focus' && this.localFocus) this.recommend({ logged: { ...input.logged, messageId: o.messageId }, event: o.event });
+      }
+    }
+    if (this.recommender.consumes.includes(event.kind as never)) this.recommend(input);
+    return this.pending > 0;
+  }
+
+  /** A record that is neither an input nor an output: a start, a reload, a partial export's idle end or header. */
+  private control(e: ExportedEvent) {
     // the catalogue the decisions from here on rendered their coupons from (a log recorded before versions: unknown)
     if ((e.type === 'recommender_started' || e.type === 'catalogue_loaded') && typeof e.data?.catalogue === 'string') this.loggedCatalogue = e.data.catalogue;
+    if (e.type === 'recommender_started' || e.type === 'catalogue_loaded') this.sources.note(e);
     if (e.type === 'recommender_started') {
       // a restart: settings may have changed, and live sessions were rebuilt from the log
       this.settings = { ...this.settings, ...e.data.settings };
       this.recommending = true;
-      return false;
-    }
-    if (e.type === 'detector_started') {
+    } else if (e.type === 'detector_started') {
       // detectors are not rebuilt on restart (a dwell in progress starts again), so neither are they here
       this.detector?.stop();
       const s = { ...this.deps.detector, ...e.data.settings };
@@ -147,31 +208,18 @@ export class Replayer {
           idleTimeoutS: this.settings.idleTimeoutS,
         },
         topics: { focus: 'replay', browsing: 'replay' },
+        onIdleEnd: this.deps.onIdleEnd && ((id, ts) => this.deps.onIdleEnd?.({ id, ts, of: 'shopper', position: this.at })),
       });
+      if (this.idleEndsFromLog) this.detector.host.idleEndsFromLog();
       this.localFocus = e.data.handOff !== 'broker';
-      return false;
+    } else if (e.type === 'partial_export') {
+      this.idleEndsFromLog = true;
+      this.recommender.host.idleEndsFromLog();
+      this.detector?.host.idleEndsFromLog();
+    } else if (e.type === 'idle_end') {
+      const d = e.data as Omit<IdleEnd, 'position'>;
+      (d.of === 'shopper' ? this.detector?.host : this.recommender.host)?.idleEnd(String(d.id), d.ts);
     }
-    if (isOutput(e)) {
-      if (OUTPUT_TYPES.has(e.type) && e.message_id) this.recorded.set(e.message_id, { type: e.type, data: e.data });
-      if (e.type === 'prediction' && this.loggedCatalogue !== undefined && this.loggedCatalogue !== this.deps.catalogue.version)
-        this.otherCatalogues.add(this.loggedCatalogue);
-      return false;
-    }
-    if (!INPUT_TYPES.has(e.type)) return false;
-    const event = fromFlat(e.type, e.data);
-    if (!event) return false;
-    this.inputs++;
-    // what a processor reads of the entry (fromExported would also parse recorded_at, which none of them reads)
-    const input: Input = { logged: { position: e.position, version: e.version, messageId: e.message_id ?? undefined }, event };
-    // as live: the detector first (its focus goes on to the sessions), then the sessions
-    if (this.detector?.consumes.includes(event.kind as never)) {
-      for (const o of this.detector.handle(input)) {
-        this.keep([o]);
-        if (o.event?.kind === 'focus' && this.localFocus) this.recommend({ logged: { ...input.logged, messageId: o.messageId }, event: o.event });
-      }
-    }
-    if (this.recommender.consumes.includes(event.kind as never)) this.recommend(input);
-    return this.pending > 0;
   }
 
   private recommend(input: Input) {
@@ -211,23 +259,36 @@ export class Replayer {
         note({ messageId: id, kind: 'different', recorded: rec, replayed: got });
       }
     }
-    for (const [id, got] of this.produced)
-      if (!this.recorded.has(id)) {
+    let context = 0;
+    for (const [id, got] of this.produced) {
+      if (this.recorded.has(id)) continue;
+      if (this.fromContext(id)) context++;
+      else {
         extra++;
         note({ messageId: id, kind: 'extra', replayed: got });
       }
+    }
     return {
       inputs: this.inputs,
       recordedOutputs: this.recorded.size,
-      replayedOutputs: this.produced.size,
+      replayedOutputs: this.produced.size - context,
       identical,
       different,
       missing,
       extra,
       otherCatalogues: [...this.otherCatalogues],
+      sources: {
+        ...this.sources.report(),
+        replay: { model: this.deps.scorer.version, catalogue: this.deps.catalogue.version, customerTable: customerTableVersion(this.deps.customers.values()) },
+      },
       firstDifference: first,
       ms: Date.now() - started,
     };
+  }
+
+  /** An output a partial export's context input caused (an output id is its cause's id, `:` and what it is). */
+  private fromContext(outputId: string): boolean {
+    return this.contextInputs.size > 0 && this.contextInputs.has(outputId.slice(0, outputId.indexOf(':')));
   }
 
   stop() {

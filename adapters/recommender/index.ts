@@ -16,6 +16,7 @@ import { recoverSessions } from './recovery.ts';
 import { recommenderRoutes } from './routes.ts';
 import { redemptionLog } from './redemptions.ts';
 import { couponDatesWarning } from '../../actors/recommender/coupon-validity.ts';
+import { customerTableVersion } from '../../actors/data/customer-table.ts';
 
 export { renderPrediction, noPredictionData } from './decision-record.ts';
 
@@ -89,13 +90,20 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     },
   });
 
-  // the log records the settings decisions depend on, so replay can use the same ones
+  // the store data decisions read from here on, named by content (docs/replay-provenance.md)
+  const storeData = () => ({
+    coupons: catalogue.size,
+    catalogue: catalogue.version,
+    customers: customers.size,
+    customerTable: customerTableVersion(customers.values()),
+  });
+  // the log records the settings, the model and the store data decisions depend on, so replay can use the same ones
   await ctx.eventLog.append([
     {
       streamId: 'process',
       type: 'recommender_started',
       metadata: { source: 'system' },
-      data: { settings, scorer: rc.scorerUrl ? 'remote' : 'in-process', coupons: catalogue.size, customers: customers.size, catalogue: catalogue.version },
+      data: { settings, scorer: rc.scorerUrl ? 'remote' : 'in-process', ...(rc.scorerUrl ? {} : { model: model.version }), ...storeData() },
     },
   ]);
 
@@ -130,11 +138,9 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       try {
         [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);
         log.info({ coupons: catalogue.size, customers: customers.size, catalogue: catalogue.version }, 'catalogue reloaded');
-        // decisions from now on render their coupons from this catalogue: the log says which one
+        // decisions from now on render their coupons from this catalogue and read these customers: the log says which
         await ctx.eventLog
-          .append([
-            { streamId: 'process', type: 'catalogue_loaded', metadata: { source: 'system' }, data: { coupons: catalogue.size, catalogue: catalogue.version } },
-          ])
+          .append([{ streamId: 'process', type: 'catalogue_loaded', metadata: { source: 'system' }, data: storeData() }])
           .catch((err) => log.warn({ err }, 'could not log the catalogue reloaded: a replay of what follows cannot tell which catalogue it used'));
         warnCouponDates();
         return { coupons: catalogue.size, customers: customers.size };

@@ -40,6 +40,8 @@ export interface RecommenderProcessorOptions {
   onCreated?(): void;
   onEnded?(): void;
   onError?(customerId: string, err: unknown): void;
+  /** A session ended idle at event time `ts` (replay and export note these). */
+  onIdleEnd?(customerId: string, ts: number): void;
   /**
    * The shared log, when other processes (replicas) may write the same customers' streams: a session this process
    * has not followed is rebuilt from its stream before it decides, and a decision another writer got ahead of is
@@ -114,6 +116,7 @@ export class RecommenderProcessor implements Processor {
       tick: (ts) => ({ type: 'tick', ts }),
       route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId) }),
       onLater: (e) => this.later(e),
+      onIdleEnd: o.onIdleEnd,
       onCreate: () => o.onCreated?.(),
       onDone: () => o.onEnded?.(),
       onError: (id, err) => {

@@ -1,0 +1,152 @@
+/**
+ * A partial export — one customer's stream, or the positions from `from` to `to` — that replays as the whole log does.
+ * Besides the records selected it carries what their replay needs and the selection lacks (docs/replay-provenance.md):
+ * - a `partial_export` header, which tells replay to end visits idle only where the export says so;
+ * - the `recommender_started`, `detector_started` and `catalogue_loaded` records in force at `from` (settings, model,
+ *   catalogue, customer table), and for one customer the `process` stream's records within the range;
+ * - the state of every visit open at `from`: its inputs and outputs from the visit's first input on, marked `context`
+ *   (replayed, not compared);
+ * - the outputs of its inputs logged after `to` (within OUTPUTS_AFTER positions), as a decision is logged after its
+ *   input and others' inputs may come between;
+ * - the idle ends that closed the selected customers' visits (`idle_end`, just before the input that moved event time
+ *   on). An idle end is decided by event time, which every customer's inputs move on, so a log of one customer or of
+ *   a range cannot tell them: the export finds them by replaying the log up to `to` without a store (the visits'
+ *   lives do not depend on what was offered) — the same clocks, in the same order, as a replay of the whole log.
+ */
+import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
+import { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
+import { inDecisionOrder } from './decision-order.ts';
+import { Replayer, type IdleEnd, type RecommenderSettings } from './replay.ts';
+
+export interface Selection {
+  from: number;
+  to: number;
+  /** One customer's stream (`customer-<id>`). */
+  customer?: string;
+}
+
+/** Reads the log's records from `from` to `to` (positions, inclusive), in pages, in position order. */
+export type ReadLog = (from: number, to: number) => AsyncIterable<ExportedEvent[]>;
+
+/** How far past `to` the outputs of the selection's inputs are looked for. */
+const OUTPUTS_AFTER = 10_000;
+const IN_FORCE = new Set(['recommender_started', 'detector_started', 'catalogue_loaded']);
+const INPUTS = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
+
+interface Plan {
+  /** The process records in force at `from`, by position. */
+  inForce: Set<number>;
+  /** The customers with a visit open at `from`, and the position of the visit's first input. */
+  openVisits: Map<string, number>;
+  /** The selection's idle ends, by position. */
+  idleEnds: IdleEnd[];
+}
+
+/** Whether an export of `s` needs more than its records to replay: not the whole log. */
+export function isPartial(s: Selection): boolean {
+  return s.from > 1 || s.to < Number.MAX_SAFE_INTEGER || s.customer !== undefined;
+}
+
+/** The records of a partial export, in the order `npm run replay` reads them. */
+export async function* partialExport(read: ReadLog, s: Selection, settings: RecommenderSettings): AsyncIterable<ExportedEvent> {
+  const plan = await planOf(read, s, settings);
+  yield {
+    position: 0,
+    stream_id: 'export',
+    version: 0,
+    type: 'partial_export',
+    data: { from: s.from, to: s.to, ...(s.customer !== undefined ? { customer: s.customer } : {}) },
+    metadata: { source: 'export' },
+    message_id: null,
+    recorded_at: new Date().toISOString(),
+  };
+  const start = Math.min(s.from, ...plan.inForce, ...plan.openVisits.values());
+  const stream = s.customer !== undefined ? `customer-${s.customer}` : undefined;
+  const selected = (e: ExportedEvent) => stream === undefined || e.stream_id === stream || e.stream_id === 'process';
+  /** The selection's inputs, by id: their outputs logged after `to` go along. */
+  const inputs = new Set<string>();
+  let next = 0;
+  for await (const page of read(start, s.to))
+    for (const e of page) {
+      if (e.position < s.from) {
+        if (plan.inForce.has(e.position)) yield e;
+        else {
+          const opened = plan.openVisits.get(e.stream_id);
+          if (opened !== undefined && e.position >= opened) yield { ...e, context: true };
+        }
+        continue;
+      }
+      for (; next < plan.idleEnds.length && plan.idleEnds[next].position <= e.position; next++) yield idleEndRecord(plan.idleEnds[next]);
+      if (!selected(e)) continue;
+      if (e.message_id && INPUTS.has(e.type) && e.metadata?.source !== 'output') inputs.add(e.message_id);
+      yield e;
+    }
+  for (; next < plan.idleEnds.length; next++) yield idleEndRecord(plan.idleEnds[next]);
+  if (s.to >= Number.MAX_SAFE_INTEGER - OUTPUTS_AFTER) return;
+  for await (const page of read(s.to + 1, s.to + OUTPUTS_AFTER))
+    for (const e of page) if (e.metadata?.source === 'output' && e.message_id && inputs.has(e.message_id.slice(0, e.message_id.indexOf(':')))) yield e;
+}
+
+function idleEndRecord(end: IdleEnd): ExportedEvent {
+  return {
+    // just before the input whose event time ended the visit
+    position: end.position - 0.5,
+    stream_id: `customer-${end.id}`,
+    version: 0,
+    type: 'idle_end',
+    data: { id: end.id, ts: end.ts, of: end.of },
+    metadata: { source: 'export' },
+    message_id: null,
+    recorded_at: new Date(0).toISOString(),
+  };
+}
+
+/** The log from its start to `to` through a replayer without a store: the records in force, the visits open at `from`, the idle ends. */
+async function planOf(read: ReadLog, s: Selection, settings: RecommenderSettings): Promise<Plan> {
+  const idleEnds: IdleEnd[] = [];
+  const selected = (id: string) => s.customer === undefined || id === s.customer;
+  const replayer = new Replayer({
+    catalogue: new CouponCatalogue([], [], []),
+    customers: new Map(),
+    scorer: { synchronous: true, score: (_c, coupons) => coupons.map(() => 0) },
+    settings,
+    onIdleEnd: (end) => {
+      if (end.position >= s.from && selected(end.id)) idleEnds.push(end);
+    },
+  });
+  const last = new Map<string, number>();
+  /** Each customer's first input since they last had no session and no shopper, by stream. */
+  const visitStart = new Map<string, number>();
+  let openVisits: Map<string, number> | undefined;
+  async function* all() {
+    for await (const page of read(1, s.to)) yield* page;
+  }
+  try {
+    for await (const e of inDecisionOrder(all())) {
+      if (e.position < s.from && IN_FORCE.has(e.type)) {
+        // a start names everything anew; a reload the catalogue and customers
+        if (e.type === 'recommender_started') last.delete('catalogue_loaded');
+        last.set(e.type, e.position);
+      }
+      if (e.position >= s.from && openVisits === undefined) openVisits = open(replayer, visitStart, selected);
+      if (INPUTS.has(e.type) && e.metadata?.source !== 'output') {
+        const id = String(e.data?.id);
+        if (!replayer.live(id)) visitStart.set(`customer-${id}`, e.position);
+      }
+      if (replayer.feedSync(e)) await replayer.settle();
+    }
+  } finally {
+    replayer.stop();
+  }
+  return { inForce: new Set(last.values()), openVisits: openVisits ?? new Map(), idleEnds: idleEnds.sort((a, b) => a.position - b.position) };
+}
+
+/** The selected customers whose visit is open now (a session or a shopper), by stream, and where it began. */
+function open(replayer: Replayer, visitStart: Map<string, number>, selected: (id: string) => boolean): Map<string, number> {
+  const open = new Map<string, number>();
+  for (const [stream, position] of visitStart) {
+    const id = stream.slice('customer-'.length);
+    if (selected(id) && replayer.live(id)) open.set(stream, position);
+  }
+  return open;
+}
