@@ -167,32 +167,39 @@ browserTest(
   },
 );
 
-browserTest('with CONTROL_TOKEN the phone asks for the token once, then shows the coupons', async () => {
-  const TOKEN = 'phone-control-token-0123456789';
-  const app = await phoneApp({ CONTROL_TOKEN: TOKEN });
-  const client = await connectClient();
-  const page = await newPage(PHONE);
-  try {
-    const published = await listen(app, client);
-    await page.goto(`${app.url}/phone/3`);
-    await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
-    assert.is(await page.textContent('#connection'), 'token needed');
-    await page.fill('#login input[name="token"]', TOKEN);
-    await page.click('#login button[type="submit"]');
-    await page.waitForFunction(() => (window as any).storeflowPhone.status === 'live', null, { timeout: 10_000 });
-    await enter(client, app, '3');
-    await focus(client, app, '3', 'Men');
-    const p = await waitFor(() => published.find((x) => x.body.customer.id === '3'), 10_000, "customer 3's coupon");
-    await page.waitForSelector('#offers li.offer[data-products="loaded"]', { timeout: 5000 });
-    assert.equal((await screen(page)).offers, [expectedCard(p.body)]);
-    assert.equal(page.problems, []);
-  } finally {
-    await browser!.clearCookies();
-    await page.close().catch(() => {});
-    await client.endAsync();
-    await app.close();
-  }
-});
+browserTest(
+  "with CONTROL_TOKEN and no signed link the phone asks for the shopper's link, staff log in with the token once, then it shows the coupons",
+  async () => {
+    const TOKEN = 'phone-control-token-0123456789';
+    const app = await phoneApp({ CONTROL_TOKEN: TOKEN });
+    const client = await connectClient();
+    const page = await newPage(PHONE);
+    try {
+      const published = await listen(app, client);
+      await page.goto(`${app.url}/phone/3`);
+      await page.waitForSelector('#refused:not([hidden])', { timeout: 10_000 });
+      assert.is(await page.textContent('#connection'), 'link needed');
+      assert.is(await page.textContent('#refused-text'), 'This page opens with your own phone link: ask the store staff for it.');
+      assert.ok(await page.$('#login[hidden]'), "a shopper is not asked for the operator's token");
+      await page.click('#staff-login');
+      await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
+      await page.fill('#login input[name="token"]', TOKEN);
+      await page.click('#login button[type="submit"]');
+      await page.waitForFunction(() => (window as any).storeflowPhone.status === 'live', null, { timeout: 10_000 });
+      await enter(client, app, '3');
+      await focus(client, app, '3', 'Men');
+      const p = await waitFor(() => published.find((x) => x.body.customer.id === '3'), 10_000, "customer 3's coupon");
+      await page.waitForSelector('#offers li.offer[data-products="loaded"]', { timeout: 5000 });
+      assert.equal((await screen(page)).offers, [expectedCard(p.body)]);
+      assert.equal(page.problems, []);
+    } finally {
+      await browser!.clearCookies();
+      await page.close().catch(() => {});
+      await client.endAsync();
+      await app.close();
+    }
+  },
+);
 
 test("the phone's routes: the page at the root only and open, a coupon's terms and products, the customer's stream and visit", async () => {
   const TOKEN = 'phone-routes-token-0123456789';

@@ -6,6 +6,7 @@ import { placeName, clock } from './words.js';
 export function createCustomerView({ getStore, roles, onClose }) {
   let selected;
   let timer = 0;
+  const shared = new Map(); // customer → the link minted for them, as shown
 
   async function load(id) {
     const store = getStore();
@@ -14,7 +15,8 @@ export function createCustomerView({ getStore, roles, onClose }) {
       ? `${s.state === 'focused' ? 'looking at' : s.state === 'browsing' ? 'needs help in' : 'walking in'} ${placeName(store.plan, s.x, s.y)}`
       : 'not in the store';
     // the shopper's phone, as they see it (/phone/:id)
-    let html = `<h3>Customer ${esc(id)} <a class="phone-link" href="phone/${encodeURIComponent(id)}" target="_blank" rel="noopener" title="What this shopper's phone shows">phone ↗</a></h3><p class="meta">${esc(where)}</p>`;
+    let html = `<h3>Customer ${esc(id)} <a class="phone-link" href="phone/${encodeURIComponent(id)}" target="_blank" rel="noopener" title="What this shopper's phone shows">phone ↗</a></h3><p class="meta">${esc(where)}</p>
+      <p class="share"><button type="button" data-action="phone-link" title="A link for the shopper's own phone: their offers only, no token needed, valid for a few hours">Shopper's link</button> <output class="link-out">${shared.get(id) ?? ''}</output></p>`;
     if (!roles.includes('recommender')) {
       html += '<p class="note">no recommender in this process: no session to show</p>';
     } else {
@@ -31,6 +33,27 @@ export function createCustomerView({ getStore, roles, onClose }) {
     body.innerHTML = html;
     body.dataset.customer = id;
   }
+
+  // the shopper's own phone link, minted by the control plane (signed when a token is set)
+  $('customer-body').addEventListener('click', async (e) => {
+    if (e.target.dataset?.action !== 'phone-link') return;
+    const out = $('customer-body').querySelector('.link-out');
+    const id = $('customer-body').dataset.customer;
+    try {
+      const link = await json('dashboard/phone-link', { method: 'POST', body: JSON.stringify({ customer_id: id }) });
+      const until = link.expires_at ? ` · valid until ${clock(Date.parse(link.expires_at), Date.now(), { seconds: false })}` : '';
+      // kept: the view is drawn again as the shopper moves
+      shared.set(
+        id,
+        `<input readonly value="${esc(link.url)}" aria-label="the shopper's phone link"><span class="note">${esc(until.slice(3) || 'no token set: the plain address')}</span>`,
+      );
+      out.innerHTML = shared.get(id);
+      out.querySelector('input').select();
+      navigator.clipboard?.writeText(link.url).catch(() => {});
+    } catch (err) {
+      out.textContent = `could not make a link: ${err.message}`;
+    }
+  });
 
   $('customer-close').addEventListener('click', () => {
     const previous = selected;
