@@ -94,11 +94,17 @@ function sessionHtml(s) {
   const offered = s.offered?.length ? s.offered.map((o) => `#${esc(o)}`).join(', ') : 'none';
   const steps = s.path ?? [];
   const shown = steps.slice(-8);
-  // event times are seconds (the shopper's own clock, simulated time under the simulator)
-  const when = (ts) => (typeof ts === 'number' ? clock(ts * 1000) : esc(ts));
+  // event times are seconds (the shopper's own clock, simulated time under the simulator); a session
+  // opened before its first event has none (0): no time rather than 1 Jan 1970
+  const when = (ts) =>
+    typeof ts === 'number' && ts > 0
+      ? ` <span class="meta">at ${clock(ts * 1000)}</span>`
+      : typeof ts === 'string' && ts
+        ? ` <span class="meta">at ${esc(ts)}</span>`
+        : '';
   const path =
     (steps.length > shown.length ? `<li class="empty">… ${steps.length - shown.length} earlier</li>` : '') +
-    shown.map((p) => `<li><span class="state-value">${esc(p.state)}</span> <span class="meta">at ${when(p.ts)}</span></li>`).join('');
+    shown.map((p) => `<li><span class="state-value">${esc(p.state)}</span>${when(p.ts)}</li>`).join('');
   return `<dl><dt>state</dt><dd><span class="state-value" data-field="state">${esc(state)}</span></dd>${profile}
       <dt>offered</dt><dd data-field="offered">${offered}</dd></dl>
       <h2>Path</h2><ol class="path" data-field="path" start="${steps.length - shown.length + (steps.length > shown.length ? 0 : 1)}">${path || '<li class="empty">—</li>'}</ol>`;

@@ -92,7 +92,7 @@ function render() {
     drawFigures(c, lat);
     view.figures = { ...c, latency: lat };
     const bins = windowBins(store.series, t);
-    view.charts = drawCharts(store.plan, bins, view.latency, t);
+    view.charts = drawCharts(store.plan, bins, view.latency, t, lat);
     if (heatDue) {
       const cells = heatOver(bins);
       plan.drawHeat(cells, $('show-heat').checked);
