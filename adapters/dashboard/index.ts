@@ -24,7 +24,7 @@ import { PageStreams } from './streams.ts';
 import { pageStreamKey, SEGMENT } from './page-stream-key.ts';
 import { couponDetails } from './coupon-details.ts';
 import { phoneRoutes } from './phone-page.ts';
-import { latestFrom } from './latest-from.ts';
+import { insideAt, latestFrom } from './latest-from.ts';
 import { PHONE_LINK_DEFAULT_S, PHONE_LINK_MAX_S, signPhoneLink } from './phone-link.ts';
 
 /** The page folds the log itself: it starts this far back, so shoppers already inside show up and its charts (the last 15 minutes) are full. */
@@ -60,6 +60,13 @@ const ConfigQuery = Type.Object({
   scope: Type.Optional(
     Type.Union([Type.Literal('store'), Type.Literal('log')], {
       description: "store (default): the customers' events; log: the whole log, rejected inputs and process records too",
+    }),
+  ),
+  from: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 2 ** 53 - 1,
+      description: "A filtered view's start (an ordinal); default its filter's newest 200 events in the whole log",
     }),
   ),
 });
@@ -103,7 +110,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
   };
 
   /** Everything a page needs to start (GET /dashboard/config; a shopper's phone gets its customer's, GET /phone/:id/config). */
-  const pageConfig = async (q: { customer?: string; type?: string; scope?: 'store' | 'log'; since?: number }) => {
+  const pageConfig = async (q: { customer?: string; type?: string; scope?: 'store' | 'log'; since?: number; from?: number }) => {
     const { customer, type, scope } = q;
     const routingKey = pageStreamKey({ customer, type, scope });
     const { id } = await streams.get(routingKey);
@@ -140,14 +147,18 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
       // the replay covers the last replay_window_ms, unless capped at REPLAY_MAX_EVENTS (then it starts later)
       replay_window_ms: REPLAY_WINDOW_MS,
       replay_capped: capped,
-      // a filtered view starts at its own newest LATEST_FILTERED events, found in the whole log (the events view)
-      ...(filtered ? { filter_from: await latestFrom(db, { customer, type }, head) } : {}),
+      // a filtered view starts at its own newest LATEST_FILTERED events, found in the whole log, or where it says;
+      // and who is inside there, so the events view tells shoppers from the pump's customers (the events view's scope only:
+      // a shopper's phone learns nothing of others)
+      ...(scope === 'log' ? await filterStart(q.from ?? (await latestFrom(db, { customer, type }, head))) : {}),
       // a customer's visit: their phone replays from here
       ...(customer === undefined ? {} : { visit_from: await visitFrom(customer, replayFrom) }),
       ...(today ? { today: { since, predictions: today.n, redemptions: today.redeemed } } : {}),
       server_time: now,
     };
   };
+
+  const filterStart = async (from: number) => ({ filter_from: from, inside: await insideAt(db, from) });
 
   const couponOf = async (id: number) => {
     const coupon = await couponDetails(db, id);

@@ -19,3 +19,23 @@ export async function latestFrom(db: Queryable, filter: { customer?: string; typ
     ) newest`);
   return r?.p == null ? head + 1 : Number(r.p);
 }
+
+/** How far back a visit still counts as open at a view's start (a shopper inside longer is rare; the pump never enters). */
+const VISIT_WINDOW_MS = 4 * 3600_000;
+const MAX_INSIDE = 5000;
+
+/**
+ * The customers inside the store just before `position` (their last entry, move or exit within the
+ * visit window was not an exit): the events view tells their focus and offers from the pump's, whose
+ * customers never walk in.
+ */
+export async function insideAt(db: Queryable, position: number, now = Date.now()): Promise<string[]> {
+  const rows = await db.query(sql`
+    SELECT substring(stream_id FROM 10) AS customer FROM (
+      SELECT DISTINCT ON (stream_id) stream_id, type FROM events
+      WHERE position < ${position} AND recorded_at >= to_timestamp(${(now - VISIT_WINDOW_MS) / 1000})
+        AND type IN ('entry', 'move', 'exit') AND stream_id LIKE 'customer-%'
+      ORDER BY stream_id, position DESC
+    ) last WHERE type <> 'exit' LIMIT ${MAX_INSIDE}`);
+  return rows.map((r) => r.customer);
+}
