@@ -7,7 +7,7 @@
 import { $, esc, json, onAccess, showLogin } from './api.js';
 import { connectStream } from './stream.js';
 import { createPhone, applyPhone } from './phone-state.js';
-import { discountText, offerTerms, validity, productLines } from './coupon-words.js';
+import { discountText, offerTerms, validity, productLines, noOfferLine } from './coupon-words.js';
 import { clock } from './words.js';
 
 const customer = decodeURIComponent(location.pathname.replace(/\/+$/, '').split('/').pop() ?? '');
@@ -79,9 +79,22 @@ function offerItem(c) {
 
 const items = new Map(); // ordinal → li
 
+/** The focus that got no coupon this visit, and why (the latest three): a walk never ends in silence. */
+function renderDeclined() {
+  const shown = phone.declined.slice(0, 3);
+  $('no-offers').hidden = shown.length === 0;
+  $('no-offers').innerHTML = shown
+    .map(
+      (d) =>
+        `<li data-ordinal="${d.ordinal}" data-reason="${esc(d.reason)}">${esc(noOfferLine(d))} <span class="when">${esc(clock(d.time, Date.now()))}</span></li>`,
+    )
+    .join('');
+}
+
 function render() {
   $('visit').textContent = visitText(phone);
   $('visit').className = `visit ${phone.presence}`;
+  renderDeclined();
   const list = $('offers');
   const badge = $('offer-count');
   badge.textContent = String(phone.coupons.length);
