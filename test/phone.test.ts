@@ -19,7 +19,7 @@ import { STORE_PLAN } from '../actors/data/store-plan.ts';
 // @ts-ignore plain browser JavaScript, no type declarations
 import { createPhone, applyPhone } from '../web/phone-state.js';
 // @ts-ignore
-import { discountText, offerTerms, validity, productLines } from '../web/coupon-words.js';
+import { discountText, offerTerms, validity, productLines, noOfferLine } from '../web/coupon-words.js';
 
 /** Wide enough for the page to draw the phone's frame (a phone itself gets the page full screen). */
 const PHONE = { width: 540, height: 940 };
@@ -269,6 +269,12 @@ test("the phone's fold: a visit from an entry (or a first move) to the exit; off
   assert.equal(seen(offer(1)), [true, 'inside', 'Men', [1]]);
   assert.equal(seen(msg('focus', { id: '5', dep: 'Women' })), [true, 'inside', 'Women', [1]]);
   assert.equal(seen(offer(2)), [true, 'inside', 'Women', [2, 1]]);
+  // a focus without a coupon is said, with its reason (never silence)
+  assert.equal(seen(msg('no_prediction', { customer_id: '5', dep: 'Women', reason: 'below_threshold' })), [true, 'inside', 'Women', [2, 1]]);
+  assert.equal(
+    p.declined.map((d: { dep: string; reason: string }) => noOfferLine(d)),
+    ['Looked at Women: no coupon scored above the threshold for you.'],
+  );
   assert.equal(seen(msg('redemption', { id: '5', coupon_id: 1, amount: 10 })), [true, 'inside', 'Women', [2, 1]]);
   assert.equal(
     p.coupons.map((c: any) => c.redeemed),
