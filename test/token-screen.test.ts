@@ -50,9 +50,11 @@ const onTop = (page: Page) =>
     };
   });
 
-for (const [name, path, status] of [
-  ['the dashboard', '/', 'storeflowDashboard'],
-  ['the events view', '/events.html', 'storeflowEvents'],
+// a shopper's phone shows the form to staff only, on request (a shopper opens it with their signed link)
+for (const [name, path, status, badge] of [
+  ['the dashboard', '/', 'storeflowDashboard', 'token needed'],
+  ['the events view', '/events.html', 'storeflowEvents', 'token needed'],
+  ["a shopper's phone (staff)", '/phone/3', 'storeflowPhone', 'link needed'],
 ] as const)
   browserTest(`with CONTROL_TOKEN ${name} shows a usable login box and nothing else covers the viewport (1440×900 and 390×844)`, async () => {
     const app: TestApp = await startTestApp({ ROLES: 'recommender,detector,gateway', CONTROL_TOKEN: TOKEN }, { webDir: WEB_DIR });
@@ -64,8 +66,9 @@ for (const [name, path, status] of [
         const page = await newPage(viewport);
         try {
           await page.goto(`${app.url}${path}`);
+          if (status === 'storeflowPhone') await page.click('#staff-login', { timeout: 10_000 });
           await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
-          assert.is(await page.textContent('#connection'), 'token needed');
+          assert.is(await page.textContent('#connection'), badge);
           assert.equal(await covering(page), ['#login'], `${viewport.width}: only the login form's backdrop covers the page`);
           assert.equal(
             await onTop(page),
