@@ -135,6 +135,8 @@ const CALLS: [op: string, url: string, body?: unknown][] = [
   ['GET /gateway/dashboard/config', '/gateway/dashboard/config'],
   ['POST /dashboard/helped', '/dashboard/helped', { customer_id: 'b1' }],
   ['POST /gateway/dashboard/helped', '/gateway/dashboard/helped', { customer_id: 'b1' }],
+  ['POST /dashboard/phone-link', '/dashboard/phone-link', { customer_id: 'b1' }],
+  ['POST /gateway/dashboard/phone-link', '/gateway/dashboard/phone-link', { customer_id: 'b1' }],
   ['GET /dashboard/coupons/{id}', '/dashboard/coupons/1'],
   ['GET /gateway/dashboard/coupons/{id}', '/gateway/dashboard/coupons/1'],
 ];
@@ -357,8 +359,10 @@ test('ESS_API_TOKEN alone: what reveals the log (dashboard config and stream, se
       '/sessions/x',
       '/detector/shoppers',
       '/detector/shoppers/x',
+      '/phone/1/config',
     ])
       refused.push(`${url} ${(await call(ess, 'GET', url)).status}`);
+    refused.push(`POST /dashboard/phone-link ${(await call(ess, 'POST', '/dashboard/phone-link', { customer_id: '1' })).status}`);
     assert.equal(refused, [
       '/dashboard/config 401',
       '/dashboard/config?customer=1 401',
@@ -369,6 +373,8 @@ test('ESS_API_TOKEN alone: what reveals the log (dashboard config and stream, se
       '/sessions/x 401',
       '/detector/shoppers 401',
       '/detector/shoppers/x 401',
+      '/phone/1/config 401',
+      'POST /dashboard/phone-link 401',
     ]);
     assert.is((await call(ess, 'POST', '/reload')).status, 200);
     assert.is((await call(ess, 'GET', '/sessions', undefined, bearer(ESS_TOKEN))).status, 200);

@@ -194,6 +194,63 @@ test("the config's filtered streams: a routing key each, shared, refused when un
   }
 });
 
+browserTest(
+  "the customer filter finds that customer's newest 200 events in the whole log (server-side); the pump's focus events are marked as load",
+  async () => {
+    const app = await eventsApp();
+    let page: (Page & { problems: string[] }) | undefined;
+    try {
+      // customer 1 walks in early, then 250 moves of customer 2 bury them; then the pump's focus for customer 3 (never inside)
+      await ingest(app, 'entry', { id: '1' });
+      await ingest(app, 'move', { id: '1', x: 900, y: 300 });
+      await ingest(app, 'entry', { id: '2' });
+      for (let i = 0; i < 250; i++) await ingest(app, 'move', { id: '2', x: 900 + (i % 5), y: 300 });
+      await ingest(app, 'focus', { id: '3', dep: 'Men' });
+      await ingest(app, 'focus', { id: '1', dep: 'Men', x: 900, y: 750 });
+      await waitFor(async () => (await app.eventLog.read({ types: ['prediction'] })).length === 2, 10_000, 'the coupons for customers 3 and 1');
+      const mine = await app.eventLog.read({ streamId: 'customer-1' });
+      assert.is(mine.length, 4, "customer 1's entry, move, focus and coupon");
+
+      page = await openEvents(app, '?customer=1');
+      await showing(page, mine.length);
+      assert.equal(
+        (await rows(page)).map((r) => [r[0], r[2], r[3]]),
+        mine.map((e) => [String(e.position), e.type, '1']).reverse(),
+        "all of customer 1's events, the first long before the log's latest 200",
+      );
+      assert.ok(mine[0].position < (await app.eventLog.head()) - 200);
+
+      // the whole log's latest: customer 3's focus and coupon are the pump's, customer 1's are a shopper's
+      await page.goto(`${app.url}/events.html?type=focus`);
+      await page.waitForFunction(() => (window as unknown as { storeflowEvents: { status: string } }).storeflowEvents?.status === 'live');
+      await showing(page, 2);
+      const marks = () =>
+        page?.$$eval('#events tr[data-ordinal]', (trs) =>
+          trs.map((tr) => [
+            (tr as HTMLElement).dataset.type,
+            tr.querySelector('a.filter-customer')?.textContent,
+            tr.hasAttribute('data-pump'),
+            tr.querySelector('.pump-mark, .phone')?.textContent,
+          ]),
+        );
+      assert.equal(await marks(), [
+        ['focus', '1', false, 'phone ↗'],
+        ['focus', '3', true, 'pump'],
+      ]);
+      await page.goto(`${app.url}/events.html?type=prediction`);
+      await showing(page, 2);
+      assert.equal(await marks(), [
+        ['prediction', '1', false, 'phone ↗'],
+        ['prediction', '3', true, 'pump'],
+      ]);
+      assert.equal(page.problems, []);
+    } finally {
+      await page?.close().catch(() => {});
+      await app.close();
+    }
+  },
+);
+
 test('page streams: created once per routing key, the least recently used deleted past the cap', async () => {
   const made: string[] = [];
   const deleted: string[] = [];

@@ -18,8 +18,8 @@ import { browser, browserTest, newPage, closeBrowser, WEB_DIR, ARTIFACTS, DOCS }
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
 // @ts-expect-error plain browser JavaScript, no type declarations
 import { createPhone, applyPhone } from '../web/phone-state.js';
-// @ts-expect-error
-import { discountText, offerTerms, validity, productLines } from '../web/coupon-words.js';
+// @ts-expect-error plain browser JavaScript, no type declarations
+import { discountText, offerTerms, validity, productLines, noOfferLine } from '../web/coupon-words.js';
 
 /** Wide enough for the page to draw the phone's frame (a phone itself gets the page full screen). */
 const PHONE = { width: 540, height: 940 };
@@ -167,32 +167,39 @@ browserTest(
   },
 );
 
-browserTest('with CONTROL_TOKEN the phone asks for the token once, then shows the coupons', async () => {
-  const TOKEN = 'phone-control-token-0123456789';
-  const app = await phoneApp({ CONTROL_TOKEN: TOKEN });
-  const client = await connectClient();
-  const page = await newPage(PHONE);
-  try {
-    const published = await listen(app, client);
-    await page.goto(`${app.url}/phone/3`);
-    await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
-    assert.is(await page.textContent('#connection'), 'token needed');
-    await page.fill('#login input[name="token"]', TOKEN);
-    await page.click('#login button[type="submit"]');
-    await page.waitForFunction(() => window.storeflowPhone?.status === 'live', null, { timeout: 10_000 });
-    await enter(client, app, '3');
-    await focus(client, app, '3', 'Men');
-    const p = await waitFor(() => published.find((x) => x.body.customer.id === '3'), 10_000, "customer 3's coupon");
-    await page.waitForSelector('#offers li.offer[data-products="loaded"]', { timeout: 5000 });
-    assert.equal((await screen(page)).offers, [expectedCard(p.body)]);
-    assert.equal(page.problems, []);
-  } finally {
-    await browser!.clearCookies();
-    await page.close().catch(() => {});
-    await client.endAsync();
-    await app.close();
-  }
-});
+browserTest(
+  "with CONTROL_TOKEN and no signed link the phone asks for the shopper's link, staff log in with the token once, then it shows the coupons",
+  async () => {
+    const TOKEN = 'phone-control-token-0123456789';
+    const app = await phoneApp({ CONTROL_TOKEN: TOKEN });
+    const client = await connectClient();
+    const page = await newPage(PHONE);
+    try {
+      const published = await listen(app, client);
+      await page.goto(`${app.url}/phone/3`);
+      await page.waitForSelector('#refused:not([hidden])', { timeout: 10_000 });
+      assert.is(await page.textContent('#connection'), 'link needed');
+      assert.is(await page.textContent('#refused-text'), 'This page opens with your own phone link: ask the store staff for it.');
+      assert.ok(await page.$('#login[hidden]'), "a shopper is not asked for the operator's token");
+      await page.click('#staff-login');
+      await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
+      await page.fill('#login input[name="token"]', TOKEN);
+      await page.click('#login button[type="submit"]');
+      await page.waitForFunction(() => (window as any).storeflowPhone.status === 'live', null, { timeout: 10_000 });
+      await enter(client, app, '3');
+      await focus(client, app, '3', 'Men');
+      const p = await waitFor(() => published.find((x) => x.body.customer.id === '3'), 10_000, "customer 3's coupon");
+      await page.waitForSelector('#offers li.offer[data-products="loaded"]', { timeout: 5000 });
+      assert.equal((await screen(page)).offers, [expectedCard(p.body)]);
+      assert.equal(page.problems, []);
+    } finally {
+      await browser!.clearCookies();
+      await page.close().catch(() => {});
+      await client.endAsync();
+      await app.close();
+    }
+  },
+);
 
 test("the phone's routes: the page at the root only and open, a coupon's terms and products, the customer's stream and visit", async () => {
   const TOKEN = 'phone-routes-token-0123456789';
@@ -262,6 +269,12 @@ test("the phone's fold: a visit from an entry (or a first move) to the exit; off
   assert.equal(seen(offer(1)), [true, 'inside', 'Men', [1]]);
   assert.equal(seen(msg('focus', { id: '5', dep: 'Women' })), [true, 'inside', 'Women', [1]]);
   assert.equal(seen(offer(2)), [true, 'inside', 'Women', [2, 1]]);
+  // a focus without a coupon is said, with its reason (never silence)
+  assert.equal(seen(msg('no_prediction', { customer_id: '5', dep: 'Women', reason: 'below_threshold' })), [true, 'inside', 'Women', [2, 1]]);
+  assert.equal(
+    p.declined.map((d: { dep: string; reason: string }) => noOfferLine(d)),
+    ['Looked at Women: no coupon scored above the threshold for you.'],
+  );
   assert.equal(seen(msg('redemption', { id: '5', coupon_id: 1, amount: 10 })), [true, 'inside', 'Women', [2, 1]]);
   assert.equal(
     p.coupons.map((c: any) => c.redeemed),

@@ -17,7 +17,7 @@ import { browser, browserTest, newPage, openDashboard, closeBrowser, WEB_DIR, AR
 // @ts-expect-error plain browser JavaScript, no type declarations
 import { expectedMoves, draftBody, walkMs } from '../web/scenario-draft.js';
 
-async function editorApp(): Promise<TestApp> {
+async function editorApp(env: Record<string, string> = {}): Promise<TestApp> {
   const app = await startTestApp(
     {
       ROLES: 'recommender,detector,gateway,simulator',
@@ -27,6 +27,7 @@ async function editorApp(): Promise<TestApp> {
       CONSUME_FREQUENCY: '0.1',
       CUSTOMERS_AVERAGE_IN_STORE: '0',
       SIMULATOR_AUTO_START: 'false',
+      ...env,
     },
     { webDir: WEB_DIR },
   );
@@ -155,6 +156,53 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
     await opened.waitForFunction((n) => document.querySelectorAll('#offers li.offer').length === n, predicted.length, { timeout: 5000 });
     assert.equal((page as { problems?: unknown }).problems, []);
     assert.equal((phone as { problems?: unknown }).problems, []);
+  } finally {
+    for (const p of pages) await p.close().catch(() => {});
+    await app.close();
+  }
+});
+
+browserTest('a played path that gets no coupon says why, in the editor and on the phone (no silence)', async () => {
+  // no coupon scores above 1: every focus is declined as below the threshold
+  const app = await editorApp({ PREDICTION_THRESHOLD: '1' });
+  const pages: Page[] = [];
+  try {
+    const page = await openDashboard(app.url, { width: 1440, height: 900 });
+    pages.push(page);
+    const phone = await newPage({ width: 390, height: 844 });
+    pages.push(phone);
+    await phone.goto(`${app.url}/phone/3`);
+    await phone.waitForFunction(() => (window as unknown as { storeflowPhone: { status: string } }).storeflowPhone?.status === 'live', null, {
+      timeout: 10_000,
+    });
+    await page.bringToFront();
+    await page.click('#editor-toggle');
+    await page.fill('#editor-customer', '3');
+    await clickPlan(page, 937, 400);
+    await page.check('#editor input[name="step"][value="focus"]');
+    await clickPlan(page, 900, 760);
+    await page.click('#editor button[data-action="play"]');
+    const declined = await waitFor(async () => (await logged(app, '3')).find((e) => e.type === 'no_prediction'), 30_000, "customer 3's focus declined");
+    assert.equal([declined.data.dep, declined.data.reason], ['Men', 'below_threshold']);
+    await page.waitForSelector('#editor-outcome li', { timeout: 5000 });
+    assert.is(
+      await page.textContent('#editor-outcome li:last-child'),
+      'Customer 3 · Men: no coupon, score too low (every coupon scored below PREDICTION_THRESHOLD).',
+    );
+    // the phone lists the latest three, one per declined focus (a focus stop may be detected more than once)
+    const lines = await waitFor(
+      async () => {
+        const n = Math.min(3, (await logged(app, '3')).filter((e) => e.type === 'no_prediction').length);
+        const shown = await phone.$$eval('#no-offers li', (ls) => ls.map((l) => l.textContent?.replace(/\d\d:\d\d:\d\d/, 'HH:MM:SS')));
+        return shown.length === n ? shown : undefined;
+      },
+      5000,
+      'the declined focus on the phone',
+    );
+    assert.equal(new Set(lines), new Set(['Looked at Men: no coupon scored above the threshold for you. HH:MM:SS']));
+    assert.is(await phone.textContent('#offer-count'), '0');
+    assert.equal((page as unknown as { problems: string[] }).problems, []);
+    assert.equal((phone as unknown as { problems: string[] }).problems, []);
   } finally {
     for (const p of pages) await p.close().catch(() => {});
     await app.close();

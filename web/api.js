@@ -6,16 +6,24 @@ export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&a
 
 let onUnauthorized = () => {};
 let onLoggedIn = () => {};
+let formOnUnauthorized = true;
 
-/** What the page does when a call answers 401, and once the token form succeeds. */
+/**
+ * What the page does when a call answers 401, and once the token form succeeds. `form: false`: a 401
+ * does not raise the token form (a shopper's phone says what it needs, and staff open the form).
+ */
 export function onAccess(handlers) {
   onUnauthorized = handlers.unauthorized;
   onLoggedIn = handlers.loggedIn;
+  formOnUnauthorized = handlers.form ?? true;
 }
 
 export async function json(url, init) {
   const r = await fetch(url, { headers: init?.body ? { 'content-type': 'application/json' } : {}, ...init });
-  if (r.status === 401) showLogin();
+  if (r.status === 401) {
+    if (formOnUnauthorized) showLogin();
+    else onUnauthorized();
+  }
   const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
   if (!r.ok) throw Object.assign(new Error(body?.message ?? `${r.status}`), { status: r.status, body });
   return body;
@@ -39,7 +47,7 @@ $('login').addEventListener('submit', async (e) => {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ token: form.elements.token.value }),
   }).catch(() => null);
-  if (!r || !r.ok) {
+  if (!r?.ok) {
     error.hidden = false;
     error.textContent = r?.status === 401 ? 'That is not the token.' : `could not log in (${r ? r.status : 'control plane unreachable'})`;
     return;

@@ -28,8 +28,12 @@ export function latencyPerMinute(latency, bins, now) {
   });
 }
 
-/** Draws the four charts; returns what they show (tests compare it with the figures and /metrics). */
-export function drawCharts(plan, bins, latency, now) {
+/**
+ * Draws the four charts; returns what they show (tests compare it with the figures and /metrics).
+ * `lat`: the figures strip's latency over the window, the caption's fallback while no minute has its own
+ * (the snapshots start when the page opened: the minutes before it have none, the window may).
+ */
+export function drawCharts(plan, bins, latency, now, lat) {
   const xLabels = [clock(bins[0].start, now, { seconds: false }), 'now'];
   const departments = Object.keys(plan.departments);
   const t = totals(bins);
@@ -64,7 +68,8 @@ export function drawCharts(plan, bins, latency, now) {
     xLabels,
   });
   const now50 = perMinute.at(-1)?.p50 ?? perMinute.findLast((x) => x)?.p50;
-  $('chart-latency-figure').textContent = now50 === undefined ? 'no offer timed yet' : `p50 ${millis(now50)}`;
+  const p50 = now50 ?? (lat?.count ? lat.p50 : undefined);
+  $('chart-latency-figure').textContent = p50 === undefined ? 'no offer timed yet' : `p50 ${millis(p50)}`;
 
   const shown = {
     inStore: bins.map((b) => b.inStore ?? null),

@@ -43,3 +43,18 @@ export function productLines(names, count, max = 3) {
   const more = Math.max(0, (count ?? names.length) - shown.length);
   return { shown, more: more ? `and ${more} more` : undefined };
 }
+
+/** Why a shopper's focus got no coupon, in a shopper's words (the recommender's no_prediction reasons). */
+const NO_OFFER = {
+  below_threshold: 'no coupon scored above the threshold for you',
+  all_offered: 'you already have every coupon we would offer there',
+  no_coupons: 'there are no coupons in this department',
+  no_valid_coupons: 'no coupon of this department is valid today',
+  unknown_customer: 'this customer number is not in our customer list',
+  scorer_failed: 'the recommendation could not be made this time',
+  customer_left: 'you had left the store',
+};
+export const noOfferWords = (reason) => NO_OFFER[reason] ?? String(reason ?? 'no reason given').replace(/_/g, ' ');
+
+/** A focus without an offer: "Looked at Men: no coupon scored above the threshold for you." */
+export const noOfferLine = (d) => `${d.dep ? `Looked at ${d.dep}` : 'Looked around'}: ${noOfferWords(d.reason)}.`;

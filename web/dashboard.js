@@ -44,6 +44,7 @@ let config;
 let store;
 let plan;
 let customer;
+let editor; // the scenario editor: its state, and what it hears of the paths it played
 let skew = 0; // server clock − browser clock (ms): windows and rates are in log time
 let stream;
 const dirty = new Set();
@@ -92,7 +93,7 @@ function render() {
     drawFigures(c, lat);
     view.figures = { ...c, latency: lat };
     const bins = windowBins(store.series, t);
-    view.charts = drawCharts(store.plan, bins, view.latency, t);
+    view.charts = drawCharts(store.plan, bins, view.latency, t, lat);
     if (heatDue) {
       const cells = heatOver(bins);
       plan.drawHeat(cells, $('show-heat').checked);
@@ -115,6 +116,7 @@ function onMessage(text) {
     return;
   }
   view.stats.messages++;
+  editor?.observe(msg);
   const changed = apply(store, msg);
   if (!changed) return;
   for (const id of changed.shoppers) {
@@ -146,7 +148,8 @@ function start(cfg) {
   });
   drawDepartmentLegend(cfg.plan);
   const controls = setupControls(cfg.roles);
-  view.editor = createScenarioEditor(cfg.plan, { roles: cfg.roles, getStore: () => store, onSimulatorStarted: () => controls.refresh('simulator') });
+  editor = createScenarioEditor(cfg.plan, { roles: cfg.roles, getStore: () => store, onSimulatorStarted: () => controls.refresh('simulator') });
+  view.editor = editor.state;
   $('show-heat').addEventListener('change', () => {
     heatDue = true;
     schedule();

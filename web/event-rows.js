@@ -71,10 +71,37 @@ export function queryOf({ customer, type, from }) {
   return q.toString();
 }
 
-/** The config the view's stream comes from: the whole log, narrowed by the filter. */
-export function configQuery({ customer, type }) {
+/** The config the view's stream comes from: the whole log, narrowed by the filter (the server finds its newest events), from its start. */
+export function configQuery({ customer, type, from }) {
   const q = new URLSearchParams({ scope: 'log' });
   if (customer) q.set('customer', customer);
   if (type) q.set('type', type);
+  if (from !== undefined) q.set('from', String(from));
   return `dashboard/config?${q}`;
+}
+
+/** Events of a customer's visit, and those that only make sense for a shopper inside (the pump's focus events are not). */
+const VISIT = { entry: true, move: true, exit: false };
+const SHOPPER_ONLY = new Set(['focus', 'prediction', 'no_prediction']);
+
+/**
+ * Who is inside, from the customers inside at the view's start (the config's `inside`) and the events
+ * since; `isPump(msg)` after `see(msg)`: a focus or a decision for someone not inside is the pump's
+ * load (seed 000 draws random customers who never walk in), not a shopper's.
+ */
+export function createPresence(inside = []) {
+  const present = new Set(inside.map(String));
+  return {
+    see(msg) {
+      const who = customerOf(msg);
+      const v = VISIT[msg.message_type];
+      if (!who || v === undefined) return;
+      if (v) present.add(who);
+      else present.delete(who);
+    },
+    isPump(msg) {
+      const who = customerOf(msg);
+      return !!who && SHOPPER_ONLY.has(msg.message_type) && !present.has(who);
+    },
+  };
 }

@@ -3,13 +3,11 @@
 // the page's address, so a view can be shared or reloaded. Fed by the event-stream gateway.
 import { $, esc, onAccess } from './api.js';
 import { connectStream } from './stream.js';
-import { EVENT_TYPES, customerOf, eventWhat, filterFromQuery, queryOf, configQuery } from './event-rows.js';
+import { EVENT_TYPES, customerOf, eventWhat, filterFromQuery, queryOf, configQuery, createPresence } from './event-rows.js';
 import { clock, count } from './words.js';
 
 /** Rows kept on the page (the newest); older ones are in the log, a `from` away. */
 export const MAX_ROWS = 500;
-/** Without a `from`, the view starts this many events before the head. */
-const LATEST = 200;
 
 const view = {
   status: 'connecting',
@@ -22,6 +20,7 @@ const view = {
 window.storeflowEvents = view;
 
 let plan;
+let presence; // who is inside: the pump's focus events are marked as load
 let pending = [];
 let frame = 0;
 const body = $('events');
@@ -33,11 +32,15 @@ function setStatus(status, text) {
   el.textContent = text;
 }
 
-function rowHtml(msg) {
+function rowHtml(msg, pump) {
   const customer = customerOf(msg);
   const t = msg.ess_timestamp;
   const who = customer
-    ? `<a class="filter-customer" href="events.html?${esc(queryOf({ customer }))}" title="Only this customer's events">${esc(customer)}</a><a class="phone" href="phone/${encodeURIComponent(customer)}" target="_blank" rel="noopener" title="What this shopper's phone shows">phone ↗</a>`
+    ? `<a class="filter-customer" href="events.html?${esc(queryOf({ customer }))}" title="Only this customer's events">${esc(customer)}</a>${
+        pump
+          ? '<span class="pump-mark" title="Not in the store: the focus pump\'s synthetic load (seed 000), not a shopper">pump</span>'
+          : `<a class="phone" href="phone/${encodeURIComponent(customer)}" target="_blank" rel="noopener" title="What this shopper's phone shows">phone ↗</a>`
+      }`
     : '';
   return `<td class="ordinal">${msg.ess_ordinal}</td><td class="time" title="${esc(new Date(t).toISOString())}">${esc(clock(t, Date.now()))}</td><td class="type"><span>${esc(msg.message_type)}</span></td><td class="customer">${who}</td><td class="what">${esc(eventWhat(msg, plan))}</td>`;
 }
@@ -46,11 +49,12 @@ function flush() {
   frame = 0;
   if (pending.length === 0) return;
   body.querySelector('tr.empty')?.remove();
-  const rows = pending.reverse().map((msg) => {
+  const rows = pending.reverse().map(({ msg, pump }) => {
     const tr = document.createElement('tr');
     tr.dataset.ordinal = String(msg.ess_ordinal);
     tr.dataset.type = msg.message_type;
-    tr.innerHTML = rowHtml(msg);
+    if (pump) tr.dataset.pump = '';
+    tr.innerHTML = rowHtml(msg, pump);
     if (view.stats.connects && view.status === 'live') tr.className = 'fresh';
     return tr;
   });
@@ -82,7 +86,8 @@ function onMessage(text) {
   view.lastOrdinal = msg.ess_ordinal;
   view.firstOrdinal ??= msg.ess_ordinal;
   view.received++;
-  pending.push(msg);
+  presence.see(msg);
+  pending.push({ msg, pump: presence.isPump(msg) });
   if (!frame) frame = requestAnimationFrame(flush);
 }
 
@@ -122,9 +127,11 @@ const stream = connectStream({
   configUrl: () => configQuery(view.filter),
   onConfig: (cfg) => {
     plan = cfg.plan;
+    // the first connect of a filter: who is inside at its start (a reconnect goes on with what it saw)
+    if (view.lastOrdinal === undefined) presence = createPresence(cfg.inside);
   },
-  // the first time from the filter's ordinal (or the latest events), then after the last one seen
-  from: (cfg) => (view.lastOrdinal !== undefined ? view.lastOrdinal + 1 : (view.filter.from ?? Math.max(1, cfg.head - LATEST + 1))),
+  // the first time from the filter's ordinal, else its newest 200 events in the whole log (the server finds them); then after the last one seen
+  from: (cfg) => (view.lastOrdinal !== undefined ? view.lastOrdinal + 1 : (view.filter.from ?? cfg.filter_from)),
   onMessage,
   onStatus: setStatus,
   stats: view.stats,

@@ -112,7 +112,8 @@ export function drawFigures(c, lat) {
   put('c-declined', count(c.declined), top ? `mostly ${reasonName(top[0])}` : 'no focus went unanswered');
   // /metrics times offers only, the shoppers' and the pump's: the note says so, and its count is
   // "Offered" plus the pump's offers (never "decisions", which would include the declined)
-  const timed = lat.partial ? `${count(lat.count)} offers since page opened` : `${count(lat.count)} offers incl. pump`;
+  const offers = `${count(lat.count)} offer${lat.count === 1 ? '' : 's'}`;
+  const timed = lat.partial ? `${offers} since page opened` : `${offers} incl. pump`;
   put('c-latency', pair(lat.p50, lat.p99), lat.count ? timed : 'no offer timed yet');
   put('c-load', `${rate(c.loadPerSecond)}/s`, `${count(c.loadFocus)} focus · ${count(c.loadOffers)} offers`);
   put('c-redeemed', count(c.redemptionsToday), 'since midnight');

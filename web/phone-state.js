@@ -20,6 +20,8 @@ export function createPhone(customer, plan) {
     leftAt: undefined,
     /** this visit's offers, newest first */
     coupons: [],
+    /** this visit's focus without an offer (the recommender's no_prediction: why), newest first */
+    declined: [],
     lastOrdinal: 0,
     duplicates: 0,
   };
@@ -30,6 +32,7 @@ const idOf = (body) => ((body.id ?? body.customer_id) == null ? undefined : Stri
 function startVisit(phone, t) {
   phone.presence = 'inside';
   phone.coupons = [];
+  phone.declined = [];
   phone.dep = null;
   phone.enteredAt = t;
   phone.leftAt = undefined;
@@ -76,6 +79,11 @@ export function applyPhone(phone, msg) {
       });
       return true;
     }
+    case 'no_prediction':
+      // a focus that got no coupon: the phone says why rather than staying silent
+      if (phone.presence !== 'inside') return false;
+      phone.declined.unshift({ ordinal, time: t, dep: body.dep ?? null, reason: body.reason ?? 'other' });
+      return true;
     case 'redemption': {
       const offer = phone.coupons.find((c) => c.id === body.coupon_id && !c.redeemed);
       if (!offer) return false;

@@ -1,14 +1,19 @@
 // A shopper's phone (/phone/<customer id>): the coupons offered to this customer in this visit, the
 // moment they are published, fed by the event-stream gateway (the customer's own stream,
-// `customer.<id>`, from their last entry). The products of an offer come from the control plane
-// (GET /dashboard/coupons/:id: the log keeps the decision, not the ~600 names of a department coupon).
-import { $, esc, json, onAccess } from './api.js';
+// `customer.<id>`, from their last entry, handed out by GET /phone/<id>/config). The products of an
+// offer come from the control plane (GET /phone/<id>/coupons/:id: the log keeps the decision, not the
+// ~600 names of a department coupon). With a token set, the shopper's signed link (?until=&sig=) opens
+// it; staff may log in with the token instead.
+import { $, esc, json, onAccess, showLogin } from './api.js';
 import { connectStream } from './stream.js';
 import { createPhone, applyPhone } from './phone-state.js';
-import { discountText, offerTerms, validity, productLines } from './coupon-words.js';
+import { discountText, offerTerms, validity, productLines, noOfferLine } from './coupon-words.js';
 import { clock } from './words.js';
 
 const customer = decodeURIComponent(location.pathname.replace(/\/+$/, '').split('/').pop() ?? '');
+// the signed link's part, passed on to the phone's calls (the server checks it)
+const link = new URLSearchParams([...new URLSearchParams(location.search)].filter(([k]) => k === 'until' || k === 'sig')).toString();
+const withLink = (path) => `phone/${encodeURIComponent(customer)}/${path}${link ? `?${link}` : ''}`;
 
 /** What tests (and a curious person in the console) can look at. */
 const view = { customer, phone: undefined, status: 'connecting', shown: {}, stats: { messages: 0, connects: 0, closes: [] } };
@@ -34,7 +39,7 @@ function productsOf(id) {
   if (!products.has(id))
     products.set(
       id,
-      json(`dashboard/coupons/${encodeURIComponent(id)}`).catch((err) => {
+      json(withLink(`coupons/${encodeURIComponent(id)}`)).catch((err) => {
         products.delete(id); // asked again at the next render
         throw err;
       }),
@@ -74,9 +79,22 @@ function offerItem(c) {
 
 const items = new Map(); // ordinal → li
 
+/** The focus that got no coupon this visit, and why (the latest three): a walk never ends in silence. */
+function renderDeclined() {
+  const shown = phone.declined.slice(0, 3);
+  $('no-offers').hidden = shown.length === 0;
+  $('no-offers').innerHTML = shown
+    .map(
+      (d) =>
+        `<li data-ordinal="${d.ordinal}" data-reason="${esc(d.reason)}">${esc(noOfferLine(d))} <span class="when">${esc(clock(d.time, Date.now()))}</span></li>`,
+    )
+    .join('');
+}
+
 function render() {
   $('visit').textContent = visitText(phone);
   $('visit').className = `visit ${phone.presence}`;
+  renderDeclined();
   const list = $('offers');
   const badge = $('offer-count');
   badge.textContent = String(phone.coupons.length);
@@ -118,12 +136,27 @@ function onMessage(text) {
   if (applyPhone(phone, msg)) render();
 }
 
-onAccess({ unauthorized: () => setStatus('login', 'token needed'), loggedIn: () => stream.resume() });
+/** The link was refused (none, changed, expired, another customer's): say so, and let staff log in. */
+function refused(message) {
+  setStatus('login', link ? 'link refused' : 'link needed');
+  view.refused = message;
+  $('refused-text').textContent = message;
+  $('refused').hidden = false;
+}
+$('staff-login').addEventListener('click', () => showLogin());
+onAccess({
+  form: false,
+  unauthorized: () => refused('This page opens with your own phone link: ask the store staff for it.'),
+  loggedIn: () => {
+    $('refused').hidden = true;
+    stream.resume();
+  },
+});
 
 $('greeting').textContent = `Hello, customer ${customer}`;
 document.title = `storeflow — customer ${customer}'s offers`;
 const stream = connectStream({
-  configUrl: () => `dashboard/config?customer=${encodeURIComponent(customer)}`,
+  configUrl: () => withLink('config'),
   onConfig: (cfg) => {
     if (phone) return;
     phone = view.phone = createPhone(customer, cfg.plan);
@@ -134,5 +167,6 @@ const stream = connectStream({
   from: () => phone.lastOrdinal + 1,
   onMessage,
   onStatus: setStatus,
+  onRefused: (err) => refused(`${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`),
   stats: view.stats,
 });

@@ -4,7 +4,8 @@
 import { $, esc, json } from './api.js';
 import { stepAt, draftBody, walkMs, stepWords } from './scenario-draft.js';
 import { departmentColour } from './plan-view.js';
-import { departmentAt, duration, clock } from './words.js';
+import { departmentAt, duration, clock, reasonName } from './words.js';
+import { discountText } from './coupon-words.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const CUSTOMER_ID = /^[A-Za-z0-9_:-]{1,64}$/;
@@ -14,6 +15,28 @@ function el(name, attrs, parent) {
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   parent.appendChild(e);
   return e;
+}
+
+/** What a played path's decisions mean for the operator: a walk that got no coupon says why. */
+const WHY = {
+  below_threshold: 'every coupon scored below PREDICTION_THRESHOLD',
+  all_offered: 'the best coupons were offered already in this visit',
+  no_coupons: 'the department has no coupons',
+  no_valid_coupons: "none of the department's coupons is valid today (COUPON_VALIDITY)",
+  unknown_customer: 'the customer is not in customer_info',
+};
+
+/** One decision or the end of a played walk, in words; undefined for anything else. */
+export function outcomeLine(id, msg, decided) {
+  const b = msg.message_body ?? {};
+  if (msg.message_type === 'prediction') {
+    const c = b.coupon ?? {};
+    return `Customer ${id} · ${c.department ?? '?'}: offered coupon #${c.id} ${discountText(c.discount)}.`;
+  }
+  if (msg.message_type === 'no_prediction')
+    return `Customer ${id} · ${b.dep ?? '?'}: no coupon, ${reasonName(b.reason)}${WHY[b.reason] ? ` (${WHY[b.reason]})` : ''}.`;
+  if (msg.message_type === 'exit' && decided === 0) return `Customer ${id} left without a focus detected: add a focus stop in a department.`;
+  return undefined;
 }
 
 export function createScenarioEditor(plan, { roles, getStore, onSimulatorStarted }) {
@@ -27,7 +50,9 @@ export function createScenarioEditor(plan, { roles, getStore, onSimulatorStarted
   const layer = el('g', { id: 'draft-path', class: 'draft-path' }, svg);
   // under the shoppers: the dot that walks the path stays visible on it
   svg.insertBefore(layer, $('shoppers'));
-  const state = { editing: false, steps: [], played: [] };
+  const state = { editing: false, steps: [], played: [], outcomes: [] };
+  /** The customers played, and from which ordinal their decisions are this walk's. */
+  const watched = new Map();
   let playedPath = false;
 
   const say = (text) => {
@@ -116,6 +141,7 @@ export function createScenarioEditor(plan, { roles, getStore, onSimulatorStarted
         await json('simulator/start', { method: 'POST' });
         onSimulatorStarted?.();
       }
+      watched.set(id, { since: getStore()?.lastOrdinal ?? 0, decided: 0 });
       const r = await json('simulator/scenario_draft', { method: 'POST', body: JSON.stringify(draftBody(id, steps)) });
       state.played.push({ customer: id, steps, scheduled: r.scheduled, path: r.path });
       playedPath = true;
@@ -147,5 +173,21 @@ export function createScenarioEditor(plan, { roles, getStore, onSimulatorStarted
   playButton.addEventListener('click', play);
   if (!roles.includes('simulator')) say('The simulator role is not running in this process (ROLES): a path cannot be played here.');
   layer.toggleAttribute('hidden', true);
-  return state;
+
+  /** Every stream message: a played customer's decisions (and a walk that ended without any) appear under the editor. */
+  function observe(msg) {
+    const id = String(msg.message_body?.id ?? msg.message_body?.customer_id ?? '');
+    const w = watched.get(id);
+    if (!w || !(msg.ess_ordinal > w.since)) return;
+    const line = outcomeLine(id, msg, w.decided);
+    if (msg.message_type === 'prediction' || msg.message_type === 'no_prediction') w.decided++;
+    if (msg.message_type === 'exit') watched.delete(id);
+    if (!line) return;
+    state.outcomes.push(line);
+    const list = $('editor-outcome');
+    list.hidden = false;
+    list.insertAdjacentHTML('afterbegin', `<li>${esc(line)}</li>`);
+    while (list.children.length > 5) list.lastElementChild.remove();
+  }
+  return { state, observe };
 }

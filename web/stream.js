@@ -15,9 +15,10 @@ export function streamUrl(cfg, from) {
  * Connects now and after every drop. `configUrl()`: the config to fetch; `from(cfg)`: the ordinal to
  * start at (the last one seen + 1 on a reconnect: no gap, no duplicate); `onConfig(cfg)` before each
  * connect; `onMessage(text)`; `onStatus(status, text)` with connecting, live, reconnecting. `stats`
- * counts connects and closes for tests. A 401 leaves it idle until `resume()` (after the token form).
+ * counts connects and closes for tests. A 401 leaves it idle until `resume()` (after the token form);
+ * a 403 too, after `onRefused(err)`.
  */
-export function connectStream({ configUrl, from, onConfig, onMessage, onStatus, stats = { connects: 0, closes: [] } }) {
+export function connectStream({ configUrl, from, onConfig, onMessage, onStatus, onRefused, stats = { connects: 0, closes: [] } }) {
   let ws;
   let timer = 0;
   let retryMs = 500;
@@ -31,6 +32,7 @@ export function connectStream({ configUrl, from, onConfig, onMessage, onStatus, 
     } catch (err) {
       if (mine !== generation) return;
       if (err.status === 401) return; // the token form is up; a login resumes
+      if (err.status === 403) return onRefused?.(err); // a phone link refused (expired, changed): retrying cannot help
       return retry(`control plane unreachable (${err.message})`);
     }
     if (mine !== generation) return;

@@ -10,7 +10,8 @@
  *   GET  /dashboard/config?since=<ms>[&customer=&type=&scope=]  stream, store plan, log head, where to start the replay, counters
  *   GET  /dashboard/coupons/:id        a coupon's terms and product names (the phone's cards)
  *   POST /dashboard/helped             {"customer_id"} → a `helped` event in the customer's log stream
- *   GET  /phone/:customerId            a shopper's phone (web/phone.html), at the root only
+ *   POST /dashboard/phone-link         {"customer_id", "valid_for_s"?} → a shopper's signed phone link
+ *   GET  /phone/:customerId[/config|/coupons/:id]  a shopper's phone (adapters/dashboard/phone-page.ts), at the root only
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -22,7 +23,9 @@ import { accessFrom, streamAdmits, streamTicket } from '../process/access.ts';
 import { PageStreams } from './streams.ts';
 import { pageStreamKey, SEGMENT } from './page-stream-key.ts';
 import { couponDetails } from './coupon-details.ts';
-import { phonePage } from './phone-page.ts';
+import { phoneRoutes } from './phone-page.ts';
+import { insideAt, latestFrom } from './latest-from.ts';
+import { PHONE_LINK_DEFAULT_S, PHONE_LINK_MAX_S, signPhoneLink } from './phone-link.ts';
 
 /** The page folds the log itself: it starts this far back, so shoppers already inside show up and its charts (the last 15 minutes) are full. */
 export const REPLAY_WINDOW_MS = 15 * 60_000;
@@ -35,6 +38,15 @@ export const DASHBOARD_ROUTING_KEY = pageStreamKey({});
 const CUSTOMER_ID = SEGMENT;
 // checked by hand: the control plane's validator coerces types, and `[1]` must not become customer 1
 const HelpedBody = Type.Object({ customer_id: Type.Unknown({ description: 'the customer id (string or integer)' }) }, { additionalProperties: false });
+const PhoneLinkBody = Type.Object(
+  {
+    customer_id: Type.Union([Type.String({ maxLength: 64 }), Type.Integer({ minimum: 0 })], { description: 'the customer id' }),
+    valid_for_s: Type.Optional(
+      Type.Integer({ minimum: 60, maximum: PHONE_LINK_MAX_S, description: `how long the link opens the phone, seconds (default ${PHONE_LINK_DEFAULT_S})` }),
+    ),
+  },
+  { additionalProperties: false },
+);
 const ConfigQuery = Type.Object({
   since: Type.Optional(
     Type.Integer({
@@ -48,6 +60,13 @@ const ConfigQuery = Type.Object({
   scope: Type.Optional(
     Type.Union([Type.Literal('store'), Type.Literal('log')], {
       description: "store (default): the customers' events; log: the whole log, rejected inputs and process records too",
+    }),
+  ),
+  from: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 2 ** 53 - 1,
+      description: "A filtered view's start (an ordinal); default its filter's newest 200 events in the whole log",
     }),
   ),
 });
@@ -90,9 +109,66 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
     return Math.max(exit ? Number(exit.position) + 1 : 1, windowFrom);
   };
 
+  /** Everything a page needs to start (GET /dashboard/config; a shopper's phone gets its customer's, GET /phone/:id/config). */
+  const pageConfig = async (q: { customer?: string; type?: string; scope?: 'store' | 'log'; since?: number; from?: number }) => {
+    const { customer, type, scope } = q;
+    const routingKey = pageStreamKey({ customer, type, scope });
+    const { id } = await streams.get(routingKey);
+    const now = Date.now();
+    const since = q.since ?? Math.floor(now / 86_400_000) * 86_400_000;
+    const head = await ctx.eventLog.head();
+    const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
+    const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
+    const capped = replayFrom > Math.max(first, 1);
+    // the counters are the manager's screen's; a filtered stream (a phone, the events view) goes without
+    const filtered = customer !== undefined || type !== undefined || scope === 'log';
+    const today = filtered
+      ? undefined
+      : { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
+    const path = `/event-stream/${id}`;
+    return {
+      stream: {
+        id,
+        path,
+        port: gateway.streamPort,
+        routing_key: routingKey,
+        // with ESS_INGRESS_LOCATION the location is authoritative; otherwise the page uses its own host name
+        location: cfg.ingressLocation
+          ? `${cfg.ingressSecure ? 'wss' : 'ws'}://${cfg.ingressLocation.replace(/^wss?:\/\//, '').replace(/\/+$/, '')}${path}`
+          : null,
+        // a browser cannot put a header on a WebSocket: the page adds ?ticket= (valid a minute; it fetches this again to reconnect)
+        ...(access.token ? { ticket: streamTicket(access.token, id) } : {}),
+      },
+      plan: STORE_PLAN,
+      // the roles actually running (a configured role missing from this build is not)
+      roles: [...ctx.peers.keys()],
+      head,
+      replay_from: replayFrom,
+      // the replay covers the last replay_window_ms, unless capped at REPLAY_MAX_EVENTS (then it starts later)
+      replay_window_ms: REPLAY_WINDOW_MS,
+      replay_capped: capped,
+      // a filtered view starts at its own newest LATEST_FILTERED events, found in the whole log, or where it says;
+      // and who is inside there, so the events view tells shoppers from the pump's customers (the events view's scope only:
+      // a shopper's phone learns nothing of others)
+      ...(scope === 'log' ? await filterStart(q.from ?? (await latestFrom(db, { customer, type }, head))) : {}),
+      // a customer's visit: their phone replays from here
+      ...(customer === undefined ? {} : { visit_from: await visitFrom(customer, replayFrom) }),
+      ...(today ? { today: { since, predictions: today.n, redemptions: today.redeemed } } : {}),
+      server_time: now,
+    };
+  };
+
+  const filterStart = async (from: number) => ({ filter_from: from, inside: await insideAt(db, from) });
+
+  const couponOf = async (id: number) => {
+    const coupon = await couponDetails(db, id);
+    if (!coupon) throw new AppError('not_found', `no coupon ${id}`);
+    return coupon;
+  };
+
   const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app) => {
     // a page has one address: the phone is at the root only (not under /gateway)
-    if (app.prefix === '') await app.register(phonePage);
+    if (app.prefix === '') await app.register(phoneRoutes({ access, configOf: (customer) => pageConfig({ customer }), couponOf }));
     app.get(
       '/dashboard/config',
       {
@@ -102,49 +178,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
           querystring: ConfigQuery,
         },
       },
-      async (req) => {
-        const { customer, type, scope } = req.query;
-        const routingKey = pageStreamKey({ customer, type, scope });
-        const { id } = await streams.get(routingKey);
-        const now = Date.now();
-        const since = req.query.since ?? Math.floor(now / 86_400_000) * 86_400_000;
-        const head = await ctx.eventLog.head();
-        const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
-        const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
-        const capped = replayFrom > Math.max(first, 1);
-        // the counters are the manager's screen's; a filtered stream (a phone, the events view) goes without
-        const filtered = customer !== undefined || type !== undefined || scope === 'log';
-        const today = filtered
-          ? undefined
-          : { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
-        const path = `/event-stream/${id}`;
-        return {
-          stream: {
-            id,
-            path,
-            port: gateway.streamPort,
-            routing_key: routingKey,
-            // with ESS_INGRESS_LOCATION the location is authoritative; otherwise the page uses its own host name
-            location: cfg.ingressLocation
-              ? `${cfg.ingressSecure ? 'wss' : 'ws'}://${cfg.ingressLocation.replace(/^wss?:\/\//, '').replace(/\/+$/, '')}${path}`
-              : null,
-            // a browser cannot put a header on a WebSocket: the page adds ?ticket= (valid a minute; it fetches this again to reconnect)
-            ...(access.token ? { ticket: streamTicket(access.token, id) } : {}),
-          },
-          plan: STORE_PLAN,
-          // the roles actually running (a configured role missing from this build is not)
-          roles: [...ctx.peers.keys()],
-          head,
-          replay_from: replayFrom,
-          // the replay covers the last replay_window_ms, unless capped at REPLAY_MAX_EVENTS (then it starts later)
-          replay_window_ms: REPLAY_WINDOW_MS,
-          replay_capped: capped,
-          // a customer's visit: their phone replays from here
-          ...(customer === undefined ? {} : { visit_from: await visitFrom(customer, replayFrom) }),
-          ...(today ? { today: { since, predictions: today.n, redemptions: today.redeemed } } : {}),
-          server_time: now,
-        };
-      },
+      async (req) => pageConfig(req.query),
     );
 
     app.get(
@@ -155,10 +189,31 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
           params: Type.Object({ id: Type.Integer({ minimum: 0, maximum: 2147483647 }) }),
         },
       },
-      async (req) => {
-        const coupon = await couponDetails(db, req.params.id);
-        if (!coupon) throw new AppError('not_found', `no coupon ${req.params.id}`);
-        return coupon;
+      async (req) => couponOf(req.params.id),
+    );
+
+    app.post(
+      '/dashboard/phone-link',
+      {
+        schema: {
+          summary:
+            "A shopper's own phone link: opens that customer's phone (their offers only) without the operator's token, until it expires. Signed with a key derived from the token; unsigned when no token is set",
+          body: PhoneLinkBody,
+        },
+      },
+      async (req, reply) => {
+        const customer = String(req.body.customer_id);
+        if (!CUSTOMER_ID.test(customer)) throw new AppError('bad_request', 'customer_id must be 1-64 letters, digits, _ - or :');
+        const validFor = req.body.valid_for_s ?? PHONE_LINK_DEFAULT_S;
+        const origin = `${req.protocol}://${req.host}`;
+        if (!access.token) {
+          const path = `/phone/${encodeURIComponent(customer)}`;
+          return reply.status(201).send({ customer_id: customer, path, url: `${origin}${path}`, signed: false, expires_at: null });
+        }
+        const link = signPhoneLink(access.token, customer, validFor);
+        return reply
+          .status(201)
+          .send({ customer_id: customer, path: link.path, url: `${origin}${link.path}`, signed: true, expires_at: new Date(link.until * 1000).toISOString() });
       },
     );
 

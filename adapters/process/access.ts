@@ -8,6 +8,8 @@
  * - ESS_API_TOKEN alone: what reveals the event log (the dashboard's config and stream, sessions,
  *   the detector's shoppers) needs that token, as the internal API does; the rest stays open.
  * - Neither: open, as on a laptop bound to 127.0.0.1 (HOST's default).
+ * - A shopper's phone is opened by its own signed link instead (adapters/dashboard/phone-link.ts):
+ *   that customer's stream only, until the link expires; the operator mints it (POST /dashboard/phone-link).
  *
  * Tokens are compared in constant time; the cookie holds an HMAC of the token, never the token.
  */
@@ -94,8 +96,8 @@ export function streamAdmits(access: Access, streamId: string): (req: IncomingMe
 
 /** Routes anyone may call. /docs/* is swagger-ui; the page's files are marked by openRoute (http.ts). */
 const OPEN = new Set(['/health', '/healthcheck', '/readyz', '/metrics', '/pump/healthcheck', '/auth']);
-/** Routes that reveal the event log, under a role's prefix or at the root. */
-const REVEALS_LOG = /^(?:\/[a-z]+)?\/(?:sessions|shoppers|dashboard\/config)(?:\/:id)?$/;
+/** Routes that reveal the event log, under a role's prefix or at the root (a phone link opens a customer's events). */
+const REVEALS_LOG = /^(?:\/[a-z]+)?\/(?:sessions|shoppers|dashboard\/config|dashboard\/phone-link)(?:\/:id)?$/;
 
 export type RouteClass = 'open' | 'log' | 'control';
 

@@ -9,6 +9,7 @@ export const ERRORS = {
   unstorable: 400,
   too_large: 413,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   unknown_customer: 404,
   conflict: 409,
