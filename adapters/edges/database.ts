@@ -23,11 +23,22 @@ export interface Database {
 // a CommonJS module: its default export sits one level down under NodeNext typing
 const createConnectionPool: typeof pg.default = (pg as any).default ?? pg;
 
+/**
+ * A storeflow session idle inside a transaction longer than this is ended by the server (idle_in_transaction_session_timeout):
+ * a stuck process must not hold locks, and the log's position lock (sql/007) above all, for longer.
+ */
+export const IDLE_IN_TRANSACTION_MS = 10_000;
+
 const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 
 export async function connectDatabase(url: string, schema: string, log: Logger, poolSize = 10): Promise<Database> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  const setup = createConnectionPool({ connectionString: url, bigIntMode: 'number', poolSize: 1 });
+  const setup = createConnectionPool({
+    connectionString: url,
+    bigIntMode: 'number',
+    poolSize: 1,
+    idleInTransactionSessionTimeoutMilliseconds: IDLE_IN_TRANSACTION_MS,
+  });
   try {
     await setup.query(sql`CREATE SCHEMA IF NOT EXISTS ${sql.ident(schema)}`);
   } finally {
@@ -38,6 +49,7 @@ export async function connectDatabase(url: string, schema: string, log: Logger, 
     bigIntMode: 'number',
     poolSize,
     schema,
+    idleInTransactionSessionTimeoutMilliseconds: IDLE_IN_TRANSACTION_MS,
     onError: (err: Error) => log.warn({ err }, 'PostgreSQL connection error'),
   });
   return {
