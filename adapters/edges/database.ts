@@ -81,8 +81,8 @@ export function listMigrations(dir = SQL_DIR): Migration[] {
     .map((f) => ({ version: Number(f.split('_')[0]), name: f, text: readFileSync(join(dir, f), 'utf8') }));
 }
 
-/** Apply every migration not yet recorded; returns the names applied. Safe to run concurrently. */
-export async function migrate(db: ConnectionPool, log: Logger): Promise<string[]> {
+/** Apply every migration not yet recorded (up to version `upTo`); returns the names applied. Safe to run concurrently. */
+export async function migrate(db: ConnectionPool, log: Logger, upTo = Number.POSITIVE_INFINITY): Promise<string[]> {
   const applied: string[] = [];
   await db.tx(async (tx) => {
     await tx.query(sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.storeflow_migrations'))`);
@@ -91,7 +91,7 @@ export async function migrate(db: ConnectionPool, log: Logger): Promise<string[]
     );
     const done = new Set((await tx.query(sql`SELECT version FROM schema_migrations`)).map((r) => r.version as number));
     for (const m of listMigrations()) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > upTo) continue;
       await tx.query(sql.__dangerous__rawValue(m.text));
       await tx.query(sql`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`);
       applied.push(m.name);
