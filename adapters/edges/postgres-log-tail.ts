@@ -168,6 +168,7 @@ export class PostgresLogTail {
   /** Rounds, each up to the highest position taken when it began, for as long as commits keep being notified. */
   private async drain() {
     const size = this.o.pageSize ?? 5000;
+    let fullPage = false; // the last read filled its page: read on before looking at the writers again
     while (!this.stopped) {
       if (!this.bound) {
         this.notified = false;
@@ -180,12 +181,15 @@ export class PostgresLogTail {
         this.bound = { to, since: Date.now() };
       }
       const b = this.bound;
-      if (b.writers) {
-        // holding at a hole: until the transactions writing when it was found have ended
+      if (b.writers && !b.final && !fullPage) {
+        // holding at a hole: until the transactions writing when it was found have ended; as each ends, the run its
+        // commit completed goes out at once
+        const waiting = b.writers.length;
         b.writers = await stillOpen(this.o.db, b.writers);
         this.m?.lag.set((Date.now() - b.since) / 1000);
-        if (b.writers.length) return this.hold();
-        b.final = true; // all ended: this read shows every commit up to the bound; what is missing was rolled back
+        if (b.writers.length === waiting) return this.hold();
+        // all ended: this read shows every commit up to the bound; what is missing was rolled back
+        if (b.writers.length === 0) b.final = true;
       }
       const rows = await this.o.eventLog.read({ fromPosition: this.cursor + 1, toPosition: b.to, limit: size });
       this.stats.reads++;
@@ -195,7 +199,8 @@ export class PostgresLogTail {
         this.cursor = rows[n - 1].position;
         this.deliver(rows.slice(0, n));
       }
-      if (n === size) continue;
+      fullPage = n === size;
+      if (fullPage) continue;
       if (b.final || this.cursor >= b.to) {
         this.cursor = b.to;
         this.bound = undefined;
@@ -204,10 +209,15 @@ export class PostgresLogTail {
         return;
       }
       // a hole: a transaction still open (wait for it, and only for those writing now) or a rollback (no wait)
-      this.stats.holeChecks++;
-      b.writers = await openWriters(this.o.db);
-      if (b.writers.length === 0) b.final = true;
-      else return this.hold();
+      if (b.writers === undefined) {
+        this.stats.holeChecks++;
+        b.writers = await openWriters(this.o.db);
+        if (b.writers.length === 0) {
+          b.final = true;
+          continue;
+        }
+      }
+      return this.hold();
     }
   }
 
