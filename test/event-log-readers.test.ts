@@ -160,6 +160,8 @@ test('a log written by the previous schema keeps every event, position and id, a
     database = await connectDatabase(DATABASE_URL, schema, silentLogger);
     await migrate(database.db, silentLogger);
     assert.equal(await database.db.query(all), before);
+    const [setting] = await database.db.query(sql`SHOW idle_in_transaction_session_timeout`);
+    assert.equal(setting, { idle_in_transaction_session_timeout: '10s' }, "storeflow's sessions end a transaction left idle");
     const after = await new PostgresEventLog(database.db, { log: silentLogger }).append([prediction('4')]);
     assert.ok(after[0].position > before[before.length - 1].position, 'positions go on after the old ones');
     const read = await new PostgresEventLog(database.db, { log: silentLogger }).read({ fromPosition: 1 });

@@ -10,19 +10,28 @@
  */
 import { sql, type Queryable } from '@databases/pg';
 
-/** The highest position any transaction has taken so far, committed or not (0: none). */
-export async function takenHead(db: Queryable): Promise<number> {
-  const [r] = await db.query(sql`SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'position')::regclass), 0)::bigint AS p`);
-  return Number(r.p);
+/**
+ * The highest position any transaction has taken so far, committed or not (0: none), and the server's time just after
+ * it was read (a transaction that began later took none of the positions up to it).
+ */
+export async function takenHead(db: Queryable): Promise<{ position: number; at: string }> {
+  const [r] = await db.query(sql`
+    WITH s AS MATERIALIZED (SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'position')::regclass), 0)::bigint AS p)
+    SELECT p, clock_timestamp()::text AS at FROM s`);
+  return { position: Number(r.p), at: r.at };
 }
 
-/** The open transactions that have written to this schema's events table (their virtual transaction ids). */
-export async function openWriters(db: Queryable): Promise<string[]> {
+/**
+ * The open transactions that have written to this schema's events table (their virtual transaction ids); with
+ * `begunBy`, only those that began by then (a session whose start time is hidden from this role counts too).
+ */
+export async function openWriters(db: Queryable, begunBy?: string): Promise<string[]> {
   const rows = await db.query(sql`
-    SELECT DISTINCT virtualtransaction AS v FROM pg_locks
-    WHERE locktype = 'relation' AND relation = 'events'::regclass AND mode = 'RowExclusiveLock' AND granted
-      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND pid IS DISTINCT FROM pg_backend_pid()`);
+    SELECT DISTINCT l.virtualtransaction AS v FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'relation' AND l.relation = 'events'::regclass AND l.mode = 'RowExclusiveLock' AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.pid IS DISTINCT FROM pg_backend_pid()
+      ${begunBy === undefined ? sql`` : sql`AND (a.xact_start IS NULL OR a.xact_start <= ${begunBy}::timestamptz)`}`);
   return rows.map((r) => r.v as string);
 }
 
@@ -39,10 +48,10 @@ export async function stillOpen(db: Queryable, writers: readonly string[]): Prom
  */
 export async function settledHead(db: Queryable, pollMs = 5): Promise<number> {
   const head = await takenHead(db);
-  let open = await openWriters(db);
+  let open = await openWriters(db, head.at);
   while (open.length) {
     await new Promise((ok) => setTimeout(ok, pollMs));
     open = await stillOpen(db, open);
   }
-  return head;
+  return head.position;
 }

@@ -42,7 +42,7 @@ export class PostgresLogTail {
   /** Waiting at a hole for open transactions: a timer reads next. */
   private holding = false;
   /** This round's end: the highest position taken when it began; `writers`, once a hole was found: those it waits for. */
-  private bound: { to: number; since: number; writers?: string[]; final?: boolean } | undefined;
+  private bound: { to: number; at: string; since: number; writers?: string[]; final?: boolean } | undefined;
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
   private failing = false;
@@ -172,13 +172,13 @@ export class PostgresLogTail {
     while (!this.stopped) {
       if (!this.bound) {
         this.notified = false;
-        const to = await takenHead(this.o.db);
+        const { position: to, at } = await takenHead(this.o.db);
         if (this.cursor >= to) {
           this.m?.lag.set(0);
           if (this.notified) continue;
           return;
         }
-        this.bound = { to, since: Date.now() };
+        this.bound = { to, at, since: Date.now() };
       }
       const b = this.bound;
       if (b.writers && !b.final && !fullPage) {
@@ -211,7 +211,7 @@ export class PostgresLogTail {
       // a hole: a transaction still open (wait for it, and only for those writing now) or a rollback (no wait)
       if (b.writers === undefined) {
         this.stats.holeChecks++;
-        b.writers = await openWriters(this.o.db);
+        b.writers = await openWriters(this.o.db, b.at);
         if (b.writers.length === 0) {
           b.final = true;
           continue;
