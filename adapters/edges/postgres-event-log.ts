@@ -19,7 +19,6 @@ import {
 } from '../../actors/kernel/event-log.ts';
 import * as reads from './postgres-log-reads.ts';
 import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
-import { settledHead } from './postgres-log-settled.ts';
 import type { Logger } from '../process/logger.ts';
 
 interface Pending {
@@ -325,12 +324,6 @@ export class PostgresEventLog implements EventLog {
 
   head(): Promise<number> {
     return reads.head(this.db);
-  }
-
-  /** A position up to which the log is final (no transaction that took a position up to it is still open): where a
-   * reader of the whole log, such as an export from a position, ends so that a later read from there misses nothing. */
-  settledHead(): Promise<number> {
-    return settledHead(this.db);
   }
 
   subscribe(listener: LogListener): () => void {

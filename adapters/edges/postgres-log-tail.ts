@@ -3,8 +3,9 @@
  * position order, each once. A LISTEN on `storeflow_events` (sql/006: a statement that appends notifies at commit)
  * wakes the tail, which reads what follows its last position up to a bound: the highest position taken when the round
  * began. A run without holes is handed on at once. A hole is a transaction still open or one rolled back: the tail
- * waits only for the transactions that were writing when it found the hole (postgres-log-settled.ts), then reads
- * once more and takes every position up to the bound as final. So a late commit is never passed over, a rollback
+ * waits only for the transactions writing when it found the hole that had begun by the bound (postgres-log-settled.ts),
+ * hands on each run their commits complete as they end, and once all have ended reads again and takes every position
+ * up to the bound as final. So a late commit is never passed over, a rollback
  * costs no waiting, and events after a slow transaction wait only for it. A slow poll covers lost notifications and
  * reconnections.
  */
