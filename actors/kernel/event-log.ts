@@ -143,8 +143,8 @@ export interface EventLog {
   latestOf(type: string, windowMs: number): Promise<LoggedEvent[]>;
   /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
   inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]>;
-  /** Up to `limit` events from `position` on (optionally recorded since `fromTime` ms, of one type), as a stream replay sends them. */
-  streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]>;
+  /** Up to `limit` events from `position` on (optionally up to `toPosition`, recorded since `fromTime` ms, of one type), as a stream replay sends them. */
+  streamPage(position: number, o: { fromTime?: number; type?: string; limit: number; toPosition?: number }): Promise<StreamPageRow[]>;
   /** Customers still in the store and what their visits logged so far (see the PostgreSQL implementation). */
   openVisits(idleTimeoutS: number): Promise<LoggedEvent[]>;
   /** Called with every batch appended through this instance, after it is durable. */

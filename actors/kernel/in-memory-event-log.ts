@@ -148,9 +148,10 @@ export class InMemoryEventLog implements EventLog {
     );
   }
 
-  async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
+  async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number; toPosition?: number }): Promise<StreamPageRow[]> {
     const rows = await this.read({
       fromPosition: Math.max(1, position),
+      toPosition: o.toPosition,
       fromTime: o.fromTime,
       types: o.type === undefined ? undefined : [o.type],
       limit: o.limit,

@@ -306,7 +306,7 @@ export class PostgresEventLog implements EventLog {
     return readPages(this, o);
   }
 
-  streamPage(position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
+  streamPage(position: number, o: { fromTime?: number; type?: string; limit: number; toPosition?: number }): Promise<StreamPageRow[]> {
     return reads.streamPage(this.db, position, o);
   }
 

@@ -2,7 +2,7 @@
  * The append's SQL: one INSERT per group commit, and which errors are about the rows themselves (the same rows would
  * fail again) rather than the database being away.
  */
-import { sql, type ConnectionPool } from '@databases/pg';
+import { sql, type Queryable } from '@databases/pg';
 import type { NewEvent } from '../../actors/kernel/event-log.ts';
 
 /** What the INSERT returns for each row written. */
@@ -18,7 +18,7 @@ export interface InsertedRow {
  * The batch's rows, in batch order, as written: events whose id is logged already (or earlier in the batch) are not
  * written, nor events whose `expected` version (null: none) is behind the stream's head.
  */
-export function insertRows(db: ConnectionPool, events: NewEvent[], expected: (e: NewEvent) => number | null): Promise<InsertedRow[]> {
+export function insertRows(db: Queryable, events: NewEvent[], expected: (e: NewEvent) => number | null): Promise<InsertedRow[]> {
   return db.query(sql`
     WITH input AS (
       -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping

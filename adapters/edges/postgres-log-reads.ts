@@ -129,7 +129,11 @@ export async function openVisits(db: ConnectionPool, idleTimeoutS: number): Prom
 }
 
 /** A page of the gateway's stream: its rows with data and metadata as the JSON text PostgreSQL holds (sent as they are). */
-export async function streamPage(db: ConnectionPool, position: number, o: { fromTime?: number; type?: string; limit: number }): Promise<StreamPageRow[]> {
+export async function streamPage(
+  db: ConnectionPool,
+  position: number,
+  o: { fromTime?: number; type?: string; limit: number; toPosition?: number },
+): Promise<StreamPageRow[]> {
   const rows = await db.query(sql`
     SELECT position, type, stream_id, version, message_id, data::text AS data, metadata::text AS metadata,
            metadata->>'routing_key' AS routing_key,
@@ -137,6 +141,7 @@ export async function streamPage(db: ConnectionPool, position: number, o: { from
            floor(extract(epoch FROM recorded_at) * 1000)::float8 AS ts
     FROM events
     WHERE position >= ${position}
+      ${o.toPosition === undefined ? sql`` : sql`AND position <= ${o.toPosition}`}
       ${o.fromTime === undefined ? sql`` : sql`AND recorded_at >= to_timestamp(${o.fromTime / 1000})`}
       ${o.type === undefined ? sql`` : sql`AND type = ${o.type}`}
     ORDER BY position LIMIT ${o.limit}`);

@@ -17,8 +17,12 @@ import { CLOSE, Client, type Group, type Outgoing } from './client.ts';
 
 export interface HubOptions {
   eventLog: EventLog;
-  /** Where live events come from (default: the appends of this process's log); the gateway tails every process's. */
-  live?: { subscribe(listener: (events: LoggedEvent[]) => void): () => void };
+  /**
+   * Where live events come from (default: the appends of this process's log); the gateway tails every process's. A tail
+   * says how far it has delivered (a replay reads up to there and no further: what follows comes live, so an event
+   * that commits late below a later one is never skipped) and where the log is final (a live client starts there).
+   */
+  live?: { subscribe(listener: (events: LoggedEvent[]) => void): () => void; readonly position?: number; settledHead?(): Promise<number> };
   log: Logger;
   metrics: Metrics;
   /** Messages a client may have in flight before it counts as too slow. */
@@ -51,9 +55,9 @@ export class StreamHub {
     return new Map([...this.groups.values()].map((g) => [g.id, g.clients.size]));
   }
 
-  /** The log's last position now: a live client starts after it. */
+  /** Where a live client starts: after every position taken before it asked. */
   head(): Promise<number> {
-    return this.o.eventLog.head();
+    return this.o.live?.settledHead ? this.o.live.settledHead() : this.o.eventLog.head();
   }
 
   /** A client of a known stream: live at once, or replayed first. */
@@ -220,7 +224,7 @@ export class StreamHub {
     const fromTime = start.from === 'time' ? start.ms : undefined;
     // from a time: the first event recorded at or after it (recorded_at is indexed)
     let cursor = start.from === 'ordinal' ? start.position : fromTime !== undefined ? await eventLog.firstPositionSince(fromTime) : 0;
-    const page = (from: number) => eventLog.streamPage(from, { fromTime, type, limit: pageSize });
+    const page = (from: number) => eventLog.streamPage(from, { fromTime, type, limit: pageSize, toPosition: this.o.live?.position });
     let next: Promise<StreamPageRow[]> | undefined = page(cursor);
     for (;;) {
       const rows: StreamPageRow[] = await must(next, 'the next page');

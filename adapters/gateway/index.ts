@@ -50,7 +50,14 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   const log = ctx.log.child({ role: 'gateway' });
   const records = new StreamRecords(ctx.database.db);
   // live streams carry what every process appends (replicas on this database), not only this one's
-  const tail = new PostgresLogTail({ url: ctx.database.url, schema: ctx.database.schema, eventLog: ctx.eventLog, log: log.child({ part: 'log-tail' }) });
+  const tail = new PostgresLogTail({
+    url: ctx.database.url,
+    schema: ctx.database.schema,
+    eventLog: ctx.eventLog,
+    db: ctx.database.db,
+    log: log.child({ part: 'log-tail' }),
+    metrics: ctx.metrics,
+  });
   await tail.start();
   const hub = new StreamHub({
     eventLog: ctx.eventLog,

@@ -73,8 +73,8 @@ export function streamService(o: { records: StreamRecords; hub: StreamHub; log: 
     let record: StreamRecord | undefined;
     let head: number | undefined;
     try {
-      // a live client starts after what the log holds now: an event logged before it joined is not new to it, even
-      // when the tail delivers it after the join (a hole before it holds the tail back)
+      // a live client starts after every position taken before it asked: an event logged before it joined is not new
+      // to it, even when the tail delivers it after the join
       [record, head] = await Promise.all([records.get(id), start.start.from === 'live' ? hub.head() : undefined]);
     } catch (err) {
       log.error({ err }, 'stream lookup failed');
