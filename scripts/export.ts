@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { loadConfigOrExit } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { withScriptDatabase } from '../adapters/edges/store-data.ts';
+import { settledHead } from '../adapters/edges/postgres-log-settled.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { toExported, type ExportedEvent } from '../actors/kernel/event-log.ts';
 import { isPartial, partialExport } from '../adapters/process/partial-export.ts';
@@ -41,8 +42,10 @@ const out: NodeJS.WritableStream = outFile ? createWriteStream(outFile) : proces
 const selection = { from, to, ...(values.customer !== undefined ? { customer: values.customer } : {}) };
 const count = await withScriptDatabase(config, log, async ({ db }) => {
   const eventLog = new PostgresEventLog(db, { log });
+  // read no further than the log is final: an event in a transaction still open below it would be missed for good
+  const settled = await settledHead(db);
   async function* read(fromPosition: number, toPosition: number): AsyncIterable<ExportedEvent[]> {
-    for await (const page of eventLog.pages({ fromPosition, toPosition })) yield page.map(toExported);
+    for await (const page of eventLog.pages({ fromPosition, toPosition: Math.min(toPosition, settled) })) yield page.map(toExported);
   }
   const settings = {
     maxCoupons: config.recommender.maxCoupons,
