@@ -267,7 +267,6 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
   };
 }
 
-/** Why a connect failed for good, naming the variables to fix (never their secret values), or undefined to retry. */
 /** The W3C trace context among an MQTT 5 message's user properties (a property sent twice: its first value). */
 function traceOf(props: Record<string, string | string[]> | undefined): TraceCarrier | undefined {
   const parent = props?.traceparent;
@@ -276,6 +275,7 @@ function traceOf(props: Record<string, string | string[]> | undefined): TraceCar
   return { traceparent: first(parent), tracestate: first(props?.tracestate) };
 }
 
+/** Why a connect failed for good, naming the variables to fix (never their secret values), or undefined to retry. */
 export function connectFailure(err: Error & { code?: unknown }, username: string | undefined): string | undefined {
   const code = err.code;
   // CONNACK 4/5 (MQTT 3.1.1), 0x86/0x87 (MQTT 5): bad user name or password, not authorised

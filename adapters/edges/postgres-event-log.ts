@@ -107,12 +107,12 @@ export class PostgresEventLog implements EventLog {
         this.stats.batches++;
         this.stats.events += written.length;
         this.recovered();
-        if (this.opts.onCommit) this.heardCommit(startMs, events, written.length);
         let i = 0;
         for (const p of batch) {
           p.ok(logged.slice(i, i + p.events.length));
           i += p.events.length;
         }
+        if (this.opts.onCommit) this.heardCommit(startMs, events, written.length);
         if (written.length)
           for (const l of this.listeners) {
             try {
@@ -141,7 +141,12 @@ export class PostgresEventLog implements EventLog {
   private heardCommit(startMs: number, events: NewEvent[], written: number) {
     const traces: TraceLink[] = [];
     for (const e of events) if (e.trace) traces.push(e.trace);
-    this.opts.onCommit?.({ startMs, endMs: Date.now(), events: written, traces });
+    // after the appenders heard: whatever a listener does, the commit stays done (never retried as if it had failed)
+    try {
+      this.opts.onCommit?.({ startMs, endMs: Date.now(), events: written, traces });
+    } catch (err) {
+      this.opts.log.error({ err }, 'event log commit listener failed');
+    }
   }
 
   /**

@@ -11,7 +11,7 @@ const REDACT_KEYS = ['password', 'token', 'secret', 'authorization', 'MQTT_PASSW
 
 /** `scheme://user:pass@host` → `scheme://user:***@host`, and `?password=…` → `?password=***`. */
 export function scrubUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@').replace(/([?&](?:password|token|secret)=)[^&\s]*/gi, '$1***');
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@').replace(/([?&](?:password|token|secret|sig|ticket)=)[^&\s]*/gi, '$1***');
 }
 
 export interface LoggerOptions {

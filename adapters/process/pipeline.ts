@@ -204,13 +204,15 @@ export class Pipeline {
         return { status: 'duplicate', messageId };
       }
     } catch (err) {
+      Tracing.end(appending, err);
       if (!isAboutTheRows(err)) throw err; // not logged: not acknowledged, so the broker delivers it again
       const reason = `the database refused the input: ${(err as Error).message}`;
       await this.reject('unstorable', reason, topic, text, at.source);
       return { status: 'rejected', code: 'unstorable', reason };
     } finally {
       done();
-      Tracing.end(appending);
+      // ended once: with the error in the catch above, else here
+      if (appending?.isRecording()) Tracing.end(appending);
     }
     this.m.inputs.inc({ kind: event.kind, source: at.source });
     // processors see inputs one at a time, in log order, as a replay of the log does

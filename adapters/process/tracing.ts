@@ -27,6 +27,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { TraceLink } from '../../actors/kernel/event-log.ts';
+import type { Sampler } from '@opentelemetry/sdk-trace';
 import type { Logger } from './logger.ts';
 import type { TracingConfig } from '../../schemas/env.ts';
 
@@ -59,7 +60,16 @@ export class Tracing {
       : s.sampler.endsWith('traceidratio')
         ? new sdk.TraceIdRatioBasedSampler(s.ratio)
         : new sdk.AlwaysOnSampler();
-    const sampler = s.sampler.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root }) : root;
+    const chosen = s.sampler.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root }) : root;
+    // a group commit is a root span of its own: sampled by itself at a ratio it would miss most sampled traces, so it
+    // is recorded whenever it carries one (it is made only then)
+    const sampler: Sampler = {
+      shouldSample: (ctx, traceId, name, kind, attributes, links) =>
+        name === 'commit' && links.length > 0
+          ? { decision: sdk.SamplingDecision.RECORD_AND_SAMPLED }
+          : chosen.shouldSample(ctx, traceId, name, kind, attributes, links),
+      toString: () => `commits with their traces, else ${chosen.toString()}`,
+    };
     // OTEL_RESOURCE_ATTRIBUTES (read by the SDK) adds to the service's name
     const resource = resources
       .defaultResource()

@@ -4,7 +4,7 @@
  * the OpenTelemetry SDK itself.
  */
 import { Type } from '@sinclair/typebox';
-import { Bool, Enum, Int, Num, Str } from './fields.ts';
+import { Bool, Enum, Int, Num, Str, Url } from './fields.ts';
 
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 export const TRACE_SAMPLERS = [
@@ -17,8 +17,11 @@ export const TRACE_SAMPLERS = [
 ] as const;
 
 export const TRACING_VARIABLES = {
-  OTEL_EXPORTER_OTLP_ENDPOINT: Str('OTLP/HTTP endpoint of a trace collector (e.g. http://127.0.0.1:4318; traces go to its /v1/traces). Unset = no tracing'),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Str('OTLP/HTTP URL for traces, used as it is (wins over OTEL_EXPORTER_OTLP_ENDPOINT)'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Url('OTLP/HTTP endpoint of a trace collector (e.g. http://127.0.0.1:4318; traces go to its /v1/traces). Unset = no tracing', [
+    'http',
+    'https',
+  ]),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Url('OTLP/HTTP URL for traces, used as it is (wins over OTEL_EXPORTER_OTLP_ENDPOINT)', ['http', 'https']),
   OTEL_EXPORTER_OTLP_PROTOCOL: Enum('OTLP encoding over HTTP', OTLP_PROTOCOLS, 'http/protobuf'),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Type.Optional(Enum('OTLP encoding for traces (wins over OTEL_EXPORTER_OTLP_PROTOCOL)', OTLP_PROTOCOLS)),
   OTEL_TRACES_EXPORTER: Enum('Trace exporter: otlp, or none to turn tracing off', ['otlp', 'none'] as const, 'otlp'),
