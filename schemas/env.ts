@@ -12,7 +12,7 @@ import { readEnv, type Env } from './env/read.ts';
 import { DETECTOR_VARIABLES, GATEWAY_VARIABLES, PUMP_VARIABLES, RECOMMENDER_VARIABLES, SIMULATOR_VARIABLES } from './env/roles.ts';
 import { KAFKA_VARIABLES, MQTT_VARIABLES, TOPIC_VARIABLES } from './env/transport.ts';
 
-export type { Config, ConfigResult, KafkaConfig, Topics } from './env/config.ts';
+export type { Config, ConfigResult, KafkaConfig, PortVariable, Topics } from './env/config.ts';
 export { KAFKA_TOPIC } from './env/config.ts';
 export { ROLE_NAMES, type Role } from './env/process.ts';
 export { SECRET_VARIABLES, type Env } from './env/read.ts';

@@ -34,9 +34,14 @@ export interface KafkaConfig {
 /** Kafka topic names: at most 249 of [a-zA-Z0-9._-]. */
 export const KAFKA_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
+/** The variables that set a port a storeflow process listens on. */
+export type PortVariable = 'PORT' | 'STREAM_PORT' | 'STREAM_API_PORT' | 'MQTT_PORT' | 'PG_PORT';
+
 export interface Config {
   roles: Role[];
   port: number;
+  /** The port variables set in the environment: those never fall back to another port when theirs is taken (a default does). */
+  portsSet: PortVariable[];
   host: string;
   home: string;
   /** CONTROL_TOKEN: the control plane requires it when set (adapters/process/access.ts). */

@@ -5,9 +5,11 @@
  * default of ids that must differ between replicas.
  */
 import { hostname } from 'node:os';
-import { KAFKA_TOPIC, type Config, type ConfigResult, type Topics } from './config.ts';
+import { KAFKA_TOPIC, type Config, type ConfigResult, type PortVariable, type Topics } from './config.ts';
 import type { Env } from './read.ts';
 import type { Role } from './process.ts';
+
+const PORT_VARIABLES: PortVariable[] = ['PORT', 'STREAM_PORT', 'STREAM_API_PORT', 'MQTT_PORT', 'PG_PORT'];
 
 /** `value`: the environment as read against the schema (read.ts); `problems`: what reading it found, to which the checks here add. */
 export function deriveConfig(env: Env, value: Record<string, any>, problems: string[]): ConfigResult {
@@ -90,6 +92,7 @@ export function deriveConfig(env: Env, value: Record<string, any>, problems: str
       ),
     ] as Role[],
     port: value.PORT,
+    portsSet: PORT_VARIABLES.filter((k) => env[k] !== undefined && env[k].trim() !== ''),
     host: value.HOST,
     home: value.STOREFLOW_HOME,
     controlToken: value.CONTROL_TOKEN,
