@@ -29,7 +29,13 @@ const log = createLogger({ level: configured.logLevel, file: configured.logFile 
 let lock: HomeLock | undefined;
 if (!configured.databaseUrl) {
   const home = resolve(configured.home);
-  const taken = lockHome(home);
+  let taken: ReturnType<typeof lockHome>;
+  try {
+    taken = lockHome(home);
+  } catch (err) {
+    process.stderr.write(`storeflow: cannot use the data folder ${home} (STOREFLOW_HOME): ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   if (!taken.held) {
     process.stderr.write(heldMessage(home, taken.owner));
     process.exit(2);
