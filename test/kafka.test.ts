@@ -327,7 +327,7 @@ it("the pump's command topics are logged with the names Kafka has for them, and 
     // the topic created is focusEventPump.command.pump-vm; the log once said focusEventPump.command/pump-vm
     assert.equal(ready?.commandTopics, [command, `${command}.pump-vm`]);
     await produce(kafka, `${command}.pump-vm`, [{ key: 'pump-vm', value: 'START' }]);
-    await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/state' })).json().state === 'started', 20_000, 'the pump started');
+    await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/state' })).json().state === 'started', 60_000, 'the pump started');
   } finally {
     await app.close();
   }
