@@ -13,7 +13,7 @@ import { DETECTOR_VARIABLES, GATEWAY_VARIABLES, PUMP_VARIABLES, RECOMMENDER_VARI
 import { KAFKA_VARIABLES, MQTT_VARIABLES, TOPIC_VARIABLES } from './env/transport.ts';
 import { TRACING_VARIABLES } from './env/tracing.ts';
 
-export type { Config, ConfigResult, KafkaConfig, Topics, TracingConfig } from './env/config.ts';
+export type { Config, ConfigResult, KafkaConfig, PortVariable, Topics, TracingConfig } from './env/config.ts';
 export { KAFKA_TOPIC } from './env/config.ts';
 export { ROLE_NAMES, type Role } from './env/process.ts';
 export { SECRET_VARIABLES, type Env } from './env/read.ts';

@@ -318,4 +318,19 @@ it('the whole loop on Kafka: simulator → detector → recommender → gateway 
   }
 });
 
+it("the pump's command topics are logged with the names Kafka has for them, and its own one reaches it", async () => {
+  const app = await onKafka({ ROLES: 'pump', PUMP_INSTANCE_ID: 'pump-vm', LOG_LEVEL: 'info', AUTO_OFFSET_RESET: 'earliest' });
+  try {
+    const command = app.config.topics.command;
+    assert.ok(command.endsWith('.focusEventPump.command'), command);
+    const ready = app.entries().find((e) => e.msg === 'focus-event pump ready, instance id pump-vm');
+    // the topic created is focusEventPump.command.pump-vm; the log once said focusEventPump.command/pump-vm
+    assert.equal(ready?.commandTopics, [command, `${command}.pump-vm`]);
+    await produce(kafka, `${command}.pump-vm`, [{ key: 'pump-vm', value: 'START' }]);
+    await waitFor(async () => (await app.http.inject({ method: 'GET', url: '/state' })).json().state === 'started', 60_000, 'the pump started');
+  } finally {
+    await app.close();
+  }
+});
+
 test.run();

@@ -21,6 +21,9 @@ import type { RoleContext, RoleFactory, RoleHandle } from './role.ts';
 import { ROLE_FACTORIES } from './roles.ts';
 import { localAddress } from '../edges/ports.ts';
 import { accessFrom } from './access.ts';
+import { abortable, mutableLog, StartAborted } from './start-abort.ts';
+import { databaseUnreachable } from './start-failure.ts';
+import { tryCommands } from './try-commands.ts';
 
 export interface Storeflow {
   config: Config;
@@ -46,10 +49,24 @@ export interface StartOptions {
   webDir?: string | false;
   /** Something storeflow cannot go on with (its MQTT session taken over); default: log it and stop. */
   onFatal?: (err: Error) => void;
+  /**
+   * Aborts the start-up (Ctrl-C while starting): no further part starts, what has started is stopped, a part
+   * still starting is stopped once it has, its log lines dropped; startStoreflow then rejects with StartAborted.
+   */
+  signal?: AbortSignal;
+  /** The control plane listens at `url` (npm start writes it into the data folder's lock). */
+  onListening?: (url: string) => void;
 }
 
-export async function startStoreflow(config: Config, log: Logger, opts: StartOptions = {}): Promise<Storeflow> {
+export { StartAborted };
+
+export async function startStoreflow(config: Config, rootLog: Logger, opts: StartOptions = {}): Promise<Storeflow> {
   const started = Date.now();
+  const { signal } = opts;
+  let up = false;
+  // what the parts log while starting, silent after an abort (a late "ready" would say the opposite of what happens)
+  const log = signal ? mutableLog(rootLog, { muted: () => signal.aborted && !up, over: () => up }) : rootLog;
+  const step = <T>(work: Promise<T>, undo?: (value: T) => unknown) => abortable(signal, work, undo);
   for (const w of config.warnings) log.warn(w);
   const cleanups: { part: string; stop: () => Promise<void>; wait?: boolean }[] = [];
   // each part in turn, the database last; one that hangs is named and passed after a while, so the rest (the embedded
@@ -60,26 +77,33 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
       let timer: NodeJS.Timeout | undefined;
       // the embedded services are waited for: exiting while they stop would leave them running
       const late = new Promise<'late'>((ok) => (timer = wait ? undefined : setTimeout(() => ok('late'), PART_STOP_MS)));
-      const done = await Promise.race([stop().catch((err) => log.warn({ err, part }, 'error while stopping')), late]);
+      const done = await Promise.race([stop().catch((err) => rootLog.warn({ err, part }, 'error while stopping')), late]);
       clearTimeout(timer);
-      if (done === 'late') log.warn({ part, ms: Date.now() - started }, `${part} did not stop within ${PART_STOP_MS / 1000} s; stopping the rest`);
+      if (done === 'late') rootLog.warn({ part, ms: Date.now() - started }, `${part} did not stop within ${PART_STOP_MS / 1000} s; stopping the rest`);
     }
   };
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= cleanup());
   const fatal = (err: Error) => {
-    log.fatal({ err: err.message }, 'storeflow cannot go on');
+    rootLog.fatal({ err: err.message }, 'storeflow cannot go on');
     if (opts.onFatal) opts.onFatal(err);
     else void stop();
   };
   try {
+    // awaited whole even when aborted: a PostgreSQL being launched is then stopped with the rest, never left behind
     const infrastructure = await startInfrastructure(config, log);
     cleanups.push({ part: 'embedded services', stop: () => infrastructure.stop(), wait: true });
-    const database = await connectDatabase(infrastructure.databaseUrl, config.databaseSchema, log);
+    if (signal?.aborted) throw new StartAborted();
+    const database = await step(
+      connectDatabase(infrastructure.databaseUrl, config.databaseSchema, log).catch((err) => {
+        throw config.databaseUrl ? databaseUnreachable(config.databaseUrl, err) : err;
+      }),
+      (db) => db.close(),
+    );
     cleanups.push({ part: 'database pool', stop: () => database.close() });
-    await migrate(database.db, log);
-    await ensureStoreData(database, config, log.child({ part: 'store-data' }));
-    const tracing = config.tracing ? await Tracing.start(config.tracing, log.child({ part: 'tracing' })) : undefined;
+    await step(migrate(database.db, log));
+    await step(ensureStoreData(database, config, log.child({ part: 'store-data' })));
+    const tracing = config.tracing ? await step(Tracing.start(config.tracing, log.child({ part: 'tracing' })), (t) => t.shutdown()) : undefined;
     // stopped after everything that makes spans: what is pending is exported first
     if (tracing) cleanups.push({ part: 'tracing', stop: () => tracing.shutdown() });
     const eventLog = new PostgresEventLog(database.db, {
@@ -143,7 +167,7 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
         log.warn({ role }, 'role not available in this build');
         continue;
       }
-      const handle = await factory(ctx);
+      const handle = await step(factory(ctx), (h) => h.stop());
       peers.set(role, handle);
       cleanups.push({ part: `${role} role`, stop: () => handle.stop() });
     }
@@ -166,12 +190,24 @@ export async function startStoreflow(config: Config, log: Logger, opts: StartOpt
       ),
     });
     cleanups.push({ part: 'control plane', stop: () => http.close() });
-    await http.listen({ port: opts.port ?? config.port, host: config.host });
+    await step(http.listen({ port: opts.port ?? config.port, host: config.host }));
     const { port } = http.server.address() as AddressInfo;
     const url = `http://${localAddress(config.host)}:${port}`;
-    await pipeline.start();
-    for (const h of peers.values()) await h.start?.();
-    log.info({ url: `http://${localAddress(config.host)}:${port}/`, host: config.host, roles: config.roles, ms: Date.now() - started }, 'storeflow ready');
+    opts.onListening?.(`${url}/`);
+    await step(pipeline.start());
+    for (const h of peers.values()) await step(Promise.resolve(h.start?.()));
+    if (signal?.aborted) throw new StartAborted();
+    up = true;
+    log.info(
+      {
+        url: `${url}/`,
+        host: config.host,
+        roles: config.roles,
+        ms: Date.now() - started,
+        try: tryCommands(config, url, infrastructure.embeddedBroker?.port),
+      },
+      'storeflow ready',
+    );
     return { config, http, url, infrastructure, database, eventLog, metrics, pipeline, roles: peers, stop };
   } catch (err) {
     await cleanup();

@@ -8,6 +8,7 @@ export const ERRORS = {
   unknown_kind: 400,
   unstorable: 400,
   too_large: 413,
+  unsupported_media_type: 415,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { AppError } from './errors.ts';
-import { useJsonBodies } from './json-body.ts';
+import { notJson, useJsonBodies } from './json-body.ts';
 import { useRequestMetrics } from './http-metrics.ts';
 import { OpenApiDocs, CONTROL_PLANE_DESCRIPTION, CONTROL_PLANE_TAGS, VERSION } from './openapi.ts';
 import type { ReadinessCheck, RouteOptions } from './role.ts';
@@ -91,6 +91,7 @@ export function useErrorCatalogue(app: FastifyInstance): void {
     if (err.validation) return reply.status(400).send({ error: 'schema', message: err.message });
     if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError)
       return reply.status(400).send({ error: 'invalid_json', message: err.message });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send(notJson(req.headers['content-type'], false).toJSON());
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'too_large', message: err.message });
     if (err.statusCode && err.statusCode < 500) return reply.status(err.statusCode).send({ error: 'bad_request', message: err.message });
     req.log.error({ err }, 'request failed');

@@ -42,7 +42,18 @@ export function useJsonBodies(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): 
     if (nestingBeyond(text, maxDepth) >= 0) return done(tooDeep(maxDepth), undefined);
     parse(req, text, done);
   };
+  // a form-encoded body that is not JSON was meant as a form: it is told the body must be JSON, not that its
+  // "content-type is set to 'application/json'" (the parser's words, wrong for it)
+  const formParser = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) =>
+    parser(req, body, (err, value) => done(err && !(err instanceof AppError) ? notJson(req.headers['content-type']) : err, value));
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parser);
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, parser);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, formParser);
 }
+
+/** 415: the body must be JSON; `contentType` is what came, `read` whether its text was read (and was not JSON). */
+export const notJson = (contentType: string | undefined, read = true) =>
+  new AppError(
+    'unsupported_media_type',
+    `the body must be JSON; it came as ${contentType ?? 'no content type'}${read ? ' and is not JSON' : ''} (with curl: -H 'content-type: application/json' -d '{...}')`,
+  );

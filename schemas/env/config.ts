@@ -45,9 +45,14 @@ export interface TracingConfig {
   scheduleDelayMs: number;
 }
 
+/** The variables that set a port a storeflow process listens on. */
+export type PortVariable = 'PORT' | 'STREAM_PORT' | 'STREAM_API_PORT' | 'MQTT_PORT' | 'PG_PORT';
+
 export interface Config {
   roles: Role[];
   port: number;
+  /** The port variables set in the environment: those never fall back to another port when theirs is taken (a default does). */
+  portsSet: PortVariable[];
   host: string;
   home: string;
   /** CONTROL_TOKEN: the control plane requires it when set (adapters/process/access.ts). */

@@ -6,10 +6,12 @@
  */
 import { hostname } from 'node:os';
 import type { Static } from '@sinclair/typebox';
-import { KAFKA_TOPIC, type Config, type ConfigResult, type Topics, type TracingConfig } from './config.ts';
+import { KAFKA_TOPIC, type Config, type ConfigResult, type PortVariable, type Topics, type TracingConfig } from './config.ts';
 import type { Env } from './read.ts';
 import type { Role } from './process.ts';
 import type { EnvSchema } from '../env.ts';
+
+const PORT_VARIABLES: PortVariable[] = ['PORT', 'STREAM_PORT', 'STREAM_API_PORT', 'MQTT_PORT', 'PG_PORT'];
 
 /** `value`: the environment as read against the schema (read.ts); `problems`: what reading it found, to which the checks here add. */
 export function deriveConfig(env: Env, value: Static<typeof EnvSchema>, problems: string[]): ConfigResult {
@@ -92,6 +94,7 @@ export function deriveConfig(env: Env, value: Static<typeof EnvSchema>, problems
       ),
     ] as Role[],
     port: value.PORT,
+    portsSet: PORT_VARIABLES.filter((k) => env[k] !== undefined && env[k].trim() !== ''),
     host: value.HOST,
     home: value.STOREFLOW_HOME,
     controlToken: value.CONTROL_TOKEN,

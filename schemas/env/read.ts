@@ -5,6 +5,7 @@
  */
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { ROLE_NAMES } from './process.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -44,9 +45,23 @@ export function readEnv<S extends TObject>(schema: S, env: Env): { value: Static
     if (seen.has(key)) continue;
     seen.add(key);
     const given = raw[key];
+    if (key === 'ROLES' && typeof given === 'string') {
+      problems.push(rolesProblem(given));
+      continue;
+    }
     problems.push(`${key}: ${describe(e.schema)}${given === undefined || SECRET_VARIABLES.includes(key) ? '' : `, got ${JSON.stringify(env[key])}`}`);
   }
   return { value, problems };
+}
+
+/** ROLES is checked by a pattern; a person is told which names are not roles and which are. */
+function rolesProblem(given: string): string {
+  const names = given.split(',').map((r) => r.trim());
+  const unknown = names.filter((r) => r && !(ROLE_NAMES as readonly string[]).includes(r));
+  const what = unknown.length
+    ? `unknown role${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => JSON.stringify(r)).join(', ')}`
+    : `expected a comma-separated list of roles, got ${JSON.stringify(given)}`;
+  return `ROLES: ${what}; the roles are ${ROLE_NAMES.join(', ')}`;
 }
 
 function describe(schema: TSchema): string {
