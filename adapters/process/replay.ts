@@ -15,6 +15,7 @@ import type { Input, Output } from './processor-contract.ts';
 import { RecommenderProcessor } from '../recommender/processor.ts';
 import { DetectorProcessor } from '../detector/processor.ts';
 import { inDecisionOrder } from './decision-order.ts';
+import { upcastDecision } from '../recommender/decision-record.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -57,6 +58,7 @@ export interface ReplayReport {
 
 const INPUT_TYPES = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
 const OUTPUT_TYPES = new Set(['prediction', 'no_prediction', 'focus', 'browsing']);
+const DECISIONS = new Set(['prediction', 'no_prediction']);
 
 export function isOutput(e: ExportedEvent): boolean {
   return e.metadata?.source === 'output';
@@ -152,7 +154,8 @@ export class Replayer {
       return false;
     }
     if (isOutput(e)) {
-      if (OUTPUT_TYPES.has(e.type) && e.message_id) this.recorded.set(e.message_id, { type: e.type, data: e.data });
+      if (OUTPUT_TYPES.has(e.type) && e.message_id)
+        this.recorded.set(e.message_id, { type: e.type, data: DECISIONS.has(e.type) ? upcastDecision(e.data) : e.data });
       if (e.type === 'prediction' && this.loggedCatalogue !== undefined && this.loggedCatalogue !== this.deps.catalogue.version)
         this.otherCatalogues.add(this.loggedCatalogue);
       return false;
