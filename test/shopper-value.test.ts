@@ -7,11 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { DEPARTMENTS } from '../schemas/departments.ts';
-import { DEFAULT_MARGIN_RATE, MARGIN_RATE_RANGE, marginRate, priced } from '../actors/data/product-margins.ts';
+import { DEFAULT_MARGIN_RATE, MARGIN_RATE_RANGE, couponMargin, marginRate, priced } from '../actors/data/product-margins.ts';
 import { couponTraits, customerPreferences, redemptionProbability } from '../actors/data/customer-preferences.ts';
 import {
   PURCHASE,
-  couponMargin,
   departmentItemMargins,
   expectedIncrementalMargin,
   noCouponItemMargin,

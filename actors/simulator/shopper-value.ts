@@ -16,7 +16,7 @@
  *
  * A redeemed coupon is a purchase of its items (the basket of actors/simulator/redemption.ts) at the discount:
  * its margin after the discount is Σ item price × (margin rate − discount), negative where the discount is
- * larger than the margin. It replaces what the shopper would have bought without it. So, for shopper c offered
+ * larger than the margin (couponMargin, actors/data/product-margins.ts). It replaces what the shopper would have bought without it. So, for shopper c offered
  * coupon k at a focus in department d, with p the redemption probability, q the no-coupon purchase probability
  * and B the no-coupon item margin:
  *
@@ -29,9 +29,9 @@
  */
 import { DEPARTMENTS } from '../../schemas/departments.ts';
 import { createPrng } from '../kernel/prng.ts';
-import { marginRate, type PricedProduct } from '../data/product-margins.ts';
+import { marginRate } from '../data/product-margins.ts';
 import { redemptionProbability, type CouponTraits, type CustomerPreferences } from '../data/customer-preferences.ts';
-import type { CouponInfo, ProductInfo } from '../data/store-data.ts';
+import type { ProductInfo } from '../data/store-data.ts';
 import { redemptionDraw } from './redemption.ts';
 
 /** The no-coupon purchase model's constants (see the table above). */
@@ -61,34 +61,6 @@ export function departmentItemMargins(products: readonly ProductInfo[], rates?: 
     const ps = products.filter((p) => p.department === d);
     return ps.length ? ps.reduce((a, p) => a + Number(p.buy_price) * marginRate({ margin_rate: rates?.get(p.product_id) }), 0) / ps.length : 0;
   });
-}
-
-/**
- * The coupon's margin after the discount when redeemed: its items (just_discount one of its product, buy_more
- * `how_many` of it, buy_all each product once, a department coupon two items at the mean price and mean margin
- * rate of its products), each at price × (margin rate − discount).
- */
-export function couponMargin(
-  coupon: Pick<CouponInfo, 'coupon_type' | 'discount' | 'how_many_products_required' | 'product_mean_price'>,
-  products: readonly PricedProduct[],
-): number {
-  const d = Number(coupon.discount) / 100;
-  const item = (p: PricedProduct) => Number(p.buy_price) * (marginRate(p) - d);
-  const first = products[0];
-  switch (coupon.coupon_type) {
-    case 'just_discount':
-      return first ? item(first) : 0;
-    case 'buy_more':
-      return first ? Number(coupon.how_many_products_required) * item(first) : 0;
-    case 'buy_all':
-      return products.reduce((a, p) => a + item(p), 0);
-    case 'department': {
-      const rate = products.length ? products.reduce((a, p) => a + marginRate(p), 0) / products.length : marginRate({});
-      return 2 * Number(coupon.product_mean_price) * (rate - d);
-    }
-    default:
-      return 0;
-  }
 }
 
 /** An offer's expected incremental margin against offering nothing: p × (M − q × B). */
