@@ -17,9 +17,9 @@
  * Then off-policy evaluation: a log of 20,000 visits under the default policy with EXPLORATION_RATE 0.2 (visits
  * without walking, COUPON_VALIDITY=check as live), the uplift policy evaluated from it (IPS, self-normalised IPS,
  * doubly robust) against its true value on the same focuses. `--coverage` repeats that for store seeds 1–10.
- *   npm run bench:quality -- [--json] [--seed N] [--model FILE] [--uplift FILE] [--threshold X] [--hours H] [--average N] [--visits N] [--coverage]
+ *   npm run bench:quality -- [--json] [--seed N] [--model FILE] [--uplift FILE] [--threshold X] [--hours H] [--average N] [--visits N] [--write-log FILE] [--coverage]
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cli } from './cli.ts';
 import { loadCouponModel, type LoadedCouponModel } from '../actors/recommender/coupon-scorer.ts';
 import { createUpliftScorer, loadUpliftModel, type UpliftModelFile } from '../actors/recommender/uplift-model.ts';
@@ -30,7 +30,8 @@ import { QualityWorld, type Decided } from '../adapters/simulator/quality-world.
 import { evaluateLog, type LogLine } from '../adapters/recommender/off-policy-log.ts';
 
 const { values, int, num, fail } = cli({
-  usage: 'npm run bench:quality -- [--json] [--seed N] [--model FILE] [--uplift FILE] [--threshold X] [--hours H] [--average N] [--visits N] [--coverage]',
+  usage:
+    'npm run bench:quality -- [--json] [--seed N] [--model FILE] [--uplift FILE] [--threshold X] [--hours H] [--average N] [--visits N] [--write-log FILE] [--coverage]',
   summary:
     'Do the coupons we pick pay? Incremental margin per visit against offering nothing, for control, random, highest discount, the model, the uplift policy and the oracle, on a store no policy was trained on; then off-policy estimates of the uplift policy from a logged run.',
   options: {
@@ -42,6 +43,7 @@ const { values, int, num, fail } = cli({
     hours: { type: 'string', arg: 'H', help: 'hours of the simulated day (default 10)' },
     average: { type: 'string', arg: 'N', help: 'shoppers in the store on average (default 20)' },
     visits: { type: 'string', arg: 'N', help: 'visits of the off-policy log (default 20000)' },
+    'write-log': { type: 'string', arg: 'FILE', help: 'write the off-policy log (JSON lines, the input of npm run evaluate)' },
     coverage: { type: 'boolean', help: 'also run the off-policy evaluation for store seeds 1–10 and count the intervals that cover the truth' },
   },
 });
@@ -101,6 +103,7 @@ function offPolicy(storeSeed: number, upliftFile: UpliftModelFile, redemption: L
     const coupon = d.couponId === undefined ? undefined : { id: d.couponId, department: data.dep };
     lines.push({ type: coupon ? 'prediction' : 'no_prediction', data: coupon ? { ...data, coupon } : data, margin: w.realised(d).margin });
   }
+  if (storeSeed === seed && values['write-log']) writeFileSync(values['write-log'], `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   const scorer = createUpliftScorer(upliftFile, (id) => w.margins.get(id));
   const result = evaluateLog(lines, {
     catalogue: w.catalogue,

@@ -19,6 +19,8 @@ import { checkModel, createCouponScorer, type LoadedCouponModel } from './coupon
 import type { CouponModelFile } from './coupon-model.ts';
 import type { BoostedModelFile } from './boosted-scorer.ts';
 import { fitLogistic } from './logistic-fit.ts';
+import type { CouponCatalogue, PublishedCoupon } from './coupon-catalogue.ts';
+import { couponMargin } from '../data/product-margins.ts';
 
 export const DEFAULT_UPLIFT_MODEL_FILE = fileURLToPath(new URL('./uplift-model.json', import.meta.url));
 
@@ -126,6 +128,24 @@ export function createUpliftScorer(model: UpliftModelFile, marginOf: (couponId: 
       return coupons.map((k, i) => p[i] * ((marginOf(k.coupon_id) ?? 0) - b0));
     },
   };
+}
+
+const marginsOf = new WeakMap<CouponCatalogue, Map<number, number>>();
+/**
+ * A coupon's margin after the discount from the catalogue in memory (its published products' prices; the cache
+ * tables have no margin rates, so every product counts at DEFAULT_MARGIN_RATE). Computed once per coupon.
+ */
+export function catalogueMargin(catalogue: CouponCatalogue, couponId: number): number | undefined {
+  const known = marginsOf.get(catalogue) ?? new Map<number, number>();
+  marginsOf.set(catalogue, known);
+  const cached = known.get(couponId);
+  if (cached !== undefined) return cached;
+  const entry = catalogue.get(couponId);
+  if (!entry) return undefined;
+  const products = (JSON.parse(entry.json) as PublishedCoupon).products.map((p) => ({ buy_price: Number(p.buy_price) }));
+  const m = couponMargin(entry.coupon, products);
+  known.set(couponId, m);
+  return m;
 }
 
 /** Reads and checks an uplift model file (default: the committed one). */

@@ -139,6 +139,10 @@ export function deriveConfig(env: Env, value: Record<string, any>, problems: str
       couponValidity: value.COUPON_VALIDITY,
       idleTimeoutS: value.SESSION_IDLE_TIMEOUT,
       modelFile: value.MODEL_FILE,
+      policy: value.POLICY,
+      minExpectedMargin: value.MIN_EXPECTED_MARGIN,
+      upliftModelFile: value.UPLIFT_MODEL_FILE,
+      explorationRate: value.EXPLORATION_RATE,
     },
     detector: { focusMinMoves: value.FOCUS_MIN_MOVES, browsingMinMoves: value.BROWSING_MIN_MOVES, browsingRadius: value.BROWSING_RADIUS },
     pump: {
