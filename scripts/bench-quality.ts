@@ -118,7 +118,9 @@ function offPolicy(storeSeed: number, upliftFile: UpliftModelFile, redemption: L
   truth = r4(truth / result.visits);
   const out: Record<string, { estimate: number; truth: number; ciLow: number; ciHigh: number }> = {};
   for (const [k, e] of Object.entries(result.estimates)) out[k] = { ...e, truth };
-  return { visits: result.visits, focuses: result.focuses, estimators: out };
+  // the oracle on the log's own visits (three valid coupons a department): the scale of the estimates here
+  const oracleOnLog = w.figures(w.decide(period, w.oracle(), { ...live, maxCoupons: 1_000_000, threshold: 0 }), period.visits).incrementalMarginPerVisit;
+  return { visits: result.visits, focuses: result.focuses, oracleOnLog, estimators: out };
 }
 const ope = offPolicy(seed, upliftModel, model);
 const coverage = values.coverage
@@ -150,7 +152,14 @@ const result = {
   visits: day.visits,
   focuses: day.focuses,
   policies: figures,
-  ope: { visits: ope.visits, focuses: ope.focuses, candidate: 'uplift', loggingPolicy: `model at ${threshold}, EXPLORATION_RATE 0.2`, ...ope.estimators },
+  ope: {
+    visits: ope.visits,
+    focuses: ope.focuses,
+    oracleIncrementalMarginPerVisit: ope.oracleOnLog,
+    candidate: 'uplift',
+    loggingPolicy: `model at ${threshold}, EXPLORATION_RATE 0.2`,
+    ...ope.estimators,
+  },
   ...(coverage ? { coverage } : {}),
   targets: { ...targets, met },
 };
@@ -175,7 +184,9 @@ if (values.json) {
         f.offersPerVisit.toFixed(2),
       ]),
     );
-  console.log(`\noff-policy estimates of the uplift policy from ${ope.visits} logged visits (${ope.focuses} focuses; ${result.ope.loggingPolicy}):\n`);
+  console.log(
+    `\noff-policy estimates of the uplift policy from ${ope.visits} logged visits (${ope.focuses} focuses; ${result.ope.loggingPolicy}; COUPON_VALIDITY=check; the oracle there: ${ope.oracleOnLog.toFixed(3)} per visit):\n`,
+  );
   console.log(row(['estimator', 'estimate', '95 % interval', 'truth']));
   console.log(row(['---', '---:', '---:', '---:']));
   for (const [k, e] of Object.entries(ope.estimators))

@@ -5,7 +5,7 @@
  *   expected incremental margin = p̂(c, k) × (M_k − b̂(c, d))
  *
  * M_k is the coupon's margin after the discount (the store knows its margins; actors/data/product-margins.ts).
- * p̂ is the redemption model's score, recalibrated on the logged offers of random coupons (p̂ = σ(a + b × logit s)).
+ * p̂ is the redemption model's score, recalibrated on the logged offers of random coupons (calibrationFeatures).
  * b̂ is what the shopper would have brought without a coupon: a logistic model of buying at a focus that was offered
  * nothing (department, gender and age band per department, the customer's mean buy price) times the mean margin
  * of those purchases in the department. Trained only on a log: a randomised holdout (focuses offered nothing) and
@@ -28,7 +28,7 @@ export interface UpliftModelFile {
   format: 'storeflow/uplift-model@1';
   /** The redemption model whose scores are recalibrated. */
   redemption: CouponModelFile | BoostedModelFile;
-  /** p̂ = σ(calibration[0] + calibration[1] × logit(score)). */
+  /** p̂ = σ(calibration · calibrationFeatures). */
   calibration: number[];
   /** Weights of the no-coupon purchase model over purchaseFeatures. */
   purchase: number[];
@@ -61,6 +61,17 @@ export function purchaseFeatures(c: CustomerInfo, dep: number): Float64Array {
   return x;
 }
 
+/**
+ * What recalibrates the redemption model's score s for customer c and coupon k: 1, logit s, and what its linear
+ * terms cannot say: the coupon's price against what the customer usually pays (ln(price / 10) alone and times
+ * ln(1 + mean_buy_price)), and its discount.
+ */
+export function calibrationFeatures(c: CustomerInfo, k: CouponInfo, s: number): Float64Array {
+  const price = Math.log(Math.max(Number(k.product_mean_price), 0.01) / 10);
+  return Float64Array.of(1, logit(s), price, price * Math.log1p(Math.max(0, Number(c.mean_buy_price))), (Number(k.discount) - 30) / 10);
+}
+const CALIBRATION = 5;
+
 const logit = (s: number) => Math.log(Math.max(s, 1e-9) / Math.max(1 - s, 1e-9));
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
@@ -78,9 +89,9 @@ export function trainUpliftModel(rows: readonly LoggedFocus[], base: LoadedCoupo
     return bought.length ? bought.reduce((a, r) => a + r.margin, 0) / bought.length : 0;
   });
   const calibration = fitLogistic(
-    offers.map((r) => Float64Array.of(1, logit(base.scoreOne(r.customer, r.coupon as CouponInfo)))),
+    offers.map((r) => calibrationFeatures(r.customer, r.coupon as CouponInfo, base.scoreOne(r.customer, r.coupon as CouponInfo))),
     offers.map((r) => (r.redeemed ? 1 : 0)),
-    { l2: 0, free: [0, 1] },
+    { l2: 1, free: [0, 1] },
   );
   const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
   return {
@@ -108,14 +119,19 @@ export interface UpliftScorer extends CouponScorer {
 /** The uplift policy as a scorer: its scores are expected incremental margins (margins by coupon id). */
 export function createUpliftScorer(model: UpliftModelFile, marginOf: (couponId: number) => number | undefined): UpliftScorer {
   const base = createCouponScorer(model.redemption);
-  const [a, b] = model.calibration;
   const baseline = (c: CustomerInfo, dep: number) => {
     const x = purchaseFeatures(c, dep);
     let z = 0;
     for (let i = 0; i < x.length; i++) z += model.purchase[i] * x[i];
     return sigmoid(z) * (model.itemMargin[dep] ?? 0);
   };
-  const redemption = (c: CustomerInfo, coupons: readonly CouponInfo[]) => base.score(c, coupons).map((s) => sigmoid(a + b * logit(s)));
+  const redemption = (c: CustomerInfo, coupons: readonly CouponInfo[]) =>
+    base.score(c, coupons).map((s, i) => {
+      const x = calibrationFeatures(c, coupons[i], s);
+      let z = 0;
+      for (let j = 0; j < CALIBRATION; j++) z += model.calibration[j] * x[j];
+      return sigmoid(z);
+    });
   return {
     model,
     synchronous: true,
@@ -158,8 +174,8 @@ export function loadUpliftModel(file: string = DEFAULT_UPLIFT_MODEL_FILE): Uplif
   }
   if (doc?.format !== 'storeflow/uplift-model@1') throw new Error(`${file}: not a storeflow uplift model (format ${doc?.format})`);
   checkModel(doc.redemption, `${file} (redemption)`);
-  if (!Array.isArray(doc.calibration) || doc.calibration.length !== 2 || !Array.isArray(doc.purchase) || doc.purchase.length !== P)
-    throw new Error(`${file}: calibration must list 2 numbers, purchase ${P}`);
+  if (!Array.isArray(doc.calibration) || doc.calibration.length !== CALIBRATION || !Array.isArray(doc.purchase) || doc.purchase.length !== P)
+    throw new Error(`${file}: calibration must list ${CALIBRATION} numbers, purchase ${P}`);
   if (!Array.isArray(doc.itemMargin) || doc.itemMargin.length !== DEPARTMENTS.length)
     throw new Error(`${file}: itemMargin must list ${DEPARTMENTS.length} numbers`);
   return doc;
