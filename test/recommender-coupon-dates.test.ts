@@ -44,11 +44,11 @@ pure('a department with coupons, none valid at the event: no_valid_coupons; a de
   const focus = (dep: 'Men' | 'Sport', ts: number) => scoreFocus(catalogue, everyone, s, { customer, focus: { inputId: 'i', ts, dep }, offered: [] });
   assert.equal(
     [focus('Men', SEED_TS), focus('Men', NOW / 1000), focus('Sport', SEED_TS), focus('Men', Date.UTC(2011, 5, 1) / 1000)],
-    [{ reason: 'no_valid_coupons' }, { reason: 'no_valid_coupons' }, { reason: 'no_coupons' }, { couponId: 1, score: 0.9 }],
+    [{ reason: 'no_valid_coupons' }, { reason: 'no_valid_coupons' }, { reason: 'no_coupons' }, { couponId: 1, score: 0.9, policy: 'model', propensity: 1 }],
   );
   assert.equal(
     scoreFocus(catalogue, everyone, { ...s, couponValidity: 'ignore' }, { customer, focus: { inputId: 'i', ts: SEED_TS, dep: 'Men' }, offered: [] }),
-    { couponId: 1, score: 0.9 },
+    { couponId: 1, score: 0.9, policy: 'model', propensity: 1 },
   );
   assert.equal(catalogue.validity('Men'), { from: '2010-01-01', to: '2013-01-01' });
   assert.is(catalogue.validity('Sport'), undefined);
@@ -106,8 +106,8 @@ live(
     assert.equal(none.json(), { predictions: [], reason: 'no_coupons' });
     const logged = (await app.eventLog.read({ streamId: 'customer-1' })).filter((e) => e.type === 'no_prediction').map((e) => e.data);
     assert.equal(logged, [
-      { customer_id: '1', ts: SEED_TS, dep: 'Men', reason: 'no_valid_coupons', ...detail },
-      { customer_id: '1', ts: SEED_TS + 60, dep: 'Sport', reason: 'no_coupons' },
+      { v: 2, policy: 'model', propensity: 1, customer_id: '1', ts: SEED_TS, dep: 'Men', reason: 'no_valid_coupons', ...detail },
+      { v: 2, policy: 'model', propensity: 1, customer_id: '1', ts: SEED_TS + 60, dep: 'Sport', reason: 'no_coupons' },
     ]);
   },
 );

@@ -6,6 +6,7 @@
  * Shape (REFERENCE.md §3): 57% F, ages 18–90; products (store-products.ts); three coupons of every
  * department valid on every day of the window (store-coupons.ts); ~300 orders per customer over the
  * history's three years, coupon use following every customer's hidden preferences (order-history.ts).
+ * Each product also gets a margin rate (product-margins.ts), from a fork of its own.
  * This module holds the options and puts the parts together, each from its own fork of the seed.
  */
 import { DEPARTMENTS } from '../../schemas/departments.ts';
@@ -13,6 +14,7 @@ import { createPrng } from '../kernel/prng.ts';
 import type { CustomerPreferences } from './customer-preferences.ts';
 import type { StoreTables } from './store-csv.ts';
 import { generateProducts } from './store-products.ts';
+import { drawMarginRates } from './product-margins.ts';
 import { generateCoupons } from './store-coupons.ts';
 import { generateCustomers, type OrderHistory } from './order-history.ts';
 
@@ -41,6 +43,8 @@ export interface GeneratedStore extends StoreTables {
   history: OrderHistory;
   /** Each customer's hidden preferences (same order as `customers`). */
   preferences: CustomerPreferences[];
+  /** Each product's margin rate, by product id (not a column of product_info: a loaded data set has none). */
+  marginRates: Map<number, number>;
 }
 
 const DAY_MS = 86_400_000;
@@ -75,8 +79,9 @@ export function generateStore(options: Partial<StoreOptions> = {}): GeneratedSto
   const dates = Array.from({ length: o.days }, (_, i) => new Date(fromMs + i * DAY_MS).toISOString().slice(0, 10));
 
   const products = generateProducts(root.fork('products'), o.products);
+  const marginRates = drawMarginRates(root.fork('margins'), products);
   const byDepartment = DEPARTMENTS.map((d) => products.filter((p) => p.department === d));
   const { coupons, couponProducts, active } = generateCoupons(root, o.days, dates, byDepartment);
   const { customers, history, preferences } = generateCustomers(root, o, products, byDepartment, coupons, couponProducts, active);
-  return { options: o, customers, products, coupons, couponProducts, history, preferences };
+  return { options: o, customers, products, coupons, couponProducts, history, preferences, marginRates };
 }

@@ -13,10 +13,25 @@ export interface FocusInput {
   dep: Department;
 }
 
-/** What became of a focus: the coupon offered and its score, or why there is none. */
-export type ScoreResult = { couponId: number; score: number } | { reason: NoOfferReason };
+/** How a decision was chosen (issue 34): by the configured policy or by exploration, and with what probability. */
+export interface Chosen {
+  policy?: 'model' | 'uplift' | 'exploration';
+  propensity?: number;
+}
 
-export type NoOfferReason = 'no_coupons' | 'no_valid_coupons' | 'below_threshold' | 'all_offered' | 'unknown_customer' | 'scorer_failed' | 'customer_left';
+/** What became of a focus: the coupon offered and its score, or why there is none. */
+export type ScoreResult = ({ couponId: number; score: number } | { reason: NoOfferReason }) & Chosen;
+
+export type NoOfferReason =
+  | 'no_coupons'
+  | 'no_valid_coupons'
+  | 'below_threshold'
+  | 'all_offered'
+  | 'unknown_customer'
+  | 'scorer_failed'
+  | 'customer_left'
+  | 'holdout'
+  | 'discount_budget';
 
 export type Decision = { offer: true; entry: CatalogueEntry; score: number } | { offer: false; reason: NoOfferReason };
 

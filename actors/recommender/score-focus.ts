@@ -3,11 +3,17 @@ import type { CouponCatalogue } from './coupon-catalogue.ts';
 import { dateOf } from './coupon-catalogue.ts';
 import { decide, type ScoreResult, type FocusInput } from './coupon-decision.ts';
 import type { CouponScorer, CustomerInfo } from '../data/store-data.ts';
+import { explore } from './exploration.ts';
 
 export interface ScoringSettings {
   maxCoupons: number;
+  /** PREDICTION_THRESHOLD for the model policy, MIN_EXPECTED_MARGIN for the uplift policy. */
   threshold: number;
   couponValidity: 'check' | 'ignore';
+  /** Which policy the scorer is (absent: the redemption model). */
+  policy?: 'model' | 'uplift';
+  /** EXPLORATION_RATE (absent: 0). */
+  explorationRate?: number;
 }
 
 /**
@@ -27,7 +33,12 @@ export function scoreFocus(
   const scores = scorer.score(input.customer, candidates.coupons);
   const pick = (scores: number[]): ScoreResult => {
     const d = decide(candidates.entries, scores, input.offered, s.maxCoupons, s.threshold);
-    return d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
+    const greedy: ScoreResult = d.offer ? { couponId: d.entry.coupon.coupon_id, score: d.score } : { reason: d.reason };
+    return explore(greedy, candidates.entries, scores, input.offered, {
+      inputId: input.focus.inputId,
+      rate: s.explorationRate ?? 0,
+      policy: s.policy ?? 'model',
+    });
   };
   return scores instanceof Promise ? scores.then(pick) : pick(scores);
 }

@@ -18,6 +18,7 @@ import { DetectorProcessor } from '../detector/processor.ts';
 import { inDecisionOrder } from './decision-order.ts';
 import { SourcesSeen, type LoggedSources } from './replay-provenance.ts';
 import { customerTableVersion } from '../../actors/data/customer-table.ts';
+import { upcastDecision } from '../recommender/decision-record.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -72,6 +73,7 @@ export interface ReplayReport {
 
 const INPUT_TYPES = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
 const OUTPUT_TYPES = new Set(['prediction', 'no_prediction', 'focus', 'browsing']);
+const DECISIONS = new Set(['prediction', 'no_prediction']);
 
 export function isOutput(e: ExportedEvent): boolean {
   return e.metadata?.source === 'output';
@@ -156,7 +158,8 @@ export class Replayer {
   feedSync(e: ExportedEvent): boolean {
     if (isOutput(e)) {
       if (e.context) return false; // a partial export's context: replayed, not compared
-      if (OUTPUT_TYPES.has(e.type) && e.message_id) this.recorded.set(e.message_id, { type: e.type, data: e.data });
+      if (OUTPUT_TYPES.has(e.type) && e.message_id)
+        this.recorded.set(e.message_id, { type: e.type, data: DECISIONS.has(e.type) ? upcastDecision(e.data) : e.data });
       if (e.type === 'prediction' || e.type === 'no_prediction') {
         this.sources.decided();
         if (e.type === 'prediction' && this.loggedCatalogue !== undefined && this.loggedCatalogue !== this.deps.catalogue.version)

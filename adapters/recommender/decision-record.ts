@@ -4,7 +4,7 @@
  * products, or seed 003's envelope), the record of a focus that got no coupon, and a logged decision read back.
  */
 import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
-import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
+import type { Chosen, FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
 import type { CatalogueEntry, CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.ts';
 import { outputId, type Output } from '../process/processor-contract.ts';
@@ -28,9 +28,11 @@ export function decisionOutput(e: { customerId: string; focus: FocusInput; resul
   if (!('couponId' in e.result) || !entry) {
     const reason = 'reason' in e.result ? e.result.reason : 'coupon_withdrawn';
     const detail = reason === 'no_valid_coupons' ? noValidCouponsDetail(o.catalogue, e.focus.dep) : undefined;
-    return { ...common, type: 'no_prediction', messageId: outputId(inputId, 'no_prediction'), data: noPredictionData(e.customerId, e.focus, reason, detail) };
+    const chosen = 'couponId' in e.result ? { policy: e.result.policy, propensity: e.result.propensity } : e.result;
+    const data = noPredictionData(e.customerId, e.focus, reason, detail, chosen);
+    return { ...common, type: 'no_prediction', messageId: outputId(inputId, 'no_prediction'), data };
   }
-  const { payload, data } = renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, o.format);
+  const { payload, data } = renderPrediction(e.customerId, entry, e.result.score, e.focus.ts, o.format, e.result);
   return { ...common, type: 'prediction', data, messageId: outputId(inputId, 'prediction'), publish: { topic: o.topic, payload } };
 }
 
@@ -43,22 +45,34 @@ export interface LoggedPrediction {
 
 /** A logged prediction as it was published (rendered again from the catalogue), to publish it again. */
 export function publishedAgain(e: LoggedPrediction, o: Rendering): Output | undefined {
-  const d = e.data as { customer_id: string; ts: number; score: number; coupon: { id: number } };
+  const d = upcastDecision(e.data) as { customer_id: string; ts: number; score: number; coupon: { id: number } } & Chosen;
   const entry = o.catalogue.get(d?.coupon?.id);
   if (!entry || !e.messageId) return undefined;
-  const { payload, data } = renderPrediction(d.customer_id, entry, d.score, d.ts, o.format);
+  const { payload, data } = renderPrediction(d.customer_id, entry, d.score, d.ts, o.format, d);
   return { streamId: e.streamId, type: 'prediction', data, messageId: e.messageId, metadata: e.metadata, publish: { topic: o.topic, payload } };
 }
 
 /** A logged decision as the scorer's result, to give a focus back what was decided for it. */
 export function decisionResult(e: Pick<LoggedEvent, 'type' | 'data'>): ScoreResult {
-  if (e.type !== 'prediction') return { reason: (e.data as { reason?: string }).reason } as ScoreResult;
-  const d = e.data as { coupon: { id: number }; score: number };
-  return { couponId: d.coupon.id, score: d.score };
+  const d = upcastDecision(e.data) as { coupon?: { id: number }; score?: number; reason?: string } & Chosen;
+  const chosen = { policy: d.policy, propensity: d.propensity };
+  return e.type === 'prediction' ? { couponId: d.coupon!.id, score: d.score!, ...chosen } : ({ reason: d.reason, ...chosen } as ScoreResult);
+}
+
+/** The version of a decision record's data: 2 since issue 34 (who chose it, and with what probability). */
+export const DECISION_RECORD_VERSION = 2;
+
+/**
+ * A logged decision's data as the current version reads it: a record of version 1 (no `v`, written before
+ * exploration existed) was chosen by the redemption model with probability 1.
+ */
+export function upcastDecision(data: unknown): unknown {
+  if (!data || typeof data !== 'object' || 'v' in data) return data;
+  return { ...data, v: DECISION_RECORD_VERSION, policy: 'model', propensity: 1 };
 }
 
 /** The published payload (flat seed 002, or envelope seed 003) and the compact record kept in the log. */
-export function renderPrediction(customerId: string, entry: CatalogueEntry, score: number, ts: number, format: 'flat' | 'envelope') {
+export function renderPrediction(customerId: string, entry: CatalogueEntry, score: number, ts: number, format: 'flat' | 'envelope', chosen: Chosen = {}) {
   const c = entry.coupon;
   const payload =
     format === 'envelope'
@@ -69,6 +83,8 @@ export function renderPrediction(customerId: string, entry: CatalogueEntry, scor
         })
       : `{"customer":{"id":${JSON.stringify(customerId)}},"coupon":${entry.json},"ts":${Math.floor(ts)}}`;
   const data = {
+    v: DECISION_RECORD_VERSION,
+    ...chosenBy(chosen),
     customer_id: customerId,
     ts: Math.floor(ts),
     score: round(score),
@@ -87,8 +103,13 @@ export function renderPrediction(customerId: string, entry: CatalogueEntry, scor
 }
 
 /** The log record of a focus that got no coupon, and why. */
-export function noPredictionData(customerId: string, focus: FocusInput, reason: string, detail?: object) {
-  return { customer_id: customerId, ts: focus.ts, dep: focus.dep, reason, ...detail };
+export function noPredictionData(customerId: string, focus: FocusInput, reason: string, detail?: object, chosen: Chosen = {}) {
+  return { v: DECISION_RECORD_VERSION, ...chosenBy(chosen), customer_id: customerId, ts: focus.ts, dep: focus.dep, reason, ...detail };
+}
+
+/** Who chose, with what probability: a decision no policy made (an unknown customer, a failed scorer) is the model's, certain. */
+function chosenBy(c: Chosen): Required<Chosen> {
+  return { policy: c.policy ?? 'model', propensity: c.propensity ?? 1 };
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;

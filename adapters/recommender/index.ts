@@ -17,6 +17,7 @@ import { recommenderRoutes } from './routes.ts';
 import { redemptionLog } from './redemptions.ts';
 import { couponDatesWarning } from '../../actors/recommender/coupon-validity.ts';
 import { customerTableVersion } from '../../actors/data/customer-table.ts';
+import { catalogueMargin, createUpliftScorer, loadUpliftModel } from '../../actors/recommender/uplift-model.ts';
 
 export { renderPrediction, noPredictionData } from './decision-record.ts';
 
@@ -33,7 +34,10 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   let catalogue: CouponCatalogue = await loadCatalogue(db);
   let customers: Map<number, CustomerInfo> = await loadCustomers(db);
   const model = await inProcessScorer(rc.modelFile);
-  const scorer: CouponScorer = rc.scorerUrl ? remoteScorer(rc.scorerUrl, rc.scorerTimeoutMs) : model;
+  // POLICY=uplift: expected incremental margins over the catalogue in memory (its margins at the default rate)
+  const uplift =
+    rc.policy === 'uplift' ? createUpliftScorer(loadUpliftModel(rc.upliftModelFile || undefined), (id) => catalogueMargin(catalogue, id)) : undefined;
+  const scorer: CouponScorer = rc.scorerUrl ? remoteScorer(rc.scorerUrl, rc.scorerTimeoutMs) : (uplift ?? model);
   log.info({ coupons: catalogue.size, customers: customers.size, scorer: rc.scorerUrl ? 'remote' : 'in-process' }, 'recommender ready');
   const warnCouponDates = () => {
     const w = couponDatesWarning(catalogue, rc.couponValidity, Date.now());
@@ -55,7 +59,15 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     ),
   };
 
-  const settings = { maxCoupons: rc.maxCoupons, threshold: rc.threshold, couponValidity: rc.couponValidity, idleTimeoutS: rc.idleTimeoutS };
+  const settings = {
+    maxCoupons: rc.maxCoupons,
+    threshold: uplift ? rc.minExpectedMargin : rc.threshold,
+    couponValidity: rc.couponValidity,
+    idleTimeoutS: rc.idleTimeoutS,
+    // logged only where they are not the defaults, so the start record of the default policy is what it was
+    ...(uplift ? { policy: 'uplift' as const } : {}),
+    ...(rc.explorationRate > 0 ? { explorationRate: rc.explorationRate } : {}),
+  };
   const processor = new RecommenderProcessor({
     catalogue: () => catalogue,
     // customers are in memory; one missing is looked up (it may have been added since the last reload)

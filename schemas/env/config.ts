@@ -92,6 +92,11 @@ export interface Config {
     couponValidity: 'check' | 'ignore';
     idleTimeoutS: number;
     modelFile: string;
+    /** POLICY: the redemption model (threshold PREDICTION_THRESHOLD) or the uplift policy (threshold MIN_EXPECTED_MARGIN). */
+    policy: 'model' | 'uplift';
+    minExpectedMargin: number;
+    upliftModelFile: string;
+    explorationRate: number;
   };
   detector: { focusMinMoves: number; browsingMinMoves: number; browsingRadius: number };
   tracing?: TracingConfig;

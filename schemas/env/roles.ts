@@ -14,6 +14,14 @@ export const RECOMMENDER_VARIABLES = {
   COUPON_VALIDITY: Enum("check = only coupons valid on the event's date; ignore = any date", ['check', 'ignore'], 'check'),
   SESSION_IDLE_TIMEOUT: Int('Seconds of event time after which a forgotten session ends', 7200, 1),
   MODEL_FILE: Str('Coupon model JSON (default: the committed model)', ''),
+  POLICY: Enum(
+    "model = offer the redemption model's best coupon above PREDICTION_THRESHOLD; uplift = the highest expected incremental margin above MIN_EXPECTED_MARGIN (docs/quality.md)",
+    ['model', 'uplift'],
+    'model',
+  ),
+  MIN_EXPECTED_MARGIN: Num('POLICY=uplift: minimum expected incremental margin (currency units) for a coupon to be offered', 0, -1_000_000),
+  UPLIFT_MODEL_FILE: Str('POLICY=uplift: uplift model JSON (default: the committed one)', ''),
+  EXPLORATION_RATE: Num('Share of focuses explored (half offered nothing, half a random eligible coupon), each decision logged with its probability', 0, 0, 1),
 };
 
 export const DETECTOR_VARIABLES = {
