@@ -4,6 +4,7 @@
  * database) append — A's own appends are none of them. The wake-up is PostgreSQL's LISTEN/NOTIFY (sql/006).
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
@@ -40,9 +41,9 @@ test('a stream on process A carries, live and in order, the predictions processe
           PATH: process.env.PATH ?? '',
           DATABASE_URL,
           MQTT_URL,
-          MQTT_PROTOCOL_VERSION: a.env.MQTT_PROTOCOL_VERSION!,
+          MQTT_PROTOCOL_VERSION: must(a.env.MQTT_PROTOCOL_VERSION, 'a.env.MQTT_PROTOCOL_VERSION'),
           DATABASE_SCHEMA: name,
-          MQTT_TOPIC_PREFIX: a.env.MQTT_TOPIC_PREFIX!,
+          MQTT_TOPIC_PREFIX: must(a.env.MQTT_TOPIC_PREFIX, 'a.env.MQTT_TOPIC_PREFIX'),
           MQTT_CLIENT_ID: `${name}-${'bc'[i]}`,
           PORT: String(port),
           ROLES: 'recommender',

@@ -3,6 +3,7 @@
  * replayed through fresh machines: the outputs must be identical to the recorded ones.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -71,7 +72,10 @@ test('the fixtures cover what they say: rejected inputs, a duplicate, an unknown
   assert.is(bad.filter((e) => e.type === 'focus' && e.data.ts === 1748944807).length, 1, 'the duplicate is logged once');
   const crash = load('crash-and-restart');
   assert.is(crash.filter((e) => e.type === 'recommender_started').length, 2);
-  const undecided = crash.find((e) => e.type === 'focus' && e.data.id === '3' && e.metadata.source === 'mqtt' && e.data.ts === 1748944900)!;
+  const undecided = must(
+    crash.find((e) => e.type === 'focus' && e.data.id === '3' && e.metadata.source === 'mqtt' && e.data.ts === 1748944900),
+    'crash.find((e) => e.type === "focus" && e.data.id === "3"...',
+  );
   assert.ok(undecided, 'the focus logged just before the crash');
   assert.ok(
     crash.some((e) => e.message_id?.startsWith(`${undecided.message_id}:`) && e.position > undecided.position),

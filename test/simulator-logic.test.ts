@@ -1,5 +1,6 @@
 /** The simulator's logic in virtual time: machine, population, timeline, scenarios (no I/O). */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { simulateDay, CustomerSimulation, defaultCustomers } from '../adapters/simulator/simulation.ts';
 import { Timeline, payloadOf, type TimelineEvent } from '../actors/simulator/timeline.ts';
@@ -25,7 +26,7 @@ function visits(events: TimelineEvent[]): TimelineEvent[][] {
     }
     const v = open.get(e.id);
     assert.ok(v, `event ${e.kind} of ${e.id} at ${e.at} before any entry`);
-    v!.push(e);
+    v?.push(e);
     if (e.kind === 'exit') open.delete(e.id);
   }
   assert.is(open.size, 0, 'every visit ends with an exit');
@@ -48,7 +49,7 @@ test('events come in time order, moves inside the plan, entry first and exit las
   assert.ok(vs.length > 50, `${vs.length} visits`);
   for (const v of vs) {
     assert.is(v[0].kind, 'entry');
-    assert.is(v.at(-1)!.kind, 'exit');
+    assert.is(must(v.at(-1), 'v.at(-1)').kind, 'exit');
     assert.ok(
       v.slice(1, -1).every((e) => e.kind === 'move'),
       'only moves in between',

@@ -39,7 +39,7 @@ $('login').addEventListener('submit', async (e) => {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ token: form.elements.token.value }),
   }).catch(() => null);
-  if (!r || !r.ok) {
+  if (!r?.ok) {
     error.hidden = false;
     error.textContent = r?.status === 401 ? 'That is not the token.' : `could not log in (${r ? r.status : 'control plane unreachable'})`;
     return;
