@@ -46,11 +46,10 @@ function detector(opts: { focusMinMoves?: number; browsingMinMoves?: number; bro
   const feed = (event: StoreEvent) => {
     n++;
     const logged = { position: n, messageId: `in${n}` } as LoggedEvent;
-    for (const o of p.handle({ logged, event })) out.push({ type: o.type, ...(o.data as any), cause: must(o.metadata, 'o.metadata').cause as string });
+    for (const o of p.handle({ logged, event }))
+      out.push({ type: o.type, ...(o.data as Omit<Detected, 'type' | 'cause'>), cause: must(o.metadata, 'o.metadata').cause as string });
   };
-  let moved = 0;
   const move = (pt: { x: number; y: number }, at = ++ts) => {
-    moved++;
     feed({ kind: 'move', id: '7', ts: at, x: pt.x, y: pt.y });
   };
   const moves = (pt: { x: number; y: number }, count: number) => {
@@ -69,7 +68,7 @@ test('three consecutive moves in Men → exactly one focus, carrying the third m
   assert.equal(d.out, [{ type: 'focus', id: '7', ts: 2010, dep: 'Men', x: 901, y: 801, cause: 'in3' }]);
   for (let i = 1; i <= 10; i++) d.move(MEN, 2010 + i); // one focus per dwell, not one per move
   assert.is(d.out.length, 1);
-  assert.is(d.state()!.value, 'dwelling');
+  assert.is(d.state()?.value, 'dwelling');
   assert.equal(d.p.walkOf('7'), { zone: 'Men', moves: 13, lingered: true, lastTs: 2020, trail: [] });
   assert.equal(d.errors, []);
 });
@@ -221,7 +220,7 @@ test('a move older than the newest seen is ignored; entry forgets the zone', () 
   const e = detector();
   e.moves(MEN, 2);
   e.feed({ kind: 'entry', id: '7', ts: 5000 });
-  assert.is(e.state()!.value, 'arrived');
+  assert.is(e.state()?.value, 'arrived');
   e.move(MEN, 5001);
   e.move(MEN, 5002);
   assert.equal(e.kinds(), []);

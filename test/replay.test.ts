@@ -238,7 +238,7 @@ test('live runs and replays call the same processors: driven directly with the l
     const replayed: unknown[] = [];
     // every input, whichever way it came (in broker hand-off mode a detected focus comes back as an mqtt input)
     for (const logged of log.filter((e) => e.metadata.source === 'http' || e.metadata.source === 'mqtt')) {
-      const event = fromFlat(logged.type, logged.data)!;
+      const event = must(fromFlat(logged.type, logged.data), 'the logged event');
       const outs = [...(detector.consumes.includes(event.kind as never) ? detector.handle({ logged, event }) : [])];
       for (const o of [...outs])
         if (o.event?.kind === 'focus' && app.pipeline.handOffLocally)

@@ -151,7 +151,7 @@ test('occupancy over a simulated day stays near CUSTOMERS_AVERAGE_IN_STORE', () 
 test('never the same customer twice at once; with few customers the rest are turned away', () => {
   const customers = defaultCustomers(1, 3);
   const r = simulateDay({ seed: 1, customers, from: FROM, hours: 3, averageInStore: 10 });
-  let inside = new Set<string>();
+  const inside = new Set<string>();
   for (const e of r.events) {
     if (e.kind === 'entry') {
       assert.not.ok(inside.has(e.id), `${e.id} entered twice`);
