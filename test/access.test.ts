@@ -266,7 +266,7 @@ test('a browser logs in once: POST /auth sets an HttpOnly, SameSite=Strict cooki
 function stream(url: string, headers: Record<string, string> = {}, until: (msgs: any[]) => boolean = () => true): Promise<{ status: number; messages: any[] }> {
   return new Promise((ok) => {
     const ws = new WebSocket(url, { headers });
-    const messages: any[] = [];
+    const messages: unknown[] = [];
     const done = () => {
       ws.terminate();
       ok({ status: 101, messages });
@@ -395,7 +395,7 @@ test('CONTROL_TOKEN never reaches a log line', () => {
       write: (l: string) => {
         lines.push(l);
       },
-    } as any,
+    },
   });
   log.info({ headers: { authorization: `Bearer ${TOKEN}` }, body: { token: TOKEN } }, `token ${TOKEN}`);
   assert.is(lines.length, 1);

@@ -1,6 +1,7 @@
 /** The simulator's logic in virtual time: machine, population, timeline, scenarios (no I/O). */
 import { test } from 'uvu';
 import { must } from '../actors/kernel/must.ts';
+import type { LoggedEvent } from '../actors/kernel/event-log.ts';
 import * as assert from 'uvu/assert';
 import { simulateDay, CustomerSimulation, defaultCustomers } from '../adapters/simulator/simulation.ts';
 import { Timeline, payloadOf, type TimelineEvent } from '../actors/simulator/timeline.ts';
@@ -114,7 +115,7 @@ test('paths spread over the aisles; only lingering raises a browsing (BROWSING_R
     for (const e of day.events) {
       const ts = Math.floor(e.at / 1000);
       const event = e.kind === 'move' ? { kind: 'move' as const, id: e.id, ts, x: e.x, y: e.y } : { kind: e.kind as 'entry' | 'exit', id: e.id, ts };
-      browsing += d.handle({ logged: { messageId: `m${++n}`, position: n } as any, event }).filter((o) => o.type === 'browsing').length;
+      browsing += d.handle({ logged: { messageId: `m${++n}`, position: n } as LoggedEvent, event }).filter((o) => o.type === 'browsing').length;
     }
     d.stop();
     return browsing / visits(day.events).length;
