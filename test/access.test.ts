@@ -6,6 +6,7 @@
  * stream carries customer events only and needs the token too (a ticket from /dashboard/config).
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { fileURLToPath } from 'node:url';
@@ -250,7 +251,7 @@ test('a browser logs in once: POST /auth sets an HttpOnly, SameSite=Strict cooki
   assert.is((await call(app, 'POST', '/auth', {})).status, 400);
   const ok = await call(app, 'POST', '/auth', { token: TOKEN });
   assert.is(ok.status, 204);
-  const cookie = ok.headers.get('set-cookie')!;
+  const cookie = must(ok.headers.get('set-cookie'), 'ok.headers.get("set-cookie")');
   assert.match(cookie, /^storeflow_control=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
   assert.not.ok(cookie.includes(TOKEN), 'the cookie is not the token');
   const value = cookie.split(';')[0];
@@ -260,14 +261,14 @@ test('a browser logs in once: POST /auth sets an HttpOnly, SameSite=Strict cooki
   assert.is((await call(app, 'POST', '/reload', undefined, { cookie: 'storeflow_control=' })).status, 401);
   const out = await call(app, 'DELETE', '/auth');
   assert.is(out.status, 204);
-  assert.match(out.headers.get('set-cookie')!, /^storeflow_control=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
+  assert.match(must(out.headers.get('set-cookie'), 'out.headers.get("set-cookie")'), /^storeflow_control=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
 });
 
 /** Opens a WebSocket; resolves with the HTTP status of a refused upgrade, or the messages until `until` says enough. */
 function stream(url: string, headers: Record<string, string> = {}, until: (msgs: any[]) => boolean = () => true): Promise<{ status: number; messages: any[] }> {
   return new Promise((ok) => {
     const ws = new WebSocket(url, { headers });
-    const messages: any[] = [];
+    const messages: unknown[] = [];
     const done = () => {
       ws.terminate();
       ok({ status: 101, messages });
@@ -400,7 +401,7 @@ test('CONTROL_TOKEN never reaches a log line', () => {
       write: (l: string) => {
         lines.push(l);
       },
-    } as any,
+    },
   });
   log.info({ headers: { authorization: `Bearer ${TOKEN}` }, body: { token: TOKEN } }, `token ${TOKEN}`);
   assert.is(lines.length, 1);

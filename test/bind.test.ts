@@ -5,6 +5,7 @@
  * Listening sockets are read from /proc/net/tcp{,6} (Linux).
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -47,7 +48,7 @@ const skip = !existsSync('/proc/net/tcp');
         control: (app.http.server.address() as AddressInfo).port,
         stream: gw.streamPort,
         api: gw.apiPort,
-        broker: app.infrastructure.embeddedBroker!.port,
+        broker: must(app.infrastructure.embeddedBroker, 'app.infrastructure.embeddedBroker').port,
       };
       const sockets = listening();
       assert.equal(

@@ -4,6 +4,7 @@
  * (prediction topic). The original never closed this loop without an external rules engine.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { startTestApp, connectClient, collect, waitFor } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
@@ -39,7 +40,10 @@ test('a shopper who dwells in Men gets a Men coupon on the prediction topic', as
     const prediction = await waitFor(() => got.find((g) => g.topic === t.prediction), 20_000, 'a prediction');
     assert.is(prediction.body.customer.id, '1');
     assert.is(prediction.body.coupon.department, 'Men');
-    const focus = got.find((g) => g.topic === t.focus)!;
+    const focus = must(
+      got.find((g) => g.topic === t.focus),
+      'got.find((g) => g.topic === t.focus)',
+    );
     assert.equal([focus.body.id, focus.body.dep], ['1', 'Men']);
     await waitFor(() => got.some((g) => g.topic === t.exit), 10_000, 'the exit');
     // the test's client can hear the exit before storeflow has logged it: wait for the log
@@ -55,7 +59,10 @@ test('a shopper who dwells in Men gets a Men coupon on the prediction topic', as
       local ? ['entry', 'focus', 'prediction', 'exit'] : ['entry', 'focus', 'focus', 'prediction', 'exit'],
     );
     const [f, back] = log.filter((e) => e.type === 'focus');
-    const p = log.find((e) => e.type === 'prediction')!;
+    const p = must(
+      log.find((e) => e.type === 'prediction'),
+      'log.find((e) => e.type === "prediction")',
+    );
     assert.is(f.metadata.cause, log.filter((e) => e.type === 'move')[3].messageId);
     assert.is(f.metadata.source, 'output');
     if (local) assert.is(p.messageId, `${f.messageId}:prediction`);

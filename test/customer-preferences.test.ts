@@ -4,6 +4,7 @@
  * probability that follows the documented terms.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { generateStore } from '../actors/data/store-generator.ts';
 import {
@@ -66,7 +67,7 @@ test("the generator's fast path equals redemptionLogit for every coupon of a sto
   const store = generateStore(small);
   const category = new Map(store.products.map((p) => [p.product_id, p.category]));
   const cats = store.coupons.map(() => [] as string[]);
-  for (const l of store.couponProducts) cats[l.coupon_id - 1].push(category.get(l.product_id)!);
+  for (const l of store.couponProducts) cats[l.coupon_id - 1].push(must(category.get(l.product_id), 'category.get(l.product_id)'));
   const traits = store.coupons.map((c, i) => couponTraits(c, cats[i]));
   const fast = redemptionLogits(traits);
   for (const prefs of store.preferences.slice(0, 10)) for (const [i, k] of traits.entries()) assert.is(fast(prefs, i), redemptionLogit(prefs, k));

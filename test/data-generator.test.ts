@@ -3,6 +3,7 @@
  * format, byte-identical output for a seed (also through `npm run seed -- --no-load`), and the PRNG.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -42,7 +43,7 @@ test('default store: counts, departments, vocabularies, price distribution', () 
     mean = prices.reduce((a, b) => a + b, 0) / prices.length;
   assert.ok(median > 6.5 && median < 9.5, `median price ~8, got ${median}`);
   assert.ok(mean > 11 && mean < 18, `mean price ~14.5, got ${mean}`);
-  assert.ok(prices.at(-1)! > 300, `long tail, max ${prices.at(-1)}`);
+  assert.ok(must(prices.at(-1), 'prices.at(-1)') > 300, `long tail, max ${prices.at(-1)}`);
   // 3 years hold ~970 coupons; the default window is 5 years
   const perThreeYears = store.coupons.length / (DEFAULT_STORE_OPTIONS.days / 1096);
   assert.ok(perThreeYears > 870 && perThreeYears < 1170, `~970 coupons per 3 years, got ${perThreeYears}`);
@@ -77,7 +78,7 @@ test("default store: every coupon's products are in its department; product_mean
   const linked = new Map<number, number[]>();
   for (const l of store.couponProducts) linked.set(l.coupon_id, [...(linked.get(l.coupon_id) ?? []), l.product_id]);
   for (const c of store.coupons) {
-    const ps = (linked.get(c.coupon_id) ?? []).map((id) => product.get(id)!);
+    const ps = (linked.get(c.coupon_id) ?? []).map((id) => must(product.get(id), 'product.get(id)'));
     assert.is(ps.length, c.products_available, `coupon ${c.coupon_id}`);
     assert.ok(
       ps.every((p) => p.department === c.department),

@@ -4,6 +4,7 @@
  * direct computation over the 24 features.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,7 +98,10 @@ test('a scorer from a model document ranks by its weights (discount up → score
   const m = JSON.parse(readFileSync(DEFAULT_MODEL_FILE, 'utf8'));
   const scorer = createCouponScorer(m);
   const store = generateStore({ ...small, seed: 4 });
-  const c = store.coupons.find((k) => k.coupon_type === 'just_discount')!;
+  const c = must(
+    store.coupons.find((k) => k.coupon_type === 'just_discount'),
+    'a just_discount coupon',
+  );
   const [low, high] = scorer.score(store.customers[0], [
     { ...c, discount: 5 },
     { ...c, discount: 30 },

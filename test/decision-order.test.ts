@@ -3,6 +3,7 @@
  * their decisions were logged; everything else keeps its place.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { DecisionOrder } from '../adapters/process/decision-order.ts';
 import type { ExportedEvent } from '../actors/kernel/event-log.ts';
@@ -22,7 +23,13 @@ function replayOrder(spelled: string, window = 100): string {
   const order = new DecisionOrder(window);
   const out = [...log(spelled).flatMap((e) => order.push(e)), ...order.end()];
   return out
-    .map((e) => (e.type === 'focus' ? e.message_id : e.type === 'prediction' ? e.message_id!.split(':')[0] : e.message_id!.replace(/\d+$/, '')))
+    .map((e) =>
+      e.type === 'focus'
+        ? e.message_id
+        : e.type === 'prediction'
+          ? must(e.message_id, 'e.message_id').split(':')[0]
+          : must(e.message_id, 'e.message_id').replace(/\d+$/, ''),
+    )
     .join(' ');
 }
 

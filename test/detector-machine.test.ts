@@ -4,6 +4,7 @@
  * rule as the statechart held it before footsteps counted the moves, on seeded random walks.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { createActor } from 'xstate';
 import { focusDetectorMachine, type DetectorEmitted } from '../machines/focus-detector.ts';
@@ -45,11 +46,10 @@ function detector(opts: { focusMinMoves?: number; browsingMinMoves?: number; bro
   const feed = (event: StoreEvent) => {
     n++;
     const logged = { position: n, messageId: `in${n}` } as LoggedEvent;
-    for (const o of p.handle({ logged, event })) out.push({ type: o.type, ...(o.data as any), cause: o.metadata!.cause as string });
+    for (const o of p.handle({ logged, event }))
+      out.push({ type: o.type, ...(o.data as Omit<Detected, 'type' | 'cause'>), cause: must(o.metadata, 'o.metadata').cause as string });
   };
-  let moved = 0;
   const move = (pt: { x: number; y: number }, at = ++ts) => {
-    moved++;
     feed({ kind: 'move', id: '7', ts: at, x: pt.x, y: pt.y });
   };
   const moves = (pt: { x: number; y: number }, count: number) => {
@@ -68,7 +68,7 @@ test('three consecutive moves in Men → exactly one focus, carrying the third m
   assert.equal(d.out, [{ type: 'focus', id: '7', ts: 2010, dep: 'Men', x: 901, y: 801, cause: 'in3' }]);
   for (let i = 1; i <= 10; i++) d.move(MEN, 2010 + i); // one focus per dwell, not one per move
   assert.is(d.out.length, 1);
-  assert.is(d.state()!.value, 'dwelling');
+  assert.is(d.state()?.value, 'dwelling');
   assert.equal(d.p.walkOf('7'), { zone: 'Men', moves: 13, lingered: true, lastTs: 2020, trail: [] });
   assert.equal(d.errors, []);
 });
@@ -148,7 +148,7 @@ test('six consecutive moves outside every department → one browsing; a departm
   d.moves(AISLE, 5);
   assert.equal(d.kinds(), []);
   d.move({ x: 1500, y: 100 });
-  assert.equal(d.out.at(-1), { type: 'browsing', id: '7', ts: d.out.at(-1)!.ts, x: 1500, y: 100, cause: 'in12' });
+  assert.equal(d.out.at(-1), { type: 'browsing', id: '7', ts: must(d.out.at(-1), 'd.out.at(-1)').ts, x: 1500, y: 100, cause: 'in12' });
   d.moves(AISLE, 20);
   assert.equal(d.kinds(), ['browsing']);
   d.moves(MEN, 3);
@@ -191,7 +191,7 @@ test('BROWSING_RADIUS: walking between departments is no browsing; lingering in 
     linger.move({ x, y });
   assert.equal(linger.kinds(), []);
   linger.move({ x: 200, y: 240 });
-  assert.equal(linger.out.at(-1), { type: 'browsing', id: '7', ts: linger.out.at(-1)!.ts, x: 200, y: 240, cause: 'in15' });
+  assert.equal(linger.out.at(-1), { type: 'browsing', id: '7', ts: must(linger.out.at(-1), 'linger.out.at(-1)').ts, x: 200, y: 240, cause: 'in15' });
   linger.moves({ x: 200, y: 240 }, 10);
   assert.equal(linger.kinds(), ['browsing']);
   // a corner does not fool it: 6 moves around a corner at 50 units span 177 units
@@ -220,7 +220,7 @@ test('a move older than the newest seen is ignored; entry forgets the zone', () 
   const e = detector();
   e.moves(MEN, 2);
   e.feed({ kind: 'entry', id: '7', ts: 5000 });
-  assert.is(e.state()!.value, 'arrived');
+  assert.is(e.state()?.value, 'arrived');
   e.move(MEN, 5001);
   e.move(MEN, 5002);
   assert.equal(e.kinds(), []);
@@ -231,7 +231,7 @@ test('a move older than the newest seen is ignored; entry forgets the zone', () 
 test('exit ends the actor; so does SESSION_IDLE_TIMEOUT of event time without events', () => {
   const d = detector();
   d.moves(MEN, 2);
-  const actor = d.p.shoppers.get('7')!;
+  const actor = must(d.p.shoppers.get('7'), 'd.p.shoppers.get("7")');
   d.feed({ kind: 'exit', id: '7', ts: 3000 });
   assert.is(actor.getSnapshot().status, 'done');
   assert.equal(actor.getSnapshot().output, { customerId: '7', reason: 'exit' });
@@ -241,7 +241,7 @@ test('exit ends the actor; so does SESSION_IDLE_TIMEOUT of event time without ev
   // idle: 7 moves twice in Men, then stops
   const i = detector({ idleTimeoutS: 120 });
   i.moves(MEN, 2);
-  const seven = i.p.shoppers.get('7')!;
+  const seven = must(i.p.shoppers.get('7'), 'i.p.shoppers.get("7")');
   // event time is the latest that two customers have reached: 8 and 9 carry it on
   const others = (from: number, to: number) => {
     for (let t = from; t <= to; t += 30) for (const id of ['8', '9']) i.feed({ kind: 'move', id, ts: t, x: AISLE.x, y: AISLE.y });

@@ -1,5 +1,6 @@
 /** The detector role end to end: moves over a real broker → focus / browsing on their topics and in the event log. */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { compile } from '../schemas/normalise.ts';
 import { FocusEvent, BrowsingEvent } from '../schemas/messages.ts';
@@ -87,7 +88,14 @@ test('wandering the aisles: one browsing; exit ends the tracking; several shoppe
         [t.focus, { id: '22', ts: TS + 3, dep: 'Boys', x: 801, y: 501 }],
       ].sort(),
     );
-    assert.ok(browsingSchema.check(got.find((g) => g.topic === t.browsing)!.body));
+    assert.ok(
+      browsingSchema.check(
+        must(
+          got.find((g) => g.topic === t.browsing),
+          'got.find((g) => g.topic === t.browsing)',
+        ).body,
+      ),
+    );
     const list = (await app.http.inject({ method: 'GET', url: '/detector/shoppers' })).json();
     assert.equal(list.shoppers.map((s: any) => s.customer_id).sort(), ['21', '22']);
     assert.is(list.focus_min_moves, 2);

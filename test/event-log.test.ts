@@ -1,5 +1,6 @@
 /** Migrations, and the event log contract run against both implementations (in-memory and PostgreSQL). */
 import { suite } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { connectDatabase, migrate, sql, listMigrations, type Database } from '../adapters/edges/database.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
@@ -48,7 +49,10 @@ migrations('a log written before ids were unique keeps its first copy of each id
         ('customer-1', 1, 'focus', '{}', 'a'), ('customer-1', 2, 'focus', '{}', 'a'), ('customer-1', 3, 'prediction', '{}', 'a:prediction'),
         ('customer-2', 1, 'entry', '{}', 'b'), ('customer-1', 4, 'prediction', '{}', 'a:prediction'), ('customer-2', 2, 'move', '{}', NULL),
         ('customer-2', 3, 'move', '{}', NULL)`);
-    const migration = listMigrations().find((m) => m.version === 5)!;
+    const migration = must(
+      listMigrations().find((m) => m.version === 5),
+      'listMigrations().find((m) => m.version === 5)',
+    );
     await db.db.query(sql.__dangerous__rawValue(migration.text));
     const rows = await db.db.query(sql`SELECT position, message_id FROM events ORDER BY position`);
     assert.equal(

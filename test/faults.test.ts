@@ -4,6 +4,7 @@
  * customer's clock far in the future.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -242,7 +243,7 @@ test("a killed process's last commit, still running when storeflow starts again,
     // the broker delivers it again: the same input
     await client.publishAsync(topic, payload, { qos: 1 });
     await client.publishAsync(topic, JSON.stringify({ id: '6', ts: T }), { qos: 1 });
-    await waitFor(async () => (await again!.eventLog.read({ types: ['entry'] })).length >= 2, 10_000, 'the next entry logged');
+    await waitFor(async () => (await must(again, 'again').eventLog.read({ types: ['entry'] })).length >= 2, 10_000, 'the next entry logged');
     await sleep(300);
     assert.equal(
       (await again.eventLog.read({ types: ['entry'] })).map((e) => (e.data as { id?: unknown }).id),
@@ -346,7 +347,7 @@ test('a focus logged just before a crash is decided at the next start, also when
     again = await startTestApp({ ...app.env });
     const decisions = await waitFor(
       async () => {
-        const d = await again!.eventLog.read({ types: ['prediction', 'no_prediction'] });
+        const d = await must(again, 'again').eventLog.read({ types: ['prediction', 'no_prediction'] });
         return d.length >= 2 ? d : null;
       },
       10_000,

@@ -6,6 +6,7 @@
  * otherwise). Each test uses an exchange of its own so runs never meet the machine's `event-streams`.
  */
 import { suite } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { connect as tcpConnect } from 'node:net';
 import amqp from 'amqplib';
@@ -176,7 +177,7 @@ if (!AMQP_URL) {
       const [t] = await app.eventLog.read({ streamId: `amqp-${key}` });
       assert.equal(live.frames, [`${MERCHANT_CHARGE}|ordinal: ${t.position}|timestamp: ${t.recordedAt}`]);
       assert.is((await api(app, 'DELETE', `/event-stream/${id}`)).status, 204);
-      await app.gw.amqp!.sync();
+      await must(app.gw.amqp, 'app.gw.amqp').sync();
       await seedPublish(AMQP_URL, exchange, key, ['accountserver.MerchantCharge|sqn: 3']);
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(

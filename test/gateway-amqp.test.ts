@@ -3,6 +3,7 @@
  * else the machine's 127.0.0.1:5672 if it answers; skipped with a message when there is none.
  */
 import { suite } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { connect as tcpConnect } from 'node:net';
 import amqp from 'amqplib';
@@ -135,7 +136,7 @@ if (!AMQP_URL) {
   rabbit('poison is rejected once and dead-lettered; the queue is durable, so what is published while storeflow is down is kept', async () => {
     const key = `${uniqueName('poison').replace(/[^A-Za-z0-9_]/g, '_')}.x`;
     const ch = await publisher.createChannel();
-    const deadBefore = (await ch.checkQueue(`${app.gw.amqp!.queue}.dead-letter`)).messageCount;
+    const deadBefore = (await ch.checkQueue(`${must(app.gw.amqp, 'app.gw.amqp').queue}.dead-letter`)).messageCount;
     const poison = ['{"order":"\\u0000"}', '{"order":"\\ud800"}', 'text with a NUL \u0000', `${'{"a":'.repeat(200)}1${'}'.repeat(200)}`, '{"raw":"\u0000"}'];
     for (const p of poison) ch.publish(exchange, key, Buffer.from(p));
     ch.publish(exchange, key, Buffer.from('{"good":1}'));
@@ -162,11 +163,11 @@ if (!AMQP_URL) {
       'each message logged once: no retry loop',
     );
     assert.is(logged.length, 6);
-    const dead = await ch.checkQueue(`${app.gw.amqp!.queue}.dead-letter`);
+    const dead = await ch.checkQueue(`${must(app.gw.amqp, 'app.gw.amqp').queue}.dead-letter`);
     assert.is(dead.messageCount - deadBefore, 5, 'the five poison messages are dead-lettered');
     // storeflow stops; a message published meanwhile waits in its durable queue
-    const queue = app.gw.amqp!.queue;
-    await app.gw.amqp!.stop();
+    const queue = must(app.gw.amqp, 'app.gw.amqp').queue;
+    await must(app.gw.amqp, 'app.gw.amqp').stop();
     ch.publish(exchange, key, Buffer.from('{"while":"down"}'));
     const { startAmqpSource } = await import('../adapters/edges/amqp-source.ts');
     const { silentLogger } = await import('../adapters/process/logger.ts');

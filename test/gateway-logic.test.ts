@@ -1,5 +1,6 @@
 /** Pure logic of the gateway: routing-key grammar and matching, start parameters, message shape, the replay seam. */
 import { suite } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { customerOf, eventAddresses, matchSegments, onlyType, parseRoutingKey, routingKeyMatcher } from '../actors/gateway/routing-key.ts';
 import { parseDatetime, parseStreamStart, ReplaySeam, streamMessage } from '../actors/gateway/stream-replay.ts';
@@ -164,7 +165,7 @@ seam('held live events overlapping the replay are released without duplicates', 
   assert.equal(s.offer(ev(5, 6)), []); // arrive while replaying
   for (const p of [3, 4, 5]) assert.ok(s.replayed(p)); // the database already had 5
   assert.not.ok(s.replayed(5));
-  assert.equal(pos(s.caughtUp()!), [6]);
+  assert.equal(pos(must(s.caughtUp(), 'the caught-up events')), [6]);
   assert.ok(s.live);
   assert.equal(pos(s.offer(ev(6, 7))), [7]);
 });
@@ -177,7 +178,7 @@ seam('too many held events: dropped, the replay goes on from the database', () =
   assert.not.ok(s.live);
   for (const p of [10, 11, 12, 13]) assert.ok(s.replayed(p));
   s.offer(ev(14));
-  assert.equal(pos(s.caughtUp()!), [14]);
+  assert.equal(pos(must(s.caughtUp(), 'the caught-up events')), [14]);
 });
 
 keys.run();

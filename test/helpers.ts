@@ -57,7 +57,7 @@ export function captureLogger(level = 'info'): { log: Logger; lines: string[]; e
       cb();
     },
   });
-  const log = createLogger({ level, json: true, stdout: !!process.env.TEST_VERBOSE, stream: { write: (l: string) => stream.write(l) } as any });
+  const log = createLogger({ level, json: true, stdout: !!process.env.TEST_VERBOSE, stream: { write: (l: string) => stream.write(l) } });
   return { log, lines, entries: () => lines.map((l) => JSON.parse(l)) };
 }
 

@@ -3,6 +3,7 @@
  * unbounded buffering before it was fixed. The answers are stated whole.
  */
 import { suite } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
@@ -292,7 +293,7 @@ mqtt("storeflow's embedded broker has the limit, and clients advertise it to MQT
   assert.is(mqttPacketLimit(small), 200_000);
   const app = await startTestApp({ MQTT_URL: '', MQTT_PORT: '0', MQTT_MAX_PACKET_BYTES: '200000' });
   try {
-    const port = app.infrastructure.embeddedBroker!.port;
+    const port = must(app.infrastructure.embeddedBroker, 'app.infrastructure.embeddedBroker').port;
     const r = await oversizedPublish(port, 50 * 1024 * 1024, 8 * 1024 * 1024);
     assert.equal({ closed: r.closed, cutEarly: r.sent < 4 * 1024 * 1024 }, { closed: true, cutEarly: true });
     assert.is((await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);

@@ -7,6 +7,7 @@
  * prediction topic, and one process replaying the log decides what the replicas decided.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import pgModule from '@databases/pg';
@@ -139,7 +140,9 @@ async function group(label: string) {
       // decision. Read from the topic's start by a consumer of its own, after the faults
       const out = await collectKafka(kafka, [topics.prediction]);
       const key = (customer: string | number, coupon: number) => `${customer}:${coupon}`;
-      const wanted = [...new Set(decisions.filter((x) => x.type === 'prediction').map((d) => key(d.data.customer_id, d.data.coupon!.id)))].sort();
+      const wanted = [
+        ...new Set(decisions.filter((x) => x.type === 'prediction').map((d) => key(d.data.customer_id, must(d.data.coupon, 'd.data.coupon').id))),
+      ].sort();
       await waitFor(
         () => new Set(out.got.map((p) => key(p.body.payload.customer_id, p.body.payload.coupon_id))).size >= wanted.length,
         10_000,

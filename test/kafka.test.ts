@@ -5,6 +5,7 @@
  * whole loop simulator → detector → recommender → gateway stream.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -147,9 +148,9 @@ it("seed 003's example messages in, prediction result envelopes out (its draft-0
     const byCustomer = new Map(got.map((p) => [p.body.payload.customer_id, p]));
     assert.equal([...byCustomer.keys()].sort(), [1, 2]);
     // COUPON_VALIDITY=ignore (seed 003's examples are of 2001): any Men coupon
-    assert.ok([1, 2, 3, 4].includes(byCustomer.get(1)!.body.payload.coupon_id));
-    assert.is(byCustomer.get(2)!.body.payload.coupon_id, 5);
-    assert.is(byCustomer.get(1)!.body.event_timestamp, '2001-12-17T09:30:47.000Z');
+    assert.ok([1, 2, 3, 4].includes(must(byCustomer.get(1), 'byCustomer.get(1)').body.payload.coupon_id));
+    assert.is(must(byCustomer.get(2), 'byCustomer.get(2)').body.payload.coupon_id, 5);
+    assert.is(must(byCustomer.get(1), 'byCustomer.get(1)').body.event_timestamp, '2001-12-17T09:30:47.000Z');
     // keyed by customer id
     assert.equal(got.map((p) => p.key).sort(), ['1', '2']);
     // in the log: inputs from Kafka, then the prediction
@@ -165,7 +166,7 @@ it("seed 003's example messages in, prediction result envelopes out (its draft-0
     for (const topic of [t.enter, t.focus]) {
       await waitFor(
         async () => {
-          const o = await offsets(kafka, app.config.kafka!.groupId, topic);
+          const o = await offsets(kafka, must(app.config.kafka, 'app.config.kafka').groupId, topic);
           return [...o.end].every(([p, end]) => end === 0 || o.committed.get(p) === end);
         },
         10_000,
@@ -206,7 +207,7 @@ it('a poison message on a partition, then good ones: rejected and logged, its of
     assert.is(new Set(predictions.map((p) => p.body.payload.coupon_id)).size, 2, 'no coupon twice in a visit');
     await waitFor(
       async () => {
-        const o = await offsets(kafka, app.config.kafka!.groupId, t.focus);
+        const o = await offsets(kafka, must(app.config.kafka, 'app.config.kafka').groupId, t.focus);
         return [...o.end].every(([p, end]) => end === 0 || o.committed.get(p) === end);
       },
       10_000,
@@ -294,7 +295,10 @@ it('the whole loop on Kafka: simulator → detector → recommender → gateway 
     const prediction = await waitFor(() => got.find((g) => g.topic === kafkaTopic(t.prediction)), 20_000, 'a prediction on Kafka');
     assert.equal([prediction.key, prediction.body.payload.customer_id], ['1', 1]);
     assert.ok(predictionResult(prediction.body), ajv.errorsText(predictionResult.errors));
-    const focus = got.find((g) => g.topic === kafkaTopic(t.focus))!;
+    const focus = must(
+      got.find((g) => g.topic === kafkaTopic(t.focus)),
+      'got.find((g) => g.topic === kafkaTopic(t.focus))',
+    );
     assert.equal([focus.key, focus.body.id, focus.body.dep], ['1', '1', 'Men']);
     // every event of the visit went through Kafka keyed by the customer: one partition, in order
     await waitFor(() => got.some((g) => g.topic === kafkaTopic(t.exit)), 10_000, 'the exit');
@@ -310,7 +314,13 @@ it('the whole loop on Kafka: simulator → detector → recommender → gateway 
       focuses.map((e) => e.metadata.source),
       ['output', 'kafka'],
     );
-    assert.is(log.find((e) => e.type === 'prediction')!.messageId, `${focuses[1].messageId}:prediction`);
+    assert.is(
+      must(
+        log.find((e) => e.type === 'prediction'),
+        'log.find((e) => e.type === "prediction")',
+      ).messageId,
+      `${focuses[1].messageId}:prediction`,
+    );
   } finally {
     ws?.close();
     await out?.stop();

@@ -19,7 +19,7 @@ function capture(secrets: string[]) {
       write: (l: string) => {
         lines.push(l);
       },
-    } as any,
+    },
   });
   return { log, text: () => lines.join('') };
 }

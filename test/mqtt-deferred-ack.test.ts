@@ -3,6 +3,7 @@
  * waits for its input's work while the next messages go on. Fails if mqtt.js changes under it.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
@@ -31,7 +32,7 @@ test('a held PUBACK is sent when its work resolves, never when it rejects; later
     heard.push(n);
     if (n === 3) return; // no work: acked at once
     pending.set(
-      packet.messageId!,
+      must(packet.messageId, 'packet.messageId'),
       new Promise((ok, fail) => {
         release[n] = (good) => (good ? ok(n) : fail(new Error('not logged')));
       }),

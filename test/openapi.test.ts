@@ -4,6 +4,7 @@
  * operation and not listed again) and the gateway's internal API's on STREAM_API_PORT.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { startTestApp } from './helpers.ts';
@@ -50,7 +51,11 @@ test("the control plane's document: valid, tags by role, every alias named once 
     complete(doc, 'control plane');
     const ops = operations(doc);
     const keys = ops.map((o) => o.key);
-    const tagOf = (key: string) => ops.find((o) => o.key === key)!.op.tags;
+    const tagOf = (key: string) =>
+      must(
+        ops.find((o) => o.key === key),
+        'ops.find((o) => o.key === key)',
+      ).op.tags;
     for (const [key, tag] of [
       ['POST /recommender/mock_focus', 'recommender'],
       ['GET /detector/shoppers', 'detector'],
@@ -73,7 +78,11 @@ test("the control plane's document: valid, tags by role, every alias named once 
       'GET /dashboard/config',
     ])
       assert.not.ok(keys.includes(alias), `${alias} is not listed again`);
-    const description = (key: string) => ops.find((o) => o.key === key)!.op.description as string;
+    const description = (key: string) =>
+      must(
+        ops.find((o) => o.key === key),
+        'ops.find((o) => o.key === key)',
+      ).op.description as string;
     assert.match(description('POST /recommender/mock_focus'), 'Also at `POST /mock_focus`');
     assert.match(description('GET /recommender/sessions/{id}'), 'Also at `GET /sessions/:id`');
     assert.match(description('GET /pump/state'), 'Also at `GET /state`', 'the pump owns the bare /state');
@@ -85,14 +94,18 @@ test("the control plane's document: valid, tags by role, every alias named once 
     const listed = new Set(keys);
     assert.is(listed.size, keys.length, 'no operation twice');
     // examples from the seeds
-    const examples = (key: string) => ops.find((o) => o.key === key)!.op.requestBody?.content?.['application/json']?.examples ?? {};
+    const examples = (key: string) =>
+      must(
+        ops.find((o) => o.key === key),
+        'ops.find((o) => o.key === key)',
+      ).op.requestBody?.content?.['application/json']?.examples ?? {};
     assert.equal(Object.values<any>(examples('POST /recommender/mock_focus')).map((e) => e.value)[0], { id: '100', ts: 1764000060, dep: 'Boys' });
     assert.ok(
       Object.values<any>(examples('POST /recommender/mock_entry')).some((e) => e.value.event_type === 'entry event'),
       'the envelope form of seed 002',
     );
     assert.equal(Object.values<any>(examples('POST /simulator/produce_move'))[0].value, { id: '997', ts: 192326400, x: 2, y: 3 });
-    assert.match(doc.info.description!, 'STREAM_API_PORT', "the gateway's API is pointed to");
+    assert.match(must(doc.info.description, 'doc.info.description'), 'STREAM_API_PORT', "the gateway's API is pointed to");
     assert.is((await app.http.inject({ method: 'GET', url: '/docs' })).statusCode < 400, true);
   } finally {
     await app.close();

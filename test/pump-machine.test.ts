@@ -1,5 +1,6 @@
 /** The pump machine on a simulated clock with a recording publisher: ticks, batches, rate, stop, reproducibility. */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { pumpMachine, type BatchResult, type Batch, type PumpSettings } from '../machines/pump.ts';
@@ -115,7 +116,7 @@ test('a batch that takes longer than the interval starts the next one at once; s
   );
   p.actor.send({ type: 'SETTINGS', settings: { eventsPerTick: 7 } });
   await p.advance(20, 10);
-  assert.is(p.batches.at(-1)!.picks.length, 7);
+  assert.is(must(p.batches.at(-1), 'p.batches.at(-1)').picks.length, 7);
 });
 
 test('publication failures are reported and the pump keeps ticking', async () => {

@@ -45,9 +45,9 @@ test('HTTP: stopped at first (auto-start off); /start publishes seed-000 focus e
       const m = PAYLOAD.exec(g.raw);
       assert.ok(m, `payload ${g.raw} is exactly {"id","dep","ts"}`);
       assert.ok(focusSchema.check(g.body), focusSchema.error(g.body));
-      assert.ok(+m![1] >= 5 && +m![1] <= 9, `id ${m![1]} in 5..9`);
-      assert.ok((DEPARTMENTS as readonly string[]).includes(m![2]));
-      assert.ok(+m![3] >= before && +m![3] <= after, 'ts is now, in seconds');
+      assert.ok(+(m?.[1] ?? NaN) >= 5 && +(m?.[1] ?? NaN) <= 9, `id ${m?.[1]} in 5..9`);
+      assert.ok((DEPARTMENTS as readonly string[]).includes(m?.[2] ?? ''));
+      assert.ok(+(m?.[3] ?? NaN) >= before && +(m?.[3] ?? NaN) <= after, 'ts is now, in seconds');
     }
     assert.equal(new Set(got.map((g) => g.body.id)).size, 5, 'every id of the range is drawn');
     assert.equal(

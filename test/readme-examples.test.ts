@@ -4,6 +4,7 @@
  * sent as they are written.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ test('the /mock_entry and /mock_focus example yields the coupon the README shows
   );
   const shown = /^# → (\{"predictions": \[\{.*)$/m.exec(README);
   assert.ok(shown, 'the README shows the answer (a line "# → {"predictions": …")');
-  const coupon = /"coupon": \{"id": (\d+), "type": "(\w+)", "department": "(\w+)", "discount": (\d+)/.exec(shown![1]);
+  const coupon = /"coupon": \{"id": (\d+), "type": "(\w+)", "department": "(\w+)", "discount": (\d+)/.exec(must(shown, 'shown')[1]);
   assert.ok(coupon, 'the answer names the coupon');
   const app = await startTestApp({ ROLES: 'recommender', AUTO_SEED: 'true' });
   try {
@@ -38,7 +39,7 @@ test('the /mock_entry and /mock_focus example yields the coupon the README shows
     const answer = focus.json();
     assert.is(answer.predictions.length, 1, `a coupon, not ${focus.body}`);
     const p = answer.predictions[0];
-    assert.equal([String(p.coupon.id), p.coupon.type, p.coupon.department, String(p.coupon.discount)], coupon!.slice(1, 5));
+    assert.equal([String(p.coupon.id), p.coupon.type, p.coupon.department, String(p.coupon.discount)], must(coupon, 'coupon').slice(1, 5));
     assert.is(p.customer.id, (examples[1].body as { id: string }).id);
   } finally {
     await app.close();

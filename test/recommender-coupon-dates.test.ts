@@ -6,6 +6,7 @@
  * valid within 30 days of now.
  */
 import { suite } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { sql } from '../adapters/edges/database.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
@@ -117,13 +118,17 @@ live('coupons all of 2010–2013 (the original data set): one warning on /reload
   assert.is((await app.http.inject({ method: 'POST', url: '/reload' })).statusCode, 200);
   assert.equal(warnings(app), [WARNING('2010-01-01', '2013-01-01')]);
   // a second process on the same tables warns once at start
-  const again = await startTestApp({ ROLES: 'recommender', DATABASE_SCHEMA: app.env.DATABASE_SCHEMA! });
+  const again = await startTestApp({ ROLES: 'recommender', DATABASE_SCHEMA: must(app.env.DATABASE_SCHEMA, 'app.env.DATABASE_SCHEMA') });
   try {
     assert.equal(warnings(again), [WARNING('2010-01-01', '2013-01-01')]);
   } finally {
     await again.stop();
   }
-  const ignoring = await startTestApp({ ROLES: 'recommender', DATABASE_SCHEMA: app.env.DATABASE_SCHEMA!, COUPON_VALIDITY: 'ignore' });
+  const ignoring = await startTestApp({
+    ROLES: 'recommender',
+    DATABASE_SCHEMA: must(app.env.DATABASE_SCHEMA, 'app.env.DATABASE_SCHEMA'),
+    COUPON_VALIDITY: 'ignore',
+  });
   try {
     assert.equal(warnings(ignoring), [], 'COUPON_VALIDITY=ignore: dates do not matter');
   } finally {

@@ -41,7 +41,7 @@ test('entry then focus over MQTT → one prediction with exactly the seed-002 sc
     assert.is(p.coupon.department, 'Men');
     assert.ok(SMALL_STORE.menValid.includes(p.coupon.id), `coupon ${p.coupon.id} is valid on ${DATE}`);
     assert.ok(p.coupon.start_date <= DATE && DATE <= p.coupon.end_date);
-    assert.ok(p.coupon.products.length > 0 && p.coupon.products.every((x: any) => x.department === 'Men'));
+    assert.ok(p.coupon.products.length > 0 && p.coupon.products.every((x) => x.department === 'Men'));
     // the log holds the inputs and the prediction, in that order
     const log = await app.eventLog.read({ streamId: 'customer-1' });
     assert.equal(

@@ -6,6 +6,7 @@
  * redeemed and some declined, whoever the shopper is: the whole expected output is stated.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { startTestApp, connectClient, collect, waitFor } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
@@ -30,10 +31,13 @@ test('predictions for a shopper in the store → redemptions by their preference
     const simulator = app.roles.get('simulator') as SimulatorHandle;
     assert.is(simulator.customerSource, 'default');
     simulator.startSimulation();
-    const sim = simulator.simulation()!;
+    const sim = must(simulator.simulation(), 'the simulation');
     const id = await waitFor(() => sim.registry.ids()[0], 20_000, 'a shopper inside');
     simulator.stopSimulation(); // paused: the shopper keeps their place while the offers arrive
-    const shopper = defaultCustomers(app.config.seed).find((c) => c.customerId === id)!;
+    const shopper = must(
+      defaultCustomers(app.config.seed).find((c) => c.customerId === id),
+      `shopper ${id}`,
+    );
 
     // flat offers: the first three redeemed and the first two declined, by the outcome the seed gives
     const coupon = (n: number): PublishedOffer => ({
@@ -52,7 +56,7 @@ test('predictions for a shopper in the store → redemptions by their preference
       if (list.length < (list === redeemed ? 3 : 2)) list.push(ts);
     }
     // an envelope offer (its coupon looked up in the catalogue): one that is redeemed
-    const entry = JSON.parse((await loadCatalogue(app.database.db)).get(1)!.json) as PublishedOffer;
+    const entry = JSON.parse(must((await loadCatalogue(app.database.db)).get(1), 'coupon 1').json) as PublishedOffer;
     let envelopeTs = 1780000000;
     while (!outcome(envelopeTs, entry)) envelopeTs++;
 
@@ -69,7 +73,10 @@ test('predictions for a shopper in the store → redemptions by their preference
     );
     await client.publishAsync(t.prediction, JSON.stringify({ customer: { id: 'not-inside' }, coupon: coupon(1), ts: 1780000000 }), { qos: 1 });
 
-    const expected: RedemptionPayload[] = [...redeemed.sort().map((ts) => outcome(ts, coupon((ts % 7) + 1))!), outcome(envelopeTs, entry)!];
+    const expected: RedemptionPayload[] = [
+      ...redeemed.sort().map((ts) => must(outcome(ts, coupon((ts % 7) + 1)), `the outcome at ${ts}`)),
+      must(outcome(envelopeTs, entry), 'the envelope outcome'),
+    ];
     const byTime = (a: RedemptionPayload, b: RedemptionPayload) => a.ts - b.ts || a.coupon_id - b.coupon_id;
     await waitFor(() => got.length >= expected.length, 10_000, 'the redemptions on their topic');
     const metrics = async () => (await app.http.inject({ method: 'GET', url: '/metrics' })).body;

@@ -4,6 +4,7 @@
  * the same traits and basket as the catalogue's rows.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
@@ -18,13 +19,13 @@ for (const l of store.couponProducts) productsOf.set(l.coupon_id, [...(productsO
 const traits = store.coupons.map((k) =>
   couponTraits(
     k,
-    productsOf.get(k.coupon_id)!.map((id) => product.get(id)!.category),
+    must(productsOf.get(k.coupon_id), 'productsOf.get(k.coupon_id)').map((id) => must(product.get(id), 'product.get(id)').category),
   ),
 );
 const basket = store.coupons.map((k) =>
   basketValue(
     k,
-    productsOf.get(k.coupon_id)!.map((id) => product.get(id)!.buy_price),
+    must(productsOf.get(k.coupon_id), 'productsOf.get(k.coupon_id)').map((id) => must(product.get(id), 'product.get(id)').buy_price),
   ),
 );
 
@@ -62,7 +63,7 @@ test('same seed → the same redemptions, in any order of the offers (the whole 
   assert.equal(outcomes(21, forward), expected);
   assert.equal(outcomes(21, [...forward].reverse()), expected);
   assert.not.equal(
-    outcomes(22, forward).map((o) => o![3]),
+    outcomes(22, forward).map((o) => must(o, 'o')[3]),
     expected.map((o) => o[3]),
     'another seed, other draws',
   );
@@ -90,7 +91,7 @@ test('basket: the items a redemption buys, discount deducted', () => {
 test("a published coupon gives the catalogue's traits and basket (what the simulator sees of an offer)", () => {
   const catalogue = new CouponCatalogue(store.coupons, store.products, store.couponProducts);
   for (const [i, k] of store.coupons.entries()) {
-    const fromPrediction = publishedCoupon(JSON.parse(catalogue.get(k.coupon_id)!.json));
+    const fromPrediction = publishedCoupon(JSON.parse(must(catalogue.get(k.coupon_id), 'catalogue.get(k.coupon_id)').json));
     assert.equal(fromPrediction, { traits: traits[i], basket: basket[i] }, `coupon ${k.coupon_id} (${k.coupon_type})`);
   }
 });

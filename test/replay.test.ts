@@ -3,6 +3,7 @@
  * replayed through fresh machines: the outputs must be identical to the recorded ones.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -71,7 +72,10 @@ test('the fixtures cover what they say: rejected inputs, a duplicate, an unknown
   assert.is(bad.filter((e) => e.type === 'focus' && e.data.ts === 1748944807).length, 1, 'the duplicate is logged once');
   const crash = load('crash-and-restart');
   assert.is(crash.filter((e) => e.type === 'recommender_started').length, 2);
-  const undecided = crash.find((e) => e.type === 'focus' && e.data.id === '3' && e.metadata.source === 'mqtt' && e.data.ts === 1748944900)!;
+  const undecided = must(
+    crash.find((e) => e.type === 'focus' && e.data.id === '3' && e.metadata.source === 'mqtt' && e.data.ts === 1748944900),
+    'crash.find((e) => e.type === "focus" && e.data.id === "3"...',
+  );
   assert.ok(undecided, 'the focus logged just before the crash');
   assert.ok(
     crash.some((e) => e.message_id?.startsWith(`${undecided.message_id}:`) && e.position > undecided.position),
@@ -238,7 +242,7 @@ test('live runs and replays call the same processors: driven directly with the l
     const replayed: unknown[] = [];
     // every input, whichever way it came (in broker hand-off mode a detected focus comes back as an mqtt input)
     for (const logged of log.filter((e) => e.metadata.source === 'http' || e.metadata.source === 'mqtt')) {
-      const event = fromFlat(logged.type, logged.data)!;
+      const event = must(fromFlat(logged.type, logged.data), 'the logged event');
       const outs = [...(detector.consumes.includes(event.kind as never) ? detector.handle({ logged, event }) : [])];
       for (const o of [...outs])
         if (o.event?.kind === 'focus' && app.pipeline.handOffLocally)

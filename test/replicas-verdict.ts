@@ -4,6 +4,7 @@
  * on the same schema) deciding what they decided. The MQTT and the Kafka replicas tests share it.
  */
 import * as assert from 'uvu/assert';
+import { must } from '../actors/kernel/must.ts';
 import { spawnSync } from 'node:child_process';
 import { sql } from '../adapters/edges/database.ts';
 import { DATABASE_URL } from './helpers.ts';
@@ -36,7 +37,7 @@ export async function assertReplicasAgree(
   assert.is(new Set(decisions.map((d) => d.cause)).size, sent.focus.length, 'every focus decided, none twice');
   const offers = new Map<string, number[]>();
   for (const d of decisions.filter((x) => x.type === 'prediction'))
-    offers.set(d.data.customer_id, [...(offers.get(d.data.customer_id) ?? []), d.data.coupon!.id]);
+    offers.set(d.data.customer_id, [...(offers.get(d.data.customer_id) ?? []), must(d.data.coupon, 'd.data.coupon').id]);
   assert.equal(
     [...offers].filter(([, coupons]) => new Set(coupons).size !== coupons.length),
     [],

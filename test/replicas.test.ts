@@ -7,6 +7,7 @@
  * subscriptions, and each embedded start would bring its own database.
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import pgModule from '@databases/pg';
@@ -101,7 +102,7 @@ if (!DATABASE_URL || !MQTT_URL || process.env.STOREFLOW_TEST_EMBEDDED_MQTT) {
       const key = (customer: string, ts: number, coupon: number) => `${customer}:${ts}:${coupon}`;
       const wanted = decisions
         .filter((x) => x.type === 'prediction')
-        .map((d) => key(d.data.customer_id, d.data.ts, d.data.coupon!.id))
+        .map((d) => key(d.data.customer_id, d.data.ts, must(d.data.coupon, 'd.data.coupon').id))
         .sort();
       await waitFor(
         () => new Set(predictions.map((p) => key(p.body.customer.id, p.body.ts, p.body.coupon.id))).size >= wanted.length,

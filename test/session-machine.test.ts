@@ -97,7 +97,7 @@ test('unknown customer: one warning, every focus declined with the reason', asyn
     ['unknownCustomer', 'decision', 'decision'],
   );
   assert.equal(
-    h.emitted.filter((e) => e.type === 'decision').map((e: any) => e.result),
+    h.emitted.filter((e) => e.type === 'decision').map((e) => e.result),
     [{ reason: 'unknown_customer' }, { reason: 'unknown_customer' }],
   );
   assert.equal(h.scored, []);

@@ -6,6 +6,7 @@
  * their expected versions, reconcile what the log refused).
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { generateStore } from '../actors/data/store-generator.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
@@ -48,7 +49,7 @@ function replica(log: EventLog) {
       const [logged] = await log.append([
         { streamId: `customer-${data.id}`, type, data, messageId: `${type}-${data.id}-${data.ts}-${n++}`, metadata: { source: 'mqtt' } },
       ]);
-      return { logged, event: fromFlat(type, data)! };
+      return { logged, event: must(fromFlat(type, data), 'the logged event') };
     },
     /** The outputs appended as the pipeline appends them; refused ones reconciled. Resolves with what was logged. */
     async emit(input: Input, outputs: Output[]): Promise<Output[]> {

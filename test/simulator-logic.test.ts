@@ -1,5 +1,7 @@
 /** The simulator's logic in virtual time: machine, population, timeline, scenarios (no I/O). */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
+import type { LoggedEvent } from '../actors/kernel/event-log.ts';
 import * as assert from 'uvu/assert';
 import { simulateDay, CustomerSimulation, defaultCustomers } from '../adapters/simulator/simulation.ts';
 import { Timeline, payloadOf, type TimelineEvent } from '../actors/simulator/timeline.ts';
@@ -25,7 +27,7 @@ function visits(events: TimelineEvent[]): TimelineEvent[][] {
     }
     const v = open.get(e.id);
     assert.ok(v, `event ${e.kind} of ${e.id} at ${e.at} before any entry`);
-    v!.push(e);
+    v?.push(e);
     if (e.kind === 'exit') open.delete(e.id);
   }
   assert.is(open.size, 0, 'every visit ends with an exit');
@@ -48,7 +50,7 @@ test('events come in time order, moves inside the plan, entry first and exit las
   assert.ok(vs.length > 50, `${vs.length} visits`);
   for (const v of vs) {
     assert.is(v[0].kind, 'entry');
-    assert.is(v.at(-1)!.kind, 'exit');
+    assert.is(must(v.at(-1), 'v.at(-1)').kind, 'exit');
     assert.ok(
       v.slice(1, -1).every((e) => e.kind === 'move'),
       'only moves in between',
@@ -113,7 +115,7 @@ test('paths spread over the aisles; only lingering raises a browsing (BROWSING_R
     for (const e of day.events) {
       const ts = Math.floor(e.at / 1000);
       const event = e.kind === 'move' ? { kind: 'move' as const, id: e.id, ts, x: e.x, y: e.y } : { kind: e.kind as 'entry' | 'exit', id: e.id, ts };
-      browsing += d.handle({ logged: { messageId: `m${++n}`, position: n } as any, event }).filter((o) => o.type === 'browsing').length;
+      browsing += d.handle({ logged: { messageId: `m${++n}`, position: n } as LoggedEvent, event }).filter((o) => o.type === 'browsing').length;
     }
     d.stop();
     return browsing / visits(day.events).length;
@@ -150,7 +152,7 @@ test('occupancy over a simulated day stays near CUSTOMERS_AVERAGE_IN_STORE', () 
 test('never the same customer twice at once; with few customers the rest are turned away', () => {
   const customers = defaultCustomers(1, 3);
   const r = simulateDay({ seed: 1, customers, from: FROM, hours: 3, averageInStore: 10 });
-  let inside = new Set<string>();
+  const inside = new Set<string>();
   for (const e of r.events) {
     if (e.kind === 'entry') {
       assert.not.ok(inside.has(e.id), `${e.id} entered twice`);

@@ -1,5 +1,6 @@
 /** The simulator role end to end: a real broker, the HTTP API, the real-time timeline. */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,7 +82,10 @@ test('started, shoppers from CUSTOMERS_LIST_FILE walk the store and their events
   }
   // every exited customer entered first
   for (const exit of got.filter((m) => m.topic === topics.exit)) {
-    const first = got.find((m) => m.body.id === exit.body.id)!;
+    const first = must(
+      got.find((m) => m.body.id === exit.body.id),
+      'got.find((m) => m.body.id === exit.body.id)',
+    );
     assert.is(first.topic, topics.enter, `customer ${exit.body.id} entered before anything else`);
   }
   const s = await json(await fetch(`${app.url}/state`));

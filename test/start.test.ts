@@ -4,6 +4,7 @@
  * Also: the same control plane in-process against the test run's services (external mode).
  */
 import { test } from 'uvu';
+import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, existsSync, rmSync, readdirSync, readFileSync } from 'node:fs';
@@ -180,7 +181,7 @@ function npmStart(home: string, env: Record<string, string>) {
     exited,
     group: (signal: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid!, signal);
+        process.kill(-must(child.pid, 'child.pid'), signal);
       } catch {
         /* group gone */
       }

@@ -75,10 +75,11 @@ export function createCustomerView({ getStore, roles, onClose }) {
     /** The shopper changed: the view follows, at most every 0.7 s. */
     changed(id) {
       if (id !== selected) return;
-      timer ||= setTimeout(() => {
-        timer = 0;
-        if (selected) load(selected);
-      }, 700);
+      if (!timer)
+        timer = setTimeout(() => {
+          timer = 0;
+          if (selected) load(selected);
+        }, 700);
     },
   };
 }

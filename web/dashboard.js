@@ -40,7 +40,6 @@ const view = {
 };
 window.storeflowDashboard = view;
 
-let config;
 let store;
 let plan;
 let customer;
@@ -103,7 +102,7 @@ function render() {
   }
 }
 const schedule = () => {
-  frame ||= requestAnimationFrame(render);
+  if (!frame) frame = requestAnimationFrame(render);
 };
 
 // ---------------------------------------------------------------- the stream
@@ -128,7 +127,6 @@ function onMessage(text) {
 }
 
 function start(cfg) {
-  config = cfg;
   store = view.store = createStore(cfg.plan, { head: cfg.head, since: cfg.today.since, redemptionsToday: cfg.today.redemptions ?? 0 });
   store.lastOrdinal = cfg.replay_from - 1;
   view.replayCapped = !!cfg.replay_capped;

@@ -4,6 +4,7 @@
  * products, or seed 003's envelope), the record of a focus that got no coupon, and a logged decision read back.
  */
 import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
+import { must } from '../../actors/kernel/must.ts';
 import type { Chosen, FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
 import type { CatalogueEntry, CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.ts';
@@ -56,7 +57,8 @@ export function publishedAgain(e: LoggedPrediction, o: Rendering): Output | unde
 export function decisionResult(e: Pick<LoggedEvent, 'type' | 'data'>): ScoreResult {
   const d = upcastDecision(e.data) as { coupon?: { id: number }; score?: number; reason?: string } & Chosen;
   const chosen = { policy: d.policy, propensity: d.propensity };
-  return e.type === 'prediction' ? { couponId: d.coupon!.id, score: d.score!, ...chosen } : ({ reason: d.reason, ...chosen } as ScoreResult);
+  if (e.type !== 'prediction') return { reason: d.reason, ...chosen } as ScoreResult;
+  return { couponId: must(d.coupon, 'a logged prediction names its coupon').id, score: must(d.score, 'a logged prediction has its score'), ...chosen };
 }
 
 /** The version of a decision record's data: 2 since issue 34 (who chose it, and with what probability). */
