@@ -22,11 +22,15 @@
  * for 15 s: this machine's disk stalls a commit for ~60 ms every ~10 s under load, and a 5 s window either misses
  * that or counts it three times over.
  * --transport kafka: the same over Apache Kafka (BOOTSTRAP_SERVERS, else a local broker as npm run kafka starts), the
- * echo and the load on the client storeflow uses (kafkajs), storeflow's predictions in the flat format as on MQTT.
+ * echo and the load on the client storeflow uses (@platformatic/kafka), storeflow's predictions in the flat format as
+ * on MQTT. --kafka-client kafkajs,platformatic,…: storeflow's part once per name, in that order, on that client (the
+ * echoes and the load stay on @platformatic/kafka), and each client's median sustained rate (kafkajs, a dev
+ * dependency, only for this comparison).
  * --replicas 1,2 (Kafka): the storeflow part once per replica count, in one consumer group on one PostgreSQL (the
  * first replica in this process, the others as `npm start` processes): partitions by customer, so each replica owns
  * its customers. The MQTT transport's replicas have their own benchmark (npm run bench:replicas).
  *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000] [--transport mqtt|kafka] [--replicas 1,2]
+ *     [--kafka-client kafkajs,platformatic,kafkajs,platformatic,kafkajs,platformatic]
  *     [--workload storeflow|original] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -60,6 +64,11 @@ const { int, num, values, fail } = cli({
     window: { type: 'string', arg: 'W', help: 'focus events awaiting their reply in the sustained run (default 1000; 500 with --workload original)' },
     transport: { type: 'string', arg: 'T', help: 'mqtt (default) or kafka (BOOTSTRAP_SERVERS, else a local broker)' },
     replicas: { type: 'string', arg: 'N,M', help: 'Kafka: replica counts to run storeflow with, one after another (default 1)' },
+    'kafka-client': {
+      type: 'string',
+      arg: 'C,D',
+      help: 'Kafka: the clients storeflow runs on, one run each in this order (platformatic, the default, or kafkajs); medians per client',
+    },
     workload: {
       type: 'string',
       arg: 'W',
@@ -92,6 +101,13 @@ const KAFKA = TRANSPORT === 'kafka';
 const REPLICAS = (values.replicas ?? '1').split(',').map(Number);
 if (REPLICAS.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) fail(`--replicas: replica counts from 1 to 8, got ${JSON.stringify(values.replicas)}`);
 if (!KAFKA && values.replicas) fail('--replicas: with --transport kafka (MQTT replicas: npm run bench:replicas)');
+const CLIENTS = (values['kafka-client'] ?? 'platformatic').split(',');
+if (CLIENTS.some((c) => c !== 'platformatic' && c !== 'kafkajs'))
+  fail(`--kafka-client: platformatic or kafkajs, got ${JSON.stringify(values['kafka-client'])}`);
+if (values['kafka-client'] && !KAFKA) fail('--kafka-client: with --transport kafka');
+if (values['kafka-client'] && REPLICAS.length > 1) fail('--kafka-client: with one replica count');
+/** kafkajs, a dev dependency: loaded only when asked for. */
+const kafkajs = CLIENTS.includes('kafkajs') ? (await import('../adapters/edges/kafka-kafkajs.ts')).connectKafkajs : undefined;
 /** Kafka: how long a fetch may wait at the broker (POLL_TIMEOUT; seed 003's default 100 ms), for the echo, the load and storeflow alike. */
 const POLL_MS = Number(process.env.POLL_TIMEOUT ?? 100);
 
@@ -105,7 +121,7 @@ const databaseUrl = process.env.DATABASE_URL ?? pg!.url;
 const brokerUrl = KAFKA ? `kafka://${bootstrap}` : (process.env.MQTT_URL ?? broker!.url);
 const protocolVersion = broker ? 4 : Number(process.env.MQTT_PROTOCOL_VERSION ?? 5);
 console.log(
-  `bench:recommender (workload ${ORIGINAL ? "original: all of a department's coupons scored, generator seed 4 on 2010–2013" : 'storeflow: its own store, valid coupons'}) — broker ${KAFKA ? `Kafka ${localKafka ? `4.1.1 local (npm run kafka's), ${bootstrap}` : bootstrap} (kafkajs), POLL_TIMEOUT ${POLL_MS} ms` : broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`,
+  `bench:recommender (workload ${ORIGINAL ? "original: all of a department's coupons scored, generator seed 4 on 2010–2013" : 'storeflow: its own store, valid coupons'}) — broker ${KAFKA ? `Kafka ${localKafka ? `4.1.1 local (npm run kafka's), ${bootstrap}` : bootstrap} (storeflow on ${[...new Set(CLIENTS)].join(' and ')}; echoes and load on platformatic), POLL_TIMEOUT ${POLL_MS} ms` : broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`,
 );
 
 const sep = KAFKA ? '.' : '/';
@@ -135,16 +151,16 @@ function cpuOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function storeflow(replicas: number) {
-  const schema = `bench_${process.pid}_${replicas}`;
+async function storeflow(replicas: number, client: string, nth: number) {
+  const schema = `bench_${process.pid}_${replicas}_${nth}`;
   const env = {
     DATABASE_URL: databaseUrl,
     ...(KAFKA
-      ? { BOOTSTRAP_SERVERS: bootstrap, GROUP_ID: `bench-${process.pid}-${replicas}`, MESSAGE_FORMAT: 'flat', POLL_TIMEOUT: String(POLL_MS) }
+      ? { BOOTSTRAP_SERVERS: bootstrap, GROUP_ID: `bench-${process.pid}-${replicas}-${nth}`, MESSAGE_FORMAT: 'flat', POLL_TIMEOUT: String(POLL_MS) }
       : { MQTT_URL: brokerUrl }),
     MQTT_PROTOCOL_VERSION: String(protocolVersion),
     DATABASE_SCHEMA: schema,
-    MQTT_TOPIC_PREFIX: `bench${process.pid}r${replicas}${sep}`,
+    MQTT_TOPIC_PREFIX: `bench${process.pid}r${replicas}n${nth}${sep}`,
     ROLES: 'recommender',
     PREDICTION_THRESHOLD: '0',
     LOG_LEVEL: 'warn',
@@ -154,7 +170,7 @@ async function storeflow(replicas: number) {
   const database = await connectDatabase(databaseUrl, schema, log);
   await migrate(database.db, log);
   await ensureStoreData(database, config, log, STORE);
-  const app = await startStoreflow(config, log, { port: 0, webDir: false });
+  const app = await startStoreflow(config, log, { port: 0, webDir: false, ...(client === 'kafkajs' ? { connectKafka: kafkajs } : {}) });
   // the other replicas: storeflow processes in the same group, each with a port of its own
   const others: ChildProcess[] = [];
   for (let i = 1; i < replicas; i++) {
@@ -208,7 +224,7 @@ async function storeflow(replicas: number) {
     mark = { ...app.eventLog.stats };
     return [];
   };
-  const name = replicas === 1 ? 'storeflow' : `${replicas} replicas`;
+  const name = replicas === 1 ? (CLIENTS.length > 1 ? client : 'storeflow') : `${replicas} replicas`;
   let cpu0 = 0;
   const othersCpu = () => others.reduce((sum, c) => sum + cpuOf(c.pid!), 0);
   const run = await phase(
@@ -233,8 +249,8 @@ async function storeflow(replicas: number) {
   return run;
 }
 
-const runs: { replicas: number; run: Awaited<ReturnType<typeof phase>> }[] = [];
-for (const n of REPLICAS) runs.push({ replicas: n, run: await storeflow(n) });
+const runs: { replicas: number; client: string; run: Awaited<ReturnType<typeof phase>> }[] = [];
+for (const n of REPLICAS) for (const [i, client] of CLIENTS.entries()) runs.push({ replicas: n, client, run: await storeflow(n, client, i) });
 
 // 3. the size-matched echo: the same focus events answered with the sizes storeflow's (first) run sent
 const first = runs[0].run;
@@ -252,7 +268,19 @@ for (const { replicas, run: ours } of runs) {
     `  at ${RATE}/s: p99 ${ours.steady.p99.toFixed(2)} ms = ${(ours.steady.p99 - sized.steady.p99).toFixed(2)} ms added to the size-matched echo's ${sized.steady.p99.toFixed(2)} ms (plain echo ${ceiling.steady.p99.toFixed(2)} ms); p50 ${ours.steady.p50.toFixed(2)} ms (size-matched echo ${sized.steady.p50.toFixed(2)} ms)`,
   );
 }
-if (runs.length > 1)
+if (CLIENTS.length > 1) {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const of = (client: string) => median(runs.filter((r) => r.client === client).map((r) => r.run.burst.rate));
+  for (const client of new Set(CLIENTS))
+    console.log(
+      `${client}: median sustained ${Math.round(of(client))}/s of ${runs
+        .filter((r) => r.client === client)
+        .map((r) => Math.round(r.run.burst.rate))
+        .join(', ')} = ${(of(client) / sized.burst.rate).toFixed(2)} of the size-matched echo`,
+    );
+  if (CLIENTS.includes('kafkajs') && CLIENTS.includes('platformatic'))
+    console.log(`@platformatic/kafka / kafkajs, median sustained: ${(of('platformatic') / of('kafkajs')).toFixed(2)}`);
+} else if (runs.length > 1)
   console.log(
     `${runs.map((r) => `${r.replicas}: ${Math.round(r.run.burst.rate)}/s`).join(' · ')} (${(runs.at(-1)!.run.burst.rate / runs[0].run.burst.rate).toFixed(2)}× from ${runs[0].replicas} to ${runs.at(-1)!.replicas})`,
   );
