@@ -11,8 +11,9 @@
  *   is closed and opened again, and what follows the last commit is read again (the log drops what it already has).
  *   A rejected input (bad JSON, wrong shape, …) resolves like any other: its offset is committed and the partition
  *   goes on.
- * - A stream the client gave up on (brokers unreachable past its retries; a commit refused after a rebalance) is
- *   opened again the same way, after a pause; until one is reading again the subscription is not healthy.
+ * - A stream the client gave up on (brokers unreachable past its retries; a commit refused after a rebalance; the
+ *   group's coordinator dead with its broker) is opened again the same way, after a pause, by a new consumer (which
+ *   finds the coordinator again); until one is reading again the subscription is not healthy.
  */
 import {
   Consumer,
@@ -69,21 +70,22 @@ type Entry = { message: Message; done: boolean };
 
 export async function subscribeKafka(o: SubscriptionOptions, handler: MessageHandler): Promise<Subscription> {
   const { log, groupId } = o;
-  const consumer = new Consumer({
-    clientId: o.clientId,
-    bootstrapBrokers: o.brokers,
-    groupId,
-    autocommit: false,
-    sessionTimeout: o.sessionTimeoutMs,
-    heartbeatInterval: Math.max(200, Math.floor(o.sessionTimeoutMs / 5)),
-    rebalanceTimeout: Math.max(o.sessionTimeoutMs, 10_000),
-    maxWaitTime: o.pollTimeoutMs,
-    protocols: [{ name: COPARTITIONED, version: 1 }],
-    partitionAssigner: copartitioned,
-    connectTimeout: 5000,
-    retries: 5,
-    retryDelay: 500,
-  });
+  const makeConsumer = () =>
+    new Consumer({
+      clientId: o.clientId,
+      bootstrapBrokers: o.brokers,
+      groupId,
+      autocommit: false,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: Math.max(200, Math.floor(o.sessionTimeoutMs / 5)),
+      rebalanceTimeout: Math.max(o.sessionTimeoutMs, 10_000),
+      maxWaitTime: o.pollTimeoutMs,
+      protocols: [{ name: COPARTITIONED, version: 1 }],
+      partitionAssigner: copartitioned,
+      connectTimeout: 5000,
+      retries: 5,
+      retryDelay: 500,
+    });
   /** The stream was given up on and none is reading yet. */
   let crashed = false;
   let closing = false;
@@ -96,17 +98,23 @@ export async function subscribeKafka(o: SubscriptionOptions, handler: MessageHan
   const committed = new Map<string, bigint>();
   let reading!: () => void;
   const read = new Promise<void>((ok) => (reading = ok));
-  consumer.on('consumer:group:join', (e) => {
-    const assigned: Record<string, number[]> = {};
-    for (const a of e.assignments ?? []) assigned[a.topic] = a.partitions;
-    // a partition taken away is another member's now: what this one still has of it is read again there
-    for (const key of [...pending.keys()]) {
-      const [topic, partition] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
-      if (!assigned[topic]?.includes(partition)) pending.delete(key);
-    }
-    log.info({ groupId, assigned }, 'Kafka consumer group joined');
-  });
-  consumer.on('consumer:heartbeat:error', (e) => log.debug({ err: e.error?.message, groupId }, 'Kafka heartbeat failed'));
+  const listen = (c: Consumer) => {
+    c.on('consumer:group:join', (e) => {
+      const assigned: Record<string, number[]> = {};
+      for (const a of e.assignments ?? []) assigned[a.topic] = a.partitions;
+      // a partition taken away is another member's now: what this one still has of it is read again there
+      for (const key of [...pending.keys()]) {
+        const [topic, partition] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
+        if (!assigned[topic]?.includes(partition)) pending.delete(key);
+      }
+      log.info({ groupId, assigned }, 'Kafka consumer group joined');
+    });
+    c.on('consumer:heartbeat:error', (e) => log.debug({ err: e.error?.message, groupId }, 'Kafka heartbeat failed'));
+    return c;
+  };
+  // a consumer the client gave up on is replaced whole: a new one finds the group's coordinator again (the old one
+  // keeps asking a coordinator that died with its broker)
+  let consumer = listen(makeConsumer());
 
   const meta = { dup: false, retain: false };
   const settle = (gen: number, key: string) => {
@@ -175,6 +183,10 @@ export async function subscribeKafka(o: SubscriptionOptions, handler: MessageHan
     const old = stream;
     stream = undefined;
     await old?.close().catch(() => {});
+    // leaving the group may wait on a coordinator that is gone: a few seconds, then the group times the member out
+    const leaving = consumer.close(true).catch(() => {});
+    await Promise.race([leaving, new Promise((ok) => setTimeout(ok, 3000))]);
+    consumer = listen(makeConsumer());
     for (let attempt = 0; !closing; attempt++) {
       await new Promise((ok) => setTimeout(ok, Math.min(5000, pauseMs * 2 ** Math.min(attempt, 3))));
       if (closing) return;
