@@ -1,36 +1,25 @@
 /**
- * `npm run bench:recommender`: sustained focus→prediction throughput and latency over the real broker
- * (Mosquitto when MQTT_URL is set, else the embedded one) with the event log on, against two broker echoes
- * (subscribe and republish, no work) measured in the same run, through the same client library, QoS, broker and
- * load client: first a plain echo (the focus itself back, ~40 bytes), then storeflow, then the size-matched echo,
- * the ceiling: it answers the same focus events (the same ids, times and departments) with payloads of exactly the
- * size storeflow's reply to each had (spaces after the focus's JSON), and answers none storeflow did not answer.
- * The ratio against the size-matched echo is the headline (issue 18: ≥ 0.7, and < 5 ms added to its p99).
- * A separate load process (scripts/bench-load.ts) publishes and times the replies; the departments rotate, so
- * consecutive focus events spread over all five and each customer focuses on a new one each round.
- * PREDICTION_THRESHOLD=0 so every focus yields a prediction; 20,000 customers so coupons never run out.
- * --workload storeflow (default): storeflow's generated store (SEED 42, coupons of 2024–2028), COUPON_VALIDITY=check:
- *   ~3 valid coupons per department, replies of ~600 bytes.
- * --workload original: on the original's terms: COUPON_VALIDITY=ignore (all ~215 coupons of a department scored, as
- *   the original did) and the original data's share of department coupons among the predictions (REFERENCE.md §9:
- *   ~40 %, each listing every product of the department, ~150 KB). The original data set itself is not on this
- *   machine (only a 20-row sample), so it is approximated with the generator on the original's shape: coupons of
- *   3 years from 2010-01-01 (~1,080 coupons, ~3 % department coupons), SEED 4, the seed whose store, scored by the
- *   committed model, offers department coupons on 2 departments in 5 (40 %; seed 42 gives 60 %). Event times in 2011.
- *   The share measured is printed.
- * Sustained: closed loop, at most --window focus events awaiting their reply. Latency: --rate focus events/s, spread evenly,
- * for 15 s: this machine's disk stalls a commit for ~60 ms every ~10 s under load, and a 5 s window either misses
- * that or counts it three times over.
- * --transport kafka: the same over Apache Kafka (BOOTSTRAP_SERVERS, else a local broker as npm run kafka starts), the
- * echo and the load on the client storeflow uses (kafkajs), storeflow's predictions in the flat format as on MQTT.
- * --replicas 1,2 (Kafka): the storeflow part once per replica count, in one consumer group on one PostgreSQL (the
- * first replica in this process, the others as `npm start` processes): partitions by customer, so each replica owns
- * its customers. The MQTT transport's replicas have their own benchmark (npm run bench:replicas).
- * --tracing off,0.01,1 --rounds 3: the storeflow part once per OpenTelemetry setting (off, or the share of traces
- * sampled, OTEL_TRACES_SAMPLER=parentbased_traceidratio), repeated in alternating order; spans are exported over
- * OTLP/HTTP to a sink in a process of its own. The median sustained rate of each setting against tracing off.
- *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000] [--transport mqtt|kafka] [--replicas 1,2]
- *     [--workload storeflow|original] [--tracing off,0.01,1] [--rounds N] [--json]
+ * `npm run bench:recommender`: sustained focus→prediction throughput and latency over the real broker (Mosquitto when
+ * MQTT_URL is set, else the embedded one) with the event log on, against two broker echoes measured in the same run
+ * through the same client library, QoS, broker and load client: a plain echo (the focus itself back, ~40 bytes), then
+ * storeflow, then the size-matched echo, the ceiling, which answers the same focus events with payloads of exactly the
+ * size storeflow's reply to each had, and none storeflow did not answer. The ratio against it is the headline.
+ * A separate load process (scripts/bench-load.ts) publishes and times the replies; departments rotate over consecutive
+ * focus events. PREDICTION_THRESHOLD=0 so every focus yields a prediction; 20,000 customers so coupons never run out.
+ * --workload storeflow (default): the generated store (SEED 42), COUPON_VALIDITY=check: ~3 valid coupons a department,
+ *   replies of ~600 bytes. --workload original: the original's terms: COUPON_VALIDITY=ignore (all ~215 coupons of a
+ *   department scored) and its ~40 % department coupons among the predictions (REFERENCE.md §9), approximated with
+ *   the generator (coupons of 2010–2013, SEED 4: department coupons on 2 departments in 5). The share is printed.
+ * Sustained: closed loop, at most --window focus events awaiting their reply. Latency: --rate focus events/s for
+ * --seconds (15: the disk stalls a commit for ~60 ms every ~10 s under load; a 5 s window misses or triples that).
+ * --transport kafka: the same over Apache Kafka (BOOTSTRAP_SERVERS, else a local broker), echo and load on
+ * @platformatic/kafka. --kafka-client kafkajs,platformatic,…: storeflow's part once per client, in that order, and each
+ * client's median (kafkajs is a dev dependency for this comparison only). --replicas 1,2 (Kafka): the storeflow part
+ * once per replica count, in one consumer group on one PostgreSQL (the others as `npm start` processes).
+ * --tracing off,0.01,1 --rounds 3: storeflow's part once per tracing setting, alternating each round
+ * (bench-recommender-compare.ts). MQTT replicas have their own benchmark (npm run bench:replicas).
+ *   npm run bench:recommender -- [--count 30000] [--rate 1000] [--seconds 15] [--window 1000] [--transport mqtt|kafka]
+ *     [--replicas 1,2] [--kafka-client C,D] [--workload storeflow|original] [--tracing off,R] [--rounds N] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { must } from '../actors/kernel/must.ts';
@@ -51,6 +40,7 @@ import { configFrom } from '../schemas/env.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { JSON_OPTION, printBenchJson, type BenchRow } from './bench-report.ts';
 import { benchRuns } from './bench-recommender-runs.ts';
+import { clientSummary, parseTracing, spanSink, tracingName, tracingRows } from './bench-recommender-compare.ts';
 
 const { int, num, values, fail } = cli({
   usage:
@@ -64,8 +54,13 @@ const { int, num, values, fail } = cli({
     window: { type: 'string', arg: 'W', help: 'focus events awaiting their reply in the sustained run (default 1000; 500 with --workload original)' },
     transport: { type: 'string', arg: 'T', help: 'mqtt (default) or kafka (BOOTSTRAP_SERVERS, else a local broker)' },
     replicas: { type: 'string', arg: 'N,M', help: 'Kafka: replica counts to run storeflow with, one after another (default 1)' },
+    'kafka-client': {
+      type: 'string',
+      arg: 'C,D',
+      help: 'Kafka: the clients storeflow runs on, one run each in this order (platformatic, the default, or kafkajs); medians per client',
+    },
     tracing: { type: 'string', arg: 'off,R,…', help: 'the storeflow part once per tracing setting: off, or a sampled share of traces (0 to 1)' },
-    rounds: { type: 'string', arg: 'N', help: 'with --tracing: the settings run N times in alternating order (default 1)' },
+    rounds: { type: 'string', arg: 'N', help: 'the storeflow runs N times, the settings alternating (default 1)' },
     workload: {
       type: 'string',
       arg: 'W',
@@ -84,10 +79,9 @@ const CUSTOMERS = 20_000;
 const WORKLOAD = values.workload ?? 'storeflow';
 if (WORKLOAD !== 'storeflow' && WORKLOAD !== 'original') fail(`--workload: storeflow or original, got ${JSON.stringify(WORKLOAD)}`);
 const ORIGINAL = WORKLOAD === 'original';
-/** --tracing: the sampled shares to run storeflow with (undefined: tracing off). */
-const TRACING = (values.tracing ?? 'off').split(',').map((x) => (x.trim() === 'off' ? undefined : Number(x)));
-if (TRACING.some((r) => r !== undefined && !(r >= 0 && r <= 1))) fail(`--tracing: off or ratios from 0 to 1, got ${JSON.stringify(values.tracing)}`);
+const TRACING = parseTracing(values.tracing) ?? fail(`--tracing: off or ratios from 0 to 1, got ${JSON.stringify(values.tracing)}`);
 const ROUNDS = int('rounds', 1, { min: 1, max: 9 });
+const sink = TRACING.some((t) => t !== undefined) ? await spanSink() : undefined;
 // storeflow's: 2025-06-01, inside the generated coupons' window; the original's: 2011-06-01, inside its 2010–2013
 const FIRST_TS = ORIGINAL ? 1306886400 : 1748736000;
 /** The store and the recommender's settings of the workload (see the header). */
@@ -102,6 +96,13 @@ const KAFKA = TRANSPORT === 'kafka';
 const REPLICAS = (values.replicas ?? '1').split(',').map(Number);
 if (REPLICAS.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) fail(`--replicas: replica counts from 1 to 8, got ${JSON.stringify(values.replicas)}`);
 if (!KAFKA && values.replicas) fail('--replicas: with --transport kafka (MQTT replicas: npm run bench:replicas)');
+const CLIENTS = (values['kafka-client'] ?? 'platformatic').split(',');
+if (CLIENTS.some((c) => c !== 'platformatic' && c !== 'kafkajs'))
+  fail(`--kafka-client: platformatic or kafkajs, got ${JSON.stringify(values['kafka-client'])}`);
+if (values['kafka-client'] && !KAFKA) fail('--kafka-client: with --transport kafka');
+if (values['kafka-client'] && REPLICAS.length > 1) fail('--kafka-client: with one replica count');
+/** kafkajs, a dev dependency: loaded only when asked for. */
+const kafkajs = CLIENTS.includes('kafkajs') ? (await import('../adapters/edges/kafka-kafkajs.ts')).connectKafkajs : undefined;
 /** Kafka: how long a fetch may wait at the broker (POLL_TIMEOUT; seed 003's default 100 ms), for the echo, the load and storeflow alike. */
 const POLL_MS = Number(process.env.POLL_TIMEOUT ?? 100);
 
@@ -115,7 +116,7 @@ const databaseUrl = process.env.DATABASE_URL ?? must(pg, 'the embedded PostgreSQ
 const brokerUrl = KAFKA ? `kafka://${bootstrap}` : (process.env.MQTT_URL ?? must(broker, 'the embedded broker').url);
 const protocolVersion = broker ? 4 : Number(process.env.MQTT_PROTOCOL_VERSION ?? 5);
 console.log(
-  `bench:recommender (workload ${ORIGINAL ? "original: all of a department's coupons scored, generator seed 4 on 2010–2013" : 'storeflow: its own store, valid coupons'}) — broker ${KAFKA ? `Kafka ${localKafka ? `4.1.1 local (npm run kafka's), ${bootstrap}` : bootstrap} (kafkajs), POLL_TIMEOUT ${POLL_MS} ms` : broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`,
+  `bench:recommender (workload ${ORIGINAL ? "original: all of a department's coupons scored, generator seed 4 on 2010–2013" : 'storeflow: its own store, valid coupons'}) — broker ${KAFKA ? `Kafka ${localKafka ? `4.1.1 local (npm run kafka's), ${bootstrap}` : bootstrap} (storeflow on ${[...new Set(CLIENTS)].join(' and ')}; echoes and load on platformatic), POLL_TIMEOUT ${POLL_MS} ms` : broker ? 'embedded (aedes, in the service process)' : brokerUrl}, PostgreSQL ${pg ? 'embedded' : 'external'}; ${COUNT} focus events as fast as possible, then ${RATE}/s for ${SECONDS} s`,
 );
 
 const sep = KAFKA ? '.' : '/';
@@ -145,45 +146,27 @@ function cpuOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Where storeflow exports its spans in a traced run: an OTLP/HTTP endpoint that reads and drops them, in a process of its own. */
-async function spanSink(): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['-e', `require('http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(${port}, '127.0.0.1', () => console.log('up'))`],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise((ok) => child.stdout?.once('data', ok));
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
-}
-const sink = TRACING.some((r) => r !== undefined) ? await spanSink() : undefined;
-const tracingEnv = (ratio: number | undefined): Record<string, string> =>
-  ratio === undefined || !sink
-    ? {}
-    : { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(ratio) };
-const tracingName = (ratio: number | undefined) => (ratio === undefined ? 'tracing off' : `tracing ${ratio * 100} %`);
-
-async function storeflow(replicas: number, tracing?: number) {
-  const schema = `bench_${process.pid}_${replicas}_${String(tracing ?? 'off').replace('.', '_')}`;
+async function storeflow(replicas: number, client: string, nth: number, tracing?: number) {
+  const schema = `bench_${process.pid}_${replicas}_${nth}`;
   const env = {
     DATABASE_URL: databaseUrl,
     ...(KAFKA
-      ? { BOOTSTRAP_SERVERS: bootstrap, GROUP_ID: `bench-${process.pid}-${replicas}`, MESSAGE_FORMAT: 'flat', POLL_TIMEOUT: String(POLL_MS) }
+      ? { BOOTSTRAP_SERVERS: bootstrap, GROUP_ID: `bench-${process.pid}-${replicas}-${nth}`, MESSAGE_FORMAT: 'flat', POLL_TIMEOUT: String(POLL_MS) }
       : { MQTT_URL: brokerUrl }),
     MQTT_PROTOCOL_VERSION: String(protocolVersion),
     DATABASE_SCHEMA: schema,
-    MQTT_TOPIC_PREFIX: `bench${process.pid}r${replicas}${sep}`,
+    MQTT_TOPIC_PREFIX: `bench${process.pid}r${replicas}n${nth}${sep}`,
     ROLES: 'recommender',
     PREDICTION_THRESHOLD: '0',
     LOG_LEVEL: 'warn',
+    ...sink?.env(tracing),
     ...WORKLOAD_ENV,
-    ...tracingEnv(tracing),
   };
   const config = configFrom({ ...env, MQTT_CLIENT_ID: `bench-${process.pid}`, PORT: '0' });
   const database = await connectDatabase(databaseUrl, schema, log);
   await migrate(database.db, log);
   await ensureStoreData(database, config, log, STORE);
-  const app = await startStoreflow(config, log, { port: 0, webDir: false });
+  const app = await startStoreflow(config, log, { port: 0, webDir: false, ...(client === 'kafkajs' ? { connectKafka: kafkajs } : {}) });
   // the other replicas: storeflow processes in the same group, each with a port of its own
   const others: ChildProcess[] = [];
   for (let i = 1; i < replicas; i++) {
@@ -237,7 +220,7 @@ async function storeflow(replicas: number, tracing?: number) {
     mark = { ...app.eventLog.stats };
     return [];
   };
-  const name = `${replicas === 1 ? 'storeflow' : `${replicas} replicas`}${TRACING.length > 1 || tracing !== undefined ? `, ${tracingName(tracing)}` : ''}`;
+  const name = `${replicas === 1 ? (CLIENTS.length > 1 ? client : 'storeflow') : `${replicas} replicas`}${sink ? `, ${tracingName(tracing)}` : ''}`;
   let cpu0 = 0;
   const othersCpu = () => others.reduce((sum, c) => sum + cpuOf(must(c.pid, 'a replica pid')), 0);
   const run = await phase(
@@ -262,11 +245,12 @@ async function storeflow(replicas: number, tracing?: number) {
   return run;
 }
 
-const runs: { replicas: number; tracing?: number; run: Awaited<ReturnType<typeof phase>> }[] = [];
+const runs: { replicas: number; client: string; tracing?: number; run: Awaited<ReturnType<typeof phase>> }[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  // alternating: each round starts with the next setting, so no setting always runs first (or last) on a drifting machine
+  // each round starts with the next tracing setting: none always runs first (or last) on a drifting machine
   const order = TRACING.map((_, i) => TRACING[(i + round) % TRACING.length]);
-  for (const n of REPLICAS) for (const t of order) runs.push({ replicas: n, tracing: t, run: await storeflow(n, t) });
+  for (const n of REPLICAS)
+    for (const client of CLIENTS) for (const t of order) runs.push({ replicas: n, client, tracing: t, run: await storeflow(n, client, runs.length, t) });
 }
 sink?.stop();
 
@@ -286,28 +270,34 @@ for (const { replicas, run: ours } of runs) {
     `  at ${RATE}/s: p99 ${ours.steady.p99.toFixed(2)} ms = ${(ours.steady.p99 - sized.steady.p99).toFixed(2)} ms added to the size-matched echo's ${sized.steady.p99.toFixed(2)} ms (plain echo ${ceiling.steady.p99.toFixed(2)} ms); p50 ${ours.steady.p50.toFixed(2)} ms (size-matched echo ${sized.steady.p50.toFixed(2)} ms)`,
   );
 }
-/** The median sustained rate of each tracing setting, against tracing off (--tracing). */
-const tracingRows = TRACING.length > 1 ? tracingSummary() : [];
-function tracingSummary() {
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const rate = (t: number | undefined) => median(runs.filter((r) => r.tracing === t && r.replicas === REPLICAS[0]).map((r) => r.run.burst.rate));
-  const off = rate(undefined);
-  return TRACING.filter((t) => t !== undefined).map((t) => {
-    const r = rate(t);
-    console.log(`${tracingName(t)}: ${Math.round(r)}/s sustained (median of ${ROUNDS}) = ${(r / off).toFixed(3)} of tracing off (${Math.round(off)}/s)`);
-    return { ratio: t, rate: r, off };
-  });
-}
-if (REPLICAS.length > 1)
+if (CLIENTS.length > 1)
+  clientSummary(
+    CLIENTS,
+    runs.map((r) => ({ client: r.client, rate: r.run.burst.rate })),
+    sized.burst.rate,
+  );
+else if (runs.length > 1)
   console.log(
     `${runs.map((r) => `${r.replicas}: ${Math.round(r.run.burst.rate)}/s`).join(' · ')} (${(must(runs.at(-1), 'a run').run.burst.rate / runs[0].run.burst.rate).toFixed(2)}× from ${runs[0].replicas} to ${must(runs.at(-1), 'a run').replicas})`,
   );
 
+const where = `${KAFKA ? 'Kafka' : broker ? 'embedded broker' : 'Mosquitto'}, ${ORIGINAL ? "original's terms" : "storeflow's data"}`;
+const traced = sink
+  ? tracingRows(
+      TRACING,
+      runs.map((r) => ({ tracing: r.tracing, rate: r.run.burst.rate })),
+      where,
+    )
+  : [];
 if (values.json) {
-  const where = `${KAFKA ? 'Kafka' : broker ? 'embedded broker' : 'Mosquitto'}, ${ORIGINAL ? "original's terms" : "storeflow's data"}`;
   const rows: BenchRow[] = [];
-  // the first round's runs without tracing: one row set per replica count
-  for (const { replicas, run: ours } of runs.filter((r) => r.tracing === undefined).slice(0, REPLICAS.length)) {
+  // one row set per replica count: its first run without tracing
+  for (const { replicas, run: ours } of REPLICAS.map((n) =>
+    must(
+      runs.find((r) => r.replicas === n && r.tracing === undefined),
+      'an untraced run',
+    ),
+  )) {
     const who = `recommender (${where}${replicas > 1 ? `, ${replicas} replicas` : ''})`;
     const ratio = ours.burst.rate / sized.burst.rate;
     const added = ours.steady.p99 - sized.steady.p99;
@@ -343,15 +333,7 @@ if (values.json) {
       },
     );
   }
-  for (const t of tracingRows)
-    rows.push({
-      figure: `recommender (${where}): sustained, ${tracingName(t.ratio)}`,
-      value: Math.round(t.rate),
-      unit: '/s',
-      baseline: { what: `tracing off, median of ${ROUNDS}`, value: Math.round(t.off) },
-      ratio: t.rate / t.off,
-      ...(t.ratio === 0.01 ? { target: '≥ 0.95 of tracing off', met: t.rate / t.off >= 0.95 } : {}),
-    });
+  rows.push(...traced);
   printBenchJson({
     bench: 'recommender',
     setting: `${COUNT.toLocaleString('en-US')} focus events closed loop (${WINDOW} outstanding), ${RATE}/s for ${SECONDS} s; ${where}`,

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Kafka, Partitioners, logLevel, type Consumer } from 'kafkajs';
+import { Admin, Consumer, MessagesStreamModes, Producer, compatibilityPartitioner } from '@platformatic/kafka';
 import { localKafkaUnavailable, startLocalKafka, type LocalKafka } from '../adapters/edges/local-kafka.ts';
 import { createTopics, kafkaTopic } from '../adapters/edges/kafka.ts';
 
@@ -47,22 +47,73 @@ export async function kafkaForTests(file: string): Promise<KafkaForTests> {
   };
 }
 
-export function kafkaClient(bootstrap: string): Kafka {
-  return new Kafka({ clientId: 'storeflow-test', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+/** Where the tests' own clients connect. */
+export interface KafkaAt {
+  brokers: string[];
 }
 
-/** Publishes messages (key: the customer id unless given) and waits for the broker's acknowledgement. */
-export async function produce(kafka: Kafka, topic: string, messages: { key?: string; value: string | object }[]): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
-  await producer.connect();
+export function kafkaClient(bootstrap: string): KafkaAt {
+  return { brokers: bootstrap.split(',') };
+}
+
+const admin = (kafka: KafkaAt) => new Admin({ clientId: 'storeflow-test', bootstrapBrokers: kafka.brokers, retries: 5, retryDelay: 500 });
+
+/** Creates the topics that are missing (6 partitions, as storeflow does). */
+async function ensureTopics(kafka: KafkaAt, names: string[]): Promise<void> {
+  const a = admin(kafka);
   try {
-    await producer.send({
-      topic: kafkaTopic(topic),
-      acks: -1,
-      messages: messages.map((m) => ({ key: m.key ?? null, value: typeof m.value === 'string' ? m.value : JSON.stringify(m.value) })),
-    });
+    await createTopics(a, names, 6);
   } finally {
-    await producer.disconnect();
+    await a.close();
+  }
+}
+
+export interface TestProducer {
+  /** Publishes messages (key: the customer id unless given) and waits for every in-sync replica's acknowledgement. */
+  send(topic: string, messages: { key?: string; value: string | object }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * An idempotent producer that keeps sending through a broker's death for up to ~60 s (the broker drops what a retry
+ * sends twice, so a message is in its topic once), partitioned as storeflow's (the Java client's murmur2).
+ */
+export function kafkaProducer(kafka: KafkaAt): TestProducer {
+  const producer = new Producer({
+    clientId: 'storeflow-test',
+    bootstrapBrokers: kafka.brokers,
+    idempotent: true,
+    partitioner: compatibilityPartitioner,
+    retries: 120,
+    retryDelay: 500,
+  });
+  const made = new Set<string>();
+  return {
+    async send(topic, messages) {
+      const name = kafkaTopic(topic);
+      if (!made.has(name)) {
+        await ensureTopics(kafka, [name]);
+        made.add(name);
+      }
+      await producer.send({
+        messages: messages.map((m) => ({
+          topic: name,
+          key: m.key === undefined ? undefined : Buffer.from(m.key),
+          value: Buffer.from(typeof m.value === 'string' ? m.value : JSON.stringify(m.value)),
+        })),
+      });
+    },
+    close: () => producer.close(),
+  };
+}
+
+/** Publishes messages (key: the customer id unless given) and waits for every in-sync replica's acknowledgement. */
+export async function produce(kafka: KafkaAt, topic: string, messages: { key?: string; value: string | object }[]): Promise<void> {
+  const producer = kafkaProducer(kafka);
+  try {
+    await producer.send(topic, messages);
+  } finally {
+    await producer.close();
   }
 }
 
@@ -75,52 +126,60 @@ export interface Received {
 }
 
 /** Everything published on `topics` from their start, in arrival order, until `stop()`. */
-export async function collectKafka(kafka: Kafka, topics: string[]): Promise<{ got: Received[]; stop: () => Promise<void> }> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
+export async function collectKafka(kafka: KafkaAt, topics: string[]): Promise<{ got: Received[]; stop: () => Promise<void> }> {
   const names = topics.map(kafkaTopic);
-  const create = names.filter((t) => !existing.has(t));
-  try {
-    if (create.length) await createTopics(admin, create, 6);
-  } finally {
-    await admin.disconnect();
-  }
-  const consumer: Consumer = kafka.consumer({ groupId: `collect-${Date.now()}-${Math.random().toString(16).slice(2)}`, maxWaitTimeInMs: 50 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: names, fromBeginning: true });
-  const got: Received[] = [];
-  let fetched!: () => void;
-  const first = new Promise<void>((ok) => (fetched = ok));
-  consumer.on(consumer.events.FETCH, () => fetched());
-  await consumer.run({
-    eachMessage: async ({ topic, partition, message }) => {
-      const raw = message.value?.toString('utf8') ?? '';
-      let body: any;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        body = raw;
-      }
-      got.push({ topic, key: message.key?.toString('utf8') ?? null, partition, raw, body });
-    },
+  await ensureTopics(kafka, names);
+  const consumer = new Consumer({
+    clientId: 'storeflow-test',
+    bootstrapBrokers: kafka.brokers,
+    groupId: `collect-${Date.now()}-${Math.random().toString(16).slice(2)}`,
+    maxWaitTime: 50,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+    retries: 20,
+    retryDelay: 500,
   });
+  const stream = await consumer.consume({ topics: names, mode: MessagesStreamModes.EARLIEST, autocommit: false });
+  const got: Received[] = [];
+  const first = new Promise<void>((ok) => stream.once('fetch', () => ok()));
+  stream.on('data', (message) => {
+    const raw = message.value?.toString('utf8') ?? '';
+    let body: any;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      body = raw;
+    }
+    got.push({ topic: message.topic, key: message.key?.toString('utf8') ?? null, partition: message.partition, raw, body });
+  });
+  stream.on('error', () => {}); // a broker killed under it: the test's own comparison says what is missing
   await first;
-  return { got, stop: () => consumer.disconnect() };
+  return {
+    got,
+    stop: async () => {
+      await stream.close().catch(() => {});
+      await consumer.close(true).catch(() => {});
+    },
+  };
 }
 
 /** The committed offsets of `groupId` on `topic`, and the topic's end offsets, by partition. */
-export async function offsets(kafka: Kafka, groupId: string, topic: string): Promise<{ committed: Map<number, number>; end: Map<number, number> }> {
-  const admin = kafka.admin();
-  await admin.connect();
+export async function offsets(kafka: KafkaAt, groupId: string, topic: string): Promise<{ committed: Map<number, number>; end: Map<number, number> }> {
+  const a = admin(kafka);
   try {
-    const [group] = await admin.fetchOffsets({ groupId, topics: [kafkaTopic(topic)] });
-    const end = await admin.fetchTopicOffsets(kafkaTopic(topic));
+    const name = kafkaTopic(topic);
+    const [group] = await a.listConsumerGroupOffsets({ groups: [groupId] });
+    const meta = await a.metadata({ topics: [name] });
+    const count = meta.topics.get(name)?.partitionsCount ?? 0;
+    const [listed] = await a.listOffsets({
+      topics: [{ name, partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }],
+    });
+    const mine = group?.topics.find((t) => t.name === name)?.partitions ?? [];
     return {
-      committed: new Map(group.partitions.map((p) => [p.partition, Number(p.offset)])),
-      end: new Map(end.map((p) => [p.partition, Number(p.high)])),
+      committed: new Map(mine.filter((p) => p.committedOffset >= 0n).map((p) => [p.partitionIndex, Number(p.committedOffset)])),
+      end: new Map(listed.partitions.map((p) => [p.partitionIndex, Number(p.offset)])),
     };
   } finally {
-    await admin.disconnect();
+    await a.close();
   }
 }

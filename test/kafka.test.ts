@@ -12,13 +12,12 @@ import { join } from 'node:path';
 import Ajv from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import WebSocket from 'ws';
-import type { Kafka } from 'kafkajs';
 import { startTestApp, uniqueName, waitFor, sleep, type TestApp } from './helpers.ts';
 import { SMALL_STORE, seedSmallStore } from './fixtures/small-store.ts';
 import type { GatewayHandle } from '../adapters/gateway/index.ts';
 import { customerKey, kafkaTopic } from '../adapters/edges/kafka.ts';
 import { parseConfig } from '../schemas/env.ts';
-import { kafkaForTests, kafkaClient, produce, collectKafka, offsets, type KafkaForTests } from './kafka-helpers.ts';
+import { kafkaForTests, kafkaClient, produce, collectKafka, offsets, type KafkaForTests, type KafkaAt } from './kafka-helpers.ts';
 
 // CommonJS modules: their classes are the `default` of what an ES import gets
 const ajv = new Ajv.default({ allErrors: true });
@@ -29,7 +28,7 @@ const predictionResult = ajv.compile(JSON.parse(readFileSync(join(import.meta.di
 const started = Date.now();
 const broker: KafkaForTests = await kafkaForTests('kafka.test');
 if ('skip' in broker) console.log(broker.skip);
-const kafka = 'skip' in broker ? (undefined as unknown as Kafka) : kafkaClient(broker.bootstrap);
+const kafka = 'skip' in broker ? (undefined as unknown as KafkaAt) : kafkaClient(broker.bootstrap);
 test.after(async () => {
   if ('skip' in broker) return;
   await broker.stop();

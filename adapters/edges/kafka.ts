@@ -1,24 +1,25 @@
 /**
- * Kafka through kafkajs (pure JavaScript), behind the same `Broker` interface as MQTT (./mqtt.ts), chosen
- * when BOOTSTRAP_SERVERS is set.
- * - Publications are keyed by customer id (read from the payload), so a customer's events share a
- *   partition and keep their order; the producer batches what is sent while the previous batch is in
- *   flight (one batch at a time: order kept) and retries a failed batch until the broker takes it.
- * - Subscriptions read the input topics in the consumer group GROUP_ID. An input's offset is committed
- *   only after its handler's promise resolved (the input is in the event log): the MQTT path's deferred
- *   PUBACK, in Kafka's terms. A handler that fails (the input was not logged) sends the partition back to
- *   that offset, so it is read again. A rejected input (bad JSON, wrong shape, …) resolves like any
- *   other: its offset is committed and the partition goes on.
+ * Kafka through @platformatic/kafka (maintained, pure JavaScript), behind the same `Broker` interface as MQTT
+ * (./mqtt.ts), chosen when BOOTSTRAP_SERVERS is set.
+ * - Publications go through an idempotent producer (acks from every in-sync replica; the broker drops a batch the
+ *   producer sends twice), keyed by customer id (read from the payload) and partitioned as the Java client does
+ *   (murmur2 of the key), so a customer's events share a partition and keep their order. What is sent while a batch
+ *   is in flight goes in the next one (one batch at a time: order kept); a failed batch is sent again until taken.
+ * - Subscriptions (./kafka-subscription.ts) read the input topics in the consumer group GROUP_ID, co-partitioned,
+ *   and commit an input's offset only once its handler resolved (the input is in the event log).
  * - Topic names are Kafka's (no '/'): a name with other characters is mapped ('/' → '.', anything else
  *   illegal → '_'); handlers hear the name they subscribed with. Missing topics are created with
- *   KAFKA_PARTITIONS partitions; existing ones are used as they are.
+ *   KAFKA_PARTITIONS partitions and the cluster's default replication factor; existing ones are used as they are.
  */
 import { randomBytes } from 'node:crypto';
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Message, type Producer } from 'kafkajs';
+import { Admin, Producer, compatibilityPartitioner, type MessageToProduce } from '@platformatic/kafka';
 import type { Config, KafkaConfig } from '../../schemas/env.ts';
 import type { Logger } from '../process/logger.ts';
+import { createTopics, customerKey, kafkaTopic } from './kafka-topics.ts';
+import { subscribeKafka, type Subscription } from './kafka-subscription.ts';
 import type { Broker, MessageHandler, SendOptions } from './mqtt.ts';
-import type { TraceCarrier } from '../process/tracing.ts';
+
+export { createTopics, customerKey, kafkaTopic };
 
 export interface KafkaConnectOptions extends KafkaConfig {
   /** The role this client serves (logs; the group of a subscription every instance must hear). */
@@ -33,85 +34,32 @@ export function kafkaOptions(config: Config, role: string, log: Logger): KafkaCo
   return { ...config.kafka, role, log };
 }
 
-/** A legal Kafka topic name for `topic`: '/' → '.', any other character outside [a-zA-Z0-9._-] → '_'. */
-export function kafkaTopic(topic: string): string {
-  return topic
-    .replace(/\//g, '.')
-    .replace(/[^a-zA-Z0-9._-]/g, '_')
-    .slice(0, 249);
-}
-
-const CUSTOMER_ID = /"customer_id"\s*:\s*"?([^",}\s]+)/;
-const FIRST_ID = /"id"\s*:\s*"?([^",}\s]+)/;
-
-/**
- * The message key: the customer id of an event or a prediction, read from the payload's start — seed
- * 003's `payload.customer_id`, else the first `id` (flat events' `id`, a flat prediction's `customer.id`,
- * which comes before its coupon's). Numbers and strings give the same key ("1" for 1 and "1").
- * Undefined (no key: the partitioner spreads them) for anything else, such as a pump command.
- */
-export function customerKey(payload: string | Buffer): string | undefined {
-  const head = (typeof payload === 'string' ? payload.slice(0, 512) : payload.subarray(0, 512).toString('utf8')).trimStart();
-  if (!head.startsWith('{')) return undefined;
-  return (CUSTOMER_ID.exec(head) ?? FIRST_ID.exec(head))?.[1];
-}
-
-/**
- * Creates `topics` (one created meanwhile by another client is fine) and resolves once each partition has
- * a leader. (kafkajs's own waitForLeaders gives up when the broker does not know a new topic yet.)
- */
-export async function createTopics(admin: Admin, topics: string[], partitions: number, timeoutMs = 15_000): Promise<void> {
-  try {
-    await admin.createTopics({ waitForLeaders: false, topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })) });
-  } catch (err) {
-    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
-  }
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const { topics: found } = await admin.fetchTopicMetadata({ topics });
-      if (found.length === topics.length && found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    if (Date.now() > deadline) throw new Error(`Kafka topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-}
-
-type Pending = { topic: string; message: Message; done?: (err?: Error) => void };
+type Pending = { message: MessageToProduce; done?: (err?: Error) => void };
+const ID_HEADER = Buffer.from('storeflow-id');
+const TRACEPARENT = Buffer.from('traceparent');
+const TRACESTATE = Buffer.from('tracestate');
 
 export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
   const log = o.log;
-  const kafka = new Kafka({
-    clientId: o.clientId,
-    brokers: o.brokers,
-    connectionTimeout: 5000,
-    retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 },
-    logLevel: KafkaLogLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log: entry }) => {
-        const { message, ...rest } = entry;
-        const fields = { kafka: { ...rest, timestamp: undefined, logger: undefined } };
-        if (level <= KafkaLogLevel.WARN) log.warn(fields, `kafkajs: ${message}`);
-        else log.debug(fields, `kafkajs: ${message}`);
-      },
-  });
   const shown = o.brokers.join(',');
-  const producer: Producer = kafka.producer({
+  const producer = new Producer({
+    clientId: o.clientId,
+    bootstrapBrokers: o.brokers,
+    idempotent: true,
     // the Java client's partitioner (murmur2 of the key): a customer lands on the partition any Kafka client would pick
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-    maxInFlightRequests: 1,
+    partitioner: compatibilityPartitioner,
+    autocreateTopics: false,
+    connectTimeout: 5000,
+    // this module sends a failed batch again itself (and says so in the log); the client's own retries are short
+    retries: 5,
+    retryDelay: 200,
   });
-  const admin = kafka.admin();
+  const admin = new Admin({ clientId: o.clientId, bootstrapBrokers: o.brokers, connectTimeout: 5000, retries: 2, retryDelay: 500 });
   try {
-    await producer.connect();
-    await admin.connect();
+    await admin.metadata({ topics: [] });
   } catch (err) {
-    await producer.disconnect().catch(() => {});
-    await admin.disconnect().catch(() => {});
+    await producer.close().catch(() => {});
+    await admin.close().catch(() => {});
     throw new Error(
       `Kafka brokers ${shown} could not be reached: ${(err as Error).message}. Is BOOTSTRAP_SERVERS right (npm run kafka starts a local broker)?`,
     );
@@ -125,12 +73,8 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
     const next = creating.then(async () => {
       const missing = names.filter((t) => !known.has(t));
       if (missing.length === 0) return;
-      const existing = new Set(await admin.listTopics());
-      const create = missing.filter((t) => !existing.has(t));
-      if (create.length) {
-        await createTopics(admin, create, o.partitions);
-        log.info({ topics: create, partitions: o.partitions }, 'Kafka topics created');
-      }
+      const created = await createTopics(admin, missing, o.partitions);
+      if (created.length) log.info({ topics: created, partitions: o.partitions }, 'Kafka topics created');
       for (const t of missing) known.add(t);
     });
     creating = next.catch(() => undefined);
@@ -154,14 +98,8 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
         let attempt = 0;
         for (;;) {
           try {
-            await ensureTopics([...new Set(batch.map((p) => p.topic))]);
-            const byTopic = new Map<string, Message[]>();
-            for (const p of batch) {
-              const list = byTopic.get(p.topic);
-              if (list) list.push(p.message);
-              else byTopic.set(p.topic, [p.message]);
-            }
-            await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+            await ensureTopics([...new Set(batch.map((p) => p.message.topic))]);
+            await producer.send({ messages: batch.map((p) => p.message) });
             if (!healthy) log.info({ brokers: shown }, 'Kafka takes publications again');
             healthy = true;
             for (const p of batch) p.done?.();
@@ -194,11 +132,11 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
     }
     const key = customerKey(payload);
     queue.push({
-      topic: kafkaTopic(topic),
       message: {
-        key: key ?? null,
-        value: payload,
-        ...(opts.id || opts.trace ? { headers: { ...(opts.id ? { 'storeflow-id': opts.id } : {}), ...opts.trace } } : {}),
+        topic: kafkaTopic(topic),
+        key: key === undefined ? undefined : Buffer.from(key),
+        value: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        ...(opts.id || opts.trace ? { headers: headersOf(opts) } : {}),
       },
       done,
     });
@@ -207,76 +145,27 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
   };
 
   // --- consumers: one per subscription
-  const consumers: Consumer[] = [];
-  const crashed = new Set<Consumer>();
+  const subscriptions: Subscription[] = [];
   const subscribe = async (topics: string[], handler: MessageHandler, opts: { shared?: boolean } = {}) => {
     const names = new Map(topics.map((t) => [kafkaTopic(t), t] as const));
     await ensureTopics([...names.keys()]);
     // every instance must hear these (pump commands, offers to shoppers): a group of its own, from now on
     const own = opts.shared === false;
-    const groupId = own ? `${o.groupId}-${o.role}-${randomBytes(4).toString('hex')}` : o.groupId;
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeout: o.sessionTimeoutMs,
-      heartbeatInterval: Math.max(200, Math.floor(o.sessionTimeoutMs / 5)),
-      rebalanceTimeout: Math.max(o.sessionTimeoutMs, 10_000),
-      maxWaitTimeInMs: o.pollTimeoutMs,
-      allowAutoTopicCreation: false,
-    });
-    consumer.on(consumer.events.CRASH, (e) => {
-      crashed.add(consumer);
-      log.warn({ err: e.payload.error?.message, groupId, restart: e.payload.restart }, 'Kafka consumer crashed');
-    });
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      crashed.delete(consumer);
-      log.info({ groupId, assigned: e.payload.memberAssignment }, 'Kafka consumer group joined');
-    });
-    await consumer.connect();
-    consumers.push(consumer);
-    await consumer.subscribe({ topics: [...names.keys()], fromBeginning: !own && o.autoOffsetReset === 'earliest' });
-    const meta = { dup: false, retain: false };
-    // subscribed = reading: the group is joined and the first fetch is done (offsets resolved, latest or earliest)
-    let reading!: () => void;
-    const read = new Promise<void>((ok) => (reading = ok));
-    const stopListening = consumer.on(consumer.events.FETCH, () => reading());
-    await consumer.run({
-      autoCommit: true,
-      eachBatchAutoResolve: false,
-      // partitions are handled side by side (each in order); an input's log append is what takes time
-      partitionsConsumedConcurrently: 64,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const topic = names.get(batch.topic) ?? batch.topic;
-        // every message of the batch is handed over at once (the log's group commit takes them together) …
-        const work: [string, unknown][] = [];
-        for (const m of batch.messages) {
-          if (!isRunning() || isStale()) break;
-          let r: unknown;
-          try {
-            r = handler(topic, m.value ?? Buffer.alloc(0), m.headers?.traceparent ? { ...meta, trace: traceOf(m.headers) } : meta);
-          } catch (err) {
-            r = Promise.reject(err);
-          }
-          if (r instanceof Promise) r.catch(() => undefined);
-          work.push([m.offset, r]);
-        }
-        // … and each offset is resolved (committed after the batch) once that message's work is done, in order
-        for (const [offset, r] of work) {
-          try {
-            if (r instanceof Promise) await r;
-          } catch (err) {
-            log.warn({ err: (err as Error)?.message, topic, partition: batch.partition, offset }, 'input not logged: it will be read again');
-            if (isRunning()) consumer.seek({ topic: batch.topic, partition: batch.partition, offset });
-            return;
-          }
-          resolveOffset(offset);
-        }
-        await heartbeat();
-      },
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([read, new Promise<void>((ok) => (timer = setTimeout(ok, o.sessionTimeoutMs + 5000)))]);
-    clearTimeout(timer);
-    stopListening();
+    subscriptions.push(
+      await subscribeKafka(
+        {
+          brokers: o.brokers,
+          clientId: o.clientId,
+          groupId: own ? `${o.groupId}-${o.role}-${randomBytes(4).toString('hex')}` : o.groupId,
+          topics: names,
+          fallback: !own && o.autoOffsetReset === 'earliest' ? 'earliest' : 'latest',
+          sessionTimeoutMs: o.sessionTimeoutMs,
+          pollTimeoutMs: o.pollTimeoutMs,
+          log,
+        },
+        handler,
+      ),
+    );
   };
 
   return {
@@ -284,23 +173,26 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
     publish: (topic, payload, opts = {}) => new Promise<void>((ok, fail) => enqueue(topic, payload, opts, (err) => (err ? fail(err) : ok()))),
     send: (topic, payload, opts = {}, done) => enqueue(topic, payload, opts, done),
     subscribe,
-    isConnected: () => healthy && crashed.size === 0 && !closed,
+    isConnected: () => healthy && !closed && subscriptions.every((s) => s.healthy()),
     async close() {
       if (closed) return;
-      // consumers first (they commit what was resolved), then what is queued for publication
-      await Promise.all(consumers.map((c) => c.disconnect().catch(() => {})));
+      // consumers first (they commit what was logged), then what is queued for publication
+      await Promise.all(subscriptions.map((s) => s.close()));
       const deadline = Date.now() + 5000;
       while ((queue.length || flushing) && healthy && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 10));
       closed = true;
       for (const p of queue.splice(0)) p.done?.(new Error('the Kafka client is closed'));
-      await producer.disconnect().catch(() => {});
-      await admin.disconnect().catch(() => {});
+      await producer.close().catch(() => {});
+      await admin.close().catch(() => {});
     },
   };
 }
 
-/** The W3C trace context among a Kafka message's headers. */
-function traceOf(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined>): TraceCarrier {
-  const text = (v: Buffer | string | (Buffer | string)[] | undefined) => (v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v));
-  return { traceparent: text(headers.traceparent), tracestate: text(headers.tracestate) };
+/** A publication's headers: its stable id, and the trace context its consumer continues. */
+function headersOf(opts: SendOptions): Map<Buffer, Buffer> {
+  const headers = new Map<Buffer, Buffer>();
+  if (opts.id) headers.set(ID_HEADER, Buffer.from(opts.id));
+  if (opts.trace?.traceparent) headers.set(TRACEPARENT, Buffer.from(opts.trace.traceparent));
+  if (opts.trace?.tracestate) headers.set(TRACESTATE, Buffer.from(opts.trace.tracestate));
+  return headers;
 }

@@ -100,34 +100,58 @@ export interface LocalKafkaOptions {
   log?: LocalKafkaLog;
 }
 
+/** One node of a KRaft cluster: broker and controller, listening on loopback only. */
+export interface KafkaNode {
+  nodeId: number;
+  port: number;
+  controllerPort: number;
+  dataDir: string;
+}
+
 /**
- * The broker's configuration: one node that is broker and controller, listening on loopback only, with
- * a static controller quorum (so the ports may change from one start to the next over the same storage),
- * and every internal topic at replication factor 1.
+ * A node's configuration: broker and controller in one process, listening on loopback only, with a static controller
+ * quorum (so the ports may change from one start to the next over the same storage). One node: every internal topic
+ * at replication factor 1. Several: every topic (internal ones too) on three replicas, or as many nodes as there are,
+ * and a write taken once min.insync.replicas (2 of 3) have it, so one node may die without losing an acknowledged write.
  */
-function serverProperties(dataDir: string, port: number, controllerPort: number, partitions: number): string {
+export function serverProperties(node: KafkaNode, nodes: KafkaNode[], partitions: number): string {
+  const replicas = Math.min(3, nodes.length);
+  const minIsr = Math.max(1, replicas - 1);
   return `${[
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `node.id=${node.nodeId}`,
+    `controller.quorum.voters=${nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(',')}`,
+    `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}`,
     'inter.broker.listener.name=PLAINTEXT',
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    `log.dirs=${join(dataDir, 'logs')}`,
+    `log.dirs=${join(node.dataDir, 'logs')}`,
     `num.partitions=${partitions}`,
-    'offsets.topic.replication.factor=1',
+    `default.replication.factor=${replicas}`,
+    `min.insync.replicas=${minIsr}`,
+    `offsets.topic.replication.factor=${replicas}`,
     'offsets.topic.num.partitions=6',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    `share.coordinator.state.topic.replication.factor=${replicas}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
     // a group's first members are assigned at once (the default waits 3 s for more to join)
     'group.initial.rebalance.delay.ms=0',
     // a replica's heartbeats may be as tight as 2 s session timeouts (tests of a killed replica)
     'group.min.session.timeout.ms=2000',
     'auto.create.topics.enable=true',
+    // on 2 shared cores a busy JVM may miss a beat: a broker is fenced after 12 s without heartbeats (9 s by default),
+    // and a controller election waits 2 s (1 s) — a SIGKILLed node's partitions still move within ~15 s
+    'broker.session.timeout.ms=12000',
+    'broker.heartbeat.interval.ms=2000',
+    'controller.quorum.election.timeout.ms=2000',
+    'controller.quorum.fetch.timeout.ms=4000',
+    // few threads: 2 cores do not need the defaults' 8 I/O and 3 network threads per node
+    'num.io.threads=2',
+    'num.network.threads=2',
+    'num.recovery.threads.per.data.dir=1',
+    'background.threads=2',
   ].join('\n')}\n`;
 }
 
@@ -143,7 +167,7 @@ logger.server.level=INFO
 `;
 
 /** Kafka's cluster id: 16 random bytes, base64url without padding (the broker's own Uuid format; never starting with '-'). */
-function clusterId(): string {
+export function clusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
@@ -166,43 +190,64 @@ while kill -0 "$j" 2>/dev/null; do wait "$j"; done
 wait "$j"
 `;
 
-const JVM = (heap: string) => [`-Xmx${heap}`, '-Xms128m', '-XX:+UseSerialGC', '-Djava.awt.headless=true', '-Dfile.encoding=UTF-8'];
+const JVM = (heap: string) => [`-Xmx${heap}`, '-Xms64m', '-XX:+UseSerialGC', '-Djava.awt.headless=true', '-Dfile.encoding=UTF-8'];
 
-/** Resolves (once), formats (once per data directory) and starts the broker; resolves once it accepts clients. */
-export async function startLocalKafka(o: LocalKafkaOptions): Promise<LocalKafka> {
-  const { libDir } = await resolveKafka(o.home, o.log);
-  const dataDir = resolve(o.dataDir ?? join(o.home, 'kafka', 'data'));
+/**
+ * Writes a node's configuration into its data directory (`props` for `serverProperties`' output) and formats its KRaft
+ * storage once (`cluster`: the id every node of a cluster shares). Returns what `launchNode` takes.
+ */
+export async function prepareNode(libDir: string, dataDir: string, props: string, cluster: string = clusterId()): Promise<NodeFiles> {
   mkdirSync(dataDir, { recursive: true });
-  const port = o.port || (await freePort());
-  const controllerPort = await freePort();
-  const props = join(dataDir, 'server.properties');
-  writeFileSync(props, serverProperties(dataDir, port, controllerPort, o.partitions ?? 6));
-  const serverLog = join(dataDir, 'server.log');
+  const files: NodeFiles = { classPath: `${libDir}/*`, dataDir, props: join(dataDir, 'server.properties'), serverLog: join(dataDir, 'server.log') };
+  writeFileSync(files.props, props);
   const log4j = join(dataDir, 'log4j2.properties');
-  writeFileSync(log4j, LOG4J2(serverLog));
-  const classPath = `${libDir}/*`;
-  const sysProps = [`-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${dataDir}`];
+  writeFileSync(log4j, LOG4J2(files.serverLog));
   if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
     const formatted = await run('java', [
       ...JVM('256m'),
       '-XX:TieredStopAtLevel=1',
-      ...sysProps,
+      ...sysProps(dataDir),
       '-cp',
-      classPath,
+      files.classPath,
       'kafka.tools.StorageTool',
       'format',
       '-t',
-      clusterId(),
+      cluster,
       '-c',
-      props,
+      files.props,
     ]);
     if (formatted.code !== 0) throw new Error(`formatting the KRaft storage in ${dataDir} failed (exit ${formatted.code}):\n${formatted.text.slice(-3000)}`);
   }
+  return files;
+}
+
+export interface NodeFiles {
+  classPath: string;
+  dataDir: string;
+  props: string;
+  serverLog: string;
+}
+
+const sysProps = (dataDir: string) => [`-Dlog4j2.configurationFile=${join(dataDir, 'log4j2.properties')}`, `-Dkafka.logs.dir=${dataDir}`];
+
+/** A started node: its java process and how to stop it. */
+export interface RunningNode {
+  pid: number;
+  startMs: number;
+  /** Resolves with java's exit status once it has exited (a SIGKILL included). */
+  exited: Promise<number>;
+  /** Controlled shutdown (SIGTERM), then SIGKILL after `timeoutMs`. Resolves once java has exited. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Starts a prepared node under its guard; resolves once it says "Kafka Server started" (within `startTimeoutMs`). */
+export async function launchNode(files: NodeFiles, heap: string, startTimeoutMs = 60_000): Promise<RunningNode> {
+  const { serverLog, dataDir } = files;
   const logStart = existsSync(serverLog) ? readFileSync(serverLog).length : 0;
   const started = Date.now();
   const guard: ChildProcess = spawn(
     'bash',
-    ['-c', GUARD, 'kafka-guard', join(dataDir, 'java.out'), ...JVM(o.heap ?? '512m'), ...sysProps, '-cp', classPath, 'kafka.Kafka', props],
+    ['-c', GUARD, 'kafka-guard', join(dataDir, 'java.out'), ...JVM(heap), ...sysProps(dataDir), '-cp', files.classPath, 'kafka.Kafka', files.props],
     { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
   guard.stdin?.on('error', () => {});
@@ -245,16 +290,26 @@ export async function startLocalKafka(o: LocalKafkaOptions): Promise<LocalKafka>
   // "Kafka Server started": the broker has joined its quorum and serves clients
   for (;;) {
     if (exitedEarly) throw await fail('exited while starting');
-    if (Date.now() - started > 60_000) throw await fail('did not start within 60 s');
+    if (Date.now() - started > startTimeoutMs) throw await fail(`did not start within ${startTimeoutMs / 1000} s`);
     if (existsSync(serverLog) && readFileSync(serverLog).subarray(logStart).includes('Kafka Server started')) break;
-    await new Promise((ok) => setTimeout(ok, 50));
+    await new Promise((ok) => setTimeout(ok, 100));
   }
-  const startMs = Date.now() - started;
-  o.log?.info({ port, dataDir, pid, ms: startMs }, 'Kafka broker started');
-  return { bootstrapServers: `127.0.0.1:${port}`, port, dataDir, pid, startMs, stop };
+  return { pid, startMs: Date.now() - started, exited, stop };
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number; text: string }> {
+/** Resolves (once), formats (once per data directory) and starts the broker; resolves once it accepts clients. */
+export async function startLocalKafka(o: LocalKafkaOptions): Promise<LocalKafka> {
+  const { libDir } = await resolveKafka(o.home, o.log);
+  const dataDir = resolve(o.dataDir ?? join(o.home, 'kafka', 'data'));
+  const port = o.port || (await freePort());
+  const node: KafkaNode = { nodeId: 1, port, controllerPort: await freePort(), dataDir };
+  const files = await prepareNode(libDir, dataDir, serverProperties(node, [node], o.partitions ?? 6));
+  const running = await launchNode(files, o.heap ?? '512m');
+  o.log?.info({ port, dataDir, pid: running.pid, ms: running.startMs }, 'Kafka broker started');
+  return { bootstrapServers: `127.0.0.1:${port}`, port, dataDir, pid: running.pid, startMs: running.startMs, stop: running.stop };
+}
+
+export function run(cmd: string, args: string[]): Promise<{ code: number; text: string }> {
   return new Promise((ok) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';

@@ -1,9 +1,8 @@
 /**
- * The event log on PostgreSQL. Appends are group-committed: every append() made while a write is
- * in flight joins the next single INSERT … SELECT FROM json_to_recordset(…), so append-then-act
- * stays fast under load. A database outage makes appends wait and retry, in order; a row the database
- * refuses fails its own append only. Per-stream versions are computed by the database from the stream's head, and the
- * (stream_id, version) constraint rejects a concurrent writer's clash.
+ * The event log on PostgreSQL. Appends are group-committed: every append() made while a write is in flight joins the
+ * next single INSERT … SELECT FROM json_to_recordset(…). A database outage makes appends wait and retry, in order; a
+ * row the database refuses fails its own append only. Per-stream versions are computed by the database from the
+ * stream's head, and the (stream_id, version) constraint rejects a concurrent writer's clash.
  */
 import type { ConnectionPool } from '@databases/pg';
 import {
@@ -23,11 +22,8 @@ import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
 import type { Logger } from '../process/logger.ts';
 import { must } from '../../actors/kernel/must.ts';
 
-interface Pending {
-  events: NewEvent[];
-  ok: (e: LoggedEvent[]) => void;
-  fail: (err: unknown) => void;
-}
+/** An append waiting for its group commit. */
+type Pending = { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void };
 
 export interface PgEventLogOptions {
   maxBatch?: number;
@@ -88,9 +84,9 @@ export class PostgresEventLog implements EventLog {
   }
 
   /**
-   * One group commit. The database down (or any error not about the rows themselves): the same batch
-   * again after a backoff, for as long as it takes, so appenders wait and order holds. Rows the
-   * database refuses: each append of the batch on its own, so only the culprit fails.
+   * One group commit. The database down (or any error not about the rows themselves): the same batch again after a
+   * backoff, for as long as it takes, so appenders wait and order holds. Rows the database refuses: each append of
+   * the batch on its own, so only the culprit fails.
    */
   private async commit(batch: Pending[]): Promise<void> {
     const events = batch.length === 1 ? batch[0].events : batch.flatMap((p) => p.events);
@@ -112,15 +108,9 @@ export class PostgresEventLog implements EventLog {
           p.ok(logged.slice(i, i + p.events.length));
           i += p.events.length;
         }
-        if (this.opts.onCommit) this.heardCommit(startMs, events, written.length);
-        if (written.length)
-          for (const l of this.listeners) {
-            try {
-              l(written);
-            } catch (err) {
-              this.opts.log.error({ err }, 'event log listener failed');
-            }
-          }
+        const onCommit = this.opts.onCommit;
+        if (onCommit) this.tell(() => onCommit({ startMs, endMs: Date.now(), events: written.length, traces: events.flatMap((e) => e.trace ?? []) }));
+        if (written.length) for (const l of this.listeners) this.tell(() => l(written));
         return;
       } catch (err) {
         if (isAboutTheRows(err)) {
@@ -138,21 +128,19 @@ export class PostgresEventLog implements EventLog {
     }
   }
 
-  private heardCommit(startMs: number, events: NewEvent[], written: number) {
-    const traces: TraceLink[] = [];
-    for (const e of events) if (e.trace) traces.push(e.trace);
-    // after the appenders heard: whatever a listener does, the commit stays done (never retried as if it had failed)
+  /** Told after the appenders heard: a listener's failure is logged, and the commit stays done (never retried). */
+  private tell(listener: () => void) {
     try {
-      this.opts.onCommit?.({ startMs, endMs: Date.now(), events: written, traces });
+      listener();
     } catch (err) {
-      this.opts.log.error({ err }, 'event log commit listener failed');
+      this.opts.log.error({ err }, 'event log listener failed');
     }
   }
 
   /**
-   * The batch as the log holds it, when an attempt that seemed to fail had committed: the rows right after
-   * the last position this writer saw are these events, in order (same stream, type and id). Undefined
-   * when they are not there (nothing was written), or when this writer's tail is unknown.
+   * The batch as the log holds it, when an attempt that seemed to fail had committed: the rows right after the last
+   * position this writer saw are these events, in order (same stream, type and id). Undefined when they are not
+   * there (nothing was written), or when this writer's tail is unknown.
    */
   private async committedAlready(events: NewEvent[]): Promise<LoggedEvent[] | undefined> {
     const tail = this.tail;
@@ -252,10 +240,7 @@ export class PostgresEventLog implements EventLog {
     return this.retrying(() => reads.byIds(this.db, ids));
   }
 
-  /**
-   * The version the stream must be at for an event with an expected version: the appender's, moved past the
-   * versions this writer appended since (its own later inputs are not news to it). Null: no expectation.
-   */
+  /** The stream's version an event expects: the appender's, moved past what this writer appended since (null: none). */
   private expected(e: NewEvent): number | null {
     if (e.expectedVersion === undefined) return null;
     const own = this.own.get(e.streamId);

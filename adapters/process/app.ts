@@ -47,6 +47,8 @@ export interface StartOptions {
   /** Listen on this port instead of config.port (0 = free). */
   port?: number;
   webDir?: string | false;
+  /** Connects to Kafka instead of @platformatic/kafka's client (bench:recommender's --kafka-client kafkajs). */
+  connectKafka?: typeof connectKafka;
   /** Something storeflow cannot go on with (its MQTT session taken over); default: log it and stop. */
   onFatal?: (err: Error) => void;
   /**
@@ -141,7 +143,7 @@ export async function startStoreflow(config: Config, rootLog: Logger, opts: Star
           config.mqtt.mode === 'none'
             ? loggingBroker(log.child({ role }))
             : config.mqtt.mode === 'kafka'
-              ? await connectKafka(kafkaOptions(config, role, log.child({ role, part: 'kafka' })))
+              ? await (opts.connectKafka ?? connectKafka)(kafkaOptions(config, role, log.child({ role, part: 'kafka' })))
               : await connectMqtt({ ...mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })), onTakenOver });
         brokers.push(b);
         return b;

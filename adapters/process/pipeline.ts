@@ -1,27 +1,24 @@
 /**
- * Append, then act. One pipeline per process, and the one path every input takes (live, and at start
- * when sessions are recovered):
- * - an input (MQTT message, HTTP mock endpoint) is normalised, de-duplicated and appended to the event
- *   log; only then is it handed to each processor that consumes its kind, one input at a time, in log order;
- * - a processor returns the outputs the input caused (or a promise of them); the pipeline appends them
- *   in one batch, publishes them with their stable ids, and hands those another processor here consumes
- *   (the detector's focus, for the recommender) to it, before the next input.
- * A process's own publications reach its processors by one path only: locally when the broker keeps a
- * client's own publications from it (MQTT 5 no-local; the embedded broker does the same for the
- * pipeline's client), otherwise through the broker like anyone else's (and then not locally).
+ * One pipeline per process, the one path every input takes (live, and at start when sessions are recovered): an
+ * input is normalised, de-duplicated and appended to the event log, then handed to each processor that consumes its
+ * kind, one at a time, in log order; the outputs it caused are appended in one batch, published with their stable ids,
+ * and handed to the processors here that consume them (the detector's focus, for the recommender) before the next
+ * input. A process's own publications reach its processors by one path only: locally when the broker keeps a client's
+ * own publications from it (MQTT 5 no-local; the embedded broker too), else through the broker like anyone else's.
  * Bad input never throws: a warning, a metric, an optional dead-letter publication, a `rejected` log entry.
  */
 import type { Config } from '../../schemas/env.ts';
 import type { EventKind, StoreEvent } from '../../schemas/events.ts';
 import { toFlat } from '../../schemas/events.ts';
 import { normalise, type RejectCode } from '../../schemas/normalise.ts';
-import type { LoggedEvent, NewEvent } from '../../actors/kernel/event-log.ts';
+import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
 import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
 import { isAboutTheRows } from '../edges/postgres-log-insert.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import type { Logger } from './logger.ts';
 import {
   inputId,
+  outputRecord,
   type Input,
   type InputSource,
   type IngestResult,
@@ -36,8 +33,7 @@ import { SeenInputs } from './seen-inputs.ts';
 import { logRejected } from './rejected-input.ts';
 import { kindTopics } from './kind-topics.ts';
 import { decide } from './decide.ts';
-import { SpanKind } from '@opentelemetry/api';
-import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
+import { stepAttributes, Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
 import { must } from '../../actors/kernel/must.ts';
 
 export interface PipelineOptions {
@@ -69,8 +65,7 @@ export class Pipeline {
     this.kindTopic = kindTopics(o.config.topics);
     this.topicKinds = new Map([...this.kindTopic].map(([kind, topic]) => [topic, kind]));
     const mq = o.config.mqtt;
-    // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker
-    // keeps the pipeline client's own publications from it
+    // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker does the same
     this.handOffLocally = (mq.mode !== 'external' && mq.mode !== 'kafka') || (mq.mode === 'external' && mq.protocolVersion === 5 && !mq.group);
     this.m = pipelineMetrics(o.metrics);
   }
@@ -93,10 +88,7 @@ export class Pipeline {
     return must(this.kindTopic.get(kind), `the topic of ${kind}`);
   }
 
-  /**
-   * Connect, run what a restart left undone (recovery), then subscribe to the topics of every consumed
-   * kind. Messages the broker kept for this client wait, unacknowledged, until the subscription is there.
-   */
+  /** Connect, run what a restart left undone (recovery), then subscribe (what the broker kept waits, unacknowledged). */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
@@ -150,16 +142,7 @@ export class Pipeline {
   ): Promise<IngestResult> {
     const tracing = this.o.tracing;
     if (!tracing) return this.take(kind, raw, at);
-    const span = tracing.receive(at.topic ?? this.topicFor(kind), at.source, at.trace);
-    try {
-      const result = await this.take(kind, raw, at, span);
-      span.setAttribute('storeflow.input', result.status);
-      Tracing.end(span);
-      return result;
-    } catch (err) {
-      Tracing.end(span, err);
-      throw err;
-    }
+    return tracing.input(at.topic ?? this.topicFor(kind), at.source, at.trace, (span) => this.take(kind, raw, at, span));
   }
 
   private async take(kind: EventKind, raw: string | Uint8Array | object, at: { source: InputSource; topic?: string }, span?: TraceSpan): Promise<IngestResult> {
@@ -255,26 +238,6 @@ export class Pipeline {
     return decide(r.processor, input, this.o.log, (t0) => this.observe('decide', t0));
   }
 
-  /** A processor's turn with an input, as a span of the input's trace when it has one. */
-  private step(r: Registration, input: Input, trace: TraceSpan | undefined): { result: Output[] | Promise<Output[]>; span?: TraceSpan } {
-    const tracing = this.o.tracing;
-    if (!trace || !tracing) return { result: this.handle(r, input) };
-    const span = tracing.child(trace, `step ${r.name ?? 'processor'}`, { 'storeflow.kind': input.event.kind, 'storeflow.position': input.logged.position });
-    try {
-      const result = this.handle(r, input);
-      if (Array.isArray(result)) Tracing.end(span);
-      else
-        result.then(
-          () => Tracing.end(span),
-          (err) => Tracing.end(span, err),
-        );
-      return { result, span };
-    } catch (err) {
-      Tracing.end(span, err);
-      throw err;
-    }
-  }
-
   /**
    * Hands one logged input to each processor that consumes its kind. Outputs decided at once that a
    * processor here consumes are logged and handed on before this returns (so before the next input);
@@ -285,7 +248,8 @@ export class Pipeline {
     const t0 = performance.now();
     for (const r of this.registrations) {
       if (!r.processor.consumes.includes(input.event.kind)) continue;
-      const { result, span } = this.step(r, input, trace);
+      // a processor's turn, as a span of the input's trace when it has one
+      const { result, span } = Tracing.within(this.o.tracing, trace, `step ${r.name ?? 'processor'}`, stepAttributes(input), () => this.handle(r, input));
       if (!Array.isArray(result)) {
         all.push(result.then((outs) => this.emit(r, outs, input, t0, 0, span)));
         continue;
@@ -319,25 +283,14 @@ export class Pipeline {
     const appending = trace && this.o.tracing?.child(trace, 'append', { 'storeflow.events': outputs.length });
     const link = appending && this.o.tracing?.link(appending);
     try {
-      logged = await this.o.eventLog.append(
-        outputs.map(
-          (o): NewEvent => ({
-            streamId: o.streamId,
-            type: o.type,
-            data: o.data,
-            messageId: o.messageId,
-            expectedVersion: o.expectedVersion,
-            metadata: { source: 'output', ...(o.publish ? { topic: o.publish.topic } : {}), ...o.metadata },
-            trace: link,
-          }),
-        ),
-      );
+      logged = await this.o.eventLog.append(outputs.map((o) => outputRecord(o, link)));
       Tracing.end(appending);
     } catch (err) {
       Tracing.end(appending, err);
       this.o.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
       return [];
     }
+    this.observe('append_output', appendStart);
     if (logged.some((e) => e.skipped)) {
       // another process (a replica) got ahead on this customer's stream, or logged this very output: what the log
       // did not take is neither published nor handed on; the processor decides again from the log
@@ -345,7 +298,7 @@ export class Pipeline {
       this.m.skipped.inc({ reason: why });
       const kept = outputs.filter((_, i) => !logged[i].skipped);
       const keptLogged = logged.filter((e) => !e.skipped);
-      const done = kept.length ? await this.deliver(r, kept, keptLogged, input, t0, appendStart, trace) : [];
+      const done = kept.length ? await this.deliver(r, kept, keptLogged, input, t0, trace) : [];
       if (!r.processor.reconcile) return done;
       if (attempt >= 10) {
         this.o.log.error({ cause: input.logged.messageId, why }, 'outputs refused by the log ten times; giving up on this input');
@@ -361,20 +314,11 @@ export class Pipeline {
         return done;
       }
     }
-    return this.deliver(r, outputs, logged, input, t0, appendStart, trace);
+    return this.deliver(r, outputs, logged, input, t0, trace);
   }
 
   /** Logged outputs: published in order, then handed to the processors here that consume them. */
-  private async deliver(
-    r: Registration,
-    outputs: Output[],
-    logged: LoggedEvent[],
-    input: Input,
-    t0: number,
-    appendStart: number,
-    trace?: TraceSpan,
-  ): Promise<Output[]> {
-    this.observe('append_output', appendStart);
+  private async deliver(r: Registration, outputs: Output[], logged: LoggedEvent[], input: Input, t0: number, trace?: TraceSpan): Promise<Output[]> {
     const broker = this.broker;
     const sent = performance.now();
     const tracing = this.o.tracing;
@@ -382,8 +326,7 @@ export class Pipeline {
       this.m.outputs.inc({ type: o.type });
       if (!o.publish || !broker) continue;
       const topic = o.publish.topic;
-      const span =
-        trace && tracing?.child(trace, `publish ${topic}`, { 'messaging.destination.name': topic, 'messaging.operation.type': 'send' }, SpanKind.PRODUCER);
+      const span = trace && tracing?.publishing(trace, topic);
       // written to the socket in order now; the broker's acknowledgement is not waited for (nothing here needs it)
       broker.send(topic, o.publish.payload, { id: o.messageId, ...(span && tracing ? { trace: tracing.carrier(span) } : {}) }, (err) => {
         Tracing.end(span, err);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { EventKind, StoreEvent } from '../../schemas/events.ts';
 import type { RejectCode } from '../../schemas/normalise.ts';
-import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
+import type { LoggedEvent, NewEvent, TraceLink } from '../../actors/kernel/event-log.ts';
 
 export type InputSource = 'mqtt' | 'kafka' | 'http' | 'amqp' | 'replay';
 
@@ -77,6 +77,12 @@ export type IngestResult =
  */
 export function inputId(topic: string, payload: string): string {
   return createHash('sha1').update(topic).update('\u0000').update(payload).digest('base64url').slice(0, 22);
+}
+
+/** An output as the event log takes it (`trace`: the span it is appended in, for the group commit to link to). */
+export function outputRecord(o: Output, trace?: TraceLink): NewEvent {
+  const metadata = { source: 'output', ...(o.publish ? { topic: o.publish.topic } : {}), ...o.metadata };
+  return { streamId: o.streamId, type: o.type, data: o.data, messageId: o.messageId, expectedVersion: o.expectedVersion, metadata, trace };
 }
 
 /** Stable id of an output: its input's id and what it is. */

@@ -40,6 +40,12 @@ export interface TraceCarrier {
 /** The spans of one input's trace that its later steps hang from. */
 export type TraceSpan = Span;
 
+/** What a processor's turn says of its input. */
+export const stepAttributes = (input: { event: { kind: string }; logged: { position: number } }): Attributes => ({
+  'storeflow.kind': input.event.kind,
+  'storeflow.position': input.logged.position,
+});
+
 export class Tracing {
   private constructor(
     private readonly tracer: Tracer,
@@ -99,9 +105,58 @@ export class Tracing {
     );
   }
 
+  /** An input's `receive` span around `take`: its outcome as an attribute, failed when `take` throws. */
+  async input<T extends { status: string }>(
+    topic: string,
+    source: string,
+    carrier: TraceCarrier | undefined,
+    take: (span: TraceSpan) => Promise<T>,
+  ): Promise<T> {
+    const span = this.receive(topic, source, carrier);
+    try {
+      const result = await take(span);
+      span.setAttribute('storeflow.input', result.status);
+      Tracing.end(span);
+      return result;
+    } catch (err) {
+      Tracing.end(span, err);
+      throw err;
+    }
+  }
+
+  /** `run` as a span below `parent` (no tracing or no parent: just run), ended when its result settles, failed when it throws. */
+  static within<T>(
+    tracing: Tracing | undefined,
+    parent: TraceSpan | undefined,
+    name: string,
+    attributes: Attributes,
+    run: () => T | Promise<T>,
+  ): { result: T | Promise<T>; span?: TraceSpan } {
+    if (!tracing || !parent) return { result: run() };
+    const span = tracing.child(parent, name, attributes);
+    try {
+      const result = run();
+      if (result instanceof Promise)
+        result.then(
+          () => Tracing.end(span),
+          (err) => Tracing.end(span, err),
+        );
+      else Tracing.end(span);
+      return { result, span };
+    } catch (err) {
+      Tracing.end(span, err);
+      throw err;
+    }
+  }
+
   /** A step below `parent` in the same trace. */
   child(parent: TraceSpan, name: string, attributes?: Attributes, kind: SpanKind = SpanKind.INTERNAL): TraceSpan {
     return this.tracer.startSpan(name, { kind, attributes }, trace.setSpan(ROOT_CONTEXT, parent));
+  }
+
+  /** A publication's span below `parent`: its `carrier` goes out with the message. */
+  publishing(parent: TraceSpan, topic: string): TraceSpan {
+    return this.child(parent, `publish ${topic}`, { 'messaging.destination.name': topic, 'messaging.operation.type': 'send' }, SpanKind.PRODUCER);
   }
 
   /** What a publication carries so that its consumer continues the trace of `span`. */

@@ -9,7 +9,7 @@ import type { Static } from '@sinclair/typebox';
 import { KAFKA_TOPIC, type Config, type ConfigResult, type PortVariable, type Topics, type TracingConfig } from './config.ts';
 import type { Env } from './read.ts';
 import type { Role } from './process.ts';
-import type { EnvSchema } from '../env.ts';
+import type { EnvSchema } from './schema.ts';
 
 const PORT_VARIABLES: PortVariable[] = ['PORT', 'STREAM_PORT', 'STREAM_API_PORT', 'MQTT_PORT', 'PG_PORT'];
 
