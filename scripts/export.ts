@@ -11,7 +11,7 @@ import { withScriptDatabase } from '../adapters/edges/store-data.ts';
 import { settledHead } from '../adapters/edges/postgres-log-settled.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { toExported, type ExportedEvent } from '../actors/kernel/event-log.ts';
-import { isPartial, partialExport } from '../adapters/process/partial-export.ts';
+import { isPartial, isSelectedInput, partialExport } from '../adapters/process/partial-export.ts';
 import { cli } from './cli.ts';
 
 const { values, positionals, fail, int } = cli({
@@ -30,6 +30,7 @@ if (positionals[0] && values.out) fail('the file is given twice (FILE and --out)
 const outFile = positionals[0] ?? values.out;
 const from = int('from', 1, { min: 1 });
 const to = int('to', Number.MAX_SAFE_INTEGER, { min: 1 });
+if (from > to) fail(`--from ${from} is after --to ${to}: the range is empty`);
 const config = loadConfigOrExit();
 // logs go to stderr so stdout stays pure NDJSON
 const log = createLogger({
@@ -40,10 +41,11 @@ const log = createLogger({
 const out: NodeJS.WritableStream = outFile ? createWriteStream(outFile) : process.stdout;
 
 const selection = { from, to, ...(values.customer !== undefined ? { customer: values.customer } : {}) };
-const count = await withScriptDatabase(config, log, async ({ db }) => {
+const { count, inputs, beyond } = await withScriptDatabase(config, log, async ({ db }) => {
   const eventLog = new PostgresEventLog(db, { log });
   // read no further than the log is final: an event in a transaction still open below it would be missed for good
   const settled = await settledHead(db);
+  if (from > settled) return { count: 0, inputs: 0, beyond: settled };
   async function* read(fromPosition: number, toPosition: number): AsyncIterable<ExportedEvent[]> {
     for await (const page of eventLog.pages({ fromPosition, toPosition: Math.min(toPosition, settled) })) yield page.map(toExported);
   }
@@ -54,6 +56,7 @@ const count = await withScriptDatabase(config, log, async ({ db }) => {
     idleTimeoutS: config.recommender.idleTimeoutS,
   };
   let n = 0;
+  let inputs = 0;
   let chunk = '';
   const flush = async () => {
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
@@ -63,16 +66,25 @@ const count = await withScriptDatabase(config, log, async ({ db }) => {
     for await (const e of partialExport(read, selection, settings)) {
       chunk += `${JSON.stringify(e)}\n`;
       n++;
+      if (isSelectedInput(e)) inputs++;
       if (chunk.length > 1 << 16) await flush();
     }
   } else
     for await (const page of read(from, to)) {
-      for (const e of page) chunk += `${JSON.stringify(e)}\n`;
+      for (const e of page) {
+        chunk += `${JSON.stringify(e)}\n`;
+        if (isSelectedInput(e)) inputs++;
+      }
       await flush();
       n += page.length;
     }
   await flush();
-  return n;
+  return { count: n, inputs, beyond: undefined };
 });
 if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
-process.stderr.write(`exported ${count} events\n`);
+if (beyond !== undefined) process.stderr.write(`export: nothing to export: --from ${from} is beyond the log's head (position ${beyond})\n`);
+else {
+  process.stderr.write(`exported ${count} events\n`);
+  // an export a replay would call identical while comparing nothing
+  if (inputs === 0) process.stderr.write('export: warning: the selection has no inputs: its replay compares nothing\n');
+}

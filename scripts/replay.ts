@@ -15,6 +15,7 @@ import { createGunzip } from 'node:zlib';
 import { loadConfigOrExit } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { withScriptDatabase } from '../adapters/edges/store-data.ts';
+import { settledHead } from '../adapters/edges/postgres-log-settled.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { toExported } from '../actors/kernel/event-log.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/edges/cache-store.ts';
@@ -49,6 +50,7 @@ for (const [what, path] of [
   if (path && !existsSync(path)) args.fail(`no such ${what}: ${path}`);
 const fromPosition = args.int('from', 1, { min: 1 });
 const toPosition = args.int('to', Number.MAX_SAFE_INTEGER, { min: 1 });
+if (fromPosition > toPosition) args.fail(`--from ${fromPosition} is after --to ${toPosition}: the range is empty`);
 const config = loadConfigOrExit();
 const log = createLogger({ level: 'warn' });
 const scorer = await inProcessScorer(values.model ?? config.recommender.modelFile);
@@ -79,10 +81,14 @@ function print(r: ReplayReport) {
   if (diverged(r))
     for (const why of whyDiverged(r, { modelFile: values.model ?? (config.recommender.modelFile || DEFAULT_MODEL_FILE), dataDir: values.data }))
       console.log(`why: ${why}`);
+  // identical with nothing compared says nothing: an empty file, or a range of outputs and records only
+  if (r.inputs === 0) console.log('replay: warning: the selection has no inputs: nothing was compared');
   console.log(diverged(r) ? 'replay: DIVERGED' : 'replay: identical');
 }
 
-let report!: ReplayReport;
+let report: ReplayReport | undefined;
+/** Why there is nothing to replay (a range past the log's head). */
+let nothing: string | undefined;
 try {
   if (values.file && values.data) {
     report = await replay(fromFile(values.file), { ...storeFromCsv(values.data), scorer, settings });
@@ -91,6 +97,11 @@ try {
       const store = values.data ? storeFromCsv(values.data) : { catalogue: await loadCatalogue(db), customers: await loadCustomers(db) };
       if (values.file) return replay(fromFile(values.file), { ...store, scorer, settings });
       const eventLog = new PostgresEventLog(db, { log });
+      const head = await settledHead(db);
+      if (fromPosition > head) {
+        nothing = `--from ${fromPosition} is beyond the log's head (position ${head})`;
+        return undefined;
+      }
       async function* read(from: number, to: number): AsyncIterable<ExportedEvent[]> {
         for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield page.map(toExported);
       }
@@ -108,6 +119,10 @@ try {
   process.stderr.write(
     `replay: ${values.file ? `could not replay ${values.file}` : "could not replay the database's log"}: ${(err as Error)?.message ?? err}\n`,
   );
+  process.exit(1);
+}
+if (!report) {
+  process.stderr.write(`replay: nothing to replay: ${nothing}\n`);
   process.exit(1);
 }
 print(report);

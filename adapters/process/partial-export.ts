@@ -4,6 +4,9 @@
  * - a `partial_export` header, which tells replay to end visits idle only where the export says so;
  * - the `recommender_started`, `detector_started` and `catalogue_loaded` records in force at `from` (settings, model,
  *   catalogue, customer table), and for one customer the `process` stream's records within the range;
+ * - the `recommender_started` and `detector_started` records from those in force when the earliest visit open at `from`
+ *   began, marked `context`: a visit that began before a restart had its early inputs handled by the processors then
+ *   running (settings, and whether the recommender ran at all);
  * - the state of every visit open at `from`: its inputs and outputs from the visit's first input on, marked `context`
  *   (replayed, not compared);
  * - the outputs of its inputs logged after `to` (within OUTPUTS_AFTER positions), as a decision is logged after its
@@ -17,6 +20,7 @@ import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
 import { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { inDecisionOrder } from './decision-order.ts';
 import { Replayer, type IdleEnd, type RecommenderSettings } from './replay.ts';
+import { causeOf } from './processor-contract.ts';
 
 export interface Selection {
   from: number;
@@ -31,6 +35,7 @@ export type ReadLog = (from: number, to: number) => AsyncIterable<ExportedEvent[
 /** How far past `to` the outputs of the selection's inputs are looked for. */
 const OUTPUTS_AFTER = 10_000;
 const IN_FORCE = new Set(['recommender_started', 'detector_started', 'catalogue_loaded']);
+const STARTS = new Set(['recommender_started', 'detector_started']);
 const INPUTS = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
 
 interface Plan {
@@ -40,6 +45,13 @@ interface Plan {
   openVisits: Map<string, number>;
   /** The selection's idle ends, by position. */
   idleEnds: IdleEnd[];
+  /** The first start (`recommender_started`, `detector_started`) a visit open at `from` needs: its early inputs met those processors. */
+  contextStarts: number;
+}
+
+/** Whether a record is one of the selection's own inputs (not context, not an output): what its replay compares by. */
+export function isSelectedInput(e: ExportedEvent): boolean {
+  return INPUTS.has(e.type) && e.metadata?.source !== 'output' && !e.context;
 }
 
 /** Whether an export of `s` needs more than its records to replay: not the whole log. */
@@ -60,16 +72,18 @@ export async function* partialExport(read: ReadLog, s: Selection, settings: Reco
     message_id: null,
     recorded_at: new Date().toISOString(),
   };
-  const start = Math.min(s.from, ...plan.inForce, ...plan.openVisits.values());
+  const start = Math.min(s.from, plan.contextStarts, ...plan.inForce, ...plan.openVisits.values());
   const stream = s.customer !== undefined ? `customer-${s.customer}` : undefined;
   const selected = (e: ExportedEvent) => stream === undefined || e.stream_id === stream || e.stream_id === 'process';
-  /** The selection's inputs, by id: their outputs logged after `to` go along. */
+  /** The selection's inputs near its end, by id: their outputs logged after `to` go along (none further back can have one). */
   const inputs = new Set<string>();
+  const late = s.to - OUTPUTS_AFTER;
   let next = 0;
   for await (const page of read(start, s.to))
     for (const e of page) {
       if (e.position < s.from) {
         if (plan.inForce.has(e.position)) yield e;
+        else if (STARTS.has(e.type) && e.position >= plan.contextStarts) yield { ...e, context: true };
         else {
           const opened = plan.openVisits.get(e.stream_id);
           if (opened !== undefined && e.position >= opened) yield { ...e, context: true };
@@ -78,13 +92,16 @@ export async function* partialExport(read: ReadLog, s: Selection, settings: Reco
       }
       for (; next < plan.idleEnds.length && plan.idleEnds[next].position <= e.position; next++) yield idleEndRecord(plan.idleEnds[next]);
       if (!selected(e)) continue;
-      if (e.message_id && INPUTS.has(e.type) && e.metadata?.source !== 'output') inputs.add(e.message_id);
+      if (e.position > late && e.message_id && isSelectedInput(e)) inputs.add(e.message_id);
       yield e;
     }
   for (; next < plan.idleEnds.length; next++) yield idleEndRecord(plan.idleEnds[next]);
   if (s.to >= Number.MAX_SAFE_INTEGER - OUTPUTS_AFTER) return;
   for await (const page of read(s.to + 1, s.to + OUTPUTS_AFTER))
-    for (const e of page) if (e.metadata?.source === 'output' && e.message_id && inputs.has(e.message_id.slice(0, e.message_id.indexOf(':')))) yield e;
+    for (const e of page) {
+      const cause = e.metadata?.source === 'output' && e.message_id ? causeOf(e.message_id) : undefined;
+      if (cause !== undefined && inputs.has(cause)) yield e;
+    }
 }
 
 function idleEndRecord(end: IdleEnd): ExportedEvent {
@@ -101,7 +118,11 @@ function idleEndRecord(end: IdleEnd): ExportedEvent {
   };
 }
 
-/** The log from its start to `to` through a replayer without a store: the records in force, the visits open at `from`, the idle ends. */
+/**
+ * The log from its start to `to` through a replayer without a store: the records in force, the visits open at `from`,
+ * the idle ends. It keeps no outputs (`compare: false`): what it holds grows with the customers and the selection's
+ * idle ends, not with the log.
+ */
 async function planOf(read: ReadLog, s: Selection, settings: RecommenderSettings): Promise<Plan> {
   const idleEnds: IdleEnd[] = [];
   const selected = (id: string) => s.customer === undefined || id === s.customer;
@@ -110,13 +131,16 @@ async function planOf(read: ReadLog, s: Selection, settings: RecommenderSettings
     customers: new Map(),
     scorer: { synchronous: true, score: (_c, coupons) => coupons.map(() => 0) },
     settings,
+    compare: false,
     onIdleEnd: (end) => {
-      if (end.position >= s.from && selected(end.id)) idleEnds.push(end);
+      if (end.position >= s.from && end.position <= s.to && selected(end.id)) idleEnds.push(end);
     },
   });
   const last = new Map<string, number>();
   /** Each customer's first input since they last had no session and no shopper, by stream. */
   const visitStart = new Map<string, number>();
+  /** The earliest of the starts in force when each visit began, by stream. */
+  const startedBy = new Map<string, number>();
   let openVisits: Map<string, number> | undefined;
   async function* all() {
     for await (const page of read(1, s.to)) yield* page;
@@ -131,14 +155,23 @@ async function planOf(read: ReadLog, s: Selection, settings: RecommenderSettings
       if (e.position >= s.from && openVisits === undefined) openVisits = open(replayer, visitStart, selected);
       if (INPUTS.has(e.type) && e.metadata?.source !== 'output') {
         const id = String(e.data?.id);
-        if (!replayer.live(id)) visitStart.set(`customer-${id}`, e.position);
+        if (!replayer.live(id) && e.position < s.from) {
+          visitStart.set(`customer-${id}`, e.position);
+          startedBy.set(
+            `customer-${id}`,
+            Math.min(last.get('recommender_started') ?? Number.POSITIVE_INFINITY, last.get('detector_started') ?? Number.POSITIVE_INFINITY),
+          );
+        }
       }
       if (replayer.feedSync(e)) await replayer.settle();
     }
   } finally {
     replayer.stop();
   }
-  return { inForce: new Set(last.values()), openVisits: openVisits ?? new Map(), idleEnds: idleEnds.sort((a, b) => a.position - b.position) };
+  const atFrom = openVisits ?? new Map<string, number>();
+  let contextStarts = Number.POSITIVE_INFINITY;
+  for (const stream of atFrom.keys()) contextStarts = Math.min(contextStarts, startedBy.get(stream) ?? Number.POSITIVE_INFINITY);
+  return { inForce: new Set(last.values()), openVisits: atFrom, idleEnds: idleEnds.sort((a, b) => a.position - b.position), contextStarts };
 }
 
 /** The selected customers whose visit is open now (a session or a shopper), by stream, and where it began. */

@@ -90,6 +90,12 @@ export function outputId(causeId: string, type: string, n = 0): string {
   return `${causeId}:${type}${n ? `:${n}` : ''}`;
 }
 
+/** The id of the input an output came from (what `outputId` put before the first `:`); none for an id without one. */
+export function causeOf(outputId: string): string | undefined {
+  const colon = outputId.indexOf(':');
+  return colon < 0 ? undefined : outputId.slice(0, colon);
+}
+
 /** The id a logged input goes by: its stable id, or its position when it has none. */
 export function loggedInputId(logged: Pick<LoggedEvent, 'position' | 'messageId'>): string {
   return logged.messageId ?? `position-${logged.position}`;

@@ -12,7 +12,7 @@ import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
 
 export type { ExportedEvent };
 import type { Input, Output } from './processor-contract.ts';
-import { loggedInputId } from './processor-contract.ts';
+import { causeOf, loggedInputId } from './processor-contract.ts';
 import { RecommenderProcessor } from '../recommender/processor.ts';
 import { DetectorProcessor } from '../detector/processor.ts';
 import { inDecisionOrder } from './decision-order.ts';
@@ -36,6 +36,11 @@ export interface ReplayDeps {
   /** Used until the log says otherwise. */
   settings: RecommenderSettings;
   detector?: DetectorSettings;
+  /**
+   * False: outputs are neither kept nor compared (a partial export's plan, which reads only the visits' lives), so
+   * memory does not grow with the log.
+   */
+  compare?: boolean;
   /** A session (`session`) or a detector's shopper (`shopper`) ended idle while the input at `position` was replayed. */
   onIdleEnd?(end: IdleEnd): void;
 }
@@ -124,9 +129,11 @@ export class Replayer {
   /** The position of the input being replayed (where an idle end happens). */
   private at = 0;
   inputs = 0;
+  private readonly compare: boolean;
 
   constructor(private deps: ReplayDeps) {
     this.settings = deps.settings;
+    this.compare = deps.compare !== false;
     const { catalogue, customers, scorer } = deps;
     this.recommender = new RecommenderProcessor({
       catalogue: () => catalogue,
@@ -158,7 +165,7 @@ export class Replayer {
   feedSync(e: ExportedEvent): boolean {
     if (isOutput(e)) {
       if (e.context) return false; // a partial export's context: replayed, not compared
-      if (OUTPUT_TYPES.has(e.type) && e.message_id)
+      if (OUTPUT_TYPES.has(e.type) && e.message_id && this.compare)
         this.recorded.set(e.message_id, { type: e.type, data: DECISIONS.has(e.type) ? upcastDecision(e.data) : e.data });
       if (e.type === 'prediction' || e.type === 'no_prediction') {
         this.sources.decided();
@@ -176,8 +183,8 @@ export class Replayer {
     this.at = e.position;
     // what a processor reads of the entry (fromExported would also parse recorded_at, which none of them reads)
     const input: Input = { logged: { position: e.position, version: e.version, messageId: e.message_id ?? undefined }, event };
-    if (e.context) this.contextInputs.add(loggedInputId(input.logged));
-    else this.inputs++;
+    if (!e.context) this.inputs++;
+    else if (this.compare) this.contextInputs.add(loggedInputId(input.logged));
     // as live: the detector first (its focus goes on to the sessions), then the sessions
     if (this.detector?.consumes.includes(event.kind as never)) {
       for (const o of this.detector.handle(input)) {
@@ -191,9 +198,12 @@ export class Replayer {
 
   /** A record that is neither an input nor an output: a start, a reload, a partial export's idle end or header. */
   private control(e: ExportedEvent) {
-    // the catalogue the decisions from here on rendered their coupons from (a log recorded before versions: unknown)
-    if ((e.type === 'recommender_started' || e.type === 'catalogue_loaded') && typeof e.data?.catalogue === 'string') this.loggedCatalogue = e.data.catalogue;
-    if (e.type === 'recommender_started' || e.type === 'catalogue_loaded') this.sources.note(e);
+    // the catalogue the decisions from here on rendered their coupons from (a log recorded before versions: unknown);
+    // a partial export's context start only sets the recommender going for the visits open at its start
+    if ((e.type === 'recommender_started' || e.type === 'catalogue_loaded') && !e.context) {
+      if (typeof e.data?.catalogue === 'string') this.loggedCatalogue = e.data.catalogue;
+      this.sources.note(e);
+    }
     if (e.type === 'recommender_started') {
       // a restart: settings may have changed, and live sessions were rebuilt from the log
       this.settings = { ...this.settings, ...e.data.settings };
@@ -237,6 +247,7 @@ export class Replayer {
   }
 
   private keep(outputs: Output[]) {
+    if (!this.compare) return;
     for (const o of outputs) this.produced.set(o.messageId, { type: o.type, data: o.data });
   }
 
@@ -291,7 +302,8 @@ export class Replayer {
 
   /** An output a partial export's context input caused (an output id is its cause's id, `:` and what it is). */
   private fromContext(outputId: string): boolean {
-    return this.contextInputs.size > 0 && this.contextInputs.has(outputId.slice(0, outputId.indexOf(':')));
+    const cause = causeOf(outputId);
+    return cause !== undefined && this.contextInputs.has(cause);
   }
 
   stop() {
