@@ -17,7 +17,8 @@
  * Then off-policy evaluation: a log of 20,000 visits under the default policy with EXPLORATION_RATE 0.2 (visits
  * without walking, COUPON_VALIDITY=check as live), the uplift policy evaluated from it (IPS, self-normalised IPS,
  * doubly robust) against its true value on the same focuses. `--coverage` repeats that for store seeds 1–10.
- *   npm run bench:quality -- [--json] [--seed N] [--model FILE] [--uplift FILE] [--threshold X] [--hours H] [--average N] [--visits N] [--write-log FILE] [--coverage]
+ * `--budget X`: every policy of the day under DISCOUNT_BUDGET X (the live rule, actors/recommender/discount-budget.ts).
+ *   npm run bench:quality -- [--json] [--seed N] [--model FILE] [--uplift FILE] [--threshold X] [--hours H] [--average N] [--visits N] [--budget X] [--write-log FILE] [--coverage]
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { cli } from './cli.ts';
@@ -31,7 +32,7 @@ import { evaluateLog, type LogLine } from '../adapters/recommender/off-policy-lo
 
 const { values, int, num, fail } = cli({
   usage:
-    'npm run bench:quality -- [--json] [--seed N] [--model FILE] [--uplift FILE] [--threshold X] [--hours H] [--average N] [--visits N] [--write-log FILE] [--coverage]',
+    'npm run bench:quality -- [--json] [--seed N] [--model FILE] [--uplift FILE] [--threshold X] [--hours H] [--average N] [--visits N] [--budget X] [--write-log FILE] [--coverage]',
   summary:
     'Do the coupons we pick pay? Incremental margin per visit against offering nothing, for control, random, highest discount, the model, the uplift policy and the oracle, on a store no policy was trained on; then off-policy estimates of the uplift policy from a logged run.',
   options: {
@@ -43,6 +44,7 @@ const { values, int, num, fail } = cli({
     hours: { type: 'string', arg: 'H', help: 'hours of the simulated day (default 10)' },
     average: { type: 'string', arg: 'N', help: 'shoppers in the store on average (default 20)' },
     visits: { type: 'string', arg: 'N', help: 'visits of the off-policy log (default 20000)' },
+    budget: { type: 'string', arg: 'X', help: "DISCOUNT_BUDGET for every policy of the day: the coupons' discounts offered per UTC day (default 0: none)" },
     'write-log': { type: 'string', arg: 'FILE', help: 'write the off-policy log (JSON lines, the input of npm run evaluate)' },
     coverage: { type: 'boolean', help: 'also run the off-policy evaluation for store seeds 1–10 and count the intervals that cover the truth' },
   },
@@ -51,11 +53,12 @@ const seed = int('seed', 4242),
   threshold = num('threshold', 0.2, { min: 0, max: 1 }),
   hours = num('hours', 10, { min: 0 }),
   average = num('average', 20, { min: 0 }),
-  logVisits = int('visits', 20_000, { min: 1 });
+  logVisits = int('visits', 20_000, { min: 1 }),
+  budget = num('budget', 0, { min: 0 });
 for (const f of [values.model, values.uplift]) if (f !== undefined && !existsSync(f)) fail(`no such model file: ${f}`);
 const model = loadCouponModel(values.model || undefined);
 const upliftModel = loadUpliftModel(values.uplift || undefined);
-const TOP1 = { maxCoupons: 5, couponValidity: 'ignore' as const };
+const TOP1 = { maxCoupons: 5, couponValidity: 'ignore' as const, ...(budget > 0 ? { discountBudget: budget } : {}) };
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
 // ---------------------------------------------------------------- the policies on a simulated day
@@ -151,6 +154,7 @@ const result = {
   model: `${model.model.kind} (trained on seed ${model.model.seed})`,
   visits: day.visits,
   focuses: day.focuses,
+  ...(budget > 0 ? { budget } : {}),
   policies: figures,
   ope: {
     visits: ope.visits,
@@ -170,7 +174,7 @@ if (values.json) {
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   console.log(
-    `bench:quality — store seed ${seed} (model: ${result.model}), ${day.visits} visits over ${hours} h (average ${average} inside), ${day.focuses} focuses, COUPON_VALIDITY=ignore\n`,
+    `bench:quality — store seed ${seed} (model: ${result.model}), ${day.visits} visits over ${hours} h (average ${average} inside), ${day.focuses} focuses, COUPON_VALIDITY=ignore${budget > 0 ? `, DISCOUNT_BUDGET ${budget}` : ''}\n`,
   );
   console.log(row(['policy', 'incremental margin / visit', 'margin / visit', 'redemption rate', 'offers / visit']));
   console.log(row(['---', '---:', '---:', '---:', '---:']));

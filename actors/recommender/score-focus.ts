@@ -14,6 +14,8 @@ export interface ScoringSettings {
   policy?: 'model' | 'uplift';
   /** EXPLORATION_RATE (absent: 0). */
   explorationRate?: number;
+  /** The discount this process may offer per UTC day of event time (absent or 0: no budget; actors/recommender/discount-budget.ts). */
+  discountBudget?: number;
 }
 
 /**

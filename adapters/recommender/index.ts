@@ -13,6 +13,7 @@ import { remoteScorer } from '../edges/remote-scorer.ts';
 import { inProcessScorer } from '../edges/scorers.ts';
 import { RecommenderProcessor } from './processor.ts';
 import { recoverSessions } from './recovery.ts';
+import { spentFromLog } from './budget-spent.ts';
 import { recommenderRoutes } from './routes.ts';
 import { redemptionLog } from './redemptions.ts';
 import { couponDatesWarning } from '../../actors/recommender/coupon-validity.ts';
@@ -67,6 +68,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     // logged only where they are not the defaults, so the start record of the default policy is what it was
     ...(uplift ? { policy: 'uplift' as const } : {}),
     ...(rc.explorationRate > 0 ? { explorationRate: rc.explorationRate } : {}),
+    ...(rc.discountBudget > 0 ? { discountBudget: rc.discountBudget } : {}),
   };
   const processor = new RecommenderProcessor({
     catalogue: () => catalogue,
@@ -133,6 +135,8 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     async recover() {
       const started = Date.now();
       const localFocus = pipeline.handOffLocally && config.roles.includes('detector');
+      // the day's discount budget spent before this start stays spent (before any focus is decided again)
+      if (rc.discountBudget > 0) await spentFromLog(db, processor.budget, rc.discountBudgetShare);
       const recovery = await recoverSessions(ctx.eventLog, processor, { idleTimeoutS: rc.idleTimeoutS, localFocus });
       if (recovery.inputs.length)
         log.info({ sessions: recovery.sessions, inputs: recovery.inputs.length, ms: Date.now() - started }, 'live sessions recovered from the event log');

@@ -19,6 +19,7 @@ import { loggedInputId, outputId, type Input, type Output, type Processor } from
 import { decisionOutput, decisionResult, publishedAgain, type LoggedPrediction } from './decision-record.ts';
 import { visitOf } from '../../actors/recommender/visit.ts';
 import { must } from '../../actors/kernel/must.ts';
+import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -42,11 +43,9 @@ export interface RecommenderProcessorOptions {
   onError?(customerId: string, err: unknown): void;
   /** A session ended idle at event time `ts` (replay and export note these). */
   onIdleEnd?(customerId: string, ts: number): void;
-  /**
-   * The shared log, when other processes (replicas) may write the same customers' streams: a session this process
-   * has not followed is rebuilt from its stream before it decides, and a decision another writer got ahead of is
-   * made again from the log. `localFocus`: focus events a detector here logged as outputs are inputs too.
-   */
+  /** The shared log, when other processes (replicas) may write the same customers' streams: a session this process has not
+   * followed is rebuilt from its stream before it decides, a decision another writer got ahead of is made again from the log.
+   * `localFocus`: focus events a detector here logged as outputs are inputs too. */
   shared?: { log: Pick<EventLog, 'readStream'>; localFocus: boolean; onRebuilt?(why: 'unfollowed' | 'conflict' | 'duplicate'): void };
 }
 
@@ -70,6 +69,8 @@ export class RecommenderProcessor implements Processor {
   private rebuilding = new Map<string, Promise<unknown>>();
   /** A new session's customer row still being read (not in memory), for its loadCustomer to take over. */
   private reading = new Map<string, Promise<CustomerInfo | null>>();
+  /** Discount offered per day of event time by this process's decisions (recovery adds what the log holds). */
+  readonly budget = new DiscountBudget();
 
   constructor(private o: RecommenderProcessorOptions) {
     const machine = sessionMachine.provide({
@@ -142,7 +143,9 @@ export class RecommenderProcessor implements Processor {
     if (recalled) return recalled;
     try {
       const result = scoreFocus(this.o.catalogue(), this.o.scorer(), this.o.settings(), input);
-      return result instanceof Promise ? result.catch((err) => this.failed(String(input.customer.customer_id), err)) : result;
+      // the day's discount budget, after whichever policy chose (counted in decision order: replay repeats it)
+      const budgeted = (r: ScoreResult) => this.budget.apply(r, input.focus.ts, this.o.settings().discountBudget, this.o.catalogue());
+      return result instanceof Promise ? result.then(budgeted, (err) => this.failed(String(input.customer.customer_id), err)) : budgeted(result);
     } catch (err) {
       return this.failed(String(input.customer.customer_id), err);
     }

@@ -97,6 +97,9 @@ export interface Config {
     minExpectedMargin: number;
     upliftModelFile: string;
     explorationRate: number;
+    /** DISCOUNT_BUDGET × DISCOUNT_BUDGET_SHARE: the discount this process may offer per UTC day of event time (0: none). */
+    discountBudget: number;
+    discountBudgetShare: number;
   };
   detector: { focusMinMoves: number; browsingMinMoves: number; browsingRadius: number };
   tracing?: TracingConfig;

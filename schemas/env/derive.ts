@@ -148,6 +148,8 @@ export function deriveConfig(env: Env, value: Static<typeof EnvSchema>, problems
       minExpectedMargin: value.MIN_EXPECTED_MARGIN,
       upliftModelFile: value.UPLIFT_MODEL_FILE,
       explorationRate: value.EXPLORATION_RATE,
+      discountBudget: value.DISCOUNT_BUDGET * value.DISCOUNT_BUDGET_SHARE,
+      discountBudgetShare: value.DISCOUNT_BUDGET_SHARE,
     },
     detector: { focusMinMoves: value.FOCUS_MIN_MOVES, browsingMinMoves: value.BROWSING_MIN_MOVES, browsingRadius: value.BROWSING_RADIUS },
     ...tracing(value),

@@ -22,6 +22,12 @@ export const RECOMMENDER_VARIABLES = {
   MIN_EXPECTED_MARGIN: Num('POLICY=uplift: minimum expected incremental margin (currency units) for a coupon to be offered', 0, -1_000_000),
   UPLIFT_MODEL_FILE: Str('POLICY=uplift: uplift model JSON (default: the committed one)', ''),
   EXPLORATION_RATE: Num('Share of focuses explored (half offered nothing, half a random eligible coupon), each decision logged with its probability', 0, 0, 1),
+  DISCOUNT_BUDGET: Num(
+    "Total discount (the sum of the offered coupons' discount values, in percent points) a store may offer per UTC day of event time, for every policy; 0 = no budget (docs/quality.md)",
+    0,
+    0,
+  ),
+  DISCOUNT_BUDGET_SHARE: Num('Share of DISCOUNT_BUDGET this process enforces: with N replicas give each 1/N (replicas do not coordinate)', 1, 0, 1),
 };
 
 export const DETECTOR_VARIABLES = {
