@@ -59,7 +59,7 @@ export function kafkaClient(bootstrap: string): KafkaAt {
 const admin = (kafka: KafkaAt) => new Admin({ clientId: 'storeflow-test', bootstrapBrokers: kafka.brokers, retries: 5, retryDelay: 500 });
 
 /** Creates the topics that are missing (6 partitions, as storeflow does). */
-async function ensureTopics(kafka: KafkaAt, names: string[]): Promise<void> {
+export async function ensureTopics(kafka: KafkaAt, names: string[]): Promise<void> {
   const a = admin(kafka);
   try {
     await createTopics(a, names, 6);

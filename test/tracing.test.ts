@@ -7,41 +7,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { findMosquitto, Mosquitto } from '../scripts/soak-services.ts';
 import { freePort } from '../adapters/edges/ports.ts';
+import { otlpReceiver, type ExportedSpan } from './otlp-receiver.ts';
 import { startTestApp, waitFor, type TestApp } from './helpers.ts';
-
-interface ExportedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  links?: { traceId: string; spanId: string }[];
-}
-
-/** An OTLP/HTTP receiver (JSON encoding): every span posted to /v1/traces. */
-async function otlpReceiver(): Promise<{ url: string; spans: ExportedSpan[]; close: () => Promise<void> }> {
-  const spans: ExportedSpan[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      if (req.url === '/v1/traces' && req.headers['content-type']?.startsWith('application/json')) {
-        const doc = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: ExportedSpan[] }[] }[] };
-        for (const r of doc.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((ok) => server.listen(port, '127.0.0.1', ok));
-  return { url: `http://127.0.0.1:${port}`, spans, close: () => new Promise((ok) => server.close(() => ok())) };
-}
 
 const mosquittoBin = findMosquitto();
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
