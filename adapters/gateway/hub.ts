@@ -224,6 +224,10 @@ export class StreamHub {
     const fromTime = start.from === 'time' ? start.ms : undefined;
     // from a time: the first event recorded at or after it (recorded_at is indexed)
     let cursor = start.from === 'ordinal' ? start.position : fromTime !== undefined ? await eventLog.firstPositionSince(fromTime) : 0;
+    // a replay capped at the tail's delivered position goes live only once the tail has delivered what the log held
+    // when the client came: what the tail delivers after that comes live, so a burst behind it is replayed (paced)
+    const live = this.o.live;
+    const target = live?.position !== undefined ? await this.head() : undefined;
     const page = (from: number) => eventLog.streamPage(from, { fromTime, type, limit: pageSize, toPosition: this.o.live?.position });
     let next: Promise<StreamPageRow[]> | undefined = page(cursor);
     for (;;) {
@@ -271,6 +275,12 @@ export class StreamHub {
       }
       c.uncork();
       if (n) this.m.sent.inc({ phase: 'replay' }, n);
+      if (rows.length < pageSize && target !== undefined && (live?.position ?? target) < target) {
+        await new Promise((ok) => setTimeout(ok, 10));
+        if (c.closed) return;
+        next = page(cursor);
+        continue;
+      }
       if (rows.length < pageSize) {
         // room for the held events before they go out
         await c.settled();
