@@ -20,6 +20,7 @@ import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { inputId } from '../adapters/process/processor-contract.ts';
 import pgModule from '@databases/pg';
+import type { PredictionFlatT } from '../schemas/messages.ts';
 
 const createConnectionPool: typeof pgModule.default =
   (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
@@ -343,7 +344,7 @@ test('a focus logged just before a crash is decided at the next start, also when
       input(t.focus, { id: '2', ts: T + 4, dep: 'Women' }),
     ]);
     await app.stop();
-    const got = await collect(client, [t.prediction]);
+    const got = await collect<PredictionFlatT>(client, [t.prediction]);
     again = await startTestApp({ ...app.env });
     const decisions = await waitFor(
       async () => {
