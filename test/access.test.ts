@@ -314,7 +314,7 @@ test("the dashboard's stream: customer events only, and only with the token (a s
   const [expires, mac] = cfg.stream.ticket.split('.');
   assert.is((await stream(`${base}&ticket=${Number(expires) + 1000}.${mac}`)).status, 401, 'a ticket with another expiry');
   assert.is((await stream(`${base}&ticket=${Date.now() - 1}.${mac}`)).status, 401, 'an expired ticket');
-  const cookie = (await call(app, 'POST', '/auth', { token: TOKEN })).headers.get('set-cookie')!.split(';')[0];
+  const cookie = must((await call(app, 'POST', '/auth', { token: TOKEN })).headers.get('set-cookie'), 'the set-cookie header').split(';')[0];
   assert.is((await stream(base, { cookie })).status, 101);
   assert.is((await stream(base, bearer(TOKEN))).status, 101);
 

@@ -10,6 +10,7 @@ import { CLOSE, createGateway, type GatewayHandle, type GatewayOptions } from '.
 import { startTestApp, waitFor, sleep, dropSchema, uniqueName, type TestApp } from './helpers.ts';
 import type { Env } from '../schemas/env.ts';
 import { sql } from '../adapters/edges/database.ts';
+import { must } from '../actors/kernel/must.ts';
 
 // ---------- helpers
 
@@ -64,7 +65,7 @@ function listen(url: string, opts: WebSocket.ClientOptions = {}): Listener {
 
 /** A listener on a stream, resolved once the server has registered it (so live events reach it). */
 async function joined(app: { gw: GatewayHandle }, location: string, query = '', want = 1): Promise<Listener> {
-  const id = location.split('/').pop()!;
+  const id = must(location.split('/').pop(), 'the stream id');
   const before = app.gw.clients().get(id) ?? 0;
   const l = listen(location + query);
   await l.opened;

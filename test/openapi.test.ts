@@ -126,7 +126,10 @@ test("the gateway's internal API documents itself on its own port (/docs, /docs/
       .map((o) => o.key)
       .sort();
     assert.equal(keys, ['DELETE /event-stream/{id}', 'GET /event-stream/', 'GET /event-stream/version/', 'GET /event-stream/{id}', 'POST /event-stream/']);
-    const post = operations(doc).find((o) => o.key === 'POST /event-stream/')!.op;
+    const post = must(
+      operations(doc).find((o) => o.key === 'POST /event-stream/'),
+      'POST /event-stream/',
+    ).op;
     assert.ok(
       Object.values<any>(post.requestBody.content['application/json'].examples).some((e) => e.value.routing_key === 'abc'),
       "seed 004's example",

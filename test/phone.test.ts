@@ -20,6 +20,7 @@ import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import { createPhone, applyPhone } from '../web/phone-state.js';
 // @ts-expect-error plain browser JavaScript, no type declarations
 import { discountText, offerTerms, validity, productLines, noOfferLine } from '../web/coupon-words.js';
+import { must } from '../actors/kernel/must.ts';
 
 /** Wide enough for the page to draw the phone's frame (a phone itself gets the page full screen). */
 const PHONE = { width: 540, height: 940 };
@@ -58,18 +59,18 @@ async function openPhone(app: TestApp, id: string): Promise<Page & { problems: s
 /** The phone's screen, read at one instant: the visit line and every card, field by field. */
 const screen = (page: Page) =>
   page.evaluate(() => ({
-    greeting: document.querySelector('#greeting')!.textContent,
-    visit: document.querySelector('#visit')!.textContent,
-    count: document.querySelector('#offer-count')!.textContent,
+    greeting: document.querySelector('#greeting')?.textContent,
+    visit: document.querySelector('#visit')?.textContent,
+    count: document.querySelector('#offer-count')?.textContent,
     empty: document.querySelector('#offers li.empty')?.textContent ?? null,
     offers: [...document.querySelectorAll<HTMLElement>('#offers li.offer')].map((li) => ({
       coupon: Number(li.dataset.coupon),
-      discount: li.querySelector('.discount')!.textContent,
-      terms: li.querySelector('.terms')!.textContent,
-      department: li.querySelector('.department')!.textContent,
+      discount: li.querySelector('.discount')?.textContent,
+      terms: li.querySelector('.terms')?.textContent,
+      department: li.querySelector('.department')?.textContent,
       products: [...li.querySelectorAll('.products li')].map((p) => p.textContent),
-      validity: li.querySelector('.validity')!.textContent,
-      when: li.querySelector('.when')!.textContent!.replace(/\d\d:\d\d:\d\d/, 'HH:MM:SS'),
+      validity: li.querySelector('.validity')?.textContent,
+      when: li.querySelector('.when')?.textContent?.replace(/\d\d:\d\d:\d\d/, 'HH:MM:SS'),
     })),
   }));
 
@@ -82,7 +83,10 @@ function expectedCard(p: any) {
     buy_all: `when you buy all ${c.how_many} together`,
     department: `on the whole ${c.department} department`,
   };
-  const coupon = SMALL_STORE.coupons.find((k) => k[0] === c.id)!;
+  const coupon = must(
+    SMALL_STORE.coupons.find((k) => k[0] === c.id),
+    `coupon ${c.id} of the small store`,
+  );
   assert.equal([c.start_date, c.end_date], ['2020-01-01', '2030-12-31'], 'a coupon of the small store valid now');
   return {
     coupon: c.id,
@@ -120,7 +124,7 @@ browserTest(
       await waitFor(() => published.some((p) => p.body.customer.id === '2'), 10_000, "customer 2's coupon");
 
       await enter(client, app, '1');
-      await page.waitForFunction(() => document.querySelector('#visit')!.textContent === 'In the store', null, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelector('#visit')?.textContent === 'In the store', null, { timeout: 10_000 });
       await focus(client, app, '1', 'Men');
       const first = await waitFor(() => published.find((p) => p.body.customer.id === '1'), 10_000, "customer 1's coupon");
       await page.waitForSelector('#offers li.offer[data-products="loaded"]', { timeout: 5000 });
@@ -193,7 +197,7 @@ browserTest(
       assert.equal((await screen(page)).offers, [expectedCard(p.body)]);
       assert.equal(page.problems, []);
     } finally {
-      await browser!.clearCookies();
+      await must(browser, 'the browser').clearCookies();
       await page.close().catch(() => {});
       await client.endAsync();
       await app.close();
