@@ -46,7 +46,18 @@ const COUPON_TYPES: Record<string, string> = { just_discount: 'just discount', b
 
 /** What a row must say about a logged event, written out for every kind this test logs. */
 function expectedRow(e: LoggedEvent, now: number): string[] {
-  const d = e.data as any;
+  // the fields of the kinds below (each kind reads only its own)
+  const d = e.data as {
+    x: number;
+    y: number;
+    dep: string;
+    coupon: { id: number; type: string; department: string; discount: number };
+    score: number;
+    reason: unknown;
+    topic: string;
+    coupons: number;
+    catalogue: string;
+  };
   const customer = e.streamId.startsWith('customer-') ? e.streamId.slice('customer-'.length) : '';
   const places: Record<string, string> = { '900,300': 'aisle by Boys', '700,500': 'Boys' };
   const what: Record<string, () => string> = {

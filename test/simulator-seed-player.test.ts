@@ -8,8 +8,6 @@ import * as assert from 'uvu/assert';
 import { startTestApp, connectClient, collect, waitFor, sleep } from './helpers.ts';
 import { pythonIso, stateTimestamp } from '../actors/simulator/state-at.ts';
 
-const json = async (r: Response) => ({ status: r.status, body: (await r.json()) as any });
-
 test("pythonIso and the query timestamp: the original's datetime shapes", () => {
   assert.equal(
     [pythonIso(Date.UTC(2021, 2, 10, 10)), pythonIso(Date.UTC(2021, 2, 10, 10) + 123)],
