@@ -15,6 +15,7 @@ import pgModule, { sql } from '@databases/pg';
 import { startTestApp, connectClient, waitFor, dropSchema, DATABASE_URL, type TestApp } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
+import type { GatewayHandle } from '../adapters/gateway/index.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import { browser, browserTest, newPage, openDashboard, closeBrowser, WEB_DIR } from './browser.ts';
@@ -335,7 +336,7 @@ test('dashboard endpoints: config, helped with bad input and unknown customers',
 
     const c = (await app.http.inject({ method: 'GET', url: '/dashboard/config?since=0' })).json();
     assert.match(c.stream.path, /^\/event-stream\/[0-9a-f-]{36}$/);
-    assert.is(c.stream.port, (app.roles.get('gateway') as any).streamPort);
+    assert.is(c.stream.port, (app.roles.get('gateway') as GatewayHandle).streamPort);
     assert.is(c.stream.location, null);
     assert.equal(c.plan, JSON.parse(JSON.stringify(STORE_PLAN)));
     assert.equal(c.roles, ['gateway']);

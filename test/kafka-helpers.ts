@@ -66,16 +66,17 @@ export async function produce(kafka: Kafka, topic: string, messages: { key?: str
   }
 }
 
-export interface Received {
+export interface Received<T = Record<string, unknown>> {
   topic: string;
   key: string | null;
   partition: number;
   raw: string;
-  body: any;
+  /** the parsed JSON (the raw text when it is not JSON), read as T */
+  body: T;
 }
 
 /** Everything published on `topics` from their start, in arrival order, until `stop()`. */
-export async function collectKafka(kafka: Kafka, topics: string[]): Promise<{ got: Received[]; stop: () => Promise<void> }> {
+export async function collectKafka<T = Record<string, unknown>>(kafka: Kafka, topics: string[]): Promise<{ got: Received<T>[]; stop: () => Promise<void> }> {
   const admin = kafka.admin();
   await admin.connect();
   const existing = new Set(await admin.listTopics());
@@ -89,20 +90,20 @@ export async function collectKafka(kafka: Kafka, topics: string[]): Promise<{ go
   const consumer: Consumer = kafka.consumer({ groupId: `collect-${Date.now()}-${Math.random().toString(16).slice(2)}`, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topics: names, fromBeginning: true });
-  const got: Received[] = [];
+  const got: Received<T>[] = [];
   let fetched!: () => void;
   const first = new Promise<void>((ok) => (fetched = ok));
   consumer.on(consumer.events.FETCH, () => fetched());
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
       const raw = message.value?.toString('utf8') ?? '';
-      let body: any;
+      let body: unknown;
       try {
         body = JSON.parse(raw);
       } catch {
         body = raw;
       }
-      got.push({ topic, key: message.key?.toString('utf8') ?? null, partition, raw, body });
+      got.push({ topic, key: message.key?.toString('utf8') ?? null, partition, raw, body: body as T });
     },
   });
   await first;

@@ -17,6 +17,7 @@ import { freePort } from '../adapters/edges/ports.ts';
 import { DATABASE_URL, uniqueName, waitFor, sleep, dropSchema } from './helpers.ts';
 import { assertReplicasAgree } from './replicas-verdict.ts';
 import { kafkaForTests, kafkaClient, produce, collectKafka, type KafkaForTests } from './kafka-helpers.ts';
+import type { PredictionEnvelopeT } from '../schemas/messages.ts';
 
 const createConnectionPool: typeof pgModule.default =
   (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
@@ -138,7 +139,7 @@ async function group(label: string) {
       const decisions = await assertReplicasAgree(db, name, sent, { source: 'kafka', customers: CUSTOMERS });
       // every logged prediction was published (seed 003's envelope, keyed by customer); a copy sent again is the same
       // decision. Read from the topic's start by a consumer of its own, after the faults
-      const out = await collectKafka(kafka, [topics.prediction]);
+      const out = await collectKafka<PredictionEnvelopeT>(kafka, [topics.prediction]);
       const key = (customer: string | number, coupon: number) => `${customer}:${coupon}`;
       const wanted = [
         ...new Set(decisions.filter((x) => x.type === 'prediction').map((d) => key(d.data.customer_id, must(d.data.coupon, 'd.data.coupon').id))),

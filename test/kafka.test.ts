@@ -19,6 +19,7 @@ import type { GatewayHandle } from '../adapters/gateway/index.ts';
 import { customerKey, kafkaTopic } from '../adapters/edges/kafka.ts';
 import { parseConfig } from '../schemas/env.ts';
 import { kafkaForTests, kafkaClient, produce, collectKafka, offsets, type KafkaForTests } from './kafka-helpers.ts';
+import type { PredictionEnvelopeT } from '../schemas/messages.ts';
 
 // CommonJS modules: their classes are the `default` of what an ES import gets
 const ajv = new Ajv.default({ allErrors: true });
@@ -128,9 +129,9 @@ it("seed 003's example messages in, prediction result envelopes out (its draft-0
   const t = app.config.topics;
   assert.is(app.config.messageFormat, 'envelope');
   assert.ok(!t.enter.includes('/') && t.enter.endsWith('customer.enter'), t.enter);
-  let out: Awaited<ReturnType<typeof collectKafka>> | undefined;
+  let out: Awaited<ReturnType<typeof collectKafka<PredictionEnvelopeT>>> | undefined;
   try {
-    out = await collectKafka(kafka, [t.prediction]);
+    out = await collectKafka<PredictionEnvelopeT>(kafka, [t.prediction]);
     const got = out.got;
     // seed 003 README's examples, verbatim (department_id 1 = Men), then a focus by category
     await produce(kafka, t.enter, [
@@ -182,7 +183,7 @@ it("seed 003's example messages in, prediction result envelopes out (its draft-0
 it('a poison message on a partition, then good ones: rejected and logged, its offset committed, the good ones decided', async () => {
   const app = await onKafka({ DEAD_LETTER_TOPIC: 'dead' });
   const t = app.config.topics;
-  let out: Awaited<ReturnType<typeof collectKafka>> | undefined;
+  let out: Awaited<ReturnType<typeof collectKafka<Record<string, unknown>>>> | undefined;
   try {
     out = await collectKafka(kafka, [t.prediction, t.deadLetter]);
     const got = out.got;
@@ -201,10 +202,10 @@ it('a poison message on a partition, then good ones: rejected and logged, its of
     assert.equal(rejected.map((e) => (e.data as { code?: unknown }).code).sort(), ['invalid_json', 'schema', 'too_large', 'unknown_department']);
     const predictions = got.filter((g) => g.topic === kafkaTopic(t.prediction));
     assert.equal(
-      predictions.map((p) => p.body.payload.customer_id),
+      predictions.map((p) => (p.body as PredictionEnvelopeT).payload.customer_id),
       [3, 3],
     );
-    assert.is(new Set(predictions.map((p) => p.body.payload.coupon_id)).size, 2, 'no coupon twice in a visit');
+    assert.is(new Set(predictions.map((p) => (p.body as PredictionEnvelopeT).payload.coupon_id)).size, 2, 'no coupon twice in a visit');
     await waitFor(
       async () => {
         const o = await offsets(kafka, must(app.config.kafka, 'app.config.kafka').groupId, t.focus);
@@ -261,7 +262,7 @@ it('the whole loop on Kafka: simulator → detector → recommender → gateway 
     CONSUME_BATCH_SIZE: '100',
   });
   const t = app.config.topics;
-  let out: Awaited<ReturnType<typeof collectKafka>> | undefined;
+  let out: Awaited<ReturnType<typeof collectKafka<Record<string, unknown>>>> | undefined;
   let ws: WebSocket | undefined;
   try {
     out = await collectKafka(kafka, [t.enter, t.move, t.focus, t.prediction, t.exit]);
@@ -276,7 +277,7 @@ it('the whole loop on Kafka: simulator → detector → recommender → gateway 
     ).json();
     const socket = new WebSocket(stream.location.replace(/localhost/, '127.0.0.1'));
     ws = socket;
-    const streamed: any[] = [];
+    const streamed: { message_type: string; stream_id: string; message_body: { customer_id?: unknown } }[] = [];
     socket.on('message', (d) => streamed.push(JSON.parse(d.toString())));
     await new Promise((ok, fail) => socket.once('open', ok).once('error', fail));
     assert.is((await app.http.inject({ method: 'POST', url: '/simulator/start' })).statusCode, 200);
@@ -293,7 +294,7 @@ it('the whole loop on Kafka: simulator → detector → recommender → gateway 
     const r = await app.http.inject({ method: 'POST', url: '/scenario?recalculate_time=true', payload: { customer: { customer_id: '1' }, path } });
     assert.is(r.statusCode, 200, r.body);
     const prediction = await waitFor(() => got.find((g) => g.topic === kafkaTopic(t.prediction)), 20_000, 'a prediction on Kafka');
-    assert.equal([prediction.key, prediction.body.payload.customer_id], ['1', 1]);
+    assert.equal([prediction.key, (prediction.body as PredictionEnvelopeT).payload.customer_id], ['1', 1]);
     assert.ok(predictionResult(prediction.body), ajv.errorsText(predictionResult.errors));
     const focus = must(
       got.find((g) => g.topic === kafkaTopic(t.focus)),
