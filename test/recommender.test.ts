@@ -48,7 +48,7 @@ test('entry then focus over MQTT → one prediction with exactly the seed-002 sc
       log.map((e) => e.type),
       ['entry', 'focus', 'prediction'],
     );
-    assert.is((log[2].data as any).coupon.id, p.coupon.id);
+    assert.is((log[2].data as { coupon: { id: number } }).coupon.id, p.coupon.id);
     assert.is(log[2].messageId, `${log[1].messageId}:prediction`);
   } finally {
     await client.endAsync();
@@ -260,7 +260,12 @@ test("remote scorer over HTTP against storeflow's own /score; a dead scorer is l
     const list = score.json();
     assert.is(list.length, 2);
     assert.ok(list[0].prediction >= list[1].prediction, 'sorted descending');
-    assert.ok(list.every((r: any) => typeof r.coupon_id === 'string' && r.customer_id === '3' && r.prediction >= 0 && r.prediction <= 1));
+    assert.ok(
+      list.every(
+        (r: { coupon_id: unknown; customer_id: unknown; prediction: number }) =>
+          typeof r.coupon_id === 'string' && r.customer_id === '3' && r.prediction >= 0 && r.prediction <= 1,
+      ),
+    );
     assert.is((await scorerApp.http.inject({ method: 'POST', url: '/score', payload: { customer: {} } })).statusCode, 400);
     const failed = await broken.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: TS, dep: 'Men' } });
     assert.equal(failed.json(), { predictions: [], reason: 'scorer_failed' });

@@ -51,7 +51,10 @@ async function clickPlan(page: Page, x: number, y: number) {
 }
 
 const logged = async (app: TestApp, id: string) =>
-  (await app.eventLog.read({ streamId: `customer-${id}` })).map((e) => ({ type: e.type, data: e.data as any }));
+  (await app.eventLog.read({ streamId: `customer-${id}` })).map((e) => ({
+    type: e.type,
+    data: e.data as { x: number; y: number; dep: string; reason: string; coupon: { id: number } },
+  }));
 
 browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on the plan and on that customer's phone", async () => {
   const app = await editorApp();

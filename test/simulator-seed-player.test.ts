@@ -84,7 +84,7 @@ test("GET /state?timestamp= answers like the scenario player (prefixed and bare)
     assert.is((await post('10', [{ type: 'ENTER', location: { x: 937, y: 50 }, timestamp: t + 10 }])).statusCode, 200);
     const at = async (url: string) => {
       const r = await fetch(`${app.url}${url}`);
-      return { status: r.status, body: (await r.json()) as any };
+      return { status: r.status, body: (await r.json()) as { error?: string; state: string; timeline: { scheduled: number } } };
     };
     const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', '+00:00');
     const state = (id: string, x: number, y: number, status: string, s: number) => ({
