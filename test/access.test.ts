@@ -25,7 +25,8 @@ const TS = Math.floor(Date.now() / 1000);
 
 interface Call {
   status: number;
-  body: any;
+  /** JSON read as the fields these tests look at (a refusal's error, the page's stream, the API document), or the text */
+  body: { error?: string; stream: { id: string; path: string; ticket: string }; paths: Record<string, Record<string, { description?: string }>> };
   headers: Headers;
 }
 async function call(app: TestApp, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Call> {
@@ -36,13 +37,13 @@ async function call(app: TestApp, method: string, url: string, body?: unknown, h
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  let json: any = text;
+  let json: unknown = text;
   try {
     json = JSON.parse(text);
   } catch {
     /* not JSON */
   }
-  return { status: res.status, body: json, headers: res.headers };
+  return { status: res.status, body: json as Call['body'], headers: res.headers };
 }
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
@@ -264,11 +265,21 @@ test('a browser logs in once: POST /auth sets an HttpOnly, SameSite=Strict cooki
   assert.match(must(out.headers.get('set-cookie'), 'out.headers.get("set-cookie")'), /^storeflow_control=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
 });
 
+/** One event on the stream, as far as these tests read it. */
+interface StreamMessage {
+  message_type: string;
+  message_body: { id: string };
+}
+
 /** Opens a WebSocket; resolves with the HTTP status of a refused upgrade, or the messages until `until` says enough. */
-function stream(url: string, headers: Record<string, string> = {}, until: (msgs: any[]) => boolean = () => true): Promise<{ status: number; messages: any[] }> {
+function stream(
+  url: string,
+  headers: Record<string, string> = {},
+  until: (msgs: StreamMessage[]) => boolean = () => true,
+): Promise<{ status: number; messages: StreamMessage[] }> {
   return new Promise((ok) => {
     const ws = new WebSocket(url, { headers });
-    const messages: unknown[] = [];
+    const messages: StreamMessage[] = [];
     const done = () => {
       ws.terminate();
       ok({ status: 101, messages });
@@ -314,7 +325,7 @@ test("the dashboard's stream: customer events only, and only with the token (a s
   const [expires, mac] = cfg.stream.ticket.split('.');
   assert.is((await stream(`${base}&ticket=${Number(expires) + 1000}.${mac}`)).status, 401, 'a ticket with another expiry');
   assert.is((await stream(`${base}&ticket=${Date.now() - 1}.${mac}`)).status, 401, 'an expired ticket');
-  const cookie = (await call(app, 'POST', '/auth', { token: TOKEN })).headers.get('set-cookie')!.split(';')[0];
+  const cookie = must((await call(app, 'POST', '/auth', { token: TOKEN })).headers.get('set-cookie'), 'the set-cookie header').split(';')[0];
   assert.is((await stream(base, { cookie })).status, 101);
   assert.is((await stream(base, bearer(TOKEN))).status, 101);
 

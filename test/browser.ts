@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { must } from '../actors/kernel/must.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -88,7 +89,7 @@ export const browserTest: BrowserTest = skipReason ? (CHROMIUM_REQUIRED ? requir
 
 /** A new page that records page errors and console errors (a WebSocket dropped by a restart is not one). */
 export async function newPage(viewport?: { width: number; height: number }): Promise<Page & { problems: string[] }> {
-  const page = (await browser!.newPage()) as Page & { problems: string[] };
+  const page = (await must(browser, 'the browser').newPage()) as Page & { problems: string[] };
   if (viewport) await page.setViewportSize(viewport);
   page.problems = [];
   page.on('pageerror', (err) => page.problems.push(`page error: ${err.message}`));

@@ -5,6 +5,7 @@
  */
 import { test } from 'uvu';
 import { must } from '../actors/kernel/must.ts';
+import type { PredictionFlatT } from '../schemas/messages.ts';
 import * as assert from 'uvu/assert';
 import { startTestApp, connectClient, collect, waitFor } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
@@ -38,8 +39,8 @@ test('a shopper who dwells in Men gets a Men coupon on the prediction topic', as
     const r = await app.http.inject({ method: 'POST', url: '/scenario?recalculate_time=true', payload: { customer: { customer_id: '1' }, path } });
     assert.is(r.statusCode, 200, r.body);
     const prediction = await waitFor(() => got.find((g) => g.topic === t.prediction), 20_000, 'a prediction');
-    assert.is(prediction.body.customer.id, '1');
-    assert.is(prediction.body.coupon.department, 'Men');
+    assert.is((prediction.body as PredictionFlatT).customer.id, '1');
+    assert.is((prediction.body as PredictionFlatT).coupon.department, 'Men');
     const focus = must(
       got.find((g) => g.topic === t.focus),
       'got.find((g) => g.topic === t.focus)',

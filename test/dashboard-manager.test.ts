@@ -50,7 +50,7 @@ async function managerApp(): Promise<TestApp> {
 const view = (page: Page) =>
   page.evaluate(() => {
     const d = window.storeflowDashboard;
-    const [inStore, alerts, badge, offers] = ['#c-in-store', '#c-alerts', '#alert-count', '#c-offers'].map((sel) => document.querySelector(sel)!.textContent);
+    const [inStore, alerts, badge, offers] = ['#c-in-store', '#c-alerts', '#alert-count', '#c-offers'].map((sel) => document.querySelector(sel)?.textContent);
     return {
       figures: d.figures,
       charts: d.charts,
@@ -115,7 +115,7 @@ browserTest("a manager's screen at 1600×1000 and 1280×800: needs help above th
       // what needs attention is above the fold: the list's heading, and its first entries when there are any
       const attention = await page.$eval('section.attention', (s) => {
         const r = s.getBoundingClientRect();
-        return { top: r.top, heading: s.querySelector('h2')!.getBoundingClientRect().bottom };
+        return { top: r.top, heading: s.querySelector('h2')?.getBoundingClientRect().bottom ?? Number.POSITIVE_INFINITY };
       });
       assert.ok(attention.heading < size.height, `"Needs help" at y ${attention.heading}`);
       const alerts = await page.$$eval('#alerts li', (lis) => lis.slice(0, 3).map((li) => li.getBoundingClientRect().bottom));
@@ -131,9 +131,9 @@ browserTest("a manager's screen at 1600×1000 and 1280×800: needs help above th
       assert.is(v.dots, v.shoppers);
       assert.equal(await visibleLabels(page), []);
       // shoppers come and go: those who stay long enough are pointed at
-      const ids = () => page.$$eval('#shoppers g.shopper', (gs) => gs.map((g) => (g as SVGGElement).dataset.id!));
+      const ids = () => page.$$eval('#shoppers g.shopper', (gs) => gs.map((g) => (g as SVGGElement).dataset.id ?? ''));
       let chosen = '';
-      for (const id of await page.$$eval('#shoppers g.shopper.focused', (gs) => gs.map((g) => (g as SVGGElement).dataset.id!))) {
+      for (const id of await page.$$eval('#shoppers g.shopper.focused', (gs) => gs.map((g) => (g as SVGGElement).dataset.id ?? ''))) {
         // a click on the dot itself (dots glide: a pointer aimed at one may land on its neighbour)
         if (
           await page.dispatchEvent(`#shoppers g[data-id="${id}"]`, 'click', undefined, { timeout: 1000 }).then(
@@ -224,12 +224,12 @@ browserTest("the pump's focus events are load (a counter and a rate), never a co
       const visits = log.filter(
         (e) => e.streamId === `customer-${customer}` && e.position < position && (e.type === 'entry' || e.type === 'exit' || e.type === 'move'),
       );
-      return visits.length > 0 && visits.at(-1)!.type !== 'exit';
+      return visits.length > 0 && visits.at(-1)?.type !== 'exit';
     };
     const forAbsent = log.filter((e) => e.type === 'prediction' && !inside(String((e.data as { customer_id?: unknown }).customer_id), e.position));
     assert.ok(forAbsent.length > 0, 'the pump made offers to customers who are not in the store');
     const cards = await page.$$eval('#coupons li.coupon', (lis) =>
-      lis.map((li) => ({ ordinal: Number((li as HTMLElement).dataset.ordinal), customer: (li as HTMLElement).dataset.customer! })),
+      lis.map((li) => ({ ordinal: Number((li as HTMLElement).dataset.ordinal), customer: (li as HTMLElement).dataset.customer ?? '' })),
     );
     assert.ok(cards.length > 0, 'shoppers got coupons');
     for (const c of cards) assert.ok(inside(c.customer, c.ordinal), `card for customer ${c.customer} (ordinal ${c.ordinal}), who was not in the store`);
@@ -245,7 +245,7 @@ browserTest("the pump's focus events are load (a counter and a rate), never a co
         new Promise<{ alerts: string[]; onPlan: string[] }>((ok) =>
           requestAnimationFrame(() =>
             ok({
-              alerts: [...document.querySelectorAll<HTMLElement>('#alerts li.alert')].map((li) => li.dataset.customer!),
+              alerts: [...document.querySelectorAll<HTMLElement>('#alerts li.alert')].map((li) => li.dataset.customer ?? ''),
               onPlan: [...window.storeflowDashboard.store.shoppers.keys()],
             }),
           ),
@@ -294,7 +294,7 @@ browserTest('the charts update, and decision time agrees with /metrics (storeflo
     const lat = (await view(page)).figures.latency;
     assert.equal([lat.p50, lat.p99], [quantile(0.5, h), quantile(0.99, h)]);
     assert.ok(lat.p50 > 0 && lat.p99 >= lat.p50);
-    const shown = await page.$eval('#c-latency', (e) => e.closest('.figure')!.getAttribute('data-p99'));
+    const shown = await page.$eval('#c-latency', (e) => e.closest('.figure')?.getAttribute('data-p99'));
     assert.is(Number(shown), quantile(0.99, h));
     // /metrics times every offer, the shoppers' and the pump's: the figure's count is "Offered" plus the
     // pump's offers, and its note says what it counts (it said "decisions" next to fewer offered + declined)
@@ -313,7 +313,7 @@ browserTest('the charts update, and decision time agrees with /metrics (storeflo
       assert.is(number(await page.textContent('#c-offers')) + pumpOffers, h.count, 'Offered + the pump’s offers = the offers timed');
     } else console.log('the replay was capped: the figures miss the oldest offers, the sum with /metrics is not checked');
     // per minute too (the minutes since the page opened, and since the process started)
-    const perMinute = (await view(page)).charts.latency.filter(Boolean).map((m: any) => m.count);
+    const perMinute = (await view(page)).charts.latency.filter((m) => m !== null).map((m) => m.count);
     const minutes = perMinute.reduce((a: number, b: number) => a + b, 0);
     assert.ok(minutes > 0 && minutes <= h.count, `${minutes} of ${h.count} decisions in the chart's minutes`);
     // a favicon, no 404

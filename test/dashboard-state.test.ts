@@ -76,7 +76,7 @@ test("the pump apart from the store: a decision is a coupon card only when its f
   apply(s, msg('prediction', { customer_id: '1', ts: 2, score: 0.5, coupon }, T + 600, { metadata: { cause: 'm2:focus' } }));
   apply(s, msg('no_prediction', { customer_id: '1', ts: 2, reason: 'all_offered' }, T + 700, { metadata: { cause: 'm2:focus' } }));
   assert.equal(
-    s.predictions.map((p: any) => p.customer),
+    s.predictions.map((p: { customer: string }) => p.customer),
     ['1'],
   );
   const c = counters(s, T + 1000);
@@ -98,7 +98,7 @@ test("redemptions: counted today past the server's head, and the offer they answ
   const changed = apply(s, msg('redemption', { id: '6', ts: 11, coupon_id: 3, amount: 12.5 }));
   assert.ok(changed.predictions);
   assert.equal(
-    s.predictions.map((x: any) => [x.customer, !!x.redeemed]),
+    s.predictions.map((x: { customer: string; redeemed?: unknown }) => [x.customer, !!x.redeemed]),
     [
       ['6', true],
       ['5', false],
@@ -119,7 +119,7 @@ test("the charts' minutes: counts by minute of log time, shoppers in store carri
   const bins = windowBins(s.series, t0 + 3 * BIN_MS);
   assert.is(bins.length, 15);
   assert.equal(
-    bins.slice(-4).map((b: any) => [b.inStore, totals([b]).focus]),
+    bins.slice(-4).map((b: { inStore?: number }) => [b.inStore, totals([b]).focus]),
     [
       [1, 1],
       [1, 0],
@@ -130,14 +130,14 @@ test("the charts' minutes: counts by minute of log time, shoppers in store carri
   assert.equal([...heatOver(bins)], [['10,10', 30_000]]);
   // minutes before the fold started have no data
   assert.equal(
-    bins.slice(0, 11).map((b: any) => b.covered),
+    bins.slice(0, 11).map((b: { covered: boolean }) => b.covered),
     Array(11).fill(false),
   );
   prune(s, t0 + 20 * BIN_MS);
   assert.equal(
     windowBins(s.series, t0 + 20 * BIN_MS)
-      .map((b: any) => b.inStore)
-      .filter((x: any) => x !== undefined).length,
+      .map((b: { inStore?: number }) => b.inStore)
+      .filter((x: number | undefined) => x !== undefined).length,
     15,
   );
   assert.is(s.series.bins.size <= 15, true);
@@ -148,7 +148,7 @@ test('"a minute" is over the minutes with data: a store open 4 minutes divides b
   const t0 = Math.floor(T / BIN_MS) * BIN_MS + 20_000;
   const coupon = { id: 3, type: 'buy_more', department: 'Men', discount: 25, how_many: 3, products_count: 1 };
   /** A shopper entering at `at` and offered a coupon 10 s later. */
-  const visit = (s: any, id: string, at: number) => {
+  const visit = (s: ReturnType<typeof createStore>, id: string, at: number) => {
     apply(s, msg('move', { id, ts: 1, x: 900, y: 700 }, at));
     apply(s, msg('focus', { id, ts: 1, dep: 'Men', x: 900, y: 700 }, at, { message_id: `f${id}-${at}` }));
     apply(s, msg('prediction', { customer_id: id, ts: 2, score: 0.5, coupon }, at + 10_000, { metadata: { cause: `f${id}-${at}` } }));

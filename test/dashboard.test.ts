@@ -15,9 +15,11 @@ import pgModule, { sql } from '@databases/pg';
 import { startTestApp, connectClient, waitFor, dropSchema, DATABASE_URL, type TestApp } from './helpers.ts';
 import { seedSmallStore } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
+import type { GatewayHandle } from '../adapters/gateway/index.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import { browser, browserTest, newPage, openDashboard, closeBrowser, WEB_DIR } from './browser.ts';
+import { must } from '../actors/kernel/must.ts';
 
 const ROLES = 'recommender,detector,gateway,simulator,pump';
 const createConnectionPool: typeof pgModule.default =
@@ -81,8 +83,11 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
 
     // customer 1 walks from the entrance into Men and dwells there (→ focus → a coupon)
     await enter(client, app, '1');
-    await waitFor(() => dotAt(page!, '1'), 10_000, 'the dot of customer 1');
-    assert.equal(await dotAt(page, '1').then((d) => [d!.x, d!.y, d!.state]), [STORE_PLAN.entrance.x, STORE_PLAN.entrance.y, 'walking']);
+    await waitFor(() => dotAt(must(page, 'the page'), '1'), 10_000, 'the dot of customer 1');
+    assert.equal(
+      await dotAt(page, '1').then((d) => [must(d, 'the dot of customer 1').x, must(d, 'the dot of customer 1').y, must(d, 'the dot of customer 1').state]),
+      [STORE_PLAN.entrance.x, STORE_PLAN.entrance.y, 'walking'],
+    );
     const walk: [number, number][] = [
       [937, 200],
       [937, 400],
@@ -92,21 +97,21 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
       [915, 712],
     ];
     for (let i = 0; i < walk.length; i++) await move(client, app, '1', ...walk[i]);
-    await waitFor(async () => (await dotAt(page!, '1'))?.x === 915, 10_000, 'customer 1 to move').catch(async (err) => {
+    await waitFor(async () => (await dotAt(must(page, 'the page'), '1'))?.x === 915, 10_000, 'customer 1 to move').catch(async (err) => {
       console.log(
-        JSON.stringify(await dotAt(page!, '1')),
+        JSON.stringify(await dotAt(must(page, 'the page'), '1')),
         JSON.stringify((await app.eventLog.read({})).map((e) => [e.position, e.type, e.data])),
-        await page!.evaluate(() => JSON.stringify(window.storeflowDashboard.stats)),
+        await must(page, 'the page').evaluate(() => JSON.stringify(window.storeflowDashboard.stats)),
       );
       throw err;
     });
-    const d1 = (await dotAt(page, '1'))!;
+    const d1 = must(await dotAt(page, '1'), 'the dot of customer 1');
     assert.equal([d1.x, d1.y], [915, 712]);
     assert.match(d1.transform, /translate\(915px, 712px\)/);
-    await waitFor(async () => (await dotAt(page!, '1'))?.state === 'focused', 10_000, 'customer 1 focused');
+    await waitFor(async () => (await dotAt(must(page, 'the page'), '1'))?.state === 'focused', 10_000, 'customer 1 focused');
 
     const card = await page.waitForSelector('#coupons li.coupon[data-customer="1"]', { timeout: 10_000 });
-    const cardText = (await card.textContent())!;
+    const cardText = must(await card.textContent(), 'the coupon card text');
     assert.match(cardText, /Customer 1/);
     assert.match(cardText, /Men/);
     assert.match(cardText, /−\d+%/);
@@ -122,33 +127,33 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
     const alert = await page.waitForSelector('#alerts li.alert[data-customer="2"]:not(.helped)', { timeout: 10_000 }).catch(async (err) => {
       console.log(
         JSON.stringify((await app.eventLog.read({ streamId: 'customer-2' })).map((e) => [e.position, e.type, e.data])),
-        await page!.evaluate(() => JSON.stringify([...window.storeflowDashboard.store.alerts.values()])),
-        await page!.innerHTML('#alerts'),
+        await must(page, 'the page').evaluate(() => JSON.stringify([...window.storeflowDashboard.store.alerts.values()])),
+        await must(page, 'the page').innerHTML('#alerts'),
       );
       throw err;
     });
-    assert.is((await dotAt(page, '2'))!.state, 'browsing');
+    assert.is(must(await dotAt(page, '2'), 'the dot of customer 2').state, 'browsing');
     assert.is(await page.textContent('#alert-count'), '1');
-    await (await alert.$('button'))!.click();
+    await must(await alert.$('button'), 'the alert button').click();
     await page.waitForSelector('#alerts li.alert.helped[data-customer="2"]', { timeout: 10_000 });
     const helped = (await app.eventLog.read({ streamId: 'customer-2' })).filter((e) => e.type === 'helped');
     assert.is(helped.length, 1);
     assert.is((helped[0].data as { id?: unknown }).id, '2');
-    await waitFor(async () => (await dotAt(page!, '2'))?.state === 'walking', 5000, 'customer 2 no longer flagged');
+    await waitFor(async () => (await dotAt(must(page, 'the page'), '2'))?.state === 'walking', 5000, 'customer 2 no longer flagged');
     assert.is(await page.textContent('#alert-count'), '0');
 
     // the customer view: session state, profile, path, offered coupons
     await page.click('#shoppers g[data-id="1"]');
     await page.waitForSelector('#customer-body[data-customer="1"] [data-field="state"]', { timeout: 5000 });
-    const offered = (await page.textContent('#customer-body [data-field="offered"]'))!;
+    const offered = must(await page.textContent('#customer-body [data-field="offered"]'), 'the offered field');
     assert.match(offered, new RegExp(`#${coupon.id}`));
     const path = await page.$$eval('#customer-body [data-field="path"] li', (ls) => ls.length);
     assert.ok(path >= 2, `the session path has ${path} steps`);
-    assert.match((await page.textContent('#customer-body'))!, /age/);
+    assert.match(must(await page.textContent('#customer-body'), 'the customer body'), /age/);
 
     // exit removes the dot
     await exit(client, app, '2');
-    await waitFor(async () => (await dotAt(page!, '2')) === null, 5000, 'customer 2 gone');
+    await waitFor(async () => (await dotAt(must(page, 'the page'), '2')) === null, 5000, 'customer 2 gone');
 
     // the simulator from the page: settings, start; its shoppers appear and move; stop
     await page.fill('#simulator input[name="speed"]', '90');
@@ -165,7 +170,7 @@ browserTest("shoppers appear and move, a coupon card appears, an alert is marked
     await page.click('#simulator button[data-action="start"]');
     await page.waitForSelector('#simulator output.state.on', { timeout: 5000 });
     const simulated = () =>
-      page!.evaluate(() =>
+      must(page, 'the page').evaluate(() =>
         Object.fromEntries(
           [...document.querySelectorAll<SVGGElement>('#shoppers g')]
             .filter((g) => Number(g.dataset.id) > 100)
@@ -231,7 +236,7 @@ browserTest('server restart: the page reconnects by itself and resumes after the
     page = await openPage(app);
     await enter(client, app, '3');
     await move(client, app, '3', 937, 300);
-    await waitFor(async () => (await dotAt(page!, '3'))?.y === 300, 10_000, 'customer 3 at y=300');
+    await waitFor(async () => (await dotAt(must(page, 'the page'), '3'))?.y === 300, 10_000, 'customer 3 at y=300');
     const before = await page.evaluate(() => window.storeflowDashboard.store.lastOrdinal as number);
 
     await app.stop(); // the schema (and its log) stays: a restart, not a new store
@@ -239,7 +244,7 @@ browserTest('server restart: the page reconnects by itself and resumes after the
     app = await dashboardApp(env, port);
     await page.waitForFunction(() => window.storeflowDashboard.status === 'live', null, { timeout: 20_000 });
     await move(client, app, '3', 1000, 320);
-    await waitFor(async () => (await dotAt(page!, '3'))?.x === 1000, 10_000, 'customer 3 after the restart');
+    await waitFor(async () => (await dotAt(must(page, 'the page'), '3'))?.x === 1000, 10_000, 'customer 3 after the restart');
     const stats = await page.evaluate(() => {
       const d = window.storeflowDashboard;
       return { connects: d.stats.connects, from: d.stats.lastConnectFrom, duplicates: d.store.duplicates, closes: d.stats.closes, last: d.store.lastOrdinal };
@@ -285,7 +290,7 @@ browserTest('with CONTROL_TOKEN the page asks for the token once, the browser ke
     assert.is(await page.inputValue('#login input[name="token"]'), '', 'the token is not left in the form');
     // the cookie stands for the token: HttpOnly (the page cannot read it), SameSite=Strict
     assert.not.match(await page.evaluate(() => document.cookie), /storeflow_control/);
-    const cookies = (await browser!.cookies(app.url)).filter((c) => c.name === 'storeflow_control');
+    const cookies = (await must(browser, 'the browser').cookies(app.url)).filter((c) => c.name === 'storeflow_control');
     assert.equal(
       cookies.map((c) => [c.httpOnly, c.sameSite, c.value.includes(TOKEN)]),
       [[true, 'Strict', false]],
@@ -313,7 +318,7 @@ browserTest('with CONTROL_TOKEN the page asks for the token once, the browser ke
     assert.ok(await page.$('#login[hidden]'));
     assert.equal(problems, []);
   } finally {
-    await browser!.clearCookies();
+    await must(browser, 'the browser').clearCookies();
     await page.close().catch(() => {});
     await client.endAsync();
     await app.close();
@@ -331,7 +336,7 @@ test('dashboard endpoints: config, helped with bad input and unknown customers',
 
     const c = (await app.http.inject({ method: 'GET', url: '/dashboard/config?since=0' })).json();
     assert.match(c.stream.path, /^\/event-stream\/[0-9a-f-]{36}$/);
-    assert.is(c.stream.port, (app.roles.get('gateway') as any).streamPort);
+    assert.is(c.stream.port, (app.roles.get('gateway') as GatewayHandle).streamPort);
     assert.is(c.stream.location, null);
     assert.equal(c.plan, JSON.parse(JSON.stringify(STORE_PLAN)));
     assert.equal(c.roles, ['gateway']);

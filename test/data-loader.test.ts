@@ -52,11 +52,11 @@ test('a generated store round-trips through CSV files and PostgreSQL', async () 
   // real columns come back as float4's shortest text: two-decimal values are exact
   assert.equal(got.customers, store.customers);
   assert.equal(
-    got.coupons.map((c) => ({ ...c, product_mean_price: Math.round(c.product_mean_price * 100) / 100 })),
+    got.coupons.map((c) => ({ ...c, product_mean_price: Math.round(Number(c.product_mean_price) * 100) / 100 })),
     store.coupons,
   );
   assert.equal(
-    got.products.map((p) => ({ ...p, buy_price: Math.round(p.buy_price * 100) / 100 })),
+    got.products.map((p) => ({ ...p, buy_price: Math.round(Number(p.buy_price) * 100) / 100 })),
     store.products.map((p) => ({ ...p, buy_price: Math.round(p.buy_price * 100) / 100 })),
   );
   assert.equal(got.links, store.couponProducts);

@@ -90,7 +90,9 @@ test('the scorer equals the direct computation over the 24 features, for every c
   assert.ok(above > 0);
   assert.equal(scorer.score(customers[0], []), []);
   // values from the database arrive as numbers or numeric strings alike
-  const asStrings = Object.fromEntries(Object.entries(store.customers[0]).map(([k, v]) => [k, k === 'gender' ? v : String(v)])) as any;
+  const asStrings = Object.fromEntries(
+    Object.entries(store.customers[0]).map(([k, v]) => [k, k === 'gender' ? v : String(v)]),
+  ) as unknown as (typeof store.customers)[0];
   assert.equal(scorer.score(asStrings, coupons.slice(0, 5)), scorer.score(store.customers[0], coupons.slice(0, 5)));
 });
 

@@ -97,7 +97,7 @@ test('wandering the aisles: one browsing; exit ends the tracking; several shoppe
       ),
     );
     const list = (await app.http.inject({ method: 'GET', url: '/detector/shoppers' })).json();
-    assert.equal(list.shoppers.map((s: any) => s.customer_id).sort(), ['21', '22']);
+    assert.equal(list.shoppers.map((s: { customer_id: string }) => s.customer_id).sort(), ['21', '22']);
     assert.is(list.focus_min_moves, 2);
     await publishAll(client, t.exit, [
       { id: '21', ts: TS + 10 },

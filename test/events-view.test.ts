@@ -20,6 +20,7 @@ import { createLogger } from '../adapters/process/logger.ts';
 import { browserTest, newPage, closeBrowser, WEB_DIR, ARTIFACTS, DOCS } from './browser.ts';
 // @ts-expect-error plain browser JavaScript, no type declarations
 import { clock } from '../web/words.js';
+import { must } from '../actors/kernel/must.ts';
 
 const createConnectionPool: typeof pgModule.default =
   (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
@@ -45,7 +46,18 @@ const COUPON_TYPES: Record<string, string> = { just_discount: 'just discount', b
 
 /** What a row must say about a logged event, written out for every kind this test logs. */
 function expectedRow(e: LoggedEvent, now: number): string[] {
-  const d = e.data as any;
+  // the fields of the kinds below (each kind reads only its own)
+  const d = e.data as {
+    x: number;
+    y: number;
+    dep: string;
+    coupon: { id: number; type: string; department: string; discount: number };
+    score: number;
+    reason: unknown;
+    topic: string;
+    coupons: number;
+    catalogue: string;
+  };
   const customer = e.streamId.startsWith('customer-') ? e.streamId.slice('customer-'.length) : '';
   const places: Record<string, string> = { '900,300': 'aisle by Boys', '700,500': 'Boys' };
   const what: Record<string, () => string> = {
@@ -98,7 +110,7 @@ browserTest('the events view: the log live with human times, filtered by custome
     page = await openEvents(app);
     await showing(page, log.length);
     assert.equal(await rows(page), expected(log));
-    assert.match((await page.textContent('#summary'))!, new RegExp(`^every event · ${log.length} received from ordinal ${log[0].position}$`));
+    assert.match(must(await page.textContent('#summary'), 'the summary'), new RegExp(`^every event · ${log.length} received from ordinal ${log[0].position}$`));
 
     // live: a new event comes in on top
     await ingest(app, 'exit', { id: '1' });
@@ -127,7 +139,10 @@ browserTest('the events view: the log live with human times, filtered by custome
     assert.equal(await rows(page), expected(all.filter((e) => e.type === 'prediction')));
 
     // from an ordinal: that event and every one after it
-    const from = all.find((e) => e.type === 'focus')!.position;
+    const from = must(
+      all.find((e) => e.type === 'focus'),
+      'a focus event',
+    ).position;
     await page.fill('#filter input[name="type"]', '');
     await page.fill('#filter input[name="from"]', String(from));
     await page.click('#filter button[type="submit"]');

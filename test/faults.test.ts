@@ -20,6 +20,7 @@ import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { inputId } from '../adapters/process/processor-contract.ts';
 import pgModule from '@databases/pg';
+import type { PredictionFlatT } from '../schemas/messages.ts';
 
 const createConnectionPool: typeof pgModule.default =
   (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
@@ -274,7 +275,7 @@ test('a timestamp the database cannot hold is rejected at validation, and a star
     again = await startTestApp({ ...app.env });
     const sessions = (await again.http.inject({ method: 'GET', url: '/sessions' }))
       .json()
-      .sessions.map((s: any) => s.customer_id)
+      .sessions.map((s: { customer_id: string }) => s.customer_id)
       .sort();
     assert.equal(sessions, ['1', '2']);
   } finally {
@@ -299,7 +300,7 @@ test("one customer far in the future ends nobody else's session, live or after a
     const live = async (a = app) =>
       (await a.http.inject({ method: 'GET', url: '/sessions' }))
         .json()
-        .sessions.map((s: any) => `${s.customer_id}:${s.state}`)
+        .sessions.map((s: { customer_id: string; state: string }) => `${s.customer_id}:${s.state}`)
         .sort();
     assert.equal(await live(), ['1:ready', '2:ready', '3:ready']);
     const second = (await post('/mock_focus', { id: '1', ts: T + 3, dep: 'Men' })).json().predictions[0].coupon.id;
@@ -343,7 +344,7 @@ test('a focus logged just before a crash is decided at the next start, also when
       input(t.focus, { id: '2', ts: T + 4, dep: 'Women' }),
     ]);
     await app.stop();
-    const got = await collect(client, [t.prediction]);
+    const got = await collect<PredictionFlatT>(client, [t.prediction]);
     again = await startTestApp({ ...app.env });
     const decisions = await waitFor(
       async () => {
@@ -363,7 +364,7 @@ test('a focus logged just before a crash is decided at the next start, also when
     await waitFor(() => got.length >= 2, 5000, 'both published');
     assert.equal(got.map((g) => g.body.customer.id).sort(), ['1', '2']);
     assert.equal(
-      (await again.http.inject({ method: 'GET', url: '/sessions' })).json().sessions.map((x: any) => x.customer_id),
+      (await again.http.inject({ method: 'GET', url: '/sessions' })).json().sessions.map((x: { customer_id: string }) => x.customer_id),
       ['2'],
       'the closed visit ended again',
     );

@@ -56,7 +56,7 @@ mapping('JSON body kept; text and message_type/message_body bodies marked; type 
   const bad = amqpEvent('x', Buffer.from('{nope'));
   assert.is(bad.type, 'rejected');
   assert.is((bad.data as { code?: unknown }).code, 'invalid_json');
-  assert.is((amqpEvent('x', Buffer.alloc(MAX_AMQP_BODY + 1, 32)).data as any).code, 'too_large');
+  assert.is((amqpEvent('x', Buffer.alloc(MAX_AMQP_BODY + 1, 32)).data as { code?: unknown }).code, 'too_large');
 });
 
 const rabbit = suite('RabbitMQ source');
@@ -98,7 +98,7 @@ if (!AMQP_URL) {
     });
     const { location } = (await created.json()) as { location: string };
     const ws = new WebSocket(location);
-    const got: any[] = [];
+    const got: { ess_ordinal: number; message_type: string; stream_id: string; message_body: { code?: unknown }; metadata: unknown }[] = [];
     ws.on('message', (d) => got.push(JSON.parse(d.toString())));
     await new Promise((ok) => ws.once('open', ok));
     await waitFor(() => app.gw.clients().size === 1, 5000, 'client registered');

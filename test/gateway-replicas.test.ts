@@ -7,7 +7,6 @@
  * (sql/006); the reading rule is adapters/edges/postgres-log-tail.ts.
  */
 import { test } from 'uvu';
-import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';

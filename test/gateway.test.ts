@@ -10,12 +10,32 @@ import { CLOSE, createGateway, type GatewayHandle, type GatewayOptions } from '.
 import { startTestApp, waitFor, sleep, dropSchema, uniqueName, type TestApp } from './helpers.ts';
 import type { Env } from '../schemas/env.ts';
 import { sql } from '../adapters/edges/database.ts';
+import { must } from '../actors/kernel/must.ts';
 
 // ---------- helpers
 
 async function gatewayApp(env: Env = {}, opts: GatewayOptions = {}): Promise<TestApp & { gw: GatewayHandle }> {
   const app = await startTestApp({ ROLES: 'gateway', ...env }, { factories: { gateway: createGateway({ heartbeatMs: 60_000, closeGraceMs: 1000, ...opts }) } });
   return Object.assign(app, { gw: app.roles.get('gateway') as GatewayHandle });
+}
+
+/** What the stream API answers: each endpoint fills its own fields, a refusal names its error. */
+interface ApiBody {
+  id: string;
+  location: string;
+  routing_key: string;
+  version: string;
+  error: string;
+  event_streams: { id: string; routing_key: string; location: string }[];
+}
+
+/** One event as a stream listener receives it. */
+interface StreamMessage {
+  ess_ordinal: number;
+  message_type: string;
+  stream_id: string;
+  message_body: unknown;
+  metadata: unknown;
 }
 
 async function api(app: { gw: GatewayHandle }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -25,13 +45,13 @@ async function api(app: { gw: GatewayHandle }, method: string, path: string, bod
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  let json: any;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = text;
   }
-  return { status: res.status, body: json, headers: res.headers };
+  return { status: res.status, body: json as ApiBody, headers: res.headers };
 }
 
 async function createStream(app: { gw: GatewayHandle }, routing_key: string): Promise<{ id: string; location: string }> {
@@ -42,7 +62,7 @@ async function createStream(app: { gw: GatewayHandle }, routing_key: string): Pr
 
 interface Listener {
   ws: WebSocket;
-  messages: any[];
+  messages: StreamMessage[];
   ordinals: () => number[];
   closed: Promise<{ code: number; reason: string }>;
   opened: Promise<void>;
@@ -50,7 +70,7 @@ interface Listener {
 
 function listen(url: string, opts: WebSocket.ClientOptions = {}): Listener {
   const ws = new WebSocket(url, opts);
-  const messages: any[] = [];
+  const messages: StreamMessage[] = [];
   ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
   ws.on('error', () => {});
   const closed = new Promise<{ code: number; reason: string }>((ok) => ws.on('close', (code, reason) => ok({ code, reason: reason.toString() })));
@@ -64,7 +84,7 @@ function listen(url: string, opts: WebSocket.ClientOptions = {}): Listener {
 
 /** A listener on a stream, resolved once the server has registered it (so live events reach it). */
 async function joined(app: { gw: GatewayHandle }, location: string, query = '', want = 1): Promise<Listener> {
-  const id = location.split('/').pop()!;
+  const id = must(location.split('/').pop(), 'the stream id');
   const before = app.gw.clients().get(id) ?? 0;
   const l = listen(location + query);
   await l.opened;
@@ -111,7 +131,7 @@ apiSuite('create, list, get, delete; version', async () => {
   const list = await api(app, 'GET', '/event-stream/');
   assert.is(list.status, 200);
   assert.equal(
-    list.body.event_streams.map((s: any) => [s.id, s.routing_key, s.location]).sort(),
+    list.body.event_streams.map((s) => [s.id, s.routing_key, s.location]).sort(),
     [
       [created.body.id, 'prediction', created.body.location],
       [other.id, 'customer.*', other.location],
@@ -124,7 +144,7 @@ apiSuite('create, list, get, delete; version', async () => {
   assert.is((await api(app, 'DELETE', `/event-stream/${created.body.id}`)).status, 404);
   assert.is((await api(app, 'GET', `/event-stream/${created.body.id}`)).status, 404);
   assert.equal(
-    (await api(app, 'GET', '/event-stream')).body.event_streams.map((s: any) => s.id),
+    (await api(app, 'GET', '/event-stream')).body.event_streams.map((s) => s.id),
     [other.id],
   );
 });
@@ -413,7 +433,7 @@ streams('restart keeps the stream records; shutdown closes clients with 1001', a
     second = await gatewayApp({ DATABASE_SCHEMA: schema });
     const list = await api(second, 'GET', '/event-stream/');
     assert.equal(
-      list.body.event_streams.map((x: any) => [x.id, x.routing_key]),
+      list.body.event_streams.map((x) => [x.id, x.routing_key]),
       [[s.id, 'focus']],
     );
     const again = await joined(second, `ws://127.0.0.1:${second.gw.streamPort}/event-stream/${s.id}`);

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
-import pgModule, { sql } from '@databases/pg';
+import pgModule, { sql, type SQLQuery } from '@databases/pg';
 import { parseConfig, type Config, type Env } from '../schemas/env.ts';
 import { createLogger, type Logger } from '../adapters/process/logger.ts';
 import { startStoreflow, type StartOptions, type Storeflow } from '../adapters/process/app.ts';
@@ -48,8 +48,15 @@ export function testConfig(extra: Env = {}): Config {
   return r.config;
 }
 
+/** One parsed log line: pino's level and message, and whatever fields the call logged. */
+export interface LogEntry {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
 /** A logger whose JSON lines are kept in `lines` (and parsed in `entries`). */
-export function captureLogger(level = 'info'): { log: Logger; lines: string[]; entries: () => any[] } {
+export function captureLogger(level = 'info'): { log: Logger; lines: string[]; entries: () => LogEntry[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -63,7 +70,7 @@ export function captureLogger(level = 'info'): { log: Logger; lines: string[]; e
 
 export interface TestApp extends Storeflow {
   logs: string[];
-  entries(): any[];
+  entries(): LogEntry[];
   env: Env;
   /** Stops storeflow and drops its schema. */
   close(): Promise<void>;
@@ -100,19 +107,26 @@ export async function connectClient(clientId = uniqueName('c')): Promise<MqttCli
   return mqtt.connectAsync(MQTT_URL, { clientId, protocolVersion: 4, connectTimeout: 5000, reconnectPeriod: 0 });
 }
 
+/** A message collect() kept: its body is the parsed JSON object (the raw text when it is not JSON), read as T. */
+export interface Collected<T = Record<string, unknown>> {
+  topic: string;
+  body: T;
+  raw: string;
+}
+
 /** Subscribe and collect every message on the topics (payloads parsed as JSON when possible). */
-export async function collect(client: MqttClient, topics: string[]): Promise<{ topic: string; body: any; raw: string }[]> {
-  const got: { topic: string; body: any; raw: string }[] = [];
+export async function collect<T = Record<string, unknown>>(client: MqttClient, topics: string[]): Promise<Collected<T>[]> {
+  const got: Collected<T>[] = [];
   client.on('message', (topic, payload) => {
     if (!topics.some((t) => topicMatches(t, topic))) return;
     const raw = payload.toString();
-    let body: any = raw;
+    let body: unknown = raw;
     try {
       body = JSON.parse(raw);
     } catch {
       /* not JSON */
     }
-    got.push({ topic, body, raw });
+    got.push({ topic, body: body as T, raw });
   });
   await client.subscribeAsync(topics, { qos: 1 });
   return got;
@@ -139,7 +153,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, w
 }
 
 /** The four cache tables, whole, in key order (to compare before and after a load). */
-export async function storeTables(db: { query: (q: any) => Promise<any[]> }) {
+export async function storeTables(db: { query: (q: SQLQuery) => Promise<Record<string, unknown>[]> }) {
   return {
     customers: await db.query(sql`SELECT * FROM customer_info ORDER BY customer_id`),
     products: await db.query(sql`SELECT * FROM product_info ORDER BY product_id`),

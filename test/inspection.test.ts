@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
-import { createMachine, type AnyStateMachine } from 'xstate';
+import { createMachine, type AnyStateMachine, type AnyStateNode, type AnyTransitionDefinition } from 'xstate';
 import { renderMachines, MACHINE_JSON_DIR, MACHINES } from '../scripts/machines.ts';
 import { machineConfig } from '../scripts/machine-config.ts';
 import { startTestApp, waitFor } from './helpers.ts';
@@ -19,7 +19,7 @@ test('machines/json is what `npm run machines` writes (every machine, importable
       .map((n) => `${n}.json`)
       .sort(),
   );
-  const states = (def: { states?: Record<string, any> }, prefix = ''): string[] =>
+  const states = (def: { states?: Record<string, object> }, prefix = ''): string[] =>
     Object.entries(def.states ?? {}).flatMap(([k, v]) => [prefix + k, ...states(v, `${prefix}${k}.`)]);
   const expected: Record<string, string[]> = {
     'customer.json': ['entering', 'choosing', 'walking', 'dwelling', 'browsing', 'leaving', 'left'],
@@ -33,30 +33,41 @@ test('machines/json is what `npm run machines` writes (every machine, importable
   }
 });
 
+/** A row of transitionsOf(), as the assertions below read it. */
+interface Row {
+  from?: string;
+  event?: string;
+  guard?: unknown;
+  target: string[];
+  actions: unknown[];
+  invoke?: string[];
+}
+
 /** Every transition of a machine as data: from, event (or `always`), guard, targets, reenter, actions; plus each state's entry, exit and invoked actors. */
 function transitionsOf(machine: AnyStateMachine): unknown[] {
-  const name = (x: any): unknown => {
+  const name = (x: unknown): unknown => {
     if (typeof x === 'string') return x;
-    if (typeof x === 'function') return x.type ?? 'INLINE FUNCTION'; // xstate's own (xstate.raise for `after`) have a type
-    return typeof x.params === 'function' || x.params === undefined ? x.type : { type: x.type, params: x.params };
+    const named = x as { type?: unknown; params?: unknown };
+    if (typeof x === 'function') return named.type ?? 'INLINE FUNCTION'; // xstate's own (xstate.raise for `after`) have a type
+    return typeof named.params === 'function' || named.params === undefined ? named.type : { type: named.type, params: named.params };
   };
   const out: unknown[] = [];
-  const walk = (node: any) => {
+  const walk = (node: AnyStateNode) => {
     out.push({
       state: node.id,
       type: node.type,
       entry: node.entry.map(name),
       exit: node.exit.map(name),
-      invoke: node.invoke.map((i: any) => `${i.id}:${i.src}`),
+      invoke: node.invoke.map((i) => `${i.id}:${i.src}`),
     });
-    const defs: [string, any[]][] = [...node.transitions.entries(), ['always', node.always ?? []]];
+    const defs: [string, AnyTransitionDefinition[]][] = [...node.transitions.entries(), ['always', node.always ?? []]];
     for (const [event, list] of defs)
       for (const t of list) {
         out.push({
           from: node.id,
           event,
           guard: t.guard === undefined ? null : name(t.guard),
-          target: (t.target ?? []).map((s: any) => s.id),
+          target: (t.target ?? []).map((s) => s.id),
           reenter: t.reenter,
           actions: t.actions.map(name),
         });
@@ -76,7 +87,7 @@ test('each exported config loads back into createMachine with the same states an
     assert.not.ok(JSON.stringify(expected).includes('INLINE FUNCTION'), `${machineName}: a guard or action without a name`);
   }
   // what the old toJSON() export lost: `always` transitions and the guards that tell branches apart
-  const session = transitionsOf(MACHINES.session) as any[];
+  const session = transitionsOf(MACHINES.session) as Row[];
   assert.equal(
     session.filter((t) => t.from === 'session.ready' && t.event === 'always').map((t) => [t.guard, t.target]),
     [
@@ -89,7 +100,7 @@ test('each exported config loads back into createMachine with the same states an
     session.filter((t) => t.event?.startsWith('xstate.done.actor.') && t.from === 'session.loadingContext').map((t) => t.guard),
     ['customerNotFound', null],
   );
-  const customer = transitionsOf(MACHINES.customer) as any[];
+  const customer = transitionsOf(MACHINES.customer) as Row[];
   assert.equal(
     customer.filter((t) => t.from === 'customer.choosing' && t.event === 'always').map((t) => t.target[0]),
     ['customer.walking', 'customer.browsing', 'customer.leaving'],
@@ -99,7 +110,7 @@ test('each exported config loads back into createMachine with the same states an
     'delays by name, with their actions',
   );
   assert.ok(
-    (transitionsOf(MACHINES.pump) as any[]).some((t) => t.invoke?.some((i: string) => i.endsWith(':publishBatch'))),
+    (transitionsOf(MACHINES.pump) as Row[]).some((t) => t.invoke?.some((i) => i.endsWith(':publishBatch'))),
     'invoked actors by name',
   );
 });
@@ -115,7 +126,7 @@ test("XSTATE_INSPECT=ws://… sends a session's actor, event and snapshot inspec
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((ok) => server.once('listening', ok));
   const port = (server.address() as { port: number }).port;
-  const received: any[] = [];
+  const received: { type: string; event?: { type?: string } }[] = [];
   server.on('connection', (socket) => socket.on('message', (data) => received.push(JSON.parse(data.toString()))));
   const app = await startTestApp({ ROLES: 'recommender', PREDICTION_THRESHOLD: '0', XSTATE_INSPECT: `ws://127.0.0.1:${port}` });
   try {

@@ -117,16 +117,25 @@ export async function produce(kafka: KafkaAt, topic: string, messages: { key?: s
   }
 }
 
-export interface Received {
+/** What the Kafka tests read of a record's JSON: seed 003's envelope (`payload`) or a flat event. */
+export interface KafkaBody {
+  payload: { customer_id: number; coupon_id: number };
+  event_timestamp?: string;
+  id?: string;
+  dep?: string;
+}
+
+/** A record read back: its JSON body as the test reads it (`T`); a record that is not JSON, its text. */
+export interface Received<T = KafkaBody> {
   topic: string;
   key: string | null;
   partition: number;
   raw: string;
-  body: any;
+  body: T;
 }
 
 /** Everything published on `topics` from their start, in arrival order, until `stop()`. */
-export async function collectKafka(kafka: KafkaAt, topics: string[]): Promise<{ got: Received[]; stop: () => Promise<void> }> {
+export async function collectKafka<T = KafkaBody>(kafka: KafkaAt, topics: string[]): Promise<{ got: Received<T>[]; stop: () => Promise<void> }> {
   const names = topics.map(kafkaTopic);
   await ensureTopics(kafka, names);
   const consumer = new Consumer({
@@ -140,15 +149,15 @@ export async function collectKafka(kafka: KafkaAt, topics: string[]): Promise<{ 
     retryDelay: 500,
   });
   const stream = await consumer.consume({ topics: names, mode: MessagesStreamModes.EARLIEST, autocommit: false });
-  const got: Received[] = [];
+  const got: Received<T>[] = [];
   const first = new Promise<void>((ok) => stream.once('fetch', () => ok()));
   stream.on('data', (message) => {
     const raw = message.value?.toString('utf8') ?? '';
-    let body: any;
+    let body: T;
     try {
-      body = JSON.parse(raw);
+      body = JSON.parse(raw) as T;
     } catch {
-      body = raw;
+      body = raw as unknown as T;
     }
     got.push({ topic: message.topic, key: message.key?.toString('utf8') ?? null, partition: message.partition, raw, body });
   });

@@ -17,7 +17,7 @@ import { SMALL_STORE, seedSmallStore } from './fixtures/small-store.ts';
 import type { GatewayHandle } from '../adapters/gateway/index.ts';
 import { customerKey, kafkaTopic } from '../adapters/edges/kafka.ts';
 import { parseConfig } from '../schemas/env.ts';
-import { kafkaForTests, kafkaClient, produce, collectKafka, offsets, type KafkaForTests, type KafkaAt } from './kafka-helpers.ts';
+import { kafkaForTests, kafkaClient, produce, collectKafka, offsets, type KafkaBody, type KafkaForTests, type KafkaAt } from './kafka-helpers.ts';
 
 // CommonJS modules: their classes are the `default` of what an ES import gets
 const ajv = new Ajv.default({ allErrors: true });
@@ -127,7 +127,7 @@ it("seed 003's example messages in, prediction result envelopes out (its draft-0
   const t = app.config.topics;
   assert.is(app.config.messageFormat, 'envelope');
   assert.ok(!t.enter.includes('/') && t.enter.endsWith('customer.enter'), t.enter);
-  let out: Awaited<ReturnType<typeof collectKafka>> | undefined;
+  let out: Awaited<ReturnType<typeof collectKafka<KafkaBody>>> | undefined;
   try {
     out = await collectKafka(kafka, [t.prediction]);
     const got = out.got;
@@ -181,7 +181,7 @@ it("seed 003's example messages in, prediction result envelopes out (its draft-0
 it('a poison message on a partition, then good ones: rejected and logged, its offset committed, the good ones decided', async () => {
   const app = await onKafka({ DEAD_LETTER_TOPIC: 'dead' });
   const t = app.config.topics;
-  let out: Awaited<ReturnType<typeof collectKafka>> | undefined;
+  let out: Awaited<ReturnType<typeof collectKafka<KafkaBody>>> | undefined;
   try {
     out = await collectKafka(kafka, [t.prediction, t.deadLetter]);
     const got = out.got;
@@ -260,7 +260,7 @@ it('the whole loop on Kafka: simulator → detector → recommender → gateway 
     CONSUME_BATCH_SIZE: '100',
   });
   const t = app.config.topics;
-  let out: Awaited<ReturnType<typeof collectKafka>> | undefined;
+  let out: Awaited<ReturnType<typeof collectKafka<KafkaBody>>> | undefined;
   let ws: WebSocket | undefined;
   try {
     out = await collectKafka(kafka, [t.enter, t.move, t.focus, t.prediction, t.exit]);
@@ -275,7 +275,7 @@ it('the whole loop on Kafka: simulator → detector → recommender → gateway 
     ).json();
     const socket = new WebSocket(stream.location.replace(/localhost/, '127.0.0.1'));
     ws = socket;
-    const streamed: any[] = [];
+    const streamed: { message_type: string; stream_id: string; message_body: { customer_id: string } }[] = [];
     socket.on('message', (d) => streamed.push(JSON.parse(d.toString())));
     await new Promise((ok, fail) => socket.once('open', ok).once('error', fail));
     assert.is((await app.http.inject({ method: 'POST', url: '/simulator/start' })).statusCode, 200);

@@ -11,6 +11,7 @@ import mqtt from 'mqtt';
 import { startTestApp, waitFor, sleep } from './helpers.ts';
 import { seedSmallStore, SMALL_STORE } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
+import type { PredictionFlatT } from '../schemas/messages.ts';
 
 const T = SMALL_STORE.ts;
 
@@ -22,7 +23,7 @@ test("the detector's focus is decided once, locally; an identical focus from out
     assert.ok(app.pipeline.handOffLocally, 'the embedded broker offers no-local to the pipeline');
     await seedSmallStore(app.database.db);
     await (app.roles.get('recommender') as RecommenderHandle).reload();
-    const predictions: any[] = [];
+    const predictions: PredictionFlatT[] = [];
     client.on('message', (topic, payload) => {
       if (topic === app.config.topics.prediction) predictions.push(JSON.parse(payload.toString()));
     });

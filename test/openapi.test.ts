@@ -15,7 +15,14 @@ type Doc = {
   openapi: string;
   info: { title: string; description?: string };
   tags?: { name: string; description?: string }[];
-  paths: Record<string, Record<string, any>>;
+  paths: Record<string, Record<string, Operation>>;
+};
+/** An operation, as far as these tests read it (the validator checks the rest). */
+type Operation = {
+  tags: string[];
+  summary?: string;
+  description?: string;
+  requestBody: { content: Record<string, { examples: Record<string, { value: Record<string, unknown> }> }> };
 };
 const operations = (doc: Doc) =>
   Object.entries(doc.paths).flatMap(([path, ops]) =>
@@ -99,12 +106,12 @@ test("the control plane's document: valid, tags by role, every alias named once 
         ops.find((o) => o.key === key),
         'ops.find((o) => o.key === key)',
       ).op.requestBody?.content?.['application/json']?.examples ?? {};
-    assert.equal(Object.values<any>(examples('POST /recommender/mock_focus')).map((e) => e.value)[0], { id: '100', ts: 1764000060, dep: 'Boys' });
+    assert.equal(Object.values(examples('POST /recommender/mock_focus')).map((e) => e.value)[0], { id: '100', ts: 1764000060, dep: 'Boys' });
     assert.ok(
-      Object.values<any>(examples('POST /recommender/mock_entry')).some((e) => e.value.event_type === 'entry event'),
+      Object.values(examples('POST /recommender/mock_entry')).some((e) => e.value.event_type === 'entry event'),
       'the envelope form of seed 002',
     );
-    assert.equal(Object.values<any>(examples('POST /simulator/produce_move'))[0].value, { id: '997', ts: 192326400, x: 2, y: 3 });
+    assert.equal(Object.values(examples('POST /simulator/produce_move'))[0].value, { id: '997', ts: 192326400, x: 2, y: 3 });
     assert.match(must(doc.info.description, 'doc.info.description'), 'STREAM_API_PORT', "the gateway's API is pointed to");
     assert.is((await app.http.inject({ method: 'GET', url: '/docs' })).statusCode < 400, true);
   } finally {
@@ -126,9 +133,12 @@ test("the gateway's internal API documents itself on its own port (/docs, /docs/
       .map((o) => o.key)
       .sort();
     assert.equal(keys, ['DELETE /event-stream/{id}', 'GET /event-stream/', 'GET /event-stream/version/', 'GET /event-stream/{id}', 'POST /event-stream/']);
-    const post = operations(doc).find((o) => o.key === 'POST /event-stream/')!.op;
+    const post = must(
+      operations(doc).find((o) => o.key === 'POST /event-stream/'),
+      'POST /event-stream/',
+    ).op;
     assert.ok(
-      Object.values<any>(post.requestBody.content['application/json'].examples).some((e) => e.value.routing_key === 'abc'),
+      Object.values(post.requestBody.content['application/json'].examples).some((e) => e.value.routing_key === 'abc'),
       "seed 004's example",
     );
     assert.is((await fetch(`${base}/docs`)).status < 400, true, 'the UI');

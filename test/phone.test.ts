@@ -20,6 +20,8 @@ import { STORE_PLAN } from '../actors/data/store-plan.ts';
 import { createPhone, applyPhone } from '../web/phone-state.js';
 // @ts-expect-error plain browser JavaScript, no type declarations
 import { discountText, offerTerms, validity, productLines, noOfferLine } from '../web/coupon-words.js';
+import { must } from '../actors/kernel/must.ts';
+import type { PredictionFlatT } from '../schemas/messages.ts';
 
 /** Wide enough for the page to draw the phone's frame (a phone itself gets the page full screen). */
 const PHONE = { width: 540, height: 940 };
@@ -35,7 +37,7 @@ async function phoneApp(env: Record<string, string> = {}): Promise<TestApp> {
 
 /** Every prediction published on the broker, with the time it arrived here. */
 async function listen(app: TestApp, client: MqttClient) {
-  const got: { at: number; body: any }[] = [];
+  const got: { at: number; body: PredictionFlatT }[] = [];
   client.on('message', (topic, payload) => {
     if (topic === app.config.topics.prediction) got.push({ at: Date.now(), body: JSON.parse(payload.toString()) });
   });
@@ -58,23 +60,23 @@ async function openPhone(app: TestApp, id: string): Promise<Page & { problems: s
 /** The phone's screen, read at one instant: the visit line and every card, field by field. */
 const screen = (page: Page) =>
   page.evaluate(() => ({
-    greeting: document.querySelector('#greeting')!.textContent,
-    visit: document.querySelector('#visit')!.textContent,
-    count: document.querySelector('#offer-count')!.textContent,
+    greeting: document.querySelector('#greeting')?.textContent,
+    visit: document.querySelector('#visit')?.textContent,
+    count: document.querySelector('#offer-count')?.textContent,
     empty: document.querySelector('#offers li.empty')?.textContent ?? null,
     offers: [...document.querySelectorAll<HTMLElement>('#offers li.offer')].map((li) => ({
       coupon: Number(li.dataset.coupon),
-      discount: li.querySelector('.discount')!.textContent,
-      terms: li.querySelector('.terms')!.textContent,
-      department: li.querySelector('.department')!.textContent,
+      discount: li.querySelector('.discount')?.textContent,
+      terms: li.querySelector('.terms')?.textContent,
+      department: li.querySelector('.department')?.textContent,
       products: [...li.querySelectorAll('.products li')].map((p) => p.textContent),
-      validity: li.querySelector('.validity')!.textContent,
-      when: li.querySelector('.when')!.textContent!.replace(/\d\d:\d\d:\d\d/, 'HH:MM:SS'),
+      validity: li.querySelector('.validity')?.textContent,
+      when: li.querySelector('.when')?.textContent?.replace(/\d\d:\d\d:\d\d/, 'HH:MM:SS'),
     })),
   }));
 
 /** What a card must say about a published prediction (flat, seed 002: the coupon with its products). */
-function expectedCard(p: any) {
+function expectedCard(p: PredictionFlatT) {
   const c = p.coupon;
   const terms: Record<string, string> = {
     just_discount: 'on 1 product',
@@ -82,14 +84,17 @@ function expectedCard(p: any) {
     buy_all: `when you buy all ${c.how_many} together`,
     department: `on the whole ${c.department} department`,
   };
-  const coupon = SMALL_STORE.coupons.find((k) => k[0] === c.id)!;
+  const coupon = must(
+    SMALL_STORE.coupons.find((k) => k[0] === c.id),
+    `coupon ${c.id} of the small store`,
+  );
   assert.equal([c.start_date, c.end_date], ['2020-01-01', '2030-12-31'], 'a coupon of the small store valid now');
   return {
     coupon: c.id,
     discount: `−${coupon[3]} %`,
     terms: terms[c.type],
     department: 'Men',
-    products: c.products.map((x: any) => x.name),
+    products: c.products.map((x) => x.name),
     validity: 'valid 1 Jan 2020 – 31 Dec 2030',
     when: `offered at HH:MM:SS · coupon #${c.id}`,
   };
@@ -120,7 +125,7 @@ browserTest(
       await waitFor(() => published.some((p) => p.body.customer.id === '2'), 10_000, "customer 2's coupon");
 
       await enter(client, app, '1');
-      await page.waitForFunction(() => document.querySelector('#visit')!.textContent === 'In the store', null, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelector('#visit')?.textContent === 'In the store', null, { timeout: 10_000 });
       await focus(client, app, '1', 'Men');
       const first = await waitFor(() => published.find((p) => p.body.customer.id === '1'), 10_000, "customer 1's coupon");
       await page.waitForSelector('#offers li.offer[data-products="loaded"]', { timeout: 5000 });
@@ -185,7 +190,9 @@ browserTest(
       await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
       await page.fill('#login input[name="token"]', TOKEN);
       await page.click('#login button[type="submit"]');
-      await page.waitForFunction(() => (window as any).storeflowPhone.status === 'live', null, { timeout: 10_000 });
+      await page.waitForFunction(() => (window as unknown as { storeflowPhone: { status: string } }).storeflowPhone.status === 'live', null, {
+        timeout: 10_000,
+      });
       await enter(client, app, '3');
       await focus(client, app, '3', 'Men');
       const p = await waitFor(() => published.find((x) => x.body.customer.id === '3'), 10_000, "customer 3's coupon");
@@ -193,7 +200,7 @@ browserTest(
       assert.equal((await screen(page)).offers, [expectedCard(p.body)]);
       assert.equal(page.problems, []);
     } finally {
-      await browser!.clearCookies();
+      await must(browser, 'the browser').clearCookies();
       await page.close().catch(() => {});
       await client.endAsync();
       await app.close();
@@ -261,7 +268,7 @@ test("the phone's fold: a visit from an entry (or a first move) to the exit; off
   const offer = (id: number, customer = '5') =>
     msg('prediction', { customer_id: customer, coupon: { id, type: 'buy_more', department: 'Men', discount: 25, how_many: 3, products_count: 1 } });
   const p = createPhone('5', STORE_PLAN);
-  const seen = (m: object) => [applyPhone(p, m), p.presence, p.dep, p.coupons.map((c: any) => c.id)];
+  const seen = (m: object) => [applyPhone(p, m), p.presence, p.dep, p.coupons.map((c: { id: number }) => c.id)];
   assert.equal(seen(offer(9)), [false, 'waiting', null, []], "the pump's offer to someone not inside");
   assert.equal(seen(msg('entry', { id: '5' })), [true, 'inside', null, []]);
   assert.equal(seen(msg('move', { id: '5', x: 900, y: 750 })), [true, 'inside', 'Men', []]);
@@ -277,7 +284,7 @@ test("the phone's fold: a visit from an entry (or a first move) to the exit; off
   );
   assert.equal(seen(msg('redemption', { id: '5', coupon_id: 1, amount: 10 })), [true, 'inside', 'Women', [2, 1]]);
   assert.equal(
-    p.coupons.map((c: any) => c.redeemed),
+    p.coupons.map((c: { redeemed: boolean }) => c.redeemed),
     [false, true],
   );
   const replayed = { ...offer(3), ess_ordinal: 2 };

@@ -57,7 +57,7 @@ async function run(o: {
     const result = p.handle({ logged, event });
     if (event.kind === 'focus') atOnce.push(Array.isArray(result));
     for (const out of (await result) as Output[])
-      decided.push(`${out.messageId} ${out.type} ${(out.data as any).coupon?.id ?? (out.data as { reason?: unknown }).reason}`);
+      decided.push(`${out.messageId} ${out.type} ${(out.data as { coupon?: { id: number } }).coupon?.id ?? (out.data as { reason?: unknown }).reason}`);
   }
   p.stop();
   return { decided, atOnce };

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compile } from '../schemas/normalise.ts';
-import { PredictionFlat, PredictionEnvelope } from '../schemas/messages.ts';
+import { PredictionFlat, PredictionEnvelope, type PredictionFlatT } from '../schemas/messages.ts';
 import { sql } from '../adapters/edges/database.ts';
 import { startTestApp, connectClient, collect, waitFor, sleep, dropSchema, type TestApp } from './helpers.ts';
 import { SMALL_STORE, seedSmallStore } from './fixtures/small-store.ts';
@@ -28,7 +28,7 @@ test('entry then focus over MQTT → one prediction with exactly the seed-002 sc
   const app = await recommender();
   const client = await connectClient();
   try {
-    const got = await collect(client, [topic(app, 'prediction')]);
+    const got = await collect<PredictionFlatT>(client, [topic(app, 'prediction')]);
     await client.publishAsync(topic(app, 'enter'), JSON.stringify({ id: '1', ts: TS }), { qos: 1 });
     await client.publishAsync(topic(app, 'focus'), JSON.stringify({ id: '1', ts: TS + 30, dep: 'Men' }), { qos: 1 });
     await waitFor(() => got.length === 1, 10_000, 'a prediction');
@@ -48,7 +48,7 @@ test('entry then focus over MQTT → one prediction with exactly the seed-002 sc
       log.map((e) => e.type),
       ['entry', 'focus', 'prediction'],
     );
-    assert.is((log[2].data as any).coupon.id, p.coupon.id);
+    assert.is((log[2].data as { coupon: { id: number } }).coupon.id, p.coupon.id);
     assert.is(log[2].messageId, `${log[1].messageId}:prediction`);
   } finally {
     await client.endAsync();
@@ -60,7 +60,7 @@ test('focus with no entry loads the context first; focus racing the load; a repe
   const app = await recommender();
   const client = await connectClient();
   try {
-    const got = await collect(client, [topic(app, 'prediction')]);
+    const got = await collect<PredictionFlatT>(client, [topic(app, 'prediction')]);
     // customer 2: focus only. customer 3: entry and focus back to back (the focus races the context load)
     await client.publishAsync(topic(app, 'focus'), JSON.stringify({ id: 2, ts: TS, dep: 'Men' }), { qos: 1 });
     await client.publishAsync(topic(app, 'enter'), JSON.stringify({ id: '3', ts: TS }), { qos: 1 });
@@ -92,7 +92,7 @@ test('envelope in → envelope out (MESSAGE_FORMAT=envelope)', async () => {
   const app = await recommender({ MESSAGE_FORMAT: 'envelope' });
   const client = await connectClient();
   try {
-    const got = await collect(client, [topic(app, 'prediction')]);
+    const got = await collect<PredictionFlatT>(client, [topic(app, 'prediction')]);
     await client.publishAsync(
       topic(app, 'enter'),
       JSON.stringify({ event_type: 'customer entry', event_timestamp: '2025-06-02T10:00:00Z', payload: { customer_id: 1 } }),
@@ -175,7 +175,7 @@ test('bad input on MQTT: warning with reason and topic, counters, dead letters, 
   const app = await recommender();
   const client = await connectClient();
   try {
-    const got = await collect(client, [topic(app, 'prediction')]);
+    const got = await collect<PredictionFlatT>(client, [topic(app, 'prediction')]);
     const dead = await collect(client, [app.config.topics.deadLetter]);
     const f = topic(app, 'focus');
     await client.publishAsync(f, '{"id": "1", "ts": ', { qos: 1 });
@@ -260,7 +260,12 @@ test("remote scorer over HTTP against storeflow's own /score; a dead scorer is l
     const list = score.json();
     assert.is(list.length, 2);
     assert.ok(list[0].prediction >= list[1].prediction, 'sorted descending');
-    assert.ok(list.every((r: any) => typeof r.coupon_id === 'string' && r.customer_id === '3' && r.prediction >= 0 && r.prediction <= 1));
+    assert.ok(
+      list.every(
+        (r: { coupon_id: unknown; customer_id: unknown; prediction: number }) =>
+          typeof r.coupon_id === 'string' && r.customer_id === '3' && r.prediction >= 0 && r.prediction <= 1,
+      ),
+    );
     assert.is((await scorerApp.http.inject({ method: 'POST', url: '/score', payload: { customer: {} } })).statusCode, 400);
     const failed = await broken.http.inject({ method: 'POST', url: '/mock_focus', payload: { id: '1', ts: TS, dep: 'Men' } });
     assert.equal(failed.json(), { predictions: [], reason: 'scorer_failed' });
@@ -309,7 +314,7 @@ test('restart between entry and focus loses nothing (QoS 1, persistent session)'
   const env = first.env;
   const client = await connectClient();
   try {
-    const got = await collect(client, [first.config.topics.prediction]);
+    const got = await collect<PredictionFlatT>(client, [first.config.topics.prediction]);
     await client.publishAsync(first.config.topics.enter, JSON.stringify({ id: '1', ts: TS }), { qos: 1 });
     await waitFor(async () => (await first.eventLog.read({ types: ['entry'] })).length === 1, 5000, 'entry logged');
     await first.stop();
@@ -340,7 +345,7 @@ test('TESTING_NO_MQTT: no broker; predictions are written to the log output', as
     assert.is(r.predictions.length, 1);
     const line = app.entries().find((e) => /would publish/.test(e.msg) && e.topic === app.config.topics.prediction);
     assert.ok(line, 'the prediction is in the log output');
-    assert.is(JSON.parse(line.payload).coupon.id, r.predictions[0].coupon.id);
+    assert.is(JSON.parse(String(line.payload)).coupon.id, r.predictions[0].coupon.id);
   } finally {
     await app.close();
   }

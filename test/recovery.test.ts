@@ -15,6 +15,7 @@ import pgModule from '@databases/pg';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { inputId } from '../adapters/process/processor-contract.ts';
 import { silentLogger } from '../adapters/process/logger.ts';
+import type { PredictionFlatT } from '../schemas/messages.ts';
 
 const createConnectionPool: typeof pgModule.default =
   (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
@@ -44,7 +45,7 @@ test('SIGKILL mid-run, restart: no input lost, no prediction published twice, se
   const db = createConnectionPool({ connectionString: DATABASE_URL, bigIntMode: 'number', poolSize: 1, schema: name });
   try {
     await ready();
-    const predictions = await collect(client, [topics.prediction]);
+    const predictions = await collect<PredictionFlatT>(client, [topics.prediction]);
     const CUSTOMERS = 40,
       ROUNDS = 12;
     const TS = 1748736000; // 2025-06-01: the generated coupons are valid
@@ -126,7 +127,7 @@ test('duplicates: a redelivered or retried input is logged and processed once, a
   try {
     await seedSmallStore(app.database.db);
     await (app.roles.get('recommender') as RecommenderHandle).reload();
-    const got = await collect(client, [app.config.topics.prediction]);
+    const got = await collect<PredictionFlatT>(client, [app.config.topics.prediction]);
     const focus = JSON.stringify({ id: '1', ts: SMALL_STORE.ts, dep: 'Men' });
     for (let i = 0; i < 3; i++) await client.publishAsync(app.config.topics.focus, focus, { qos: 1 });
     await waitFor(() => got.length >= 1, 5000, 'a prediction');
@@ -163,7 +164,7 @@ test('an input another process logged and never decided (it died) is decided by 
   try {
     await seedSmallStore(app.database.db);
     await (app.roles.get('recommender') as RecommenderHandle).reload();
-    const got = await collect(client, [app.config.topics.prediction]);
+    const got = await collect<PredictionFlatT>(client, [app.config.topics.prediction]);
     const topic = app.config.topics.focus;
     const orphan = JSON.stringify({ id: '2', ts: SMALL_STORE.ts, dep: 'Men' });
     // what a replica that died between "append" and "act" leaves: the input in the log, no decision

@@ -27,7 +27,7 @@ test('predictions for a shopper in the store → redemptions by their preference
   try {
     await seedSmallStore(app.database.db);
     const t = app.config.topics;
-    const got = await collect(client, [t.redemption]);
+    const got = await collect<RedemptionPayload>(client, [t.redemption]);
     const simulator = app.roles.get('simulator') as SimulatorHandle;
     assert.is(simulator.customerSource, 'default');
     simulator.startSimulation();

@@ -6,6 +6,7 @@
 import * as assert from 'uvu/assert';
 import { must } from '../actors/kernel/must.ts';
 import { spawnSync } from 'node:child_process';
+import type { SQLQuery } from '@databases/pg';
 import { sql } from '../adapters/edges/database.ts';
 import { DATABASE_URL } from './helpers.ts';
 
@@ -17,12 +18,14 @@ export interface Decision {
 
 /** `sent`: `id:ts` of each entry and focus published; `source`: the inputs' transport in the log. Returns the decisions. */
 export async function assertReplicasAgree(
-  db: { query(q: any): Promise<any[]> },
+  db: { query(q: SQLQuery): Promise<unknown[]> },
   schema: string,
   sent: { entry: string[]; focus: string[] },
   o: { source: 'mqtt' | 'kafka'; customers: number },
 ): Promise<Decision[]> {
-  const inputs = await db.query(sql`SELECT type, data FROM events WHERE type IN ('entry', 'focus') AND metadata->>'source' = ${o.source} ORDER BY position`);
+  const inputs = (await db.query(
+    sql`SELECT type, data FROM events WHERE type IN ('entry', 'focus') AND metadata->>'source' = ${o.source} ORDER BY position`,
+  )) as { type: string; data: { id: string; ts: number } }[];
   const logged = (type: string) =>
     inputs
       .filter((r) => r.type === type)
@@ -30,9 +33,9 @@ export async function assertReplicasAgree(
       .sort();
   assert.equal(logged('entry'), [...sent.entry].sort(), 'every entry logged exactly once');
   assert.equal(logged('focus'), [...sent.focus].sort(), 'every focus logged exactly once');
-  const decisions: Decision[] = await db.query(
+  const decisions = (await db.query(
     sql`SELECT type, metadata->>'cause' AS cause, data FROM events WHERE type IN ('prediction', 'no_prediction') ORDER BY position`,
-  );
+  )) as Decision[];
   assert.is(decisions.length, sent.focus.length, 'one decision per focus');
   assert.is(new Set(decisions.map((d) => d.cause)).size, sent.focus.length, 'every focus decided, none twice');
   const offers = new Map<string, number[]>();

@@ -15,6 +15,7 @@ import { sql } from '../adapters/edges/database.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { assertReplicasAgree } from './replicas-verdict.ts';
 import { DATABASE_URL, MQTT_URL, uniqueName, connectClient, collect, waitFor, sleep, dropSchema } from './helpers.ts';
+import type { PredictionFlatT } from '../schemas/messages.ts';
 
 const createConnectionPool: typeof pgModule.default =
   (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
@@ -59,7 +60,7 @@ if (!DATABASE_URL || !MQTT_URL || process.env.STOREFLOW_TEST_EMBEDDED_MQTT) {
       start(1);
       start(2);
       await Promise.all([ready(1), ready(2)]);
-      const predictions = await collect(client, [topics.prediction]);
+      const predictions = await collect<PredictionFlatT>(client, [topics.prediction]);
       const CUSTOMERS = 299; // not a multiple of 3: the broker's round robin sends a customer's consecutive events to different replicas
       const TS = 1748736000; // 2025-06-01: the generated coupons are valid
       const deps = ['Men', 'Women', 'Boys', 'Girls', 'Sport'];

@@ -16,6 +16,7 @@ import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { browser, browserTest, newPage, openDashboard, closeBrowser, WEB_DIR, ARTIFACTS, DOCS } from './browser.ts';
 // @ts-expect-error plain browser JavaScript, no type declarations
 import { expectedMoves, draftBody, walkMs } from '../web/scenario-draft.js';
+import { must } from '../actors/kernel/must.ts';
 
 async function editorApp(env: Record<string, string> = {}): Promise<TestApp> {
   const app = await startTestApp(
@@ -40,7 +41,8 @@ async function editorApp(env: Record<string, string> = {}): Promise<TestApp> {
 async function clickPlan(page: Page, x: number, y: number) {
   const at = await page.evaluate(
     ([x, y]) => {
-      const m = (document.getElementById('plan') as unknown as SVGSVGElement).getScreenCTM()!;
+      const m = (document.getElementById('plan') as unknown as SVGSVGElement).getScreenCTM();
+      if (!m) throw new Error('the plan has no screen matrix');
       return { x: m.a * x + m.c * y + m.e, y: m.b * x + m.d * y + m.f };
     },
     [x, y],
@@ -49,7 +51,10 @@ async function clickPlan(page: Page, x: number, y: number) {
 }
 
 const logged = async (app: TestApp, id: string) =>
-  (await app.eventLog.read({ streamId: `customer-${id}` })).map((e) => ({ type: e.type, data: e.data as any }));
+  (await app.eventLog.read({ streamId: `customer-${id}` })).map((e) => ({
+    type: e.type,
+    data: e.data as { x: number; y: number; dep: string; reason: string; coupon: { id: number } },
+  }));
 
 browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on the plan and on that customer's phone", async () => {
   const app = await editorApp();
@@ -94,7 +99,7 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
     const walk = Math.floor(walkMs(steps) / 1000);
     await page.waitForFunction(() => /^Customer 2: /.test(document.querySelector('#editor-note')?.textContent ?? ''), null, { timeout: 10_000 });
     assert.match(
-      (await page.textContent('#editor-note'))!,
+      must(await page.textContent('#editor-note'), 'the editor note'),
       new RegExp(
         `^Customer 2: 8 moves, the first at \\d\\d:\\d\\d:\\d\\d store time, the last about ${walk} s later \\(the simulator was started to play it\\)\\.$`,
       ),
@@ -149,7 +154,7 @@ browserTest("a path drawn on the plan plays: its moves, a focus and a coupon, on
     await page.click('#shoppers g[data-id="2"]');
     await page.waitForSelector('#customer-body[data-customer="2"] a.phone-link');
     assert.is(await page.getAttribute('#customer-body a.phone-link', 'href'), 'phone/2');
-    const [opened] = await Promise.all([browser!.waitForEvent('page'), page.click('#coupons li.coupon[data-customer="2"] a.phone-link')]);
+    const [opened] = await Promise.all([must(browser, 'the browser').waitForEvent('page'), page.click('#coupons li.coupon[data-customer="2"] a.phone-link')]);
     pages.push(opened);
     await opened.waitForFunction(() => window.storeflowPhone?.status === 'live', null, { timeout: 10_000 });
     assert.is(new URL(opened.url()).pathname, '/phone/2');

@@ -2,9 +2,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, enqueueActions, fromPromise, initialTransition, transition, waitFor as waitForState } from 'xstate';
-import { sessionMachine, type ScoreResult, type SessionEmitted } from '../machines/session.ts';
+import { sessionMachine, type FocusInput, type ScoreResult, type SessionEmitted } from '../machines/session.ts';
 import type { CustomerInfo } from '../actors/data/store-data.ts';
 import { fromValueOrPromise } from '../actors/kernel/value-or-promise.ts';
+
+/** What the machine hands its scoreCoupons actor. */
+type ScoreInput = { customer: CustomerInfo; focus: FocusInput; offered: number[] };
 
 const CUSTOMER: CustomerInfo = {
   customer_id: 7,
@@ -29,7 +32,7 @@ function harness(opts: { known?: boolean } = {}) {
         await loaded;
         return opts.known === false ? null : CUSTOMER;
       }),
-      scoreCoupons: fromPromise<ScoreResult, any>(async ({ input }) => {
+      scoreCoupons: fromPromise<ScoreResult, ScoreInput>(async ({ input }) => {
         scored.push({ dep: input.focus.dep, offered: [...input.offered] });
         const next = [1, 2, 3].find((c) => !input.offered.includes(c));
         return next ? { couponId: next, score: 0.5 } : { reason: 'all_offered' };
@@ -124,8 +127,8 @@ test('a failing context load does not crash the session', async () => {
     },
   });
   const actor = createActor(machine, { input: { customerId: '9', idleTimeoutS: 10 } });
-  const emitted: any[] = [];
-  actor.on('*', (e) => emitted.push(e));
+  const emitted: SessionEmitted[] = [];
+  actor.on('*', (e) => emitted.push(e as SessionEmitted));
   actor.start();
   actor.send({ type: 'focus', ts: 1, dep: 'Men', inputId: 'f' });
   await settle();
@@ -133,7 +136,7 @@ test('a failing context load does not crash the session', async () => {
     emitted.map((e) => e.type),
     ['contextFailed', 'decision'],
   );
-  assert.equal(emitted[1].result, { reason: 'unknown_customer' });
+  assert.equal((emitted[1] as Extract<SessionEmitted, { type: 'decision' }>).result, { reason: 'unknown_customer' });
 });
 
 test('fromValueOrPromise: a value decides within the send, a promise once settled, a throw or rejection is scorer_failed', async () => {
@@ -150,7 +153,7 @@ test('fromValueOrPromise: a value decides within the send, a promise once settle
   const machine = sessionMachine.provide({
     actors: {
       loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => CUSTOMER),
-      scoreCoupons: fromValueOrPromise<ScoreResult, any>(() => results[call++]()),
+      scoreCoupons: fromValueOrPromise<ScoreResult, ScoreInput>(() => results[call++]()),
     },
   });
   const actor = createActor(machine, { input: { customerId: '7', idleTimeoutS: 7200 } });

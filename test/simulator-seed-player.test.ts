@@ -8,8 +8,6 @@ import * as assert from 'uvu/assert';
 import { startTestApp, connectClient, collect, waitFor, sleep } from './helpers.ts';
 import { pythonIso, stateTimestamp } from '../actors/simulator/state-at.ts';
 
-const json = async (r: Response) => ({ status: r.status, body: (await r.json()) as any });
-
 test("pythonIso and the query timestamp: the original's datetime shapes", () => {
   assert.equal(
     [pythonIso(Date.UTC(2021, 2, 10, 10)), pythonIso(Date.UTC(2021, 2, 10, 10) + 123)],
@@ -86,7 +84,7 @@ test("GET /state?timestamp= answers like the scenario player (prefixed and bare)
     assert.is((await post('10', [{ type: 'ENTER', location: { x: 937, y: 50 }, timestamp: t + 10 }])).statusCode, 200);
     const at = async (url: string) => {
       const r = await fetch(`${app.url}${url}`);
-      return { status: r.status, body: (await r.json()) as any };
+      return { status: r.status, body: (await r.json()) as { error?: string; state: string; timeline: { scheduled: number } } };
     };
     const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', '+00:00');
     const state = (id: string, x: number, y: number, status: string, s: number) => ({

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { startTestApp, connectClient, collect, waitFor, sleep, type TestApp } from './helpers.ts';
+import { startTestApp, connectClient, collect, waitFor, sleep, type Collected, type TestApp } from './helpers.ts';
 import { insidePlan } from '../actors/data/store-plan.ts';
 import type { SimulatorHandle } from '../adapters/simulator/index.ts';
 
@@ -22,7 +22,7 @@ writeFileSync(
 
 let app: TestApp;
 let client: MqttClient;
-let got: { topic: string; body: any; raw: string }[];
+let got: Collected<{ id: string; ts: number; x: number; y: number }>[];
 let topics: { enter: string; move: string; exit: string };
 
 test.before(async () => {
@@ -53,7 +53,22 @@ const post = (path: string, body?: unknown, query = '') =>
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-const json = async (r: Response) => ({ status: r.status, body: (await r.json()) as any });
+/** The simulator's answers, as far as these tests read them (each endpoint fills its own fields). */
+interface Answer {
+  state: string;
+  customerSource: string;
+  customers: { state: string; x: number; y: number }[];
+  inStore: number;
+  speed: number;
+  averageInStore: number;
+  batchSize: number;
+  scheduled: number;
+  path: { timestamp: number; at: string }[];
+  simulatedTime: string;
+  message: string;
+  timeline: { scheduled: number };
+}
+const json = async (r: Response) => ({ status: r.status, body: (await r.json()) as Answer });
 
 test('stopped at first: nothing published; the simulator owns /state when no pump runs', async () => {
   const s = await json(await fetch(`${app.url}/state`));
@@ -182,7 +197,7 @@ test('bad scenario bodies get clear 400s and the timeline keeps running', async 
   assert.is(draft.status, 200);
   assert.is(draft.body.scheduled, 6);
   assert.equal(
-    draft.body.path.map((p: any) => Date.parse(p.at) - Date.parse(draft.body.path[0].at)),
+    draft.body.path.map((p) => Date.parse(p.at) - Date.parse(draft.body.path[0].at)),
     [0, 7500, 15000, 22500, 30000, 37500],
   );
   const s = await json(await fetch(`${app.url}/simulator/state`));
@@ -235,7 +250,7 @@ test('TESTING_MOCK_MQTT: publications are logged, not sent; the simulator still 
     const would = () => mock.entries().filter((e) => e.msg?.includes('would publish'));
     assert.ok(would().some((e) => e.topic === mock.config.topics.enter && e.payload === '{"id":"997","ts":192326400}'));
     await waitFor(() => would().some((e) => e.topic === mock.config.topics.move), 10_000, 'a logged move');
-    assert.is(((await (await fetch(`${mock.url}/state`)).json()) as any).state, 'started');
+    assert.is(((await (await fetch(`${mock.url}/state`)).json()) as { state: string }).state, 'started');
   } finally {
     await mock.close();
   }
