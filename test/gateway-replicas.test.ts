@@ -92,6 +92,7 @@ test('a stream on replica A carries, live, in order and each once, every predict
       `gateway-replicas: ${logged.length} predictions streamed; ${holes} positions left unused by rollbacks; A appended ${a.eventLog.stats.events} events, B and C inputs: ${appended.map((m) => m?.[1]).join(', ')}`,
     );
     ws.close();
+    await new Promise((ok) => (ws.readyState === WebSocket.CLOSED ? ok(null) : ws.once('close', ok)));
   } finally {
     for (const r of recommenders) r?.kill('SIGTERM');
     await Promise.all(recommenders.map((r) => r && new Promise((ok) => (r.exitCode !== null ? ok(null) : r.once('exit', ok)))));
