@@ -35,7 +35,12 @@ const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
 export async function buildControlPlane(o: ControlPlaneOptions): Promise<FastifyInstance> {
   // request logs are info lines; the control plane logs warnings and errors only
-  const app = Fastify({ loggerInstance: o.log.child({ role: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: o.bodyLimit ?? 1_048_576 }); // role plugins bring their own type provider (FastifyPluginAsyncTypebox)
+  // stopping closes every connection, kept-alive ones included (a client's idle pool would otherwise hold the process)
+  const app = Fastify({
+    loggerInstance: o.log.child({ role: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: o.bodyLimit ?? 1_048_576,
+    forceCloseConnections: true,
+  }); // role plugins bring their own type provider (FastifyPluginAsyncTypebox)
 
   useErrorCatalogue(app);
   useRequestMetrics(app, o.metrics);
