@@ -14,11 +14,12 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { findMosquitto, Mosquitto } from '../scripts/soak-services.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { otlpReceiver, type ExportedSpan } from './otlp-receiver.ts';
-import { startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { sleep, startTestApp, waitFor, type TestApp } from './helpers.ts';
 
 const mosquittoBin = findMosquitto();
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const PARENT = 'b7ad6b7169203331';
+const UNSAMPLED = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 async function withTracedStoreflow(roles: string, body: (app: TestApp, client: MqttClient, spans: ExportedSpan[]) => Promise<void>) {
   if (!mosquittoBin) return console.log('tracing: mosquitto is not installed (Debian: apt-get install mosquitto): tracing tests skipped');
@@ -119,6 +120,14 @@ test('a focus with a traceparent: receive → append, step → append, publish i
     assert.ok(entry, "the entry's receive span");
     assert.is.not(entry.traceId, TRACE);
     assert.is(entry.parentSpanId, undefined, 'an input without trace context starts a trace');
+
+    // a trace its sender did not sample: nothing recorded, and the prediction carries it on, still not sampled
+    await publish(client, t.enter, { id: '101', ts: 1764000000 });
+    await publish(client, t.focus, { id: '101', ts: 1764000060, dep: 'Boys' }, `00-${UNSAMPLED}-${PARENT}-00`);
+    await waitFor(() => predictions.length === 2, 15_000, 'the second prediction');
+    await sleep(500); // the exporter sends every 50 ms: what was recorded has arrived
+    assert.match(predictions[1].traceparent ?? '', new RegExp(`^00-${UNSAMPLED}-[0-9a-f]{16}-00$`));
+    assert.equal(spans.filter((s) => s.traceId === UNSAMPLED || s.links?.some((l) => l.traceId === UNSAMPLED)), [], 'no span of the unsampled trace');
   });
 });
 

@@ -17,6 +17,7 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   trace,
   type Attributes,
   type Link,
@@ -98,11 +99,12 @@ export class Tracing {
   /** An input from a transport: continues the trace it carries, else starts one. */
   receive(topic: string, source: string, carrier?: TraceCarrier): TraceSpan {
     const parent = carrier?.traceparent ? this.propagator.extract(ROOT_CONTEXT, carrier, getter) : ROOT_CONTEXT;
-    return this.tracer.startSpan(
-      `receive ${topic}`,
-      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': source, 'messaging.destination.name': topic, 'messaging.operation.type': 'receive' } },
-      parent,
-    );
+    // attributes only on a recorded span: the SDK checks and copies them before sampling, and most traces are not
+    // sampled (the standard samplers do not read them)
+    const span = this.tracer.startSpan(`receive ${topic}`, { kind: SpanKind.CONSUMER }, parent);
+    if (span.isRecording())
+      span.setAttributes({ 'messaging.system': source, 'messaging.destination.name': topic, 'messaging.operation.type': 'receive' });
+    return span;
   }
 
   /** An input's `receive` span around `take`: its outcome as an attribute, failed when `take` throws. */
@@ -129,11 +131,12 @@ export class Tracing {
     tracing: Tracing | undefined,
     parent: TraceSpan | undefined,
     name: string,
-    attributes: Attributes,
+    attributes: () => Attributes,
     run: () => T | Promise<T>,
   ): { result: T | Promise<T>; span?: TraceSpan } {
     if (!tracing || !parent) return { result: run() };
-    const span = tracing.child(parent, name, attributes);
+    if (!sampled(parent)) return { result: run(), span: parent };
+    const span = tracing.child(parent, name, attributes());
     try {
       const result = run();
       if (result instanceof Promise)
@@ -149,8 +152,12 @@ export class Tracing {
     }
   }
 
-  /** A step below `parent` in the same trace. */
+  /**
+   * A step below `parent` in the same trace. Below a trace that is not sampled, `parent` itself: no span would be
+   * recorded, and what is propagated (the trace id, not sampled) is the same.
+   */
   child(parent: TraceSpan, name: string, attributes?: Attributes, kind: SpanKind = SpanKind.INTERNAL): TraceSpan {
+    if (!sampled(parent)) return parent;
     return this.tracer.startSpan(name, { kind, attributes }, trace.setSpan(ROOT_CONTEXT, parent));
   }
 
@@ -201,6 +208,9 @@ export class Tracing {
     return this.provider.shutdown();
   }
 }
+
+/** Whether `span`'s trace is recorded (read from its context: an ended span no longer says it is recording). */
+const sampled = (span: TraceSpan) => (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
 
 const getter: TextMapGetter<TraceCarrier> = {
   keys: (c: TraceCarrier) => Object.keys(c),
