@@ -33,7 +33,7 @@ import { SeenInputs } from './seen-inputs.ts';
 import { logRejected } from './rejected-input.ts';
 import { kindTopics } from './kind-topics.ts';
 import { decide } from './decide.ts';
-import { stepAttributes, Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
+import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
 import { must } from '../../actors/kernel/must.ts';
 
 export interface PipelineOptions {
@@ -249,7 +249,7 @@ export class Pipeline {
     for (const r of this.registrations) {
       if (!r.processor.consumes.includes(input.event.kind)) continue;
       // a processor's turn, as a span of the input's trace when it has one
-      const { result, span } = Tracing.within(this.o.tracing, trace, `step ${r.name ?? 'processor'}`, () => stepAttributes(input), () => this.handle(r, input));
+      const { result, span } = Tracing.step(this.o.tracing, trace, r.name, input, () => this.handle(r, input));
       if (!Array.isArray(result)) {
         all.push(result.then((outs) => this.emit(r, outs, input, t0, 0, span)));
         continue;

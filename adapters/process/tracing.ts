@@ -41,12 +41,6 @@ export interface TraceCarrier {
 /** The spans of one input's trace that its later steps hang from. */
 export type TraceSpan = Span;
 
-/** What a processor's turn says of its input. */
-export const stepAttributes = (input: { event: { kind: string }; logged: { position: number } }): Attributes => ({
-  'storeflow.kind': input.event.kind,
-  'storeflow.position': input.logged.position,
-});
-
 export class Tracing {
   private constructor(
     private readonly tracer: Tracer,
@@ -102,8 +96,7 @@ export class Tracing {
     // attributes only on a recorded span: the SDK checks and copies them before sampling, and most traces are not
     // sampled (the standard samplers do not read them)
     const span = this.tracer.startSpan(`receive ${topic}`, { kind: SpanKind.CONSUMER }, parent);
-    if (span.isRecording())
-      span.setAttributes({ 'messaging.system': source, 'messaging.destination.name': topic, 'messaging.operation.type': 'receive' });
+    if (span.isRecording()) span.setAttributes({ 'messaging.system': source, 'messaging.destination.name': topic, 'messaging.operation.type': 'receive' });
     return span;
   }
 
@@ -150,6 +143,18 @@ export class Tracing {
       Tracing.end(span, err);
       throw err;
     }
+  }
+
+  /** A processor's turn with `input` (`step <role>`, what it says of its input) as a span below `parent`. */
+  static step<T>(
+    tracing: Tracing | undefined,
+    parent: TraceSpan | undefined,
+    role: string | undefined,
+    input: { event: { kind: string }; logged: { position: number } },
+    run: () => T | Promise<T>,
+  ): { result: T | Promise<T>; span?: TraceSpan } {
+    const attributes = () => ({ 'storeflow.kind': input.event.kind, 'storeflow.position': input.logged.position });
+    return Tracing.within(tracing, parent, `step ${role ?? 'processor'}`, attributes, run);
   }
 
   /**
