@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { connectKafka } from '../adapters/edges/kafka.ts';
 import type { Logger } from '../adapters/process/logger.ts';
+import type { DurableLog } from './bench-durable-echo.ts';
 
 export interface BenchRunSettings {
   brokerUrl: string;
@@ -138,17 +139,27 @@ export function benchRuns(settings: BenchRunSettings) {
     };
   }
 
-  // 1. and 3.: an echo, subscribe and republish, no work; the same client settings storeflow's own clients use: Nagle
-  // off, mqtt.js's per-packet debug tracing off. Each echo on topics of its own.
+  // 1., 3. and 4.: an echo, subscribe and republish, no work (the durable one appends to its log first); the same
+  // client settings storeflow's own clients use: Nagle off, mqtt.js's per-packet debug tracing off. Each echo on
+  // topics of its own.
   const sep = KAFKA ? '.' : '/';
-  async function echoPhase(name: string, sizes?: Map<string, number>) {
-    const tag = sizes ? 'sized' : 'echo';
+  async function echoPhase(name: string, sizes?: Map<string, number>, durable?: DurableLog) {
+    const tag = durable ? 'durable' : sizes ? 'sized' : 'echo';
     const topics = {
       enter: `bench${process.pid}${sep}${tag}${sep}enter`,
       focus: `bench${process.pid}${sep}${tag}${sep}focus`,
       prediction: `bench${process.pid}${sep}${tag}${sep}prediction`,
     };
     const reply = echoReply(sizes);
+    const answer = (payload: Buffer, send: (out: Buffer) => void) => {
+      const out = reply(payload);
+      if (!out) return;
+      if (!durable) return send(out);
+      durable.append(payload, out).then(
+        () => send(out),
+        (err) => log.error({ err }, 'durable echo: append failed'),
+      );
+    };
     if (KAFKA) {
       const echo = await connectKafka({
         brokers: [must(bootstrap, 'BOOTSTRAP_SERVERS')],
@@ -161,20 +172,14 @@ export function benchRuns(settings: BenchRunSettings) {
         role: 'echo',
         log,
       });
-      await echo.subscribe([topics.focus], (_t, payload) => {
-        const out = reply(payload);
-        if (out) echo.send(topics.prediction, out);
-      });
+      await echo.subscribe([topics.focus], (_t, payload) => answer(payload, (out) => echo.send(topics.prediction, out)));
       const run = await phase(name, topics);
       await echo.close();
       return run;
     }
     const echo = await mqtt.connectAsync(brokerUrl, { protocolVersion: protocolVersion as 4 | 5, clientId: `bench-${tag}-${process.pid}`, log: () => {} });
     (echo.stream as { setNoDelay?(on: boolean): void }).setNoDelay?.(true);
-    echo.on('message', (_t, payload) => {
-      const out = reply(payload);
-      if (out) echo.publish(topics.prediction, out, { qos: 1 });
-    });
+    echo.on('message', (_t, payload) => answer(payload, (out) => echo.publish(topics.prediction, out, { qos: 1 })));
     await echo.subscribeAsync(topics.focus, { qos: 1 });
     const run = await phase(name, topics);
     await echo.endAsync();

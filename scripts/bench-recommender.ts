@@ -1,9 +1,11 @@
 /**
  * `npm run bench:recommender`: sustained focus→prediction throughput and latency over the real broker (Mosquitto when
- * MQTT_URL is set, else the embedded one) with the event log on, against two broker echoes measured in the same run
+ * MQTT_URL is set, else the embedded one) with the event log on, against three broker echoes measured in the same run
  * through the same client library, QoS, broker and load client: a plain echo (the focus itself back, ~40 bytes), then
- * storeflow, then the size-matched echo, the ceiling, which answers the same focus events with payloads of exactly the
- * size storeflow's reply to each had, and none storeflow did not answer. The ratio against it is the headline.
+ * storeflow, then the size-matched echo, which answers the same focus events with payloads of exactly the size
+ * storeflow's reply to each had, and none storeflow did not answer, then the durable echo, the ceiling of an
+ * event-sourced service: the size-matched echo that first commits the focus and its reply to a PostgreSQL log of its
+ * own in a group commit (bench-durable-echo.ts). The ratio against it is the headline (bench-recommender-report.ts).
  * A separate load process (scripts/bench-load.ts) publishes and times the replies; departments rotate over consecutive
  * focus events. PREDICTION_THRESHOLD=0 so every focus yields a prediction; 20,000 customers so coupons never run out.
  * --workload storeflow (default): the generated store (SEED 42), COUPON_VALIDITY=check: ~3 valid coupons a department,
@@ -38,7 +40,9 @@ import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { startStoreflow } from '../adapters/process/app.ts';
 import { configFrom } from '../schemas/env.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
-import { JSON_OPTION, printBenchJson, type BenchRow } from './bench-report.ts';
+import { JSON_OPTION, printBenchJson } from './bench-report.ts';
+import { durableLog } from './bench-durable-echo.ts';
+import { reportRuns } from './bench-recommender-report.ts';
 import { benchRuns } from './bench-recommender-runs.ts';
 import { clientSummary, parseTracing, spanSink, tracingName, tracingRows } from './bench-recommender-compare.ts';
 
@@ -259,17 +263,16 @@ const first = runs[0].run;
 const sizes = new Map<string, number>([...Object.entries<number>(first.burst.sizes ?? {}), ...Object.entries<number>(first.steady.sizes ?? {})]);
 const sized = await echoPhase('sized echo', sizes);
 
-console.log('');
-const us = (x: number) => `${Math.round(x)} µs`;
-for (const { replicas, run: ours } of runs) {
-  const who = replicas === 1 ? 'focus→prediction' : `${replicas} replicas`;
-  console.log(
-    `${who}: ${Math.round(ours.burst.rate)}/s sustained = ${(ours.burst.rate / sized.burst.rate).toFixed(2)} of the size-matched echo (${Math.round(sized.burst.rate)}/s, ${sized.burst.meanBytes} B per reply), ${(ours.burst.rate / ceiling.burst.rate).toFixed(2)} of the plain echo (${Math.round(ceiling.burst.rate)}/s, ${ceiling.burst.meanBytes} B); CPU per focus ${us(ours.burst.cpuPerFocusUs)} vs ${us(sized.burst.cpuPerFocusUs)} for the size-matched echo, ${us(ceiling.burst.cpuPerFocusUs)} for the plain one`,
-  );
-  console.log(
-    `  at ${RATE}/s: p99 ${ours.steady.p99.toFixed(2)} ms = ${(ours.steady.p99 - sized.steady.p99).toFixed(2)} ms added to the size-matched echo's ${sized.steady.p99.toFixed(2)} ms (plain echo ${ceiling.steady.p99.toFixed(2)} ms); p50 ${ours.steady.p50.toFixed(2)} ms (size-matched echo ${sized.steady.p50.toFixed(2)} ms)`,
-  );
-}
+// 4. the durable echo: the same sizes, each focus and its reply first committed to a PostgreSQL log of its own
+const durableStore = await durableLog(databaseUrl, `bench_durable_${process.pid}`);
+const durable = await echoPhase('durable echo', sizes, durableStore);
+console.log(
+  `           ${durableStore.stats.rows} log rows in ${durableStore.stats.commits} commits (${(durableStore.stats.rows / Math.max(1, durableStore.stats.commits)).toFixed(1)} per commit)`,
+);
+await durableStore.close();
+
+const where = `${KAFKA ? 'Kafka' : broker ? 'embedded broker' : 'Mosquitto'}, ${ORIGINAL ? "original's terms" : "storeflow's data"}`;
+const rows = reportRuns({ runs, echoes: { plain: ceiling, sized, durable }, rate: RATE, where, replicas: REPLICAS });
 if (CLIENTS.length > 1)
   clientSummary(
     CLIENTS,
@@ -280,8 +283,6 @@ else if (runs.length > 1)
   console.log(
     `${runs.map((r) => `${r.replicas}: ${Math.round(r.run.burst.rate)}/s`).join(' · ')} (${(must(runs.at(-1), 'a run').run.burst.rate / runs[0].run.burst.rate).toFixed(2)}× from ${runs[0].replicas} to ${must(runs.at(-1), 'a run').replicas})`,
   );
-
-const where = `${KAFKA ? 'Kafka' : broker ? 'embedded broker' : 'Mosquitto'}, ${ORIGINAL ? "original's terms" : "storeflow's data"}`;
 const traced = sink
   ? tracingRows(
       TRACING,
@@ -289,57 +290,12 @@ const traced = sink
       where,
     )
   : [];
-if (values.json) {
-  const rows: BenchRow[] = [];
-  // one row set per replica count: its first run without tracing
-  for (const { replicas, run: ours } of REPLICAS.map((n) =>
-    must(
-      runs.find((r) => r.replicas === n && r.tracing === undefined),
-      'an untraced run',
-    ),
-  )) {
-    const who = `recommender (${where}${replicas > 1 ? `, ${replicas} replicas` : ''})`;
-    const ratio = ours.burst.rate / sized.burst.rate;
-    const added = ours.steady.p99 - sized.steady.p99;
-    const mix = `${ours.burst.meanBytes.toLocaleString('en-US')} B per reply${ours.burst.departmentShare > 0 ? `, ${Math.round(ours.burst.departmentShare * 100)} % department coupons` : ''}`;
-    rows.push(
-      {
-        figure: `${who}: sustained focus→prediction`,
-        value: Math.round(ours.burst.rate),
-        unit: '/s',
-        baseline: { what: 'size-matched echo', value: Math.round(sized.burst.rate) },
-        ratio,
-        target: '≥ 0.7 of the size-matched echo',
-        met: ratio >= 0.7,
-        note: mix,
-      },
-      {
-        figure: `${who}: sustained, against the plain echo`,
-        value: Math.round(ours.burst.rate),
-        unit: '/s',
-        baseline: { what: `plain echo (${ceiling.burst.meanBytes} B)`, value: Math.round(ceiling.burst.rate) },
-        ratio: ours.burst.rate / ceiling.burst.rate,
-        target: '≥ 5,000/s',
-        met: ours.burst.rate >= 5000,
-      },
-      {
-        figure: `${who}: p99 at ${RATE.toLocaleString('en-US')} focus/s`,
-        value: Math.round(ours.steady.p99 * 100) / 100,
-        unit: 'ms',
-        baseline: { what: 'size-matched echo', value: Math.round(sized.steady.p99 * 100) / 100 },
-        added: Math.round(added * 100) / 100,
-        target: '< 5 ms added to the echo',
-        met: added < 5,
-      },
-    );
-  }
-  rows.push(...traced);
+if (values.json)
   printBenchJson({
     bench: 'recommender',
     setting: `${COUNT.toLocaleString('en-US')} focus events closed loop (${WINDOW} outstanding), ${RATE}/s for ${SECONDS} s; ${where}`,
-    rows,
+    rows: [...rows, ...traced],
   });
-}
 await broker?.stop();
 await localKafka?.stop();
 if (kafkaDir) rmSync(kafkaDir, { recursive: true, force: true });
