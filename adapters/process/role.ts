@@ -6,7 +6,7 @@ import type { Logger } from './logger.ts';
 import type { InspectionEvent } from 'xstate';
 import type { Metrics } from './metrics.ts';
 import type { Database } from '../edges/database.ts';
-import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
+import type { EventLog } from '../../actors/kernel/event-log.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import type { Pipeline } from './pipeline.ts';
 
@@ -21,7 +21,7 @@ export interface RoleContext {
   log: Logger;
   metrics: Metrics;
   database: Database;
-  eventLog: PostgresEventLog;
+  eventLog: EventLog;
   /** A broker client for this role (logging stand-in under TESTING_NO_MQTT). */
   connectBroker(role: string): Promise<Broker>;
   /** Append-then-act: inputs in (consume/ingest), outputs out (emit). */

@@ -136,7 +136,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       const started = Date.now();
       const localFocus = pipeline.handOffLocally && config.roles.includes('detector');
       // the day's discount budget spent before this start stays spent (before any focus is decided again)
-      if (rc.discountBudget > 0) await spentFromLog(db, processor.budget, rc.discountBudgetShare);
+      if (rc.discountBudget > 0) await spentFromLog(ctx.eventLog, processor.budget, rc.discountBudgetShare);
       const recovery = await recoverSessions(ctx.eventLog, processor, { idleTimeoutS: rc.idleTimeoutS, localFocus });
       if (recovery.inputs.length)
         log.info({ sessions: recovery.sessions, inputs: recovery.inputs.length, ms: Date.now() - started }, 'live sessions recovered from the event log');
