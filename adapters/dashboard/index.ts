@@ -17,7 +17,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { STORE_PLAN } from '../../actors/data/store-plan.ts';
 import { StreamRecords, type GatewayHandle } from '../gateway/index.ts';
-import type { RoleContext, RoleFactory, RouteOptions } from '../process/role.ts';
+import { databaseOf, type RoleContext, type RoleFactory, type RouteOptions } from '../process/role.ts';
 import { AppError } from '../process/errors.ts';
 import { accessFrom, streamAdmits, streamTicket } from '../process/access.ts';
 import { PageStreams } from './streams.ts';
@@ -77,6 +77,11 @@ const ConfigQuery = Type.Object({
 export function withDashboard(gateway: RoleFactory): RoleFactory {
   return async (ctx) => {
     const handle = (await gateway(ctx)) as GatewayHandle;
+    // its views read the log and the store with SQL of their own
+    if (!ctx.database) {
+      ctx.log.info({ role: 'gateway' }, 'no dashboard on the in-memory event log (it reads PostgreSQL)');
+      return handle;
+    }
     const dashboard = dashboardRoutes(ctx, handle);
     return {
       ...handle,
@@ -90,7 +95,7 @@ export function withDashboard(gateway: RoleFactory): RoleFactory {
 }
 
 export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, 'streamPort' | 'guard' | 'unguard'>) {
-  const db = ctx.database.db;
+  const db = databaseOf(ctx, 'dashboard').db;
   const records = new StreamRecords(db);
   const cfg = ctx.config.gateway;
   const log = ctx.log.child({ role: 'gateway', part: 'dashboard' });
