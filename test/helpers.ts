@@ -95,7 +95,7 @@ export async function startTestApp(extra: Env = {}, opts: StartOptions = {}): Pr
 
 /** A storeflow on the in-memory event log (SEED's store in memory): no PostgreSQL, only the broker. */
 export async function startTestAppInMemory(extra: Env = {}, opts: StartOptions = {}): Promise<StoreflowInMemory & { logs: string[]; close(): Promise<void> }> {
-  const r = parseConfig(testEnv(extra));
+  const r = parseConfig(testEnv({ EVENT_LOG: 'memory', ...extra }));
   if (!r.ok) throw new Error(r.problems.join('; '));
   const cap = captureLogger(r.config.logLevel);
   const app = await startStoreflowInMemory(r.config, cap.log, { port: 0, webDir: false, ...opts });
