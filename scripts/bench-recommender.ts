@@ -35,6 +35,7 @@ import { startEmbeddedBroker } from '../adapters/edges/embedded-broker.ts';
 import { startLocalKafka } from '../adapters/edges/local-kafka.ts';
 import { connectDatabase, migrate, sql } from '../adapters/edges/database.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
+import { tally } from '../adapters/process/log-tally.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { startStoreflow } from '../adapters/process/app.ts';
@@ -208,7 +209,7 @@ async function storeflow(replicas: number, client: string, nth: number, tracing?
   const allEntered = async (): Promise<number[]> => {
     const deadline = Date.now() + 60_000;
     const ready = (id: string) => sessions.get(id)?.getSnapshot().value === 'ready';
-    const entered = async () => (replicas === 1 ? sessions.ids().filter(ready).length : (await new PostgresEventLog(database.db, { log }).tally()).types.entry);
+    const entered = async () => (replicas === 1 ? sessions.ids().filter(ready).length : (await tally(new PostgresEventLog(database.db, { log }))).types.entry);
     let [last, since] = [-1, Date.now()];
     for (let n = await entered(); n < CUSTOMERS; n = await entered()) {
       if (n !== last) [last, since] = [n, Date.now()];

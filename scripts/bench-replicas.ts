@@ -16,6 +16,7 @@ import { createLogger } from '../adapters/process/logger.ts';
 import { connectDatabase, migrate, sql } from '../adapters/edges/database.ts';
 import { ensureStoreData } from '../adapters/edges/store-data.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
+import { countSince } from '../adapters/dashboard/log-counts.ts';
 import { configFrom } from '../schemas/env.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { JSON_OPTION, printBenchJson, type BenchRow } from './bench-report.ts';
@@ -128,7 +129,7 @@ for (const n of COUNTS) {
     let entries = 0;
     for (let stable = 0; stable < 15 && entries < CUSTOMERS; ) {
       await new Promise((ok) => setTimeout(ok, 200));
-      const k = await eventLog.countSince('entry', 0, Number.MAX_SAFE_INTEGER);
+      const k = await countSince(eventLog, 'entry', 0, Number.MAX_SAFE_INTEGER);
       stable = k === entries ? stable + 1 : 0;
       entries = k;
     }

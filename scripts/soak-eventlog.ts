@@ -5,6 +5,7 @@
  */
 import pg, { type ConnectionPool } from '@databases/pg';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
+import { tally } from '../adapters/process/log-tally.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import type { LogTally } from '../actors/kernel/event-log.ts';
 import type { LoggedDecision, LoggedInput } from './soak-verdict.ts';
@@ -34,8 +35,7 @@ export function watchLog(url: string, note: (line: string) => void, closing: () 
   const watch = setInterval(() => {
     if (watching || closing()) return;
     watching = true;
-    void log
-      .tally(watchedTo)
+    void tally(log, watchedTo)
       .then(
         (t) => {
           logged.inputs += inputsOf(t);
@@ -59,9 +59,7 @@ export function watchLog(url: string, note: (line: string) => void, closing: () 
 
 /** What the log holds in all: inputs from MQTT, decisions, predictions, and its head position. */
 export async function logTotals(db: ConnectionPool, head: number): Promise<{ inputs: number; decisions: number; predictions: number; head: number }> {
-  const t = await eventLog(db)
-    .tally()
-    .catch(() => undefined);
+  const t = await tally(eventLog(db)).catch(() => undefined);
   return t
     ? { inputs: inputsOf(t), decisions: decisionsOf(t), predictions: t.types.prediction ?? 0, head: t.head }
     : { inputs: 0, decisions: 0, predictions: 0, head };

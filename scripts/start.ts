@@ -2,7 +2,7 @@
 import { loadConfigOrExit, environment } from '../adapters/process/load-config.ts';
 import { createLogger } from '../adapters/process/logger.ts';
 import { resolve } from 'node:path';
-import { startStoreflow, secretValues } from '../adapters/process/app.ts';
+import { startStoreflow, startStoreflowInMemory, secretValues, type Running } from '../adapters/process/app.ts';
 import { PortInUseError } from '../adapters/edges/embedded-broker.ts';
 import { stopEmbeddedPostgresNow } from '../adapters/edges/embedded-postgres.ts';
 import { localAddress } from '../adapters/edges/ports.ts';
@@ -60,7 +60,7 @@ for (const f of ports.fallbacks) log.warn({ variable: f.variable, taken: f.taken
 const config = ports.config;
 if (config.port) lock?.setUrl(`http://${localAddress(config.host)}:${config.port}/`);
 
-let starting: ReturnType<typeof startStoreflow> | undefined;
+let starting: Promise<Running> | undefined;
 let stoppingSince = 0;
 /** A signal while starting cuts the start-up short (adapters/process/start-abort.ts). */
 const startUp = new AbortController();
@@ -107,7 +107,7 @@ process.on('unhandledRejection', crash);
 
 try {
   // its MQTT session taken over by another process: stop, exit 1 (the message names MQTT_CLIENT_ID)
-  starting = startStoreflow(config, log, {
+  starting = (config.eventLog === 'memory' ? startStoreflowInMemory : startStoreflow)(config, log, {
     onFatal: () => void shutdown('fatal', 1),
     signal: startUp.signal,
     onListening: (url) => lock?.setUrl(url),

@@ -8,7 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pgModule, { sql, type SQLQuery } from '@databases/pg';
 import { parseConfig, type Config, type Env } from '../schemas/env.ts';
 import { createLogger, type Logger } from '../adapters/process/logger.ts';
-import { startStoreflow, type StartOptions, type Storeflow } from '../adapters/process/app.ts';
+import { startStoreflow, startStoreflowInMemory, type StartOptions, type Storeflow, type StoreflowInMemory } from '../adapters/process/app.ts';
 
 const createConnectionPool: typeof pgModule.default =
   (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
@@ -91,6 +91,15 @@ export async function startTestApp(extra: Env = {}, opts: StartOptions = {}): Pr
       await dropSchema(r.config.databaseSchema);
     },
   });
+}
+
+/** A storeflow on the in-memory event log (SEED's store in memory): no PostgreSQL, only the broker. */
+export async function startTestAppInMemory(extra: Env = {}, opts: StartOptions = {}): Promise<StoreflowInMemory & { logs: string[]; close(): Promise<void> }> {
+  const r = parseConfig(testEnv({ EVENT_LOG: 'memory', ...extra }));
+  if (!r.ok) throw new Error(r.problems.join('; '));
+  const cap = captureLogger(r.config.logLevel);
+  const app = await startStoreflowInMemory(r.config, cap.log, { port: 0, webDir: false, ...opts });
+  return Object.assign(app, { logs: cap.lines, close: () => app.stop() });
 }
 
 export async function dropSchema(schema: string): Promise<void> {

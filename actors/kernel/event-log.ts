@@ -1,7 +1,9 @@
 /**
- * The event log port: what the actors need from the log ("append events", "read them back",
- * "tell me about new ones"), and an in-memory implementation for replay and pure tests.
- * adapters/edges/postgres-event-log.ts implements the same contract on PostgreSQL.
+ * The event-log port, `EventLog`: what an event store is and no more — append with expected versions, read a stream,
+ * read the log from a position (in pages), subscribe to what is appended. The engine and the roles speak only to it.
+ * actors/kernel/in-memory-event-log.ts and adapters/edges/postgres-event-log.ts implement it; test/event-log-contract.ts
+ * holds both to the same contract. A role's or reader's own queries (open visits, a stream page, …) are functions over
+ * this port in the role's folder; a log may offer a faster version of each in `queries` (PostgreSQL: its SQL).
  */
 
 export interface NewEvent {
@@ -126,30 +128,56 @@ export interface EventLog {
   append(events: NewEvent[]): Promise<LoggedEvent[]>;
   /** The events of one stream after `afterVersion` (default: all), in order. */
   readStream(streamId: string, afterVersion?: number): Promise<LoggedEvent[]>;
+  /** The events that pass every filter, in position order (up to `limit`). */
   read(opts?: ReadOptions): Promise<LoggedEvent[]>;
   /** The log (or a range, or one stream) page by page, in position order. */
   pages(opts?: Omit<ReadOptions, 'limit'> & { pageSize?: number }): AsyncIterable<LoggedEvent[]>;
   /** Highest position written so far (0 when empty). */
   head(): Promise<number>;
-  /** The first position recorded at or after `ms` (head + 1 when none). */
-  firstPositionSince(ms: number): Promise<number>;
-  /** How many events of `type` were recorded since `ms`, up to position `upTo`. */
-  countSince(type: string, ms: number, upTo: number): Promise<number>;
-  /** Events after `afterPosition` counted by type and by source: a watcher's cheap progress. */
-  tally(afterPosition?: number): Promise<LogTally>;
-  /** A stream's latest event of `type`. */
-  last(streamId: string, type: string): Promise<LoggedEvent | undefined>;
-  /** Events of `type` recorded within `windowMs` before the latest of them (what a crash may have left unsent). */
-  latestOf(type: string, windowMs: number): Promise<LoggedEvent[]>;
-  /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
-  inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]>;
-  /** Up to `limit` events from `position` on (optionally up to `toPosition`, recorded since `fromTime` ms, of one type), as a stream replay sends them. */
-  streamPage(position: number, o: { fromTime?: number; type?: string; limit: number; toPosition?: number }): Promise<StreamPageRow[]>;
-  /** Customers still in the store and what their visits logged so far (see the PostgreSQL implementation). */
-  openVisits(idleTimeoutS: number): Promise<LoggedEvent[]>;
   /** Called with every batch appended through this instance, after it is durable. */
   subscribe(listener: LogListener): () => void;
   close(): Promise<void>;
+  /** Faster versions of the queries over this port, where the log has them; each query falls back to reading the port. */
+  readonly queries?: Partial<LogQueries>;
+}
+
+/**
+ * The roles' and readers' queries a log may answer faster than by reading the port (one SQL statement on PostgreSQL).
+ * Each is defined, and read through the port when a log lacks it, by the module of the role that asks:
+ * adapters/recommender/open-visits.ts, recent-predictions.ts, budget-spent.ts; adapters/process/recent-inputs.ts,
+ * logged-ids.ts; adapters/gateway/stream-page.ts, log-position.ts; adapters/dashboard/log-counts.ts; adapters/process/log-tally.ts.
+ */
+export interface LogQueries {
+  /** Customers still in the store and what their visits logged so far. */
+  openVisits(idleTimeoutS: number): Promise<LoggedEvent[]>;
+  /** Events of `type` recorded within `windowMs` before the latest of them. */
+  latestOf(type: string, windowMs: number): Promise<LoggedEvent[]>;
+  /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time. */
+  inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]>;
+  /** Resolves once no other writer is in the middle of appending to this log, or after `timeoutMs`. */
+  quiet(timeoutMs: number): Promise<void>;
+  /** Whether any of these message ids is logged. */
+  anyOf(ids: string[]): Promise<boolean>;
+  /** The first position recorded at or after `ms` (head + 1 when none). */
+  firstPositionSince(ms: number): Promise<number>;
+  /** Up to `limit` events from `position` on, as a stream replay sends them. */
+  streamPage(position: number, o: StreamPageOptions): Promise<StreamPageRow[]>;
+  /** How many events of `type` were recorded since `ms`, up to position `upTo`. */
+  countSince(type: string, ms: number, upTo: number): Promise<number>;
+  /** A stream's latest event of `type`. */
+  last(streamId: string, type: string): Promise<LoggedEvent | undefined>;
+  /** Events after `afterPosition` counted by type and by source. */
+  tally(afterPosition: number): Promise<LogTally>;
+  /** The predictions' discounts summed per UTC day of their event time (`ts`). */
+  spentPerDay(): Promise<{ day: number; spent: number }[]>;
+}
+
+/** A page of a stream replay: from a position, optionally up to one, recorded since a time, of one type. */
+export interface StreamPageOptions {
+  fromTime?: number;
+  type?: string;
+  limit: number;
+  toPosition?: number;
 }
 
 /** What append() returns for an event refused for its expected version: nothing written, so no position or version. */

@@ -1,18 +1,11 @@
 /**
  * The event log in memory: the port's contract (actors/kernel/event-log.ts) without a database, for tests and for
- * what runs without one. Several writers share one log through anotherWriter(), as replicas share PostgreSQL.
+ * what runs without one; it answers as PostgreSQL does (test/event-log-contract.ts). Several writers share one log
+ * through anotherWriter(), as replicas share PostgreSQL; each hears only its own appends, as each PostgresEventLog does.
+ * It offers no faster queries: each role's query reads it through the port.
  */
-import {
-  readPages,
-  refused,
-  type EventLog,
-  type LoggedEvent,
-  type LogListener,
-  type LogTally,
-  type NewEvent,
-  type ReadOptions,
-  type StreamPageRow,
-} from './event-log.ts';
+import { must } from './must.ts';
+import { readPages, refused, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions } from './event-log.ts';
 
 export class InMemoryEventLog implements EventLog {
   private events: LoggedEvent[] = [];
@@ -33,7 +26,6 @@ export class InMemoryEventLog implements EventLog {
       this.versions = shared.versions;
       this.byId = shared.byId;
       this.writers = shared.writers;
-      this.listeners = shared.listeners;
     }
   }
 
@@ -50,7 +42,7 @@ export class InMemoryEventLog implements EventLog {
     const written: LoggedEvent[] = [];
     const out = batch.map((e): LoggedEvent => {
       const existing = e.messageId === undefined ? undefined : this.byId.get(e.messageId);
-      if (existing) return { ...existing, skipped: 'duplicate' };
+      if (existing) return { ...copy(existing), skipped: 'duplicate' };
       if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return refused(e);
       const version = (this.versions.get(e.streamId) ?? 0) + 1;
       this.versions.set(e.streamId, version);
@@ -62,11 +54,12 @@ export class InMemoryEventLog implements EventLog {
         data: e.data,
         metadata: e.metadata ?? {},
         messageId: e.messageId,
-        recordedAt: this.clock(),
+        recordedAt: Math.floor(this.clock()),
       };
-      this.events.push(logged);
+      // kept as the JSON a database holds: a reader gets its own copy, without what JSON drops (undefined fields)
+      this.events.push({ ...logged, data: asJson(e.data), metadata: asJson(e.metadata ?? {}) });
       this.writers.push(this.writer);
-      if (e.messageId !== undefined) this.byId.set(e.messageId, logged);
+      if (e.messageId !== undefined) this.byId.set(e.messageId, must(this.events.at(-1), 'the event just logged'));
       written.push(logged);
       return logged;
     });
@@ -86,7 +79,7 @@ export class InMemoryEventLog implements EventLog {
   }
 
   async readStream(streamId: string, afterVersion = 0): Promise<LoggedEvent[]> {
-    return this.events.filter((e) => e.streamId === streamId && e.version > afterVersion);
+    return this.events.filter((e) => e.streamId === streamId && e.version > afterVersion).map(copy);
   }
 
   async read(o: ReadOptions = {}): Promise<LoggedEvent[]> {
@@ -98,7 +91,7 @@ export class InMemoryEventLog implements EventLog {
       if (o.streamId !== undefined && e.streamId !== o.streamId) continue;
       if (o.types && !o.types.includes(e.type)) continue;
       if (o.source !== undefined && e.metadata.source !== o.source) continue;
-      out.push(e);
+      out.push(copy(e));
       if (o.limit !== undefined && out.length >= o.limit) break;
     }
     return out;
@@ -112,111 +105,20 @@ export class InMemoryEventLog implements EventLog {
     return this.events.length;
   }
 
-  async firstPositionSince(ms: number): Promise<number> {
-    return this.events.find((e) => e.recordedAt >= ms)?.position ?? this.events.length + 1;
-  }
-
-  async countSince(type: string, ms: number, upTo: number): Promise<number> {
-    return this.events.filter((e) => e.type === type && e.recordedAt >= ms && e.position <= upTo).length;
-  }
-
-  async tally(afterPosition = 0): Promise<LogTally> {
-    const t: LogTally = { head: 0, types: {}, sources: {} };
-    for (const e of this.events.slice(afterPosition)) {
-      t.types[e.type] = (t.types[e.type] ?? 0) + 1;
-      const source = e.metadata.source;
-      if (typeof source === 'string') t.sources[source] = (t.sources[source] ?? 0) + 1;
-      t.head = e.position;
-    }
-    return t;
-  }
-
-  async last(streamId: string, type: string): Promise<LoggedEvent | undefined> {
-    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].streamId === streamId && this.events[i].type === type) return this.events[i];
-    return undefined;
-  }
-
-  async latestOf(type: string, windowMs: number): Promise<LoggedEvent[]> {
-    const all = this.events.filter((e) => e.type === type);
-    const until = all.at(-1)?.recordedAt;
-    return until === undefined ? [] : all.filter((e) => e.recordedAt >= until - windowMs);
-  }
-
-  async inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
-    return this.events.flatMap((e) =>
-      e.recordedAt >= sinceMs && e.messageId !== undefined && e.metadata.source !== 'output' ? [{ messageId: e.messageId, recordedAt: e.recordedAt }] : [],
-    );
-  }
-
-  async streamPage(position: number, o: { fromTime?: number; type?: string; limit: number; toPosition?: number }): Promise<StreamPageRow[]> {
-    const rows = await this.read({
-      fromPosition: Math.max(1, position),
-      toPosition: o.toPosition,
-      fromTime: o.fromTime,
-      types: o.type === undefined ? undefined : [o.type],
-      limit: o.limit,
-    });
-    return rows.map((e) => ({
-      position: e.position,
-      type: e.type,
-      streamId: e.streamId,
-      version: e.version,
-      messageId: e.messageId ?? null,
-      dataJson: JSON.stringify(e.data) ?? 'null',
-      metadataJson: JSON.stringify(e.metadata ?? {}),
-      routingKey: typeof e.metadata.routing_key === 'string' ? e.metadata.routing_key : null,
-      customer: e.streamId.startsWith('customer-')
-        ? e.streamId.slice(9)
-        : ((e.data as { customer_id?: unknown } | null)?.customer_id ?? null) === null
-          ? null
-          : String((e.data as { customer_id: unknown }).customer_id),
-      recordedAt: e.recordedAt,
-    }));
-  }
-
-  async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
-    interface Stream {
-      events: LoggedEvent[];
-      maxTs: number;
-      lastExit: number;
-      lastIn: number;
-      lastFocus: number;
-      lastDecision: number;
-    }
-    const streams = new Map<string, Stream>();
-    for (const e of this.events) {
-      if (!e.streamId.startsWith('customer-')) continue;
-      const s = streams.get(e.streamId) ?? { events: [], maxTs: -Infinity, lastExit: 0, lastIn: 0, lastFocus: 0, lastDecision: 0 };
-      streams.set(e.streamId, s);
-      s.events.push(e);
-      if (e.type === 'entry' || e.type === 'focus' || e.type === 'exit') s.maxTs = Math.max(s.maxTs, Number((e.data as { ts?: number }).ts));
-      if (e.type === 'exit') s.lastExit = e.position;
-      if (e.type === 'entry' || e.type === 'focus') s.lastIn = e.position;
-      if (e.type === 'focus') s.lastFocus = e.position;
-      if (e.type === 'prediction' || e.type === 'no_prediction') s.lastDecision = e.position;
-    }
-    // event time: the latest time two customers have reached
-    const times = [...streams.values()]
-      .map((v) => v.maxTs)
-      .filter(Number.isFinite)
-      .sort((a, b) => b - a);
-    const eventTime = times[Math.min(1, times.length - 1)] ?? 0;
-    const out: LoggedEvent[] = [];
-    for (const v of streams.values()) {
-      if (!(v.maxTs > eventTime - idleTimeoutS)) continue;
-      const open = v.lastIn > v.lastExit;
-      const undecided = !open && v.lastFocus > v.lastDecision;
-      if (!open && !undecided) continue;
-      const after = open ? v.lastExit : Math.max(0, ...v.events.filter((e) => e.type === 'exit' && e.position < v.lastFocus).map((e) => e.position));
-      out.push(...v.events.filter((e) => e.position > after));
-    }
-    return out.sort((a, b) => a.position - b.position);
-  }
-
   subscribe(listener: LogListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   async close(): Promise<void> {}
+}
+
+/** A value as JSON gives it back (PostgreSQL's jsonb too): a fresh copy, undefined fields gone. */
+function asJson<T>(v: T): T {
+  return v === undefined ? (null as T) : JSON.parse(JSON.stringify(v));
+}
+
+/** A logged event as a reader gets it: its own copy of data and metadata (a reader may not change the log). */
+function copy(e: LoggedEvent): LoggedEvent {
+  return { ...e, data: asJson(e.data), metadata: asJson(e.metadata) };
 }

@@ -17,7 +17,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { STORE_PLAN } from '../../actors/data/store-plan.ts';
 import { StreamRecords, type GatewayHandle } from '../gateway/index.ts';
-import type { RoleContext, RoleFactory, RouteOptions } from '../process/role.ts';
+import { databaseOf, type RoleContext, type RoleFactory, type RouteOptions } from '../process/role.ts';
 import { AppError } from '../process/errors.ts';
 import { accessFrom, streamAdmits, streamTicket } from '../process/access.ts';
 import { PageStreams } from './streams.ts';
@@ -26,6 +26,8 @@ import { couponDetails } from './coupon-details.ts';
 import { phoneRoutes } from './phone-page.ts';
 import { insideAt, latestFrom } from './latest-from.ts';
 import { PHONE_LINK_DEFAULT_S, PHONE_LINK_MAX_S, signPhoneLink } from './phone-link.ts';
+import { countSince, last } from './log-counts.ts';
+import { firstPositionSince } from '../gateway/log-position.ts';
 
 /** The page folds the log itself: it starts this far back, so shoppers already inside show up and its charts (the last 15 minutes) are full. */
 export const REPLAY_WINDOW_MS = 15 * 60_000;
@@ -75,6 +77,11 @@ const ConfigQuery = Type.Object({
 export function withDashboard(gateway: RoleFactory): RoleFactory {
   return async (ctx) => {
     const handle = (await gateway(ctx)) as GatewayHandle;
+    // its views read the log and the store with SQL of their own
+    if (!ctx.database) {
+      ctx.log.info({ role: 'gateway' }, 'no dashboard on the in-memory event log (it reads PostgreSQL)');
+      return handle;
+    }
     const dashboard = dashboardRoutes(ctx, handle);
     return {
       ...handle,
@@ -88,7 +95,7 @@ export function withDashboard(gateway: RoleFactory): RoleFactory {
 }
 
 export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, 'streamPort' | 'guard' | 'unguard'>) {
-  const db = ctx.database.db;
+  const db = databaseOf(ctx, 'dashboard').db;
   const records = new StreamRecords(db);
   const cfg = ctx.config.gateway;
   const log = ctx.log.child({ role: 'gateway', part: 'dashboard' });
@@ -104,7 +111,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
   /** Where a phone starts: its customer's last entry when they are inside, else what came after their last exit within the replay window (a scenario draft walks in without an entry). */
   const visitFrom = async (customer: string, windowFrom: number) => {
     const streamId = `customer-${customer}`;
-    const [entry, exit] = await Promise.all([ctx.eventLog.last(streamId, 'entry'), ctx.eventLog.last(streamId, 'exit')]);
+    const [entry, exit] = await Promise.all([last(ctx.eventLog, streamId, 'entry'), last(ctx.eventLog, streamId, 'exit')]);
     if (entry && (!exit || Number(entry.position) > Number(exit.position))) return Number(entry.position);
     return Math.max(exit ? Number(exit.position) + 1 : 1, windowFrom);
   };
@@ -117,14 +124,14 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
     const now = Date.now();
     const since = q.since ?? Math.floor(now / 86_400_000) * 86_400_000;
     const head = await ctx.eventLog.head();
-    const first = Math.min(await ctx.eventLog.firstPositionSince(now - REPLAY_WINDOW_MS), head + 1);
+    const first = Math.min(await firstPositionSince(ctx.eventLog, now - REPLAY_WINDOW_MS), head + 1);
     const replayFrom = Math.max(first, head - REPLAY_MAX_EVENTS + 1, 1);
     const capped = replayFrom > Math.max(first, 1);
     // the counters are the manager's screen's; a filtered stream (a phone, the events view) goes without
     const filtered = customer !== undefined || type !== undefined || scope === 'log';
     const today = filtered
       ? undefined
-      : { n: await ctx.eventLog.countSince('prediction', since, head), redeemed: await ctx.eventLog.countSince('redemption', since, head) };
+      : { n: await countSince(ctx.eventLog, 'prediction', since, head), redeemed: await countSince(ctx.eventLog, 'redemption', since, head) };
     const path = `/event-stream/${id}`;
     return {
       stream: {
@@ -230,7 +237,7 @@ export function dashboardRoutes(ctx: RoleContext, gateway: Pick<GatewayHandle, '
         const id = typeof raw === 'string' || Number.isSafeInteger(raw) ? String(raw) : '';
         if (!CUSTOMER_ID.test(id)) throw new AppError('bad_request', 'customer_id must be 1-64 letters, digits, _ - or :');
         const streamId = `customer-${id}`;
-        const alert = await ctx.eventLog.last(streamId, 'browsing');
+        const alert = await last(ctx.eventLog, streamId, 'browsing');
         if (!alert) throw new AppError('not_found', `customer ${id} has no browsing alert`);
         const [logged] = await ctx.eventLog.append([
           {

@@ -13,8 +13,7 @@ import {
   type LogListener,
   type NewEvent,
   type ReadOptions,
-  type StreamPageRow,
-  type LogTally,
+  type LogQueries,
   type TraceLink,
 } from '../../actors/kernel/event-log.ts';
 import * as reads from './postgres-log-reads.ts';
@@ -231,11 +230,6 @@ export class PostgresEventLog implements EventLog {
     return out;
   }
 
-  /** Whether any of these ids is logged. */
-  async anyOf(ids: string[]): Promise<boolean> {
-    return this.retrying(() => reads.anyOf(this.db, ids));
-  }
-
   private byIds(ids: string[]): Promise<LoggedEvent[]> {
     return this.retrying(() => reads.byIds(this.db, ids));
   }
@@ -282,48 +276,25 @@ export class PostgresEventLog implements EventLog {
     return reads.read(this.db, o);
   }
 
-  /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time: the de-duplication window. */
-  inputIdsSince(sinceMs: number): Promise<{ messageId: string; recordedAt: number }[]> {
-    return reads.inputIdsSince(this.db, sinceMs);
-  }
-
-  /** The visits with work left at the log's end, and what they logged so far (see reads.openVisits). */
-  openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
-    return reads.openVisits(this.db, idleTimeoutS);
-  }
-
   pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {
     return readPages(this, o);
   }
 
-  streamPage(position: number, o: { fromTime?: number; type?: string; limit: number; toPosition?: number }): Promise<StreamPageRow[]> {
-    return reads.streamPage(this.db, position, o);
-  }
-
-  countSince(type: string, ms: number, upTo: number): Promise<number> {
-    return reads.countSince(this.db, type, ms, upTo);
-  }
-
-  tally(afterPosition = 0): Promise<LogTally> {
-    return reads.tally(this.db, afterPosition);
-  }
-
-  last(streamId: string, type: string): Promise<LoggedEvent | undefined> {
-    return reads.last(this.db, streamId, type);
-  }
-
-  latestOf(type: string, windowMs: number): Promise<LoggedEvent[]> {
-    return reads.latestOf(this.db, type, windowMs);
-  }
-
-  /** Resolves once no other session is in the middle of writing to this log, or after `timeoutMs`. */
-  quiet(timeoutMs: number): Promise<void> {
-    return reads.quiet(this.db, timeoutMs);
-  }
-
-  firstPositionSince(ms: number): Promise<number> {
-    return reads.firstPositionSince(this.db, ms);
-  }
+  /** The roles' queries in SQL (adapters/edges/postgres-log-reads.ts), each faster than its reading of the port. */
+  readonly queries: LogQueries = {
+    openVisits: (idleTimeoutS) => reads.openVisits(this.db, idleTimeoutS),
+    latestOf: (type, windowMs) => reads.latestOf(this.db, type, windowMs),
+    inputIdsSince: (sinceMs) => reads.inputIdsSince(this.db, sinceMs),
+    quiet: (timeoutMs) => reads.quiet(this.db, timeoutMs),
+    // on the hot path (an orphaned input): waits out a database outage as appends do
+    anyOf: (ids) => this.retrying(() => reads.anyOf(this.db, ids)),
+    firstPositionSince: (ms) => reads.firstPositionSince(this.db, ms),
+    streamPage: (position, o) => reads.streamPage(this.db, position, o),
+    countSince: (type, ms, upTo) => reads.countSince(this.db, type, ms, upTo),
+    last: (streamId, type) => reads.last(this.db, streamId, type),
+    tally: (afterPosition) => reads.tally(this.db, afterPosition),
+    spentPerDay: () => reads.spentPerDay(this.db),
+  };
 
   head(): Promise<number> {
     return reads.head(this.db);

@@ -1,15 +1,15 @@
 /**
  * The event log's reads on PostgreSQL: every SELECT on `events` (the writes are postgres-event-log.ts's). Plain
- * functions over a pool, so PostgresEventLog's methods stay one line each and a read can be seen with its SQL.
+ * functions over a pool, so PostgresEventLog's methods stay one line each and a read can be seen with its SQL. Those
+ * after `readStream` and `read` are the faster versions of the roles' queries over the port (LogQueries): each
+ * answers as its module's reading of the port does (test/event-log-contract.ts holds both to it).
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import type { LoggedEvent, LogTally, ReadOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
+import type { LoggedEvent, LogTally, ReadOptions, StreamPageOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
+import { RECOVERY_MARGIN_S } from '../recommender/open-visits.ts';
 
 /** A logged event's columns, `recorded_at` in ms. */
 const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
-
-/** Recovery looks this much further back than the idle timeout for customers still in the store (clock skew, a slow start). */
-const RECOVERY_MARGIN_S = 600;
 
 /** An events row as the reads here select it (COLUMNS). */
 interface EventRow {
@@ -71,17 +71,7 @@ export async function inputIdsSince(db: ConnectionPool, sinceMs: number): Promis
   return rows.map((r) => ({ messageId: r.message_id, recordedAt: Math.floor(r.recorded_at) }));
 }
 
-/**
- * The visits with work left at the log's end, and what they logged so far: the customers still in the
- * store (every event of their streams after their last exit, inputs and decisions, in log order), and
- * visits already closed that hold a focus never decided (a crash between the focus and its decision:
- * from the exit before that focus). A visit is open when
- * the customer entered or focused after their last exit, within `idleTimeoutS` of event time, event
- * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
- * read as numeric, so a value an older version let in never stops a start. Only what was recorded (wall time) within
- * the idle timeout and 10 minutes is read: the cost of a start follows recent traffic, not the length of the log (a
- * visit longer than that window is recovered from the window's start).
- */
+/** The visits with work left at the log's end, and what they logged so far: see adapters/recommender/open-visits.ts. */
 export async function openVisits(db: ConnectionPool, idleTimeoutS: number): Promise<LoggedEvent[]> {
   // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
   // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
@@ -129,11 +119,7 @@ export async function openVisits(db: ConnectionPool, idleTimeoutS: number): Prom
 }
 
 /** A page of the gateway's stream: its rows with data and metadata as the JSON text PostgreSQL holds (sent as they are). */
-export async function streamPage(
-  db: ConnectionPool,
-  position: number,
-  o: { fromTime?: number; type?: string; limit: number; toPosition?: number },
-): Promise<StreamPageRow[]> {
+export async function streamPage(db: ConnectionPool, position: number, o: StreamPageOptions): Promise<StreamPageRow[]> {
   const rows = await db.query(sql`
     SELECT position, type, stream_id, version, message_id, data::text AS data, metadata::text AS metadata,
            metadata->>'routing_key' AS routing_key,
@@ -192,6 +178,14 @@ export async function latestOf(db: ConnectionPool, type: string, windowMs: numbe
     FROM events WHERE type = ${type} AND recorded_at >= (SELECT recorded_at FROM latest) - make_interval(secs => ${windowMs / 1000})
     ORDER BY position`);
   return rows.map(toLogged);
+}
+
+/** The predictions' discounts summed per UTC day of their event time: one pass over the predictions (the type index). */
+export async function spentPerDay(db: ConnectionPool): Promise<{ day: number; spent: number }[]> {
+  const rows = await db.query(sql`
+    SELECT floor((data->>'ts')::numeric / 86400)::int AS day, sum((data->'coupon'->>'discount')::numeric)::float8 AS spent
+    FROM events WHERE type = 'prediction' GROUP BY 1`);
+  return rows.map((r) => ({ day: Number(r.day), spent: Number(r.spent) }));
 }
 
 /**

@@ -13,6 +13,8 @@ import type { Logger } from '../process/logger.ts';
 import type { Metrics } from '../process/metrics.ts';
 import { must } from '../../actors/kernel/must.ts';
 import type { StreamRecord } from './records.ts';
+import { streamPage } from './stream-page.ts';
+import { firstPositionSince } from './log-position.ts';
 import { CLOSE, Client, type Group, type Outgoing } from './client.ts';
 
 export interface HubOptions {
@@ -223,12 +225,12 @@ export class StreamHub {
     const type = onlyType(routingKey);
     const fromTime = start.from === 'time' ? start.ms : undefined;
     // from a time: the first event recorded at or after it (recorded_at is indexed)
-    let cursor = start.from === 'ordinal' ? start.position : fromTime !== undefined ? await eventLog.firstPositionSince(fromTime) : 0;
+    let cursor = start.from === 'ordinal' ? start.position : fromTime !== undefined ? await firstPositionSince(eventLog, fromTime) : 0;
     // a replay capped at the tail's delivered position goes live only once the tail has delivered what the log held
     // when the client came: what the tail delivers after that comes live, so a burst behind it is replayed (paced)
     const live = this.o.live;
     const target = live?.position !== undefined ? await this.head() : undefined;
-    const page = (from: number) => eventLog.streamPage(from, { fromTime, type, limit: pageSize, toPosition: this.o.live?.position });
+    const page = (from: number) => streamPage(eventLog, from, { fromTime, type, limit: pageSize, toPosition: this.o.live?.position });
     let next: Promise<StreamPageRow[]> | undefined = page(cursor);
     for (;;) {
       const rows: StreamPageRow[] = await must(next, 'the next page');

@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import type { RoleContext, RoleFactory, RoleHandle } from '../process/role.ts';
 import { startAmqpSource, type AmqpSource } from '../edges/amqp-source.ts';
 import { PostgresLogTail } from '../edges/postgres-log-tail.ts';
-import { StreamRecords } from './records.ts';
+import { MemoryStreamRecords, StreamRecords, type StreamRecordStore } from './records.ts';
 import { StreamHub } from './hub.ts';
 import { streamService } from './websocket.ts';
 import { buildInternalApi } from './internal-api.ts';
 
 export { CLOSE } from './client.ts';
-export { StreamRecords, type StreamRecord } from './records.ts';
+export { StreamRecords, MemoryStreamRecords, type StreamRecord, type StreamRecordStore } from './records.ts';
 
 export interface GatewayOptions {
   /** Ping every client this often; one without a pong by the next ping is dropped. */
@@ -48,17 +48,21 @@ export function createGateway(options: GatewayOptions = {}): RoleFactory {
 async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<GatewayHandle> {
   const cfg = ctx.config.gateway;
   const log = ctx.log.child({ role: 'gateway' });
-  const records = new StreamRecords(ctx.database.db);
+  const database = ctx.database;
+  // on the in-memory event log the streams are kept in memory too, and live events are this process's appends
+  const records: StreamRecordStore = database ? new StreamRecords(database.db) : new MemoryStreamRecords();
   // live streams carry what every process appends (replicas on this database), not only this one's
-  const tail = new PostgresLogTail({
-    url: ctx.database.url,
-    schema: ctx.database.schema,
-    eventLog: ctx.eventLog,
-    db: ctx.database.db,
-    log: log.child({ part: 'log-tail' }),
-    metrics: ctx.metrics,
-  });
-  await tail.start();
+  const tail =
+    database &&
+    new PostgresLogTail({
+      url: database.url,
+      schema: database.schema,
+      eventLog: ctx.eventLog,
+      db: database.db,
+      log: log.child({ part: 'log-tail' }),
+      metrics: ctx.metrics,
+    });
+  await tail?.start();
   const hub = new StreamHub({
     eventLog: ctx.eventLog,
     live: tail,
@@ -118,7 +122,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
   } catch (err) {
     await streams.stop().catch(() => {});
     await api.close().catch(() => {});
-    await tail.stop();
+    await tail?.stop();
     throw err;
   }
   log.info(
@@ -138,7 +142,7 @@ async function startGateway(ctx: RoleContext, o: GatewayOptions): Promise<Gatewa
       await amqp?.stop();
       await streams.stop();
       await api.close();
-      await tail.stop();
+      await tail?.stop();
     },
   };
 }

@@ -10,10 +10,10 @@ import { useErrorCatalogue } from '../process/http.ts';
 import { useRequestMetrics } from '../process/http-metrics.ts';
 import type { Metrics } from '../process/metrics.ts';
 import { OpenApiDocs, INTERNAL_API_DESCRIPTION, INTERNAL_API_TAGS } from '../process/openapi.ts';
-import type { StreamRecord, StreamRecords } from './records.ts';
+import type { StreamRecord, StreamRecordStore } from './records.ts';
 
 export interface InternalApiDeps {
-  records: StreamRecords;
+  records: StreamRecordStore;
   /** Where a client connects to a stream (ESS_INGRESS_LOCATION or this gateway's STREAM_PORT). */
   locationOf(id: string): string;
   /** A stream was deleted: close its clients. */

@@ -1,4 +1,4 @@
-/** Event-stream records (seed 004's streams) in PostgreSQL: one parameterised statement per function. */
+/** Event-stream records (seed 004's streams): in PostgreSQL, one parameterised statement per function; or in memory (on the in-memory event log). */
 import { randomUUID } from 'node:crypto';
 import { sql, type ConnectionPool } from '@databases/pg';
 
@@ -15,7 +15,15 @@ const row = (r: { id: string; routing_key: string; created_at: string | Date }):
   created_at: new Date(r.created_at).toISOString(),
 });
 
-export class StreamRecords {
+/** What the gateway keeps of its streams: created, listed, looked up, deleted. */
+export interface StreamRecordStore {
+  create(routingKey: string): Promise<StreamRecord>;
+  list(): Promise<StreamRecord[]>;
+  get(id: string): Promise<StreamRecord | undefined>;
+  delete(id: string): Promise<boolean>;
+}
+
+export class StreamRecords implements StreamRecordStore {
   constructor(private db: ConnectionPool) {}
   async create(routingKey: string): Promise<StreamRecord> {
     const [r] = await this.db.query(
@@ -34,5 +42,25 @@ export class StreamRecords {
   async delete(id: string): Promise<boolean> {
     if (!UUID.test(id)) return false;
     return (await this.db.query(sql`DELETE FROM event_streams WHERE id = ${id.toLowerCase()} RETURNING id`)).length > 0;
+  }
+}
+
+/** The streams in memory, as PostgreSQL keeps them: listed by creation, ids matched without case. */
+export class MemoryStreamRecords implements StreamRecordStore {
+  private records = new Map<string, StreamRecord>();
+  async create(routingKey: string): Promise<StreamRecord> {
+    const r = { id: randomUUID(), routing_key: routingKey, created_at: new Date().toISOString() };
+    this.records.set(r.id, r);
+    return { ...r };
+  }
+  async list(): Promise<StreamRecord[]> {
+    return [...this.records.values()].map((r) => ({ ...r })).sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  }
+  async get(id: string): Promise<StreamRecord | undefined> {
+    const r = UUID.test(id) ? this.records.get(id.toLowerCase()) : undefined;
+    return r && { ...r };
+  }
+  async delete(id: string): Promise<boolean> {
+    return UUID.test(id) && this.records.delete(id.toLowerCase());
   }
 }

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parseStreamStart } from '../../actors/gateway/stream-replay.ts';
 import type { Logger } from '../process/logger.ts';
-import type { StreamRecord, StreamRecords } from './records.ts';
+import type { StreamRecord, StreamRecordStore } from './records.ts';
 import type { StreamHub } from './hub.ts';
 import { CLOSE, truncate, type Client } from './client.ts';
 import { parseStreamTarget, refusal } from './stream-target.ts';
@@ -21,7 +21,7 @@ export interface StreamService {
   stop(): Promise<void>;
 }
 
-export function streamService(o: { records: StreamRecords; hub: StreamHub; log: Logger }): StreamService {
+export function streamService(o: { records: StreamRecordStore; hub: StreamHub; log: Logger }): StreamService {
   const { records, hub, log } = o;
   let stopping = false;
   // checked before the upgrade (a stream made through the internal API is opened by its id alone, as in seed 004)

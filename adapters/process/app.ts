@@ -9,9 +9,8 @@ import { SECRET_VARIABLES } from '../../schemas/env.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startInfrastructure, type Infrastructure } from './infrastructure.ts';
-import { connectDatabase, migrate, type Database } from '../edges/database.ts';
-import { ensureStoreData } from '../edges/store-data.ts';
-import { PostgresEventLog } from '../edges/postgres-event-log.ts';
+import type { Database } from '../edges/database.ts';
+import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
 import { connectMqtt, loggingBroker, mqttOptions, type Broker } from '../edges/mqtt.ts';
 import { connectKafka, kafkaOptions } from '../edges/kafka.ts';
 import { Tracing } from './tracing.ts';
@@ -22,20 +21,30 @@ import { ROLE_FACTORIES } from './roles.ts';
 import { localAddress } from '../edges/ports.ts';
 import { accessFrom } from './access.ts';
 import { abortable, mutableLog, StartAborted } from './start-abort.ts';
-import { databaseUnreachable } from './start-failure.ts';
+import { openMemory, openPostgres, type MemoryStorage, type Opening, type PostgresStorage, type Storage } from './storage.ts';
 import { tryCommands } from './try-commands.ts';
 
-export interface Storeflow {
+/** A running process, whatever its storage. */
+export interface Running {
   config: Config;
   http: FastifyInstance;
   url: string;
   infrastructure: Infrastructure;
-  database: Database;
-  eventLog: PostgresEventLog;
   metrics: Metrics;
   pipeline: Pipeline;
   roles: Map<Role, RoleHandle>;
   stop(): Promise<void>;
+}
+
+/** A process on PostgreSQL. */
+export interface Storeflow extends Running {
+  database: Database;
+  eventLog: PostgresEventLog;
+}
+
+/** A process on the in-memory event log: no database. */
+export interface StoreflowInMemory extends Running {
+  eventLog: MemoryStorage['eventLog'];
 }
 
 /** How long one part may take to stop before the rest is stopped regardless (npm start gives up after 15 s in all). */
@@ -62,7 +71,22 @@ export interface StartOptions {
 
 export { StartAborted };
 
-export async function startStoreflow(config: Config, rootLog: Logger, opts: StartOptions = {}): Promise<Storeflow> {
+export function startStoreflow(config: Config, rootLog: Logger, opts: StartOptions = {}): Promise<Storeflow> {
+  return start<PostgresStorage>(config, rootLog, opts, { database: true, open: openPostgres });
+}
+
+/** The whole process (every role but the dashboard's views) on the in-memory event log and SEED's store in memory: no database. */
+export function startStoreflowInMemory(config: Config, rootLog: Logger, opts: StartOptions = {}): Promise<StoreflowInMemory> {
+  return start<MemoryStorage>(config, rootLog, opts, { database: false, open: openMemory });
+}
+
+/** `storage`: whether it needs PostgreSQL (started embedded unless DATABASE_URL), and how it is opened. */
+async function start<S extends Storage>(
+  config: Config,
+  rootLog: Logger,
+  opts: StartOptions,
+  storage: { database: boolean; open: (o: Opening) => Promise<S> },
+): Promise<Running & S> {
   const started = Date.now();
   const { signal } = opts;
   let up = false;
@@ -93,26 +117,14 @@ export async function startStoreflow(config: Config, rootLog: Logger, opts: Star
   };
   try {
     // awaited whole even when aborted: a PostgreSQL being launched is then stopped with the rest, never left behind
-    const infrastructure = await startInfrastructure(config, log);
+    const infrastructure = await startInfrastructure(config, log, { database: storage.database });
     cleanups.push({ part: 'embedded services', stop: () => infrastructure.stop(), wait: true });
     if (signal?.aborted) throw new StartAborted();
-    const database = await step(
-      connectDatabase(infrastructure.databaseUrl, config.databaseSchema, log).catch((err) => {
-        throw config.databaseUrl ? databaseUnreachable(config.databaseUrl, err) : err;
-      }),
-      (db) => db.close(),
-    );
-    cleanups.push({ part: 'database pool', stop: () => database.close() });
-    await step(migrate(database.db, log));
-    await step(ensureStoreData(database, config, log.child({ part: 'store-data' })));
     const tracing = config.tracing ? await step(Tracing.start(config.tracing, log.child({ part: 'tracing' })), (t) => t.shutdown()) : undefined;
     // stopped after everything that makes spans: what is pending is exported first
     if (tracing) cleanups.push({ part: 'tracing', stop: () => tracing.shutdown() });
-    const eventLog = new PostgresEventLog(database.db, {
-      log: log.child({ part: 'event-log' }),
-      ...(tracing ? { onCommit: (c) => tracing.commit(c.startMs, c.endMs, c.events, c.traces) } : {}),
-    });
-    cleanups.push({ part: 'event log', stop: () => eventLog.close() });
+    const stored = await storage.open({ config, log, infrastructure, tracing, step, stopLater: (part, stop) => cleanups.push({ part, stop }) });
+    const { eventLog, database } = stored;
     const metrics = createMetrics();
     const brokers: Broker[] = [];
     cleanups.push({
@@ -128,6 +140,7 @@ export async function startStoreflow(config: Config, rootLog: Logger, opts: Star
       metrics,
       database,
       eventLog,
+      storeData: stored.storeData,
       pipeline: undefined as unknown as Pipeline,
       roles: config.roles,
       peers,
@@ -174,9 +187,7 @@ export async function startStoreflow(config: Config, rootLog: Logger, opts: Star
       cleanups.push({ part: `${role} role`, stop: () => handle.stop() });
     }
     const readiness: ReadinessCheck[] = [
-      { name: 'database', check: () => database.ping() },
-      // appends failing and being retried: inputs wait unacknowledged until the log takes them again
-      { name: 'event log', check: () => eventLog.healthy },
+      ...stored.readiness,
       ...(config.mqtt.mode === 'none' ? [] : [{ name: 'broker', check: () => brokers.length === 0 || brokers.every((b) => b.isConnected()) }]),
       ...[...peers.values()].flatMap((h) => h.readiness ?? []),
     ];
@@ -210,7 +221,7 @@ export async function startStoreflow(config: Config, rootLog: Logger, opts: Star
       },
       'storeflow ready',
     );
-    return { config, http, url, infrastructure, database, eventLog, metrics, pipeline, roles: peers, stop };
+    return { ...stored, config, http, url, infrastructure, metrics, pipeline, roles: peers, stop };
   } catch (err) {
     await cleanup();
     throw err;

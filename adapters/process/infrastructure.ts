@@ -17,13 +17,17 @@ export interface Infrastructure {
   stop(): Promise<void>;
 }
 
-export async function startInfrastructure(config: Config, log: Logger): Promise<Infrastructure> {
+/** `database: false`: none (a process on the in-memory event log); `databaseUrl` is then empty. */
+export async function startInfrastructure(config: Config, log: Logger, o: { database: boolean } = { database: true }): Promise<Infrastructure> {
   let embeddedPostgres: EmbeddedPostgres | undefined;
   let embeddedBroker: EmbeddedBroker | undefined;
   try {
-    let databaseUrl = config.databaseUrl;
-    if (databaseUrl) log.info({ database: scrubUrl(databaseUrl) }, 'using external PostgreSQL');
-    else {
+    let databaseUrl = '';
+    if (!o.database) log.debug('no PostgreSQL: the event log is in memory');
+    else if (config.databaseUrl) {
+      databaseUrl = config.databaseUrl;
+      log.info({ database: scrubUrl(databaseUrl) }, 'using external PostgreSQL');
+    } else {
       embeddedPostgres = await startEmbeddedPostgres({ dataDir: join(config.home, 'pg'), port: config.pgPort, log: log.child({ part: 'postgres' }) });
       databaseUrl = embeddedPostgres.url;
       log.info({ url: databaseUrl, psql: `psql ${databaseUrl}` }, 'embedded PostgreSQL: connect with');

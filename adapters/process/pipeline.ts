@@ -11,8 +11,7 @@ import type { Config } from '../../schemas/env.ts';
 import type { EventKind, StoreEvent } from '../../schemas/events.ts';
 import { toFlat } from '../../schemas/events.ts';
 import { normalise, type RejectCode } from '../../schemas/normalise.ts';
-import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
-import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
+import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { isAboutTheRows } from '../edges/postgres-log-insert.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import type { Logger } from './logger.ts';
@@ -30,6 +29,7 @@ import {
 import type { Metrics } from './metrics.ts';
 import { pipelineMetrics } from './pipeline-metrics.ts';
 import { SeenInputs } from './seen-inputs.ts';
+import { anyOf } from './logged-ids.ts';
 import { logRejected } from './rejected-input.ts';
 import { kindTopics } from './kind-topics.ts';
 import { decide } from './decide.ts';
@@ -40,7 +40,7 @@ export interface PipelineOptions {
   config: Config;
   log: Logger;
   metrics: Metrics;
-  eventLog: PostgresEventLog;
+  eventLog: EventLog;
   connectBroker(role: string): Promise<Broker>;
   /** How long an input id is remembered for de-duplication (ms). */
   dedupWindowMs?: number;
@@ -221,7 +221,7 @@ export class Pipeline {
   private async orphaned(logged: LoggedEvent, event: StoreEvent): Promise<boolean> {
     const ids = this.registrations.flatMap((r) => (r.processor.consumes.includes(event.kind) ? (r.processor.outcomes?.({ logged, event }) ?? []) : []));
     if (ids.length === 0) return false;
-    const done = await this.o.eventLog.anyOf(ids);
+    const done = await anyOf(this.o.eventLog, ids);
     if (!done) {
       this.m.orphans.inc();
       this.o.log.info({ messageId: logged.messageId, position: logged.position }, 'an input logged by another process and never decided: deciding it here');

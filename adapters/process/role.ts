@@ -6,9 +6,11 @@ import type { Logger } from './logger.ts';
 import type { InspectionEvent } from 'xstate';
 import type { Metrics } from './metrics.ts';
 import type { Database } from '../edges/database.ts';
-import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
+import type { EventLog } from '../../actors/kernel/event-log.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import type { Pipeline } from './pipeline.ts';
+import type { StoreSource } from '../recommender/store-source.ts';
+import { must } from '../../actors/kernel/must.ts';
 
 /** One part of /readyz: a name and whether it is up. */
 export interface ReadinessCheck {
@@ -20,8 +22,11 @@ export interface RoleContext {
   config: Config;
   log: Logger;
   metrics: Metrics;
-  database: Database;
-  eventLog: PostgresEventLog;
+  /** PostgreSQL; none on the in-memory event log (the roles that need it say so at start). */
+  database?: Database;
+  eventLog: EventLog;
+  /** The store's coupons and customers (the cache DB, or the synthetic store in memory). */
+  storeData: StoreSource;
   /** A broker client for this role (logging stand-in under TESTING_NO_MQTT). */
   connectBroker(role: string): Promise<Broker>;
   /** Append-then-act: inputs in (consume/ingest), outputs out (emit). */
@@ -51,3 +56,8 @@ export interface RoleHandle {
 }
 
 export type RoleFactory = (ctx: RoleContext) => Promise<RoleHandle>;
+
+/** The database of a role that cannot run without PostgreSQL (on the in-memory event log it stops the start, saying why). */
+export function databaseOf(ctx: RoleContext, role: string): Database {
+  return must(ctx.database, `the ${role} role needs PostgreSQL: it does not run on the in-memory event log`);
+}

@@ -4,6 +4,7 @@
  * a restart: recent input ids come back from the log.
  */
 import type { EventLog } from '../../actors/kernel/event-log.ts';
+import { inputIdsSince, quiet } from './recent-inputs.ts';
 
 export class SeenInputs {
   /** Id → until when it counts as seen (ms). */
@@ -14,11 +15,11 @@ export class SeenInputs {
   constructor(private readonly windowMs: number) {}
 
   /** The window from the log, at start. */
-  async recall(log: Pick<EventLog, 'inputIdsSince'> & { quiet(timeoutMs: number): Promise<void> }): Promise<void> {
+  async recall(log: EventLog): Promise<void> {
     // a process SIGKILLed a moment ago may still have a group commit running on the server: read the window
     // once it has committed, or the broker's redelivery of those inputs would be taken as new
-    await log.quiet(5000);
-    for (const e of await log.inputIdsSince(Date.now() - this.windowMs)) this.recent.set(e.messageId, e.recordedAt + this.windowMs);
+    await quiet(log, 5000);
+    for (const e of await inputIdsSince(log, Date.now() - this.windowMs)) this.recent.set(e.messageId, e.recordedAt + this.windowMs);
   }
 
   has(messageId: string): boolean {

@@ -8,7 +8,6 @@ import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import type { RoleFactory, RoleHandle } from '../process/role.ts';
-import { loadCatalogue, loadCustomers, loadCustomer } from '../edges/cache-store.ts';
 import { remoteScorer } from '../edges/remote-scorer.ts';
 import { inProcessScorer } from '../edges/scorers.ts';
 import { RecommenderProcessor } from './processor.ts';
@@ -30,10 +29,10 @@ export interface RecommenderHandle extends RoleHandle {
 export const recommenderRole: RoleFactory = async (ctx) => {
   const { config, metrics, pipeline } = ctx;
   const log = ctx.log.child({ role: 'recommender' });
-  const db = ctx.database.db;
+  const store = ctx.storeData;
   const rc = config.recommender;
-  let catalogue: CouponCatalogue = await loadCatalogue(db);
-  let customers: Map<number, CustomerInfo> = await loadCustomers(db);
+  let catalogue: CouponCatalogue = await store.catalogue();
+  let customers: Map<number, CustomerInfo> = await store.customers();
   const model = await inProcessScorer(rc.modelFile);
   // POLICY=uplift: expected incremental margins over the catalogue in memory (its margins at the default rate)
   const uplift =
@@ -75,7 +74,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     // customers are in memory; one missing is looked up (it may have been added since the last reload)
     customer: (id) =>
       customers.get(id) ??
-      loadCustomer(db, id).then((row) => {
+      store.customer(id).then((row) => {
         if (row) customers.set(id, row);
         return row;
       }),
@@ -136,7 +135,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       const started = Date.now();
       const localFocus = pipeline.handOffLocally && config.roles.includes('detector');
       // the day's discount budget spent before this start stays spent (before any focus is decided again)
-      if (rc.discountBudget > 0) await spentFromLog(db, processor.budget, rc.discountBudgetShare);
+      if (rc.discountBudget > 0) await spentFromLog(ctx.eventLog, processor.budget, rc.discountBudgetShare);
       const recovery = await recoverSessions(ctx.eventLog, processor, { idleTimeoutS: rc.idleTimeoutS, localFocus });
       if (recovery.inputs.length)
         log.info({ sessions: recovery.sessions, inputs: recovery.inputs.length, ms: Date.now() - started }, 'live sessions recovered from the event log');
@@ -152,7 +151,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   const reload = () =>
     (reloading ??= (async () => {
       try {
-        [catalogue, customers] = await Promise.all([loadCatalogue(db), loadCustomers(db)]);
+        [catalogue, customers] = await Promise.all([store.catalogue(), store.customers()]);
         log.info({ coupons: catalogue.size, customers: customers.size, catalogue: catalogue.version }, 'catalogue reloaded');
         // decisions from now on render their coupons from this catalogue and read these customers: the log says which
         await ctx.eventLog

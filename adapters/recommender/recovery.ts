@@ -7,6 +7,8 @@
 import { fromFlat } from '../../schemas/events.ts';
 import { loggedInputId, type Input, type Recovery } from '../process/processor-contract.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
+import { openVisits } from './open-visits.ts';
+import { latestOf } from './recent-predictions.ts';
 import type { RecommenderProcessor } from './processor.ts';
 import { decisionResult } from './decision-record.ts';
 
@@ -16,11 +18,11 @@ const REPUBLISH_WINDOW_MS = 5000;
 
 /** `localFocus`: a detector here hands its focus events to the recommender (they are outputs in the log). */
 export async function recoverSessions(
-  eventLog: Pick<EventLog, 'openVisits' | 'latestOf' | 'read'>,
+  eventLog: EventLog,
   processor: RecommenderProcessor,
   o: { idleTimeoutS: number; localFocus: boolean },
 ): Promise<Recovery & { sessions: number }> {
-  const visits = await eventLog.openVisits(o.idleTimeoutS);
+  const visits = await openVisits(eventLog, o.idleTimeoutS);
   const logged = new Set<string>();
   const inputs: Input[] = [];
   const streams = new Set<string>();
@@ -43,7 +45,7 @@ export async function recoverSessions(
   // predictions of its last seconds go out again
   const republish = (await stoppedCleanly(eventLog))
     ? []
-    : (await eventLog.latestOf('prediction', REPUBLISH_WINDOW_MS)).flatMap((e) => processor.published(e) ?? []);
+    : (await latestOf(eventLog, 'prediction', REPUBLISH_WINDOW_MS)).flatMap((e) => processor.published(e) ?? []);
   return { inputs, logged, republish, sessions: streams.size };
 }
 

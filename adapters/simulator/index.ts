@@ -8,14 +8,12 @@
  * pipeline when a local role (detector, recommender) consumes it. Its routes are routes.ts; who shops,
  * shoppers.ts; what shoppers do with the coupons they are offered, redemptions.ts.
  */
-import { sql } from '../edges/database.ts';
 import type { RoleFactory, RoleHandle } from '../process/role.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import { CustomerSimulation, type ShopperView } from './simulation.ts';
 import { listenForOffers } from './redemptions.ts';
 import { loadShoppers } from './shoppers.ts';
 import { simulatorRoutes, type SimulatorSettings } from './routes.ts';
-import { loadCatalogue } from '../edges/cache-store.ts';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { Timeline, payloadOf, type StalePolicy, type TimelineEvent } from '../../actors/simulator/timeline.ts';
 import { stateAt, type KnownPosition } from '../../actors/simulator/state-at.ts';
@@ -42,7 +40,10 @@ export const simulatorRole: RoleFactory = async (ctx) => {
   const log = ctx.log.child({ role: 'simulator' });
   const loaded = await loadShoppers(
     sc.customersFile,
-    async () => await ctx.database.db.query(sql`SELECT customer_id, gender, age FROM customer_info ORDER BY customer_id`),
+    async () =>
+      [...(await ctx.storeData.customers()).values()]
+        .sort((a, b) => a.customer_id - b.customer_id)
+        .map(({ customer_id, gender, age }) => ({ customer_id, gender, age })),
     config.seed,
   );
   const broker: Broker = await ctx.connectBroker('simulator');
@@ -276,7 +277,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
       seed: config.seed,
       shopper: (id) => (sim?.registry.has(id) ? profiles.get(id) : undefined),
       coupon: async (id) => {
-        catalogue ??= loadCatalogue(ctx.database.db).catch((err) => {
+        catalogue ??= ctx.storeData.catalogue().catch((err) => {
           catalogue = undefined;
           throw err;
         });

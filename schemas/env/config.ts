@@ -60,6 +60,8 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   logFile: string;
   inspect: string;
+  /** Where the event log is: PostgreSQL, or memory (no database: adapters/process/storage.ts). */
+  eventLog: 'postgres' | 'memory';
   databaseUrl?: string;
   pgPort: number;
   databaseSchema: string;

@@ -101,6 +101,7 @@ export function deriveConfig(env: Env, value: Static<typeof EnvSchema>, problems
     logLevel: level === 'warning' ? 'warn' : level === 'critical' ? 'fatal' : (level as Config['logLevel']),
     logFile: value.LOG_FILENAME,
     inspect: value.XSTATE_INSPECT,
+    eventLog: value.EVENT_LOG,
     databaseUrl: value.DATABASE_URL,
     pgPort: value.PG_PORT,
     databaseSchema: value.DATABASE_SCHEMA,

@@ -38,6 +38,11 @@ export const PROCESS_VARIABLES = {
 };
 
 export const POSTGRES_VARIABLES = {
+  EVENT_LOG: Enum(
+    "Where the event log is: postgres, or memory (no database at all: SEED's store in memory, the log gone at stop, no dashboard views)",
+    ['postgres', 'memory'],
+    'postgres',
+  ),
   DATABASE_URL: Url('External PostgreSQL; unset = embedded PostgreSQL in STOREFLOW_HOME/pg', ['postgres', 'postgresql']),
   PG_PORT: Int('Port of the embedded PostgreSQL (0 = a free port)', 0, 0, 65535),
   DATABASE_SCHEMA: Type.String({ description: "PostgreSQL schema holding storeflow's tables", default: 'public', pattern: '^[a-z_][a-z0-9_]*$' }),
