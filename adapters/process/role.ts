@@ -7,7 +7,7 @@ import type { InspectionEvent } from 'xstate';
 import type { Metrics } from './metrics.ts';
 import type { Database } from '../edges/database.ts';
 import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
-import type { Broker } from '../edges/mqtt.ts';
+import type { TransportClient } from '../edges/transport.ts';
 import type { Pipeline } from './pipeline.ts';
 
 /** One part of /readyz: a name and whether it is up. */
@@ -23,7 +23,7 @@ export interface RoleContext {
   database: Database;
   eventLog: PostgresEventLog;
   /** A broker client for this role (logging stand-in under TESTING_NO_MQTT). */
-  connectBroker(role: string): Promise<Broker>;
+  connectBroker(role: string): Promise<TransportClient>;
   /** Append-then-act: inputs in (consume/ingest), outputs out (emit). */
   pipeline: Pipeline;
   /** Every role running in this process. */

@@ -12,7 +12,7 @@ import { DEPARTMENTS } from '../../schemas/departments.ts';
 import { PumpCommand } from '../../schemas/messages.ts';
 import { compile } from '../../schemas/normalise.ts';
 import type { Config } from '../../schemas/env.ts';
-import type { Broker } from '../edges/mqtt.ts';
+import type { TransportClient } from '../edges/transport.ts';
 import { kafkaTopic } from '../edges/kafka.ts';
 import type { Logger } from '../process/logger.ts';
 import type { Metrics } from '../process/metrics.ts';
@@ -74,7 +74,7 @@ export interface Pump {
 
 export interface PumpOptions {
   config: Config;
-  broker: Broker;
+  broker: TransportClient;
   log: Logger;
   metrics?: Metrics;
 }

@@ -10,7 +10,7 @@
  */
 import { sql } from '../edges/database.ts';
 import type { RoleFactory, RoleHandle } from '../process/role.ts';
-import type { Broker } from '../edges/mqtt.ts';
+import type { TransportClient } from '../edges/transport.ts';
 import { CustomerSimulation, type ShopperView } from './simulation.ts';
 import { listenForOffers } from './redemptions.ts';
 import { loadShoppers } from './shoppers.ts';
@@ -45,7 +45,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     async () => await ctx.database.db.query(sql`SELECT customer_id, gender, age FROM customer_info ORDER BY customer_id`),
     config.seed,
   );
-  const broker: Broker = await ctx.connectBroker('simulator');
+  const broker: TransportClient = await ctx.connectBroker('simulator');
   const localConsumers = config.mqtt.mode === 'none' && ctx.roles.some((r) => r === 'detector' || r === 'recommender');
   if (sc.storeHeight !== 10 || sc.storeWidth !== 6)
     log.warn(
