@@ -201,6 +201,7 @@ export async function connectAmqp(o: AmqpOptions): Promise<AmqpInbound> {
         throw new Error(`cannot consume from RabbitMQ at ${where}: ${message(err)}`);
       }
     },
+    topicName: (topic) => topic,
     bind: (topics) =>
       inTurn(topics).catch((err) => o.log.warn({ err: { message: message(err) } }, 'AMQP bindings not updated; they are renewed at the next reconnect')),
     isConnected: () => !!channel,

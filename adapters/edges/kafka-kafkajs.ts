@@ -242,6 +242,7 @@ export async function connectKafkajs(o: KafkaConnectOptions): Promise<TransportC
     publish: (topic, payload, opts = {}) => new Promise<void>((ok, fail) => enqueue(topic, payload, opts, (err) => (err ? fail(err) : ok()))),
     send: (topic, payload, opts = {}, done) => enqueue(topic, payload, opts, done),
     subscribe,
+    topicName: kafkaTopic,
     isConnected: () => healthy && crashed.size === 0 && !closed,
     async close() {
       if (closed) return;

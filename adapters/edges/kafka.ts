@@ -182,6 +182,7 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<TransportCli
     publish: (topic, payload, opts = {}) => new Promise<void>((ok, fail) => enqueue(topic, payload, opts, (err) => (err ? fail(err) : ok()))),
     send: (topic, payload, opts = {}, done) => enqueue(topic, payload, opts, done),
     subscribe,
+    topicName: kafkaTopic,
     isConnected: () => healthy && !closed && subscriptions.every((s) => s.healthy()),
     async close() {
       if (closed) return;

@@ -25,6 +25,7 @@ export function loggingClient(log: Logger): TransportClient {
       done?.();
     },
     async subscribe() {},
+    topicName: (topic) => topic,
     isConnected: () => true,
     async close() {},
   };

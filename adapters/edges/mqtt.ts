@@ -249,6 +249,7 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<TransportClien
       const names = topics.map((t) => (shared ? `$share/${o.group}/${t}` : t));
       await client.subscribeAsync(names, { qos: 1, ...(opts.noLocal && !shared && o.protocolVersion === 5 ? { nl: true } : {}) });
     },
+    topicName: (topic) => topic,
     isConnected: () => client.connected,
     close: () => {
       closing = true;

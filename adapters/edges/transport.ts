@@ -44,6 +44,8 @@ export interface SubscribeOptions {
 /** The inbound side: topics subscribed to, each message handed to its handler. */
 export interface Inbound {
   subscribe(topics: string[], handler: MessageHandler, opts?: SubscribeOptions): Promise<void>;
+  /** The name `topic` has on this transport (Kafka's: '/' → '.'), as logs show it; handlers hear the name subscribed with. */
+  topicName(topic: string): string;
   isConnected(): boolean;
   close(): Promise<void>;
 }
