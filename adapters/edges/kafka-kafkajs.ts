@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Message, type Producer } from 'kafkajs';
 import { customerKey, kafkaTopic, type KafkaConnectOptions } from './kafka.ts';
-import type { Broker, MessageHandler } from './mqtt.ts';
+import type { MessageHandler, TransportClient } from './transport.ts';
 
 /**
  * Creates `topics` (one created meanwhile by another client is fine) and resolves once each partition has
@@ -44,7 +44,7 @@ async function createTopics(admin: Admin, topics: string[], partitions: number, 
 
 type Pending = { topic: string; message: Message; done?: (err?: Error) => void };
 
-export async function connectKafkajs(o: KafkaConnectOptions): Promise<Broker> {
+export async function connectKafkajs(o: KafkaConnectOptions): Promise<TransportClient> {
   const log = o.log;
   const kafka = new Kafka({
     clientId: o.clientId,
@@ -239,10 +239,10 @@ export async function connectKafkajs(o: KafkaConnectOptions): Promise<Broker> {
   };
 
   return {
-    mode: 'external',
     publish: (topic, payload, opts = {}) => new Promise<void>((ok, fail) => enqueue(topic, payload, opts, (err) => (err ? fail(err) : ok()))),
     send: (topic, payload, opts = {}, done) => enqueue(topic, payload, opts, done),
     subscribe,
+    topicName: kafkaTopic,
     isConnected: () => healthy && crashed.size === 0 && !closed,
     async close() {
       if (closed) return;

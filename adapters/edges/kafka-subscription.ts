@@ -24,7 +24,7 @@ import {
   type MessagesStream,
 } from '@platformatic/kafka';
 import type { Logger } from '../process/logger.ts';
-import type { MessageHandler } from './mqtt.ts';
+import type { MessageHandler } from './transport.ts';
 import type { TraceCarrier } from '../process/tracing.ts';
 
 export interface SubscriptionOptions {

@@ -1,6 +1,6 @@
 /**
- * Kafka through @platformatic/kafka (maintained, pure JavaScript), behind the same `Broker` interface as MQTT
- * (./mqtt.ts), chosen when BOOTSTRAP_SERVERS is set.
+ * The Kafka transport (both sides of ./transport.ts) through @platformatic/kafka (maintained, pure JavaScript),
+ * chosen when BOOTSTRAP_SERVERS is set.
  * - Publications go through an idempotent producer (acks from every in-sync replica; the broker drops a batch the
  *   producer sends twice), keyed by customer id (read from the payload) and partitioned as the Java client does
  *   (murmur2 of the key), so a customer's events share a partition and keep their order. What is sent while a batch
@@ -17,7 +17,7 @@ import type { Config, KafkaConfig } from '../../schemas/env.ts';
 import type { Logger } from '../process/logger.ts';
 import { createTopics, customerKey, kafkaTopic } from './kafka-topics.ts';
 import { subscribeKafka, type Subscription } from './kafka-subscription.ts';
-import type { Broker, MessageHandler, SendOptions } from './mqtt.ts';
+import type { MessageHandler, SendOptions, Transport, TransportClient } from './transport.ts';
 
 export { createTopics, customerKey, kafkaTopic };
 
@@ -34,12 +34,22 @@ export function kafkaOptions(config: Config, role: string, log: Logger): KafkaCo
   return { ...config.kafka, role, log };
 }
 
+/** The Kafka transport of this configuration; `connect`: another client (bench:recommender's kafkajs). */
+export function kafkaTransport(config: Config, log: Logger, connect: typeof connectKafka = connectKafka): Transport {
+  return {
+    source: 'kafka',
+    // a consumer group hears every publication to its topics, its own members' too: outputs come back through Kafka
+    handsOffLocally: false,
+    connect: (role) => connect(kafkaOptions(config, role, log.child({ role, part: 'kafka' }))),
+  };
+}
+
 type Pending = { message: MessageToProduce; done?: (err?: Error) => void };
 const ID_HEADER = Buffer.from('storeflow-id');
 const TRACEPARENT = Buffer.from('traceparent');
 const TRACESTATE = Buffer.from('tracestate');
 
-export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
+export async function connectKafka(o: KafkaConnectOptions): Promise<TransportClient> {
   const log = o.log;
   const shown = o.brokers.join(',');
   const producer = new Producer({
@@ -169,10 +179,10 @@ export async function connectKafka(o: KafkaConnectOptions): Promise<Broker> {
   };
 
   return {
-    mode: 'external',
     publish: (topic, payload, opts = {}) => new Promise<void>((ok, fail) => enqueue(topic, payload, opts, (err) => (err ? fail(err) : ok()))),
     send: (topic, payload, opts = {}, done) => enqueue(topic, payload, opts, done),
     subscribe,
+    topicName: kafkaTopic,
     isConnected: () => healthy && !closed && subscriptions.every((s) => s.healthy()),
     async close() {
       if (closed) return;

@@ -1,7 +1,7 @@
 /**
- * MQTT through mqtt.js: one client per role, QoS 1, fixed client id and clean=false so a restart
- * resumes its subscriptions. A connect that gets no CONNACK fails clearly within MQTT_CONNECT_TIMEOUT.
- * With TESTING_NO_MQTT the same interface logs what would be published.
+ * The MQTT transport (both sides of ./transport.ts) through mqtt.js: one client per role, QoS 1, fixed client id and
+ * clean=false so a restart resumes its subscriptions. A connect that gets no CONNACK fails clearly within
+ * MQTT_CONNECT_TIMEOUT.
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
@@ -12,35 +12,9 @@ import { deferPubacks } from './mqtt-deferred-ack.ts';
 import { protectDebugOutput } from '../process/debug-output.ts';
 import { guardClientPacketSize } from './mqtt-packet-guard.ts';
 import type { TraceCarrier } from '../process/tracing.ts';
-
-/**
- * A message handler. When it returns a promise, the QoS 1 acknowledgement (PUBACK) is held back until
- * the promise resolves (e.g. the input is durable in the event log), without stalling the next messages.
- * `trace`: the W3C trace context the message carried (MQTT 5 user properties, Kafka headers), for its trace to go on.
- */
-export type MessageHandler = (topic: string, payload: Buffer, meta: { messageId?: number; dup: boolean; retain: boolean; trace?: TraceCarrier }) => unknown;
-
-/** `id`: the output's stable id; `trace`: the W3C trace context its consumer continues (MQTT 5 user properties, Kafka headers). */
-export interface SendOptions {
-  qos?: 0 | 1;
-  id?: string;
-  trace?: TraceCarrier;
-}
+import type { MessageHandler, SendOptions, Transport, TransportClient } from './transport.ts';
 
 type ServerProtocol = NonNullable<IClientOptions['servers']>[number]['protocol'];
-
-export interface Broker {
-  readonly mode: 'external' | 'embedded' | 'none';
-  /** `id`: the output's stable id, sent as MQTT 5 user property `storeflow-id` so consumers can de-duplicate. */
-  publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; id?: string }): Promise<void>;
-  /** The same without a promise per message (hot paths): `done` hears the broker's acknowledgement or the failure. */
-  send(topic: string, payload: string | Buffer, opts?: SendOptions, done?: (err?: Error) => void): void;
-  /** `shared: false` keeps GROUP_ID's shared subscription off (commands every instance must hear). */
-  /** `noLocal`: never deliver this client's own publications back to it (MQTT 5; ignored on a shared subscription, where it is not allowed). */
-  subscribe(topics: string[], handler: MessageHandler, opts?: { shared?: boolean; noLocal?: boolean }): Promise<void>;
-  isConnected(): boolean;
-  close(): Promise<void>;
-}
 
 /**
  * A connection the broker closes sooner than this after CONNACK counts towards "another client has this id": two
@@ -62,6 +36,7 @@ export interface MqttConnectOptions {
   log: Logger;
   /** Another client connected with this client id and took the session (MQTT 5 DISCONNECT 0x8E): this one stops. */
   onTakenOver?: () => void;
+  /** The embedded broker keeps the pipeline's own publications from it (no-local on any protocol version). */
   mode?: 'external' | 'embedded';
   /**
    * The largest packet this client accepts (MQTT_MAX_PACKET_BYTES): MQTT 5 tells the broker in CONNECT (it must not
@@ -87,7 +62,23 @@ export function mqttOptions(config: Config, urls: string[], role: string, log: L
   };
 }
 
-export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
+/**
+ * The MQTT transport of this configuration: a client per role on `urls` (the embedded broker's, or MQTT_URL /
+ * MQTT_HOST's). `onTakenOver` hears a role whose client another process took the session of.
+ */
+export function mqttTransport(config: Config, urls: string[], log: Logger, onTakenOver?: (role: string) => void): Transport {
+  const o = mqttOptions(config, urls, 'pipeline', log);
+  return {
+    source: 'mqtt',
+    // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker does the same
+    // for the pipeline's client
+    handsOffLocally: o.mode === 'embedded' || (o.protocolVersion === 5 && !o.group),
+    connect: (role) =>
+      connectMqtt({ ...mqttOptions(config, urls, role, log.child({ role, part: 'mqtt' })), ...(onTakenOver ? { onTakenOver: () => onTakenOver(role) } : {}) }),
+  };
+}
+
+export async function connectMqtt(o: MqttConnectOptions): Promise<TransportClient> {
   const servers = o.urls.map((u) => {
     const url = new URL(u.replace(/^tcp:/, 'mqtt:').replace(/^ssl:/, 'mqtts:'));
     return {
@@ -247,7 +238,6 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
       : {}),
   });
   return {
-    mode: o.mode ?? 'external',
     publish: (topic, payload, opts = {}) => new Promise((ok, fail) => client.publish(topic, payload, publishOptions(opts), (err) => (err ? fail(err) : ok()))),
     send: (topic, payload, opts = {}, done) => void client.publish(topic, payload, publishOptions(opts), done),
     async subscribe(topics, handler, opts = {}) {
@@ -259,6 +249,7 @@ export async function connectMqtt(o: MqttConnectOptions): Promise<Broker> {
       const names = topics.map((t) => (shared ? `$share/${o.group}/${t}` : t));
       await client.subscribeAsync(names, { qos: 1, ...(opts.noLocal && !shared && o.protocolVersion === 5 ? { nl: true } : {}) });
     },
+    topicName: (topic) => topic,
     isConnected: () => client.connected,
     close: () => {
       closing = true;
@@ -286,21 +277,4 @@ export function connectFailure(err: Error & { code?: unknown }, username: string
     return `failed the TLS handshake: ${err.message} (${code}). MQTT_BROKER_CERT_FILE must name the CA certificate that signed the broker's, for this host name or address`;
   }
   return undefined;
-}
-
-/** TESTING_NO_MQTT / TESTING_MOCK_MQTT: nothing connects; publications are logged. */
-export function loggingBroker(log: Logger): Broker {
-  return {
-    mode: 'none',
-    async publish(topic, payload) {
-      log.info({ topic, payload: payload.toString() }, 'MQTT disabled (TESTING_NO_MQTT): would publish');
-    },
-    send(topic, payload, _opts, done) {
-      log.info({ topic, payload: payload.toString() }, 'MQTT disabled (TESTING_NO_MQTT): would publish');
-      done?.();
-    },
-    async subscribe() {},
-    isConnected: () => true,
-    async close() {},
-  };
 }

@@ -11,8 +11,9 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { startInfrastructure, type Infrastructure } from './infrastructure.ts';
 import type { Database } from '../edges/database.ts';
 import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
-import { connectMqtt, loggingBroker, mqttOptions, type Broker } from '../edges/mqtt.ts';
-import { connectKafka, kafkaOptions } from '../edges/kafka.ts';
+import type { Transport, TransportClient } from '../edges/transport.ts';
+import type { connectKafka } from '../edges/kafka.ts';
+import { pickTransport } from './transports.ts';
 import { Tracing } from './tracing.ts';
 import { Pipeline } from './pipeline.ts';
 import { buildControlPlane, type ReadinessCheck } from './http.ts';
@@ -126,13 +127,32 @@ async function start<S extends Storage>(
     const stored = await storage.open({ config, log, infrastructure, tracing, step, stopLater: (part, stop) => cleanups.push({ part, stop }) });
     const { eventLog, database } = stored;
     const metrics = createMetrics();
-    const brokers: Broker[] = [];
+    const brokers: TransportClient[] = [];
     cleanups.push({
       part: 'MQTT clients',
       stop: async () => {
         await Promise.all(brokers.map((b) => b.close().catch(() => {})));
       },
     });
+    const picked = pickTransport(config, infrastructure.brokerUrls, log, {
+      connectKafka: opts.connectKafka,
+      onTakenOver: (role) =>
+        fatal(
+          new Error(
+            `another process is connected to the MQTT broker with client id ${config.mqtt.clientId}-${role}, and the two take the session from each other: two storeflow processes share MQTT_CLIENT_ID (or CLIENT_ID). Give each its own, e.g. its host name; this one stops`,
+          ),
+        ),
+    });
+    // every client is closed at stop and counts for /readyz
+    const transport: Transport = {
+      source: picked.source,
+      handsOffLocally: picked.handsOffLocally,
+      async connect(role) {
+        const b = await picked.connect(role);
+        brokers.push(b);
+        return b;
+      },
+    };
     const peers = new Map<Role, RoleHandle>();
     const ctx: RoleContext = {
       config,
@@ -145,22 +165,7 @@ async function start<S extends Storage>(
       roles: config.roles,
       peers,
       tracing,
-      async connectBroker(role) {
-        const onTakenOver = () =>
-          fatal(
-            new Error(
-              `another process is connected to the MQTT broker with client id ${config.mqtt.clientId}-${role}, and the two take the session from each other: two storeflow processes share MQTT_CLIENT_ID (or CLIENT_ID). Give each its own, e.g. its host name; this one stops`,
-            ),
-          );
-        const b =
-          config.mqtt.mode === 'none'
-            ? loggingBroker(log.child({ role }))
-            : config.mqtt.mode === 'kafka'
-              ? await (opts.connectKafka ?? connectKafka)(kafkaOptions(config, role, log.child({ role, part: 'kafka' })))
-              : await connectMqtt({ ...mqttOptions(config, infrastructure.brokerUrls, role, log.child({ role, part: 'mqtt' })), onTakenOver });
-        brokers.push(b);
-        return b;
-      },
+      connectBroker: (role) => transport.connect(role),
     };
     if (config.inspect) {
       const { createSkyInspector, createWebSocketInspector } = await import('@statelyai/inspect');
@@ -173,7 +178,7 @@ async function start<S extends Storage>(
       ctx.inspect = inspector.inspect as unknown as RoleContext['inspect'];
       log.info({ inspect: config.inspect === 'sky' ? 'Stately Sky (the live URL is printed above)' : config.inspect }, 'XSTATE_INSPECT: actors are inspected');
     }
-    const pipeline = new Pipeline({ config, log: log.child({ part: 'pipeline' }), metrics, eventLog, connectBroker: ctx.connectBroker, tracing });
+    const pipeline = new Pipeline({ config, log: log.child({ part: 'pipeline' }), metrics, eventLog, transport, tracing });
     ctx.pipeline = pipeline;
     const factories = { ...ROLE_FACTORIES, ...opts.factories };
     for (const role of config.roles) {

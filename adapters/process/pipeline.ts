@@ -13,7 +13,7 @@ import { toFlat } from '../../schemas/events.ts';
 import { normalise, type RejectCode } from '../../schemas/normalise.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { isAboutTheRows } from '../edges/postgres-log-insert.ts';
-import type { Broker } from '../edges/mqtt.ts';
+import type { TransportClient as Broker, Transport } from '../edges/transport.ts';
 import type { Logger } from './logger.ts';
 import {
   inputId,
@@ -41,7 +41,8 @@ export interface PipelineOptions {
   log: Logger;
   metrics: Metrics;
   eventLog: EventLog;
-  connectBroker(role: string): Promise<Broker>;
+  /** Inputs come in by it and outputs leave by it; it says whether they come back (the process closes its clients). */
+  transport: Transport;
   /** How long an input id is remembered for de-duplication (ms). */
   dedupWindowMs?: number;
   /** OpenTelemetry: one trace per input (none: no span is made). */
@@ -64,9 +65,7 @@ export class Pipeline {
     this.seen = new SeenInputs(o.dedupWindowMs ?? 10 * 60_000);
     this.kindTopic = kindTopics(o.config.topics);
     this.topicKinds = new Map([...this.kindTopic].map(([kind, topic]) => [topic, kind]));
-    const mq = o.config.mqtt;
-    // no-local: MQTT 5 (never on a shared subscription, where the spec forbids it); the embedded broker does the same
-    this.handOffLocally = (mq.mode !== 'external' && mq.mode !== 'kafka') || (mq.mode === 'external' && mq.protocolVersion === 5 && !mq.group);
+    this.handOffLocally = o.transport.handsOffLocally;
     this.m = pipelineMetrics(o.metrics);
   }
 
@@ -95,7 +94,7 @@ export class Pipeline {
     await this.seen.recall(this.o.eventLog);
     const kinds = [...new Set(this.registrations.flatMap((r) => r.processor.consumes))];
     if (kinds.length === 0) return;
-    this.broker = await this.o.connectBroker('pipeline');
+    this.broker = await this.o.transport.connect('pipeline');
     for (const r of this.registrations) {
       const recovery = await r.recover?.();
       if (recovery) await this.recover(r, recovery);
@@ -108,7 +107,7 @@ export class Pipeline {
         if (!kind || !this.consumes(kind)) return;
         // the broker's acknowledgement waits for this: an input is acked once it is in the log
         return this.ingest(kind, payload, {
-          source: this.o.config.mqtt.mode === 'kafka' ? 'kafka' : 'mqtt',
+          source: this.o.transport.source,
           topic,
           brokerMessageId: meta.messageId,
           trace: meta.trace,

@@ -5,12 +5,12 @@
 import type { RejectCode } from '../../schemas/normalise.ts';
 import { storableText } from '../../schemas/storable.ts';
 import type { EventLog } from '../../actors/kernel/event-log.ts';
-import type { Broker } from '../edges/mqtt.ts';
+import type { TransportClient } from '../edges/transport.ts';
 import type { Logger } from './logger.ts';
 import type { InputSource } from './processor-contract.ts';
 
 export async function logRejected(
-  to: { log: Logger; eventLog: Pick<EventLog, 'append'>; broker?: Broker; deadLetter?: string },
+  to: { log: Logger; eventLog: Pick<EventLog, 'append'>; broker?: TransportClient; deadLetter?: string },
   bad: { code: RejectCode; reason: string; topic: string; text: string; source: InputSource },
 ): Promise<void> {
   const { code, reason, topic, text, source } = bad;

@@ -7,7 +7,7 @@ import type { InspectionEvent } from 'xstate';
 import type { Metrics } from './metrics.ts';
 import type { Database } from '../edges/database.ts';
 import type { EventLog } from '../../actors/kernel/event-log.ts';
-import type { Broker } from '../edges/mqtt.ts';
+import type { TransportClient } from '../edges/transport.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { StoreSource } from '../recommender/store-source.ts';
 import { must } from '../../actors/kernel/must.ts';
@@ -28,7 +28,7 @@ export interface RoleContext {
   /** The store's coupons and customers (the cache DB, or the synthetic store in memory). */
   storeData: StoreSource;
   /** A broker client for this role (logging stand-in under TESTING_NO_MQTT). */
-  connectBroker(role: string): Promise<Broker>;
+  connectBroker(role: string): Promise<TransportClient>;
   /** Append-then-act: inputs in (consume/ingest), outputs out (emit). */
   pipeline: Pipeline;
   /** Every role running in this process. */

@@ -12,8 +12,7 @@ import { DEPARTMENTS } from '../../schemas/departments.ts';
 import { PumpCommand } from '../../schemas/messages.ts';
 import { compile } from '../../schemas/normalise.ts';
 import type { Config } from '../../schemas/env.ts';
-import type { Broker } from '../edges/mqtt.ts';
-import { kafkaTopic } from '../edges/kafka.ts';
+import type { TransportClient } from '../edges/transport.ts';
 import type { Logger } from '../process/logger.ts';
 import type { Metrics } from '../process/metrics.ts';
 import { LIMITS } from '../../schemas/limits.ts';
@@ -74,7 +73,7 @@ export interface Pump {
 
 export interface PumpOptions {
   config: Config;
-  broker: Broker;
+  broker: TransportClient;
   log: Logger;
   metrics?: Metrics;
 }
@@ -88,10 +87,9 @@ export function createPump(o: PumpOptions): Pump {
   if (/[+#\u0000]/.test(instanceId) || instanceId.length === 0 || instanceId.length > 128)
     throw new Error(`PUMP_INSTANCE_ID ${JSON.stringify(instanceId)} cannot be part of an MQTT topic (no +, # or NUL; 1..128 characters)`);
   const topic = config.topics.focus;
-  // COMMAND_TOPIC/<instance id>; on Kafka the name the topic really has ('/' cannot be in a Kafka topic), which is
+  // COMMAND_TOPIC/<instance id>, by the name the topic really has on the transport (Kafka's has no '/'), which is
   // also what the start-up log shows
-  const ownTopic = `${config.topics.command}/${instanceId}`;
-  const commandTopics = [config.topics.command, config.mqtt.mode === 'kafka' ? kafkaTopic(ownTopic) : ownTopic];
+  const commandTopics = [config.topics.command, broker.topicName(`${config.topics.command}/${instanceId}`)];
   const m = o.metrics && {
     sent: o.metrics.counter('storeflow_pump_events_total', 'Focus events the pump published (acknowledged by the broker)'),
     failed: o.metrics.counter('storeflow_pump_publish_failures_total', 'Focus events the pump could not publish'),

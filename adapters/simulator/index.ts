@@ -9,7 +9,7 @@
  * shoppers.ts; what shoppers do with the coupons they are offered, redemptions.ts.
  */
 import type { RoleFactory, RoleHandle } from '../process/role.ts';
-import type { Broker } from '../edges/mqtt.ts';
+import type { TransportClient } from '../edges/transport.ts';
 import { CustomerSimulation, type ShopperView } from './simulation.ts';
 import { listenForOffers } from './redemptions.ts';
 import { loadShoppers } from './shoppers.ts';
@@ -46,7 +46,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
         .map(({ customer_id, gender, age }) => ({ customer_id, gender, age })),
     config.seed,
   );
-  const broker: Broker = await ctx.connectBroker('simulator');
+  const broker: TransportClient = await ctx.connectBroker('simulator');
   const localConsumers = config.mqtt.mode === 'none' && ctx.roles.some((r) => r === 'detector' || r === 'recommender');
   if (sc.storeHeight !== 10 || sc.storeWidth !== 6)
     log.warn(

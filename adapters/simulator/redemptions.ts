@@ -10,7 +10,7 @@
  */
 import { isoToSeconds } from '../../schemas/normalise.ts';
 import { shopperRedemption, type PublishedOffer, type RedemptionPayload, type Shopper } from '../../actors/simulator/redemption.ts';
-import type { Broker } from '../edges/mqtt.ts';
+import type { TransportClient } from '../edges/transport.ts';
 
 export type OfferOutcome = 'redeemed' | 'declined' | 'not_in_store' | 'unknown_coupon' | 'unreadable' | 'failed';
 
@@ -77,7 +77,7 @@ export async function considerOffer(w: OfferWiring, text: string): Promise<Offer
 
 /** Subscribes the simulator's client to the prediction topic; `outcome` hears every offer's fate (`failed`: the publication or the coupon lookup failed). */
 export async function listenForOffers(
-  broker: Broker,
+  broker: TransportClient,
   predictionTopic: string,
   w: OfferWiring,
   outcome: (o: OfferOutcome, err?: unknown) => void,
