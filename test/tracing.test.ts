@@ -127,7 +127,11 @@ test('a focus with a traceparent: receive → append, step → append, publish i
     await waitFor(() => predictions.length === 2, 15_000, 'the second prediction');
     await sleep(500); // the exporter sends every 50 ms: what was recorded has arrived
     assert.match(predictions[1].traceparent ?? '', new RegExp(`^00-${UNSAMPLED}-[0-9a-f]{16}-00$`));
-    assert.equal(spans.filter((s) => s.traceId === UNSAMPLED || s.links?.some((l) => l.traceId === UNSAMPLED)), [], 'no span of the unsampled trace');
+    assert.equal(
+      spans.filter((s) => s.traceId === UNSAMPLED || s.links?.some((l) => l.traceId === UNSAMPLED)),
+      [],
+      'no span of the unsampled trace',
+    );
   });
 });
 
