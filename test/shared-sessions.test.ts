@@ -17,7 +17,7 @@ import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
 import { recoverSessions } from '../adapters/recommender/recovery.ts';
 import type { Input, Output } from '../adapters/process/processor-contract.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
-import { replay } from '../adapters/process/replay.ts';
+import { replay } from '../adapters/engine/replay.ts';
 
 const store = generateStore({ seed: 5, customers: 20, products: 400, days: 120 });
 const catalogue = new CouponCatalogue(store.coupons, store.products, store.couponProducts);
