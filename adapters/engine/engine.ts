@@ -10,8 +10,8 @@
  * is made on that path, so a replay runs at the speed of its machines.
  */
 import type { EventKind } from '../../schemas/events.ts';
-import type { LoggedEvent, TraceLink } from '../../actors/kernel/event-log.ts';
-import type { Input, LoggedInput, Output, Processor, Recovery, Registration } from '../process/processor-contract.ts';
+import type { EventLog, LoggedEvent, TraceLink } from '../../actors/kernel/event-log.ts';
+import { outputRecord, type Input, type LoggedInput, type Output, type Processor, type Recovery, type Registration } from '../process/processor-contract.ts';
 import type { Logger } from '../process/logger.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import type { pipelineMetrics } from '../process/pipeline-metrics.ts';
@@ -28,6 +28,11 @@ export type LoggedOutput = LoggedInput & { skipped?: LoggedEvent['skipped'] };
 export interface OutputLog {
   /** `cause`: the input they came from; `trace`: the span they are appended in. */
   append(outputs: Output[], cause: Input, trace?: TraceLink): Maybe<LoggedOutput[]>;
+}
+
+/** The event log as the output log (live, recovery): outputs appended as records, in one batch. */
+export function appendedTo(log: Pick<EventLog, 'append'>): OutputLog {
+  return { append: (outputs, _cause, trace) => log.append(outputs.map((o) => outputRecord(o, trace))) };
 }
 
 export interface EnginePorts {
@@ -145,9 +150,9 @@ export class Engine {
   /**
    * A processor's outputs: appended in one batch, then published in order, then handed to the processors here that
    * consume them. A failed publication is logged and counted; the output stays in the log. Gives the outputs and those
-   * they caused in turn.
+   * they caused in turn. (Public for tests that interleave two replicas' decisions and their logging.)
    */
-  private emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now(), attempt = 0, trace?: TraceSpan): Maybe<Output[]> {
+  emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now(), attempt = 0, trace?: TraceSpan): Maybe<Output[]> {
     if (outputs.length === 0) return outputs;
     const appendStart = performance.now();
     const tracing = this.p.tracing;

@@ -16,14 +16,14 @@ import type { PostgresEventLog } from '../edges/postgres-event-log.ts';
 import { isAboutTheRows } from '../edges/postgres-log-insert.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import type { Logger } from './logger.ts';
-import { inputId, outputRecord, type InputSource, type IngestResult, type Processor, type Registration } from './processor-contract.ts';
+import { inputId, type InputSource, type IngestResult, type Processor, type Registration } from './processor-contract.ts';
 import type { Metrics } from './metrics.ts';
 import { pipelineMetrics } from './pipeline-metrics.ts';
 import { SeenInputs } from './seen-inputs.ts';
 import { logRejected } from './rejected-input.ts';
 import { kindTopics } from './kind-topics.ts';
 import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
-import { Engine } from '../engine/engine.ts';
+import { appendedTo, Engine } from '../engine/engine.ts';
 import { must } from '../../actors/kernel/must.ts';
 
 export interface PipelineOptions {
@@ -60,7 +60,7 @@ export class Pipeline {
     this.handOffLocally = (mq.mode !== 'external' && mq.mode !== 'kafka') || (mq.mode === 'external' && mq.protocolVersion === 5 && !mq.group);
     this.m = pipelineMetrics(o.metrics);
     this.engine = new Engine({
-      outputs: { append: (outputs, _cause, trace) => o.eventLog.append(outputs.map((x) => outputRecord(x, trace))) },
+      outputs: appendedTo(o.eventLog),
       handOffLocally: this.handOffLocally,
       log: o.log,
       metrics: this.m,
