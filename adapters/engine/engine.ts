@@ -15,7 +15,7 @@ import { outputRecord, type Input, type LoggedInput, type Output, type Processor
 import type { Logger } from '../process/logger.ts';
 import type { Broker } from '../edges/mqtt.ts';
 import type { pipelineMetrics } from '../process/pipeline-metrics.ts';
-import { decide } from '../process/decide.ts';
+import { decide } from './decide.ts';
 import { stepAttributes, Tracing, type TraceSpan } from '../process/tracing.ts';
 
 /** A value now, or later. */
