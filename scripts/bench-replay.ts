@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { cli } from './cli.ts';
-import { Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
-import { DecisionOrder } from '../adapters/process/decision-order.ts';
+import { Replayer, type ExportedEvent } from '../adapters/engine/replay.ts';
+import { DecisionOrder } from '../adapters/engine/decision-order.ts';
 import { JSON_OPTION, printBenchJson } from './bench-report.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import { parseStoreCsv, CSV_FILES } from '../actors/data/store-csv.ts';
@@ -55,14 +55,15 @@ for (let copy = 0; log.length < TARGET; copy++)
 console.log(`bench:replay — ${log.length.toLocaleString()} events (${inputs.length} busy-hour inputs × ${Math.ceil(log.length / inputs.length)})`);
 
 // 2. record: what the machines make of them (live and replay share the hosting code; the fixture tests prove the equivalence)
-const recorder = new Replayer(deps);
+const made: { id: string; type: string; data: unknown }[] = [];
+const recorder = new Replayer({ ...deps, compare: false, onOutput: (o) => made.push({ id: o.messageId, type: o.type, data: o.data }) });
 for (const e of log) await recorder.feed(e);
-const outputs: ExportedEvent[] = [...recorder.produced].map(([id, o], i) => ({
+const outputs: ExportedEvent[] = made.map(({ id, type, data }, i) => ({
   position: log.length + i + 1,
   stream_id: 'x',
   version: 0,
-  type: o.type,
-  data: o.data,
+  type,
+  data,
   // the decision's cause, as live outputs carry it (the input's id: the output id without its last `:type`)
   metadata: { source: 'output', cause: id.slice(0, id.lastIndexOf(':')) },
   message_id: id,

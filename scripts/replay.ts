@@ -20,7 +20,7 @@ import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { toExported } from '../actors/kernel/event-log.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/edges/cache-store.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
-import { replay, type ExportedEvent, type ReplayReport } from '../adapters/process/replay.ts';
+import { replay, type ExportedEvent, type ReplayReport } from '../adapters/engine/replay.ts';
 import { storeFromCsv, whyDiverged } from '../adapters/process/replay-why.ts';
 import { isPartial, partialExport } from '../adapters/process/partial-export.ts';
 import { DEFAULT_MODEL_FILE } from '../actors/recommender/coupon-scorer.ts';

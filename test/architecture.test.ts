@@ -126,4 +126,91 @@ test(`at most ${MAX_LOOSE_ADAPTERS} loose files at the top of adapters/`, () => 
   assert.ok(loose.length <= MAX_LOOSE_ADAPTERS, `${loose.length} loose files at the top of adapters/: ${loose.join(', ')}`);
 });
 
+/**
+ * One engine (issue 28): adapters/engine/ runs every mode. The rules, as checked here:
+ * - a role's processor (adapters/<role>/processor.ts) is imported by the engine (adapters/engine/), by its own role's
+ *   folder — where only index.ts constructs it, and registers it with the engine (`pipeline.register`, the live mode's
+ *   door to the engine); its routes and recovery import its type only — and by a test of that one role; nothing else,
+ *   and no test imports two roles' processors (routing between them is the engine's);
+ * - replay, the partial export's plan, bench:replay and bench:quality go through the engine's replay mode, the live
+ *   pipeline and its recovery through the engine, and none of them imports a processor;
+ * - no source file outside adapters/engine/ hands an input to a processor itself (`….handle(` on a processor);
+ * - no module of adapters/ outside adapters/engine/ lists input types (an array literal opening with two of them; a
+ *   machine's `emits`, the outputs it announces, is no such list).
+ */
+const PROCESSORS: Record<string, string> = { recommender: 'adapters/recommender/processor.ts', detector: 'adapters/detector/processor.ts' };
+const ENGINE = 'adapters/engine/';
+const TESTS = walk(join(ROOT, 'test'))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => relative(ROOT, f));
+const testImports: Record<string, string[]> = Object.fromEntries(
+  TESTS.map((f) => [
+    f,
+    ts
+      .preProcessFile(readFileSync(join(ROOT, f), 'utf8'), true, true)
+      .importedFiles.map((i) => i.fileName)
+      .filter((s) => s.startsWith('.'))
+      .map((s) => relative(ROOT, resolve(ROOT, dirname(f), s))),
+  ]),
+);
+const processorsOf = (targets: string[]) => Object.values(PROCESSORS).filter((p) => targets.includes(p));
+
+test("only the engine, the role's own wiring and a test of that one role import a role's processor", () => {
+  const found: string[] = [];
+  for (const [role, p] of Object.entries(PROCESSORS))
+    for (const f of files) {
+      if (!imports[f].includes(p) || f.startsWith(ENGINE)) continue;
+      const own = f.startsWith(`adapters/${role}/`);
+      const typeOnly = /import type \{[^}]*\} from '\.\/processor\.ts'/.test(text[f]);
+      if (!own) found.push(`${f} imports ${p}`);
+      else if (f.endsWith('/index.ts') ? !/\.register\(/.test(text[f]) : !typeOnly)
+        found.push(`${f}: only the role's index.ts constructs its processor, and registers it with the engine`);
+    }
+  for (const f of TESTS) if (processorsOf(testImports[f]).length > 1) found.push(`${f} imports two roles' processors (routing between them is the engine's)`);
+  assert.equal(found, [], found.join('\n'));
+});
+
+test('replay, the export plan, bench:replay, bench:quality, the live pipeline and its recovery construct the engine, and import no processor', () => {
+  const modes: Record<string, string> = {
+    'scripts/replay.ts': 'adapters/engine/replay.ts',
+    'scripts/bench-replay.ts': 'adapters/engine/replay.ts',
+    'adapters/simulator/quality-world.ts': 'adapters/engine/replay.ts',
+    'adapters/process/partial-export.ts': 'adapters/engine/replay.ts',
+    'adapters/process/pipeline.ts': 'adapters/engine/engine.ts',
+    'adapters/recommender/recovery.ts': 'adapters/engine/inputs.ts',
+    'test/replay.test.ts': 'adapters/engine/replay.ts',
+    'test/partial-export-plan.test.ts': 'adapters/engine/replay.ts',
+    'test/shared-sessions.test.ts': 'adapters/engine/engine.ts',
+  };
+  const all = { ...imports, ...testImports };
+  const wrong = Object.entries(modes).filter(([f, engine]) => !all[f]?.includes(engine));
+  assert.equal(wrong, [], 'modes that do not go through the engine');
+  const routing = [
+    'scripts/replay.ts',
+    'scripts/bench-replay.ts',
+    'scripts/bench-quality.ts',
+    'adapters/simulator/quality-world.ts',
+    'adapters/process/partial-export.ts',
+    'adapters/process/pipeline.ts',
+    'test/replay.test.ts',
+    'test/partial-export-plan.test.ts',
+    'test/partial-export.test.ts',
+    'test/recommender-budget.test.ts',
+    'test/replay-provenance.test.ts',
+  ].filter((f) => processorsOf(all[f] ?? []).length > 0);
+  assert.equal(routing, [], 'modes that import a processor (and so could route inputs themselves)');
+  const handing = files.filter((f) => !f.startsWith(ENGINE) && /\b\w*[pP]rocessor\??\.handle\(/.test(text[f]));
+  assert.equal(handing, [], 'source files that hand inputs to a processor themselves');
+});
+
+test('no module outside the engine lists input types', () => {
+  const kind = `'(?:entry|exit|focus|move|browsing)'`;
+  const list = new RegExp(`\\[\\s*${kind}\\s*,\\s*${kind}`);
+  // a machine's `emits` (the outputs it announces: a focus, a browsing) is not a list of inputs
+  const found = files.filter(
+    (f) => f.startsWith('adapters/') && !f.startsWith(ENGINE) && text[f].split('\n').some((line) => list.test(line) && !/\bemits:/.test(line)),
+  );
+  assert.equal(found, [], `modules that list input types (adapters/engine/inputs.ts is the one list):\n  ${found.join('\n  ')}`);
+});
+
 test.run();

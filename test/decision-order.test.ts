@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import { must } from '../actors/kernel/must.ts';
 import * as assert from 'uvu/assert';
-import { DecisionOrder } from '../adapters/process/decision-order.ts';
+import { DecisionOrder } from '../adapters/engine/decision-order.ts';
 import type { ExportedEvent } from '../actors/kernel/event-log.ts';
 
 /** A log from a compact spelling: `f1:7` focus f1 of customer 7, `d1` its decision, `e:7` / `x:7` entry / exit. */

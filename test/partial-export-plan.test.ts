@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { replay, Replayer, type ExportedEvent } from '../adapters/process/replay.ts';
+import { replay, Replayer, type ExportedEvent } from '../adapters/engine/replay.ts';
 import { partialExport, type ReadLog, type Selection } from '../adapters/process/partial-export.ts';
 import { causeOf } from '../adapters/process/processor-contract.ts';
 import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
@@ -69,7 +69,7 @@ test('a range whose open visits began before a restart carries the starts they m
   assert.is(r.sources.settingsUnnamed, false);
 });
 
-test("the export's plan keeps no outputs: a replayer that does not compare holds none, whatever the log's length", async () => {
+test("the export's plan keeps no outputs: a replayer that does not compare holds none, whatever the log's length; one that compares, only what is unmatched", async () => {
   const compared = new Replayer(deps);
   const planned = new Replayer({ ...deps, compare: false });
   for (const e of crash) {
@@ -78,9 +78,11 @@ test("the export's plan keeps no outputs: a replayer that does not compare holds
   }
   compared.stop();
   planned.stop();
-  assert.equal([compared.recorded.size > 700, compared.produced.size > 700], [true, true]);
+  // a comparing replay holds only outputs still unmatched (none at the end of an identical replay); the plan none at all
+  const c = compared.report(Date.now());
+  assert.equal([c.recordedOutputs > 700, c.identical === c.recordedOutputs, compared.outputs.held], [true, true, 0]);
   assert.equal(
-    [planned.recorded.size, planned.produced.size, planned.inputs],
+    [planned.outputs.held, planned.report(Date.now()).recordedOutputs, planned.inputs],
     [0, 0, crash.filter((e) => e.metadata.source !== 'output' && ['entry', 'exit', 'move', 'focus'].includes(e.type)).length],
   );
 });

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { dropSchema, startTestApp } from './helpers.ts';
 import { SMALL_STORE, seedSmallStore } from './fixtures/small-store.ts';
-import { replay } from '../adapters/process/replay.ts';
+import { replay } from '../adapters/engine/replay.ts';
 import { toExported } from '../actors/kernel/event-log.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/edges/cache-store.ts';
 import { loadCouponModel } from '../actors/recommender/coupon-scorer.ts';

@@ -1,9 +1,10 @@
 /**
  * A recommender session is a cache of its customer's stream: two processors ("replicas"), each appending through
  * its own writer to one log, decide for the same customers. What one decided counts for the other; a decision
- * appended against a stream another writer moved on is refused and made again from the log. Driven by hand the way
- * the pipeline drives a processor (adapters/process/pipeline.ts: append the input, handle, append the outputs with
- * their expected versions, reconcile what the log refused).
+ * appended against a stream another writer moved on is refused and made again from the log. Each replica is an
+ * engine (adapters/engine/engine.ts) over its writer: the test appends an input, lets the processor decide, and hands
+ * the outputs to the engine, which appends them with their expected versions and reconciles what the log refused —
+ * two steps the test holds apart to interleave the replicas.
  */
 import { test } from 'uvu';
 import { must } from '../actors/kernel/must.ts';
@@ -15,9 +16,11 @@ import { InMemoryEventLog } from '../actors/kernel/in-memory-event-log.ts';
 import { fromFlat } from '../schemas/events.ts';
 import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
 import { recoverSessions } from '../adapters/recommender/recovery.ts';
-import type { Input, Output } from '../adapters/process/processor-contract.ts';
+import type { Input, Output, Recovery } from '../adapters/process/processor-contract.ts';
+import { appendedTo, Engine, type OutputLog } from '../adapters/engine/engine.ts';
+import { silentLogger } from '../adapters/process/logger.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
-import { replay } from '../adapters/process/replay.ts';
+import { replay } from '../adapters/engine/replay.ts';
 
 const store = generateStore({ seed: 5, customers: 20, products: 400, days: 120 });
 const catalogue = new CouponCatalogue(store.coupons, store.products, store.couponProducts);
@@ -40,10 +43,23 @@ function replica(log: EventLog) {
     shared: { log, localFocus: false, onRebuilt: (why) => rebuilt.push(why) },
   });
   let n = 0;
+  const refused: string[] = [];
+  const appended = appendedTo(log);
+  // the event log as the engine's output log, noting what it refused
+  const outputs: OutputLog = {
+    async append(outs, cause) {
+      const logged = await appended.append(outs, cause);
+      if (logged.some((e) => e.skipped)) refused.push(logged.some((e) => e.skipped === 'conflict') ? 'conflict' : 'duplicate');
+      return logged;
+    },
+  };
+  const engine = new Engine({ outputs, handOffLocally: false, log: silentLogger });
+  const registration = { processor, name: 'recommender' };
+  engine.register(registration);
   return {
     processor,
     rebuilt,
-    refused: [] as string[],
+    refused,
     /** An input appended through this replica's writer. */
     async input(type: 'entry' | 'focus' | 'exit', data: Record<string, unknown>): Promise<Input> {
       const [logged] = await log.append([
@@ -51,27 +67,10 @@ function replica(log: EventLog) {
       ]);
       return { logged, event: must(fromFlat(type, data), 'the logged event') };
     },
-    /** The outputs appended as the pipeline appends them; refused ones reconciled. Resolves with what was logged. */
-    async emit(input: Input, outputs: Output[]): Promise<Output[]> {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const logged = await log.append(
-          outputs.map((o) => ({
-            streamId: o.streamId,
-            type: o.type,
-            data: o.data,
-            messageId: o.messageId,
-            expectedVersion: o.expectedVersion,
-            metadata: { source: 'output', ...o.metadata },
-          })),
-        );
-        const skipped = logged.filter((e) => e.skipped);
-        if (skipped.length === 0) return outputs;
-        const why = skipped.some((e) => e.skipped === 'conflict') ? 'conflict' : 'duplicate';
-        this.refused.push(why);
-        outputs = await processor.reconcile(input, why);
-      }
-      throw new Error('refused five times');
-    },
+    /** The outputs through the engine: appended, refused ones reconciled. Resolves with what was logged. */
+    emit: (input: Input, outputs: Output[]) => engine.emit(registration, outputs, input),
+    /** What a restart left undone, through the engine (recovery). */
+    recover: (recovery: Recovery) => engine.recover(registration, recovery),
   };
 }
 
@@ -188,10 +187,7 @@ test('a focus a crashed replica logged but never decided, with a later focus dec
   // the restart: its sessions from the log, its undecided focus decided now, through the same path as live
   const restarted = replica(log.anotherWriter());
   const recovery = await recoverSessions(log, restarted.processor, { idleTimeoutS: 7200, localFocus: false });
-  for (const input of recovery.inputs) {
-    const outs = (await restarted.processor.handle(input)).filter((o) => !recovery.logged.has(o.messageId));
-    await restarted.emit(input, outs);
-  }
+  await restarted.recover(recovery);
   const offered = await coupons(log, '4');
   assert.equal(
     offered.map(([cause]) => cause),

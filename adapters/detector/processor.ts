@@ -10,6 +10,7 @@ import { Footsteps, type Walk } from '../../actors/detector/footsteps.ts';
 import { toFlat, type StoreEvent } from '../../schemas/events.ts';
 import type { InspectionEvent } from 'xstate';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
+import { WALK_INPUTS } from '../engine/inputs.ts';
 
 export interface DetectorSettings {
   focusMinMoves: number;
@@ -36,7 +37,7 @@ interface Routable {
 }
 
 export class DetectorProcessor implements Processor {
-  readonly consumes = ['entry', 'move', 'exit'] as const;
+  readonly consumes = WALK_INPUTS;
   readonly host: CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>;
   /** Every move is counted here; the actors hear the ones that change what they decide. */
   private footsteps: Footsteps;

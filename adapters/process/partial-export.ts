@@ -18,8 +18,9 @@
  */
 import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
 import { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
-import { inDecisionOrder } from './decision-order.ts';
-import { Replayer, type IdleEnd, type RecommenderSettings } from './replay.ts';
+import { inDecisionOrder } from '../engine/decision-order.ts';
+import { Replayer, type IdleEnd, type RecommenderSettings } from '../engine/replay.ts';
+import { cameIn, isInputType } from '../engine/inputs.ts';
 import { causeOf } from './processor-contract.ts';
 
 export interface Selection {
@@ -36,7 +37,6 @@ export type ReadLog = (from: number, to: number) => AsyncIterable<ExportedEvent[
 const OUTPUTS_AFTER = 10_000;
 const IN_FORCE = new Set(['recommender_started', 'detector_started', 'catalogue_loaded']);
 const STARTS = new Set(['recommender_started', 'detector_started']);
-const INPUTS = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
 
 interface Plan {
   /** The process records in force at `from`, by position. */
@@ -51,7 +51,7 @@ interface Plan {
 
 /** Whether a record is one of the selection's own inputs (not context, not an output): what its replay compares by. */
 export function isSelectedInput(e: ExportedEvent): boolean {
-  return INPUTS.has(e.type) && e.metadata?.source !== 'output' && !e.context;
+  return isInputType(e.type) && cameIn(e) && !e.context;
 }
 
 /** Whether an export of `s` needs more than its records to replay: not the whole log. */
@@ -153,7 +153,7 @@ async function planOf(read: ReadLog, s: Selection, settings: RecommenderSettings
         last.set(e.type, e.position);
       }
       if (e.position >= s.from && openVisits === undefined) openVisits = open(replayer, visitStart, selected);
-      if (INPUTS.has(e.type) && e.metadata?.source !== 'output') {
+      if (isInputType(e.type) && cameIn(e)) {
         const id = String(e.data?.id);
         if (!replayer.live(id) && e.position < s.from) {
           visitStart.set(`customer-${id}`, e.position);

@@ -1,10 +1,10 @@
 /**
- * One pipeline per process, the one path every input takes (live, and at start when sessions are recovered): an
- * input is normalised, de-duplicated and appended to the event log, then handed to each processor that consumes its
- * kind, one at a time, in log order; the outputs it caused are appended in one batch, published with their stable ids,
- * and handed to the processors here that consume them (the detector's focus, for the recommender) before the next
- * input. A process's own publications reach its processors by one path only: locally when the broker keeps a client's
- * own publications from it (MQTT 5 no-local; the embedded broker too), else through the broker like anyone else's.
+ * The engine's live mode, one per process: an input from the transport or HTTP is normalised, de-duplicated and
+ * appended to the event log, then run by the engine (adapters/engine/engine.ts: each processor that consumes its kind,
+ * one at a time, in log order; its outputs logged, published and handed on); at start, what a restart left undone is
+ * run through the same engine (recovery) before the transport's inputs. A process's own publications reach its
+ * processors by one path only: locally when the broker keeps a client's own publications from it (MQTT 5 no-local; the
+ * embedded broker too), else through the broker like anyone else's.
  * Bad input never throws: a warning, a metric, an optional dead-letter publication, a `rejected` log entry.
  */
 import type { Config } from '../../schemas/env.ts';
@@ -15,25 +15,15 @@ import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { isAboutTheRows } from '../edges/postgres-log-insert.ts';
 import type { TransportClient as Broker, Transport } from '../edges/transport.ts';
 import type { Logger } from './logger.ts';
-import {
-  inputId,
-  outputRecord,
-  type Input,
-  type InputSource,
-  type IngestResult,
-  type Output,
-  type Processor,
-  type Recovery,
-  type Registration,
-} from './processor-contract.ts';
+import { inputId, type InputSource, type IngestResult, type Processor, type Registration } from './processor-contract.ts';
 import type { Metrics } from './metrics.ts';
 import { pipelineMetrics } from './pipeline-metrics.ts';
 import { SeenInputs } from './seen-inputs.ts';
 import { anyOf } from './logged-ids.ts';
 import { logRejected } from './rejected-input.ts';
 import { kindTopics } from './kind-topics.ts';
-import { decide } from './decide.ts';
 import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
+import { appendedTo, Engine } from '../engine/engine.ts';
 import { must } from '../../actors/kernel/must.ts';
 
 export interface PipelineOptions {
@@ -50,7 +40,8 @@ export interface PipelineOptions {
 }
 
 export class Pipeline {
-  private registrations: Registration[] = [];
+  /** The one runner: processors, their outputs' log, publication and hand-off (adapters/engine/engine.ts). */
+  readonly engine: Engine;
   private seen: SeenInputs;
   private broker?: Broker;
   private readonly kindTopic: Map<EventKind, string>;
@@ -67,20 +58,27 @@ export class Pipeline {
     this.topicKinds = new Map([...this.kindTopic].map(([kind, topic]) => [topic, kind]));
     this.handOffLocally = o.transport.handsOffLocally;
     this.m = pipelineMetrics(o.metrics);
+    this.engine = new Engine({
+      outputs: appendedTo(o.eventLog),
+      handOffLocally: this.handOffLocally,
+      log: o.log,
+      metrics: this.m,
+      tracing: o.tracing,
+    });
   }
 
   /** A processor of this process: its kinds are consumed from the broker, HTTP and the other processors' outputs. */
   register(r: Registration): void {
-    this.registrations.push(r);
+    this.engine.register(r);
   }
 
   /** The processors of this process, in registration order. */
   get processors(): Processor[] {
-    return this.registrations.map((r) => r.processor);
+    return this.engine.processors;
   }
 
   private consumes(kind: EventKind): boolean {
-    return this.registrations.some((r) => r.processor.consumes.includes(kind));
+    return this.engine.consumes(kind);
   }
 
   topicFor(kind: EventKind): string {
@@ -92,12 +90,14 @@ export class Pipeline {
     if (this.started) return;
     this.started = true;
     await this.seen.recall(this.o.eventLog);
-    const kinds = [...new Set(this.registrations.flatMap((r) => r.processor.consumes))];
+    const kinds = this.engine.kinds;
     if (kinds.length === 0) return;
     this.broker = await this.o.transport.connect('pipeline');
-    for (const r of this.registrations) {
+    this.engine.transport = this.broker;
+    // recovery: what a restart left undone, through the engine's one path
+    for (const r of this.engine.registered) {
       const recovery = await r.recover?.();
-      if (recovery) await this.recover(r, recovery);
+      if (recovery) await this.engine.recover(r, recovery);
     }
     const topics = kinds.map((k) => this.topicFor(k));
     await this.broker.subscribe(
@@ -116,18 +116,6 @@ export class Pipeline {
       { noLocal: this.handOffLocally },
     );
     this.o.log.info({ topics, handOff: this.handOffLocally ? 'local' : 'through the broker' }, 'consuming input topics');
-  }
-
-  /** Logged inputs through the processor again; only outputs not yet in the log are appended and published. */
-  private async recover(r: Registration, { inputs, logged, republish = [] }: Recovery) {
-    for (const o of republish) if (o.publish) this.broker?.send(o.publish.topic, o.publish.payload, { id: o.messageId });
-    const pending: Promise<unknown>[] = [];
-    for (const input of inputs) {
-      const result = this.handle(r, input);
-      const unlogged = (outs: Output[]) => outs.filter((x) => !logged.has(x.messageId));
-      pending.push(Array.isArray(result) ? this.emit(r, unlogged(result), input) : result.then((outs) => this.emit(r, unlogged(outs), input)));
-    }
-    await Promise.all(pending);
   }
 
   /**
@@ -198,16 +186,16 @@ export class Pipeline {
     }
     this.m.inputs.inc({ kind: event.kind, source: at.source });
     // processors see inputs one at a time, in log order, as a replay of the log does
-    const turn = this.dispatchTail.then(() => this.dispatch({ logged, event }, span));
+    const turn = this.dispatchTail.then(() => this.engine.run({ logged, event }, span));
     this.dispatchTail = turn.catch(() => undefined);
-    const { all } = await turn;
+    const all = await turn;
     // made only when asked for (an HTTP caller waits for it; the broker does not)
     return {
       status: 'accepted',
       logged,
       event,
       get outputs() {
-        return Promise.all(all).then((x) => x.flat());
+        return Promise.resolve(Engine.settled(all));
       },
     };
   }
@@ -218,7 +206,7 @@ export class Pipeline {
    * should the other still be at work, the log takes one decision (unique output ids) and the other is reconciled.
    */
   private async orphaned(logged: LoggedEvent, event: StoreEvent): Promise<boolean> {
-    const ids = this.registrations.flatMap((r) => (r.processor.consumes.includes(event.kind) ? (r.processor.outcomes?.({ logged, event }) ?? []) : []));
+    const ids = this.engine.registered.flatMap((r) => (r.processor.consumes.includes(event.kind) ? (r.processor.outcomes?.({ logged, event }) ?? []) : []));
     if (ids.length === 0) return false;
     const done = await anyOf(this.o.eventLog, ids);
     if (!done) {
@@ -228,38 +216,8 @@ export class Pipeline {
     return !done;
   }
 
-  /** storeflow_pipeline_stage_duration_seconds{stage}: from `since` (performance.now()) to now. */
-  private observe(stage: 'append_input' | 'decide' | 'append_output' | 'publish', since: number) {
-    this.m.stage.observe({ stage }, (performance.now() - since) / 1000);
-  }
-
-  private handle(r: Registration, input: Input): Output[] | Promise<Output[]> {
-    return decide(r.processor, input, this.o.log, (t0) => this.observe('decide', t0));
-  }
-
-  /**
-   * Hands one logged input to each processor that consumes its kind. Outputs decided at once that a
-   * processor here consumes are logged and handed on before this returns (so before the next input);
-   * others are logged and published as they come. The promise it returns settles with all of them.
-   */
-  private async dispatch(input: Input, trace?: TraceSpan): Promise<{ all: Promise<Output[]>[] }> {
-    const all: Promise<Output[]>[] = [];
-    const t0 = performance.now();
-    for (const r of this.registrations) {
-      if (!r.processor.consumes.includes(input.event.kind)) continue;
-      // a processor's turn, as a span of the input's trace when it has one
-      const { result, span } = Tracing.step(this.o.tracing, trace, r.name, input, () => this.handle(r, input));
-      if (!Array.isArray(result)) {
-        all.push(result.then((outs) => this.emit(r, outs, input, t0, 0, span)));
-        continue;
-      }
-      if (result.length === 0) continue;
-      const emitted = this.emit(r, result, input, t0, 0, span);
-      all.push(emitted);
-      if (this.handOffLocally && result.some((x) => x.event && this.consumes(x.event.kind))) await emitted.catch(() => undefined);
-    }
-    // wrapped: the promises returned as such would be waited for by the caller
-    return { all };
+  private observe(stage: 'append_input', since: number) {
+    this.engine.observe(stage, since);
   }
 
   private reject(code: RejectCode, reason: string, topic: string, text: string, source: InputSource) {
@@ -268,80 +226,5 @@ export class Pipeline {
       { log: this.o.log, eventLog: this.o.eventLog, broker: this.broker, deadLetter: this.o.config.topics.deadLetter },
       { code, reason, topic, text, source },
     );
-  }
-
-  /**
-   * A processor's outputs: appended in one batch, then published in order, then handed to the
-   * processors here that consume them. A failed publication is logged and counted; the output stays in
-   * the log. Resolves with the outputs and those they caused in turn.
-   */
-  private async emit(r: Registration, outputs: Output[], input: Input, t0 = performance.now(), attempt = 0, trace?: TraceSpan): Promise<Output[]> {
-    if (outputs.length === 0) return outputs;
-    let logged: LoggedEvent[];
-    const appendStart = performance.now();
-    const appending = trace && this.o.tracing?.child(trace, 'append', { 'storeflow.events': outputs.length });
-    const link = appending && this.o.tracing?.link(appending);
-    try {
-      logged = await this.o.eventLog.append(outputs.map((o) => outputRecord(o, link)));
-      Tracing.end(appending);
-    } catch (err) {
-      Tracing.end(appending, err);
-      this.o.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
-      return [];
-    }
-    this.observe('append_output', appendStart);
-    if (logged.some((e) => e.skipped)) {
-      // another process (a replica) got ahead on this customer's stream, or logged this very output: what the log
-      // did not take is neither published nor handed on; the processor decides again from the log
-      const why = logged.some((e) => e.skipped === 'conflict') ? 'conflict' : 'duplicate';
-      this.m.skipped.inc({ reason: why });
-      const kept = outputs.filter((_, i) => !logged[i].skipped);
-      const keptLogged = logged.filter((e) => !e.skipped);
-      const done = kept.length ? await this.deliver(r, kept, keptLogged, input, t0, trace) : [];
-      if (!r.processor.reconcile) return done;
-      if (attempt >= 10) {
-        this.o.log.error({ cause: input.logged.messageId, why }, 'outputs refused by the log ten times; giving up on this input');
-        return done;
-      }
-      try {
-        const again = await r.processor.reconcile(input, why);
-        return [...done, ...(await this.emit(r, again, input, t0, attempt + 1, trace))];
-      } catch (err) {
-        // only at shutdown (a rebuild waits out a database outage): the input stays undecided in the log, which
-        // the next start's recovery decides
-        this.o.log.warn({ err, cause: input.logged.messageId }, 'could not decide again from the log');
-        return done;
-      }
-    }
-    return this.deliver(r, outputs, logged, input, t0, trace);
-  }
-
-  /** Logged outputs: published in order, then handed to the processors here that consume them. */
-  private async deliver(r: Registration, outputs: Output[], logged: LoggedEvent[], input: Input, t0: number, trace?: TraceSpan): Promise<Output[]> {
-    const broker = this.broker;
-    const sent = performance.now();
-    const tracing = this.o.tracing;
-    for (const o of outputs) {
-      this.m.outputs.inc({ type: o.type });
-      if (!o.publish || !broker) continue;
-      const topic = o.publish.topic;
-      const span = trace && tracing?.publishing(trace, topic);
-      // written to the socket in order now; the broker's acknowledgement is not waited for (nothing here needs it)
-      broker.send(topic, o.publish.payload, { id: o.messageId, ...(span && tracing ? { trace: tracing.carrier(span) } : {}) }, (err) => {
-        Tracing.end(span, err);
-        if (!err) return this.observe('publish', sent);
-        this.m.publishFailures.inc({ type: o.type });
-        this.o.log.warn({ err, topic }, 'publication failed (the output is in the log)');
-      });
-    }
-    r.onLogged?.(outputs, input, performance.now() - t0);
-    if (!this.handOffLocally) return outputs;
-    const caused: Output[] = [];
-    for (let i = 0; i < outputs.length; i++) {
-      const event = outputs[i].event;
-      // handed on here: the output's processing continues the trace of the input that caused it
-      if (event && this.consumes(event.kind)) caused.push(...(await Promise.all((await this.dispatch({ logged: logged[i], event }, trace)).all)).flat());
-    }
-    return caused.length ? [...outputs, ...caused] : outputs;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * What a processor is to the pipeline: the logged input it is handed, the outputs it returns, how it is registered
  * and recovered, and the stable ids that make an input and its outputs the same wherever and however often they are
- * handled. Live runs, recovery and replay all speak it (adapters/process/pipeline.ts drives it).
+ * handled. Live runs, recovery and replay all speak it (adapters/engine/engine.ts drives it).
  */
 import { createHash } from 'node:crypto';
 import type { EventKind, StoreEvent } from '../../schemas/events.ts';

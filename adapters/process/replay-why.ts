@@ -12,7 +12,7 @@ import { customerTableVersion } from '../../actors/data/customer-table.ts';
 import { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { parseStoreCsv, CSV_FILES, PRODUCTS_ALIAS } from '../../actors/data/store-csv.ts';
 import { asStored } from '../../actors/data/as-stored.ts';
-import type { ReplayDeps, ReplayReport } from './replay.ts';
+import type { ReplayDeps, ReplayReport } from '../engine/replay.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Where recorded models and stores are looked for, besides the committed model. */

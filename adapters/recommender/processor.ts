@@ -20,6 +20,7 @@ import { decisionOutput, decisionResult, publishedAgain, type LoggedPrediction }
 import { visitOf } from '../../actors/recommender/visit.ts';
 import { must } from '../../actors/kernel/must.ts';
 import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
+import { inputOf, SESSION_INPUTS } from '../engine/inputs.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -55,7 +56,7 @@ interface Routable {
 }
 
 export class RecommenderProcessor implements Processor {
-  readonly consumes = ['entry', 'focus', 'exit'] as const;
+  readonly consumes = SESSION_INPUTS;
   readonly host: CustomerHost<typeof sessionMachine, Routable, SessionEmitted>;
   /** Focuses whose decision is still to come (context loading, a remote scorer), by input id. */
   private waiting = new Map<string, (outputs: Output[]) => void>();
@@ -263,8 +264,7 @@ export class RecommenderProcessor implements Processor {
 
   /** A stream entry a session consumes: an entry, focus or exit that came in (or a local detector's focus). */
   private isInput(e: LoggedEvent): boolean {
-    if (e.type !== 'entry' && e.type !== 'focus' && e.type !== 'exit') return false;
-    return e.metadata.source !== 'output' || (e.type === 'focus' && (this.o.shared?.localFocus ?? false));
+    return inputOf(e, e, { kinds: this.consumes, localFocus: this.o.shared?.localFocus ?? false }) !== undefined;
   }
 
   /** A focus is seen through once its decision is logged (a prediction or a no_prediction). */

@@ -4,15 +4,14 @@
  * (not scored again); a focus logged just before a crash with no decision yet is decided now; the
  * predictions of the last seconds before the crash are published again (at-least-once, same ids).
  */
-import { fromFlat } from '../../schemas/events.ts';
 import { loggedInputId, type Input, type Recovery } from '../process/processor-contract.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { openVisits } from './open-visits.ts';
 import { latestOf } from './recent-predictions.ts';
 import type { RecommenderProcessor } from './processor.ts';
 import { decisionResult } from './decision-record.ts';
+import { inputOf } from '../engine/inputs.ts';
 
-const INPUT_TYPES = new Set(['entry', 'focus', 'exit']);
 /** Predictions logged this long before the last one are taken as sent (group commits publish within milliseconds). */
 const REPUBLISH_WINDOW_MS = 5000;
 
@@ -34,12 +33,11 @@ export async function recoverSessions(
       processor.recall(cause, decisionResult(e));
       continue;
     }
-    if (!INPUT_TYPES.has(e.type)) continue;
-    if (e.metadata.source === 'output' && !(e.type === 'focus' && o.localFocus)) continue;
-    const event = fromFlat(e.type, e.data);
-    if (!event) continue;
+    // the engine's one reading of a logged input: the kinds the sessions consume, and a local detector's focus
+    const input = inputOf(e, e, { localFocus: o.localFocus, kinds: processor.consumes });
+    if (!input) continue;
     streams.add(e.streamId);
-    inputs.push({ logged: e, event });
+    inputs.push(input);
   }
   // a SIGKILL can come between logging a prediction and sending it: unless the last run stopped cleanly, the
   // predictions of its last seconds go out again

@@ -14,7 +14,8 @@ import type { ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import { DEPARTMENTS, type Department } from '../../schemas/departments.ts';
 import { simulateDay } from './simulation.ts';
 import { createPrng } from '../../actors/kernel/prng.ts';
-import { Replayer, type ExportedEvent } from '../process/replay.ts';
+import { Replayer, type ExportedEvent } from '../engine/replay.ts';
+import type { Output } from '../process/processor-contract.ts';
 
 /** A focus as a policy decided it. */
 export interface Decided {
@@ -81,9 +82,11 @@ export class QualityWorld {
         averageInStore: o.average,
         customers: profiles,
       });
-      const detector = this.replayer({ score: () => [] }, { maxCoupons: 5, threshold: 0.2, couponValidity: 'ignore' });
+      const focused: Output[] = [];
+      const detector = this.replayer({ score: () => [] }, { maxCoupons: 5, threshold: 0.2, couponValidity: 'ignore' }, (o) => {
+        if (o.type === 'focus') focused.push(o);
+      });
       detector.feedSync(system('detector_started', { focusMinMoves: 3, browsingMinMoves: 6 }, position++));
-      let seen = 0;
       for (const [i, e] of events.entries()) {
         const ts = Math.floor(e.at / 1000);
         const data = e.kind === 'move' ? { id: e.id, ts, x: e.x, y: e.y } : { id: e.id, ts };
@@ -91,13 +94,11 @@ export class QualityWorld {
         detector.feedSync(record);
         if (e.kind !== 'move') inputs.push(record);
         if (e.kind === 'entry') visits++;
-        if (detector.produced.size === seen) continue;
-        for (const [id, out] of [...detector.produced].slice(seen)) {
-          if (out.type !== 'focus') continue;
+        for (const out of focused) {
           focuses++;
-          inputs.push(input('focus', out.data as object, id, position++));
+          inputs.push(input('focus', out.data as object, out.messageId, position++));
         }
-        seen = detector.produced.size;
+        focused.length = 0;
       }
       detector.stop();
     }
@@ -133,18 +134,22 @@ export class QualityWorld {
     return { inputs, visits: o.visits, focuses };
   }
 
-  private replayer(scorer: CouponScorer, s: ScoringSettings): Replayer {
-    return new Replayer({ catalogue: this.catalogue, customers: this.customers, scorer, settings: { ...s, idleTimeoutS: IDLE_TIMEOUT_S } });
+  /** The engine's replay mode, comparing nothing: `onOutput` hears what the processors produce, in order. */
+  private replayer(scorer: CouponScorer, s: ScoringSettings, onOutput: (o: Output) => void): Replayer {
+    const settings = { ...s, idleTimeoutS: IDLE_TIMEOUT_S };
+    return new Replayer({ catalogue: this.catalogue, customers: this.customers, scorer, settings, compare: false, onOutput });
   }
 
   /** A policy's decision at every focus of the period, in the order they were made. */
   decide(period: Period, scorer: CouponScorer, s: ScoringSettings): Decided[] {
-    const r = this.replayer(scorer, s);
+    const produced: Output[] = [];
+    const r = this.replayer(scorer, s, (o) => produced.push(o));
     r.feedSync(system('recommender_started', { ...s, idleTimeoutS: IDLE_TIMEOUT_S }, 0));
     for (const e of period.inputs) if (r.feedSync(e)) throw new Error('quality: a policy scored asynchronously');
     r.stop();
     const out: Decided[] = [];
-    for (const [id, o] of r.produced) {
+    for (const o of produced) {
+      const id = o.messageId;
       if (o.type !== 'prediction' && o.type !== 'no_prediction') continue;
       const d = o.data as {
         customer_id: string;

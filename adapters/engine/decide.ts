@@ -3,8 +3,8 @@
  * outputs. A processor that throws or rejects yields none, and the failure is logged: one bad input never stops the
  * pipeline (the input stays in the log, undecided, for the next start's recovery).
  */
-import type { Logger } from './logger.ts';
-import type { Input, Output, Processor } from './processor-contract.ts';
+import type { Logger } from '../process/logger.ts';
+import type { Input, Output, Processor } from '../process/processor-contract.ts';
 
 export function decide(processor: Processor, input: Input, log: Logger, decided: (since: number) => void): Output[] | Promise<Output[]> {
   const t0 = performance.now();

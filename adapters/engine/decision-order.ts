@@ -10,7 +10,8 @@
  * of one visit whose decisions are both out of sight keep their order.
  */
 import { fromExported, type ExportedEvent } from '../../actors/kernel/event-log.ts';
-import { loggedInputId } from './processor-contract.ts';
+import { loggedInputId } from '../process/processor-contract.ts';
+import { isSessionInputType } from './inputs.ts';
 import { must } from '../../actors/kernel/must.ts';
 
 interface Slot {
@@ -37,7 +38,7 @@ export class DecisionOrder {
     const cause = e.metadata?.cause;
     if (e.metadata?.source === 'output') {
       if ((e.type === 'prediction' || e.type === 'no_prediction') && typeof cause === 'string') this.decidedAt.set(cause, e.position);
-    } else if (e.type === 'entry' || e.type === 'exit' || e.type === 'focus') {
+    } else if (isSessionInputType(e.type)) {
       const customer = String((e.data as { id?: unknown })?.id);
       slot.customer = customer;
       if (e.type === 'focus') slot.focus = loggedInputId(fromExported(e));

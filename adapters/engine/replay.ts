@@ -1,33 +1,29 @@
 /**
- * Deterministic replay: a log's inputs through fresh processors — the same modules the live roles
- * register with the pipeline — with no broker and no real time, and the outputs compared with the
- * recorded ones. Settings come from the log's own `recommender_started` / `detector_started` records.
+ * Deterministic replay: the engine over a log's records, with no transport and no real time. The records are streamed
+ * one by one (never loaded whole): a control record builds the processors the log says ran (`recommender_started`,
+ * `detector_started`: their settings and the detector's hand-off), an input is run by the engine, whose outputs go to
+ * a comparing log that matches them with the recorded ones as they come.
  */
-import { isDeepStrictEqual } from 'node:util';
-import type { ScoringSettings } from '../../actors/recommender/score-focus.ts';
-import { fromFlat } from '../../schemas/events.ts';
+import pino from 'pino';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
-
-export type { ExportedEvent };
-import type { Input, Output } from './processor-contract.ts';
-import { causeOf, loggedInputId } from './processor-contract.ts';
-import { RecommenderProcessor } from '../recommender/processor.ts';
-import { DetectorProcessor } from '../detector/processor.ts';
+import type { Logger } from '../process/logger.ts';
+import type { Output } from '../process/processor-contract.ts';
+import { RecommenderProcessor, type RecommenderSettings } from '../recommender/processor.ts';
+import { DetectorProcessor, type DetectorSettings as DetectorProcessorSettings } from '../detector/processor.ts';
 import { inDecisionOrder } from './decision-order.ts';
-import { SourcesSeen, type LoggedSources } from './replay-provenance.ts';
+import { SourcesSeen, type LoggedSources } from '../process/replay-provenance.ts';
 import { customerTableVersion } from '../../actors/data/customer-table.ts';
 import { upcastDecision } from '../recommender/decision-record.ts';
+import { Engine } from './engine.ts';
+import { cameIn, inputOf } from './inputs.ts';
+import { ComparingLog, type Comparison } from './comparing-log.ts';
 
-export interface RecommenderSettings extends ScoringSettings {
-  idleTimeoutS: number;
-}
-export interface DetectorSettings {
-  focusMinMoves: number;
-  browsingMinMoves: number;
-  browsingRadius?: number;
-}
+export type { ExportedEvent, RecommenderSettings };
+export { canonical, sameJson, type Difference } from './comparing-log.ts';
+/** A detector's settings as the log records them (its idle timeout is the recommender's). */
+export type DetectorSettings = Omit<DetectorProcessorSettings, 'idleTimeoutS'>;
 
 export interface ReplayDeps {
   catalogue: CouponCatalogue;
@@ -35,14 +31,18 @@ export interface ReplayDeps {
   scorer: CouponScorer;
   /** Used until the log says otherwise. */
   settings: RecommenderSettings;
-  detector?: DetectorSettings;
+  detector?: Partial<DetectorSettings>;
   /**
    * False: outputs are neither kept nor compared (a partial export's plan, which reads only the visits' lives), so
    * memory does not grow with the log.
    */
   compare?: boolean;
+  /** Every output the processors produce, in order (the quality bench reads the detector's focuses and the decisions). */
+  onOutput?(o: Output): void;
   /** A session (`session`) or a detector's shopper (`shopper`) ended idle while the input at `position` was replayed. */
   onIdleEnd?(end: IdleEnd): void;
+  /** Where a processor's failure is told (default: standard error). */
+  log?: Logger;
 }
 
 /** An idle end as a partial export carries it (`idle_end`, just before the input that moved event time on). */
@@ -53,57 +53,26 @@ export interface IdleEnd {
   position: number;
 }
 
-export interface Difference {
-  messageId: string;
-  kind: 'different' | 'missing' | 'extra';
-  recorded?: unknown;
-  replayed?: unknown;
-}
-
-export interface ReplayReport {
+export interface ReplayReport extends Comparison {
   inputs: number;
-  recordedOutputs: number;
-  replayedOutputs: number;
-  identical: number;
-  different: number;
-  missing: number;
-  extra: number;
   /** Catalogue versions predictions were rendered from that are not the replay's: their published bytes could differ. */
   otherCatalogues: string[];
   /** What the log says its decisions were made with, and what this replay decides with. */
   sources: LoggedSources & { replay: { model?: string; catalogue: string; customerTable: string } };
-  firstDifference?: Difference;
   ms: number;
 }
 
-const INPUT_TYPES = new Set(['entry', 'exit', 'focus', 'move', 'browsing']);
 const OUTPUT_TYPES = new Set(['prediction', 'no_prediction', 'focus', 'browsing']);
 const DECISIONS = new Set(['prediction', 'no_prediction']);
+let stderrLog: Logger | undefined;
+/** A processor's failure in a replay goes to standard error (the report goes to standard output). */
+function stderr(): Logger {
+  stderrLog ??= pino({ level: 'error' }, pino.destination({ fd: 2, sync: true }));
+  return stderrLog;
+}
 
 export function isOutput(e: ExportedEvent): boolean {
-  return e.metadata?.source === 'output';
-}
-
-/**
- * Whether two outputs' data are the same JSON, key order aside (jsonb reorders keys). Structural equality answers
- * almost every comparison without serialising; only a pair it calls different (an absent key against an
- * undefined one, NaN against null) is serialised to be sure.
- */
-export function sameJson(a: unknown, b: unknown): boolean {
-  return isDeepStrictEqual(a, b) || canonical(a) === canonical(b);
-}
-
-/** JSON with object keys sorted, so jsonb's key order does not count as a difference. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.keys(x)
-            .sort()
-            .map((k) => [k, x[k]]),
-        )
-      : x,
-  );
+  return !cameIn(e);
 }
 
 export class Replayer {
@@ -115,25 +84,27 @@ export class Replayer {
   /** The recommender decides focuses once the log says it ran (`recommender_started`). */
   private recommending = false;
   private settings: RecommenderSettings;
-  private pending = 0;
-  readonly produced = new Map<string, { type: string; data: unknown }>();
-  readonly recorded = new Map<string, { type: string; data: unknown }>();
+  /** The engine, as the processes the log says ran made it up (a start changes it). */
+  private engine: Engine;
+  /** The outputs: produced and recorded, compared as they come. */
+  readonly outputs: ComparingLog;
+  /** A turn still deciding (an asynchronous scorer), to settle before the next input, as live. */
+  private deciding: Promise<unknown> | undefined;
   /** Catalogue versions the log's predictions were rendered from that differ from the replay's own. */
   private otherCatalogues = new Set<string>();
   private loggedCatalogue: string | undefined;
   private sources = new SourcesSeen();
-  /** A partial export's context inputs (visits open at its start), by id: what they cause is not compared. */
-  private contextInputs = new Set<string>();
   /** A partial export: idle ends come from its `idle_end` records, not from this replay's clocks. */
   private idleEndsFromLog = false;
   /** The position of the input being replayed (where an idle end happens). */
   private at = 0;
   inputs = 0;
-  private readonly compare: boolean;
+  private readonly log: Logger;
 
   constructor(private deps: ReplayDeps) {
     this.settings = deps.settings;
-    this.compare = deps.compare !== false;
+    this.outputs = new ComparingLog(deps.compare !== false, deps.onOutput);
+    this.log = deps.log ?? stderr();
     const { catalogue, customers, scorer } = deps;
     this.recommender = new RecommenderProcessor({
       catalogue: () => catalogue,
@@ -144,6 +115,15 @@ export class Replayer {
       format: 'flat',
       onIdleEnd: deps.onIdleEnd && ((id, ts) => deps.onIdleEnd?.({ id, ts, of: 'session', position: this.at })),
     });
+    this.engine = this.assemble();
+  }
+
+  /** The engine of the processors running now, the detector first (its focus goes on to the sessions), as live. */
+  private assemble(): Engine {
+    const engine = new Engine({ outputs: this.outputs, handOffLocally: this.localFocus, log: this.log });
+    if (this.detector) engine.register({ processor: this.detector, name: 'detector' });
+    if (this.recommending) engine.register({ processor: this.recommender, name: 'recommender' });
+    return engine;
   }
 
   /** Whether the customer has a session or a detector's shopper now (a visit open). */
@@ -151,49 +131,44 @@ export class Replayer {
     return this.recommender.sessions.has(customerId) || this.detector?.shoppers.has(customerId) === true;
   }
 
-  /** Feed one record: inputs drive the processors, outputs are kept for comparison. */
+  /** Feed one record: inputs are run by the engine, recorded outputs go to the comparison. */
   async feed(e: ExportedEvent): Promise<void> {
     if (this.feedSync(e)) await this.settle();
   }
 
-  /** A session still deciding (an asynchronous scorer): let it, before the next input, as live. */
+  /** A turn still deciding (an asynchronous scorer): let it, before the next input, as live. */
   async settle(): Promise<void> {
-    for (let i = 0; this.pending > 0 && i < 10_000; i++) await (i < 50 ? null : new Promise((r) => setImmediate(r)));
+    const deciding = this.deciding;
+    this.deciding = undefined;
+    await deciding;
   }
 
-  /** Feed one record without waiting; true when a session is deciding and settle() is due. */
+  /** Feed one record without waiting; true when a turn is deciding and settle() is due. */
   feedSync(e: ExportedEvent): boolean {
     if (isOutput(e)) {
       if (e.context) return false; // a partial export's context: replayed, not compared
-      if (OUTPUT_TYPES.has(e.type) && e.message_id && this.compare)
-        this.recorded.set(e.message_id, { type: e.type, data: DECISIONS.has(e.type) ? upcastDecision(e.data) : e.data });
-      if (e.type === 'prediction' || e.type === 'no_prediction') {
+      if (OUTPUT_TYPES.has(e.type) && e.message_id)
+        this.outputs.record(e.message_id, { type: e.type, data: DECISIONS.has(e.type) ? upcastDecision(e.data) : e.data });
+      if (DECISIONS.has(e.type)) {
         this.sources.decided();
         if (e.type === 'prediction' && this.loggedCatalogue !== undefined && this.loggedCatalogue !== this.deps.catalogue.version)
           this.otherCatalogues.add(this.loggedCatalogue);
       }
       return false;
     }
-    if (!INPUT_TYPES.has(e.type)) {
+    // what a processor reads of the entry (fromExported would also parse recorded_at, which none of them reads)
+    const input = inputOf(e, { position: e.position, version: e.version, messageId: e.message_id ?? undefined });
+    if (!input) {
       this.control(e);
       return false;
     }
-    const event = fromFlat(e.type, e.data);
-    if (!event) return false;
     this.at = e.position;
-    // what a processor reads of the entry (fromExported would also parse recorded_at, which none of them reads)
-    const input: Input = { logged: { position: e.position, version: e.version, messageId: e.message_id ?? undefined }, event };
     if (!e.context) this.inputs++;
-    else if (this.compare) this.contextInputs.add(loggedInputId(input.logged));
-    // as live: the detector first (its focus goes on to the sessions), then the sessions
-    if (this.detector?.consumes.includes(event.kind as never)) {
-      for (const o of this.detector.handle(input)) {
-        this.keep([o]);
-        if (o.event?.kind === 'focus' && this.localFocus) this.recommend({ logged: { ...input.logged, messageId: o.messageId }, event: o.event });
-      }
-    }
-    if (this.recommender.consumes.includes(event.kind as never)) this.recommend(input);
-    return this.pending > 0;
+    else this.outputs.context(input);
+    const turn = Engine.settled(this.engine.run(input));
+    if (!(turn instanceof Promise)) return false;
+    this.deciding = turn;
+    return true;
   }
 
   /** A record that is neither an input nor an output: a start, a reload, a partial export's idle end or header. */
@@ -208,6 +183,7 @@ export class Replayer {
       // a restart: settings may have changed, and live sessions were rebuilt from the log
       this.settings = { ...this.settings, ...e.data.settings };
       this.recommending = true;
+      this.engine = this.assemble();
     } else if (e.type === 'detector_started') {
       // detectors are not rebuilt on restart (a dwell in progress starts again), so neither are they here
       this.detector?.stop();
@@ -225,6 +201,7 @@ export class Replayer {
       });
       if (this.idleEndsFromLog) this.detector.host.idleEndsFromLog();
       this.localFocus = e.data.handOff !== 'broker';
+      this.engine = this.assemble();
     } else if (e.type === 'partial_export') {
       this.idleEndsFromLog = true;
       this.recommender.host.idleEndsFromLog();
@@ -235,75 +212,17 @@ export class Replayer {
     }
   }
 
-  private recommend(input: Input) {
-    if (!this.recommending) return;
-    const result = this.recommender.handle(input);
-    if (Array.isArray(result)) return this.keep(result);
-    this.pending++;
-    void result.then((outs) => {
-      this.pending--;
-      this.keep(outs);
-    });
-  }
-
-  private keep(outputs: Output[]) {
-    if (!this.compare) return;
-    for (const o of outputs) this.produced.set(o.messageId, { type: o.type, data: o.data });
-  }
-
   report(started: number): ReplayReport {
-    let identical = 0,
-      different = 0,
-      missing = 0,
-      extra = 0;
-    let first: Difference | undefined;
-    const note = (d: Difference) => {
-      first ??= d;
-    };
-    for (const [id, rec] of this.recorded) {
-      const got = this.produced.get(id);
-      if (!got) {
-        missing++;
-        note({ messageId: id, kind: 'missing', recorded: rec });
-        continue;
-      }
-      if (got.type === rec.type && sameJson(got.data, rec.data)) identical++;
-      else {
-        different++;
-        note({ messageId: id, kind: 'different', recorded: rec, replayed: got });
-      }
-    }
-    let context = 0;
-    for (const [id, got] of this.produced) {
-      if (this.recorded.has(id)) continue;
-      if (this.fromContext(id)) context++;
-      else {
-        extra++;
-        note({ messageId: id, kind: 'extra', replayed: got });
-      }
-    }
     return {
       inputs: this.inputs,
-      recordedOutputs: this.recorded.size,
-      replayedOutputs: this.produced.size - context,
-      identical,
-      different,
-      missing,
-      extra,
+      ...this.outputs.result(),
       otherCatalogues: [...this.otherCatalogues],
       sources: {
         ...this.sources.report(),
         replay: { model: this.deps.scorer.version, catalogue: this.deps.catalogue.version, customerTable: customerTableVersion(this.deps.customers.values()) },
       },
-      firstDifference: first,
       ms: Date.now() - started,
     };
-  }
-
-  /** An output a partial export's context input caused (an output id is its cause's id, `:` and what it is). */
-  private fromContext(outputId: string): boolean {
-    const cause = causeOf(outputId);
-    return cause !== undefined && this.contextInputs.has(cause);
   }
 
   stop() {
