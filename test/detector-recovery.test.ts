@@ -9,9 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { sql } from '../adapters/edges/database.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
-import { inputId } from '../adapters/process/processor-contract.ts';
+import { inputId, outputRecord } from '../adapters/process/processor-contract.ts';
 import { silentLogger } from '../adapters/process/logger.ts';
 import { DATABASE_URL, MQTT_URL, uniqueName, connectClient, collect, waitFor, sleep, startTestApp, dropSchema } from './helpers.ts';
+import { InMemoryEventLog } from '../actors/kernel/in-memory-event-log.ts';
+import { DetectorProcessor } from '../adapters/detector/processor.ts';
+import { recoverWalks } from '../adapters/detector/recovery.ts';
+import { toFlat, type StoreEvent } from '../schemas/events.ts';
 import pgModule from '@databases/pg';
 
 const createConnectionPool: typeof pgModule.default =
@@ -22,6 +26,39 @@ const TS = 1748736000; // 2025-06-01: the generated coupons are valid
 const MEN = { x: 900, y: 800 };
 const AISLE = { x: 937, y: 200 };
 const IDLE_S = 120;
+
+test('recoverWalks: the open visits, moves keeping one open, run through a fresh detector; what is logged is not made again', async () => {
+  const log = new InMemoryEventLog();
+  const settings = { focusMinMoves: 3, browsingMinMoves: 6, idleTimeoutS: IDLE_S };
+  const live = new DetectorProcessor({ settings, topics: { focus: 'f', browsing: 'b' } });
+  const input = async (e: StoreEvent) => {
+    const [logged] = await log.append([
+      { streamId: `customer-${e.id}`, type: e.kind, data: toFlat(e), messageId: `${e.id}@${e.ts}`, metadata: { source: 'mqtt' } },
+    ]);
+    const outs = live.handle({ logged, event: e });
+    await log.append(outs.map((o) => outputRecord(o)));
+  };
+  const at = (id: string, ts: number, p: { x: number; y: number }): StoreEvent => ({ kind: 'move', id, ts, ...p });
+  await input({ kind: 'entry', id: '3', ts: TS });
+  for (let i = 1; i <= 4; i++) await input(at('3', TS + 60 * i, AISLE));
+  await input({ kind: 'entry', id: '4', ts: TS + 200 });
+  await input({ kind: 'exit', id: '4', ts: TS + 250 });
+  for (const id of ['1', '2']) await input({ kind: 'entry', id, ts: TS + 290 });
+  for (const id of ['1', '3']) for (const ts of [TS + 300, TS + 301]) await input(at(id, ts, MEN));
+  for (let i = 0; i < 3; i++) await input(at('2', TS + 300 + i, MEN));
+  const recovered = new DetectorProcessor({ settings, topics: { focus: 'f', browsing: 'b' } });
+  const r = await recoverWalks(log, recovered, { idleTimeoutS: IDLE_S });
+  // 4 left; 3 entered long before the others' latest events, and walks on since
+  assert.equal([...new Set(r.inputs.map((i) => i.event.id))].sort(), ['1', '2', '3']);
+  assert.is(r.shoppers, 3);
+  assert.equal([...r.logged], [`2@${TS + 302}:focus`]);
+  const made = r.inputs.flatMap((i) => recovered.handle(i)).map((o) => o.messageId);
+  assert.equal(made, [`2@${TS + 302}:focus`], 'the one focus made before is made again, and it is the logged one');
+  assert.equal(recovered.walkOf('1'), live.walkOf('1'));
+  assert.equal(recovered.walkOf('3'), live.walkOf('3'));
+  // without moves, the recommender's view: 3's visit looks over
+  assert.equal([...new Set((await log.openVisits(IDLE_S)).map((e) => e.streamId))].sort(), ['customer-1', 'customer-2']);
+});
 
 // MQTT 5 (no-local) hands a focus to the recommender here; 3.1.1 sends it back through the broker. The embedded broker
 // (aedes) speaks 3.1.1 only.
@@ -87,10 +124,7 @@ for (const protocol of handOffs) {
       await move('3', TS + 300, MEN);
       await move('3', TS + 301, MEN);
       for (let i = 0; i < 3; i++) await move('2', TS + 300 + i, MEN);
-      await waitFor(async () => (await decisions()).length >= 1, 15_000, "2's focus decided before the crash").catch(async (e) => {
-        console.log((await db.query(sql`SELECT type, stream_id, data, metadata FROM events ORDER BY position`)).map((r) => JSON.stringify(r)).join('\n'));
-        throw e;
-      });
+      await waitFor(async () => (await decisions()).length >= 1, 15_000, "2's focus decided before the crash");
       // every input logged before the kill (the broker would deliver an unacknowledged one again anyway)
       await waitFor(
         async () => (await db.query(sql`SELECT count(*)::int AS n FROM events WHERE type IN ('entry', 'move')`))[0].n === 15,
@@ -106,7 +140,8 @@ for (const protocol of handOffs) {
       await move('1', TS + 302, MEN);
       await move('3', TS + 302, MEN);
       for (let i = 3; i < 6; i++) await move('2', TS + 300 + i, MEN);
-      await waitFor(async () => (await decisions()).length >= 3, 15_000, 'three focuses decided');
+      // (not a failure yet: the assertions below say what came instead)
+      await waitFor(async () => (await decisions()).length >= 3, 15_000, 'three focuses decided').catch(() => undefined);
       await sleep(1000);
       const focuses = await db.query(
         sql`SELECT data, message_id, metadata->>'source' AS source FROM events WHERE type = 'focus' AND metadata->>'source' = 'output' ORDER BY position`,
@@ -170,7 +205,7 @@ test('a dwell completed before a crash whose focus never reached the log is anno
     const focusSeen = await collect(client, [t.focus]);
     again = await startTestApp({ ...app.env });
     const log = again.eventLog;
-    await waitFor(async () => (await log.read({ types: ['prediction', 'no_prediction'] })).length >= 1, 10_000, 'the focus decided');
+    await waitFor(async () => (await log.read({ types: ['prediction', 'no_prediction'] })).length >= 1, 10_000, 'the focus decided').catch(() => undefined);
     await sleep(500);
     const focusId = `${inputId(t.move, JSON.stringify(inputs[3].data))}:focus`;
     const outputs = await log.read({ types: ['focus'], source: 'output' });

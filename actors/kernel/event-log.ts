@@ -61,6 +61,11 @@ export interface LogTally {
   sources: Record<string, number>;
 }
 
+/** `moves`: a move keeps a visit open too, as it keeps a shopper followed by the detector (the recommender sees no moves). */
+export interface OpenVisitsOptions {
+  moves?: boolean;
+}
+
 export type LogListener = (events: LoggedEvent[]) => void;
 
 /** One log record as `npm run export` writes it and `npm run replay` reads it (one JSON object per NDJSON line). */
@@ -146,7 +151,7 @@ export interface EventLog {
   /** Up to `limit` events from `position` on (optionally up to `toPosition`, recorded since `fromTime` ms, of one type), as a stream replay sends them. */
   streamPage(position: number, o: { fromTime?: number; type?: string; limit: number; toPosition?: number }): Promise<StreamPageRow[]>;
   /** Customers still in the store and what their visits logged so far (see the PostgreSQL implementation). */
-  openVisits(idleTimeoutS: number): Promise<LoggedEvent[]>;
+  openVisits(idleTimeoutS: number, o?: OpenVisitsOptions): Promise<LoggedEvent[]>;
   /** Called with every batch appended through this instance, after it is durable. */
   subscribe(listener: LogListener): () => void;
   close(): Promise<void>;

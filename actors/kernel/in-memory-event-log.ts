@@ -10,6 +10,7 @@ import {
   type LogListener,
   type LogTally,
   type NewEvent,
+  type OpenVisitsOptions,
   type ReadOptions,
   type StreamPageRow,
 } from './event-log.ts';
@@ -174,7 +175,8 @@ export class InMemoryEventLog implements EventLog {
     }));
   }
 
-  async openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
+  async openVisits(idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<LoggedEvent[]> {
+    const staying = new Set(o.moves ? ['entry', 'focus', 'move'] : ['entry', 'focus']);
     interface Stream {
       events: LoggedEvent[];
       maxTs: number;
@@ -189,9 +191,9 @@ export class InMemoryEventLog implements EventLog {
       const s = streams.get(e.streamId) ?? { events: [], maxTs: -Infinity, lastExit: 0, lastIn: 0, lastFocus: 0, lastDecision: 0 };
       streams.set(e.streamId, s);
       s.events.push(e);
-      if (e.type === 'entry' || e.type === 'focus' || e.type === 'exit') s.maxTs = Math.max(s.maxTs, Number((e.data as { ts?: number }).ts));
+      if (staying.has(e.type) || e.type === 'exit') s.maxTs = Math.max(s.maxTs, Number((e.data as { ts?: number }).ts));
       if (e.type === 'exit') s.lastExit = e.position;
-      if (e.type === 'entry' || e.type === 'focus') s.lastIn = e.position;
+      if (staying.has(e.type)) s.lastIn = e.position;
       if (e.type === 'focus') s.lastFocus = e.position;
       if (e.type === 'prediction' || e.type === 'no_prediction') s.lastDecision = e.position;
     }

@@ -12,6 +12,7 @@ import {
   type LoggedEvent,
   type LogListener,
   type NewEvent,
+  type OpenVisitsOptions,
   type ReadOptions,
   type StreamPageRow,
   type LogTally,
@@ -288,8 +289,8 @@ export class PostgresEventLog implements EventLog {
   }
 
   /** The visits with work left at the log's end, and what they logged so far (see reads.openVisits). */
-  openVisits(idleTimeoutS: number): Promise<LoggedEvent[]> {
-    return reads.openVisits(this.db, idleTimeoutS);
+  openVisits(idleTimeoutS: number, o?: OpenVisitsOptions): Promise<LoggedEvent[]> {
+    return reads.openVisits(this.db, idleTimeoutS, o);
   }
 
   pages(o: Omit<ReadOptions, 'limit'> & { pageSize?: number } = {}): AsyncIterable<LoggedEvent[]> {

@@ -3,7 +3,7 @@
  * functions over a pool, so PostgresEventLog's methods stay one line each and a read can be seen with its SQL.
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import type { LoggedEvent, LogTally, ReadOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
+import type { LoggedEvent, LogTally, OpenVisitsOptions, ReadOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
 
 /** A logged event's columns, `recorded_at` in ms. */
 const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
@@ -80,23 +80,26 @@ export async function inputIdsSince(db: ConnectionPool, sinceMs: number): Promis
  * time being the latest time two customers have reached (one clock far ahead moves nobody). `ts` is
  * read as numeric, so a value an older version let in never stops a start. Only what was recorded (wall time) within
  * the idle timeout and 10 minutes is read: the cost of a start follows recent traffic, not the length of the log (a
- * visit longer than that window is recovered from the window's start).
+ * visit longer than that window is recovered from the window's start). With `moves`, a move counts as an entry does
+ * (the detector's view: a shopper walking since an entry recorded before the window is still in the store).
  */
-export async function openVisits(db: ConnectionPool, idleTimeoutS: number): Promise<LoggedEvent[]> {
+export async function openVisits(db: ConnectionPool, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<LoggedEvent[]> {
+  const staying = o.moves ? ['entry', 'focus', 'move'] : ['entry', 'focus'];
+  const timed = [...staying, 'exit'];
   // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
   // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
   // only customers with an input recorded within the idle timeout (and a margin) can still be in the store: one pass
   // over that window (the recorded_at index), so a start reads the recent traffic, not the whole log
   const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
   const streams = await db.query(sql`
-    SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
+    SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type = ANY(${timed}::text[])) AS max_ts,
            coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
-           max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
+           max(position) FILTER (WHERE type = ANY(${staying}::text[])) AS last_in,
            max(position) FILTER (WHERE type = 'focus') AS last_focus,
            coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision,
            min(position) AS first_in_window
     FROM events
-    WHERE recorded_at >= to_timestamp(${since / 1000}) AND type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction') AND stream_id LIKE 'customer-%'
+    WHERE recorded_at >= to_timestamp(${since / 1000}) AND type = ANY(${[...timed, 'prediction', 'no_prediction']}::text[]) AND stream_id LIKE 'customer-%'
     GROUP BY stream_id`);
   const times = streams
     .map((r) => Number(r.max_ts))
