@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { sql } from '../adapters/edges/database.ts';
 import { freePort } from '../adapters/edges/ports.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
@@ -170,6 +170,10 @@ for (const protocol of handOffs) {
       assert.is(causes.length, 3, `three decisions: ${causes}`);
       assert.is(new Set(causes).size, 3);
       assert.ok(predictions.length >= 1, 'the decisions are published');
+      // and a replay of the log makes the same outputs: its detector goes on across the restart too
+      const replayed = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts'], { env, encoding: 'utf8' });
+      assert.is(replayed.status, 0, replayed.stdout + replayed.stderr);
+      assert.match(replayed.stdout, /identical \d+, different 0, missing 0, extra 0/);
     } finally {
       child.kill('SIGKILL');
       await client.endAsync();

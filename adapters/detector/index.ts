@@ -29,8 +29,8 @@ export const detectorRole: RoleFactory = async (ctx) => {
     browsingRadius: d.browsingRadius,
     idleTimeoutS: config.recommender.idleTimeoutS,
   };
-  // the log records the settings detection depends on, and how a detected focus reaches a recommender
-  // here (locally, or back through the broker as an input), so replay can do the same
+  // the log records the settings detection depends on, how a detected focus reaches a recommender here (locally,
+  // or back through the broker as an input) and that walks are recovered, so replay can do the same
   await ctx.eventLog.append([
     {
       streamId: 'process',
@@ -39,6 +39,8 @@ export const detectorRole: RoleFactory = async (ctx) => {
       data: {
         settings: { focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius },
         handOff: pipeline.handOffLocally ? 'local' : 'broker',
+        // the walks of shoppers still in the store go on across this start (a log without it: they started again)
+        recoversWalks: true,
       },
     },
   ]);
