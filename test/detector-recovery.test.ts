@@ -183,57 +183,65 @@ for (const protocol of handOffs) {
   });
 }
 
-test('a dwell completed before a crash whose focus never reached the log is announced at the next start, once', async () => {
-  const app = await startTestApp({ ROLES: 'detector,recommender', AUTO_SEED: 'true', PREDICTION_THRESHOLD: '0', FOCUS_MIN_MOVES: '3' });
-  const client = await connectClient();
-  let again: Awaited<ReturnType<typeof startTestApp>> | undefined;
-  try {
-    const t = app.config.topics;
-    // what a run killed between logging the third move and logging its focus leaves: the inputs, no focus
-    const dead = new PostgresEventLog(app.database.db, { log: silentLogger });
-    const inputs = [
-      { type: 'entry', topic: t.enter, data: { id: '5', ts: TS } },
-      ...[1, 2, 3].map((i) => ({ type: 'move', topic: t.move, data: { id: '5', ts: TS + i, ...MEN } })),
-    ];
-    await dead.append(
-      inputs.map((i) => ({
-        streamId: 'customer-5',
-        type: i.type,
-        data: i.data,
-        messageId: inputId(i.topic, JSON.stringify(i.data)),
-        metadata: { source: 'mqtt', topic: i.topic },
-      })),
-    );
-    await dead.close();
-    await app.stop();
-    const focusSeen = await collect(client, [t.focus]);
-    again = await startTestApp({ ...app.env });
-    const log = again.eventLog;
-    await waitFor(async () => (await log.read({ types: ['prediction', 'no_prediction'] })).length >= 1, 10_000, 'the focus decided').catch(() => undefined);
-    await sleep(500);
-    const focusId = `${inputId(t.move, JSON.stringify(inputs[3].data))}:focus`;
-    const outputs = await log.read({ types: ['focus'], source: 'output' });
-    assert.equal(
-      outputs.map((e) => [e.messageId, e.data]),
-      [[focusId, { id: '5', ts: TS + 3, dep: 'Men', x: MEN.x, y: MEN.y }]],
-    );
-    assert.equal(
-      focusSeen.map((f) => f.body),
-      [{ id: '5', ts: TS + 3, dep: 'Men', x: MEN.x, y: MEN.y }],
-    );
-    assert.is((await log.read({ types: ['prediction', 'no_prediction'] })).length, 1);
-    // a later start finds it logged: nothing made again
-    await again.stop();
-    again = await startTestApp({ ...app.env });
-    await sleep(1000);
-    assert.is((await again.eventLog.read({ types: ['focus'], source: 'output' })).length, 1);
-    assert.is((await again.eventLog.read({ types: ['prediction', 'no_prediction'] })).length, 1);
-    assert.is(focusSeen.length, 1);
-  } finally {
-    await client.endAsync();
-    await again?.stop();
-    await dropSchema(app.config.databaseSchema);
-  }
-});
+for (const protocol of handOffs) {
+  test(`MQTT ${protocol}: a dwell completed before a crash whose focus never reached the log is announced at the next start, once`, async () => {
+    const app = await startTestApp({
+      ROLES: 'detector,recommender',
+      AUTO_SEED: 'true',
+      PREDICTION_THRESHOLD: '0',
+      FOCUS_MIN_MOVES: '3',
+      MQTT_PROTOCOL_VERSION: protocol,
+    });
+    const client = await connectClient();
+    let again: Awaited<ReturnType<typeof startTestApp>> | undefined;
+    try {
+      const t = app.config.topics;
+      // what a run killed between logging the third move and logging its focus leaves: the inputs, no focus
+      const dead = new PostgresEventLog(app.database.db, { log: silentLogger });
+      const inputs = [
+        { type: 'entry', topic: t.enter, data: { id: '5', ts: TS } },
+        ...[1, 2, 3].map((i) => ({ type: 'move', topic: t.move, data: { id: '5', ts: TS + i, ...MEN } })),
+      ];
+      await dead.append(
+        inputs.map((i) => ({
+          streamId: 'customer-5',
+          type: i.type,
+          data: i.data,
+          messageId: inputId(i.topic, JSON.stringify(i.data)),
+          metadata: { source: 'mqtt', topic: i.topic },
+        })),
+      );
+      await dead.close();
+      await app.stop();
+      const focusSeen = await collect(client, [t.focus]);
+      again = await startTestApp({ ...app.env });
+      const log = again.eventLog;
+      await waitFor(async () => (await log.read({ types: ['prediction', 'no_prediction'] })).length >= 1, 10_000, 'the focus decided').catch(() => undefined);
+      await sleep(500);
+      const focusId = `${inputId(t.move, JSON.stringify(inputs[3].data))}:focus`;
+      const outputs = await log.read({ types: ['focus'], source: 'output' });
+      assert.equal(
+        outputs.map((e) => [e.messageId, e.data]),
+        [[focusId, { id: '5', ts: TS + 3, dep: 'Men', x: MEN.x, y: MEN.y }]],
+      );
+      assert.equal(
+        focusSeen.map((f) => f.body),
+        [{ id: '5', ts: TS + 3, dep: 'Men', x: MEN.x, y: MEN.y }],
+      );
+      assert.is((await log.read({ types: ['prediction', 'no_prediction'] })).length, 1);
+      // a later start finds it logged: nothing made again
+      await again.stop();
+      again = await startTestApp({ ...app.env });
+      await sleep(1000);
+      assert.is((await again.eventLog.read({ types: ['focus'], source: 'output' })).length, 1);
+      assert.is((await again.eventLog.read({ types: ['prediction', 'no_prediction'] })).length, 1);
+      assert.is(focusSeen.length, 1);
+    } finally {
+      await client.endAsync();
+      await again?.stop();
+      await dropSchema(app.config.databaseSchema);
+    }
+  });
+}
 
 test.run();
