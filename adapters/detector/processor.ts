@@ -37,7 +37,6 @@ interface Routable {
 
 export class DetectorProcessor implements Processor {
   readonly consumes = ['entry', 'move', 'exit'] as const;
-  readonly emits = ['focus', 'browsing'] as const;
   readonly host: CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>;
   /** Every move is counted here; the actors hear the ones that change what they decide. */
   private footsteps: Footsteps;

@@ -96,9 +96,7 @@ export class Pipeline {
     const kinds = [...new Set(this.registrations.flatMap((r) => r.processor.consumes))];
     if (kinds.length === 0) return;
     this.broker = await this.o.connectBroker('pipeline');
-    // a recovery's new outputs go on to the processors here that consume them (a detector's focus): those recover first
-    const feeds = (r: Registration) => (r.processor.emits ?? []).some((k) => this.consumes(k));
-    for (const r of [...this.registrations].sort((a, b) => Number(feeds(a)) - Number(feeds(b)))) {
+    for (const r of this.registrations) {
       const recovery = await r.recover?.();
       if (recovery) await this.recover(r, recovery);
     }

@@ -37,8 +37,6 @@ export interface Output {
 /** A stateful role over its host of actors: one logged input in, the outputs it caused out. */
 export interface Processor {
   readonly consumes: readonly EventKind[];
-  /** The kinds of store event its outputs announce (a detector's focus and browsing), when others may consume them. */
-  readonly emits?: readonly EventKind[];
   handle(input: Input): Output[] | Promise<Output[]>;
   /**
    * Outputs of `input` the log did not take: another writer got ahead on the stream (`conflict`) or logged the same
