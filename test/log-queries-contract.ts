@@ -32,11 +32,11 @@ function bothVersions(log: EventLog, ranFast: Set<keyof LogQueries>) {
   }
   const q = log.queries;
   return {
-    openVisits: (idle: number) =>
+    openVisits: (idle: number, o?: { moves?: boolean }) =>
       both(
         'openVisits',
-        () => openVisitsOverPort(log, idle),
-        () => q?.openVisits?.(idle),
+        () => openVisitsOverPort(log, idle, o),
+        () => q?.openVisits?.(idle, o),
       ),
     latestOf: (type: string, ms: number) =>
       both(
@@ -285,6 +285,14 @@ export function logQueriesContract(name: string, make: MakeLog): void {
       (await q.openVisits(4000)).map((x) => `${x.streamId}:${x.type}`),
       ['customer-2:entry', 'customer-2:move'],
     );
+  });
+
+  s("open visits with moves: a shopper still walking keeps the visit open (the detector's view), not the recommender's", async () => {
+    const e = (id: string, type: string, ts: number) => ({ streamId: `customer-${id}`, type, data: { id, ts }, metadata: { source: 'mqtt' } });
+    await log.append([e('7', 'entry', 1000), e('7', 'move', 5000), e('7', 'move', 5001), e('8', 'entry', 5002), e('9', 'entry', 5003)]);
+    const streams = async (o?: { moves?: boolean }) => (await q.openVisits(100, o)).map((x) => `${x.streamId}:${x.type}`);
+    assert.equal(await streams(), ['customer-8:entry', 'customer-9:entry']);
+    assert.equal(await streams({ moves: true }), ['customer-7:entry', 'customer-7:move', 'customer-7:move', 'customer-8:entry', 'customer-9:entry']);
   });
 
   s('waiting for other writers ends', async () => {

@@ -63,6 +63,11 @@ export interface LogTally {
   sources: Record<string, number>;
 }
 
+/** `moves`: a move keeps a visit open too, as it keeps a shopper followed by the detector (the recommender sees no moves). */
+export interface OpenVisitsOptions {
+  moves?: boolean;
+}
+
 export type LogListener = (events: LoggedEvent[]) => void;
 
 /** One log record as `npm run export` writes it and `npm run replay` reads it (one JSON object per NDJSON line). */
@@ -149,7 +154,7 @@ export interface EventLog {
  */
 export interface LogQueries {
   /** Customers still in the store and what their visits logged so far. */
-  openVisits(idleTimeoutS: number): Promise<LoggedEvent[]>;
+  openVisits(idleTimeoutS: number, o?: OpenVisitsOptions): Promise<LoggedEvent[]>;
   /** Events of `type` recorded within `windowMs` before the latest of them. */
   latestOf(type: string, windowMs: number): Promise<LoggedEvent[]>;
   /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time. */

@@ -8,6 +8,7 @@ import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
 import type { focusDetectorMachine } from '../../machines/focus-detector.ts';
 import { DetectorProcessor } from './processor.ts';
 import { detectorRoutes } from './routes.ts';
+import { recoverWalks } from './recovery.ts';
 
 export interface DetectorHandle extends RoleHandle {
   shoppers: ActorRegistry<typeof focusDetectorMachine>;
@@ -28,8 +29,8 @@ export const detectorRole: RoleFactory = async (ctx) => {
     browsingRadius: d.browsingRadius,
     idleTimeoutS: config.recommender.idleTimeoutS,
   };
-  // the log records the settings detection depends on, and how a detected focus reaches a recommender
-  // here (locally, or back through the broker as an input), so replay can do the same
+  // the log records the settings detection depends on, how a detected focus reaches a recommender here (locally,
+  // or back through the broker as an input) and that walks are recovered, so replay can do the same
   await ctx.eventLog.append([
     {
       streamId: 'process',
@@ -38,6 +39,8 @@ export const detectorRole: RoleFactory = async (ctx) => {
       data: {
         settings: { focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius },
         handOff: pipeline.handOffLocally ? 'local' : 'broker',
+        // the walks of shoppers still in the store go on across this start (a log without it: they started again)
+        recoversWalks: true,
       },
     },
   ]);
@@ -58,6 +61,14 @@ export const detectorRole: RoleFactory = async (ctx) => {
         if (e?.kind === 'focus') m.focus.inc({ department: e.dep });
         else if (e?.kind === 'browsing') m.browsing.inc();
       }
+    },
+    // the shoppers still in the store walk on from where they were: their dwell counted before a restart still counts
+    async recover() {
+      const started = Date.now();
+      const recovery = await recoverWalks(ctx.eventLog, processor, { idleTimeoutS: settings.idleTimeoutS });
+      if (recovery.inputs.length)
+        log.info({ shoppers: recovery.shoppers, inputs: recovery.inputs.length, ms: Date.now() - started }, 'shoppers followed again from the event log');
+      return recovery;
     },
   });
   log.info({ focusMinMoves: d.focusMinMoves, browsingMinMoves: d.browsingMinMoves, browsingRadius: d.browsingRadius }, 'detector ready');

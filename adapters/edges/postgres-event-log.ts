@@ -282,7 +282,7 @@ export class PostgresEventLog implements EventLog {
 
   /** The roles' queries in SQL (adapters/edges/postgres-log-reads.ts), each faster than its reading of the port. */
   readonly queries: LogQueries = {
-    openVisits: (idleTimeoutS) => reads.openVisits(this.db, idleTimeoutS),
+    openVisits: (idleTimeoutS, o) => reads.openVisits(this.db, idleTimeoutS, o),
     latestOf: (type, windowMs) => reads.latestOf(this.db, type, windowMs),
     inputIdsSince: (sinceMs) => reads.inputIdsSince(this.db, sinceMs),
     quiet: (timeoutMs) => reads.quiet(this.db, timeoutMs),

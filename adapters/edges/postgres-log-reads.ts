@@ -5,8 +5,9 @@
  * answers as its module's reading of the port does (test/event-log-contract.ts holds both to it).
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import type { LoggedEvent, LogTally, ReadOptions, StreamPageOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
+import type { LoggedEvent, LogTally, OpenVisitsOptions, ReadOptions, StreamPageOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
 import { RECOVERY_MARGIN_S } from '../recommender/open-visits.ts';
+import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
 
 /** A logged event's columns, `recorded_at` in ms. */
 const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
@@ -71,22 +72,29 @@ export async function inputIdsSince(db: ConnectionPool, sinceMs: number): Promis
   return rows.map((r) => ({ messageId: r.message_id, recordedAt: Math.floor(r.recorded_at) }));
 }
 
-/** The visits with work left at the log's end, and what they logged so far: see adapters/recommender/open-visits.ts. */
-export async function openVisits(db: ConnectionPool, idleTimeoutS: number): Promise<LoggedEvent[]> {
+/**
+ * The visits with work left at the log's end, and what they logged so far: see adapters/recommender/open-visits.ts.
+ * With `moves`, a move counts as an entry does (the detector's view: a shopper walking since an entry recorded before
+ * the window is still in the store).
+ */
+export async function openVisits(db: ConnectionPool, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<LoggedEvent[]> {
+  // the inputs that time a visit (the engine's one list); all but an exit keep it open
+  const timed: string[] = [...new Set([...SESSION_INPUTS, ...(o.moves ? WALK_INPUTS : [])])];
+  const staying = timed.filter((t) => t !== 'exit');
   // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
   // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
   // only customers with an input recorded within the idle timeout (and a margin) can still be in the store: one pass
   // over that window (the recorded_at index), so a start reads the recent traffic, not the whole log
   const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
   const streams = await db.query(sql`
-    SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type IN ('entry', 'focus', 'exit')) AS max_ts,
+    SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type = ANY(${timed}::text[])) AS max_ts,
            coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
-           max(position) FILTER (WHERE type IN ('entry', 'focus')) AS last_in,
+           max(position) FILTER (WHERE type = ANY(${staying}::text[])) AS last_in,
            max(position) FILTER (WHERE type = 'focus') AS last_focus,
            coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision,
            min(position) AS first_in_window
     FROM events
-    WHERE recorded_at >= to_timestamp(${since / 1000}) AND type IN ('entry', 'focus', 'exit', 'prediction', 'no_prediction') AND stream_id LIKE 'customer-%'
+    WHERE recorded_at >= to_timestamp(${since / 1000}) AND type = ANY(${[...timed, 'prediction', 'no_prediction']}::text[]) AND stream_id LIKE 'customer-%'
     GROUP BY stream_id`);
   const times = streams
     .map((r) => Number(r.max_ts))

@@ -22,6 +22,7 @@ import { ComparingLog, type Comparison } from './comparing-log.ts';
 
 export type { ExportedEvent, RecommenderSettings };
 export { canonical, sameJson, type Difference } from './comparing-log.ts';
+import { sameJson } from './comparing-log.ts';
 /** A detector's settings as the log records them (its idle timeout is the recommender's). */
 export type DetectorSettings = Omit<DetectorProcessorSettings, 'idleTimeoutS'>;
 
@@ -79,6 +80,8 @@ export class Replayer {
   private recommender: RecommenderProcessor;
   /** Present once the log says a detector ran (`detector_started`). */
   private detector: DetectorProcessor | undefined;
+  /** The settings `detector` was made with (from the log's latest `detector_started`). */
+  private detectorSettings: unknown;
   /** Whether the detector's focus went to the recommender locally (else it came back as an input). */
   private localFocus = true;
   /** The recommender decides focuses once the log says it ran (`recommender_started`). */
@@ -185,9 +188,14 @@ export class Replayer {
       this.recommending = true;
       this.engine = this.assemble();
     } else if (e.type === 'detector_started') {
-      // detectors are not rebuilt on restart (a dwell in progress starts again), so neither are they here
-      this.detector?.stop();
+      this.localFocus = e.data.handOff !== 'broker';
+      // a run that recovers walks at start goes on with them, so the replay's detector does (unless its settings
+      // changed: the run rebuilt the open visits with the new ones, which a streamed replay no longer holds);
+      // before that, a dwell in progress started again
       const s = { ...this.deps.detector, ...e.data.settings };
+      if (this.detector && e.data.recoversWalks === true && sameJson(s, this.detectorSettings)) return;
+      this.detectorSettings = s;
+      this.detector?.stop();
       // a log recorded before BROWSING_RADIUS existed has no radius: browsing was any 6 moves outside, so 0
       this.detector = new DetectorProcessor({
         settings: {
@@ -200,7 +208,6 @@ export class Replayer {
         onIdleEnd: this.deps.onIdleEnd && ((id, ts) => this.deps.onIdleEnd?.({ id, ts, of: 'shopper', position: this.at })),
       });
       if (this.idleEndsFromLog) this.detector.host.idleEndsFromLog();
-      this.localFocus = e.data.handOff !== 'broker';
       this.engine = this.assemble();
     } else if (e.type === 'partial_export') {
       this.idleEndsFromLog = true;

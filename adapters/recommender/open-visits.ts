@@ -8,15 +8,15 @@
  * cost of a start follows recent traffic, not the length of the log (a longer visit keeps the window's part).
  * Read through the port, or by the log's faster version (adapters/edges/postgres-log-reads.ts: the same in SQL).
  */
-import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
+import type { EventLog, LoggedEvent, OpenVisitsOptions } from '../../actors/kernel/event-log.ts';
+import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
 
 /** Recovery looks this much further back than the idle timeout for customers still in the store (clock skew, a slow start). */
 export const RECOVERY_MARGIN_S = 600;
 
-const VISIT_TYPES = ['entry', 'focus', 'exit', 'prediction', 'no_prediction'];
-
-export function openVisits(log: EventLog, idleTimeoutS: number): Promise<LoggedEvent[]> {
-  return log.queries?.openVisits?.(idleTimeoutS) ?? openVisitsOverPort(log, idleTimeoutS);
+/** `moves`: a move keeps a visit open as an entry does (the detector's view: a shopper still walking is in the store). */
+export function openVisits(log: EventLog, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<LoggedEvent[]> {
+  return log.queries?.openVisits?.(idleTimeoutS, o) ?? openVisitsOverPort(log, idleTimeoutS, o);
 }
 
 /** Per stream, over the window: its latest time, last exit, last entry or focus, last focus, last decision, first position. */
@@ -29,10 +29,11 @@ interface Visit {
   firstInWindow: number;
 }
 
-export async function openVisitsOverPort(log: EventLog, idleTimeoutS: number): Promise<LoggedEvent[]> {
+export async function openVisitsOverPort(log: EventLog, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<LoggedEvent[]> {
+  const types: string[] = [...new Set([...SESSION_INPUTS, ...(o.moves ? WALK_INPUTS : [])]), 'prediction', 'no_prediction'];
   const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
   const visits = new Map<string, Visit>();
-  for await (const page of log.pages({ fromTime: since, types: VISIT_TYPES })) {
+  for await (const page of log.pages({ fromTime: since, types })) {
     for (const e of page) {
       if (!e.streamId.startsWith('customer-')) continue;
       const v = visits.get(e.streamId) ?? { maxTs: Number.NaN, lastExit: 0, lastIn: 0, lastFocus: 0, lastDecision: 0, firstInWindow: e.position };
