@@ -1,15 +1,17 @@
 /**
  * The focus-event pump (seed 000): stopped ⇄ running. While running, every tick draws a batch of
  * random focus events (customer ids uniform in MIN_CUSTOMER_ID..MAX_CUSTOMER_ID, departments from the
- * data) from the seeded stream it was given, and hands it to the `publishBatch` actor (the adapter's
- * MQTT publisher). Ticks are PERIODIC_TASKS_INTERVAL apart, start to start: a batch that takes longer
- * starts the next one at once (as the original did). With a target rate, a batch covers the time the
+ * data) from the seeded stream it was given, and hands it to the `publishBatch` actor, which publishes it
+ * through the publisher the pump was created with (the adapter's MQTT one). Ticks are PERIODIC_TASKS_INTERVAL
+ * apart, start to start: a batch that takes longer starts the next one at once (as the original did). With a target rate, a batch covers the time the
  * previous tick really took, so timer slack does not lower the achieved rate.
  * Pure: no clock and no Math.random(); the publisher reports when each batch started.
  */
 import { setup, assign, emit, fromPromise } from 'xstate';
 import type { Prng } from '../actors/kernel/prng.ts';
 import type { Department } from '../schemas/departments.ts';
+import { creationInput } from '../actors/kernel/creation-input.ts';
+import { must } from '../actors/kernel/must.ts';
 
 export interface PumpSettings {
   intervalMs: number;
@@ -39,15 +41,20 @@ export interface BatchResult {
   elapsedMs: number;
 }
 
+/** Publishes one batch (the adapter's MQTT publisher); rejects only when nothing could be published. */
+export type PublishBatch = (batch: Batch) => Promise<BatchResult>;
+
 export interface PumpInput {
   rng: Prng;
   minCustomerId: number;
   maxCustomerId: number;
   departments: readonly Department[];
   settings: PumpSettings;
+  /** The publisher (a port: a function, so not in context; actors/kernel/creation-input.ts). */
+  publish?: PublishBatch;
 }
 
-export interface PumpContext extends PumpInput {
+export interface PumpContext extends Omit<PumpInput, 'publish'> {
   batch: Batch;
   /** Fraction of an event carried to the next tick (target rates that are not a whole number per tick). */
   carry: number;
@@ -75,10 +82,8 @@ export const pumpMachine = setup({
     emitted: {} as PumpEmitted,
   },
   actors: {
-    /** Publishes one batch; provided by the adapter (MQTT). Rejects only when nothing could be published. */
-    publishBatch: fromPromise<BatchResult, { batch: Batch }>(async () => {
-      throw new Error('publishBatch not provided');
-    }),
+    /** Publishes one batch through the publisher it is handed. Rejects only when nothing could be published. */
+    publishBatch: fromPromise<BatchResult, { batch: Batch; publish?: PublishBatch }>(({ input }) => must(input.publish, 'the publisher')(input.batch)),
   },
   delays: {
     /** Ticks are an interval apart start to start: the time the batch took is taken off the wait. */
@@ -124,7 +129,7 @@ export const pumpMachine = setup({
 }).createMachine({
   id: 'pump',
   description: 'Focus-event load generator: publishes a batch of random focus events every tick while running',
-  context: ({ input }) => ({
+  context: ({ input: { publish: _port, ...input } }) => ({
     ...input,
     batch: EMPTY,
     carry: 0,
@@ -151,7 +156,7 @@ export const pumpMachine = setup({
           entry: 'drawBatch',
           invoke: {
             src: 'publishBatch',
-            input: ({ context }) => ({ batch: context.batch }),
+            input: ({ context, self }) => ({ batch: context.batch, publish: creationInput<PumpInput>(self).publish }),
             onDone: { target: 'waiting', actions: { type: 'recordBatch', params: ({ event }) => event.output } },
             onError: {
               target: 'waiting',

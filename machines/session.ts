@@ -7,17 +7,20 @@
  * without events, ends the visit.
  * Time is the events' own `ts`, so replays repeat exactly.
  */
-import { setup, assign, emit, enqueueActions, and, fromPromise } from 'xstate';
+import { setup, assign, emit, enqueueActions, and, type AnyActorRef } from 'xstate';
 import type { CustomerInfo } from '../actors/data/store-data.ts';
 import type { Department } from '../schemas/departments.ts';
 import { must } from '../actors/kernel/must.ts';
 import type { FocusInput, ScoreResult } from '../actors/recommender/coupon-decision.ts';
+import { loadCustomer, scoreCoupons, type SessionPort } from '../actors/recommender/session-actors.ts';
+import { creationInput } from '../actors/kernel/creation-input.ts';
 
-export type { FocusInput, ScoreResult };
+export type { FocusInput, ScoreResult, SessionPort };
 
 export type SessionEvent =
   | { type: 'entry'; ts: number; inputId: string }
-  | { type: 'focus'; ts: number; dep: Department; inputId: string }
+  /** `recalled`: the log holds this focus's decision already (recovery, a rebuild): it is given back within the step. */
+  | { type: 'focus'; ts: number; dep: Department; inputId: string; recalled?: true }
   | { type: 'exit'; ts: number; inputId: string }
   /** Event time has advanced to `ts` (sent to every session; ends forgotten ones). */
   | { type: 'tick'; ts: number };
@@ -37,6 +40,8 @@ export interface SessionContext {
   lastTs: number;
   exitRequested: boolean;
   idleTimeoutS: number;
+  /** The scorer answers within the step (the in-process model): a focus is decided in its own transition. */
+  scorerAtOnce: boolean;
   /** The visit so far: state entered and the event time, newest last (bounded). */
   path: { state: string; ts: number }[];
 }
@@ -47,7 +52,25 @@ export interface SessionInput {
   ts?: number;
   /** The customer's customer_info row when the adapter has it at once (null: not there); absent: it is loaded. */
   customer?: CustomerInfo | null;
+  /** See SessionContext.scorerAtOnce (absent: false). */
+  scorerAtOnce?: boolean;
+  /** Where the customer's row is read and a focus decided (a port: functions, so not in context; creation-input.ts). */
+  port?: SessionPort;
 }
+
+/** Back to ready after a decision: the offered coupon (if any) and the path. */
+function finished(context: SessionContext, result: ScoreResult): Partial<SessionContext> {
+  return { offered: 'couponId' in result ? [...context.offered, result.couponId] : context.offered, path: step(context.path, 'ready', context.lastTs) };
+}
+const decision = (context: SessionContext, result: ScoreResult) => ({
+  type: 'decision' as const,
+  customerId: context.customerId,
+  focus: must(context.current, 'the focus decided'),
+  result,
+});
+
+/** The session's port, from its creation input. */
+const portOf = (self: AnyActorRef) => creationInput<SessionInput>(self).port;
 
 const PATH_LIMIT = 50;
 /** The path with one more step (one new array; the oldest dropped past PATH_LIMIT). */
@@ -66,16 +89,8 @@ export const sessionMachine = setup({
     emitted: {} as SessionEmitted,
     output: {} as { customerId: string; offered: number[]; reason: 'exit' | 'idle' },
   },
-  actors: {
-    /** Reads the customer's customer_info row; resolves null for an unknown customer. Provided by the adapter. */
-    loadCustomer: fromPromise<CustomerInfo | null, { customerId: string }>(async () => {
-      throw new Error('loadCustomer not provided');
-    }),
-    /** Scores the department's coupons and picks the best one not yet offered (a remote scorer). Provided by the adapter. */
-    scoreCoupons: fromPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(async () => {
-      throw new Error('scoreCoupons not provided');
-    }),
-  },
+  // their port comes in their input (actors/recommender/session-actors.ts)
+  actors: { loadCustomer, scoreCoupons },
   actions: {
     touch: assign({ lastTs: ({ context, event }) => Math.max(context.lastTs, eventTs(event, context.lastTs)) }),
     queueFocus: assign({
@@ -97,28 +112,25 @@ export const sessionMachine = setup({
     }),
     recordPath: assign({ path: ({ context }, params: { state: string }) => step(context.path, params.state, context.lastTs) }),
     /** Back to ready after a decision: the offered coupon (if any) and the path in one assign. */
-    finishScoring: assign(({ context }, result: ScoreResult) => ({
-      offered: 'couponId' in result ? [...context.offered, result.couponId] : context.offered,
-      path: step(context.path, 'ready', context.lastTs),
-    })),
+    finishScoring: assign(({ context }, result: ScoreResult) => finished(context, result)),
     storeCustomer: assign({ customer: (_, customer: CustomerInfo | null) => customer }),
-    emitDecision: emit(({ context }, result: ScoreResult) => ({
-      type: 'decision' as const,
-      customerId: context.customerId,
-      focus: must(context.current, 'the focus decided'),
-      result,
-    })),
+    emitDecision: emit(({ context }, result: ScoreResult) => decision(context, result)),
     /** An unknown customer's focuses get no prediction, and say why. */
     declinePending: enqueueActions(({ context, enqueue }) => {
       for (const focus of context.pending) enqueue.emit({ type: 'decision', customerId: context.customerId, focus, result: { reason: 'unknown_customer' } });
       enqueue.assign({ pending: [] });
     }),
     /**
-     * Scores the current focus within the step (the scorer answers at once, or the decision is recalled), then
-     * what `scoring`'s end does: finishScoring and emitDecision with the result. Provided by the adapter.
+     * Decides the current focus within the step (the scorer answers at once, or the decision is recalled), then
+     * what `scoring`'s end does: finishScoring and emitDecision with the result. No invoked actor: this runs per focus.
      */
-    decideAtOnce: enqueueActions(() => {
-      throw new Error('decideAtOnce not provided');
+    decideAtOnce: enqueueActions(({ context, self, enqueue }) => {
+      const port = must(portOf(self), 'the session port');
+      const decided = port.decide({ customer: must(context.customer, 'the customer'), focus: must(context.current, 'the focus'), offered: context.offered });
+      // a scorer that said it answers at once and did not: its answer is not waited for
+      const result: ScoreResult = decided instanceof Promise ? { reason: 'scorer_failed' } : decided;
+      enqueue.assign(finished(context, result));
+      enqueue.emit(decision(context, result));
     }),
     warnUnknownCustomer: emit(({ context }) => ({ type: 'unknownCustomer' as const, customerId: context.customerId })),
     reportContextFailure: emit(({ context }, error: string) => ({ type: 'contextFailed' as const, customerId: context.customerId, error })),
@@ -126,8 +138,8 @@ export const sessionMachine = setup({
   guards: {
     /** The customer's row was not at hand when the session opened: it is read. */
     contextToLoad: ({ context }) => context.customer === undefined,
-    /** The focus can be decided within the step (decideAtOnce); the adapter says when. Alone: never. */
-    scoresAtOnce: (_args) => false,
+    /** The focus can be decided within the step (decideAtOnce): the in-process model, or a recalled decision. */
+    scoresAtOnce: ({ context, event }) => event.type === 'focus' && (context.scorerAtOnce || event.recalled === true),
     hasPending: ({ context }) => context.pending.length > 0,
     customerUnknown: ({ context }) => context.customer === null,
     /** Focuses wait for a customer that is not in customer_info: they are declined. */
@@ -149,6 +161,7 @@ export const sessionMachine = setup({
     lastTs: input.ts ?? 0,
     exitRequested: false,
     idleTimeoutS: input.idleTimeoutS,
+    scorerAtOnce: input.scorerAtOnce ?? false,
     path: [],
   }),
   initial: 'opening',
@@ -166,7 +179,7 @@ export const sessionMachine = setup({
       entry: { type: 'recordPath', params: { state: 'loadingContext' } },
       invoke: {
         src: 'loadCustomer',
-        input: ({ context }) => ({ customerId: context.customerId }),
+        input: ({ context, self }) => ({ customerId: context.customerId, port: portOf(self) }),
         onDone: [
           {
             guard: { type: 'customerNotFound', params: ({ event }) => ({ customer: event.output }) },
@@ -218,10 +231,11 @@ export const sessionMachine = setup({
       description: "Scoring the focused department's coupons for this customer while the scorer works (a remote one)",
       invoke: {
         src: 'scoreCoupons',
-        input: ({ context }) => ({
+        input: ({ context, self }) => ({
           customer: must(context.customer, 'the customer scored'),
           focus: must(context.current, 'the focus scored'),
           offered: context.offered,
+          port: portOf(self),
         }),
         onDone: {
           target: 'ready',

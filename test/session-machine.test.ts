@@ -1,8 +1,11 @@
-/** The session machine on its own: collaborators swapped with machine.provide(), as XState's own tests do. */
+/**
+ * The session machine on its own: its own actors given a port in the session's input, as the recommender does, and
+ * collaborators swapped with machine.provide() (test doubles), as XState's own tests do.
+ */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, enqueueActions, fromPromise, initialTransition, transition, waitFor as waitForState } from 'xstate';
-import { sessionMachine, type FocusInput, type ScoreResult, type SessionEmitted } from '../machines/session.ts';
+import { sessionMachine, type FocusInput, type ScoreResult, type SessionEmitted, type SessionPort } from '../machines/session.ts';
 import type { CustomerInfo } from '../actors/data/store-data.ts';
 import { fromValueOrPromise } from '../actors/kernel/value-or-promise.ts';
 
@@ -254,6 +257,46 @@ test('a customer known at once to be missing (null): one warning, and a focus is
     { type: 'decision', customerId: '9', focus: { inputId: 'f1', ts: 5, dep: 'Boys' }, result: { reason: 'unknown_customer' } },
   ]);
   assert.is(actor.getSnapshot().value, 'ready');
+});
+
+test('no provide(): the port in the input reads the customer (a promise) and decides; at once with scorerAtOnce, and for a recalled focus', async () => {
+  const asked: string[] = [];
+  const run = async (scorerAtOnce: boolean) => {
+    asked.length = 0;
+    const port: SessionPort = {
+      customer: async (id) => {
+        asked.push(`customer ${id}`);
+        return CUSTOMER;
+      },
+      // a remote scorer answers later; a recalled decision (f2) is in hand
+      decide: ({ focus, offered }) => {
+        asked.push(`decide ${focus.inputId} [${offered}]`);
+        const result = { couponId: offered.length + 1, score: 0.5 };
+        return scorerAtOnce || focus.inputId === 'f2' ? result : Promise.resolve(result);
+      },
+    };
+    const actor = createActor(sessionMachine, { input: { customerId: '7', idleTimeoutS: 7200, scorerAtOnce, port } });
+    const emitted: SessionEmitted[] = [];
+    actor.on('*', (e) => emitted.push(e as SessionEmitted));
+    actor.start();
+    await waitForState(actor, (s) => s.value === 'ready');
+    actor.send({ type: 'focus', ts: 110, dep: 'Men', inputId: 'f1' });
+    const atOnce = emitted.length;
+    await waitForState(actor, (s) => s.value === 'ready' && s.context.offered.length === 1);
+    actor.send({ type: 'focus', ts: 120, dep: 'Men', inputId: 'f2', recalled: true });
+    const recalledAtOnce = emitted.length - 1;
+    return { atOnce, recalledAtOnce, asked: [...asked], results: emitted.map((e) => (e.type === 'decision' ? [e.focus.inputId, e.result] : e.type)) };
+  };
+  const expected = {
+    recalledAtOnce: 1,
+    asked: ['customer 7', 'decide f1 []', 'decide f2 [1]'],
+    results: [
+      ['f1', { couponId: 1, score: 0.5 }],
+      ['f2', { couponId: 2, score: 0.5 }],
+    ],
+  };
+  assert.equal(await run(true), { atOnce: 1, ...expected });
+  assert.equal(await run(false), { atOnce: 0, ...expected }, 'f1 waits in scoring for the remote scorer');
 });
 
 test.run();

@@ -4,7 +4,7 @@
  * Apart from the role's wiring (index.ts) and routes (routes.ts) so that scripts/bench-pump.ts measures
  * exactly this code without HTTP.
  */
-import { createActor, fromPromise, type Actor } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import { Type, type Static } from '@sinclair/typebox';
 import { pumpMachine, type BatchResult, type Batch, type PumpSettings } from '../../machines/pump.ts';
 import { createPrng } from '../../actors/kernel/prng.ts';
@@ -147,9 +147,9 @@ export function createPump(o: PumpOptions): Pump {
     failedCounted = failed;
   };
 
-  const publishBatch = fromPromise<BatchResult, { batch: Batch }>(async ({ input }) => {
+  const publish = async (batch: Batch): Promise<BatchResult> => {
     const startedAt = performance.now();
-    const { ids, deps, departments } = input.batch;
+    const { ids, deps, departments } = batch;
     updateMetrics();
     const failedBefore = failed;
     // a broker that is down fails the tick at once (the machine reports it and tries again next tick)
@@ -165,11 +165,12 @@ export function createPump(o: PumpOptions): Pump {
     samples.push({ t: performance.now(), total: sent });
     const bad = failed - failedBefore;
     return { sent: ids.length - bad, failed: bad, startedAt, elapsedMs: performance.now() - startedAt };
-  });
+  };
 
   const settings: PumpSettings = { intervalMs: p.intervalS * 1000, eventsPerTick: p.eventsPerTick, rate: p.rate };
-  const actor = createActor(pumpMachine.provide({ actors: { publishBatch } }), {
+  const actor = createActor(pumpMachine, {
     input: {
+      publish,
       // every instance draws its own reproducible stream
       rng: createPrng(`${config.seed}/pump/${instanceId}`),
       minCustomerId: p.minCustomerId,

@@ -5,12 +5,12 @@
  * `no_prediction` with the reason). Live runs, recovery and replay use this one module; only the
  * data it reads differs (the database's catalogue and customers, or a replay's).
  */
-import { enqueueActions, type InspectionEvent } from 'xstate';
-import { sessionMachine, type SessionEmitted, type SessionEvent } from '../../machines/session.ts';
+import type { InspectionEvent } from 'xstate';
+import { sessionMachine, type SessionEmitted, type SessionEvent, type SessionPort } from '../../machines/session.ts';
 import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
-import { fromValueOrPromise } from '../../actors/kernel/value-or-promise.ts';
-import { scoreFocus, type ScoringSettings } from '../../actors/recommender/score-focus.ts';
-import type { FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
+import type { ScoringSettings } from '../../actors/recommender/score-focus.ts';
+import type { ScoreResult } from '../../actors/recommender/coupon-decision.ts';
+import { decideFocus } from '../../actors/recommender/decide-focus.ts';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import { fromFlat, type StoreEvent } from '../../schemas/events.ts';
@@ -74,36 +74,27 @@ export class RecommenderProcessor implements Processor {
   readonly budget = new DiscountBudget();
 
   constructor(private o: RecommenderProcessorOptions) {
-    const machine = sessionMachine.provide({
-      actors: {
-        loadCustomer: fromValueOrPromise<CustomerInfo | null, { customerId: string }>(({ input }) => {
-          const reading = this.reading.get(input.customerId);
-          this.reading.delete(input.customerId);
-          return reading ?? this.customerRow(input.customerId);
-        }),
-        // a remote scorer is awaited in `scoring`
-        scoreCoupons: fromValueOrPromise<ScoreResult, { customer: CustomerInfo; focus: FocusInput; offered: number[] }>(({ input }) => this.score(input)),
+    // what the sessions ask of this process: a customer's row (taking over a read begun at creation), a focus decided
+    const port: SessionPort = {
+      customer: (customerId) => {
+        const reading = this.reading.get(customerId);
+        this.reading.delete(customerId);
+        return reading ?? this.customerRow(customerId);
       },
-      // the in-process model (or a recalled decision) decides within the focus's own step: no invoked actor
-      guards: {
-        scoresAtOnce: ({ event }) => event.type === 'focus' && (o.scorer().synchronous === true || this.recalled.has(event.inputId)),
+      decide: (input) => {
+        const failed = (err: unknown) => o.onScorerFailure?.(String(input.customer.customer_id), err);
+        const recalled = this.recalled.get(input.focus.inputId);
+        return decideFocus({ catalogue: o.catalogue(), scorer: o.scorer(), settings: o.settings(), budget: this.budget, recalled, failed }, input);
       },
-      actions: {
-        decideAtOnce: enqueueActions(({ context, enqueue }) => {
-          const decided = this.score({ customer: must(context.customer, 'the customer'), focus: must(context.current, 'the focus'), offered: context.offered });
-          const result = decided instanceof Promise ? this.failed(context.customerId, new Error('a synchronous scorer answered with a promise')) : decided;
-          enqueue({ type: 'finishScoring', params: result });
-          enqueue({ type: 'emitDecision', params: result });
-        }),
-      },
-    });
+    };
     this.host = new CustomerHost<typeof sessionMachine, Routable, SessionEmitted>({
-      machine,
+      machine: sessionMachine,
       emits: ['decision', 'unknownCustomer', 'contextFailed'],
       inspect: o.inspect,
       // a new session's clock starts at its customer's own first event; its customer's row comes along when in memory
       input: (customerId) => {
-        const session = { customerId, idleTimeoutS: o.settings().idleTimeoutS };
+        // the in-process model decides within the focus's own step (no invoked actor); a remote scorer is awaited in `scoring`
+        const session = { customerId, idleTimeoutS: o.settings().idleTimeoutS, scorerAtOnce: o.scorer().synchronous === true, port };
         let row: ReturnType<typeof this.customerRow>;
         try {
           row = this.customerRow(customerId);
@@ -116,7 +107,7 @@ export class RecommenderProcessor implements Processor {
       },
       idleTimeoutS: o.settings().idleTimeoutS,
       tick: (ts) => ({ type: 'tick', ts }),
-      route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId) }),
+      route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId, this.recalled.has(inputId)) }),
       onLater: (e) => this.later(e),
       onIdleEnd: o.onIdleEnd,
       onCreate: () => o.onCreated?.(),
@@ -136,25 +127,6 @@ export class RecommenderProcessor implements Processor {
   private customerRow(customerId: string): CustomerInfo | null | Promise<CustomerInfo | null> {
     const id = Number(customerId);
     return Number.isSafeInteger(id) ? this.o.customer(id) : null;
-  }
-
-  /** A focus's decision: recalled from the log, or scored (a failing scorer: `scorer_failed`). */
-  private score(input: { customer: CustomerInfo; focus: FocusInput; offered: number[] }): ScoreResult | Promise<ScoreResult> {
-    const recalled = this.recalled.get(input.focus.inputId);
-    if (recalled) return recalled;
-    try {
-      const result = scoreFocus(this.o.catalogue(), this.o.scorer(), this.o.settings(), input);
-      // the day's discount budget, after whichever policy chose (counted in decision order: replay repeats it)
-      const budgeted = (r: ScoreResult) => this.budget.apply(r, input.focus.ts, this.o.settings().discountBudget, this.o.catalogue());
-      return result instanceof Promise ? result.then(budgeted, (err) => this.failed(String(input.customer.customer_id), err)) : budgeted(result);
-    } catch (err) {
-      return this.failed(String(input.customer.customer_id), err);
-    }
-  }
-
-  private failed(customerId: string, err: unknown): ScoreResult {
-    this.o.onScorerFailure?.(customerId, err);
-    return { reason: 'scorer_failed' };
   }
 
   handle(input: Input): Output[] | Promise<Output[]> {
@@ -334,13 +306,18 @@ export class RecommenderProcessor implements Processor {
   }
 }
 
-/** What a store event means to a customer's session; an exit of someone without a session creates nothing. */
-function route(event: StoreEvent, inputId: string): Routed<SessionEvent> | undefined {
+/**
+ * What a store event means to a customer's session; an exit of someone without a session creates nothing.
+ * `recalled`: the log holds the focus's decision already.
+ */
+function route(event: StoreEvent, inputId: string, recalled: boolean): Routed<SessionEvent> | undefined {
   switch (event.kind) {
     case 'entry':
       return { events: [{ type: 'entry', ts: event.ts, inputId }], create: true };
-    case 'focus':
-      return { events: [{ type: 'focus', ts: event.ts, dep: event.dep, inputId }], create: true };
+    case 'focus': {
+      const focus = { type: 'focus' as const, ts: event.ts, dep: event.dep, inputId };
+      return { events: [recalled ? { ...focus, recalled: true as const } : focus], create: true };
+    }
     case 'exit':
       return { events: [{ type: 'exit', ts: event.ts, inputId }], create: false };
     default:
