@@ -1,12 +1,12 @@
 /**
  * storeflow on a real Kafka cluster: three KRaft brokers (npm run kafka -- --brokers 3's module: replication factor 3,
  * min.insync.replicas 2, 256 MB heaps) and two recommender replicas in one group on one PostgreSQL. Focus events go in
- * without a pause (50 every ~0.8 s, ~60/s, through an idempotent producer: one replica alone must be able to take
- * them and catch up, else resuming measures this machine's throughput, not the failover); the broker leading the focus topic's partition 0
- * is SIGKILLed, later one replica is. Each time processing resumes within 30 s — every focus of the first batch sent
- * after the kill is decided by then — and at the end nothing is lost, nothing decided twice, no coupon offered twice in
- * a visit, the replay decides the same (replicas-verdict.ts) and every prediction was published. Every java and
- * storeflow process the test started is stopped.
+ * without a pause (50 every ~0.8 s, ~60/s, through an idempotent producer: one replica alone must take them and catch
+ * up, else resuming measures this machine's throughput, not the failover); the broker leading the focus topic's
+ * partition 0 is SIGKILLed, later one replica is. Each time processing resumes within 30 s — every focus of the first
+ * batch sent after the kill is decided by then — and at the end nothing is lost, nothing decided twice, no coupon
+ * offered twice in a visit, the replay decides the same (replicas-verdict.ts) and every prediction was published.
+ * Every java and storeflow process the test started is stopped.
  * (test runner timeout: 900 s: three brokers and two replicas start slowly on 2 cores shared with other work.)
  */
 import { test } from 'uvu';
