@@ -1,11 +1,12 @@
 /**
  * storeflow on a real Kafka cluster: three KRaft brokers (npm run kafka -- --brokers 3's module: replication factor 3,
  * min.insync.replicas 2, 256 MB heaps) and two recommender replicas in one group on one PostgreSQL. Focus events go in
- * without a pause (50 every ~0.4 s, through an idempotent producer); the broker leading the focus topic's partition 0
- * is SIGKILLed, later one replica is. Each time processing resumes within 30 s — every focus of the first batch sent
- * after the kill is decided by then — and at the end nothing is lost, nothing decided twice, no coupon offered twice in
- * a visit, the replay decides the same (replicas-verdict.ts) and every prediction was published. Every java and
- * storeflow process the test started is stopped.
+ * without a pause (50 every ~0.8 s, ~60/s, through an idempotent producer: one replica alone must take them and catch
+ * up, else resuming measures this machine's throughput, not the failover); the broker leading the focus topic's
+ * partition 0 is SIGKILLed, later one replica is. Each time processing resumes within 30 s — every focus of the first
+ * batch sent after the kill is decided by then — and at the end nothing is lost, nothing decided twice, no coupon
+ * offered twice in a visit, the replay decides the same (replicas-verdict.ts) and every prediction was published.
+ * Every java and storeflow process the test started is stopped.
  * (test runner timeout: 900 s: three brokers and two replicas start slowly on 2 cores shared with other work.)
  */
 import { test } from 'uvu';
@@ -26,10 +27,9 @@ const missing = localKafkaUnavailable();
 if (missing && process.env.CI === 'true') throw new Error(`kafka-cluster.test: ${missing}; CI must run the Kafka tests`);
 if (missing) console.log(`kafka-cluster.test: ${missing}: skipped`);
 if (!DATABASE_URL) console.log('kafka-cluster.test: skipped — the replicas share one PostgreSQL (DATABASE_URL; npm test provides one)');
-// not yet reliable: when the killed broker was the group's coordinator, @platformatic/kafka kept joining it and the
-// first batch after the kill was not decided within 60 s (2 runs of 3; docs/kafka-cluster.md). Run it on demand.
+// three JVMs and two replicas take ~3 min on 2 cores: run on demand (docs/kafka-cluster.md)
 const wanted = process.env.KAFKA_CLUSTER_TEST === '1';
-if (!wanted) console.log('kafka-cluster.test: skipped — run with KAFKA_CLUSTER_TEST=1 (the broker-kill test is not yet reliable: docs/kafka-cluster.md)');
+if (!wanted) console.log('kafka-cluster.test: skipped — run with KAFKA_CLUSTER_TEST=1 (three brokers and two replicas, ~3 min: docs/kafka-cluster.md)');
 const it = missing || !DATABASE_URL || !wanted ? test.skip : test;
 
 let cluster: LocalKafkaCluster | undefined;
@@ -81,7 +81,7 @@ it('three brokers, focus events without a pause: a broker SIGKILLed, then a repl
         const from = ((b - 1) % (g.CUSTOMERS / BATCH)) * BATCH + 1;
         began.set(b, Date.now());
         await g.focus(b, from, from + BATCH - 1, producer);
-        await sleep(400);
+        await sleep(800);
       }
     })().catch((err) => {
       loadFailed = err;
@@ -89,9 +89,21 @@ it('three brokers, focus events without a pause: a broker SIGKILLed, then a repl
     /** Milliseconds from `at` until every focus of the first batch sent after it is decided. */
     const resumed = async (what: string) => {
       const at = Date.now();
-      const first = await waitFor(() => [...began].find(([, t]) => t >= at)?.[0], 60_000, `a batch sent after ${what}`);
-      await waitFor(async () => (await g.decidedAt(first)) >= BATCH, 60_000, `the first batch after ${what} decided`);
-      return Date.now() - at;
+      // where it stands every 3 s (shown when the test fails): a send stuck, or decisions that do not come
+      const progress = setInterval(async () => {
+        const last = Math.max(...began.keys());
+        const decided = await g.decided().catch(() => -1);
+        console.log(
+          `kafka-cluster: ${((Date.now() - at) / 1000).toFixed(0)} s after ${what}: batch ${last} begun, ${await g.decidedAt(last).catch(() => -1)} of it decided, ${decided} decisions in all`,
+        );
+      }, 3000);
+      try {
+        const first = await waitFor(() => [...began].find(([, t]) => t >= at)?.[0], 60_000, `a batch sent after ${what}`);
+        await waitFor(async () => (await g.decidedAt(first)) >= BATCH, 60_000, `the first batch after ${what} decided`);
+        return Date.now() - at;
+      } finally {
+        clearInterval(progress);
+      }
     };
     await sleep(5000);
     // 1. the broker leading the focus topic's partition 0 dies
@@ -114,7 +126,12 @@ it('three brokers, focus events without a pause: a broker SIGKILLed, then a repl
     loading = false;
     await load;
     assert.is(loadFailed, undefined, 'every focus sent');
-    await g.allDecided('a decision for every focus');
+    // not all decided: the verdict names what is missing (not logged, or logged and not decided)
+    await g.allDecided('a decision for every focus').catch(async (err) => {
+      console.log(`kafka-cluster: ${await g.decided()} decisions of ${g.sent.focus.length} focus events sent`);
+      await g.verify();
+      throw err;
+    });
     await sleep(1000);
     console.log(`kafka-cluster: ${g.sent.focus.length} focus events sent in ${began.size} batches, every one decided once`);
     await g.verify();

@@ -11,9 +11,11 @@
  *   is closed and opened again, and what follows the last commit is read again (the log drops what it already has).
  *   A rejected input (bad JSON, wrong shape, …) resolves like any other: its offset is committed and the partition
  *   goes on.
- * - A stream the client gave up on (brokers unreachable past its retries; a commit refused after a rebalance; the
- *   group's coordinator dead with its broker) is opened again the same way, after a pause, by a new consumer (which
- *   finds the coordinator again); until one is reading again the subscription is not healthy.
+ * - A stream the client gave up on (brokers unreachable past its retries; a fetch sent to a partition leader that
+ *   died with its broker; a rejoin that failed) is opened again the same way, after a pause, on the same consumer,
+ *   which stays the group's member: once the group's coordinator answers again (a new one when its broker died) the
+ *   group rebalances at once, where a new consumer would wait out the old member's session (docs/kafka-cluster.md).
+ *   Until one is reading again the subscription is not healthy.
  */
 import {
   Consumer,
@@ -45,6 +47,16 @@ export interface Subscription {
   healthy(): boolean;
   close(): Promise<void>;
 }
+
+/** How long a consumer may fail to join its group before it is replaced by a new one. */
+const REPLACE_AFTER_MS = 45_000;
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+/** Waits for `work` (its failure ignored) at most `ms`. */
+const within = (work: Promise<unknown> | undefined, ms: number) => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work?.catch(() => {}), new Promise((ok) => (timer = setTimeout(ok, ms)))]).finally(() => clearTimeout(timer));
+};
 
 /** The group protocol's name: every storeflow member offers only this one, so the leader assigns with `copartitioned`. */
 export const COPARTITIONED = 'storeflow-copartitioned';
@@ -111,10 +123,16 @@ export async function subscribeKafka(o: SubscriptionOptions, handler: MessageHan
       log.info({ groupId, assigned }, 'Kafka consumer group joined');
     });
     c.on('consumer:heartbeat:error', (e) => log.debug({ err: e.error?.message, groupId }, 'Kafka heartbeat failed'));
+    // a rejoin the client started itself (after a heartbeat's rebalance or fencing error) failed: heartbeats stopped,
+    // so the stream reads without being in the group; it is opened again, which joins again (unhandled, it would end
+    // the process)
+    c.on('error', (err: Error) => {
+      if (closing || c !== consumer) return;
+      log.warn({ err: err.message, groupId }, 'Kafka consumer left its group');
+      void reopen(generation, 500);
+    });
     return c;
   };
-  // a consumer the client gave up on is replaced whole: a new one finds the group's coordinator again (the old one
-  // keeps asking a coordinator that died with its broker)
   let consumer = listen(makeConsumer());
 
   const meta = { dup: false, retain: false };
@@ -177,24 +195,48 @@ export async function subscribeKafka(o: SubscriptionOptions, handler: MessageHan
       void reopen(gen, 1000);
     });
   };
-  /** Closes the stream of generation `gen` (unless a newer one is open already) and opens another after `pauseMs`. */
+  /**
+   * Closes the stream of generation `gen` (unless a newer one is open already) and opens another after `pauseMs`, on
+   * the same consumer: it stays the group's member, so once the group's coordinator answers again (a new one, when its
+   * broker died: the client asks for it again after a connection error) the group rebalances at once. A new consumer
+   * would wait out the old member's session first (the old one cannot leave a dead coordinator). A consumer that
+   * cannot join for REPLACE_AFTER_MS is replaced by a new one.
+   */
+  let reopening = false;
   const reopen = async (gen: number, pauseMs: number) => {
-    if (gen !== generation || closing) return;
+    if (reopening || gen !== generation || closing) return;
+    reopening = true;
+    try {
+      await reopenNow(pauseMs);
+    } finally {
+      reopening = false;
+    }
+  };
+  const reopenNow = async (pauseMs: number) => {
     generation++;
     const old = stream;
     stream = undefined;
-    await old?.close().catch(() => {});
-    // leaving the group may wait on a coordinator that is gone: a few seconds, then the group times the member out
-    const leaving = consumer.close(true).catch(() => {});
-    await Promise.race([leaving, new Promise((ok) => setTimeout(ok, 3000))]);
-    consumer = listen(makeConsumer());
+    crashed = true;
+    await within(old?.close(), 3000);
+    let since = Date.now();
     for (let attempt = 0; !closing; attempt++) {
-      await new Promise((ok) => setTimeout(ok, Math.min(5000, pauseMs * 2 ** Math.min(attempt, 3))));
+      await sleep(Math.min(2000, pauseMs * 2 ** Math.min(attempt, 2)));
       if (closing) return;
+      if (Date.now() - since > REPLACE_AFTER_MS) {
+        log.warn({ groupId }, 'Kafka consumer replaced: it could not join its group');
+        // leaving the group may wait on a coordinator that is gone: a few seconds, then the group times the member out
+        await within(consumer.close(true), 3000);
+        consumer = listen(makeConsumer());
+        since = Date.now();
+      }
       try {
         await open();
+        log.info({ groupId, attempts: attempt + 1 }, 'Kafka consumer resumed');
         return;
       } catch (err) {
+        // consume() tracks the topics before it joins: untracked again, the next consume() joins again (else it would
+        // read without being in the group)
+        consumer.topics.untrackAll(...o.topics.keys());
         log.warn({ err: (err as Error).message, groupId }, 'Kafka consumer could not resume; trying again');
       }
     }
