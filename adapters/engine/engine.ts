@@ -157,24 +157,42 @@ export class Engine {
     const appendStart = performance.now();
     const tracing = this.p.tracing;
     const appending = trace && tracing?.child(trace, 'append', { 'storeflow.events': outputs.length });
-    const failed = (err: unknown): Output[] => {
-      Tracing.end(appending, err);
-      this.p.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
-      return [];
-    };
-    const taken = (logged: LoggedOutput[]): Maybe<Output[]> => {
-      Tracing.end(appending);
-      this.observe('append_output', appendStart);
-      if (logged.some((e) => e.skipped)) return this.refused(r, outputs, logged, input, t0, attempt, trace);
-      return this.deliver(r, outputs, logged, input, t0, trace);
-    };
     let logged: Maybe<LoggedOutput[]>;
     try {
       logged = this.p.outputs.append(outputs, input, appending && tracing?.link(appending));
     } catch (err) {
-      return failed(err);
+      return this.notLogged(input, appending, err);
     }
-    return logged instanceof Promise ? logged.then(taken, failed) : taken(logged);
+    // methods, not closures made per emit (the loader names every named closure it makes: a cost on the hot path)
+    return logged instanceof Promise
+      ? logged.then(
+          (l) => this.taken(r, outputs, l, input, t0, attempt, appendStart, appending, trace),
+          (err) => this.notLogged(input, appending, err),
+        )
+      : this.taken(r, outputs, logged, input, t0, attempt, appendStart, appending, trace);
+  }
+
+  private taken(
+    r: Registration,
+    outputs: Output[],
+    logged: LoggedOutput[],
+    input: Input,
+    t0: number,
+    attempt: number,
+    appendStart: number,
+    appending: TraceSpan | undefined,
+    trace: TraceSpan | undefined,
+  ): Maybe<Output[]> {
+    Tracing.end(appending);
+    this.observe('append_output', appendStart);
+    if (logged.some((e) => e.skipped)) return this.refused(r, outputs, logged, input, t0, attempt, trace);
+    return this.deliver(r, outputs, logged, input, t0, trace);
+  }
+
+  private notLogged(input: Input, appending: TraceSpan | undefined, err: unknown): Output[] {
+    Tracing.end(appending, err);
+    this.p.log.error({ err, cause: input.logged.messageId }, 'could not log outputs; not published');
+    return [];
   }
 
   /**
