@@ -153,8 +153,14 @@ export class Tracing {
     input: { event: { kind: string }; logged: { position: number } },
     run: () => T | Promise<T>,
   ): { result: T | Promise<T>; span?: TraceSpan } {
-    const attributes = () => ({ 'storeflow.kind': input.event.kind, 'storeflow.position': input.logged.position });
-    return Tracing.within(tracing, parent, `step ${role ?? 'processor'}`, attributes, run);
+    // an unnamed argument, not a named closure: the loader names each named closure it makes (tsx's keepNames)
+    return Tracing.within(
+      tracing,
+      parent,
+      `step ${role ?? 'processor'}`,
+      () => ({ 'storeflow.kind': input.event.kind, 'storeflow.position': input.logged.position }),
+      run,
+    );
   }
 
   /**
