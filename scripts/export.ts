@@ -12,6 +12,8 @@ import { settledHead } from '../adapters/edges/postgres-log-settled.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { toExported, type ExportedEvent } from '../actors/kernel/event-log.ts';
 import { isPartial, isSelectedInput, partialExport } from '../adapters/process/partial-export.ts';
+import { archivedInForce, archivedMark } from '../adapters/edges/postgres-log-archived.ts';
+import { archivedNotice } from '../actors/kernel/archived.ts';
 import { cli } from './cli.ts';
 
 const { values, positionals, fail, int } = cli({
@@ -46,7 +48,13 @@ const { count, inputs, beyond } = await withScriptDatabase(config, log, async ({
   // read no further than the log is final: an event in a transaction still open below it would be missed for good
   const settled = await settledHead(db);
   if (from > settled) return { count: 0, inputs: 0, beyond: settled };
+  // positions below the last archive's cut are in its files: said, and the records in force there lead the export
+  const notice = archivedNotice(await archivedMark(db), from);
+  if (notice) process.stderr.write(`export: ${notice}\n`);
+  const inForce = await archivedInForce(db);
   async function* read(fromPosition: number, toPosition: number): AsyncIterable<ExportedEvent[]> {
+    const before = inForce.filter((e) => e.position >= fromPosition && e.position <= toPosition);
+    if (before.length) yield before;
     for await (const page of eventLog.pages({ fromPosition, toPosition: Math.min(toPosition, settled) })) yield page.map(toExported);
   }
   const settings = {

@@ -23,6 +23,8 @@ import { inProcessScorer } from '../adapters/edges/scorers.ts';
 import { replay, type ExportedEvent, type ReplayReport } from '../adapters/engine/replay.ts';
 import { storeFromCsv, whyDiverged } from '../adapters/process/replay-why.ts';
 import { isPartial, partialExport } from '../adapters/process/partial-export.ts';
+import { archivedInForce, archivedMark } from '../adapters/edges/postgres-log-archived.ts';
+import { archivedNotice } from '../actors/kernel/archived.ts';
 import { DEFAULT_MODEL_FILE } from '../actors/recommender/coupon-scorer.ts';
 import { cli } from './cli.ts';
 
@@ -102,7 +104,13 @@ try {
         nothing = `--from ${fromPosition} is beyond the log's head (position ${head})`;
         return undefined;
       }
+      // positions below the last archive's cut are in its files: said, and the records in force there lead the replay
+      const notice = archivedNotice(await archivedMark(db), fromPosition);
+      if (notice) process.stderr.write(`replay: ${notice}\n`);
+      const inForce = await archivedInForce(db);
       async function* read(from: number, to: number): AsyncIterable<ExportedEvent[]> {
+        const before = inForce.filter((e) => e.position >= from && e.position <= to);
+        if (before.length) yield before;
         for await (const page of eventLog.pages({ fromPosition: from, toPosition: to })) yield page.map(toExported);
       }
       async function* records(pages: AsyncIterable<ExportedEvent[]>): AsyncIterable<ExportedEvent> {

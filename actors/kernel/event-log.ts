@@ -5,6 +5,7 @@
  * holds both to the same contract. A role's or reader's own queries (open visits, a stream page, …) are functions over
  * this port in the role's folder; a log may offer a faster version of each in `queries` (PostgreSQL: its SQL).
  */
+import type { ArchivedMark } from './archived.ts';
 
 export interface NewEvent {
   streamId: string;
@@ -144,6 +145,8 @@ export interface EventLog {
   close(): Promise<void>;
   /** Faster versions of the queries over this port, where the log has them; each query falls back to reading the port. */
   readonly queries?: Partial<LogQueries>;
+  /** What was archived out of this log (undefined: nothing, or a log that never archives): actors/kernel/archived.ts. */
+  archived?(): Promise<ArchivedMark | undefined>;
 }
 
 /**

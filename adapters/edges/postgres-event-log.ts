@@ -20,6 +20,8 @@ import * as reads from './postgres-log-reads.ts';
 import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
 import type { Logger } from '../process/logger.ts';
 import { must } from '../../actors/kernel/must.ts';
+import { archivedStreamNotice, type ArchivedMark } from '../../actors/kernel/archived.ts';
+import { archivedMark, archivedStream } from './postgres-log-archived.ts';
 
 /** An append waiting for its group commit. */
 type Pending = { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void };
@@ -257,7 +259,24 @@ export class PostgresEventLog implements EventLog {
 
   /** A stream read on the hot path (a session rebuilt from the log): waits out a database outage as appends do. */
   async readStream(streamId: string, afterVersion = 0): Promise<LoggedEvent[]> {
-    return this.retrying(() => reads.readStream(this.db, streamId, afterVersion));
+    const events = await this.retrying(() => reads.readStream(this.db, streamId, afterVersion));
+    // versions missing at the start: archived (npm run archive), said once per stream, never handed over silently
+    if ((events[0]?.version ?? 0) !== afterVersion + 1 && !this.told.has(streamId)) {
+      const notice = archivedStreamNotice(streamId, afterVersion, await this.retrying(() => archivedStream(this.db, streamId)));
+      if (notice) {
+        if (this.told.size >= 10_000) this.told.clear();
+        this.told.add(streamId);
+        this.opts.log.warn(`event log: ${notice}`);
+      }
+    }
+    return events;
+  }
+
+  /** The streams whose archived versions a read was told of. */
+  private told = new Set<string>();
+
+  archived(): Promise<ArchivedMark | undefined> {
+    return archivedMark(this.db);
   }
 
   /** `query` again after a backoff while the database is away (not for an error about the query itself, nor once closing). */

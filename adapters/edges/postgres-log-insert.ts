@@ -28,8 +28,11 @@ export function insertRows(db: Queryable, events: NewEvent[], expected: (e: NewE
                                AS (s text, t text, d jsonb, m jsonb, i text, x int))
         WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, n)
     ), heads AS (
-      -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table
-      SELECT s.stream_id, coalesce((SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS v
+      -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table; a stream
+      -- with every event archived goes on from its archived version (coalesce evaluates the second probe only then)
+      SELECT s.stream_id,
+             coalesce((SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id),
+                      (SELECT a.version FROM archived_streams a WHERE a.stream_id = s.stream_id), 0) AS v
       FROM (SELECT DISTINCT stream_id FROM input) s
     ), firsts AS (
       -- an id twice in one batch: its first only (a window, not a correlated scan of the batch)
