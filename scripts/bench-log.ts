@@ -10,7 +10,9 @@
  * - Delay: 3 writers at a fixed rate each, a share of their group commits lost to a unique-key race first (one
  *   statement that takes positions and fails), and a reader: each event's delay from its append resolving to the
  *   reader handing it on, and whether every committed event came once, in position order.
- *   npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--json]
+ * - Growth (scripts/bench-log-growth.ts, docs/archive.md): appends and reads on an empty table against one filled with
+ *   --fill events by SQL, and --archive events archived.
+ *   npm run bench:log -- [--part readers|growth] [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--fill N] [--archive N] [--json]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,11 +27,18 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/edges/
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { PostgresLogTail } from '../adapters/edges/postgres-log-tail.ts';
 import type { LoggedEvent, NewEvent } from '../actors/kernel/event-log.ts';
+import { growthBench } from './bench-log-growth.ts';
 
-const { values, int, num } = cli({
-  usage: 'npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--json]',
-  summary: 'The event log read in commit order: what it costs appends and how far the tail runs behind a commit, against a reader that passes holes at once.',
+const { values, int, num, fail } = cli({
+  usage:
+    'npm run bench:log -- [--part readers|growth] [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--fill N] [--archive N] [--json]',
+  summary:
+    'The event log read in commit order: what it costs appends and how far the tail runs behind a commit, against a reader that passes holes at once. ' +
+    'And the table growing: appends and reads with --fill events in the table against an empty one, and an archive of --archive events.',
   options: {
+    part: { type: 'string', arg: 'PART', help: 'only the readers part or only the growth part (default: both)' },
+    fill: { type: 'string', arg: 'N', help: 'events filled by SQL for the growth part (default 10,000,000)' },
+    archive: { type: 'string', arg: 'N', help: 'events archived in the growth part (default 1,000,000)' },
     rounds: { type: 'string', arg: 'N', help: 'append rounds per setting, the settings alternating; medians (default 3)' },
     seconds: { type: 'string', arg: 'S', help: 'length of one append round (default 2)' },
     'tail-seconds': { type: 'string', arg: 'S', help: 'length of each delay run (default 5)' },
@@ -43,7 +52,12 @@ const ROUNDS = int('rounds', 3, { min: 1 }),
   SECONDS = num('seconds', 2, { min: 0.2 }),
   TAIL_SECONDS = num('tail-seconds', 5, { min: 0.5 }),
   RATE = num('rate', 1000, { min: 10 }),
-  ROLLBACK = num('rollback', 0.1, { min: 0, max: 1 });
+  ROLLBACK = num('rollback', 0.1, { min: 0, max: 1 }),
+  FILL = int('fill', 10_000_000, { min: 10_000 }),
+  ARCHIVE = int('archive', 1_000_000, { min: 1000 });
+const PART = values.part ?? 'all';
+if (!['readers', 'growth', 'all'].includes(PART)) fail(`--part ${PART}: readers or growth`);
+if (ARCHIVE > FILL) fail(`--archive ${ARCHIVE} is more than --fill ${FILL}`);
 const WRITERS = 3;
 const IN_FLIGHT = 100; // appends each writer keeps waiting in the append-rate runs: what a busy replica's group commit holds
 
@@ -268,7 +282,9 @@ async function delayRun(name: string, reader: ReaderKind): Promise<DelayRun> {
 }
 
 const rows: BenchRow[] = [];
-try {
+
+/** Appends and the tail's delay, read in commit order against the baseline reader. */
+async function readersBench() {
   const SETTINGS = [
     { name: 'baseline', what: 'the baseline reader', reader: baselineReader, lock: false },
     { name: 'ordered', what: 'the commit-ordered tail', reader: orderedReader, lock: false },
@@ -326,10 +342,28 @@ try {
       `the baseline reader missed ${fmt(runs.baseline.committed - runs.baseline.delivered)}; a group commit took ${runs.ordered.commitMs.toFixed(0)} ms`,
   });
   if (!runs.ordered.exact) process.exitCode = 1;
+}
+
+try {
+  if (PART !== 'growth') await readersBench();
+  if (PART !== 'readers')
+    rows.push(
+      ...(await growthBench({
+        log: async (name, poolSize) => {
+          await freshLog(name);
+          return connect(name, poolSize);
+        },
+        fill: FILL,
+        archived: ARCHIVE,
+        rounds: ROUNDS,
+        seconds: SECONDS,
+        logger: log,
+      })),
+    );
   if (values.json)
     printBenchJson({
       bench: 'log',
-      setting: `appends ${ROUNDS} × ${SECONDS} s per setting, delay ${TAIL_SECONDS} s per reader, PostgreSQL ${pgHome ? 'embedded' : 'external'}`,
+      setting: `appends ${ROUNDS} × ${SECONDS} s per setting, delay ${TAIL_SECONDS} s per reader, growth ${FILL} events filled, ${ARCHIVE} archived, PostgreSQL ${pgHome ? 'embedded' : 'external'}`,
       rows,
     });
 } finally {
