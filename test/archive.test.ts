@@ -13,7 +13,9 @@ import { gunzipSync } from 'node:zlib';
 import { connectDatabase, migrate, sql, type Database } from '../adapters/edges/database.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import type { ExportedEvent } from '../actors/kernel/event-log.ts';
-import { DATABASE_URL, captureLogger, dropSchema, testEnv, uniqueName } from './helpers.ts';
+import WebSocket from 'ws';
+import type { GatewayHandle } from '../adapters/gateway/index.ts';
+import { DATABASE_URL, captureLogger, dropSchema, startTestApp, testEnv, uniqueName, waitFor } from './helpers.ts';
 
 const DIR = 'test/fixtures/replay';
 const FIXTURE = `${DIR}/busy-hour.ndjson.gz`;
@@ -170,6 +172,34 @@ test('reads of archived positions say so and name the file; appends after an arc
     [`event log: ${stream}: versions 1 to ${lastVersion} are archived (the last in ${file}): the log holds version ${lastVersion + 1} on`],
   );
   await eventLog.close();
+
+  // the gateway's replay from an archived ordinal: a message that says so first, then what the log holds
+  const app = await startTestApp({ ROLES: 'gateway', DATABASE_SCHEMA: schema });
+  try {
+    const gw = app.roles.get('gateway') as GatewayHandle;
+    const created = await fetch(`http://127.0.0.1:${gw.apiPort}/event-stream/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ routing_key: '#' }),
+    });
+    const { location } = (await created.json()) as { location: string };
+    const ws = new WebSocket(`${location}?stream_from_ordinal=5`);
+    const messages: { ess_ordinal: number; message_type: string; message_body: unknown }[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
+    await waitFor(() => messages.length >= 3, 10_000, 'the notice and the two events the log holds');
+    ws.close();
+    assert.equal(
+      messages.map((m) => [m.ess_ordinal, m.message_type]),
+      [
+        [before - 1, 'archived'],
+        [e1.position, 'entry'],
+        [e2.position, 'exit'],
+      ],
+    );
+    assert.equal(messages[0].message_body, { archived_before: before, files: [file], notice: notice.replace('positions 1 ', 'positions 5 ') });
+  } finally {
+    await app.stop();
+  }
 });
 
 test.run();

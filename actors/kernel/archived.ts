@@ -15,6 +15,8 @@ export interface ArchivedMark {
   before: number;
   /** Oldest first. */
   files: ArchiveFile[];
+  /** What the last archive was asked for: history recorded before this time (epoch ms). */
+  beforeMs: number;
 }
 
 /** The file that holds `position` (the first archive whose cut is above it). */
@@ -30,6 +32,16 @@ export function archivedNotice(mark: ArchivedMark | undefined, position: number)
     `positions ${position} to ${mark.before - 1} are archived (${files.join(', ')}): the log holds position ${mark.before} on, ` +
     'and the events of visits still open when they were archived'
   );
+}
+
+/**
+ * What a replay from a position (`ordinal`) or a time (`ms`) is told when it asks for archived history (undefined: the
+ * log holds it): the notice, and the position the archived history ends at.
+ */
+export function archivedStart(mark: ArchivedMark | undefined, start: { position: number } | { ms: number }): string | undefined {
+  if (!mark) return undefined;
+  if ('position' in start) return archivedNotice(mark, Math.max(1, start.position));
+  return start.ms < mark.beforeMs ? archivedNotice(mark, 1) : undefined;
 }
 
 /** A stream's archived versions: up to `version`, the last in `file`. */

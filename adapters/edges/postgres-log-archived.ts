@@ -5,10 +5,12 @@ import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
 
 /** Undefined when nothing was ever archived. */
 export async function archivedMark(db: Queryable): Promise<ArchivedMark | undefined> {
-  const rows = await db.query(sql`SELECT before_position, file FROM event_archives ORDER BY id`);
+  const rows = await db.query(
+    sql`SELECT before_position, file, (extract(epoch FROM closed_before) * 1000)::float8 AS before_ms FROM event_archives ORDER BY id`,
+  );
   if (rows.length === 0) return undefined;
   const files = rows.map((r) => ({ before: Number(r.before_position), file: r.file as string }));
-  return { before: Math.max(...files.map((f) => f.before)), files };
+  return { before: Math.max(...files.map((f) => f.before)), files, beforeMs: Number(rows[rows.length - 1].before_ms) };
 }
 
 export async function archivedStream(db: Queryable, streamId: string): Promise<ArchivedStream | undefined> {

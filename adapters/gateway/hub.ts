@@ -15,6 +15,7 @@ import { must } from '../../actors/kernel/must.ts';
 import type { StreamRecord } from './records.ts';
 import { streamPage } from './stream-page.ts';
 import { firstPositionSince } from './log-position.ts';
+import { archivedStart } from '../../actors/kernel/archived.ts';
 import { CLOSE, Client, type Group, type Outgoing } from './client.ts';
 
 export interface HubOptions {
@@ -226,6 +227,18 @@ export class StreamHub {
     const fromTime = start.from === 'time' ? start.ms : undefined;
     // from a time: the first event recorded at or after it (recorded_at is indexed)
     let cursor = start.from === 'ordinal' ? start.position : fromTime !== undefined ? await firstPositionSince(eventLog, fromTime) : 0;
+    // archived history asked for: said first, in a message of its own, then what the log holds
+    const mark = start.from === 'live' ? undefined : await eventLog.archived?.();
+    const notice = mark && archivedStart(mark, start.from === 'ordinal' ? { position: start.position } : { ms: fromTime ?? 0 });
+    if (mark && notice) {
+      const body = JSON.stringify({ archived_before: mark.before, files: mark.files.map((f) => f.file), notice });
+      c.send({
+        position: mark.before - 1,
+        payload: Buffer.from(
+          streamMessage({ position: mark.before - 1, recordedAt: Date.now(), type: 'archived', streamId: 'archive', version: 0, dataJson: body, metadataJson: '{}' }),
+        ),
+      });
+    }
     // a replay capped at the tail's delivered position goes live only once the tail has delivered what the log held
     // when the client came: what the tail delivers after that comes live, so a burst behind it is replayed (paced)
     const live = this.o.live;
