@@ -22,12 +22,13 @@ import pg from 'pg';
 import { cli } from './cli.ts';
 import { JSON_OPTION, printBenchJson, type BenchRow } from './bench-report.ts';
 import { createLogger } from '../adapters/process/logger.ts';
-import { connectDatabase, migrate, sql, type ConnectionPool, type Database } from '../adapters/edges/database.ts';
+import { connectDatabase, migrate, sql, type Database } from '../adapters/edges/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/edges/embedded-postgres.ts';
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { PostgresLogTail } from '../adapters/edges/postgres-log-tail.ts';
 import type { LoggedEvent, NewEvent } from '../actors/kernel/event-log.ts';
 import { growthBench } from './bench-log-growth.ts';
+import { LosingWriter } from './bench-log-writer.ts';
 
 const { values, int, num, fail } = cli({
   usage:
@@ -79,32 +80,6 @@ const focus = (writer: number): NewEvent => {
     messageId: `w${writer}-${k}`,
   };
 };
-
-/** A writer whose group commits, a `share` of the time, first lose a race: one INSERT that takes positions, then fails. */
-class LosingWriter extends PostgresEventLog {
-  lost = 0;
-  constructor(
-    private pool: ConnectionPool,
-    private share: number,
-  ) {
-    super(pool, { log });
-  }
-  protected override async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
-    if (Math.random() < this.share) {
-      const race = `race-${randomBytes(6).toString('hex')}`;
-      // as many rows as the batch, then one more on the first row's (stream, version): a unique violation
-      await this.pool
-        .query(sql`INSERT INTO events (stream_id, version, type, data)
-          SELECT ${race} || g, 1, 'focus', '{}'::jsonb FROM generate_series(1, ${events.length}) g UNION ALL SELECT ${race} || 1, 1, 'focus', '{}'::jsonb`)
-        .then(
-          () => Promise.reject(new Error('the race was not lost')),
-          () => {},
-        );
-      this.lost++;
-    }
-    return super.insert(events);
-  }
-}
 
 interface Reader {
   stop(): Promise<void>;
@@ -235,7 +210,7 @@ async function delayRun(name: string, reader: ReaderKind): Promise<DelayRun> {
       order.push(e.position);
     }
   });
-  const writers = dbs.slice(0, WRITERS).map((d) => new LosingWriter(d.db, ROLLBACK));
+  const writers = dbs.slice(0, WRITERS).map((d) => new LosingWriter(d.db, ROLLBACK, log));
   const resolved = new Map<number, number>();
   try {
     const t0 = performance.now();
@@ -346,20 +321,8 @@ async function readersBench() {
 
 try {
   if (PART !== 'growth') await readersBench();
-  if (PART !== 'readers')
-    rows.push(
-      ...(await growthBench({
-        log: async (name, poolSize) => {
-          await freshLog(name);
-          return connect(name, poolSize);
-        },
-        fill: FILL,
-        archived: ARCHIVE,
-        rounds: ROUNDS,
-        seconds: SECONDS,
-        logger: log,
-      })),
-    );
+  const growth = { fill: FILL, archived: ARCHIVE, rounds: ROUNDS, seconds: SECONDS, logger: log };
+  if (PART !== 'readers') rows.push(...(await growthBench({ ...growth, log: (name, size) => freshLog(name).then(() => connect(name, size)) })));
   if (values.json)
     printBenchJson({
       bench: 'log',
