@@ -235,7 +235,15 @@ export class StreamHub {
       c.send({
         position: mark.before - 1,
         payload: Buffer.from(
-          streamMessage({ position: mark.before - 1, recordedAt: Date.now(), type: 'archived', streamId: 'archive', version: 0, dataJson: body, metadataJson: '{}' }),
+          streamMessage({
+            position: mark.before - 1,
+            recordedAt: Date.now(),
+            type: 'archived',
+            streamId: 'archive',
+            version: 0,
+            dataJson: body,
+            metadataJson: '{}',
+          }),
         ),
       });
     }
