@@ -51,6 +51,8 @@ async function fill(d: Database, n: number, STREAMS: number, logger: Logger) {
     logger.warn({ rows: to + 1, s: Math.round((performance.now() - t0) / 1000) }, 'bench:log growth: filling');
   }
   await d.db.query(sql`VACUUM ANALYZE events`);
+  // the fill's dirty pages written now, not by a checkpoint during the measured rounds (needs a superuser: else skipped)
+  await d.db.query(sql`CHECKPOINT`).catch(() => {});
   return (performance.now() - t0) / 1000;
 }
 
@@ -109,6 +111,13 @@ async function reads(d: Database, logger: Logger, n = 60): Promise<{ tail: numbe
   return { tail: median(tail), range: median(range) };
 }
 
+/** The server's side of a read: its plan's first line, buffers and execution time (EXPLAIN ANALYZE). */
+async function explain(d: Database, query: ReturnType<typeof sql>): Promise<string> {
+  const plan = (await d.db.query(sql`EXPLAIN (ANALYZE, BUFFERS) ${query}`)).map((r) => String(r['QUERY PLAN']));
+  const buffers = plan.find((l) => l.includes('Buffers:'))?.trim() ?? '';
+  return `${plan[0].replace(/\s+\(cost=.*$/, '').trim()}; ${buffers}; ${plan.find((l) => l.startsWith('Execution Time'))}`;
+}
+
 async function sizes(d: Database): Promise<string> {
   const rows = await d.db.query(sql`
     SELECT c.relname, pg_size_pretty(pg_relation_size(c.oid)) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -141,6 +150,14 @@ export async function growthBench(o: GrowthOptions): Promise<BenchRow[]> {
             `stream tail ${x.tail.toFixed(2)} ms, range of 1,000 ${x.range.toFixed(2)} ms`,
         );
       }
+    for (const [which, d] of [
+      ['empty', empty],
+      ['full', full],
+    ] as const) {
+      const tailPlan = await explain(d, sql`SELECT * FROM events WHERE stream_id = 'probe' AND version > ${PROBE_EVENTS - 20} ORDER BY version`);
+      const headPlan = await explain(d, sql`SELECT max(version) FROM events WHERE stream_id = 'customer-7'`);
+      console.log(`  ${which}: a stream's tail: ${tailPlan}\n  ${which}: a stream's head (each append): ${headPlan}`);
+    }
     const m = (x: Record<'empty' | 'full', number[]>) => ({ empty: median(x.empty), full: median(x.full) });
     const [a, t, g] = [m(rate), m(tail), m(range)];
     const line = (what: string, v: { empty: number; full: number }, unit: string, digits: number, target: (ratio: number) => boolean, targetText: string) => {
@@ -170,7 +187,8 @@ export async function growthBench(o: GrowthOptions): Promise<BenchRow[]> {
     const seconds = result.ms / 1000;
     const bytes = result.file ? statSync(result.file).size : 0;
     console.log(
-      `archive: ${fmt(result.events)} events in ${seconds.toFixed(1)} s (target < 30 s), ${fmt(result.kept)} kept (open visits), file ${(bytes / 1e6).toFixed(0)} MB; after it: ${await sizes(full)}`,
+      `archive: ${fmt(result.events)} events in ${seconds.toFixed(1)} s (target < 30 s), ${fmt(result.kept)} kept (open visits), file ${(bytes / 1e6).toFixed(0)} MB; ` +
+        `plan ${((result.phases?.plan ?? 0) / 1000).toFixed(1)} s, file ${((result.phases?.file ?? 0) / 1000).toFixed(1)} s, rows removed ${((result.phases?.remove ?? 0) / 1000).toFixed(1)} s; after it: ${await sizes(full)}`,
     );
     rows.push({
       figure: `log growth: archive ${fmt(result.events)} events (file written, rows removed) from a table of ${fmt(o.fill)}`,

@@ -19,7 +19,8 @@ import { createGzip } from 'node:zlib';
 import { sql, type ConnectionPool, type Queryable } from '@databases/pg';
 import { toExported, type ExportedEvent, type LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
-import { COLUMNS, toLogged, type EventRow } from './postgres-log-reads.ts';
+import { toLogged, type EventRow } from './postgres-log-reads.ts';
+import { sameJson } from '../engine/comparing-log.ts';
 import { settledHead } from './postgres-log-settled.ts';
 
 export interface ArchiveOptions {
@@ -51,6 +52,8 @@ export interface ArchiveResult {
   kept: number;
   held: HeldVisit[];
   ms: number;
+  /** Where the time went (ms): finding the cut and the open visits, writing the file, removing the rows. */
+  phases?: { plan: number; file: number; remove: number };
 }
 
 const STARTS = new Set(['recommender_started', 'detector_started']);
@@ -68,6 +71,7 @@ export async function archive(db: ConnectionPool, o: ArchiveOptions): Promise<Ar
       const nothing = { before, from, events: 0, kept: 0, held: [], ms: 0 };
       if (first?.p == null || before <= from) return { ...nothing, ms: performance.now() - t0 };
       const held = await heldVisits(c, before, o.idleTimeoutS);
+      const planned = performance.now();
       const keptFrom = new Map(held.map((h) => [h.streamId, h.from]));
       const firstKept = held.length ? Math.min(...held.map((h) => h.from)) : before;
       const keeps = (e: { streamId: string; position: number }) =>
@@ -85,6 +89,7 @@ export async function archive(db: ConnectionPool, o: ArchiveOptions): Promise<Ar
         keeps,
         pageSize: o.pageSize ?? 20_000,
       });
+      const filed = performance.now();
       if (written.archived === 0) {
         await rm(file, { force: true });
         return { ...nothing, kept: written.kept, held, ms: performance.now() - t0 };
@@ -112,7 +117,9 @@ export async function archive(db: ConnectionPool, o: ArchiveOptions): Promise<Ar
           if (Number(r.n) !== written.archived) throw new Error(`archive: ${written.archived} events written but ${r.n} to remove; nothing removed`);
           return Number(r.n);
         });
-        return { file, before, from, events: removed, kept: written.kept, held, ms: performance.now() - t0 };
+        const end = performance.now();
+        const phases = { plan: planned - t0, file: filed - planned, remove: end - filed };
+        return { file, before, from, events: removed, kept: written.kept, held, ms: end - t0, phases };
       } catch (err) {
         await rm(file, { force: true });
         throw err;
@@ -185,18 +192,42 @@ interface FilePlan {
   inForce: ExportedEvent[];
   before: number;
   firstKept: number;
-  keeps: (e: LoggedEvent) => boolean;
+  keeps: (e: { streamId: string; position: number }) => boolean;
   pageSize: number;
 }
+
+/** An events row with its data and metadata as the JSON text PostgreSQL holds (never parsed, unless checked). */
+interface TextRow {
+  position: number | string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: string;
+  metadata: string;
+  message_id: string | null;
+  recorded_at: number;
+}
+
+const TEXT_COLUMNS = sql`position, stream_id, version, type, data::text AS data, metadata::text AS metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
+
+/** A row as a logged event (its JSON parsed). */
+const parsed = (r: TextRow): LoggedEvent => toLogged({ ...r, data: JSON.parse(r.data), metadata: JSON.parse(r.metadata) } as EventRow);
+
+/** The row's NDJSON line as the export writes it, put together from the JSON text PostgreSQL holds: no parse, no stringify. */
+const fastLine = (r: TextRow) =>
+  `{"position":${Number(r.position)},"stream_id":${JSON.stringify(r.stream_id)},"version":${r.version},"type":${JSON.stringify(r.type)},"data":${r.data},"metadata":${r.metadata},"message_id":${r.message_id === null ? 'null' : JSON.stringify(r.message_id)},"recorded_at":"${new Date(Math.floor(r.recorded_at)).toISOString()}"}`;
 
 /**
  * The file: a header, the records in force, then every event below the cut in position order (a held visit's as
  * context), gzip-compressed, written under a temporary name, flushed to disk and renamed. Returns how many events it
  * archived and kept, and the records in force at the first kept event (where the table will begin): the next file's.
+ * Lines are put together from the rows' JSON text (a million events: about a third of the time toExported and
+ * JSON.stringify take) as long as the first row's line reads back as toExported writes it; otherwise (the export
+ * format changed) every line is toExported's.
  */
 async function writeFile(db: Queryable, file: string, p: FilePlan): Promise<{ archived: number; kept: number; inForceNext: ExportedEvent[] }> {
   const partial = `${file}.partial`;
-  const gzip = createGzip({ level: 3 });
+  const gzip = createGzip({ level: 1 });
   const out = createWriteStream(partial);
   gzip.pipe(out);
   const closed = once(out, 'close');
@@ -208,33 +239,36 @@ async function writeFile(db: Queryable, file: string, p: FilePlan): Promise<{ ar
   let inForceNext: ExportedEvent[] | undefined;
   let archived = 0;
   let kept = 0;
+  let fast: boolean | undefined;
+  const page = (from: number): Promise<TextRow[]> =>
+    db.query(sql`SELECT ${TEXT_COLUMNS} FROM events WHERE position >= ${from} AND position < ${p.before} ORDER BY position LIMIT ${p.pageSize}`);
   try {
     await write(
       `${JSON.stringify({ position: 0, stream_id: 'export', version: 0, type: 'archive', data: p.header, metadata: { source: 'export' }, message_id: null, recorded_at: new Date().toISOString() })}\n`,
     );
     if (p.inForce.length) await write(p.inForce.map((e) => `${JSON.stringify(e)}\n`).join(''));
-    for (let next = 0; ; ) {
-      const rows: EventRow[] = await db.query(
-        sql`SELECT ${COLUMNS} FROM events WHERE position >= ${next} AND position < ${p.before} ORDER BY position LIMIT ${p.pageSize}`,
-      );
-      if (rows.length === 0) break;
+    for (let next: Promise<TextRow[]> | undefined = page(0); next; ) {
+      const rows: TextRow[] = await next;
+      // the next page is read while this one is written
+      next = rows.length === p.pageSize ? page(Number(rows[rows.length - 1].position) + 1) : undefined;
       let chunk = '';
       for (const row of rows) {
-        const e = toLogged(row);
-        if (inForceNext === undefined && e.position >= p.firstKept) inForceNext = [...inForce.values()];
-        const x = toExported(e);
-        if (e.streamId === 'process' && (STARTS.has(e.type) || e.type === 'catalogue_loaded')) {
-          if (e.type === 'recommender_started') inForce.delete('catalogue_loaded');
-          inForce.set(e.type, x);
+        const position = Number(row.position);
+        if (inForceNext === undefined && position >= p.firstKept) inForceNext = [...inForce.values()];
+        fast ??= sameJson(JSON.parse(fastLine(row)), toExported(parsed(row)));
+        let line = fast ? fastLine(row) : JSON.stringify(toExported(parsed(row)));
+        if (row.stream_id === 'process' && (STARTS.has(row.type) || row.type === 'catalogue_loaded')) {
+          if (row.type === 'recommender_started') inForce.delete('catalogue_loaded');
+          inForce.set(row.type, toExported(parsed(row)));
         }
-        const keep = p.keeps(e);
-        if (keep) kept++;
-        else archived++;
-        // a held visit's events: replayed for the clocks and the sessions, compared when they are archived at last
-        chunk += `${JSON.stringify(keep && e.streamId !== 'process' ? { ...x, context: true } : x)}\n`;
+        if (p.keeps({ streamId: row.stream_id, position })) {
+          kept++;
+          // a held visit's events: replayed for the clocks and the sessions, compared when they are archived at last
+          if (row.stream_id !== 'process') line = `${line.slice(0, -1)},"context":true}`;
+        } else archived++;
+        chunk += `${line}\n`;
       }
       await write(chunk);
-      next = Number(rows[rows.length - 1].position) + 1;
     }
     gzip.end();
     await closed;

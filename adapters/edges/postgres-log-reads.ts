@@ -10,7 +10,7 @@ import { RECOVERY_MARGIN_S } from '../recommender/open-visits.ts';
 import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
 
 /** A logged event's columns, `recorded_at` in ms. */
-export const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
+const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
 
 /** An events row as the reads here select it (COLUMNS). */
 export interface EventRow {
