@@ -63,9 +63,11 @@ async function probe(d: Database, logger: Logger) {
   await log.close();
 }
 
-/** Events/s one writer appends for `seconds`, 100 appends waiting. */
-async function appendRate(d: Database, seconds: number, logger: Logger, round: number): Promise<number> {
+/** Events/s one writer appends for `seconds`, 100 appends waiting, and the WAL it wrote per event (bytes). */
+async function appendRate(d: Database, seconds: number, logger: Logger, round: number): Promise<{ rate: number; wal: number }> {
   const log = new PostgresEventLog(d.db, { log: logger });
+  const lsn = async () => String((await d.db.query(sql`SELECT pg_current_wal_lsn()::text AS l`))[0].l);
+  const walFrom = await lsn();
   let k = 0;
   const until = performance.now() + seconds * 1000;
   const t0 = performance.now();
@@ -86,8 +88,9 @@ async function appendRate(d: Database, seconds: number, logger: Logger, round: n
     }),
   );
   const rate = k / ((performance.now() - t0) / 1000);
+  const [{ bytes }] = await d.db.query(sql`SELECT pg_wal_lsn_diff(${await lsn()}::pg_lsn, ${walFrom}::pg_lsn)::float8 AS bytes`);
   await log.close();
-  return rate;
+  return { rate, wal: Number(bytes) / Math.max(1, k) };
 }
 
 /** Median latency (ms) of `n` reads of the probe stream's last 20 events, and of `n` reads of 1,000 events from a position. */
@@ -141,12 +144,13 @@ export async function growthBench(o: GrowthOptions): Promise<BenchRow[]> {
     for (let r = 0; r < o.rounds; r++)
       for (const which of (r % 2 ? ['full', 'empty'] : ['empty', 'full']) as ('empty' | 'full')[]) {
         const d = which === 'empty' ? empty : full;
-        rate[which].push(await appendRate(d, o.seconds, o.logger, r));
+        const appended = await appendRate(d, o.seconds, o.logger, r);
+        rate[which].push(appended.rate);
         const x = await reads(d, o.logger);
         tail[which].push(x.tail);
         range[which].push(x.range);
         console.log(
-          `  round ${r + 1}, ${which === 'empty' ? 'empty table' : `${fmt(o.fill)} events`}: ${fmt(rate[which].at(-1) ?? 0)} appends/s, ` +
+          `  round ${r + 1}, ${which === 'empty' ? 'empty table' : `${fmt(o.fill)} events`}: ${fmt(rate[which].at(-1) ?? 0)} appends/s (${fmt(appended.wal)} bytes of WAL each), ` +
             `stream tail ${x.tail.toFixed(2)} ms, range of 1,000 ${x.range.toFixed(2)} ms`,
         );
       }
