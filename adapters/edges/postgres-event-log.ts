@@ -20,6 +20,7 @@ import * as reads from './postgres-log-reads.ts';
 import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
 import type { Logger } from '../process/logger.ts';
 import { must } from '../../actors/kernel/must.ts';
+import { upcast } from '../../actors/kernel/upcasters.ts';
 
 /** An append waiting for its group commit. */
 type Pending = { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void };
@@ -208,7 +209,8 @@ export class PostgresEventLog implements EventLog {
           streamId: row.stream_id,
           version: row.version,
           type: e.type,
-          data: e.data,
+          // as every read gives it: in the current shape (an older version only from a copy of older records)
+          data: e.schemaVersion === undefined ? e.data : upcast(e.type, e.streamId, e.schemaVersion, e.data),
           metadata: e.metadata ?? {},
           messageId: e.messageId,
           recordedAt: Math.floor(row.recorded_at),
