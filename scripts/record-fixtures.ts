@@ -65,7 +65,7 @@ const malformed: Input[] = [
 ];
 
 /** One run of the pipeline: its inputs, a crash at its end, what is done over HTTP after them (a dashboard's mark). */
-type Part = { inputs: Input[]; crashAfter?: boolean; then?: (app: Storeflow) => Promise<void> };
+type Part = { inputs: Input[]; crashAfter?: boolean; afterwards?: (app: Storeflow) => Promise<void> };
 
 async function record(name: string, parts: Part[], databaseUrl: string) {
   const schema = `fixture_${name.replace(/-/g, '_')}_${process.pid}`;
@@ -91,7 +91,7 @@ async function record(name: string, parts: Part[], databaseUrl: string) {
       app = await startStoreflow(config, log, { port: 0, webDir: false });
       await (app.roles.get('recommender') as RecommenderHandle).reload();
       for (const i of part.inputs) await app.pipeline.ingest(i.kind, i.payload, { source: 'mqtt', topic: app.pipeline.topicFor(i.kind) });
-      await part.then?.(app);
+      await part.afterwards?.(app);
       if (part.crashAfter) {
         // a crash between "append" and "act": the input is in the log, no actor saw it
         const payload = JSON.stringify({ id: '3', ts: TS + 100, dep: 'Women' });
@@ -142,7 +142,7 @@ function everyType(): Part[] {
     const r = await app.http.inject({ method: 'POST', url: '/dashboard/helped', payload: { customer_id: '8' } });
     if (r.statusCode !== 201) throw new Error(`the dashboard's helped mark: ${r.statusCode} ${r.body}`);
   };
-  return [{ inputs: [...walk.slice(0, half), ...own], then: helped }, { inputs: walk.slice(half) }];
+  return [{ inputs: [...walk.slice(0, half), ...own], afterwards: helped }, { inputs: walk.slice(half) }];
 }
 
 /** A fixture's own settings: every-type runs the gateway too (the dashboard's routes) and explores. */

@@ -91,7 +91,12 @@ test('the fixtures cover what they say: rejected inputs, a duplicate, an unknown
 test('every-type holds every type the code logs, each line with the schema version it was written in (docs/event-versions.md)', () => {
   const log = load('every-type');
   const exportOnly = ['partial_export', 'idle_end'];
-  assert.equal([...new Set(log.map((e) => e.type))].sort(), Object.keys(EVENT_VERSIONS).filter((t) => !exportOnly.includes(t)).sort());
+  assert.equal(
+    [...new Set(log.map((e) => e.type))].sort(),
+    Object.keys(EVENT_VERSIONS)
+      .filter((t) => !exportOnly.includes(t))
+      .sort(),
+  );
   assert.equal(
     log.filter((e) => e.schema_version !== EVENT_VERSIONS[e.type]),
     [],
