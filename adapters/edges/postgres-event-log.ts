@@ -154,7 +154,7 @@ export class PostgresEventLog implements EventLog {
     this.opts.log.warn({ events: events.length, from: rows[0].position }, 'event log: an append that seemed to fail had been committed; not written again');
     return rows.map((r, i) => {
       this.wrote(r.streamId, r.version);
-      return { ...r, data: events[i].data, metadata: events[i].metadata ?? {} };
+      return { ...r, data: currentData(events[i]), metadata: events[i].metadata ?? {} };
     });
   }
 
@@ -209,8 +209,7 @@ export class PostgresEventLog implements EventLog {
           streamId: row.stream_id,
           version: row.version,
           type: e.type,
-          // as every read gives it: in the current shape (an older version only from a copy of older records)
-          data: e.schemaVersion === undefined ? e.data : upcast(e.type, e.streamId, e.schemaVersion, e.data),
+          data: currentData(e),
           metadata: e.metadata ?? {},
           messageId: e.messageId,
           recordedAt: Math.floor(row.recorded_at),
@@ -314,6 +313,9 @@ export class PostgresEventLog implements EventLog {
     this.closed = true;
   }
 }
+
+/** An appended event's data as every read gives it: upcast when it was appended in an older version (a copy of older records). */
+const currentData = (e: NewEvent) => (e.schemaVersion === undefined ? e.data : upcast(e.type, e.streamId, e.schemaVersion, e.data));
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 
