@@ -4,7 +4,9 @@
  * exporting its log. Run it when a machine changes behaviour on purpose, then review the diff
  * (`git diff --stat test/fixtures/replay`, and `npm run replay` on the old file shows the first change).
  * `--only NAME` records one fixture with the fixtures' own store and model, leaving the others as they are (the four
- * first ones are also the logs recorded before logs named their model and store data: replay must read them as they are).
+ * first ones are also the logs recorded before logs named their model and store data: replay must read them as they are;
+ * every-type is the log written by the code that first stored schema versions: a later version's readers must replay it
+ * as it is, so a change of an event's shape never re-records it, docs/event-versions.md).
  */
 import { must } from '../actors/kernel/must.ts';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
