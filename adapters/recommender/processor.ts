@@ -6,7 +6,7 @@
  * data it reads differs (the database's catalogue and customers, or a replay's).
  */
 import type { InspectionEvent } from 'xstate';
-import { sessionMachine, type SessionEmitted, type SessionEvent, type SessionPort } from '../../machines/session.ts';
+import { SESSION_CODE_VERSION, sessionMachine, type SessionContext, type SessionEmitted, type SessionEvent, type SessionPort } from '../../machines/session.ts';
 import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
 import type { ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import type { ScoreResult } from '../../actors/recommender/coupon-decision.ts';
@@ -21,6 +21,12 @@ import { visitOf } from '../../actors/recommender/visit.ts';
 import { must } from '../../actors/kernel/must.ts';
 import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
 import { inputOf, SESSION_INPUTS } from '../engine/inputs.ts';
+import { machineVersion } from '../engine/machine-version.ts';
+import type { SnapshotCadence } from '../engine/snapshot-cadence.ts';
+import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
+
+/** The session machine's version, as its snapshots name it (docs/snapshots.md). */
+export const SESSION_MACHINE = machineVersion('session', SESSION_CODE_VERSION);
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -48,6 +54,8 @@ export interface RecommenderProcessorOptions {
    * followed is rebuilt from its stream before it decides, a decision another writer got ahead of is made again from the log.
    * `localFocus`: focus events a detector here logged as outputs are inputs too. */
   shared?: { log: Pick<EventLog, 'readStream'>; localFocus: boolean; onRebuilt?(why: 'unfollowed' | 'conflict' | 'duplicate'): void };
+  /** Sessions are snapshotted at this cadence (none: never; replay takes none). */
+  snapshots?: SnapshotCadence;
 }
 
 interface Routable {
@@ -57,6 +65,8 @@ interface Routable {
 
 export class RecommenderProcessor implements Processor {
   readonly consumes = SESSION_INPUTS;
+  /** The version its sessions' snapshots name. */
+  readonly machine = SESSION_MACHINE;
   readonly host: CustomerHost<typeof sessionMachine, Routable, SessionEmitted>;
   /** Focuses whose decision is still to come (context loading, a remote scorer), by input id. */
   private waiting = new Map<string, (outputs: Output[]) => void>();
@@ -111,8 +121,12 @@ export class RecommenderProcessor implements Processor {
       onLater: (e) => this.later(e),
       onIdleEnd: o.onIdleEnd,
       onCreate: () => o.onCreated?.(),
-      onDone: () => o.onEnded?.(),
+      onDone: (id) => {
+        o.snapshots?.forget(`customer-${id}`);
+        o.onEnded?.();
+      },
       onError: (id, err) => {
+        o.snapshots?.forget(`customer-${id}`);
         o.onEnded?.();
         o.onError?.(id, err);
       },
@@ -182,7 +196,10 @@ export class RecommenderProcessor implements Processor {
         outputs.push(...outs);
       }
     }
-    if (event.kind !== 'focus' || decided) return outputs;
+    if (event.kind !== 'focus' || decided) {
+      if (this.o.snapshots?.due(`customer-${event.id}`)) this.snapshot(event.id, logged.version, inputId, outputs.length);
+      return outputs;
+    }
     // decided later (the context still loading, a remote scorer): the outputs then
     return new Promise((ok) => this.waiting.set(inputId, (later) => ok([...outputs, ...later])));
   }
@@ -232,6 +249,33 @@ export class RecommenderProcessor implements Processor {
     } finally {
       for (const cause of recalledHere) this.recalled.delete(cause);
     }
+  }
+
+  /** The session's state as of the stream's `version`, when it is at rest (ready, no focus waiting): held until its outputs are logged. */
+  private snapshot(customerId: string, version: number, inputId: string, outputs: number) {
+    const actor = this.host.actors.get(customerId);
+    const snap = actor?.getSnapshot();
+    if (!actor || !snap || snap.status !== 'active' || snap.value !== 'ready' || snap.context.pending.length > 0) return;
+    this.o.snapshots?.take(`customer-${customerId}`, version, actor.getPersistedSnapshot(), inputId, outputs);
+  }
+
+  /** `n` outputs of `input` are logged (the engine's onLogged): a snapshot taken after it may be written. */
+  logged(input: Input, n: number): void {
+    this.o.snapshots?.logged(loggedInputId(input.logged), n);
+  }
+
+  /**
+   * The customer's session made from a snapshot of it (recovery): the settings in force replace the snapshot's, and
+   * the session follows the stream up to the snapshot's version.
+   */
+  restore(customerId: string, s: StateSnapshot): void {
+    const state = s.state as { context: SessionContext };
+    const settings = { idleTimeoutS: this.o.settings().idleTimeoutS, scorerAtOnce: this.o.scorer().synchronous === true };
+    const snapshot = { ...state, context: { ...state.context, ...settings } } as unknown as Parameters<typeof this.host.restore>[1];
+    this.host.restore(customerId, snapshot, state.context.lastTs);
+    // the row a new session would have read: the snapshot holds it
+    this.reading.delete(customerId);
+    this.follow(customerId, s.version);
   }
 
   /** A stream entry a session consumes: an entry, focus or exit that came in (or a local detector's focus). */
