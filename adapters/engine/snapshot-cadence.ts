@@ -45,7 +45,10 @@ export class SnapshotCadence {
   take(streamId: string, version: number, state: unknown, inputId: string, outputs: number): void {
     this.counts.set(streamId, 0);
     const snapshot: StateSnapshot = { streamId, machine: this.o.machine.machine, machineVersion: this.o.machine.version, version, state };
-    if (outputs === 0) return this.write(snapshot);
+    if (outputs === 0) {
+      this.write(snapshot);
+      return;
+    }
     if (this.held.size >= HELD_LIMIT) this.held.clear();
     this.held.set(inputId, { snapshot, outputs });
   }
