@@ -22,6 +22,8 @@ const HELD_LIMIT = 10_000;
 
 export class SnapshotCadence {
   readonly machine: MachineVersion;
+  /** Where the snapshots are kept (a rebuild reads them there too). */
+  readonly store: SnapshotStore;
   private counts = new Map<string, number>();
   private held = new Map<string, { snapshot: StateSnapshot; outputs: number }>();
   private queue: StateSnapshot[] = [];
@@ -32,6 +34,7 @@ export class SnapshotCadence {
 
   constructor(private o: SnapshotCadenceOptions) {
     this.machine = o.machine;
+    this.store = o.store;
   }
 
   /** One more input of the stream handled here: whether its actor is due a snapshot (it stays due until one is taken). */

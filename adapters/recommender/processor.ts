@@ -23,6 +23,7 @@ import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
 import { inputOf, SESSION_INPUTS } from '../engine/inputs.ts';
 import { machineVersion } from '../engine/machine-version.ts';
 import type { SnapshotCadence } from '../engine/snapshot-cadence.ts';
+import { restoreFrom } from '../engine/restore.ts';
 import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
 
 /** The session machine's version, as its snapshots name it (docs/snapshots.md). */
@@ -214,10 +215,20 @@ export class RecommenderProcessor implements Processor {
     const shared = must(this.o.shared, 'the shared log');
     const customerId = input.event.id;
     const v = input.logged.version;
-    const stream = await shared.log.readStream(`customer-${customerId}`, Math.max(0, v - 500));
+    // from the newest snapshot of the session before this input, else from 500 versions back (docs/snapshots.md)
+    const from = await restoreFrom(shared.log, this.o.snapshots?.store, `customer-${customerId}`, this.machine, { after: Math.max(0, v - 500), before: v });
+    const stream = from.events;
     shared.onRebuilt?.(why);
     if (this.host.drop(customerId)) this.o.onEnded?.();
     const inputs = stream.filter((e) => this.isInput(e));
+    const before = inputs.filter((e) => e.version < v);
+    const visit = visitOf(before, this.o.settings().idleTimeoutS);
+    // the snapshot's session goes on unless an entry, an exit or a silence as long as the idle timeout began another
+    // visit since (as visitOf reads a visit)
+    const lastTs = (from.snapshot?.state as { context?: SessionContext } | undefined)?.context?.lastTs ?? 0;
+    const first = Number((before[0]?.data as { ts?: number } | undefined)?.ts);
+    const goesOn = visit.length === before.length && before[0]?.type !== 'entry' && !(first - lastTs >= this.o.settings().idleTimeoutS);
+    if (from.snapshot && goesOn) this.restore(customerId, from.snapshot);
     const decisions = stream.filter((e) => (e.type === 'prediction' || e.type === 'no_prediction') && typeof e.metadata.cause === 'string');
     const recalledHere: string[] = [];
     for (const d of decisions) {
@@ -234,11 +245,7 @@ export class RecommenderProcessor implements Processor {
       if (event && !(event.kind === 'focus' && !this.recalled.has(loggedInputId(e)))) await this.apply({ logged: e, event });
     };
     try {
-      for (const e of visitOf(
-        inputs.filter((e) => e.version < v),
-        this.o.settings().idleTimeoutS,
-      ))
-        await quietly(e);
+      for (const e of visit) await quietly(e);
       const head = stream.at(-1)?.version ?? v - 1;
       if (why === 'unfollowed') return await this.apply(input, v - 1);
       // what was decided after this input (by others, or by this process for a later focus) is offered already
