@@ -12,7 +12,7 @@ import { SnapshotCadence } from '../adapters/engine/snapshot-cadence.ts';
 import { machineVersion } from '../adapters/engine/machine-version.ts';
 import { FOCUS_DETECTOR_CODE_VERSION } from '../machines/focus-detector.ts';
 import { centreOf } from '../actors/data/store-plan.ts';
-import { outputRecord } from '../adapters/process/processor-contract.ts';
+import { loggedInputId, outputRecord } from '../adapters/process/processor-contract.ts';
 import { toFlat, type StoreEvent } from '../schemas/events.ts';
 import type { Department } from '../schemas/departments.ts';
 
@@ -32,7 +32,7 @@ async function threeHourWalk(log: InMemoryEventLog, live: DetectorProcessor, cad
     const outs = live.handle({ logged, event: e });
     await log.append(outs.map((o) => outputRecord(o)));
     // what the engine's onLogged says once the outputs are logged
-    live.logged({ logged, event: e }, outs.length);
+    cadence.logged(loggedInputId(logged), outs.length);
   };
   await input({ kind: 'entry', id: '1', ts: TS });
   for (let i = 1; i <= 180; i++) await input({ kind: 'move', id: '1', ts: TS + 60 * i, ...centreOf(DEPS[Math.floor(i / 5) % DEPS.length]) });

@@ -11,8 +11,9 @@ import { CouponCatalogue } from '../actors/recommender/coupon-catalogue.ts';
 import type { EventLog } from '../actors/kernel/event-log.ts';
 import { InMemoryEventLog } from '../actors/kernel/in-memory-event-log.ts';
 import { fromFlat } from '../schemas/events.ts';
-import { RecommenderProcessor, SESSION_MACHINE } from '../adapters/recommender/processor.ts';
-import type { Output } from '../adapters/process/processor-contract.ts';
+import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
+import { SESSION_MACHINE } from '../adapters/recommender/session-snapshot.ts';
+import { loggedInputId, type Output } from '../adapters/process/processor-contract.ts';
 import { appendedTo, Engine } from '../adapters/engine/engine.ts';
 import { SnapshotCadence } from '../adapters/engine/snapshot-cadence.ts';
 import { silentLogger } from '../adapters/process/logger.ts';
@@ -51,7 +52,7 @@ function replica(log: EventLog, snapshots: boolean) {
     },
   });
   const engine = new Engine({ outputs: appendedTo(log), handOffLocally: false, log: silentLogger });
-  engine.register({ processor, name: 'recommender', onLogged: (outs, input) => processor.logged(input, outs.length) });
+  engine.register({ processor, name: 'recommender', onLogged: (outs, input) => cadence?.logged(loggedInputId(input.logged), outs.length) });
   let n = 0;
   return {
     reads,

@@ -8,6 +8,7 @@ import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
 import type { focusDetectorMachine } from '../../machines/focus-detector.ts';
 import { DETECTOR_MACHINE, DetectorProcessor } from './processor.ts';
 import { SnapshotCadence } from '../engine/snapshot-cadence.ts';
+import { loggedInputId } from '../process/processor-contract.ts';
 import { detectorRoutes } from './routes.ts';
 import { recoverWalks } from './recovery.ts';
 
@@ -66,7 +67,8 @@ export const detectorRole: RoleFactory = async (ctx) => {
     processor,
     name: 'detector',
     onLogged: (outputs, input) => {
-      processor.logged(input, outputs.length);
+      // a snapshot taken after the input is written once its outputs are logged
+      snapshots?.logged(loggedInputId(input.logged), outputs.length);
       for (const o of outputs) {
         const e = o.event;
         if (e?.kind === 'focus') m.focus.inc({ department: e.dep });

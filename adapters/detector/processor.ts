@@ -80,12 +80,10 @@ export class DetectorProcessor implements Processor {
       onIdleEnd: o.onIdleEnd,
       onDone: (id) => {
         this.footsteps.forget(id);
-        o.snapshots?.forget(`customer-${id}`);
         o.onEnded?.();
       },
       onError: (id, err) => {
         this.footsteps.forget(id);
-        o.snapshots?.forget(`customer-${id}`);
         o.onEnded?.();
         o.onError?.(id, err);
       },
@@ -115,11 +113,6 @@ export class DetectorProcessor implements Processor {
     const walk = this.footsteps.saved(customerId);
     if (!actor || !walk || actor.getSnapshot().status !== 'active') return;
     this.o.snapshots?.take(`customer-${customerId}`, version, { actor: actor.getPersistedSnapshot(), walk }, inputId, outputs);
-  }
-
-  /** `n` outputs of `input` are logged (the engine's onLogged): a snapshot taken after it may be written. */
-  logged(input: Input, n: number): void {
-    this.o.snapshots?.logged(loggedInputId(input.logged), n);
   }
 
   /** The customer's detector and walk made from a snapshot of them (recovery); the settings in force replace the snapshot's. */

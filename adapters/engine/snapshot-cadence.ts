@@ -19,6 +19,8 @@ export interface SnapshotCadenceOptions {
 
 /** Snapshots waiting for their input's outputs are forgotten past this many (their outputs were refused, or never came). */
 const HELD_LIMIT = 10_000;
+/** Streams counted at most (customers come and go: the counts are forgotten past it). */
+const COUNTED_LIMIT = 500_000;
 
 export class SnapshotCadence {
   readonly machine: MachineVersion;
@@ -39,13 +41,18 @@ export class SnapshotCadence {
 
   /** One more input of the stream handled here: whether its actor is due a snapshot (it stays due until one is taken). */
   due(streamId: string): boolean {
+    if (this.counts.size >= COUNTED_LIMIT) this.counts.clear(); // forgetting only delays a snapshot
     const n = (this.counts.get(streamId) ?? 0) + 1;
     this.counts.set(streamId, n);
     return n >= (this.o.every ?? 32);
   }
 
-  /** The actor's state as of the stream's `version`, taken after input `inputId`; written once its `outputs` outputs are logged. */
+  /**
+   * The actor's state as of the stream's `version`, taken after input `inputId`; written once its `outputs` outputs are
+   * logged. Undefined: the actor is not at rest (or gone), and stays due.
+   */
   take(streamId: string, version: number, state: unknown, inputId: string, outputs: number): void {
+    if (state === undefined) return;
     this.counts.set(streamId, 0);
     const snapshot: StateSnapshot = { streamId, machine: this.o.machine.machine, machineVersion: this.o.machine.version, version, state };
     if (outputs === 0) {
@@ -62,11 +69,6 @@ export class SnapshotCadence {
     if (!h) return;
     this.held.delete(inputId);
     if (n === h.outputs) this.write(h.snapshot);
-  }
-
-  /** The stream's actor ended or is being rebuilt: its count starts again. */
-  forget(streamId: string): void {
-    this.counts.delete(streamId);
   }
 
   private write(s: StateSnapshot) {

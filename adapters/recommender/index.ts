@@ -10,8 +10,10 @@ import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts
 import type { RoleFactory, RoleHandle } from '../process/role.ts';
 import { remoteScorer } from '../edges/remote-scorer.ts';
 import { inProcessScorer } from '../edges/scorers.ts';
-import { RecommenderProcessor, SESSION_MACHINE } from './processor.ts';
+import { RecommenderProcessor } from './processor.ts';
+import { SESSION_MACHINE } from './session-snapshot.ts';
 import { SnapshotCadence } from '../engine/snapshot-cadence.ts';
+import { loggedInputId } from '../process/processor-contract.ts';
 import { recoverSessions } from './recovery.ts';
 import { spentFromLog } from './budget-spent.ts';
 import { recommenderRoutes } from './routes.ts';
@@ -134,7 +136,8 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     processor,
     name: 'recommender',
     onLogged: (outputs, input, ms) => {
-      processor.logged(input, outputs.length);
+      // a snapshot taken after the input is written once its outputs are logged
+      snapshots?.logged(loggedInputId(input.logged), outputs.length);
       for (const o of outputs) {
         if (o.type === 'prediction') {
           m.predictions.inc({ department: (o.data as { coupon: { department: string } }).coupon.department });

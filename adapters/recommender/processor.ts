@@ -6,7 +6,7 @@
  * data it reads differs (the database's catalogue and customers, or a replay's).
  */
 import type { InspectionEvent } from 'xstate';
-import { SESSION_CODE_VERSION, sessionMachine, type SessionContext, type SessionEmitted, type SessionEvent, type SessionPort } from '../../machines/session.ts';
+import { sessionMachine, type SessionEmitted, type SessionEvent, type SessionPort } from '../../machines/session.ts';
 import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
 import type { ScoringSettings } from '../../actors/recommender/score-focus.ts';
 import type { ScoreResult } from '../../actors/recommender/coupon-decision.ts';
@@ -17,17 +17,13 @@ import { fromFlat, type StoreEvent } from '../../schemas/events.ts';
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 import { decisionOutput, decisionResult, publishedAgain, type LoggedPrediction } from './decision-record.ts';
-import { visitOf } from '../../actors/recommender/visit.ts';
 import { must } from '../../actors/kernel/must.ts';
 import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
 import { inputOf, SESSION_INPUTS } from '../engine/inputs.ts';
-import { machineVersion } from '../engine/machine-version.ts';
 import type { SnapshotCadence } from '../engine/snapshot-cadence.ts';
 import { restoreFrom } from '../engine/restore.ts';
 import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
-
-/** The session machine's version, as its snapshots name it (docs/snapshots.md). */
-export const SESSION_MACHINE = machineVersion('session', SESSION_CODE_VERSION);
+import { restingState, SESSION_MACHINE, sessionOf, visitAfter } from './session-snapshot.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -122,12 +118,8 @@ export class RecommenderProcessor implements Processor {
       onLater: (e) => this.later(e),
       onIdleEnd: o.onIdleEnd,
       onCreate: () => o.onCreated?.(),
-      onDone: (id) => {
-        o.snapshots?.forget(`customer-${id}`);
-        o.onEnded?.();
-      },
+      onDone: () => o.onEnded?.(),
       onError: (id, err) => {
-        o.snapshots?.forget(`customer-${id}`);
         o.onEnded?.();
         o.onError?.(id, err);
       },
@@ -198,7 +190,9 @@ export class RecommenderProcessor implements Processor {
       }
     }
     if (event.kind !== 'focus' || decided) {
-      if (this.o.snapshots?.due(`customer-${event.id}`)) this.snapshot(event.id, logged.version, inputId, outputs.length);
+      // every so many inputs, once at rest, held until its outputs are logged (docs/snapshots.md)
+      const stream = `customer-${event.id}`;
+      if (this.o.snapshots?.due(stream)) this.o.snapshots.take(stream, logged.version, restingState(this.host.actors.get(event.id)), inputId, outputs.length);
       return outputs;
     }
     // decided later (the context still loading, a remote scorer): the outputs then
@@ -221,13 +215,7 @@ export class RecommenderProcessor implements Processor {
     shared.onRebuilt?.(why);
     if (this.host.drop(customerId)) this.o.onEnded?.();
     const inputs = stream.filter((e) => this.isInput(e));
-    const before = inputs.filter((e) => e.version < v);
-    const visit = visitOf(before, this.o.settings().idleTimeoutS);
-    // the snapshot's session goes on unless an entry, an exit or a silence as long as the idle timeout began another
-    // visit since (as visitOf reads a visit)
-    const lastTs = (from.snapshot?.state as { context?: SessionContext } | undefined)?.context?.lastTs ?? 0;
-    const first = Number((before[0]?.data as { ts?: number } | undefined)?.ts);
-    const goesOn = visit.length === before.length && before[0]?.type !== 'entry' && !(first - lastTs >= this.o.settings().idleTimeoutS);
+    const { visit, goesOn } = visitAfter(from.snapshot, inputs, v, this.o.settings().idleTimeoutS);
     if (from.snapshot && goesOn) this.restore(customerId, from.snapshot);
     const decisions = stream.filter((e) => (e.type === 'prediction' || e.type === 'no_prediction') && typeof e.metadata.cause === 'string');
     const recalledHere: string[] = [];
@@ -258,28 +246,10 @@ export class RecommenderProcessor implements Processor {
     }
   }
 
-  /** The session's state as of the stream's `version`, when it is at rest (ready, no focus waiting): held until its outputs are logged. */
-  private snapshot(customerId: string, version: number, inputId: string, outputs: number) {
-    const actor = this.host.actors.get(customerId);
-    const snap = actor?.getSnapshot();
-    if (!actor || !snap || snap.status !== 'active' || snap.value !== 'ready' || snap.context.pending.length > 0) return;
-    this.o.snapshots?.take(`customer-${customerId}`, version, actor.getPersistedSnapshot(), inputId, outputs);
-  }
-
-  /** `n` outputs of `input` are logged (the engine's onLogged): a snapshot taken after it may be written. */
-  logged(input: Input, n: number): void {
-    this.o.snapshots?.logged(loggedInputId(input.logged), n);
-  }
-
-  /**
-   * The customer's session made from a snapshot of it (recovery): the settings in force replace the snapshot's, and
-   * the session follows the stream up to the snapshot's version.
-   */
+  /** The customer's session made from a snapshot (recovery, a rebuild), with the settings in force, following the stream from there. */
   restore(customerId: string, s: StateSnapshot): void {
-    const state = s.state as { context: SessionContext };
-    const settings = { idleTimeoutS: this.o.settings().idleTimeoutS, scorerAtOnce: this.o.scorer().synchronous === true };
-    const snapshot = { ...state, context: { ...state.context, ...settings } } as unknown as Parameters<typeof this.host.restore>[1];
-    this.host.restore(customerId, snapshot, state.context.lastTs);
+    const { snapshot, lastTs } = sessionOf(s, { idleTimeoutS: this.o.settings().idleTimeoutS, scorerAtOnce: this.o.scorer().synchronous === true });
+    this.host.restore(customerId, snapshot, lastTs);
     // the row a new session would have read: the snapshot holds it
     this.reading.delete(customerId);
     this.follow(customerId, s.version);
