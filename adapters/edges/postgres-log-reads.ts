@@ -107,12 +107,17 @@ export async function openVisitStarts(db: ConnectionPool, idleTimeoutS: number, 
 /** The events of each stream after its version, in position order: one statement for every stream (the stream index). */
 export async function streamsAfter(db: ConnectionPool, after: Map<string, number>): Promise<LoggedEvent[]> {
   if (after.size === 0) return [];
-  const rows = await db.query(sql`
-    SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at
-    FROM unnest(${[...after.keys()]}::text[], ${[...after.values()]}::int[]) AS v(stream_id, after)
-    JOIN events e ON e.stream_id = v.stream_id AND e.version > v.after
-    ORDER BY e.position`);
-  return rows.map(toLogged);
+  // each stream's tail by the (stream_id, version) index (LATERAL: a join of thousands of streams is planned as a scan
+  // of the whole table otherwise); put in position order here (no sort in the database, where it would spill)
+  // no JIT: the planner's guess of rows per stream makes it compile (a second, measured) what takes a few index reads
+  const rows = await db.tx(async (tx) => {
+    await tx.query(sql`SET LOCAL jit = off`);
+    return tx.query(sql`
+      SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at
+      FROM unnest(${[...after.keys()]}::text[], ${[...after.values()]}::int[]) AS v(stream_id, after)
+      CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.stream_id = v.stream_id AND x.version > v.after ORDER BY x.version) e`);
+  });
+  return rows.map(toLogged).sort((a, b) => a.position - b.position);
 }
 
 /** A page of the gateway's stream: its rows with data and metadata as the JSON text PostgreSQL holds (sent as they are). */

@@ -27,9 +27,10 @@ export class PostgresSnapshots implements SnapshotStore {
 
   async read(machine: string, streamIds: string[]): Promise<StateSnapshot[]> {
     if (streamIds.length === 0) return [];
+    // the state as text, parsed here: faster than the driver's reading of jsonb for thousands of them (a start)
     const rows = await this.db.query(sql`
-      SELECT stream_id, machine, machine_version, version, state FROM snapshots
+      SELECT stream_id, machine, machine_version, version, state::text AS state FROM snapshots
       WHERE machine = ${machine} AND stream_id = ANY(${streamIds}::text[])`);
-    return rows.map((r) => ({ streamId: r.stream_id, machine: r.machine, machineVersion: r.machine_version, version: r.version, state: r.state }));
+    return rows.map((r) => ({ streamId: r.stream_id, machine: r.machine, machineVersion: r.machine_version, version: r.version, state: JSON.parse(r.state) }));
   }
 }
