@@ -40,8 +40,11 @@ function restingSession(): unknown {
   return { ...state, context: { ...state.context, offered: Array.from({ length: 10 }, (_, i) => 100 + i), lastTs: TS + 60 * SNAPSHOT_AT, path } };
 }
 
-/** The log: per customer an entry, FOCUSES focuses each followed by its decision, a snapshot after the SNAPSHOT_AT-th. */
+/** The customers, and the log: per customer an entry, FOCUSES focuses each followed by its decision, a snapshot after the SNAPSHOT_AT-th. */
 async function fill(d: Database, visits: number): Promise<void> {
+  // the customers, in customer_info as a store has them (the recommender holds them in memory)
+  await d.db.query(sql`
+    INSERT INTO customer_info SELECT c, 'F', 40, 50, 3, 10, 20, 4, 30 FROM generate_series(1, ${visits}::int) c`);
   await d.db.query(sql`
     INSERT INTO events (stream_id, version, type, data, metadata, message_id)
     SELECT 'customer-' || c, 1, 'entry', jsonb_build_object('id', c::text, 'ts', ${TS}::bigint), '{"source":"mqtt"}', 'e-' || c
@@ -91,12 +94,15 @@ async function recoverOnce(url: string, schema: string, log: Logger): Promise<Re
   if (!r.ok) throw new Error(r.problems.join('; '));
   const app = await startStoreflow(r.config, capture, { port: 0, webDir: false });
   await app.stop();
-  const said = lines.map((l) => JSON.parse(l) as { msg: string } & Partial<Recovered>).find((l) => l.msg === 'live sessions recovered from the event log');
-  if (!said) {
+  const said = lines.map((l) => JSON.parse(l) as { msg: string; processor?: string } & Partial<Recovered>);
+  const sessions = said.find((l) => l.msg === 'live sessions recovered from the event log');
+  // the whole of it: the open visits read, the sessions restored, the inputs after them run again through the engine
+  const done = said.find((l) => l.msg === 'recovered: open visits read, restored and run again' && l.processor === 'recommender');
+  if (!sessions || !done) {
     log.warn({ lines: lines.slice(-5) }, 'no recovery line');
     throw new Error('the recommender recovered nothing');
   }
-  return { ms: said.ms ?? 0, sessions: said.sessions ?? 0, fromSnapshots: said.fromSnapshots ?? 0, inputs: said.inputs ?? 0 };
+  return { ms: done.ms ?? 0, sessions: sessions.sessions ?? 0, fromSnapshots: sessions.fromSnapshots ?? 0, inputs: sessions.inputs ?? 0 };
 }
 
 export interface RecoveryBench {

@@ -75,6 +75,8 @@ export class RecommenderProcessor implements Processor {
   private expectFor = new Map<string, number>();
   /** Per customer, the rebuild under way and the inputs queued behind it, in order. */
   private rebuilding = new Map<string, Promise<unknown>>();
+  /** A session being made from a snapshot (its row is in it: none is read). */
+  private restoring = false;
   /** A new session's customer row still being read (not in memory), for its loadCustomer to take over. */
   private reading = new Map<string, Promise<CustomerInfo | null>>();
   /** Discount offered per day of event time by this process's decisions (recovery adds what the log holds). */
@@ -102,6 +104,7 @@ export class RecommenderProcessor implements Processor {
       input: (customerId) => {
         // the in-process model decides within the focus's own step (no invoked actor); a remote scorer is awaited in `scoring`
         const session = { customerId, idleTimeoutS: o.settings().idleTimeoutS, scorerAtOnce: o.scorer().synchronous === true, port };
+        if (this.restoring) return session; // a snapshot holds the row
         let row: ReturnType<typeof this.customerRow>;
         try {
           row = this.customerRow(customerId);
@@ -249,9 +252,10 @@ export class RecommenderProcessor implements Processor {
   /** The customer's session made from a snapshot (recovery, a rebuild), with the settings in force, following the stream from there. */
   restore(customerId: string, s: StateSnapshot): void {
     const { snapshot, lastTs } = sessionOf(s, { idleTimeoutS: this.o.settings().idleTimeoutS, scorerAtOnce: this.o.scorer().synchronous === true });
+    // (were it to throw and stay set, a new session would only read its row itself)
+    this.restoring = true;
     this.host.restore(customerId, snapshot, lastTs);
-    // the row a new session would have read: the snapshot holds it
-    this.reading.delete(customerId);
+    this.restoring = false;
     this.follow(customerId, s.version);
   }
 
