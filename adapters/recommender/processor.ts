@@ -75,7 +75,7 @@ export class RecommenderProcessor implements Processor {
   private expectFor = new Map<string, number>();
   /** Per customer, the rebuild under way and the inputs queued behind it, in order. */
   private rebuilding = new Map<string, Promise<unknown>>();
-  /** A session being made from a snapshot (its row is in it: none is read). */
+  /** A session being made from a snapshot (its row is in it: none is read; left set by a throw, a session reads its own). */
   private restoring = false;
   /** A new session's customer row still being read (not in memory), for its loadCustomer to take over. */
   private reading = new Map<string, Promise<CustomerInfo | null>>();
@@ -252,7 +252,6 @@ export class RecommenderProcessor implements Processor {
   /** The customer's session made from a snapshot (recovery, a rebuild), with the settings in force, following the stream from there. */
   restore(customerId: string, s: StateSnapshot): void {
     const { snapshot, lastTs } = sessionOf(s, { idleTimeoutS: this.o.settings().idleTimeoutS, scorerAtOnce: this.o.scorer().synchronous === true });
-    // (were it to throw and stay set, a new session would only read its row itself)
     this.restoring = true;
     this.host.restore(customerId, snapshot, lastTs);
     this.restoring = false;
