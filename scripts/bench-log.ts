@@ -10,9 +10,8 @@
  * - Delay: 3 writers at a fixed rate each, a share of their group commits lost to a unique-key race first (one
  *   statement that takes positions and fails), and a reader: each event's delay from its append resolving to the
  *   reader handing it on, and whether every committed event came once, in position order.
- * - Recovery: open visits recovered from their snapshots, against the same visits made from their events
- *   (scripts/bench-log-recovery.ts; `--only recovery` runs it alone).
- *   npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--visits N] [--only recovery] [--json]
+ * - Recovery: open visits recovered from snapshots, against the same from their events (scripts/bench-log-recovery.ts).
+ *   npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--visits N] [--json]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,10 +26,10 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/edges/
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { PostgresLogTail } from '../adapters/edges/postgres-log-tail.ts';
 import type { LoggedEvent, NewEvent } from '../actors/kernel/event-log.ts';
-import { benchRecovery } from './bench-log-recovery.ts';
+import { recoveryCase } from './bench-log-recovery.ts';
 
 const { values, int, num } = cli({
-  usage: 'npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--visits N] [--only recovery] [--json]',
+  usage: 'npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--visits N] [--json]',
   summary: 'The event log read in commit order: what it costs appends and how far the tail runs behind a commit, against a reader that passes holes at once.',
   options: {
     rounds: { type: 'string', arg: 'N', help: 'append rounds per setting, the settings alternating; medians (default 3)' },
@@ -38,8 +37,7 @@ const { values, int, num } = cli({
     'tail-seconds': { type: 'string', arg: 'S', help: 'length of each delay run (default 5)' },
     rate: { type: 'string', arg: 'R', help: 'events/s per writer in the delay runs (default 1000)' },
     rollback: { type: 'string', arg: 'F', help: 'share of group commits lost to a race first in the delay runs (default 0.1)' },
-    visits: { type: 'string', arg: 'N', help: 'open visits recovered from snapshots in the recovery case (default 20000)' },
-    only: { type: 'string', arg: 'CASE', help: '`recovery`: run the recovery case alone' },
+    visits: { type: 'string', arg: 'N', help: 'open visits recovered from snapshots in the recovery case (default 20000; 0: no recovery case)' },
     ...JSON_OPTION,
   },
   more: 'environment: DATABASE_URL (else an embedded PostgreSQL in a temporary folder)',
@@ -49,7 +47,7 @@ const ROUNDS = int('rounds', 3, { min: 1 }),
   TAIL_SECONDS = num('tail-seconds', 5, { min: 0.5 }),
   RATE = num('rate', 1000, { min: 10 }),
   ROLLBACK = num('rollback', 0.1, { min: 0, max: 1 }),
-  VISITS = int('visits', 20_000, { min: 1 });
+  VISITS = int('visits', 20_000, { min: 0 });
 const WRITERS = 3;
 const IN_FLIGHT = 100; // appends each writer keeps waiting in the append-rate runs: what a busy replica's group commit holds
 
@@ -275,47 +273,6 @@ async function delayRun(name: string, reader: ReaderKind): Promise<DelayRun> {
 
 const rows: BenchRow[] = [];
 try {
-  if (values.only !== 'recovery') await appendsAndDelay();
-  await recovery();
-  if (values.json)
-    printBenchJson({
-      bench: 'log',
-      setting: `appends ${ROUNDS} × ${SECONDS} s per setting, delay ${TAIL_SECONDS} s per reader, recovery of ${fmt(VISITS)} visits × ${ROUNDS}, PostgreSQL ${pgHome ? 'embedded' : 'external'}`,
-      rows,
-    });
-} finally {
-  const d = await connectDatabase(url, 'public', log, 1);
-  for (const s of schemas) await d.db.query(sql`DROP SCHEMA IF EXISTS ${sql.ident(s)} CASCADE`).catch(() => {});
-  await d.close();
-  await embedded?.stop();
-  if (pgHome) rmSync(pgHome, { recursive: true, force: true });
-}
-
-/** Open visits recovered from their snapshots, against the same made from their events (scripts/bench-log-recovery.ts). */
-async function recovery() {
-  const schema = `${tag}_recovery`;
-  schemas.push(schema);
-  const r = await benchRecovery(url, schema, VISITS, ROUNDS, log);
-  const [snap, events] = [median(r.fromSnapshots.map((x) => x.ms)), median(r.fromEvents.map((x) => x.ms))];
-  const [s0, e0] = [r.fromSnapshots[0], r.fromEvents[0]];
-  console.log(
-    `recovery: ${fmt(r.visits)} open visits (filled with SQL in ${r.fillS.toFixed(1)} s): from snapshots ${fmt(snap)} ms ` +
-      `(${fmt(s0.sessions)} sessions, ${fmt(s0.fromSnapshots)} from snapshots, ${fmt(s0.inputs)} inputs run again), ` +
-      `from events ${fmt(events)} ms (${fmt(e0.inputs)} inputs run again): ratio ${(snap / events).toFixed(2)}; target < 2,000 ms ${snap < 2000 ? 'met' : 'NOT met'} ` +
-      `(rounds: ${r.fromSnapshots.map((x) => fmt(x.ms)).join(', ')} / ${r.fromEvents.map((x) => fmt(x.ms)).join(', ')})`,
-  );
-  rows.push({
-    figure: `log: ${fmt(r.visits)} open visits recovered from snapshots (the recommender's start)`,
-    value: Math.round(snap),
-    unit: 'ms',
-    baseline: { what: 'the same visits made from their events (snapshots of another machine version)', value: Math.round(events) },
-    ratio: Math.round((snap / events) * 100) / 100,
-    target: '< 2,000 ms',
-    met: snap < 2000 && s0.fromSnapshots === r.visits,
-  });
-}
-
-async function appendsAndDelay() {
   const SETTINGS = [
     { name: 'baseline', what: 'the baseline reader', reader: baselineReader, lock: false },
     { name: 'ordered', what: 'the commit-ordered tail', reader: orderedReader, lock: false },
@@ -373,4 +330,17 @@ async function appendsAndDelay() {
       `the baseline reader missed ${fmt(runs.baseline.committed - runs.baseline.delivered)}; a group commit took ${runs.ordered.commitMs.toFixed(0)} ms`,
   });
   if (!runs.ordered.exact) process.exitCode = 1;
+  if (VISITS > 0) rows.push(await recoveryCase(url, `${tag}_recovery`, VISITS, ROUNDS, log, schemas));
+  if (values.json)
+    printBenchJson({
+      bench: 'log',
+      setting: `appends ${ROUNDS} × ${SECONDS} s per setting, delay ${TAIL_SECONDS} s per reader, PostgreSQL ${pgHome ? 'embedded' : 'external'}`,
+      rows,
+    });
+} finally {
+  const d = await connectDatabase(url, 'public', log, 1);
+  for (const s of schemas) await d.db.query(sql`DROP SCHEMA IF EXISTS ${sql.ident(s)} CASCADE`).catch(() => {});
+  await d.close();
+  await embedded?.stop();
+  if (pgHome) rmSync(pgHome, { recursive: true, force: true });
 }
