@@ -12,7 +12,8 @@
  *   reader handing it on, and whether every committed event came once, in position order.
  * - Growth (scripts/bench-log-growth.ts, docs/archive.md): appends and reads on an empty table against one filled with
  *   --fill events by SQL, and --archive events archived.
- *   npm run bench:log -- [--part readers|growth] [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--fill N] [--archive N] [--json]
+ * - Recovery: open visits recovered from snapshots, against the same from their events (scripts/bench-log-recovery.ts).
+ *   npm run bench:log -- [--part readers|growth] [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--visits N] [--fill N] [--archive N] [--json]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,11 +29,12 @@ import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { PostgresLogTail } from '../adapters/edges/postgres-log-tail.ts';
 import type { LoggedEvent, NewEvent } from '../actors/kernel/event-log.ts';
 import { growthBench } from './bench-log-growth.ts';
+import { recoveryCase } from './bench-log-recovery.ts';
 import { LosingWriter } from './bench-log-writer.ts';
 
 const { values, int, num, fail } = cli({
   usage:
-    'npm run bench:log -- [--part readers|growth] [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--fill N] [--archive N] [--json]',
+    'npm run bench:log -- [--part readers|growth] [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--visits N] [--fill N] [--archive N] [--json]',
   summary:
     'The event log read in commit order: what it costs appends and how far the tail runs behind a commit, against a reader that passes holes at once. ' +
     'And the table growing: appends and reads with --fill events in the table against an empty one, and an archive of --archive events.',
@@ -45,6 +47,7 @@ const { values, int, num, fail } = cli({
     'tail-seconds': { type: 'string', arg: 'S', help: 'length of each delay run (default 5)' },
     rate: { type: 'string', arg: 'R', help: 'events/s per writer in the delay runs (default 1000)' },
     rollback: { type: 'string', arg: 'F', help: 'share of group commits lost to a race first in the delay runs (default 0.1)' },
+    visits: { type: 'string', arg: 'N', help: 'open visits recovered from snapshots in the recovery case (default 20000; 0: no recovery case)' },
     ...JSON_OPTION,
   },
   more: 'environment: DATABASE_URL (else an embedded PostgreSQL in a temporary folder)',
@@ -54,6 +57,7 @@ const ROUNDS = int('rounds', 3, { min: 1 }),
   TAIL_SECONDS = num('tail-seconds', 5, { min: 0.5 }),
   RATE = num('rate', 1000, { min: 10 }),
   ROLLBACK = num('rollback', 0.1, { min: 0, max: 1 }),
+  VISITS = int('visits', 20_000, { min: 0 }),
   FILL = int('fill', 10_000_000, { min: 10_000 }),
   ARCHIVE = int('archive', 1_000_000, { min: 1000 });
 const PART = values.part ?? 'all';
@@ -321,6 +325,7 @@ async function readersBench() {
 
 try {
   if (PART !== 'growth') await readersBench();
+  if (PART !== 'growth' && VISITS > 0) rows.push(await recoveryCase(url, `${tag}_recovery`, VISITS, ROUNDS, log, schemas));
   const growth = { fill: FILL, archived: ARCHIVE, rounds: ROUNDS, seconds: SECONDS, logger: log };
   if (PART !== 'readers') rows.push(...(await growthBench({ ...growth, log: (name, size) => freshLog(name).then(() => connect(name, size)) })));
   if (values.json)

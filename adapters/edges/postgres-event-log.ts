@@ -17,9 +17,11 @@ import {
   type TraceLink,
 } from '../../actors/kernel/event-log.ts';
 import * as reads from './postgres-log-reads.ts';
+import { PostgresSnapshots } from './postgres-snapshots.ts';
 import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
 import type { Logger } from '../process/logger.ts';
 import { must } from '../../actors/kernel/must.ts';
+import { upcast } from '../../actors/kernel/upcasters.ts';
 import { archivedStreamNotice, type ArchivedMark } from '../../actors/kernel/archived.ts';
 import { archivedMark, archivedStream } from './postgres-log-archived.ts';
 
@@ -47,10 +49,14 @@ export class PostgresEventLog implements EventLog {
   private own = new Map<string, Set<number>>();
   /** Appends, group commits and events written, and the time spent in those commits (ms). */
   readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
+  /** Snapshots in the log's database (sql/007_snapshots.sql). */
+  readonly snapshots: PostgresSnapshots;
   constructor(
     private db: ConnectionPool,
     private opts: PgEventLogOptions,
-  ) {}
+  ) {
+    this.snapshots = new PostgresSnapshots(db);
+  }
 
   append(events: NewEvent[]): Promise<LoggedEvent[]> {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
@@ -155,7 +161,7 @@ export class PostgresEventLog implements EventLog {
     this.opts.log.warn({ events: events.length, from: rows[0].position }, 'event log: an append that seemed to fail had been committed; not written again');
     return rows.map((r, i) => {
       this.wrote(r.streamId, r.version);
-      return { ...r, data: events[i].data, metadata: events[i].metadata ?? {} };
+      return { ...r, data: currentData(events[i]), metadata: events[i].metadata ?? {} };
     });
   }
 
@@ -210,7 +216,7 @@ export class PostgresEventLog implements EventLog {
           streamId: row.stream_id,
           version: row.version,
           type: e.type,
-          data: e.data,
+          data: currentData(e),
           metadata: e.metadata ?? {},
           messageId: e.messageId,
           recordedAt: Math.floor(row.recorded_at),
@@ -301,7 +307,8 @@ export class PostgresEventLog implements EventLog {
 
   /** The roles' queries in SQL (adapters/edges/postgres-log-reads.ts), each faster than its reading of the port. */
   readonly queries: LogQueries = {
-    openVisits: (idleTimeoutS, o) => reads.openVisits(this.db, idleTimeoutS, o),
+    openVisitStarts: (idleTimeoutS, o) => reads.openVisitStarts(this.db, idleTimeoutS, o),
+    streamsAfter: (after) => reads.streamsAfter(this.db, after),
     latestOf: (type, windowMs) => reads.latestOf(this.db, type, windowMs),
     inputIdsSince: (sinceMs) => reads.inputIdsSince(this.db, sinceMs),
     quiet: (timeoutMs) => reads.quiet(this.db, timeoutMs),
@@ -331,6 +338,9 @@ export class PostgresEventLog implements EventLog {
     this.closed = true;
   }
 }
+
+/** An appended event's data as every read gives it: upcast when it was appended in an older version (a copy of older records). */
+const currentData = (e: NewEvent) => (e.schemaVersion === undefined ? e.data : upcast(e.type, e.streamId, e.schemaVersion, e.data));
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 

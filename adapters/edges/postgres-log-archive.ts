@@ -21,6 +21,7 @@ import { toExported, type ExportedEvent, type LoggedEvent } from '../../actors/k
 import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
 import { toLogged, type EventRow } from './postgres-log-reads.ts';
 import { sameJson } from '../engine/comparing-log.ts';
+import { currentVersion } from '../../actors/kernel/upcasters.ts';
 import { settledHead } from './postgres-log-settled.ts';
 
 export interface ArchiveOptions {
@@ -206,16 +207,17 @@ interface TextRow {
   metadata: string;
   message_id: string | null;
   recorded_at: number;
+  schema_version: number;
 }
 
-const TEXT_COLUMNS = sql`position, stream_id, version, type, data::text AS data, metadata::text AS metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
+const TEXT_COLUMNS = sql`position, stream_id, version, type, data::text AS data, metadata::text AS metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at, schema_version`;
 
 /** A row as a logged event (its JSON parsed). */
 const parsed = (r: TextRow): LoggedEvent => toLogged({ ...r, data: JSON.parse(r.data), metadata: JSON.parse(r.metadata) } as EventRow);
 
 /** The row's NDJSON line as the export writes it, put together from the JSON text PostgreSQL holds: no parse, no stringify. */
 const fastLine = (r: TextRow) =>
-  `{"position":${Number(r.position)},"stream_id":${JSON.stringify(r.stream_id)},"version":${r.version},"type":${JSON.stringify(r.type)},"data":${r.data},"metadata":${r.metadata},"message_id":${r.message_id === null ? 'null' : JSON.stringify(r.message_id)},"recorded_at":"${new Date(Math.floor(r.recorded_at)).toISOString()}"}`;
+  `{"position":${Number(r.position)},"stream_id":${JSON.stringify(r.stream_id)},"version":${r.version},"type":${JSON.stringify(r.type)},"schema_version":${r.schema_version},"data":${r.data},"metadata":${r.metadata},"message_id":${r.message_id === null ? 'null' : JSON.stringify(r.message_id)},"recorded_at":"${new Date(Math.floor(r.recorded_at)).toISOString()}"}`;
 
 /**
  * The file: a header, the records in force, then every event below the cut in position order (a held visit's as
@@ -255,8 +257,9 @@ async function writeFile(db: Queryable, file: string, p: FilePlan): Promise<{ ar
       for (const row of rows) {
         const position = Number(row.position);
         if (inForceNext === undefined && position >= p.firstKept) inForceNext = [...inForce.values()];
-        fast ??= sameJson(JSON.parse(fastLine(row)), toExported(parsed(row)));
-        let line = fast ? fastLine(row) : JSON.stringify(toExported(parsed(row)));
+        fast ??= row.schema_version === currentVersion(row.type, row.stream_id) && sameJson(JSON.parse(fastLine(row)), toExported(parsed(row)));
+        // a row of an older schema version is upcast on the way (toLogged), as every reader does
+        let line = fast && row.schema_version === currentVersion(row.type, row.stream_id) ? fastLine(row) : JSON.stringify(toExported(parsed(row)));
         if (row.stream_id === 'process' && (STARTS.has(row.type) || row.type === 'catalogue_loaded')) {
           if (row.type === 'recommender_started') inForce.delete('catalogue_loaded');
           inForce.set(row.type, toExported(parsed(row)));
