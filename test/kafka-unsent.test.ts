@@ -20,7 +20,7 @@ test.after(async () => {
 });
 const it = 'skip' in broker ? test.skip : test;
 
-it("a replica killed between logging its predictions and sending them: the member that takes its partitions publishes them", async () => {
+it('a replica killed between logging its predictions and sending them: the member that takes its partitions publishes them', async () => {
   if ('skip' in broker) return;
   const name = uniqueName('ku');
   const store = await startTestApp({ ROLES: 'gateway', DATABASE_SCHEMA: name });

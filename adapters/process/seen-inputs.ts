@@ -1,10 +1,12 @@
 /**
- * Which inputs were seen (the de-duplication window): an input's stable id is remembered for the window once it is
- * logged, and a copy that arrives while the first is still being appended waits for that append. The window survives
- * a restart: recent input ids come back from the log.
+ * Which inputs this process saw (the de-duplication window): an input's stable id is remembered for the window once it
+ * is logged here, and a copy that arrives while the first is still being appended waits for that append. Inputs logged
+ * before this start (by this process before a restart, or by another replica) are not taken as seen: a copy goes to
+ * the log, whose unique id says it is there already and whether it was seen through — if not it is decided here, and
+ * if it was, what it published goes out again (whoever logged it may have died before sending it).
  */
 import type { EventLog } from '../../actors/kernel/event-log.ts';
-import { inputIdsSince, quiet } from './recent-inputs.ts';
+import { quiet } from './recent-inputs.ts';
 
 export class SeenInputs {
   /** Id → until when it counts as seen (ms). */
@@ -14,12 +16,9 @@ export class SeenInputs {
 
   constructor(private readonly windowMs: number) {}
 
-  /** The window from the log, at start. */
+  /** At start: a process SIGKILLed a moment ago may still have a group commit running on the server; its end is waited for. */
   async recall(log: EventLog): Promise<void> {
-    // a process SIGKILLed a moment ago may still have a group commit running on the server: read the window
-    // once it has committed, or the broker's redelivery of those inputs would be taken as new
     await quiet(log, 5000);
-    for (const e of await inputIdsSince(log, Date.now() - this.windowMs)) this.recent.set(e.messageId, e.recordedAt + this.windowMs);
   }
 
   has(messageId: string): boolean {

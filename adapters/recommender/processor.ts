@@ -246,6 +246,14 @@ export class RecommenderProcessor implements Processor {
     return [outputId(id, 'prediction'), outputId(id, 'no_prediction')];
   }
 
+  /** A focus decided already, delivered again: its logged prediction as published, to publish again (its writer may have died first). */
+  async resend({ logged, event }: Input): Promise<Output[]> {
+    if (event.kind !== 'focus' || !this.o.shared) return [];
+    const id = loggedInputId(logged);
+    const after = await this.o.shared.log.readStream(`customer-${event.id}`, logged.version);
+    return after.filter((e) => e.type === 'prediction' && e.metadata.cause === id).flatMap((e) => this.published(e) ?? []);
+  }
+
   /** The session follows the log up to `version` (it never moves back: a rebuild replays older events). */
   private follow(customerId: string, version: number) {
     if (this.known.size >= 500_000) this.known.clear(); // forgetting only costs a rebuild
