@@ -147,8 +147,10 @@ export class Pipeline {
       return { status: 'rejected', code: n.code, reason: n.reason };
     }
     const messageId = inputId(topic, text);
-    // a copy of an input still being appended waits for it: an input counts as seen once it is logged
-    await this.seen.appended(messageId);
+    // a copy of an input still being appended waits for it: an input counts as seen once it is logged (nothing is
+    // awaited otherwise, so two copies delivered together cannot both find it unseen and both append it)
+    const earlier = this.seen.appended(messageId);
+    if (earlier) await earlier;
     if (this.seen.has(messageId)) {
       this.m.duplicates.inc({ source: at.source });
       this.o.log.debug({ topic, messageId }, 'duplicate input dropped');

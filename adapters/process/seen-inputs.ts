@@ -1,12 +1,10 @@
 /**
- * Which inputs this process saw (the de-duplication window): an input's stable id is remembered for the window once it
- * is logged here, and a copy that arrives while the first is still being appended waits for that append. Inputs logged
- * before this start (by this process before a restart, or by another replica) are not taken as seen: a copy goes to
- * the log, whose unique id says it is there already and whether it was seen through — if not it is decided here, and
- * if it was, what it published goes out again (whoever logged it may have died before sending it).
+ * Which inputs were seen (the de-duplication window): an input's stable id is remembered for the window once it is
+ * logged, and a copy that arrives while the first is still being appended waits for that append. The window survives
+ * a restart: recent input ids come back from the log.
  */
 import type { EventLog } from '../../actors/kernel/event-log.ts';
-import { quiet } from './recent-inputs.ts';
+import { inputIdsSince, quiet } from './recent-inputs.ts';
 
 export class SeenInputs {
   /** Id → until when it counts as seen (ms). */
@@ -16,9 +14,12 @@ export class SeenInputs {
 
   constructor(private readonly windowMs: number) {}
 
-  /** At start: a process SIGKILLed a moment ago may still have a group commit running on the server; its end is waited for. */
+  /** The window from the log, at start. */
   async recall(log: EventLog): Promise<void> {
+    // a process SIGKILLed a moment ago may still have a group commit running on the server: read the window
+    // once it has committed, or the broker's redelivery of those inputs would be taken as new
     await quiet(log, 5000);
+    for (const e of await inputIdsSince(log, Date.now() - this.windowMs)) this.recent.set(e.messageId, e.recordedAt + this.windowMs);
   }
 
   has(messageId: string): boolean {
@@ -26,9 +27,12 @@ export class SeenInputs {
     return until !== undefined && until > Date.now();
   }
 
-  /** Resolves once no append of this id is under way. */
-  async appended(messageId: string): Promise<void> {
-    while (this.waiting.has(messageId)) await new Promise<void>((ok) => this.waiting.get(messageId)?.push(ok));
+  /** Resolves once no append of this id is under way; undefined (nothing to wait for) when none is. */
+  appended(messageId: string): Promise<void> | undefined {
+    if (!this.waiting.has(messageId)) return undefined;
+    return (async () => {
+      while (this.waiting.has(messageId)) await new Promise<void>((ok) => this.waiting.get(messageId)?.push(ok));
+    })();
   }
 
   /** An append of this id begins; the function returned says it ended (logged or not). */
