@@ -223,7 +223,10 @@ export class RecommenderProcessor implements Processor {
       ))
         await quietly(e);
       const head = stream.at(-1)?.version ?? v - 1;
-      if (why === 'unfollowed') return await this.apply(input, v - 1);
+      // against the stream as of this input, the input included: a focus another writer logged (one that died before
+      // deciding it) is no conflict of its own decision (against v - 1 it was, and a later focus decided meanwhile on the
+      // refused decision's offer was logged first: a replay then decided both otherwise)
+      if (why === 'unfollowed') return await this.apply(input, v);
       // what was decided after this input (by others, or by this process for a later focus) is offered already
       const later = new Set(decisions.filter((d) => d.version > v).map((d) => d.metadata.cause as string));
       for (const e of inputs) if (e.version > v && e.type === 'focus' && later.has(loggedInputId(e))) await quietly(e);
