@@ -11,7 +11,7 @@
  * Randomness comes from the seeded stream in the input, so a seed replays the same visit.
  */
 import { setup, assign, emit } from 'xstate';
-import type { Prng } from '../actors/kernel/prng.ts';
+import { resumePrng, type Prng, type PrngState } from '../actors/kernel/prng.ts';
 import { must } from '../actors/kernel/must.ts';
 import type { Point } from '../actors/data/store-plan.ts';
 import { STORE_PLAN } from '../actors/data/store-plan.ts';
@@ -48,7 +48,8 @@ export type CustomerEmitted =
 
 export interface CustomerContext {
   customerId: string;
-  rng: Prng;
+  /** The visit's generator, as data: each action resumes it, draws, and keeps the state it reached. */
+  rng: PrngState;
   pace: number;
   /** Where the shopper is when the current leg starts (its moves follow). */
   pos: Point;
@@ -100,52 +101,62 @@ export const customerMachine = setup({
     }),
     /** The leg's moves go on the timeline now, each at its own time. */
     publishLeg: emit(({ context }) => ({ type: 'publishLeg' as const, moves: context.leg })),
-    waitToEnter: assign({ legMs: ({ context }) => DELAYS.enter(context.rng) }),
+    waitToEnter: assign(({ context }) => {
+      const rng = resumePrng(context.rng);
+      return { legMs: DELAYS.enter(rng), rng: rng.state() };
+    }),
     /** The walk to the next department: out to an aisle lane of its own, along it to the door, then to a spot inside. */
     planWalkToDepartment: assign(({ context }) => {
+      const rng = resumePrng(context.rng);
       const stop = context.stops[context.next] as Extract<Stop, { kind: 'department' }>;
-      const spot = spotIn(stop.dep, context.rng);
-      const leg = walkLeg(legEnd(context), legVia(context.ringS, DOORS[stop.dep], [spot], context.rng.float()), context.pace, context.rng);
-      return { ...startLeg(context, leg), spot, department: stop.dep, dwellMoves: stop.moves, next: context.next + 1 };
+      const spot = spotIn(stop.dep, rng);
+      const leg = walkLeg(legEnd(context), legVia(context.ringS, DOORS[stop.dep], [spot], rng.float()), context.pace, rng);
+      return { ...startLeg(context, leg), spot, department: stop.dep, dwellMoves: stop.moves, next: context.next + 1, rng: rng.state() };
     }),
     /** Moves at nearly the same spot; the ring is rejoined at the door afterwards. */
-    planDwell: assign(({ context }) => ({
-      ...startLeg(
-        context,
-        dwellLeg(must(context.spot, 'the dwell spot'), STORE_PLAN.departments[must(context.department, 'the department')], context.dwellMoves, context.rng),
-      ),
-      ringS: DOORS[must(context.department, 'the department')],
-    })),
+    planDwell: assign(({ context }) => {
+      const rng = resumePrng(context.rng);
+      const department = must(context.department, 'the department');
+      const leg = dwellLeg(must(context.spot, 'the dwell spot'), STORE_PLAN.departments[department], context.dwellMoves, rng);
+      return { ...startLeg(context, leg), ringS: DOORS[department], rng: rng.state() };
+    }),
     /** Out to an aisle lane, a little way along it, then lingering around one spot (needs help). */
     planWander: assign(({ context }) => {
+      const rng = resumePrng(context.rng);
       const moves = (context.stops[context.next] as Extract<Stop, { kind: 'wander' }>).moves;
-      const w = lingerLeg(legEnd(context), context.ringS, moves, context.pace, context.rng.float(), context.rng);
-      return { ...startLeg(context, w.leg), ringS: w.s, department: undefined, spot: undefined, next: context.next + 1 };
+      const w = lingerLeg(legEnd(context), context.ringS, moves, context.pace, rng.float(), rng);
+      return { ...startLeg(context, w.leg), ringS: w.s, department: undefined, spot: undefined, next: context.next + 1, rng: rng.state() };
     }),
-    planWalkToExit: assign(({ context }) => ({
-      ...startLeg(context, walkLeg(legEnd(context), legVia(context.ringS, EXIT_S_PARAM, [STORE_PLAN.exit], context.rng.float()), context.pace, context.rng)),
-      department: undefined,
-      spot: undefined,
-    })),
+    planWalkToExit: assign(({ context }) => {
+      const rng = resumePrng(context.rng);
+      const leg = walkLeg(legEnd(context), legVia(context.ringS, EXIT_S_PARAM, [STORE_PLAN.exit], rng.float()), context.pace, rng);
+      return { ...startLeg(context, leg), department: undefined, spot: undefined, rng: rng.state() };
+    }),
   },
 }).createMachine({
   id: 'customer',
   description: 'A simulated shopper visiting the store, one leg (walk, dwell, wander) per state on the actor clock',
-  context: ({ input }) => ({
-    customerId: input.profile.customerId,
-    rng: input.rng,
-    pace: paceOf(input.profile, input.rng),
-    pos: { ...STORE_PLAN.entrance },
-    stops: planRoute(input.profile, input.rng, input.warm),
-    next: 0,
-    ringS: ENTRANCE_LEG_START,
-    department: undefined,
-    spot: undefined,
-    dwellMoves: 0,
-    leg: [],
-    legMs: 0,
-    moves: 0,
-  }),
+  context: ({ input }) => {
+    // drawn from a copy: the input's generator stays as it was handed (a restored actor is given it again)
+    const rng = resumePrng(input.rng.state());
+    const pace = paceOf(input.profile, rng);
+    const stops = planRoute(input.profile, rng, input.warm);
+    return {
+      customerId: input.profile.customerId,
+      rng: rng.state(),
+      pace,
+      pos: { ...STORE_PLAN.entrance },
+      stops,
+      next: 0,
+      ringS: ENTRANCE_LEG_START,
+      department: undefined,
+      spot: undefined,
+      dwellMoves: 0,
+      leg: [],
+      legMs: 0,
+      moves: 0,
+    };
+  },
   initial: 'entering',
   states: {
     entering: {

@@ -8,7 +8,7 @@
  * Pure: no clock and no Math.random(); the publisher reports when each batch started.
  */
 import { setup, assign, emit, fromPromise } from 'xstate';
-import type { Prng } from '../actors/kernel/prng.ts';
+import { resumePrng, skipped, type Prng, type PrngState } from '../actors/kernel/prng.ts';
 import type { Department } from '../schemas/departments.ts';
 import { creationInput } from '../actors/kernel/creation-input.ts';
 import { must } from '../actors/kernel/must.ts';
@@ -30,7 +30,22 @@ export interface Batch {
   deps: Uint8Array;
   departments: readonly Department[];
 }
-const EMPTY: Batch = { ids: new Uint32Array(0), deps: new Uint8Array(0), departments: [] };
+
+/** A batch in context (data) as the publisher takes it: `count` customers and departments drawn from `from`. */
+export function batchOf(c: Pick<PumpContext, 'batch' | 'departments' | 'minCustomerId' | 'maxCustomerId'>): Batch {
+  const count = c.batch?.count ?? 0;
+  const ids = new Uint32Array(count);
+  const deps = new Uint8Array(count);
+  if (c.batch) {
+    const rng = resumePrng(c.batch.from);
+    const n = c.departments.length;
+    for (let i = 0; i < count; i++) {
+      ids[i] = rng.int(c.minCustomerId, c.maxCustomerId);
+      deps[i] = rng.int(0, n - 1);
+    }
+  }
+  return { ids, deps, departments: c.departments };
+}
 
 export interface BatchResult {
   sent: number;
@@ -54,8 +69,11 @@ export interface PumpInput {
   publish?: PublishBatch;
 }
 
-export interface PumpContext extends Omit<PumpInput, 'publish'> {
-  batch: Batch;
+export interface PumpContext extends Omit<PumpInput, 'publish' | 'rng'> {
+  /** The generator, as data: the next batch is drawn from here. */
+  rng: PrngState;
+  /** The batch being published, as data: its size and where its draws start (`batchOf` draws it). */
+  batch: { count: number; from: PrngState } | undefined;
   /** Fraction of an event carried to the next tick (target rates that are not a whole number per tick). */
   carry: number;
   /** The previous batch's start and duration, from the publisher. */
@@ -91,7 +109,7 @@ export const pumpMachine = setup({
   },
   actions: {
     drawBatch: assign(({ context }) => {
-      const { settings, rng } = context;
+      const { settings } = context;
       let count = settings.eventsPerTick;
       let carry = 0;
       if (settings.rate > 0) {
@@ -100,21 +118,15 @@ export const pumpMachine = setup({
         carry = exact - count;
       }
       count = Math.min(count, MAX_BATCH);
-      const ids = new Uint32Array(count);
-      const deps = new Uint8Array(count);
-      const n = context.departments.length;
-      for (let i = 0; i < count; i++) {
-        ids[i] = rng.int(context.minCustomerId, context.maxCustomerId);
-        deps[i] = rng.int(0, n - 1);
-      }
-      return { batch: { ids, deps, departments: context.departments }, carry };
+      // two draws per event (a customer, a department): the batch itself is drawn where it is published (batchOf)
+      return { batch: { count, from: context.rng }, rng: skipped(context.rng, 2 * count), carry };
     }),
     recordBatch: assign(({ context }, r: { startedAt: number; elapsedMs: number }) => {
       const cap = context.settings.intervalMs * MAX_CATCH_UP;
       const period = context.previousStart === undefined ? context.settings.intervalMs : r.startedAt - context.previousStart;
-      return { batch: EMPTY, previousStart: r.startedAt, lastElapsedMs: r.elapsedMs, periodMs: Math.min(cap, Math.max(0, period)) };
+      return { batch: undefined, previousStart: r.startedAt, lastElapsedMs: r.elapsedMs, periodMs: Math.min(cap, Math.max(0, period)) };
     }),
-    forgetBatch: assign({ batch: EMPTY, lastElapsedMs: 0 }),
+    forgetBatch: assign({ batch: undefined, lastElapsedMs: 0 }),
     /** A fresh run: the first tick covers one interval. */
     resetTiming: assign(({ context }) => ({ previousStart: undefined, lastElapsedMs: 0, carry: 0, periodMs: context.settings.intervalMs })),
     applySettings: assign(({ context, event }) => {
@@ -129,9 +141,10 @@ export const pumpMachine = setup({
 }).createMachine({
   id: 'pump',
   description: 'Focus-event load generator: publishes a batch of random focus events every tick while running',
-  context: ({ input: { publish: _port, ...input } }) => ({
+  context: ({ input: { publish: _port, rng, ...input } }) => ({
     ...input,
-    batch: EMPTY,
+    rng: rng.state(),
+    batch: undefined,
     carry: 0,
     previousStart: undefined,
     lastElapsedMs: 0,
@@ -156,7 +169,7 @@ export const pumpMachine = setup({
           entry: 'drawBatch',
           invoke: {
             src: 'publishBatch',
-            input: ({ context, self }) => ({ batch: context.batch, publish: creationInput<PumpInput>(self).publish }),
+            input: ({ context, self }) => ({ batch: batchOf(context), publish: creationInput<PumpInput>(self).publish }),
             onDone: { target: 'waiting', actions: { type: 'recordBatch', params: ({ event }) => event.output } },
             onError: {
               target: 'waiting',

@@ -74,7 +74,7 @@ child.onExit = (code, signal) => {
 const broker: Broker = {
   url: env.brokerUrl,
   // the fuzzer speaks MQTT: with BOOTSTRAP_SERVERS its inputs still go to an MQTT broker's address
-  mode: config.mqtt.mode === 'kafka' ? 'external' : config.mqtt.mode,
+  mode: config.transport === 'none' ? 'none' : config.transport === 'kafka' ? 'external' : config.mqtt.mode,
   username: config.mqtt.username,
   password: config.mqtt.password,
   maxPayloadBytes: config.maxPayloadBytes,
@@ -128,7 +128,7 @@ const fuzzerBug = (err: unknown) => {
 process.on('uncaughtException', fuzzerBug);
 process.on('unhandledRejection', fuzzerBug);
 
-const services = `${external.db ? `PostgreSQL DATABASE_URL (schema ${tag})` : 'embedded PostgreSQL'}, ${config.mqtt.mode === 'external' ? `MQTT_URL (prefix ${tag}/)` : 'embedded broker'}${external.amqp ? ', AMQP_URL' : ''}`;
+const services = `${external.db ? `PostgreSQL DATABASE_URL (schema ${tag})` : 'embedded PostgreSQL'}, ${broker.mode === 'external' ? `MQTT_URL (prefix ${tag}/)` : 'embedded broker'}${external.amqp ? ', AMQP_URL' : ''}`;
 process.stdout.write(
   `storeflow fuzz: seed ${opt.seed}, ${opt.count} inputs per path, timeout ${opt.timeoutMs} ms; storeflow in a child process on ${services}, 127.0.0.1\n`,
 );

@@ -4,7 +4,9 @@
  * exporting its log. Run it when a machine changes behaviour on purpose, then review the diff
  * (`git diff --stat test/fixtures/replay`, and `npm run replay` on the old file shows the first change).
  * `--only NAME` records one fixture with the fixtures' own store and model, leaving the others as they are (the four
- * first ones are also the logs recorded before logs named their model and store data: replay must read them as they are).
+ * first ones are also the logs recorded before logs named their model and store data: replay must read them as they are;
+ * every-type is the log written by the code that first stored schema versions: a later version's readers must replay it
+ * as it is, so a change of an event's shape never re-records it, docs/event-versions.md).
  */
 import { must } from '../actors/kernel/must.ts';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -64,7 +66,10 @@ const malformed: Input[] = [
   { kind: 'focus', payload: JSON.stringify({ id: '1', ts: TS + 13, dep: 'Sports' }) }, // after exit: a new visit
 ];
 
-async function record(name: string, parts: { inputs: Input[]; crashAfter?: boolean }[], databaseUrl: string) {
+/** One run of the pipeline: its inputs, a crash at its end, what is done over HTTP after them (a dashboard's mark). */
+type Part = { inputs: Input[]; crashAfter?: boolean; afterwards?: (app: Storeflow) => Promise<void> };
+
+async function record(name: string, parts: Part[], databaseUrl: string) {
   const schema = `fixture_${name.replace(/-/g, '_')}_${process.pid}`;
   const env = {
     DATABASE_URL: databaseUrl,
@@ -76,6 +81,7 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
     LOG_LEVEL: 'warn',
     // the fixtures' own model (a full re-record copies the committed one there first)
     MODEL_FILE: join(FIXTURE_DIR, 'coupon-model.json'),
+    ...FIXTURE_ENV[name],
   };
   const config = configFrom(env);
   const db = await connectDatabase(databaseUrl, schema, log);
@@ -87,6 +93,7 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
       app = await startStoreflow(config, log, { port: 0, webDir: false });
       await (app.roles.get('recommender') as RecommenderHandle).reload();
       for (const i of part.inputs) await app.pipeline.ingest(i.kind, i.payload, { source: 'mqtt', topic: app.pipeline.topicFor(i.kind) });
+      await part.afterwards?.(app);
       if (part.crashAfter) {
         // a crash between "append" and "act": the input is in the log, no actor saw it
         const payload = JSON.stringify({ id: '3', ts: TS + 100, dep: 'Women' });
@@ -113,7 +120,39 @@ async function record(name: string, parts: { inputs: Input[]; crashAfter?: boole
   }
 }
 
-const FIXTURES: Record<string, () => { inputs: Input[]; crashAfter?: boolean }[]> = {
+/**
+ * Every type of event this code logs, in a few hundred events (docs/event-versions.md): shoppers walking (moves, the
+ * detector's focuses and browsing), a customer's own focuses (with exploration on: decisions of every policy), a
+ * redemption, a browsing alert marked helped on the dashboard, an unknown customer, a rejected input, a reload and a
+ * restart. Recorded by the code that first stored schema versions: every later version must replay it identically.
+ */
+function everyType(): Part[] {
+  const ts = Date.parse('2025-06-05T10:00:00Z') / 1000;
+  const walk = day(15, '2025-06-05T10:00:00Z', 0.25, 2);
+  const half = Math.floor(walk.length / 2);
+  const at = (kind: EventKind, body: object): Input => ({ kind, payload: JSON.stringify(body) });
+  const own: Input[] = [
+    at('entry', { id: '7', ts: ts + 60 }),
+    ...['Men', 'Women', 'Boys', 'Girls', 'Sport', 'Men'].map((dep, i) => at('focus', { id: '7', ts: ts + 70 + i * 10, dep })),
+    at('redemption', { id: '7', ts: ts + 140, coupon_id: store.coupons[0].coupon_id, amount: 12.5 }),
+    at('browsing', { id: '8', ts: ts + 150, x: 300, y: 300 }),
+    at('focus', { id: '9999', ts: ts + 160, dep: 'Women' }), // an unknown customer
+    { kind: 'focus', payload: '{"id": "7", "ts": ' }, // rejected
+    at('exit', { id: '7', ts: ts + 170 }),
+  ];
+  const helped = async (app: Storeflow) => {
+    const r = await app.http.inject({ method: 'POST', url: '/dashboard/helped', payload: { customer_id: '8' } });
+    if (r.statusCode !== 201) throw new Error(`the dashboard's helped mark: ${r.statusCode} ${r.body}`);
+  };
+  return [{ inputs: [...walk.slice(0, half), ...own], afterwards: helped }, { inputs: walk.slice(half) }];
+}
+
+/** A fixture's own settings: every-type runs the gateway too (the dashboard's routes) and explores. */
+const FIXTURE_ENV: Record<string, Record<string, string>> = {
+  'every-type': { ROLES: 'recommender,detector,gateway', STREAM_PORT: '0', STREAM_API_PORT: '0', EXPLORATION_RATE: '0.3' },
+};
+
+const FIXTURES: Record<string, () => Part[]> = {
   'quiet-day': () => [{ inputs: day(11, '2025-06-02T08:00:00Z', 8, 3) }],
   'busy-hour': () => [{ inputs: day(12, '2025-06-02T17:00:00Z', 1, 30) }],
   'malformed-inputs': () => [{ inputs: malformed }],
@@ -124,6 +163,7 @@ const FIXTURES: Record<string, () => { inputs: Input[]; crashAfter?: boolean }[]
   },
   // recorded after logs named their model, catalogue and customer table (docs/replay-provenance.md)
   'named-sources': () => [{ inputs: day(14, '2025-06-04T11:00:00Z', 1, 6) }],
+  'every-type': everyType,
 };
 
 if (import.meta.url === `file://${process.argv[1]}`) {

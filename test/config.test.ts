@@ -11,7 +11,7 @@ test('defaults follow the seeds', () => {
   if (!r.ok) return;
   const c = r.config;
   assert.equal(c.port, 8000);
-  assert.equal(c.mqtt.mode, 'embedded');
+  assert.equal([c.transport, c.mqtt.mode], ['mqtt', 'embedded']);
   assert.equal(c.mqtt.port, 1883);
   assert.equal(c.topics, {
     enter: 'customer/enter',
@@ -48,7 +48,7 @@ test('seed aliases name the same topics; MQTT_HOST is a broker list', () => {
   assert.is(r.config.topics.focus, 'in/focus');
   assert.is(r.config.topics.prediction, 'out/p');
   assert.equal(r.config.mqtt.urls, ['mqtt://a.example:1884', 'mqtt://b.example:1999']);
-  assert.is(r.config.mqtt.mode, 'external');
+  assert.equal([r.config.transport, r.config.mqtt.mode], ['mqtt', 'external']);
   assert.is(r.config.mqtt.clientId, 'kafkaClients');
   assert.is(r.config.pump.autoStart, false);
   assert.is(r.config.logLevel, 'warn');
@@ -59,7 +59,7 @@ test('TLS when MQTT_BROKER_CERT_FILE is set; TESTING_NO_MQTT and TESTING_MOCK_MQ
   assert.ok(tls.ok && tls.config.mqtt.urls[0] === 'mqtts://broker:1883');
   for (const k of ['TESTING_NO_MQTT', 'TESTING_MOCK_MQTT']) {
     const r = parseConfig({ [k]: 'true' });
-    assert.ok(r.ok && r.config.mqtt.mode === 'none', k);
+    assert.ok(r.ok && r.config.transport === 'none', k);
   }
 });
 

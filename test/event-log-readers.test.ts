@@ -145,7 +145,16 @@ test('a log written by the previous schema keeps every event, position and id, a
   try {
     // the schema as the previous release left it (migrations up to 006), a log with a rollback's hole in it
     await migrate(database.db, silentLogger, 6);
-    const old = new PostgresEventLog(database.db, { log: silentLogger });
+    // appended as the previous release's INSERT did (today's writes the schema version of sql/008 too)
+    const db = database.db;
+    const old = {
+      append: async (events: ReturnType<typeof prediction>[]) => {
+        for (const e of events)
+          await db.query(
+            sql`INSERT INTO events (stream_id, version, type, data, message_id) VALUES (${e.streamId}, 1, ${e.type}, ${JSON.stringify(e.data)}::jsonb, ${e.messageId})`,
+          );
+      },
+    };
     await old.append([prediction('1'), prediction('2')]);
     await database.db
       .tx(async (tx) => {

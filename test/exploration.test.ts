@@ -8,7 +8,8 @@ import { explore } from '../actors/recommender/exploration.ts';
 import { offPolicyEstimates, type EvaluatedFocus } from '../actors/recommender/off-policy.ts';
 import { createPrng } from '../actors/kernel/prng.ts';
 import type { CatalogueEntry } from '../actors/recommender/coupon-catalogue.ts';
-import { decisionResult, upcastDecision } from '../adapters/recommender/decision-record.ts';
+import { decisionResult } from '../adapters/recommender/decision-record.ts';
+import { upcast } from '../actors/kernel/upcasters.ts';
 
 const entries = [1, 2, 3, 4].map((id) => ({ coupon: { coupon_id: id } }) as CatalogueEntry);
 const scores = [0.9, 0.5, 0.3, 0.1];
@@ -54,10 +55,13 @@ test('explored focuses: half held out, half a random eligible coupon; every choi
 
 test('a record without a version is the model’s, chosen with probability 1; a version-2 record is read as it is', () => {
   const v1 = { customer_id: '7', ts: 5, score: 0.4, coupon: { id: 3 } };
-  assert.equal(upcastDecision(v1), { ...v1, v: 2, policy: 'model', propensity: 1 });
+  const read = (data: unknown, version = 1) => upcast('prediction', 'customer-7', version, data);
+  assert.equal(read(v1), { ...v1, v: 2, policy: 'model', propensity: 1 });
   const v2 = { ...v1, v: 2, policy: 'exploration', propensity: 0.05 };
-  assert.is(upcastDecision(v2), v2);
-  assert.equal(decisionResult({ type: 'prediction', data: v1 }), { couponId: 3, score: 0.4, policy: 'model', propensity: 1 });
+  // as the log stores it (version 2), and as a row or export line of issue 34 written before versions were stored (1)
+  assert.is(read(v2, 2), v2);
+  assert.is(read(v2), v2);
+  assert.equal(decisionResult({ type: 'prediction', data: read(v1) }), { couponId: 3, score: 0.4, policy: 'model', propensity: 1 });
   assert.equal(decisionResult({ type: 'no_prediction', data: { ...v1, reason: 'holdout', v: 2, policy: 'exploration', propensity: 0.1 } }), {
     reason: 'holdout',
     policy: 'exploration',

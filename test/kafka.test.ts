@@ -84,7 +84,7 @@ test('BOOTSTRAP_SERVERS: Kafka for every topic, Kafka-legal default names, the e
   });
   assert.ok(r.ok, r.ok ? '' : r.problems.join('; '));
   if (!r.ok) return;
-  assert.is(r.config.mqtt.mode, 'kafka');
+  assert.is(r.config.transport, 'kafka');
   assert.equal(r.config.kafka, {
     brokers: ['127.0.0.1:9092', 'b:9093'],
     clientId: 'kafkaClients',
@@ -115,6 +115,7 @@ test('BOOTSTRAP_SERVERS: Kafka for every topic, Kafka-legal default names, the e
   const mqtt = parseConfig({});
   assert.ok(
     mqtt.ok &&
+      mqtt.config.transport === 'mqtt' &&
       mqtt.config.mqtt.mode === 'embedded' &&
       mqtt.config.topics.enter === 'customer/enter' &&
       mqtt.config.messageFormat === 'flat' &&

@@ -21,6 +21,7 @@ import type { Output } from '../adapters/process/processor-contract.ts';
 import { RedemptionLog } from '../adapters/recommender/redemptions.ts';
 import { loadCatalogue, loadCustomers } from '../adapters/edges/cache-store.ts';
 import { toExported } from '../actors/kernel/event-log.ts';
+import { EVENT_VERSIONS } from '../actors/kernel/upcasters.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'replay');
@@ -46,6 +47,8 @@ for (const [name, expect] of [
   ['busy-hour', ['prediction', 'no_prediction', 'focus', 'browsing']],
   ['malformed-inputs', ['prediction', 'no_prediction']],
   ['crash-and-restart', ['prediction', 'no_prediction', 'focus', 'browsing']],
+  // written by the code that first stored schema versions: every later version must replay it identically
+  ['every-type', ['prediction', 'no_prediction', 'focus', 'browsing']],
 ] as const) {
   test(`replay of ${name}: the processors produce exactly the recorded outputs`, async () => {
     const log = load(name);
@@ -83,6 +86,26 @@ test('the fixtures cover what they say: rejected inputs, a duplicate, an unknown
     crash.some((e) => e.message_id?.startsWith(`${undecided.message_id}:`) && e.position > undecided.position),
     'decided after the restart',
   );
+});
+
+test('every-type holds every type the code logs, each line with the schema version it was written in (docs/event-versions.md)', () => {
+  const log = load('every-type');
+  const exportOnly = ['partial_export', 'idle_end'];
+  assert.equal(
+    [...new Set(log.map((e) => e.type))].sort(),
+    Object.keys(EVENT_VERSIONS)
+      .filter((t) => !exportOnly.includes(t))
+      .sort(),
+  );
+  assert.equal(
+    log.filter((e) => e.schema_version !== EVENT_VERSIONS[e.type]),
+    [],
+  );
+  // decisions of every policy, a start after a restart, the dashboard's mark, a redemption and a rejected input
+  const decisions = log.filter((e) => e.type === 'prediction' || e.type === 'no_prediction');
+  assert.equal([...new Set(decisions.map((e) => e.data.policy))].sort(), ['exploration', 'model']);
+  assert.is(log.filter((e) => e.type === 'recommender_started').length, 2);
+  assert.ok(log.length < 500, `small (${log.length} events)`);
 });
 
 test('outputs compare as JSON, key order aside: an absent key is an undefined one, NaN is null, anything else differs', () => {
@@ -171,6 +194,11 @@ test('npm run export writes the log as NDJSON, and replay reads it back from the
       ['partial_export', 'recommender_started', 'detector_started', 'catalogue_loaded'],
     );
     assert.equal([...new Set(lines.filter((l) => l.stream_id === 'customer-1').map((l) => l.type))].sort(), ['entry', 'focus', 'move', 'prediction']);
+    // every line says the schema version of its data (docs/event-versions.md)
+    assert.equal(
+      lines.filter((l) => l.schema_version !== EVENT_VERSIONS[l.type]),
+      [],
+    );
     const fromDb = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts'], { env, encoding: 'utf8' });
     assert.is(fromDb.status, 0, fromDb.stdout + fromDb.stderr);
     assert.match(fromDb.stdout, /identical 2, different 0, missing 0, extra 0/);

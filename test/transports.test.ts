@@ -33,4 +33,14 @@ test('TESTING_NO_MQTT: nothing comes back, outputs are handed on locally', () =>
   assert.equal(picked({ TESTING_NO_MQTT: 'true' }), { source: 'mqtt', handsOffLocally: true });
 });
 
+test('the transport is a choice of its own in the configuration, not a mode of MQTT', () => {
+  const transport = (env: Record<string, string>) => configFrom(env).transport;
+  assert.equal(
+    [transport({}), transport({ MQTT_URL: 'mqtt://broker:1883' }), transport({ BOOTSTRAP_SERVERS: '127.0.0.1:9092' }), transport({ TESTING_NO_MQTT: 'true' })],
+    ['mqtt', 'mqtt', 'kafka', 'none'],
+  );
+  // Kafka wins over an MQTT broker's address, as BOOTSTRAP_SERVERS is documented to (its warning says MQTT_URL is ignored)
+  assert.is(transport({ BOOTSTRAP_SERVERS: '127.0.0.1:9092', MQTT_URL: 'mqtt://broker:1883', TESTING_NO_MQTT: 'true' }), 'kafka');
+});
+
 test.run();

@@ -5,6 +5,7 @@
  * holds both to the same contract. A role's or reader's own queries (open visits, a stream page, …) are functions over
  * this port in the role's folder; a log may offer a faster version of each in `queries` (PostgreSQL: its SQL).
  */
+import { currentVersion, upcast } from './upcasters.ts';
 
 export interface NewEvent {
   streamId: string;
@@ -21,6 +22,11 @@ export interface NewEvent {
   expectedVersion?: number;
   /** The trace the event was appended in (not stored): the group commit that carries it links to it. */
   trace?: TraceLink;
+  /**
+   * The schema version `data` is in (actors/kernel/upcasters.ts); default the type's current one. Only what copies
+   * older records in (an archive brought back, a test of mixed versions) says an older one; readers get them upcast.
+   */
+  schemaVersion?: number;
 }
 
 /** A span's identity, as a group commit links to the traces of the events it carries (W3C trace context). */
@@ -30,7 +36,8 @@ export interface TraceLink {
   traceFlags: number;
 }
 
-export interface LoggedEvent extends Required<Omit<NewEvent, 'messageId' | 'expectedVersion' | 'trace'>> {
+/** A logged event as every read gives it: `data` in its type's current shape (upcast on read: docs/event-versions.md). */
+export interface LoggedEvent extends Required<Omit<NewEvent, 'messageId' | 'expectedVersion' | 'trace' | 'schemaVersion'>> {
   position: number;
   version: number;
   messageId?: string;
@@ -76,6 +83,8 @@ export interface ExportedEvent {
   stream_id: string;
   version: number;
   type: string;
+  /** The schema version of `data` (actors/kernel/upcasters.ts); absent in a file exported before versions: 1. */
+  schema_version?: number;
   // biome-ignore lint/suspicious/noExplicitAny: any of the log's event types; replay reads it by `type`, a cast at each of those reads would add nothing
   data: any;
   metadata: Record<string, unknown>;
@@ -85,12 +94,14 @@ export interface ExportedEvent {
   context?: boolean;
 }
 
+/** A logged event (current shape) as an export line, with its version. */
 export function toExported(e: LoggedEvent): ExportedEvent {
   return {
     position: e.position,
     stream_id: e.streamId,
     version: e.version,
     type: e.type,
+    schema_version: currentVersion(e.type, e.streamId),
     data: e.data,
     metadata: e.metadata,
     message_id: e.messageId ?? null,
@@ -98,17 +109,29 @@ export function toExported(e: LoggedEvent): ExportedEvent {
   };
 }
 
+/** An export line as a logged event, its data upcast to the current shape. */
 export function fromExported(e: ExportedEvent): LoggedEvent {
   return {
     position: e.position,
     streamId: e.stream_id,
     version: e.version,
     type: e.type,
-    data: e.data,
+    data: upcast(e.type, e.stream_id, e.schema_version ?? 1, e.data),
     metadata: e.metadata ?? {},
     messageId: e.message_id ?? undefined,
     recordedAt: Date.parse(e.recorded_at) || 0,
   };
+}
+
+/**
+ * An export line (a file being replayed, an archive) in the current shape: the same line when it is current already,
+ * else a copy with its data upcast and its version raised.
+ */
+export function currentRecord(e: ExportedEvent): ExportedEvent {
+  const version = e.schema_version ?? 1;
+  const current = currentVersion(e.type, e.stream_id);
+  if (version >= current) return e;
+  return { ...e, schema_version: current, data: upcast(e.type, e.stream_id, version, e.data) };
 }
 
 /** One event as a stream replay sends it: data and metadata as JSON text, never parsed and written again. */

@@ -6,11 +6,15 @@
  */
 import { must } from './must.ts';
 import { readPages, refused, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions } from './event-log.ts';
+import { currentVersion, upcast } from './upcasters.ts';
+
+/** An event as the log keeps it: its data in the schema version it was written in. */
+type Stored = LoggedEvent & { schemaVersion: number };
 
 export class InMemoryEventLog implements EventLog {
-  private events: LoggedEvent[] = [];
+  private events: Stored[] = [];
   private versions = new Map<string, number>();
-  private byId = new Map<string, LoggedEvent>();
+  private byId = new Map<string, Stored>();
   /** Which writer appended each position (index = position - 1). */
   private writers: number[] = [];
   private listeners = new Set<LogListener>();
@@ -46,18 +50,19 @@ export class InMemoryEventLog implements EventLog {
       if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return refused(e);
       const version = (this.versions.get(e.streamId) ?? 0) + 1;
       this.versions.set(e.streamId, version);
+      const schemaVersion = e.schemaVersion ?? currentVersion(e.type, e.streamId);
       const logged: LoggedEvent = {
         position: this.events.length + 1,
         streamId: e.streamId,
         version,
         type: e.type,
-        data: e.data,
+        data: upcast(e.type, e.streamId, schemaVersion, e.data),
         metadata: e.metadata ?? {},
         messageId: e.messageId,
         recordedAt: Math.floor(this.clock()),
       };
       // kept as the JSON a database holds: a reader gets its own copy, without what JSON drops (undefined fields)
-      this.events.push({ ...logged, data: asJson(e.data), metadata: asJson(e.metadata ?? {}) });
+      this.events.push({ ...logged, data: asJson(e.data), metadata: asJson(e.metadata ?? {}), schemaVersion });
       this.writers.push(this.writer);
       if (e.messageId !== undefined) this.byId.set(e.messageId, must(this.events.at(-1), 'the event just logged'));
       written.push(logged);
@@ -118,7 +123,8 @@ function asJson<T>(v: T): T {
   return v === undefined ? (null as T) : JSON.parse(JSON.stringify(v));
 }
 
-/** A logged event as a reader gets it: its own copy of data and metadata (a reader may not change the log). */
-function copy(e: LoggedEvent): LoggedEvent {
-  return { ...e, data: asJson(e.data), metadata: asJson(e.metadata) };
+/** A logged event as a reader gets it: its own copy of data (upcast to the current shape) and metadata (a reader may not change the log). */
+function copy(e: Stored): LoggedEvent {
+  const { schemaVersion, ...logged } = e;
+  return { ...logged, data: upcast(e.type, e.streamId, schemaVersion, asJson(e.data)), metadata: asJson(e.metadata) };
 }

@@ -14,7 +14,16 @@
  * `fork(label)` depends only on this generator's key and the label, never on how many numbers were
  * drawn: a per-entity stream (`fork(\`customer/${id}\`)`) stays the same when other entities are
  * added, removed or drawn in another order.
+ *
+ * A machine's context holds a generator's state (`PrngState`: plain numbers, so a snapshot keeps it), never the
+ * generator: an action resumes one from the state, draws, and assigns the state it reached (`resumePrng`, `state()`).
  */
+
+/** Where a generator stands: its key and its four 32-bit words (data: JSON keeps it whole). */
+export interface PrngState {
+  key: string;
+  s: [number, number, number, number];
+}
 
 export interface Prng {
   /** The string this generator was seeded from (forks append `/label`). */
@@ -37,6 +46,8 @@ export interface Prng {
   poisson(lambda: number): number;
   /** An independent generator for the label. */
   fork(label: string | number): Prng;
+  /** Where it stands now (a copy: drawing on does not change it). */
+  state(): PrngState;
 }
 
 /** cyrb128: four 32-bit seeds from a string. */
@@ -69,9 +80,17 @@ class Sfc32 implements Prng {
   private c: number;
   private d: number;
 
-  constructor(readonly key: string) {
-    [this.a, this.b, this.c, this.d] = hash128(key);
-    for (let i = 0; i < 12; i++) this.uint32(); // mix the seed in
+  /** From a key (hashed and mixed), or from a state a generator reached. */
+  constructor(
+    readonly key: string,
+    from?: PrngState['s'],
+  ) {
+    [this.a, this.b, this.c, this.d] = from ?? hash128(key);
+    if (!from) for (let i = 0; i < 12; i++) this.uint32(); // mix the seed in
+  }
+
+  state(): PrngState {
+    return { key: this.key, s: [this.a, this.b, this.c, this.d] };
   }
 
   uint32(): number {
@@ -138,4 +157,16 @@ class Sfc32 implements Prng {
 /** A generator for the seed (a number or any string). */
 export function createPrng(seed: number | string): Prng {
   return new Sfc32(String(seed));
+}
+
+/** A generator going on from `state` (the state itself is not changed). */
+export function resumePrng(state: PrngState): Prng {
+  return new Sfc32(state.key, state.s);
+}
+
+/** The state `n` 32-bit draws after `state` (what drawing `n` integers or floats leaves). */
+export function skipped(state: PrngState, n: number): PrngState {
+  const rng = new Sfc32(state.key, state.s);
+  for (let i = 0; i < n; i++) rng.uint32();
+  return rng.state();
 }

@@ -20,6 +20,7 @@ import * as reads from './postgres-log-reads.ts';
 import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
 import type { Logger } from '../process/logger.ts';
 import { must } from '../../actors/kernel/must.ts';
+import { upcast } from '../../actors/kernel/upcasters.ts';
 
 /** An append waiting for its group commit. */
 type Pending = { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void };
@@ -153,7 +154,7 @@ export class PostgresEventLog implements EventLog {
     this.opts.log.warn({ events: events.length, from: rows[0].position }, 'event log: an append that seemed to fail had been committed; not written again');
     return rows.map((r, i) => {
       this.wrote(r.streamId, r.version);
-      return { ...r, data: events[i].data, metadata: events[i].metadata ?? {} };
+      return { ...r, data: currentData(events[i]), metadata: events[i].metadata ?? {} };
     });
   }
 
@@ -208,7 +209,7 @@ export class PostgresEventLog implements EventLog {
           streamId: row.stream_id,
           version: row.version,
           type: e.type,
-          data: e.data,
+          data: currentData(e),
           metadata: e.metadata ?? {},
           messageId: e.messageId,
           recordedAt: Math.floor(row.recorded_at),
@@ -312,6 +313,9 @@ export class PostgresEventLog implements EventLog {
     this.closed = true;
   }
 }
+
+/** An appended event's data as every read gives it: upcast when it was appended in an older version (a copy of older records). */
+const currentData = (e: NewEvent) => (e.schemaVersion === undefined ? e.data : upcast(e.type, e.streamId, e.schemaVersion, e.data));
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 

@@ -4,6 +4,10 @@
  */
 import { sql, type Queryable } from '@databases/pg';
 import type { NewEvent } from '../../actors/kernel/event-log.ts';
+import { currentVersion } from '../../actors/kernel/upcasters.ts';
+
+/** The schema version an event's data is stored with (sql/008): the one it says, else its type's current one. */
+const schemaVersionOf = (e: NewEvent) => e.schemaVersion ?? currentVersion(e.type, e.streamId);
 
 /** What the INSERT returns for each row written. */
 export interface InsertedRow {
@@ -23,10 +27,10 @@ export function insertRows(db: Queryable, events: NewEvent[], expected: (e: NewE
     WITH input AS (
       -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
       SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(
-        events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null, x: expected(e) })),
+        events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null, x: expected(e), w: schemaVersionOf(e) })),
       )}::json)
-                               AS (s text, t text, d jsonb, m jsonb, i text, x int))
-        WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, n)
+                               AS (s text, t text, d jsonb, m jsonb, i text, x int, w smallint))
+        WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, schema_version, n)
     ), heads AS (
       -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table
       SELECT s.stream_id, coalesce((SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS v
@@ -39,8 +43,8 @@ export function insertRows(db: Queryable, events: NewEvent[], expected: (e: NewE
       WHERE (f.expected IS NULL OR f.expected = h.v)
         AND (f.message_id IS NULL OR (f.k = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)))
     )
-    INSERT INTO events (stream_id, version, type, data, metadata, message_id)
-    SELECT f.stream_id, f.v + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.n), f.type, f.data, f.metadata, f.message_id
+    INSERT INTO events (stream_id, version, type, data, metadata, message_id, schema_version)
+    SELECT f.stream_id, f.v + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.n), f.type, f.data, f.metadata, f.message_id, f.schema_version
     FROM fresh f
     ORDER BY f.n
     RETURNING position, stream_id, version, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`);

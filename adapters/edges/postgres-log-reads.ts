@@ -8,9 +8,10 @@ import { sql, type ConnectionPool } from '@databases/pg';
 import type { LoggedEvent, LogTally, OpenVisitsOptions, ReadOptions, StreamPageOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
 import { RECOVERY_MARGIN_S } from '../recommender/open-visits.ts';
 import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
+import { currentVersion, upcast } from '../../actors/kernel/upcasters.ts';
 
 /** A logged event's columns, `recorded_at` in ms. */
-const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at`;
+const COLUMNS = sql`position, stream_id, version, type, data, metadata, message_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at, schema_version`;
 
 /** An events row as the reads here select it (COLUMNS). */
 interface EventRow {
@@ -22,15 +23,18 @@ interface EventRow {
   metadata: Record<string, unknown>;
   message_id: string | null;
   recorded_at: number;
+  /** The version `data` was written in (sql/008). */
+  schema_version: number;
 }
 
+/** A row as the port gives it: its data upcast to the current shape (every read of events rows goes through here). */
 export function toLogged(r: EventRow): LoggedEvent {
   return {
     position: Number(r.position),
     streamId: r.stream_id,
     version: r.version,
     type: r.type,
-    data: r.data,
+    data: upcast(r.type, r.stream_id, r.schema_version, r.data),
     metadata: r.metadata,
     messageId: r.message_id ?? undefined,
     recordedAt: Math.floor(r.recorded_at),
@@ -119,17 +123,21 @@ export async function openVisits(db: ConnectionPool, idleTimeoutS: number, o: Op
   }
   if (from.size === 0) return [];
   const rows = await db.query(sql`
-    SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at
+    SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at,
+           e.schema_version
     FROM unnest(${[...from.keys()]}::text[], ${[...from.values()]}::bigint[]) AS v(stream_id, after)
     JOIN events e ON e.stream_id = v.stream_id AND e.position > v.after
     ORDER BY e.position`);
   return rows.map(toLogged);
 }
 
-/** A page of the gateway's stream: its rows with data and metadata as the JSON text PostgreSQL holds (sent as they are). */
+/**
+ * A page of the gateway's stream: its rows with data and metadata as the JSON text PostgreSQL holds, sent as they are;
+ * only a row of an older schema version is parsed, upcast and written again (the gateway sends current shapes).
+ */
 export async function streamPage(db: ConnectionPool, position: number, o: StreamPageOptions): Promise<StreamPageRow[]> {
   const rows = await db.query(sql`
-    SELECT position, type, stream_id, version, message_id, data::text AS data, metadata::text AS metadata,
+    SELECT position, type, stream_id, version, message_id, data::text AS data, metadata::text AS metadata, schema_version,
            metadata->>'routing_key' AS routing_key,
            CASE WHEN stream_id LIKE 'customer-%' THEN substr(stream_id, 10) ELSE data->>'customer_id' END AS customer,
            floor(extract(epoch FROM recorded_at) * 1000)::float8 AS ts
@@ -145,7 +153,8 @@ export async function streamPage(db: ConnectionPool, position: number, o: Stream
     streamId: r.stream_id,
     version: r.version,
     messageId: r.message_id,
-    dataJson: r.data,
+    dataJson:
+      r.schema_version < currentVersion(r.type, r.stream_id) ? JSON.stringify(upcast(r.type, r.stream_id, r.schema_version, JSON.parse(r.data))) : r.data,
     metadataJson: r.metadata,
     routingKey: r.routing_key,
     customer: r.customer,

@@ -9,7 +9,7 @@
  * for a focus logged before a crash, or none) was decided after those that are, so it goes after them; two focuses
  * of one visit whose decisions are both out of sight keep their order.
  */
-import { fromExported, type ExportedEvent } from '../../actors/kernel/event-log.ts';
+import { currentRecord, fromExported, type ExportedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId } from '../process/processor-contract.ts';
 import { isSessionInputType } from './inputs.ts';
 import { must } from '../../actors/kernel/must.ts';
@@ -32,8 +32,9 @@ export class DecisionOrder {
 
   constructor(private readonly window = 20_000) {}
 
-  /** One record in; the records due out, in replay order. */
-  push(e: ExportedEvent): ExportedEvent[] {
+  /** One record in (of any schema version: held in the current shape); the records due out, in replay order. */
+  push(record: ExportedEvent): ExportedEvent[] {
+    const e = currentRecord(record);
     const slot: Slot = { e };
     const cause = e.metadata?.cause;
     if (e.metadata?.source === 'output') {

@@ -7,7 +7,7 @@
 import pino from 'pino';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
-import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
+import { currentRecord, type ExportedEvent } from '../../actors/kernel/event-log.ts';
 import type { Logger } from '../process/logger.ts';
 import type { Output } from '../process/processor-contract.ts';
 import { RecommenderProcessor, type RecommenderSettings } from '../recommender/processor.ts';
@@ -15,7 +15,6 @@ import { DetectorProcessor, type DetectorSettings as DetectorProcessorSettings }
 import { inDecisionOrder } from './decision-order.ts';
 import { SourcesSeen, type LoggedSources } from '../process/replay-provenance.ts';
 import { customerTableVersion } from '../../actors/data/customer-table.ts';
-import { upcastDecision } from '../recommender/decision-record.ts';
 import { Engine } from './engine.ts';
 import { cameIn, inputOf } from './inputs.ts';
 import { ComparingLog, type Comparison } from './comparing-log.ts';
@@ -146,12 +145,12 @@ export class Replayer {
     await deciding;
   }
 
-  /** Feed one record without waiting; true when a turn is deciding and settle() is due. */
-  feedSync(e: ExportedEvent): boolean {
+  /** Feed one record (of any schema version: read in the current shape) without waiting; true when a turn is deciding and settle() is due. */
+  feedSync(record: ExportedEvent): boolean {
+    const e = currentRecord(record);
     if (isOutput(e)) {
       if (e.context) return false; // a partial export's context: replayed, not compared
-      if (OUTPUT_TYPES.has(e.type) && e.message_id)
-        this.outputs.record(e.message_id, { type: e.type, data: DECISIONS.has(e.type) ? upcastDecision(e.data) : e.data });
+      if (OUTPUT_TYPES.has(e.type) && e.message_id) this.outputs.record(e.message_id, { type: e.type, data: e.data });
       if (DECISIONS.has(e.type)) {
         this.sources.decided();
         if (e.type === 'prediction' && this.loggedCatalogue !== undefined && this.loggedCatalogue !== this.deps.catalogue.version)

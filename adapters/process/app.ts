@@ -194,7 +194,7 @@ async function start<S extends Storage>(
     }
     const readiness: ReadinessCheck[] = [
       ...stored.readiness,
-      ...(config.mqtt.mode === 'none' ? [] : [{ name: 'broker', check: () => brokers.length === 0 || brokers.every((b) => b.isConnected()) }]),
+      ...(config.transport === 'none' ? [] : [{ name: 'broker', check: () => brokers.length === 0 || brokers.every((b) => b.isConnected()) }]),
       ...[...peers.values()].flatMap((h) => h.readiness ?? []),
     ];
     const sharedOwner: Role | undefined = peers.has('pump') ? 'pump' : peers.has('simulator') ? 'simulator' : undefined;

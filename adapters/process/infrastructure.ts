@@ -33,7 +33,7 @@ export async function startInfrastructure(config: Config, log: Logger, o: { data
       log.info({ url: databaseUrl, psql: `psql ${databaseUrl}` }, 'embedded PostgreSQL: connect with');
     }
     let brokerUrls = config.mqtt.urls;
-    if (config.mqtt.mode === 'embedded') {
+    if (config.transport === 'mqtt' && config.mqtt.mode === 'embedded') {
       // the pipeline's client publishes outputs and consumes inputs on one connection: it never hears its own (no-local)
       const pipelineClient = `${config.mqtt.clientId}-pipeline`;
       embeddedBroker = await startEmbeddedBroker({
@@ -44,8 +44,8 @@ export async function startInfrastructure(config: Config, log: Logger, o: { data
         noLocal: (id) => id === pipelineClient,
       });
       brokerUrls = [embeddedBroker.url];
-    } else if (config.mqtt.mode === 'external') log.info({ brokers: brokerUrls.map(scrubUrl) }, 'using external MQTT broker');
-    else if (config.mqtt.mode === 'kafka') log.info({ brokers: config.kafka?.brokers, groupId: config.kafka?.groupId }, 'using Kafka (BOOTSTRAP_SERVERS)');
+    } else if (config.transport === 'mqtt') log.info({ brokers: brokerUrls.map(scrubUrl) }, 'using external MQTT broker');
+    else if (config.transport === 'kafka') log.info({ brokers: config.kafka?.brokers, groupId: config.kafka?.groupId }, 'using Kafka (BOOTSTRAP_SERVERS)');
     else log.warn('TESTING_NO_MQTT: no MQTT broker; outputs are logged instead of published');
     return {
       databaseUrl,

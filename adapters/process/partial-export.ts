@@ -17,6 +17,7 @@
  *   lives do not depend on what was offered) — the same clocks, in the same order, as a replay of the whole log.
  */
 import type { ExportedEvent } from '../../actors/kernel/event-log.ts';
+import { EVENT_VERSIONS } from '../../actors/kernel/upcasters.ts';
 import { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { inDecisionOrder } from '../engine/decision-order.ts';
 import { Replayer, type IdleEnd, type RecommenderSettings } from '../engine/replay.ts';
@@ -67,6 +68,7 @@ export async function* partialExport(read: ReadLog, s: Selection, settings: Reco
     stream_id: 'export',
     version: 0,
     type: 'partial_export',
+    schema_version: EVENT_VERSIONS.partial_export,
     data: { from: s.from, to: s.to, ...(s.customer !== undefined ? { customer: s.customer } : {}) },
     metadata: { source: 'export' },
     message_id: null,
@@ -111,6 +113,7 @@ function idleEndRecord(end: IdleEnd): ExportedEvent {
     stream_id: `customer-${end.id}`,
     version: 0,
     type: 'idle_end',
+    schema_version: EVENT_VERSIONS.idle_end,
     data: { id: end.id, ts: end.ts, of: end.of },
     metadata: { source: 'export' },
     message_id: null,

@@ -25,7 +25,8 @@ export function plannedPorts(config: Config): PlannedPort[] {
     planned.push({ variable: 'STREAM_PORT', port: config.gateway.streamPort, host: config.host, what: 'gateway WebSockets' });
     planned.push({ variable: 'STREAM_API_PORT', port: config.gateway.apiPort, host: config.host, what: 'gateway internal API' });
   }
-  if (config.mqtt.mode === 'embedded') planned.push({ variable: 'MQTT_PORT', port: config.mqtt.port, host: config.host, what: 'embedded MQTT broker' });
+  if (config.transport === 'mqtt' && config.mqtt.mode === 'embedded')
+    planned.push({ variable: 'MQTT_PORT', port: config.mqtt.port, host: config.host, what: 'embedded MQTT broker' });
   // a PostgreSQL this data directory left running holds its port: it is stopped at start, so it is not in the way
   if (!config.databaseUrl && config.pgPort && !leftoverHolds(join(config.home, 'pg'), config.pgPort))
     planned.push({ variable: 'PG_PORT', port: config.pgPort, host: '127.0.0.1', what: 'embedded PostgreSQL' });

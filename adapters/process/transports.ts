@@ -1,7 +1,7 @@
 /**
- * The one place the configuration picks the message transport (adapters/edges/transport.ts): Kafka when
- * BOOTSTRAP_SERVERS is set, none under TESTING_NO_MQTT (publications logged), MQTT otherwise (MQTT_URL / MQTT_HOST,
- * or the embedded broker at `brokerUrls`). Everything past this point asks the transport, not the configuration.
+ * The one place the message transport (adapters/edges/transport.ts) is made, from the configuration's own choice
+ * (`config.transport`, schemas/env/derive.ts: Kafka when BOOTSTRAP_SERVERS is set, none under TESTING_NO_MQTT
+ * (publications logged), MQTT otherwise: MQTT_URL / MQTT_HOST, or the embedded broker at `brokerUrls`). Everything past this point asks the transport, not the configuration.
  */
 import type { Config } from '../../schemas/env.ts';
 import type { Logger } from './logger.ts';
@@ -18,7 +18,7 @@ export interface TransportChoice {
 }
 
 export function pickTransport(config: Config, brokerUrls: string[], log: Logger, o: TransportChoice = {}): Transport {
-  switch (config.mqtt.mode) {
+  switch (config.transport) {
     case 'kafka':
       return kafkaTransport(config, log, o.connectKafka);
     case 'none':

@@ -5,6 +5,7 @@
  */
 import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { must } from '../../actors/kernel/must.ts';
+import { EVENT_VERSIONS } from '../../actors/kernel/upcasters.ts';
 import type { Chosen, FocusInput, ScoreResult } from '../../actors/recommender/coupon-decision.ts';
 import type { CatalogueEntry, CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import { noValidCouponsDetail } from '../../actors/recommender/coupon-validity.ts';
@@ -44,34 +45,28 @@ export interface LoggedPrediction {
   data: unknown;
 }
 
-/** A logged prediction as it was published (rendered again from the catalogue), to publish it again. */
+/** A logged prediction (read in the current shape) as it was published (rendered again from the catalogue), to publish it again. */
 export function publishedAgain(e: LoggedPrediction, o: Rendering): Output | undefined {
-  const d = upcastDecision(e.data) as { customer_id: string; ts: number; score: number; coupon: { id: number } } & Chosen;
+  const d = e.data as { customer_id: string; ts: number; score: number; coupon: { id: number } } & Chosen;
   const entry = o.catalogue.get(d?.coupon?.id);
   if (!entry || !e.messageId) return undefined;
   const { payload, data } = renderPrediction(d.customer_id, entry, d.score, d.ts, o.format, d);
   return { streamId: e.streamId, type: 'prediction', data, messageId: e.messageId, metadata: e.metadata, publish: { topic: o.topic, payload } };
 }
 
-/** A logged decision as the scorer's result, to give a focus back what was decided for it. */
+/** A logged decision (read in the current shape) as the scorer's result, to give a focus back what was decided for it. */
 export function decisionResult(e: Pick<LoggedEvent, 'type' | 'data'>): ScoreResult {
-  const d = upcastDecision(e.data) as { coupon?: { id: number }; score?: number; reason?: string } & Chosen;
+  const d = e.data as { coupon?: { id: number }; score?: number; reason?: string } & Chosen;
   const chosen = { policy: d.policy, propensity: d.propensity };
   if (e.type !== 'prediction') return { reason: d.reason, ...chosen } as ScoreResult;
   return { couponId: must(d.coupon, 'a logged prediction names its coupon').id, score: must(d.score, 'a logged prediction has its score'), ...chosen };
 }
 
-/** The version of a decision record's data: 2 since issue 34 (who chose it, and with what probability). */
-export const DECISION_RECORD_VERSION = 2;
-
 /**
- * A logged decision's data as the current version reads it: a record of version 1 (no `v`, written before
- * exploration existed) was chosen by the redemption model with probability 1.
+ * The version of a decision record's data: 2 since issue 34 (who chose it, and with what probability), also said in
+ * the data (`v`, from before the log stored versions). Older records are upcast on read (actors/kernel/upcasters.ts).
  */
-export function upcastDecision(data: unknown): unknown {
-  if (!data || typeof data !== 'object' || 'v' in data) return data;
-  return { ...data, v: DECISION_RECORD_VERSION, policy: 'model', propensity: 1 };
-}
+export const DECISION_RECORD_VERSION = EVENT_VERSIONS.prediction;
 
 /** The published payload (flat seed 002, or envelope seed 003) and the compact record kept in the log. */
 export function renderPrediction(customerId: string, entry: CatalogueEntry, score: number, ts: number, format: 'flat' | 'envelope', chosen: Chosen = {}) {

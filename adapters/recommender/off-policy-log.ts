@@ -11,10 +11,15 @@ import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import type { UpliftScorer } from '../../actors/recommender/uplift-model.ts';
 import { DEPARTMENTS, type Department } from '../../schemas/departments.ts';
-import { upcastDecision } from './decision-record.ts';
+import { upcast } from '../../actors/kernel/upcasters.ts';
 
-/** A line of the log: a visit's entry, or a decision with the margin realised at its focus. */
-export type LogLine = { type: 'entry'; data: { id: string; ts: number } } | { type: 'prediction' | 'no_prediction'; data: unknown; margin: number };
+/**
+ * A line of the log: a visit's entry, or a decision with the margin realised at its focus (its data of `schema_version`,
+ * as an export says it; absent: 1, upcast as the log's reads do).
+ */
+export type LogLine =
+  | { type: 'entry'; data: { id: string; ts: number } }
+  | { type: 'prediction' | 'no_prediction'; data: unknown; margin: number; schema_version?: number };
 
 export interface EvaluationContext {
   catalogue: CouponCatalogue;
@@ -44,7 +49,7 @@ export function evaluateLog(lines: readonly LogLine[], c: EvaluationContext) {
       offered.set(line.data.id, []);
       continue;
     }
-    const d = upcastDecision(line.data) as {
+    const d = upcast(line.type, 'customer-', line.schema_version ?? 1, line.data) as {
       customer_id: string;
       ts: number;
       dep?: Department;

@@ -13,14 +13,14 @@ import type { ScoreResult } from '../../actors/recommender/coupon-decision.ts';
 import { decideFocus } from '../../actors/recommender/decide-focus.ts';
 import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.ts';
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
-import { fromFlat, type StoreEvent } from '../../schemas/events.ts';
-import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
+import type { StoreEvent } from '../../schemas/events.ts';
+import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 import { decisionOutput, decisionResult, publishedAgain, type LoggedPrediction } from './decision-record.ts';
 import { visitOf } from '../../actors/recommender/visit.ts';
-import { must } from '../../actors/kernel/must.ts';
 import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
-import { inputOf, SESSION_INPUTS } from '../engine/inputs.ts';
+import { SESSION_INPUTS } from '../engine/inputs.ts';
+import { Replica, type ReplicatedState, type SharedLog } from '../engine/replica.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -47,7 +47,7 @@ export interface RecommenderProcessorOptions {
   /** The shared log, when other processes (replicas) may write the same customers' streams: a session this process has not
    * followed is rebuilt from its stream before it decides, a decision another writer got ahead of is made again from the log.
    * `localFocus`: focus events a detector here logged as outputs are inputs too. */
-  shared?: { log: Pick<EventLog, 'readStream'>; localFocus: boolean; onRebuilt?(why: 'unfollowed' | 'conflict' | 'duplicate'): void };
+  shared?: SharedLog;
 }
 
 interface Routable {
@@ -55,25 +55,20 @@ interface Routable {
   inputId: string;
 }
 
-export class RecommenderProcessor implements Processor {
+export class RecommenderProcessor implements Processor, ReplicatedState<ScoreResult> {
   readonly consumes = SESSION_INPUTS;
   readonly host: CustomerHost<typeof sessionMachine, Routable, SessionEmitted>;
+  /** The engine's replica mode: queues, recollections, versions and rebuilds from the shared log (adapters/engine/replica.ts). */
+  private readonly replica: Replica<ScoreResult>;
   /** Focuses whose decision is still to come (context loading, a remote scorer), by input id. */
   private waiting = new Map<string, (outputs: Output[]) => void>();
-  /** Decisions already in the log, by focus input id: recovery gives them back instead of scoring again. */
-  private recalled = new Map<string, ScoreResult>();
-  /** Per customer, the stream version up to which this process's session follows the log (its last input, or what a rebuild or recovery read). */
-  private known = new Map<string, number>();
-  /** Per focus awaiting its decision, the stream version the decision is appended against (expected version). */
-  private expectFor = new Map<string, number>();
-  /** Per customer, the rebuild under way and the inputs queued behind it, in order. */
-  private rebuilding = new Map<string, Promise<unknown>>();
   /** A new session's customer row still being read (not in memory), for its loadCustomer to take over. */
   private reading = new Map<string, Promise<CustomerInfo | null>>();
   /** Discount offered per day of event time by this process's decisions (recovery adds what the log holds). */
   readonly budget = new DiscountBudget();
 
   constructor(private o: RecommenderProcessorOptions) {
+    this.replica = new Replica(this, o.shared);
     // what the sessions ask of this process: a customer's row (taking over a read begun at creation), a focus decided
     const port: SessionPort = {
       customer: (customerId) => {
@@ -83,7 +78,7 @@ export class RecommenderProcessor implements Processor {
       },
       decide: (input) => {
         const failed = (err: unknown) => o.onScorerFailure?.(String(input.customer.customer_id), err);
-        const recalled = this.recalled.get(input.focus.inputId);
+        const recalled = this.replica.recollectionOf(input.focus.inputId);
         return decideFocus({ catalogue: o.catalogue(), scorer: o.scorer(), settings: o.settings(), budget: this.budget, recalled, failed }, input);
       },
     };
@@ -107,7 +102,7 @@ export class RecommenderProcessor implements Processor {
       },
       idleTimeoutS: o.settings().idleTimeoutS,
       tick: (ts) => ({ type: 'tick', ts }),
-      route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId, this.recalled.has(inputId)) }),
+      route: ({ event, inputId }) => ({ customerId: event.id, ts: event.ts, routed: route(event, inputId, this.replica.isRecalled(inputId)) }),
       onLater: (e) => this.later(e),
       onIdleEnd: o.onIdleEnd,
       onCreate: () => o.onCreated?.(),
@@ -129,49 +124,19 @@ export class RecommenderProcessor implements Processor {
     return Number.isSafeInteger(id) ? this.o.customer(id) : null;
   }
 
+  /** An input, through the engine's replica mode (a session this process has not followed is rebuilt first). */
   handle(input: Input): Output[] | Promise<Output[]> {
-    const customerId = input.event.id;
-    const queued = this.rebuilding.get(customerId);
-    // the fast path: a session this process follows, nothing of its customer's under way
-    if (!queued && !this.unfollowed(input)) return this.apply(input);
-    return this.enqueue(customerId, queued, () => (this.unfollowed(input) ? this.rebuild(input, 'unfollowed') : this.apply(input)));
+    return this.replica.handle(input);
   }
 
-  /**
-   * Some of an input's outputs were not logged: another writer appended to the customer's stream first
-   * (`conflict`: the session is rebuilt from the log and decides again) or logged this decision already
-   * (`duplicate`: the session is rebuilt to hold the logged one; nothing new to publish).
-   */
+  /** Outputs the log refused: the engine's replica mode rebuilds the session from the log and decides again. */
   reconcile(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]> {
-    const customerId = input.event.id;
-    return this.enqueue(customerId, this.rebuilding.get(customerId), () => this.rebuild(input, why));
+    return this.replica.reconcile(input, why);
   }
 
-  /** A session this process has not followed may have lived on another replica: its visit comes from the log first. */
-  private unfollowed({ logged, event }: Input): boolean {
-    return this.o.shared !== undefined && !this.known.has(event.id) && event.kind !== 'entry' && logged.version > 1;
-  }
-
-  /** `fn` after what is queued for the customer; the customer's later inputs queue behind it, in order. */
-  private enqueue(customerId: string, queued: Promise<unknown> | undefined, fn: () => Output[] | Promise<Output[]>): Promise<Output[]> {
-    const next = (queued ?? Promise.resolve()).then(fn, fn);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.rebuilding.set(customerId, settled);
-    settled.then(() => {
-      if (this.rebuilding.get(customerId) === settled) this.rebuilding.delete(customerId);
-    });
-    return next;
-  }
-
-  /** One input through its customer's session, which follows the log up to `expected` (default: its last input). */
-  private apply({ logged, event }: Input, expected?: number): Output[] | Promise<Output[]> {
+  /** One input through its customer's session: the decision it came to (now, or once the context or scorer answers). */
+  step({ logged, event }: Input): Output[] | Promise<Output[]> {
     const inputId = loggedInputId(logged);
-    const previous = this.known.get(event.id);
-    if (event.kind === 'focus') this.expectFor.set(inputId, expected ?? previous ?? logged.version - 1);
-    this.follow(event.id, Math.max(expected ?? 0, logged.version));
     const outputs: Output[] = [];
     let decided = false;
     for (const e of this.host.input({ event, inputId })) {
@@ -187,59 +152,19 @@ export class RecommenderProcessor implements Processor {
     return new Promise((ok) => this.waiting.set(inputId, (later) => ok([...outputs, ...later])));
   }
 
-  /**
-   * The customer's session made again from the stream: the visit's inputs before this one (their decisions
-   * recalled, not scored again), then, after a conflict or a duplicate, the decisions logged after it (so what
-   * others offered counts as offered), then this input: decided anew against the stream's head, or (duplicate)
-   * given back its logged decision, which is not output again.
-   */
-  private async rebuild(input: Input, why: 'unfollowed' | 'conflict' | 'duplicate'): Promise<Output[]> {
-    const shared = must(this.o.shared, 'the shared log');
-    const customerId = input.event.id;
-    const v = input.logged.version;
-    const stream = await shared.log.readStream(`customer-${customerId}`, Math.max(0, v - 500));
-    shared.onRebuilt?.(why);
-    if (this.host.drop(customerId)) this.o.onEnded?.();
-    const inputs = stream.filter((e) => this.isInput(e));
-    const decisions = stream.filter((e) => (e.type === 'prediction' || e.type === 'no_prediction') && typeof e.metadata.cause === 'string');
-    const recalledHere: string[] = [];
-    for (const d of decisions) {
-      const cause = d.metadata.cause as string;
-      // recovery's recollections stay recovery's
-      if ((cause === loggedInputId(input.logged) && why === 'conflict') || this.recalled.has(cause)) continue;
-      this.recall(cause, decisionResult(d));
-      recalledHere.push(cause);
-    }
-    // a focus with no decision in the log is someone's decision still to come (or a crashed replica's, which its
-    // recovery makes): it is no offer yet
-    const quietly = async (e: LoggedEvent) => {
-      const event = fromFlat(e.type, e.data);
-      if (event && !(event.kind === 'focus' && !this.recalled.has(loggedInputId(e)))) await this.apply({ logged: e, event });
-    };
-    try {
-      for (const e of visitOf(
-        inputs.filter((e) => e.version < v),
-        this.o.settings().idleTimeoutS,
-      ))
-        await quietly(e);
-      const head = stream.at(-1)?.version ?? v - 1;
-      // against the stream as of this input, the input included: a focus another writer logged (one that died before
-      // deciding it) is no conflict of its own decision (against v - 1 it was, and a later focus decided meanwhile on the
-      // refused decision's offer was logged first: a replay then decided both otherwise)
-      if (why === 'unfollowed') return await this.apply(input, v);
-      // what was decided after this input (by others, or by this process for a later focus) is offered already
-      const later = new Set(decisions.filter((d) => d.version > v).map((d) => d.metadata.cause as string));
-      for (const e of inputs) if (e.version > v && e.type === 'focus' && later.has(loggedInputId(e))) await quietly(e);
-      const outputs = await this.apply(input, head);
-      return why === 'duplicate' ? [] : outputs;
-    } finally {
-      for (const cause of recalledHere) this.recalled.delete(cause);
-    }
+  /** A logged decision (a prediction or a no_prediction) as the scorer's result, to give its focus back. */
+  recollection(e: LoggedEvent): ScoreResult | undefined {
+    return e.type === 'prediction' || e.type === 'no_prediction' ? decisionResult(e) : undefined;
   }
 
-  /** A stream entry a session consumes: an entry, focus or exit that came in (or a local detector's focus). */
-  private isInput(e: LoggedEvent): boolean {
-    return inputOf(e, e, { kinds: this.consumes, localFocus: this.o.shared?.localFocus ?? false }) !== undefined;
+  /** The visit a session lives on: from the last entry, after the last exit or idle end. */
+  current(inputs: LoggedEvent[]): LoggedEvent[] {
+    return visitOf(inputs, this.o.settings().idleTimeoutS);
+  }
+
+  /** The customer's session ends here (it is made again from the stream). */
+  forget(customerId: string): void {
+    if (this.host.drop(customerId)) this.o.onEnded?.();
   }
 
   /** A focus is seen through once its decision is logged (a prediction or a no_prediction). */
@@ -257,20 +182,14 @@ export class RecommenderProcessor implements Processor {
     return after.filter((e) => e.type === 'prediction' && e.metadata.cause === id).flatMap((e) => this.published(e) ?? []);
   }
 
-  /** The session follows the log up to `version` (it never moves back: a rebuild replays older events). */
-  private follow(customerId: string, version: number) {
-    if (this.known.size >= 500_000) this.known.clear(); // forgetting only costs a rebuild
-    this.known.set(customerId, Math.max(version, this.known.get(customerId) ?? 0));
-  }
-
   /** Recovery read this customer's stream up to `version`: the session it rebuilds follows the log that far. */
   followed(customerId: string, version: number): void {
-    this.follow(customerId, version);
+    this.replica.followed(customerId, version);
   }
 
   /** A decision already in the log (recovery): the focus gets it back instead of a new score. */
   recall(focusInputId: string, result: ScoreResult): void {
-    this.recalled.set(focusInputId, result);
+    this.replica.recall(focusInputId, result);
   }
 
   /** A logged prediction as it was published (rendered again from the catalogue), to publish it again. */
@@ -304,16 +223,8 @@ export class RecommenderProcessor implements Processor {
       this.o.onContextFailed?.(e.customerId, e.error);
       return [];
     }
-    this.recalled.delete(e.focus.inputId);
-    const inputId = e.focus.inputId;
-    return [decisionOutput(e, { catalogue: this.o.catalogue(), format: this.o.format, topic: this.o.topic, expectedVersion: this.expectation(inputId) })];
-  }
-
-  /** The expected version of a focus's decision (only where replicas share the log). */
-  private expectation(focusInputId: string): number | undefined {
-    const v = this.expectFor.get(focusInputId);
-    this.expectFor.delete(focusInputId);
-    return this.o.shared ? v : undefined;
+    this.replica.decided(e.focus.inputId);
+    return [decisionOutput(e, { catalogue: this.o.catalogue(), format: this.o.format, topic: this.o.topic })];
   }
 }
 

@@ -47,7 +47,7 @@ export const simulatorRole: RoleFactory = async (ctx) => {
     config.seed,
   );
   const broker: TransportClient = await ctx.connectBroker('simulator');
-  const localConsumers = config.mqtt.mode === 'none' && ctx.roles.some((r) => r === 'detector' || r === 'recommender');
+  const localConsumers = config.transport === 'none' && ctx.roles.some((r) => r === 'detector' || r === 'recommender');
   if (sc.storeHeight !== 10 || sc.storeWidth !== 6)
     log.warn(
       { STORE_HEIGHT: sc.storeHeight, STORE_WIDTH: sc.storeWidth },

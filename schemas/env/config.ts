@@ -67,9 +67,14 @@ export interface Config {
   databaseSchema: string;
   autoSeed: boolean;
   seed: number;
+  /**
+   * The message transport, a choice of its own: Kafka (BOOTSTRAP_SERVERS set), none (TESTING_NO_MQTT or
+   * TESTING_MOCK_MQTT: outputs logged, nothing published), MQTT otherwise (adapters/process/transports.ts).
+   */
+  transport: 'mqtt' | 'kafka' | 'none';
   mqtt: {
-    /** The message transport: an embedded or external MQTT broker, none (outputs logged), or Kafka (BOOTSTRAP_SERVERS). */
-    mode: 'embedded' | 'external' | 'none' | 'kafka';
+    /** Where the MQTT broker is (when the transport is MQTT): embedded in this process, or external (MQTT_URL / MQTT_HOST). */
+    mode: 'embedded' | 'external';
     urls: string[];
     port: number;
     username?: string;
@@ -81,7 +86,7 @@ export interface Config {
     group?: string;
     maxPacketBytes: number;
   };
-  /** Set by BOOTSTRAP_SERVERS: every topic goes through Kafka (mqtt.mode is then 'kafka'). */
+  /** Set by BOOTSTRAP_SERVERS: every topic goes through Kafka (transport is then 'kafka'). */
   kafka?: KafkaConfig;
   topics: Topics;
   messageFormat: 'flat' | 'envelope';

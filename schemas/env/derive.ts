@@ -107,8 +107,9 @@ export function deriveConfig(env: Env, value: Static<typeof EnvSchema>, problems
     databaseSchema: value.DATABASE_SCHEMA,
     autoSeed: value.AUTO_SEED,
     seed: value.SEED,
+    transport: kafka ? 'kafka' : noMqtt ? 'none' : 'mqtt',
     mqtt: {
-      mode: kafka ? 'kafka' : noMqtt ? 'none' : urls.length ? 'external' : 'embedded',
+      mode: urls.length ? 'external' : 'embedded',
       urls,
       port: value.MQTT_PORT,
       username: value.MQTT_USERNAME,

@@ -60,6 +60,6 @@ export async function prepare(): Promise<FuzzEnv> {
   if (!parsed.ok) bad(`the environment is not a valid storeflow configuration: ${parsed.problems.join('; ')}`);
   const config = parsed.config;
   const databaseUrl = external.db || `postgres://postgres@127.0.0.1:${ports.pg}/postgres`;
-  const brokerUrl = config.mqtt.mode === 'external' ? config.mqtt.urls[0] : `mqtt://127.0.0.1:${ports.mqtt}`;
+  const brokerUrl = config.transport !== 'none' && config.mqtt.mode === 'external' ? config.mqtt.urls[0] : `mqtt://127.0.0.1:${ports.mqtt}`;
   return { root: resolve(import.meta.dirname, '..', '..'), work, home, logFile, external, tag, ports, childEnv, config, databaseUrl, brokerUrl };
 }
