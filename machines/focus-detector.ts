@@ -12,6 +12,13 @@ import type { Department } from '../schemas/departments.ts';
 import { must } from '../actors/kernel/must.ts';
 import type { Footstep } from '../actors/detector/footsteps.ts';
 
+/**
+ * Raised when the code of a guard or an action, or of the footsteps it is told by (actors/detector/footsteps.ts: what a
+ * walk holds), changes what a detector's state means: snapshots name it with the hash of
+ * machines/json/focus-detector.json, and one of another version is ignored (docs/snapshots.md).
+ */
+export const FOCUS_DETECTOR_CODE_VERSION = 1;
+
 export type DetectorEvent =
   /** The customer moved into a department (`dep`) or into the aisles (`dep` undefined). */
   | { type: 'zone'; dep: Department | undefined; move: Footstep }

@@ -17,6 +17,12 @@ import { creationInput } from '../actors/kernel/creation-input.ts';
 
 export type { FocusInput, ScoreResult, SessionPort };
 
+/**
+ * Raised when the code of a guard or an action changes what a session's state means: snapshots of sessions name it
+ * with the hash of machines/json/session.json, and one of another version is ignored (docs/snapshots.md).
+ */
+export const SESSION_CODE_VERSION = 1;
+
 export type SessionEvent =
   | { type: 'entry'; ts: number; inputId: string }
   /** `recalled`: the log holds this focus's decision already (recovery, a rebuild): it is given back within the step. */

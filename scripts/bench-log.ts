@@ -10,7 +10,8 @@
  * - Delay: 3 writers at a fixed rate each, a share of their group commits lost to a unique-key race first (one
  *   statement that takes positions and fails), and a reader: each event's delay from its append resolving to the
  *   reader handing it on, and whether every committed event came once, in position order.
- *   npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--json]
+ * - Recovery: open visits recovered from snapshots, against the same from their events (scripts/bench-log-recovery.ts).
+ *   npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--visits N] [--json]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,9 +26,10 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/edges/
 import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 import { PostgresLogTail } from '../adapters/edges/postgres-log-tail.ts';
 import type { LoggedEvent, NewEvent } from '../actors/kernel/event-log.ts';
+import { recoveryCase } from './bench-log-recovery.ts';
 
 const { values, int, num } = cli({
-  usage: 'npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--json]',
+  usage: 'npm run bench:log -- [--rounds N] [--seconds S] [--tail-seconds S] [--rate R] [--rollback F] [--visits N] [--json]',
   summary: 'The event log read in commit order: what it costs appends and how far the tail runs behind a commit, against a reader that passes holes at once.',
   options: {
     rounds: { type: 'string', arg: 'N', help: 'append rounds per setting, the settings alternating; medians (default 3)' },
@@ -35,6 +37,7 @@ const { values, int, num } = cli({
     'tail-seconds': { type: 'string', arg: 'S', help: 'length of each delay run (default 5)' },
     rate: { type: 'string', arg: 'R', help: 'events/s per writer in the delay runs (default 1000)' },
     rollback: { type: 'string', arg: 'F', help: 'share of group commits lost to a race first in the delay runs (default 0.1)' },
+    visits: { type: 'string', arg: 'N', help: 'open visits recovered from snapshots in the recovery case (default 20000; 0: no recovery case)' },
     ...JSON_OPTION,
   },
   more: 'environment: DATABASE_URL (else an embedded PostgreSQL in a temporary folder)',
@@ -43,7 +46,8 @@ const ROUNDS = int('rounds', 3, { min: 1 }),
   SECONDS = num('seconds', 2, { min: 0.2 }),
   TAIL_SECONDS = num('tail-seconds', 5, { min: 0.5 }),
   RATE = num('rate', 1000, { min: 10 }),
-  ROLLBACK = num('rollback', 0.1, { min: 0, max: 1 });
+  ROLLBACK = num('rollback', 0.1, { min: 0, max: 1 }),
+  VISITS = int('visits', 20_000, { min: 0 });
 const WRITERS = 3;
 const IN_FLIGHT = 100; // appends each writer keeps waiting in the append-rate runs: what a busy replica's group commit holds
 
@@ -326,6 +330,7 @@ try {
       `the baseline reader missed ${fmt(runs.baseline.committed - runs.baseline.delivered)}; a group commit took ${runs.ordered.commitMs.toFixed(0)} ms`,
   });
   if (!runs.ordered.exact) process.exitCode = 1;
+  if (VISITS > 0) rows.push(await recoveryCase(url, `${tag}_recovery`, VISITS, ROUNDS, log, schemas));
   if (values.json)
     printBenchJson({
       bench: 'log',

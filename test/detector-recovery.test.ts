@@ -15,7 +15,7 @@ import { DATABASE_URL, MQTT_URL, uniqueName, connectClient, collect, waitFor, sl
 import { InMemoryEventLog } from '../actors/kernel/in-memory-event-log.ts';
 import { DetectorProcessor } from '../adapters/detector/processor.ts';
 import { recoverWalks } from '../adapters/detector/recovery.ts';
-import { openVisits } from '../adapters/recommender/open-visits.ts';
+import { eventsOf, openVisits } from '../adapters/recommender/open-visits.ts';
 import { toFlat, type StoreEvent } from '../schemas/events.ts';
 import pgModule from '@databases/pg';
 
@@ -59,7 +59,7 @@ test('recoverWalks: the open visits, moves keeping one open, run through a fresh
   assert.equal(recovered.walkOf('1'), live.walkOf('1'));
   assert.equal(recovered.walkOf('3'), live.walkOf('3'));
   // without moves, the recommender's view: 3's visit looks over
-  assert.equal([...new Set((await openVisits(log, IDLE_S)).map((e) => e.streamId))].sort(), ['customer-1', 'customer-2']);
+  assert.equal([...new Set(eventsOf(await openVisits(log, IDLE_S)).map((e) => e.streamId))].sort(), ['customer-1', 'customer-2']);
 });
 
 // MQTT 5 (no-local) hands a focus to the recommender here; 3.1.1 sends it back through the broker. The embedded broker

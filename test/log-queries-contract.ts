@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EventLog, LogQueries } from '../actors/kernel/event-log.ts';
-import { openVisitsOverPort } from '../adapters/recommender/open-visits.ts';
+import { eventsOf, openVisits } from '../adapters/recommender/open-visits.ts';
 import { latestOfOverPort } from '../adapters/recommender/recent-predictions.ts';
 import { spentPerDayOverPort } from '../adapters/recommender/budget-spent.ts';
 import { inputIdsSinceOverPort, quiet } from '../adapters/process/recent-inputs.ts';
@@ -32,12 +32,16 @@ function bothVersions(log: EventLog, ranFast: Set<keyof LogQueries>) {
   }
   const q = log.queries;
   return {
+    // where visits start (the stream heads) and their events after it (one read for every stream): the events of the open visits
     openVisits: (idle: number, o?: { moves?: boolean }) =>
       both(
-        'openVisits',
-        () => openVisitsOverPort(log, idle, o),
-        () => q?.openVisits?.(idle, o),
-      ),
+        'openVisitStarts',
+        async () => eventsOf(await openVisits(log, idle, o, 'port')),
+        () => (q?.openVisitStarts && q.streamsAfter ? openVisits(log, idle, o).then(eventsOf) : undefined),
+      ).then((events) => {
+        if (q?.streamsAfter) ranFast.add('streamsAfter');
+        return events;
+      }),
     latestOf: (type: string, ms: number) =>
       both(
         'latestOf',

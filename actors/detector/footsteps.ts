@@ -39,6 +39,12 @@ export interface Walk {
   trail: Point[];
 }
 
+/** A walk as JSON keeps it: `zone` null and `inAisles` for the aisles (JSON has no undefined). */
+export interface SavedWalk extends Omit<Walk, 'zone'> {
+  zone: Department | null;
+  inAisles: boolean;
+}
+
 export class Footsteps {
   private walks = new Map<string, Walk>();
   private radius: number;
@@ -90,6 +96,32 @@ export class Footsteps {
       steps = steps ? [...steps, lingered] : [lingered];
     }
     return steps ?? NOTHING;
+  }
+
+  /** The customer's walk as a snapshot keeps it (JSON: the aisles, `undefined`, said by `inAisles`). */
+  saved(id: string): SavedWalk | undefined {
+    const w = this.walks.get(id);
+    return (
+      w && {
+        zone: w.zone ?? null,
+        inAisles: w.zone === undefined,
+        moves: w.moves,
+        lingered: w.lingered,
+        lastTs: w.lastTs,
+        trail: w.trail.map((p) => ({ x: p.x, y: p.y })),
+      }
+    );
+  }
+
+  /** The customer's walk as a snapshot kept it (a restart, a rebuild). */
+  restore(id: string, s: SavedWalk): void {
+    this.walks.set(id, {
+      zone: s.inAisles ? undefined : s.zone,
+      moves: s.moves,
+      lingered: s.lingered,
+      lastTs: s.lastTs,
+      trail: s.trail.map((p) => ({ x: p.x, y: p.y })),
+    });
   }
 
   forget(id: string): void {

@@ -118,6 +118,18 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     if (tick) this.actors.get(customerId)?.send(tick(ts));
   }
 
+  /**
+   * The customer's actor made again from a snapshot of its state (a restart, a rebuild), in place of any there is; it
+   * was last active at event time `ts`, which moves event time on as an input would.
+   */
+  restore(customerId: string, snapshot: SnapshotFrom<M>, ts: number): Actor<M> {
+    if (this.actors.has(customerId)) this.actors.remove(customerId);
+    const actor = this.actors.ensure(customerId, snapshot);
+    this.advance(customerId, ts);
+    this.idle?.seen(customerId, ts);
+    return actor;
+  }
+
   /** Stops and forgets a customer's actor (its state is to be rebuilt); true when there was one. */
   drop(customerId: string): boolean {
     if (!this.actors.has(customerId)) return false;

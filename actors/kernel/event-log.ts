@@ -6,6 +6,7 @@
  * this port in the role's folder; a log may offer a faster version of each in `queries` (PostgreSQL: its SQL).
  */
 import { currentVersion, upcast } from './upcasters.ts';
+import type { SnapshotStore } from './snapshot-store.ts';
 
 export interface NewEvent {
   streamId: string;
@@ -73,6 +74,12 @@ export interface LogTally {
 /** `moves`: a move keeps a visit open too, as it keeps a shopper followed by the detector (the recommender sees no moves). */
 export interface OpenVisitsOptions {
   moves?: boolean;
+}
+
+/** Where a visit open at the log's end begins: the stream's version it follows (its last exit, or 0). */
+export interface VisitStart {
+  streamId: string;
+  after: number;
 }
 
 export type LogListener = (events: LoggedEvent[]) => void;
@@ -167,6 +174,8 @@ export interface EventLog {
   close(): Promise<void>;
   /** Faster versions of the queries over this port, where the log has them; each query falls back to reading the port. */
   readonly queries?: Partial<LogQueries>;
+  /** Snapshots of the customers' actors, kept beside the log (docs/snapshots.md); none: every restart reads events only. */
+  readonly snapshots?: SnapshotStore;
 }
 
 /**
@@ -176,8 +185,10 @@ export interface EventLog {
  * logged-ids.ts; adapters/gateway/stream-page.ts, log-position.ts; adapters/dashboard/log-counts.ts; adapters/process/log-tally.ts.
  */
 export interface LogQueries {
-  /** Customers still in the store and what their visits logged so far. */
-  openVisits(idleTimeoutS: number, o?: OpenVisitsOptions): Promise<LoggedEvent[]>;
+  /** The visits still open at the log's end (and those closed with a focus never decided), where each begins. */
+  openVisitStarts(idleTimeoutS: number, o?: OpenVisitsOptions): Promise<VisitStart[]>;
+  /** The events of each stream after its version, in position order. */
+  streamsAfter(after: Map<string, number>): Promise<LoggedEvent[]>;
   /** Events of `type` recorded within `windowMs` before the latest of them. */
   latestOf(type: string, windowMs: number): Promise<LoggedEvent[]>;
   /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time. */

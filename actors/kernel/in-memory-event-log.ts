@@ -5,6 +5,7 @@
  * It offers no faster queries: each role's query reads it through the port.
  */
 import { must } from './must.ts';
+import { InMemorySnapshots } from './in-memory-snapshots.ts';
 import { readPages, refused, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions } from './event-log.ts';
 import { currentVersion, upcast } from './upcasters.ts';
 
@@ -19,11 +20,14 @@ export class InMemoryEventLog implements EventLog {
   private writers: number[] = [];
   private listeners = new Set<LogListener>();
   private writerCount = { n: 0 };
+  /** Snapshots beside the log, shared by its writers as one database's table is. */
+  readonly snapshots: InMemorySnapshots;
   constructor(
     private clock: () => number = () => 0,
     private writer = 0,
     shared?: InMemoryEventLog,
   ) {
+    this.snapshots = shared?.snapshots ?? new InMemorySnapshots();
     if (shared) {
       this.writerCount = shared.writerCount;
       this.events = shared.events;

@@ -6,7 +6,9 @@
 import type { RoleFactory, RoleHandle } from '../process/role.ts';
 import type { ActorRegistry } from '../../actors/kernel/actor-registry.ts';
 import type { focusDetectorMachine } from '../../machines/focus-detector.ts';
-import { DetectorProcessor } from './processor.ts';
+import { DETECTOR_MACHINE, DetectorProcessor } from './processor.ts';
+import { SnapshotCadence } from '../engine/snapshot-cadence.ts';
+import { loggedInputId } from '../process/processor-contract.ts';
 import { detectorRoutes } from './routes.ts';
 import { recoverWalks } from './recovery.ts';
 
@@ -44,8 +46,17 @@ export const detectorRole: RoleFactory = async (ctx) => {
       },
     },
   ]);
+  // detectors and their footsteps snapshotted beside the log, every so many moves (docs/snapshots.md)
+  const snapshots =
+    ctx.eventLog.snapshots &&
+    new SnapshotCadence({
+      store: ctx.eventLog.snapshots,
+      machine: DETECTOR_MACHINE,
+      onError: (err) => log.warn({ err }, 'could not write detector snapshots (a restart reads more of the log)'),
+    });
   const processor = new DetectorProcessor({
     settings,
+    snapshots,
     topics: config.topics,
     inspect: ctx.inspect,
     onCreated: () => m.shoppers.inc(),
@@ -55,7 +66,9 @@ export const detectorRole: RoleFactory = async (ctx) => {
   pipeline.register({
     processor,
     name: 'detector',
-    onLogged: (outputs) => {
+    onLogged: (outputs, input) => {
+      // a snapshot taken after the input is written once its outputs are logged
+      snapshots?.logged(loggedInputId(input.logged), outputs.length);
       for (const o of outputs) {
         const e = o.event;
         if (e?.kind === 'focus') m.focus.inc({ department: e.dep });
@@ -66,8 +79,16 @@ export const detectorRole: RoleFactory = async (ctx) => {
     async recover() {
       const started = Date.now();
       const recovery = await recoverWalks(ctx.eventLog, processor, { idleTimeoutS: settings.idleTimeoutS });
-      if (recovery.inputs.length)
-        log.info({ shoppers: recovery.shoppers, inputs: recovery.inputs.length, ms: Date.now() - started }, 'shoppers followed again from the event log');
+      if (recovery.ignored)
+        log.warn(
+          { shoppers: recovery.ignored, machineVersion: processor.machine.version },
+          'snapshots of another detector version ignored: those walks are made from their events',
+        );
+      if (recovery.shoppers)
+        log.info(
+          { shoppers: recovery.shoppers, fromSnapshots: recovery.restored, inputs: recovery.inputs.length, ms: Date.now() - started },
+          'shoppers followed again from the event log',
+        );
       return recovery;
     },
   });
@@ -77,6 +98,7 @@ export const detectorRole: RoleFactory = async (ctx) => {
     routes: detectorRoutes(processor, settings),
     async stop() {
       processor.stop();
+      await snapshots?.flush();
     },
   };
   return handle;

@@ -4,13 +4,31 @@
  * outputs to log and publish (a focus goes on to the recommender). Live runs, recovery and replay
  * use this one module.
  */
-import { focusDetectorMachine, type DetectorEmitted, type DetectorEvent } from '../../machines/focus-detector.ts';
+import {
+  FOCUS_DETECTOR_CODE_VERSION,
+  focusDetectorMachine,
+  type DetectorContext,
+  type DetectorEmitted,
+  type DetectorEvent,
+} from '../../machines/focus-detector.ts';
 import { CustomerHost, type Routed } from '../../actors/kernel/customer-host.ts';
-import { Footsteps, type Walk } from '../../actors/detector/footsteps.ts';
+import { Footsteps, type SavedWalk, type Walk } from '../../actors/detector/footsteps.ts';
 import { toFlat, type StoreEvent } from '../../schemas/events.ts';
 import type { InspectionEvent } from 'xstate';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 import { WALK_INPUTS } from '../engine/inputs.ts';
+import { machineVersion } from '../engine/machine-version.ts';
+import type { SnapshotCadence } from '../engine/snapshot-cadence.ts';
+import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
+
+/** The detector's version, as its snapshots name it (docs/snapshots.md): its machine's, which covers its footsteps. */
+export const DETECTOR_MACHINE = machineVersion('focus-detector', FOCUS_DETECTOR_CODE_VERSION);
+
+/** A detector's snapshot: its actor's persisted state and the customer's walk (their footsteps). */
+interface DetectorState {
+  actor: { context: DetectorContext };
+  walk: SavedWalk;
+}
 
 export interface DetectorSettings {
   focusMinMoves: number;
@@ -29,6 +47,8 @@ export interface DetectorProcessorOptions {
   onError?(customerId: string, err: unknown): void;
   /** A shopper's walk ended idle at event time `ts` (replay and export note these). */
   onIdleEnd?(customerId: string, ts: number): void;
+  /** Detectors are snapshotted at this cadence (none: never; replay takes none). */
+  snapshots?: SnapshotCadence;
 }
 
 interface Routable {
@@ -38,6 +58,8 @@ interface Routable {
 
 export class DetectorProcessor implements Processor {
   readonly consumes = WALK_INPUTS;
+  /** The version its detectors' snapshots name. */
+  readonly machine = DETECTOR_MACHINE;
   readonly host: CustomerHost<typeof focusDetectorMachine, Routable, DetectorEmitted>;
   /** Every move is counted here; the actors hear the ones that change what they decide. */
   private footsteps: Footsteps;
@@ -78,8 +100,27 @@ export class DetectorProcessor implements Processor {
   }
 
   handle({ logged, event }: Input): Output[] {
-    const emitted = this.host.input({ event, inputId: loggedInputId(logged) });
-    return emitted.map((e) => this.output(e));
+    const inputId = loggedInputId(logged);
+    const emitted = this.host.input({ event, inputId });
+    const outputs = emitted.map((e) => this.output(e));
+    if (this.o.snapshots?.due(`customer-${event.id}`)) this.snapshot(event.id, logged.version, inputId, outputs.length);
+    return outputs;
+  }
+
+  /** The customer's detector and walk as of the stream's `version` (a live actor: every state but the final ones is at rest). */
+  private snapshot(customerId: string, version: number, inputId: string, outputs: number) {
+    const actor = this.host.actors.get(customerId);
+    const walk = this.footsteps.saved(customerId);
+    if (!actor || !walk || actor.getSnapshot().status !== 'active') return;
+    this.o.snapshots?.take(`customer-${customerId}`, version, { actor: actor.getPersistedSnapshot(), walk }, inputId, outputs);
+  }
+
+  /** The customer's detector and walk made from a snapshot of them (recovery); the settings in force replace the snapshot's. */
+  restore(customerId: string, s: StateSnapshot): void {
+    const state = s.state as DetectorState;
+    const actor = { ...state.actor, context: { ...state.actor.context, idleTimeoutS: this.o.settings.idleTimeoutS } };
+    this.footsteps.restore(customerId, state.walk);
+    this.host.restore(customerId, actor as unknown as Parameters<typeof this.host.restore>[1], Math.max(state.actor.context.lastTs, state.walk.lastTs));
   }
 
   private output(e: DetectorEmitted): Output {

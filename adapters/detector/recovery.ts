@@ -1,26 +1,35 @@
 /**
- * After a restart: the walks of shoppers still in the store, made again by running their visits' logged entries,
- * moves and exits through the detector (its footsteps and its actors), so a dwell counted before a crash goes on
- * counting. The focus and browsing events already in the log are not made again (their ids are in `logged`); one
+ * After a restart: the walks of shoppers still in the store, made again from their newest snapshot of the detector in
+ * force (its actor and footsteps: docs/snapshots.md) and by running the logged entries, moves and exits after it (from
+ * the visit's start when there is none) through the detector, so a dwell counted before a crash goes on counting. The focus and browsing events already in the log are not made again (their ids are in `logged`); one
  * the detector would have made that is not in the log (a crash came between its move and it) is made now.
  */
 import type { EventLog } from '../../actors/kernel/event-log.ts';
 import type { Input, Recovery } from '../process/processor-contract.ts';
 import { inputOf } from '../engine/inputs.ts';
-import { openVisits } from '../recommender/open-visits.ts';
+import { eventsOf, openVisits } from '../recommender/open-visits.ts';
+import type { MachineVersion } from '../engine/machine-version.ts';
 import type { DetectorProcessor } from './processor.ts';
 
+/** `machine`: the detector's version whose snapshots to start from (default: the one in force); `ignored` as recoverSessions says. */
 export async function recoverWalks(
   eventLog: EventLog,
-  processor: Pick<DetectorProcessor, 'consumes'>,
-  o: { idleTimeoutS: number },
-): Promise<Recovery & { shoppers: number }> {
+  processor: Pick<DetectorProcessor, 'consumes' | 'restore' | 'machine'>,
+  o: { idleTimeoutS: number; machine?: MachineVersion },
+): Promise<Recovery & { shoppers: number; restored: number; ignored: number }> {
   // moves keep a visit open here: a shopper walking since long ago is still followed
-  const visits = await openVisits(eventLog, o.idleTimeoutS, { moves: true });
+  const visits = await openVisits(eventLog, o.idleTimeoutS, { moves: true, machine: o.machine ?? processor.machine });
   const logged = new Set<string>();
   const inputs: Input[] = [];
   const streams = new Set<string>();
-  for (const e of visits) {
+  let restored = 0;
+  for (const v of visits)
+    if (v.snapshot) {
+      processor.restore(v.streamId.slice('customer-'.length), v.snapshot);
+      streams.add(v.streamId);
+      restored++;
+    }
+  for (const e of eventsOf(visits)) {
     if (e.metadata.source === 'output') {
       if (e.messageId) logged.add(e.messageId);
       continue;
@@ -31,5 +40,5 @@ export async function recoverWalks(
     streams.add(e.streamId);
     inputs.push(input);
   }
-  return { inputs, logged, shoppers: streams.size };
+  return { inputs, logged, shoppers: streams.size, restored, ignored: visits.filter((v) => v.ignored).length };
 }

@@ -17,6 +17,7 @@ import {
   type TraceLink,
 } from '../../actors/kernel/event-log.ts';
 import * as reads from './postgres-log-reads.ts';
+import { PostgresSnapshots } from './postgres-snapshots.ts';
 import { insertRows, isAboutTheRows } from './postgres-log-insert.ts';
 import type { Logger } from '../process/logger.ts';
 import { must } from '../../actors/kernel/must.ts';
@@ -46,10 +47,14 @@ export class PostgresEventLog implements EventLog {
   private own = new Map<string, Set<number>>();
   /** Appends, group commits and events written, and the time spent in those commits (ms). */
   readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
+  /** Snapshots in the log's database (sql/007_snapshots.sql). */
+  readonly snapshots: PostgresSnapshots;
   constructor(
     private db: ConnectionPool,
     private opts: PgEventLogOptions,
-  ) {}
+  ) {
+    this.snapshots = new PostgresSnapshots(db);
+  }
 
   append(events: NewEvent[]): Promise<LoggedEvent[]> {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
@@ -283,7 +288,8 @@ export class PostgresEventLog implements EventLog {
 
   /** The roles' queries in SQL (adapters/edges/postgres-log-reads.ts), each faster than its reading of the port. */
   readonly queries: LogQueries = {
-    openVisits: (idleTimeoutS, o) => reads.openVisits(this.db, idleTimeoutS, o),
+    openVisitStarts: (idleTimeoutS, o) => reads.openVisitStarts(this.db, idleTimeoutS, o),
+    streamsAfter: (after) => reads.streamsAfter(this.db, after),
     latestOf: (type, windowMs) => reads.latestOf(this.db, type, windowMs),
     inputIdsSince: (sinceMs) => reads.inputIdsSince(this.db, sinceMs),
     quiet: (timeoutMs) => reads.quiet(this.db, timeoutMs),

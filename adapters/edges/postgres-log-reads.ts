@@ -5,9 +5,8 @@
  * answers as its module's reading of the port does (test/event-log-contract.ts holds both to it).
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import type { LoggedEvent, LogTally, OpenVisitsOptions, ReadOptions, StreamPageOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
-import { RECOVERY_MARGIN_S } from '../recommender/open-visits.ts';
-import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
+import type { LoggedEvent, LogTally, OpenVisitsOptions, VisitStart, ReadOptions, StreamPageOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
+import { visitsOf } from '../recommender/open-visits.ts';
 import { currentVersion, upcast } from '../../actors/kernel/upcasters.ts';
 
 /** A logged event's columns, `recorded_at` in ms. */
@@ -77,58 +76,53 @@ export async function inputIdsSince(db: ConnectionPool, sinceMs: number): Promis
 }
 
 /**
- * The visits with work left at the log's end, and what they logged so far: see adapters/recommender/open-visits.ts.
- * With `moves`, a move counts as an entry does (the detector's view: a shopper walking since an entry recorded before
- * the window is still in the store).
+ * The visits with work left at the log's end, where each begins: see adapters/recommender/open-visits.ts. Read from
+ * the stream heads the database keeps (sql/007_snapshots.sql), not from the log: the log's time is the latest event
+ * time two customers have reached, and a visit is open when its customer entered or focused (with `moves`, moved) after
+ * their last exit and their last event is within the idle timeout of it.
  */
-export async function openVisits(db: ConnectionPool, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<LoggedEvent[]> {
-  // the inputs that time a visit (the engine's one list); all but an exit keep it open
-  const timed: string[] = [...new Set([...SESSION_INPUTS, ...(o.moves ? WALK_INPUTS : [])])];
-  const staying = timed.filter((t) => t !== 'exit');
-  // one pass over the customers' inputs and decisions: per stream, its latest time, last exit, last entry or
-  // focus, last focus and last decision (a focus after the last decision was never decided: a crash came first)
-  // only customers with an input recorded within the idle timeout (and a margin) can still be in the store: one pass
-  // over that window (the recorded_at index), so a start reads the recent traffic, not the whole log
-  const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
-  const streams = await db.query(sql`
-    SELECT stream_id, max((data->>'ts')::numeric) FILTER (WHERE type = ANY(${timed}::text[])) AS max_ts,
-           coalesce(max(position) FILTER (WHERE type = 'exit'), 0) AS last_exit,
-           max(position) FILTER (WHERE type = ANY(${staying}::text[])) AS last_in,
-           max(position) FILTER (WHERE type = 'focus') AS last_focus,
-           coalesce(max(position) FILTER (WHERE type IN ('prediction', 'no_prediction')), 0) AS last_decision,
-           min(position) AS first_in_window
-    FROM events
-    WHERE recorded_at >= to_timestamp(${since / 1000}) AND type = ANY(${[...timed, 'prediction', 'no_prediction']}::text[]) AND stream_id LIKE 'customer-%'
-    GROUP BY stream_id`);
-  const times = streams
-    .map((r) => Number(r.max_ts))
-    .filter((t) => Number.isFinite(t))
-    .sort((a, b) => b - a);
-  if (times.length === 0) return [];
-  const eventTime = times[Math.min(1, times.length - 1)];
-  const recent = (r: { max_ts: unknown }) => Number(r.max_ts) > eventTime - idleTimeoutS;
-  const open = streams.filter((r) => recent(r) && r.last_in !== null && Number(r.last_exit) < Number(r.last_in));
-  // a closed visit with a focus never decided: from the exit before that focus
-  const undecided = streams.filter(
-    (r) => recent(r) && !(Number(r.last_exit) < Number(r.last_in ?? 0)) && r.last_focus !== null && Number(r.last_focus) > Number(r.last_decision),
+export async function openVisitStarts(db: ConnectionPool, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<VisitStart[]> {
+  const ts = o.moves ? sql`walk_ts` : sql`session_ts`;
+  const heads = await db.query(sql`
+    WITH latest AS (SELECT ${ts} AS ts FROM stream_heads WHERE ${ts} IS NOT NULL ORDER BY ${ts} DESC LIMIT 2)
+    SELECT stream_id, last_entry, last_focus, last_move, last_exit, last_decision FROM stream_heads
+    WHERE ${ts} > (SELECT min(ts) FROM latest) - ${idleTimeoutS}::numeric`);
+  const { open, undecided } = visitsOf(
+    heads.map((r) => ({
+      streamId: r.stream_id,
+      lastEntry: r.last_entry,
+      lastFocus: r.last_focus,
+      lastMove: r.last_move,
+      lastExit: r.last_exit,
+      lastDecision: r.last_decision,
+    })),
+    o,
   );
-  // a visit is read from its last exit, or from the window's start (a visit longer than the window keeps its recent part)
-  const from = new Map<string, number>(open.map((r) => [r.stream_id as string, Math.max(Number(r.last_exit), Number(r.first_in_window) - 1)]));
-  if (undecided.length) {
-    const starts = await db.query(sql`
-      SELECT u.stream_id, coalesce((SELECT max(position) FROM events x WHERE x.stream_id = u.stream_id AND x.type = 'exit' AND x.position < u.last_focus), 0) AS start
-      FROM unnest(${undecided.map((r) => r.stream_id as string)}::text[], ${undecided.map((r) => Number(r.last_focus))}::bigint[]) AS u(stream_id, last_focus)`);
-    const windowStart = new Map(undecided.map((r) => [r.stream_id as string, Number(r.first_in_window) - 1]));
-    for (const r of starts) from.set(r.stream_id, Math.max(Number(r.start), windowStart.get(r.stream_id) ?? 0));
-  }
-  if (from.size === 0) return [];
-  const rows = await db.query(sql`
-    SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at,
-           e.schema_version
-    FROM unnest(${[...from.keys()]}::text[], ${[...from.values()]}::bigint[]) AS v(stream_id, after)
-    JOIN events e ON e.stream_id = v.stream_id AND e.position > v.after
-    ORDER BY e.position`);
-  return rows.map(toLogged);
+  if (undecided.length === 0) return open;
+  // a closed visit with a focus never decided: from the exit before that focus (the exits' own index)
+  const starts = await db.query(sql`
+    SELECT u.stream_id, coalesce((SELECT max(version) FROM events x WHERE x.stream_id = u.stream_id AND x.type = 'exit' AND x.version < u.focus), 0) AS after
+    FROM unnest(${undecided.map((h) => h.streamId)}::text[], ${undecided.map((h) => h.lastFocus)}::int[]) AS u(stream_id, focus)`);
+  return [...open, ...starts.map((r) => ({ streamId: r.stream_id as string, after: Number(r.after) }))].sort((a, b) =>
+    a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0,
+  );
+}
+
+/** The events of each stream after its version, in position order: one statement for every stream (the stream index). */
+export async function streamsAfter(db: ConnectionPool, after: Map<string, number>): Promise<LoggedEvent[]> {
+  if (after.size === 0) return [];
+  // each stream's tail by the (stream_id, version) index (LATERAL: a join of thousands of streams is planned as a scan
+  // of the whole table otherwise); put in position order here (no sort in the database, where it would spill)
+  // no JIT: the planner's guess of rows per stream makes it compile (a second, measured) what takes a few index reads
+  const rows = await db.tx(async (tx) => {
+    await tx.query(sql`SET LOCAL jit = off`);
+    return tx.query(sql`
+      SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at,
+             e.schema_version
+      FROM unnest(${[...after.keys()]}::text[], ${[...after.values()]}::int[]) AS v(stream_id, after)
+      CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.stream_id = v.stream_id AND x.version > v.after ORDER BY x.version) e`);
+  });
+  return rows.map(toLogged).sort((a, b) => a.position - b.position);
 }
 
 /**

@@ -13,6 +13,9 @@ import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import type { EventKind } from '../../schemas/events.ts';
 import { loggedInputId, type Input, type Output } from '../process/processor-contract.ts';
 import { inputOf } from './inputs.ts';
+import type { MachineVersion } from './machine-version.ts';
+import { restoreFrom } from './restore.ts';
+import type { SnapshotStore, StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
 
 type Maybe<T> = T | Promise<T>;
 export type RebuildReason = 'unfollowed' | 'conflict' | 'duplicate';
@@ -30,6 +33,14 @@ export interface ReplicatedState<R> {
   current(inputs: LoggedEvent[]): LoggedEvent[];
   /** Forget the customer's state (it is made again from the stream). */
   forget(customerId: string): void;
+  /** The machine version its snapshots name, and where they are kept (none: a rebuild reads the stream from `rebuildStart`). */
+  readonly machine?: MachineVersion;
+  readonly snapshotStore?: SnapshotStore;
+  /**
+   * A rebuild's start from the newest snapshot before the input (docs/snapshots.md): the state made from it where it
+   * goes on through `before` (the logged inputs after it), and the inputs to replay; without it, `current(before)`.
+   */
+  resume?(customerId: string, snapshot: StateSnapshot | undefined, before: LoggedEvent[]): LoggedEvent[];
 }
 
 /** The shared log, when other processes (replicas) may write the same customers' streams. */
@@ -40,7 +51,7 @@ export interface SharedLog {
   onRebuilt?(why: RebuildReason): void;
 }
 
-/** How far back a stream is read for a rebuild of the input at `version`: the one place (a snapshot would start there). */
+/** How far back a stream is read for a rebuild of the input at `version` (a snapshot within it starts later: restore.ts). */
 export function rebuildStart(_streamId: string, version: number): number {
   return Math.max(0, version - 500);
 }
@@ -151,7 +162,11 @@ export class Replica<R> {
     const customerId = input.event.id;
     const streamId = `customer-${customerId}`;
     const v = input.logged.version;
-    const stream = await shared.log.readStream(streamId, rebuildStart(streamId, v));
+    const machine = this.state.machine;
+    const from = machine
+      ? await restoreFrom(shared.log, this.state.snapshotStore, streamId, machine, { after: rebuildStart(streamId, v), before: v })
+      : { events: await shared.log.readStream(streamId, rebuildStart(streamId, v)), snapshot: undefined };
+    const stream = from.events;
     shared.onRebuilt?.(why);
     this.state.forget(customerId);
     const inputs: Input[] = [];
@@ -177,7 +192,8 @@ export class Replica<R> {
       recalledHere.push(d.cause);
     }
     try {
-      const visit = new Set(this.state.current(loggedInputs.filter((e) => e.version < v)));
+      const before = loggedInputs.filter((e) => e.version < v);
+      const visit = new Set(this.state.resume ? this.state.resume(customerId, from.snapshot, before) : this.state.current(before));
       for (const i of inputs) if (visit.has(i.logged as LoggedEvent)) await this.quietly(i);
       // against the stream as of this input, the input included: a focus another writer logged (one that died before
       // deciding it) is no conflict of its own decision (against v - 1 it was, and a later focus decided meanwhile on the

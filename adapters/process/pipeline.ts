@@ -100,8 +100,12 @@ export class Pipeline {
     this.engine.transport = this.unacked ?? this.broker;
     // recovery: what a restart left undone, through the engine's one path
     for (const r of this.engine.registered) {
+      const t0 = performance.now();
       const recovery = await r.recover?.();
-      if (recovery) await this.engine.recover(r, recovery);
+      if (!recovery) continue;
+      await this.engine.recover(r, recovery);
+      const ms = Math.round(performance.now() - t0);
+      this.o.log.info({ processor: r.name, inputs: recovery.inputs.length, ms }, 'recovered: open visits read, restored and run again');
     }
     const topics = kinds.map((k) => this.topicFor(k));
     await this.broker.subscribe(

@@ -11,6 +11,9 @@ import type { RoleFactory, RoleHandle } from '../process/role.ts';
 import { remoteScorer } from '../edges/remote-scorer.ts';
 import { inProcessScorer } from '../edges/scorers.ts';
 import { RecommenderProcessor } from './processor.ts';
+import { SESSION_MACHINE } from './session-snapshot.ts';
+import { SnapshotCadence } from '../engine/snapshot-cadence.ts';
+import { loggedInputId } from '../process/processor-contract.ts';
 import { recoverSessions } from './recovery.ts';
 import { spentFromLog } from './budget-spent.ts';
 import { recommenderRoutes } from './routes.ts';
@@ -69,7 +72,16 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     ...(rc.explorationRate > 0 ? { explorationRate: rc.explorationRate } : {}),
     ...(rc.discountBudget > 0 ? { discountBudget: rc.discountBudget } : {}),
   };
+  // sessions snapshotted beside the log, every so many inputs, written after the commits they follow (docs/snapshots.md)
+  const snapshots =
+    ctx.eventLog.snapshots &&
+    new SnapshotCadence({
+      store: ctx.eventLog.snapshots,
+      machine: SESSION_MACHINE,
+      onError: (err) => log.warn({ err }, 'could not write session snapshots (a restart reads more of the log)'),
+    });
   const processor = new RecommenderProcessor({
+    snapshots,
     catalogue: () => catalogue,
     // customers are in memory; one missing is looked up (it may have been added since the last reload)
     customer: (id) =>
@@ -123,7 +135,9 @@ export const recommenderRole: RoleFactory = async (ctx) => {
   pipeline.register({
     processor,
     name: 'recommender',
-    onLogged: (outputs, _input, ms) => {
+    onLogged: (outputs, input, ms) => {
+      // a snapshot taken after the input is written once its outputs are logged
+      snapshots?.logged(loggedInputId(input.logged), outputs.length);
       for (const o of outputs) {
         if (o.type === 'prediction') {
           m.predictions.inc({ department: (o.data as { coupon: { department: string } }).coupon.department });
@@ -137,8 +151,16 @@ export const recommenderRole: RoleFactory = async (ctx) => {
       // the day's discount budget spent before this start stays spent (before any focus is decided again)
       if (rc.discountBudget > 0) await spentFromLog(ctx.eventLog, processor.budget, rc.discountBudgetShare);
       const recovery = await recoverSessions(ctx.eventLog, processor, { idleTimeoutS: rc.idleTimeoutS, localFocus });
-      if (recovery.inputs.length)
-        log.info({ sessions: recovery.sessions, inputs: recovery.inputs.length, ms: Date.now() - started }, 'live sessions recovered from the event log');
+      if (recovery.ignored)
+        log.warn(
+          { sessions: recovery.ignored, machineVersion: processor.machine.version },
+          'snapshots of another session machine version ignored: those sessions are made from their events',
+        );
+      if (recovery.sessions)
+        log.info(
+          { sessions: recovery.sessions, fromSnapshots: recovery.restored, inputs: recovery.inputs.length, ms: Date.now() - started },
+          'live sessions recovered from the event log',
+        );
       return recovery;
     },
   });
@@ -170,6 +192,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     routes: recommenderRoutes({ pipeline, sessions: processor.sessions, reload, model }),
     async stop() {
       processor.stop();
+      await snapshots?.flush();
       // a clean stop: the next start need not publish the last predictions again
       await ctx.eventLog
         .append([{ streamId: 'process', type: 'recommender_stopped', metadata: { source: 'system' }, data: {} }])

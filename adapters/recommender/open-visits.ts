@@ -1,69 +1,131 @@
 /**
- * The recommender's recovery query: the visits with work left at the log's end, and what they logged so far — the
- * customers still in the store (every event of their streams after their last exit, inputs and decisions, in log
- * order), and visits already closed that hold a focus never decided (a crash between the focus and its decision:
- * from the exit before that focus). A visit is open when the customer entered or focused after their last exit,
- * within `idleTimeoutS` of event time, event time being the latest time two customers have reached (one clock far
- * ahead moves nobody). Only what was recorded (wall time) within the idle timeout and RECOVERY_MARGIN_S is read: the
- * cost of a start follows recent traffic, not the length of the log (a longer visit keeps the window's part).
- * Read through the port, or by the log's faster version (adapters/edges/postgres-log-reads.ts: the same in SQL).
+ * The recovery query of both roles: the visits with work left at the log's end, each from where its actor starts — the
+ * customers still in the store, and visits already closed that hold a focus never decided (a crash between the focus
+ * and its decision: from the exit before that focus). A visit is open when its customer entered or focused (with
+ * `moves`, the detector's view, moved) after their last exit, and their last event is within `idleTimeoutS` of the
+ * log's time: the latest event time two customers have reached (one clock far ahead moves nobody). No window of
+ * recorded time: a visit of any length is read from its start, or from its newest snapshot of the machine version in
+ * force (adapters/engine/restore.ts), and a visit idle by the log's own time is closed however recent its recording.
+ * Where visits start comes from the log's stream heads (PostgreSQL: sql/007_snapshots.sql), or from reading the port.
  */
-import type { EventLog, LoggedEvent, OpenVisitsOptions } from '../../actors/kernel/event-log.ts';
+import type { EventLog, LoggedEvent, OpenVisitsOptions, VisitStart } from '../../actors/kernel/event-log.ts';
+import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
+import type { MachineVersion } from '../engine/machine-version.ts';
+import { restorePoint } from '../engine/restore.ts';
 import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
 
-/** Recovery looks this much further back than the idle timeout for customers still in the store (clock skew, a slow start). */
-export const RECOVERY_MARGIN_S = 600;
-
-/** `moves`: a move keeps a visit open as an entry does (the detector's view: a shopper still walking is in the store). */
-export function openVisits(log: EventLog, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<LoggedEvent[]> {
-  return log.queries?.openVisits?.(idleTimeoutS, o) ?? openVisitsOverPort(log, idleTimeoutS, o);
+/** An open visit as recovery reads it: the snapshot its actor starts from (if any), and its stream's events after that. */
+export interface OpenVisit {
+  streamId: string;
+  snapshot?: StateSnapshot;
+  /** A snapshot of another machine version, passed over: the visit is read from its start. */
+  ignored?: StateSnapshot;
+  events: LoggedEvent[];
 }
 
-/** Per stream, over the window: its latest time, last exit, last entry or focus, last focus, last decision, first position. */
-interface Visit {
-  maxTs: number;
-  lastExit: number;
-  lastIn: number;
+/**
+ * The open visits, each with its restore point when `machine` names the machine whose snapshots to start from.
+ * `via: 'port'` reads through the port even where the log has faster queries (the contract test compares both).
+ */
+export async function openVisits(
+  log: EventLog,
+  idleTimeoutS: number,
+  o: OpenVisitsOptions & { machine?: MachineVersion } = {},
+  via: 'own' | 'port' = 'own',
+): Promise<OpenVisit[]> {
+  const q = via === 'own' ? log.queries : undefined;
+  const starts = await (q?.openVisitStarts?.(idleTimeoutS, { moves: o.moves }) ?? openVisitStartsOverPort(log, idleTimeoutS, { moves: o.moves }));
+  if (starts.length === 0) return [];
+  const machine = o.machine;
+  const kept =
+    machine && log.snapshots
+      ? await log.snapshots.read(
+          machine.machine,
+          starts.map((s) => s.streamId),
+        )
+      : [];
+  const byStream = new Map<string, StateSnapshot[]>();
+  for (const s of kept) byStream.set(s.streamId, [...(byStream.get(s.streamId) ?? []), s]);
+  const visits = new Map<string, OpenVisit>();
+  const after = new Map<string, number>();
+  for (const s of starts) {
+    const { after: from, ...point } = machine ? restorePoint(byStream.get(s.streamId) ?? [], machine, s.after) : { after: s.after };
+    visits.set(s.streamId, { streamId: s.streamId, ...point, events: [] });
+    after.set(s.streamId, from);
+  }
+  for (const e of await (q?.streamsAfter?.(after) ?? streamsAfterOverPort(log, after))) visits.get(e.streamId)?.events.push(e);
+  return [...visits.values()];
+}
+
+/** Every open visit's events, in log order (what recovery runs again). */
+export function eventsOf(visits: readonly OpenVisit[]): LoggedEvent[] {
+  return visits.flatMap((v) => v.events).sort((a, b) => a.position - b.position);
+}
+
+/** Where a customer stream stands: its latest event times and the versions of its latest entry, focus, move, exit, decision (0: none). */
+export interface StreamHead {
+  streamId: string;
+  lastEntry: number;
   lastFocus: number;
+  lastMove: number;
+  lastExit: number;
   lastDecision: number;
-  firstInWindow: number;
 }
 
-export async function openVisitsOverPort(log: EventLog, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<LoggedEvent[]> {
-  const types: string[] = [...new Set([...SESSION_INPUTS, ...(o.moves ? WALK_INPUTS : [])]), 'prediction', 'no_prediction'];
-  const since = Date.now() - (idleTimeoutS + RECOVERY_MARGIN_S) * 1000;
-  const visits = new Map<string, Visit>();
-  for await (const page of log.pages({ fromTime: since, types })) {
+/**
+ * Among the heads of streams active within the idle timeout of the log's time: the open visits (from their last
+ * exit), and the closed ones holding a focus never decided (their start is the exit before that focus: the caller's).
+ */
+export function visitsOf<H extends StreamHead>(heads: readonly H[], o: OpenVisitsOptions = {}): { open: VisitStart[]; undecided: H[] } {
+  const open: VisitStart[] = [];
+  const undecided: H[] = [];
+  for (const h of heads) {
+    const lastIn = Math.max(h.lastEntry, h.lastFocus, o.moves ? h.lastMove : 0);
+    if (lastIn > h.lastExit) open.push({ streamId: h.streamId, after: h.lastExit });
+    else if (h.lastFocus > 0 && h.lastFocus > h.lastDecision) undecided.push(h);
+  }
+  open.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
+  return { open, undecided };
+}
+
+/** The visits' starts read through the port: one pass over the customers' inputs and decisions, the heads kept here. */
+export async function openVisitStartsOverPort(log: EventLog, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<VisitStart[]> {
+  const timed: ReadonlySet<string> = new Set<string>([...SESSION_INPUTS, ...(o.moves ? WALK_INPUTS : [])]);
+  const types = [...new Set<string>([...SESSION_INPUTS, ...WALK_INPUTS]), 'prediction', 'no_prediction'];
+  const heads = new Map<string, StreamHead & { ts: number; exits: number[] }>();
+  for await (const page of log.pages({ types })) {
     for (const e of page) {
       if (!e.streamId.startsWith('customer-')) continue;
-      const v = visits.get(e.streamId) ?? { maxTs: Number.NaN, lastExit: 0, lastIn: 0, lastFocus: 0, lastDecision: 0, firstInWindow: e.position };
-      visits.set(e.streamId, v);
-      if (e.type === 'prediction' || e.type === 'no_prediction') v.lastDecision = e.position;
-      else {
-        // read as a number, as the SQL reads it as numeric: a value an older version let in never stops a start
-        const ts = Number((e.data as { ts?: unknown } | null)?.ts);
-        if (Number.isFinite(ts)) v.maxTs = Number.isNaN(v.maxTs) ? ts : Math.max(v.maxTs, ts);
-        if (e.type === 'exit') v.lastExit = e.position;
-        else v.lastIn = e.position;
-        if (e.type === 'focus') v.lastFocus = e.position;
+      let h = heads.get(e.streamId);
+      if (!h) {
+        h = { streamId: e.streamId, lastEntry: 0, lastFocus: 0, lastMove: 0, lastExit: 0, lastDecision: 0, ts: Number.NaN, exits: [] };
+        heads.set(e.streamId, h);
       }
+      // read as a number only when it is one, as the database reads it: a value an older version let in never stops a start
+      const ts = (e.data as { ts?: unknown } | null)?.ts;
+      if (timed.has(e.type) && typeof ts === 'number' && Number.isFinite(ts)) h.ts = Number.isNaN(h.ts) ? ts : Math.max(h.ts, ts);
+      if (e.type === 'entry') h.lastEntry = e.version;
+      else if (e.type === 'focus') h.lastFocus = e.version;
+      else if (e.type === 'move') h.lastMove = e.version;
+      else if (e.type === 'exit') {
+        h.lastExit = e.version;
+        h.exits.push(e.version);
+      } else h.lastDecision = e.version;
     }
   }
-  // a stream with only decisions in the window counts as time 0, as the SQL's Number(null) does
-  const times = [...visits.values()].map((v) => (Number.isNaN(v.maxTs) ? 0 : v.maxTs)).sort((a, b) => b - a);
+  const timedHeads = [...heads.values()].filter((h) => !Number.isNaN(h.ts));
+  const times = timedHeads.map((h) => h.ts).sort((a, b) => b - a);
   if (times.length === 0) return [];
-  const eventTime = times[Math.min(1, times.length - 1)];
-  const out: LoggedEvent[] = [];
-  for (const [streamId, v] of visits) {
-    if (!((Number.isNaN(v.maxTs) ? 0 : v.maxTs) > eventTime - idleTimeoutS)) continue;
-    const open = v.lastIn > 0 && v.lastExit < v.lastIn;
-    const undecided = !open && v.lastFocus > 0 && v.lastFocus > v.lastDecision;
-    if (!open && !undecided) continue;
-    const stream = await log.readStream(streamId);
-    // a visit is read from its last exit (an undecided one: the exit before its focus), or from the window's start
-    const exit = open ? v.lastExit : Math.max(0, ...stream.filter((e) => e.type === 'exit' && e.position < v.lastFocus).map((e) => e.position));
-    const after = Math.max(exit, v.firstInWindow - 1);
-    out.push(...stream.filter((e) => e.position > after));
-  }
-  return out.sort((a, b) => a.position - b.position);
+  const logTime = times[Math.min(1, times.length - 1)];
+  const active = timedHeads.filter((h) => h.ts > logTime - idleTimeoutS);
+  const { open, undecided } = visitsOf(active, o);
+  const starts = [...open, ...undecided.map((h) => ({ streamId: h.streamId, after: Math.max(0, ...h.exits.filter((v) => v < h.lastFocus)) }))];
+  return starts.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
+}
+
+/** Each stream's events after its version, read through the port, in position order. */
+export async function streamsAfterOverPort(log: Pick<EventLog, 'readStream'>, after: Map<string, number>): Promise<LoggedEvent[]> {
+  const all: LoggedEvent[] = [];
+  for (const [streamId, version] of after) all.push(...(await log.readStream(streamId, version)));
+  return all.sort((a, b) => a.position - b.position);
 }

@@ -21,6 +21,9 @@ import { visitOf } from '../../actors/recommender/visit.ts';
 import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
 import { SESSION_INPUTS } from '../engine/inputs.ts';
 import { Replica, type ReplicatedState, type SharedLog } from '../engine/replica.ts';
+import type { SnapshotCadence } from '../engine/snapshot-cadence.ts';
+import type { SnapshotStore, StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
+import { restingState, SESSION_MACHINE, sessionOf, visitAfter } from './session-snapshot.ts';
 
 export interface RecommenderSettings extends ScoringSettings {
   idleTimeoutS: number;
@@ -48,6 +51,8 @@ export interface RecommenderProcessorOptions {
    * followed is rebuilt from its stream before it decides, a decision another writer got ahead of is made again from the log.
    * `localFocus`: focus events a detector here logged as outputs are inputs too. */
   shared?: SharedLog;
+  /** Sessions are snapshotted at this cadence (none: never; replay takes none). */
+  snapshots?: SnapshotCadence;
 }
 
 interface Routable {
@@ -57,11 +62,15 @@ interface Routable {
 
 export class RecommenderProcessor implements Processor, ReplicatedState<ScoreResult> {
   readonly consumes = SESSION_INPUTS;
+  /** The version its sessions' snapshots name. */
+  readonly machine = SESSION_MACHINE;
   readonly host: CustomerHost<typeof sessionMachine, Routable, SessionEmitted>;
   /** The engine's replica mode: queues, recollections, versions and rebuilds from the shared log (adapters/engine/replica.ts). */
   private readonly replica: Replica<ScoreResult>;
   /** Focuses whose decision is still to come (context loading, a remote scorer), by input id. */
   private waiting = new Map<string, (outputs: Output[]) => void>();
+  /** A session being made from a snapshot (its row is in it: none is read; left set by a throw, a session reads its own). */
+  private restoring = false;
   /** A new session's customer row still being read (not in memory), for its loadCustomer to take over. */
   private reading = new Map<string, Promise<CustomerInfo | null>>();
   /** Discount offered per day of event time by this process's decisions (recovery adds what the log holds). */
@@ -90,6 +99,7 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
       input: (customerId) => {
         // the in-process model decides within the focus's own step (no invoked actor); a remote scorer is awaited in `scoring`
         const session = { customerId, idleTimeoutS: o.settings().idleTimeoutS, scorerAtOnce: o.scorer().synchronous === true, port };
+        if (this.restoring) return session; // a snapshot holds the row
         let row: ReturnType<typeof this.customerRow>;
         try {
           row = this.customerRow(customerId);
@@ -147,7 +157,12 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
         outputs.push(...outs);
       }
     }
-    if (event.kind !== 'focus' || decided) return outputs;
+    if (event.kind !== 'focus' || decided) {
+      // every so many inputs, once at rest, held until its outputs are logged (docs/snapshots.md)
+      const stream = `customer-${event.id}`;
+      if (this.o.snapshots?.due(stream)) this.o.snapshots.take(stream, logged.version, restingState(this.host.actors.get(event.id)), inputId, outputs.length);
+      return outputs;
+    }
     // decided later (the context still loading, a remote scorer): the outputs then
     return new Promise((ok) => this.waiting.set(inputId, (later) => ok([...outputs, ...later])));
   }
@@ -165,6 +180,30 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
   /** The customer's session ends here (it is made again from the stream). */
   forget(customerId: string): void {
     if (this.host.drop(customerId)) this.o.onEnded?.();
+  }
+
+  /** Where this process's session snapshots are kept (none: a rebuild reads the stream from its start). */
+  get snapshotStore(): SnapshotStore | undefined {
+    return this.o.snapshots?.store;
+  }
+
+  /**
+   * A rebuild's start: the session made from the snapshot when it goes on through the visit's inputs before the one at
+   * hand (then only those after it are replayed), else the visit those inputs hold, replayed from a fresh session.
+   */
+  resume(customerId: string, snapshot: StateSnapshot | undefined, before: LoggedEvent[]): LoggedEvent[] {
+    const { visit, goesOn } = visitAfter(snapshot, before, Number.POSITIVE_INFINITY, this.o.settings().idleTimeoutS);
+    if (snapshot && goesOn) this.restore(customerId, snapshot);
+    return visit;
+  }
+
+  /** The customer's session made from a snapshot (recovery, a rebuild), with the settings in force, following the stream from there. */
+  restore(customerId: string, s: StateSnapshot): void {
+    const { snapshot, lastTs } = sessionOf(s, { idleTimeoutS: this.o.settings().idleTimeoutS, scorerAtOnce: this.o.scorer().synchronous === true });
+    this.restoring = true;
+    this.host.restore(customerId, snapshot, lastTs);
+    this.restoring = false;
+    this.replica.followed(customerId, s.version);
   }
 
   /** A focus is seen through once its decision is logged (a prediction or a no_prediction). */

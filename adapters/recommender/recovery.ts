@@ -1,12 +1,14 @@
 /**
- * After a restart: the sessions of customers still in the store, rebuilt by running their visits'
- * logged inputs through the processor again. Decisions already in the log come back as they were
- * (not scored again); a focus logged just before a crash with no decision yet is decided now; the
- * predictions of the last seconds before the crash are published again (at-least-once, same ids).
+ * After a restart: the sessions of customers still in the store, each made from its newest snapshot of the session
+ * machine in force (docs/snapshots.md) and the logged inputs after it run through the processor again (from the
+ * visit's start when there is none). Decisions already in the log come back as they were (not scored again); a focus
+ * logged just before a crash with no decision yet is decided now; the predictions of the last seconds before the crash
+ * are published again (at-least-once, same ids).
  */
 import { loggedInputId, type Input, type Recovery } from '../process/processor-contract.ts';
-import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
-import { openVisits } from './open-visits.ts';
+import type { EventLog } from '../../actors/kernel/event-log.ts';
+import { eventsOf, openVisits, type OpenVisit } from './open-visits.ts';
+import type { MachineVersion } from '../engine/machine-version.ts';
 import { latestOf } from './recent-predictions.ts';
 import type { RecommenderProcessor } from './processor.ts';
 import { decisionResult } from './decision-record.ts';
@@ -15,36 +17,51 @@ import { inputOf } from '../engine/inputs.ts';
 /** Predictions logged this long before the last one are taken as sent (group commits publish within milliseconds). */
 const REPUBLISH_WINDOW_MS = 5000;
 
-/** `localFocus`: a detector here hands its focus events to the recommender (they are outputs in the log). */
+/**
+ * `localFocus`: a detector here hands its focus events to the recommender (they are outputs in the log). `machine`: the
+ * session machine's version whose snapshots to start from (default: the one in force). `ignored`: visits whose
+ * snapshot, of another machine version, was passed over (made from their events).
+ */
 export async function recoverSessions(
   eventLog: EventLog,
   processor: RecommenderProcessor,
-  o: { idleTimeoutS: number; localFocus: boolean },
-): Promise<Recovery & { sessions: number }> {
-  const visits = await openVisits(eventLog, o.idleTimeoutS);
+  o: { idleTimeoutS: number; localFocus: boolean; machine?: MachineVersion },
+): Promise<Recovery & { sessions: number; restored: number; ignored: number }> {
+  const visits = await openVisits(eventLog, o.idleTimeoutS, { machine: o.machine ?? processor.machine });
+  const events = eventsOf(visits);
   const logged = new Set<string>();
   const inputs: Input[] = [];
   const streams = new Set<string>();
-  followedVisits(visits, processor);
-  for (const e of visits) {
-    const cause = e.metadata.cause as string | undefined;
-    if ((e.type === 'prediction' || e.type === 'no_prediction') && cause) {
-      logged.add(e.messageId ?? '');
-      processor.recall(cause, decisionResult(e));
-      continue;
+  let restored = 0;
+  for (const v of visits)
+    if (v.snapshot) {
+      processor.restore(v.streamId.slice('customer-'.length), v.snapshot);
+      streams.add(v.streamId);
+      restored++;
     }
+  followedVisits(visits, processor);
+  for (const e of events) {
     // the engine's one reading of a logged input: the kinds the sessions consume, and a local detector's focus
     const input = inputOf(e, e, { localFocus: o.localFocus, kinds: processor.consumes });
     if (!input) continue;
     streams.add(e.streamId);
     inputs.push(input);
   }
+  // decisions of the inputs run again come back as they were (those of inputs before a snapshot are in it already)
+  const again = new Set(inputs.map((i) => loggedInputId(i.logged)));
+  for (const e of events) {
+    const cause = e.metadata.cause as string | undefined;
+    if ((e.type === 'prediction' || e.type === 'no_prediction') && cause) {
+      logged.add(e.messageId ?? '');
+      if (again.has(cause)) processor.recall(cause, decisionResult(e));
+    }
+  }
   // a SIGKILL can come between logging a prediction and sending it: unless the last run stopped cleanly, the
   // predictions of its last seconds go out again
   const republish = (await stoppedCleanly(eventLog))
     ? []
     : (await latestOf(eventLog, 'prediction', REPUBLISH_WINDOW_MS)).flatMap((e) => processor.published(e) ?? []);
-  return { inputs, logged, republish, sessions: streams.size };
+  return { inputs, logged, republish, sessions: streams.size, restored, ignored: visits.filter((v) => v.ignored).length };
 }
 
 /**
@@ -53,12 +70,14 @@ export async function recoverSessions(
  * focus): decided here at its place in the visit, it would not count that offer, so its decision is appended against
  * the stream as of its input, refused, and made again from the log with every offer counted.
  */
-function followedVisits(visits: LoggedEvent[], processor: RecommenderProcessor) {
-  const decided = new Set(visits.map((e) => e.metadata.cause).filter((c): c is string => typeof c === 'string'));
+function followedVisits(visits: OpenVisit[], processor: RecommenderProcessor) {
+  const events = eventsOf(visits);
+  const decided = new Set(events.map((e) => e.metadata.cause).filter((c): c is string => typeof c === 'string'));
   const last = new Map<string, number>();
+  for (const v of visits) if (v.snapshot) last.set(v.streamId, v.snapshot.version);
   const undecidedAt = new Map<string, number>();
   const stale = new Set<string>();
-  for (const e of visits) {
+  for (const e of events) {
     if (!e.streamId.startsWith('customer-')) continue;
     last.set(e.streamId, e.version);
     if (e.type === 'focus' && !decided.has(loggedInputId(e)) && !undecidedAt.has(e.streamId)) undecidedAt.set(e.streamId, e.version);
