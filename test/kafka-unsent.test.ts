@@ -88,11 +88,13 @@ it('a replica killed between logging its predictions and sending them: the membe
       t.focus,
       customers.map((id, i) => ({ key: id, value: { id, ts: SMALL_STORE.ts + 1, dep: i === 1 ? 'Women' : 'Men' } })),
     );
-    const decisions = async () => (await apps[0].eventLog.read({ types: ['prediction', 'no_prediction'] })).length;
+    // read through the replica that stays (the owner's log is closed once it leaves)
+    const other = apps[1 - owner];
+    const decisions = async () => (await other.eventLog.read({ types: ['prediction', 'no_prediction'] })).length;
     await waitFor(async () => (await decisions()) === customers.length, 20_000, "the owner's decisions logged");
     // what the owner's consumer would commit, it has committed by now
     await sleep(1000);
-    const logged = (await apps[0].eventLog.read({ types: ['prediction'] })).map((e) => {
+    const logged = (await other.eventLog.read({ types: ['prediction'] })).map((e) => {
       const d = e.data as { customer_id: string; coupon: { id: number } };
       return `${d.customer_id}:${d.coupon.id}`;
     });
