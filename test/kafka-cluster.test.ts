@@ -134,6 +134,11 @@ it('three brokers, focus events without a pause: a broker SIGKILLed, then a repl
     });
     await sleep(1000);
     console.log(`kafka-cluster: ${g.sent.focus.length} focus events sent in ${began.size} batches, every one decided once`);
+    const metrics = await (await fetch(`http://127.0.0.1:${g.ports[0]}/metrics`)).text();
+    const count = (name: string) => new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? '0';
+    console.log(
+      `kafka-cluster: replica 0 decided ${count('storeflow_inputs_orphaned_total')} focus events replica 1 logged and never decided, and published again ${count('storeflow_outputs_resent_total')} predictions of inputs read again`,
+    );
     await g.verify();
   } finally {
     loading = false;

@@ -42,8 +42,11 @@ it('two replicas in one group, one SIGKILLed: partitions move within 20 s, the s
     // the survivor decides everything, also what the dead one logged and never decided (redelivered to it from the
     // partitions it took over: logged already, no decision in the log)
     await g.allDecided('a decision for every focus, by the surviving replica alone');
-    const orphans = /^storeflow_inputs_orphaned_total (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${g.ports[0]}/metrics`)).text())?.[1] ?? '0';
+    const metrics = await (await fetch(`http://127.0.0.1:${g.ports[0]}/metrics`)).text();
+    const orphans = /^storeflow_inputs_orphaned_total (\d+)/m.exec(metrics)?.[1] ?? '0';
+    const resent = /^storeflow_outputs_resent_total (\d+)/m.exec(metrics)?.[1] ?? '0';
     console.log(`kafka-replicas: inputs the dead replica logged and never decided, decided by the survivor: ${orphans}`);
+    console.log(`kafka-replicas: decided inputs read again by the survivor, their predictions published again: ${resent}`);
     // the killed replica comes back and rejoins; its recovery finds nothing left to decide
     g.start(1);
     await g.ready(1);

@@ -201,4 +201,32 @@ test('a focus a crashed replica logged but never decided, with a later focus dec
   b.processor.stop();
 });
 
+test('a focus a killed replica logged and never decided, read again by the one that takes its customers with the next focus right behind: logged as a replay decides', async () => {
+  const log = new InMemoryEventLog(() => Date.now());
+  const killed = replica(log.anotherWriter());
+  const b = replica(log.anotherWriter());
+  killed.processor.handle(await killed.input('entry', { id: '5', ts: TS }));
+  // logged, then the process was killed before deciding
+  const f1 = await killed.input('focus', { id: '5', ts: TS + 1, dep: 'Men' });
+  killed.processor.stop();
+  // the survivor reads it again (the partition's offset was not committed) and the customer's next focus behind it;
+  // each decision goes to the log as the engine sends it, the first before the second
+  const deciding1 = b.processor.handle(f1);
+  const f2 = await b.input('focus', { id: '5', ts: TS + 2, dep: 'Men' });
+  const deciding2 = b.processor.handle(f2);
+  const logging1 = b.emit(f1, await deciding1);
+  const logging2 = b.emit(f2, await deciding2);
+  await Promise.all([logging1, logging2]);
+  const offered = await coupons(log, '5');
+  assert.equal(
+    offered.map(([cause]) => cause),
+    [f1.logged.messageId, f2.logged.messageId],
+  );
+  assert.is.not(offered[0][1], offered[1][1], `two different coupons: ${JSON.stringify(offered)}`);
+  // the focus another writer logged is no conflict of its own decision
+  assert.equal([b.refused, b.rebuilt], [[], ['unfollowed']]);
+  assert.equal(await replayed(log), { identical: 2, different: 0, missing: 0, extra: 0 });
+  b.processor.stop();
+});
+
 test.run();

@@ -40,6 +40,9 @@ export function kafkaTransport(config: Config, log: Logger, connect: typeof conn
     source: 'kafka',
     // a consumer group hears every publication to its topics, its own members' too: outputs come back through Kafka
     handsOffLocally: false,
+    // an offset is committed once the input's outputs are taken by the broker: the partition's next owner reads an
+    // input again whose prediction a crash kept from the producer, and publishes it
+    acksAfterPublication: true,
     connect: (role) => connect(kafkaOptions(config, role, log.child({ role, part: 'kafka' }))),
   };
 }

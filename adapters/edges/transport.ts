@@ -83,6 +83,13 @@ export interface Transport {
    * anyone else's (MQTT 3.1.1, shared subscriptions, Kafka).
    */
   readonly handsOffLocally: boolean;
+  /**
+   * Whether an input is acknowledged only once what it caused is published and taken by the broker, not as soon as
+   * it is logged (Kafka): a process killed between logging a prediction and sending it then leaves its focus
+   * unacknowledged, and whoever reads the focus next (the partition's next owner) publishes the logged prediction
+   * again. MQTT acknowledges at logging: its window of unacknowledged messages is small.
+   */
+  readonly acksAfterPublication?: boolean;
   /** A client for `role` (its client id's suffix; its consumer group's, for an unshared Kafka subscription). */
   connect(role: string): Promise<TransportClient>;
 }

@@ -195,7 +195,10 @@ export class Replica<R> {
       const before = loggedInputs.filter((e) => e.version < v);
       const visit = new Set(this.state.resume ? this.state.resume(customerId, from.snapshot, before) : this.state.current(before));
       for (const i of inputs) if (visit.has(i.logged as LoggedEvent)) await this.quietly(i);
-      if (why === 'unfollowed') return await this.apply(input, v - 1);
+      // against the stream as of this input, the input included: a focus another writer logged (one that died before
+      // deciding it) is no conflict of its own decision (against v - 1 it was, and a later focus decided meanwhile on the
+      // refused decision's offer was logged first: a replay then decided both otherwise)
+      if (why === 'unfollowed') return await this.apply(input, v);
       const head = stream.at(-1)?.version ?? v - 1;
       // what was decided after this input (by others, or by this process for a later input) is offered already
       const later = new Set(decisions.filter((d) => d.version > v).map((d) => d.cause));

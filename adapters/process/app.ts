@@ -147,6 +147,7 @@ async function start<S extends Storage>(
     const transport: Transport = {
       source: picked.source,
       handsOffLocally: picked.handsOffLocally,
+      acksAfterPublication: picked.acksAfterPublication,
       async connect(role) {
         const b = await picked.connect(role);
         brokers.push(b);

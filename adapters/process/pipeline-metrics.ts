@@ -7,6 +7,10 @@ export function pipelineMetrics(metrics: Metrics) {
     rejected: metrics.counter('storeflow_inputs_rejected_total', 'Inputs rejected (bad JSON, schema, unknown department, too large)', ['reason', 'source']),
     duplicates: metrics.counter('storeflow_inputs_duplicate_total', 'Inputs dropped as duplicates of logged ones', ['source']),
     orphans: metrics.counter('storeflow_inputs_orphaned_total', 'Inputs another process logged and never decided (it died), decided here'),
+    resent: metrics.counter(
+      'storeflow_outputs_resent_total',
+      'Outputs published again: their input, seen through already, was delivered again (its writer may have died before sending them)',
+    ),
     outputs: metrics.counter('storeflow_outputs_total', 'Outputs logged and published', ['type']),
     publishFailures: metrics.counter('storeflow_publish_failures_total', 'Publications that failed after logging', ['type']),
     skipped: metrics.counter(

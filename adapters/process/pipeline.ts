@@ -15,7 +15,7 @@ import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { isAboutTheRows } from '../edges/postgres-log-insert.ts';
 import type { TransportClient as Broker, Transport } from '../edges/transport.ts';
 import type { Logger } from './logger.ts';
-import { inputId, type InputSource, type IngestResult, type Processor, type Registration } from './processor-contract.ts';
+import { inputId, type Input, type InputSource, type IngestResult, type Processor, type Registration } from './processor-contract.ts';
 import type { Metrics } from './metrics.ts';
 import { pipelineMetrics } from './pipeline-metrics.ts';
 import { SeenInputs } from './seen-inputs.ts';
@@ -25,6 +25,7 @@ import { kindTopics } from './kind-topics.ts';
 import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
 import { appendedTo, Engine } from '../engine/engine.ts';
 import { must } from '../../actors/kernel/must.ts';
+import { Unacknowledged } from './unacknowledged.ts';
 
 export interface PipelineOptions {
   config: Config;
@@ -44,6 +45,8 @@ export class Pipeline {
   readonly engine: Engine;
   private seen: SeenInputs;
   private broker?: Broker;
+  /** Publications not yet taken, when an input is acknowledged only once its outputs are (Transport.acksAfterPublication). */
+  private unacked?: Unacknowledged;
   private readonly kindTopic: Map<EventKind, string>;
   private readonly topicKinds: Map<string, EventKind>;
   private started = false;
@@ -93,7 +96,8 @@ export class Pipeline {
     const kinds = this.engine.kinds;
     if (kinds.length === 0) return;
     this.broker = await this.o.transport.connect('pipeline');
-    this.engine.transport = this.broker;
+    if (this.o.transport.acksAfterPublication) this.unacked = new Unacknowledged(this.broker);
+    this.engine.transport = this.unacked ?? this.broker;
     // recovery: what a restart left undone, through the engine's one path
     for (const r of this.engine.registered) {
       const t0 = performance.now();
@@ -109,13 +113,15 @@ export class Pipeline {
       (topic, payload, meta) => {
         const kind = this.topicKinds.get(topic);
         if (!kind || !this.consumes(kind)) return;
-        // the broker's acknowledgement waits for this: an input is acked once it is in the log
-        return this.ingest(kind, payload, {
+        // the broker's acknowledgement waits for this: an input is acked once it is in the log (Kafka: and once what it
+        // caused is published)
+        const taking = this.ingest(kind, payload, {
           source: this.o.transport.source,
           topic,
           brokerMessageId: meta.messageId,
           trace: meta.trace,
         });
+        return this.unacked ? taking.then((r) => this.published(r)) : taking;
       },
       { noLocal: this.handOffLocally },
     );
@@ -145,8 +151,10 @@ export class Pipeline {
       return { status: 'rejected', code: n.code, reason: n.reason };
     }
     const messageId = inputId(topic, text);
-    // a copy of an input still being appended waits for it: an input counts as seen once it is logged
-    await this.seen.appended(messageId);
+    // a copy of an input still being appended waits for it: an input counts as seen once it is logged (nothing is
+    // awaited otherwise, so two copies delivered together cannot both find it unseen and both append it)
+    const earlier = this.seen.appended(messageId);
+    if (earlier) await earlier;
     if (this.seen.has(messageId)) {
       this.m.duplicates.inc({ source: at.source });
       this.o.log.debug({ topic, messageId }, 'duplicate input dropped');
@@ -175,6 +183,7 @@ export class Pipeline {
         // logged already, by this process before a restart or by another replica: the log's unique id says so
         this.m.duplicates.inc({ source: at.source });
         this.o.log.debug({ topic, messageId, position: logged.position }, 'duplicate input dropped (in the log already)');
+        await this.sendAgain({ logged, event: n.event });
         return { status: 'duplicate', messageId };
       }
     } catch (err) {
@@ -218,6 +227,34 @@ export class Pipeline {
       this.o.log.info({ messageId: logged.messageId, position: logged.position }, 'an input logged by another process and never decided: deciding it here');
     }
     return !done;
+  }
+
+  /**
+   * An input seen through already, delivered again (a partition's new owner reads what a dead replica had not
+   * acknowledged; a restart reads what it had not): what it published goes out again, since whoever logged it may
+   * have died before sending it (at-least-once, same ids). Resolves once the broker took it, where that is waited for.
+   */
+  private async sendAgain(input: Input): Promise<void> {
+    const broker = this.engine.transport;
+    if (!broker) return;
+    for (const r of this.engine.registered) {
+      if (!r.processor.resend || !r.processor.consumes.includes(input.event.kind)) continue;
+      const again = await r.processor.resend(input);
+      if (again.length === 0) continue;
+      this.m.resent.inc(again.length);
+      this.o.log.info(
+        { messageId: input.logged.messageId, outputs: again.length },
+        'an input seen through already, delivered again: its outputs published again',
+      );
+      for (const o of again) if (o.publish) broker.send(o.publish.topic, o.publish.payload, { id: o.messageId });
+      await this.unacked?.taken(again);
+    }
+  }
+
+  /** `r` once what its input caused is logged and taken by the broker (Transport.acksAfterPublication). */
+  private async published(r: IngestResult): Promise<IngestResult> {
+    if (r.status === 'accepted') await this.unacked?.taken(await r.outputs);
+    return r;
   }
 
   private observe(stage: 'append_input', since: number) {

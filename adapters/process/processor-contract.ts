@@ -45,6 +45,11 @@ export interface Processor {
   reconcile?(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]>;
   /** Ids of the outputs that show an input was seen through (a focus's decision); none: nothing to see through. */
   outcomes?(input: Input): string[];
+  /**
+   * An input already seen through (its outcomes logged, by another process or before a restart) delivered again: the
+   * outputs it published, to publish again — whoever logged them may have died before sending them (same ids).
+   */
+  resend?(input: Input): Promise<Output[]>;
 }
 
 /** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */

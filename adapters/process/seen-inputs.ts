@@ -27,9 +27,12 @@ export class SeenInputs {
     return until !== undefined && until > Date.now();
   }
 
-  /** Resolves once no append of this id is under way. */
-  async appended(messageId: string): Promise<void> {
-    while (this.waiting.has(messageId)) await new Promise<void>((ok) => this.waiting.get(messageId)?.push(ok));
+  /** Resolves once no append of this id is under way; undefined (nothing to wait for) when none is. */
+  appended(messageId: string): Promise<void> | undefined {
+    if (!this.waiting.has(messageId)) return undefined;
+    return (async () => {
+      while (this.waiting.has(messageId)) await new Promise<void>((ok) => this.waiting.get(messageId)?.push(ok));
+    })();
   }
 
   /** An append of this id begins; the function returned says it ended (logged or not). */

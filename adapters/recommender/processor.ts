@@ -213,6 +213,14 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
     return [outputId(id, 'prediction'), outputId(id, 'no_prediction')];
   }
 
+  /** A focus decided already, delivered again: its logged prediction as published, to publish again (its writer may have died first). */
+  async resend({ logged, event }: Input): Promise<Output[]> {
+    if (event.kind !== 'focus' || !this.o.shared) return [];
+    const id = loggedInputId(logged);
+    const after = await this.o.shared.log.readStream(`customer-${event.id}`, logged.version);
+    return after.filter((e) => e.type === 'prediction' && e.metadata.cause === id).flatMap((e) => this.published(e) ?? []);
+  }
+
   /** Recovery read this customer's stream up to `version`: the session it rebuilds follows the log that far. */
   followed(customerId: string, version: number): void {
     this.replica.followed(customerId, version);
