@@ -211,6 +211,7 @@ test('rows written before sql/008 are version 1: decisions of both kinds read in
         sql`INSERT INTO events (stream_id, version, type, data, metadata, message_id) VALUES (${`customer-old-${i}`}, 1, ${e.type}, ${JSON.stringify(e.data)}::jsonb, ${JSON.stringify(e.metadata)}::jsonb, ${`old-${i}`})`,
       );
     assert.equal(await migrate(database.db, silentLogger, 8), ['008_event_versions.sql']);
+    await migrate(database.db, silentLogger); // the later ones, which today's appender writes through (the archive's heads)
     const stored = await database.db.query(sql`SELECT DISTINCT schema_version FROM events`);
     assert.equal(
       stored.map((r) => r.schema_version),
