@@ -32,7 +32,10 @@ test('a three-hour visit, SIGKILL, restart: sessions and walks start at their sn
     PATH: process.env.PATH ?? '',
     DATABASE_URL,
     MQTT_URL,
-    MQTT_PROTOCOL_VERSION: process.env.MQTT_PROTOCOL_VERSION ?? '4',
+    // MQTT 3.1.1: on Mosquitto with MQTT 5 (the detector's focus handed on locally, no-local) a walk of moves sent back to
+    // back logged only 12–39 of the 108 focuses in this test on 2026-12-07, before any kill — an open defect of that
+    // path, not of snapshots (docs/snapshots.md); this test holds snapshots to the path that logs every focus
+    MQTT_PROTOCOL_VERSION: '4',
     DATABASE_SCHEMA: name,
     MQTT_TOPIC_PREFIX: `${name}/`,
     MQTT_CLIENT_ID: name,
