@@ -29,18 +29,17 @@ export interface ReplicatedState<R> {
   outcomes(input: Input): string[];
   /** What a logged output recalls of the decision it records, to give its input back; undefined: no decision. */
   recollection(e: LoggedEvent): R | undefined;
-  /** Of a stream's logged inputs before the one at hand, those the state lives on (the visit in progress). */
-  current(inputs: LoggedEvent[]): LoggedEvent[];
   /** Forget the customer's state (it is made again from the stream). */
   forget(customerId: string): void;
   /** The machine version its snapshots name, and where they are kept (none: a rebuild reads the stream from `rebuildStart`). */
   readonly machine?: MachineVersion;
   readonly snapshotStore?: SnapshotStore;
   /**
-   * A rebuild's start from the newest snapshot before the input (docs/snapshots.md): the state made from it where it
-   * goes on through `before` (the logged inputs after it), and the inputs to replay; without it, `current(before)`.
+   * A rebuild's start: of a stream's logged inputs before the one at hand (`before`, after the snapshot when there is
+   * one: docs/snapshots.md), those to replay — the visit in progress; the state is made from the snapshot first where
+   * it goes on through them.
    */
-  resume?(customerId: string, snapshot: StateSnapshot | undefined, before: LoggedEvent[]): LoggedEvent[];
+  resume(customerId: string, snapshot: StateSnapshot | undefined, before: LoggedEvent[]): LoggedEvent[];
 }
 
 /** The shared log, when other processes (replicas) may write the same customers' streams. */
@@ -193,7 +192,7 @@ export class Replica<R> {
     }
     try {
       const before = loggedInputs.filter((e) => e.version < v);
-      const visit = new Set(this.state.resume ? this.state.resume(customerId, from.snapshot, before) : this.state.current(before));
+      const visit = new Set(this.state.resume(customerId, from.snapshot, before));
       for (const i of inputs) if (visit.has(i.logged as LoggedEvent)) await this.quietly(i);
       // against the stream as of this input, the input included: a focus another writer logged (one that died before
       // deciding it) is no conflict of its own decision (against v - 1 it was, and a later focus decided meanwhile on the

@@ -17,7 +17,6 @@ import type { StoreEvent } from '../../schemas/events.ts';
 import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
 import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
 import { decisionOutput, decisionResult, publishedAgain, type LoggedPrediction } from './decision-record.ts';
-import { visitOf } from '../../actors/recommender/visit.ts';
 import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
 import { SESSION_INPUTS } from '../engine/inputs.ts';
 import { Replica, type ReplicatedState, type SharedLog } from '../engine/replica.ts';
@@ -172,11 +171,6 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
     return e.type === 'prediction' || e.type === 'no_prediction' ? decisionResult(e) : undefined;
   }
 
-  /** The visit a session lives on: from the last entry, after the last exit or idle end. */
-  current(inputs: LoggedEvent[]): LoggedEvent[] {
-    return visitOf(inputs, this.o.settings().idleTimeoutS);
-  }
-
   /** The customer's session ends here (it is made again from the stream). */
   forget(customerId: string): void {
     if (this.host.drop(customerId)) this.o.onEnded?.();
@@ -188,8 +182,9 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
   }
 
   /**
-   * A rebuild's start: the session made from the snapshot when it goes on through the visit's inputs before the one at
-   * hand (then only those after it are replayed), else the visit those inputs hold, replayed from a fresh session.
+   * A rebuild's start: the visit a session lives on among the inputs before the one at hand (from the last entry, after
+   * the last exit or idle end), and the session made from the snapshot when it goes on through them (then only those
+   * after it are replayed).
    */
   resume(customerId: string, snapshot: StateSnapshot | undefined, before: LoggedEvent[]): LoggedEvent[] {
     const { visit, goesOn } = visitAfter(snapshot, before, Number.POSITIVE_INFINITY, this.o.settings().idleTimeoutS);
