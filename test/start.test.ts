@@ -250,7 +250,7 @@ test('external services: the control plane reports both up', async () => {
   try {
     const r = await app.http.inject({ method: 'GET', url: '/readyz' });
     assert.is(r.statusCode, 200);
-    assert.equal(r.json().checks, { database: 'up', 'event log': 'up', broker: 'up' });
+    assert.equal(r.json().checks, { database: 'up', 'event log': 'up', broker: 'up', started: 'up' });
   } finally {
     await app.close();
   }

@@ -194,8 +194,12 @@ async function start<S extends Storage>(
     }
     const readiness: ReadinessCheck[] = [
       ...stored.readiness,
-      ...(config.transport === 'none' ? [] : [{ name: 'broker', check: () => brokers.length === 0 || brokers.every((b) => b.isConnected()) }]),
+      // no client yet: down while the roles are still connecting, up once started with none needed
+      ...(config.transport === 'none' ? [] : [{ name: 'broker', check: () => (brokers.length === 0 ? up : brokers.every((b) => b.isConnected())) }]),
       ...[...peers.values()].flatMap((h) => h.readiness ?? []),
+      // the control plane listens before the inputs are consumed (liveness answers through a slow start): ready means
+      // subscribed, so what a client publishes on seeing 200 is not lost to a broker with no subscriber yet
+      { name: 'started', check: () => up },
     ];
     const sharedOwner: Role | undefined = peers.has('pump') ? 'pump' : peers.has('simulator') ? 'simulator' : undefined;
     const http = await buildControlPlane({
