@@ -42,6 +42,21 @@ export function eventLogContract(name: string, make: MakeLog): void {
     assert.is(await log.head(), more[0].position);
   });
 
+  s('a writer reads its own writes: a stream read asked for while its append is still being committed sees it', async () => {
+    await log.append([{ streamId: 'customer-7', type: 'entry', data: { id: '7', ts: 1 } }]);
+    // a decision this writer appends, then at once a rebuild of the customer reading the stream (engine/replica.ts)
+    const appending = log.append([{ streamId: 'customer-7', type: 'focus', data: { id: '7', ts: 2, dep: 'Men' }, messageId: 'f-7' }]);
+    const read = await log.readStream('customer-7');
+    assert.equal(
+      read.map((e) => [e.version, e.type]),
+      [
+        [1, 'entry'],
+        [2, 'focus'],
+      ],
+    );
+    assert.is((await appending)[0].version, 2);
+  });
+
   s('an id is logged once: a second append of it (later, or in the same batch, or by another writer) writes nothing and returns the logged copy', async () => {
     const [first] = await log.append([{ streamId: 'customer-1', type: 'focus', data: { n: 1 }, messageId: 'in-1' }]);
     const again = await log.append([

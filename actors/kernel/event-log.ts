@@ -162,7 +162,10 @@ export interface EventLog {
    * skipped (its id already logged; its expected version stale). Skipped events take no version.
    */
   append(events: NewEvent[]): Promise<LoggedEvent[]>;
-  /** The events of one stream after `afterVersion` (default: all), in order. */
+  /**
+   * The events of one stream after `afterVersion` (default: all), in order — including every append of it this writer
+   * was asked for before the read, once committed (read your own writes).
+   */
   readStream(streamId: string, afterVersion?: number): Promise<LoggedEvent[]>;
   /** The events that pass every filter, in position order (up to `limit`). */
   read(opts?: ReadOptions): Promise<LoggedEvent[]>;

@@ -26,7 +26,7 @@ import { archivedStreamNotice, type ArchivedMark } from '../../actors/kernel/arc
 import { archivedMark, archivedStream } from './postgres-log-archived.ts';
 
 /** An append waiting for its group commit. */
-type Pending = { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void };
+type Pending = { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void; done?: Promise<unknown> };
 
 export interface PgEventLogOptions {
   maxBatch?: number;
@@ -37,6 +37,8 @@ export interface PgEventLogOptions {
 
 export class PostgresEventLog implements EventLog {
   private queue: Pending[] = [];
+  /** The batch being committed now. */
+  private committing: Pending[] = [];
   private writing: Promise<void> | undefined;
   private listeners = new Set<LogListener>();
   private closed = false;
@@ -61,11 +63,28 @@ export class PostgresEventLog implements EventLog {
   append(events: NewEvent[]): Promise<LoggedEvent[]> {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
     if (events.length === 0) return Promise.resolve([]);
-    return new Promise((ok, fail) => {
-      this.queue.push({ events, ok, fail });
+    let pending!: Pending;
+    const done = new Promise<LoggedEvent[]>((ok, fail) => {
+      pending = { events, ok, fail };
+      this.queue.push(pending);
       this.stats.appends++;
       this.writing ??= this.drain();
     });
+    pending.done = done;
+    return done;
+  }
+
+  /**
+   * Read your own writes: resolves once every append of `streamId` this writer was asked for before now is committed
+   * (or failed). A rebuild reading a customer's stream right after this process appended a decision for it then counts
+   * that decision (the expected-version check moves past this writer's own events, so a state made without it would
+   * decide against it unchecked).
+   */
+  private ownWrites(streamId: string): Promise<unknown> | undefined {
+    const mine: Promise<unknown>[] = [];
+    for (const p of this.committing) if (p.events.some((e) => e.streamId === streamId)) mine.push(p.done?.catch(() => {}) ?? Promise.resolve());
+    for (const p of this.queue) if (p.events.some((e) => e.streamId === streamId)) mine.push(p.done?.catch(() => {}) ?? Promise.resolve());
+    return mine.length ? Promise.all(mine) : undefined;
   }
 
   private async drain(): Promise<void> {
@@ -79,7 +98,9 @@ export class PostgresEventLog implements EventLog {
           batch.push(p);
           n += p.events.length;
         }
+        this.committing = batch;
         await this.commit(batch);
+        this.committing = [];
         // Before the next commit, let the appenders act on this one (their continuations run as
         // microtasks): the outputs they append at once — a focus's prediction, decided as soon as the
         // focus is logged — then ride in the next commit instead of waiting for it to finish.
@@ -87,6 +108,7 @@ export class PostgresEventLog implements EventLog {
       }
     } finally {
       this.writing = undefined;
+      this.committing = [];
     }
   }
 
@@ -265,6 +287,8 @@ export class PostgresEventLog implements EventLog {
 
   /** A stream read on the hot path (a session rebuilt from the log): waits out a database outage as appends do. */
   async readStream(streamId: string, afterVersion = 0): Promise<LoggedEvent[]> {
+    const own = this.ownWrites(streamId);
+    if (own) await own;
     const events = await this.retrying(() => reads.readStream(this.db, streamId, afterVersion));
     // versions missing at the start: archived (npm run archive), said once per stream, never handed over silently
     if ((events[0]?.version ?? 0) !== afterVersion + 1 && !this.told.has(streamId)) {
