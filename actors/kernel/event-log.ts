@@ -81,6 +81,8 @@ export interface OpenVisitsOptions {
 export interface VisitStart {
   streamId: string;
   after: number;
+  /** The latest event time of the stream's inputs (the visit's last activity), where the log keeps it. */
+  ts?: number;
 }
 
 /** A machine's version as its snapshots name it (adapters/engine/machine-version.ts). */
@@ -99,6 +101,8 @@ export interface VisitRead {
   /** The newest snapshot within the visit was of another machine version: passed over, the visit is read from its start. */
   ignored?: { machineVersion: string; version: number };
   events: LoggedEvent[];
+  /** The visit's last activity (VisitStart.ts). */
+  ts?: number;
 }
 
 export type LogListener = (events: LoggedEvent[]) => void;

@@ -6,6 +6,7 @@
  */
 import { sql, type ConnectionPool } from '@databases/pg';
 import type { LoggedEvent, LogTally, OpenVisitsOptions, VisitStart, ReadOptions, SnapshotMachine, StreamPageOptions, StreamPageRow, VisitRead } from '../../actors/kernel/event-log.ts';
+import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
 import { visitsOf } from '../recommender/open-visits.ts';
 import { currentVersion, upcast } from '../../actors/kernel/upcasters.ts';
 
@@ -85,7 +86,7 @@ export async function openVisitStarts(db: ConnectionPool, idleTimeoutS: number, 
   const ts = o.moves ? sql`walk_ts` : sql`session_ts`;
   const heads = await db.query(sql`
     WITH latest AS (SELECT ${ts} AS ts FROM stream_heads WHERE ${ts} IS NOT NULL ORDER BY ${ts} DESC LIMIT 2)
-    SELECT stream_id, last_entry, last_focus, last_move, last_exit, last_decision FROM stream_heads
+    SELECT stream_id, last_entry, last_focus, last_move, last_exit, last_decision, ${ts}::float8 AS ts FROM stream_heads
     WHERE ${ts} > (SELECT min(ts) FROM latest) - ${idleTimeoutS}::numeric`);
   const { open, undecided } = visitsOf(
     heads.map((r) => ({
@@ -95,6 +96,7 @@ export async function openVisitStarts(db: ConnectionPool, idleTimeoutS: number, 
       lastMove: r.last_move,
       lastExit: r.last_exit,
       lastDecision: r.last_decision,
+      ts: r.ts,
     })),
     o,
   );
@@ -142,9 +144,26 @@ export async function visitsFrom(db: ConnectionPool, starts: readonly VisitStart
     );
     if (r.version === null) return { streamId: r.stream_id, events };
     if (r.state === null) return { streamId: r.stream_id, ignored: { machineVersion: r.machine_version, version: r.version }, events };
-    const snapshot = { streamId: r.stream_id, machine: machine?.machine ?? '', machineVersion: r.machine_version, version: r.version, state: JSON.parse(r.state) };
-    return { streamId: r.stream_id, snapshot, events };
+    return { streamId: r.stream_id, snapshot: keptText(r.stream_id, machine?.machine ?? '', r.machine_version, r.version, r.state), events };
   });
+}
+
+/**
+ * A snapshot whose state is parsed when first read: a start defers most sessions (adapters/recommender/deferred-sessions.ts),
+ * and parsing the JSON of 20,000 at once was most of its time.
+ */
+function keptText(streamId: string, machine: string, machineVersion: string, version: number, text: string): StateSnapshot {
+  let state: unknown;
+  return {
+    streamId,
+    machine,
+    machineVersion,
+    version,
+    get state() {
+      if (state === undefined) state = JSON.parse(text);
+      return state;
+    },
+  };
 }
 
 /** An event as visitsFrom's JSON array holds it: the columns of EventRow but the stream's, in that order. */

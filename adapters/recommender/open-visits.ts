@@ -48,7 +48,11 @@ export async function* openVisitPages(
 ): AsyncGenerator<OpenVisit[]> {
   const q = via === 'own' ? log.queries : undefined;
   const starts = await (q?.openVisitStarts?.(idleTimeoutS, { moves: o.moves }) ?? openVisitStartsOverPort(log, idleTimeoutS, { moves: o.moves }));
-  const read = (page: VisitStart[]) => q?.visitsFrom?.(page, o.machine) ?? visitsFromOverPort(log, page, o.machine);
+  // each visit with its last activity, from its start
+  const read = (page: VisitStart[]) =>
+    (q?.visitsFrom?.(page, o.machine) ?? visitsFromOverPort(log, page, o.machine)).then((visits) =>
+      visits.map((v, i) => (page[i].ts === undefined ? v : { ...v, ts: page[i].ts })),
+    );
   const reading: Promise<OpenVisit[]>[] = [];
   let next = 0;
   const readNext = () => {
@@ -98,6 +102,8 @@ export interface StreamHead {
   lastMove: number;
   lastExit: number;
   lastDecision: number;
+  /** The latest event time of its inputs. */
+  ts?: number;
 }
 
 /**
@@ -109,7 +115,7 @@ export function visitsOf<H extends StreamHead>(heads: readonly H[], o: OpenVisit
   const undecided: H[] = [];
   for (const h of heads) {
     const lastIn = Math.max(h.lastEntry, h.lastFocus, o.moves ? h.lastMove : 0);
-    if (lastIn > h.lastExit) open.push({ streamId: h.streamId, after: h.lastExit });
+    if (lastIn > h.lastExit) open.push({ streamId: h.streamId, after: h.lastExit, ...(h.ts === undefined ? {} : { ts: h.ts }) });
     else if (h.lastFocus > 0 && h.lastFocus > h.lastDecision) undecided.push(h);
   }
   open.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));

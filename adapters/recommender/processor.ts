@@ -209,7 +209,13 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
   restoreLater(customerId: string, s: StateSnapshot, inputs: readonly Input[], ts: number): void {
     this.host.later(customerId, ts, () => {
       this.restore(customerId, s);
-      for (const input of inputs) this.step(input);
+      const idleTimeoutS = this.o.settings().idleTimeoutS;
+      for (const input of inputs) {
+        // a silence as long as the idle timeout before it ended the session (the tick a live run hears in it)
+        const lastTs = this.host.actors.get(customerId)?.getSnapshot().context.lastTs;
+        if (lastTs !== undefined && input.event.ts - lastTs >= idleTimeoutS) this.host.idleEnd(customerId, input.event.ts);
+        this.step(input);
+      }
     });
   }
 

@@ -41,7 +41,7 @@ export async function recoverSessions(
       // the engine's one reading of a logged input: the kinds the sessions consume, and a local detector's focus
       const own = v.events.flatMap((e) => inputOf(e, e, { localFocus: o.localFocus, kinds: processor.consumes }) ?? []);
       const customerId = v.streamId.slice('customer-'.length);
-      const ts = deferrableUntil(v, own, o.idleTimeoutS);
+      const ts = deferrableUntil(v, own);
       if (v.snapshot) restored++;
       if (v.snapshot || own.length > 0) streams.add(v.streamId);
       if (ts !== undefined && v.snapshot) later.push({ customerId, visit: v, inputs: own, ts });
