@@ -105,7 +105,8 @@ async function recoverOnce(url: string, schema: string, log: Logger): Promise<Re
   const sessions = said().find((l) => l.msg === 'live sessions recovered from the event log');
   // the deferred sessions are made after ready, between inputs: their end is waited for (and said beside ready)
   const until = performance.now() + 300_000;
-  while (sessions?.deferred && !said().some((l) => l.msg === 'deferred sessions made') && performance.now() < until) await new Promise((ok) => setTimeout(ok, 20));
+  while (sessions?.deferred && !said().some((l) => l.msg === 'deferred sessions made') && performance.now() < until)
+    await new Promise((ok) => setTimeout(ok, 20));
   await app.stop();
   // ready: the open visits read, the sessions made or deferred, the inputs of those made run again through the engine
   const done = said().find((l) => l.msg === 'recovered: open visits read, restored and run again' && l.processor === 'recommender');

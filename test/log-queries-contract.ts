@@ -317,13 +317,24 @@ export function logQueriesContract(name: string, make: MakeLog): void {
 
   s('open visits from snapshots: the newest of the version in force within the visit; one of another version named, not used', async () => {
     const e = (id: string, type: string, ts: number) => ({ streamId: `customer-${id}`, type, data: { id, ts }, metadata: { source: 'mqtt' } });
-    const decision = (id: string, ts: number) => ({ streamId: `customer-${id}`, type: 'no_prediction', data: { customer_id: id, ts }, metadata: { source: 'output' } });
+    const decision = (id: string, ts: number) => ({
+      streamId: `customer-${id}`,
+      type: 'no_prediction',
+      data: { customer_id: id, ts },
+      metadata: { source: 'output' },
+    });
     await log.append([e('1', 'entry', 100), e('1', 'focus', 101), decision('1', 101), e('1', 'focus', 102)]);
     await log.append([e('2', 'entry', 100), e('2', 'focus', 101)]);
     await log.append([e('3', 'entry', 100), e('3', 'exit', 101), e('3', 'entry', 102), e('3', 'focus', 103)]);
     await log.append([e('4', 'entry', 100), e('4', 'focus', 104)]);
     const machine = { machine: 'session', version: 'aaaa.1' };
-    const snap = (id: string, machineVersion: string, version: number) => ({ streamId: `customer-${id}`, machine: 'session', machineVersion, version, state: { at: version, id } });
+    const snap = (id: string, machineVersion: string, version: number) => ({
+      streamId: `customer-${id}`,
+      machine: 'session',
+      machineVersion,
+      version,
+      state: { at: version, id },
+    });
     await log.snapshots?.save([snap('1', 'aaaa.1', 2), snap('1', 'bbbb.1', 3), snap('2', 'bbbb.1', 2), snap('3', 'aaaa.1', 1)]);
     if (!log.snapshots) return;
     assert.equal(await q.restorePoints(4000, machine), [

@@ -5,7 +5,17 @@
  * answers as its module's reading of the port does (test/event-log-contract.ts holds both to it).
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import type { LoggedEvent, LogTally, OpenVisitsOptions, VisitStart, ReadOptions, SnapshotMachine, StreamPageOptions, StreamPageRow, VisitRead } from '../../actors/kernel/event-log.ts';
+import type {
+  LoggedEvent,
+  LogTally,
+  OpenVisitsOptions,
+  VisitStart,
+  ReadOptions,
+  SnapshotMachine,
+  StreamPageOptions,
+  StreamPageRow,
+  VisitRead,
+} from '../../actors/kernel/event-log.ts';
 import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
 import { visitsOf } from '../recommender/open-visits.ts';
 import { currentVersion, upcast } from '../../actors/kernel/upcasters.ts';
@@ -139,8 +149,9 @@ export async function visitsFrom(db: ConnectionPool, starts: readonly VisitStart
       ORDER BY v.n`);
   });
   return rows.map((r): VisitRead => {
-    const events = ((r.events ? JSON.parse(r.events) : []) as EventTuple[]).map(([position, version, type, data, metadata, message_id, recorded_at, schema_version]) =>
-      toLogged({ position, stream_id: r.stream_id, version, type, data, metadata, message_id, recorded_at, schema_version }),
+    const events = ((r.events ? JSON.parse(r.events) : []) as EventTuple[]).map(
+      ([position, version, type, data, metadata, message_id, recorded_at, schema_version]) =>
+        toLogged({ position, stream_id: r.stream_id, version, type, data, metadata, message_id, recorded_at, schema_version }),
     );
     if (r.version === null) return { streamId: r.stream_id, events };
     if (r.state === null) return { streamId: r.stream_id, ignored: { machineVersion: r.machine_version, version: r.version }, events };
