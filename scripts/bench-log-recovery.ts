@@ -1,9 +1,11 @@
 /**
  * `npm run bench:log`'s recovery case (`--visits N`) (docs/snapshots.md): a log filled with SQL (not through the app) with `visits`
  * open visits of 20 focuses each, every session snapshotted at its 18th focus, then the recommender started on it
- * (no broker) three times: the time its recovery takes (the role's own figure: open visits found, snapshots read and
- * restored, the inputs after them run again), from the snapshots and, as the baseline measured in the same run, with
- * the snapshots of another machine version (ignored: every visit made from its events).
+ * (no broker) three times: the time until it is ready to decide (the role's own figure: open visits found, snapshots read,
+ * sessions restored or deferred to their first need, the inputs of those restored run again) with the process's CPU time
+ * meanwhile, and the time until every deferred session is made too (between inputs, after ready); from the snapshots
+ * and, as the baseline measured in the same run, with the snapshots of another machine version (ignored: every visit
+ * made from its events, none deferred).
  */
 import { createActor } from 'xstate';
 import { Writable } from 'node:stream';
