@@ -220,10 +220,11 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
   }
 
   /**
-   * The sessions recovery deferred, made now a few hundred at a time between other work (inputs are taken meanwhile:
-   * one for a session still deferred makes it first). Resolves with how many were made once none is left.
+   * The sessions recovery deferred, made now a hundred at a time between other work (a turn: ~15 ms of CPU; inputs
+   * are taken meanwhile: one for a session still deferred makes it first). Resolves with how many were made once none
+   * is left.
    */
-  async wakeDeferred(perTurn = 250): Promise<number> {
+  async wakeDeferred(perTurn = 100): Promise<number> {
     let made = 0;
     for (;;) {
       let n = 0;
