@@ -1,9 +1,11 @@
 /**
  * `npm run bench:log`'s recovery case (`--visits N`) (docs/snapshots.md): a log filled with SQL (not through the app) with `visits`
  * open visits of 20 focuses each, every session snapshotted at its 18th focus, then the recommender started on it
- * (no broker) three times: the time its recovery takes (the role's own figure: open visits found, snapshots read and
- * restored, the inputs after them run again), from the snapshots and, as the baseline measured in the same run, with
- * the snapshots of another machine version (ignored: every visit made from its events).
+ * (no broker) three times: the time until it is ready to decide (the role's own figure: open visits found, snapshots read,
+ * sessions restored or deferred to their first need, the inputs of those restored run again) with the process's CPU time
+ * meanwhile, and the time until every deferred session is made too (between inputs, after ready); from the snapshots
+ * and, as the baseline measured in the same run, with the snapshots of another machine version (ignored: every visit
+ * made from its events, none deferred).
  */
 import { createActor } from 'xstate';
 import { Writable } from 'node:stream';
@@ -70,9 +72,15 @@ async function fill(d: Database, visits: number): Promise<void> {
 }
 
 interface Recovered {
+  /** Ready to decide: the open visits read, the sessions made or deferred, the inputs of those made run again. */
   ms: number;
+  /** The process's CPU time meanwhile (what `ms` is on a machine to itself). */
+  cpuMs: number;
+  /** Every session made, the deferred ones too (made between inputs after ready). */
+  allMs: number;
   sessions: number;
   fromSnapshots: number;
+  deferred: number;
   inputs: number;
 }
 
@@ -94,16 +102,33 @@ async function recoverOnce(url: string, schema: string, log: Logger): Promise<Re
   const r = parseConfig(env);
   if (!r.ok) throw new Error(r.problems.join('; '));
   const app = await startStoreflow(r.config, capture, { port: 0, webDir: false });
+  type Line = { msg: string; processor?: string; ms?: number; cpuMs?: number } & Partial<Recovered>;
+  const said = (): Line[] => lines.map((l) => JSON.parse(l) as Line);
+  const sessions = said().find((l) => l.msg === 'live sessions recovered from the event log');
+  // the deferred sessions are made after ready, between inputs: their end is waited for (and said beside ready)
+  const until = performance.now() + 300_000;
+  while (sessions?.deferred && !said().some((l) => l.msg === 'deferred sessions made') && performance.now() < until)
+    await new Promise((ok) => setTimeout(ok, 20));
   await app.stop();
-  const said = lines.map((l) => JSON.parse(l) as { msg: string; processor?: string } & Partial<Recovered>);
-  const sessions = said.find((l) => l.msg === 'live sessions recovered from the event log');
-  // the whole of it: the open visits read, the sessions restored, the inputs after them run again through the engine
-  const done = said.find((l) => l.msg === 'recovered: open visits read, restored and run again' && l.processor === 'recommender');
+  // ready: the open visits read, the sessions made or deferred, the inputs of those made run again through the engine
+  const done = said().find((l) => l.msg === 'recovered: open visits read, restored and run again' && l.processor === 'recommender');
+  const made = said().find((l) => l.msg === 'deferred sessions made');
   if (!sessions || !done) {
     log.warn({ lines: lines.slice(-5) }, 'no recovery line');
     throw new Error('the recommender recovered nothing');
   }
-  return { ms: done.ms ?? 0, sessions: sessions.sessions ?? 0, fromSnapshots: sessions.fromSnapshots ?? 0, inputs: sessions.inputs ?? 0 };
+  const ms = done.ms ?? 0;
+  // the sessions' own timer starts before the pipeline's line is said: every session made is the later of the two
+  const allMs = made ? Math.max(ms, made.ms ?? 0) : ms;
+  return {
+    ms,
+    cpuMs: done.cpuMs ?? 0,
+    allMs,
+    sessions: sessions.sessions ?? 0,
+    fromSnapshots: sessions.fromSnapshots ?? 0,
+    deferred: sessions.deferred ?? 0,
+    inputs: sessions.inputs ?? 0,
+  };
 }
 
 export interface RecoveryBench {
@@ -145,20 +170,24 @@ export async function recoveryCase(url: string, schema: string, visits: number, 
   schemas.push(schema);
   const r = await benchRecovery(url, schema, visits, rounds, log);
   const [snap, events] = [median(r.fromSnapshots.map((x) => x.ms)), median(r.fromEvents.map((x) => x.ms))];
+  const [snapCpu, eventsCpu] = [median(r.fromSnapshots.map((x) => x.cpuMs)), median(r.fromEvents.map((x) => x.cpuMs))];
+  const snapAll = median(r.fromSnapshots.map((x) => x.allMs));
   const [s0, e0] = [r.fromSnapshots[0], r.fromEvents[0]];
   console.log(
-    `recovery: ${fmt(r.visits)} open visits (filled with SQL in ${r.fillS.toFixed(1)} s): from snapshots ${fmt(snap)} ms ` +
-      `(${fmt(s0.sessions)} sessions, ${fmt(s0.fromSnapshots)} from snapshots, ${fmt(s0.inputs)} inputs run again), ` +
-      `from events ${fmt(events)} ms (${fmt(e0.inputs)} inputs run again): ratio ${(snap / events).toFixed(2)}; target < 2,000 ms ${snap < 2000 ? 'met' : 'NOT met'} ` +
-      `(rounds: ${r.fromSnapshots.map((x) => fmt(x.ms)).join(', ')} / ${r.fromEvents.map((x) => fmt(x.ms)).join(', ')})`,
+    `recovery: ${fmt(r.visits)} open visits (filled with SQL in ${r.fillS.toFixed(1)} s): from snapshots ready in ${fmt(snap)} ms (CPU ${fmt(snapCpu)} ms; ` +
+      `${fmt(s0.sessions)} sessions, ${fmt(s0.fromSnapshots)} from snapshots, ${fmt(s0.deferred)} of them made after ready, every one made by ${fmt(snapAll)} ms; ` +
+      `${fmt(s0.inputs)} inputs run again before ready), from events ${fmt(events)} ms (CPU ${fmt(eventsCpu)} ms; ${fmt(e0.inputs)} inputs run again): ` +
+      `ratio ${(snap / events).toFixed(2)}; target < 2,000 ms ${snap < 2000 ? 'met' : 'NOT met'} ` +
+      `(rounds, ready / every session made / from events: ${r.fromSnapshots.map((x) => fmt(x.ms)).join(', ')} / ${r.fromSnapshots.map((x) => fmt(x.allMs)).join(', ')} / ${r.fromEvents.map((x) => fmt(x.ms)).join(', ')})`,
   );
   return {
-    figure: `log: ${fmt(r.visits)} open visits recovered from snapshots (the recommender's start: read, restored, run again)`,
+    figure: `log: ${fmt(r.visits)} open visits recovered from snapshots (the recommender's start, ready to decide: read, restored or deferred, run again)`,
     value: Math.round(snap),
     unit: 'ms',
     baseline: { what: 'the same visits made from their events (snapshots of another machine version)', value: Math.round(events) },
     ratio: Math.round((snap / events) * 100) / 100,
     target: '< 2,000 ms',
     met: snap < 2000 && s0.fromSnapshots === r.visits,
+    note: `CPU ${fmt(snapCpu)} ms (from events ${fmt(eventsCpu)} ms); ${fmt(s0.deferred)} sessions made after ready, every one by ${fmt(snapAll)} ms`,
   };
 }

@@ -5,7 +5,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EventLog, LogQueries } from '../actors/kernel/event-log.ts';
-import { eventsOf, openVisits } from '../adapters/recommender/open-visits.ts';
+import { eventsOf, openVisits, type OpenVisit } from '../adapters/recommender/open-visits.ts';
+import type { MachineVersion } from '../adapters/engine/machine-version.ts';
 import { latestOfOverPort } from '../adapters/recommender/recent-predictions.ts';
 import { spentPerDayOverPort } from '../adapters/recommender/budget-spent.ts';
 import { inputIdsSinceOverPort, quiet } from '../adapters/process/recent-inputs.ts';
@@ -19,6 +20,14 @@ import type { MakeLog } from './event-log-contract.ts';
 /** Stream pages compared by their JSON's value (PostgreSQL hands over its own text of the same JSON). */
 const parsed = (x: unknown) =>
   JSON.parse(JSON.stringify(x, (k, v) => ((k === 'dataJson' || k === 'metadataJson') && typeof v === 'string' ? JSON.parse(v) : v)) ?? 'null');
+
+/** A visit as the test states it: its restore point and the versions of its events after it. */
+const shown = (v: OpenVisit) => ({
+  streamId: v.streamId,
+  ...(v.snapshot ? { snapshot: { version: v.snapshot.version, machineVersion: v.snapshot.machineVersion, state: v.snapshot.state } } : {}),
+  ...(v.ignored ? { ignored: v.ignored } : {}),
+  events: v.events.map((e) => `${e.version}:${e.type}`),
+});
 
 /** Each query as a function that runs it through the port and, when the log has it, its own way too, and says they agree. */
 function bothVersions(log: EventLog, ranFast: Set<keyof LogQueries>) {
@@ -37,11 +46,18 @@ function bothVersions(log: EventLog, ranFast: Set<keyof LogQueries>) {
       both(
         'openVisitStarts',
         async () => eventsOf(await openVisits(log, idle, o, 'port')),
-        () => (q?.openVisitStarts && q.streamsAfter ? openVisits(log, idle, o).then(eventsOf) : undefined),
+        () => (q?.openVisitStarts && q.visitsFrom ? openVisits(log, idle, o).then(eventsOf) : undefined),
       ).then((events) => {
-        if (q?.streamsAfter) ranFast.add('streamsAfter');
+        if (q?.visitsFrom) ranFast.add('visitsFrom');
         return events;
       }),
+    // the same with each visit's restore point: the whole visits (snapshot, one of another version named, events after)
+    restorePoints: (idle: number, machine: MachineVersion) =>
+      both(
+        'visitsFrom',
+        async () => (await openVisits(log, idle, { machine }, 'port')).map(shown),
+        () => (q?.openVisitStarts && q.visitsFrom ? openVisits(log, idle, { machine }).then((v) => v.map(shown)) : undefined),
+      ),
     latestOf: (type: string, ms: number) =>
       both(
         'latestOf',
@@ -297,6 +313,37 @@ export function logQueriesContract(name: string, make: MakeLog): void {
     const streams = async (o?: { moves?: boolean }) => (await q.openVisits(100, o)).map((x) => `${x.streamId}:${x.type}`);
     assert.equal(await streams(), ['customer-8:entry', 'customer-9:entry']);
     assert.equal(await streams({ moves: true }), ['customer-7:entry', 'customer-7:move', 'customer-7:move', 'customer-8:entry', 'customer-9:entry']);
+  });
+
+  s('open visits from snapshots: the newest of the version in force within the visit; one of another version named, not used', async () => {
+    const e = (id: string, type: string, ts: number) => ({ streamId: `customer-${id}`, type, data: { id, ts }, metadata: { source: 'mqtt' } });
+    const decision = (id: string, ts: number) => ({
+      streamId: `customer-${id}`,
+      type: 'no_prediction',
+      data: { customer_id: id, ts },
+      metadata: { source: 'output' },
+    });
+    await log.append([e('1', 'entry', 100), e('1', 'focus', 101), decision('1', 101), e('1', 'focus', 102)]);
+    await log.append([e('2', 'entry', 100), e('2', 'focus', 101)]);
+    await log.append([e('3', 'entry', 100), e('3', 'exit', 101), e('3', 'entry', 102), e('3', 'focus', 103)]);
+    await log.append([e('4', 'entry', 100), e('4', 'focus', 104)]);
+    const machine = { machine: 'session', version: 'aaaa.1' };
+    const snap = (id: string, machineVersion: string, version: number) => ({
+      streamId: `customer-${id}`,
+      machine: 'session',
+      machineVersion,
+      version,
+      state: { at: version, id },
+    });
+    await log.snapshots?.save([snap('1', 'aaaa.1', 2), snap('1', 'bbbb.1', 3), snap('2', 'bbbb.1', 2), snap('3', 'aaaa.1', 1)]);
+    if (!log.snapshots) return;
+    assert.equal(await q.restorePoints(4000, machine), [
+      { streamId: 'customer-1', snapshot: { version: 2, machineVersion: 'aaaa.1', state: { at: 2, id: '1' } }, events: ['3:no_prediction', '4:focus'] },
+      { streamId: 'customer-2', ignored: { machineVersion: 'bbbb.1', version: 2 }, events: ['1:entry', '2:focus'] },
+      // its snapshot is of the visit before its exit
+      { streamId: 'customer-3', events: ['3:entry', '4:focus'] },
+      { streamId: 'customer-4', events: ['1:entry', '2:focus'] },
+    ]);
   });
 
   s('waiting for other writers ends', async () => {

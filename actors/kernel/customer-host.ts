@@ -47,6 +47,8 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
   private idle: IdleClock | undefined;
   /** Outputs of the input being handled; undefined outside input(). */
   private collecting: Out[] | undefined;
+  /** Customers whose actor is made only when first needed (a restart's sessions: later()), and how. */
+  private deferred = new Map<string, () => void>();
 
   constructor(private o: CustomerHostOptions<M, In, Out>) {
     this.idle = o.tick && o.idleTimeoutS !== undefined ? new IdleClock(o.idleTimeoutS) : undefined;
@@ -84,6 +86,7 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     this.collecting = out;
     try {
       const { customerId, ts, routed } = route(input);
+      if (this.deferred.size > 0) this.wake(customerId);
       this.advance(customerId, ts);
       if (routed && ((routed.create && routed.events.length > 0) || this.actors.has(customerId))) {
         this.idle?.seen(customerId, ts);
@@ -123,6 +126,7 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
    * was last active at event time `ts`, which moves event time on as an input would.
    */
   restore(customerId: string, snapshot: SnapshotFrom<M>, ts: number): Actor<M> {
+    this.deferred.delete(customerId);
     if (this.actors.has(customerId)) this.actors.remove(customerId);
     const actor = this.actors.ensure(customerId, snapshot);
     this.advance(customerId, ts);
@@ -130,8 +134,48 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     return actor;
   }
 
+  /**
+   * The customer's actor is made by `make` (restore() and the logged inputs that follow) only when first needed: an
+   * input for them, the idle clock's tick (an open session still ends on its idle timeout), wake(). Meanwhile they count
+   * as last active at event time `ts`.
+   */
+  later(customerId: string, ts: number, make: () => void): void {
+    this.deferred.set(customerId, make);
+    this.advance(customerId, ts);
+    this.idle?.seen(customerId, ts);
+  }
+
+  /**
+   * Makes the customer's deferred actor now (true: there was one). What it emits while made is no output of the input
+   * at hand: the inputs that make it are logged with their outputs.
+   */
+  wake(customerId: string): boolean {
+    const make = this.deferred.get(customerId);
+    if (!make) return false;
+    this.deferred.delete(customerId);
+    const outer = this.collecting;
+    this.collecting = undefined;
+    try {
+      make();
+    } finally {
+      this.collecting = outer;
+    }
+    return true;
+  }
+
+  /** The customers whose actor is still to be made. */
+  get waiting(): IterableIterator<string> {
+    return this.deferred.keys();
+  }
+
+  /** Forgets every deferred actor (a stop). */
+  forgetDeferred(): void {
+    this.deferred.clear();
+  }
+
   /** Stops and forgets a customer's actor (its state is to be rebuilt); true when there was one. */
   drop(customerId: string): boolean {
+    this.deferred.delete(customerId);
     if (!this.actors.has(customerId)) return false;
     this.actors.remove(customerId);
     this.idle?.forget(customerId);
@@ -144,7 +188,8 @@ export class CustomerHost<M extends AnyStateMachine, In, Out> {
     if (!tick || !make) return;
     // only those idle long enough hear the tick
     for (const id of tick.due) {
-      const actor = this.actors.get(id);
+      // a deferred actor is made to hear it
+      const actor = this.actors.get(id) ?? (this.wake(id) ? this.actors.get(id) : undefined);
       if (!actor) continue;
       actor.send(make(tick.ts));
       if (this.o.onIdleEnd && !this.actors.has(id)) this.o.onIdleEnd(id, tick.ts);

@@ -6,7 +6,7 @@
  * this port in the role's folder; a log may offer a faster version of each in `queries` (PostgreSQL: its SQL).
  */
 import { currentVersion, upcast } from './upcasters.ts';
-import type { SnapshotStore } from './snapshot-store.ts';
+import type { SnapshotStore, StateSnapshot } from './snapshot-store.ts';
 import type { ArchivedMark } from './archived.ts';
 
 export interface NewEvent {
@@ -81,6 +81,28 @@ export interface OpenVisitsOptions {
 export interface VisitStart {
   streamId: string;
   after: number;
+  /** The latest event time of the stream's inputs (the visit's last activity), where the log keeps it. */
+  ts?: number;
+}
+
+/** A machine's version as its snapshots name it (adapters/engine/machine-version.ts). */
+export interface SnapshotMachine {
+  machine: string;
+  version: string;
+}
+
+/**
+ * A visit as a restart reads it: the snapshot its actor starts from (the newest of the machine version in force taken
+ * within the visit: adapters/engine/restore.ts), if any, and its stream's events after that.
+ */
+export interface VisitRead {
+  streamId: string;
+  snapshot?: StateSnapshot;
+  /** The newest snapshot within the visit was of another machine version: passed over, the visit is read from its start. */
+  ignored?: { machineVersion: string; version: number };
+  events: LoggedEvent[];
+  /** The visit's last activity (VisitStart.ts). */
+  ts?: number;
 }
 
 export type LogListener = (events: LoggedEvent[]) => void;
@@ -193,8 +215,8 @@ export interface EventLog {
 export interface LogQueries {
   /** The visits still open at the log's end (and those closed with a focus never decided), where each begins. */
   openVisitStarts(idleTimeoutS: number, o?: OpenVisitsOptions): Promise<VisitStart[]>;
-  /** The events of each stream after its version, in position order. */
-  streamsAfter(after: Map<string, number>): Promise<LoggedEvent[]>;
+  /** Each visit's restore point of `machine` (none: no snapshot) and its stream's events after it, in the order of `starts`. */
+  visitsFrom(starts: readonly VisitStart[], machine?: SnapshotMachine): Promise<VisitRead[]>;
   /** Events of `type` recorded within `windowMs` before the latest of them. */
   latestOf(type: string, windowMs: number): Promise<LoggedEvent[]>;
   /** Ids of inputs (not outputs) recorded since `sinceMs`, with their recorded time. */

@@ -7,7 +7,7 @@
 import type { EventLog } from '../../actors/kernel/event-log.ts';
 import type { Input, Recovery } from '../process/processor-contract.ts';
 import { inputOf } from '../engine/inputs.ts';
-import { eventsOf, openVisits } from '../recommender/open-visits.ts';
+import { eventsOf, openVisitPages, type OpenVisit } from '../recommender/open-visits.ts';
 import type { MachineVersion } from '../engine/machine-version.ts';
 import type { DetectorProcessor } from './processor.ts';
 
@@ -18,13 +18,16 @@ export async function recoverWalks(
   o: { idleTimeoutS: number; machine?: MachineVersion },
 ): Promise<Recovery & { shoppers: number; restored: number; ignored: number }> {
   // moves keep a visit open here: a shopper walking since long ago is still followed
-  const visits = await openVisits(eventLog, o.idleTimeoutS, { moves: true, machine: o.machine ?? processor.machine });
+  const visits: OpenVisit[] = [];
   const logged = new Set<string>();
   const inputs: Input[] = [];
   const streams = new Set<string>();
   let restored = 0;
-  for (const v of visits)
-    if (v.snapshot) {
+  // each page's walks made while the database reads the next pages
+  for await (const page of openVisitPages(eventLog, o.idleTimeoutS, { moves: true, machine: o.machine ?? processor.machine }))
+    for (const v of page) {
+      visits.push(v);
+      if (!v.snapshot) continue;
       processor.restore(v.streamId.slice('customer-'.length), v.snapshot);
       streams.add(v.streamId);
       restored++;

@@ -332,7 +332,7 @@ export class PostgresEventLog implements EventLog {
   /** The roles' queries in SQL (adapters/edges/postgres-log-reads.ts), each faster than its reading of the port. */
   readonly queries: LogQueries = {
     openVisitStarts: (idleTimeoutS, o) => reads.openVisitStarts(this.db, idleTimeoutS, o),
-    streamsAfter: (after) => reads.streamsAfter(this.db, after),
+    visitsFrom: (starts, machine) => reads.visitsFrom(this.db, starts, machine),
     latestOf: (type, windowMs) => reads.latestOf(this.db, type, windowMs),
     inputIdsSince: (sinceMs) => reads.inputIdsSince(this.db, sinceMs),
     quiet: (timeoutMs) => reads.quiet(this.db, timeoutMs),

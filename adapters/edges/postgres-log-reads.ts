@@ -5,7 +5,18 @@
  * answers as its module's reading of the port does (test/event-log-contract.ts holds both to it).
  */
 import { sql, type ConnectionPool } from '@databases/pg';
-import type { LoggedEvent, LogTally, OpenVisitsOptions, VisitStart, ReadOptions, StreamPageOptions, StreamPageRow } from '../../actors/kernel/event-log.ts';
+import type {
+  LoggedEvent,
+  LogTally,
+  OpenVisitsOptions,
+  VisitStart,
+  ReadOptions,
+  SnapshotMachine,
+  StreamPageOptions,
+  StreamPageRow,
+  VisitRead,
+} from '../../actors/kernel/event-log.ts';
+import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
 import { visitsOf } from '../recommender/open-visits.ts';
 import { currentVersion, upcast } from '../../actors/kernel/upcasters.ts';
 
@@ -85,7 +96,7 @@ export async function openVisitStarts(db: ConnectionPool, idleTimeoutS: number, 
   const ts = o.moves ? sql`walk_ts` : sql`session_ts`;
   const heads = await db.query(sql`
     WITH latest AS (SELECT ${ts} AS ts FROM stream_heads WHERE ${ts} IS NOT NULL ORDER BY ${ts} DESC LIMIT 2)
-    SELECT stream_id, last_entry, last_focus, last_move, last_exit, last_decision FROM stream_heads
+    SELECT stream_id, last_entry, last_focus, last_move, last_exit, last_decision, ${ts}::float8 AS ts FROM stream_heads
     WHERE ${ts} > (SELECT min(ts) FROM latest) - ${idleTimeoutS}::numeric`);
   const { open, undecided } = visitsOf(
     heads.map((r) => ({
@@ -95,6 +106,7 @@ export async function openVisitStarts(db: ConnectionPool, idleTimeoutS: number, 
       lastMove: r.last_move,
       lastExit: r.last_exit,
       lastDecision: r.last_decision,
+      ts: r.ts,
     })),
     o,
   );
@@ -108,22 +120,65 @@ export async function openVisitStarts(db: ConnectionPool, idleTimeoutS: number, 
   );
 }
 
-/** The events of each stream after its version, in position order: one statement for every stream (the stream index). */
-export async function streamsAfter(db: ConnectionPool, after: Map<string, number>): Promise<LoggedEvent[]> {
-  if (after.size === 0) return [];
-  // each stream's tail by the (stream_id, version) index (LATERAL: a join of thousands of streams is planned as a scan
-  // of the whole table otherwise); put in position order here (no sort in the database, where it would spill)
-  // no JIT: the planner's guess of rows per stream makes it compile (a second, measured) what takes a few index reads
+/**
+ * Each visit's restore point (the newest snapshot of `machine` taken within it, of the version in force; one of another
+ * version is named, not read) and its stream's events after it: one statement for every visit, one row per visit, the
+ * events as one JSON array (thousands of visits' rows and columns cost the driver more than one parse each).
+ */
+export async function visitsFrom(db: ConnectionPool, starts: readonly VisitStart[], machine?: SnapshotMachine): Promise<VisitRead[]> {
+  if (starts.length === 0) return [];
+  // each stream's newest snapshot within the visit, those of the version in force first (the snapshots' key), and its
+  // tail by the (stream_id, version) index (LATERAL: a join of thousands of streams is planned as a scan of the whole
+  // table otherwise). No JIT: the planner's guess of rows per stream makes it compile (a second) what takes index reads.
+  const snapshot = machine
+    ? sql`LEFT JOIN LATERAL (
+        SELECT x.machine_version, x.version, CASE WHEN x.machine_version = ${machine.version} THEN x.state::text END AS state,
+               CASE WHEN x.machine_version = ${machine.version} THEN x.version ELSE v.after END AS from_version
+        FROM snapshots x WHERE x.stream_id = v.stream_id AND x.machine = ${machine.machine} AND x.version > v.after
+        ORDER BY x.machine_version = ${machine.version} DESC, x.version DESC LIMIT 1) s ON true`
+    : sql`LEFT JOIN LATERAL (SELECT NULL::text AS machine_version, NULL::int AS version, NULL::text AS state, v.after AS from_version) s ON true`;
   const rows = await db.tx(async (tx) => {
     await tx.query(sql`SET LOCAL jit = off`);
     return tx.query(sql`
-      SELECT e.position, e.stream_id, e.version, e.type, e.data, e.metadata, e.message_id, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at,
-             e.schema_version
-      FROM unnest(${[...after.keys()]}::text[], ${[...after.values()]}::int[]) AS v(stream_id, after)
-      CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.stream_id = v.stream_id AND x.version > v.after ORDER BY x.version) e`);
+      SELECT v.stream_id, s.machine_version, s.version, s.state,
+             (SELECT json_agg(json_build_array(e.position, e.version, e.type, e.data, e.metadata, e.message_id,
+                                               (extract(epoch FROM e.recorded_at) * 1000)::float8, e.schema_version) ORDER BY e.version)
+              FROM events e WHERE e.stream_id = v.stream_id AND e.version > coalesce(s.from_version, v.after))::text AS events
+      FROM unnest(${starts.map((x) => x.streamId)}::text[], ${starts.map((x) => x.after)}::int[]) WITH ORDINALITY AS v(stream_id, after, n)
+      ${snapshot}
+      ORDER BY v.n`);
   });
-  return rows.map(toLogged).sort((a, b) => a.position - b.position);
+  return rows.map((r): VisitRead => {
+    const events = ((r.events ? JSON.parse(r.events) : []) as EventTuple[]).map(
+      ([position, version, type, data, metadata, message_id, recorded_at, schema_version]) =>
+        toLogged({ position, stream_id: r.stream_id, version, type, data, metadata, message_id, recorded_at, schema_version }),
+    );
+    if (r.version === null) return { streamId: r.stream_id, events };
+    if (r.state === null) return { streamId: r.stream_id, ignored: { machineVersion: r.machine_version, version: r.version }, events };
+    return { streamId: r.stream_id, snapshot: keptText(r.stream_id, machine?.machine ?? '', r.machine_version, r.version, r.state), events };
+  });
 }
+
+/**
+ * A snapshot whose state is parsed when first read: a start defers most sessions (adapters/recommender/deferred-sessions.ts),
+ * and parsing the JSON of 20,000 at once was most of its time.
+ */
+function keptText(streamId: string, machine: string, machineVersion: string, version: number, text: string): StateSnapshot {
+  let state: unknown;
+  return {
+    streamId,
+    machine,
+    machineVersion,
+    version,
+    get state() {
+      if (state === undefined) state = JSON.parse(text);
+      return state;
+    },
+  };
+}
+
+/** An event as visitsFrom's JSON array holds it: the columns of EventRow but the stream's, in that order. */
+type EventTuple = [number, number, string, unknown, Record<string, unknown>, string | null, number, number];
 
 /**
  * A page of the gateway's stream: its rows with data and metadata as the JSON text PostgreSQL holds, sent as they are;

@@ -3,7 +3,7 @@
  * machine version in force, and the stream's events after it (docs/snapshots.md). Recovery (many streams at once:
  * adapters/recommender/open-visits.ts) and a rebuild (one stream: restoreFrom) both decide it here.
  */
-import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
+import type { EventLog, LoggedEvent, VisitRead } from '../../actors/kernel/event-log.ts';
 import type { SnapshotStore, StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
 import type { MachineVersion } from './machine-version.ts';
 
@@ -13,7 +13,7 @@ export interface RestorePoint {
   /** The stream's version whose events follow: the snapshot's, else the visit's start. */
   after: number;
   /** A snapshot of the visit taken by another machine version, passed over (the actor is made from its events). */
-  ignored?: StateSnapshot;
+  ignored?: VisitRead['ignored'];
 }
 
 /**
@@ -35,7 +35,7 @@ export function restorePoint(
     } else if (!other || s.version > other.version) other = s;
   }
   if (valid) return { snapshot: valid, after: valid.version };
-  return other ? { after: visitAfter, ignored: other } : { after: visitAfter };
+  return other ? { after: visitAfter, ignored: { machineVersion: other.machineVersion, version: other.version } } : { after: visitAfter };
 }
 
 /** One stream's restore point and the events after it (a rebuild); without a snapshot store, the events after `after`. */

@@ -158,9 +158,17 @@ export const recommenderRole: RoleFactory = async (ctx) => {
         );
       if (recovery.sessions)
         log.info(
-          { sessions: recovery.sessions, fromSnapshots: recovery.restored, inputs: recovery.inputs.length, ms: Date.now() - started },
+          {
+            sessions: recovery.sessions,
+            fromSnapshots: recovery.restored,
+            deferred: recovery.deferred,
+            inputs: recovery.inputs.length,
+            ms: Date.now() - started,
+          },
           'live sessions recovered from the event log',
         );
+      // the deferred sessions made between inputs from now on (an input, or the idle clock, makes its own first)
+      if (recovery.deferred) void processor.wakeDeferred().then((made) => log.info({ sessions: made, ms: Date.now() - started }, 'deferred sessions made'));
       return recovery;
     },
   });

@@ -8,20 +8,18 @@
  * force (adapters/engine/restore.ts), and a visit idle by the log's own time is closed however recent its recording.
  * Where visits start comes from the log's stream heads (PostgreSQL: sql/007_snapshots.sql), or from reading the port.
  */
-import type { EventLog, LoggedEvent, OpenVisitsOptions, VisitStart } from '../../actors/kernel/event-log.ts';
+import type { EventLog, LoggedEvent, OpenVisitsOptions, VisitRead, VisitStart } from '../../actors/kernel/event-log.ts';
 import type { StateSnapshot } from '../../actors/kernel/snapshot-store.ts';
 import type { MachineVersion } from '../engine/machine-version.ts';
 import { restorePoint } from '../engine/restore.ts';
 import { SESSION_INPUTS, WALK_INPUTS } from '../engine/inputs.ts';
 
 /** An open visit as recovery reads it: the snapshot its actor starts from (if any), and its stream's events after that. */
-export interface OpenVisit {
-  streamId: string;
-  snapshot?: StateSnapshot;
-  /** A snapshot of another machine version, passed over: the visit is read from its start. */
-  ignored?: StateSnapshot;
-  events: LoggedEvent[];
-}
+export type OpenVisit = VisitRead;
+
+/** Visits read per statement, and statements in flight: the database reads the next pages while the caller restores one. */
+const PAGE = 2000;
+const AHEAD = 2;
 
 /**
  * The open visits, each with its restore point when `machine` names the machine whose snapshots to start from.
@@ -33,10 +31,47 @@ export async function openVisits(
   o: OpenVisitsOptions & { machine?: MachineVersion } = {},
   via: 'own' | 'port' = 'own',
 ): Promise<OpenVisit[]> {
+  const visits: OpenVisit[] = [];
+  for await (const page of openVisitPages(log, idleTimeoutS, o, via)) for (const v of page) visits.push(v);
+  return visits;
+}
+
+/**
+ * The open visits in pages (in stream order), each page one read of the snapshots and the events after them, the next
+ * pages already being read while the caller takes one: a start restores sessions while the database reads.
+ */
+export async function* openVisitPages(
+  log: EventLog,
+  idleTimeoutS: number,
+  o: OpenVisitsOptions & { machine?: MachineVersion } = {},
+  via: 'own' | 'port' = 'own',
+): AsyncGenerator<OpenVisit[]> {
   const q = via === 'own' ? log.queries : undefined;
   const starts = await (q?.openVisitStarts?.(idleTimeoutS, { moves: o.moves }) ?? openVisitStartsOverPort(log, idleTimeoutS, { moves: o.moves }));
-  if (starts.length === 0) return [];
-  const machine = o.machine;
+  // each visit with its last activity, from its start
+  const read = (page: VisitStart[]) =>
+    (q?.visitsFrom?.(page, o.machine) ?? visitsFromOverPort(log, page, o.machine)).then((visits) =>
+      visits.map((v, i) => (page[i].ts === undefined ? v : { ...v, ts: page[i].ts })),
+    );
+  const reading: Promise<OpenVisit[]>[] = [];
+  let next = 0;
+  const readNext = () => {
+    if (next >= starts.length) return;
+    const page = read(starts.slice(next, next + PAGE));
+    page.catch(() => undefined); // awaited in turn below; one the caller stops before is not left unhandled
+    reading.push(page);
+    next += PAGE;
+  };
+  while (reading.length < AHEAD && next < starts.length) readNext();
+  while (reading.length > 0) {
+    const page = await (reading.shift() as Promise<OpenVisit[]>);
+    readNext();
+    yield page;
+  }
+}
+
+/** Each visit's restore point and its stream's events after it, read through the port (the snapshot store's and readStream). */
+export async function visitsFromOverPort(log: EventLog, starts: readonly VisitStart[], machine?: MachineVersion): Promise<OpenVisit[]> {
   const kept =
     machine && log.snapshots
       ? await log.snapshots.read(
@@ -46,15 +81,12 @@ export async function openVisits(
       : [];
   const byStream = new Map<string, StateSnapshot[]>();
   for (const s of kept) byStream.set(s.streamId, [...(byStream.get(s.streamId) ?? []), s]);
-  const visits = new Map<string, OpenVisit>();
-  const after = new Map<string, number>();
+  const visits: OpenVisit[] = [];
   for (const s of starts) {
-    const { after: from, ...point } = machine ? restorePoint(byStream.get(s.streamId) ?? [], machine, s.after) : { after: s.after };
-    visits.set(s.streamId, { streamId: s.streamId, ...point, events: [] });
-    after.set(s.streamId, from);
+    const { after, ...point } = machine ? restorePoint(byStream.get(s.streamId) ?? [], machine, s.after) : { after: s.after };
+    visits.push({ streamId: s.streamId, ...point, events: await log.readStream(s.streamId, after) });
   }
-  for (const e of await (q?.streamsAfter?.(after) ?? streamsAfterOverPort(log, after))) visits.get(e.streamId)?.events.push(e);
-  return [...visits.values()];
+  return visits;
 }
 
 /** Every open visit's events, in log order (what recovery runs again). */
@@ -70,6 +102,8 @@ export interface StreamHead {
   lastMove: number;
   lastExit: number;
   lastDecision: number;
+  /** The latest event time of its inputs. */
+  ts?: number;
 }
 
 /**
@@ -81,7 +115,7 @@ export function visitsOf<H extends StreamHead>(heads: readonly H[], o: OpenVisit
   const undecided: H[] = [];
   for (const h of heads) {
     const lastIn = Math.max(h.lastEntry, h.lastFocus, o.moves ? h.lastMove : 0);
-    if (lastIn > h.lastExit) open.push({ streamId: h.streamId, after: h.lastExit });
+    if (lastIn > h.lastExit) open.push({ streamId: h.streamId, after: h.lastExit, ...(h.ts === undefined ? {} : { ts: h.ts }) });
     else if (h.lastFocus > 0 && h.lastFocus > h.lastDecision) undecided.push(h);
   }
   open.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
@@ -121,11 +155,4 @@ export async function openVisitStartsOverPort(log: EventLog, idleTimeoutS: numbe
   const { open, undecided } = visitsOf(active, o);
   const starts = [...open, ...undecided.map((h) => ({ streamId: h.streamId, after: Math.max(0, ...h.exits.filter((v) => v < h.lastFocus)) }))];
   return starts.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
-}
-
-/** Each stream's events after its version, read through the port, in position order. */
-export async function streamsAfterOverPort(log: Pick<EventLog, 'readStream'>, after: Map<string, number>): Promise<LoggedEvent[]> {
-  const all: LoggedEvent[] = [];
-  for (const [streamId, version] of after) all.push(...(await log.readStream(streamId, version)));
-  return all.sort((a, b) => a.position - b.position);
 }

@@ -201,6 +201,42 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
     this.replica.followed(customerId, s.version);
   }
 
+  /**
+   * Recovery: the customer's session made from a snapshot and the logged inputs after it (their decisions in the log,
+   * recalled) only when first needed — their next input, the idle clock's tick, wakeDeferred() — as restore() and
+   * step() would make it at once; it was last active at event time `ts`.
+   */
+  restoreLater(customerId: string, s: StateSnapshot, inputs: readonly Input[], ts: number): void {
+    this.host.later(customerId, ts, () => {
+      this.restore(customerId, s);
+      const idleTimeoutS = this.o.settings().idleTimeoutS;
+      for (const input of inputs) {
+        // a silence as long as the idle timeout before it ended the session (the tick a live run hears in it)
+        const lastTs = this.host.actors.get(customerId)?.getSnapshot().context.lastTs;
+        if (lastTs !== undefined && input.event.ts - lastTs >= idleTimeoutS) this.host.idleEnd(customerId, input.event.ts);
+        this.step(input);
+      }
+    });
+  }
+
+  /**
+   * The sessions recovery deferred, made now a hundred at a time between other work (a turn: ~15 ms of CPU; inputs
+   * are taken meanwhile: one for a session still deferred makes it first). Resolves with how many were made once none
+   * is left.
+   */
+  async wakeDeferred(perTurn = 100): Promise<number> {
+    let made = 0;
+    for (;;) {
+      let n = 0;
+      for (const id of this.host.waiting) {
+        if (n++ >= perTurn) break;
+        if (this.host.wake(id)) made++;
+      }
+      if (n === 0) return made;
+      await new Promise((ok) => setImmediate(ok));
+    }
+  }
+
   /** A focus is seen through once its decision is logged (a prediction or a no_prediction). */
   outcomes({ logged, event }: Input): string[] {
     if (event.kind !== 'focus') return [];
@@ -232,6 +268,7 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
   }
 
   stop(): void {
+    this.host.forgetDeferred();
     this.host.actors.stopAll();
     for (const ok of this.waiting.values()) ok([]);
     this.waiting.clear();

@@ -6,13 +6,14 @@
  * are published again (at-least-once, same ids).
  */
 import { loggedInputId, type Input, type Recovery } from '../process/processor-contract.ts';
-import type { EventLog } from '../../actors/kernel/event-log.ts';
-import { eventsOf, openVisits, type OpenVisit } from './open-visits.ts';
+import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
+import { eventsOf, openVisitPages, type OpenVisit } from './open-visits.ts';
 import type { MachineVersion } from '../engine/machine-version.ts';
 import { latestOf } from './recent-predictions.ts';
 import type { RecommenderProcessor } from './processor.ts';
 import { decisionResult } from './decision-record.ts';
 import { inputOf } from '../engine/inputs.ts';
+import { deferrableUntil } from './deferred-sessions.ts';
 
 /** Predictions logged this long before the last one are taken as sent (group commits publish within milliseconds). */
 const REPUBLISH_WINDOW_MS = 5000;
@@ -26,29 +27,40 @@ export async function recoverSessions(
   eventLog: EventLog,
   processor: RecommenderProcessor,
   o: { idleTimeoutS: number; localFocus: boolean; machine?: MachineVersion },
-): Promise<Recovery & { sessions: number; restored: number; ignored: number }> {
-  const visits = await openVisits(eventLog, o.idleTimeoutS, { machine: o.machine ?? processor.machine });
-  const events = eventsOf(visits);
-  const logged = new Set<string>();
+): Promise<Recovery & { sessions: number; restored: number; ignored: number; deferred: number }> {
+  const visits: OpenVisit[] = [];
   const inputs: Input[] = [];
+  const later: { customerId: string; visit: OpenVisit; inputs: Input[]; ts: number }[] = [];
   const streams = new Set<string>();
   let restored = 0;
-  for (const v of visits)
-    if (v.snapshot) {
-      processor.restore(v.streamId.slice('customer-'.length), v.snapshot);
-      streams.add(v.streamId);
-      restored++;
+  // each page's visits taken while the database reads the next pages: a session whose inputs after its snapshot are
+  // all decided in the log is made on first need (deferred-sessions.ts), any other at once, its inputs run again below
+  for await (const page of openVisitPages(eventLog, o.idleTimeoutS, { machine: o.machine ?? processor.machine }))
+    for (const v of page) {
+      visits.push(v);
+      // the engine's one reading of a logged input: the kinds the sessions consume, and a local detector's focus
+      const own = v.events.flatMap((e) => inputOf(e, e, { localFocus: o.localFocus, kinds: processor.consumes }) ?? []);
+      const customerId = v.streamId.slice('customer-'.length);
+      const ts = deferrableUntil(v, own);
+      if (v.snapshot) restored++;
+      if (v.snapshot || own.length > 0) streams.add(v.streamId);
+      if (ts !== undefined && v.snapshot) later.push({ customerId, visit: v, inputs: own, ts });
+      else {
+        if (v.snapshot) processor.restore(customerId, v.snapshot);
+        for (const i of own) inputs.push(i);
+      }
     }
-  followedVisits(visits, processor);
-  for (const e of events) {
-    // the engine's one reading of a logged input: the kinds the sessions consume, and a local detector's focus
-    const input = inputOf(e, e, { localFocus: o.localFocus, kinds: processor.consumes });
-    if (!input) continue;
-    streams.add(e.streamId);
-    inputs.push(input);
-  }
-  // decisions of the inputs run again come back as they were (those of inputs before a snapshot are in it already)
-  const again = new Set(inputs.map((i) => loggedInputId(i.logged)));
+  // least recently active first, as the idle clock keeps customers
+  later.sort((a, b) => a.ts - b.ts);
+  for (const l of later) if (l.visit.snapshot) processor.restoreLater(l.customerId, l.visit.snapshot, l.inputs, l.ts);
+  // the inputs run again through the engine, in log order
+  inputs.sort((a, b) => a.logged.position - b.logged.position);
+  const events = eventsOf(visits);
+  const logged = new Set<string>();
+  followedVisits(visits, events, processor);
+  // decisions of the inputs run again, now or when a deferred session is made, come back as they were (those of inputs
+  // before a snapshot are in it already)
+  const again = new Set([...inputs, ...later.flatMap((l) => l.inputs)].map((i) => loggedInputId(i.logged)));
   for (const e of events) {
     const cause = e.metadata.cause as string | undefined;
     if ((e.type === 'prediction' || e.type === 'no_prediction') && cause) {
@@ -61,7 +73,7 @@ export async function recoverSessions(
   const republish = (await stoppedCleanly(eventLog))
     ? []
     : (await latestOf(eventLog, 'prediction', REPUBLISH_WINDOW_MS)).flatMap((e) => processor.published(e) ?? []);
-  return { inputs, logged, republish, sessions: streams.size, restored, ignored: visits.filter((v) => v.ignored).length };
+  return { inputs, logged, republish, sessions: streams.size, restored, ignored: visits.filter((v) => v.ignored).length, deferred: later.length };
 }
 
 /**
@@ -70,8 +82,7 @@ export async function recoverSessions(
  * focus): decided here at its place in the visit, it would not count that offer, so its decision is appended against
  * the stream as of its input, refused, and made again from the log with every offer counted.
  */
-function followedVisits(visits: OpenVisit[], processor: RecommenderProcessor) {
-  const events = eventsOf(visits);
+function followedVisits(visits: OpenVisit[], events: readonly LoggedEvent[], processor: RecommenderProcessor) {
   const decided = new Set(events.map((e) => e.metadata.cause).filter((c): c is string => typeof c === 'string'));
   const last = new Map<string, number>();
   for (const v of visits) if (v.snapshot) last.set(v.streamId, v.snapshot.version);
