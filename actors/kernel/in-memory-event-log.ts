@@ -6,7 +6,7 @@
  */
 import { must } from './must.ts';
 import { InMemorySnapshots } from './in-memory-snapshots.ts';
-import { readPages, refused, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions } from './event-log.ts';
+import { readPages, refused, type AppendOptions, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions } from './event-log.ts';
 import { currentVersion, upcast } from './upcasters.ts';
 
 /** An event as the log keeps it: its data in the schema version it was written in. */
@@ -42,11 +42,12 @@ export class InMemoryEventLog implements EventLog {
     return new InMemoryEventLog(this.clock, ++this.writerCount.n, this);
   }
 
-  async append(batch: NewEvent[]): Promise<LoggedEvent[]> {
-    return this.appendSync(batch);
+  async append(batch: NewEvent[], o: AppendOptions = {}): Promise<LoggedEvent[]> {
+    return this.appendSync(batch, o);
   }
 
-  appendSync(batch: NewEvent[]): LoggedEvent[] {
+  appendSync(batch: NewEvent[], o: AppendOptions = {}): LoggedEvent[] {
+    if (o.unit && !this.whole(batch)) return batch.map((e) => this.skipped(e));
     const written: LoggedEvent[] = [];
     const out = batch.map((e): LoggedEvent => {
       const existing = e.messageId === undefined ? undefined : this.byId.get(e.messageId);
@@ -74,6 +75,23 @@ export class InMemoryEventLog implements EventLog {
     });
     if (written.length) for (const l of this.listeners) l(written);
     return out;
+  }
+
+  /** Whether a unit would be written whole: no id logged already or twice in it, no expected version behind. */
+  private whole(batch: NewEvent[]): boolean {
+    const ids = new Set<string>();
+    for (const e of batch) {
+      if (e.messageId !== undefined && (this.byId.has(e.messageId) || ids.has(e.messageId))) return false;
+      if (e.messageId !== undefined) ids.add(e.messageId);
+      if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return false;
+    }
+    return true;
+  }
+
+  /** An event of a refused unit: its logged copy when its id is logged, else refused. */
+  private skipped(e: NewEvent): LoggedEvent {
+    const existing = e.messageId === undefined ? undefined : this.byId.get(e.messageId);
+    return existing ? { ...copy(existing), skipped: 'duplicate' } : refused(e);
   }
 
   /** Whether every event of the stream after `version` was appended by this writer. */

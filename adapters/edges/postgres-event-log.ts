@@ -8,6 +8,7 @@ import type { ConnectionPool } from '@databases/pg';
 import {
   readPages,
   refused,
+  type AppendOptions,
   type EventLog,
   type LoggedEvent,
   type LogListener,
@@ -26,7 +27,7 @@ import { archivedStreamNotice, type ArchivedMark } from '../../actors/kernel/arc
 import { archivedMark, archivedStream } from './postgres-log-archived.ts';
 
 /** An append waiting for its group commit. */
-type Pending = { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void };
+type Pending = { events: NewEvent[]; unit?: boolean; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void };
 
 export interface PgEventLogOptions {
   maxBatch?: number;
@@ -58,11 +59,11 @@ export class PostgresEventLog implements EventLog {
     this.snapshots = new PostgresSnapshots(db);
   }
 
-  append(events: NewEvent[]): Promise<LoggedEvent[]> {
+  append(events: NewEvent[], o: AppendOptions = {}): Promise<LoggedEvent[]> {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
     if (events.length === 0) return Promise.resolve([]);
     return new Promise((ok, fail) => {
-      this.queue.push({ events, ok, fail });
+      this.queue.push({ events, unit: o.unit, ok, fail });
       this.stats.appends++;
       this.writing ??= this.drain();
     });
@@ -97,13 +98,15 @@ export class PostgresEventLog implements EventLog {
    */
   private async commit(batch: Pending[]): Promise<void> {
     const events = batch.length === 1 ? batch[0].events : batch.flatMap((p) => p.events);
+    // each event's unit (its append's place in the batch), or null: an append not made as a unit
+    const units = batch.some((p) => p.unit) ? batch.flatMap((p, i) => p.events.map(() => (p.unit ? i : null))) : undefined;
     this.tail ??= await this.head().catch(() => undefined);
     for (let attempt = 0; ; attempt++) {
       try {
         const t0 = performance.now();
         const startMs = this.opts.onCommit ? Date.now() : 0;
         // a connection lost during COMMIT leaves it unknown whether the rows went in: look before writing them again
-        const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? (await this.insert(events));
+        const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? (await this.insert(events, units));
         const written = logged.filter((e) => !e.skipped);
         this.tail = Math.max(this.tail ?? 0, written.at(-1)?.position ?? 0);
         this.stats.writeMs += performance.now() - t0;
@@ -198,8 +201,8 @@ export class PostgresEventLog implements EventLog {
    * One INSERT for the batch. Events whose id is logged already (or earlier in the batch) are not written, nor are
    * events whose expected version is behind another writer's events; each comes back marked `skipped`.
    */
-  protected async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
-    const rows = await insertRows(this.db, events, (e) => this.expected(e));
+  protected async insert(events: NewEvent[], units?: (number | null)[]): Promise<LoggedEvent[]> {
+    const rows = await insertRows(this.db, events, (e) => this.expected(e), units);
     rows.sort((a, b) => a.position - b.position);
     // rows come in batch order; an event without its row was skipped
     const out: LoggedEvent[] = [];
