@@ -23,17 +23,21 @@ export interface InsertedRow {
  * written, nor events whose `expected` version (null: none) is behind the stream's head, nor any event of a unit
  * (`units`: each event's, null for none) one of whose events is not written.
  */
-export function insertRows(
-  db: Queryable,
-  events: NewEvent[],
-  expected: (e: NewEvent) => number | null,
-  units?: (number | null)[],
-): Promise<InsertedRow[]> {
+export function insertRows(db: Queryable, events: NewEvent[], expected: (e: NewEvent) => number | null, units?: (number | null)[]): Promise<InsertedRow[]> {
   return db.query(sql`
     WITH input AS (
       -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
       SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(
-        events.map((e, n) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null, x: expected(e), w: schemaVersionOf(e), u: units?.[n] ?? null })),
+        events.map((e, n) => ({
+          s: e.streamId,
+          t: e.type,
+          d: e.data,
+          m: e.metadata ?? {},
+          i: e.messageId ?? null,
+          x: expected(e),
+          w: schemaVersionOf(e),
+          u: units?.[n] ?? null,
+        })),
       )}::json)
                                AS (s text, t text, d jsonb, m jsonb, i text, x int, w smallint, u int))
         WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, schema_version, unit, n)
