@@ -26,7 +26,7 @@ import { upcast } from '../../actors/kernel/upcasters.ts';
 import { archivedStreamNotice, type ArchivedMark } from '../../actors/kernel/archived.ts';
 import { archivedMark, archivedStream } from './postgres-log-archived.ts';
 
-/** An append waiting for its group commit. */
+/** An append waiting for its group commit (`unit`: its events written whole or not at all; its place in the batch names it). */
 type Pending = { events: NewEvent[]; unit?: boolean; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void };
 
 export interface PgEventLogOptions {
@@ -98,7 +98,6 @@ export class PostgresEventLog implements EventLog {
    */
   private async commit(batch: Pending[]): Promise<void> {
     const events = batch.length === 1 ? batch[0].events : batch.flatMap((p) => p.events);
-    // each event's unit (its append's place in the batch), or null: an append not made as a unit
     const units = batch.some((p) => p.unit) ? batch.flatMap((p, i) => p.events.map(() => (p.unit ? i : null))) : undefined;
     this.tail ??= await this.head().catch(() => undefined);
     for (let attempt = 0; ; attempt++) {

@@ -54,6 +54,11 @@ export interface PipelineOptions {
   tracing?: Tracing;
 }
 
+/** Where an input came from. */
+type From = { source: InputSource; topic?: string };
+/** An input taken: what the caller hears, and (`through`) when what it caused is committed. */
+type Taken = { result: IngestResult; through?: Promise<unknown> };
+
 export class Pipeline {
   /** The one runner: processors, their outputs' log, publication and hand-off (adapters/engine/engine.ts). */
   readonly engine: Engine;
@@ -178,13 +183,7 @@ export class Pipeline {
       return { status: 'duplicate', messageId };
     }
     const event = n.event;
-    const seen = this.seen.appending(messageId);
-    let heard = false;
-    const done = () => {
-      if (heard) return;
-      heard = true;
-      seen();
-    };
+    const done = this.seen.appending(messageId);
     // a customer's input reaches their actors once what the previous one caused is committed
     const turn = this.turns.next(event.id);
     const release = turn instanceof Promise ? await turn : turn;
@@ -199,7 +198,7 @@ export class Pipeline {
           return result.result;
         }
       }
-      const result = await this.logFirst(record, event, { ...at, topic, text }, span, done);
+      const result = await this.logFirst(record, event, { ...at, topic, text }, done, span);
       through = result.through;
       return result.result;
     } finally {
@@ -213,13 +212,7 @@ export class Pipeline {
    * log refused it with nothing written (another writer got ahead on the stream, or a value it cannot store): the input
    * is then logged first, and decided again from the log.
    */
-  private async asUnit(
-    input: Input,
-    record: NewEvent,
-    at: { source: InputSource },
-    span: TraceSpan | undefined,
-    done: () => void,
-  ): Promise<{ result: IngestResult; through?: Promise<unknown> } | undefined> {
+  private async asUnit(input: Input, record: NewEvent, at: From, span: TraceSpan | undefined, done: () => void): Promise<Taken | undefined> {
     let u: UnitResult;
     try {
       u = await this.engine.unit(input, record, span);
@@ -237,13 +230,7 @@ export class Pipeline {
   }
 
   /** The input logged on its own first, then handed to the processors (whose outputs follow in later commits). */
-  private async logFirst(
-    record: NewEvent,
-    event: StoreEvent,
-    at: { source: InputSource; topic: string; text: string },
-    span: TraceSpan | undefined,
-    done: () => void,
-  ): Promise<{ result: IngestResult; through?: Promise<unknown> }> {
+  private async logFirst(record: NewEvent, event: StoreEvent, at: From & { topic: string; text: string }, done: () => void, span?: TraceSpan): Promise<Taken> {
     let logged: LoggedEvent;
     const appending = span && this.o.tracing?.child(span, 'append');
     try {
@@ -270,12 +257,7 @@ export class Pipeline {
    * A logged input to the processors, in log order as a replay of the log hands them. One logged already (by this
    * process before a restart, or by another) is a duplicate, unless no one decided it (orphaned): then it is decided here.
    */
-  private async dispatch(
-    logged: LoggedEvent,
-    event: StoreEvent,
-    at: { source: InputSource; topic?: string },
-    span: TraceSpan | undefined,
-  ): Promise<{ result: IngestResult; through?: Promise<unknown> }> {
+  private async dispatch(logged: LoggedEvent, event: StoreEvent, at: From, span: TraceSpan | undefined): Promise<Taken> {
     const messageId = loggedInputId(logged);
     if (logged.skipped && !(await this.orphaned(logged, event))) {
       // logged already, by this process before a restart or by another replica: the log's unique id says so
