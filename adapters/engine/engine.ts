@@ -132,9 +132,14 @@ export class Engine {
     const t0 = performance.now();
     const regs = this.registrations.filter((r) => r.processor.consumes.includes(input.event.kind));
     const decided: Output[][] = [];
+    // each processor's turn, as a span of the input's trace when it has one (its publications hang below it)
+    const steps: (TraceSpan | undefined)[] = [];
     for (const r of regs) {
-      const { result } =
-        this.p.tracing && trace ? Tracing.step(this.p.tracing, trace, r.name, input, () => this.handle(r, input)) : { result: this.handle(r, input) };
+      const { result, span } =
+        this.p.tracing && trace
+          ? Tracing.step(this.p.tracing, trace, r.name, input, () => this.handle(r, input))
+          : { result: this.handle(r, input), span: undefined };
+      steps.push(span);
       decided.push(result instanceof Promise ? await result : result);
     }
     const outputs = decided.flat();
@@ -164,7 +169,7 @@ export class Engine {
     // caused nothing: a snapshot taken at it waits for the commit)
     const all: Output[] = [];
     for (let k = 0, i = 1; k < regs.length; i += decided[k].length, k++) {
-      const delivered = this.deliver(regs[k], decided[k], logged.slice(i, i + decided[k].length), committed, t0, trace);
+      const delivered = this.deliver(regs[k], decided[k], logged.slice(i, i + decided[k].length), committed, t0, steps[k] ?? trace);
       all.push(...(delivered instanceof Promise ? await delivered : delivered));
     }
     return { committed: true, logged: loggedInput, outputs: all };
