@@ -156,7 +156,7 @@ export class Engine {
       throw err;
     }
     Tracing.end(appending);
-    this.observe('append_output', appendStart);
+    this.observe('append_unit', appendStart);
     const [loggedInput] = logged;
     if (logged.some((e) => e.skipped)) {
       for (const r of regs) r.processor.committed?.(input, undefined);
@@ -222,7 +222,7 @@ export class Engine {
   }
 
   /** storeflow_pipeline_stage_duration_seconds{stage}: from `since` (performance.now()) to now. */
-  observe(stage: 'append_input' | 'decide' | 'append_output' | 'publish', since: number): void {
+  observe(stage: 'append_unit' | 'append_input' | 'decide' | 'append_output' | 'publish', since: number): void {
     this.p.metrics?.stage.observe({ stage }, (performance.now() - since) / 1000);
   }
 
