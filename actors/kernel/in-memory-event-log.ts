@@ -16,8 +16,8 @@ export class InMemoryEventLog implements EventLog {
   private events: Stored[] = [];
   private versions = new Map<string, number>();
   private byId = new Map<string, Stored>();
-  /** Which writer appended each position (index = position - 1). */
-  private writers: number[] = [];
+  /** Per stream, which writer appended each version (index = version - 1): an expected version is checked from here. */
+  private streamWriters = new Map<string, number[]>();
   private listeners = new Set<LogListener>();
   private writerCount = { n: 0 };
   /** Snapshots beside the log, shared by its writers as one database's table is. */
@@ -33,7 +33,7 @@ export class InMemoryEventLog implements EventLog {
       this.events = shared.events;
       this.versions = shared.versions;
       this.byId = shared.byId;
-      this.writers = shared.writers;
+      this.streamWriters = shared.streamWriters;
     }
   }
 
@@ -50,9 +50,10 @@ export class InMemoryEventLog implements EventLog {
     if (o.unit && !this.whole(batch)) return batch.map((e) => this.skipped(e));
     const written: LoggedEvent[] = [];
     const out = batch.map((e): LoggedEvent => {
-      const existing = e.messageId === undefined ? undefined : this.byId.get(e.messageId);
+      // a unit found whole is written without checking each event again
+      const existing = o.unit || e.messageId === undefined ? undefined : this.byId.get(e.messageId);
       if (existing) return { ...copy(existing), skipped: 'duplicate' };
-      if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return refused(e);
+      if (!o.unit && e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return refused(e);
       const version = (this.versions.get(e.streamId) ?? 0) + 1;
       this.versions.set(e.streamId, version);
       const schemaVersion = e.schemaVersion ?? currentVersion(e.type, e.streamId);
@@ -68,7 +69,9 @@ export class InMemoryEventLog implements EventLog {
       };
       // kept as the JSON a database holds: a reader gets its own copy, without what JSON drops (undefined fields)
       this.events.push({ ...logged, data: asJson(e.data), metadata: asJson(e.metadata ?? {}), schemaVersion });
-      this.writers.push(this.writer);
+      let ws = this.streamWriters.get(e.streamId);
+      if (!ws) this.streamWriters.set(e.streamId, (ws = []));
+      ws.push(this.writer);
       if (e.messageId !== undefined) this.byId.set(e.messageId, must(this.events.at(-1), 'the event just logged'));
       written.push(logged);
       return logged;
@@ -96,12 +99,8 @@ export class InMemoryEventLog implements EventLog {
 
   /** Whether every event of the stream after `version` was appended by this writer. */
   private currentFor(streamId: string, version: number): boolean {
-    for (let i = this.events.length - 1; i >= 0; i--) {
-      const e = this.events[i];
-      if (e.streamId !== streamId) continue;
-      if (e.version <= version) return true;
-      if (this.writers[i] !== this.writer) return false;
-    }
+    const ws = this.streamWriters.get(streamId) ?? [];
+    for (let v = Math.max(0, version); v < ws.length; v++) if (ws[v] !== this.writer) return false;
     return true;
   }
 
