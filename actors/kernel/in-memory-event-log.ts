@@ -69,9 +69,9 @@ export class InMemoryEventLog implements EventLog {
       };
       // kept as the JSON a database holds: a reader gets its own copy, without what JSON drops (undefined fields)
       this.events.push({ ...logged, data: asJson(e.data), metadata: asJson(e.metadata ?? {}), schemaVersion });
-      let ws = this.streamWriters.get(e.streamId);
-      if (!ws) this.streamWriters.set(e.streamId, (ws = []));
-      ws.push(this.writer);
+      const ws = this.streamWriters.get(e.streamId);
+      if (ws) ws.push(this.writer);
+      else this.streamWriters.set(e.streamId, [this.writer]);
       if (e.messageId !== undefined) this.byId.set(e.messageId, must(this.events.at(-1), 'the event just logged'));
       written.push(logged);
       return logged;
