@@ -107,4 +107,30 @@ test('a unit the log refuses is written not at all; the session is made again fr
   assert.equal(await replayed(log), { identical: 3, different: 0, missing: 0, extra: 0 });
 });
 
+test('a unit whose input another replica logged already is refused whole: a duplicate, nothing written, the session made again for the next input', async () => {
+  const log = new InMemoryEventLog();
+  const a = replica(log);
+  const b = replica(log.anotherWriter());
+  const customer = String(store.customers[1].customer_id);
+  assert.is(await a.take('entry', { id: customer, ts: TS }), 'accepted');
+  assert.is(await a.take('focus', { id: customer, ts: TS + 10, dep: 'Men' }), 'accepted');
+  assert.is(await b.take('focus', { id: customer, ts: TS + 20, dep: 'Men' }), 'accepted');
+  // the broker delivers one focus to both (a redelivery to another member): the replica that follows the stream logs
+  // it with its decision; the other's unit holds an input the log has, so none of it is written
+  const again = { id: customer, ts: TS + 30, dep: 'Men' };
+  assert.is(await b.take('focus', again), 'accepted');
+  const commits: string[][] = [];
+  log.subscribe((events) => commits.push(events.map((e) => `${e.version} ${e.type}`)));
+  assert.is(await a.take('focus', again), 'duplicate');
+  assert.equal(commits, []);
+  // its session was forgotten: the next focus makes it again from the stream, and it counts every offer there
+  assert.is(await a.take('focus', { id: customer, ts: TS + 40, dep: 'Men' }), 'accepted');
+  assert.equal(commits, [['8 focus'], ['9 prediction']]);
+  assert.equal([a.rebuilt, b.rebuilt], [['unfollowed'], ['unfollowed']]);
+  const stream = await log.readStream(`customer-${customer}`);
+  const offered = stream.filter((e) => e.type === 'prediction').map((e) => (e.data as { coupon: { id: number } }).coupon.id);
+  assert.equal([stream.length, offered.length, new Set(offered).size], [9, 4, 4]);
+  assert.equal(await replayed(log), { identical: 4, different: 0, missing: 0, extra: 0 });
+});
+
 test.run();
