@@ -122,6 +122,54 @@ export function eventLogContract(name: string, make: MakeLog): void {
     );
   });
 
+  s('a unit is written whole or refused whole; units appended together are each decided alone', async () => {
+    await log.append([{ streamId: 'customer-1', type: 'entry', data: {}, messageId: 'e1' }]);
+    await other().append([{ streamId: 'customer-2', type: 'focus', data: {}, messageId: 'f2' }]);
+    await log.append([{ streamId: 'customer-3', type: 'entry', data: {}, messageId: 'e3' }]);
+    // three units at once (PostgreSQL: the first commits alone, the other two share a group commit): one behind
+    // another writer's event; a fresh one; one whose input another process logged already
+    const [stale, fresh, copy] = await Promise.all([
+      log.append(
+        [
+          { streamId: 'customer-2', type: 'focus', data: {}, messageId: 'f2b' },
+          { streamId: 'customer-2', type: 'prediction', data: {}, messageId: 'f2b:prediction', expectedVersion: 0 },
+        ],
+        { unit: true },
+      ),
+      log.append(
+        [
+          { streamId: 'customer-1', type: 'focus', data: {}, messageId: 'f1' },
+          { streamId: 'customer-1', type: 'prediction', data: {}, messageId: 'f1:prediction', expectedVersion: 1 },
+        ],
+        { unit: true },
+      ),
+      log.append(
+        [
+          { streamId: 'customer-2', type: 'focus', data: {}, messageId: 'f2' },
+          { streamId: 'customer-2', type: 'prediction', data: {}, messageId: 'f2:prediction', expectedVersion: 1 },
+        ],
+        { unit: true },
+      ),
+    ]);
+    const summary = (es: { skipped?: string; version: number }[]) => es.map((e) => [e.skipped ?? 'written', e.version]);
+    assert.equal(summary(fresh), [
+      ['written', 2],
+      ['written', 3],
+    ]);
+    assert.equal(summary(stale), [
+      ['conflict', 0],
+      ['conflict', 0],
+    ]);
+    assert.equal(summary(copy), [
+      ['duplicate', 1],
+      ['conflict', 0],
+    ]);
+    assert.equal(
+      (await log.read()).map((e) => e.messageId),
+      ['e1', 'f2', 'e3', 'f1', 'f1:prediction'],
+    );
+  });
+
   s('read by range, stream and type returns what was appended, in order', async () => {
     const out = await log.append(
       Array.from({ length: 10 }, (_, i) => ({ streamId: `customer-${i % 3}`, type: i % 2 ? 'move' : 'entry', data: { i }, metadata: { source: 'test' } })),

@@ -8,6 +8,7 @@ import { startTestApp, connectClient, collect, waitFor, sleep, dropSchema, type 
 import { SMALL_STORE, seedSmallStore } from './fixtures/small-store.ts';
 import type { RecommenderHandle } from '../adapters/recommender/index.ts';
 import { freePort } from '../adapters/edges/ports.ts';
+import type { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
 
 const flatSchema = compile(PredictionFlat);
 const envelopeSchema = compile(PredictionEnvelope);
@@ -53,6 +54,35 @@ test('entry then focus over MQTT → one prediction with exactly the seed-002 sc
   } finally {
     await client.endAsync();
     await app.close();
+  }
+});
+
+test('a focus and the decision it caused are one unit: one group commit, the focus right before its prediction, published after', async () => {
+  const app = await recommender();
+  const client = await connectClient();
+  try {
+    const log = app.eventLog as PostgresEventLog;
+    const got = await collect<PredictionFlatT>(client, [topic(app, 'prediction')]);
+    await client.publishAsync(topic(app, 'enter'), JSON.stringify({ id: '1', ts: TS }), { qos: 1 });
+    await waitFor(async () => (await log.read({ types: ['entry'] })).length === 1, 5000, 'entry logged');
+    const commits = log.stats.batches;
+    await client.publishAsync(topic(app, 'focus'), JSON.stringify({ id: '1', ts: TS + 30, dep: 'Men' }), { qos: 1 });
+    await waitFor(() => got.length === 1, 10_000, 'a prediction');
+    assert.is(log.stats.batches - commits, 1);
+    const stream = await log.readStream('customer-1');
+    assert.equal(
+      stream.map((e) => [e.version, e.position - stream[0].position, e.type, e.metadata.source]),
+      [
+        [1, 0, 'entry', 'mqtt'],
+        [2, 1, 'focus', 'mqtt'],
+        [3, 2, 'prediction', 'output'],
+      ],
+    );
+    assert.is(stream[2].metadata.cause, stream[1].messageId);
+  } finally {
+    await client.endAsync();
+    await app.stop();
+    await dropSchema(app.config.databaseSchema);
   }
 });
 

@@ -67,7 +67,7 @@ const publish = (client: MqttClient, topic: string, body: object, traceparent?: 
 
 const byName = (spans: ExportedSpan[], traceId: string) => new Map(spans.filter((s) => s.traceId === traceId).map((s) => [s.name, s]));
 
-test('a focus with a traceparent: receive → append, step → append, publish in its trace; the commit linked; the prediction carries it on', async () => {
+test('a focus with a traceparent: receive → step → publish, receive → append (its unit) in its trace; the commit linked; the prediction carries it on', async () => {
   await withTracedStoreflow('recommender', async (app, client, spans) => {
     const t = app.config.topics;
     const predictions = await listen(client, t.prediction);
@@ -104,16 +104,16 @@ test('a focus with a traceparent: receive → append, step → append, publish i
         names: ['append', `publish ${t.prediction}`, `receive ${t.focus}`, 'step recommender'].sort(),
         receiveParent: PARENT,
         stepParent: receive.spanId,
-        // the input's wait for its commit, and the decision's
-        appendParents: [receive.spanId, step.spanId].sort(),
+        // the wait for the commit of the focus and its decision, one unit
+        appendParents: [receive.spanId],
         publishParent: step.spanId,
       },
     );
     const commitLinks = spans.filter((s) => s.name === 'commit').flatMap((s) => s.links ?? []);
     assert.equal(
       appends.map((a) => commitLinks.some((l) => l.traceId === TRACE && l.spanId === a.spanId)),
-      [true, true],
-      'each append is linked from the group commit that carried it',
+      [true],
+      'the append is linked from the group commit that carried it',
     );
     assert.is(predictions[0].traceparent, `00-${TRACE}-${publishSpan.spanId}-01`, 'the prediction carries the trace on');
     const entry = [...spans].find((s) => s.name === `receive ${t.enter}`);

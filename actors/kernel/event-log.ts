@@ -178,12 +178,22 @@ export interface StreamPageRow {
   recordedAt: number;
 }
 
+/** How an append is written. */
+export interface AppendOptions {
+  /**
+   * The events are one unit (an input and every output it caused): written whole, or not at all when any of them is
+   * skipped (a duplicate, an expected version behind); then each comes back skipped, those written by no one as
+   * `conflict`. Units of many appenders share a group commit; one refused leaves the others written.
+   */
+  unit?: boolean;
+}
+
 export interface EventLog {
   /**
    * Appends in order; resolves with one entry per event: the logged event (position, version), or the reason it was
    * skipped (its id already logged; its expected version stale). Skipped events take no version.
    */
-  append(events: NewEvent[]): Promise<LoggedEvent[]>;
+  append(events: NewEvent[], o?: AppendOptions): Promise<LoggedEvent[]>;
   /**
    * The events of one stream after `afterVersion` (default: all), in order — including every append of it this writer
    * was asked for before the read, once committed (read your own writes).

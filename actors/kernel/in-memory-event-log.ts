@@ -6,7 +6,7 @@
  */
 import { must } from './must.ts';
 import { InMemorySnapshots } from './in-memory-snapshots.ts';
-import { readPages, refused, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions } from './event-log.ts';
+import { readPages, refused, type AppendOptions, type EventLog, type LoggedEvent, type LogListener, type NewEvent, type ReadOptions } from './event-log.ts';
 import { currentVersion, upcast } from './upcasters.ts';
 
 /** An event as the log keeps it: its data in the schema version it was written in. */
@@ -16,8 +16,8 @@ export class InMemoryEventLog implements EventLog {
   private events: Stored[] = [];
   private versions = new Map<string, number>();
   private byId = new Map<string, Stored>();
-  /** Which writer appended each position (index = position - 1). */
-  private writers: number[] = [];
+  /** Per stream, which writer appended each version (index = version - 1): an expected version is checked from here. */
+  private streamWriters = new Map<string, number[]>();
   private listeners = new Set<LogListener>();
   private writerCount = { n: 0 };
   /** Snapshots beside the log, shared by its writers as one database's table is. */
@@ -33,7 +33,7 @@ export class InMemoryEventLog implements EventLog {
       this.events = shared.events;
       this.versions = shared.versions;
       this.byId = shared.byId;
-      this.writers = shared.writers;
+      this.streamWriters = shared.streamWriters;
     }
   }
 
@@ -42,16 +42,18 @@ export class InMemoryEventLog implements EventLog {
     return new InMemoryEventLog(this.clock, ++this.writerCount.n, this);
   }
 
-  async append(batch: NewEvent[]): Promise<LoggedEvent[]> {
-    return this.appendSync(batch);
+  async append(batch: NewEvent[], o: AppendOptions = {}): Promise<LoggedEvent[]> {
+    return this.appendSync(batch, o);
   }
 
-  appendSync(batch: NewEvent[]): LoggedEvent[] {
+  appendSync(batch: NewEvent[], o: AppendOptions = {}): LoggedEvent[] {
+    if (o.unit && !this.whole(batch)) return batch.map((e) => this.skipped(e));
     const written: LoggedEvent[] = [];
     const out = batch.map((e): LoggedEvent => {
-      const existing = e.messageId === undefined ? undefined : this.byId.get(e.messageId);
+      // a unit found whole is written without checking each event again
+      const existing = o.unit || e.messageId === undefined ? undefined : this.byId.get(e.messageId);
       if (existing) return { ...copy(existing), skipped: 'duplicate' };
-      if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return refused(e);
+      if (!o.unit && e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return refused(e);
       const version = (this.versions.get(e.streamId) ?? 0) + 1;
       this.versions.set(e.streamId, version);
       const schemaVersion = e.schemaVersion ?? currentVersion(e.type, e.streamId);
@@ -67,7 +69,9 @@ export class InMemoryEventLog implements EventLog {
       };
       // kept as the JSON a database holds: a reader gets its own copy, without what JSON drops (undefined fields)
       this.events.push({ ...logged, data: asJson(e.data), metadata: asJson(e.metadata ?? {}), schemaVersion });
-      this.writers.push(this.writer);
+      const ws = this.streamWriters.get(e.streamId);
+      if (ws) ws.push(this.writer);
+      else this.streamWriters.set(e.streamId, [this.writer]);
       if (e.messageId !== undefined) this.byId.set(e.messageId, must(this.events.at(-1), 'the event just logged'));
       written.push(logged);
       return logged;
@@ -76,14 +80,27 @@ export class InMemoryEventLog implements EventLog {
     return out;
   }
 
+  /** Whether a unit would be written whole: no id logged already or twice in it, no expected version behind. */
+  private whole(batch: NewEvent[]): boolean {
+    const ids = new Set<string>();
+    for (const e of batch) {
+      if (e.messageId !== undefined && (this.byId.has(e.messageId) || ids.has(e.messageId))) return false;
+      if (e.messageId !== undefined) ids.add(e.messageId);
+      if (e.expectedVersion !== undefined && !this.currentFor(e.streamId, e.expectedVersion)) return false;
+    }
+    return true;
+  }
+
+  /** An event of a refused unit: its logged copy when its id is logged, else refused. */
+  private skipped(e: NewEvent): LoggedEvent {
+    const existing = e.messageId === undefined ? undefined : this.byId.get(e.messageId);
+    return existing ? { ...copy(existing), skipped: 'duplicate' } : refused(e);
+  }
+
   /** Whether every event of the stream after `version` was appended by this writer. */
   private currentFor(streamId: string, version: number): boolean {
-    for (let i = this.events.length - 1; i >= 0; i--) {
-      const e = this.events[i];
-      if (e.streamId !== streamId) continue;
-      if (e.version <= version) return true;
-      if (this.writers[i] !== this.writer) return false;
-    }
+    const ws = this.streamWriters.get(streamId) ?? [];
+    for (let v = Math.max(0, version); v < ws.length; v++) if (ws[v] !== this.writer) return false;
     return true;
   }
 

@@ -8,6 +8,7 @@ import type { ConnectionPool } from '@databases/pg';
 import {
   readPages,
   refused,
+  type AppendOptions,
   type EventLog,
   type LoggedEvent,
   type LogListener,
@@ -24,9 +25,10 @@ import { must } from '../../actors/kernel/must.ts';
 import { upcast } from '../../actors/kernel/upcasters.ts';
 import { archivedStreamNotice, type ArchivedMark } from '../../actors/kernel/archived.ts';
 import { archivedMark, archivedStream } from './postgres-log-archived.ts';
+import { OwnVersions } from './own-versions.ts';
 
-/** An append waiting for its group commit. */
-type Pending = { events: NewEvent[]; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void; done?: Promise<unknown> };
+/** An append waiting for its group commit (`unit`: its events written whole or not at all; its place in the batch names it). */
+type Pending = { events: NewEvent[]; unit?: boolean; ok: (e: LoggedEvent[]) => void; fail: (err: unknown) => void; done?: Promise<unknown> };
 
 export interface PgEventLogOptions {
   maxBatch?: number;
@@ -48,7 +50,7 @@ export class PostgresEventLog implements EventLog {
   private tail: number | undefined;
   private lastWarned = 0;
   /** Recent versions this writer appended, per stream: an expected version moves past them. */
-  private own = new Map<string, Set<number>>();
+  private own = new OwnVersions();
   /** Appends, group commits and events written, and the time spent in those commits (ms). */
   readonly stats = { appends: 0, batches: 0, events: 0, writeMs: 0 };
   /** Snapshots in the log's database (sql/007_snapshots.sql). */
@@ -60,12 +62,12 @@ export class PostgresEventLog implements EventLog {
     this.snapshots = new PostgresSnapshots(db);
   }
 
-  append(events: NewEvent[]): Promise<LoggedEvent[]> {
+  append(events: NewEvent[], o: AppendOptions = {}): Promise<LoggedEvent[]> {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
     if (events.length === 0) return Promise.resolve([]);
     let pending!: Pending;
     const done = new Promise<LoggedEvent[]>((ok, fail) => {
-      pending = { events, ok, fail };
+      pending = { events, unit: o.unit, ok, fail };
       this.queue.push(pending);
       this.stats.appends++;
       this.writing ??= this.drain();
@@ -75,16 +77,12 @@ export class PostgresEventLog implements EventLog {
   }
 
   /**
-   * Read your own writes: resolves once every append of `streamId` this writer was asked for before now is committed
-   * (or failed). A rebuild reading a customer's stream right after this process appended a decision for it then counts
-   * that decision (the expected-version check moves past this writer's own events, so a state made without it would
-   * decide against it unchecked).
+   * Read your own writes: once every append of `streamId` asked for before now is committed (or failed). A rebuild right
+   * after this process appended a decision then counts it: an expected version moves past the writer's own events.
    */
   private ownWrites(streamId: string): Promise<unknown> | undefined {
-    const mine: Promise<unknown>[] = [];
-    for (const p of this.committing) if (p.events.some((e) => e.streamId === streamId)) mine.push(p.done?.catch(() => {}) ?? Promise.resolve());
-    for (const p of this.queue) if (p.events.some((e) => e.streamId === streamId)) mine.push(p.done?.catch(() => {}) ?? Promise.resolve());
-    return mine.length ? Promise.all(mine) : undefined;
+    const mine = [...this.committing, ...this.queue].filter((p) => p.events.some((e) => e.streamId === streamId));
+    return mine.length ? Promise.all(mine.map((p) => p.done?.catch(() => {}))) : undefined;
   }
 
   private async drain(): Promise<void> {
@@ -119,13 +117,14 @@ export class PostgresEventLog implements EventLog {
    */
   private async commit(batch: Pending[]): Promise<void> {
     const events = batch.length === 1 ? batch[0].events : batch.flatMap((p) => p.events);
+    const units = batch.some((p) => p.unit) ? batch.flatMap((p, i) => p.events.map(() => (p.unit ? i : null))) : undefined;
     this.tail ??= await this.head().catch(() => undefined);
     for (let attempt = 0; ; attempt++) {
       try {
         const t0 = performance.now();
         const startMs = this.opts.onCommit ? Date.now() : 0;
         // a connection lost during COMMIT leaves it unknown whether the rows went in: look before writing them again
-        const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? (await this.insert(events));
+        const logged = (attempt > 0 ? await this.committedAlready(events) : undefined) ?? (await this.insert(events, units));
         const written = logged.filter((e) => !e.skipped);
         this.tail = Math.max(this.tail ?? 0, written.at(-1)?.position ?? 0);
         this.stats.writeMs += performance.now() - t0;
@@ -182,7 +181,7 @@ export class PostgresEventLog implements EventLog {
     if (!same) return undefined;
     this.opts.log.warn({ events: events.length, from: rows[0].position }, 'event log: an append that seemed to fail had been committed; not written again');
     return rows.map((r, i) => {
-      this.wrote(r.streamId, r.version);
+      this.own.wrote(r.streamId, r.version);
       return { ...r, data: currentData(events[i]), metadata: events[i].metadata ?? {} };
     });
   }
@@ -220,8 +219,8 @@ export class PostgresEventLog implements EventLog {
    * One INSERT for the batch. Events whose id is logged already (or earlier in the batch) are not written, nor are
    * events whose expected version is behind another writer's events; each comes back marked `skipped`.
    */
-  protected async insert(events: NewEvent[]): Promise<LoggedEvent[]> {
-    const rows = await insertRows(this.db, events, (e) => this.expected(e));
+  protected async insert(events: NewEvent[], units?: (number | null)[]): Promise<LoggedEvent[]> {
+    const rows = await insertRows(this.db, events, (e) => this.own.expected(e), units);
     rows.sort((a, b) => a.position - b.position);
     // rows come in batch order; an event without its row was skipped
     const out: LoggedEvent[] = [];
@@ -232,7 +231,7 @@ export class PostgresEventLog implements EventLog {
       const row = rows[r];
       if (row && row.stream_id === e.streamId && (row.message_id ?? undefined) === e.messageId) {
         r++;
-        this.wrote(e.streamId, row.version);
+        this.own.wrote(e.streamId, row.version);
         out.push({
           position: row.position,
           streamId: row.stream_id,
@@ -262,27 +261,6 @@ export class PostgresEventLog implements EventLog {
 
   private byIds(ids: string[]): Promise<LoggedEvent[]> {
     return this.retrying(() => reads.byIds(this.db, ids));
-  }
-
-  /** The stream's version an event expects: the appender's, moved past what this writer appended since (null: none). */
-  private expected(e: NewEvent): number | null {
-    if (e.expectedVersion === undefined) return null;
-    const own = this.own.get(e.streamId);
-    let v = e.expectedVersion;
-    while (own?.has(v + 1)) v++;
-    return v;
-  }
-
-  /** Remembers a version this writer appended (recent ones per stream; forgetting only makes a check fail safe). */
-  private wrote(streamId: string, version: number) {
-    let own = this.own.get(streamId);
-    if (!own) {
-      if (this.own.size >= 200_000) this.own.clear();
-      own = new Set();
-      this.own.set(streamId, own);
-    }
-    own.add(version);
-    if (own.size > 128) for (const v of own) if (v <= version - 64) own.delete(v);
   }
 
   /** A stream read on the hot path (a session rebuilt from the log): waits out a database outage as appends do. */

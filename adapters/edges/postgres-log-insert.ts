@@ -20,17 +20,27 @@ export interface InsertedRow {
 
 /**
  * The batch's rows, in batch order, as written: events whose id is logged already (or earlier in the batch) are not
- * written, nor events whose `expected` version (null: none) is behind the stream's head.
+ * written, nor events whose `expected` version (null: none) is behind the stream's head, nor any event of a unit
+ * (`units`: each event's, null for none) one of whose events is not written.
  */
-export function insertRows(db: Queryable, events: NewEvent[], expected: (e: NewEvent) => number | null): Promise<InsertedRow[]> {
+export function insertRows(db: Queryable, events: NewEvent[], expected: (e: NewEvent) => number | null, units?: (number | null)[]): Promise<InsertedRow[]> {
   return db.query(sql`
     WITH input AS (
       -- the whole batch as one JSON parameter: one native stringify here, no per-element array escaping
       SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(
-        events.map((e) => ({ s: e.streamId, t: e.type, d: e.data, m: e.metadata ?? {}, i: e.messageId ?? null, x: expected(e), w: schemaVersionOf(e) })),
+        events.map((e, n) => ({
+          s: e.streamId,
+          t: e.type,
+          d: e.data,
+          m: e.metadata ?? {},
+          i: e.messageId ?? null,
+          x: expected(e),
+          w: schemaVersionOf(e),
+          u: units?.[n] ?? null,
+        })),
       )}::json)
-                               AS (s text, t text, d jsonb, m jsonb, i text, x int, w smallint))
-        WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, schema_version, n)
+                               AS (s text, t text, d jsonb, m jsonb, i text, x int, w smallint, u int))
+        WITH ORDINALITY AS t(stream_id, type, data, metadata, message_id, expected, schema_version, unit, n)
     ), heads AS (
       -- one index probe per stream, (stream_id, version) backwards: a join here would scan the whole table; a stream
       -- with every event archived goes on from its archived version (coalesce evaluates the second probe only then)
@@ -41,10 +51,14 @@ export function insertRows(db: Queryable, events: NewEvent[], expected: (e: NewE
     ), firsts AS (
       -- an id twice in one batch: its first only (a window, not a correlated scan of the batch)
       SELECT i.*, row_number() OVER (PARTITION BY i.message_id ORDER BY i.n) AS k FROM input i
+    ), checked AS (
+      SELECT f.*, h.v,
+             (f.expected IS NULL OR f.expected = h.v)
+             AND (f.message_id IS NULL OR (f.k = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id))) AS ok
+      FROM firsts f JOIN heads h USING (stream_id)
     ), fresh AS (
-      SELECT f.*, h.v FROM firsts f JOIN heads h USING (stream_id)
-      WHERE (f.expected IS NULL OR f.expected = h.v)
-        AND (f.message_id IS NULL OR (f.k = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)))
+      -- a unit (an input and the outputs it caused) is written whole or not at all; an event of no unit stands alone
+      SELECT * FROM (SELECT c.*, bool_and(c.ok) OVER (PARTITION BY coalesce(c.unit, -c.n)) AS whole FROM checked c) w WHERE w.whole
     )
     INSERT INTO events (stream_id, version, type, data, metadata, message_id, schema_version)
     SELECT f.stream_id, f.v + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.n), f.type, f.data, f.metadata, f.message_id, f.schema_version

@@ -6,11 +6,14 @@
  * processor; outputs the log refused are decided again (`reconcile`). Modes differ only in the ports they hand it: the
  * output log (the event log, or a replay's comparing log), the transport (or none) and the hand-off.
  *
+ * Live, an input not logged yet goes as one unit where its processors take it so (`unit`): decided first, then the
+ * input and its outputs committed in one append, then published.
+ *
  * Synchronous whenever the processors and the output log answer at once (a replay, a synchronous scorer): no promise
  * is made on that path, so a replay runs at the speed of its machines.
  */
 import type { EventKind } from '../../schemas/events.ts';
-import type { EventLog, LoggedEvent, TraceLink } from '../../actors/kernel/event-log.ts';
+import type { EventLog, LoggedEvent, NewEvent, TraceLink } from '../../actors/kernel/event-log.ts';
 import { outputRecord, type Input, type LoggedInput, type Output, type Processor, type Recovery, type Registration } from '../process/processor-contract.ts';
 import type { Logger } from '../process/logger.ts';
 import type { TransportClient as Broker } from '../edges/transport.ts';
@@ -37,6 +40,8 @@ export function appendedTo(log: Pick<EventLog, 'append'>): OutputLog {
 
 export interface EnginePorts {
   outputs: OutputLog;
+  /** Where an input not yet logged is committed with its outputs as one unit (live: the event log); none: never. */
+  units?: Pick<EventLog, 'append'>;
   /** Whether outputs go to this engine's processors locally (true) or come back as inputs (through the broker, or the log in replay). */
   handOffLocally: boolean;
   log: Logger;
@@ -46,6 +51,12 @@ export interface EnginePorts {
 
 /** What one input's turn caused: each processor's outputs (now, or once an asynchronous decision is in). */
 export type Turn = Maybe<Output[]>[];
+
+/**
+ * A unit's fate: committed (where its input sits, and every output it caused, those handed on included), or refused
+ * whole, nothing of it written (`copy`: the input as another process logged it already).
+ */
+export type UnitResult = { committed: true; logged: LoggedEvent; outputs: Output[] } | { committed: false; copy?: LoggedEvent };
 
 export class Engine {
   private registrations: Registration[] = [];
@@ -96,6 +107,74 @@ export class Engine {
     return this.turn(input, trace, 0, [], performance.now());
   }
 
+  /** Whether the input, not yet logged, can go as one unit: every processor that consumes it takes it uncommitted. */
+  takesUncommitted(input: Input): boolean {
+    if (!this.p.units) return false;
+    let any = false;
+    for (const r of this.registrations) {
+      if (!r.processor.consumes.includes(input.event.kind)) continue;
+      if (!r.processor.takesUncommitted?.(input)) return false;
+      any = true;
+    }
+    return any;
+  }
+
+  /**
+   * One input not yet logged (`record`: as the log takes it), as one unit: each processor that consumes it decides, then
+   * the input and every output it caused are appended in one append (units of many customers share a group commit),
+   * and only then published, heard and handed on. A refused unit is told to its processors (they forget the customer:
+   * the input's next pass makes them again from the log) and nothing of it leaves. Throws what the append threw, once
+   * the processors are told.
+   */
+  async unit(input: Input, record: NewEvent, trace?: TraceSpan): Promise<UnitResult> {
+    const units = this.p.units;
+    if (!units) throw new Error('no log for units');
+    const t0 = performance.now();
+    const regs = this.registrations.filter((r) => r.processor.consumes.includes(input.event.kind));
+    const decided: Output[][] = [];
+    // each processor's turn, as a span of the input's trace when it has one (its publications hang below it)
+    const steps: (TraceSpan | undefined)[] = [];
+    for (const r of regs) {
+      const { result, span } =
+        this.p.tracing && trace
+          ? Tracing.step(this.p.tracing, trace, r.name, input, () => this.handle(r, input))
+          : { result: this.handle(r, input), span: undefined };
+      steps.push(span);
+      decided.push(result instanceof Promise ? await result : result);
+    }
+    const outputs = decided.flat();
+    const tracing = this.p.tracing;
+    const appending = trace && tracing?.child(trace, 'append', { 'storeflow.events': outputs.length + 1 });
+    const link = appending && tracing?.link(appending);
+    const appendStart = performance.now();
+    let logged: LoggedEvent[];
+    try {
+      logged = await units.append([{ ...record, trace: link }, ...outputs.map((o) => outputRecord(o, link))], { unit: true });
+    } catch (err) {
+      Tracing.end(appending, err);
+      for (const r of regs) r.processor.committed?.(input, undefined);
+      throw err;
+    }
+    Tracing.end(appending);
+    this.observe('append_unit', appendStart);
+    const [loggedInput] = logged;
+    if (logged.some((e) => e.skipped)) {
+      for (const r of regs) r.processor.committed?.(input, undefined);
+      this.p.metrics?.skipped.inc({ reason: loggedInput.skipped === 'duplicate' ? 'duplicate' : 'conflict' });
+      return { committed: false, copy: loggedInput.skipped === 'duplicate' ? loggedInput : undefined };
+    }
+    const committed: Input = { logged: loggedInput, event: input.event };
+    for (const r of regs) r.processor.committed?.(input, loggedInput);
+    // published, heard and handed on as outputs logged on their own are (a processor hears its unit even when it
+    // caused nothing: a snapshot taken at it waits for the commit)
+    const all: Output[] = [];
+    for (let k = 0, i = 1; k < regs.length; i += decided[k].length, k++) {
+      const delivered = this.deliver(regs[k], decided[k], logged.slice(i, i + decided[k].length), committed, t0, steps[k] ?? trace);
+      all.push(...(delivered instanceof Promise ? await delivered : delivered));
+    }
+    return { committed: true, logged: loggedInput, outputs: all };
+  }
+
   /** All a turn's outputs and those they caused, once every one is in (at once when they all are). */
   static settled(turn: Maybe<Turn>): Maybe<Output[]> {
     if (turn instanceof Promise) return turn.then((all) => Engine.settled(all));
@@ -143,7 +222,7 @@ export class Engine {
   }
 
   /** storeflow_pipeline_stage_duration_seconds{stage}: from `since` (performance.now()) to now. */
-  observe(stage: 'append_input' | 'decide' | 'append_output' | 'publish', since: number): void {
+  observe(stage: 'append_unit' | 'append_input' | 'decide' | 'append_output' | 'publish', since: number): void {
     this.p.metrics?.stage.observe({ stage }, (performance.now() - since) / 1000);
   }
 

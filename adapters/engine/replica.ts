@@ -11,7 +11,7 @@
  */
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import type { EventKind } from '../../schemas/events.ts';
-import { loggedInputId, type Input, type Output } from '../process/processor-contract.ts';
+import { loggedInputId, type Input, type LoggedInput, type Output } from '../process/processor-contract.ts';
 import { inputOf } from './inputs.ts';
 import type { MachineVersion } from './machine-version.ts';
 import { restoreFrom } from './restore.ts';
@@ -86,6 +86,25 @@ export class Replica<R> {
     return this.enqueue(customerId, this.queues.get(customerId), () => this.rebuild(input, why));
   }
 
+  /**
+   * Whether an input not yet logged can be taken before its commit (one unit with its outputs): nothing of the
+   * customer's is queued, and the state follows their stream (or the input opens a visit), so its decisions carry the
+   * version they were made against. Otherwise it is logged first (an unfollowed customer is rebuilt as it is today).
+   */
+  takesUncommitted({ event }: Input): boolean {
+    return !this.queues.has(event.id) && (!this.shared || event.kind === 'entry' || this.known.has(event.id));
+  }
+
+  /** An uncommitted input's unit: committed (the state follows the log to the input), or refused (the state is forgotten). */
+  committed({ event }: Input, logged: LoggedInput | undefined): void {
+    if (logged) {
+      if (this.shared) this.follow(event.id, logged.version);
+      return;
+    }
+    this.known.delete(event.id);
+    this.state.forget(event.id);
+  }
+
   /** A decision already in the log: the input gets it back instead of a new one. */
   recall(inputId: string, recollection: R): void {
     this.recalled.set(inputId, recollection);
@@ -136,8 +155,9 @@ export class Replica<R> {
   private apply(input: Input, expected?: number): Maybe<Output[]> {
     if (!this.shared) return this.state.step(input);
     const { logged, event } = input;
-    const against = expected ?? this.known.get(event.id) ?? logged.version - 1;
-    this.follow(event.id, Math.max(expected ?? 0, logged.version));
+    // an uncommitted input (its unit's) follows the log once committed; a new visit's then has no version to hold to
+    const against = expected ?? this.known.get(event.id) ?? (input.uncommitted ? undefined : logged.version - 1);
+    if (!input.uncommitted) this.follow(event.id, Math.max(expected ?? 0, logged.version));
     const outputs = this.state.step(input);
     if (Array.isArray(outputs)) return appendedAgainst(outputs, against);
     return outputs.then((outs) => appendedAgainst(outs, against));
@@ -220,7 +240,8 @@ export class Replica<R> {
 }
 
 /** Outputs appended only if the stream holds nothing after `version` (a decision against the state's view). */
-function appendedAgainst(outputs: Output[], version: number): Output[] {
+function appendedAgainst(outputs: Output[], version: number | undefined): Output[] {
+  if (version === undefined) return outputs;
   for (const o of outputs) o.expectedVersion = version;
   return outputs;
 }

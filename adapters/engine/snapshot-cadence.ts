@@ -49,13 +49,14 @@ export class SnapshotCadence {
 
   /**
    * The actor's state as of the stream's `version`, taken after input `inputId`; written once its `outputs` outputs are
-   * logged. Undefined: the actor is not at rest (or gone), and stays due.
+   * logged. `state` undefined: the actor is not at rest (or gone), and stays due. `version` undefined: the input is not
+   * logged yet (one unit with its outputs): held until its unit is, whose commit says the version.
    */
-  take(streamId: string, version: number, state: unknown, inputId: string, outputs: number): void {
+  take(streamId: string, version: number | undefined, state: unknown, inputId: string, outputs: number): void {
     if (state === undefined) return;
     this.counts.set(streamId, 0);
-    const snapshot: StateSnapshot = { streamId, machine: this.o.machine.machine, machineVersion: this.o.machine.version, version, state };
-    if (outputs === 0) {
+    const snapshot: StateSnapshot = { streamId, machine: this.o.machine.machine, machineVersion: this.o.machine.version, version: version ?? 0, state };
+    if (outputs === 0 && version !== undefined) {
       this.write(snapshot);
       return;
     }
@@ -63,12 +64,16 @@ export class SnapshotCadence {
     this.held.set(inputId, { snapshot, outputs });
   }
 
-  /** `n` outputs of input `inputId` are logged: its snapshot is written when they are all its outputs. */
-  logged(inputId: string, n: number): void {
+  /**
+   * `n` outputs of input `inputId` are logged (`version`: the input's, logged with them as one unit): its snapshot is
+   * written when they are all its outputs.
+   */
+  logged(inputId: string, n: number, version?: number): void {
     const h = this.held.get(inputId);
     if (!h) return;
     this.held.delete(inputId);
-    if (n === h.outputs) this.write(h.snapshot);
+    if (h.snapshot.version === 0 && version !== undefined) h.snapshot.version = version;
+    if (n === h.outputs && h.snapshot.version > 0) this.write(h.snapshot);
   }
 
   private write(s: StateSnapshot) {

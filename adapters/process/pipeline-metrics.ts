@@ -20,7 +20,7 @@ export function pipelineMetrics(metrics: Metrics) {
     ),
     stage: metrics.histogram(
       'storeflow_pipeline_stage_duration_seconds',
-      'Time in each stage: append_input (input to the log), decide (a processor, until its outputs), append_output, publish (until the broker acknowledged)',
+      'Time in each stage: append_unit (an input and its outputs to the log, one unit), decide (a processor, until its outputs), append_input and append_output (an input logged first, and its outputs), publish (until the broker acknowledged)',
       ['stage'],
       [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     ),

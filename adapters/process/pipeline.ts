@@ -1,7 +1,11 @@
 /**
- * The engine's live mode, one per process: an input from the transport or HTTP is normalised, de-duplicated and
- * appended to the event log, then run by the engine (adapters/engine/engine.ts: each processor that consumes its kind,
- * one at a time, in log order; its outputs logged, published and handed on); at start, what a restart left undone is
+ * The engine's live mode, one per process: an input from the transport or HTTP is normalised and de-duplicated; a
+ * customer's inputs go on one at a time (the next once what the previous caused is committed). Where every processor
+ * that consumes it takes it uncommitted (the customer's state follows the log), the input and every output it caused
+ * are one unit: decided, then committed in one append (many customers' units share a group commit), then published and
+ * acknowledged (adapters/engine/engine.ts `unit`). Otherwise, or when the log refused the unit (another writer got
+ * ahead, a value it cannot store), the input is appended first, then run by the engine (each processor that consumes
+ * its kind, one at a time, in log order; its outputs logged, published and handed on); at start, what a restart left undone is
  * run through the same engine (recovery) before the transport's inputs. A process's own publications reach its
  * processors by one path only: locally when the broker keeps a client's own publications from it (MQTT 5 no-local; the
  * embedded broker too), else through the broker like anyone else's.
@@ -11,11 +15,20 @@ import type { Config } from '../../schemas/env.ts';
 import type { EventKind, StoreEvent } from '../../schemas/events.ts';
 import { toFlat } from '../../schemas/events.ts';
 import { normalise, type RejectCode } from '../../schemas/normalise.ts';
-import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
+import type { EventLog, LoggedEvent, NewEvent } from '../../actors/kernel/event-log.ts';
 import { isAboutTheRows } from '../edges/postgres-log-insert.ts';
 import type { TransportClient as Broker, Transport } from '../edges/transport.ts';
 import type { Logger } from './logger.ts';
-import { inputId, type Input, type InputSource, type IngestResult, type Processor, type Registration } from './processor-contract.ts';
+import {
+  inputId,
+  loggedInputId,
+  type Input,
+  type InputSource,
+  type IngestResult,
+  type Output,
+  type Processor,
+  type Registration,
+} from './processor-contract.ts';
 import type { Metrics } from './metrics.ts';
 import { pipelineMetrics } from './pipeline-metrics.ts';
 import { SeenInputs } from './seen-inputs.ts';
@@ -23,7 +36,8 @@ import { anyOf } from './logged-ids.ts';
 import { logRejected } from './rejected-input.ts';
 import { kindTopics } from './kind-topics.ts';
 import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
-import { appendedTo, Engine } from '../engine/engine.ts';
+import { appendedTo, Engine, type UnitResult } from '../engine/engine.ts';
+import { CustomerTurns } from './customer-turns.ts';
 import { must } from '../../actors/kernel/must.ts';
 import { Unacknowledged } from './unacknowledged.ts';
 
@@ -40,6 +54,11 @@ export interface PipelineOptions {
   tracing?: Tracing;
 }
 
+/** Where an input came from. */
+type From = { source: InputSource; topic?: string };
+/** An input taken: what the caller hears, and (`through`) when what it caused is committed. */
+type Taken = { result: IngestResult; through?: Promise<unknown> };
+
 export class Pipeline {
   /** The one runner: processors, their outputs' log, publication and hand-off (adapters/engine/engine.ts). */
   readonly engine: Engine;
@@ -51,6 +70,8 @@ export class Pipeline {
   private readonly topicKinds: Map<string, EventKind>;
   private started = false;
   private dispatchTail: Promise<unknown> = Promise.resolve();
+  /** Each customer's inputs one at a time: the next once what the previous caused is committed. */
+  private readonly turns = new CustomerTurns();
   private readonly m;
   /** Whether outputs go to this process's processors locally (true) or come back through the broker. */
   readonly handOffLocally: boolean;
@@ -63,6 +84,7 @@ export class Pipeline {
     this.m = pipelineMetrics(o.metrics);
     this.engine = new Engine({
       outputs: appendedTo(o.eventLog),
+      units: o.eventLog,
       handOffLocally: this.handOffLocally,
       log: o.log,
       metrics: this.m,
@@ -165,55 +187,108 @@ export class Pipeline {
       return { status: 'duplicate', messageId };
     }
     const event = n.event;
-    let logged: LoggedEvent;
     const done = this.seen.appending(messageId);
+    // a customer's input reaches their actors once what the previous one caused is committed
+    const turn = this.turns.next(event.id);
+    const release = turn instanceof Promise ? await turn : turn;
+    let through: Promise<unknown> | undefined;
+    try {
+      const record: NewEvent = { streamId: `customer-${event.id}`, type: event.kind, data: toFlat(event), messageId, metadata: { source: at.source, topic } };
+      const unit: Input = { logged: { position: 0, version: 0, messageId }, event, uncommitted: true };
+      if (this.engine.takesUncommitted(unit)) {
+        const result = await this.asUnit(unit, record, at, span, done);
+        if (result) {
+          through = result.through;
+          return result.result;
+        }
+      }
+      const result = await this.logFirst(record, event, { ...at, topic, text }, done, span);
+      through = result.through;
+      return result.result;
+    } finally {
+      done();
+      release(through);
+    }
+  }
+
+  /**
+   * The input and every output it caused as one unit, one append (adapters/engine/engine.ts `unit`). Undefined when the
+   * log refused it with nothing written (another writer got ahead on the stream, or a value it cannot store): the input
+   * is then logged first, and decided again from the log.
+   */
+  private async asUnit(input: Input, record: NewEvent, at: From, span: TraceSpan | undefined, done: () => void): Promise<Taken | undefined> {
+    let u: UnitResult;
+    try {
+      u = await this.engine.unit(input, record, span);
+    } catch (err) {
+      if (!isAboutTheRows(err)) throw err; // not logged: not acknowledged, so the broker delivers it again
+      return undefined; // logged alone, the input says whether it is the value refused (rejected) or an output is
+    }
+    if (!u.committed && !u.copy) return undefined;
+    this.seen.remember(must(record.messageId, 'an input id'));
+    done();
+    if (!u.committed) return this.dispatch(must(u.copy, 'the logged copy'), input.event, at, span);
+    this.m.inputs.inc({ kind: input.event.kind, source: at.source });
+    const outputs = Promise.resolve(u.outputs);
+    return { result: { status: 'accepted', logged: u.logged, event: input.event, outputs } };
+  }
+
+  /** The input logged on its own first, then handed to the processors (whose outputs follow in later commits). */
+  private async logFirst(record: NewEvent, event: StoreEvent, at: From & { topic: string; text: string }, done: () => void, span?: TraceSpan): Promise<Taken> {
+    let logged: LoggedEvent;
     const appending = span && this.o.tracing?.child(span, 'append');
     try {
       // waits out a database outage (the log retries); fails only for a row the database refuses, or at shutdown
       const appendStart = performance.now();
-      [logged] = await this.o.eventLog.append([
-        {
-          streamId: `customer-${event.id}`,
-          type: event.kind,
-          data: toFlat(event),
-          messageId,
-          metadata: { source: at.source, topic },
-          trace: appending && this.o.tracing?.link(appending),
-        },
-      ]);
-      this.seen.remember(messageId);
+      [logged] = await this.o.eventLog.append([{ ...record, trace: appending && this.o.tracing?.link(appending) }]);
+      this.seen.remember(must(record.messageId, 'an input id'));
       this.observe('append_input', appendStart);
-      if (logged.skipped && !(await this.orphaned(logged, n.event))) {
-        // logged already, by this process before a restart or by another replica: the log's unique id says so
-        this.m.duplicates.inc({ source: at.source });
-        this.o.log.debug({ topic, messageId, position: logged.position }, 'duplicate input dropped (in the log already)');
-        await this.sendAgain({ logged, event: n.event });
-        return { status: 'duplicate', messageId };
-      }
     } catch (err) {
       Tracing.end(appending, err);
       if (!isAboutTheRows(err)) throw err; // not logged: not acknowledged, so the broker delivers it again
       const reason = `the database refused the input: ${(err as Error).message}`;
-      await this.reject('unstorable', reason, topic, text, at.source);
-      return { status: 'rejected', code: 'unstorable', reason };
+      await this.reject('unstorable', reason, at.topic, at.text, at.source);
+      return { result: { status: 'rejected', code: 'unstorable', reason } };
     } finally {
       done();
       // ended once: with the error in the catch above, else here
       if (appending?.isRecording()) Tracing.end(appending);
+    }
+    return this.dispatch(logged, event, at, span);
+  }
+
+  /**
+   * A logged input to the processors, in log order as a replay of the log hands them. One logged already (by this
+   * process before a restart, or by another) is a duplicate, unless no one decided it (orphaned): then it is decided here.
+   */
+  private async dispatch(logged: LoggedEvent, event: StoreEvent, at: From, span: TraceSpan | undefined): Promise<Taken> {
+    const messageId = loggedInputId(logged);
+    if (logged.skipped && !(await this.orphaned(logged, event))) {
+      // logged already, by this process before a restart or by another replica: the log's unique id says so
+      this.m.duplicates.inc({ source: at.source });
+      this.o.log.debug({ topic: at.topic, messageId, position: logged.position }, 'duplicate input dropped (in the log already)');
+      await this.sendAgain({ logged, event });
+      return { result: { status: 'duplicate', messageId } };
     }
     this.m.inputs.inc({ kind: event.kind, source: at.source });
     // processors see inputs one at a time, in log order, as a replay of the log does
     const turn = this.dispatchTail.then(() => this.engine.run({ logged, event }, span));
     this.dispatchTail = turn.catch(() => undefined);
     const all = await turn;
-    // made only when asked for (an HTTP caller waits for it; the broker does not)
+    let settled: Promise<Output[]> | undefined;
+    const outputs = () => (settled ??= Promise.resolve(Engine.settled(all)));
     return {
-      status: 'accepted',
-      logged,
-      event,
-      get outputs() {
-        return Promise.resolve(Engine.settled(all));
+      result: {
+        status: 'accepted',
+        logged,
+        event,
+        // made only when asked for (an HTTP caller waits for it; the broker does not)
+        get outputs() {
+          return outputs();
+        },
       },
+      // the customer's next input waits for what this one caused to be logged
+      through: outputs(),
     };
   }
 

@@ -17,6 +17,11 @@ export type LoggedInput = Pick<LoggedEvent, 'position' | 'version' | 'messageId'
 export interface Input {
   logged: LoggedInput;
   event: StoreEvent;
+  /**
+   * Not in the log yet: it is committed with every output it causes as one unit (adapters/engine/engine.ts `unit`);
+   * until then `logged` holds its id only (position and version 0).
+   */
+  uncommitted?: true;
 }
 
 export interface Output {
@@ -50,6 +55,16 @@ export interface Processor {
    * outputs it published, to publish again — whoever logged them may have died before sending them (same ids).
    */
   resend?(input: Input): Promise<Output[]>;
+  /**
+   * Whether it takes this input before it is committed, as one unit with its outputs: the customer's state follows the
+   * log and nothing of theirs is queued. False (or absent): the input is logged first, and handed over after.
+   */
+  takesUncommitted?(input: Input): boolean;
+  /**
+   * The unit of an uncommitted input it took: committed (`logged`: where the input sits; the state follows the log to
+   * there) or refused (undefined: the customer's state is forgotten; the input's next pass makes it again from the log).
+   */
+  committed?(input: Input, logged: LoggedInput | undefined): void;
 }
 
 /** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */

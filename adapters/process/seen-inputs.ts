@@ -35,11 +35,13 @@ export class SeenInputs {
     })();
   }
 
-  /** An append of this id begins; the function returned says it ended (logged or not). */
+  /** An append of this id begins; the function returned says it ended (logged or not; said again, it does nothing). */
   appending(messageId: string): () => void {
-    this.waiting.set(messageId, []);
+    const mine: (() => void)[] = [];
+    this.waiting.set(messageId, mine);
     return () => {
-      const waiting = this.waiting.get(messageId) ?? [];
+      if (this.waiting.get(messageId) !== mine) return;
+      const waiting = mine;
       this.waiting.delete(messageId);
       for (const ok of waiting) ok();
     };

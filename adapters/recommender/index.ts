@@ -137,7 +137,7 @@ export const recommenderRole: RoleFactory = async (ctx) => {
     name: 'recommender',
     onLogged: (outputs, input, ms) => {
       // a snapshot taken after the input is written once its outputs are logged
-      snapshots?.logged(loggedInputId(input.logged), outputs.length);
+      snapshots?.logged(loggedInputId(input.logged), outputs.length, input.logged.version);
       for (const o of outputs) {
         if (o.type === 'prediction') {
           m.predictions.inc({ department: (o.data as { coupon: { department: string } }).coupon.department });

@@ -15,7 +15,7 @@ import type { CouponCatalogue } from '../../actors/recommender/coupon-catalogue.
 import type { CouponScorer, CustomerInfo } from '../../actors/data/store-data.ts';
 import type { StoreEvent } from '../../schemas/events.ts';
 import type { LoggedEvent } from '../../actors/kernel/event-log.ts';
-import { loggedInputId, outputId, type Input, type Output, type Processor } from '../process/processor-contract.ts';
+import { loggedInputId, outputId, type Input, type LoggedInput, type Output, type Processor } from '../process/processor-contract.ts';
 import { decisionOutput, decisionResult, publishedAgain, type LoggedPrediction } from './decision-record.ts';
 import { DiscountBudget } from '../../actors/recommender/discount-budget.ts';
 import { SESSION_INPUTS } from '../engine/inputs.ts';
@@ -138,13 +138,23 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
     return this.replica.handle(input);
   }
 
+  /** An input taken before its commit (one unit with its decision) where its session follows the log (adapters/engine/replica.ts). */
+  takesUncommitted(input: Input): boolean {
+    return this.replica.takesUncommitted(input);
+  }
+
+  /** The unit of an input taken uncommitted: the session follows the log to it, or (refused) is forgotten. */
+  committed(input: Input, logged: LoggedInput | undefined): void {
+    this.replica.committed(input, logged);
+  }
+
   /** Outputs the log refused: the engine's replica mode rebuilds the session from the log and decides again. */
   reconcile(input: Input, why: 'conflict' | 'duplicate'): Promise<Output[]> {
     return this.replica.reconcile(input, why);
   }
 
   /** One input through its customer's session: the decision it came to (now, or once the context or scorer answers). */
-  step({ logged, event }: Input): Output[] | Promise<Output[]> {
+  step({ logged, event, uncommitted }: Input): Output[] | Promise<Output[]> {
     const inputId = loggedInputId(logged);
     const outputs: Output[] = [];
     let decided = false;
@@ -157,9 +167,11 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
       }
     }
     if (event.kind !== 'focus' || decided) {
-      // every so many inputs, once at rest, held until its outputs are logged (docs/snapshots.md)
+      // every so many inputs, once at rest, held until its outputs are logged (docs/snapshots.md); an uncommitted input's
+      // until its unit is, which says its version
       const stream = `customer-${event.id}`;
-      if (this.o.snapshots?.due(stream)) this.o.snapshots.take(stream, logged.version, restingState(this.host.actors.get(event.id)), inputId, outputs.length);
+      if (this.o.snapshots?.due(stream))
+        this.o.snapshots.take(stream, uncommitted ? undefined : logged.version, restingState(this.host.actors.get(event.id)), inputId, outputs.length);
       return outputs;
     }
     // decided later (the context still loading, a remote scorer): the outputs then
