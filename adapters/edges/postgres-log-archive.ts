@@ -59,7 +59,10 @@ export interface ArchiveResult {
 
 const STARTS = new Set(['recommender_started', 'detector_started']);
 
-/** Archives what was recorded before `o.beforeMs`; one archive at a time per log (an advisory lock). */
+/**
+ * Archives what was recorded before `o.beforeMs`; one archive at a time per log (an advisory lock). `db` needs two
+ * connections or more: the file's pages are read on the archive's own connection and one more from the pool.
+ */
 export async function archive(db: ConnectionPool, o: ArchiveOptions): Promise<ArchiveResult> {
   const t0 = performance.now();
   return db.task(async (c) => {
