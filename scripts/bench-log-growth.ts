@@ -3,8 +3,10 @@
  * `fill` events (written by SQL generate_series, not through the app), rounds alternating, medians:
  * - appends/s: one writer, its group commit, 100 appends waiting (target: within 25 % of the empty table);
  * - a stream's tail: its last 20 events (readStream after a version); a position range: 1,000 events from a position
- *   (read) — both as latencies (target: flat, the full table's within 25 % of the empty one's);
- * - archive: the first `archived` events of the full log moved to a file and removed (target: under 30 s).
+ *   (read) — both as latencies, the two tables' reads taking turns (target: flat, the full table's within 25 % of the
+ *   empty one's);
+ * - archive: the first `archived` events of the full log moved to a file and removed, three times (the next
+ *   `archived` each time), the median (target: under 30 s).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,25 +95,33 @@ async function appendRate(d: Database, seconds: number, logger: Logger, round: n
   return { rate, wal: Number(bytes) / Math.max(1, k) };
 }
 
-/** Median latency (ms) of `n` reads of the probe stream's last 20 events, and of `n` reads of 1,000 events from a position. */
-async function reads(d: Database, logger: Logger, n = 60): Promise<{ tail: number; range: number }> {
-  const log = new PostgresEventLog(d.db, { log: logger });
-  const [{ lo, hi }] = await d.db.query(sql`SELECT min(position)::bigint AS lo, max(position)::bigint AS hi FROM events`);
-  const tail: number[] = [];
-  const range: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let t = performance.now();
-    const got = await log.readStream('probe', PROBE_EVENTS - 20);
-    tail.push(performance.now() - t);
-    if (got.length !== 20) throw new Error(`the probe's tail: ${got.length} events`);
-    // a range spread over the whole table
-    const from = Number(lo) + Math.floor(((Number(hi) - Number(lo) - 1000) * i) / n);
-    t = performance.now();
-    await log.read({ fromPosition: from, toPosition: from + 999 });
-    range.push(performance.now() - t);
-  }
-  await log.close();
-  return { tail: median(tail), range: median(range) };
+/**
+ * Median latency (ms) of `n` reads of the probe stream's last 20 events, and of `n` reads of 1,000 events from a
+ * position, on each log, the logs taking turns read by read: on a shared machine the load swings between seconds, and
+ * a block of one log's reads, then one of the other's, measured those swings more than the table (ratios 0.8 to 1.4
+ * between rounds, the server's time flat).
+ */
+async function reads(logs: Database[], logger: Logger, n = 60): Promise<{ tail: number; range: number }[]> {
+  const each = await Promise.all(
+    logs.map(async (d) => {
+      const [{ lo, hi }] = await d.db.query(sql`SELECT min(position)::bigint AS lo, max(position)::bigint AS hi FROM events`);
+      return { log: new PostgresEventLog(d.db, { log: logger }), lo: Number(lo), hi: Number(hi), tail: [] as number[], range: [] as number[] };
+    }),
+  );
+  for (let i = 0; i < n; i++)
+    for (const x of i % 2 ? [...each].reverse() : each) {
+      let t = performance.now();
+      const got = await x.log.readStream('probe', PROBE_EVENTS - 20);
+      x.tail.push(performance.now() - t);
+      if (got.length !== 20) throw new Error(`the probe's tail: ${got.length} events`);
+      // a range spread over the whole table
+      const from = x.lo + Math.floor(((x.hi - x.lo - 1000) * i) / n);
+      t = performance.now();
+      await x.log.read({ fromPosition: from, toPosition: from + 999 });
+      x.range.push(performance.now() - t);
+    }
+  for (const x of each) await x.log.close();
+  return each.map((x) => ({ tail: median(x.tail), range: median(x.range) }));
 }
 
 /** The server's side of a read: its plan's first line, buffers and execution time (EXPLAIN ANALYZE). */
@@ -141,26 +151,37 @@ export async function growthBench(o: GrowthOptions): Promise<BenchRow[]> {
     const rate: Record<'empty' | 'full', number[]> = { empty: [], full: [] };
     const tail: Record<'empty' | 'full', number[]> = { empty: [], full: [] };
     const range: Record<'empty' | 'full', number[]> = { empty: [], full: [] };
-    for (let r = 0; r < o.rounds; r++)
+    for (let r = 0; r < o.rounds; r++) {
+      const wal: Record<'empty' | 'full', number> = { empty: 0, full: 0 };
       for (const which of (r % 2 ? ['full', 'empty'] : ['empty', 'full']) as ('empty' | 'full')[]) {
-        const d = which === 'empty' ? empty : full;
-        const appended = await appendRate(d, o.seconds, o.logger, r);
+        const appended = await appendRate(which === 'empty' ? empty : full, o.seconds, o.logger, r);
         rate[which].push(appended.rate);
-        const x = await reads(d, o.logger);
+        wal[which] = appended.wal;
+      }
+      const [e, f] = await reads([empty, full], o.logger);
+      for (const [which, x] of [
+        ['empty', e],
+        ['full', f],
+      ] as const) {
         tail[which].push(x.tail);
         range[which].push(x.range);
         console.log(
-          `  round ${r + 1}, ${which === 'empty' ? 'empty table' : `${fmt(o.fill)} events`}: ${fmt(rate[which].at(-1) ?? 0)} appends/s (${fmt(appended.wal)} bytes of WAL each), ` +
+          `  round ${r + 1}, ${which === 'empty' ? 'empty table' : `${fmt(o.fill)} events`}: ${fmt(rate[which].at(-1) ?? 0)} appends/s (${fmt(wal[which])} bytes of WAL each), ` +
             `stream tail ${x.tail.toFixed(2)} ms, range of 1,000 ${x.range.toFixed(2)} ms`,
         );
       }
+    }
     for (const [which, d] of [
       ['empty', empty],
       ['full', full],
     ] as const) {
       const tailPlan = await explain(d, sql`SELECT * FROM events WHERE stream_id = 'probe' AND version > ${PROBE_EVENTS - 20} ORDER BY version`);
       const headPlan = await explain(d, sql`SELECT max(version) FROM events WHERE stream_id = 'customer-7'`);
-      console.log(`  ${which}: a stream's tail: ${tailPlan}\n  ${which}: a stream's head (each append): ${headPlan}`);
+      const [{ mid }] = await d.db.query(sql`SELECT ((min(position) + max(position)) / 2)::bigint AS mid FROM events`);
+      const rangePlan = await explain(d, sql`SELECT * FROM events WHERE position >= ${Number(mid)} AND position <= ${Number(mid) + 999} ORDER BY position`);
+      console.log(
+        `  ${which}: a stream's tail: ${tailPlan}\n  ${which}: a stream's head (each append): ${headPlan}\n  ${which}: 1,000 events from a position: ${rangePlan}`,
+      );
     }
     const m = (x: Record<'empty' | 'full', number[]>) => ({ empty: median(x.empty), full: median(x.full) });
     const [a, t, g] = [m(rate), m(tail), m(range)];
@@ -183,24 +204,31 @@ export async function growthBench(o: GrowthOptions): Promise<BenchRow[]> {
     line("a stream's last 20 events", t, 'ms', 2, (r) => r <= 1.25, '≤ 1.25');
     line('1,000 events from a position', g, 'ms', 2, (r) => r <= 1.25, '≤ 1.25');
 
-    // archive the oldest `archived` events: their visits all closed (each stream's 20th event is its exit)
-    const [{ at }] = await full.db.query(
-      sql`SELECT (extract(epoch FROM recorded_at) * 1000)::float8 AS at FROM events WHERE position = (SELECT min(position) FROM events) + ${o.archived}`,
-    );
-    const result = await archive(full.db, { beforeMs: Number(at), dir: out, idleTimeoutS: 600 });
-    const seconds = result.ms / 1000;
-    const bytes = result.file ? statSync(result.file).size : 0;
-    console.log(
-      `archive: ${fmt(result.events)} events in ${seconds.toFixed(1)} s (target < 30 s), ${fmt(result.kept)} kept (open visits), file ${(bytes / 1e6).toFixed(0)} MB; ` +
-        `plan ${((result.phases?.plan ?? 0) / 1000).toFixed(1)} s, file ${((result.phases?.file ?? 0) / 1000).toFixed(1)} s, rows removed ${((result.phases?.remove ?? 0) / 1000).toFixed(1)} s; after it: ${await sizes(full)}`,
-    );
+    // archive the oldest `archived` events, three times over (a median): each time every stream's next visit, all
+    // closed (each stream's visits are 20 events, the last its exit)
+    const runs: { seconds: number; events: number; bytes: number }[] = [];
+    for (let k = 0; k < Math.min(3, Math.floor(o.fill / o.archived)); k++) {
+      const [{ at }] = await full.db.query(
+        sql`SELECT (extract(epoch FROM recorded_at) * 1000)::float8 AS at FROM events WHERE position = (SELECT min(position) FROM events) + ${o.archived}`,
+      );
+      const result = await archive(full.db, { beforeMs: Number(at), dir: out, idleTimeoutS: 600 });
+      const bytes = result.file ? statSync(result.file).size : 0;
+      runs.push({ seconds: result.ms / 1000, events: result.events, bytes });
+      console.log(
+        `archive ${k + 1}: ${fmt(result.events)} events in ${(result.ms / 1000).toFixed(1)} s (target < 30 s), ${fmt(result.kept)} kept (open visits), file ${(bytes / 1e6).toFixed(0)} MB; ` +
+          `plan ${((result.phases?.plan ?? 0) / 1000).toFixed(1)} s, file ${((result.phases?.file ?? 0) / 1000).toFixed(1)} s, rows removed ${((result.phases?.remove ?? 0) / 1000).toFixed(1)} s; after it: ${await sizes(full)}`,
+      );
+      if (result.file) rmSync(result.file);
+    }
+    const seconds = median(runs.map((r) => r.seconds));
+    const bytes = median(runs.map((r) => r.bytes));
     rows.push({
-      figure: `log growth: archive ${fmt(result.events)} events (file written, rows removed) from a table of ${fmt(o.fill)}`,
+      figure: `log growth: archive ${fmt(o.archived)} events (file written, rows removed) from a table of ${fmt(o.fill)}, median of ${runs.length}`,
       value: Math.round(seconds * 10) / 10,
       unit: 's',
       target: '< 30 s',
-      met: seconds < 30 && result.events === o.archived,
-      note: `${(bytes / 1e6).toFixed(0)} MB gzip; ${fmt(result.events / seconds)} events/s`,
+      met: seconds < 30 && runs.every((r) => r.events === o.archived),
+      note: `${(bytes / 1e6).toFixed(0)} MB gzip; ${fmt(o.archived / seconds)} events/s; runs ${runs.map((r) => r.seconds.toFixed(1)).join(', ')} s`,
     });
     return rows;
   } finally {
