@@ -1,11 +1,13 @@
 /**
  * A detected focus handed on locally (MQTT 5 no-local), with moves arriving faster than they are decided: every input
  * is logged as it arrives and run in log order after, and a focus's turn waits for the focus and its decision to be
- * logged, so the log's moves run ahead of its focuses by what the broker has in flight. On a Mosquitto of the test's
- * own over MQTT 5: three shoppers' three-hour walks sent back to back; SIGKILL as soon as every move is logged (the
- * focuses still behind them); restart: every focus of the walks is logged once, in its dwell, each with its decision,
- * no coupon offered twice, and a replay of the whole log makes the same outputs. Skipped, with the reason, where
- * Mosquitto is not installed.
+ * logged, so the log's moves run ahead of its focuses by what the broker has in flight.
+ * - On a Mosquitto of the test's own over MQTT 5 (skipped, with the reason, where Mosquitto is not installed): three
+ *   shoppers' three-hour walks sent back to back; SIGKILL as soon as every move is logged (the focuses still behind
+ *   them); restart: every focus of the walks is logged once, in its dwell, each with its decision, no coupon offered
+ *   twice, and a replay of the whole log makes the same outputs.
+ * - What such a kill leaves, written out (a focus logged, its decision not; later moves logged, not run): the restart
+ *   decides that focus before the one its detector makes from those moves, in the walk's order, as a replay does.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,10 +19,15 @@ import mqtt from 'mqtt';
 import pgModule from '@databases/pg';
 import { sql } from '../adapters/edges/database.ts';
 import { freePort } from '../adapters/edges/ports.ts';
+import { PostgresEventLog } from '../adapters/edges/postgres-event-log.ts';
+import { DetectorProcessor } from '../adapters/detector/processor.ts';
+import { inputId, outputRecord } from '../adapters/process/processor-contract.ts';
+import { silentLogger } from '../adapters/process/logger.ts';
 import { findMosquitto, Mosquitto } from '../scripts/soak-services.ts';
 import { centreOf } from '../actors/data/store-plan.ts';
 import type { Department } from '../schemas/departments.ts';
-import { DATABASE_URL, uniqueName, waitFor, sleep, dropSchema } from './helpers.ts';
+import { toFlat, type StoreEvent } from '../schemas/events.ts';
+import { DATABASE_URL, uniqueName, waitFor, sleep, dropSchema, startTestApp } from './helpers.ts';
 
 const createConnectionPool: typeof pgModule.default =
   (pgModule as { default?: typeof pgModule.default }).default ?? (pgModule as unknown as typeof pgModule.default);
@@ -119,6 +126,68 @@ test('moves logged ahead of their focuses, SIGKILL, restart: every focus logged 
     await dropSchema(name);
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a focus logged before a crash, undecided, is decided at the restart before the focuses its detector makes', async () => {
+  // handed on locally: TESTING_NO_MQTT keeps a process's publications in it, as MQTT 5 no-local does
+  const app = await startTestApp({
+    ROLES: 'detector,recommender',
+    AUTO_SEED: 'true',
+    PREDICTION_THRESHOLD: '0',
+    FOCUS_MIN_MOVES: '3',
+    TESTING_NO_MQTT: 'true',
+  });
+  let again: Awaited<ReturnType<typeof startTestApp>> | undefined;
+  try {
+    // what a run killed while behind its inputs leaves: moves 1–3 in Men run, their focus logged, its decision not;
+    // moves 4–5 in Women and 6–8 in Men logged, never run
+    const t = app.config.topics;
+    const dead = new PostgresEventLog(app.database.db, { log: silentLogger });
+    const detector = new DetectorProcessor({ settings: { ...app.config.detector, idleTimeoutS: app.config.recommender.idleTimeoutS }, topics: t });
+    const input = async (e: StoreEvent, run: boolean) => {
+      const topic = e.kind === 'entry' ? t.enter : t.move;
+      const data = toFlat(e);
+      const [logged] = await dead.append([
+        { streamId: `customer-${e.id}`, type: e.kind, data, messageId: inputId(topic, JSON.stringify(data)), metadata: { source: 'mqtt', topic } },
+      ]);
+      if (run) await dead.append(detector.handle({ logged, event: e }).map((o) => outputRecord(o)));
+    };
+    const move = (i: number, dep: Department): StoreEvent => ({ kind: 'move', id: '5', ts: TS + 60 * i, ...centreOf(dep) });
+    await input({ kind: 'entry', id: '5', ts: TS }, true);
+    for (const i of [1, 2, 3]) await input(move(i, 'Men'), true);
+    for (const [i, dep] of [
+      [4, 'Women'],
+      [5, 'Women'],
+      [6, 'Men'],
+      [7, 'Men'],
+      [8, 'Men'],
+    ] as const)
+      await input(move(i, dep), false);
+    await dead.close();
+    await app.stop();
+    again = await startTestApp({ ...app.env });
+    const log = again.eventLog;
+    await waitFor(async () => (await log.read({ types: ['prediction', 'no_prediction'] })).length >= 2, 10_000).catch(() => undefined);
+    await sleep(500);
+    const focuses = (await log.read({ types: ['focus'], source: 'output' })).map((e) => e.messageId);
+    const moveId = (i: number, dep: Department) => inputId(t.move, JSON.stringify(toFlat(move(i, dep))));
+    assert.equal(focuses, [`${moveId(3, 'Men')}:focus`, `${moveId(8, 'Men')}:focus`], 'the focus of move 3, logged before; of move 8, made at the restart');
+    // decided in the walk's order, as a replay decides them: the first Men dwell gets its coupon first
+    const decisions = await log.read({ types: ['prediction', 'no_prediction'] });
+    assert.equal(
+      decisions.map((d) => [d.type, d.metadata.cause]),
+      focuses.map((f) => ['prediction', f]),
+    );
+    const replayed = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts'], {
+      env: { PATH: process.env.PATH ?? '', ...app.env },
+      encoding: 'utf8',
+    });
+    assert.is(replayed.status, 0, replayed.stdout + replayed.stderr);
+    assert.match(replayed.stdout, /identical 4, different 0, missing 0, extra 0/, replayed.stdout);
+  } finally {
+    await again?.stop();
+    await dropSchema(app.config.databaseSchema);
   }
 });
 
