@@ -120,8 +120,12 @@ export class Pipeline {
     this.broker = await this.o.transport.connect('pipeline');
     if (this.o.transport.acksAfterPublication) this.unacked = new Unacknowledged(this.broker);
     this.engine.transport = this.unacked ?? this.broker;
-    // recovery: what a restart left undone, through the engine's one path
-    for (const r of this.engine.registered) {
+    // recovery: what a restart left undone, through the engine's one path. Handed on locally, the last registered
+    // first: a processor hands its outputs on to those after it (the detector's focus to the recommender), and what they
+    // logged before the crash and left undecided came before anything the earlier one makes now — decided first, as a
+    // replay decides it. (Through the broker nothing is handed on here; that path keeps registration order.)
+    const recovering = this.handOffLocally ? [...this.engine.registered].reverse() : this.engine.registered;
+    for (const r of recovering) {
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
       const recovery = await r.recover?.();
