@@ -38,6 +38,7 @@ import { kindTopics } from './kind-topics.ts';
 import { Tracing, type TraceCarrier, type TraceSpan } from './tracing.ts';
 import { appendedTo, Engine, type UnitResult } from '../engine/engine.ts';
 import { CustomerTurns } from './customer-turns.ts';
+import { recoverAll } from '../engine/restart.ts';
 import { must } from '../../actors/kernel/must.ts';
 import { Unacknowledged } from './unacknowledged.ts';
 
@@ -120,23 +121,7 @@ export class Pipeline {
     this.broker = await this.o.transport.connect('pipeline');
     if (this.o.transport.acksAfterPublication) this.unacked = new Unacknowledged(this.broker);
     this.engine.transport = this.unacked ?? this.broker;
-    // recovery: what a restart left undone, through the engine's one path. Handed on locally, the last registered
-    // first: a processor hands its outputs on to those after it (the detector's focus to the recommender), and what they
-    // logged before the crash and left undecided came before anything the earlier one makes now — decided first, as a
-    // replay decides it. (Through the broker nothing is handed on here; that path keeps registration order.)
-    const recovering = this.handOffLocally ? [...this.engine.registered].reverse() : this.engine.registered;
-    for (const r of recovering) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      const recovery = await r.recover?.();
-      if (!recovery) continue;
-      await this.engine.recover(r, recovery);
-      const ms = Math.round(performance.now() - t0);
-      // the process's CPU time meanwhile (every thread: the collector's too): what the wall time is on a machine to itself
-      const cpu = process.cpuUsage(cpu0);
-      const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
-      this.o.log.info({ processor: r.name, inputs: recovery.inputs.length, ms, cpuMs }, 'recovered: open visits read, restored and run again');
-    }
+    await recoverAll(this.engine, this.o.log);
     const topics = kinds.map((k) => this.topicFor(k));
     await this.broker.subscribe(
       topics,
