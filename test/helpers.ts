@@ -184,7 +184,12 @@ export function engineOver(log: Pick<EventLog, 'append'>, processor: Processor, 
   const appended: Output[] = [];
   const into = appendedTo(log);
   const engine = new Engine({
-    outputs: { append: (outputs, cause) => (appended.push(...outputs), into.append(outputs, cause)) },
+    outputs: {
+      append(outputs, cause) {
+        appended.push(...outputs);
+        return into.append(outputs, cause);
+      },
+    },
     handOffLocally: false,
     log: createLogger({ level: 'silent' }),
   });
