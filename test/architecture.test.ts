@@ -135,6 +135,10 @@ test(`at most ${MAX_LOOSE_ADAPTERS} loose files at the top of adapters/`, () => 
  * - replay, the partial export's plan, bench:replay and bench:quality go through the engine's replay mode, the live
  *   pipeline and its recovery through the engine, and none of them imports a processor;
  * - no source file outside adapters/engine/ hands an input to a processor itself (`….handle(` on a processor);
+ * - a test that runs more than one processor's step — an engine, a role's recovery — constructs the engine and hands it
+ *   the inputs: it calls no `.handle(` and no engine's `.emit(` itself (a unit test of one processor may, importing
+ *   neither); a recovery hands its decisions to recall and its followed versions to the engine (`Recovery`), not to the
+ *   processor;
  * - no module of adapters/ outside adapters/engine/ lists input types (an array literal opening with two of them; a
  *   machine's `emits`, the outputs it announces, is no such list).
  */
@@ -201,6 +205,22 @@ test('replay, the export plan, bench:replay, bench:quality, the live pipeline an
   assert.equal(routing, [], 'modes that import a processor (and so could route inputs themselves)');
   const handing = files.filter((f) => !f.startsWith(ENGINE) && /\b\w*[pP]rocessor\??\.handle\(/.test(text[f]));
   assert.equal(handing, [], 'source files that hand inputs to a processor themselves');
+});
+
+test('tests that run an engine or a recovery construct the engine and hand it the inputs; recovery hands the replica mode its part through the engine', () => {
+  const ENGINE_FILE = 'adapters/engine/engine.ts';
+  const RECOVERIES = ['adapters/recommender/recovery.ts', 'adapters/detector/recovery.ts'];
+  const found: string[] = [];
+  for (const f of TESTS) {
+    const source = readFileSync(join(ROOT, f), 'utf8');
+    // the engine or a recovery imported, or the tests' own engine (test/helpers.ts)
+    if (!testImports[f].some((t) => t === ENGINE_FILE || RECOVERIES.includes(t)) && !/\b(engineOver|recoverThroughEngine)\(/.test(source)) continue;
+    if (/\.handle\(/.test(source)) found.push(`${f} hands an input to a processor itself (.handle)`);
+    if (/\bengine\??\.emit\(/.test(source)) found.push(`${f} hands outputs to the engine itself (engine.emit)`);
+  }
+  // the replica mode's part of a recovery (recall, followed) goes through the engine, never to a processor
+  for (const f of RECOVERIES) if (/\bprocessor\.(recall|followed)\(/.test(text[f])) found.push(`${f} calls the processor's replica mode itself`);
+  assert.equal(found, [], found.join('\n'));
 });
 
 test('no module outside the engine lists input types', () => {

@@ -8,6 +8,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pgModule, { sql, type SQLQuery } from '@databases/pg';
 import { parseConfig, type Config, type Env } from '../schemas/env.ts';
 import { createLogger, type Logger } from '../adapters/process/logger.ts';
+import type { EventLog } from '../actors/kernel/event-log.ts';
+import { appendedTo, Engine } from '../adapters/engine/engine.ts';
+import type { Input, Output, Processor, Recovery, Registration } from '../adapters/process/processor-contract.ts';
 import { startStoreflow, startStoreflowInMemory, type StartOptions, type Storeflow, type StoreflowInMemory } from '../adapters/process/app.ts';
 
 const createConnectionPool: typeof pgModule.default =
@@ -172,3 +175,37 @@ export async function storeTables(db: { query: (q: SQLQuery) => Promise<Record<s
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * An engine (adapters/engine/engine.ts) over `log` with one processor registered, as a start makes one: `run` a logged
+ * input through it (its outputs appended to the log), `recover` what a recovery read. `appended` collects what it appended.
+ */
+export function engineOver(log: Pick<EventLog, 'append'>, processor: Processor, onLogged?: Registration['onLogged']) {
+  const appended: Output[] = [];
+  const into = appendedTo(log);
+  const engine = new Engine({
+    outputs: {
+      append(outputs, cause) {
+        appended.push(...outputs);
+        return into.append(outputs, cause);
+      },
+    },
+    handOffLocally: false,
+    log: createLogger({ level: 'silent' }),
+  });
+  const registration: Registration = { processor, onLogged };
+  engine.register(registration);
+  return {
+    appended,
+    /** Resolves with the outputs logged. */
+    run: (input: Input) => Engine.settled(engine.run(input)),
+    recover: (recovery: Recovery) => engine.recover(registration, recovery),
+  };
+}
+
+/** A role's recovery run as a start runs it, through an engine; resolves with the outputs appended (those not in the log already). */
+export async function recoverThroughEngine(log: Pick<EventLog, 'append'>, processor: Processor, recovery: Recovery): Promise<Output[]> {
+  const engine = engineOver(log, processor);
+  await engine.recover(recovery);
+  return engine.appended;
+}

@@ -2,9 +2,9 @@
  * A recommender session is a cache of its customer's stream: two processors ("replicas"), each appending through
  * its own writer to one log, decide for the same customers. What one decided counts for the other; a decision
  * appended against a stream another writer moved on is refused and made again from the log. Each replica is an
- * engine (adapters/engine/engine.ts) over its writer: the test appends an input, lets the processor decide, and hands
- * the outputs to the engine, which appends them with their expected versions and reconciles what the log refused —
- * two steps the test holds apart to interleave the replicas.
+ * engine (adapters/engine/engine.ts) over its writer: the test appends an input and runs it through the engine, which
+ * has the processor decide, appends the outputs with their expected versions and reconciles what the log refused; to
+ * interleave the replicas, the test holds a replica's appends back (its decisions made, not yet logged).
  */
 import { test } from 'uvu';
 import { must } from '../actors/kernel/must.ts';
@@ -16,7 +16,7 @@ import { InMemoryEventLog } from '../actors/kernel/in-memory-event-log.ts';
 import { fromFlat } from '../schemas/events.ts';
 import { RecommenderProcessor } from '../adapters/recommender/processor.ts';
 import { recoverSessions } from '../adapters/recommender/recovery.ts';
-import type { Input, Output, Recovery } from '../adapters/process/processor-contract.ts';
+import type { Input, Output } from '../adapters/process/processor-contract.ts';
 import { appendedTo, Engine, type OutputLog } from '../adapters/engine/engine.ts';
 import { silentLogger } from '../adapters/process/logger.ts';
 import { inProcessScorer } from '../adapters/edges/scorers.ts';
@@ -44,10 +44,15 @@ function replica(log: EventLog) {
   });
   let n = 0;
   const refused: string[] = [];
+  /** What the processor decided, as the engine handed it to the log (before the log took it). */
+  const decided: Output[][] = [];
+  let held: { until: Promise<void>; release: () => void } | undefined;
   const appended = appendedTo(log);
-  // the event log as the engine's output log, noting what it refused
+  // the event log as the engine's output log, noting what it was handed and what it refused, held back when asked
   const outputs: OutputLog = {
     async append(outs, cause) {
+      decided.push(outs);
+      if (held) await held.until;
       const logged = await appended.append(outs, cause);
       if (logged.some((e) => e.skipped)) refused.push(logged.some((e) => e.skipped === 'conflict') ? 'conflict' : 'duplicate');
       return logged;
@@ -57,9 +62,10 @@ function replica(log: EventLog) {
   const registration = { processor, name: 'recommender' };
   engine.register(registration);
   return {
-    processor,
     rebuilt,
     refused,
+    decided,
+    stop: () => processor.stop(),
     /** An input appended through this replica's writer. */
     async input(type: 'entry' | 'focus' | 'exit', data: Record<string, unknown>): Promise<Input> {
       const [logged] = await log.append([
@@ -67,10 +73,20 @@ function replica(log: EventLog) {
       ]);
       return { logged, event: must(fromFlat(type, data), 'the logged event') };
     },
-    /** The outputs through the engine: appended, refused ones reconciled. Resolves with what was logged. */
-    emit: (input: Input, outputs: Output[]) => engine.emit(registration, outputs, input),
-    /** What a restart left undone, through the engine (recovery). */
-    recover: (recovery: Recovery) => engine.recover(registration, recovery),
+    /** A logged input through the engine: decided, its outputs appended, refused ones reconciled. Resolves with what was logged. */
+    run: (input: Input) => Engine.settled(engine.run(input)),
+    /** This replica's appends wait (its decisions are made, not logged) until `release`. */
+    hold() {
+      let release!: () => void;
+      const until = new Promise<void>((ok) => (release = ok));
+      held = { until, release };
+    },
+    release() {
+      held?.release();
+      held = undefined;
+    },
+    /** A restart: the sessions' open visits read from the log (recovery), run again through the engine. */
+    recover: async () => engine.recover(registration, await recoverSessions(log, processor, { idleTimeoutS: SETTINGS.idleTimeoutS, localFocus: false })),
   };
 }
 
@@ -90,6 +106,15 @@ async function replayed(log: EventLog) {
   return { identical: r.identical, different: r.different, missing: r.missing, extra: r.extra };
 }
 
+/** Until each replica has decided (its decision handed to its log, held there). */
+async function bothDecided(...replicas: { decided: Output[][] }[]) {
+  const deadline = Date.now() + 2000;
+  while (replicas.some((r) => r.decided.length === 0)) {
+    if (Date.now() > deadline) throw new Error('a replica did not decide within 2 s');
+    await new Promise((ok) => setTimeout(ok, 5));
+  }
+}
+
 async function coupons(log: EventLog, customer: string) {
   return (await log.readStream(`customer-${customer}`))
     .filter((e) => e.type === 'prediction')
@@ -101,16 +126,14 @@ test('a customer first seen by this replica mid-visit: its session comes from th
   const a = replica(log);
   const b = replica(log.anotherWriter());
   const entry = await b.input('entry', { id: '1', ts: TS });
-  assert.equal(await b.processor.handle(entry), []);
+  assert.equal(await b.run(entry), []);
   const f1 = await b.input('focus', { id: '1', ts: TS + 1, dep: 'Men' });
-  await b.emit(f1, await b.processor.handle(f1));
+  await b.run(f1);
   // two focuses reach the other replica before it has decided either
   const f2 = await a.input('focus', { id: '1', ts: TS + 2, dep: 'Men' });
   const f3 = await a.input('focus', { id: '1', ts: TS + 3, dep: 'Men' });
   const timeout = new Promise<never>((_, fail) => setTimeout(() => fail(new Error('the second input waited for itself')), 2000));
-  const [o2, o3] = await Promise.race([Promise.all([a.processor.handle(f2), a.processor.handle(f3)]), timeout]);
-  await a.emit(f2, o2);
-  await a.emit(f3, o3);
+  await Promise.race([Promise.all([a.run(f2), a.run(f3)]), timeout]);
   const offered = await coupons(log, '1');
   assert.equal(
     offered.map(([cause]) => cause),
@@ -119,8 +142,8 @@ test('a customer first seen by this replica mid-visit: its session comes from th
   assert.is(new Set(offered.map(([, coupon]) => coupon)).size, 3, `three different coupons: ${JSON.stringify(offered)}`);
   assert.equal(a.rebuilt, ['unfollowed']);
   assert.equal([a.refused, b.refused, b.rebuilt], [[], [], []]);
-  a.processor.stop();
-  b.processor.stop();
+  a.stop();
+  b.stop();
 });
 
 test('two replicas deciding for one customer at once: one decision is refused, its session rebuilt from the log, and it offers another coupon', async () => {
@@ -128,14 +151,20 @@ test('two replicas deciding for one customer at once: one decision is refused, i
   const a = replica(log);
   const b = replica(log.anotherWriter());
   const entry = await a.input('entry', { id: '2', ts: TS });
-  a.processor.handle(entry);
+  await a.run(entry);
   const f1 = await a.input('focus', { id: '2', ts: TS + 1, dep: 'Women' });
   const f2 = await b.input('focus', { id: '2', ts: TS + 2, dep: 'Women' });
   // both decide before either decision is logged: blind, they pick the same coupon
-  const [oa, ob] = await Promise.all([a.processor.handle(f1), b.processor.handle(f2)]);
-  assert.equal((oa[0].data as { coupon: { id: number } }).coupon.id, (ob[0].data as { coupon: { id: number } }).coupon.id);
-  await a.emit(f1, oa);
-  await b.emit(f2, ob);
+  a.hold();
+  b.hold();
+  const [ra, rb] = [a.run(f1), b.run(f2)];
+  await bothDecided(a, b);
+  const coupon = (o: Output) => (o.data as { coupon: { id: number } }).coupon.id;
+  assert.equal(coupon(a.decided[0][0]), coupon(b.decided[0][0]));
+  a.release();
+  await ra;
+  b.release();
+  await rb;
   const offered = await coupons(log, '2');
   assert.equal(
     offered.map(([cause]) => cause),
@@ -151,43 +180,41 @@ test('two replicas deciding for one customer at once: one decision is refused, i
     ['entry', 'focus', 'focus', 'prediction', 'prediction'],
   );
   assert.equal(await replayed(log), { identical: 2, different: 0, missing: 0, extra: 0 });
-  a.processor.stop();
-  b.processor.stop();
+  a.stop();
+  b.stop();
 });
 
 test('a decision another replica logged already is not logged or published again', async () => {
   const log = new InMemoryEventLog();
   const a = replica(log);
   const b = replica(log.anotherWriter());
-  a.processor.handle(await a.input('entry', { id: '3', ts: TS }));
+  await a.run(await a.input('entry', { id: '3', ts: TS }));
   const f1 = await a.input('focus', { id: '3', ts: TS + 1, dep: 'Boys' });
-  const decided = await a.processor.handle(f1);
-  await a.emit(f1, decided);
+  await a.run(f1);
   // the same logged focus handled by the other replica (a redelivery after a crash, say)
-  assert.equal(await b.emit(f1, await b.processor.handle(f1)), []);
+  assert.equal(await b.run(f1), []);
   assert.equal(b.refused, ['duplicate']);
   assert.equal(
     (await log.readStream('customer-3')).map((e) => e.type),
     ['entry', 'focus', 'prediction'],
   );
-  a.processor.stop();
-  b.processor.stop();
+  a.stop();
+  b.stop();
 });
 
 test('a focus a crashed replica logged but never decided, with a later focus decided by another: the restarted one counts that offer', async () => {
   const log = new InMemoryEventLog(() => Date.now());
   const crashed = replica(log.anotherWriter());
   const b = replica(log.anotherWriter());
-  b.processor.handle(await b.input('entry', { id: '4', ts: TS }));
+  await b.run(await b.input('entry', { id: '4', ts: TS }));
   // logged, then the process died before deciding
   const f1 = await crashed.input('focus', { id: '4', ts: TS + 1, dep: 'Girls' });
-  crashed.processor.stop();
+  crashed.stop();
   const f2 = await b.input('focus', { id: '4', ts: TS + 2, dep: 'Girls' });
-  await b.emit(f2, await b.processor.handle(f2));
+  await b.run(f2);
   // the restart: its sessions from the log, its undecided focus decided now, through the same path as live
   const restarted = replica(log.anotherWriter());
-  const recovery = await recoverSessions(log, restarted.processor, { idleTimeoutS: 7200, localFocus: false });
-  await restarted.recover(recovery);
+  await restarted.recover();
   const offered = await coupons(log, '4');
   assert.equal(
     offered.map(([cause]) => cause),
@@ -197,26 +224,23 @@ test('a focus a crashed replica logged but never decided, with a later focus dec
   assert.equal(restarted.refused, ['conflict']);
   // the log holds the later focus's decision first: replay decides in that order too
   assert.equal(await replayed(log), { identical: 2, different: 0, missing: 0, extra: 0 });
-  restarted.processor.stop();
-  b.processor.stop();
+  restarted.stop();
+  b.stop();
 });
 
 test('a focus a killed replica logged and never decided, read again by the one that takes its customers with the next focus right behind: logged as a replay decides', async () => {
   const log = new InMemoryEventLog(() => Date.now());
   const killed = replica(log.anotherWriter());
   const b = replica(log.anotherWriter());
-  killed.processor.handle(await killed.input('entry', { id: '5', ts: TS }));
+  await killed.run(await killed.input('entry', { id: '5', ts: TS }));
   // logged, then the process was killed before deciding
   const f1 = await killed.input('focus', { id: '5', ts: TS + 1, dep: 'Men' });
-  killed.processor.stop();
+  killed.stop();
   // the survivor reads it again (the partition's offset was not committed) and the customer's next focus behind it;
   // each decision goes to the log as the engine sends it, the first before the second
-  const deciding1 = b.processor.handle(f1);
+  const running1 = b.run(f1);
   const f2 = await b.input('focus', { id: '5', ts: TS + 2, dep: 'Men' });
-  const deciding2 = b.processor.handle(f2);
-  const logging1 = b.emit(f1, await deciding1);
-  const logging2 = b.emit(f2, await deciding2);
-  await Promise.all([logging1, logging2]);
+  await Promise.all([running1, b.run(f2)]);
   const offered = await coupons(log, '5');
   assert.equal(
     offered.map(([cause]) => cause),
@@ -226,7 +250,7 @@ test('a focus a killed replica logged and never decided, read again by the one t
   // the focus another writer logged is no conflict of its own decision
   assert.equal([b.refused, b.rebuilt], [[], ['unfollowed']]);
   assert.equal(await replayed(log), { identical: 2, different: 0, missing: 0, extra: 0 });
-  b.processor.stop();
+  b.stop();
 });
 
 test.run();

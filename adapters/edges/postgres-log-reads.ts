@@ -88,16 +88,26 @@ export async function inputIdsSince(db: ConnectionPool, sinceMs: number): Promis
 
 /**
  * The visits with work left at the log's end, where each begins: see adapters/recommender/open-visits.ts. Read from
- * the stream heads the database keeps (sql/007_snapshots.sql), not from the log: the log's time is the latest event
- * time two customers have reached, and a visit is open when its customer entered or focused (with `moves`, moved) after
- * their last exit and their last event is within the idle timeout of it.
+ * the stream heads the database keeps (sql/007_snapshots.sql, sql/010), not from the log: the log's time is the latest
+ * event time two customers have reached, and a visit is open when its customer entered or focused (with `moves`,
+ * moved) after their last exit and their last event is within the idle timeout of it. The heads hold no decision (a
+ * decision's append updates none): whether a closed visit's last focus was decided is one probe of its stream's index,
+ * for those closed visits only.
  */
 export async function openVisitStarts(db: ConnectionPool, idleTimeoutS: number, o: OpenVisitsOptions = {}): Promise<VisitStart[]> {
   const ts = o.moves ? sql`walk_ts` : sql`session_ts`;
+  const lastIn = o.moves ? sql`greatest(h.last_entry, h.last_focus, h.last_move)` : sql`greatest(h.last_entry, h.last_focus)`;
   const heads = await db.query(sql`
     WITH latest AS (SELECT ${ts} AS ts FROM stream_heads WHERE ${ts} IS NOT NULL ORDER BY ${ts} DESC LIMIT 2)
-    SELECT stream_id, last_entry, last_focus, last_move, last_exit, last_decision, ${ts}::float8 AS ts FROM stream_heads
-    WHERE ${ts} > (SELECT min(ts) FROM latest) - ${idleTimeoutS}::numeric`);
+    SELECT h.stream_id, h.last_entry, h.last_focus, h.last_move, h.last_exit,
+           CASE WHEN ${lastIn} <= h.last_exit AND h.last_focus > 0
+                -- a focus archived (npm run archive takes closed history only) counts as decided
+                THEN coalesce((SELECT max(e.version) FROM events e
+                               WHERE e.stream_id = h.stream_id AND e.version > h.last_focus AND e.type IN ('prediction', 'no_prediction')),
+                              (SELECT a.version FROM archived_streams a WHERE a.stream_id = h.stream_id AND a.version >= h.last_focus), 0)
+                ELSE 0 END AS last_decision, h.${ts}::float8 AS ts
+    FROM stream_heads h
+    WHERE h.${ts} > (SELECT min(ts) FROM latest) - ${idleTimeoutS}::numeric`);
   const { open, undecided } = visitsOf(
     heads.map((r) => ({
       streamId: r.stream_id,

@@ -183,7 +183,10 @@ export class Engine {
   }
 
   /** Logged inputs through a processor again (recovery); only outputs not yet in the log are appended and published. */
-  async recover(r: Registration, { inputs, logged, republish = [] }: Recovery): Promise<void> {
+  async recover(r: Registration, { inputs, logged, republish = [], followed, recalled }: Recovery): Promise<void> {
+    const replica = r.processor.replica;
+    for (const [customerId, version] of followed ?? []) replica?.followed(customerId, version);
+    for (const e of recalled ?? []) replica?.recallLogged(e);
     for (const o of republish) if (o.publish) this.transport?.send(o.publish.topic, o.publish.payload, { id: o.messageId });
     const pending: Maybe<Output[]>[] = [];
     const unlogged = (outs: Output[]) => outs.filter((x) => !logged.has(x.messageId));

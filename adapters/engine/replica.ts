@@ -11,7 +11,7 @@
  */
 import type { EventLog, LoggedEvent } from '../../actors/kernel/event-log.ts';
 import type { EventKind } from '../../schemas/events.ts';
-import { loggedInputId, type Input, type LoggedInput, type Output } from '../process/processor-contract.ts';
+import { loggedInputId, type Input, type LoggedInput, type Output, type ReplicaMode } from '../process/processor-contract.ts';
 import { inputOf } from './inputs.ts';
 import type { MachineVersion } from './machine-version.ts';
 import { restoreFrom } from './restore.ts';
@@ -55,7 +55,7 @@ export function rebuildStart(_streamId: string, version: number): number {
   return Math.max(0, version - 500);
 }
 
-export class Replica<R> {
+export class Replica<R> implements ReplicaMode {
   /** Decisions already in the log, by input id: given back instead of deciding again (recovery, rebuilds). */
   private recalled = new Map<string, R>();
   /** Per customer, the stream version up to which the state follows the log (its last input, or what a rebuild or recovery read). */
@@ -108,6 +108,13 @@ export class Replica<R> {
   /** A decision already in the log: the input gets it back instead of a new one. */
   recall(inputId: string, recollection: R): void {
     this.recalled.set(inputId, recollection);
+  }
+
+  /** A logged output recalled for the input it records a decision of (`metadata.cause`); nothing when it records none. */
+  recallLogged(e: LoggedEvent): void {
+    const cause = e.metadata.cause;
+    const recollection = typeof cause === 'string' ? this.state.recollection(e) : undefined;
+    if (recollection !== undefined) this.recall(cause as string, recollection);
   }
 
   /** What is recalled for an input (undefined: nothing, decide). */

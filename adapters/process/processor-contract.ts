@@ -65,6 +65,16 @@ export interface Processor {
    * there) or refused (undefined: the customer's state is forgotten; the input's next pass makes it again from the log).
    */
   committed?(input: Input, logged: LoggedInput | undefined): void;
+  /** Its state is a cache of its customers' streams, in the engine's replica mode (adapters/engine/replica.ts). */
+  readonly replica?: ReplicaMode;
+}
+
+/** What recovery hands a processor's replica mode, through the engine, before its inputs run again. */
+export interface ReplicaMode {
+  /** The customer's state follows the log up to `version` (its decisions are appended against it). */
+  followed(customerId: string, version: number): void;
+  /** A logged decision: its input gets it back instead of a new one. */
+  recallLogged(e: LoggedEvent): void;
 }
 
 /** What was logged before a restart and must be run again: inputs, and the ids of outputs already logged. */
@@ -73,6 +83,9 @@ export interface Recovery {
   logged: Set<string>;
   /** Outputs logged just before the restart, published again: a crash may have come between the two (at-least-once, same ids). */
   republish?: Output[];
+  /** The replica mode's part (adapters/engine/replica.ts): the version each customer's state follows, and the logged decisions of inputs run again. */
+  followed?: Map<string, number>;
+  recalled?: LoggedEvent[];
 }
 
 export interface Registration {

@@ -65,7 +65,7 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
   readonly machine = SESSION_MACHINE;
   readonly host: CustomerHost<typeof sessionMachine, Routable, SessionEmitted>;
   /** The engine's replica mode: queues, recollections, versions and rebuilds from the shared log (adapters/engine/replica.ts). */
-  private readonly replica: Replica<ScoreResult>;
+  readonly replica: Replica<ScoreResult>;
   /** Focuses whose decision is still to come (context loading, a remote scorer), by input id. */
   private waiting = new Map<string, (outputs: Output[]) => void>();
   /** A session being made from a snapshot (its row is in it: none is read; left set by a throw, a session reads its own). */
@@ -262,16 +262,6 @@ export class RecommenderProcessor implements Processor, ReplicatedState<ScoreRes
     const id = loggedInputId(logged);
     const after = await this.o.shared.log.readStream(`customer-${event.id}`, logged.version);
     return after.filter((e) => e.type === 'prediction' && e.metadata.cause === id).flatMap((e) => this.published(e) ?? []);
-  }
-
-  /** Recovery read this customer's stream up to `version`: the session it rebuilds follows the log that far. */
-  followed(customerId: string, version: number): void {
-    this.replica.followed(customerId, version);
-  }
-
-  /** A decision already in the log (recovery): the focus gets it back instead of a new score. */
-  recall(focusInputId: string, result: ScoreResult): void {
-    this.replica.recall(focusInputId, result);
   }
 
   /** A logged prediction as it was published (rendered again from the catalogue), to publish it again. */

@@ -11,7 +11,6 @@ import { eventsOf, openVisitPages, type OpenVisit } from './open-visits.ts';
 import type { MachineVersion } from '../engine/machine-version.ts';
 import { latestOf } from './recent-predictions.ts';
 import type { RecommenderProcessor } from './processor.ts';
-import { decisionResult } from './decision-record.ts';
 import { inputOf } from '../engine/inputs.ts';
 import { deferrableUntil } from './deferred-sessions.ts';
 
@@ -57,15 +56,16 @@ export async function recoverSessions(
   inputs.sort((a, b) => a.logged.position - b.logged.position);
   const events = eventsOf(visits);
   const logged = new Set<string>();
-  followedVisits(visits, events, processor);
+  const followed = followedVisits(visits, events);
   // decisions of the inputs run again, now or when a deferred session is made, come back as they were (those of inputs
-  // before a snapshot are in it already)
+  // before a snapshot are in it already): the engine hands them to the sessions' replica mode
   const again = new Set([...inputs, ...later.flatMap((l) => l.inputs)].map((i) => loggedInputId(i.logged)));
+  const recalled: LoggedEvent[] = [];
   for (const e of events) {
     const cause = e.metadata.cause as string | undefined;
     if ((e.type === 'prediction' || e.type === 'no_prediction') && cause) {
       logged.add(e.messageId ?? '');
-      if (again.has(cause)) processor.recall(cause, decisionResult(e));
+      if (again.has(cause)) recalled.push(e);
     }
   }
   // a SIGKILL can come between logging a prediction and sending it: unless the last run stopped cleanly, the
@@ -73,16 +73,17 @@ export async function recoverSessions(
   const republish = (await stoppedCleanly(eventLog))
     ? []
     : (await latestOf(eventLog, 'prediction', REPUBLISH_WINDOW_MS)).flatMap((e) => processor.published(e) ?? []);
-  return { inputs, logged, republish, sessions: streams.size, restored, ignored: visits.filter((v) => v.ignored).length, deferred: later.length };
+  return { inputs, logged, republish, followed, recalled, sessions: streams.size, restored, ignored: visits.filter((v) => v.ignored).length, deferred: later.length };
 }
 
 /**
- * A recovered session follows its stream up to the last event recovery read, so its decisions are appended against
- * that version — unless a focus still to be decided has a decision logged after it (another replica's, for a later
- * focus): decided here at its place in the visit, it would not count that offer, so its decision is appended against
- * the stream as of its input, refused, and made again from the log with every offer counted.
+ * The version each recovered session follows (the engine hands it to the sessions' replica mode): the last event
+ * recovery read, so its decisions are appended against that version — unless a focus still to be decided has a
+ * decision logged after it (another replica's, for a later focus): decided here at its place in the visit, it would
+ * not count that offer, so its decision is appended against the stream as of its input, refused, and made again from
+ * the log with every offer counted.
  */
-function followedVisits(visits: OpenVisit[], events: readonly LoggedEvent[], processor: RecommenderProcessor) {
+function followedVisits(visits: OpenVisit[], events: readonly LoggedEvent[]): Map<string, number> {
   const decided = new Set(events.map((e) => e.metadata.cause).filter((c): c is string => typeof c === 'string'));
   const last = new Map<string, number>();
   for (const v of visits) if (v.snapshot) last.set(v.streamId, v.snapshot.version);
@@ -94,7 +95,9 @@ function followedVisits(visits: OpenVisit[], events: readonly LoggedEvent[], pro
     if (e.type === 'focus' && !decided.has(loggedInputId(e)) && !undecidedAt.has(e.streamId)) undecidedAt.set(e.streamId, e.version);
     if ((e.type === 'prediction' || e.type === 'no_prediction') && undecidedAt.has(e.streamId)) stale.add(e.streamId);
   }
-  for (const [stream, version] of last) if (!stale.has(stream)) processor.followed(stream.slice(9), version);
+  const followed = new Map<string, number>();
+  for (const [stream, version] of last) if (!stale.has(stream)) followed.set(stream.slice('customer-'.length), version);
+  return followed;
 }
 
 /** Whether the run before this one logged its clean stop (`recommender_stopped` after its `recommender_started`). */
