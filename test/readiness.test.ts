@@ -36,7 +36,10 @@ test('starting: 503 until the inputs are consumed, so nothing published on a rea
   const port = await freePort();
   let listening!: (url: string) => void;
   const url = new Promise<string>((ok) => (listening = ok));
-  const starting = startTestApp({ ROLES: 'recommender', MQTT_URL: `mqtt://127.0.0.1:${port}`, MQTT_PROTOCOL_VERSION: '4' }, { onListening: (u) => listening(u) });
+  const starting = startTestApp(
+    { ROLES: 'recommender', MQTT_URL: `mqtt://127.0.0.1:${port}`, MQTT_PROTOCOL_VERSION: '4' },
+    { onListening: (u) => listening(u) },
+  );
   let broker: Awaited<ReturnType<typeof startEmbeddedBroker>> | undefined;
   try {
     const base = await url;

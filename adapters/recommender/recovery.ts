@@ -73,7 +73,17 @@ export async function recoverSessions(
   const republish = (await stoppedCleanly(eventLog))
     ? []
     : (await latestOf(eventLog, 'prediction', REPUBLISH_WINDOW_MS)).flatMap((e) => processor.published(e) ?? []);
-  return { inputs, logged, republish, followed, recalled, sessions: streams.size, restored, ignored: visits.filter((v) => v.ignored).length, deferred: later.length };
+  return {
+    inputs,
+    logged,
+    republish,
+    followed,
+    recalled,
+    sessions: streams.size,
+    restored,
+    ignored: visits.filter((v) => v.ignored).length,
+    deferred: later.length,
+  };
 }
 
 /**
